@@ -1,0 +1,201 @@
+"""Guest memory at ``fluid`` resolution: expected values, fast enough for whole fleets.
+
+Memory is a list of address-ordered *segments*; each knows its pages, its expected number of
+pending (dirty, not yet sent) pages, spread evenly inside it, its working set and its wire cost.
+Sending sweeps segments from the cursor in address order; dirtying raises each segment's pending
+share by the probability that a page of its working set was written since the last bitmap sync.
+Segments split where a pass stops or a sequential writer's range ends, and merge back when their
+densities agree, so a migration keeps a handful of them.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .layout import Region
+
+_EPS = 1e-9
+
+# segment fields, kept in plain lists for speed
+START, PAGES, PENDING, WS, COST = range(5)
+
+
+class FluidMemory:
+    def __init__(self, spec, regions: list[Region]):
+        self.total_pages = float(spec.memory_pages)
+        self.segs = [[float(r.start_page), float(r.pages), float(r.pages), r.working_set,
+                      float(r.wire_cost_bytes)] for r in regions]
+        self.cursor = 0.0
+        self.pending = float(spec.memory_pages)
+        self.working_sets = spec.working_sets
+        self.ws_regions = {r.working_set: r for r in regions if r.working_set >= 0}
+        self.linear = spec.dirty_model == "linear"
+        self.sweep_pos = [0.0] * len(spec.working_sets)  # sequential writers' pointers
+
+    # --- sending ---------------------------------------------------------------------------
+
+    def _boundary(self, pos: float) -> int:
+        """Index of the segment that starts at ``pos``, splitting one if needed."""
+        segs = self.segs
+        if pos >= self.total_pages - _EPS:
+            return 0
+        for i, s in enumerate(segs):
+            end = s[START] + s[PAGES]
+            if pos < end - _EPS:
+                if pos <= s[START] + _EPS:
+                    return i
+                frac = (pos - s[START]) / s[PAGES]
+                tail = [pos, end - pos, s[PENDING] * (1.0 - frac), s[WS], s[COST]]
+                s[PAGES] = pos - s[START]
+                s[PENDING] *= frac
+                segs.insert(i + 1, tail)
+                return i + 1
+        return 0
+
+    def wire_bytes_for(self, pages: float) -> float:
+        """Wire bytes needed to send the next ``pages`` pending pages from the cursor."""
+        segs = self.segs
+        if pages >= self.pending:
+            return sum(s[PENDING] * s[COST] for s in segs)
+        i = self._boundary(self.cursor)
+        wire, need = 0.0, pages
+        for _ in range(len(segs)):
+            s = segs[i]
+            if s[PENDING] >= need:
+                return wire + need * s[COST]
+            wire += s[PENDING] * s[COST]
+            need -= s[PENDING]
+            i = (i + 1) % len(segs)
+        return wire
+
+    def send(self, wire_budget_bytes: float) -> float:
+        """Send pending pages in address order from the cursor; returns pages sent."""
+        segs = self.segs
+        i = self._boundary(self.cursor)
+        budget, sent = wire_budget_bytes, 0.0
+        for _ in range(len(segs)):
+            if budget <= 0.0 or self.pending - sent <= _EPS:
+                break
+            s = segs[i]
+            wire = s[PENDING] * s[COST]
+            if wire <= budget:
+                budget -= wire
+                sent += s[PENDING]
+                s[PENDING] = 0.0
+                i = (i + 1) % len(segs)
+                continue
+            frac = budget / wire
+            cut = s[START] + s[PAGES] * frac
+            tail = [cut, s[START] + s[PAGES] - cut, s[PENDING] * (1.0 - frac), s[WS], s[COST]]
+            sent += s[PENDING] * frac
+            s[PAGES] = cut - s[START]
+            s[PENDING] = 0.0
+            segs.insert(i + 1, tail)
+            i += 1
+            break
+        self.cursor = segs[i % len(segs)][START]
+        self.pending = max(0.0, self.pending - sent)
+        if self.pending <= _EPS:
+            self.pending = 0.0
+        self._merge()
+        return sent
+
+    def send_all(self) -> tuple[float, float]:
+        """The stop-and-copy: every pending page. Returns (pages, wire bytes)."""
+        wire = sum(s[PENDING] * s[COST] for s in self.segs)
+        pages = self.pending
+        for s in self.segs:
+            s[PENDING] = 0.0
+        self.pending = 0.0
+        self._merge()
+        return pages, wire
+
+    # --- dirtying --------------------------------------------------------------------------
+
+    def dirty(self, interval_s: float, write_scale: float = 1.0) -> float:
+        """The bitmap sync after ``interval_s`` of guest writes; returns pages newly pending."""
+        if interval_s <= 0.0 or write_scale <= 0.0:
+            return 0.0
+        newly = 0.0
+        hit = []
+        for k, ws in enumerate(self.working_sets):
+            rate = ws.page_writes_per_s * write_scale
+            region = self.ws_regions.get(k)
+            if rate <= 0.0 or region is None:
+                hit.append(0.0)
+            elif ws.pattern == "sequential":
+                newly += self._sweep(k, region, rate * interval_s)
+                hit.append(0.0)
+            elif self.linear:
+                hit.append(min(1.0, rate * interval_s / region.pages))
+            else:
+                hit.append(-math.expm1(-rate * interval_s / region.pages))
+        for s in self.segs:
+            k = s[WS]
+            if k >= 0 and hit[k] > 0.0:
+                inc = (s[PAGES] - s[PENDING]) * hit[k]
+                s[PENDING] += inc
+                newly += inc
+        self.pending += newly
+        self._merge()
+        return newly
+
+    def _sweep(self, k: int, region: Region, advance_pages: float) -> float:
+        """A sequential writer moves ``advance_pages`` through its region; those pages go dirty."""
+        if advance_pages >= region.pages:
+            ranges = [(float(region.start_page), float(region.end_page))]
+        else:
+            a = region.start_page + self.sweep_pos[k]
+            b = a + advance_pages
+            if b <= region.end_page:
+                ranges = [(a, b)]
+            else:
+                ranges = [(a, float(region.end_page)),
+                          (float(region.start_page), region.start_page + b - region.end_page)]
+            self.sweep_pos[k] = (self.sweep_pos[k] + advance_pages) % region.pages
+        newly = 0.0
+        for a, b in ranges:
+            self._boundary(b)
+            i = self._boundary(a)
+            segs = self.segs
+            while i < len(segs) and segs[i][START] < b - _EPS:
+                s = segs[i]
+                newly += s[PAGES] - s[PENDING]
+                s[PENDING] = s[PAGES]
+                i += 1
+        return newly
+
+    def _merge(self) -> None:
+        segs = self.segs
+        i = 0
+        while i + 1 < len(segs):
+            a, b = segs[i], segs[i + 1]
+            if b[PAGES] <= _EPS or (a[WS] == b[WS] and a[COST] == b[COST] and
+                                    abs(a[PENDING] / a[PAGES] - b[PENDING] / b[PAGES]) < 1e-12):
+                a[PENDING] += b[PENDING]
+                a[PAGES] += b[PAGES]
+                del segs[i + 1]
+            else:
+                i += 1
+
+    # --- views -----------------------------------------------------------------------------
+
+    def pending_by_working_set(self) -> list[float]:
+        out = [0.0] * len(self.working_sets)
+        for s in self.segs:
+            if s[WS] >= 0:
+                out[s[WS]] += s[PENDING]
+        return out
+
+    def memory_map(self, cells: int) -> list[float]:
+        """Share of pending pages in each of ``cells`` equal address ranges."""
+        size = self.total_pages / cells
+        out = [0.0] * cells
+        for s in self.segs:
+            if s[PENDING] <= 0.0:
+                continue
+            density = s[PENDING] / s[PAGES]
+            a, b = s[START], s[START] + s[PAGES]
+            for c in range(int(a // size), min(cells - 1, int((b - _EPS) // size)) + 1):
+                out[c] += density * (min(b, (c + 1) * size) - max(a, c * size))
+        return [min(1.0, v / size) for v in out]

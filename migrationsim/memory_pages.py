@@ -1,0 +1,162 @@
+"""Guest memory at ``pages`` resolution: a real dirty bitmap, one byte per page, with numpy.
+
+The guest's writes are a Poisson process per working set, drawn from a seeded generator: short
+intervals draw the writes themselves (page indices, repeats included), long ones draw for each
+page whether it was hit at least once (probability ``1 - exp(-r t / W)``), which is the same
+distribution at a cost bounded by the region's size. Sending sweeps the bitmap from the cursor
+in address order, a chunk at a time, so a pass costs a few vectorised scans of the bitmap.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .layout import Region
+
+CHUNK_PAGES = 1 << 20
+
+
+class PageMemory:
+    def __init__(self, spec, regions: list[Region]):
+        self.total_pages = spec.memory_pages
+        self.bitmap = np.ones(self.total_pages, dtype=np.bool_)  # True: dirty, not yet sent
+        self.regions = regions
+        self.cursor = 0
+        self.pending = self.total_pages
+        self.working_sets = spec.working_sets
+        self.ws_regions = {r.working_set: r for r in regions if r.working_set >= 0}
+        self.linear = spec.dirty_model == "linear"
+        self.sweep_pos = [0.0] * len(spec.working_sets)
+        self.linear_carry = [0.0] * len(spec.working_sets)
+        self.rng = np.random.default_rng(spec.seed)
+        self._wire_credit = 0.0
+
+    def _chunks(self):
+        """(start, end, wire cost per page) pieces in address order from the cursor: one lap."""
+        regions, cursor = self.regions, self.cursor % self.total_pages
+        i0 = next(i for i, r in enumerate(regions) if r.start_page <= cursor < r.end_page)
+        here = regions[i0]
+        lap = [(cursor, here.end_page, here.wire_cost_bytes)]
+        lap += [(r.start_page, r.end_page, r.wire_cost_bytes) for r in regions[i0 + 1:] + regions[:i0]]
+        lap.append((here.start_page, cursor, here.wire_cost_bytes))
+        for lo, hi, cost in lap:
+            for a in range(lo, hi, CHUNK_PAGES):
+                yield a, min(hi, a + CHUNK_PAGES), cost
+
+    def wire_bytes_for(self, pages: float) -> float:
+        need = math.ceil(pages)
+        wire = 0.0
+        for a, b, cost in self._chunks():
+            if need <= 0:
+                break
+            n = int(np.count_nonzero(self.bitmap[a:b]))
+            take = min(n, need)
+            wire += take * cost
+            need -= take
+        return wire
+
+    def send(self, wire_budget_bytes: float) -> float:
+        budget = wire_budget_bytes + self._wire_credit
+        sent = 0
+        cursor = self.cursor
+        for a, b, cost in self._chunks():
+            if self.pending - sent <= 0:
+                break
+            afford = int(budget // cost)
+            if afford <= 0:
+                break
+            chunk = self.bitmap[a:b]
+            n = int(np.count_nonzero(chunk))
+            if n <= afford:
+                chunk[:] = False
+                sent += n
+                budget -= n * cost
+                cursor = b
+                continue
+            last = int(np.flatnonzero(chunk)[afford - 1])
+            chunk[: last + 1] = False
+            sent += afford
+            budget -= afford * cost
+            cursor = a + last + 1
+            break
+        self.cursor = cursor % self.total_pages
+        self.pending -= sent
+        self._wire_credit = budget if self.pending > 0 else 0.0
+        return float(sent)
+
+    def send_all(self) -> tuple[float, float]:
+        wire = 0.0
+        for r in self.regions:
+            wire += int(np.count_nonzero(self.bitmap[r.start_page:r.end_page])) * r.wire_cost_bytes
+        pages = self.pending
+        self.bitmap[:] = False
+        self.pending = 0
+        self._wire_credit = 0.0
+        return float(pages), wire
+
+    def dirty(self, interval_s: float, write_scale: float = 1.0) -> float:
+        if interval_s <= 0.0 or write_scale <= 0.0:
+            return 0.0
+        newly = 0
+        for k, ws in enumerate(self.working_sets):
+            region = self.ws_regions.get(k)
+            rate = ws.page_writes_per_s * write_scale
+            if region is None or rate <= 0.0:
+                continue
+            view = self.bitmap[region.start_page:region.end_page]
+            writes = rate * interval_s
+            if ws.pattern == "sequential":
+                newly += self._sweep(k, view, writes)
+            elif self.linear:
+                self.linear_carry[k] += writes
+                count = min(region.pages, int(self.linear_carry[k]))
+                self.linear_carry[k] -= count
+                idx = self.rng.choice(region.pages, size=count, replace=False)
+                newly += self._set(view, idx)
+            elif writes < region.pages / 16:
+                idx = self.rng.integers(0, region.pages, size=self.rng.poisson(writes))
+                newly += self._set(view, idx)
+            else:
+                hit = self.rng.random(region.pages, dtype=np.float32) < -math.expm1(-writes / region.pages)
+                newly += int(np.count_nonzero(hit & ~view))
+                view |= hit
+        self.pending += newly
+        return float(newly)
+
+    @staticmethod
+    def _set(view: np.ndarray, idx: np.ndarray) -> int:
+        if idx.size == 0:
+            return 0
+        fresh = np.unique(idx[~view[idx]])
+        view[fresh] = True
+        return int(fresh.size)
+
+    def _sweep(self, k: int, view: np.ndarray, advance_pages: float) -> int:
+        pages = view.size
+        if advance_pages >= pages:
+            newly = pages - int(np.count_nonzero(view))
+            view[:] = True
+            return newly
+        a = int(self.sweep_pos[k])
+        self.sweep_pos[k] = (self.sweep_pos[k] + advance_pages) % pages
+        b = int(self.sweep_pos[k])
+        parts = [view[a:b]] if a <= b else [view[a:], view[:b]]
+        newly = 0
+        for part in parts:
+            newly += part.size - int(np.count_nonzero(part))
+            part[:] = True
+        return newly
+
+    def pending_by_working_set(self) -> list[float]:
+        out = [0.0] * len(self.working_sets)
+        for k, r in self.ws_regions.items():
+            out[k] = float(np.count_nonzero(self.bitmap[r.start_page:r.end_page]))
+        return out
+
+    def memory_map(self, cells: int) -> list[float]:
+        edges = np.linspace(0, self.total_pages, cells + 1).astype(np.int64)
+        counts = np.add.reduceat(self.bitmap.view(np.uint8), edges[:-1]).astype(np.float64)
+        sizes = np.maximum(np.diff(edges), 1)
+        return (counts / sizes).clip(0, 1).tolist()

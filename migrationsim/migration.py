@@ -1,0 +1,249 @@
+"""One VM's whole trip: notice, target setup, pre-copy, blackout, post-migration brownout,
+cleanup. ``simulate`` returns the result; ``stream`` yields events as they are produced."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generator, Iterator, Sequence
+
+from . import phases as ph
+from .forwarding import Forwarding, post_migration_brownout
+from .layout import layout_regions
+from .memory_fluid import FluidMemory
+from .memory_pages import PageMemory
+from .notice import guest_notice
+from .policies import PrecopyState, Stop
+from .precopy import LinkRate, PrecopyOutcome, Round, precopy
+from .spec import MigrationSpec
+from .switchover import Switchover, abort, stop_and_copy, switch_to_postcopy
+from .units import format_bytes, format_duration
+
+
+def new_memory(spec: MigrationSpec):
+    regions = layout_regions(spec)
+    memory_class = FluidMemory if spec.resolution == "fluid" else PageMemory
+    return memory_class(spec, regions), regions
+
+
+@dataclass(frozen=True)
+class MigrationResult:
+    spec: MigrationSpec
+    rounds: tuple[Round, ...]  # live rounds, then the final (blackout) copy if there was one
+    precopy: PrecopyOutcome
+    switchover: Switchover
+    forwarding: Forwarding | None  # None when the migration was aborted
+    phases: tuple[ph.Phase, ...]
+    notice_value: str
+    notice_s: float
+
+    @property
+    def stop(self) -> Stop:
+        return self.precopy.stop
+
+    @property
+    def outcome(self) -> str:
+        return "aborted" if self.switchover.kind == "abort" else "migrated"
+
+    @property
+    def total_time_s(self) -> float:
+        """From the first byte of pre-copy until the guest no longer needs the source."""
+        return self.precopy.time_s + self.switchover.blackout_s + self.switchover.postcopy_s
+
+    @property
+    def bytes_sent(self) -> float:
+        device = 0.0 if self.switchover.kind == "abort" else self.spec.device_state_bytes
+        return (self.precopy.live_wire_bytes + self.switchover.final_bytes
+                + self.switchover.postcopy_bytes + device)
+
+    def to_dict(self) -> dict:
+        spec, sw, fwd = self.spec, self.switchover, self.forwarding
+        return {
+            "policy": spec.policy,
+            "resolution": spec.resolution,
+            "outcome": self.outcome,
+            "converged": self.stop.converged,
+            "stop_reason": self.stop.reason,
+            "stop_message": self.stop.message,
+            "live_rounds": self.precopy.live_rounds,
+            "total_time_s": self.total_time_s,
+            "precopy_time_s": self.precopy.time_s,
+            "blackout_s": sw.blackout_s,
+            "bytes_sent": self.bytes_sent,
+            "final_bytes": sw.final_bytes,
+            "threshold_bytes": self.precopy.threshold_bytes,
+            "throttle_max": self.precopy.throttle_max,
+            "rounds": [r.to_dict() for r in self.rounds],
+            "postcopy": None if sw.kind != "post_copy" else {
+                "pages": sw.postcopy_pages, "bytes": sw.postcopy_bytes, "duration_s": sw.postcopy_s,
+                "faults": sw.postcopy_faults, "fault_stall_s": sw.postcopy_stall_s,
+                "vm_at_risk_s": sw.postcopy_s,
+            },
+            "post_brownout_s": fwd.duration_s if fwd else 0.0,
+            "fabric_convergence_s": fwd.fabric_convergence_s if fwd else 0.0,
+            "forwarded_packets": fwd.forwarded_packets if fwd else 0.0,
+            "lost_packets": fwd.lost_packets if fwd else 0.0,
+            "forwarding_latency_s": fwd.added_latency_s if fwd else 0.0,
+            "announcements_s": fwd.announcements_s if fwd else [],
+            "notice": {"value": self.notice_value, "lead_s": self.notice_s},
+            "phases": [p.to_dict() for p in self.phases],
+            "end_to_end_s": self.phases[-1].end_s,
+            "memory_bytes": spec.memory_bytes,
+            "dirty_rate_bps": spec.dirty_rate_bps,
+            "bandwidth_bps": spec.bandwidth_bps,
+            "max_bandwidth_bps": spec.max_bandwidth_bps,
+            "downtime_limit_s": spec.downtime_limit_s,
+            "workload": spec.workload,
+            "seed": spec.seed,
+        }
+
+    def summary_lines(self) -> list[str]:
+        """A short human summary (the CLI's output without --json)."""
+        spec, sw = self.spec, self.switchover
+        lines = [
+            f"policy {spec.policy} ({spec.resolution}), {format_bytes(spec.memory_bytes)} guest, "
+            f"link {format_bytes(spec.bandwidth_bps)}/s",
+            f"{self.outcome}: {self.stop.reason} - {self.stop.message}",
+            f"live rounds {self.precopy.live_rounds}, pre-copy {format_duration(self.precopy.time_s)}, "
+            f"blackout {format_duration(sw.blackout_s)}, total {format_duration(self.total_time_s)}",
+            f"sent {format_bytes(self.bytes_sent)} (final copy {format_bytes(sw.final_bytes)}), "
+            f"max throttle {self.precopy.throttle_max:.0%}",
+        ]
+        if sw.kind == "post_copy":
+            lines.append(f"post-copy: {format_bytes(sw.postcopy_bytes)} pushed in "
+                         f"{format_duration(sw.postcopy_s)}, ~{sw.postcopy_faults:.0f} remote faults")
+        if self.forwarding:
+            lines.append(f"post-migration brownout {format_duration(self.forwarding.duration_s)}: "
+                         f"{self.forwarding.forwarded_packets:.0f} packets forwarded")
+        return lines
+
+
+def _migrate(spec: MigrationSpec, link: LinkRate, memory) -> Generator[Round, None, MigrationResult]:
+    rounds: list[Round] = []
+    run = precopy(spec, memory, link)
+    while True:
+        try:
+            live_round = next(run)
+        except StopIteration as done:
+            outcome: PrecopyOutcome = done.value
+            break
+        rounds.append(live_round)
+        yield live_round
+
+    link_bps = link.rate_at(outcome.time_s)
+    action = outcome.stop.action
+    if action == "abort":
+        switchover = abort()
+    elif action == "post_copy":
+        switchover = switch_to_postcopy(spec, memory, link_bps)
+    else:
+        switchover = stop_and_copy(spec, memory, link_bps)
+        final = Round(index=outcome.live_rounds, phase="final", start_s=outcome.time_s,
+                      duration_s=switchover.final_copy_s, bytes=switchover.final_bytes,
+                      pages=switchover.final_pages, dirty_bytes=0.0, pending_after_bytes=0.0,
+                      rate_bps=link_bps, throttle=outcome.throttle, threshold_bytes=outcome.threshold_bytes)
+        rounds.append(final)
+        yield final
+
+    aborted = switchover.kind == "abort"
+    forwarding = None if aborted else post_migration_brownout(spec, switchover.postcopy_s)
+    notice_value, notice_s = guest_notice(guest_watches=spec.guest_watches)
+    timeline = ph.timeline(notice_s=notice_s, setup_s=spec.target_setup_s, precopy_s=outcome.time_s,
+                           blackout_s=switchover.blackout_s,
+                           post_brownout_s=forwarding.duration_s if forwarding else 0.0,
+                           cleanup_s=spec.cleanup_s, aborted=aborted)
+    return MigrationResult(spec, tuple(rounds), outcome, switchover, forwarding, tuple(timeline),
+                           notice_value, notice_s)
+
+
+def simulate(spec: MigrationSpec, link_rate_changes: Sequence[tuple[float, float]] = ()) -> MigrationResult:
+    """Run one migration. ``link_rate_changes``: ``(t_s, bandwidth_bps)`` pairs, t from the
+    start of pre-copy, for a link whose rate changes while the migration runs."""
+    memory, _ = new_memory(spec)
+    run = _migrate(spec, LinkRate(spec.bandwidth_bps, link_rate_changes), memory)
+    while True:
+        try:
+            next(run)
+        except StopIteration as done:
+            return done.value
+
+
+def stream(spec: MigrationSpec, memory_map_cells: int = 1024,
+           link_rate_changes: Sequence[tuple[float, float]] = ()) -> Iterator[dict]:
+    """Yield JSON-ready events in simulated-time order (``t_s`` from the maintenance trigger)
+    as the model produces them; the last is ``{"kind": "summary", "result": {...}}``.
+
+    Round events carry ``memory_map``: the share of dirty pages in each of
+    ``memory_map_cells`` equal address ranges after the round (a square grid if it is a square).
+    """
+    memory, regions = new_memory(spec)
+    cells = max(1, min(memory_map_cells, spec.memory_pages))
+    width = max(1, int(round(cells ** 0.5)))
+    notice_value, notice_s = guest_notice(guest_watches=spec.guest_watches)
+    start_s = notice_s + spec.target_setup_s
+
+    def phase(name: str, t_s: float) -> dict:
+        return {"kind": "phase_start", "phase": name, "t_s": t_s, "explain": ph.EXPLANATIONS[name]}
+
+    yield {"kind": "memory_layout", "t_s": 0.0, "memory_map_width": width,
+           "regions": [{"kind": r.kind, "start": r.start_page / spec.memory_pages,
+                        "end": r.end_page / spec.memory_pages, "working_set": r.working_set}
+                       for r in regions],
+           "memory_map": memory.memory_map(cells)}
+    yield {"kind": "notice", "t_s": 0.0, "value": notice_value, "lead_s": notice_s}
+    yield phase(ph.GUEST_NOTICE, 0.0)
+    yield {"kind": "phase_end", "phase": ph.GUEST_NOTICE, "t_s": notice_s}
+    yield phase(ph.TARGET_SETUP, notice_s)
+    yield {"kind": "phase_end", "phase": ph.TARGET_SETUP, "t_s": start_s}
+    yield phase(ph.PRE_MIGRATION_BROWNOUT, start_s)
+
+    run = _migrate(spec, LinkRate(spec.bandwidth_bps, link_rate_changes), memory)
+    while True:
+        try:
+            r = next(run)
+        except StopIteration as done:
+            result: MigrationResult = done.value
+            break
+        if r.phase == "final":
+            yield {"kind": "phase_end", "phase": ph.PRE_MIGRATION_BROWNOUT, "t_s": start_s + r.start_s}
+            yield phase(ph.BLACKOUT, start_s + r.start_s)
+        event = {"kind": "round", **r.to_dict(), "t_s": start_s + r.start_s,
+                 "end_s": start_s + r.start_s + r.duration_s,
+                 "memory_map": memory.memory_map(cells), "memory_map_width": width}
+        yield event
+
+    by_name = {p.name: p for p in result.phases}
+    if ph.BLACKOUT not in by_name:
+        yield {"kind": "phase_end", "phase": ph.PRE_MIGRATION_BROWNOUT,
+               "t_s": by_name[ph.PRE_MIGRATION_BROWNOUT].end_s}
+    elif result.switchover.kind == "post_copy":
+        yield {"kind": "phase_end", "phase": ph.PRE_MIGRATION_BROWNOUT,
+               "t_s": by_name[ph.PRE_MIGRATION_BROWNOUT].end_s}
+        yield phase(ph.BLACKOUT, by_name[ph.BLACKOUT].start_s)
+    for name in (ph.BLACKOUT, ph.POST_MIGRATION_BROWNOUT):
+        if name not in by_name:
+            continue
+        p = by_name[name]
+        if name == ph.POST_MIGRATION_BROWNOUT:
+            yield phase(name, p.start_s)
+            yield from _forwarding_events(result, p)
+        yield {"kind": "phase_end", "phase": name, "t_s": p.end_s}
+    cleanup = by_name[ph.CLEANUP]
+    yield {**phase(ph.CLEANUP, cleanup.start_s),
+           **({"explain": ph.ABORTED_CLEANUP} if result.outcome == "aborted" else {})}
+    yield {"kind": "notice", "t_s": cleanup.end_s, "value": "NONE", "lead_s": 0.0}
+    yield {"kind": "phase_end", "phase": ph.CLEANUP, "t_s": cleanup.end_s}
+    yield {"kind": "summary", "t_s": cleanup.end_s, "result": result.to_dict()}
+
+
+def _forwarding_events(result: MigrationResult, phase: ph.Phase) -> list[dict]:
+    """Self-announcements and the forwarded-packet count over the brownout, in time order."""
+    fwd = result.forwarding
+    events = [{"kind": "announce", "t_s": phase.start_s + offset}
+              for offset in fwd.announcements_s if offset <= phase.duration_s]
+    points = 10
+    for i in range(points + 1):
+        share = i / points
+        events.append({"kind": "forwarding", "t_s": phase.start_s + fwd.fabric_convergence_s * share,
+                       "forwarded_packets": fwd.forwarded_packets * share,
+                       "lost_packets": fwd.lost_packets * share})
+    return sorted(events, key=lambda e: e["t_s"])

@@ -1,0 +1,146 @@
+"""The pre-migration brownout: pre-copy rounds until the policy says stop.
+
+``precopy`` is a generator: it yields each live ``Round`` as soon as it is computed (so a web
+worker can stream them) and returns a ``PrecopyOutcome``. The link rate may change while a round
+runs (other migrations start and stop on shared links): pass a ``LinkRate`` with the changes and
+the round is cut into constant-rate pieces, each sending what that rate allows.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Generator, Sequence
+
+from .policies import (FULL_PASS, QEMU_RATE_WINDOW_S, AutoConverge, PrecopyState, Stop,
+                       make_policy, postcopy_switch_stop, steps_to_cover, timeout_stop)
+from .units import PAGE_SIZE_BYTES
+
+_TIME_EPS = 1e-9
+
+
+class LinkRate:
+    """The migration link's rate over time: ``base_bps`` until the first change, then each
+    ``(t_s, bps)`` change in order (t relative to the start of pre-copy)."""
+
+    def __init__(self, base_bps: float, changes: Sequence[tuple[float, float]] = ()):
+        self.points = [(0.0, float(base_bps))] + sorted((float(t), float(r)) for t, r in changes)
+        for t, r in self.points:
+            if not (r > 0 and math.isfinite(r)):
+                raise ValueError("link rate changes must be > 0 and finite")
+
+    def rate_at(self, t_s: float) -> float:
+        rate = self.points[0][1]
+        for t, r in self.points:
+            if t <= t_s + _TIME_EPS:
+                rate = r
+            else:
+                break
+        return rate
+
+    def next_change_after(self, t_s: float) -> float:
+        for t, _ in self.points:
+            if t > t_s + _TIME_EPS:
+                return t
+        return math.inf
+
+
+@dataclass(frozen=True)
+class Round:
+    index: int
+    phase: str  # "live" or "final"
+    start_s: float  # from the start of pre-copy
+    duration_s: float
+    bytes: float  # on the wire
+    pages: float
+    dirty_bytes: float  # pages newly dirty at the sync that ended the round, x 4096 B
+    pending_after_bytes: float
+    rate_bps: float
+    throttle: float
+    threshold_bytes: float
+
+    def to_dict(self) -> dict:
+        return {
+            "index": self.index, "phase": self.phase, "start_s": self.start_s,
+            "duration_s": self.duration_s, "bytes": self.bytes, "pages": self.pages,
+            "dirty_bytes": self.dirty_bytes, "pending_after_bytes": self.pending_after_bytes,
+            "rate_bps": self.rate_bps, "throttle": self.throttle,
+            "threshold_bytes": self.threshold_bytes,
+        }
+
+
+@dataclass(frozen=True)
+class PrecopyOutcome:
+    stop: Stop
+    time_s: float
+    live_rounds: int
+    live_wire_bytes: float
+    throttle: float
+    throttle_max: float
+    threshold_bytes: float
+
+
+def precopy(spec, memory, link: LinkRate | None = None) -> Generator[Round, None, PrecopyOutcome]:
+    link = link or LinkRate(spec.bandwidth_bps)
+    policy = make_policy(spec)
+    state = PrecopyState(memory_bytes=spec.memory_bytes,
+                         pending_bytes=memory.pending * PAGE_SIZE_BYTES)
+    aids = policy.supports_aids
+    auto_converge = AutoConverge() if (spec.auto_converge and aids) else None
+    throttle = throttle_max = 0.0
+    deadline_s = spec.completion_timeout_s
+    last_sync_s = 0.0
+
+    while True:
+        rate = policy.live_rate_bps(state, link.rate_at(state.now_s))
+        threshold = policy.threshold_bytes(state, rate)
+        stop = policy.check(state, threshold)
+        if stop is None and state.now_s >= deadline_s - _TIME_EPS:
+            stop = timeout_stop(spec, state)
+        if stop is None and spec.post_copy and aids and state.live_rounds >= 1:
+            stop = postcopy_switch_stop(state)
+        if stop is not None:
+            return PrecopyOutcome(stop, state.now_s, state.live_rounds, state.live_wire_bytes,
+                                  throttle, throttle_max, threshold)
+
+        start_s, round_wire, round_pages = state.now_s, 0.0, 0.0
+        while True:  # constant-rate pieces of one round
+            rate = policy.live_rate_bps(state, link.rate_at(state.now_s))
+            if policy.mechanics == FULL_PASS:
+                remaining = memory.wire_bytes_for(memory.pending) / rate
+            else:
+                threshold = policy.threshold_bytes(state, rate)
+                pages_needed = math.floor(memory.pending - threshold / PAGE_SIZE_BYTES) + 1
+                if pages_needed <= 0:
+                    break
+                wire_needed = memory.wire_bytes_for(pages_needed)
+                remaining = steps_to_cover(wire_needed, rate * QEMU_RATE_WINDOW_S) * QEMU_RATE_WINDOW_S
+            planned_end = state.now_s + remaining
+            piece_end = min(planned_end, link.next_change_after(state.now_s), deadline_s)
+            piece_s = max(0.0, piece_end - state.now_s)
+            round_pages += memory.send(rate * piece_s)
+            round_wire += rate * piece_s
+            state.now_s = piece_end
+            if piece_end >= planned_end - _TIME_EPS or piece_end >= deadline_s - _TIME_EPS \
+                    or memory.pending <= 0:
+                break
+
+        interval = state.now_s - last_sync_s
+        newly_pages = memory.dirty(interval, 1.0 - throttle)
+        last_sync_s = state.now_s
+        dirty_bytes = newly_pages * PAGE_SIZE_BYTES
+        duration = state.now_s - start_s
+        state.previous_pending_bytes = state.pending_bytes
+        state.pending_bytes = memory.pending * PAGE_SIZE_BYTES
+        state.live_rounds += 1
+        state.live_wire_bytes += round_wire
+        state.last_round_dirty_rate_bps = dirty_bytes / interval if interval > 0 else 0.0
+        round_throttle = throttle
+        if auto_converge is not None:
+            throttle = auto_converge.on_sync(state.now_s, dirty_bytes, round_wire)
+            throttle_max = max(throttle_max, throttle)
+        yield Round(index=state.live_rounds - 1, phase="live", start_s=start_s, duration_s=duration,
+                    bytes=round_wire, pages=round_pages, dirty_bytes=dirty_bytes,
+                    pending_after_bytes=state.pending_bytes,
+                    rate_bps=round_wire / duration if duration > 0 else rate,
+                    throttle=round_throttle, threshold_bytes=threshold)

@@ -1,0 +1,342 @@
+"""The inputs of one migration: a frozen ``MigrationSpec`` and ``build_spec``, which reads
+parameters as people type them (units, preset names) and says exactly which one is wrong.
+
+``PARAMETERS`` is the single table of every parameter: its parser, default and help. The CLI
+derives its flags from it and the web form its help texts, so a rule lives in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .errors import InvalidParameter
+from .units import PAGE_SIZE_BYTES, parse_bytes, parse_duration, parse_rate
+from .workload import DIRTY_MODELS, PRESETS, WRITE_PATTERNS, WorkingSet
+
+POLICIES = ("textbook", "qemu", "xen", "gce")
+RESOLUTIONS = ("fluid", "pages")
+TIMEOUT_ACTIONS = ("abort", "force-complete", "post-copy")
+WIRE_FORMATS = ("qemu", "raw")
+REGION_KINDS = ("hot", "cold", "zero")
+
+QEMU_DEFAULT_MAX_BANDWIDTH_BPS = 128 * 1024**2  # QEMU's max-bandwidth default, 128 MiB/s
+MAX_MEMORY_BYTES = 16 * 1024**4  # 16 TiB: the largest VM this simulator accepts
+
+# Defaults that differ by policy (None: the policy does not use the limit).
+POLICY_DEFAULTS: dict[str, dict[str, Any]] = {
+    "textbook": {"max_bandwidth": None, "wire_format": "raw", "max_rounds": 30, "max_volume": None},
+    "qemu": {"max_bandwidth": QEMU_DEFAULT_MAX_BANDWIDTH_BPS, "wire_format": "qemu",
+             "max_rounds": None, "max_volume": None},
+    "xen": {"max_bandwidth": None, "wire_format": "raw", "max_rounds": 29, "max_volume": 3.0},
+    "gce": {"max_bandwidth": None, "wire_format": "qemu", "max_rounds": 30, "max_volume": 3.0},
+}
+
+
+@dataclass(frozen=True)
+class MigrationSpec:
+    """Everything one simulated migration depends on. Bytes, bytes/s and seconds throughout."""
+
+    # The guest
+    memory_bytes: float
+    working_sets: tuple[WorkingSet, ...]
+    zero_fraction: float
+    dirty_model: str
+    layout: tuple[str, ...]
+    packet_rate_pps: float
+    workload: str | None
+    # The link
+    bandwidth_bps: float
+    max_bandwidth_bps: float | None
+    # The policy and the operator layer on top of it
+    policy: str
+    downtime_limit_s: float
+    auto_converge: bool
+    post_copy: bool
+    completion_timeout_s_per_gib: float
+    timeout_action: str
+    downtime_ramp_steps: int
+    downtime_ramp_delay_s_per_gib: float
+    wire_format: str
+    max_rounds: int | None
+    max_volume: float | None  # a multiple of memory
+    min_shrink: float  # gce: a round must shrink pending by this share, or blackout starts
+    adaptive_rate: bool  # xen
+    # The switch-over
+    device_state_bytes: float
+    resume_time_s: float
+    postcopy_fault_latency_s: float
+    # Around the migration (GCE's phases)
+    guest_watches: bool
+    target_setup_s: float
+    cleanup_s: float
+    fabric_convergence_s: float
+    forwarding: bool
+    forwarding_latency_s: float
+    # How it is computed
+    resolution: str
+    seed: int
+    params: dict = field(default_factory=dict, compare=False)  # the parameters as given
+
+    @property
+    def memory_pages(self) -> int:
+        return int(self.memory_bytes // PAGE_SIZE_BYTES)
+
+    @property
+    def live_rate_cap_bps(self) -> float:
+        """The rate live rounds may use: the link, or the policy's cap if lower."""
+        if self.max_bandwidth_bps is None:
+            return self.bandwidth_bps
+        return min(self.bandwidth_bps, self.max_bandwidth_bps)
+
+    @property
+    def completion_timeout_s(self) -> float:
+        return self.completion_timeout_s_per_gib * self.memory_bytes / 1024**3
+
+    @property
+    def dirty_rate_bps(self) -> float:
+        return sum(ws.write_rate_bps for ws in self.working_sets)
+
+
+# --- parsers: text or number in, model value out; ValueError with a reason on bad input ----------
+
+def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = str(value).strip()
+        if text not in options:
+            raise ValueError(f"must be one of {', '.join(options)} (got {text!r})")
+        return text
+    return parse
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"must be true or false (got {value!r})")
+
+
+def _optional(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def parse_optional(value: Any) -> Any:
+        if value is None or str(value).strip().lower() in ("none", "off", "unlimited", ""):
+            return None
+        return parse(value)
+    return parse_optional
+
+
+def _fraction(value: Any) -> float:
+    number = float(value)
+    if not 0.0 <= number < 1.0:
+        raise ValueError(f"must be a fraction from 0 to below 1 (got {value!r})")
+    return number
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"must be a whole number (got {value!r})")
+    try:
+        return int(str(value).strip()) if not isinstance(value, (int, float)) else int(value)
+    except ValueError:
+        raise ValueError(f"must be a whole number (got {value!r})") from None
+
+
+def _float(value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"must be a number (got {value!r})") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError(f"must be a finite number (got {value!r})")
+    return number
+
+
+def _workload(value: Any) -> str | None:
+    if value is None or str(value).strip() == "":
+        return None
+    name = str(value).strip()
+    if name not in PRESETS:
+        raise ValueError(f"unknown workload preset {name!r}; presets: {', '.join(PRESETS)}")
+    return name
+
+
+def _layout(value: Any) -> tuple[str, ...]:
+    parts = tuple(p.strip() for p in (value.split(",") if isinstance(value, str) else value))
+    if sorted(parts) != sorted(REGION_KINDS):
+        raise ValueError("must name hot, cold and zero once each, in address order (e.g. hot,cold,zero)")
+    return parts
+
+
+@dataclass(frozen=True)
+class Parameter:
+    parse: Callable[[Any], Any]
+    default: Any
+    help: str
+    flag_kind: str = "value"  # value | bool
+
+
+PARAMETERS: dict[str, Parameter] = {
+    # guest
+    "memory": Parameter(parse_bytes, "4GiB", "guest memory size (e.g. 4GiB)"),
+    "workload": Parameter(_workload, None, f"workload preset: {', '.join(PRESETS)} (fills the dirtying parameters)"),
+    "dirty_rate": Parameter(_optional(parse_rate), None, "bytes/s of page writes, 4096 B per write (e.g. 200MB/s)"),
+    "working_set": Parameter(_optional(parse_bytes), None, "region the writes land in (default: all non-zero memory)"),
+    "write_pattern": Parameter(_choice(WRITE_PATTERNS), "random", "random (saturating) or sequential (sweep)"),
+    "dirty_model": Parameter(_choice(DIRTY_MODELS), "saturating", "saturating W(1-exp(-rt/W)) or linear D*t"),
+    "zero_fraction": Parameter(_fraction, None, "share of pages never written (9 B each on QEMU's wire)"),
+    "layout": Parameter(_layout, "hot,cold,zero", "address order of the hot (working sets), cold and zero regions"),
+    "packet_rate": Parameter(_optional(parse_rate), None, "inbound packets/s to the VM (default: from the workload)"),
+    # link
+    "bandwidth": Parameter(parse_rate, "10Gbit/s", "link rate (e.g. 10Gbit/s, 1.25GB/s)"),
+    "max_bandwidth": Parameter(_optional(parse_rate), "policy", "live-round rate cap (default 128MiB/s for qemu, none otherwise)"),
+    # policy
+    "policy": Parameter(_choice(POLICIES), "qemu", "pre-copy stop rule: textbook, qemu, xen or gce"),
+    "downtime_limit": Parameter(parse_duration, "300ms", "downtime the stop rule aims for (QEMU default 300ms)"),
+    "auto_converge": Parameter(_bool, False, "throttle the vCPUs when dirtying outruns the link (qemu, gce)", "bool"),
+    "post_copy": Parameter(_bool, False, "switch to post-copy after the first pass if not converged (qemu, gce)", "bool"),
+    "completion_timeout": Parameter(parse_duration, "150s", "operator timeout per GiB of memory (KubeVirt 150s, Nova 800s)"),
+    "timeout_action": Parameter(_choice(TIMEOUT_ACTIONS), "abort", "what the operator does at the timeout"),
+    "downtime_ramp_steps": Parameter(_int, 0, "Nova-style downtime ramp: steps from limit/steps up to the limit (0: off)"),
+    "downtime_ramp_delay": Parameter(parse_duration, "75s", "time per ramp step, per GiB of memory (Nova 75s)"),
+    "wire_format": Parameter(_choice(WIRE_FORMATS), "policy", "qemu (4104 B a page, 9 B a zero page) or raw (4096 B)"),
+    "max_rounds": Parameter(_optional(_int), "policy", "live rounds before a forced stop (xen 29, textbook/gce 30)"),
+    "max_volume": Parameter(_optional(_float), "policy", "bytes sent before a forced stop, as a multiple of memory (xen/gce 3)"),
+    "min_shrink": Parameter(_fraction, 0.1, "gce: share a round must shrink pending by, else blackout starts"),
+    "adaptive_rate": Parameter(_bool, True, "xen: 100 Mbit/s first, then dirty rate + 50 Mbit/s, at most 500 Mbit/s", "bool"),
+    # switch-over
+    "device_state": Parameter(parse_bytes, "2MiB", "device and CPU state sent during blackout"),
+    "resume_time": Parameter(parse_duration, "20ms", "time for the target to resume the guest"),
+    "fault_latency": Parameter(parse_duration, "500us", "post-copy: stall per remote page fault"),
+    # around the migration
+    "guest_watches": Parameter(_bool, False, "the guest polls the maintenance-event metadata key (60 s notice)", "bool"),
+    "target_setup": Parameter(parse_duration, "2s", "choose a target, create the empty VM, authenticate"),
+    "cleanup": Parameter(parse_duration, "1s", "delete the source VM"),
+    "fabric_convergence": Parameter(parse_duration, "1s", "time until the network fabric sends traffic to the target"),
+    "forwarding": Parameter(_bool, True, "the source forwards packets until the fabric converges", "bool"),
+    "forwarding_latency": Parameter(parse_duration, "50us", "extra latency of the detour through the source"),
+    # computation
+    "resolution": Parameter(_choice(RESOLUTIONS), "fluid", "fluid (expected values) or pages (per-page bitmap)"),
+    "seed": Parameter(_int, 1, "random seed (pages resolution)"),
+}
+
+
+def _parse(name: str, value: Any) -> Any:
+    try:
+        return PARAMETERS[name].parse(value)
+    except InvalidParameter:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise InvalidParameter(name, str(exc)) from None
+
+
+def build_spec(**params: Any) -> MigrationSpec:
+    """Read parameters (strings with units, or plain numbers) into a validated ``MigrationSpec``.
+
+    Raises ``InvalidParameter`` naming the first bad parameter.
+    """
+    unknown = sorted(set(params) - set(PARAMETERS))
+    if unknown:
+        raise InvalidParameter(unknown[0], f"unknown parameter; known: {', '.join(PARAMETERS)}")
+    given = {k: v for k, v in params.items() if v is not None}
+    raw = {name: given.get(name, p.default) for name, p in PARAMETERS.items()}
+    policy = _parse("policy", raw["policy"])
+    for name in ("max_bandwidth", "wire_format", "max_rounds", "max_volume"):
+        if raw[name] == "policy":
+            raw[name] = POLICY_DEFAULTS[policy][name]
+    v = {name: (_parse(name, value) if value is not None else None) for name, value in raw.items()}
+
+    memory = v["memory"]
+    if memory < PAGE_SIZE_BYTES:
+        raise InvalidParameter("memory", "must be at least one 4096 B page")
+    if memory > MAX_MEMORY_BYTES:
+        raise InvalidParameter("memory", "must be at most 16TiB")
+    if v["bandwidth"] <= 0:
+        raise InvalidParameter("bandwidth", "must be > 0")
+    if v["max_bandwidth"] is not None and v["max_bandwidth"] <= 0:
+        raise InvalidParameter("max_bandwidth", "must be > 0 (or none)")
+    if v["downtime_limit"] <= 0:
+        raise InvalidParameter("downtime_limit", "must be > 0")
+    if v["completion_timeout"] <= 0:
+        raise InvalidParameter("completion_timeout", "must be > 0 (QEMU never gives up by itself)")
+    if v["downtime_ramp_steps"] < 0:
+        raise InvalidParameter("downtime_ramp_steps", "must be >= 0")
+    if v["max_rounds"] is not None and v["max_rounds"] < 1:
+        raise InvalidParameter("max_rounds", "must be >= 1 (or none)")
+    if v["max_volume"] is not None and v["max_volume"] < 1:
+        raise InvalidParameter("max_volume", "must be >= 1 (memory must be sent once)")
+    if v["post_copy"] and policy not in ("qemu", "gce"):
+        raise InvalidParameter("post_copy", "post-copy is a qemu/gce feature")
+    if v["timeout_action"] == "post-copy" and policy not in ("qemu", "gce"):
+        raise InvalidParameter("timeout_action", "post-copy is a qemu/gce feature")
+
+    working_sets, zero_fraction, packet_rate = _dirtying(v, memory)
+    return MigrationSpec(
+        memory_bytes=float(memory // PAGE_SIZE_BYTES * PAGE_SIZE_BYTES),
+        working_sets=working_sets,
+        zero_fraction=zero_fraction,
+        dirty_model=v["dirty_model"],
+        layout=v["layout"],
+        packet_rate_pps=packet_rate,
+        workload=v["workload"],
+        bandwidth_bps=v["bandwidth"],
+        max_bandwidth_bps=v["max_bandwidth"],
+        policy=policy,
+        downtime_limit_s=v["downtime_limit"],
+        auto_converge=v["auto_converge"],
+        post_copy=v["post_copy"],
+        completion_timeout_s_per_gib=v["completion_timeout"],
+        timeout_action=v["timeout_action"],
+        downtime_ramp_steps=v["downtime_ramp_steps"],
+        downtime_ramp_delay_s_per_gib=v["downtime_ramp_delay"],
+        wire_format=v["wire_format"],
+        max_rounds=v["max_rounds"],
+        max_volume=v["max_volume"],
+        min_shrink=v["min_shrink"],
+        adaptive_rate=v["adaptive_rate"],
+        device_state_bytes=v["device_state"],
+        resume_time_s=v["resume_time"],
+        postcopy_fault_latency_s=v["fault_latency"],
+        guest_watches=v["guest_watches"],
+        target_setup_s=v["target_setup"],
+        cleanup_s=v["cleanup"],
+        fabric_convergence_s=v["fabric_convergence"],
+        forwarding=v["forwarding"],
+        forwarding_latency_s=v["forwarding_latency"],
+        resolution=v["resolution"],
+        seed=v["seed"],
+        params={k: (val if isinstance(val, (int, float, bool, str)) else str(val)) for k, val in given.items()},
+    )
+
+
+def _dirtying(v: dict[str, Any], memory: float) -> tuple[tuple[WorkingSet, ...], float, float]:
+    """Working sets, zero share and packet rate: from the preset, overridden by explicit values."""
+    preset = PRESETS[v["workload"]] if v["workload"] else None
+    if preset is None and v["dirty_rate"] is None:
+        preset = PRESETS["web"]
+    zero_fraction = v["zero_fraction"]
+    if zero_fraction is None:
+        zero_fraction = preset.zero_fraction if preset else 0.0
+    packet_rate = v["packet_rate"]
+    if packet_rate is None:
+        packet_rate = preset.packet_rate_pps if preset else 10_000.0
+    writable = memory * (1.0 - zero_fraction)
+
+    if v["dirty_rate"] is not None or v["working_set"] is not None or preset is None:
+        rate = v["dirty_rate"] if v["dirty_rate"] is not None else (preset.dirty_rate_bps if preset else 0.0)
+        size = v["working_set"] if v["working_set"] is not None else writable
+        if size < PAGE_SIZE_BYTES:
+            raise InvalidParameter("working_set", "must be at least one 4096 B page")
+        if size > writable * (1 + 1e-9):
+            raise InvalidParameter(
+                "working_set", "must fit in the memory that is not zero pages "
+                               "(memory x (1 - zero_fraction))")
+        working_sets = (WorkingSet(size_bytes=min(size, writable), write_rate_bps=rate,
+                                   pattern=v["write_pattern"]),)
+    else:
+        working_sets = preset.working_sets_for(memory)
+        if sum(ws.size_bytes for ws in working_sets) > writable * (1 + 1e-9):
+            raise InvalidParameter("zero_fraction", "leaves too little memory for the workload's working sets")
+    return working_sets, zero_fraction, packet_rate

@@ -1,0 +1,71 @@
+"""The blackout and what may follow it: stop-and-copy, or a switch to post-copy.
+
+Blackout = final dirty bytes / link rate + device state / link rate + resume time. The final
+copy is not rate-limited (QEMU lifts max-bandwidth once the guest is paused), so it runs at the
+full link rate even when live rounds were capped.
+
+Post-copy (Hines & Gopalan, VEE'09; QEMU postcopy-ram): the guest resumes on the target after
+only the device state has moved; the pages still on the source are pushed in the background at
+link rate, and a page the guest touches before it arrives costs a remote fault (a round trip).
+A page of working set ``k`` pushed at a uniformly random time in ``[0, T]`` is touched first
+after an exponential time of rate ``r_k / W_k``, so the expected faults are
+``p_k * (1 - (1 - exp(-a T)) / (a T))`` with ``a = r_k / W_k`` and ``p_k`` its pending pages.
+Writes are the only accesses the model knows, so this is a lower bound. Until the push ends a
+failure of either host loses the VM.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .units import PAGE_SIZE_BYTES
+
+
+@dataclass(frozen=True)
+class Switchover:
+    kind: str  # "stop_and_copy", "post_copy" or "abort"
+    final_pages: float
+    final_bytes: float  # pages on the wire during blackout
+    final_copy_s: float
+    blackout_s: float  # 0 when aborted
+    postcopy_pages: float = 0.0
+    postcopy_bytes: float = 0.0
+    postcopy_s: float = 0.0
+    postcopy_faults: float = 0.0
+    postcopy_stall_s: float = 0.0
+
+
+def device_and_resume_s(spec, link_bps: float) -> float:
+    return spec.device_state_bytes / link_bps + spec.resume_time_s
+
+
+def stop_and_copy(spec, memory, link_bps: float) -> Switchover:
+    pages, wire = memory.send_all()
+    final_copy_s = wire / link_bps
+    return Switchover("stop_and_copy", pages, wire, final_copy_s,
+                      final_copy_s + device_and_resume_s(spec, link_bps))
+
+
+def abort() -> Switchover:
+    return Switchover("abort", 0.0, 0.0, 0.0, 0.0)
+
+
+def switch_to_postcopy(spec, memory, link_bps: float) -> Switchover:
+    pending_by_ws = memory.pending_by_working_set()
+    pages, wire = memory.send_all()  # pushed in the background after the guest resumes
+    push_s = wire / link_bps
+    faults = 0.0
+    for ws, pending in zip(spec.working_sets, pending_by_ws):
+        access_rate = ws.page_writes_per_s / max(1, ws.pages)  # per page, per second
+        x = access_rate * push_s
+        if pending > 0 and x > 0:
+            faults += pending * (1.0 - (-math.expm1(-x)) / x)
+    return Switchover("post_copy", 0.0, 0.0, 0.0, device_and_resume_s(spec, link_bps),
+                      postcopy_pages=pages, postcopy_bytes=wire, postcopy_s=push_s,
+                      postcopy_faults=faults,
+                      postcopy_stall_s=faults * spec.postcopy_fault_latency_s)
+
+
+def pending_bytes(memory) -> float:
+    return memory.pending * PAGE_SIZE_BYTES

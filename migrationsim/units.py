@@ -1,0 +1,96 @@
+"""Quantities with units, as people type them: ``4GiB``, ``800MB``, ``10Gbit/s``, ``300ms``.
+
+SI prefixes (k, M, G, T) are powers of 1000; IEC prefixes (Ki, Mi, Gi, Ti) powers of 1024.
+A bare number means bytes, bytes per second or seconds. Inside the model everything is bytes and
+seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+PAGE_SIZE_BYTES = 4096
+
+_NUMBER = r"([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)"
+_PREFIX = {
+    "": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+    "Ki": 1024.0, "Mi": 1024.0**2, "Gi": 1024.0**3, "Ti": 1024.0**4,
+}
+_QUANTITY = re.compile(r"^\s*" + _NUMBER + r"\s*(Ki|Mi|Gi|Ti|k|K|M|G|T)?\s*([A-Za-z/]*)\s*$")
+_SECONDS = {"": 1.0, "s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "min": 60.0, "h": 3600.0}
+_DURATION = re.compile(r"^\s*" + _NUMBER + r"\s*(s|sec|ms|us|µs|min|h)?\s*$")
+
+
+def _split(text: str) -> tuple[float, float, str]:
+    match = _QUANTITY.match(text)
+    if not match:
+        raise ValueError(f"cannot read {text!r} as a quantity (examples: 4GiB, 10Gbit/s, 300ms)")
+    number, prefix, unit = match.groups()
+    return float(number), _PREFIX[prefix or ""], unit
+
+
+def _finite_non_negative(value: float, text: object) -> float:
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{text!r} must be a finite number >= 0")
+    return value
+
+
+def parse_bytes(value: str | float | int) -> float:
+    """``"4GiB"`` -> 4294967296.0. Units: B (or none)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _finite_non_negative(float(value), value)
+    number, scale, unit = _split(str(value))
+    if unit not in ("", "B"):
+        raise ValueError(f"{value!r}: a size takes bytes (B), for example 4GiB or 800MB")
+    return _finite_non_negative(number * scale, value)
+
+
+def parse_rate(value: str | float | int) -> float:
+    """A data rate in bytes per second: ``"10Gbit/s"`` -> 1.25e9, ``"128MiB/s"``, ``"1.25GB/s"``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _finite_non_negative(float(value), value)
+    number, scale, unit = _split(str(value))
+    if unit in ("", "B/s", "Bps"):
+        factor = 1.0
+    elif unit in ("bit/s", "b/s", "bps", "bit"):
+        factor = 1.0 / 8.0
+    else:
+        raise ValueError(f"{value!r}: a rate takes B/s or bit/s, for example 10Gbit/s or 128MiB/s")
+    return _finite_non_negative(number * scale * factor, value)
+
+
+def parse_duration(value: str | float | int) -> float:
+    """A duration in seconds: ``"300ms"`` -> 0.3, ``"2min"`` -> 120."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _finite_non_negative(float(value), value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"cannot read {value!r} as a duration (examples: 300ms, 2s, 1.5min)")
+    number, unit = match.groups()
+    return _finite_non_negative(float(number) * _SECONDS[unit or ""], value)
+
+
+def format_bytes(n: float) -> str:
+    """Human-readable IEC size: 40265318 -> '38.4 MiB'."""
+    for unit, scale in (("GiB", 1024.0**3), ("MiB", 1024.0**2), ("KiB", 1024.0)):
+        if abs(n) >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n:.0f} B"
+
+
+def format_rate(bps: float) -> str:
+    """Bytes/s shown as bits/s, the way links are sold: 1.25e9 -> '10 Gbit/s'."""
+    bits = bps * 8
+    for unit, scale in (("Gbit/s", 1e9), ("Mbit/s", 1e6), ("kbit/s", 1e3)):
+        if bits >= scale:
+            return f"{bits / scale:.3g} {unit}"
+    return f"{bits:.3g} bit/s"
+
+
+def format_duration(s: float) -> str:
+    if s < 1:
+        return f"{s * 1000:.1f} ms"
+    if s < 120:
+        return f"{s:.2f} s"
+    return f"{s / 60:.1f} min"
