@@ -21,6 +21,8 @@ START, PAGES, PENDING, WS, COST = range(5)
 
 
 class FluidMemory:
+    expected_values = True  # fluid: expected values; pages: one seeded sample
+
     def __init__(self, spec, regions: list[Region]):
         self.total_pages = float(spec.memory_pages)
         self.segs = [[float(r.start_page), float(r.pages), float(r.pages), r.working_set,
@@ -31,6 +33,10 @@ class FluidMemory:
         self.ws_regions = {r.working_set: r for r in regions if r.working_set >= 0}
         self.linear = spec.dirty_model == "linear"
         self.sweep_pos = [0.0] * len(spec.working_sets)  # sequential writers' pointers
+
+    def window_overshoot(self) -> float:
+        """Share of a rate-limit window sent past the threshold crossing: its mean, 1/2."""
+        return 0.5
 
     # --- sending ---------------------------------------------------------------------------
 

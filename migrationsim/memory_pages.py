@@ -19,6 +19,8 @@ CHUNK_PAGES = 1 << 20
 
 
 class PageMemory:
+    expected_values = False  # fluid: expected values; pages: one seeded sample
+
     def __init__(self, spec, regions: list[Region]):
         self.total_pages = spec.memory_pages
         self.bitmap = np.ones(self.total_pages, dtype=np.bool_)  # True: dirty, not yet sent
@@ -32,6 +34,10 @@ class PageMemory:
         self.linear_carry = [0.0] * len(spec.working_sets)
         self.rng = np.random.default_rng(spec.seed)
         self._wire_credit = 0.0
+
+    def window_overshoot(self) -> float:
+        """Share of a rate-limit window sent past the threshold crossing: uniform in [0, 1)."""
+        return float(self.rng.random())
 
     def _chunks(self):
         """(start, end, wire cost per page) pieces in address order from the cursor: one lap."""

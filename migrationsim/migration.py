@@ -16,7 +16,7 @@ from .policies import PrecopyState, Stop
 from .precopy import LinkRate, PrecopyOutcome, Round, precopy
 from .spec import MigrationSpec
 from .switchover import Switchover, abort, stop_and_copy, switch_to_postcopy
-from .units import format_bytes, format_duration
+from .units import format_bytes, format_duration, format_rate
 
 
 def new_memory(spec: MigrationSpec):
@@ -101,7 +101,7 @@ class MigrationResult:
         spec, sw = self.spec, self.switchover
         lines = [
             f"policy {spec.policy} ({spec.resolution}), {format_bytes(spec.memory_bytes)} guest, "
-            f"link {format_bytes(spec.bandwidth_bps)}/s",
+            f"link {format_rate(spec.bandwidth_bps)}",
             f"{self.outcome}: {self.stop.reason} - {self.stop.message}",
             f"live rounds {self.precopy.live_rounds}, pre-copy {format_duration(self.precopy.time_s)}, "
             f"blackout {format_duration(sw.blackout_s)}, total {format_duration(self.total_time_s)}",

@@ -12,7 +12,6 @@ threshold), and should pre-copy stop now, and why. Two kinds of round mechanics 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from .units import PAGE_SIZE_BYTES, format_bytes, format_duration, format_rate
@@ -242,7 +241,3 @@ class AutoConverge:
             self.period_dirty_bytes = self.period_wire_bytes = 0.0
         return self.throttle
 
-
-def steps_to_cover(wire_bytes: float, step_wire_bytes: float) -> int:
-    """Whole rate-limit windows needed to put ``wire_bytes`` on the wire (at least one)."""
-    return max(1, math.ceil(wire_bytes / step_wire_bytes - 1e-9))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Generator, Sequence
 
 from .policies import (FULL_PASS, QEMU_RATE_WINDOW_S, AutoConverge, PrecopyState, Stop,
-                       make_policy, postcopy_switch_stop, steps_to_cover, timeout_stop)
+                       make_policy, postcopy_switch_stop, timeout_stop)
 from .units import PAGE_SIZE_BYTES
 
 _TIME_EPS = 1e-9
@@ -114,7 +114,10 @@ def precopy(spec, memory, link: LinkRate | None = None) -> Generator[Round, None
                 if pages_needed <= 0:
                     break
                 wire_needed = memory.wire_bytes_for(pages_needed)
-                remaining = steps_to_cover(wire_needed, rate * QEMU_RATE_WINDOW_S) * QEMU_RATE_WINDOW_S
+                window_wire = rate * QEMU_RATE_WINDOW_S
+                # The pending check happens at an unknown point of the 100 ms rate-limit cycle:
+                # the window that crosses the threshold carries on for a share of a window.
+                remaining = (wire_needed + window_wire * memory.window_overshoot()) / rate
             planned_end = state.now_s + remaining
             piece_end = min(planned_end, link.next_change_after(state.now_s), deadline_s)
             piece_s = max(0.0, piece_end - state.now_s)
