@@ -1,0 +1,46 @@
+"""Pushes a run's progress to its channel-layer group, ``run.<id>``, as typed messages:
+
+- ``{"type": "run.events", "events": [{"seq": 1, "kind": ..., "t_s": ...}, ...]}``
+- ``{"type": "run.status", "status": "running"|"done"|"failed", "error": ""}``
+
+The consumer (``playground/consumers.py``) relays them to browsers. Publishing is best effort:
+the events are already in the database, so a viewer that missed a message still gets it by
+reconnecting with ``?after=<seq>``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from .models import group_name_for
+
+log = logging.getLogger(__name__)
+
+EVENTS_MESSAGE = "run.events"
+STATUS_MESSAGE = "run.status"
+
+
+class RunEventPublisher:
+    def __init__(self, run_id: int, *, layer=None):
+        self.group = group_name_for(run_id)
+        self.layer = layer if layer is not None else get_channel_layer()
+        self.sent_messages = 0
+
+    def _send(self, message: dict) -> None:
+        if self.layer is None:
+            return
+        try:
+            async_to_sync(self.layer.group_send)(self.group, message)
+            self.sent_messages += 1
+        except Exception:  # the layer is down: the database still has everything
+            log.exception("could not publish %s to %s", message["type"], self.group)
+
+    def events(self, events: list[dict]) -> None:
+        if events:
+            self._send({"type": EVENTS_MESSAGE, "events": events})
+
+    def status(self, status: str, error: str = "") -> None:
+        self._send({"type": STATUS_MESSAGE, "status": status, "error": error})

@@ -1,0 +1,249 @@
+"""Settings for the playground, read from the environment with tiny typed helpers.
+
+Two modes (see README.md):
+
+- **embedded** (the default): SQLite under ``var/``, a Celery broker on the filesystem
+  (kombu's ``filesystem://`` transport) and a SQLite-backed channel layer
+  (``playground.layers.SQLiteChannelLayer``). No Redis, no PostgreSQL, yet the real worker
+  process and the real WebSocket consumer run, across processes.
+- **production** (``PLAYGROUND_MODE=production``): ``DJANGO_SECRET_KEY``, ``DATABASE_URL``
+  (PostgreSQL) and ``REDIS_URL`` are required; Redis is the Celery broker and the channel
+  layer (channels-redis), DEBUG is off.
+
+Each service can also be switched on alone: ``DATABASE_URL`` and ``REDIS_URL`` are honoured in
+any mode (the integration tests and ``bench/stream.py`` rely on that).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlparse
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+# --- tiny typed helpers -------------------------------------------------------------------------
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name, "")
+    return value if value != "" else default
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if value == "":
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name, "").strip()
+    return [part.strip() for part in value.split(",") if part.strip()] if value else default
+
+
+def require(name: str) -> str:
+    value = env_str(name)
+    if value is None:
+        raise ImproperlyConfigured(f"{name} must be set when PLAYGROUND_MODE=production")
+    return value
+
+
+def database_from_url(url: str) -> dict:
+    """``postgres://user:pass@host:port/name?sslmode=...`` or ``sqlite:///path`` to DATABASES."""
+    parts = urlparse(url)
+    if parts.scheme == "sqlite":
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parts.path) or ":memory:",
+                **SQLITE_OPTIONS}
+    if parts.scheme in ("postgres", "postgresql", "pgsql"):
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parts.path.lstrip("/")),
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": unquote(parts.hostname or ""),
+            "PORT": str(parts.port or ""),
+            "OPTIONS": dict(parse_qsl(parts.query)),
+            "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 0),
+        }
+    raise ImproperlyConfigured(f"DATABASE_URL: unsupported scheme {parts.scheme!r}")
+
+
+# SQLite shared by the web process and the worker: WAL lets readers run beside the one writer,
+# IMMEDIATE transactions take the write lock up front (no deadlock on upgrade), and a generous
+# timeout waits for the other process instead of failing with "database is locked".
+SQLITE_OPTIONS = {
+    "OPTIONS": {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+}
+
+
+# --- mode ---------------------------------------------------------------------------------------
+
+MODE = env_str("PLAYGROUND_MODE", "embedded")
+if MODE not in ("embedded", "production"):
+    raise ImproperlyConfigured(f"PLAYGROUND_MODE must be embedded or production, not {MODE!r}")
+PRODUCTION = MODE == "production"
+
+VAR_DIR = Path(env_str("PLAYGROUND_VAR_DIR", str(BASE_DIR / "var")))
+
+if PRODUCTION:
+    SECRET_KEY = require("DJANGO_SECRET_KEY")
+    DATABASE_URL = require("DATABASE_URL")
+    REDIS_URL = require("REDIS_URL")
+else:
+    SECRET_KEY = env_str("DJANGO_SECRET_KEY", "embedded-mode-insecure-key-do-not-use-in-production")
+    DATABASE_URL = env_str("DATABASE_URL")
+    REDIS_URL = env_str("REDIS_URL")
+
+DEBUG = env_bool("DJANGO_DEBUG", default=not PRODUCTION)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+
+# --- Django -------------------------------------------------------------------------------------
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.contenttypes",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "channels",
+    "playground",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "playground.urls"
+ASGI_APPLICATION = "playground.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+            ],
+        },
+    },
+]
+
+if DATABASE_URL:
+    DATABASES = {"default": database_from_url(DATABASE_URL)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "playground.sqlite3",
+            **SQLITE_OPTIONS,
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # plotly.min.js straight from the installed plotly package (no CDN, no vendored copy)
+    "playground.staticfinders.PlotlyFinder",
+]
+# Embedded mode serves static files from the finders; production from STATIC_ROOT
+# (``manage.py collectstatic``), both through WhiteNoise inside the ASGI app.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = DEBUG
+
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
+    CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.channels.server": {"level": "WARNING"}},
+}
+
+
+# --- Channels -----------------------------------------------------------------------------------
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 60},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "playground.layers.SQLiteChannelLayer",
+            "CONFIG": {"path": str(VAR_DIR / "channels.sqlite3"), "capacity": 1000, "expiry": 60},
+        }
+    }
+
+
+# --- Celery -------------------------------------------------------------------------------------
+
+BROKER_DIR = VAR_DIR / "broker"
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+else:
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "store_processed": False,
+        "polling_interval": 0.1,
+    }
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+
+# --- the playground -----------------------------------------------------------------------------
+
+# Events go to the channel layer in batches: at most this many per message, and a batch is
+# flushed at least this often (seconds of wall time) while the model produces events.
+PLAYGROUND_PUBLISH_BATCH_SIZE = env_int("PLAYGROUND_PUBLISH_BATCH_SIZE", 100)
+PLAYGROUND_PUBLISH_INTERVAL_S = float(env_str("PLAYGROUND_PUBLISH_INTERVAL_S", "0.05"))

@@ -1,0 +1,131 @@
+"""The one place that knows ``migrationsim``: form values in, ``build_spec`` keyword arguments
+out; the model's event stream out, persisted rows in. Nothing else in ``playground`` imports the
+simulator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import migrationsim
+from migrationsim import InvalidParameter, build_spec, stream
+
+__all__ = ["InvalidParameter", "SPEC_FIELDS", "PHASES", "spec_kwargs", "validate", "events_for",
+           "workload_choices", "parameter_help", "event_kind"]
+
+# Form fields that are ``build_spec`` parameters, under the same names. (The form's ``speed`` is
+# not one: playback speed is a property of the viewer, not of the model.)
+SPEC_FIELDS = ("memory", "workload", "dirty_rate", "working_set", "bandwidth", "max_bandwidth",
+               "downtime_limit", "policy", "auto_converge", "post_copy", "resolution", "seed",
+               "guest_watches")
+
+CUSTOM_WORKLOAD = "custom"
+ERROR_CUSTOM_NEEDS_RATE = "a custom workload needs a dirty rate (e.g. 200MB/s)"
+
+# The phases of one VM's migration, in order, as the model names them, with our words for the
+# teacher's page and an Okabe-Ito (colour-blind-safe) colour each.
+PHASES: list[dict[str, str]] = [
+    {"name": "guest_notice", "label": "Guest notice", "color": "#E69F00",
+     "explain": "The metadata key maintenance-event turns to MIGRATE_ON_HOST_MAINTENANCE. "
+                "A guest that watches it gets 60 seconds to drain connections or checkpoint; "
+                "one that does not gets no warning."},
+    {"name": "target_setup", "label": "Target setup", "color": "#56B4E9",
+     "explain": "A target host in the same zone is chosen, an empty VM is created there with "
+                "its resources reserved, and source and target authenticate. Nothing has moved "
+                "yet: a failure here leaves the VM untouched on the source."},
+    {"name": "pre_migration_brownout", "label": "Pre-migration brownout", "color": "#009E73",
+     "explain": "The VM keeps running while its memory is copied in rounds. Round 0 sends "
+                "everything; each later round resends the pages the guest dirtied meanwhile. "
+                "The guest is a little slower (a brownout) because its writes are tracked."},
+    {"name": "blackout", "label": "Blackout", "color": "#D55E00",
+     "explain": "The VM is paused. The last dirty pages and the device state are sent at full "
+                "link speed and the target resumes the guest. This pause is what users feel: "
+                "Google reports a median of 50 ms and a 99th percentile of 300 ms."},
+    {"name": "post_migration_brownout", "label": "Post-migration brownout", "color": "#CC79A7",
+     "explain": "The VM runs on the target, but the network fabric still sends some of its "
+                "packets to the old host, which forwards them (one more hop of latency) until "
+                "the fabric converges. The target announces itself at 0, 50, 200, 450, 800 ms."},
+    {"name": "cleanup", "label": "Cleanup", "color": "#0072B2",
+     "explain": "The source VM is deleted and its resources freed; maintenance-event returns "
+                "to NONE."},
+]
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def spec_kwargs(values: dict[str, Any]) -> dict[str, Any]:
+    """Form values (cleaned or as stored on a ``Run``) to ``build_spec`` keyword arguments.
+
+    A preset workload fills the dirtying parameters; ``custom`` means "use my dirty rate and
+    working set" (the model's rules then decide what is missing or wrong).
+    """
+    kwargs = {name: values.get(name) for name in SPEC_FIELDS}
+    for name, value in kwargs.items():
+        if _blank(value):
+            kwargs[name] = None
+        elif isinstance(value, str):
+            kwargs[name] = value.strip()
+    if kwargs["workload"] == CUSTOM_WORKLOAD:
+        kwargs["workload"] = None
+        if kwargs["dirty_rate"] is None:
+            raise InvalidParameter("dirty_rate", ERROR_CUSTOM_NEEDS_RATE)
+    else:
+        kwargs["dirty_rate"] = None
+        kwargs["working_set"] = None
+    return kwargs
+
+
+def validate(values: dict[str, Any]):
+    """Build the model's spec from form values; raises ``InvalidParameter(field, message)``."""
+    return build_spec(**spec_kwargs(values))
+
+
+def events_for(values: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The model's events for a run's stored parameters, in simulated-time order."""
+    return stream(validate(values))
+
+
+def event_kind(event: dict[str, Any]) -> str:
+    return str(event["kind"])
+
+
+def workload_choices() -> list[tuple[str, str, str]]:
+    """(name, label, description) for every workload preset of the model."""
+    return [(name, name, getattr(preset, "description", ""))
+            for name, preset in migrationsim.PRESETS.items()]
+
+
+def parameter_help(name: str) -> str:
+    """The model's own help text for a parameter (one table for the CLI and the web form)."""
+    table = getattr(migrationsim, "PARAMETERS", None)
+    if table is None:
+        from migrationsim import spec as _spec  # older layouts keep the table in spec.py
+
+        table = getattr(_spec, "PARAMETERS", {})
+    parameter = table.get(name)
+    return getattr(parameter, "help", "") if parameter is not None else ""
+
+
+def parameter_default(name: str) -> Any:
+    table = getattr(migrationsim, "PARAMETERS", None)
+    if table is None:
+        from migrationsim import spec as _spec
+
+        table = getattr(_spec, "PARAMETERS", {})
+    parameter = table.get(name)
+    return getattr(parameter, "default", None) if parameter is not None else None
+
+
+POLICY_CHOICES = [
+    ("qemu", "qemu: stop when pending < bandwidth x downtime limit (QEMU 8-9)"),
+    ("xen", "xen: at most 29 rounds or 3x memory, adaptive rate (Xen libxc)"),
+    ("textbook", "textbook: the closed form of Liu/Akoush"),
+    ("gce", "gce: diminishing returns (this project's assumption of Google's rule)"),
+]
+RESOLUTION_CHOICES = [
+    ("fluid", "fluid: expected values (fast)"),
+    ("pages", "pages: a real per-page dirty bitmap (seeded)"),
+]

@@ -1,0 +1,404 @@
+/* Anatomy of a live migration: the run page.
+ *
+ * The worker streams a run's events as fast as the model produces them (milliseconds). This
+ * script receives them over a WebSocket (/ws/runs/<id>/?after=<seq>), keeps them in order by
+ * sequence number, and PLAYS THEM BACK by their simulated time t_s at the chosen speed: a
+ * simulated clock advances by (wall time x speed) and every event whose t_s it has passed is
+ * applied to the charts. Pacing lives here, not in the task (see docs/web.md).
+ */
+(function () {
+  "use strict";
+
+  const config = JSON.parse(document.getElementById("run-config").textContent);
+  const PHASES = config.phases;
+  const PHASE = Object.fromEntries(PHASES.map((p) => [p.name, p]));
+  const SPEEDS = { "1": 1, "10": 10, "100": 100, max: Infinity };
+  const FONT = { size: 15, family: "system-ui, sans-serif" };
+  const GRID = "#d0d0d0";
+
+  const $ = (id) => document.getElementById(id);
+
+  // --- number formatting (mirrors playground/templatetags/playground_tags.py) -----------------
+  function scaled(v, units, base) {
+    for (let i = 0; i < units.length - 1; i++) {
+      if (Math.abs(v) < base) return `${+v.toPrecision(3)} ${units[i]}`;
+      v /= base;
+    }
+    return `${+v.toPrecision(3)} ${units[units.length - 1]}`;
+  }
+  const bytes = (v) => scaled(v, ["B", "KiB", "MiB", "GiB", "TiB"], 1024);
+  const seconds = (v) => (Math.abs(v) < 1 ? `${+(v * 1000).toPrecision(3)} ms` : `${+v.toPrecision(4)} s`);
+  function human(key, v) {
+    if (typeof v === "boolean") return v ? "yes" : "no";
+    if (v === null || v === undefined) return "none";
+    if (typeof v === "number") {
+      if (key.endsWith("_bytes")) return bytes(v);
+      if (key.endsWith("_bps")) return scaled(v, ["B/s", "KB/s", "MB/s", "GB/s"], 1000);
+      if (key.endsWith("_s")) return seconds(v);
+      return Number.isInteger(v) ? v.toLocaleString("en") : `${+v.toPrecision(4)}`;
+    }
+    return String(v);
+  }
+  function label(key) {
+    for (const s of ["_bytes", "_bps", "_s"]) if (key.endsWith(s)) key = key.slice(0, -s.length);
+    return key.replace(/_/g, " ");
+  }
+
+  // --- state -------------------------------------------------------------------------------
+  const received = []; // events in seq order, as the server sent them
+  let lastSeq = 0;
+  let runStatus = config.status;
+  let runError = "";
+  let cursor = 0; // index of the next event to apply
+  let clock = 0; // simulated seconds
+  let playing = true;
+  let speed = SPEEDS[config.speed] || 10;
+  let model = freshModel();
+  let dirty = true;
+  let lastDraw = 0;
+  let lastFrame = null;
+
+  function freshModel() {
+    const bars = {};
+    for (const p of PHASES) bars[p.name] = { base: [], x: [], text: [] };
+    return {
+      bars, open: {}, current: null, finished: false,
+      pending: { x: [], y: [] },
+      rounds: { idx: [], sent: [], dirtied: [], kind: [] },
+      memory: null, memoryLabel: "before round 0",
+      fwd: { x: [], y: [] },
+      announce: [],
+      summary: null,
+    };
+  }
+
+  // --- applying events to the model ---------------------------------------------------------
+  function apply(ev) {
+    const m = model;
+    switch (ev.kind) {
+      case "phase_start":
+        m.open[ev.phase] = ev.t_s;
+        m.current = ev.phase;
+        explainPhase(ev.phase, ev.explain);
+        break;
+      case "phase_end": {
+        const start = m.open[ev.phase];
+        delete m.open[ev.phase];
+        if (start !== undefined && ev.phase !== "pre_migration_brownout") {
+          const b = m.bars[ev.phase] || (m.bars[ev.phase] = { base: [], x: [], text: [] });
+          b.base.push(start); b.x.push(Math.max(ev.t_s - start, 1e-6)); b.text.push("");
+        }
+        if (ev.phase === "pre_migration_brownout" && start !== undefined && m.bars[ev.phase].x.length === 0) {
+          m.bars[ev.phase].base.push(start); m.bars[ev.phase].x.push(Math.max(ev.t_s - start, 1e-6));
+          m.bars[ev.phase].text.push("");
+        }
+        const span = document.querySelector(`[data-phase-time="${ev.phase}"]`);
+        if (span && start !== undefined) span.textContent = ` (${seconds(ev.t_s - start)})`;
+        break;
+      }
+      case "round": {
+        const live = ev.phase !== "final";
+        if (live) {
+          const b = m.bars.pre_migration_brownout;
+          b.base.push(ev.t_s); b.x.push(Math.max(ev.end_s - ev.t_s, 1e-6)); b.text.push(`r${ev.index}`);
+        }
+        m.pending.x.push(ev.end_s); m.pending.y.push(ev.pending_after_bytes);
+        m.rounds.idx.push(live ? `round ${ev.index}` : `final (${ev.index})`);
+        m.rounds.sent.push(ev.bytes); m.rounds.dirtied.push(ev.dirty_bytes);
+        if (Array.isArray(ev.memory_map) && ev.memory_map.length) {
+          m.memory = toGrid(ev.memory_map, ev.memory_map_width);
+          m.memoryLabel = live ? `after round ${ev.index}` : "after the final copy";
+        }
+        let text = `${live ? "Round " + ev.index : "Final copy (VM paused)"}: sent ${bytes(ev.bytes)} in ${seconds(ev.duration_s)}` +
+          ` while the guest dirtied ${bytes(ev.dirty_bytes)}; ${bytes(ev.pending_after_bytes)} still to send.`;
+        if (ev.throttle) text += ` vCPUs throttled to ${Math.round(ev.throttle * 100)} %.`;
+        setExplain(text, ev.phase === "final" ? "blackout" : "pre_migration_brownout");
+        break;
+      }
+      case "memory_layout":
+        if (Array.isArray(ev.memory_map) && ev.memory_map.length) {
+          m.memory = toGrid(ev.memory_map, ev.memory_map_width);
+          m.memoryLabel = "before round 0: every page still to send";
+        }
+        break;
+      case "forwarding":
+        m.fwd.x.push(ev.t_s); m.fwd.y.push(ev.forwarded_packets);
+        break;
+      case "announce":
+        m.announce.push(ev.t_s);
+        break;
+      case "notice":
+        setExplain(`The metadata key maintenance-event now reads ${ev.value}.`, m.current);
+        break;
+      case "summary":
+        m.summary = ev.result || {};
+        m.finished = true;
+        m.current = null;
+        setExplain("Done: the VM runs on the target host. The summary is below.", null);
+        renderSummary(m.summary);
+        break;
+    }
+    dirty = true;
+  }
+
+  function toGrid(cells, width) {
+    const w = width || Math.round(Math.sqrt(cells.length));
+    const z = [];
+    for (let i = 0; i < cells.length; i += w) z.push(cells.slice(i, i + w));
+    return z;
+  }
+
+  function explainPhase(name, explain) {
+    const p = PHASE[name];
+    setExplain(`${p ? p.label : name}: ${explain || (p ? p.explain : "")}`, name);
+  }
+
+  function setExplain(text, phase) {
+    $("explain-now").textContent = text;
+    for (const li of document.querySelectorAll("#phase-list li")) {
+      const active = li.dataset.phase === phase;
+      li.classList.toggle("active", active);
+      if (active) li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current");
+    }
+  }
+
+  function renderSummary(result) {
+    const box = $("summary");
+    box.innerHTML = "";
+    const table = document.createElement("table");
+    table.className = "summary";
+    table.id = "summary-table";
+    table.createCaption().textContent = "Summary";
+    const body = table.createTBody();
+    for (const [k, v] of Object.entries(result)) {
+      if (v !== null && typeof v === "object") continue;
+      const row = body.insertRow();
+      const th = document.createElement("th");
+      th.scope = "row"; th.textContent = label(k);
+      row.appendChild(th);
+      row.insertCell().textContent = human(k, v);
+    }
+    box.appendChild(table);
+  }
+
+  // --- drawing -------------------------------------------------------------------------------
+  function layout(extra) {
+    return Object.assign({
+      font: FONT, margin: { l: 70, r: 20, t: 10, b: 50 }, paper_bgcolor: "white", plot_bgcolor: "white",
+      showlegend: false, uirevision: "keep",
+    }, extra);
+  }
+  const PLOT_CONFIG = { displaylogo: false, responsive: true };
+
+  function drawTimeline() {
+    const m = model;
+    const data = PHASES.map((p) => {
+      const b = m.bars[p.name];
+      const base = b.base.slice(), x = b.x.slice(), text = b.text.slice();
+      const start = m.open[p.name];
+      if (start !== undefined && p.name !== "pre_migration_brownout") {
+        base.push(start); x.push(Math.max(clock - start, 1e-6)); text.push("…");
+      }
+      return {
+        type: "bar", orientation: "h", name: p.label, y: x.map(() => p.label), x, base, text,
+        textposition: "inside", insidetextanchor: "middle", marker: { color: p.color, line: { color: "white", width: 1 } },
+        hovertemplate: `${p.label}<br>%{base:.3f} s + %{x:.3f} s<extra></extra>`,
+      };
+    });
+    data.push({
+      type: "scatter", mode: "markers", name: "announce", x: m.announce.slice(),
+      y: m.announce.map(() => PHASE.post_migration_brownout.label),
+      marker: { symbol: "triangle-down", size: 12, color: "#000" }, hovertemplate: "announce at %{x:.3f} s<extra></extra>",
+    });
+    Plotly.react("chart-timeline", data, layout({
+      barmode: "overlay", height: 300, margin: { l: 190, r: 20, t: 10, b: 50 },
+      xaxis: { title: { text: "simulated time (s)" }, gridcolor: GRID, zeroline: false },
+      yaxis: { categoryorder: "array", categoryarray: PHASES.map((p) => p.label).reverse(), automargin: true },
+    }), PLOT_CONFIG);
+  }
+
+  function drawPending() {
+    Plotly.react("chart-pending", [{
+      type: "scatter", mode: "lines+markers", x: model.pending.x.slice(), y: model.pending.y.slice(),
+      line: { color: "#0072B2", width: 3 }, marker: { size: 8 }, hovertemplate: "%{x:.3f} s: %{y:.4s}B<extra></extra>",
+    }], layout({
+      height: 280, xaxis: { title: { text: "simulated time (s)" }, gridcolor: GRID },
+      yaxis: { title: { text: "bytes" }, gridcolor: GRID, rangemode: "tozero", exponentformat: "SI" },
+    }), PLOT_CONFIG);
+  }
+
+  function drawRounds() {
+    const r = model.rounds;
+    Plotly.react("chart-rounds", [
+      { type: "bar", name: "sent", x: r.idx.slice(), y: r.sent.slice(), marker: { color: "#0072B2" } },
+      { type: "bar", name: "dirtied meanwhile", x: r.idx.slice(), y: r.dirtied.slice(), marker: { color: "#E69F00" } },
+    ], layout({
+      height: 280, barmode: "group", showlegend: true, legend: { orientation: "h", y: 1.12 },
+      margin: { l: 70, r: 20, t: 30, b: 60 },
+      yaxis: { title: { text: "bytes" }, gridcolor: GRID, exponentformat: "SI" },
+    }), PLOT_CONFIG);
+  }
+
+  function drawMemory() {
+    $("memory-round").textContent = model.memoryLabel;
+    Plotly.react("chart-memory", [{
+      type: "heatmap", z: model.memory || [[0]], zmin: 0, zmax: 1, colorscale: "Cividis",
+      colorbar: { title: { text: "dirty" }, thickness: 14 }, hovertemplate: "block %{x},%{y}: %{z:.0%} dirty<extra></extra>",
+      xgap: 1, ygap: 1,
+    }], layout({
+      height: 280, margin: { l: 20, r: 10, t: 10, b: 20 },
+      xaxis: { visible: false }, yaxis: { visible: false, autorange: "reversed", scaleanchor: "x" },
+    }), PLOT_CONFIG);
+  }
+
+  function drawForwarding() {
+    Plotly.react("chart-forwarding", [{
+      type: "scatter", mode: "lines+markers", x: model.fwd.x.slice(), y: model.fwd.y.slice(), line: { color: "#CC79A7", width: 3, shape: "hv" },
+      hovertemplate: "%{x:.3f} s: %{y:,} packets<extra></extra>",
+    }], layout({
+      height: 280, xaxis: { title: { text: "simulated time (s)" }, gridcolor: GRID },
+      yaxis: { title: { text: "packets (cumulative)" }, gridcolor: GRID, rangemode: "tozero" },
+    }), PLOT_CONFIG);
+  }
+
+  function draw() {
+    drawTimeline(); drawPending(); drawRounds(); drawMemory(); drawForwarding();
+    $("sim-clock").textContent = `${clock.toFixed(3)} s`;
+    $("played-count").textContent = cursor;
+    $("received-count").textContent = received.length;
+    dirty = false;
+  }
+
+  // --- playback ------------------------------------------------------------------------------
+  function applyUntil(t) {
+    while (cursor < received.length && received[cursor].t_s <= t) apply(received[cursor++]);
+  }
+
+  function tick(now) {
+    const dt = lastFrame === null ? 0 : Math.min((now - lastFrame) / 1000, 0.25);
+    lastFrame = now;
+    if (playing && cursor < received.length) {
+      if (speed === Infinity) {
+        apply(received[cursor++]); // one event a frame: fast, but you still see it grow
+        if (cursor < received.length) apply(received[cursor++]);
+        clock = Math.max(clock, received[cursor - 1].t_s);
+      } else {
+        clock += dt * speed;
+        // never run ahead of the next event by more than one frame's worth (no jump on arrival)
+        clock = Math.min(clock, received[cursor].t_s + dt * speed);
+        applyUntil(clock);
+      }
+      dirty = true;
+    }
+    if (playing && Object.keys(model.open).length) dirty = true; // open bars grow with the clock
+    if (model.finished && cursor >= received.length && playing) setPlaying(false, true);
+    if (dirty && now - lastDraw > 80) { lastDraw = now; draw(); }
+    requestAnimationFrame(tick);
+  }
+
+  function setPlaying(on, ended) {
+    playing = on;
+    $("btn-play").textContent = on ? "Pause" : (ended ? "Replay" : "Play");
+    $("btn-play").setAttribute("aria-pressed", on ? "true" : "false");
+  }
+
+  function togglePlay() {
+    if (!playing && model.finished && cursor >= received.length) restart();
+    else setPlaying(!playing);
+  }
+
+  function step() {
+    setPlaying(false);
+    while (cursor < received.length) {
+      const ev = received[cursor++];
+      apply(ev);
+      clock = Math.max(clock, ev.end_s !== undefined ? ev.end_s : ev.t_s);
+      if (ev.kind === "round") break;
+    }
+    dirty = true;
+  }
+
+  function restart() {
+    model = freshModel();
+    cursor = 0; clock = 0;
+    for (const s of document.querySelectorAll("[data-phase-time]")) s.textContent = "";
+    $("summary").innerHTML = "";
+    setExplain("Waiting for the first event…", null);
+    setPlaying(true);
+    dirty = true;
+  }
+
+  function setSpeed(value) {
+    speed = SPEEDS[value] || 10;
+    $("speed").value = value;
+  }
+
+  // --- the WebSocket ---------------------------------------------------------------------------
+  let retries = 0;
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${scheme}://${location.host}${config.ws_path}?after=${lastSeq}`);
+    ws.onmessage = (msg) => {
+      retries = 0;
+      const data = JSON.parse(msg.data);
+      if (data.type === "events") {
+        for (const ev of data.events) {
+          if (ev.seq <= lastSeq) continue; // never doubled
+          received.push(ev);
+          lastSeq = ev.seq;
+        }
+        dirty = true;
+      } else if (data.type === "status") {
+        setStatus(data.status, data.error);
+      }
+    };
+    ws.onclose = (e) => {
+      if (e.code === 4404) { setStatus("failed", "This run does not exist."); return; }
+      if (runStatus === "done" || runStatus === "failed") return;
+      retries += 1;
+      setTimeout(connect, Math.min(500 * retries, 5000)); // resume after lastSeq
+    };
+  }
+
+  function setStatus(status, error) {
+    runStatus = status;
+    runError = error || "";
+    const badge = $("run-status");
+    badge.textContent = status.charAt(0).toUpperCase() + status.slice(1);
+    badge.className = `status status-${status}`;
+    const box = $("run-error");
+    box.textContent = runError;
+    box.hidden = !runError;
+  }
+
+  // --- controls --------------------------------------------------------------------------------
+  $("btn-play").addEventListener("click", togglePlay);
+  $("btn-step").addEventListener("click", step);
+  $("btn-restart").addEventListener("click", restart);
+  $("speed").addEventListener("change", (e) => setSpeed(e.target.value));
+  document.addEventListener("keydown", (e) => {
+    if (e.altKey || e.ctrlKey || e.metaKey) return;
+    const tag = (e.target.tagName || "").toLowerCase();
+    if (["input", "select", "textarea", "button"].includes(tag)) return;
+    if (e.key === " ") { e.preventDefault(); togglePlay(); }
+    else if (e.key === "s" || e.key === "S" || e.key === "ArrowRight") step();
+    else if (e.key === "r" || e.key === "R") restart();
+    else if (["1", "2", "3", "4"].includes(e.key)) setSpeed(["1", "10", "100", "max"][+e.key - 1]);
+  });
+
+  // for the browser tests and the curious: window.anatomy.state()
+  window.anatomy = {
+    state: () => ({
+      received: received.length, played: cursor, clock, playing, status: runStatus,
+      timelinePoints: PHASES.reduce((n, p) => n + model.bars[p.name].x.length, 0),
+      finished: model.finished,
+    }),
+  };
+
+  const serverSummary = document.querySelector("[data-server-summary]");
+  if (serverSummary) serverSummary.remove(); // the playback will show it when it gets there
+  setSpeed(config.speed in SPEEDS ? config.speed : "10");
+  setPlaying(true);
+  connect();
+  requestAnimationFrame(tick);
+})();
