@@ -33,6 +33,7 @@ class FluidMemory:
         self.ws_regions = {r.working_set: r for r in regions if r.working_set >= 0}
         self.linear = spec.dirty_model == "linear"
         self.sweep_pos = [0.0] * len(spec.working_sets)  # sequential writers' pointers
+        self._hit = [0.0] * len(spec.working_sets)
 
     def window_overshoot(self) -> float:
         """Share of a rate-limit window sent past the threshold crossing: its mean, 1/2."""
@@ -74,8 +75,9 @@ class FluidMemory:
             i = (i + 1) % len(segs)
         return wire
 
-    def send(self, wire_budget_bytes: float) -> float:
-        """Send pending pages in address order from the cursor; returns pages sent."""
+    def send(self, wire_budget_bytes: float) -> tuple[float, float]:
+        """Send pending pages in address order from the cursor, within a wire budget.
+        Returns (pages sent, wire bytes used): less than the budget once nothing is pending."""
         segs = self.segs
         i = self._boundary(self.cursor)
         budget, sent = wire_budget_bytes, 0.0
@@ -94,6 +96,7 @@ class FluidMemory:
             cut = s[START] + s[PAGES] * frac
             tail = [cut, s[START] + s[PAGES] - cut, s[PENDING] * (1.0 - frac), s[WS], s[COST]]
             sent += s[PENDING] * frac
+            budget = 0.0
             s[PAGES] = cut - s[START]
             s[PENDING] = 0.0
             segs.insert(i + 1, tail)
@@ -103,8 +106,7 @@ class FluidMemory:
         self.pending = max(0.0, self.pending - sent)
         if self.pending <= _EPS:
             self.pending = 0.0
-        self._merge()
-        return sent
+        return sent, wire_budget_bytes - budget
 
     def send_all(self) -> tuple[float, float]:
         """The stop-and-copy: every pending page. Returns (pages, wire bytes)."""
@@ -123,27 +125,32 @@ class FluidMemory:
         if interval_s <= 0.0 or write_scale <= 0.0:
             return 0.0
         newly = 0.0
-        hit = []
+        hit = self._hit
+        any_hit = False
         for k, ws in enumerate(self.working_sets):
+            hit[k] = 0.0
             rate = ws.page_writes_per_s * write_scale
             region = self.ws_regions.get(k)
             if rate <= 0.0 or region is None:
-                hit.append(0.0)
-            elif ws.pattern == "sequential":
+                continue
+            if ws.pattern == "sequential":
                 newly += self._sweep(k, region, rate * interval_s)
-                hit.append(0.0)
             elif self.linear:
-                hit.append(min(1.0, rate * interval_s / region.pages))
+                hit[k] = min(1.0, rate * interval_s / region.pages)
             else:
-                hit.append(-math.expm1(-rate * interval_s / region.pages))
-        for s in self.segs:
-            k = s[WS]
-            if k >= 0 and hit[k] > 0.0:
-                inc = (s[PAGES] - s[PENDING]) * hit[k]
-                s[PENDING] += inc
-                newly += inc
-        self.pending += newly
-        self._merge()
+                hit[k] = -math.expm1(-rate * interval_s / region.pages)
+            any_hit = True
+        if any_hit:
+            for s in self.segs:
+                k = s[WS]
+                if k >= 0:
+                    p = hit[k]
+                    if p > 0.0:
+                        inc = (s[PAGES] - s[PENDING]) * p
+                        s[PENDING] += inc
+                        newly += inc
+            self.pending += newly
+            self._merge()
         return newly
 
     def _sweep(self, k: int, region: Region, advance_pages: float) -> float:
@@ -172,17 +179,21 @@ class FluidMemory:
         return newly
 
     def _merge(self) -> None:
+        """Join neighbours of the same working set, wire cost and pending density."""
         segs = self.segs
-        i = 0
-        while i + 1 < len(segs):
-            a, b = segs[i], segs[i + 1]
-            if b[PAGES] <= _EPS or (a[WS] == b[WS] and a[COST] == b[COST] and
-                                    abs(a[PENDING] / a[PAGES] - b[PENDING] / b[PAGES]) < 1e-12):
-                a[PENDING] += b[PENDING]
-                a[PAGES] += b[PAGES]
-                del segs[i + 1]
+        last = segs[0]
+        merged = [last]
+        for s in segs[1:]:
+            if s[PAGES] <= _EPS:
+                continue
+            if s[WS] == last[WS] and s[COST] == last[COST] and \
+                    abs(s[PENDING] * last[PAGES] - last[PENDING] * s[PAGES]) <= 1e-12 * last[PAGES] * s[PAGES]:
+                last[PAGES] += s[PAGES]
+                last[PENDING] += s[PENDING]
             else:
-                i += 1
+                merged.append(s)
+                last = s
+        self.segs = merged
 
     # --- views -----------------------------------------------------------------------------
 

@@ -63,9 +63,12 @@ class PageMemory:
             need -= take
         return wire
 
-    def send(self, wire_budget_bytes: float) -> float:
+    def send(self, wire_budget_bytes: float) -> tuple[float, float]:
+        """Send pending pages in address order from the cursor, within a wire budget (plus what
+        an earlier call left, less than a page). Returns (pages sent, wire bytes used)."""
         budget = wire_budget_bytes + self._wire_credit
         sent = 0
+        used = 0.0
         cursor = self.cursor
         for a, b, cost in self._chunks():
             if self.pending - sent <= 0:
@@ -79,18 +82,20 @@ class PageMemory:
                 chunk[:] = False
                 sent += n
                 budget -= n * cost
+                used += n * cost
                 cursor = b
                 continue
             last = int(np.flatnonzero(chunk)[afford - 1])
             chunk[: last + 1] = False
             sent += afford
             budget -= afford * cost
+            used += afford * cost
             cursor = a + last + 1
             break
         self.cursor = cursor % self.total_pages
         self.pending -= sent
-        self._wire_credit = budget if self.pending > 0 else 0.0
-        return float(sent)
+        self._wire_credit = min(budget, max(r.wire_cost_bytes for r in self.regions)) if self.pending > 0 else 0.0
+        return float(sent), used
 
     def send_all(self) -> tuple[float, float]:
         wire = 0.0

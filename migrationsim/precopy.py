@@ -121,8 +121,9 @@ def precopy(spec, memory, link: LinkRate | None = None) -> Generator[Round, None
             planned_end = state.now_s + remaining
             piece_end = min(planned_end, link.next_change_after(state.now_s), deadline_s)
             piece_s = max(0.0, piece_end - state.now_s)
-            round_pages += memory.send(rate * piece_s)
-            round_wire += rate * piece_s
+            pages, wire = memory.send(rate * piece_s)
+            round_pages += pages
+            round_wire += wire
             state.now_s = piece_end
             if piece_end >= planned_end - _TIME_EPS or piece_end >= deadline_s - _TIME_EPS \
                     or memory.pending <= 0:
