@@ -58,6 +58,7 @@ class Policy:
     name = ""
     mechanics = FULL_PASS
     supports_aids = False  # auto-converge and post-copy
+    operator_timeout = False  # the operator layer's completion timeout (qemu never gives up)
 
     def __init__(self, spec):
         self.spec = spec
@@ -106,6 +107,7 @@ class Qemu(Policy):
     name = "qemu"
     mechanics = SYNC_BELOW_THRESHOLD
     supports_aids = True
+    operator_timeout = True
 
     def downtime_limit_s(self, now_s: float) -> float:
         """The downtime limit in force: fixed, or Nova's ramp from limit/steps up to the limit."""

@@ -88,7 +88,7 @@ def precopy(spec, memory, link: LinkRate | None = None) -> Generator[Round, None
     aids = policy.supports_aids
     auto_converge = AutoConverge() if (spec.auto_converge and aids) else None
     throttle = throttle_max = 0.0
-    deadline_s = spec.completion_timeout_s
+    deadline_s = spec.completion_timeout_s if policy.operator_timeout else math.inf
     last_sync_s = 0.0
 
     while True:

@@ -197,7 +197,7 @@ PARAMETERS: dict[str, Parameter] = {
     "downtime_limit": Parameter(parse_duration, "300ms", "downtime the stop rule aims for (QEMU default 300ms)"),
     "auto_converge": Parameter(_bool, False, "throttle the vCPUs when dirtying outruns the link (qemu, gce)", "bool"),
     "post_copy": Parameter(_bool, False, "switch to post-copy after the first pass if not converged (qemu, gce)", "bool"),
-    "completion_timeout": Parameter(parse_duration, "150s", "operator timeout per GiB of memory (KubeVirt 150s, Nova 800s)"),
+    "completion_timeout": Parameter(parse_duration, "150s", "qemu/gce operator timeout per GiB of memory (KubeVirt 150s, Nova 800s)"),
     "timeout_action": Parameter(_choice(TIMEOUT_ACTIONS), "abort", "what the operator does at the timeout"),
     "downtime_ramp_steps": Parameter(_int, 0, "Nova-style downtime ramp: steps from limit/steps up to the limit (0: off)"),
     "downtime_ramp_delay": Parameter(parse_duration, "75s", "time per ramp step, per GiB of memory (Nova 75s)"),
