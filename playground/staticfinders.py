@@ -33,7 +33,7 @@ class PlotlyFinder(BaseFinder):
     def find(self, path, find_all=False, **kwargs):
         find_all = find_all or kwargs.get("all", False)
         if path.replace("\\", "/") != STATIC_PATH:
-            return [] if find_all else None
+            return []
         match = str(PACKAGE_DATA / FILENAME)
         return [match] if find_all else match
 

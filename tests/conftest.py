@@ -1,0 +1,28 @@
+"""Shared by the whole suite.
+
+Tests that need a service (Redis, PostgreSQL, Chromium) skip with a reason that starts with
+``SERVICE_UNAVAILABLE`` when it is missing. Under ``CI=true`` such a skip is turned into a
+failure: CI installs and starts every service, so a skip there means something is broken.
+"""
+
+import os
+
+import pytest
+
+SERVICE_UNAVAILABLE = "service unavailable:"
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if not (report.skipped and _in_ci()):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if SERVICE_UNAVAILABLE in reason:
+        report.outcome = "failed"
+        report.longrepr = f"CI=true, so a missing service is a failure, not a skip: {reason}"

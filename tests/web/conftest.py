@@ -1,0 +1,29 @@
+import pytest
+from channels.layers import channel_layers
+
+
+@pytest.fixture
+def in_memory_layer(settings):
+    """The consumer and publisher tests use Channels' in-memory layer (one process)."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    channel_layers.backends.clear()
+    yield channel_layers["default"]
+    channel_layers.backends.clear()
+
+
+@pytest.fixture
+def valid_params():
+    return {
+        "memory": "4GiB", "workload": "web", "dirty_rate": "", "working_set": "",
+        "bandwidth": "10Gbit/s", "max_bandwidth": "", "policy": "qemu", "downtime_limit": "300ms",
+        "auto_converge": False, "post_copy": False, "guest_watches": True,
+        "resolution": "fluid", "speed": "10", "seed": 1,
+    }
+
+
+@pytest.fixture
+def form_data(valid_params):
+    """What a browser posts: checkboxes present only when ticked."""
+    data = {k: v for k, v in valid_params.items() if not isinstance(v, bool)}
+    data.update({k: "on" for k, v in valid_params.items() if v is True})
+    return data

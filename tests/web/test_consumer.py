@@ -1,0 +1,153 @@
+import pytest
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+
+from playground.asgi import application
+from playground.consumers import CLOSE_BAD_REQUEST, CLOSE_RUN_NOT_FOUND
+from playground.models import Run, RunEvent, RunStatus
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+ORIGIN = [(b"origin", b"http://127.0.0.1:8000")]
+
+
+def _event(seq):
+    return {"seq": seq, "kind": "notice", "t_s": float(seq), "value": f"v{seq}"}
+
+
+def _make_run(stored=0, status=RunStatus.RUNNING):
+    run = Run.objects.create(params={"memory": "4GiB"}, status=status)
+    for seq in range(1, stored + 1):
+        payload = {k: v for k, v in _event(seq).items() if k != "seq"}
+        RunEvent.objects.create(run=run, seq=seq, kind="notice", payload=payload)
+    return run
+
+
+async def _connect(run_id, after=None):
+    path = f"/ws/runs/{run_id}/" + (f"?after={after}" if after is not None else "")
+    communicator = WebsocketCommunicator(application, path, headers=ORIGIN)
+    connected, code = await communicator.connect()
+    return communicator, connected, code
+
+
+async def _received_events(communicator, *, until_seq, timeout=2):
+    seqs = []
+    while not seqs or seqs[-1] < until_seq:
+        message = await communicator.receive_json_from(timeout=timeout)
+        if message["type"] == "events":
+            seqs += [e["seq"] for e in message["events"]]
+    return seqs
+
+
+async def _publish(run_id, seqs):
+    await get_channel_layer().group_send(
+        f"run.{run_id}", {"type": "run.events", "events": [_event(s) for s in seqs]})
+
+
+@pytest.fixture
+def make_run(db):
+    from asgiref.sync import sync_to_async
+
+    return sync_to_async(_make_run)
+
+
+async def test_an_unknown_run_is_refused_with_4404(in_memory_layer):
+    communicator, connected, code = await _connect(12345)
+    assert not connected and code == CLOSE_RUN_NOT_FOUND
+
+
+async def test_a_malformed_after_is_refused_with_4400(in_memory_layer, make_run):
+    run = await make_run()
+    communicator, connected, code = await _connect(run.pk, after="soon")
+    assert not connected and code == CLOSE_BAD_REQUEST
+
+
+async def test_a_foreign_origin_is_refused(in_memory_layer, make_run):
+    run = await make_run()
+    communicator = WebsocketCommunicator(application, f"/ws/runs/{run.pk}/",
+                                         headers=[(b"origin", b"http://evil.example")])
+    connected, _ = await communicator.connect()
+    assert not connected
+
+
+async def test_it_replays_the_stored_events_then_the_status(in_memory_layer, make_run):
+    run = await make_run(stored=7, status=RunStatus.DONE)
+    communicator, connected, _ = await _connect(run.pk)
+    assert connected
+    assert await _received_events(communicator, until_seq=7) == list(range(1, 8))
+    assert await communicator.receive_json_from() == {"type": "status", "status": "done", "error": ""}
+    await communicator.disconnect()
+
+
+async def test_it_resumes_after_the_given_sequence_number(in_memory_layer, make_run):
+    run = await make_run(stored=7)
+    communicator, _, _ = await _connect(run.pk, after=4)
+    assert await _received_events(communicator, until_seq=7) == [5, 6, 7]
+    await communicator.disconnect()
+
+
+async def test_it_relays_the_live_tail_after_the_replay(in_memory_layer, make_run):
+    run = await make_run(stored=3)
+    communicator, _, _ = await _connect(run.pk)
+    assert await _received_events(communicator, until_seq=3) == [1, 2, 3]
+    await communicator.receive_json_from()  # status
+    await _publish(run.pk, [4, 5])
+    await _publish(run.pk, [6])
+    assert await _received_events(communicator, until_seq=6) == [4, 5, 6]
+    await communicator.disconnect()
+
+
+async def test_live_events_it_already_replayed_are_not_sent_twice(in_memory_layer, make_run):
+    run = await make_run(stored=5)
+    communicator, _, _ = await _connect(run.pk)
+    assert await _received_events(communicator, until_seq=5) == [1, 2, 3, 4, 5]
+    await _publish(run.pk, [3, 4, 5, 6])  # published while we were replaying
+    await _publish(run.pk, [6, 7])  # a duplicate delivery
+    assert await _received_events(communicator, until_seq=7) == [6, 7]
+    assert await communicator.receive_nothing(timeout=0.2)
+    await communicator.disconnect()
+
+
+async def test_a_gap_in_the_live_tail_is_filled_from_the_database(in_memory_layer, make_run):
+    from asgiref.sync import sync_to_async
+
+    run = await make_run(stored=2)
+    communicator, _, _ = await _connect(run.pk)
+    assert await _received_events(communicator, until_seq=2) == [1, 2]
+    await communicator.receive_json_from()  # status
+    # events 3 and 4 were stored but their message was lost; 5 arrives live
+    for seq in (3, 4, 5):
+        await sync_to_async(RunEvent.objects.create)(run=run, seq=seq, kind="notice",
+                                                     payload={"kind": "notice", "t_s": float(seq)})
+    await _publish(run.pk, [5])
+    assert await _received_events(communicator, until_seq=5) == [3, 4, 5]
+    await communicator.disconnect()
+
+
+async def test_status_changes_are_relayed(in_memory_layer, make_run):
+    run = await make_run()
+    communicator, _, _ = await _connect(run.pk)
+    assert (await communicator.receive_json_from())["status"] == "running"
+    await get_channel_layer().group_send(f"run.{run.pk}", {"type": "run.status", "status": "failed",
+                                                           "error": "The model failed"})
+    assert await communicator.receive_json_from() == {"type": "status", "status": "failed",
+                                                      "error": "The model failed"}
+    await communicator.disconnect()
+
+
+async def test_a_whole_run_streams_through_the_publisher_to_the_socket(in_memory_layer, make_run):
+    """Task side and socket side together, in one process: what the service stores and
+    publishes is exactly what a viewer connected before the run receives."""
+    from asgiref.sync import sync_to_async
+
+    from playground.services import execute_run
+
+    run = await sync_to_async(Run.objects.create)(params={
+        "memory": "2GiB", "workload": "oltp", "bandwidth": "10Gbit/s", "policy": "qemu",
+        "downtime_limit": "300ms", "resolution": "fluid", "seed": 3})
+    communicator, _, _ = await _connect(run.pk)
+    assert (await communicator.receive_json_from())["status"] == "queued"
+    await sync_to_async(execute_run)(run_id=run.pk)
+    total = await sync_to_async(RunEvent.objects.filter(run=run).count)()
+    assert await _received_events(communicator, until_seq=total) == list(range(1, total + 1))
+    await communicator.disconnect()
