@@ -15,7 +15,7 @@ import numpy as np
 
 from .layout import Region
 
-CHUNK_PAGES = 1 << 20
+CHUNK_PAGES = 1 << 18  # pages scanned or drawn at a time: bounds scratch memory to a few MB
 
 
 class PageMemory:
@@ -126,13 +126,16 @@ class PageMemory:
                 self.linear_carry[k] -= count
                 idx = self.rng.choice(region.pages, size=count, replace=False)
                 newly += self._set(view, idx)
-            elif writes < region.pages / 16:
+            elif writes < region.pages / 64:  # few writes: draw them (8 B each, a small scratch)
                 idx = self.rng.integers(0, region.pages, size=self.rng.poisson(writes))
                 newly += self._set(view, idx)
-            else:
-                hit = self.rng.random(region.pages, dtype=np.float32) < -math.expm1(-writes / region.pages)
-                newly += int(np.count_nonzero(hit & ~view))
-                view |= hit
+            else:  # each page hit at least once with probability 1 - exp(-writes / pages)
+                p_hit = -math.expm1(-writes / region.pages)
+                for a in range(0, region.pages, CHUNK_PAGES):  # chunks bound the scratch memory
+                    part = view[a:a + CHUNK_PAGES]
+                    hit = self.rng.random(part.size, dtype=np.float32) < p_hit
+                    newly += int(np.count_nonzero(hit & ~part))
+                    part |= hit
         self.pending += newly
         return float(newly)
 
@@ -168,6 +171,6 @@ class PageMemory:
 
     def memory_map(self, cells: int) -> list[float]:
         edges = np.linspace(0, self.total_pages, cells + 1).astype(np.int64)
-        counts = np.add.reduceat(self.bitmap.view(np.uint8), edges[:-1]).astype(np.float64)
+        counts = np.add.reduceat(self.bitmap, edges[:-1], dtype=np.int64).astype(np.float64)
         sizes = np.maximum(np.diff(edges), 1)
         return (counts / sizes).clip(0, 1).tolist()
