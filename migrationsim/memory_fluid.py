@@ -35,10 +35,6 @@ class FluidMemory:
         self.sweep_pos = [0.0] * len(spec.working_sets)  # sequential writers' pointers
         self._hit = [0.0] * len(spec.working_sets)
 
-    def window_overshoot(self) -> float:
-        """Share of a rate-limit window sent past the threshold crossing: its mean, 1/2."""
-        return 0.5
-
     # --- sending ---------------------------------------------------------------------------
 
     def _boundary(self, pos: float) -> int:

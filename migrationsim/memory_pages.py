@@ -35,10 +35,6 @@ class PageMemory:
         self.rng = np.random.default_rng(spec.seed)
         self._wire_credit = 0.0
 
-    def window_overshoot(self) -> float:
-        """Share of a rate-limit window sent past the threshold crossing: uniform in [0, 1)."""
-        return float(self.rng.random())
-
     def _chunks(self):
         """(start, end, wire cost per page) pieces in address order from the cursor: one lap."""
         regions, cursor = self.regions, self.cursor % self.total_pages

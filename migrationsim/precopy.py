@@ -18,6 +18,11 @@ from .units import PAGE_SIZE_BYTES
 
 _TIME_EPS = 1e-9
 
+# QEMU re-estimates pending once per 100 ms rate-limit window, at a point of the window the
+# model cannot know; it takes the mean: the window that crosses the threshold goes on for half
+# a window's bytes before the bitmap is synced.
+WINDOW_OVERSHOOT = 0.5
+
 
 class LinkRate:
     """The migration link's rate over time: ``base_bps`` until the first change, then each
@@ -115,9 +120,7 @@ def precopy(spec, memory, link: LinkRate | None = None) -> Generator[Round, None
                     break
                 wire_needed = memory.wire_bytes_for(pages_needed)
                 window_wire = rate * QEMU_RATE_WINDOW_S
-                # The pending check happens at an unknown point of the 100 ms rate-limit cycle:
-                # the window that crosses the threshold carries on for a share of a window.
-                remaining = (wire_needed + window_wire * memory.window_overshoot()) / rate
+                remaining = (wire_needed + window_wire * WINDOW_OVERSHOOT) / rate
             planned_end = state.now_s + remaining
             piece_end = min(planned_end, link.next_change_after(state.now_s), deadline_s)
             piece_s = max(0.0, piece_end - state.now_s)
