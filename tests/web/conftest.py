@@ -27,3 +27,13 @@ def form_data(valid_params):
     data = {k: v for k, v in valid_params.items() if not isinstance(v, bool)}
     data.update({k: "on" for k, v in valid_params.items() if v is True})
     return data
+
+
+@pytest.fixture(scope="session", params=["embedded", "production"])
+def stack(request, tmp_path_factory):
+    """daphne + a Celery worker as real subprocesses, once per mode for the whole session."""
+    from .support import running_stack
+
+    with running_stack(request.param, tmp_path_factory.mktemp(f"stack-{request.param}")) as running:
+        running.mode = request.param
+        yield running

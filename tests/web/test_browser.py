@@ -1,0 +1,98 @@
+"""Headless Chromium (Debian's /usr/bin/chromium, driven by Playwright) against a real stack,
+in the embedded and the production mode."""
+
+import re
+import time
+
+import pytest
+
+from .support import CHROMIUM, CHROMIUM_ARGS, chromium_available, service_skip
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not chromium_available():
+        service_skip(f"Chromium ({CHROMIUM}; apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    yield page
+    context.close()
+
+
+def test_the_timeline_grows_while_the_run_plays_then_the_summary_appears(stack, page):
+    page.goto(stack.base_url + "/")
+    page.fill("#id_memory", "2GiB")
+    page.select_option("#id_workload", "web")
+    page.uncheck("#id_guest_watches")  # no 60 s notice: about 3 s of playback at 10x
+    page.select_option("#id_speed", "10")
+    page.click("#simulate")
+    page.wait_for_url(re.compile(r"/runs/\d+/$"), timeout=15_000)
+
+    points, deadline = [], time.monotonic() + 60
+    while time.monotonic() < deadline:
+        state = page.evaluate("window.anatomy.state()")
+        points.append(state["timelinePoints"])
+        if state["finished"]:
+            break
+        time.sleep(0.1)
+    assert state["finished"], (points, stack.log_tail())
+    growing = sorted(set(points))
+    assert len(growing) >= 3, f"the timeline should gain points while playing: {points}"
+    assert points == sorted(points), "points are only ever added during playback"
+    plotted = page.evaluate(
+        "document.getElementById('chart-timeline').data.reduce((n, t) => n + t.x.length, 0)")
+    assert plotted >= points[-1] > 0
+
+    summary = page.wait_for_selector("#summary-table", timeout=10_000)
+    assert "blackout" in summary.inner_text()
+    assert page.inner_text("#run-status") == "Done"
+    assert page.errors == []
+
+
+def test_the_controls_pause_step_and_restart(stack, page):
+    page.goto(stack.base_url + "/?scenario=")
+    page.select_option("#id_speed", "1")  # real time: slow enough to take the controls
+    page.click("#simulate")
+    page.wait_for_url(re.compile(r"/runs/\d+/$"), timeout=15_000)
+    page.wait_for_function("window.anatomy.state().received > 0 && window.anatomy.state().status == 'done'")
+    page.keyboard.press("Space")  # pause
+    assert page.evaluate("window.anatomy.state().playing") is False
+    before = page.evaluate("window.anatomy.state().played")
+    page.click("#btn-step")
+    page.click("#btn-step")
+    after = page.evaluate("window.anatomy.state()")
+    assert after["played"] > before and after["playing"] is False
+    page.click("#btn-restart")
+    assert page.evaluate("window.anatomy.state().played") <= 1
+    page.select_option("#speed", "max")
+    page.wait_for_selector("#summary-table", timeout=20_000)
+    assert page.errors == []
+
+
+def test_the_form_works_without_javascript(stack, browser):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(stack.base_url + "/")
+    page.fill("#id_memory", "lots")
+    page.click("#simulate")
+    assert page.is_visible("#id_memory_error")
+    assert page.input_value("#id_memory") == "lots"
+    page.fill("#id_memory", "1GiB")
+    page.select_option("#id_speed", "max")
+    page.click("#simulate")
+    page.wait_for_url(re.compile(r"/runs/\d+/$"))
+    # no JavaScript, so the page reloads itself until the run is done, then shows the summary
+    page.wait_for_selector("#summary-table", timeout=30_000)
+    context.close()
