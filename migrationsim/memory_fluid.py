@@ -21,8 +21,6 @@ START, PAGES, PENDING, WS, COST = range(5)
 
 
 class FluidMemory:
-    expected_values = True  # fluid: expected values; pages: one seeded sample
-
     def __init__(self, spec, regions: list[Region]):
         self.total_pages = float(spec.memory_pages)
         self.segs = [[float(r.start_page), float(r.pages), float(r.pages), r.working_set,

@@ -19,8 +19,6 @@ CHUNK_PAGES = 1 << 18  # pages scanned or drawn at a time: bounds scratch memory
 
 
 class PageMemory:
-    expected_values = False  # fluid: expected values; pages: one seeded sample
-
     def __init__(self, spec, regions: list[Region]):
         self.total_pages = spec.memory_pages
         self.bitmap = np.ones(self.total_pages, dtype=np.bool_)  # True: dirty, not yet sent

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Generator, Sequence
+from typing import Generator, NamedTuple, Sequence
 
 from .policies import (FULL_PASS, QEMU_RATE_WINDOW_S, AutoConverge, PrecopyState, Stop,
                        make_policy, postcopy_switch_stop, timeout_stop)
@@ -50,8 +50,9 @@ class LinkRate:
         return math.inf
 
 
-@dataclass(frozen=True)
-class Round:
+class Round(NamedTuple):
+    """One round of copying: a live pre-copy round, or the final copy during blackout."""
+
     index: int
     phase: str  # "live" or "final"
     start_s: float  # from the start of pre-copy
@@ -65,13 +66,7 @@ class Round:
     threshold_bytes: float
 
     def to_dict(self) -> dict:
-        return {
-            "index": self.index, "phase": self.phase, "start_s": self.start_s,
-            "duration_s": self.duration_s, "bytes": self.bytes, "pages": self.pages,
-            "dirty_bytes": self.dirty_bytes, "pending_after_bytes": self.pending_after_bytes,
-            "rate_bps": self.rate_bps, "throttle": self.throttle,
-            "threshold_bytes": self.threshold_bytes,
-        }
+        return self._asdict()
 
 
 @dataclass(frozen=True)
@@ -88,6 +83,7 @@ class PrecopyOutcome:
 def precopy(spec, memory, link: LinkRate | None = None) -> Generator[Round, None, PrecopyOutcome]:
     link = link or LinkRate(spec.bandwidth_bps)
     policy = make_policy(spec)
+    full_pass = policy.mechanics == FULL_PASS
     state = PrecopyState(memory_bytes=spec.memory_bytes,
                          pending_bytes=memory.pending * PAGE_SIZE_BYTES)
     aids = policy.supports_aids
@@ -97,6 +93,7 @@ def precopy(spec, memory, link: LinkRate | None = None) -> Generator[Round, None
     last_sync_s = 0.0
 
     while True:
+        # --- decide: stop now, or one more round? ----------------------------------------
         rate = policy.live_rate_bps(state, link.rate_at(state.now_s))
         threshold = policy.threshold_bytes(state, rate)
         stop = policy.check(state, threshold)
@@ -108,34 +105,34 @@ def precopy(spec, memory, link: LinkRate | None = None) -> Generator[Round, None
             return PrecopyOutcome(stop, state.now_s, state.live_rounds, state.live_wire_bytes,
                                   throttle, throttle_max, threshold)
 
-        start_s, round_wire, round_pages = state.now_s, 0.0, 0.0
-        while True:  # constant-rate pieces of one round
-            rate = policy.live_rate_bps(state, link.rate_at(state.now_s))
-            if policy.mechanics == FULL_PASS:
-                remaining = memory.wire_bytes_for(memory.pending) / rate
-            else:
-                threshold = policy.threshold_bytes(state, rate)
+        # --- one round, in pieces of constant link rate ------------------------------------
+        start_s = state.now_s
+        round_wire = round_pages = 0.0
+        while True:
+            if full_pass:  # everything that was dirty when the round began
+                remaining_s = memory.wire_bytes_for(memory.pending) / rate
+            else:  # until pending drops below the threshold, plus the window's overshoot
                 pages_needed = math.floor(memory.pending - threshold / PAGE_SIZE_BYTES) + 1
                 if pages_needed <= 0:
                     break
                 wire_needed = memory.wire_bytes_for(pages_needed)
-                window_wire = rate * QEMU_RATE_WINDOW_S
-                remaining = (wire_needed + window_wire * WINDOW_OVERSHOOT) / rate
-            planned_end = state.now_s + remaining
+                remaining_s = (wire_needed / rate) + QEMU_RATE_WINDOW_S * WINDOW_OVERSHOOT
+            planned_end = state.now_s + remaining_s
             piece_end = min(planned_end, link.next_change_after(state.now_s), deadline_s)
-            piece_s = max(0.0, piece_end - state.now_s)
-            pages, wire = memory.send(rate * piece_s)
+            pages, wire = memory.send(rate * (piece_end - state.now_s))
             round_pages += pages
             round_wire += wire
             state.now_s = piece_end
             if piece_end >= planned_end - _TIME_EPS or piece_end >= deadline_s - _TIME_EPS \
                     or memory.pending <= 0:
                 break
+            rate = policy.live_rate_bps(state, link.rate_at(state.now_s))  # the link changed
+            threshold = policy.threshold_bytes(state, rate)
 
+        # --- the bitmap sync that ends the round -------------------------------------------
         interval = state.now_s - last_sync_s
-        newly_pages = memory.dirty(interval, 1.0 - throttle)
+        dirty_bytes = memory.dirty(interval, 1.0 - throttle) * PAGE_SIZE_BYTES
         last_sync_s = state.now_s
-        dirty_bytes = newly_pages * PAGE_SIZE_BYTES
         duration = state.now_s - start_s
         state.previous_pending_bytes = state.pending_bytes
         state.pending_bytes = memory.pending * PAGE_SIZE_BYTES
@@ -146,8 +143,6 @@ def precopy(spec, memory, link: LinkRate | None = None) -> Generator[Round, None
         if auto_converge is not None:
             throttle = auto_converge.on_sync(state.now_s, dirty_bytes, round_wire)
             throttle_max = max(throttle_max, throttle)
-        yield Round(index=state.live_rounds - 1, phase="live", start_s=start_s, duration_s=duration,
-                    bytes=round_wire, pages=round_pages, dirty_bytes=dirty_bytes,
-                    pending_after_bytes=state.pending_bytes,
-                    rate_bps=round_wire / duration if duration > 0 else rate,
-                    throttle=round_throttle, threshold_bytes=threshold)
+        yield Round(state.live_rounds - 1, "live", start_s, duration, round_wire, round_pages,
+                    dirty_bytes, state.pending_bytes,
+                    round_wire / duration if duration > 0 else rate, round_throttle, threshold)
