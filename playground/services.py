@@ -48,7 +48,8 @@ class _EventSink:
     def add(self, event: dict) -> None:
         self.seq += 1
         self.pending.append(RunEvent(run_id=self.run_id, seq=self.seq,
-                                     kind=simulation.event_kind(event), payload=event))
+                                     kind=simulation.event_kind(event),
+                                     payload=simulation.event_payload(event)))
         self.cells += len(event.get("memory_map") or ())
         if (len(self.pending) >= self.batch_size or self.cells >= MAX_BATCH_CELLS
                 or time.monotonic() - self.last_flush >= self.interval_s):
