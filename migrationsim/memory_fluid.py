@@ -23,30 +23,36 @@ START, PAGES, PENDING, WS, COST = range(5)
 class FluidMemory:
     def __init__(self, spec, regions: list[Region]):
         self.total_pages = float(spec.memory_pages)
+        # Segments in address order starting at the cursor (the list is rotated as the cursor
+        # moves, so the next page to send is always in segs[0]); START stays the address.
         self.segs = [[float(r.start_page), float(r.pages), float(r.pages), r.working_set,
                       float(r.wire_cost_bytes)] for r in regions]
-        self.cursor = 0.0
         self.pending = float(spec.memory_pages)
         self.working_sets = spec.working_sets
         self.ws_regions = {r.working_set: r for r in regions if r.working_set >= 0}
         self.linear = spec.dirty_model == "linear"
         self.sweep_pos = [0.0] * len(spec.working_sets)  # sequential writers' pointers
+        self._writers = [(k, ws.page_writes_per_s, self.ws_regions[k], ws.pattern == "sequential")
+                         for k, ws in enumerate(spec.working_sets) if k in self.ws_regions]
         self._hit = [0.0] * len(spec.working_sets)
+
+    @property
+    def cursor(self) -> float:
+        return self.segs[0][START]
 
     # --- sending ---------------------------------------------------------------------------
 
     def _boundary(self, pos: float) -> int:
-        """Index of the segment that starts at ``pos``, splitting one if needed."""
+        """Index of the segment that starts at address ``pos``, splitting one if needed."""
         segs = self.segs
         if pos >= self.total_pages - _EPS:
-            return 0
+            pos = 0.0
         for i, s in enumerate(segs):
-            end = s[START] + s[PAGES]
-            if pos < end - _EPS:
+            if s[START] - _EPS <= pos < s[START] + s[PAGES] - _EPS:
                 if pos <= s[START] + _EPS:
                     return i
                 frac = (pos - s[START]) / s[PAGES]
-                tail = [pos, end - pos, s[PENDING] * (1.0 - frac), s[WS], s[COST]]
+                tail = [pos, s[START] + s[PAGES] - pos, s[PENDING] * (1.0 - frac), s[WS], s[COST]]
                 s[PAGES] = pos - s[START]
                 s[PENDING] *= frac
                 segs.insert(i + 1, tail)
@@ -55,49 +61,49 @@ class FluidMemory:
 
     def wire_bytes_for(self, pages: float) -> float:
         """Wire bytes needed to send the next ``pages`` pending pages from the cursor."""
-        segs = self.segs
-        if pages >= self.pending:
-            return sum(s[PENDING] * s[COST] for s in segs)
-        i = self._boundary(self.cursor)
         wire, need = 0.0, pages
-        for _ in range(len(segs)):
-            s = segs[i]
-            if s[PENDING] >= need:
+        for s in self.segs:
+            p = s[PENDING]
+            if p >= need:
                 return wire + need * s[COST]
-            wire += s[PENDING] * s[COST]
-            need -= s[PENDING]
-            i = (i + 1) % len(segs)
+            wire += p * s[COST]
+            need -= p
         return wire
 
     def send(self, wire_budget_bytes: float) -> tuple[float, float]:
         """Send pending pages in address order from the cursor, within a wire budget.
         Returns (pages sent, wire bytes used): less than the budget once nothing is pending."""
         segs = self.segs
-        i = self._boundary(self.cursor)
         budget, sent = wire_budget_bytes, 0.0
-        for _ in range(len(segs)):
-            if budget <= 0.0 or self.pending - sent <= _EPS:
-                break
+        after = 0  # the cursor ends just after the last page sent
+        i, n = 0, len(segs)
+        while i < n:
             s = segs[i]
             wire = s[PENDING] * s[COST]
             if wire <= budget:
-                budget -= wire
-                sent += s[PENDING]
-                s[PENDING] = 0.0
-                i = (i + 1) % len(segs)
+                if wire > 0.0:
+                    budget -= wire
+                    sent += s[PENDING]
+                    s[PENDING] = 0.0
+                    after = i + 1
+                i += 1
                 continue
-            frac = budget / wire
-            cut = s[START] + s[PAGES] * frac
-            tail = [cut, s[START] + s[PAGES] - cut, s[PENDING] * (1.0 - frac), s[WS], s[COST]]
-            sent += s[PENDING] * frac
-            budget = 0.0
-            s[PAGES] = cut - s[START]
-            s[PENDING] = 0.0
-            segs.insert(i + 1, tail)
-            i += 1
+            if budget > 0.0:  # part of this segment: split it where the budget runs out
+                frac = budget / wire
+                cut = s[START] + s[PAGES] * frac
+                head = [s[START], cut - s[START], 0.0, s[WS], s[COST]]
+                sent += s[PENDING] * frac
+                budget = 0.0
+                s[PAGES] -= head[PAGES]
+                s[START] = cut
+                s[PENDING] *= 1.0 - frac
+                segs.insert(i, head)
+                after = i + 1
             break
-        self.cursor = segs[i % len(segs)][START]
-        self.pending = max(0.0, self.pending - sent)
+        after %= len(segs)
+        if after:
+            self.segs = segs[after:] + segs[:after]
+        self.pending -= sent
         if self.pending <= _EPS:
             self.pending = 0.0
         return sent, wire_budget_bytes - budget
@@ -120,29 +126,26 @@ class FluidMemory:
             return 0.0
         newly = 0.0
         hit = self._hit
-        any_hit = False
-        for k, ws in enumerate(self.working_sets):
-            hit[k] = 0.0
-            rate = ws.page_writes_per_s * write_scale
-            region = self.ws_regions.get(k)
-            if rate <= 0.0 or region is None:
-                continue
-            if ws.pattern == "sequential":
-                newly += self._sweep(k, region, rate * interval_s)
-            elif self.linear:
-                hit[k] = min(1.0, rate * interval_s / region.pages)
+        any_random = False
+        for k, page_writes_per_s, region, sequential in self._writers:
+            writes = page_writes_per_s * write_scale * interval_s
+            if writes <= 0.0:
+                hit[k] = 0.0
+            elif sequential:
+                newly += self._sweep(k, region, writes)
+                hit[k] = 0.0
             else:
-                hit[k] = -math.expm1(-rate * interval_s / region.pages)
-            any_hit = True
-        if any_hit:
+                hit[k] = min(1.0, writes / region.pages) if self.linear else \
+                    -math.expm1(-writes / region.pages)
+                any_random = True
+        if any_random:
             for s in self.segs:
                 k = s[WS]
                 if k >= 0:
-                    p = hit[k]
-                    if p > 0.0:
-                        inc = (s[PAGES] - s[PENDING]) * p
-                        s[PENDING] += inc
-                        newly += inc
+                    inc = (s[PAGES] - s[PENDING]) * hit[k]
+                    s[PENDING] += inc
+                    newly += inc
+        if newly > 0.0:
             self.pending += newly
             self._merge()
         return newly
@@ -162,18 +165,16 @@ class FluidMemory:
             self.sweep_pos[k] = (self.sweep_pos[k] + advance_pages) % region.pages
         newly = 0.0
         for a, b in ranges:
+            self._boundary(a)
             self._boundary(b)
-            i = self._boundary(a)
-            segs = self.segs
-            while i < len(segs) and segs[i][START] < b - _EPS:
-                s = segs[i]
-                newly += s[PAGES] - s[PENDING]
-                s[PENDING] = s[PAGES]
-                i += 1
+            for s in self.segs:
+                if s[START] >= a - _EPS and s[START] + s[PAGES] <= b + _EPS:
+                    newly += s[PAGES] - s[PENDING]
+                    s[PENDING] = s[PAGES]
         return newly
 
     def _merge(self) -> None:
-        """Join neighbours of the same working set, wire cost and pending density."""
+        """Join address neighbours of the same working set, wire cost and pending density."""
         segs = self.segs
         last = segs[0]
         merged = [last]
@@ -181,6 +182,7 @@ class FluidMemory:
             if s[PAGES] <= _EPS:
                 continue
             if s[WS] == last[WS] and s[COST] == last[COST] and \
+                    abs(last[START] + last[PAGES] - s[START]) <= _EPS and \
                     abs(s[PENDING] * last[PAGES] - last[PENDING] * s[PAGES]) <= 1e-12 * last[PAGES] * s[PAGES]:
                 last[PAGES] += s[PAGES]
                 last[PENDING] += s[PENDING]

@@ -73,11 +73,12 @@ class PageMemory:
             chunk = self.bitmap[a:b]
             n = int(np.count_nonzero(chunk))
             if n <= afford:
-                chunk[:] = False
-                sent += n
-                budget -= n * cost
-                used += n * cost
-                cursor = b
+                if n:
+                    chunk[:] = False
+                    sent += n
+                    budget -= n * cost
+                    used += n * cost
+                    cursor = b  # just after the last page sent, to the chunk
                 continue
             last = int(np.flatnonzero(chunk)[afford - 1])
             chunk[: last + 1] = False
