@@ -76,17 +76,21 @@ def execute_run(*, run_id: int, publisher: RunEventPublisher | None = None,
     sink = _EventSink(run_id, publisher, batch_size=settings.PLAYGROUND_PUBLISH_BATCH_SIZE,
                       interval_s=settings.PLAYGROUND_PUBLISH_INTERVAL_S)
     try:
-        for event in (events if events is not None else simulation.events_for(run.params)):
-            sink.add(event)
-        sink.flush()
-    except simulation.InvalidParameter as exc:
-        return _fail(run_id, publisher, sink, ERROR_INVALID_PARAMETERS.format(error=exc))
-    except Exception as exc:  # the model broke: say so on the run instead of hanging
-        log.exception("run %s failed", run_id)
-        return _fail(run_id, publisher, sink, ERROR_MODEL_FAILED.format(error=f"{type(exc).__name__}: {exc}"))
-    Run.finish(run_id)
-    publisher.status(RunStatus.DONE.value)
-    return True
+        try:
+            for event in (events if events is not None else simulation.events_for(run.params)):
+                sink.add(event)
+            sink.flush()
+        except simulation.InvalidParameter as exc:
+            return _fail(run_id, publisher, sink, ERROR_INVALID_PARAMETERS.format(error=exc))
+        except Exception as exc:  # the model broke: say so on the run instead of hanging
+            log.exception("run %s failed", run_id)
+            return _fail(run_id, publisher, sink,
+                         ERROR_MODEL_FAILED.format(error=f"{type(exc).__name__}: {exc}"))
+        Run.finish(run_id)
+        publisher.status(RunStatus.DONE.value)
+        return True
+    finally:
+        getattr(publisher, "close", lambda: None)()
 
 
 def _fail(run_id: int, publisher: RunEventPublisher, sink: _EventSink, error: str) -> bool:

@@ -86,8 +86,9 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 
 def _param_rows(params: dict) -> list[tuple[str, object]]:
     labels = {name: field.label for name, field in AnatomyForm.base_fields.items()}
-    return [(labels.get(k, k), v) for k, v in params.items()
-            if v not in ("", None) and k in labels]
+    shown = {True: "yes", False: "no"}
+    return [(labels.get(k, k), shown.get(v, v) if isinstance(v, bool) else v)
+            for k, v in params.items() if v not in ("", None) and k in labels]
 
 
 @require_GET

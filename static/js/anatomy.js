@@ -32,7 +32,7 @@
     if (typeof v === "boolean") return v ? "yes" : "no";
     if (v === null || v === undefined) return "none";
     if (typeof v === "number") {
-      if (key.endsWith("_bytes")) return bytes(v);
+      if (key.endsWith("_bytes") || key.startsWith("bytes_")) return bytes(v);
       if (key.endsWith("_bps")) return scaled(v, ["B/s", "KB/s", "MB/s", "GB/s"], 1000);
       if (key.endsWith("_s")) return seconds(v);
       return Number.isInteger(v) ? v.toLocaleString("en") : `${+v.toPrecision(4)}`;
@@ -102,6 +102,7 @@
           const b = m.bars.pre_migration_brownout;
           b.base.push(ev.t_s); b.x.push(Math.max(ev.end_s - ev.t_s, 1e-6)); b.text.push(`r${ev.index}`);
         }
+        if (ev.index === 0 && ev.pages) { m.pending.x.push(ev.t_s); m.pending.y.push(ev.pages * 4096); }
         m.pending.x.push(ev.end_s); m.pending.y.push(ev.pending_after_bytes);
         m.rounds.idx.push(live ? `round ${ev.index}` : `final (${ev.index})`);
         m.rounds.sent.push(ev.bytes); m.rounds.dirtied.push(ev.dirty_bytes);
@@ -204,6 +205,20 @@
         textposition: "inside", insidetextanchor: "middle", marker: { color: p.color, line: { color: "white", width: 1 } },
         hovertemplate: `${p.label}<br>%{base:.3f} s + %{x:.3f} s<extra></extra>`,
       };
+    });
+    // short phases (the blackout is tens of ms in a run of seconds) get a labelled marker
+    const shortX = [], shortY = [], shortText = [], shortColor = [];
+    for (const p of PHASES) {
+      const b = m.bars[p.name];
+      if (p.name === "pre_migration_brownout") continue;
+      b.x.forEach((d, i) => {
+        if (d < 0.5) { shortX.push(b.base[i] + d / 2); shortY.push(p.label); shortText.push(seconds(d)); shortColor.push(p.color); }
+      });
+    }
+    data.push({
+      type: "scatter", mode: "markers+text", name: "short phases", x: shortX, y: shortY, text: shortText,
+      textposition: "top center", marker: { symbol: "diamond", size: 12, color: shortColor, line: { color: "#000", width: 1 } },
+      hoverinfo: "skip", cliponaxis: false,
     });
     data.push({
       type: "scatter", mode: "markers", name: "announce", x: m.announce.slice(),
