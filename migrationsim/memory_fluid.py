@@ -143,8 +143,9 @@ class FluidMemory:
                 k = s[WS]
                 if k >= 0:
                     inc = (s[PAGES] - s[PENDING]) * hit[k]
-                    s[PENDING] += inc
-                    newly += inc
+                    if inc > 0.0:
+                        s[PENDING] += inc
+                        newly += inc
         if newly > 0.0:
             self.pending += newly
             self._merge()
@@ -169,7 +170,7 @@ class FluidMemory:
             self._boundary(b)
             for s in self.segs:
                 if s[START] >= a - _EPS and s[START] + s[PAGES] <= b + _EPS:
-                    newly += s[PAGES] - s[PENDING]
+                    newly += max(0.0, s[PAGES] - s[PENDING])
                     s[PENDING] = s[PAGES]
         return newly
 
