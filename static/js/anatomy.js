@@ -212,7 +212,7 @@
       const b = m.bars[p.name];
       if (p.name === "pre_migration_brownout") continue;
       b.x.forEach((d, i) => {
-        if (d < 0.5) { shortX.push(b.base[i] + d / 2); shortY.push(p.label); shortText.push(seconds(d)); shortColor.push(p.color); }
+        if (d < 0.5) { shortX.push(b.base[i] + d / 2); shortY.push(p.label); shortText.push(d <= 1e-5 ? "none" : seconds(d)); shortColor.push(p.color); }
       });
     }
     data.push({
