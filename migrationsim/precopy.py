@@ -80,69 +80,112 @@ class PrecopyOutcome:
     threshold_bytes: float
 
 
-def precopy(spec, memory, link: LinkRate | None = None) -> Generator[Round, None, PrecopyOutcome]:
-    link = link or LinkRate(spec.bandwidth_bps)
-    policy = make_policy(spec)
-    full_pass = policy.mechanics == FULL_PASS
-    state = PrecopyState(memory_bytes=spec.memory_bytes,
-                         pending_bytes=memory.pending * PAGE_SIZE_BYTES)
-    aids = policy.supports_aids
-    auto_converge = AutoConverge() if (spec.auto_converge and aids) else None
-    throttle = throttle_max = 0.0
-    deadline_s = spec.completion_timeout_s if policy.operator_timeout else math.inf
-    last_sync_s = 0.0
+class Precopy:
+    """One migration's pre-copy, driven from outside.
 
-    while True:
-        # --- decide: stop now, or one more round? ----------------------------------------
-        rate = policy.live_rate_bps(state, link.rate_at(state.now_s))
-        threshold = policy.threshold_bytes(state, rate)
-        stop = policy.check(state, threshold)
-        if stop is None and state.now_s >= deadline_s - _TIME_EPS:
+    The caller (the single-VM loop below, or the fleet engine) says how long the migration sent
+    and at what link rate; the policy decides at every round's end. This is the one place where
+    rounds, syncs, thresholds, timeouts and auto-converge are applied.
+    """
+
+    def __init__(self, spec, memory, start_s: float = 0.0):
+        self.spec = spec
+        self.memory = memory
+        self.policy = make_policy(spec)
+        self.full_pass = self.policy.mechanics == FULL_PASS
+        self.state = PrecopyState(memory_bytes=spec.memory_bytes,
+                                  pending_bytes=memory.pending * PAGE_SIZE_BYTES, now_s=start_s)
+        self.started_s = start_s
+        self.aids = self.policy.supports_aids
+        self.auto_converge = AutoConverge() if (spec.auto_converge and self.aids) else None
+        self.throttle = self.throttle_max = 0.0
+        self.deadline_s = start_s + spec.completion_timeout_s if self.policy.operator_timeout else math.inf
+        self.last_sync_s = start_s
+        self.threshold = 0.0
+        self.round_start_s = start_s
+        self.round_wire = self.round_pages = 0.0
+
+    @property
+    def now_s(self) -> float:
+        return self.state.now_s
+
+    def rate_bps(self, link_bps: float) -> float:
+        """What this migration sends at when the network offers ``link_bps``."""
+        return self.policy.live_rate_bps(self.state, link_bps)
+
+    def decide(self, link_bps: float) -> Stop | None:
+        """At a round boundary: why pre-copy stops now, or None to start another round."""
+        state, spec = self.state, self.spec
+        self.threshold = self.policy.threshold_bytes(state, self.rate_bps(link_bps))
+        stop = self.policy.check(state, self.threshold)
+        if stop is None and state.now_s >= self.deadline_s - _TIME_EPS:
             stop = timeout_stop(spec, state)
-        if stop is None and spec.post_copy and aids and state.live_rounds >= 1:
+        if stop is None and spec.post_copy and self.aids and state.live_rounds >= 1:
             stop = postcopy_switch_stop(state)
-        if stop is not None:
-            return PrecopyOutcome(stop, state.now_s, state.live_rounds, state.live_wire_bytes,
-                                  throttle, throttle_max, threshold)
+        self.round_start_s = state.now_s
+        self.round_wire = self.round_pages = 0.0
+        return stop
 
-        # --- one round, in pieces of constant link rate ------------------------------------
-        start_s = state.now_s
-        round_wire = round_pages = 0.0
-        while True:
-            if full_pass:  # everything that was dirty when the round began
-                remaining_s = memory.wire_bytes_for(memory.pending) / rate
-            else:  # until pending drops below the threshold, plus the window's overshoot
-                pages_needed = math.floor(memory.pending - threshold / PAGE_SIZE_BYTES) + 1
-                if pages_needed <= 0:
-                    break
-                wire_needed = memory.wire_bytes_for(pages_needed)
-                remaining_s = (wire_needed / rate) + QEMU_RATE_WINDOW_S * WINDOW_OVERSHOOT
-            planned_end = state.now_s + remaining_s
-            piece_end = min(planned_end, link.next_change_after(state.now_s), deadline_s)
-            pages, wire = memory.send(rate * (piece_end - state.now_s))
-            round_pages += pages
-            round_wire += wire
-            state.now_s = piece_end
-            if piece_end >= planned_end - _TIME_EPS or piece_end >= deadline_s - _TIME_EPS \
-                    or memory.pending <= 0:
-                break
-            rate = policy.live_rate_bps(state, link.rate_at(state.now_s))  # the link changed
-            threshold = policy.threshold_bytes(state, rate)
+    def time_to_round_end(self, link_bps: float) -> float:
+        """Seconds until the current round's sync if the rate stays ``link_bps``."""
+        memory = self.memory
+        rate = self.rate_bps(link_bps)
+        if self.full_pass:  # everything that was dirty when the round began
+            remaining = memory.wire_bytes_for(memory.pending) / rate
+        else:  # until pending drops below the threshold, plus the window's overshoot
+            self.threshold = self.policy.threshold_bytes(self.state, rate)
+            pages_needed = math.floor(memory.pending - self.threshold / PAGE_SIZE_BYTES) + 1
+            if pages_needed <= 0:
+                return 0.0
+            remaining = memory.wire_bytes_for(pages_needed) / rate + QEMU_RATE_WINDOW_S * WINDOW_OVERSHOOT
+        return max(0.0, min(remaining, self.deadline_s - self.state.now_s))
 
-        # --- the bitmap sync that ends the round -------------------------------------------
-        interval = state.now_s - last_sync_s
-        dirty_bytes = memory.dirty(interval, 1.0 - throttle) * PAGE_SIZE_BYTES
-        last_sync_s = state.now_s
-        duration = state.now_s - start_s
+    def send_for(self, seconds: float, link_bps: float) -> None:
+        pages, wire = self.memory.send(self.rate_bps(link_bps) * seconds)
+        self.round_pages += pages
+        self.round_wire += wire
+        self.state.now_s += seconds
+
+    def end_round(self) -> Round:
+        """The bitmap sync that ends a round: what the guest dirtied joins the pending set."""
+        state, memory = self.state, self.memory
+        interval = state.now_s - self.last_sync_s
+        dirty_bytes = memory.dirty(interval, 1.0 - self.throttle) * PAGE_SIZE_BYTES
+        self.last_sync_s = state.now_s
+        duration = state.now_s - self.round_start_s
         state.previous_pending_bytes = state.pending_bytes
         state.pending_bytes = memory.pending * PAGE_SIZE_BYTES
         state.live_rounds += 1
-        state.live_wire_bytes += round_wire
+        state.live_wire_bytes += self.round_wire
         state.last_round_dirty_rate_bps = dirty_bytes / interval if interval > 0 else 0.0
-        round_throttle = throttle
-        if auto_converge is not None:
-            throttle = auto_converge.on_sync(state.now_s, dirty_bytes, round_wire)
-            throttle_max = max(throttle_max, throttle)
-        yield Round(state.live_rounds - 1, "live", start_s, duration, round_wire, round_pages,
-                    dirty_bytes, state.pending_bytes,
-                    round_wire / duration if duration > 0 else rate, round_throttle, threshold)
+        round_throttle = self.throttle
+        if self.auto_converge is not None:
+            self.throttle = self.auto_converge.on_sync(state.now_s, dirty_bytes, self.round_wire)
+            self.throttle_max = max(self.throttle_max, self.throttle)
+        return Round(state.live_rounds - 1, "live", self.round_start_s - self.started_s, duration,
+                     self.round_wire, self.round_pages, dirty_bytes, state.pending_bytes,
+                     self.round_wire / duration if duration > 0 else 0.0, round_throttle,
+                     self.threshold)
+
+    def outcome(self, stop: Stop) -> PrecopyOutcome:
+        state = self.state
+        return PrecopyOutcome(stop, state.now_s - self.started_s, state.live_rounds,
+                              state.live_wire_bytes, self.throttle, self.throttle_max, self.threshold)
+
+
+def precopy(spec, memory, link: LinkRate | None = None) -> Generator[Round, None, PrecopyOutcome]:
+    """Drive ``Precopy`` over a link whose changes are known in advance; yields each round."""
+    link = link or LinkRate(spec.bandwidth_bps)
+    run = Precopy(spec, memory)
+    while True:
+        stop = run.decide(link.rate_at(run.now_s))
+        if stop is not None:
+            return run.outcome(stop)
+        while True:  # pieces of constant link rate
+            link_bps = link.rate_at(run.now_s)
+            remaining = run.time_to_round_end(link_bps)
+            piece = min(remaining, link.next_change_after(run.now_s) - run.now_s)
+            run.send_for(piece, link_bps)
+            if piece >= remaining - _TIME_EPS:
+                break
+        yield run.end_round()
