@@ -184,7 +184,8 @@ STATICFILES_FINDERS = [
 ]
 # Embedded mode serves static files from the finders; production from STATIC_ROOT
 # (``manage.py collectstatic``), both through WhiteNoise inside the ASGI app.
-WHITENOISE_USE_FINDERS = not PRODUCTION
+# (production falls back to the finders when collectstatic has not been run yet)
+WHITENOISE_USE_FINDERS = not PRODUCTION or not STATIC_ROOT.is_dir()
 WHITENOISE_AUTOREFRESH = DEBUG
 
 if PRODUCTION:
