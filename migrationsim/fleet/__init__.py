@@ -1,0 +1,17 @@
+"""The fleet: maintenance events evacuate hosts of a zone; many VMs migrate at once.
+
+    from migrationsim.fleet import load_scenario, FleetRun, summarize
+    run = FleetRun(load_scenario("demo")).run()
+    print(summarize(run)["blackout_p99_s"])
+
+Modules: scenario.py (the file format and its validation), build.py (racks, hosts, VMs),
+engine.py (the event loop and each VM's phases), placement.py (targets and why not),
+network.py (links and max-min fair sharing), reasons.py (every explanation), summary.py.
+"""
+
+from .engine import FleetRun, VmRecord, run_scenario
+from .scenario import PRESET_NAMES, Scenario, ScenarioError, load_scenario, parse_scenario
+from .summary import summarize
+
+__all__ = ["FleetRun", "PRESET_NAMES", "Scenario", "ScenarioError", "VmRecord", "load_scenario",
+           "parse_scenario", "run_scenario", "summarize"]

@@ -1,0 +1,54 @@
+"""Build the fleet a scenario describes: racks of hosts, and VMs drawn from its mix (seeded)."""
+
+from __future__ import annotations
+
+import random
+
+from .model import Fleet, Host, Rack, Vm
+from .scenario import Scenario
+
+GIB = 1024**3
+
+
+def build_fleet(scenario: Scenario, rng: random.Random) -> Fleet:
+    racks, hosts = [], []
+    for group in scenario.racks:
+        for k in range(group.count):
+            rack = Rack(len(racks), f"{group.name}{k + 1}", [], group.uplink_bps)
+            racks.append(rack)
+            for j in range(group.hosts):
+                host = Host(len(hosts), f"{rack.name}-h{j + 1}", rack.id, group.vcpus,
+                            group.memory_bytes, group.nic_bps)
+                rack.hosts.append(host.id)
+                hosts.append(host)
+    mix = scenario.vms
+    names = [name for name, _ in mix.workloads]
+    weights = [share for _, share in mix.workloads]
+    lo_gib, hi_gib = mix.memory_bytes[0] / GIB, mix.memory_bytes[1] / GIB
+    vms = []
+    for host in hosts:
+        for _ in range(mix.per_host):
+            memory = (rng.randint(max(1, round(lo_gib)), max(1, round(hi_gib))) * GIB
+                      if hi_gib >= 1 else mix.memory_bytes[0])
+            vcpus = rng.randint(mix.vcpus[0], mix.vcpus[1])
+            if not host.fits(vcpus, memory, 0.0):
+                continue  # the host is full: fewer VMs than per_host
+            vm_id = len(vms)
+            anti = None
+            if mix.anti_affinity_groups and rng.random() < mix.anti_affinity_share:
+                anti = f"group-{rng.randrange(mix.anti_affinity_groups) + 1}"
+            accelerator = "gpu" if rng.random() < mix.gpu_share else None
+            spot = rng.random() < mix.spot_share
+            terminate = rng.random() < mix.terminate_share
+            vm = Vm(id=vm_id, name=f"vm-{vm_id + 1}", host=host.id, memory_bytes=float(memory),
+                    vcpus=vcpus, workload=rng.choices(names, weights)[0],
+                    customer=f"customer-{rng.randrange(mix.customers) + 1}",
+                    anti_affinity=anti,
+                    on_host_maintenance="TERMINATE" if (terminate or accelerator or spot) else "MIGRATE",
+                    automatic_restart=(not spot) and rng.random() < mix.automatic_restart_share,
+                    accelerator=accelerator, spot=spot,
+                    watches_metadata=rng.random() < mix.watching_share)
+            host.vms.add(vm_id)
+            host.reserve(vcpus, memory)
+            vms.append(vm)
+    return Fleet(scenario.zone, racks, hosts, vms, scenario.spine_bps, scenario.migration_share)

@@ -1,0 +1,721 @@
+"""The fleet engine: maintenance events evacuate hosts, many VMs migrate at once over shared links.
+
+A discrete-event simulation (a heap of ``(time, sequence, action)``, like SimPy's kernel). Each
+VM that must leave a host goes through GCE's phases (MODEL.md section 6): guest notice, queueing
+under the rollout caps, target selection and setup (with authentication), pre-copy (driven by
+the same ``Precopy`` object as the single-VM model, at the rate the network gives it),
+blackout, post-migration brownout with packet forwarding, cleanup. VMs that cannot live-migrate
+are terminated (and restarted elsewhere when ``automaticRestart``); VMs on a host that fails
+crash. Every step is an event with a time; ``FleetRun.events()`` yields them as produced.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterator
+
+from .. import notice as notices
+from ..layout import layout_regions
+from ..memory_fluid import FluidMemory
+from ..precopy import Precopy
+from ..spec import build_spec
+from ..switchover import device_and_resume_s
+from ..units import PAGE_SIZE_BYTES
+from ..workload import PRESETS as WORKLOADS
+from . import reasons as why
+from .model import FAILED, MAINTENANCE, SCHEDULED, UP, Fleet, Host, Vm
+from .network import Flow, Network
+from .placement import Placement
+from .scenario import MaintenanceEvent, Scenario
+from .build import build_fleet
+
+SPOT_NOTICE_S = 30.0  # Spot VMs get a 30 s preemption notice
+
+
+@dataclass
+class VmRecord:
+    """What happened to one VM (the rows of the results table)."""
+
+    vm: int
+    outcome: str = "unaffected"  # migrated, terminated, restarted, crashed, aborted, stuck
+    reason: str = ""
+    migrations: int = 0
+    attempts: int = 0
+    notice_s: float = 0.0
+    queued_at: float | None = None
+    queue_wait_s: float = 0.0
+    wait_reason: str = ""
+    precopy_s: float = 0.0
+    blackout_s: float = 0.0
+    post_brownout_s: float = 0.0
+    bytes_sent: float = 0.0
+    forwarded_packets: float = 0.0
+    rounds: int = 0
+    converged: bool | None = None
+    stop_reason: str = ""
+    source: str = ""
+    target: str = ""
+    done_at: float | None = None
+
+
+@dataclass(eq=False)
+class Migration:
+    vm: Vm
+    source: Host
+    target: Host
+    event: MaintenanceEvent
+    started_s: float
+    precopy: Precopy | None = None
+    flow: Flow | None = None
+    rate_bps: float = 0.0  # the rate it has been sending at since ``last_s``
+    last_s: float = 0.0
+    version: int = 0  # bumps invalidate scheduled round ends
+    phase: str = "setup"  # setup, precopy, blackout, post, cleanup, done
+    rejected_targets: set = field(default_factory=set)
+
+
+class FleetRun:
+    def __init__(self, scenario: Scenario, on_event: Callable[[dict], None] | None = None):
+        self.scenario = scenario
+        self.rng = random.Random(scenario.seed)
+        self.fleet: Fleet = build_fleet(scenario, random.Random(scenario.seed + 1))
+        self.network = Network()
+        self.placement = Placement(self.fleet, scenario, random.Random(scenario.seed + 2))
+        self.records = [VmRecord(vm.id) for vm in self.fleet.vms]
+        self.listeners: list[Callable[[dict], None]] = [on_event] if on_event else []
+        self.now = 0.0
+        self._heap: list = []
+        self._seq = 0
+        self._specs: dict = {}
+        self._flows: dict[Flow, Migration] = {}
+        self.in_flight: dict[int, Migration] = {}  # by VM id
+        self.queues: dict[int, deque] = {}  # source host id -> VMs waiting to leave
+        self.blocked: dict[tuple, dict] = {}  # what a host waits for -> hosts (ordered)
+        self.rack_out = [0] * len(self.fleet.racks)
+        self.customer_out: dict[str, int] = {}
+        self.global_out = 0
+        self.peak_concurrent = 0
+        self.host_event: dict[int, MaintenanceEvent] = {}
+        self.controllers: dict[str, "_Controller"] = {}
+        self.link_samples: list = []
+        for ev in scenario.events:
+            self._at(ev.start_s, self._event_start, ev)
+
+    # --- the kernel --------------------------------------------------------------------------
+
+    def _at(self, t: float, action, *args) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (t, self._seq, action, args))
+
+    def emit(self, kind: str, **fields) -> None:
+        if self.listeners:
+            event = {"t_s": self.now, "kind": kind, **fields}
+            for listener in self.listeners:
+                listener(event)
+
+    def step(self) -> bool:
+        if not self._heap:
+            return False
+        t, _, action, args = heapq.heappop(self._heap)
+        self.now = max(self.now, t)
+        action(*args)
+        return True
+
+    def run(self) -> "FleetRun":
+        while self.step():
+            pass
+        self._finish()
+        return self
+
+    def events(self) -> Iterator[dict]:
+        """Run, yielding every event as it is produced (for streaming to a browser)."""
+        buffer: list[dict] = []
+        self.listeners.append(buffer.append)
+        while self.step():
+            if buffer:
+                yield from buffer
+                buffer.clear()
+        self._finish()
+        yield from buffer
+        buffer.clear()
+
+    def _finish(self) -> None:
+        for queue in self.queues.values():
+            if queue:
+                head = self.records[queue[0].id]
+                for vm in list(queue)[1:]:
+                    rec = self.records[vm.id]
+                    rec.wait_reason = rec.wait_reason or why.HEAD_OF_LINE
+                    rec.reason = why.sentence(why.HEAD_OF_LINE, head=queue[0].name,
+                                              reason=head.wait_reason or "its own wait")
+        for rec in self.records:
+            if rec.queued_at is not None and rec.done_at is None and rec.outcome == "unaffected":
+                rec.outcome = "stuck"
+                rec.queue_wait_s = self.now - rec.queued_at
+                rec.reason = rec.reason or rec.wait_reason or "still waiting when the run ended"
+
+    # --- maintenance events and their hosts ------------------------------------------------------
+
+    def _event_start(self, ev: MaintenanceEvent) -> None:
+        hosts = self._scope(ev)
+        controller = _Controller(ev, hosts)
+        self.controllers[ev.name] = controller
+        self.emit("maintenance_start", event=ev.name, maintenance=ev.kind, hosts=len(hosts),
+                  deadline_s=None if ev.deadline_s is None else ev.start_s + ev.deadline_s)
+        if ev.deadline_s is not None:
+            self._at(ev.start_s + ev.deadline_s, self._deadline, ev)
+        if ev.window is not None and ev.window[0] > 0:
+            self._at(ev.start_s + ev.window[0], self._window_opens, ev)
+        if ev.kind == "hw_failure":
+            for host in hosts:
+                fail_at = ev.start_s + self.rng.expovariate(1.0 / ev.failure_after_mean_s)
+                self._at(fail_at, self._host_fails, host, "hardware failure")
+        self._activate(controller)
+
+    def _scope(self, ev: MaintenanceEvent) -> list[Host]:
+        fleet = self.fleet
+        if ev.scope_zone:
+            return list(fleet.hosts)
+        racks = {r.id for r in fleet.racks if r.name in ev.scope_racks}
+        names = set(ev.scope_hosts)
+        return [h for h in fleet.hosts if h.rack in racks or h.name in names]
+
+    def _activate(self, c: "_Controller") -> None:
+        """Take hosts out of service, up to the event's limit (rack by rack for BIOS)."""
+        while c.pending and len(c.active) < c.max_active:
+            host = c.pending[0]
+            if c.by_rack and c.active and host.rack != c.current_rack:
+                break  # the next rack waits until this one is done
+            c.pending.popleft()
+            c.current_rack = host.rack
+            if host.state == FAILED or self.host_event.get(host.id) is not None:
+                continue
+            c.active.add(host.id)
+            self.host_event[host.id] = c.event
+            host.state = SCHEDULED
+            self.placement.leave_pool(host)
+            self.emit("host_scheduled", host=host.name, rack=self.fleet.racks[host.rack].name,
+                      event=c.event.name, vms=len(host.vms))
+            for vm_id in sorted(host.vms):
+                self._evacuate(self.fleet.vms[vm_id], c.event)
+            self._check_empty(host)
+        if not c.pending and not c.active and not c.finished:
+            c.finished = True
+            self.emit("maintenance_done", event=c.event.name, hosts=c.total,
+                      skipped=c.skipped)
+
+    def _check_empty(self, host: Host) -> None:
+        ev = self.host_event.get(host.id)
+        if host.state != SCHEDULED or ev is None or host.vms:
+            return
+        host.state = MAINTENANCE
+        self.emit("host_maintenance_start", host=host.name, event=ev.name)
+        self._at(self.now + ev.host_downtime_s, self._host_back, host, ev)
+
+    def _host_back(self, host: Host, ev: MaintenanceEvent) -> None:
+        host.state = UP
+        host.patched = True
+        self.host_event.pop(host.id, None)
+        self.placement.join_pool(host)
+        self.emit("host_back", host=host.name, event=ev.name)
+        c = self.controllers[ev.name]
+        c.active.discard(host.id)
+        self._activate(c)
+        self._pump_placement()
+
+    def _skip_host(self, host: Host, reason: str) -> None:
+        """A host that cannot be emptied (a VM would not move): maintenance goes on without it."""
+        ev = self.host_event.pop(host.id, None)
+        if ev is None:
+            return
+        host.state = UP
+        self.placement.join_pool(host)
+        c = self.controllers[ev.name]
+        c.active.discard(host.id)
+        c.skipped += 1
+        self.emit("host_skipped", host=host.name, event=ev.name, reason=reason)
+        self._activate(c)
+
+    def _deadline(self, ev: MaintenanceEvent) -> None:
+        """Past the deadline the remaining hosts are rebooted whatever runs on them."""
+        c = self.controllers[ev.name]
+        self.emit("deadline", event=ev.name, hosts_left=len(c.pending) + len(c.active))
+        c.max_active = math.inf
+        c.by_rack = False
+        c.past_deadline = True
+        for host_id in list(c.active):
+            self._force_out(self.fleet.hosts[host_id])
+        while c.pending:
+            self._activate(c)
+            for host_id in list(c.active):
+                self._force_out(self.fleet.hosts[host_id])
+
+    def _force_out(self, host: Host) -> None:
+        for vm_id in sorted(host.vms):
+            vm = self.fleet.vms[vm_id]
+            if vm.id in self.in_flight:
+                continue  # already leaving
+            self._dequeue(vm, host)
+            self._terminate(vm, why.DEADLINE, why.sentence(why.DEADLINE))
+
+    def _window_opens(self, ev: MaintenanceEvent) -> None:
+        self.emit("window_open", event=ev.name)
+        self._pump(("window", ev.name))
+
+    # --- one VM leaving its host ------------------------------------------------------------
+
+    def _evacuate(self, vm: Vm, ev: MaintenanceEvent) -> None:
+        rec = self.records[vm.id]
+        if not vm.live_migratable:
+            if vm.accelerator:
+                value, lead = notices.guest_notice(guest_watches=vm.watches_metadata, accelerator=True)
+            elif vm.spot:
+                value, lead = notices.TERMINATE, SPOT_NOTICE_S
+            else:
+                value = notices.TERMINATE
+                lead = notices.MIGRATE_NOTICE_S if vm.watches_metadata else 0.0
+            rec.notice_s = lead
+            self.emit("notice", vm=vm.name, value=value, lead_s=lead)
+            detail = why.sentence(why.NOT_MIGRATABLE, why=vm.why_not_migratable())
+            self._at(self.now + lead, self._terminate, vm, why.NOT_MIGRATABLE, detail)
+            return
+        value, lead = notices.guest_notice(guest_watches=vm.watches_metadata)
+        rec.notice_s = lead
+        self.emit("notice", vm=vm.name, value=value, lead_s=lead)
+        self._at(self.now + lead, self._enqueue, vm, ev)
+
+    def _enqueue(self, vm: Vm, ev: MaintenanceEvent) -> None:
+        host = self.fleet.hosts[vm.host]
+        if vm.id not in host.vms or host.state == FAILED:
+            return
+        rec = self.records[vm.id]
+        if rec.queued_at is None:
+            rec.queued_at = self.now
+        self.queues.setdefault(host.id, deque()).append(vm)
+        self._try_host(host)
+
+    def _dequeue(self, vm: Vm, host: Host) -> None:
+        queue = self.queues.get(host.id)
+        if queue and vm in queue:
+            queue.remove(vm)
+
+    def _try_host(self, host: Host) -> None:
+        """Start the migrations waiting on this host that the caps and placement allow."""
+        queue = self.queues.get(host.id)
+        while queue:
+            vm = queue[0]
+            ev = self.host_event.get(host.id)
+            if ev is None:  # the host was skipped or is back: nothing to do for this VM
+                queue.popleft()
+                continue
+            blocked = self._blocker(vm, host, ev)
+            if isinstance(blocked, Host):
+                queue.popleft()
+                self._start(vm, host, blocked, ev)
+                continue
+            key, code, sentence = blocked
+            self.blocked.setdefault(key, {})[host.id] = None
+            rec = self.records[vm.id]
+            if rec.wait_reason != code:
+                rec.wait_reason = code
+                self.emit("queued", vm=vm.name, host=host.name, reason=code, detail=sentence)
+            return
+
+    def _blocker(self, vm: Vm, host: Host, ev: MaintenanceEvent):
+        """A target host if the VM may start now, else (blocked-on key, code, sentence)."""
+        caps = self.scenario.caps
+        if ev.window is not None:
+            opens, closes = ev.start_s + ev.window[0], ev.start_s + ev.window[1]
+            if not (opens <= self.now < closes):
+                if self.now >= closes:
+                    opens += 86400.0 * math.ceil((self.now - opens) / 86400.0)
+                    self._at(opens, self._window_opens, ev)
+                return (("window", ev.name), why.OUTSIDE_WINDOW, why.sentence(why.OUTSIDE_WINDOW, opens=opens))
+        if caps.per_source_host is not None and host.outgoing >= caps.per_source_host:
+            return (("host", host.id), why.CAP_SOURCE_HOST, why.sentence(why.CAP_SOURCE_HOST, cap=caps.per_source_host))
+        if caps.per_rack is not None and self.rack_out[host.rack] >= caps.per_rack:
+            return (("rack", host.rack), why.CAP_RACK, why.sentence(why.CAP_RACK, cap=caps.per_rack))
+        if caps.per_customer is not None and self.customer_out.get(vm.customer, 0) >= caps.per_customer:
+            return (("customer", vm.customer), why.CAP_CUSTOMER,
+                    why.sentence(why.CAP_CUSTOMER, cap=caps.per_customer))
+        if caps.global_ is not None and self.global_out >= caps.global_:
+            return (("global",), why.CAP_GLOBAL, why.sentence(why.CAP_GLOBAL, cap=caps.global_))
+        target, rejections = self.placement.choose(vm, host)
+        if target is None:
+            if rejections.get(why.CAP_TARGET_HOST) and len(rejections) == 1:
+                return (("placement",), why.CAP_TARGET_HOST,
+                        why.sentence(why.CAP_TARGET_HOST, cap=caps.per_target_host))
+            return (("placement",), why.NO_TARGET,
+                    why.sentence(why.NO_TARGET, detail=why.explain_rejections(rejections)))
+        return target
+
+    def _pump(self, key: tuple) -> None:
+        hosts = self.blocked.pop(key, None)
+        if hosts:
+            for host_id in list(hosts):
+                self._try_host(self.fleet.hosts[host_id])
+
+    def _pump_placement(self) -> None:
+        self._pump(("placement",))
+
+    def _start(self, vm: Vm, source: Host, target: Host, ev: MaintenanceEvent) -> None:
+        rec = self.records[vm.id]
+        rec.attempts += 1
+        if rec.queued_at is not None:
+            rec.queue_wait_s = self.now - rec.queued_at
+        rec.wait_reason = ""
+        m = Migration(vm, source, target, ev, self.now)
+        self.in_flight[vm.id] = m
+        source.outgoing += 1
+        self.rack_out[source.rack] += 1
+        self.customer_out[vm.customer] = self.customer_out.get(vm.customer, 0) + 1
+        self.global_out += 1
+        self.peak_concurrent = max(self.peak_concurrent, self.global_out)
+        self._take_target(m, target)
+        self.emit("migration_start", vm=vm.name, source=source.name, target=target.name,
+                  queue_wait_s=rec.queue_wait_s)
+        self._at(self.now + self.scenario.target_setup_s, self._target_ready, m)
+
+    def _take_target(self, m: Migration, target: Host) -> None:
+        m.target = target
+        target.incoming += 1
+        target.reserve(m.vm.vcpus, m.vm.memory_bytes)
+
+    def _drop_target(self, m: Migration) -> None:
+        m.target.incoming -= 1
+        m.target.release(m.vm.vcpus, m.vm.memory_bytes)
+
+    def _target_ready(self, m: Migration) -> None:
+        if m.phase != "setup":
+            return
+        scenario = self.scenario
+        if scenario.auth_failure and self.rng.random() < scenario.auth_failure:
+            self.emit("auth_failed", vm=m.vm.name, target=m.target.name,
+                      detail=why.sentence(why.AUTH_FAILED))
+            m.rejected_targets.add(m.target.id)
+            self._drop_target(m)
+            target, _ = self.placement.choose(m.vm, m.source, exclude=m.rejected_targets)
+            if target is None or len(m.rejected_targets) >= 3:
+                self._back_out(m, why.AUTH_FAILED)
+                return
+            self._take_target(m, target)
+            self.emit("target_retry", vm=m.vm.name, target=target.name)
+            self._at(self.now + scenario.target_setup_s, self._target_ready, m)
+            return
+        self._begin_precopy(m)
+
+    # --- pre-copy over the shared network ----------------------------------------------------
+
+    def _spec_for(self, vm: Vm):
+        key = (vm.workload, vm.memory_bytes)
+        spec = self._specs.get(key)
+        if spec is None:
+            spec = build_spec(memory=vm.memory_bytes, workload=vm.workload,
+                              bandwidth=vm_nic_share(self.fleet, self.fleet.hosts[vm.host]),
+                              **self.scenario.policy)
+            self._specs[key] = spec
+        return spec
+
+    def _begin_precopy(self, m: Migration) -> None:
+        spec = self._spec_for(m.vm)
+        memory = FluidMemory(spec, layout_regions(spec))
+        m.precopy = Precopy(spec, memory, start_s=self.now)
+        m.phase = "precopy"
+        m.flow = Flow(m.vm.name, self._path(m.source, m.target), m.precopy.rate_bps(math.inf))
+        self._flows[m.flow] = m
+        m.last_s = self.now
+        self._rates_changed(self.network.add(m.flow), m)
+        m.rate_bps = m.flow.rate_bps
+        self.emit("precopy_start", vm=m.vm.name, rate_bps=m.rate_bps)
+        scenario = self.scenario
+        first_pass_s = spec.memory_bytes / max(m.rate_bps, 1.0)
+        if scenario.target_failure and self.rng.random() < scenario.target_failure:
+            self._at(self.now + self.rng.random() * first_pass_s, self._target_fails, m, m.version)
+        if scenario.source_failure and self.rng.random() < scenario.source_failure:
+            self._at(self.now + self.rng.random() * first_pass_s, self._host_fails, m.source,
+                     "failed during a migration")
+        self._decide(m)
+
+    def _path(self, source: Host, target: Host) -> tuple:
+        net, fleet = self.network, self.fleet
+        share = fleet.migration_share
+        path = [net.link(f"{source.name}/tx", source.nic_bps * share)]
+        if source.rack != target.rack:
+            src_rack, dst_rack = fleet.racks[source.rack], fleet.racks[target.rack]
+            path.append(net.link(f"{src_rack.name}/up", src_rack.uplink_bps))
+            if fleet.spine_bps is not None:
+                path.append(net.link("spine", fleet.spine_bps))
+            path.append(net.link(f"{dst_rack.name}/down", dst_rack.uplink_bps))
+        path.append(net.link(f"{target.name}/rx", target.nic_bps * share))
+        return tuple(path)
+
+    def _advance(self, m: Migration) -> None:
+        """Account for what it sent since ``last_s`` at the rate it had."""
+        if m.phase == "precopy" and self.now > m.last_s:
+            m.precopy.send_for(self.now - m.last_s, m.rate_bps)
+        m.last_s = self.now
+
+    def _rates_changed(self, flows, skip: Migration | None = None) -> None:
+        for flow in flows:
+            m = self._flows.get(flow)
+            if m is None or m is skip or m.phase != "precopy":
+                continue
+            self._advance(m)
+            m.rate_bps = flow.rate_bps
+            self._schedule_round_end(m)
+
+    def _schedule_round_end(self, m: Migration) -> None:
+        m.version += 1
+        if m.rate_bps <= 0:
+            return  # starved: rescheduled when its rate changes
+        self._at(self.now + m.precopy.time_to_round_end(m.rate_bps), self._round_end, m, m.version)
+
+    def _decide(self, m: Migration) -> None:
+        stop = m.precopy.decide(m.rate_bps if m.rate_bps > 0 else m.flow.demand_bps)
+        if stop is not None:
+            self._switchover(m, stop)
+            return
+        demand = m.precopy.rate_bps(math.inf)
+        if demand != m.flow.demand_bps:
+            self._advance(m)
+            self._rates_changed(self.network.set_demand(m.flow, demand), m)
+            m.rate_bps = m.flow.rate_bps
+        self._schedule_round_end(m)
+
+    def _round_end(self, m: Migration, version: int) -> None:
+        if version != m.version or m.phase != "precopy":
+            return
+        self._advance(m)
+        live_round = m.precopy.end_round()
+        self.records[m.vm.id].rounds += 1
+        self.emit("round", vm=m.vm.name, index=live_round.index, bytes=live_round.bytes,
+                  duration_s=live_round.duration_s, dirty_bytes=live_round.dirty_bytes,
+                  pending_after_bytes=live_round.pending_after_bytes, rate_bps=live_round.rate_bps)
+        self._decide(m)
+
+    # --- switch-over, brownout, cleanup --------------------------------------------------------
+
+    def _switchover(self, m: Migration, stop) -> None:
+        rec = self.records[m.vm.id]
+        outcome = m.precopy.outcome(stop)
+        rec.precopy_s += outcome.time_s
+        rec.bytes_sent += outcome.live_wire_bytes
+        rec.converged = stop.converged
+        rec.stop_reason = stop.reason
+        if stop.action == "abort":
+            self.emit("aborted", vm=m.vm.name, reason=stop.reason, detail=stop.message)
+            self._release_flow(m)
+            self._back_out(m, stop.reason, aborted=True)
+            return
+        # the final copy (or post-copy's device state) runs uncapped on the same path
+        self._rates_changed(self.network.set_demand(m.flow, math.inf), m)
+        link_bps = max(m.flow.rate_bps, 1.0)
+        spec = m.precopy.spec
+        memory = m.precopy.memory
+        m.phase = "blackout"
+        if stop.action == "post_copy":
+            pages, wire = memory.send_all()
+            blackout_s = device_and_resume_s(spec, link_bps)
+            push_s = wire / link_bps
+            rec.bytes_sent += wire + spec.device_state_bytes
+            flow_end_s = blackout_s + push_s
+        else:
+            pages, wire = memory.send_all()
+            blackout_s = wire / link_bps + device_and_resume_s(spec, link_bps)
+            push_s = 0.0
+            rec.bytes_sent += wire + spec.device_state_bytes
+            flow_end_s = blackout_s - spec.resume_time_s
+        rec.blackout_s = blackout_s
+        self.emit("blackout_start", vm=m.vm.name, final_bytes=wire, blackout_s=blackout_s,
+                  stop_reason=stop.reason)
+        self._at(self.now + flow_end_s, self._release_flow, m)
+        self._at(self.now + blackout_s, self._blackout_end, m, push_s)
+
+    def _release_flow(self, m: Migration) -> None:
+        if m.flow is not None and m.flow in self._flows:
+            self._advance(m)
+            del self._flows[m.flow]
+            self._rates_changed(self.network.remove(m.flow))
+            m.flow = m.flow  # keep for reporting
+
+    def _blackout_end(self, m: Migration, push_s: float) -> None:
+        vm, source, target = m.vm, m.source, m.target
+        source.vms.discard(vm.id)
+        source.release(vm.vcpus, vm.memory_bytes)
+        target.vms.add(vm.id)
+        target.incoming -= 1
+        vm.host = target.id
+        m.phase = "post"
+        rec = self.records[vm.id]
+        sigma = self.scenario.fabric_convergence_sigma
+        convergence_s = self.scenario.fabric_convergence_median_s * math.exp(sigma * self.rng.gauss(0.0, 1.0))
+        spec = m.precopy.spec
+        rec.post_brownout_s = max(convergence_s, push_s)
+        rec.forwarded_packets += spec.packet_rate_pps * convergence_s if spec.forwarding else 0.0
+        self.emit("blackout_end", vm=vm.name, host=target.name)
+        self._at(self.now + rec.post_brownout_s, self._post_end, m)
+        self._pump_placement()
+
+    def _post_end(self, m: Migration) -> None:
+        m.phase = "cleanup"
+        rec = self.records[m.vm.id]
+        self.emit("post_brownout_end", vm=m.vm.name, forwarded_packets=rec.forwarded_packets,
+                  post_brownout_s=rec.post_brownout_s)
+        self._at(self.now + self.scenario.cleanup_s, self._cleanup_end, m)
+
+    def _cleanup_end(self, m: Migration) -> None:
+        m.phase = "done"
+        rec = self.records[m.vm.id]
+        rec.migrations += 1
+        rec.outcome = "migrated"
+        rec.source, rec.target = m.source.name, m.target.name
+        rec.done_at = self.now
+        self.emit("migrated", vm=m.vm.name, source=m.source.name, target=m.target.name,
+                  blackout_s=rec.blackout_s)
+        self._end_migration(m)
+        self._check_empty(m.source)
+
+    def _end_migration(self, m: Migration) -> None:
+        self.in_flight.pop(m.vm.id, None)
+        source = m.source
+        source.outgoing -= 1
+        self.rack_out[source.rack] -= 1
+        self.customer_out[m.vm.customer] -= 1
+        self.global_out -= 1
+        self._try_host(source)
+        if self.scenario.caps.per_rack is not None:
+            self._pump(("rack", source.rack))
+        if self.scenario.caps.per_customer is not None:
+            self._pump(("customer", m.vm.customer))
+        if self.scenario.caps.global_ is not None:
+            self._pump(("global",))
+
+    def _back_out(self, m: Migration, reason: str, aborted: bool = False) -> None:
+        """Any failure before the switch: the VM keeps running on its source."""
+        if m.phase == "setup" or m.phase == "precopy":
+            if m.target.incoming > 0 and m.phase != "done":
+                self._drop_target(m)
+        m.phase = "done"
+        rec = self.records[m.vm.id]
+        self._end_migration(m)
+        if aborted:
+            rec.outcome = "aborted"
+            rec.reason = reason
+            rec.done_at = self.now
+            if not any(self.fleet.vms[v].id in self.in_flight or self._queued(self.fleet.vms[v], m.source)
+                       for v in m.source.vms if v != m.vm.id):
+                self._skip_host(m.source, f"{m.vm.name} could not be migrated ({reason})")
+            return
+        self.emit("backed_out", vm=m.vm.name, reason=reason)
+        self._dequeue(m.vm, m.source)
+        self.queues.setdefault(m.source.id, deque()).append(m.vm)
+        self._try_host(m.source)
+
+    def _queued(self, vm: Vm, host: Host) -> bool:
+        queue = self.queues.get(host.id)
+        return bool(queue) and vm in queue
+
+    def _target_fails(self, m: Migration, version: int) -> None:
+        if m.phase not in ("setup", "precopy"):
+            return
+        self.emit("target_failed", vm=m.vm.name, target=m.target.name,
+                  detail=why.sentence(why.TARGET_FAILED))
+        self._release_flow(m)
+        self._back_out(m, why.TARGET_FAILED)
+
+    # --- terminations, restarts, crashes -----------------------------------------------------
+
+    def _terminate(self, vm: Vm, code: str, detail: str, crashed: bool = False) -> None:
+        host = self.fleet.hosts[vm.host]
+        if vm.id not in host.vms:
+            return
+        host.vms.discard(vm.id)
+        host.release(vm.vcpus, vm.memory_bytes)
+        rec = self.records[vm.id]
+        rec.reason, rec.done_at = detail, self.now
+        self.emit("crashed" if crashed else "terminated", vm=vm.name, host=host.name, reason=code,
+                  detail=detail)
+        outcome = "crashed" if crashed else "terminated"
+        if vm.automatic_restart:
+            target, _ = self.placement.choose(vm, host, restart=True)
+            if target is not None:
+                target.reserve(vm.vcpus, vm.memory_bytes)
+                self._at(self.now + self.scenario.restart_s, self._restarted, vm, target, crashed)
+                outcome = "crashed" if crashed else "restarted"
+            else:
+                rec.reason = detail + "; " + why.sentence(why.NO_RESTART_CAPACITY)
+        rec.outcome = outcome
+        self._check_empty(host)
+
+    def _restarted(self, vm: Vm, target: Host, crashed: bool) -> None:
+        target.vms.add(vm.id)
+        vm.host = target.id
+        self.emit("restarted", vm=vm.name, host=target.name, host_error=crashed)
+        self._pump_placement()
+
+    def _host_fails(self, host: Host, cause: str) -> None:
+        if host.state == FAILED:
+            return
+        self.emit("host_failed", host=host.name, cause=cause)
+        for m in list(self.in_flight.values()):
+            if m.target is host and m.phase in ("setup", "precopy"):
+                self._release_flow(m)
+                self.emit("target_failed", vm=m.vm.name, target=host.name,
+                          detail=why.sentence(why.TARGET_FAILED))
+                self._back_out(m, why.TARGET_FAILED)
+        for m in list(self.in_flight.values()):
+            if m.source is host and m.phase in ("setup", "precopy"):
+                self._release_flow(m)
+                if m.phase == "setup" or m.target.incoming > 0:
+                    self._drop_target(m)
+                m.phase = "done"
+                self._end_migration(m)
+        host.state = FAILED
+        self.placement.leave_pool(host)
+        self.queues.pop(host.id, None)
+        for vm_id in sorted(host.vms):
+            self._terminate(self.fleet.vms[vm_id], why.SOURCE_FAILED,
+                            "its host failed before it could leave (hostError)", crashed=True)
+        ev = self.host_event.get(host.id)
+        if ev is not None:  # repaired after the event's downtime
+            self.emit("host_maintenance_start", host=host.name, event=ev.name)
+            self._at(self.now + ev.host_downtime_s, self._host_back, host, ev)
+
+
+@dataclass(eq=False)
+class _Controller:
+    """Takes an event's hosts out of service in order, at most ``max_active`` at a time."""
+
+    event: MaintenanceEvent
+    hosts: list
+
+    def __post_init__(self):
+        ev = self.event
+        self.pending = deque(sorted(self.hosts, key=lambda h: (h.rack, h.id)))
+        self.total = len(self.hosts)
+        limit = ev.max_hosts_in_maintenance
+        self.max_active = max(1, math.ceil(limit * self.total)) if limit < 1 else int(limit)
+        self.by_rack = ev.kind == "bios_rollout"
+        if self.by_rack:
+            self.max_active = max(self.max_active, max((sum(1 for h in self.hosts if h.rack == r)
+                                                        for r in {h.rack for h in self.hosts}), default=1))
+        self.active: set = set()
+        self.current_rack = -1
+        self.finished = False
+        self.past_deadline = False
+        self.skipped = 0
+
+
+def vm_nic_share(fleet: Fleet, host: Host) -> float:
+    return host.nic_bps * fleet.migration_share
+
+
+def run_scenario(scenario: Scenario, on_event: Callable[[dict], None] | None = None) -> FleetRun:
+    return FleetRun(scenario, on_event).run()
+
+
+__all__ = ["FleetRun", "VmRecord", "run_scenario", "PAGE_SIZE_BYTES", "WORKLOADS", "replace"]

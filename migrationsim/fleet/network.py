@@ -1,0 +1,183 @@
+"""Links and max-min fair sharing of them between concurrent migrations.
+
+Every migration is a *flow* over a path of directed links: the source host's NIC (transmit), the
+source rack's uplink, the spine, the target rack's downlink and the target host's NIC (receive);
+a migration inside one rack uses only the two NICs. Each flow also has a *demand*, the most it
+would use (its policy's bandwidth cap). Rates are max-min fair: no flow can get more without
+taking from a flow that has no more than it.
+
+Recomputing every flow at every change is what makes packet-level and naive flow-level
+simulators slow down sharply with many concurrent flows. Here a change re-solves only the flows
+it can affect: the changed flow's links and, transitively, links that are saturated (a link with
+spare capacity constrains nobody, so it does not couple the flows on it). The water-filling
+runs on that set with the capacity the other flows leave, and grows the set if a link it fills
+turns out to be shared with flows outside it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+_REL_EPS = 1e-9
+
+
+@dataclass(eq=False)
+class Link:
+    name: str
+    capacity_bps: float
+    flows: set = field(default_factory=set)
+    carried_bps: float = 0.0  # sum of its flows' rates
+
+    def spare_bps(self) -> float:
+        return self.capacity_bps - self.carried_bps
+
+    def saturated(self) -> bool:
+        return self.carried_bps >= self.capacity_bps * (1 - 1e-7)
+
+    @property
+    def utilisation(self) -> float:
+        return self.carried_bps / self.capacity_bps if self.capacity_bps > 0 else 0.0
+
+
+@dataclass(eq=False)
+class Flow:
+    name: str
+    path: tuple  # of Link
+    demand_bps: float  # math.inf: only the links limit it
+    rate_bps: float = 0.0
+
+
+class Network:
+    def __init__(self):
+        self.links: dict[str, Link] = {}
+        self.flows: set[Flow] = set()
+
+    def link(self, name: str, capacity_bps: float) -> Link:
+        if name not in self.links:
+            self.links[name] = Link(name, capacity_bps)
+        return self.links[name]
+
+    # --- changes: each returns the flows whose rate changed (the new flow included) ---------
+
+    def add(self, flow: Flow) -> set[Flow]:
+        self.flows.add(flow)
+        flow.rate_bps = 0.0
+        for link in flow.path:
+            link.flows.add(flow)
+        return self._resolve({flow}, set(flow.path))
+
+    def remove(self, flow: Flow) -> set[Flow]:
+        self.flows.discard(flow)
+        was_limiting = [link for link in flow.path if link.saturated()]
+        for link in flow.path:
+            link.flows.discard(flow)
+            link.carried_bps -= flow.rate_bps
+        flow.rate_bps = 0.0
+        affected = {f for link in was_limiting for f in link.flows}
+        if not affected:
+            return set()
+        return self._resolve(affected, set(was_limiting))
+
+    def set_demand(self, flow: Flow, demand_bps: float) -> set[Flow]:
+        if demand_bps == flow.demand_bps:
+            return set()
+        flow.demand_bps = demand_bps
+        return self._resolve({flow}, set(flow.path))
+
+    # --- the solver ------------------------------------------------------------------------
+
+    def _resolve(self, seeds: set[Flow], seed_links: set[Link]) -> set[Flow]:
+        flows = set(seeds)
+        for link in seed_links:
+            if link.saturated() or _would_saturate(link, seeds):
+                flows |= link.flows
+        while True:
+            flows = self._close_over_saturated(flows)
+            before = {f: f.rate_bps for f in flows}
+            grow = self._water_fill(flows)
+            if not grow:
+                break
+            for f, rate in before.items():  # undo and retry with the larger set
+                self._set_rate(f, rate)
+            flows |= grow
+        return {f for f, rate in before.items() if abs(f.rate_bps - rate) > _REL_EPS * max(1.0, rate)} | (seeds & self.flows)
+
+    def _close_over_saturated(self, flows: set[Flow]) -> set[Flow]:
+        frontier = list(flows)
+        seen_links: set[Link] = set()
+        while frontier:
+            f = frontier.pop()
+            for link in f.path:
+                if link in seen_links or not link.saturated():
+                    continue
+                seen_links.add(link)
+                for g in link.flows:
+                    if g not in flows:
+                        flows.add(g)
+                        frontier.append(g)
+        return flows
+
+    def _set_rate(self, flow: Flow, rate: float) -> None:
+        delta = rate - flow.rate_bps
+        if delta:
+            for link in flow.path:
+                link.carried_bps += delta
+            flow.rate_bps = rate
+
+    def _water_fill(self, flows: set[Flow]) -> set[Flow]:
+        """Max-min rates for ``flows`` given what the other flows leave; returns outside flows
+        that share a link this filled to capacity with more than their fair share (to re-solve
+        with), or an empty set when the answer stands."""
+        for f in flows:
+            self._set_rate(f, 0.0)
+        links: dict[Link, list] = {}
+        for f in flows:
+            for link in f.path:
+                links.setdefault(link, []).append(f)
+        residual = {link: link.capacity_bps - link.carried_bps for link in links}
+        active = set(flows)
+        level = 0.0
+        while active:
+            # the next level at which a link fills up or a flow reaches its demand
+            step = math.inf
+            for link, members in links.items():
+                n = sum(1 for f in members if f in active)
+                if n:
+                    step = min(step, residual[link] / n)
+            step = min(step, min(f.demand_bps - level for f in active))
+            step = max(0.0, step)
+            level += step
+            for link, members in links.items():
+                n = sum(1 for f in members if f in active)
+                residual[link] -= step * n
+            done = {f for f in active if f.demand_bps - level <= _REL_EPS * max(1.0, level)}
+            for link, members in links.items():
+                if residual[link] <= _REL_EPS * link.capacity_bps:
+                    done.update(f for f in members if f in active)
+            for f in done:
+                f.rate_bps = level  # provisional; carried updated below
+            active -= done
+            if not done:  # numerical corner: freeze everything at this level
+                for f in active:
+                    f.rate_bps = level
+                active.clear()
+        for f in flows:  # apply
+            rate, f.rate_bps = f.rate_bps, 0.0
+            self._set_rate(f, rate)
+        grow = set()
+        for link in links:
+            if link.saturated():
+                for g in link.flows:
+                    if g not in flows and g.rate_bps > _max_rate_on(link, flows) * (1 + 1e-6):
+                        grow.add(g)
+        return grow
+
+
+def _would_saturate(link: Link, new_flows: set[Flow]) -> bool:
+    want = sum(min(f.demand_bps, link.capacity_bps) for f in new_flows if f in link.flows)
+    return link.carried_bps + want >= link.capacity_bps * (1 - 1e-7)
+
+
+def _max_rate_on(link: Link, flows: set[Flow]) -> float:
+    return max((f.rate_bps for f in link.flows if f in flows), default=0.0)

@@ -1,0 +1,85 @@
+"""Target selection: where a leaving VM may go, and why every rejected host was rejected.
+
+A candidate must be up and not named by any maintenance, have the free vCPUs and memory for the
+VM (the empty target VM reserves them), keep the capacity headroom, hold no VM of the VM's
+anti-affinity group, and be under its per-target cap. Among those, scoring picks one:
+``least_loaded`` (most free memory) or ``best_fit`` (least free memory that fits), preferring
+hosts already through this maintenance (the VM will not have to move again) and another rack
+than the source's (spread). Large fleets are sampled: ``candidates`` hosts drawn at random from
+those in service, the way large schedulers sample rather than scan.
+"""
+
+from __future__ import annotations
+
+import random
+
+from . import reasons as why
+from .model import UP, Fleet, Host, Vm
+from .scenario import Scenario
+
+
+class Placement:
+    def __init__(self, fleet: Fleet, scenario: Scenario, rng: random.Random):
+        self.fleet = fleet
+        self.caps = scenario.caps
+        self.best_fit = scenario.scoring == "best_fit"
+        self.candidates = scenario.candidates
+        self.rng = rng
+        self.pool: list[int] = [h.id for h in fleet.hosts]  # hosts in service
+        self.index = {h: i for i, h in enumerate(self.pool)}
+
+    def leave_pool(self, host: Host) -> None:
+        i = self.index.pop(host.id, None)
+        if i is None:
+            return
+        last = self.pool.pop()
+        if last != host.id:
+            self.pool[i] = last
+            self.index[last] = i
+
+    def join_pool(self, host: Host) -> None:
+        if host.id not in self.index:
+            self.index[host.id] = len(self.pool)
+            self.pool.append(host.id)
+
+    def rejection(self, vm: Vm, source: Host, host: Host, restart: bool) -> str | None:
+        if host is source:
+            return why.SAME_HOST
+        if host.state != UP:
+            return why.HOST_IN_MAINTENANCE
+        headroom = self.caps.headroom
+        if not host.fits(vm.vcpus, vm.memory_bytes, 0.0):
+            return why.NO_CAPACITY
+        if headroom and not host.fits(vm.vcpus, vm.memory_bytes, headroom):
+            return why.HEADROOM
+        if vm.anti_affinity is not None and any(
+                self.fleet.vms[v].anti_affinity == vm.anti_affinity for v in host.vms):
+            return why.ANTI_AFFINITY
+        if not restart and self.caps.per_target_host is not None and host.incoming >= self.caps.per_target_host:
+            return why.CAP_TARGET_HOST
+        return None
+
+    def choose(self, vm: Vm, source: Host, *, exclude=(), restart: bool = False):
+        """(the chosen host or None, {rejection code: count})."""
+        pool = self.pool
+        if len(pool) <= self.candidates:
+            ids = pool
+        else:
+            ids = self.rng.sample(pool, self.candidates)
+        hosts = self.fleet.hosts
+        rejections: dict[str, int] = {}
+        best, best_key = None, None
+        for host_id in ids:
+            if host_id in exclude:
+                continue
+            host = hosts[host_id]
+            code = self.rejection(vm, source, host, restart)
+            if code is not None:
+                rejections[code] = rejections.get(code, 0) + 1
+                continue
+            free = host.memory_bytes - host.used_memory_bytes
+            key = (not host.patched, host.rack == source.rack, free if self.best_fit else -free,
+                   host.incoming, host.id)
+            if best_key is None or key < best_key:
+                best, best_key = host, key
+        return best, rejections

@@ -1,0 +1,448 @@
+"""Scenario files (JSON or YAML): a fleet, a policy, caps and maintenance events.
+
+``load_scenario(path_or_text)`` and ``parse_scenario(dict)`` validate everything and raise
+``ScenarioError`` naming the path of the first bad field: ``fleet.racks[3].hosts: must be > 0``.
+docs/fleet.md documents the schema; ``PRESET_NAMES`` lists the scenarios shipped in the package.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import InvalidParameter
+from ..spec import PARAMETERS, build_spec
+from ..units import parse_bytes, parse_duration, parse_rate
+from ..workload import PRESETS as WORKLOADS
+
+EVENT_KINDS = ("bios_rollout", "urgent_patch", "kernel_upgrade", "hw_failure")
+SCORINGS = ("least_loaded", "best_fit")
+MAX_VMS = 2_000_000
+MAX_HOSTS = 200_000
+PRESETS_DIR = Path(__file__).with_name("presets")
+PRESET_NAMES = ("demo", "heartbleed", "bios-rollout", "hw-failure", "gce-calibrated")
+
+
+class ScenarioError(ValueError):
+    def __init__(self, path: str, message: str):
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+# --- the parsed scenario ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RackGroup:
+    name: str
+    count: int
+    hosts: int
+    vcpus: int
+    memory_bytes: float
+    nic_bps: float
+    uplink_bps: float
+
+
+@dataclass(frozen=True)
+class VmMix:
+    per_host: int
+    memory_bytes: tuple[float, float]  # uniform range, whole GiB steps
+    vcpus: tuple[int, int]
+    workloads: tuple[tuple[str, float], ...]  # (preset, share)
+    customers: int
+    anti_affinity_groups: int
+    anti_affinity_share: float
+    gpu_share: float
+    spot_share: float
+    terminate_share: float
+    watching_share: float
+    automatic_restart_share: float
+
+
+@dataclass(frozen=True)
+class MaintenanceEvent:
+    name: str
+    kind: str
+    start_s: float
+    scope_zone: bool
+    scope_racks: tuple[str, ...]
+    scope_hosts: tuple[str, ...]
+    deadline_s: float | None  # after start; hosts still busy then are rebooted anyway
+    window: tuple[float, float] | None  # migrations start only inside [start, end)
+    max_hosts_in_maintenance: float  # a count, or a share of the scope when < 1
+    host_downtime_s: float
+    failure_after_mean_s: float | None  # hw_failure: exponential time to failure
+
+
+@dataclass(frozen=True)
+class Caps:
+    per_source_host: int | None = 2
+    per_target_host: int | None = 2
+    per_rack: int | None = None
+    per_customer: int | None = None
+    global_: int | None = None
+    headroom: float = 0.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    seed: int
+    zone: str
+    racks: tuple[RackGroup, ...]
+    spine_bps: float | None
+    vms: VmMix
+    policy: dict  # migrationsim parameters (build_spec keywords)
+    caps: Caps
+    migration_share: float
+    fabric_convergence_median_s: float
+    fabric_convergence_sigma: float
+    scoring: str
+    candidates: int
+    auth_failure: float
+    target_failure: float
+    source_failure: float
+    target_setup_s: float
+    cleanup_s: float
+    restart_s: float
+    events: tuple[MaintenanceEvent, ...]
+    raw: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def host_count(self) -> int:
+        return sum(g.count * g.hosts for g in self.racks)
+
+    @property
+    def vm_count(self) -> int:
+        return self.host_count * self.vms.per_host
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+class _Reader:
+    """Reads one mapping of the scenario, naming the path of anything wrong."""
+
+    def __init__(self, data: Any, path: str):
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ScenarioError(path or "scenario", "must be a mapping of keys to values")
+        self.data, self.path = data, path
+        self.used: set[str] = set()
+
+    def at(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def get(self, key: str, parse: Callable[[Any], Any], default: Any = None) -> Any:
+        self.used.add(key)
+        if key not in self.data or self.data[key] is None:
+            return default
+        try:
+            return parse(self.data[key])
+        except ScenarioError:
+            raise
+        except (ValueError, TypeError, InvalidParameter) as exc:
+            raise ScenarioError(self.at(key), str(getattr(exc, "message", exc))) from None
+
+    def sub(self, key: str) -> "_Reader":
+        self.used.add(key)
+        return _Reader(self.data.get(key), self.at(key))
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise ScenarioError(self.at(str(unknown[0])), "unknown key")
+
+
+def _int(lo: int | None = None, hi: int | None = None) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ValueError("must be a whole number")
+        number = float(value)
+        if not math.isfinite(number) or number != int(number):
+            raise ValueError("must be a whole number")
+        number = int(number)
+        if lo is not None and number < lo:
+            raise ValueError(f"must be >= {lo}" if lo != 1 else "must be > 0")
+        if hi is not None and number > hi:
+            raise ValueError(f"must be <= {hi}")
+        return number
+    return parse
+
+
+def _share(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("must be a number from 0 to 1")
+    number = float(value)
+    if not (0.0 <= number <= 1.0):
+        raise ValueError("must be a number from 0 to 1")
+    return number
+
+
+def _positive(parse: Callable[[Any], float]) -> Callable[[Any], float]:
+    def parse_positive(value: Any) -> float:
+        number = parse(value)
+        if not number > 0:
+            raise ValueError("must be > 0")
+        return number
+    return parse_positive
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise ValueError("must be text")
+    text = str(value)
+    if len(text) > 200:
+        raise ValueError("must be at most 200 characters")
+    return text
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ValueError("must be a list of names")
+    return tuple(_text(v) for v in value)
+
+
+def _range(parse: Callable[[Any], float]) -> Callable[[Any], tuple[float, float]]:
+    def parse_range(value: Any) -> tuple[float, float]:
+        if isinstance(value, list):
+            if len(value) != 2:
+                raise ValueError("must be a value or a [low, high] pair")
+            lo, hi = parse(value[0]), parse(value[1])
+        else:
+            lo = hi = parse(value)
+        if lo <= 0 or hi < lo:
+            raise ValueError("must be > 0, with low <= high")
+        return lo, hi
+    return parse_range
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        if value not in options:
+            raise ValueError(f"must be one of {', '.join(options)}")
+        return value
+    return parse
+
+
+def _policy(value: Any) -> dict:
+    if not isinstance(value, dict):
+        raise ValueError("must be a mapping of migration parameters")
+    params = {k.replace("-", "_"): v for k, v in value.items()}
+    if "name" in params:
+        params["policy"] = params.pop("name")
+    for key in params:
+        if key not in PARAMETERS or key in ("memory", "workload", "dirty_rate", "working_set", "seed"):
+            raise ScenarioError(f"policy.{key}", "unknown migration parameter (memory and workload come from each VM)")
+    try:
+        build_spec(**params)
+    except InvalidParameter as exc:
+        raise ScenarioError(f"policy.{exc.field}", exc.message) from None
+    if params.get("resolution", "fluid") != "fluid":
+        raise ScenarioError("policy.resolution", "fleets run at fluid resolution")
+    return params
+
+
+def parse_scenario(data: Any) -> Scenario:
+    top = _Reader(data, "")
+    fleet = top.sub("fleet")
+    host_defaults = fleet.sub("host")
+    vcpus = host_defaults.get("vcpus", _int(1, 4096), 64)
+    memory = host_defaults.get("memory", _positive(parse_bytes), 256 * 1024**3)
+    nic = host_defaults.get("nic", _positive(parse_rate), 10e9 / 8)
+    host_defaults.finish()
+    oversubscription = fleet.get("oversubscription", _positive(float), 1.0)
+
+    raw_racks = fleet.data.get("racks")
+    fleet.used.add("racks")
+    if not isinstance(raw_racks, list) or not raw_racks:
+        raise ScenarioError("fleet.racks", "must be a non-empty list of rack groups")
+    groups = []
+    for i, raw in enumerate(raw_racks):
+        rack = _Reader(raw, f"fleet.racks[{i}]")
+        hosts = rack.get("hosts", _int(1, 1000), None)
+        if hosts is None:
+            raise ScenarioError(rack.at("hosts"), "is required (hosts per rack)")
+        host = rack.sub("host")
+        g_vcpus = host.get("vcpus", _int(1, 4096), vcpus)
+        g_memory = host.get("memory", _positive(parse_bytes), memory)
+        g_nic = host.get("nic", _positive(parse_rate), nic)
+        host.finish()
+        uplink = rack.get("uplink", _positive(parse_rate), hosts * g_nic / oversubscription)
+        groups.append(RackGroup(name=rack.get("name", _text, f"rack{i + 1}-"),
+                                count=rack.get("count", _int(1, 100_000), 1), hosts=hosts,
+                                vcpus=g_vcpus, memory_bytes=g_memory, nic_bps=g_nic,
+                                uplink_bps=uplink))
+        rack.finish()
+    if sum(g.count * g.hosts for g in groups) > MAX_HOSTS:
+        raise ScenarioError("fleet.racks", f"at most {MAX_HOSTS} hosts in all")
+    spine = fleet.get("spine", _positive(parse_rate), None)
+
+    vms = fleet.sub("vms")
+    mix_raw = vms.get("mix", lambda v: v, {"web": 1.0})
+    if not isinstance(mix_raw, dict) or not mix_raw:
+        raise ScenarioError("fleet.vms.mix", "must map workload presets to shares")
+    mix = []
+    for name, share in mix_raw.items():
+        if name not in WORKLOADS:
+            raise ScenarioError(f"fleet.vms.mix.{name}", f"unknown workload; presets: {', '.join(WORKLOADS)}")
+        try:
+            mix.append((name, _share(share)))
+        except (ValueError, TypeError) as exc:
+            raise ScenarioError(f"fleet.vms.mix.{name}", str(exc)) from None
+    if sum(s for _, s in mix) <= 0:
+        raise ScenarioError("fleet.vms.mix", "shares must add up to more than 0")
+    vm_mix = VmMix(
+        per_host=vms.get("per_host", _int(0, 1000), 8),
+        memory_bytes=vms.get("memory", _range(parse_bytes), (1024**3, 16 * 1024**3)),
+        vcpus=tuple(int(x) for x in vms.get("vcpus", _range(_int(1, 4096)), (1, 8))),
+        workloads=tuple(mix),
+        customers=vms.get("customers", _int(1, 1_000_000), 20),
+        anti_affinity_groups=vms.get("anti_affinity_groups", _int(0, 1_000_000), 0),
+        anti_affinity_share=vms.get("anti_affinity_share", _share, 0.0),
+        gpu_share=vms.get("gpu_share", _share, 0.0),
+        spot_share=vms.get("spot_share", _share, 0.0),
+        terminate_share=vms.get("terminate_share", _share, 0.0),
+        watching_share=vms.get("watching_share", _share, 0.0),
+        automatic_restart_share=vms.get("automatic_restart_share", _share, 1.0),
+    )
+    vms.finish()
+    zone = fleet.get("zone", _text, "zone-a")
+    fleet.finish()
+    if sum(g.count * g.hosts for g in groups) * vm_mix.per_host > MAX_VMS:
+        raise ScenarioError("fleet.vms.per_host", f"at most {MAX_VMS} VMs in all")
+
+    policy = top.get("policy", _policy, {"policy": "qemu"})
+
+    caps_r = top.sub("caps")
+    optional_count = _int(1, 10_000_000)
+    caps = Caps(per_source_host=caps_r.get("per_source_host", optional_count, 2),
+                per_target_host=caps_r.get("per_target_host", optional_count, 2),
+                per_rack=caps_r.get("per_rack", optional_count, None),
+                per_customer=caps_r.get("per_customer", optional_count, None),
+                global_=caps_r.get("global", optional_count, None),
+                headroom=caps_r.get("headroom", _share, 0.0))
+    caps_r.finish()
+
+    net = top.sub("network")
+    migration_share = net.get("migration_share", _positive(_share), 0.5)
+    conv_median = net.get("fabric_convergence", _positive(parse_duration), 1.0)
+    conv_sigma = net.get("fabric_convergence_sigma", _share, 0.5)
+    net.finish()
+
+    placement = top.sub("placement")
+    scoring = placement.get("scoring", _choice(SCORINGS), "least_loaded")
+    candidates = placement.get("candidates", _int(1, 100_000), 64)
+    placement.finish()
+
+    failures = top.sub("failures")
+    auth_failure = failures.get("auth_failure", _share, 0.0)
+    target_failure = failures.get("target_failure", _share, 0.0)
+    source_failure = failures.get("source_failure", _share, 0.0)
+    failures.finish()
+
+    timing = top.sub("timing")
+    target_setup = timing.get("target_setup", parse_duration, 2.0)
+    cleanup = timing.get("cleanup", parse_duration, 1.0)
+    restart = timing.get("restart", parse_duration, 60.0)
+    timing.finish()
+
+    raw_events = top.data.get("events")
+    top.used.add("events")
+    if not isinstance(raw_events, list) or not raw_events:
+        raise ScenarioError("events", "must be a non-empty list of maintenance events")
+    events = [_event(raw, i) for i, raw in enumerate(raw_events)]
+    rack_names = {f"{g.name}{k + 1}" for g in groups for k in range(g.count)}
+    for i, ev in enumerate(events):
+        for name in ev.scope_racks:
+            if name not in rack_names:
+                raise ScenarioError(f"events[{i}].scope.racks", f"no rack named {name!r}")
+
+    scenario = Scenario(
+        name=top.get("name", _text, "scenario"), description=top.get("description", _text, ""),
+        seed=top.get("seed", _int(0, 2**32 - 1), 1), zone=zone, racks=tuple(groups),
+        spine_bps=spine, vms=vm_mix, policy=policy, caps=caps, migration_share=migration_share,
+        fabric_convergence_median_s=conv_median, fabric_convergence_sigma=conv_sigma,
+        scoring=scoring, candidates=candidates, auth_failure=auth_failure,
+        target_failure=target_failure, source_failure=source_failure,
+        target_setup_s=target_setup, cleanup_s=cleanup, restart_s=restart,
+        events=tuple(events), raw=data if isinstance(data, dict) else {})
+    top.finish()
+    return scenario
+
+
+_DEFAULT_DOWNTIME_S = {"bios_rollout": 900.0, "urgent_patch": 300.0, "kernel_upgrade": 600.0,
+                       "hw_failure": 3600.0}
+_DEFAULT_MAX_HOSTS = {"bios_rollout": 1.0, "urgent_patch": 0.1, "kernel_upgrade": 0.1,
+                      "hw_failure": 1.0}
+
+
+def _event(raw: Any, i: int) -> MaintenanceEvent:
+    ev = _Reader(raw, f"events[{i}]")
+    kind = ev.get("kind", _choice(EVENT_KINDS), None)
+    if kind is None:
+        raise ScenarioError(ev.at("kind"), f"is required: one of {', '.join(EVENT_KINDS)}")
+    scope = ev.sub("scope")
+    zone = scope.get("zone", lambda v: bool(v) if isinstance(v, bool) else _bad("must be true or false"), False)
+    racks = scope.get("racks", _names, ())
+    hosts = scope.get("hosts", _names, ())
+    scope.finish()
+    if not (zone or racks or hosts):
+        raise ScenarioError(ev.at("scope"), "must name the zone, racks or hosts")
+    window = ev.sub("window")
+    w_start = window.get("start", parse_duration, None)
+    w_end = window.get("end", parse_duration, None)
+    window.finish()
+    if (w_start is None) != (w_end is None):
+        raise ScenarioError(ev.at("window"), "needs both start and end")
+    if w_start is not None and w_end <= w_start:
+        raise ScenarioError(ev.at("window.end"), "must be after window.start")
+    max_hosts = ev.get("max_hosts_in_maintenance", _positive(float), _DEFAULT_MAX_HOSTS[kind])
+    failure = ev.get("failure_after", _positive(parse_duration), 1800.0 if kind == "hw_failure" else None)
+    event = MaintenanceEvent(
+        name=ev.get("name", _text, f"{kind}-{i + 1}"), kind=kind,
+        start_s=ev.get("start", parse_duration, 0.0), scope_zone=zone, scope_racks=racks,
+        scope_hosts=hosts, deadline_s=ev.get("deadline", _positive(parse_duration), None),
+        window=None if w_start is None else (w_start, w_end),
+        max_hosts_in_maintenance=max_hosts,
+        host_downtime_s=ev.get("host_downtime", parse_duration, _DEFAULT_DOWNTIME_S[kind]),
+        failure_after_mean_s=failure if kind == "hw_failure" else None)
+    ev.finish()
+    return event
+
+
+def _bad(message: str):
+    raise ValueError(message)
+
+
+def load_scenario(source: str | Path) -> Scenario:
+    """A scenario from a file path, a preset name, or JSON/YAML text."""
+    text = str(source)
+    if text in PRESET_NAMES:
+        path = PRESETS_DIR / f"{text}.yaml"
+        return parse_scenario(_parse_text(path.read_text(), path.name))
+    path = Path(text)
+    if "\n" not in text and path.suffix in (".json", ".yaml", ".yml"):
+        if not path.exists():
+            raise ScenarioError("scenario", f"no such file: {text}")
+        return parse_scenario(_parse_text(path.read_text(), path.name))
+    return parse_scenario(_parse_text(text, "scenario"))
+
+
+def _parse_text(text: str, name: str) -> Any:
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ScenarioError("scenario", f"{name} is not valid JSON: {exc}") from None
+    import yaml  # noqa: PLC0415 - only for YAML scenarios
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ScenarioError("scenario", f"{name} is not valid YAML: {exc}") from None

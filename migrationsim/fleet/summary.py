@@ -1,0 +1,75 @@
+"""The numbers a capacity planner asks for, from a finished fleet run."""
+
+from __future__ import annotations
+
+import numpy as np
+
+OUTCOMES = ("migrated", "terminated", "restarted", "crashed", "aborted", "stuck", "unaffected")
+BLACKOUT_SLO_S = 0.300  # Google's published p99
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    return float(np.percentile(values, q)) if values else None
+
+
+def summarize(run) -> dict:
+    records, fleet = run.records, run.fleet
+    migrated = [r for r in records if r.outcome == "migrated"]
+    outcomes = {name: 0 for name in OUTCOMES}
+    for r in records:
+        outcomes[r.outcome] += 1
+    blackouts = [r.blackout_s for r in migrated]
+    pre = [r.precopy_s for r in migrated]
+    post = [r.post_brownout_s for r in migrated]
+    waits = [r.queue_wait_s for r in records if r.queued_at is not None]
+    racks = []
+    for rack in fleet.racks:
+        rack_hosts = set(rack.hosts)
+        origin = [r for r in records if r.source and _host_rack(fleet, r.source) == rack.id]
+        rb = [r.blackout_s for r in origin]
+        racks.append({
+            "rack": rack.name,
+            "hosts": len(rack_hosts),
+            "vms_now": sum(len(fleet.hosts[h].vms) for h in rack.hosts),
+            "migrated_out": len(origin),
+            "blackout_p50_s": _pct(rb, 50),
+            "blackout_p99_s": _pct(rb, 99),
+        })
+    reasons: dict[str, int] = {}
+    for r in records:
+        if r.outcome in ("stuck", "aborted"):
+            code = r.stop_reason or r.wait_reason or "unknown"
+            reasons[code] = reasons.get(code, 0) + 1
+    return {
+        "scenario": run.scenario.name,
+        "seed": run.scenario.seed,
+        "vms": len(records),
+        "hosts": len(fleet.hosts),
+        "outcomes": outcomes,
+        "migrations": sum(r.migrations for r in records),
+        "makespan_s": run.now,
+        "blackout_p50_s": _pct(blackouts, 50),
+        "blackout_p99_s": _pct(blackouts, 99),
+        "blackout_max_s": max(blackouts) if blackouts else None,
+        "pre_brownout_p50_s": _pct(pre, 50),
+        "pre_brownout_p99_s": _pct(pre, 99),
+        "post_brownout_p50_s": _pct(post, 50),
+        "post_brownout_p99_s": _pct(post, 99),
+        "bytes_sent": float(sum(r.bytes_sent for r in records)),
+        "forwarded_packets": float(sum(r.forwarded_packets for r in records)),
+        "peak_concurrent_migrations": run.peak_concurrent,
+        "queue_wait_p50_s": _pct(waits, 50),
+        "queue_wait_p99_s": _pct(waits, 99),
+        "blackout_slo_s": BLACKOUT_SLO_S,
+        "blackout_slo_breaches": sum(1 for b in blackouts if b > BLACKOUT_SLO_S),
+        "not_converged": sum(1 for r in migrated if r.converged is False),
+        "unfinished_reasons": reasons,
+        "racks": racks,
+    }
+
+
+def _host_rack(fleet, host_name: str) -> int:
+    index = getattr(fleet, "_host_index", None)
+    if index is None:
+        index = fleet._host_index = {h.name: h.rack for h in fleet.hosts}
+    return index[host_name]
