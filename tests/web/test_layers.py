@@ -84,7 +84,7 @@ PUBLISHER = """
 import asyncio, sys
 from playground.layers import SQLiteChannelLayer
 async def main():
-    layer = SQLiteChannelLayer(sys.argv[1])
+    layer = SQLiteChannelLayer(sys.argv[1], capacity=1000)  # the sender enforces capacity
     for n in range(200):
         await layer.group_send("run.9", {"type": "run.events", "n": n})
 asyncio.run(main())
@@ -92,7 +92,7 @@ asyncio.run(main())
 
 
 async def test_group_messages_cross_real_processes(path):
-    layer = SQLiteChannelLayer(path)
+    layer = SQLiteChannelLayer(path, capacity=1000)
     channel = await layer.new_channel()
     await layer.group_add("run.9", channel)
     proc = await asyncio.create_subprocess_exec(sys.executable, "-c", PUBLISHER, path)
