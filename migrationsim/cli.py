@@ -2,6 +2,7 @@
 
     python -m migrationsim migrate --memory 8GiB --workload oltp --policy qemu --json
     python -m migrationsim presets
+    python -m migrationsim fleet --preset demo --json --events events.jsonl
 
 Flags come from ``spec.PARAMETERS`` (``dirty_rate`` is ``--dirty-rate``). Bad input exits with
 status 2 and a message naming the flag.
@@ -50,6 +51,17 @@ def make_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--json", action="store_true", help="print one JSON object")
 
     commands.add_parser("presets", help="list the workload presets and their numbers")
+
+    fleet = commands.add_parser("fleet", help="simulate a maintenance event over a fleet",
+                                description="Run a fleet scenario (a JSON or YAML file, or a "
+                                            "preset) and print its summary.")
+    fleet.add_argument("scenario", nargs="?", help="scenario file (.json, .yaml)")
+    fleet.add_argument("--preset", help="a scenario shipped with migrationsim: "
+                                        "demo, heartbleed, bios-rollout, hw-failure, gce-calibrated")
+    fleet.add_argument("--seed", help="override the scenario's seed")
+    fleet.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    fleet.add_argument("--events", metavar="FILE", help="write every event as JSON lines, in time order")
+    fleet.add_argument("--vms", metavar="FILE", help="write one CSV row per VM")
     return parser
 
 
@@ -77,8 +89,77 @@ def _presets() -> int:
     return 0
 
 
+def _fleet(args: argparse.Namespace) -> int:
+    from .fleet import FleetRun, ScenarioError, load_scenario, summarize
+    from .fleet.export import vm_rows_csv
+
+    prog = "python -m migrationsim fleet"
+    if bool(args.scenario) == bool(args.preset):
+        print(f"{prog}: error: give a scenario file or --preset NAME (one of them)", file=sys.stderr)
+        return 2
+    if args.preset and args.preset not in _preset_names():
+        print(f"{prog}: error: --preset: unknown preset {args.preset!r}; presets: "
+              f"{', '.join(_preset_names())}", file=sys.stderr)
+        return 2
+    try:
+        scenario = load_scenario(args.preset if args.preset else args.scenario)
+    except ScenarioError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"{prog}: error: cannot read the scenario: {exc}", file=sys.stderr)
+        return 2
+    if args.seed is not None:
+        try:
+            seed = int(args.seed)
+            if seed < 0:
+                raise ValueError
+        except ValueError:
+            print(f"{prog}: error: --seed: must be a whole number >= 0", file=sys.stderr)
+            return 2
+        from dataclasses import replace
+        scenario = replace(scenario, seed=seed)
+    events_file = open(args.events, "w") if args.events else None  # noqa: SIM115
+    try:
+        listener = (lambda e: events_file.write(json.dumps(e) + "\n")) if events_file else None
+        run = FleetRun(scenario, listener).run()
+    finally:
+        if events_file:
+            events_file.close()
+    summary = summarize(run)
+    if args.vms:
+        with open(args.vms, "w") as out:
+            out.write(vm_rows_csv(run))
+    if args.json:
+        print(json.dumps(summary, allow_nan=False))
+    else:
+        print("\n".join(_fleet_lines(summary)))
+    return 0
+
+
+def _preset_names():
+    from .fleet import PRESET_NAMES
+    return PRESET_NAMES
+
+
+def _fleet_lines(s: dict) -> list[str]:
+    def ms(x):
+        return "-" if x is None else f"{x * 1000:.0f} ms"
+    outcomes = ", ".join(f"{k} {v}" for k, v in s["outcomes"].items() if v)
+    return [
+        f"{s['scenario']}: {s['vms']} VMs on {s['hosts']} hosts; {outcomes}",
+        f"makespan {s['makespan_s'] / 60:.1f} min; {s['migrations']} migrations, "
+        f"at most {s['peak_concurrent_migrations']} at once",
+        f"blackout p50 {ms(s['blackout_p50_s'])}, p99 {ms(s['blackout_p99_s'])}, max "
+        f"{ms(s['blackout_max_s'])}; {s['blackout_slo_breaches']} over {ms(s['blackout_slo_s'])}",
+        f"queue wait p50 {s['queue_wait_p50_s'] or 0:.0f} s, p99 {s['queue_wait_p99_s'] or 0:.0f} s",
+    ]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     if args.command == "migrate":
         return _migrate(args)
+    if args.command == "fleet":
+        return _fleet(args)
     return _presets()

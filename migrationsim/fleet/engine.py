@@ -511,28 +511,26 @@ class FleetRun:
             self._release_flow(m)
             self._back_out(m, stop.reason, aborted=True)
             return
-        # the final copy (or post-copy's device state) runs uncapped on the same path
-        self._rates_changed(self.network.set_demand(m.flow, math.inf), m)
-        link_bps = max(m.flow.rate_bps, 1.0)
-        spec = m.precopy.spec
-        memory = m.precopy.memory
+        spec, memory = m.precopy.spec, m.precopy.memory
         m.phase = "blackout"
+        pages, wire = memory.send_all()
+        rec.bytes_sent += wire + spec.device_state_bytes
         if stop.action == "post_copy":
-            pages, wire = memory.send_all()
+            # the guest resumes at once; the rest is pushed uncapped for seconds: re-share links
+            self._rates_changed(self.network.set_demand(m.flow, math.inf), m)
+            link_bps = max(m.flow.rate_bps, 1.0)
             blackout_s = device_and_resume_s(spec, link_bps)
             push_s = wire / link_bps
-            rec.bytes_sent += wire + spec.device_state_bytes
-            flow_end_s = blackout_s + push_s
+            self._at(self.now + blackout_s + push_s, self._release_flow, m)
         else:
-            pages, wire = memory.send_all()
+            # the final copy runs uncapped (QEMU lifts its limit) for tens of milliseconds
+            link_bps = max(self.network.burst_rate_bps(m.flow), 1.0)
             blackout_s = wire / link_bps + device_and_resume_s(spec, link_bps)
             push_s = 0.0
-            rec.bytes_sent += wire + spec.device_state_bytes
-            flow_end_s = blackout_s - spec.resume_time_s
+            self._release_flow(m)
         rec.blackout_s = blackout_s
         self.emit("blackout_start", vm=m.vm.name, final_bytes=wire, blackout_s=blackout_s,
                   stop_reason=stop.reason)
-        self._at(self.now + flow_end_s, self._release_flow, m)
         self._at(self.now + blackout_s, self._blackout_end, m, push_s)
 
     def _release_flow(self, m: Migration) -> None:
@@ -698,7 +696,10 @@ class _Controller:
         self.pending = deque(sorted(self.hosts, key=lambda h: (h.rack, h.id)))
         self.total = len(self.hosts)
         limit = ev.max_hosts_in_maintenance
-        self.max_active = max(1, math.ceil(limit * self.total)) if limit < 1 else int(limit)
+        if isinstance(limit, str):  # a share of the event's hosts
+            self.max_active = max(1, math.ceil(float(limit[:-1]) / 100 * self.total))
+        else:
+            self.max_active = limit
         self.by_rack = ev.kind == "bios_rollout"
         if self.by_rack:
             self.max_active = max(self.max_active, max((sum(1 for h in self.hosts if h.rack == r)

@@ -16,6 +16,7 @@ turns out to be shared with flows outside it.
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
 
@@ -85,6 +86,16 @@ class Network:
         flow.demand_bps = demand_bps
         return self._resolve({flow}, set(flow.path))
 
+    def burst_rate_bps(self, flow: Flow) -> float:
+        """What an uncapped burst on ``flow``'s path would get: the path's spare capacity, or at
+        least the flow's fair share of each link. Used for the final copy, which lasts tens of
+        milliseconds: the links are not re-shared for so short a burst."""
+        rate = math.inf
+        for link in flow.path:
+            share = max(link.spare_bps() + flow.rate_bps, link.capacity_bps / max(1, len(link.flows)))
+            rate = min(rate, share)
+        return rate
+
     # --- the solver ------------------------------------------------------------------------
 
     def _resolve(self, seeds: set[Flow], seed_links: set[Link]) -> set[Flow]:
@@ -128,56 +139,65 @@ class Network:
     def _water_fill(self, flows: set[Flow]) -> set[Flow]:
         """Max-min rates for ``flows`` given what the other flows leave; returns outside flows
         that share a link this filled to capacity with more than their fair share (to re-solve
-        with), or an empty set when the answer stands."""
+        with), or an empty set when the answer stands.
+
+        Progressive filling: every unfrozen flow rises at the same level; a link freezes its
+        flows when the level reaches ``(capacity - frozen rates - outside rates) / unfrozen
+        flows``, a flow freezes at its demand. Candidate levels sit in a heap, so the cost is
+        O(flows x path x log links).
+        """
         for f in flows:
             self._set_rate(f, 0.0)
-        links: dict[Link, list] = {}
+        members: dict[Link, list] = {}
         for f in flows:
             for link in f.path:
-                links.setdefault(link, []).append(f)
-        residual = {link: link.capacity_bps - link.carried_bps for link in links}
-        active = set(flows)
-        level = 0.0
-        while active:
-            # the next level at which a link fills up or a flow reaches its demand
-            step = math.inf
-            for link, members in links.items():
-                n = sum(1 for f in members if f in active)
-                if n:
-                    step = min(step, residual[link] / n)
-            step = min(step, min(f.demand_bps - level for f in active))
-            step = max(0.0, step)
-            level += step
-            for link, members in links.items():
-                n = sum(1 for f in members if f in active)
-                residual[link] -= step * n
-            done = {f for f in active if f.demand_bps - level <= _REL_EPS * max(1.0, level)}
-            for link, members in links.items():
-                if residual[link] <= _REL_EPS * link.capacity_bps:
-                    done.update(f for f in members if f in active)
-            for f in done:
-                f.rate_bps = level  # provisional; carried updated below
-            active -= done
-            if not done:  # numerical corner: freeze everything at this level
-                for f in active:
-                    f.rate_bps = level
-                active.clear()
-        for f in flows:  # apply
-            rate, f.rate_bps = f.rate_bps, 0.0
-            self._set_rate(f, rate)
+                members.setdefault(link, []).append(f)
+        fixed = {link: link.carried_bps for link in members}  # outside flows' share, then frozen
+        unfrozen = {link: len(fs) for link, fs in members.items()}
+        heap = [(fixed_level(link.capacity_bps, fixed[link], unfrozen[link]), id(link), link)
+                for link in members]
+        heap += [(f.demand_bps, id(f), f) for f in flows if f.demand_bps < math.inf]
+        heapq.heapify(heap)
+        rate: dict[Flow, float] = {}
+        while heap and len(rate) < len(flows):
+            level, _, item = heapq.heappop(heap)
+            if isinstance(item, Flow):
+                if item in rate:
+                    continue
+                frozen = [item]
+            else:
+                link = item
+                if unfrozen[link] == 0:
+                    continue
+                current = fixed_level(link.capacity_bps, fixed[link], unfrozen[link])
+                if current > level * (1 + 1e-12) + 1e-9:  # stale entry
+                    continue
+                frozen = [f for f in members[link] if f not in rate]
+            for f in frozen:
+                f_rate = max(0.0, min(level, f.demand_bps))
+                rate[f] = f_rate
+                for other in f.path:
+                    fixed[other] += f_rate
+                    unfrozen[other] -= 1
+                    if unfrozen[other] > 0:
+                        heapq.heappush(heap, (fixed_level(other.capacity_bps, fixed[other],
+                                                          unfrozen[other]), id(other), other))
+        for f in flows:
+            self._set_rate(f, rate.get(f, 0.0))
         grow = set()
-        for link in links:
-            if link.saturated():
+        for link, inside in members.items():
+            if link.saturated() and len(link.flows) > len(inside):
+                top = max(f.rate_bps for f in inside)
                 for g in link.flows:
-                    if g not in flows and g.rate_bps > _max_rate_on(link, flows) * (1 + 1e-6):
+                    if g not in flows and g.rate_bps > top * (1 + 1e-6):
                         grow.add(g)
         return grow
+
+
+def fixed_level(capacity: float, fixed: float, unfrozen: int) -> float:
+    return max(0.0, capacity - fixed) / unfrozen
 
 
 def _would_saturate(link: Link, new_flows: set[Flow]) -> bool:
     want = sum(min(f.demand_bps, link.capacity_bps) for f in new_flows if f in link.flows)
     return link.carried_bps + want >= link.capacity_bps * (1 - 1e-7)
-
-
-def _max_rate_on(link: Link, flows: set[Flow]) -> float:
-    return max((f.rate_bps for f in link.flows if f in flows), default=0.0)

@@ -72,7 +72,7 @@ class MaintenanceEvent:
     scope_hosts: tuple[str, ...]
     deadline_s: float | None  # after start; hosts still busy then are rebooted anyway
     window: tuple[float, float] | None  # migrations start only inside [start, end)
-    max_hosts_in_maintenance: float  # a count, or a share of the scope when < 1
+    max_hosts_in_maintenance: str | int  # a count of hosts, or a share of the scope ("10%")
     host_downtime_s: float
     failure_after_mean_s: float | None  # hw_failure: exponential time to failure
 
@@ -192,12 +192,12 @@ def _positive(parse: Callable[[Any], float]) -> Callable[[Any], float]:
     return parse_positive
 
 
-def _text(value: Any) -> str:
+def _text(value: Any, limit: int = 200) -> str:
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         raise ValueError("must be text")
     text = str(value)
-    if len(text) > 200:
-        raise ValueError("must be at most 200 characters")
+    if len(text) > limit:
+        raise ValueError(f"must be at most {limit} characters")
     return text
 
 
@@ -363,7 +363,7 @@ def parse_scenario(data: Any) -> Scenario:
                 raise ScenarioError(f"events[{i}].scope.racks", f"no rack named {name!r}")
 
     scenario = Scenario(
-        name=top.get("name", _text, "scenario"), description=top.get("description", _text, ""),
+        name=top.get("name", _text, "scenario"), description=top.get("description", lambda v: _text(v, 4000), ""),
         seed=top.get("seed", _int(0, 2**32 - 1), 1), zone=zone, racks=tuple(groups),
         spine_bps=spine, vms=vm_mix, policy=policy, caps=caps, migration_share=migration_share,
         fabric_convergence_median_s=conv_median, fabric_convergence_sigma=conv_sigma,
@@ -377,8 +377,18 @@ def parse_scenario(data: Any) -> Scenario:
 
 _DEFAULT_DOWNTIME_S = {"bios_rollout": 900.0, "urgent_patch": 300.0, "kernel_upgrade": 600.0,
                        "hw_failure": 3600.0}
-_DEFAULT_MAX_HOSTS = {"bios_rollout": 1.0, "urgent_patch": 0.1, "kernel_upgrade": 0.1,
-                      "hw_failure": 1.0}
+_DEFAULT_MAX_HOSTS = {"bios_rollout": "100%", "urgent_patch": "10%", "kernel_upgrade": "10%",
+                      "hw_failure": "100%"}
+
+
+def _host_limit(value: Any) -> str | int:
+    """A count of hosts (``4``) or a share of the event's hosts (``"10%"``)."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        share = float(value.strip()[:-1])
+        if not 0 < share <= 100:
+            raise ValueError("a share must be above 0% and at most 100%")
+        return f"{share:g}%"
+    return _int(1, 10_000_000)(value)
 
 
 def _event(raw: Any, i: int) -> MaintenanceEvent:
@@ -401,7 +411,7 @@ def _event(raw: Any, i: int) -> MaintenanceEvent:
         raise ScenarioError(ev.at("window"), "needs both start and end")
     if w_start is not None and w_end <= w_start:
         raise ScenarioError(ev.at("window.end"), "must be after window.start")
-    max_hosts = ev.get("max_hosts_in_maintenance", _positive(float), _DEFAULT_MAX_HOSTS[kind])
+    max_hosts = ev.get("max_hosts_in_maintenance", _host_limit, _DEFAULT_MAX_HOSTS[kind])
     failure = ev.get("failure_after", _positive(parse_duration), 1800.0 if kind == "hw_failure" else None)
     event = MaintenanceEvent(
         name=ev.get("name", _text, f"{kind}-{i + 1}"), kind=kind,

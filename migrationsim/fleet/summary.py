@@ -22,16 +22,18 @@ def summarize(run) -> dict:
     pre = [r.precopy_s for r in migrated]
     post = [r.post_brownout_s for r in migrated]
     waits = [r.queue_wait_s for r in records if r.queued_at is not None]
+    rack_of_host = {h.name: h.rack for h in fleet.hosts}
+    by_rack: dict[int, list] = {}
+    for r in migrated:
+        by_rack.setdefault(rack_of_host[r.source], []).append(r.blackout_s)
     racks = []
     for rack in fleet.racks:
-        rack_hosts = set(rack.hosts)
-        origin = [r for r in records if r.source and _host_rack(fleet, r.source) == rack.id]
-        rb = [r.blackout_s for r in origin]
+        rb = by_rack.get(rack.id, [])
         racks.append({
             "rack": rack.name,
-            "hosts": len(rack_hosts),
+            "hosts": len(rack.hosts),
             "vms_now": sum(len(fleet.hosts[h].vms) for h in rack.hosts),
-            "migrated_out": len(origin),
+            "migrated_out": len(rb),
             "blackout_p50_s": _pct(rb, 50),
             "blackout_p99_s": _pct(rb, 99),
         })
@@ -67,9 +69,3 @@ def summarize(run) -> dict:
         "racks": racks,
     }
 
-
-def _host_rack(fleet, host_name: str) -> int:
-    index = getattr(fleet, "_host_index", None)
-    if index is None:
-        index = fleet._host_index = {h.name: h.rack for h in fleet.hosts}
-    return index[host_name]
