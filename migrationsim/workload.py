@@ -126,6 +126,18 @@ PRESETS: dict[str, WorkloadPreset] = {
                    "writers); rate is an assumption of this project.",
         ),
         WorkloadPreset(
+            name="ingest",
+            description="A stream-ingest service: a ring buffer (1 % of memory) rewritten "
+                        "sequentially at 800 MB/s, the rest written slowly. Pre-copy cannot get "
+                        "below the ring: it is what the blackout carries.",
+            working_sets=(WorkingSetShare(0.01, 800 * MB, "sequential"), WorkingSetShare(0.30, 5 * MB)),
+            zero_fraction=0.20,
+            packet_rate_pps=50_000,
+            source="Clark et al. 2005: a small, fast-rewritten writable working set sets the "
+                   "blackout; ring-buffer ingest (Kafka-style) is the modern case. Rates are "
+                   "assumptions of this project.",
+        ),
+        WorkloadPreset(
             name="muncher",
             description="A memory-muncher stress load (stress-ng --vm style) that dirties 16 GB/s, "
                         "faster than any migration link: pre-copy alone never converges.",
