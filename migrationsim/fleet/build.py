@@ -21,6 +21,9 @@ def build_fleet(scenario: Scenario, rng: random.Random) -> Fleet:
                             group.memory_bytes, group.nic_bps)
                 rack.hosts.append(host.id)
                 hosts.append(host)
+    if scenario.vm_list:
+        return Fleet(scenario.zone, racks, hosts, _listed_vms(scenario, hosts), scenario.spine_bps,
+                     scenario.migration_share)
     mix = scenario.vms
     names = [name for name, _ in mix.workloads]
     weights = [share for _, share in mix.workloads]
@@ -52,3 +55,20 @@ def build_fleet(scenario: Scenario, rng: random.Random) -> Fleet:
             host.reserve(vcpus, memory)
             vms.append(vm)
     return Fleet(scenario.zone, racks, hosts, vms, scenario.spine_bps, scenario.migration_share)
+
+
+def _listed_vms(scenario: Scenario, hosts: list[Host]) -> list[Vm]:
+    by_name = {h.name: h for h in hosts}
+    vms = []
+    for spec in scenario.vm_list:
+        host = by_name[spec.host]
+        vm = Vm(id=len(vms), name=spec.name, host=host.id, memory_bytes=spec.memory_bytes,
+                vcpus=spec.vcpus, workload=spec.workload, customer=spec.customer,
+                anti_affinity=spec.anti_affinity,
+                on_host_maintenance="TERMINATE" if (spec.accelerator or spec.spot) else spec.on_host_maintenance,
+                automatic_restart=spec.automatic_restart and not spec.spot,
+                accelerator=spec.accelerator, spot=spec.spot, watches_metadata=spec.watches_metadata)
+        host.vms.add(vm.id)
+        host.reserve(vm.vcpus, vm.memory_bytes)
+        vms.append(vm)
+    return vms

@@ -34,6 +34,7 @@ from .scenario import MaintenanceEvent, Scenario
 from .build import build_fleet
 
 SPOT_NOTICE_S = 30.0  # Spot VMs get a 30 s preemption notice
+MAX_ATTEMPTS = 3  # migrations of one VM that fail before the switch, before giving up
 
 
 @dataclass
@@ -192,7 +193,11 @@ class FleetRun:
                 break  # the next rack waits until this one is done
             c.pending.popleft()
             c.current_rack = host.rack
-            if host.state == FAILED or self.host_event.get(host.id) is not None:
+            if host.state == FAILED:
+                c.skipped += 1
+                continue
+            if self.host_event.get(host.id) is not None:  # another event has it: after that one
+                c.deferred.add(host.id)
                 continue
             c.active.add(host.id)
             self.host_event[host.id] = c.event
@@ -203,7 +208,7 @@ class FleetRun:
             for vm_id in sorted(host.vms):
                 self._evacuate(self.fleet.vms[vm_id], c.event)
             self._check_empty(host)
-        if not c.pending and not c.active and not c.finished:
+        if not c.pending and not c.active and not c.deferred and not c.finished:
             c.finished = True
             self.emit("maintenance_done", event=c.event.name, hosts=c.total,
                       skipped=c.skipped)
@@ -225,6 +230,11 @@ class FleetRun:
         c = self.controllers[ev.name]
         c.active.discard(host.id)
         self._activate(c)
+        for other in self.controllers.values():  # an overlapping event waiting for this host
+            if host.id in other.deferred:
+                other.deferred.discard(host.id)
+                other.pending.appendleft(host)
+                self._activate(other)
         self._pump_placement()
 
     def _skip_host(self, host: Host, reason: str) -> None:
@@ -432,7 +442,7 @@ class FleetRun:
         m.rate_bps = m.flow.rate_bps
         self.emit("precopy_start", vm=m.vm.name, rate_bps=m.rate_bps)
         scenario = self.scenario
-        first_pass_s = spec.memory_bytes / max(m.rate_bps, 1.0)
+        first_pass_s = memory.wire_bytes_for(memory.pending) / max(m.rate_bps, 1.0)  # round 0
         if scenario.target_failure and self.rng.random() < scenario.target_failure:
             self._at(self.now + self.rng.random() * first_pass_s, self._target_fails, m, m.version)
         if scenario.source_failure and self.rng.random() < scenario.source_failure:
@@ -545,7 +555,6 @@ class FleetRun:
         source.vms.discard(vm.id)
         source.release(vm.vcpus, vm.memory_bytes)
         target.vms.add(vm.id)
-        target.incoming -= 1
         vm.host = target.id
         m.phase = "post"
         rec = self.records[vm.id]
@@ -556,7 +565,6 @@ class FleetRun:
         rec.forwarded_packets += spec.packet_rate_pps * convergence_s if spec.forwarding else 0.0
         self.emit("blackout_end", vm=vm.name, host=target.name)
         self._at(self.now + rec.post_brownout_s, self._post_end, m)
-        self._pump_placement()
 
     def _post_end(self, m: Migration) -> None:
         m.phase = "cleanup"
@@ -574,10 +582,16 @@ class FleetRun:
         rec.done_at = self.now
         self.emit("migrated", vm=m.vm.name, source=m.source.name, target=m.target.name,
                   blackout_s=rec.blackout_s)
-        self._end_migration(m)
+        self.emit("notice", vm=m.vm.name, value=notices.NONE, lead_s=0.0)
+        m.target.incoming -= 1
+        self._end_migration(m, "migrated")
         self._check_empty(m.source)
+        self._pump_placement()
 
-    def _end_migration(self, m: Migration) -> None:
+    def _end_migration(self, m: Migration, result: str) -> None:
+        """Every migration_start has one migration_end: its slot under the caps is free again."""
+        self.emit("migration_end", vm=m.vm.name, source=m.source.name, target=m.target.name,
+                  result=result)
         self.in_flight.pop(m.vm.id, None)
         source = m.source
         source.outgoing -= 1
@@ -599,19 +613,30 @@ class FleetRun:
                 self._drop_target(m)
         m.phase = "done"
         rec = self.records[m.vm.id]
-        self._end_migration(m)
+        self._end_migration(m, "aborted" if aborted else reason)
         if aborted:
             rec.outcome = "aborted"
             rec.reason = reason
             rec.done_at = self.now
-            if not any(self.fleet.vms[v].id in self.in_flight or self._queued(self.fleet.vms[v], m.source)
-                       for v in m.source.vms if v != m.vm.id):
+            if not self._has_work(m.source, m.vm):
                 self._skip_host(m.source, f"{m.vm.name} could not be migrated ({reason})")
             return
         self.emit("backed_out", vm=m.vm.name, reason=reason)
+        if rec.attempts >= MAX_ATTEMPTS:  # give up: the VM keeps running where it is
+            rec.outcome, rec.reason, rec.done_at = "aborted", reason, self.now
+            self.emit("aborted", vm=m.vm.name, reason=reason,
+                      detail=f"gave up after {rec.attempts} attempts")
+            if not self._has_work(m.source, m.vm):
+                self._skip_host(m.source, f"{m.vm.name} could not be migrated ({reason})")
+            return
         self._dequeue(m.vm, m.source)
         self.queues.setdefault(m.source.id, deque()).append(m.vm)
         self._try_host(m.source)
+
+    def _has_work(self, host: Host, besides: Vm) -> bool:
+        """Whether other VMs of this host are still leaving or waiting to."""
+        return any(v in self.in_flight or self._queued(self.fleet.vms[v], host)
+                   for v in host.vms if v != besides.id)
 
     def _queued(self, vm: Vm, host: Host) -> bool:
         queue = self.queues.get(host.id)
@@ -656,9 +681,14 @@ class FleetRun:
         self._pump_placement()
 
     def _host_fails(self, host: Host, cause: str) -> None:
-        if host.state == FAILED:
+        if host.state in (FAILED, MAINTENANCE):
+            if host.state == MAINTENANCE:
+                self.emit("host_failed", host=host.name, cause=cause + " (already empty)")
             return
         self.emit("host_failed", host=host.name, cause=cause)
+        host.state = FAILED
+        self.placement.leave_pool(host)
+        self.queues.pop(host.id, None)
         for m in list(self.in_flight.values()):
             if m.target is host and m.phase in ("setup", "precopy"):
                 self._release_flow(m)
@@ -671,10 +701,7 @@ class FleetRun:
                 if m.phase == "setup" or m.target.incoming > 0:
                     self._drop_target(m)
                 m.phase = "done"
-                self._end_migration(m)
-        host.state = FAILED
-        self.placement.leave_pool(host)
-        self.queues.pop(host.id, None)
+                self._end_migration(m, why.SOURCE_FAILED)
         for vm_id in sorted(host.vms):
             self._terminate(self.fleet.vms[vm_id], why.SOURCE_FAILED,
                             "its host failed before it could leave (hostError)", crashed=True)
@@ -705,6 +732,7 @@ class _Controller:
             self.max_active = max(self.max_active, max((sum(1 for h in self.hosts if h.rack == r)
                                                         for r in {h.rack for h in self.hosts}), default=1))
         self.active: set = set()
+        self.deferred: set = set()  # hosts another event holds; taken when it lets go
         self.current_rack = -1
         self.finished = False
         self.past_deadline = False

@@ -63,6 +63,24 @@ class VmMix:
 
 
 @dataclass(frozen=True)
+class VmSpec:
+    """One VM listed explicitly (``fleet.vm_list``), e.g. a real fleet exported from inventory."""
+
+    name: str
+    host: str
+    memory_bytes: float
+    vcpus: int
+    workload: str
+    customer: str
+    anti_affinity: str | None
+    on_host_maintenance: str
+    automatic_restart: bool
+    accelerator: str | None
+    spot: bool
+    watches_metadata: bool
+
+
+@dataclass(frozen=True)
 class MaintenanceEvent:
     name: str
     kind: str
@@ -96,6 +114,7 @@ class Scenario:
     racks: tuple[RackGroup, ...]
     spine_bps: float | None
     vms: VmMix
+    vm_list: tuple  # of VmSpec; when given, the VMs are these and the mix is not drawn
     policy: dict  # migrationsim parameters (build_spec keywords)
     caps: Caps
     migration_share: float
@@ -312,6 +331,7 @@ def parse_scenario(data: Any) -> Scenario:
     )
     vms.finish()
     zone = fleet.get("zone", _text, "zone-a")
+    vm_list = _vm_list(fleet, groups)
     fleet.finish()
     if sum(g.count * g.hosts for g in groups) * vm_mix.per_host > MAX_VMS:
         raise ScenarioError("fleet.vms.per_host", f"at most {MAX_VMS} VMs in all")
@@ -365,7 +385,7 @@ def parse_scenario(data: Any) -> Scenario:
     scenario = Scenario(
         name=top.get("name", _text, "scenario"), description=top.get("description", lambda v: _text(v, 4000), ""),
         seed=top.get("seed", _int(0, 2**32 - 1), 1), zone=zone, racks=tuple(groups),
-        spine_bps=spine, vms=vm_mix, policy=policy, caps=caps, migration_share=migration_share,
+        spine_bps=spine, vms=vm_mix, vm_list=vm_list, policy=policy, caps=caps, migration_share=migration_share,
         fabric_convergence_median_s=conv_median, fabric_convergence_sigma=conv_sigma,
         scoring=scoring, candidates=candidates, auth_failure=auth_failure,
         target_failure=target_failure, source_failure=source_failure,
@@ -373,6 +393,48 @@ def parse_scenario(data: Any) -> Scenario:
         events=tuple(events), raw=data if isinstance(data, dict) else {})
     top.finish()
     return scenario
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+def _vm_list(fleet: _Reader, groups: list[RackGroup]) -> tuple:
+    raw = fleet.data.get("vm_list")
+    fleet.used.add("vm_list")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ScenarioError("fleet.vm_list", "must be a list of VMs")
+    if len(raw) > MAX_VMS:
+        raise ScenarioError("fleet.vm_list", f"at most {MAX_VMS} VMs")
+    hosts = {f"{g.name}{k + 1}-h{j + 1}" for g in groups for k in range(g.count) for j in range(g.hosts)}
+    vms, names = [], set()
+    for i, item in enumerate(raw):
+        vm = _Reader(item, f"fleet.vm_list[{i}]")
+        name = vm.get("name", _text, f"vm-{i + 1}")
+        if name in names:
+            raise ScenarioError(vm.at("name"), f"{name!r} is listed twice")
+        names.add(name)
+        host = vm.get("host", _text, None)
+        if host is None or host not in hosts:
+            raise ScenarioError(vm.at("host"), f"must name a host of the fleet (like {min(hosts)})")
+        workload = vm.get("workload", _choice(tuple(WORKLOADS)), "web")
+        accelerator = vm.get("accelerator", _choice(("gpu", "tpu")), None)
+        vms.append(VmSpec(
+            name=name, host=host,
+            memory_bytes=vm.get("memory", _positive(parse_bytes), 4 * 1024**3),
+            vcpus=vm.get("vcpus", _int(1, 4096), 2), workload=workload,
+            customer=vm.get("customer", _text, "customer-1"),
+            anti_affinity=vm.get("anti_affinity", _text, None),
+            on_host_maintenance=vm.get("on_host_maintenance", _choice(("MIGRATE", "TERMINATE")), "MIGRATE"),
+            automatic_restart=vm.get("automatic_restart", _bool, True),
+            accelerator=accelerator, spot=vm.get("spot", _bool, False),
+            watches_metadata=vm.get("watches_metadata", _bool, False)))
+        vm.finish()
+    return tuple(vms)
 
 
 _DEFAULT_DOWNTIME_S = {"bios_rollout": 900.0, "urgent_patch": 300.0, "kernel_upgrade": 600.0,

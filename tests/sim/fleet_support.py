@@ -1,0 +1,48 @@
+"""Small fleets for the fleet-engine tests."""
+
+from migrationsim.fleet import FleetRun, parse_scenario
+
+
+def scenario(*, racks=1, hosts=2, vms=(), events=None, policy=None, caps=None, failures=None,
+             network=None, host=None, uplink=None, mix=None, seed=1, **extra):
+    """A scenario dict: ``vms`` are (name, host, memory, workload, {fields}) tuples."""
+    rack = {"name": "r", "count": racks, "hosts": hosts}
+    if uplink:
+        rack["uplink"] = uplink
+    fleet = {"racks": [rack], "host": host or {"vcpus": 64, "memory": "256GiB", "nic": "10Gbit/s"}}
+    if vms:
+        fleet["vm_list"] = [{"name": n, "host": h, "memory": m, "workload": w, **(more[0] if more else {})}
+                            for n, h, m, w, *more in vms]
+    if mix:
+        fleet["vms"] = mix
+    data = {"seed": seed, "fleet": fleet,
+            "events": events or [{"kind": "kernel_upgrade", "scope": {"hosts": ["r1-h1"]}}]}
+    for key, value in (("policy", policy), ("caps", caps), ("failures", failures), ("network", network)):
+        if value is not None:
+            data[key] = value
+    data.update(extra)
+    return data
+
+
+def run(data):
+    """Run a scenario dict; returns (run, events)."""
+    events = []
+    result = FleetRun(parse_scenario(data), events.append).run()
+    return result, events
+
+
+def of_kind(events, kind):
+    return [e for e in events if e["kind"] == kind]
+
+
+def max_concurrent(events, key=lambda e: "all"):
+    """The most migrations under way at once, per group (``key`` of the start event)."""
+    live, peak, group_of = {}, {}, {}
+    for e in events:
+        if e["kind"] == "migration_start":
+            k = group_of[e["vm"]] = key(e)
+            live[k] = live.get(k, 0) + 1
+            peak[k] = max(peak.get(k, 0), live[k])
+        elif e["kind"] == "migration_end":
+            live[group_of.pop(e["vm"])] -= 1
+    return peak

@@ -1,0 +1,83 @@
+"""Scenario files: every preset loads, and bad input names the path of the bad field."""
+
+import json
+
+import pytest
+
+from migrationsim.fleet import PRESET_NAMES, ScenarioError, load_scenario, parse_scenario
+
+from .fleet_support import scenario
+
+
+@pytest.mark.parametrize("name", PRESET_NAMES)
+def test_every_shipped_preset_loads(name):
+    loaded = load_scenario(name)
+    assert loaded.name == name and loaded.events and loaded.description
+
+
+def test_the_presets_have_the_promised_sizes():
+    demo, heartbleed = load_scenario("demo"), load_scenario("heartbleed")
+    assert demo.host_count == 8 and 90 <= demo.vm_count <= 110
+    assert heartbleed.host_count == 1600 and 24_000 <= heartbleed.vm_count <= 26_000
+    assert heartbleed.events[0].kind == "urgent_patch" and heartbleed.events[0].deadline_s
+    assert load_scenario("bios-rollout").events[0].kind == "bios_rollout"
+    assert load_scenario("hw-failure").events[0].kind == "hw_failure"
+
+
+def test_json_and_yaml_text_both_load(tmp_path):
+    data = scenario(vms=[("a", "r1-h1", "2GiB", "idle")])
+    as_json = tmp_path / "s.json"
+    as_json.write_text(json.dumps(data))
+    as_yaml = tmp_path / "s.yaml"
+    import yaml
+    as_yaml.write_text(yaml.safe_dump(data))
+    assert load_scenario(str(as_json)) == load_scenario(str(as_yaml))
+
+
+@pytest.mark.parametrize("mutate, path, words", [
+    (lambda d: d["fleet"]["racks"][0].update(hosts=0), "fleet.racks[0].hosts", "must be > 0"),
+    (lambda d: d["fleet"]["racks"].append({"hosts": -1}), "fleet.racks[1].hosts", "must be > 0"),
+    (lambda d: d["fleet"]["racks"][0].update(uplink="fast"), "fleet.racks[0].uplink", "quantity"),
+    (lambda d: d["fleet"].update(racks=[]), "fleet.racks", "non-empty"),
+    (lambda d: d["fleet"]["vm_list"][0].update(host="nowhere"), "fleet.vm_list[0].host", "must name a host"),
+    (lambda d: d["fleet"]["vm_list"][0].update(workload="bitcoin"), "fleet.vm_list[0].workload", "one of"),
+    (lambda d: d["fleet"]["vm_list"][0].update(memory="-1GiB"), "fleet.vm_list[0].memory", ""),
+    (lambda d: d.update(policy={"downtime_limit": "soon"}), "policy.downtime_limit", "duration"),
+    (lambda d: d.update(policy={"memory": "4GiB"}), "policy.memory", "unknown"),
+    (lambda d: d.update(caps={"per_source_host": 0}), "caps.per_source_host", "must be > 0"),
+    (lambda d: d.update(caps={"headroom": 2}), "caps.headroom", "from 0 to 1"),
+    (lambda d: d["events"][0].update(kind="earthquake"), "events[0].kind", "one of"),
+    (lambda d: d["events"][0].update(scope={}), "events[0].scope", "must name"),
+    (lambda d: d["events"][0].update(scope={"racks": ["r9"]}), "events[0].scope.racks", "no rack named"),
+    (lambda d: d["events"][0].update(window={"start": "2h", "end": "1h"}), "events[0].window.end", "after"),
+    (lambda d: d["events"][0].update(max_hosts_in_maintenance="0%"), "events[0].max_hosts_in_maintenance", ""),
+    (lambda d: d.update(events=[]), "events", "non-empty"),
+    (lambda d: d.update(colour="blue"), "colour", "unknown key"),
+    (lambda d: d["fleet"].update(vms={"mix": {"web": "lots"}}), "fleet.vms.mix.web", ""),
+])
+def test_bad_fields_are_named_by_their_path(mutate, path, words):
+    data = scenario(vms=[("a", "r1-h1", "2GiB", "idle")])
+    mutate(data)
+    with pytest.raises(ScenarioError) as error:
+        parse_scenario(data)
+    assert error.value.path == path
+    assert words in error.value.message
+
+
+def test_a_fleet_too_large_is_refused_before_anything_is_built():
+    data = scenario(mix={"per_host": 1000})
+    data["fleet"]["racks"][0].update(count=1000, hosts=1000)
+    with pytest.raises(ScenarioError) as error:
+        parse_scenario(data)
+    assert error.value.path in ("fleet.racks", "fleet.vms.per_host")
+
+
+def test_yaml_tags_that_would_run_code_are_refused():
+    with pytest.raises(ScenarioError):
+        load_scenario("!!python/object/apply:os.system ['echo pwned']\nfleet: {}\n")
+
+
+def test_malformed_text_says_so():
+    with pytest.raises(ScenarioError) as error:
+        load_scenario('{"fleet": [1, 2')
+    assert "not valid JSON" in error.value.message
