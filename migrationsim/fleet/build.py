@@ -5,16 +5,17 @@ from __future__ import annotations
 import random
 
 from .model import Fleet, Host, Rack, Vm
-from .scenario import Scenario
+from .scenario import Scenario, rack_names_of
 
 GIB = 1024**3
 
 
 def build_fleet(scenario: Scenario, rng: random.Random) -> Fleet:
     racks, hosts = [], []
+    names = iter(rack_names_of(scenario.racks))
     for group in scenario.racks:
-        for k in range(group.count):
-            rack = Rack(len(racks), f"{group.name}{k + 1}", [], group.uplink_bps)
+        for _ in range(group.count):
+            rack = Rack(len(racks), next(names), [], group.uplink_bps)
             racks.append(rack)
             for j in range(group.hosts):
                 host = Host(len(hosts), f"{rack.name}-h{j + 1}", rack.id, group.vcpus,

@@ -292,7 +292,7 @@ def parse_scenario(data: Any) -> Scenario:
         g_nic = host.get("nic", _positive(parse_rate), nic)
         host.finish()
         uplink = rack.get("uplink", _positive(parse_rate), hosts * g_nic / oversubscription)
-        groups.append(RackGroup(name=rack.get("name", _text, f"rack{i + 1}-"),
+        groups.append(RackGroup(name=rack.get("name", _text, "rack"),
                                 count=rack.get("count", _int(1, 100_000), 1), hosts=hosts,
                                 vcpus=g_vcpus, memory_bytes=g_memory, nic_bps=g_nic,
                                 uplink_bps=uplink))
@@ -376,11 +376,16 @@ def parse_scenario(data: Any) -> Scenario:
     if not isinstance(raw_events, list) or not raw_events:
         raise ScenarioError("events", "must be a non-empty list of maintenance events")
     events = [_event(raw, i) for i, raw in enumerate(raw_events)]
-    rack_names = {f"{g.name}{k + 1}" for g in groups for k in range(g.count)}
+    rack_names = rack_names_of(groups)
+    host_names = {f"{rack}-h{j + 1}" for rack, g in zip(rack_names, _group_of_each_rack(groups))
+                  for j in range(g.hosts)}
     for i, ev in enumerate(events):
         for name in ev.scope_racks:
             if name not in rack_names:
                 raise ScenarioError(f"events[{i}].scope.racks", f"no rack named {name!r}")
+        for name in ev.scope_hosts:
+            if name not in host_names:
+                raise ScenarioError(f"events[{i}].scope.hosts", f"no host named {name!r}")
 
     scenario = Scenario(
         name=top.get("name", _text, "scenario"), description=top.get("description", lambda v: _text(v, 4000), ""),
@@ -393,6 +398,20 @@ def parse_scenario(data: Any) -> Scenario:
         events=tuple(events), raw=data if isinstance(data, dict) else {})
     top.finish()
     return scenario
+
+
+def rack_names_of(groups) -> list[str]:
+    """Rack names in order: a group's prefix and a number that counts on across groups."""
+    names, counters = [], {}
+    for g in groups:
+        for _ in range(g.count):
+            counters[g.name] = counters.get(g.name, 0) + 1
+            names.append(f"{g.name}{counters[g.name]}")
+    return names
+
+
+def _group_of_each_rack(groups) -> list:
+    return [g for g in groups for _ in range(g.count)]
 
 
 def _bool(value: Any) -> bool:
@@ -410,7 +429,8 @@ def _vm_list(fleet: _Reader, groups: list[RackGroup]) -> tuple:
         raise ScenarioError("fleet.vm_list", "must be a list of VMs")
     if len(raw) > MAX_VMS:
         raise ScenarioError("fleet.vm_list", f"at most {MAX_VMS} VMs")
-    hosts = {f"{g.name}{k + 1}-h{j + 1}" for g in groups for k in range(g.count) for j in range(g.hosts)}
+    hosts = {f"{rack}-h{j + 1}" for rack, g in zip(rack_names_of(groups), _group_of_each_rack(groups))
+             for j in range(g.hosts)}
     vms, names = [], set()
     for i, item in enumerate(raw):
         vm = _Reader(item, f"fleet.vm_list[{i}]")

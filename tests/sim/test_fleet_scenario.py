@@ -49,6 +49,7 @@ def test_json_and_yaml_text_both_load(tmp_path):
     (lambda d: d["events"][0].update(kind="earthquake"), "events[0].kind", "one of"),
     (lambda d: d["events"][0].update(scope={}), "events[0].scope", "must name"),
     (lambda d: d["events"][0].update(scope={"racks": ["r9"]}), "events[0].scope.racks", "no rack named"),
+    (lambda d: d["events"][0].update(scope={"hosts": ["r1-h9"]}), "events[0].scope.hosts", "no host named"),
     (lambda d: d["events"][0].update(window={"start": "2h", "end": "1h"}), "events[0].window.end", "after"),
     (lambda d: d["events"][0].update(max_hosts_in_maintenance="0%"), "events[0].max_hosts_in_maintenance", ""),
     (lambda d: d.update(events=[]), "events", "non-empty"),
