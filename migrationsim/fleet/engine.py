@@ -80,8 +80,13 @@ class Migration:
 
 
 class FleetRun:
-    def __init__(self, scenario: Scenario, on_event: Callable[[dict], None] | None = None):
+    def __init__(self, scenario: Scenario, on_event: Callable[[dict], None] | None = None,
+                 *, sample_every_s: float | None = None, busiest_links: int = 8):
+        """``sample_every_s``: also emit a ``links`` event that often (simulated seconds) with
+        the busiest links' utilisation and the migrations in flight per rack."""
         self.scenario = scenario
+        self.sample_every_s = sample_every_s
+        self.busiest_links = busiest_links
         self.rng = random.Random(scenario.seed)
         self.fleet: Fleet = build_fleet(scenario, random.Random(scenario.seed + 1))
         self.network = Network()
@@ -89,6 +94,7 @@ class FleetRun:
         self.records = [VmRecord(vm.id) for vm in self.fleet.vms]
         self.listeners: list[Callable[[dict], None]] = [on_event] if on_event else []
         self.now = 0.0
+        self.makespan_s = 0.0
         self._heap: list = []
         self._seq = 0
         self._specs: dict = {}
@@ -105,6 +111,8 @@ class FleetRun:
         self.link_samples: list = []
         for ev in scenario.events:
             self._at(ev.start_s, self._event_start, ev)
+        if sample_every_s:
+            self._at(0.0, self._sample)
 
     # --- the kernel --------------------------------------------------------------------------
 
@@ -123,6 +131,8 @@ class FleetRun:
             return False
         t, _, action, args = heapq.heappop(self._heap)
         self.now = max(self.now, t)
+        if action != self._sample:
+            self.makespan_s = self.now  # the last thing that happened, samples aside
         action(*args)
         return True
 
@@ -158,6 +168,20 @@ class FleetRun:
                 rec.outcome = "stuck"
                 rec.queue_wait_s = self.now - rec.queued_at
                 rec.reason = rec.reason or rec.wait_reason or "still waiting when the run ended"
+
+    def _sample(self) -> None:
+        """Link utilisation and migrations in flight, every ``sample_every_s`` while work remains."""
+        busy = sorted((link for link in self.network.links.values() if link.carried_bps > 0),
+                      key=lambda link: -link.utilisation)[: self.busiest_links]
+        per_rack: dict[str, int] = {}
+        for m in self.in_flight.values():
+            rack = self.fleet.racks[m.source.rack].name
+            per_rack[rack] = per_rack.get(rack, 0) + 1
+        self.emit("links", links=[{"link": link.name, "utilisation": link.utilisation,
+                                   "bps": link.carried_bps} for link in busy],
+                  in_flight=len(self.in_flight), in_flight_by_rack=per_rack)
+        if self._heap:  # stop sampling once nothing else is left to happen
+            self._at(self.now + self.sample_every_s, self._sample)
 
     # --- maintenance events and their hosts ------------------------------------------------------
 

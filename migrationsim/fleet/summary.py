@@ -49,7 +49,7 @@ def summarize(run) -> dict:
         "hosts": len(fleet.hosts),
         "outcomes": outcomes,
         "migrations": sum(r.migrations for r in records),
-        "makespan_s": run.now,
+        "makespan_s": run.makespan_s,
         "blackout_p50_s": _pct(blackouts, 50),
         "blackout_p99_s": _pct(blackouts, 99),
         "blackout_max_s": max(blackouts) if blackouts else None,
