@@ -55,6 +55,8 @@ class VmRecord:
     post_brownout_s: float = 0.0
     bytes_sent: float = 0.0
     forwarded_packets: float = 0.0
+    lost_packets: float = 0.0
+    forwarding_latency_s: float = 0.0  # added to each forwarded packet (one more host hop)
     rounds: int = 0
     converged: bool | None = None
     stop_reason: str = ""
@@ -586,7 +588,12 @@ class FleetRun:
         convergence_s = self.scenario.fabric_convergence_median_s * math.exp(sigma * self.rng.gauss(0.0, 1.0))
         spec = m.precopy.spec
         rec.post_brownout_s = max(convergence_s, push_s)
-        rec.forwarded_packets += spec.packet_rate_pps * convergence_s if spec.forwarding else 0.0
+        stale_packets = spec.packet_rate_pps * convergence_s
+        if spec.forwarding:
+            rec.forwarded_packets += stale_packets
+            rec.forwarding_latency_s = spec.forwarding_latency_s
+        else:
+            rec.lost_packets += stale_packets
         self.emit("blackout_end", vm=vm.name, host=target.name)
         self._at(self.now + rec.post_brownout_s, self._post_end, m)
 

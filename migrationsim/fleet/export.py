@@ -7,7 +7,8 @@ import io
 
 COLUMNS = ("vm", "workload", "memory_bytes", "customer", "outcome", "reason", "source", "target",
            "migrations", "notice_s", "queue_wait_s", "precopy_s", "blackout_s", "post_brownout_s",
-           "rounds", "bytes_sent", "forwarded_packets", "converged", "stop_reason")
+           "rounds", "bytes_sent", "forwarded_packets", "lost_packets", "forwarding_latency_s",
+           "converged", "stop_reason")
 
 
 def vm_rows(run) -> list[dict]:
@@ -20,7 +21,8 @@ def vm_rows(run) -> list[dict]:
             "notice_s": rec.notice_s, "queue_wait_s": rec.queue_wait_s, "precopy_s": rec.precopy_s,
             "blackout_s": rec.blackout_s, "post_brownout_s": rec.post_brownout_s,
             "rounds": rec.rounds, "bytes_sent": rec.bytes_sent,
-            "forwarded_packets": rec.forwarded_packets,
+            "forwarded_packets": rec.forwarded_packets, "lost_packets": rec.lost_packets,
+            "forwarding_latency_s": rec.forwarding_latency_s,
             "converged": "" if rec.converged is None else rec.converged,
             "stop_reason": rec.stop_reason,
         })

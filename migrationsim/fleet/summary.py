@@ -59,6 +59,8 @@ def summarize(run) -> dict:
         "post_brownout_p99_s": _pct(post, 99),
         "bytes_sent": float(sum(r.bytes_sent for r in records)),
         "forwarded_packets": float(sum(r.forwarded_packets for r in records)),
+        "lost_packets": float(sum(r.lost_packets for r in records)),
+        "forwarding_latency_s": max((r.forwarding_latency_s for r in migrated), default=0.0),
         "peak_concurrent_migrations": run.peak_concurrent,
         "queue_wait_p50_s": _pct(waits, 50),
         "queue_wait_p99_s": _pct(waits, 99),

@@ -295,3 +295,25 @@ def test_the_same_seed_gives_the_same_run_and_events_stream_as_produced():
     assert [e["t_s"] for e in streamed] == sorted(e["t_s"] for e in streamed)
     other = summarize(run({**data, "seed": 2})[0])
     assert other != first
+
+
+def test_forwarding_counts_packets_and_the_added_latency_or_the_losses():
+    with_fwd, _ = run(scenario(vms=[("a", "r1-h1", "2GiB", "web")]))
+    record = with_fwd.records[0]
+    assert record.forwarded_packets > 0 and record.lost_packets == 0
+    assert record.forwarding_latency_s == pytest.approx(50e-6)
+    # the source forwards the web preset's 20,000 packets/s for the drawn convergence time
+    assert record.forwarded_packets == pytest.approx(20_000 * record.post_brownout_s)
+    without, _ = run(scenario(vms=[("a", "r1-h1", "2GiB", "web")], policy={"forwarding": False}))
+    assert without.records[0].forwarded_packets == 0 and without.records[0].lost_packets > 0
+
+
+def test_a_vm_with_no_room_to_restart_stays_terminated_and_says_why():
+    data = scenario(hosts=2, host={"vcpus": 64, "memory": "16GiB", "nic": "10Gbit/s"},
+                    vms=[("gpu", "r1-h1", "12GiB", "idle", {"accelerator": "gpu"}),
+                         ("filler", "r1-h2", "8GiB", "idle")])
+    fleet_run, events = run(data)
+    record = fleet_run.records[0]
+    assert record.outcome == "terminated"
+    assert "no host had room to restart it" in record.reason
+    assert of_kind(events, "restarted") == []
