@@ -83,10 +83,15 @@ class Migration:
 
 class FleetRun:
     def __init__(self, scenario: Scenario, on_event: Callable[[dict], None] | None = None,
-                 *, sample_every_s: float | None = None, busiest_links: int = 8):
+                 *, sample_every_s: float | None = None, busiest_links: int = 8,
+                 guest_watches: Callable[[Vm, float], bool] | None = None):
         """``sample_every_s``: also emit a ``links`` event that often (simulated seconds) with
-        the busiest links' utilisation and the migrations in flight per rack."""
+        the busiest links' utilisation and the migrations in flight per rack.
+        ``guest_watches(vm, now_s)``: whether the guest has read its maintenance-event key since
+        the last event (default: the VM's ``watches_metadata``); a live rehearsal passes the
+        real polls here."""
         self.scenario = scenario
+        self.guest_watches = guest_watches or (lambda vm, now_s: vm.watches_metadata)
         self.sample_every_s = sample_every_s
         self.busiest_links = busiest_links
         self.rng = random.Random(scenario.seed)
@@ -170,6 +175,11 @@ class FleetRun:
                 rec.outcome = "stuck"
                 rec.queue_wait_s = self.now - rec.queued_at
                 rec.reason = rec.reason or rec.wait_reason or "still waiting when the run ended"
+
+    def start_maintenance(self, event: MaintenanceEvent) -> None:
+        """Start another maintenance event (e.g. simulateMaintenanceEvent) at ``event.start_s``,
+        or now if that has passed."""
+        self._at(max(self.now, event.start_s), self._event_start, event)
 
     def _sample(self) -> None:
         """Link utilisation and migrations in flight, every ``sample_every_s`` while work remains."""
@@ -308,18 +318,18 @@ class FleetRun:
         rec = self.records[vm.id]
         if not vm.live_migratable:
             if vm.accelerator:
-                value, lead = notices.guest_notice(guest_watches=vm.watches_metadata, accelerator=True)
+                value, lead = notices.guest_notice(guest_watches=False, accelerator=True)
             elif vm.spot:
                 value, lead = notices.TERMINATE, SPOT_NOTICE_S
             else:
                 value = notices.TERMINATE
-                lead = notices.MIGRATE_NOTICE_S if vm.watches_metadata else 0.0
+                lead = notices.MIGRATE_NOTICE_S if self.guest_watches(vm, self.now) else 0.0
             rec.notice_s = lead
             self.emit("notice", vm=vm.name, value=value, lead_s=lead)
             detail = why.sentence(why.NOT_MIGRATABLE, why=vm.why_not_migratable())
             self._at(self.now + lead, self._terminate, vm, why.NOT_MIGRATABLE, detail)
             return
-        value, lead = notices.guest_notice(guest_watches=vm.watches_metadata)
+        value, lead = notices.guest_notice(guest_watches=self.guest_watches(vm, self.now))
         rec.notice_s = lead
         self.emit("notice", vm=vm.name, value=value, lead_s=lead)
         self._at(self.now + lead, self._enqueue, vm, ev)
