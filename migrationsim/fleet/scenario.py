@@ -526,15 +526,20 @@ def load_scenario(source: str | Path) -> Scenario:
 
 
 def _parse_text(text: str, name: str) -> Any:
+    if "\x00" in text:
+        raise ScenarioError("scenario", f"{name} is not text (it holds NUL bytes)")
     stripped = text.lstrip()
-    if stripped.startswith("{"):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ScenarioError("scenario", f"{name} is not valid JSON: {exc}") from None
-    import yaml  # noqa: PLC0415 - only for YAML scenarios
-
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError("scenario", f"{name} is not valid YAML: {exc}") from None
+        if stripped.startswith("{") or stripped.startswith("["):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ScenarioError("scenario", f"{name} is not valid JSON: {exc}") from None
+        import yaml  # noqa: PLC0415 - only for YAML scenarios
+
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ScenarioError("scenario", f"{name} is not valid YAML: {str(exc)[:300]}") from None
+    except RecursionError:
+        raise ScenarioError("scenario", f"{name} is nested too deeply") from None
