@@ -3,7 +3,9 @@
     python bench/precopy.py [--seconds 2] [--pages-workload oltp]
 
 - fluid: migrations simulated per second on one core, for each workload preset (4 GiB guest,
-  qemu defaults) and for the mix of all presets in turn;
+  qemu defaults), for the mix of all presets in turn and for the presets that converge; and
+  rounds per second (a preset that never converges syncs until the 600 s timeout: thousands of
+  rounds when, like QEMU, it re-syncs every 100 ms window just above the threshold);
 - pages: wall time of one 16 GiB and one 64 GiB migration, and the dirty bitmap's bytes per page
   (plus the peak of everything numpy allocated, per page, measured with tracemalloc).
 """
@@ -23,13 +25,16 @@ from migrationsim import PRESETS, build_spec, simulate  # noqa: E402
 from migrationsim.migration import new_memory  # noqa: E402
 
 
-def rate(specs, seconds: float) -> float:
-    done, start = 0, time.perf_counter()
+def rate(specs, seconds: float) -> tuple[float, float]:
+    """(migrations per second, rounds per second) on one core, for ``specs`` in turn."""
+    done = rounds = 0
+    start = time.perf_counter()
     while time.perf_counter() - start < seconds:
         for spec in specs:
-            simulate(spec)
+            rounds += len(simulate(spec).rounds)
         done += len(specs)
-    return done / (time.perf_counter() - start)
+    elapsed = time.perf_counter() - start
+    return done / elapsed, rounds / elapsed
 
 
 def pages_run(memory: str, workload: str) -> dict:
@@ -54,16 +59,21 @@ def main() -> None:
     parser.add_argument("--pages-workload", default="oltp", choices=sorted(PRESETS))
     args = parser.parse_args()
 
-    by_preset = {name: round(rate([build_spec(workload=name)], args.seconds / 2))
+    by_preset = {name: round(rate([build_spec(workload=name)], args.seconds / 2)[0])
                  for name in PRESETS}
-    mix = round(rate([build_spec(workload=name) for name in PRESETS], args.seconds))
+    mix, mix_rounds = rate([build_spec(workload=name) for name in PRESETS], args.seconds)
     converging = [n for n in PRESETS if simulate(build_spec(workload=n)).stop.converged]
+    converging_mix, _ = rate([build_spec(workload=name) for name in converging], args.seconds)
+    rounds_by_preset = {n: len(simulate(build_spec(workload=n)).rounds) for n in PRESETS}
     pages_16 = pages_run("16GiB", args.pages_workload)
     pages_64 = pages_run("64GiB", args.pages_workload)
     print(json.dumps({
-        "fluid_migrations_per_s": mix,
+        "fluid_migrations_per_s": round(mix),
         "fluid_migrations_per_s_by_preset": by_preset,
+        "fluid_rounds_by_preset": rounds_by_preset,
+        "fluid_rounds_per_s": round(mix_rounds),
         "fluid_converging_presets": converging,
+        "fluid_migrations_per_s_converging_presets": round(converging_mix),
         "pages_workload": args.pages_workload,
         "pages_16gib_s": pages_16["wall_s"],
         "pages_64gib_s": pages_64["wall_s"],

@@ -3,6 +3,7 @@ cleanup. ``simulate`` returns the result; ``stream`` yields events as they are p
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Generator, Iterator, Sequence
 
@@ -168,12 +169,17 @@ def simulate(spec: MigrationSpec, link_rate_changes: Sequence[tuple[float, float
 
 
 def stream(spec: MigrationSpec, memory_map_cells: int = 1024,
-           link_rate_changes: Sequence[tuple[float, float]] = ()) -> Iterator[dict]:
+           link_rate_changes: Sequence[tuple[float, float]] = (),
+           memory_map_every_s: float = 1.0, memory_map_first_rounds: int = 50) -> Iterator[dict]:
     """Yield JSON-ready events in simulated-time order (``t_s`` from the maintenance trigger)
     as the model produces them; the last is ``{"kind": "summary", "result": {...}}``.
 
     Round events carry ``memory_map``: the share of dirty pages in each of
     ``memory_map_cells`` equal address ranges after the round (a square grid if it is a square).
+    A migration that never converges can sync every 100 ms for minutes (thousands of rounds):
+    past the first ``memory_map_first_rounds`` rounds a map is attached at most once per
+    ``memory_map_every_s`` simulated seconds (and always to the final copy), so a stream stays
+    small; every round event is still sent.
     """
     memory, regions = new_memory(spec)
     cells = max(1, min(memory_map_cells, spec.memory_pages))
@@ -197,6 +203,7 @@ def stream(spec: MigrationSpec, memory_map_cells: int = 1024,
     yield phase(ph.PRE_MIGRATION_BROWNOUT, start_s)
 
     run = _migrate(spec, LinkRate(spec.bandwidth_bps, link_rate_changes), memory)
+    last_map_s = -math.inf
     while True:
         try:
             r = next(run)
@@ -207,8 +214,13 @@ def stream(spec: MigrationSpec, memory_map_cells: int = 1024,
             yield {"kind": "phase_end", "phase": ph.PRE_MIGRATION_BROWNOUT, "t_s": start_s + r.start_s}
             yield phase(ph.BLACKOUT, start_s + r.start_s)
         event = {"kind": "round", **r.to_dict(), "t_s": start_s + r.start_s,
-                 "end_s": start_s + r.start_s + r.duration_s,
-                 "memory_map": memory.memory_map(cells), "memory_map_width": width}
+                 "end_s": start_s + r.start_s + r.duration_s}
+        end_s = event["end_s"]
+        if r.index < memory_map_first_rounds or r.phase == "final" or \
+                end_s - last_map_s >= memory_map_every_s:
+            event["memory_map"] = memory.memory_map(cells)
+            event["memory_map_width"] = width
+            last_map_s = end_s
         yield event
 
     by_name = {p.name: p for p in result.phases}

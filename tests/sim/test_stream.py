@@ -66,3 +66,12 @@ def test_post_copy_runs_show_a_blackout_without_a_final_round():
     events = events_of(workload="cache", post_copy=True)
     assert [e["phase"] for e in events if e["kind"] == "phase_start"] == PHASES
     assert all(e["phase"] == "live" for e in events if e["kind"] == "round")
+
+
+def test_a_run_that_syncs_for_minutes_keeps_its_stream_small():
+    events = list(stream(build_spec(workload="ingest", memory="4GiB"), memory_map_cells=64))
+    rounds = [e for e in events if e["kind"] == "round"]
+    with_map = [e for e in rounds if "memory_map" in e]
+    assert len(rounds) > 1000  # QEMU re-syncs every 100 ms window just above the threshold
+    assert len(with_map) < 50 + 700  # the first 50, then at most one a simulated second
+    assert all("memory_map" in e for e in rounds[:50])
