@@ -158,7 +158,8 @@ class Rehearsal:
 
     ``poll(vm)`` is a guest reading its key (it counts for the notice rule); ``wait(...)`` is
     the hanging GET; ``simulate_maintenance_event(vm)`` starts a maintenance of the VM's host
-    now, like GCE's ``instances.simulateMaintenanceEvent``.
+    now, like GCE's ``instances.simulateMaintenanceEvent``; its operation turns ``DONE`` when
+    that event's hosts are back (``maintenance_done``).
     """
 
     def __init__(self, scenario, *, speed: float = 1.0, clock: Callable[[], float] = time.monotonic,
@@ -173,6 +174,7 @@ class Rehearsal:
         self.playback = Playback(self.run, speed=speed, clock=clock)
         self.vms = {vm.name: vm for vm in self.run.fleet.vms}
         self.operations: list[dict] = []
+        self._operation_of_event: dict[str, dict] = {}
 
     def tick(self) -> list[dict]:
         """Catch up with the clock; the board follows every event."""
@@ -181,6 +183,9 @@ class Rehearsal:
             self.board.apply(event)
             if event["kind"] == "notice" and event["value"] == notices.NONE:
                 self.polls.event_seen(event["vm"], event["t_s"])
+            elif event["kind"] == "maintenance_done" and event["event"] in self._operation_of_event:
+                operation = self._operation_of_event.pop(event["event"])
+                operation.update(status="DONE", progress=100, endTime_s=event["t_s"])
         return produced
 
     def poll(self, vm_name: str) -> tuple[str, str]:
@@ -211,4 +216,5 @@ class Rehearsal:
                      "targetLink": vm_name, "status": "RUNNING", "progress": 0,
                      "insertTime_s": self.playback.sim_now(), "host": host.name}
         self.operations.append(operation)
+        self._operation_of_event[event.name] = operation
         return operation

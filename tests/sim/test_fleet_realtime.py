@@ -93,3 +93,21 @@ def test_playback_follows_the_clock_at_the_chosen_speed():
     r.tick()
     assert any(e["kind"] == "precopy_start" for e in r.playback.events)
     assert r.playback.seconds_to_next() is not None
+
+
+def test_a_simulated_maintenance_operation_is_done_when_its_host_is_back():
+    r, clock = rehearsal()
+    r.poll("poller")
+    operation = r.simulate_maintenance_event("poller")
+    assert operation["status"] == "RUNNING"
+    back_at = None
+    for t in range(0, 600, 5):
+        clock.t = t
+        r.tick()
+        if back_at is None and any(e["kind"] == "host_back" for e in r.playback.events):
+            back_at = t
+        if operation["status"] == "DONE":
+            break
+    assert back_at is not None and operation["status"] == "DONE" and operation["progress"] == 100
+    done = [e for e in r.playback.events if e["kind"] == "maintenance_done"]
+    assert operation["endTime_s"] == done[-1]["t_s"] >= 60.0  # the host was down 60 s
