@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from .models import Run, group_name_for
+from .models import FleetRun, Run, fleet_group_name_for, group_name_for
 
 CLOSE_RUN_NOT_FOUND = 4404
 CLOSE_BAD_REQUEST = 4400
@@ -34,8 +34,26 @@ def _events_after(run_id: int, seq: int) -> list[dict]:
     return Run(pk=run_id).events_after(seq, limit=REPLAY_PAGE)
 
 
+@database_sync_to_async
+def _fleet_run_status(run_id: int) -> tuple[str, str] | None:
+    row = FleetRun.objects.filter(pk=run_id).values_list("status", "error").first()
+    return tuple(row) if row else None
+
+
+@database_sync_to_async
+def _fleet_messages_after(run_id: int, seq: int) -> list[dict]:
+    return FleetRun(pk=run_id).messages_after(seq, limit=FLEET_REPLAY_PAGE)
+
+
+FLEET_REPLAY_PAGE = 200  # frames per replayed message
+
+
 class RunEventsConsumer(AsyncJsonWebsocketConsumer):
     group: str | None = None
+    # what differs between a single-VM run and a fleet run: where its rows are, its group
+    load_status = staticmethod(_run_status)
+    load_after = staticmethod(_events_after)
+    group_for = staticmethod(group_name_for)
 
     async def connect(self) -> None:
         self.run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
@@ -45,14 +63,14 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
         except ValueError:
             await self.close(code=CLOSE_BAD_REQUEST)
             return
-        if await _run_status(self.run_id) is None:
+        if await self.load_status(self.run_id) is None:
             await self.close(code=CLOSE_RUN_NOT_FOUND)
             return
-        self.group = group_name_for(self.run_id)
+        self.group = self.group_for(self.run_id)
         await self.channel_layer.group_add(self.group, self.channel_name)  # before the replay
         await self.accept()
         await self._replay()
-        status, error = await _run_status(self.run_id)
+        status, error = await self.load_status(self.run_id)
         await self.send_json({"type": "status", "status": status, "error": error})
 
     async def disconnect(self, code: int) -> None:
@@ -64,7 +82,7 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def _replay(self) -> None:
         while True:
-            events = await _events_after(self.run_id, self.last_seq)
+            events = await self.load_after(self.run_id, self.last_seq)
             if not events:
                 return
             await self._forward(events)
@@ -86,3 +104,12 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
     async def run_status(self, message: dict) -> None:
         await self.send_json({"type": "status", "status": message["status"],
                               "error": message.get("error", "")})
+
+
+class FleetRunConsumer(RunEventsConsumer):
+    """``/ws/fleet-runs/<id>/?after=<seq>``: the same relay for a fleet run's progress frames
+    (group ``fleet.<id>``; each "event" is one aggregated frame)."""
+
+    load_status = staticmethod(_fleet_run_status)
+    load_after = staticmethod(_fleet_messages_after)
+    group_for = staticmethod(fleet_group_name_for)

@@ -124,7 +124,11 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
     "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
     "channels",
@@ -134,8 +138,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -151,6 +158,8 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
             ],
         },
     },
@@ -249,3 +258,6 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # flushed at least this often (seconds of wall time) while the model produces events.
 PLAYGROUND_PUBLISH_BATCH_SIZE = env_int("PLAYGROUND_PUBLISH_BATCH_SIZE", 100)
 PLAYGROUND_PUBLISH_INTERVAL_S = float(env_str("PLAYGROUND_PUBLISH_INTERVAL_S", "0.05"))
+# Fleet runs publish aggregated frames, a batch at most this often (seconds of wall time): a
+# viewer gets a few messages a second however many VMs move (the first frame goes at once).
+PLAYGROUND_FLEET_PUBLISH_INTERVAL_S = float(env_str("PLAYGROUND_FLEET_PUBLISH_INTERVAL_S", "0.25"))

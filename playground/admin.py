@@ -1,0 +1,68 @@
+"""Django admin for every model (``/admin/``)."""
+
+from django.contrib import admin
+
+from .models import (Fleet, FleetRun, FleetRunMessage, FleetRunVm, MaintenanceEvent, Run,
+                     RunEvent, Scenario, Sweep)
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = ("id", "status", "seed", "created", "finished")
+    list_filter = ("status",)
+
+
+@admin.register(RunEvent)
+class RunEventAdmin(admin.ModelAdmin):
+    list_display = ("run", "seq", "kind")
+    list_filter = ("kind",)
+    raw_id_fields = ("run",)
+
+
+@admin.register(Scenario)
+class ScenarioAdmin(admin.ModelAdmin):
+    list_display = ("slug", "title", "position")
+
+
+class MaintenanceEventInline(admin.StackedInline):
+    model = MaintenanceEvent
+    extra = 0
+
+
+@admin.register(Fleet)
+class FleetAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "source", "racks", "hosts_per_rack", "vms_per_host", "updated")
+    search_fields = ("name", "description")
+    inlines = [MaintenanceEventInline]
+
+
+@admin.register(MaintenanceEvent)
+class MaintenanceEventAdmin(admin.ModelAdmin):
+    list_display = ("fleet", "position", "name", "kind", "scope")
+    list_filter = ("kind", "scope")
+
+
+@admin.register(FleetRun)
+class FleetRunAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "status", "seed", "fleet", "sweep", "created", "finished")
+    list_filter = ("status",)
+    raw_id_fields = ("fleet", "sweep")
+
+
+@admin.register(FleetRunMessage)
+class FleetRunMessageAdmin(admin.ModelAdmin):
+    list_display = ("run", "seq", "kind")
+    raw_id_fields = ("run",)
+
+
+@admin.register(FleetRunVm)
+class FleetRunVmAdmin(admin.ModelAdmin):
+    list_display = ("run", "name", "host", "rack", "outcome")
+    list_filter = ("outcome",)
+    search_fields = ("name", "host")
+    raw_id_fields = ("run",)
+
+
+@admin.register(Sweep)
+class SweepAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "x_param", "y_param", "metric", "created")

@@ -1,0 +1,284 @@
+"""Business logic for fleets: keyword-only functions the views and the tasks call.
+
+A fleet run streams *frames* (aggregated progress, see ``fleetsim.FleetStream``): each frame is
+stored, then published in batches at most every ``PLAYGROUND_FLEET_PUBLISH_INTERVAL_S`` of wall
+time, so a viewer gets a few messages a second however many VMs move.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import logging
+import math
+import time
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import transaction
+
+from . import fleetsim, services
+from .fleet_scenario import scenario_to_fields
+from .models import (Fleet, FleetRun, FleetRunMessage, FleetRunVm, MaintenanceEvent, Run,
+                     RunStatus, Sweep, fleet_group_name_for)
+from .publisher import RunEventPublisher
+
+log = logging.getLogger(__name__)
+
+ERROR_INVALID_SCENARIO = "The stored scenario is no longer valid: {error}"
+ERROR_ENGINE_FAILED = "The fleet engine failed: {error}"
+ERROR_NO_SUCH_VM = "this fleet has no VM named {name!r}"
+MAX_FRAMES_PER_MESSAGE = 100
+VM_ROWS_BATCH = 2000
+
+# Parameters a sweep may vary: (scenario path, label, how a typed value is read)
+SWEEP_PARAMS: dict[str, tuple[str, type]] = {
+    "policy.max_bandwidth": ("Bandwidth cap per migration (policy.max_bandwidth)", str),
+    "policy.downtime_limit": ("Downtime limit (policy.downtime_limit)", str),
+    "caps.per_source_host": ("Migrations per source host (caps.per_source_host)", int),
+    "caps.per_target_host": ("Migrations per target host (caps.per_target_host)", int),
+    "caps.global": ("Migrations in the zone (caps.global)", int),
+    "caps.per_rack": ("Migrations per rack (caps.per_rack)", int),
+    "fleet.host.nic": ("Host NIC speed (fleet.host.nic)", str),
+    "network.migration_share": ("Share of the NIC for migrations (network.migration_share)", float),
+    "seed": ("Seed", int),
+}
+SWEEP_METRICS = {
+    "makespan_s": "Makespan (s)",
+    "blackout_p99_s": "Blackout p99 (s)",
+    "blackout_p50_s": "Blackout median (s)",
+    "blackout_slo_breaches": "SLO breaches (blackouts over 300 ms)",
+    "queue_wait_p99_s": "Queue wait p99 (s)",
+    "peak_concurrent_migrations": "Peak concurrent migrations",
+}
+
+
+# --- fleets ------------------------------------------------------------------------------------
+
+@transaction.atomic
+def create_fleet(*, scenario: dict, source: str = "") -> Fleet:
+    """A ``Fleet`` and its events from a valid scenario dict (a preset, an upload)."""
+    fields, events = scenario_to_fields(scenario)
+    fleet = Fleet.objects.create(source=source[:40], **fields)
+    MaintenanceEvent.objects.bulk_create(
+        MaintenanceEvent(fleet=fleet, position=i, **ev) for i, ev in enumerate(events))
+    return fleet
+
+
+def create_fleet_from_preset(*, preset: str) -> Fleet:
+    return create_fleet(scenario=fleetsim.preset_scenario(preset), source=f"preset {preset}")
+
+
+def unsaved_fleet(*, scenario: dict) -> tuple[Fleet, list[MaintenanceEvent]]:
+    """For forms prefilled from a run ("re-run with changes"): not stored."""
+    fields, events = scenario_to_fields(scenario)
+    return Fleet(**fields), [MaintenanceEvent(position=i, **ev) for i, ev in enumerate(events)]
+
+
+def plan_for(*, scenario: dict) -> dict:
+    return fleetsim.plan(scenario)
+
+
+# --- runs --------------------------------------------------------------------------------------
+
+def start_run(*, scenario: dict, fleet: Fleet | None = None, plan: dict | None = None,
+              sweep: Sweep | None = None, point: dict | None = None, queue: bool = True) -> FleetRun:
+    """Store a run of this scenario and queue it once the row is committed."""
+    from .tasks import run_fleet
+
+    eta = (plan or {}).get("eta_s")
+    run = FleetRun.objects.create(
+        fleet=fleet, sweep=sweep, sweep_point=point or {}, name=str(scenario.get("name", ""))[:120],
+        seed=int(scenario.get("seed", 1)), scenario=scenario, plan=_storable_plan(plan or {}),
+        bucket_s=fleetsim.bucket_for(eta))
+    if queue:
+        transaction.on_commit(lambda: run_fleet.delay(run.pk))
+    return run
+
+
+def _storable_plan(plan: dict) -> dict:
+    return {k: v for k, v in plan.items() if k != "policy"}
+
+
+class FleetRunPublisher(RunEventPublisher):
+    """Publishes to ``fleet.<id>``: the frames as ``run.events`` messages (the consumer relays
+    them like a single-VM run's events), and the status."""
+
+    def __init__(self, run_id: int, *, layer=None):
+        super().__init__(run_id, layer=layer)
+        self.group = fleet_group_name_for(run_id)
+
+
+class _FrameSink:
+    """Numbers frames, stores them, publishes what is stored: the first frame at once, then a
+    batch when ``interval_s`` of wall time passed or it holds ``max_frames`` frames."""
+
+    def __init__(self, run_id: int, publisher, *, interval_s: float, max_frames: int):
+        self.run_id = run_id
+        self.publisher = publisher
+        self.interval_s = interval_s
+        self.max_frames = max_frames
+        self.seq = 0
+        self.pending: list[FleetRunMessage] = []
+        self.last_flush = -math.inf
+
+    def add(self, frame: dict) -> None:
+        self.seq += 1
+        self.pending.append(FleetRunMessage(run_id=self.run_id, seq=self.seq,
+                                            kind=frame.get("kind", "frame"), payload=frame))
+        if (len(self.pending) >= self.max_frames
+                or time.monotonic() - self.last_flush >= self.interval_s):
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            FleetRunMessage.objects.bulk_create(self.pending)  # stored first, then announced
+            self.publisher.events([row.as_message() for row in self.pending])
+            self.last_flush = time.monotonic()
+        self.pending = []
+
+
+def execute_run(*, run_id: int, publisher=None, interval_s: float | None = None) -> bool:
+    """Claim a queued fleet run, run the engine, store and publish its frames, store one row
+    per VM and the summary. False (and nothing done) if the run was not queued."""
+    if not FleetRun.claim(run_id):
+        log.info("fleet run %s was not queued; nothing to do", run_id)
+        return False
+    run = FleetRun.objects.get(pk=run_id)
+    publisher = publisher or FleetRunPublisher(run_id)
+    publisher.status(RunStatus.RUNNING.value)
+    sink = _FrameSink(run_id, publisher, max_frames=MAX_FRAMES_PER_MESSAGE,
+                      interval_s=settings.PLAYGROUND_FLEET_PUBLISH_INTERVAL_S
+                      if interval_s is None else interval_s)
+    try:
+        try:
+            stream = fleetsim.FleetStream(run.scenario, bucket_s=run.bucket_s)
+            for frame in stream.frames():
+                sink.add(frame)
+            sink.flush()
+            _store_vms(run_id, stream.vm_rows())
+            summary, series = stream.summary(), stream.compare_series()
+        except fleetsim.ScenarioError as exc:
+            return _fail(run_id, publisher, sink, ERROR_INVALID_SCENARIO.format(error=exc))
+        except Exception as exc:  # the engine broke: say so on the run instead of hanging
+            log.exception("fleet run %s failed", run_id)
+            return _fail(run_id, publisher, sink,
+                         ERROR_ENGINE_FAILED.format(error=f"{type(exc).__name__}: {exc}"))
+        FleetRun.finish(run_id, summary=summary, series=series)
+        publisher.status(RunStatus.DONE.value)
+        return True
+    finally:
+        getattr(publisher, "close", lambda: None)()
+
+
+def _store_vms(run_id: int, rows: Iterable[dict]) -> None:
+    batch = []
+    for row in rows:
+        batch.append(FleetRunVm(run_id=run_id, name=row["vm"], host=row["source"] or "",
+                                rack=row["rack"], outcome=row["outcome"], data=row))
+        if len(batch) >= VM_ROWS_BATCH:
+            FleetRunVm.objects.bulk_create(batch)
+            batch = []
+    if batch:
+        FleetRunVm.objects.bulk_create(batch)
+
+
+def _fail(run_id: int, publisher, sink: _FrameSink, error: str) -> bool:
+    try:
+        sink.flush()
+    except Exception:
+        log.exception("fleet run %s: could not store the last frames", run_id)
+    FleetRun.fail(run_id, error)
+    publisher.status(RunStatus.FAILED.value, error)
+    return True
+
+
+def anatomy_run_for_vm(*, run: FleetRun, vm_name: str) -> Run | None:
+    """A single-VM run of one VM of this fleet (its memory, workload, the scenario's policy,
+    its NIC's migration share as the link), for the anatomy page. None if there is no such VM."""
+    params = fleetsim.vm_anatomy_params(run.scenario, vm_name)
+    if params is None:
+        return None
+    params["fleet_vm"]["fleet_run"] = run.pk
+    return services.create_run(params=params)
+
+
+# --- sweeps ------------------------------------------------------------------------------------
+
+MAX_SWEEP_POINTS = 25
+MAX_SWEEP_VMS_PER_RUN = 30_000
+MAX_SWEEP_TOTAL_VMS = 150_000
+
+
+def set_path(scenario: dict, path: str, value) -> dict:
+    """A copy of the scenario with ``path`` (dotted) set to ``value``."""
+    out = copy.deepcopy(scenario)
+    node = out
+    parts = path.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    if path == "fleet.host.nic":  # a per-group override would hide the sweep's value
+        for group in out.get("fleet", {}).get("racks", []):
+            (group.get("host") or {}).pop("nic", None)
+    return out
+
+
+def sweep_points(*, x_param: str, x_values: list, y_param: str = "", y_values: list | None = None
+                 ) -> list[dict]:
+    ys = y_values if y_param else [None]
+    return [{"x": x, **({"y": y} if y_param else {})} for x, y in itertools.product(x_values, ys or [None])]
+
+
+def point_scenario(base: dict, *, x_param: str, y_param: str, point: dict) -> dict:
+    scenario = set_path(base, x_param, point["x"])
+    if y_param:
+        scenario = set_path(scenario, y_param, point["y"])
+    return scenario
+
+
+@transaction.atomic
+def create_sweep(*, fleet: Fleet | None, scenario: dict, x_param: str, x_values: list,
+                 y_param: str = "", y_values: list | None = None, metric: str) -> Sweep:
+    """A sweep and one queued run per combination; the runs fan out as a Celery group, so
+    every available worker takes some."""
+    from celery import group
+
+    from .tasks import run_fleet
+
+    sweep = Sweep.objects.create(fleet=fleet, name=str(scenario.get("name", ""))[:120],
+                                 scenario=scenario, x_param=x_param, x_values=x_values,
+                                 y_param=y_param, y_values=y_values or [], metric=metric)
+    runs = [start_run(scenario=point_scenario(scenario, x_param=x_param, y_param=y_param,
+                                              point=point),
+                      fleet=fleet, sweep=sweep, point=point, queue=False)
+            for point in sweep_points(x_param=x_param, x_values=x_values, y_param=y_param,
+                                      y_values=y_values)]
+    ids = [run.pk for run in runs]
+    transaction.on_commit(lambda: group(run_fleet.s(i) for i in ids).apply_async())
+    return sweep
+
+
+def sweep_results(sweep: Sweep) -> dict:
+    """The grid of the chosen outcome so far: ``z[y][x]`` (None until that run is done)."""
+    runs = list(sweep.runs.all().order_by("id"))
+    xs = sweep.x_values
+    ys = sweep.y_values if sweep.y_param else [None]
+    cell = {}
+    for run in runs:
+        key = (_key(run.sweep_point.get("x")), _key(run.sweep_point.get("y")))
+        value = (run.summary or {}).get(sweep.metric) if run.status == RunStatus.DONE else None
+        cell[key] = {"value": value, "status": run.status, "run": run.pk,
+                     "url": run.get_absolute_url()}
+    grid = [[cell.get((_key(x), _key(y)), {"value": None, "status": "queued", "run": None, "url": ""})
+             for x in xs] for y in ys]
+    done = sum(1 for r in runs if r.is_finished)
+    return {"x_param": sweep.x_param, "x_values": xs, "y_param": sweep.y_param,
+            "y_values": sweep.y_values, "metric": sweep.metric,
+            "metric_label": SWEEP_METRICS.get(sweep.metric, sweep.metric),
+            "grid": grid, "z": [[c["value"] for c in row] for row in grid],
+            "done": done, "total": len(runs), "complete": done == len(runs)}
+
+
+def _key(value) -> str:
+    return "" if value is None else str(value)
