@@ -34,6 +34,7 @@ from .scenario import MaintenanceEvent, Scenario
 from .build import build_fleet
 
 SPOT_NOTICE_S = 30.0  # Spot VMs get a 30 s preemption notice
+DAY_S = 86400.0  # maintenance windows repeat daily
 MAX_ATTEMPTS = 3  # migrations of one VM that fail before the switch, before giving up
 
 
@@ -77,6 +78,8 @@ class Migration:
     rate_bps: float = 0.0  # the rate it has been sending at since ``last_s``
     last_s: float = 0.0
     version: int = 0  # bumps invalidate scheduled round ends
+    reserved: bool = False  # holds the empty target VM's vCPUs and memory (until the switch)
+    arriving: bool = False  # holds a per-target-host slot (until cleanup)
     phase: str = "setup"  # setup, precopy, blackout, post, cleanup, done
     rejected_targets: set = field(default_factory=set)
 
@@ -114,6 +117,7 @@ class FleetRun:
         self.global_out = 0
         self.peak_concurrent = 0
         self.host_event: dict[int, MaintenanceEvent] = {}
+        self._wakeups: set = set()  # (event, time) window openings already scheduled
         self.controllers: dict[str, "_Controller"] = {}
         self.link_samples: list = []
         for ev in scenario.events:
@@ -206,6 +210,7 @@ class FleetRun:
         if ev.deadline_s is not None:
             self._at(ev.start_s + ev.deadline_s, self._deadline, ev)
         if ev.window is not None and ev.window[0] > 0:
+            self._wakeups.add((ev.name, ev.start_s + ev.window[0]))
             self._at(ev.start_s + ev.window[0], self._window_opens, ev)
         if ev.kind == "hw_failure":
             for host in hosts:
@@ -308,6 +313,16 @@ class FleetRun:
             self._dequeue(vm, host)
             self._terminate(vm, why.DEADLINE, why.sentence(why.DEADLINE))
 
+    def _next_window_open(self, ev: MaintenanceEvent) -> float:
+        """Now if the event's daily window is open, else when it next opens."""
+        start, end = ev.window
+        if end - start >= DAY_S:
+            return self.now
+        into_day = (self.now - ev.start_s) % DAY_S
+        if start <= into_day < end or start <= into_day + DAY_S < end:
+            return self.now
+        return self.now + (start - into_day) % DAY_S
+
     def _window_opens(self, ev: MaintenanceEvent) -> None:
         self.emit("window_open", event=ev.name)
         self._pump(("window", ev.name))
@@ -375,10 +390,10 @@ class FleetRun:
         """A target host if the VM may start now, else (blocked-on key, code, sentence)."""
         caps = self.scenario.caps
         if ev.window is not None:
-            opens, closes = ev.start_s + ev.window[0], ev.start_s + ev.window[1]
-            if not (opens <= self.now < closes):
-                if self.now >= closes:
-                    opens += 86400.0 * math.ceil((self.now - opens) / 86400.0)
+            opens = self._next_window_open(ev)
+            if opens > self.now:
+                if (ev.name, opens) not in self._wakeups:
+                    self._wakeups.add((ev.name, opens))
                     self._at(opens, self._window_opens, ev)
                 return (("window", ev.name), why.OUTSIDE_WINDOW, why.sentence(why.OUTSIDE_WINDOW, opens=opens))
         if caps.per_source_host is not None and host.outgoing >= caps.per_source_host:
@@ -430,10 +445,16 @@ class FleetRun:
         m.target = target
         target.incoming += 1
         target.reserve(m.vm.vcpus, m.vm.memory_bytes)
+        m.reserved = m.arriving = True
 
     def _drop_target(self, m: Migration) -> None:
-        m.target.incoming -= 1
-        m.target.release(m.vm.vcpus, m.vm.memory_bytes)
+        """Give the target back: its reservation (if not yet the VM's) and its arrival slot."""
+        if m.reserved:
+            m.target.release(m.vm.vcpus, m.vm.memory_bytes)
+            m.reserved = False
+        if m.arriving:
+            m.target.incoming -= 1
+            m.arriving = False
 
     def _target_ready(self, m: Migration) -> None:
         if m.phase != "setup":
@@ -592,6 +613,7 @@ class FleetRun:
         source.release(vm.vcpus, vm.memory_bytes)
         target.vms.add(vm.id)
         vm.host = target.id
+        m.reserved = False  # the target VM's reservation is now the running VM's
         m.phase = "post"
         rec = self.records[vm.id]
         sigma = self.scenario.fabric_convergence_sigma
@@ -624,7 +646,7 @@ class FleetRun:
         self.emit("migrated", vm=m.vm.name, source=m.source.name, target=m.target.name,
                   blackout_s=rec.blackout_s)
         self.emit("notice", vm=m.vm.name, value=notices.NONE, lead_s=0.0)
-        m.target.incoming -= 1
+        self._drop_target(m)  # the arrival slot; the reservation became the VM's at the switch
         self._end_migration(m, "migrated")
         self._check_empty(m.source)
         self._pump_placement()
@@ -649,9 +671,7 @@ class FleetRun:
 
     def _back_out(self, m: Migration, reason: str, aborted: bool = False) -> None:
         """Any failure before the switch: the VM keeps running on its source."""
-        if m.phase == "setup" or m.phase == "precopy":
-            if m.target.incoming > 0 and m.phase != "done":
-                self._drop_target(m)
+        self._drop_target(m)
         m.phase = "done"
         rec = self.records[m.vm.id]
         self._end_migration(m, "aborted" if aborted else reason)
@@ -739,8 +759,7 @@ class FleetRun:
         for m in list(self.in_flight.values()):
             if m.source is host and m.phase in ("setup", "precopy"):
                 self._release_flow(m)
-                if m.phase == "setup" or m.target.incoming > 0:
-                    self._drop_target(m)
+                self._drop_target(m)
                 m.phase = "done"
                 self._end_migration(m, why.SOURCE_FAILED)
         for vm_id in sorted(host.vms):
