@@ -33,7 +33,13 @@ def small_fleets(draw):
         failures={"auth_failure": draw(st.sampled_from([0, 0.3])),
                   "target_failure": draw(st.sampled_from([0, 0.3])),
                   "source_failure": draw(st.sampled_from([0, 0.1]))},
-        policy={"name": draw(st.sampled_from(["qemu", "gce", "xen"])), "completion_timeout": "20s"},
+        policy=draw(st.sampled_from([
+            {"name": "qemu", "completion_timeout": "20s"},
+            {"name": "qemu", "completion_timeout": "20s", "timeout_action": "force-complete"},
+            {"name": "qemu", "completion_timeout": "20s", "timeout_action": "post-copy"},
+            {"name": "qemu", "post_copy": True, "auto_converge": True},
+            {"name": "gce", "max_bandwidth": "2Gbit/s"},
+            {"name": "xen"}])),
         events=[event])
 
 
