@@ -2,10 +2,10 @@
 
 A candidate must be up and not named by any maintenance, have the free vCPUs and memory for the
 VM (the empty target VM reserves them), keep the capacity headroom, hold no VM of the VM's
-anti-affinity group, and be under its per-target cap. Among those, scoring picks one:
-``least_loaded`` (most free memory) or ``best_fit`` (least free memory that fits), preferring
-hosts already through this maintenance (the VM will not have to move again) and another rack
-than the source's (spread). Large fleets are sampled: ``candidates`` hosts drawn at random from
+anti-affinity group, and be under its per-target cap. Among those, a scoring function picks one
+(``least_loaded``: most free memory; ``best_fit``: least free memory that fits; or one you
+register in ``SCORINGS``), after preferring hosts already through this maintenance (the VM will
+not have to move again) and another rack than the source's (spread). Large fleets are sampled: ``candidates`` hosts drawn at random from
 those in service, the way large schedulers sample rather than scan.
 """
 
@@ -18,11 +18,26 @@ from .model import UP, Fleet, Host, Vm
 from .scenario import Scenario
 
 
+def least_loaded(host: Host, vm: Vm) -> float:
+    """Prefer the host with the most free memory (spreads load)."""
+    return -(host.memory_bytes - host.used_memory_bytes)
+
+
+def best_fit(host: Host, vm: Vm) -> float:
+    """Prefer the host with the least free memory that still fits (packs hosts)."""
+    return host.memory_bytes - host.used_memory_bytes
+
+
+# Scoring functions by name: lower is better. Register another to plug it in:
+# ``SCORINGS["my_rule"] = fn`` (and name it in the scenario's ``placement.scoring``).
+SCORINGS = {"least_loaded": least_loaded, "best_fit": best_fit}
+
+
 class Placement:
     def __init__(self, fleet: Fleet, scenario: Scenario, rng: random.Random):
         self.fleet = fleet
         self.caps = scenario.caps
-        self.best_fit = scenario.scoring == "best_fit"
+        self.score = SCORINGS[scenario.scoring]
         self.candidates = scenario.candidates
         self.rng = rng
         self.pool: list[int] = [h.id for h in fleet.hosts]  # hosts in service
@@ -77,8 +92,7 @@ class Placement:
             if code is not None:
                 rejections[code] = rejections.get(code, 0) + 1
                 continue
-            free = host.memory_bytes - host.used_memory_bytes
-            key = (not host.patched, host.rack == source.rack, free if self.best_fit else -free,
+            key = (not host.patched, host.rack == source.rack, self.score(host, vm),
                    host.incoming, host.id)
             if best_key is None or key < best_key:
                 best, best_key = host, key

@@ -19,7 +19,6 @@ from ..units import parse_bytes, parse_duration, parse_rate
 from ..workload import PRESETS as WORKLOADS
 
 EVENT_KINDS = ("bios_rollout", "urgent_patch", "kernel_upgrade", "hw_failure")
-SCORINGS = ("least_loaded", "best_fit")
 MAX_VMS = 2_000_000
 MAX_HOSTS = 200_000
 PRESETS_DIR = Path(__file__).with_name("presets")
@@ -355,7 +354,9 @@ def parse_scenario(data: Any) -> Scenario:
     net.finish()
 
     placement = top.sub("placement")
-    scoring = placement.get("scoring", _choice(SCORINGS), "least_loaded")
+    from .placement import SCORINGS as registered  # noqa: PLC0415 - the live registry
+
+    scoring = placement.get("scoring", _choice(tuple(registered)), "least_loaded")
     candidates = placement.get("candidates", _int(1, 100_000), 64)
     placement.finish()
 

@@ -69,3 +69,17 @@ def test_patched_hosts_and_other_racks_come_first():
     fleet.hosts[1].patched = True
     target, _ = placement.choose(fleet.vms[0], fleet.hosts[0])
     assert target.name == "r1-h2"  # already through this maintenance: the VM will not move again
+
+
+def test_a_registered_scoring_function_plugs_in():
+    from migrationsim.fleet.placement import SCORINGS
+
+    SCORINGS["highest_id"] = lambda host, vm: -host.id
+    try:
+        data = scenario(hosts=4, vms=[("a", "r1-h1", "2GiB", "idle")], placement={"scoring": "highest_id"})
+        sc = parse_scenario(data)
+        fleet = build_fleet(sc, random.Random(0))
+        target, _ = Placement(fleet, sc, random.Random(0)).choose(fleet.vms[0], fleet.hosts[0])
+        assert target.name == "r1-h4"
+    finally:
+        del SCORINGS["highest_id"]
