@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -8,5 +8,6 @@ urlpatterns = [
     path("runs/", views.runs, name="runs"),
     path("runs/<int:run_id>/", views.run_detail, name="run-detail"),
     path("runs/<int:run_id>/events.json", views.run_events, name="run-events"),
+    path("rehearsals/", include("playground.rehearsal_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,93 @@
+"""The in-process registry: how many rehearsals may live, when they are dropped, who owns one.
+No server: the registry is driven on an event loop of its own."""
+
+import asyncio
+import time
+
+import pytest
+from django.test import RequestFactory
+
+from migrationsim.fleet import parse_scenario
+from playground import rehearsals
+from playground.rehearsals import Registry, RehearsalError
+
+from .rehearsal_support import vm_list_scenario
+
+
+def _scenario():
+    return parse_scenario(vm_list_scenario())
+
+
+def test_a_process_runs_at_most_its_limit_of_rehearsals_and_says_why_when_full():
+    async def scenario():
+        registry = Registry(max_alive=2)
+        first = registry.create(_scenario(), speed=10)
+        registry.create(_scenario(), speed=10)
+        with pytest.raises(RehearsalError) as refused:
+            registry.create(_scenario(), speed=10)
+        assert refused.value.status == 503 and "2 rehearsals" in refused.value.message
+        registry.close(first)
+        assert registry.get(first.id) is None
+        registry.create(_scenario(), speed=10)  # room again
+        for session in list(registry.sessions.values()):
+            registry.close(session)
+    asyncio.run(scenario())
+
+
+def test_a_finished_idle_rehearsal_is_dropped_and_a_busy_one_is_kept(monkeypatch):
+    monkeypatch.setattr(rehearsals, "IDLE_S", 0.2)
+    monkeypatch.setattr(rehearsals, "MAX_SLEEP_S", 0.05)
+
+    async def scenario():
+        registry = Registry(max_alive=5)
+        quiet = registry.create(_scenario(), speed=10, start_events=False)  # nothing to play
+        busy = registry.create(_scenario(), speed=1, start_events=True)  # maintenance at 20 s
+        await asyncio.sleep(0.6)
+        assert registry.get(quiet.id) is None and quiet.task.done()
+        assert registry.get(busy.id) is busy and not busy.finished
+        registry.close(busy)
+        await asyncio.wait([busy.task], timeout=1)
+        assert busy.task.done() and registry.get(busy.id) is None
+    asyncio.run(scenario())
+
+
+def test_every_rehearsal_is_dropped_after_its_maximum_age(monkeypatch):
+    async def scenario():
+        registry = Registry(max_alive=5)
+        session = registry.create(_scenario(), speed=1)
+        session.created = time.monotonic() - rehearsals.MAX_AGE_S - 1
+        registry.sweep()
+        assert registry.get(session.id) is None
+    asyncio.run(scenario())
+
+
+def test_only_the_token_of_the_rehearsal_opens_it():
+    async def scenario():
+        registry = Registry(max_alive=5)
+        a = registry.create(_scenario())
+        b = registry.create(_scenario())
+        factory = RequestFactory()
+        assert rehearsals.owns(factory.get("/"), a, a.token)
+        assert not rehearsals.owns(factory.get("/"), a, b.token)
+        assert not rehearsals.owns(factory.get("/"), a)  # no cookie
+        with_cookie = factory.get("/")
+        with_cookie.COOKIES[rehearsals.cookie_name(a)] = a.token
+        assert rehearsals.owns(with_cookie, a) and not rehearsals.owns(with_cookie, b)
+        assert a.id != b.id and a.token != b.token and len(a.token) >= 32
+        for session in (a, b):
+            registry.close(session)
+    asyncio.run(scenario())
+
+
+def test_the_scenario_and_speed_are_checked_before_anything_runs():
+    with pytest.raises(RehearsalError, match="2,000"):
+        rehearsals.scenario_from(preset="heartbleed")
+    with pytest.raises(RehearsalError, match="one of"):
+        rehearsals.scenario_from(preset="demo", text="seed: 1")
+    with pytest.raises(RehearsalError, match="no preset"):
+        rehearsals.scenario_from(preset="nope")
+    assert rehearsals.parse_speed("10x") == 10.0
+    for bad in ("fast", "0", "101"):
+        with pytest.raises(RehearsalError):
+            rehearsals.parse_speed(bad)
+    assert "heartbleed" not in [name for name, _, _ in rehearsals.small_presets()]
