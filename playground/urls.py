@@ -9,5 +9,6 @@ urlpatterns = [
     path("runs/<int:run_id>/", views.run_detail, name="run-detail"),
     path("runs/<int:run_id>/events.json", views.run_events, name="run-events"),
     path("rehearsals/", include("playground.rehearsal_urls")),
+    path("fleets/", include("playground.fleet_urls")),
     path("admin/", admin.site.urls),
 ]

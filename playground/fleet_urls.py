@@ -1,0 +1,27 @@
+from django.urls import path
+
+from . import fleet_views as v
+
+urlpatterns = [
+    path("", v.fleet_list, name="fleet-list"),
+    path("from-preset/", v.fleet_from_preset, name="fleet-from-preset"),
+    path("import/", v.fleet_import, name="fleet-import"),
+    path("new/", v.fleet_new, name="fleet-new"),
+    path("<int:fleet_id>/", v.fleet_edit, name="fleet-edit"),
+    path("<int:fleet_id>/scenario.<str:fmt>", v.fleet_export, name="fleet-export"),
+    path("<int:fleet_id>/plan/", v.fleet_plan, name="fleet-plan"),
+    path("<int:fleet_id>/sweep/", v.sweep_new, name="sweep-new"),
+    path("runs/", v.fleet_runs, name="fleet-runs"),
+    path("runs/compare/", v.fleet_compare, name="fleet-compare"),
+    path("runs/<int:run_id>/", v.fleet_run, name="fleet-run"),
+    path("runs/<int:run_id>/results/", v.fleet_run_results, name="fleet-run-results"),
+    path("runs/<int:run_id>/messages.json", v.fleet_run_messages, name="fleet-run-messages"),
+    path("runs/<int:run_id>/timeline.json", v.fleet_run_timeline, name="fleet-run-timeline"),
+    path("runs/<int:run_id>/vms.csv", v.fleet_run_vms_csv, name="fleet-run-vms-csv"),
+    path("runs/<int:run_id>/summary.json", v.fleet_run_summary_json, name="fleet-run-summary"),
+    path("runs/<int:run_id>/events.jsonl", v.fleet_run_events_jsonl, name="fleet-run-events"),
+    path("runs/<int:run_id>/scenario.<str:fmt>", v.fleet_run_scenario, name="fleet-run-scenario"),
+    path("runs/<int:run_id>/vms/<str:vm>/anatomy/", v.fleet_run_anatomy, name="fleet-run-anatomy"),
+    path("sweeps/<int:sweep_id>/", v.sweep_detail, name="sweep-detail"),
+    path("sweeps/<int:sweep_id>/results.json", v.sweep_results, name="sweep-results"),
+]

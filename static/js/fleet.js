@@ -1,0 +1,354 @@
+/* The fleet run page: receives aggregated frames over a WebSocket (replay, then the live tail),
+   plays them back by simulated time, and draws the charts with Plotly.react (throttled).
+   window.fleetRun.state() reports what it did (the browser tests read it). */
+(function () {
+  "use strict";
+  const config = JSON.parse(document.getElementById("fleet-config").textContent);
+  const $ = (id) => document.getElementById(id);
+  const PHASES = config.phases, HOST_PHASES = config.host_phases;
+  const MARKERS = new Set(["terminated", "failed"]);
+  const HOST_MARKERS = new Set(["skipped", "failed"]);
+  const REDRAW_MS = 250;
+
+  // --- received and played --------------------------------------------------------------------
+  const frames = [];          // in seq order
+  let lastSeq = 0, played = 0, status = config.status, error = "";
+  let clock = 0, playing = true, speed = config.speed, lastTick = null, socket = null;
+  let resultsLoaded = !!document.getElementById("results-section");
+
+  // accumulated from played frames
+  let acc;
+  function resetAcc() {
+    acc = {
+      counts: {notified: 0, queued: 0, migrating: 0, done: 0, terminated: 0, failed: 0},
+      hosts: {scope: config.hosts_in_scope || 0, done: 0},
+      vmSegs: [], hostSegs: [], vmHost: new Map(), hostRack: new Map(),
+      t: [], inflight: new Map(), links: new Map(), waiting: new Map(),
+      blackouts: [], waits: [], notes: [],
+    };
+  }
+  resetAcc();
+
+  function applyFrame(f) {
+    const i = acc.t.length;
+    acc.t.push(f.t_s);
+    acc.counts = f.counts;
+    acc.hosts = f.hosts;
+    for (const s of f.segments || []) {
+      acc.vmSegs.push(s);
+      if (!acc.vmHost.has(s[0])) acc.vmHost.set(s[0], s[1]);
+    }
+    for (const s of f.host_segments || []) { acc.hostSegs.push(s); acc.hostRack.set(s[0], s[1]); }
+    series(acc.inflight, f.in_flight || {}, i);
+    series(acc.waiting, f.waiting || {}, i);
+    const links = {};
+    for (const [name, u] of f.links || []) links[name] = u * 100;
+    series(acc.links, links, i, null);
+    acc.blackouts.push(...(f.blackouts || []));
+    acc.waits.push(...(f.waits || []));
+    for (const n of f.notes || []) acc.notes.push(n);
+  }
+
+  // per-key arrays aligned with acc.t (missing values are 0, or null for links)
+  function series(map, values, i, missing = 0) {
+    for (const key of Object.keys(values)) {
+      if (!map.has(key)) map.set(key, new Array(i).fill(missing));
+    }
+    for (const [key, arr] of map) arr.push(key in values ? values[key] : missing);
+  }
+
+  // --- playback ------------------------------------------------------------------------------
+  function tick(now) {
+    if (lastTick === null) lastTick = now;
+    const dt = (now - lastTick) / 1000;
+    lastTick = now;
+    if (playing && played < frames.length) {
+      if (speed === "max") {
+        while (played < frames.length) applyFrame(frames[played++]);
+        clock = acc.t.length ? acc.t[acc.t.length - 1] : 0;
+      } else {
+        clock += dt * Number(speed);
+        while (played < frames.length && frames[played].t_s <= clock + 1e-9) applyFrame(frames[played++]);
+        if (played === frames.length && status !== "done") {  // never run ahead of what arrived
+          clock = Math.min(clock, (acc.t.length ? acc.t[acc.t.length - 1] : 0) + config.bucket_s);
+        }
+      }
+      dirty = true;
+    }
+    if (dirty && now - lastDraw >= REDRAW_MS) { draw(); lastDraw = now; dirty = false; }
+    if (status === "done" && played === frames.length && !resultsLoaded) loadResults();
+    requestAnimationFrame(tick);
+  }
+  let dirty = true, lastDraw = -Infinity;
+
+  // --- the socket ----------------------------------------------------------------------------
+  function connect() {
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    socket = new WebSocket(`${proto}//${location.host}${config.ws_path}?after=${lastSeq}`);
+    socket.onmessage = (m) => {
+      const msg = JSON.parse(m.data);
+      if (msg.type === "events") {
+        for (const f of msg.events) if (f.seq > lastSeq) { frames.push(f); lastSeq = f.seq; }
+        $("received-count").textContent = frames.length;
+        firstMessageAt = firstMessageAt || performance.now();
+      } else if (msg.type === "status") {
+        setStatus(msg.status, msg.error);
+      }
+    };
+    socket.onclose = () => { if (!(status === "done" || status === "failed")) setTimeout(connect, 1000); };
+  }
+  let firstMessageAt = null;
+
+  function setStatus(s, err) {
+    status = s; error = err || "";
+    const el = $("run-status");
+    el.textContent = s.charAt(0).toUpperCase() + s.slice(1);
+    el.className = `status status-${s}`;
+    if (error) { $("run-error").textContent = error; $("run-error").hidden = false; }
+  }
+
+  function loadResults() {
+    resultsLoaded = true;
+    fetch(config.results_url).then((r) => r.text()).then((html) => { $("results").innerHTML = html; });
+  }
+
+  // --- drawing ------------------------------------------------------------------------------
+  const plotConfig = {displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"]};
+  const baseLayout = () => ({margin: {l: 60, r: 20, t: 10, b: 45}, font: {size: 14},
+                             legend: {orientation: "h", y: -0.25}, paper_bgcolor: "#fff", plot_bgcolor: "#fff"});
+  let zoomHost = "", zoomVms = null;  // zoomVms: fetched rows of a big fleet's host
+  let mode = null;
+
+  function defaultMode() {
+    const hosts = new Set(acc.hostSegs.map((s) => s[0])).size || acc.hosts.scope;
+    if (acc.vmSegs.length || frames.some((f) => (f.segments || []).length)) return "vm";
+    return hosts > 64 ? "rack" : "host";
+  }
+
+  function timelineTraces() {
+    const m = mode || defaultMode();
+    let rows = [], segs = [], phases = PHASES, markers = MARKERS, rowOf;
+    if (zoomHost && zoomVms) {  // a big fleet's host, from the stored rows
+      segs = zoomVms.flatMap((vm) => vm.segments.map((s) => [vm.vm, zoomHost, ...s]));
+      rowOf = (s) => s[0];
+    } else if (m === "vm") {
+      segs = zoomHost ? acc.vmSegs.filter((s) => s[1] === zoomHost) : acc.vmSegs;
+      rowOf = (s) => s[0];
+    } else {
+      phases = HOST_PHASES; markers = HOST_MARKERS;
+      segs = acc.hostSegs.map((s) => [s[0], s[1], s[2], s[3], s[4]]);
+      if (zoomHost) segs = segs.filter((s) => s[0] === zoomHost);
+      rowOf = m === "rack" && !zoomHost ? (s) => s[1] : (s) => s[0];
+    }
+    const order = new Map();
+    for (const s of segs) if (!order.has(rowOf(s))) order.set(rowOf(s), [s[1], rowOf(s)]);
+    rows = [...order.values()].sort((a, b) => natural(a[0], b[0]) || natural(a[1], b[1])).map((r) => r[1]);
+    const traces = [];
+    phases.forEach((p, idx) => {
+      const mine = segs.filter((s) => s[2] === idx);
+      if (!mine.length) return;
+      if (markers.has(p.name)) {
+        traces.push({type: "scatter", mode: "markers", name: p.label, x: mine.map((s) => s[3]),
+                     y: mine.map(rowOf), marker: {symbol: "x", size: 9, color: p.color},
+                     hovertemplate: `%{y}: ${p.label} at %{x:.0f} s<extra></extra>`});
+      } else {
+        traces.push({type: "bar", orientation: "h", name: p.label, base: mine.map((s) => s[3]),
+                     x: mine.map((s) => Math.max(s[4] - s[3], 0.001)), y: mine.map(rowOf),
+                     marker: {color: p.color, opacity: m === "rack" && !zoomHost ? 0.35 : 1},
+                     customdata: mine.map((s) => s[1]),
+                     hovertemplate: `%{y} (%{customdata}): ${p.label} %{base:.0f}-%{x:.1f} s<extra></extra>`});
+      }
+    });
+    return {traces, rows, mode: m, points: segs.length};
+  }
+
+  function natural(a, b) {
+    return String(a).localeCompare(String(b), undefined, {numeric: true});
+  }
+
+  let timelineInfo = {points: 0, rows: 0, mode: null};
+  function drawTimeline() {
+    const {traces, rows, mode: m, points} = timelineTraces();
+    timelineInfo = {points, rows: rows.length, mode: m};
+    const height = Math.max(300, Math.min(900, 40 + rows.length * (rows.length > 150 ? 4 : 14)));
+    $("chart-timeline").style.height = `${height}px`;
+    Plotly.react("chart-timeline", traces, {
+      ...baseLayout(), barmode: "overlay", height, showlegend: false,
+      margin: {l: rows.length > 150 ? 20 : 90, r: 20, t: 10, b: 45},
+      xaxis: {title: "simulated time (s)", range: [0, Math.max(clock, config.bucket_s)]},
+      yaxis: {type: "category", categoryorder: "array", categoryarray: rows.slice().reverse(),
+              showticklabels: rows.length <= 150, automargin: true},
+    }, plotConfig);
+  }
+
+  function linesFrom(map, {stack = false, limit = 10, scale = 1} = {}) {
+    const keys = [...map.keys()].sort((a, b) => Math.max(...map.get(b)) - Math.max(...map.get(a)) || natural(a, b));
+    const shown = keys.slice(0, limit);
+    const traces = shown.map((k) => ({type: "scatter", mode: "lines", name: k, x: acc.t, y: map.get(k).map((v) => v === null ? null : v * scale),
+                                      stackgroup: stack ? "one" : undefined, line: {width: 2}}));
+    if (keys.length > limit && stack) {
+      const rest = acc.t.map((_, i) => keys.slice(limit).reduce((n, k) => n + (map.get(k)[i] || 0), 0));
+      traces.push({type: "scatter", mode: "lines", name: `${keys.length - limit} more`, x: acc.t, y: rest, stackgroup: "one"});
+    }
+    return traces;
+  }
+
+  const BIN_EDGES = [];
+  for (let e = -3; e <= 2; e += 0.1) BIN_EDGES.push(Math.pow(10, e));
+
+  function histogram(values) {
+    const counts = new Array(BIN_EDGES.length - 1).fill(0);
+    for (const v of values) {
+      let i = Math.floor((Math.log10(Math.max(v, 1e-3)) + 3) * 10);
+      counts[Math.min(Math.max(i, 0), counts.length - 1)]++;
+    }
+    const x = counts.map((_, i) => Math.sqrt(BIN_EDGES[i] * BIN_EDGES[i + 1]));
+    const width = counts.map((_, i) => BIN_EDGES[i + 1] - BIN_EDGES[i]);
+    return {x, counts, width};
+  }
+
+  function googleLines(ymax) {
+    return [config.google_p50_s, config.google_p99_s].map((x, i) => ({
+      type: "line", x0: x, x1: x, y0: 0, y1: ymax, yref: ymax === 1 ? "y" : "paper",
+      line: {color: i ? "#D55E00" : "#0072B2", dash: "dash", width: 2}}));
+  }
+  function googleNotes(y) {
+    return [{x: Math.log10(config.google_p50_s), y, yref: "paper", text: "Google median 50 ms", showarrow: false, xanchor: "right", font: {color: "#0072B2", size: 12}},
+            {x: Math.log10(config.google_p99_s), y, yref: "paper", text: "Google p99 300 ms", showarrow: false, xanchor: "left", font: {color: "#D55E00", size: 12}}];
+  }
+
+  function draw() {
+    $("sim-clock").textContent = fmtTime(clock);
+    $("played-count").textContent = played;
+    const scope = acc.hosts.scope || config.hosts_in_scope || 0;
+    $("progress").max = Math.max(scope, 1);
+    $("progress").value = acc.hosts.done;
+    $("progress-text").textContent = `${acc.hosts.done} / ${scope || "?"} hosts`;
+    for (const li of document.querySelectorAll("#counts li")) li.querySelector(".n").textContent = acc.counts[li.dataset.count] ?? 0;
+    drawTimeline();
+    const lay = (extra) => ({...baseLayout(), ...extra});
+    Plotly.react("chart-inflight", linesFrom(acc.inflight, {stack: true, limit: 8}),
+                 lay({xaxis: {title: "simulated time (s)"}, yaxis: {title: "migrations", rangemode: "tozero"}}), plotConfig);
+    Plotly.react("chart-links", linesFrom(acc.links, {limit: 8}),
+                 lay({xaxis: {title: "simulated time (s)"}, yaxis: {title: "utilisation (%)", range: [0, 105]}}), plotConfig);
+    const h = histogram(acc.blackouts);
+    Plotly.react("chart-blackout-hist", [{type: "bar", x: h.x, y: h.counts, width: h.width, name: "VMs", marker: {color: "#D55E00"}}],
+                 lay({xaxis: {title: "blackout (s, log scale)", type: "log", range: [-3, 1.5]}, yaxis: {title: "VMs"},
+                      shapes: googleLines(1).map((s) => ({...s, yref: "paper"})), annotations: googleNotes(1.02), showlegend: false}), plotConfig);
+    const sorted = acc.blackouts.slice().sort((a, b) => a - b);
+    const step = Math.max(1, Math.floor(sorted.length / 600));
+    const cx = [], cy = [];
+    for (let i = 0; i < sorted.length; i += step) { cx.push(sorted[i]); cy.push((i + 1) / sorted.length); }
+    if (sorted.length) { cx.push(sorted[sorted.length - 1]); cy.push(1); }
+    Plotly.react("chart-blackout-cdf", [
+      {type: "scatter", mode: "lines", x: cx, y: cy, name: "this run", line: {color: "#D55E00", width: 3, shape: "hv"}},
+      {type: "scatter", mode: "markers+text", x: [config.google_p50_s, config.google_p99_s], y: [0.5, 0.99], name: "Google",
+       text: ["50 ms, p50", "300 ms, p99"], textposition: "bottom right", marker: {size: 12, symbol: "diamond", color: "#0072B2"}}],
+      lay({xaxis: {title: "blackout (s, log scale)", type: "log", range: [-3, 1.5]}, yaxis: {title: "share of migrated VMs", range: [0, 1.02]}}), plotConfig);
+    Plotly.react("chart-waiting", linesFrom(acc.waiting, {stack: true, limit: 7}),
+                 lay({xaxis: {title: "simulated time (s)"}, yaxis: {title: "VMs waiting", rangemode: "tozero"}}), plotConfig);
+    const w = acc.waits.filter((v) => v > 0);
+    Plotly.react("chart-waits", [{type: "histogram", x: w, nbinsx: 40, marker: {color: "#56B4E9"}, name: "migrations"}],
+                 lay({xaxis: {title: `queue wait (s); ${acc.waits.length - w.length} started at once`}, yaxis: {title: "migrations"}, showlegend: false}), plotConfig);
+    drawNotes();
+    drawLegend();
+  }
+
+  let notesShown = 0;
+  function drawNotes() {
+    const list = $("notes");
+    if (acc.notes.length < notesShown) { list.innerHTML = ""; notesShown = 0; }
+    for (; notesShown < acc.notes.length && notesShown < 300; notesShown++) {
+      const [t, text] = acc.notes[notesShown];
+      const li = document.createElement("li");
+      li.textContent = `${fmtTime(t)}: ${text}`;
+      list.appendChild(li);
+    }
+  }
+
+  function drawLegend() {
+    const phases = timelineInfo.mode === "vm" || zoomVms ? PHASES : HOST_PHASES;
+    $("timeline-legend").innerHTML = phases.map((p) => `<span><span class="swatch" style="background:${p.color}"></span>${p.label}</span>`).join(" ");
+  }
+
+  function fmtTime(s) {
+    if (s < 120) return `${s.toFixed(0)} s`;
+    if (s < 7200) return `${(s / 60).toFixed(1)} min`;
+    return `${(s / 3600).toFixed(2)} h`;
+  }
+
+  // --- controls ------------------------------------------------------------------------------
+  const speedSelect = $("speed");
+  speedSelect.value = speed;
+  speedSelect.addEventListener("change", () => { speed = speedSelect.value; });
+  const playButton = $("btn-play");
+  function setPlaying(p) { playing = p; playButton.textContent = p ? "Pause" : "Play"; }
+  playButton.addEventListener("click", () => setPlaying(!playing));
+  $("btn-restart").addEventListener("click", restart);
+  function restart() { resetAcc(); played = 0; clock = 0; notesShown = 0; $("notes").innerHTML = ""; setPlaying(true); dirty = true; }
+  document.addEventListener("keydown", (e) => {
+    if (e.target.closest("input, select, textarea")) return;
+    if (e.key === " ") { e.preventDefault(); setPlaying(!playing); }
+    if (e.key === "r" || e.key === "R") restart();
+  });
+
+  const modeSelect = $("timeline-mode");
+  modeSelect.addEventListener("change", () => { mode = modeSelect.value; dirty = true; });
+  const zoomInput = $("zoom-host");
+  zoomInput.addEventListener("change", () => setZoom(zoomInput.value.trim()));
+  $("zoom-clear").addEventListener("click", () => setZoom(""));
+  function setZoom(host) {
+    zoomHost = host; zoomVms = null; zoomInput.value = host; dirty = true;
+    if (host && (mode || defaultMode()) !== "vm") {
+      fetch(`${config.timeline_url}?host=${encodeURIComponent(host)}`).then((r) => r.json()).then((data) => {
+        if (data.vms && zoomHost === host) { zoomVms = data.vms; dirty = true; }
+        else if (data.error) $("timeline-note").textContent = `Zoom into ${host}: ${data.error}; showing its host row.`;
+      });
+    }
+  }
+
+  const hostList = $("host-names");
+  setInterval(() => {
+    const names = new Set([...acc.hostSegs.map((s) => s[0]), ...acc.vmSegs.map((s) => s[1])]);
+    if (names.size !== hostList.children.length) {
+      hostList.innerHTML = [...names].sort(natural).slice(0, 2000).map((n) => `<option value="${n}">`).join("");
+    }
+  }, 1000);
+
+  // click a bar: a VM opens its anatomy, a host (or rack) row zooms in
+  function bindClicks() {
+    const el = $("chart-timeline");
+    if (!el.on) { setTimeout(bindClicks, 200); return; }
+    el.on("plotly_click", (ev) => {
+      const p = ev.points && ev.points[0];
+      if (!p) return;
+      const m = timelineInfo.mode;
+      if (zoomVms || m === "vm") openAnatomy(p.y);
+      else if (m === "host" || zoomHost) setZoom(p.y);
+      else { modeSelect.value = "host"; mode = "host"; dirty = true; }
+    });
+  }
+
+  const anatomyForm = $("anatomy-form");
+  anatomyForm.addEventListener("submit", (e) => { e.preventDefault(); openAnatomy($("anatomy-vm").value.trim()); });
+  function openAnatomy(vm) {
+    if (!vm) return;
+    $("anatomy-vm").value = vm;
+    const action = anatomyForm.dataset.actionTemplate.replace("/VM/", `/${encodeURIComponent(vm)}/`);
+    anatomyForm.action = action;
+    anatomyForm.submit();
+  }
+
+  window.fleetRun = {
+    state: () => ({received: frames.length, played, clock, status, error, lastSeq,
+                   finished: status === "done" && played === frames.length && frames.length > 0,
+                   counts: acc.counts, hosts: acc.hosts, timelinePoints: timelineInfo.points,
+                   timelineRows: timelineInfo.rows, mode: timelineInfo.mode,
+                   blackouts: acc.blackouts.length, firstMessageMs: firstMessageAt}),
+    restart, setZoom,
+  };
+
+  connect();
+  requestAnimationFrame(tick);
+  setTimeout(bindClicks, 300);
+})();

@@ -1,0 +1,47 @@
+/* Sweep page: polls the results once a second until every run is done; the heat map and the
+   lines fill in as runs finish. window.sweep.state() is read by the browser tests. */
+(function () {
+  "use strict";
+  const config = JSON.parse(document.getElementById("sweep-config").textContent);
+  const plotConfig = {displaylogo: false, responsive: true};
+  let results = config.results, metric = results.metric, polls = 0;
+  const label = (v) => String(v);
+
+  function draw() {
+    const xs = results.x_values.map(label);
+    const ys = results.y_param ? results.y_values.map(label) : [results.metric_label];
+    const text = results.z.map((row) => row.map((v) => v === null ? "…" : fmt(v)));
+    Plotly.react("sweep-heatmap", [{type: "heatmap", x: xs, y: ys, z: results.z, text, texttemplate: "%{text}",
+      colorscale: "Cividis", hoverongaps: false, colorbar: {title: {text: results.metric_label, side: "right"}}}],
+      {margin: {l: 90, r: 20, t: 10, b: 60}, font: {size: 14},
+       xaxis: {title: results.x_param, type: "category"}, yaxis: {title: results.y_param || "", type: "category"}}, plotConfig);
+    const lines = results.z.map((row, i) => ({type: "scatter", mode: "lines+markers", name: results.y_param ? `${results.y_param} = ${ys[i]}` : results.metric_label,
+                                              x: xs, y: row, connectgaps: false, line: {width: 3}}));
+    Plotly.react("sweep-lines", lines, {margin: {l: 70, r: 20, t: 10, b: 60}, font: {size: 14}, legend: {orientation: "h", y: -0.3},
+      xaxis: {title: results.x_param, type: "category"}, yaxis: {title: results.metric_label, rangemode: "tozero"}}, plotConfig);
+    document.getElementById("sweep-progress").textContent = `${results.done} / ${results.total}`;
+    document.querySelectorAll("#sweep-table tbody tr").forEach((tr, i) => tr.querySelectorAll("td").forEach((td, j) => {
+      const c = results.grid[i][j];
+      if (c.run) td.innerHTML = `<a href="${c.url}">${c.value === null ? c.status : fmt(c.value)}</a>`;
+    }));
+  }
+
+  function fmt(v) {
+    if (typeof v !== "number") return String(v);
+    if (results.metric.endsWith("_s")) return v < 1 ? `${(v * 1000).toPrecision(3)} ms` : v < 7200 ? `${v.toPrecision(4)} s` : `${(v / 3600).toFixed(2)} h`;
+    return String(Math.round(v * 1000) / 1000);
+  }
+
+  function poll() {
+    fetch(`${config.results_url}?metric=${metric}`).then((r) => r.json()).then((data) => {
+      results = data; polls++; draw();
+      if (!data.complete) setTimeout(poll, 1000);
+    }).catch(() => setTimeout(poll, 2000));
+  }
+
+  document.getElementById("metric").addEventListener("change", (e) => { metric = e.target.value; if (results.complete) poll(); });
+  window.sweep = {state: () => ({done: results.done, total: results.total, complete: results.complete, polls,
+                                 filled: results.z.flat().filter((v) => v !== null).length})};
+  draw();
+  if (!results.complete) setTimeout(poll, 1000);
+})();
