@@ -147,11 +147,14 @@ def _at_most(limit: int):
     return check
 
 
+EVENT_FIELDS = ("name", "kind", "scope", "scope_names", "start", "deadline", "window_start",
+                "window_end", "max_hosts_in_maintenance", "host_downtime", "failure_after")
+
+
 class EventForm(forms.ModelForm):
     class Meta:
         model = MaintenanceEvent
-        fields = ["name", "kind", "scope", "scope_names", "start", "deadline", "window_start",
-                  "window_end", "max_hosts_in_maintenance", "host_downtime", "failure_after"]
+        fields = list(EVENT_FIELDS)
         labels = {"scope_names": "Racks or hosts", "max_hosts_in_maintenance": "Hosts out at once",
                   "window_start": "Window opens", "window_end": "Window closes",
                   "host_downtime": "Host downtime", "failure_after": "Mean time to failure"}

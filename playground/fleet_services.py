@@ -174,7 +174,7 @@ def execute_run(*, run_id: int, publisher=None, interval_s: float | None = None)
 def _store_vms(run_id: int, rows: Iterable[dict]) -> None:
     batch = []
     for row in rows:
-        batch.append(FleetRunVm(run_id=run_id, name=row["vm"], host=row["source"] or "",
+        batch.append(FleetRunVm(run_id=run_id, name=row["vm"], host=row["host"],
                                 rack=row["rack"], outcome=row["outcome"], data=row))
         if len(batch) >= VM_ROWS_BATCH:
             FleetRunVm.objects.bulk_create(batch)

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import fleet_services, fleetsim
-from .fleet_forms import EventForm, FleetForm, ImportForm, SweepForm, validate_fleet
+from .fleet_forms import EVENT_FIELDS, EventForm, FleetForm, ImportForm, SweepForm, validate_fleet
 from .models import Fleet, FleetRun, FleetRunVm, MaintenanceEvent, RunStatus, Sweep
 
 ERROR_UNKNOWN_PRESET = "no such preset"
@@ -109,7 +109,7 @@ def fleet_new(request: HttpRequest) -> HttpResponse:
         source_run = FleetRun.objects.filter(pk=int(request.GET["from_run"])).first()
     if source_run is not None:
         instance, events = fleet_services.unsaved_fleet(scenario=source_run.scenario)
-        initial = [{f: getattr(ev, f) for f in EventForm.Meta.fields} for ev in events]
+        initial = [{f: getattr(ev, f) for f in EVENT_FIELDS} for ev in events]
     else:
         instance, initial = Fleet(name="my-zone", mix={"web": 60.0, "idle": 40.0}), [
             {"name": "kernel-upgrade", "kind": "kernel_upgrade", "scope": "zone", "start": "0s"}]
@@ -278,7 +278,8 @@ def fleet_run_vms_csv(request: HttpRequest, run_id: int) -> HttpResponse:
 
     def rows():
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=["rack", *fleetsim.VM_COLUMNS], extrasaction="ignore")
+        writer = csv.DictWriter(buffer, fieldnames=[*fleetsim.VM_COLUMNS, "host", "rack"],
+                                extrasaction="ignore")
         writer.writeheader()
         for vm in run.vms.order_by("id").iterator(chunk_size=2000):
             writer.writerow(vm.data)

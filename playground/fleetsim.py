@@ -313,6 +313,7 @@ class FleetStream:
         self.vm_level = len(fleet.vms) <= VM_TIMELINE_MAX_VMS if vm_level is None else vm_level
         self._vm_by_name = {vm.name: vm for vm in fleet.vms}
         self._rack_of_host = {h.name: fleet.racks[h.rack].name for h in fleet.hosts}
+        self._first_host = {vm.name: fleet.hosts[vm.host].name for vm in fleet.vms}
         self.vm_segments: dict[str, list] = {}  # every VM's segments, for the stored rows
         self._open: dict[str, tuple] = {}  # vm -> (phase, start, host)
         self._host_open: dict[str, tuple] = {}
@@ -501,7 +502,8 @@ class FleetStream:
         fleet = run.fleet
         rows = vm_rows(run)
         for vm, row in zip(fleet.vms, rows):
-            row["rack"] = fleet.racks[fleet.hosts[vm.host].rack].name
+            row["host"] = self._first_host[vm.name]  # where it was when the run began
+            row["rack"] = self._rack_of_host[row["host"]]
             row["segments"] = self.vm_segments.get(vm.name, [])
         return rows
 

@@ -1,0 +1,52 @@
+"""Shared by the fleet tests: a tiny scenario (fast), and what a browser posts for a fleet."""
+
+import copy
+
+TINY = {
+    "name": "tiny", "seed": 2,
+    "fleet": {"zone": "z", "host": {"vcpus": 32, "memory": "64GiB", "nic": "10Gbit/s"},
+              "racks": [{"name": "r", "count": 2, "hosts": 2}],
+              "vms": {"per_host": 3, "memory": ["1GiB", "4GiB"], "vcpus": [1, 2],
+                      "mix": {"idle": 0.5, "web": 0.5}, "gpu_share": 0.2}},
+    "policy": {"name": "qemu", "downtime_limit": "300ms"},
+    "caps": {"per_source_host": 1, "per_target_host": 2},
+    "events": [{"name": "k", "kind": "kernel_upgrade", "scope": {"racks": ["r1"]},
+                "max_hosts_in_maintenance": 1, "host_downtime": "2min"}],
+}
+
+
+def tiny(**changes):
+    data = copy.deepcopy(TINY)
+    data.update(changes)
+    return data
+
+
+def fleet_post_data(client, url):
+    """GET the fleet form and return what posting it back unchanged would send."""
+    response = client.get(url)
+    form, formset = response.context["form"], response.context["formset"]
+    data = {}
+    for f in [form, *formset.forms]:
+        for name in f.fields:
+            value = f[name].value()
+            if isinstance(value, bool):
+                if value:
+                    data[f.add_prefix(name)] = "on"
+            else:
+                data[f.add_prefix(name)] = "" if value is None else value
+    management = formset.management_form
+    for name in management.fields:
+        data[management.add_prefix(name)] = management[name].value()
+    return data
+
+
+class RecordingPublisher:
+    def __init__(self):
+        self.batches = []
+        self.statuses = []
+
+    def events(self, events):
+        self.batches.append(list(events))
+
+    def status(self, status, error=""):
+        self.statuses.append((status, error))

@@ -1,0 +1,132 @@
+import pytest
+
+from playground import fleet_services, fleetsim
+from playground.fleet_forms import ERROR_TOO_MANY_HOSTS, ImportForm, SweepForm
+from playground.models import Fleet, MaintenanceEvent
+
+from .fleet_support import fleet_post_data, tiny
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def fleet():
+    return fleet_services.create_fleet(scenario=tiny(), source="test")
+
+
+def _post(client, fleet, **changes):
+    url = f"/fleets/{fleet.pk}/"
+    data = fleet_post_data(client, url)
+    data.update(changes)
+    return client.post(url, data)
+
+
+def test_posting_the_form_back_unchanged_saves_and_goes_to_the_plan(client, fleet):
+    response = _post(client, fleet)
+    assert response.status_code == 302 and response.url == f"/fleets/{fleet.pk}/plan/"
+
+
+def test_a_bad_size_gets_the_engines_message_next_to_the_field(client, fleet):
+    response = _post(client, fleet, host_memory="lots")
+    assert response.status_code == 422
+    assert "host_memory" in response.context["form"].errors
+    assert "cannot read 'lots'" in response.context["form"].errors["host_memory"][0]
+
+
+def test_a_bad_policy_value_is_mapped_to_its_field(client, fleet):
+    response = _post(client, fleet, downtime_limit="soon")
+    assert response.status_code == 422
+    assert "downtime_limit" in response.context["form"].errors
+
+
+def test_an_event_error_lands_on_that_events_field(client, fleet):
+    response = _post(client, fleet, **{"events-0-scope": "racks", "events-0-scope_names": "r9"})
+    assert response.status_code == 422
+    errors = response.context["formset"].forms[0].errors
+    assert errors["scope_names"] == ["no rack named 'r9'"]
+
+
+def test_a_window_that_ends_before_it_starts_is_refused_on_the_window(client, fleet):
+    response = _post(client, fleet, **{"events-0-window_start": "2h", "events-0-window_end": "1h"})
+    assert response.status_code == 422
+    assert "must be after window.start" in response.context["formset"].forms[0].errors["window_end"][0]
+
+
+def test_a_mix_of_nothing_is_refused(client, fleet):
+    names = fleetsim.workload_names()
+    response = _post(client, fleet, **{f"mix_{n}": "0" for n in names})
+    assert response.status_code == 422
+    assert f"mix_{names[0]}" in response.context["form"].errors
+
+
+def test_percentages_over_100_are_refused(client, fleet):
+    response = _post(client, fleet, gpu_share="150")
+    assert response.status_code == 422 and "gpu_share" in response.context["form"].errors
+
+
+def test_fleets_too_big_for_the_web_are_refused_with_a_reason(client, fleet):
+    response = _post(client, fleet, racks="100", hosts_per_rack="100")
+    assert response.status_code == 422
+    assert response.context["form"].errors["racks"] == [ERROR_TOO_MANY_HOSTS]
+
+
+def test_deleting_every_event_is_refused(client, fleet):
+    response = _post(client, fleet, **{"events-0-DELETE": "on"})
+    assert response.status_code == 422
+    assert MaintenanceEvent.objects.filter(fleet=fleet).count() == 1
+
+
+def test_an_upload_with_a_bad_field_shows_the_engines_path_verbatim():
+    bad = tiny()
+    bad["fleet"]["racks"][0]["hosts"] = 0
+    form = ImportForm({"text": __import__("json").dumps(bad)})
+    assert not form.is_valid()
+    assert form.errors["text"] == ["fleet.racks[0].hosts: must be > 0"]
+
+
+def test_an_upload_that_is_not_yaml_is_refused():
+    form = ImportForm({"text": "name: [unclosed"})
+    assert not form.is_valid() and form.errors["text"][0].startswith("scenario: not valid YAML")
+
+
+def test_an_upload_never_reads_a_file_named_in_it():
+    form = ImportForm({"text": "/etc/passwd.json"})
+    assert not form.is_valid()
+    assert "must be a mapping" in form.errors["text"][0]
+
+
+def test_importing_creates_a_fleet_and_opens_its_form(client):
+    import yaml
+
+    response = client.post("/fleets/import/", {"text": yaml.safe_dump(tiny(name="imported"))})
+    fleet = Fleet.objects.get(name="imported")
+    assert response.status_code == 302 and response.url == f"/fleets/{fleet.pk}/"
+
+
+def test_a_bad_import_is_a_422_with_the_error_next_to_the_field(client):
+    response = client.post("/fleets/import/", {"text": "fleet: {racks: []}\nevents: []"})
+    assert response.status_code == 422
+    assert b"fleet.racks: must be a non-empty list" in response.content
+
+
+def test_sweep_values_must_parse_and_make_valid_scenarios():
+    form = SweepForm({"x_param": "caps.per_source_host", "x_values": "1, two", "metric": "makespan_s"},
+                     scenario=tiny())
+    assert not form.is_valid() and "'two' is not a whole number" in form.errors["x_values"][0]
+    form = SweepForm({"x_param": "policy.max_bandwidth", "x_values": "64MiB/s, fast",
+                      "metric": "makespan_s"}, scenario=tiny())
+    assert not form.is_valid()
+    assert form.errors["x_values"][0].startswith("fast: policy.max_bandwidth:")
+
+
+def test_sweeps_are_capped_in_size():
+    form = SweepForm({"x_param": "seed", "x_values": ",".join(map(str, range(1, 7))),
+                      "y_param": "caps.per_source_host", "y_values": "1,2,3,4,5",
+                      "metric": "makespan_s"}, scenario=tiny())
+    assert not form.is_valid() and "at most 25 runs" in form.non_field_errors()[0]
+
+
+def test_a_sweep_over_one_parameter_twice_is_refused():
+    form = SweepForm({"x_param": "seed", "x_values": "1,2", "y_param": "seed", "y_values": "3",
+                      "metric": "makespan_s"}, scenario=tiny())
+    assert not form.is_valid() and "y_param" in form.errors

@@ -1,0 +1,282 @@
+import csv
+import io
+import json
+import time
+
+import pytest
+
+from playground import fleet_services, fleetsim
+from playground.fleet_services import ERROR_INVALID_SCENARIO, _FrameSink, execute_run
+from playground.models import FleetRun, FleetRunMessage, Run, RunStatus
+from playground.tasks import run_fleet
+
+from .fleet_support import RecordingPublisher, tiny
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo_run():
+    scenario = fleetsim.preset_scenario("demo")
+    plan = fleetsim.plan(scenario)
+    return fleet_services.start_run(scenario=scenario, plan=plan, queue=False)
+
+
+def _done(run, **kwargs):
+    publisher = RecordingPublisher()
+    assert execute_run(run_id=run.pk, publisher=publisher, **kwargs) is True
+    run.refresh_from_db()
+    return publisher
+
+
+# --- the plan ------------------------------------------------------------------------------
+
+def test_the_plan_counts_who_migrates_and_who_is_terminated_and_why():
+    plan = fleetsim.plan(fleetsim.preset_scenario("demo"))
+    run = fleetsim.FleetStream(fleetsim.preset_scenario("demo"), bucket_s=60)
+    list(run.frames())
+    in_scope = [r for r in run.run.records if r.outcome != "unaffected"]
+    assert plan["vms_in_scope"] == len(in_scope) == plan["migrate"] + plan["terminate_total"]
+    assert plan["terminate"] == {"gpu": 2, "spot": 2, "terminate_policy": 0}
+    assert plan["migrate"] == sum(1 for r in in_scope if r.outcome == "migrated")
+
+
+def test_the_plan_lists_the_waves_the_engine_will_use():
+    plan = fleetsim.plan(fleetsim.preset_scenario("demo"))
+    (event,) = plan["events"]
+    assert [w["names"] for w in event["waves"]] == [["rack1-h1", "rack1-h2"], ["rack1-h3", "rack1-h4"]]
+
+
+def test_small_fleets_get_an_eta_range_from_the_engine_on_three_seeds():
+    plan = fleetsim.plan(tiny())
+    assert plan["eta_method"].startswith("engine")
+    assert plan["eta_low_s"] <= plan["eta_s"] <= plan["eta_high_s"]
+    real = fleetsim.FleetStream(tiny(), bucket_s=60)
+    list(real.frames())
+    assert plan["eta_low_s"] <= real.run.makespan_s <= plan["eta_high_s"]
+
+
+def test_big_fleets_get_an_estimate_without_running_the_engine():
+    plan = fleetsim.plan(fleetsim.preset_scenario("heartbleed"))
+    assert plan["eta_method"].startswith("estimate") and plan["not_placed"] is None
+    assert plan["eta_low_s"] < plan["eta_s"] < plan["eta_high_s"]
+    assert plan["hosts_in_scope"] == 1600
+
+
+def test_the_plan_says_in_words_when_a_wave_cannot_be_placed():
+    data = tiny()
+    data["fleet"]["vms"]["per_host"] = 20  # the hosts are full
+    data["fleet"]["vms"]["memory"] = ["6GiB", "6GiB"]
+    data["events"][0]["scope"] = {"zone": True}
+    data["events"][0]["max_hosts_in_maintenance"] = 3
+    plan = fleetsim.plan(data)
+    assert plan["capacity"] and "GiB of memory" in plan["capacity"][0]["reasons"][0]
+    assert plan["not_placed"] > 0 and plan["not_placed_reasons"]
+
+
+def test_the_plan_page_shows_the_preview_and_approving_it_starts_a_run(client, django_capture_on_commit_callbacks, monkeypatch):
+    queued = []
+    monkeypatch.setattr(run_fleet, "delay", queued.append)
+    fleet = fleet_services.create_fleet(scenario=tiny())
+    response = client.get(f"/fleets/{fleet.pk}/plan/")
+    assert response.status_code == 200 and b"Will live-migrate" in response.content
+    assert not FleetRun.objects.exists()  # a preview moves nothing
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/fleets/{fleet.pk}/plan/")
+    run = FleetRun.objects.get()
+    assert response.url == f"/fleets/runs/{run.pk}/" and queued == [run.pk]
+    assert run.scenario == fleet.to_scenario() and run.plan["eta_s"] > 0
+
+
+# --- the task: frames, sequence numbers, batching -------------------------------------------
+
+def test_a_run_is_claimed_once_so_a_second_delivery_does_nothing(demo_run):
+    _done(demo_run)
+    stored = FleetRunMessage.objects.filter(run=demo_run).count()
+    second = RecordingPublisher()
+    assert execute_run(run_id=demo_run.pk, publisher=second) is False
+    assert FleetRunMessage.objects.filter(run=demo_run).count() == stored
+    assert second.batches == [] and second.statuses == []
+
+
+def test_frames_are_stored_with_contiguous_sequence_numbers_and_published_as_stored(demo_run):
+    publisher = _done(demo_run, interval_s=0.0)
+    rows = list(FleetRunMessage.objects.filter(run=demo_run).order_by("seq"))
+    assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
+    published = [f for batch in publisher.batches for f in batch]
+    assert published == demo_run.messages_after(0)
+    assert publisher.statuses == [("running", ""), ("done", "")]
+    assert demo_run.status == RunStatus.DONE and demo_run.summary["vms"] == 96
+
+
+def test_frames_aggregate_so_there_is_never_one_message_per_vm_or_round(demo_run):
+    publisher = _done(demo_run, interval_s=3600)  # only the first frame and full batches go alone
+    frames = [f for batch in publisher.batches for f in batch]
+    rounds = sum(1 for e in fleetsim.event_log(demo_run.scenario) if '"kind":"round"' in e)
+    assert len(frames) < rounds / 1.5
+    assert len(publisher.batches) <= 1 + len(frames) / fleet_services.MAX_FRAMES_PER_MESSAGE + 1
+    assert all(len(b) <= fleet_services.MAX_FRAMES_PER_MESSAGE for b in publisher.batches)
+    assert sum(len(f["blackouts"]) for f in frames) == demo_run.summary["migrations"]
+    final = frames[-1]
+    assert final["final"] and final["counts"]["done"] == demo_run.summary["outcomes"]["migrated"]
+
+
+def test_the_message_rate_is_bounded_by_the_wall_clock_interval(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    publisher = RecordingPublisher()
+    sink = _FrameSink(FleetRun.objects.create(scenario=tiny()).pk, publisher, interval_s=0.25,
+                      max_frames=10_000)
+    for i in range(1000):  # 1000 frames produced over 2 s of wall time
+        clock[0] = i * 0.002
+        sink.add({"kind": "frame", "t_s": float(i)})
+    sink.flush()
+    assert len(publisher.batches) <= 2 / 0.25 + 2  # the first at once, then one per 0.25 s
+    assert sum(len(b) for b in publisher.batches) == 1000
+
+
+def test_a_scenario_the_engine_rejects_fails_the_run_with_the_reason():
+    run = fleet_services.start_run(scenario={"fleet": {}, "events": []}, queue=False)
+    publisher = _done(run)
+    assert run.status == RunStatus.FAILED
+    assert run.error.startswith(ERROR_INVALID_SCENARIO.split("{")[0]) and "fleet.racks" in run.error
+    assert publisher.statuses[-1] == ("failed", run.error)
+
+
+def test_the_celery_task_runs_the_service(in_memory_layer):
+    run = fleet_services.start_run(scenario=tiny(), queue=False)
+    run_fleet.apply(args=[run.pk])
+    run.refresh_from_db()
+    assert run.status == RunStatus.DONE and run.vms.count() == 12
+
+
+# --- results, exports, anatomy ---------------------------------------------------------------
+
+def test_the_vm_csv_has_one_row_per_vm_with_its_outcome_and_reason(client, demo_run):
+    _done(demo_run)
+    response = client.get(f"/fleets/runs/{demo_run.pk}/vms.csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert len(rows) == 96 and set(fleetsim.VM_COLUMNS) <= set(rows[0])
+    gpu = [r for r in rows if "GPU" in r["reason"]]
+    assert len(gpu) == 2 and all(r["outcome"] == "restarted" and r["host"] for r in gpu)
+
+
+def test_the_summary_and_the_event_log_download(client, demo_run):
+    _done(demo_run)
+    summary = json.loads(client.get(f"/fleets/runs/{demo_run.pk}/summary.json").content)
+    assert summary["summary"] == demo_run.summary
+    lines = b"".join(client.get(f"/fleets/runs/{demo_run.pk}/events.jsonl").streaming_content).splitlines()
+    events = [json.loads(line) for line in lines]
+    assert sum(1 for e in events if e["kind"] == "migrated") == demo_run.summary["migrations"]
+    assert [e["t_s"] for e in events] == sorted(e["t_s"] for e in events)
+
+
+def test_exports_of_an_unfinished_run_say_so(client):
+    run = fleet_services.start_run(scenario=tiny(), queue=False)
+    assert client.get(f"/fleets/runs/{run.pk}/vms.csv").status_code == 409
+    assert client.get(f"/fleets/runs/{run.pk}/timeline.json?host=r1-h1").status_code == 409
+
+
+def test_the_run_page_shows_the_results_and_a_shareable_url_when_done(client, demo_run):
+    _done(demo_run)
+    response = client.get(f"/fleets/runs/{demo_run.pk}/")
+    assert response.status_code == 200
+    for needle in (b'id="fleet-summary-table"', b'id="racks-table"', b'id="outcomes-table"',
+                   f"/fleets/runs/{demo_run.pk}/vms.csv".encode(), b"Re-run with changes"):
+        assert needle in response.content
+
+
+def test_zooming_into_a_host_returns_its_vms_phases(client, demo_run):
+    _done(demo_run)
+    data = client.get(f"/fleets/runs/{demo_run.pk}/timeline.json?host=rack1-h1").json()
+    assert len(data["vms"]) == 12 and all(vm["segments"] for vm in data["vms"])
+
+
+def test_the_messages_endpoint_resumes_after_a_sequence_number(client, demo_run):
+    _done(demo_run)
+    data = client.get(f"/fleets/runs/{demo_run.pk}/messages.json?after=5").json()
+    assert data["events"][0]["seq"] == 6
+    assert client.get(f"/fleets/runs/{demo_run.pk}/messages.json?after=x").status_code == 400
+
+
+def test_a_vm_opens_as_a_single_vm_run_with_its_own_parameters(client, demo_run):
+    response = client.post(f"/fleets/runs/{demo_run.pk}/vms/vm-3/anatomy/")
+    single = Run.objects.get()
+    assert response.url == f"/runs/{single.pk}/"
+    params = fleetsim.vm_anatomy_params(demo_run.scenario, "vm-3")
+    assert single.params["memory"] == params["memory"] and single.params["policy"] == "qemu"
+    assert single.params["bandwidth"] == "5Gbit/s"  # 10 Gbit/s NIC, half for migrations
+    assert single.params["auto_converge"] is True  # the demo's policy
+    assert client.post(f"/fleets/runs/{demo_run.pk}/vms/vm-999/anatomy/").status_code == 404
+
+
+# --- compare and sweep ---------------------------------------------------------------------
+
+def _two_runs():
+    a = fleet_services.start_run(scenario=tiny(), queue=False)
+    b = fleet_services.start_run(scenario=tiny(caps={"per_source_host": 2, "per_target_host": 2}),
+                                 queue=False)
+    for run in (a, b):
+        _done(run)
+    return a, b
+
+
+def test_compare_puts_the_numbers_in_one_table_and_highlights_differences(client):
+    a, b = _two_runs()
+    response = client.get(f"/fleets/runs/compare/?runs={a.pk},{b.pk}")
+    assert response.status_code == 200
+    rows = {row["key"]: row for row in response.context["rows"]}
+    assert rows["vms"]["cells"][1]["differs"] is False
+    differs = a.summary["makespan_s"] != b.summary["makespan_s"]
+    assert rows["makespan_s"]["cells"][1]["differs"] is differs
+    assert b'class="differs"' in response.content or not differs
+    config = response.context["config"]
+    assert [r["id"] for r in config["runs"]] == [a.pk, b.pk]
+    assert all(r["series"]["t_s"] and "blackouts_sorted" in r["series"] for r in config["runs"])
+
+
+def test_compare_needs_two_finished_runs(client):
+    a, _ = _two_runs()
+    assert client.get(f"/fleets/runs/compare/?runs={a.pk}").status_code == 400
+    assert client.get("/fleets/runs/compare/?runs=1,x").status_code == 400
+    assert client.get(f"/fleets/runs/compare/?runs={a.pk},9999").status_code == 404
+
+
+def test_a_sweep_fans_out_one_run_per_combination_and_fills_the_grid(client, django_capture_on_commit_callbacks, monkeypatch):
+    fleet = fleet_services.create_fleet(scenario=tiny())
+    sent = []
+    monkeypatch.setattr("celery.group.apply_async", lambda self, *a, **k: sent.append([s.args for s in self.tasks]))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/fleets/{fleet.pk}/sweep/", {
+            "x_param": "policy.max_bandwidth", "x_values": "64MiB/s, 256MiB/s",
+            "y_param": "caps.per_source_host", "y_values": "1, 2", "metric": "makespan_s"})
+    runs = list(FleetRun.objects.order_by("id"))
+    assert len(runs) == 4 and sent == [[(r.pk,) for r in runs]]
+    sweep = runs[0].sweep
+    assert response.url == f"/fleets/sweeps/{sweep.pk}/"
+    assert runs[3].scenario["policy"]["max_bandwidth"] == "256MiB/s"
+    assert runs[3].scenario["caps"]["per_source_host"] == 2
+    data = client.get(f"/fleets/sweeps/{sweep.pk}/results.json").json()
+    assert data["done"] == 0 and data["z"] == [[None, None], [None, None]]
+    _done(runs[1])
+    data = client.get(f"/fleets/sweeps/{sweep.pk}/results.json").json()
+    assert data["z"] == [[None, None], [runs[1].summary["makespan_s"], None]]  # x=64MiB/s, y=2
+    assert data["done"] == 1 and not data["complete"]
+    assert client.get(f"/fleets/sweeps/{sweep.pk}/results.json?metric=nope").status_code == 400
+    assert client.get(f"/fleets/sweeps/{sweep.pk}/").status_code == 200
+
+
+def test_a_bad_sweep_is_a_422_with_the_reason(client):
+    fleet = fleet_services.create_fleet(scenario=tiny())
+    response = client.post(f"/fleets/{fleet.pk}/sweep/", {"x_param": "caps.global", "x_values": "0",
+                                                          "metric": "makespan_s"})
+    assert response.status_code == 422 and b"caps.global: must be &gt; 0" in response.content
+    assert not FleetRun.objects.exists()
+
+
+def test_every_page_answers(client, demo_run):
+    _done(demo_run)
+    fleet = fleet_services.create_fleet(scenario=tiny())
+    for url in ("/fleets/", "/fleets/new/", f"/fleets/{fleet.pk}/", f"/fleets/{fleet.pk}/plan/",
+                f"/fleets/{fleet.pk}/sweep/", "/fleets/runs/", f"/fleets/runs/{demo_run.pk}/results/"):
+        assert client.get(url).status_code == 200, url
