@@ -1,0 +1,100 @@
+"""Headless Chromium against a real stack (embedded and production mode): the fleet pages as a
+user goes through them. Small fleets only (the demo preset), so it stays fast."""
+
+import re
+import time
+
+import pytest
+
+from .test_browser import browser, page  # noqa: F401  (the same Chromium fixtures)
+
+
+def _watch(page, seconds):
+    samples, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        samples.append(page.evaluate("window.fleetRun.state()"))
+        time.sleep(0.25)
+    return samples
+
+
+def _start_demo_run(stack, page):
+    page.goto(stack.base_url + "/fleets/")
+    page.click("button[data-preset=demo]")
+    page.wait_for_url(re.compile(r"/fleets/\d+/$"))
+    assert page.input_value("#id_name") == "demo"
+    page.click("#save-plan")
+    page.wait_for_url(re.compile(r"/fleets/\d+/plan/$"))
+    assert page.inner_text("#plan-migrate .big") == "44"
+    assert "GPU attached" in page.inner_text("#plan-terminate")
+    assert "range" in page.inner_text("#plan-eta")
+    page.click("#approve")
+    page.wait_for_url(re.compile(r"/fleets/runs/\d+/$"))
+
+
+def test_a_fleet_from_a_preset_is_planned_run_and_watched_live_then_a_vm_opens(stack, page):
+    _start_demo_run(stack, page)
+    samples = _watch(page, 4)  # 300x: the demo plays for ~20 s
+    played = [s["played"] for s in samples]
+    points = [s["timelinePoints"] for s in samples]
+    done = [s["counts"]["done"] for s in samples]
+    assert played == sorted(played) and len(set(played)) >= 3, (played, stack.log_tail())
+    assert len(set(points)) >= 3 and points == sorted(points), points
+    assert done[-1] > done[0]
+    assert page.evaluate("document.getElementById('chart-timeline').data.length") > 0
+    page.select_option("#speed", "max")
+    page.wait_for_function("window.fleetRun.state().finished", timeout=30_000)
+    state = page.evaluate("window.fleetRun.state()")
+    assert state["counts"]["done"] == 44 and state["blackouts"] == 46
+    page.wait_for_function(  # the page redraws a few times a second
+        "document.getElementById('progress-text').textContent.startsWith('4 / 4')", timeout=5_000)
+    page.wait_for_selector("#fleet-summary-table", timeout=10_000)
+    assert "migrated" in page.inner_text("#outcomes-table")
+    assert page.evaluate("document.getElementById('chart-blackout-cdf').data[0].x.length") > 0
+    page.fill("#anatomy-vm", "vm-3")
+    page.click("#anatomy-open")
+    page.wait_for_url(re.compile(r"/runs/\d+/$"))
+    page.wait_for_function("window.anatomy.state().received > 0", timeout=20_000)
+    assert page.errors == []
+
+
+def test_two_runs_compare_side_by_side(stack, page):
+    for _ in range(2):
+        _start_demo_run(stack, page)
+        page.select_option("#speed", "max")
+        page.wait_for_function("window.fleetRun.state().finished", timeout=30_000)
+    page.goto(stack.base_url + "/fleets/runs/")
+    boxes = page.locator("input[name=runs]")
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    page.click("#compare-submit")
+    page.wait_for_url(re.compile(r"/fleets/runs/compare/"))
+    assert page.locator("#compare-table thead th").count() == 3
+    assert page.evaluate("window.fleetCompare.traces()") == 2
+    assert page.errors == []
+
+
+def test_a_small_sweep_fills_its_heat_map_as_runs_finish(stack, page):
+    page.goto(stack.base_url + "/fleets/")
+    page.click("button[data-preset=hw-failure]")
+    page.wait_for_url(re.compile(r"/fleets/(\d+)/$"))
+    fleet_url = page.url
+    page.goto(fleet_url + "sweep/")
+    page.select_option("#id_x_param", "caps.per_source_host")
+    page.fill("#id_x_values", "1, 3")
+    page.select_option("#id_y_param", "seed")
+    page.fill("#id_y_values", "11, 12")
+    page.select_option("#id_metric", "makespan_s")
+    page.click("#sweep-start")
+    page.wait_for_url(re.compile(r"/fleets/sweeps/\d+/$"))
+    filled, deadline = [], time.monotonic() + 60
+    while time.monotonic() < deadline:
+        state = page.evaluate("window.sweep.state()")
+        filled.append(state["filled"])
+        if state["complete"]:
+            break
+        time.sleep(0.2)
+    assert state["complete"] and state["filled"] == 4, (filled, stack.log_tail())
+    assert filled == sorted(filled)
+    z = page.evaluate("document.getElementById('sweep-heatmap').data[0].z")
+    assert all(v is not None for row in z for v in row)
+    assert page.errors == []
