@@ -9,6 +9,7 @@ Unknown ids, unknown tokens and rehearsals of someone else are all the same 404.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -231,7 +232,7 @@ async def events_json(request: HttpRequest, rid: str, token: str) -> JsonRespons
     """The engine's events so far (``?after=<n>`` skips the first n), the simulated clock."""
     session = _session(request, rid, token)
     after = request.GET.get("after", "0")
-    if not after.isdigit():
+    if not re.fullmatch(r"[0-9]{1,12}", after):
         return JsonResponse({"error": "after must be a whole number >= 0"}, status=400)
     session.tick()
     events = session.rehearsal.playback.events
@@ -239,7 +240,8 @@ async def events_json(request: HttpRequest, rid: str, token: str) -> JsonRespons
         "id": session.id, "speed": session.speed, "sim_now_s": session.sim_now(),
         "finished": session.finished, "error": session.error, "events": events[int(after):],
         "count": len(events),
-        "guests": {name: {"polls": g.polls, "last_poll_sim_s": g.last_poll_sim,
+        "waiting": sum(g.waiting for g in session.guests.values()),
+        "guests": {name: {"polls": g.polls, "last_poll_sim_s": g.last_poll_sim, "waiting": g.waiting,
                           "notice": g.notice_value, "notice_lead_s": g.notice_lead_s}
                    for name, g in session.guests.items()},
     })
@@ -293,7 +295,7 @@ async def maintenance_event(request: HttpRequest, rid: str, token: str, vm: str)
         timeout_raw = params.get("timeout_sec")
         timeout_s = service.HANGING_GET_DEFAULT_S
         if timeout_raw is not None:
-            if not timeout_raw.strip().isdigit() or int(timeout_raw) < 1:
+            if not re.fullmatch(r"[0-9]{1,12}", timeout_raw.strip()) or int(timeout_raw) < 1:
                 raise RehearsalError("timeout_sec", "timeout_sec must be a whole number of seconds >= 1", 400)
             timeout_s = min(int(timeout_raw), service.HANGING_GET_MAX_S)
         alt = params.get("alt", "text")

@@ -111,6 +111,14 @@ def scenario_from(*, preset: str = "", text: str = "", data=None):
         raise RehearsalError("scenario", str(error)) from None
     if vm_count(scenario) > MAX_VMS:
         raise RehearsalError("scenario", f"{vm_count(scenario)} VMs: a rehearsal takes at most {MAX_VMS:,}")
+    # names become URL path segments (.../vms/<vm>/, .../zones/<zone>/)
+    for i, spec in enumerate(scenario.vm_list):
+        if "/" in spec.name or not spec.name.strip():
+            raise RehearsalError("scenario", f"fleet.vm_list[{i}].name: {spec.name!r}: a rehearsal needs "
+                                             "VM names without '/' (they are part of URLs)")
+    if "/" in scenario.zone or not scenario.zone.strip():
+        raise RehearsalError("scenario", f"fleet.zone: {scenario.zone!r}: a rehearsal needs a zone "
+                                         "name without '/' (it is part of URLs)")
     return scenario
 
 

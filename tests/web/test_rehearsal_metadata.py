@@ -5,7 +5,7 @@ import concurrent.futures
 import time
 
 from .rehearsal_support import (FLAVOR, META, create, events, read, request, server, simulate,  # noqa: F401
-                                wait_until)
+                                vm_list_scenario, wait_until)
 
 
 def test_the_endpoint_refuses_a_request_without_metadata_flavor_google(server):
@@ -134,9 +134,20 @@ def test_bad_query_parameters_are_400_with_the_reason(server):
     base = create(server)["vms"]["web-1"]
     status, _, body = read(base, query={"wait_for_change": "true", "timeout_sec": "soon"})
     assert status == 400 and "timeout_sec" in body
+    for odd in ("0", "-1", "\u2460", "1.5"):  # the last but one is a digit to str.isdigit, not to int
+        status, _, body = read(base, query={"wait_for_change": "true", "timeout_sec": odd})
+        assert status == 400 and "timeout_sec" in body, odd
     status, _, body = read(base, query={"wait_for_change": "perhaps"})
     assert status == 400 and "wait_for_change" in body
     status, _, body = read(base, query={"alt": "xml"})
     assert status == 400 and "alt" in body
     status, _, _ = request(base + META + "maintenance-event", method="POST", data=b"", headers=FLAVOR)
     assert status == 405
+
+
+def test_a_vm_name_that_needs_quoting_in_a_url_still_has_its_endpoint(server):
+    created = create(server, scenario=vm_list_scenario(vms=(("été x?", "r1-h1"), ("web-1", "r1-h1"))))
+    base = created["vms"]["été x?"]
+    assert "%" in base  # percent-encoded by the server
+    status, headers, body = read(base)
+    assert (status, body) == (200, "NONE") and headers["ETag"]

@@ -90,4 +90,7 @@ def test_the_scenario_and_speed_are_checked_before_anything_runs():
     for bad in ("fast", "0", "101"):
         with pytest.raises(RehearsalError):
             rehearsals.parse_speed(bad)
+    slashed = vm_list_scenario(vms=(("a/b", "r1-h1"),))
+    with pytest.raises(RehearsalError, match="without '/'"):
+        rehearsals.scenario_from(data=slashed)
     assert "heartbleed" not in [name for name, _, _ in rehearsals.small_presets()]
