@@ -170,6 +170,7 @@
   function drawTimeline() {
     const {traces, rows, mode: m, points} = timelineTraces();
     timelineInfo = {points, rows: rows.length, mode: m};
+    if (modeSelect.value !== m) modeSelect.value = m;
     const height = Math.max(300, Math.min(900, 40 + rows.length * (rows.length > 150 ? 4 : 14)));
     $("chart-timeline").style.height = `${height}px`;
     Plotly.react("chart-timeline", traces, {
