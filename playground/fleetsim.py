@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import migrationsim
-from migrationsim.fleet import FleetRun, ScenarioError, load_scenario, parse_scenario, summarize
+from migrationsim.fleet import (FleetRun, ScenarioError, load_scenario, parse_scenario, planned_waves,
+                                 summarize)
 from migrationsim.fleet.export import COLUMNS as VM_COLUMNS
 from migrationsim.fleet.export import vm_rows
 from migrationsim.fleet.scenario import EVENT_KINDS, PRESET_NAMES
@@ -128,7 +129,7 @@ def plan(data: dict) -> dict:
     in_scope: dict[int, Any] = {}
     events = []
     for ev in scenario.events:
-        hosts = run._scope(ev)  # the engine's own scope rule
+        hosts = run.scope(ev)  # the engine's own scope rule
         for h in hosts:
             in_scope.setdefault(h.id, h)
         events.append(_event_plan(ev, hosts, fleet, rack_names, scenario))
@@ -165,19 +166,7 @@ def plan(data: dict) -> dict:
 
 
 def _event_plan(ev, hosts, fleet, rack_names, scenario) -> dict:
-    from migrationsim.fleet.engine import _Controller  # the engine's own wave sizes
-
-    controller = _Controller(ev, hosts)
-    ordered = list(controller.pending)
-    waves: list[list] = []
-    if controller.by_rack:
-        for host in ordered:
-            if not waves or waves[-1][0].rack != host.rack:
-                waves.append([])
-            waves[-1].append(host)
-    else:
-        size = int(controller.max_active) or 1
-        waves = [ordered[i:i + size] for i in range(0, len(ordered), size)]
+    waves = planned_waves(ev, hosts)  # the engine's own order and wave sizes
     return {
         "name": ev.name, "kind": ev.kind, "start_s": ev.start_s, "deadline_s": ev.deadline_s,
         "window": list(ev.window) if ev.window else None, "hosts": len(hosts),

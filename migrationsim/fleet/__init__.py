@@ -9,9 +9,9 @@ engine.py (the event loop and each VM's phases), placement.py (targets and why n
 network.py (links and max-min fair sharing), reasons.py (every explanation), summary.py.
 """
 
-from .engine import FleetRun, VmRecord, run_scenario
+from .engine import FleetRun, VmRecord, planned_waves, run_scenario
 from .scenario import PRESET_NAMES, Scenario, ScenarioError, load_scenario, parse_scenario
 from .summary import summarize
 
-__all__ = ["FleetRun", "PRESET_NAMES", "Scenario", "ScenarioError", "VmRecord", "load_scenario",
+__all__ = ["FleetRun", "PRESET_NAMES", "planned_waves", "Scenario", "ScenarioError", "VmRecord", "load_scenario",
            "parse_scenario", "run_scenario", "summarize"]

@@ -218,6 +218,10 @@ class FleetRun:
                 self._at(fail_at, self._host_fails, host, "hardware failure")
         self._activate(controller)
 
+    def scope(self, ev: MaintenanceEvent) -> list[Host]:
+        """The hosts a maintenance event names (the zone, racks or hosts)."""
+        return self._scope(ev)
+
     def _scope(self, ev: MaintenanceEvent) -> list[Host]:
         fleet = self.fleet
         if ev.scope_zone:
@@ -797,6 +801,23 @@ class _Controller:
         self.finished = False
         self.past_deadline = False
         self.skipped = 0
+
+
+def planned_waves(ev: MaintenanceEvent, hosts: list[Host]) -> list[list[Host]]:
+    """The order and grouping in which an event takes its hosts out of service, if each group
+    finished before the next started: rack by rack for a BIOS rollout, else groups of
+    ``max_hosts_in_maintenance`` (the engine actually rolls: a host comes back, the next goes)."""
+    controller = _Controller(ev, hosts)
+    ordered = list(controller.pending)
+    if controller.by_rack:
+        waves: list[list[Host]] = []
+        for host in ordered:
+            if not waves or waves[-1][0].rack != host.rack:
+                waves.append([])
+            waves[-1].append(host)
+        return waves
+    size = max(1, int(min(controller.max_active, len(ordered) or 1)))
+    return [ordered[i:i + size] for i in range(0, len(ordered), size)]
 
 
 def vm_nic_share(fleet: Fleet, host: Host) -> float:

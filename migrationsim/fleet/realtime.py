@@ -142,7 +142,8 @@ class Playback:
 
     async def play(self, on_events: Callable[[list[dict]], None] | None = None,
                    max_sleep_s: float = 0.05) -> None:
-        """Advance as the clock goes until the run is over."""
+        """Advance as the clock goes until the run is over. (A rehearsal plays with
+        ``Rehearsal.play``, which also keeps its metadata board up to date.)"""
         while True:
             produced = self.advance()
             if produced and on_events:
@@ -187,6 +188,18 @@ class Rehearsal:
                 operation = self._operation_of_event.pop(event["event"])
                 operation.update(status="DONE", progress=100, endTime_s=event["t_s"])
         return produced
+
+    async def play(self, max_sleep_s: float = 0.05, keep_alive=lambda: False) -> None:
+        """Follow the clock: ``tick`` until nothing is left to play (and ``keep_alive()`` is
+        false), so metadata values change, and hanging GETs wake, at their wall-clock moment."""
+        while True:
+            self.tick()
+            wait = self.playback.seconds_to_next()
+            if wait is None:
+                if not keep_alive():
+                    return
+                wait = max_sleep_s
+            await asyncio.sleep(min(wait, max_sleep_s))
 
     def poll(self, vm_name: str) -> tuple[str, str]:
         self.tick()

@@ -317,3 +317,17 @@ def test_a_vm_with_no_room_to_restart_stays_terminated_and_says_why():
     assert record.outcome == "terminated"
     assert "no host had room to restart it" in record.reason
     assert of_kind(events, "restarted") == []
+
+
+def test_planned_waves_follow_the_controllers_rules():
+    from migrationsim.fleet import planned_waves
+
+    rolling = parse_scenario(scenario(racks=2, hosts=4, events=[
+        {"kind": "kernel_upgrade", "scope": {"zone": True}, "max_hosts_in_maintenance": 3}]))
+    run = FleetRun(rolling)
+    waves = planned_waves(rolling.events[0], run.scope(rolling.events[0]))
+    assert [len(w) for w in waves] == [3, 3, 2]
+    bios = parse_scenario(scenario(racks=3, hosts=2, events=[{"kind": "bios_rollout", "scope": {"zone": True}}]))
+    run = FleetRun(bios)
+    waves = planned_waves(bios.events[0], run.scope(bios.events[0]))
+    assert [[h.name for h in w] for w in waves] == [["r1-h1", "r1-h2"], ["r2-h1", "r2-h2"], ["r3-h1", "r3-h2"]]

@@ -111,3 +111,20 @@ def test_a_simulated_maintenance_operation_is_done_when_its_host_is_back():
     assert back_at is not None and operation["status"] == "DONE" and operation["progress"] == 100
     done = [e for e in r.playback.events if e["kind"] == "maintenance_done"]
     assert operation["endTime_s"] == done[-1]["t_s"] >= 60.0  # the host was down 60 s
+
+
+def test_playing_a_rehearsal_wakes_a_hanging_get_when_the_notice_arrives():
+    async def scenario_():
+        data = scenario(hosts=2, vms=[("a", "r1-h1", "2GiB", "idle")])
+        r = Rehearsal(parse_scenario(data), speed=100.0, start_events=False)
+        _, etag = r.poll("a")
+        pending = lambda: not r.operations or r.operations[-1]["status"] != "DONE"  # noqa: E731
+        player = asyncio.ensure_future(r.play(max_sleep_s=0.01, keep_alive=pending))
+        waiter = asyncio.ensure_future(r.wait("a", etag, timeout_s=5))
+        await asyncio.sleep(0.02)
+        r.simulate_maintenance_event("a")
+        value, _ = await asyncio.wait_for(waiter, 2)
+        assert value == "MIGRATE_ON_HOST_MAINTENANCE"
+        await asyncio.wait_for(player, 10)  # the simulated maintenance is done: play returns
+        assert r.board.get("a")[0] == "NONE"
+    asyncio.run(scenario_())
