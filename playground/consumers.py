@@ -5,18 +5,31 @@ run's group *before* reading the database, replays the stored events after ``aft
 relays the live tail, dropping any event it already sent (sequence numbers make that exact) and
 filling any gap from the database. Nothing is lost, nothing is doubled.
 
+While the run is not finished it also re-joins the group and reads the database every
+``PLAYGROUND_VIEWER_RESYNC_S`` (a group lost with a Redis restart, or a message dropped, costs
+a pause, not the rest of the stream), and on connect it asks the reaper about its run (a run
+whose worker died is queued again or failed: ``playground/leases.py``).
+
 Messages to the browser: ``{"type": "events", "events": [...]}`` and
 ``{"type": "status", "status": ..., "error": ...}``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
+from . import leases
 from .models import FleetRun, Run, fleet_group_name_for, group_name_for
+
+log = logging.getLogger(__name__)
+FINISHED = ("done", "failed")
 
 CLOSE_RUN_NOT_FOUND = 4404
 CLOSE_BAD_REQUEST = 4400
@@ -48,9 +61,17 @@ def _fleet_messages_after(run_id: int, seq: int) -> list[dict]:
 FLEET_REPLAY_PAGE = 200  # frames per replayed message
 
 
+@database_sync_to_async
+def _reap(model, run_id: int) -> None:
+    leases.reap(only=(model, run_id))
+
+
 class RunEventsConsumer(AsyncJsonWebsocketConsumer):
     group: str | None = None
+    sent_status: str | None = None
+    _resync: asyncio.Task | None = None
     # what differs between a single-VM run and a fleet run: where its rows are, its group
+    model = Run
     load_status = staticmethod(_run_status)
     load_after = staticmethod(_events_after)
     group_for = staticmethod(group_name_for)
@@ -66,16 +87,48 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
         if await self.load_status(self.run_id) is None:
             await self.close(code=CLOSE_RUN_NOT_FOUND)
             return
+        try:
+            await _reap(self.model, self.run_id)
+        except Exception:  # best effort: the workers reap too
+            log.exception("reaper check failed", extra={"run_id": self.run_id})
+        self.lock = asyncio.Lock()
         self.group = self.group_for(self.run_id)
         await self.channel_layer.group_add(self.group, self.channel_name)  # before the replay
         await self.accept()
-        await self._replay()
+        async with self.lock:
+            await self._replay()
         status, error = await self.load_status(self.run_id)
-        await self.send_json({"type": "status", "status": status, "error": error})
+        await self._send_status(status, error)
+        if status not in FINISHED and settings.PLAYGROUND_VIEWER_RESYNC_S > 0:
+            self._resync = asyncio.create_task(self._resync_loop())
 
     async def disconnect(self, code: int) -> None:
+        if self._resync is not None:
+            self._resync.cancel()
+            with contextlib.suppress(BaseException):
+                await self._resync
         if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            with contextlib.suppress(Exception):  # the layer may be what went away
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def _resync_loop(self) -> None:
+        while True:
+            await asyncio.sleep(settings.PLAYGROUND_VIEWER_RESYNC_S)
+            try:
+                await self.channel_layer.group_add(self.group, self.channel_name)
+            except Exception:
+                log.warning("could not re-join %s", self.group)
+            async with self.lock:
+                await self._replay()
+            status, error = await self.load_status(self.run_id)
+            if status != self.sent_status:
+                await self._send_status(status, error)
+            if status in FINISHED:
+                return
+
+    async def _send_status(self, status: str, error: str) -> None:
+        self.sent_status = status
+        await self.send_json({"type": "status", "status": status, "error": error})
 
     async def receive_json(self, content, **kwargs) -> None:
         pass  # the browser only listens
@@ -94,22 +147,26 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
     # --- group messages (sent by playground.publisher) ---------------------------------------
 
     async def run_events(self, message: dict) -> None:
-        fresh = [event for event in message["events"] if event["seq"] > self.last_seq]
-        if fresh and fresh[0]["seq"] != self.last_seq + 1:
-            await self._replay()  # a message went missing: the database has it
-            fresh = [event for event in fresh if event["seq"] > self.last_seq]
-        if fresh:
-            await self._forward(fresh)
+        async with self.lock:
+            fresh = [event for event in message["events"] if event["seq"] > self.last_seq]
+            if fresh and fresh[0]["seq"] != self.last_seq + 1:
+                await self._replay()  # a message went missing: the database has it
+                fresh = [event for event in fresh if event["seq"] > self.last_seq]
+            if fresh:
+                await self._forward(fresh)
 
     async def run_status(self, message: dict) -> None:
-        await self.send_json({"type": "status", "status": message["status"],
-                              "error": message.get("error", "")})
+        if message["status"] in FINISHED:
+            async with self.lock:  # everything stored before the end goes out before it
+                await self._replay()
+        await self._send_status(message["status"], message.get("error", ""))
 
 
 class FleetRunConsumer(RunEventsConsumer):
     """``/ws/fleet-runs/<id>/?after=<seq>``: the same relay for a fleet run's progress frames
     (group ``fleet.<id>``; each "event" is one aggregated frame)."""
 
+    model = FleetRun
     load_status = staticmethod(_fleet_run_status)
     load_after = staticmethod(_fleet_messages_after)
     group_for = staticmethod(fleet_group_name_for)

@@ -17,10 +17,11 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db import transaction
 
-from . import fleetsim, services
+from . import fleetsim, leases, services
 from .fleet_scenario import scenario_to_fields
 from .models import (Fleet, FleetRun, FleetRunMessage, FleetRunVm, MaintenanceEvent, Run,
                      RunStatus, Sweep, fleet_group_name_for)
+from .logs import run_fields
 from .publisher import RunEventPublisher
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ def start_run(*, scenario: dict, fleet: Fleet | None = None, plan: dict | None =
         seed=int(scenario.get("seed", 1)), scenario=scenario, plan=_storable_plan(plan or {}),
         bucket_s=fleetsim.bucket_for(eta))
     if queue:
-        transaction.on_commit(lambda: run_fleet.delay(run.pk))
+        transaction.on_commit(lambda: leases._send(run_fleet, FleetRun, run.pk))
     return run
 
 
@@ -111,19 +112,33 @@ class FleetRunPublisher(RunEventPublisher):
 
 class _FrameSink:
     """Numbers frames, stores them, publishes what is stored: the first frame at once, then a
-    batch when ``interval_s`` of wall time passed or it holds ``max_frames`` frames."""
+    batch when ``interval_s`` of wall time passed or it holds ``max_frames`` frames. Each batch
+    is written in one transaction with a lease renewal (fenced, see ``services._EventSink``);
+    frames up to ``resume_after`` are stored already and are checked, then skipped."""
 
-    def __init__(self, run_id: int, publisher, *, interval_s: float, max_frames: int):
+    def __init__(self, run_id: int, publisher, *, interval_s: float, max_frames: int,
+                 lease: leases.Lease | None = None, resume_after: int = 0,
+                 last_stored: dict | None = None):
         self.run_id = run_id
         self.publisher = publisher
         self.interval_s = interval_s
         self.max_frames = max_frames
+        self.lease = lease
+        self.resume_after = resume_after
+        self.last_stored = last_stored
         self.seq = 0
         self.pending: list[FleetRunMessage] = []
         self.last_flush = -math.inf
 
     def add(self, frame: dict) -> None:
         self.seq += 1
+        if self.lease is not None:
+            self.lease.check()
+        if self.seq <= self.resume_after:
+            if self.seq == self.resume_after and not services.same_event(
+                    self.last_stored, {"seq": self.seq, **frame}):
+                raise services.ResumeMismatch(services.ERROR_RESUME_MISMATCH.format(seq=self.seq))
+            return
         self.pending.append(FleetRunMessage(run_id=self.run_id, seq=self.seq,
                                             kind=frame.get("kind", "frame"), payload=frame))
         if (len(self.pending) >= self.max_frames
@@ -132,46 +147,77 @@ class _FrameSink:
 
     def flush(self) -> None:
         if self.pending:
-            FleetRunMessage.objects.bulk_create(self.pending)  # stored first, then announced
+            with transaction.atomic():
+                if self.lease is not None:
+                    self.lease.renew()
+                FleetRunMessage.objects.bulk_create(self.pending)  # stored first, then announced
             self.publisher.events([row.as_message() for row in self.pending])
             self.last_flush = time.monotonic()
         self.pending = []
 
 
 def execute_run(*, run_id: int, publisher=None, interval_s: float | None = None) -> bool:
-    """Claim a queued fleet run, run the engine, store and publish its frames, store one row
-    per VM and the summary. False (and nothing done) if the run was not queued."""
-    if not FleetRun.claim(run_id):
-        log.info("fleet run %s was not queued; nothing to do", run_id)
+    """Claim a queued fleet run, run the engine, store and publish its frames, then store one
+    row per VM and the summary in one transaction with the final status (a run that fails
+    leaves no half set of VM rows). False (and nothing done) if the run was not queued. A run
+    queued again after its worker died resumes after its last stored frame."""
+    attempt = FleetRun.claim(run_id, worker=leases.worker_name())
+    if not attempt:
+        log.info("not queued; nothing to do", extra=run_fields("fleet_run", run_id))
         return False
+    fields = run_fields("fleet_run", run_id, attempt)
     run = FleetRun.objects.get(pk=run_id)
+    last = run.messages.order_by("-seq").first()
+    log.info("fleet run claimed", extra={**fields, "resume_after": last.seq if last else 0})
     publisher = publisher or FleetRunPublisher(run_id)
+    lease = leases.Lease(FleetRun, run_id, attempt).start()
     publisher.status(RunStatus.RUNNING.value)
     sink = _FrameSink(run_id, publisher, max_frames=MAX_FRAMES_PER_MESSAGE,
                       interval_s=settings.PLAYGROUND_FLEET_PUBLISH_INTERVAL_S
-                      if interval_s is None else interval_s)
+                      if interval_s is None else interval_s, lease=lease,
+                      resume_after=last.seq if last else 0,
+                      last_stored=last.as_message() if last else None)
     try:
         try:
             stream = fleetsim.FleetStream(run.scenario, bucket_s=run.bucket_s)
             for frame in stream.frames():
                 sink.add(frame)
             sink.flush()
-            _store_vms(run_id, stream.vm_rows())
+            if last is not None and sink.seq < last.seq:
+                raise services.ResumeMismatch(
+                    services.ERROR_RESUME_MISMATCH.format(seq=sink.seq + 1))
+            vm_rows = stream.vm_rows()
             summary, series = stream.summary(), stream.compare_series()
+            lease.check()
+            with transaction.atomic():
+                lease.renew()
+                _store_vms(run_id, vm_rows)
+                if not FleetRun.finish(run_id, summary=summary, series=series, attempt=attempt):
+                    raise leases.LeaseLost(f"fleet run {run_id}")
+        except leases.LeaseLost:
+            log.warning("lease lost; stopping without writing", extra=fields)
+            return False
         except fleetsim.ScenarioError as exc:
-            return _fail(run_id, publisher, sink, ERROR_INVALID_SCENARIO.format(error=exc))
+            return _fail(run_id, publisher, sink, ERROR_INVALID_SCENARIO.format(error=exc),
+                         attempt=attempt)
+        except services.ResumeMismatch as exc:
+            return _fail(run_id, publisher, sink, str(exc), attempt=attempt)
         except Exception as exc:  # the engine broke: say so on the run instead of hanging
-            log.exception("fleet run %s failed", run_id)
+            log.exception("fleet run failed", extra=fields)
             return _fail(run_id, publisher, sink,
-                         ERROR_ENGINE_FAILED.format(error=f"{type(exc).__name__}: {exc}"))
-        FleetRun.finish(run_id, summary=summary, series=series)
+                         ERROR_ENGINE_FAILED.format(error=f"{type(exc).__name__}: {exc}"),
+                         attempt=attempt)
+        log.info("fleet run done", extra={**fields, "frames": sink.seq})
         publisher.status(RunStatus.DONE.value)
         return True
     finally:
+        lease.stop()
         getattr(publisher, "close", lambda: None)()
 
 
 def _store_vms(run_id: int, rows: Iterable[dict]) -> None:
+    """One row per VM (call inside the transaction that finishes the run)."""
+    FleetRunVm.objects.filter(run_id=run_id).delete()  # none, unless an earlier attempt's
     batch = []
     for row in rows:
         batch.append(FleetRunVm(run_id=run_id, name=row["vm"], host=row["host"],
@@ -183,13 +229,17 @@ def _store_vms(run_id: int, rows: Iterable[dict]) -> None:
         FleetRunVm.objects.bulk_create(batch)
 
 
-def _fail(run_id: int, publisher, sink: _FrameSink, error: str) -> bool:
+def _fail(run_id: int, publisher, sink: _FrameSink, error: str, *,
+          attempt: int | None = None) -> bool:
     try:
         sink.flush()
     except Exception:
-        log.exception("fleet run %s: could not store the last frames", run_id)
-    FleetRun.fail(run_id, error)
-    publisher.status(RunStatus.FAILED.value, error)
+        log.exception("could not store the last frames", extra=run_fields("fleet_run", run_id,
+                                                                          attempt))
+    if FleetRun.fail(run_id, error, attempt=attempt):
+        log.warning("fleet run failed", extra={**run_fields("fleet_run", run_id, attempt),
+                                               "error": error})
+        publisher.status(RunStatus.FAILED.value, error)
     return True
 
 

@@ -3,7 +3,10 @@ model's event stream, numbered per run so a client can resume after any sequence
 
 from __future__ import annotations
 
-from django.db import models
+from datetime import datetime
+
+from django.db import models, transaction
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,7 +18,83 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class Run(models.Model):
+class LeasedRun(models.Model):
+    """What a single-VM run and a fleet run share: a status that only moves through the
+    conditional updates below, and a lease so that a run whose worker died is noticed.
+
+    ``attempts`` counts claims and is the *fencing token*: every write a worker makes for a run
+    (a heartbeat, a batch of events, the final status) is conditional on the attempt it
+    claimed, so a worker that lost its lease (the reaper gave the run to another) cannot write
+    any more. ``heartbeat_at`` is, while running, the worker's last heartbeat; while queued,
+    when the task was last sent (the reaper sends it again when the message was lost)."""
+
+    attempts = models.PositiveIntegerField(default=0, help_text="times a worker claimed it")
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, default=timezone.now,
+        help_text="running: the worker's last heartbeat; queued: when the task was last sent")
+    worker = models.CharField(max_length=200, blank=True, default="",
+                              help_text="host:pid of the worker that claimed it last")
+
+    class Meta:
+        abstract = True
+
+    # --- state transitions, guarded in one place -------------------------------------------
+
+    @classmethod
+    def claim(cls, run_id: int, *, worker: str = "") -> int:
+        """Move a queued run to running and return the attempt number (>= 1); 0 if it was not
+        queued. Exactly one caller wins however often the task is delivered."""
+        now = timezone.now()
+        with transaction.atomic():
+            if cls.objects.filter(id=run_id, status=RunStatus.QUEUED).update(
+                    status=RunStatus.RUNNING, started=now, heartbeat_at=now, worker=worker[:200],
+                    attempts=F("attempts") + 1) != 1:
+                return 0
+            return cls.objects.values_list("attempts", flat=True).get(id=run_id)
+
+    @classmethod
+    def _holding(cls, run_id: int, attempt: int | None):
+        rows = cls.objects.filter(id=run_id, status=RunStatus.RUNNING)
+        return rows if attempt is None else rows.filter(attempts=attempt)
+
+    @classmethod
+    def beat(cls, run_id: int, attempt: int) -> bool:
+        """Renew the lease; False when this attempt no longer holds the run."""
+        return cls._holding(run_id, attempt).update(heartbeat_at=timezone.now()) == 1
+
+    @classmethod
+    def fail(cls, run_id: int, error: str, *, attempt: int | None = None) -> bool:
+        rows = (cls.objects.filter(id=run_id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+                if attempt is None else cls._holding(run_id, attempt))
+        return rows.update(status=RunStatus.FAILED, error=error, finished=timezone.now()) == 1
+
+    # --- the reaper's transitions (only for a lease that expired before ``cutoff``) -----------
+
+    @classmethod
+    def stale(cls, cutoff: datetime):
+        return cls.objects.filter(status=RunStatus.RUNNING).filter(
+            Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started__lt=cutoff))
+
+    @classmethod
+    def requeue(cls, run_id: int, attempt: int, cutoff: datetime) -> bool:
+        """Give a run whose worker stopped beating back to the queue (that attempt only)."""
+        return cls.stale(cutoff).filter(id=run_id, attempts=attempt).update(
+            status=RunStatus.QUEUED, heartbeat_at=timezone.now(), worker="") == 1
+
+    @classmethod
+    def give_up(cls, run_id: int, attempt: int, cutoff: datetime, error: str) -> bool:
+        return cls.stale(cutoff).filter(id=run_id, attempts=attempt).update(
+            status=RunStatus.FAILED, error=error, finished=timezone.now()) == 1
+
+    @classmethod
+    def resend(cls, run_id: int, cutoff: datetime) -> bool:
+        """A run queued since before ``cutoff`` (its message may be lost): mark it sent now."""
+        return cls.objects.filter(id=run_id, status=RunStatus.QUEUED).filter(
+            Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created__lt=cutoff)
+        ).update(heartbeat_at=timezone.now()) == 1
+
+
+class Run(LeasedRun):
     params = models.JSONField(help_text="The form's values, as typed (units included).")
     seed = models.BigIntegerField(default=1)
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
@@ -41,24 +120,10 @@ class Run(models.Model):
     def is_finished(self) -> bool:
         return self.status in (RunStatus.DONE, RunStatus.FAILED)
 
-    # --- state transitions, guarded in one place -------------------------------------------
-
     @classmethod
-    def claim(cls, run_id: int) -> bool:
-        """Move a queued run to running. True for exactly one caller, however often the task
-        is delivered."""
-        return cls.objects.filter(id=run_id, status=RunStatus.QUEUED).update(
-            status=RunStatus.RUNNING, started=timezone.now()) == 1
-
-    @classmethod
-    def finish(cls, run_id: int) -> None:
-        cls.objects.filter(id=run_id, status=RunStatus.RUNNING).update(
-            status=RunStatus.DONE, finished=timezone.now())
-
-    @classmethod
-    def fail(cls, run_id: int, error: str) -> None:
-        cls.objects.filter(id=run_id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).update(
-            status=RunStatus.FAILED, error=error, finished=timezone.now())
+    def finish(cls, run_id: int, *, attempt: int | None = None) -> bool:
+        return cls._holding(run_id, attempt).update(
+            status=RunStatus.DONE, finished=timezone.now()) == 1
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -238,7 +303,7 @@ class MaintenanceEvent(models.Model):
         return f"{self.name} ({self.get_kind_display()})"
 
 
-class FleetRun(models.Model):
+class FleetRun(LeasedRun):
     fleet = models.ForeignKey(Fleet, on_delete=models.SET_NULL, null=True, blank=True,
                               related_name="runs")
     sweep = models.ForeignKey("Sweep", on_delete=models.CASCADE, null=True, blank=True,
@@ -275,19 +340,9 @@ class FleetRun(models.Model):
         return self.status in (RunStatus.DONE, RunStatus.FAILED)
 
     @classmethod
-    def claim(cls, run_id: int) -> bool:
-        return cls.objects.filter(id=run_id, status=RunStatus.QUEUED).update(
-            status=RunStatus.RUNNING, started=timezone.now()) == 1
-
-    @classmethod
-    def finish(cls, run_id: int, *, summary: dict, series: dict) -> None:
-        cls.objects.filter(id=run_id, status=RunStatus.RUNNING).update(
-            status=RunStatus.DONE, summary=summary, series=series, finished=timezone.now())
-
-    @classmethod
-    def fail(cls, run_id: int, error: str) -> None:
-        cls.objects.filter(id=run_id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).update(
-            status=RunStatus.FAILED, error=error, finished=timezone.now())
+    def finish(cls, run_id: int, *, summary: dict, series: dict, attempt: int | None = None) -> bool:
+        return cls._holding(run_id, attempt).update(
+            status=RunStatus.DONE, summary=summary, series=series, finished=timezone.now()) == 1
 
     def messages_after(self, seq: int = 0, limit: int | None = None) -> list[dict]:
         rows = self.messages.filter(seq__gt=seq).order_by("seq")

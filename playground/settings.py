@@ -53,6 +53,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    if value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name, "").strip()
     return [part.strip() for part in value.split(",") if part.strip()] if value else default
@@ -201,10 +211,19 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
     CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
 
+# Structured logs: one line per record, ``key=value`` (LOG_FORMAT=kv, the default) or one JSON
+# object (LOG_FORMAT=json), with the run id, kind and attempt on every line about a run
+# (``playground/logs.py``). The Celery worker logs through the same handler (it does not take
+# over the root logger).
+LOG_FORMAT = env_str("LOG_FORMAT", "kv")
+if LOG_FORMAT not in ("kv", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be kv or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"structured": {"()": "playground.logs.StructuredFormatter",
+                                  "style": LOG_FORMAT}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
@@ -245,7 +264,18 @@ else:
         "polling_interval": 0.1,
     }
 CELERY_TASK_IGNORE_RESULT = True
+# A message is acknowledged only after its task returned, and a task whose pool process died
+# (SIGKILL, the OOM killer, the hard time limit) is handed back to the broker. Neither is
+# enough alone (a whole worker killed, or kombu's filesystem transport, keeps no unacked
+# message): the run's lease and the reaper (``playground/leases.py``) make sure no run stays
+# "running" without a live worker. Redelivering is harmless: the claim is atomic.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_TIME_LIMIT = env_int("PLAYGROUND_TASK_TIME_LIMIT_S", 3600)  # a hung run is killed
+# A broker that goes away (Redis restarted) does not cancel the runs in progress: they finish,
+# their events are in the database, and viewers resume from there.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -261,3 +291,25 @@ PLAYGROUND_PUBLISH_INTERVAL_S = float(env_str("PLAYGROUND_PUBLISH_INTERVAL_S", "
 # Fleet runs publish aggregated frames, a batch at most this often (seconds of wall time): a
 # viewer gets a few messages a second however many VMs move (the first frame goes at once).
 PLAYGROUND_FLEET_PUBLISH_INTERVAL_S = float(env_str("PLAYGROUND_FLEET_PUBLISH_INTERVAL_S", "0.25"))
+
+# Leases (``playground/leases.py``): a worker running a run renews its lease every
+# HEARTBEAT_S seconds; a run whose lease is older than LEASE_S is taken back by the reaper
+# (every worker runs one every REAP_INTERVAL_S, and a viewer connecting checks its run) and
+# queued again, or failed with the reason once it was claimed MAX_ATTEMPTS times. A run queued
+# for REQUEUE_AFTER_S without a worker claiming it has its task sent again (a message lost
+# with a Redis restart); a duplicate is harmless, the claim is atomic.
+PLAYGROUND_RUN_HEARTBEAT_S = env_float("PLAYGROUND_RUN_HEARTBEAT_S", 2.0)
+PLAYGROUND_RUN_LEASE_S = env_float("PLAYGROUND_RUN_LEASE_S", 30.0)
+PLAYGROUND_RUN_MAX_ATTEMPTS = env_int("PLAYGROUND_RUN_MAX_ATTEMPTS", 3)
+PLAYGROUND_REAP_INTERVAL_S = env_float("PLAYGROUND_REAP_INTERVAL_S", 10.0)
+PLAYGROUND_REQUEUE_AFTER_S = env_float("PLAYGROUND_REQUEUE_AFTER_S", 120.0)
+if not 0 < PLAYGROUND_RUN_HEARTBEAT_S * 2 <= PLAYGROUND_RUN_LEASE_S:
+    raise ImproperlyConfigured("PLAYGROUND_RUN_LEASE_S must be at least twice "
+                               "PLAYGROUND_RUN_HEARTBEAT_S (and both > 0)")
+if PLAYGROUND_RUN_MAX_ATTEMPTS < 1:
+    raise ImproperlyConfigured("PLAYGROUND_RUN_MAX_ATTEMPTS must be >= 1")
+# A viewer's consumer re-joins its run's group and checks the database this often while the
+# run is not finished, so a lost group (Redis restarted) or a lost message costs a pause only.
+PLAYGROUND_VIEWER_RESYNC_S = env_float("PLAYGROUND_VIEWER_RESYNC_S", 3.0)
+# /healthz: each check (database, broker, channel layer) must answer within this many seconds.
+PLAYGROUND_HEALTH_TIMEOUT_S = env_float("PLAYGROUND_HEALTH_TIMEOUT_S", 3.0)

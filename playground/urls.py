@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import views
+from . import health, views
 
 urlpatterns = [
     path("", views.anatomy, name="anatomy"),
@@ -10,5 +10,6 @@ urlpatterns = [
     path("runs/<int:run_id>/events.json", views.run_events, name="run-events"),
     path("rehearsals/", include("playground.rehearsal_urls")),
     path("fleets/", include("playground.fleet_urls")),
+    path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
