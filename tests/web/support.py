@@ -108,11 +108,48 @@ def chromium_available() -> bool:
 # --- full stacks ---------------------------------------------------------------------------------
 
 class Stack:
-    def __init__(self, base_url: str, env: dict, procs: list[subprocess.Popen], logs: list[Path]):
+    def __init__(self, base_url: str, env: dict, procs: list[subprocess.Popen], logs: list[Path],
+                 tmp_path: Path | None = None, redis: RedisServer | None = None):
         self.base_url = base_url
         self.env = env
         self.procs = procs
         self.logs = logs
+        self.tmp_path = tmp_path
+        self.redis = redis  # a private redis-server this stack may restart (own_redis=True)
+
+    # --- workers: the fault tests kill them and start new ones ---------------------------------
+
+    def start_worker(self) -> subprocess.Popen:
+        proc, log = _spawn("worker", WORKER_CMD, self.env, self.tmp_path, len(self.logs))
+        self.procs.insert(0, proc)
+        self.logs.append(log)
+        return proc
+
+    def workers(self) -> list[subprocess.Popen]:
+        return [p for p in self.procs if p.args[:1] == WORKER_CMD[:1] and p.poll() is None]
+
+    def kill_worker(self, proc: subprocess.Popen) -> None:
+        """SIGKILL a worker and its pool processes (its own process group), like the OOM
+        killer or a machine gone: no shutdown code runs."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    # --- the stack's own database, read directly -----------------------------------------------
+
+    def sql(self, query: str, *params) -> list[tuple]:
+        """Rows of a query on this stack's database (``%s`` placeholders)."""
+        url = self.env.get("DATABASE_URL")
+        if url:
+            import psycopg
+
+            with psycopg.connect(url, autocommit=True) as conn:
+                return list(conn.execute(query, params).fetchall())
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(Path(self.env["PLAYGROUND_VAR_DIR"])
+                                                / "playground.sqlite3", timeout=20)) as conn:
+            return list(conn.execute(query.replace("%s", "?"), params).fetchall())
 
     @property
     def ws_url(self) -> str:
@@ -147,15 +184,70 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=5)
 
 
+WORKER_CMD = [str(BIN / "celery"), "-A", "playground", "worker", "--loglevel=INFO",
+              "--concurrency=1", "--without-gossip", "--without-mingle"]
+
+
+def _spawn(name: str, cmd: list[str], env: dict, tmp_path: Path, n: int):
+    log = tmp_path / f"{name}-{n}.log"
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("wb"),
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    return proc, log
+
+
+class RedisServer:
+    """A private redis-server on a free loopback port (no persistence, like CI's), which a
+    test may kill and start again on the same port."""
+
+    def __init__(self, tmp_path: Path):
+        self.binary = shutil.which("redis-server")
+        self.port = free_port()
+        self.dir = tmp_path
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+             "--appendonly", "no", "--dir", str(self.dir)],
+            stdout=(self.dir / "redis.log").open("ab"), stderr=subprocess.STDOUT,
+            start_new_session=True)
+        wait_for_port(self.port, proc=self.proc)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def restart(self, down_s: float = 0.5) -> None:
+        self.kill()
+        time.sleep(down_s)
+        self.start()
+
+
 @contextlib.contextmanager
-def running_stack(mode: str, tmp_path: Path):
+def running_stack(mode: str, tmp_path: Path, *, extra_env: dict | None = None,
+                  own_redis: bool = False):
     """Start daphne and a Celery worker as subprocesses on a free port, in ``embedded`` or
-    ``production`` mode, each with its own database; yield a ``Stack``; stop them by PID."""
+    ``production`` mode, each with its own database; yield a ``Stack``; stop them by PID.
+    ``own_redis`` (production): a private redis-server the test may restart."""
     env = _clean_env()
     env["PLAYGROUND_VAR_DIR"] = str(tmp_path / "var")
+    env.update(extra_env or {})
+    private_redis = None
     with contextlib.ExitStack() as cleanup:
         if mode == "production":
             redis, postgres = redis_url(), postgres_url()
+            if own_redis:
+                if not which("redis-server"):
+                    service_skip("redis-server (the fault tests restart their own)")
+                private_redis = RedisServer(tmp_path)
+                private_redis.start()
+                cleanup.callback(private_redis.kill)
+                redis = private_redis.url
             if not redis:
                 service_skip("Redis (set REDIS_URL to a running server)")
             if not postgres:
@@ -164,7 +256,7 @@ def running_stack(mode: str, tmp_path: Path):
                 "PLAYGROUND_MODE": "production",
                 "DJANGO_SECRET_KEY": "e2e-" + uuid.uuid4().hex,
                 "DATABASE_URL": cleanup.enter_context(scratch_postgres_database(postgres)),
-                "REDIS_URL": redis_url_db(redis, 3),
+                "REDIS_URL": redis if own_redis else redis_url_db(redis, 3),
             })
             _flush_redis(env["REDIS_URL"])
         manage = [PYTHON, str(ROOT / "manage.py")]
@@ -176,20 +268,19 @@ def running_stack(mode: str, tmp_path: Path):
         port = free_port()
         procs, logs = [], []
         for name, cmd in (
-            ("worker", [str(BIN / "celery"), "-A", "playground", "worker", "--loglevel=INFO",
-                        "--concurrency=1", "--without-gossip", "--without-mingle"]),
+            ("worker", WORKER_CMD),
             ("daphne", [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port),
                         "playground.asgi:application"]),
         ):
-            log = tmp_path / f"{name}.log"
+            proc, log = _spawn(name, cmd, env, tmp_path, 0)
+            procs.append(proc)
             logs.append(log)
-            procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("wb"),
-                                          stderr=subprocess.STDOUT, start_new_session=True))
+        stack = Stack(f"http://127.0.0.1:{port}", env, procs, logs, tmp_path, private_redis)
         try:
             wait_for_port(port, proc=procs[1])
-            yield Stack(f"http://127.0.0.1:{port}", env, procs, logs)
+            yield stack
         finally:
-            for proc in reversed(procs):
+            for proc in reversed(stack.procs):
                 _stop(proc)
 
 
