@@ -1,0 +1,203 @@
+"""Claims, leases, fencing, the reaper and resuming, in-process (the real-process versions are
+in test_faults.py); transactions: a failed import or a failed fleet run leaves no half objects."""
+
+import json
+import logging
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from playground import fleet_services, fleetsim, leases, services, simulation
+from playground.logs import StructuredFormatter
+from playground.models import (Fleet, FleetRun, FleetRunMessage, FleetRunVm, MaintenanceEvent,
+                               Run, RunEvent, RunStatus)
+from playground.tasks import run_fleet, run_migration
+
+from .fleet_support import RecordingPublisher, tiny
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def run(valid_params):
+    return Run.objects.create(params=valid_params, seed=1)
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    calls = []
+    monkeypatch.setattr(run_migration, "delay", lambda i: calls.append(("run", i)))
+    monkeypatch.setattr(run_fleet, "delay", lambda i: calls.append(("fleet", i)))
+    return calls
+
+
+def _age(model, run_id, seconds):
+    model.objects.filter(id=run_id).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=seconds))
+
+
+def test_a_claim_returns_the_attempt_and_only_once(run):
+    assert Run.claim(run.pk, worker="w:1") == 1
+    assert Run.claim(run.pk) == 0
+    run.refresh_from_db()
+    assert (run.status, run.attempts, run.worker) == ("running", 1, "w:1")
+
+
+def test_the_reaper_queues_a_run_whose_lease_expired_and_sends_its_task(run, sent, settings):
+    settings.PLAYGROUND_RUN_LEASE_S = 30
+    Run.claim(run.pk)
+    assert leases.reap()["requeued"] == []  # a fresh lease is left alone
+    _age(Run, run.pk, 31)
+    assert leases.reap()["requeued"] == [run.pk]
+    assert sent == [("run", run.pk)]
+    run.refresh_from_db()
+    assert run.status == RunStatus.QUEUED and run.attempts == 1
+    assert Run.claim(run.pk) == 2
+
+
+def test_after_max_attempts_the_reaper_fails_the_run_with_the_reason(run, sent, settings):
+    settings.PLAYGROUND_RUN_MAX_ATTEMPTS = 2
+    for _ in range(2):
+        Run.claim(run.pk)
+        _age(Run, run.pk, 3600)
+        leases.reap()
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED and run.attempts == 2
+    assert run.error == leases.ERROR_WORKER_LOST.format(lease=settings.PLAYGROUND_RUN_LEASE_S,
+                                                        attempts=2)
+    assert sent == [("run", run.pk)]  # one retry, then no more
+
+
+def test_a_queued_run_whose_message_was_lost_is_sent_again(run, sent, settings):
+    settings.PLAYGROUND_REQUEUE_AFTER_S = 60
+    assert leases.reap()["resent"] == []
+    _age(Run, run.pk, 61)
+    assert leases.reap()["resent"] == [run.pk] and sent == [("run", run.pk)]
+    assert leases.reap()["resent"] == []  # not again until another REQUEUE_AFTER_S
+
+
+def test_a_worker_that_lost_its_lease_writes_nothing_more(run):
+    attempt = Run.claim(run.pk)
+    lease = leases.Lease(Run, run.pk, attempt)
+    sink = services._EventSink(run.pk, RecordingPublisher(), batch_size=1000, interval_s=3600,
+                               lease=lease)
+    sink.add({"kind": "phase_start", "phase": "guest_notice", "t_s": 0.0, "explain": ""})
+    sink.flush()
+    _age(Run, run.pk, 3600)
+    Run.requeue(run.pk, attempt, timezone.now() - timedelta(seconds=1))
+    assert Run.claim(run.pk) == attempt + 1  # another worker holds it now
+    sink.add({"kind": "phase_start", "phase": "setup", "t_s": 1.0, "explain": ""})
+    with pytest.raises(leases.LeaseLost):
+        sink.flush()
+    assert RunEvent.objects.filter(run=run).count() == 1
+    assert Run.finish(run.pk, attempt=attempt) is False
+    assert Run.fail(run.pk, "x", attempt=attempt) is False
+
+
+def test_a_retried_run_resumes_after_the_last_stored_event(run, valid_params):
+    expected = list(simulation.events_for(valid_params))
+    for seq, event in enumerate(expected[:7], 1):  # what the first attempt stored
+        RunEvent.objects.create(run=run, seq=seq, kind=simulation.event_kind(event),
+                                payload=simulation.event_payload(event))
+    Run.objects.filter(pk=run.pk).update(attempts=1)
+    publisher = RecordingPublisher()
+    assert services.execute_run(run_id=run.pk, publisher=publisher) is True
+    rows = list(RunEvent.objects.filter(run=run).order_by("seq"))
+    assert [r.seq for r in rows] == list(range(1, len(expected) + 1))
+    assert [r.payload for r in rows] == [json.loads(json.dumps(simulation.event_payload(e)))
+                                         for e in expected]
+    assert [e["seq"] for batch in publisher.batches for e in batch][0] == 8  # only the new ones
+    run.refresh_from_db()
+    assert run.status == RunStatus.DONE and run.attempts == 2
+
+
+def test_a_resume_that_does_not_match_the_stored_events_fails_the_run(run, valid_params):
+    RunEvent.objects.create(run=run, seq=1, kind="phase_start", payload={"kind": "not this"})
+    services.execute_run(run_id=run.pk, publisher=RecordingPublisher())
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert run.error == services.ERROR_RESUME_MISMATCH.format(seq=1)
+    assert RunEvent.objects.filter(run=run).count() == 1
+
+
+def test_a_retried_fleet_run_resumes_and_stores_each_vm_once():
+    run = fleet_services.start_run(scenario=tiny(), queue=False)
+    stream = fleetsim.FleetStream(tiny(), bucket_s=run.bucket_s)
+    frames = list(stream.frames())
+    FleetRunMessage.objects.bulk_create(FleetRunMessage(run=run, seq=i, payload=f)
+                                        for i, f in enumerate(frames[:3], 1))
+    FleetRunVm.objects.create(run=run, name="half", host="h", rack="r", outcome="x", data={})
+    assert fleet_services.execute_run(run_id=run.pk, publisher=RecordingPublisher()) is True
+    seqs = list(FleetRunMessage.objects.filter(run=run).order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, len(frames) + 1))
+    names = list(FleetRunVm.objects.filter(run=run).values_list("name", flat=True))
+    assert len(names) == len(set(names)) == len(stream.vm_rows()) and "half" not in names
+
+
+def test_a_fleet_run_that_fails_while_storing_vms_leaves_no_vm_rows(monkeypatch):
+    run = fleet_services.start_run(scenario=tiny(), queue=False)
+    original = fleetsim.FleetStream.vm_rows
+
+    def half_then_broken(self):  # some rows are stored, then the next one breaks
+        yield from original(self)[:3]
+        raise OSError("disk full")
+
+    monkeypatch.setattr(fleetsim.FleetStream, "vm_rows", half_then_broken)
+    fleet_services.execute_run(run_id=run.pk, publisher=RecordingPublisher())
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED and "disk full" in run.error
+    assert not FleetRunVm.objects.filter(run=run).exists()
+    assert run.summary is None
+
+
+def test_a_failed_import_leaves_no_fleet(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(MaintenanceEvent.objects, "bulk_create", broken)
+    with pytest.raises(RuntimeError):
+        fleet_services.create_fleet(scenario=tiny(), source="upload")
+    assert not Fleet.objects.exists()
+
+
+def test_a_run_is_created_even_when_the_broker_is_down(valid_params, monkeypatch,
+                                                         django_capture_on_commit_callbacks):
+    def down(run_id):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(run_migration, "delay", down)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.create_run(params=valid_params)
+    assert Run.objects.get(pk=run.pk).status == RunStatus.QUEUED  # the reaper sends it later
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_thread_renews_the_lease_and_notices_when_it_is_lost(valid_params):
+    run = Run.objects.create(params=valid_params)
+    attempt = Run.claim(run.pk)
+    Run.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    lease = leases.Lease(Run, run.pk, attempt, interval_s=0.05).start()
+    try:
+        deadline = time.monotonic() + 5
+        while Run.objects.get(pk=run.pk).heartbeat_at < timezone.now() - timedelta(minutes=1):
+            assert time.monotonic() < deadline, "no heartbeat"
+            time.sleep(0.02)
+        Run.objects.filter(pk=run.pk).update(attempts=attempt + 1)  # someone else took it
+        assert lease.lost.wait(5)
+        with pytest.raises(leases.LeaseLost):
+            lease.check()
+    finally:
+        lease.stop()
+    assert not [t for t in threading.enumerate() if t.name == f"lease-{run.pk}"]
+
+
+def test_log_lines_carry_the_run_id_as_key_value_or_json():
+    record = logging.LogRecord("playground.services", logging.INFO, __file__, 1, "run claimed",
+                               (), None)
+    record.__dict__.update({"run_id": 42, "kind": "run", "attempt": 2})
+    line = StructuredFormatter("kv").format(record)
+    assert 'msg="run claimed"' in line and " run_id=42 kind=run attempt=2" in line
+    assert json.loads(StructuredFormatter("json").format(record))["run_id"] == 42
