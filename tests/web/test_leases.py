@@ -146,6 +146,7 @@ def test_a_fleet_run_that_fails_while_storing_vms_leaves_no_vm_rows(monkeypatch)
         raise OSError("disk full")
 
     monkeypatch.setattr(fleetsim.FleetStream, "vm_rows", half_then_broken)
+    monkeypatch.setattr(fleet_services, "VM_ROWS_BATCH", 2)  # 2 rows are inserted before it breaks
     fleet_services.execute_run(run_id=run.pk, publisher=RecordingPublisher())
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED and "disk full" in run.error
