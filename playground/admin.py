@@ -8,7 +8,8 @@ from .models import (Fleet, FleetRun, FleetRunMessage, FleetRunVm, MaintenanceEv
 
 @admin.register(Run)
 class RunAdmin(admin.ModelAdmin):
-    list_display = ("id", "status", "seed", "created", "finished")
+    list_display = ("id", "status", "attempts", "worker", "heartbeat_at", "seed", "created",
+                    "finished")
     list_filter = ("status",)
 
 
@@ -44,7 +45,8 @@ class MaintenanceEventAdmin(admin.ModelAdmin):
 
 @admin.register(FleetRun)
 class FleetRunAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "status", "seed", "fleet", "sweep", "created", "finished")
+    list_display = ("id", "name", "status", "attempts", "worker", "heartbeat_at", "seed", "fleet",
+                    "sweep", "created", "finished")
     list_filter = ("status",)
     raw_id_fields = ("fleet", "sweep")
 
