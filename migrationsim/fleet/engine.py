@@ -28,7 +28,7 @@ from ..units import PAGE_SIZE_BYTES
 from ..workload import PRESETS as WORKLOADS
 from . import reasons as why
 from .model import FAILED, MAINTENANCE, SCHEDULED, UP, Fleet, Host, Vm
-from .network import Flow, Network
+from .network import Flow, Network, in_order
 from .placement import Placement
 from .scenario import MaintenanceEvent, Scenario
 from .build import build_fleet
@@ -531,7 +531,7 @@ class FleetRun:
         m.last_s = self.now
 
     def _rates_changed(self, flows, skip: Migration | None = None) -> None:
-        for flow in flows:
+        for flow in in_order(flows):
             m = self._flows.get(flow)
             if m is None or m is skip or m.phase != "precopy":
                 continue

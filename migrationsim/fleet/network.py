@@ -29,6 +29,7 @@ class Link:
     capacity_bps: float
     flows: set = field(default_factory=set)
     carried_bps: float = 0.0  # sum of its flows' rates
+    order: int = 0  # creation order: iterations that matter follow it, never memory addresses
 
     def spare_bps(self) -> float:
         return self.capacity_bps - self.carried_bps
@@ -47,21 +48,30 @@ class Flow:
     path: tuple  # of Link
     demand_bps: float  # math.inf: only the links limit it
     rate_bps: float = 0.0
+    order: int = 0  # set when added: a run is the same in every process (no hash order)
+
+
+def in_order(items) -> list:
+    """Flows or links in creation order, so results never depend on set iteration order."""
+    return sorted(items, key=lambda item: item.order)
 
 
 class Network:
     def __init__(self):
         self.links: dict[str, Link] = {}
         self.flows: set[Flow] = set()
+        self._added = 0
 
     def link(self, name: str, capacity_bps: float) -> Link:
         if name not in self.links:
-            self.links[name] = Link(name, capacity_bps)
+            self.links[name] = Link(name, capacity_bps, order=len(self.links))
         return self.links[name]
 
     # --- changes: each returns the flows whose rate changed (the new flow included) ---------
 
     def add(self, flow: Flow) -> set[Flow]:
+        self._added += 1
+        flow.order = self._added
         self.flows.add(flow)
         flow.rate_bps = 0.0
         for link in flow.path:
@@ -100,12 +110,12 @@ class Network:
 
     def _resolve(self, seeds: set[Flow], seed_links: set[Link]) -> set[Flow]:
         flows = set(seeds)
-        for link in seed_links:
+        for link in in_order(seed_links):
             if link.saturated() or _would_saturate(link, seeds):
                 flows |= link.flows
         while True:
             flows = self._close_over_saturated(flows)
-            before = {f: f.rate_bps for f in flows}
+            before = {f: f.rate_bps for f in in_order(flows)}
             grow = self._water_fill(flows)
             if not grow:
                 break
@@ -115,7 +125,7 @@ class Network:
         return {f for f, rate in before.items() if abs(f.rate_bps - rate) > _REL_EPS * max(1.0, rate)} | (seeds & self.flows)
 
     def _close_over_saturated(self, flows: set[Flow]) -> set[Flow]:
-        frontier = list(flows)
+        frontier = in_order(flows)
         seen_links: set[Link] = set()
         while frontier:
             f = frontier.pop()
@@ -123,7 +133,7 @@ class Network:
                 if link in seen_links or not link.saturated():
                     continue
                 seen_links.add(link)
-                for g in link.flows:
+                for g in in_order(link.flows):
                     if g not in flows:
                         flows.add(g)
                         frontier.append(g)
@@ -146,6 +156,7 @@ class Network:
         flows``, a flow freezes at its demand. Candidate levels sit in a heap, so the cost is
         O(flows x path x log links).
         """
+        flows = in_order(flows)
         for f in flows:
             self._set_rate(f, 0.0)
         members: dict[Link, list] = {}
@@ -154,13 +165,14 @@ class Network:
                 members.setdefault(link, []).append(f)
         fixed = {link: link.carried_bps for link in members}  # outside flows' share, then frozen
         unfrozen = {link: len(fs) for link, fs in members.items()}
-        heap = [(fixed_level(link.capacity_bps, fixed[link], unfrozen[link]), id(link), link)
+        # ties: links before flows, then creation order (never memory addresses)
+        heap = [(fixed_level(link.capacity_bps, fixed[link], unfrozen[link]), 0, link.order, link)
                 for link in members]
-        heap += [(f.demand_bps, id(f), f) for f in flows if f.demand_bps < math.inf]
+        heap += [(f.demand_bps, 1, f.order, f) for f in flows if f.demand_bps < math.inf]
         heapq.heapify(heap)
         rate: dict[Flow, float] = {}
         while heap and len(rate) < len(flows):
-            level, _, item = heapq.heappop(heap)
+            level, _, _, item = heapq.heappop(heap)
             if isinstance(item, Flow):
                 if item in rate:
                     continue
@@ -181,15 +193,16 @@ class Network:
                     unfrozen[other] -= 1
                     if unfrozen[other] > 0:
                         heapq.heappush(heap, (fixed_level(other.capacity_bps, fixed[other],
-                                                          unfrozen[other]), id(other), other))
+                                                          unfrozen[other]), 0, other.order, other))
         for f in flows:
             self._set_rate(f, rate.get(f, 0.0))
         grow = set()
+        inside_set = set(flows)
         for link, inside in members.items():
             if link.saturated() and len(link.flows) > len(inside):
                 top = max(f.rate_bps for f in inside)
                 for g in link.flows:
-                    if g not in flows and g.rate_bps > top * (1 + 1e-6):
+                    if g not in inside_set and g.rate_bps > top * (1 + 1e-6):
                         grow.add(g)
         return grow
 
@@ -199,5 +212,5 @@ def fixed_level(capacity: float, fixed: float, unfrozen: int) -> float:
 
 
 def _would_saturate(link: Link, new_flows: set[Flow]) -> bool:
-    want = sum(min(f.demand_bps, link.capacity_bps) for f in new_flows if f in link.flows)
+    want = sum(min(f.demand_bps, link.capacity_bps) for f in in_order(new_flows) if f in link.flows)
     return link.carried_bps + want >= link.capacity_bps * (1 - 1e-7)

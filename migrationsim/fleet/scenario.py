@@ -314,6 +314,7 @@ def parse_scenario(data: Any) -> Scenario:
             raise ScenarioError(f"fleet.vms.mix.{name}", str(exc)) from None
     if sum(s for _, s in mix) <= 0:
         raise ScenarioError("fleet.vms.mix", "shares must add up to more than 0")
+    mix.sort()  # the same fleet whatever order the keys were stored in (PostgreSQL reorders JSON)
     vm_mix = VmMix(
         per_host=vms.get("per_host", _int(0, 1000), 8),
         memory_bytes=vms.get("memory", _range(parse_bytes), (1024**3, 16 * 1024**3)),

@@ -62,3 +62,20 @@ def test_a_bad_scenario_field_is_named(capsys, tmp_path):
                                 "events": [{"kind": "kernel_upgrade", "scope": {"zone": True}}]}))
     assert main(["fleet", str(path)]) == 2
     assert "fleet.racks[3].hosts: must be > 0" in capsys.readouterr().err
+
+
+def test_a_run_is_the_same_in_every_process_whatever_the_hash_seed():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    outputs = set()
+    for hash_seed in ("1", "2", "3"):
+        done = subprocess.run([sys.executable, "-m", "migrationsim", "fleet", "--preset", "gce-calibrated",
+                               "--json"], cwd=root, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "PYTHONHASHSEED": hash_seed})
+        assert done.returncode == 0, done.stderr
+        outputs.add(done.stdout)
+    assert len(outputs) == 1

@@ -82,3 +82,13 @@ def test_malformed_text_says_so():
     with pytest.raises(ScenarioError) as error:
         load_scenario('{"fleet": [1, 2')
     assert "not valid JSON" in error.value.message
+
+
+def test_the_order_of_keys_does_not_change_the_fleet():
+    from migrationsim.fleet import FleetRun, summarize
+
+    forward = scenario(mix={"per_host": 6, "mix": {"idle": 0.3, "web": 0.5, "oltp": 0.2}})
+    backward = scenario(mix={"per_host": 6, "mix": {"oltp": 0.2, "web": 0.5, "idle": 0.3}})
+    a, b = FleetRun(parse_scenario(forward)).run(), FleetRun(parse_scenario(backward)).run()
+    assert [vm.workload for vm in a.fleet.vms] == [vm.workload for vm in b.fleet.vms]
+    assert summarize(a) == summarize(b)
