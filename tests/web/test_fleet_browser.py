@@ -6,7 +6,15 @@ import time
 
 import pytest
 
+from migrationsim.fleet import FleetRun, load_scenario, summarize
+
 from .test_browser import browser, page  # noqa: F401  (the same Chromium fixtures)
+
+# What the engine says of the demo preset: the page must show the same numbers.
+DEMO = summarize(FleetRun(load_scenario("demo")).run())
+_demo = FleetRun(load_scenario("demo"))
+DEMO_TO_MIGRATE = sum(1 for h in _demo.scope(_demo.scenario.events[0]) for v in h.vms
+                      if _demo.fleet.vms[v].live_migratable)
 
 
 def _watch(page, seconds):
@@ -24,7 +32,7 @@ def _start_demo_run(stack, page):
     assert page.input_value("#id_name") == "demo"
     page.click("#save-plan")
     page.wait_for_url(re.compile(r"/fleets/\d+/plan/$"))
-    assert page.inner_text("#plan-migrate .big") == "44"
+    assert page.inner_text("#plan-migrate .big") == str(DEMO_TO_MIGRATE)
     assert "GPU attached" in page.inner_text("#plan-terminate")
     assert "range" in page.inner_text("#plan-eta")
     page.click("#approve")
@@ -44,7 +52,8 @@ def test_a_fleet_from_a_preset_is_planned_run_and_watched_live_then_a_vm_opens(s
     page.select_option("#speed", "max")
     page.wait_for_function("window.fleetRun.state().finished", timeout=30_000)
     state = page.evaluate("window.fleetRun.state()")
-    assert state["counts"]["done"] == 44 and state["blackouts"] == 46
+    assert state["counts"]["done"] == DEMO["outcomes"]["migrated"]
+    assert state["blackouts"] == DEMO["migrations"]
     page.wait_for_function(  # the page redraws a few times a second
         "document.getElementById('progress-text').textContent.startsWith('4 / 4')", timeout=5_000)
     page.wait_for_selector("#fleet-summary-table", timeout=10_000)
