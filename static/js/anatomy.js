@@ -104,7 +104,7 @@
         }
         if (ev.index === 0 && ev.pages) { m.pending.x.push(ev.t_s); m.pending.y.push(ev.pages * 4096); }
         m.pending.x.push(ev.end_s); m.pending.y.push(ev.pending_after_bytes);
-        m.rounds.idx.push(live ? `round ${ev.index}` : `final (${ev.index})`);
+        m.rounds.idx.push(live ? String(ev.index) : "final"); // short: the chart is narrow
         m.rounds.sent.push(ev.bytes); m.rounds.dirtied.push(ev.dirty_bytes);
         if (Array.isArray(ev.memory_map) && ev.memory_map.length) {
           m.memory = toGrid(ev.memory_map, ev.memory_map_width);
@@ -190,6 +190,15 @@
     }, extra);
   }
   const PLOT_CONFIG = { displaylogo: false, responsive: true };
+  // an empty chart says why it is empty instead of showing bare axes
+  function emptyLayout(text) {
+    return layout({
+      height: 280, xaxis: { visible: false }, yaxis: { visible: false },
+      annotations: [{ text, xref: "paper", yref: "paper", x: 0.5, y: 0.5, showarrow: false, font: { size: 14, color: "#555" } }],
+    });
+  }
+  const NOT_YET = "Nothing copied yet:<br>rounds start after the guest notice<br>and the target setup.";
+  const TICKS = { ticks: "outside", ticklen: 6, tickcolor: "white" }; // keeps the axes' first labels apart
 
   function drawTimeline() {
     const m = model;
@@ -233,23 +242,26 @@
   }
 
   function drawPending() {
+    if (!model.pending.x.length) { Plotly.react("chart-pending", [], emptyLayout(NOT_YET), PLOT_CONFIG); return; }
     Plotly.react("chart-pending", [{
       type: "scatter", mode: "lines+markers", x: model.pending.x.slice(), y: model.pending.y.slice(),
       line: { color: "#0072B2", width: 3 }, marker: { size: 8 }, hovertemplate: "%{x:.3f} s: %{y:.4s}B<extra></extra>",
     }], layout({
-      height: 280, xaxis: { title: { text: "simulated time (s)" }, gridcolor: GRID },
-      yaxis: { title: { text: "bytes" }, gridcolor: GRID, rangemode: "tozero", exponentformat: "SI" },
+      height: 280, xaxis: { title: { text: "simulated time (s)" }, gridcolor: GRID, ...TICKS },
+      yaxis: { title: { text: "bytes" }, gridcolor: GRID, rangemode: "tozero", exponentformat: "SI", ...TICKS },
     }), PLOT_CONFIG);
   }
 
   function drawRounds() {
     const r = model.rounds;
+    if (!r.idx.length) { Plotly.react("chart-rounds", [], emptyLayout(NOT_YET), PLOT_CONFIG); return; }
     Plotly.react("chart-rounds", [
       { type: "bar", name: "sent", x: r.idx.slice(), y: r.sent.slice(), marker: { color: "#0072B2" } },
       { type: "bar", name: "dirtied meanwhile", x: r.idx.slice(), y: r.dirtied.slice(), marker: { color: "#E69F00" } },
     ], layout({
       height: 280, barmode: "group", showlegend: true, legend: { orientation: "h", y: 1.12 },
-      margin: { l: 70, r: 20, t: 30, b: 60 },
+      margin: { l: 70, r: 20, t: 30, b: 50 },
+      xaxis: { title: { text: "round" }, type: "category", automargin: true },
       yaxis: { title: { text: "bytes" }, gridcolor: GRID, exponentformat: "SI" },
     }), PLOT_CONFIG);
   }
@@ -267,12 +279,17 @@
   }
 
   function drawForwarding() {
+    if (!model.fwd.x.length) {
+      const text = model.finished ? "No packets were forwarded." : "None yet: the source forwards packets<br>after the blackout, while the network<br>learns where the VM went.";
+      Plotly.react("chart-forwarding", [], emptyLayout(text), PLOT_CONFIG);
+      return;
+    }
     Plotly.react("chart-forwarding", [{
       type: "scatter", mode: "lines+markers", x: model.fwd.x.slice(), y: model.fwd.y.slice(), line: { color: "#CC79A7", width: 3, shape: "hv" },
       hovertemplate: "%{x:.3f} s: %{y:,} packets<extra></extra>",
     }], layout({
-      height: 280, xaxis: { title: { text: "simulated time (s)" }, gridcolor: GRID },
-      yaxis: { title: { text: "packets (cumulative)" }, gridcolor: GRID, rangemode: "tozero" },
+      height: 280, xaxis: { title: { text: "simulated time (s)" }, gridcolor: GRID, ...TICKS },
+      yaxis: { title: { text: "packets (cumulative)" }, gridcolor: GRID, rangemode: "tozero", ...TICKS },
     }), PLOT_CONFIG);
   }
 

@@ -77,6 +77,7 @@
     }
     if (dirty && now - lastDraw >= REDRAW_MS) { draw(); lastDraw = now; dirty = false; }
     if (status === "done" && played === frames.length && !resultsLoaded) loadResults();
+    if (playing && status === "done" && frames.length && played === frames.length) setPlaying(false, true);
     requestAnimationFrame(tick);
   }
   let dirty = true, lastDraw = -Infinity;
@@ -114,8 +115,8 @@
 
   // --- drawing ------------------------------------------------------------------------------
   const plotConfig = {displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"]};
-  const baseLayout = () => ({margin: {l: 60, r: 20, t: 10, b: 45}, font: {size: 14},
-                             legend: {orientation: "h", y: -0.25}, paper_bgcolor: "#fff", plot_bgcolor: "#fff"});
+  const baseLayout = () => ({margin: {l: 70, r: 20, t: 10, b: 55}, font: {size: 14},
+                             legend: {orientation: "h", x: 0, y: 1.02, yanchor: "bottom"}, paper_bgcolor: "#fff", plot_bgcolor: "#fff"});
   let zoomHost = "", zoomVms = null;  // zoomVms: fetched rows of a big fleet's host
   let mode = null;
 
@@ -175,8 +176,8 @@
     $("chart-timeline").style.height = `${height}px`;
     Plotly.react("chart-timeline", traces, {
       ...baseLayout(), barmode: "overlay", height, showlegend: false,
-      margin: {l: rows.length > 150 ? 20 : 90, r: 20, t: 10, b: 45},
-      xaxis: {title: "simulated time (s)", range: [0, Math.max(clock, config.bucket_s)]},
+      margin: {l: rows.length > 150 ? 20 : 90, r: 20, t: 10, b: 55},
+      xaxis: {title: {text: "simulated time (s)"}, range: [0, Math.max(clock, config.bucket_s)]},
       yaxis: {type: "category", categoryorder: "array", categoryarray: rows.slice().reverse(),
               showticklabels: rows.length <= 150, automargin: true},
     }, plotConfig);
@@ -229,12 +230,12 @@
     drawTimeline();
     const lay = (extra) => ({...baseLayout(), ...extra});
     Plotly.react("chart-inflight", linesFrom(acc.inflight, {stack: true, limit: 8}),
-                 lay({xaxis: {title: "simulated time (s)"}, yaxis: {title: "migrations", rangemode: "tozero"}}), plotConfig);
+                 lay({xaxis: {title: {text: "simulated time (s)"}}, yaxis: {title: {text: "migrations"}, rangemode: "tozero"}}), plotConfig);
     Plotly.react("chart-links", linesFrom(acc.links, {limit: 8}),
-                 lay({xaxis: {title: "simulated time (s)"}, yaxis: {title: "utilisation (%)", range: [0, 105]}}), plotConfig);
+                 lay({xaxis: {title: {text: "simulated time (s)"}}, yaxis: {title: {text: "utilisation (%)"}, range: [0, 105]}}), plotConfig);
     const h = histogram(acc.blackouts);
     Plotly.react("chart-blackout-hist", [{type: "bar", x: h.x, y: h.counts, width: h.width, name: "VMs", marker: {color: "#D55E00"}}],
-                 lay({xaxis: {title: "blackout (s, log scale)", type: "log", range: [-3, 1.5]}, yaxis: {title: "VMs"},
+                 lay({xaxis: {title: {text: "blackout (s, log scale)"}, type: "log", range: [-3, 1.5]}, yaxis: {title: {text: "VMs"}},
                       shapes: googleLines(1).map((s) => ({...s, yref: "paper"})), annotations: googleNotes(1.02), showlegend: false}), plotConfig);
     const sorted = acc.blackouts.slice().sort((a, b) => a - b);
     const step = Math.max(1, Math.floor(sorted.length / 600));
@@ -245,12 +246,12 @@
       {type: "scatter", mode: "lines", x: cx, y: cy, name: "this run", line: {color: "#D55E00", width: 3, shape: "hv"}},
       {type: "scatter", mode: "markers+text", x: [config.google_p50_s, config.google_p99_s], y: [0.5, 0.99], name: "Google",
        text: ["50 ms, p50", "300 ms, p99"], textposition: "bottom right", marker: {size: 12, symbol: "diamond", color: "#0072B2"}}],
-      lay({xaxis: {title: "blackout (s, log scale)", type: "log", range: [-3, 1.5]}, yaxis: {title: "share of migrated VMs", range: [0, 1.02]}}), plotConfig);
+      lay({xaxis: {title: {text: "blackout (s, log scale)"}, type: "log", range: [-3, 1.5]}, yaxis: {title: {text: "share of migrated VMs"}, range: [0, 1.02]}}), plotConfig);
     Plotly.react("chart-waiting", linesFrom(acc.waiting, {stack: true, limit: 7}),
-                 lay({xaxis: {title: "simulated time (s)"}, yaxis: {title: "VMs waiting", rangemode: "tozero"}}), plotConfig);
+                 lay({xaxis: {title: {text: "simulated time (s)"}}, yaxis: {title: {text: "VMs waiting"}, rangemode: "tozero"}}), plotConfig);
     const w = acc.waits.filter((v) => v > 0);
     Plotly.react("chart-waits", [{type: "histogram", x: w, nbinsx: 40, marker: {color: "#56B4E9"}, name: "migrations"}],
-                 lay({xaxis: {title: `queue wait (s); ${acc.waits.length - w.length} started at once`}, yaxis: {title: "migrations"}, showlegend: false}), plotConfig);
+                 lay({xaxis: {title: {text: `queue wait (s); ${acc.waits.length - w.length} started at once`}}, yaxis: {title: {text: "migrations"}}, showlegend: false}), plotConfig);
     drawNotes();
     drawLegend();
   }
@@ -283,13 +284,18 @@
   speedSelect.value = speed;
   speedSelect.addEventListener("change", () => { speed = speedSelect.value; });
   const playButton = $("btn-play");
-  function setPlaying(p) { playing = p; playButton.textContent = p ? "Pause" : "Play"; }
-  playButton.addEventListener("click", () => setPlaying(!playing));
+  let ended = false;  // played to the end: the button offers a replay
+  function setPlaying(p, end = false) {
+    playing = p; ended = !p && end;
+    playButton.textContent = p ? "Pause" : (ended ? "Replay" : "Play");
+  }
+  const togglePlay = () => (ended ? restart() : setPlaying(!playing));
+  playButton.addEventListener("click", togglePlay);
   $("btn-restart").addEventListener("click", restart);
   function restart() { resetAcc(); played = 0; clock = 0; notesShown = 0; $("notes").innerHTML = ""; setPlaying(true); dirty = true; }
   document.addEventListener("keydown", (e) => {
     if (e.target.closest("input, select, textarea")) return;
-    if (e.key === " ") { e.preventDefault(); setPlaying(!playing); }
+    if (e.key === " ") { e.preventDefault(); togglePlay(); }
     if (e.key === "r" || e.key === "R") restart();
   });
 

@@ -3,24 +3,25 @@
   "use strict";
   const config = JSON.parse(document.getElementById("compare-config").textContent);
   const COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"];
+  const DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]; // equal runs still show both lines
   const plotConfig = {displaylogo: false, responsive: true};
-  const layout = (x, y, extra = {}) => ({margin: {l: 60, r: 20, t: 10, b: 45}, font: {size: 14},
-    legend: {orientation: "h", y: -0.3}, xaxis: x, yaxis: y, ...extra});
+  const layout = (x, y, extra = {}) => ({height: 360, margin: {l: 70, r: 20, t: 10, b: 55}, font: {size: 14},
+    legend: {orientation: "h", x: 0, y: 1.02, yanchor: "bottom"}, xaxis: x, yaxis: y, ...extra});
   const line = (key) => config.runs.map((r, i) => ({type: "scatter", mode: "lines", name: r.label,
-    x: r.series.t_s || [], y: r.series[key] || [], line: {color: COLORS[i % 6], width: 3}}));
-  const time = {title: "simulated time (s)"};
-  Plotly.newPlot("cmp-done", line("done"), layout(time, {title: "VMs done", rangemode: "tozero"}), plotConfig);
-  Plotly.newPlot("cmp-migrating", line("migrating"), layout(time, {title: "migrations", rangemode: "tozero"}), plotConfig);
-  Plotly.newPlot("cmp-queued", line("queued"), layout(time, {title: "VMs queued", rangemode: "tozero"}), plotConfig);
+    x: r.series.t_s || [], y: r.series[key] || [], line: {color: COLORS[i % 6], width: 3, dash: DASHES[i % 6]}}));
+  const time = {title: {text: "simulated time (s)"}};
+  Plotly.newPlot("cmp-done", line("done"), layout(time, {title: {text: "VMs done"}, rangemode: "tozero"}), plotConfig);
+  Plotly.newPlot("cmp-migrating", line("migrating"), layout(time, {title: {text: "migrations"}, rangemode: "tozero"}), plotConfig);
+  Plotly.newPlot("cmp-queued", line("queued"), layout(time, {title: {text: "VMs queued"}, rangemode: "tozero"}), plotConfig);
   const cdf = config.runs.map((r, i) => {
     const v = r.series.blackouts_sorted || [];
     return {type: "scatter", mode: "lines", name: r.label, x: v, y: v.map((_, j) => (j + 1) / v.length),
-            line: {color: COLORS[i % 6], width: 3, shape: "hv"}};
+            line: {color: COLORS[i % 6], width: 3, dash: DASHES[i % 6], shape: "hv"}};
   });
   cdf.push({type: "scatter", mode: "markers+text", name: "Google", x: [config.google_p50_s, config.google_p99_s],
             y: [0.5, 0.99], text: ["50 ms", "300 ms"], textposition: "bottom right",
             marker: {size: 12, symbol: "diamond", color: "#000"}});
-  Plotly.newPlot("cmp-cdf", cdf, layout({title: "blackout (s, log scale)", type: "log", range: [-3, 1.5]},
-                                        {title: "share of migrated VMs", range: [0, 1.02]}), plotConfig);
+  Plotly.newPlot("cmp-cdf", cdf, layout({title: {text: "blackout (s, log scale)"}, type: "log", range: [-3, 1.5]},
+                                        {title: {text: "share of migrated VMs"}, range: [0, 1.02]}), plotConfig);
   window.fleetCompare = {traces: () => document.getElementById("cmp-cdf").data.length - 1};
 })();

@@ -14,11 +14,11 @@
     Plotly.react("sweep-heatmap", [{type: "heatmap", x: xs, y: ys, z: results.z, text, texttemplate: "%{text}",
       colorscale: "Cividis", hoverongaps: false, colorbar: {title: {text: results.metric_label, side: "right"}}}],
       {margin: {l: 90, r: 20, t: 10, b: 60}, font: {size: 14},
-       xaxis: {title: results.x_param, type: "category"}, yaxis: {title: results.y_param || "", type: "category"}}, plotConfig);
+       xaxis: {title: {text: results.x_param}, type: "category"}, yaxis: {title: {text: results.y_param || ""}, type: "category"}}, plotConfig);
     const lines = results.z.map((row, i) => ({type: "scatter", mode: "lines+markers", name: results.y_param ? `${results.y_param} = ${ys[i]}` : results.metric_label,
                                               x: xs, y: row, connectgaps: false, line: {width: 3}}));
-    Plotly.react("sweep-lines", lines, {margin: {l: 70, r: 20, t: 10, b: 60}, font: {size: 14}, legend: {orientation: "h", y: -0.3},
-      xaxis: {title: results.x_param, type: "category"}, yaxis: {title: results.metric_label, rangemode: "tozero"}}, plotConfig);
+    Plotly.react("sweep-lines", lines, {margin: {l: 70, r: 20, t: 10, b: 60}, font: {size: 14}, legend: {orientation: "h", x: 0, y: 1.02, yanchor: "bottom"},
+      xaxis: {title: {text: results.x_param}, type: "category"}, yaxis: {title: {text: results.metric_label}, rangemode: "tozero"}}, plotConfig);
     document.getElementById("sweep-progress").textContent = `${results.done} / ${results.total}`;
     document.querySelectorAll("#sweep-table tbody tr").forEach((tr, i) => tr.querySelectorAll("td").forEach((td, j) => {
       const c = results.grid[i][j];
