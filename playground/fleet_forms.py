@@ -59,7 +59,7 @@ class FleetForm(forms.ModelForm):
             "anti_affinity_groups": "Anti-affinity groups",
             "anti_affinity_share": "VMs in an anti-affinity group (%)",
             "gpu_share": "GPU VMs (%)", "spot_share": "Spot VMs (%)",
-            "terminate_share": "onHostMaintenance=TERMINATE (%)",
+            "terminate_share": "Terminate on maintenance (%)",
             "watching_share": "Guests watching maintenance-event (%)",
             "automatic_restart_share": "automaticRestart (%)", "policy": "Convergence policy",
             "downtime_limit": "Downtime limit", "max_bandwidth": "Bandwidth cap per migration",
@@ -75,10 +75,11 @@ class FleetForm(forms.ModelForm):
             "downtime_limit": "e.g. 300ms", "max_bandwidth": "blank: the policy's default (qemu 128MiB/s)",
             "completion_timeout": "blank: none; e.g. 150s", "cap_per_rack": "blank: no cap",
             "cap_per_customer": "blank: no cap", "cap_global": "blank: no cap",
-            "watching_share": "they get the 60 s notice", "seed": "same seed and scenario: same run",
+            "watching_share": "they get the 60 s notice", "terminate_share": "onHostMaintenance: TERMINATE",
+            "seed": "same seed and scenario: same run",
         }
         widgets = {
-            "description": forms.Textarea(attrs={"rows": 2}),
+            "description": forms.Textarea(attrs={"rows": 4}),
             "host_memory": _text_widget("256GiB"), "host_nic": _text_widget("10Gbit/s"),
             "uplink": _text_widget("40Gbit/s"), "spine": _text_widget("1.6Tbit/s"),
             "vm_memory_min": _text_widget("1GiB"), "vm_memory_max": _text_widget("16GiB"),
@@ -295,6 +296,18 @@ def _param_choices(blank: bool):
     return ([("", "(none: a line, not a grid)")] if blank else []) + choices
 
 
+_UNIT_EXAMPLES = {"policy.max_bandwidth": "128MiB/s", "policy.downtime_limit": "300ms",
+                  "fleet.host.nic": "25Gbit/s"}
+
+
+def _is_bare_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 class SweepForm(forms.Form):
     x_param = forms.ChoiceField(label="Parameter 1", choices=_param_choices(False))
     x_values = forms.CharField(label="its values", max_length=300,
@@ -317,6 +330,9 @@ class SweepForm(forms.Form):
         parse = fleet_services.SWEEP_PARAMS[param][1]
         values = []
         for part in [p.strip() for p in raw.split(",") if p.strip()]:
+            if parse is str and _is_bare_number(part):  # "1" would silently mean 1 B/s or 1 s
+                self.add_error(values_field, f"{part!r} needs a unit (e.g. {_UNIT_EXAMPLES.get(param, '64MiB/s')})")
+                return []
             try:
                 values.append(parse(part))
             except ValueError:

@@ -40,3 +40,16 @@ def percent(part, whole) -> str:
         return f"{100 * float(part) / float(whole):.1f} %"
     except (TypeError, ValueError, ZeroDivisionError):
         return "–"
+
+
+@register.filter
+def sweep_point(run) -> str:
+    """A sweep run's point by parameter name (``policy.max_bandwidth=64MiB/s``), not as the
+    stored ``x``/``y`` keys."""
+    sweep, point = run.sweep, run.sweep_point or {}
+    if sweep is None:
+        return ""
+    text = f"{sweep.x_param}={point.get('x')}"
+    if sweep.y_param:
+        text += f", {sweep.y_param}={point.get('y')}"
+    return text

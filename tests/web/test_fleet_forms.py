@@ -119,6 +119,16 @@ def test_sweep_values_must_parse_and_make_valid_scenarios():
     assert form.errors["x_values"][0].startswith("fast: policy.max_bandwidth:")
 
 
+def test_sweep_values_with_units_need_them():
+    form = SweepForm({"x_param": "policy.max_bandwidth", "x_values": "64MiB/s, 2",
+                      "metric": "makespan_s"}, scenario=tiny())
+    assert not form.is_valid()
+    assert form.errors["x_values"][0] == "'2' needs a unit (e.g. 128MiB/s)"
+    form = SweepForm({"x_param": "policy.downtime_limit", "x_values": "100ms, 300ms",
+                      "metric": "makespan_s"}, scenario=tiny())
+    assert form.is_valid(), form.errors
+
+
 def test_sweeps_are_capped_in_size():
     form = SweepForm({"x_param": "seed", "x_values": ",".join(map(str, range(1, 7))),
                       "y_param": "caps.per_source_host", "y_values": "1,2,3,4,5",
