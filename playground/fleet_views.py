@@ -13,6 +13,7 @@ from django.http import (HttpRequest, HttpResponse, HttpResponseBadRequest, Json
                          StreamingHttpResponse)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import fleet_services, fleetsim
@@ -226,7 +227,12 @@ def _results(run: FleetRun) -> dict:
 @require_GET
 def fleet_run_results(request: HttpRequest, run_id: int) -> HttpResponse:
     run = get_object_or_404(FleetRun, pk=run_id)
-    return render(request, "fleets/_results.html", {"run": run, **_results(run)})
+    if request.headers.get("Sec-Fetch-Mode") == "navigate":  # opened in a tab, not fetched: the page
+        response = redirect(f"{run.get_absolute_url()}#results")
+    else:
+        response = render(request, "fleets/_results.html", {"run": run, **_results(run)})
+    patch_vary_headers(response, ["Sec-Fetch-Mode"])
+    return response
 
 
 @require_GET

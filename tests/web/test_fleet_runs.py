@@ -280,3 +280,13 @@ def test_every_page_answers(client, demo_run):
     for url in ("/fleets/", "/fleets/new/", f"/fleets/{fleet.pk}/", f"/fleets/{fleet.pk}/plan/",
                 f"/fleets/{fleet.pk}/sweep/", "/fleets/runs/", f"/fleets/runs/{demo_run.pk}/results/"):
         assert client.get(url).status_code == 200, url
+
+
+def test_results_fragment_opened_in_a_tab_goes_to_the_run_page(client, demo_run):
+    _done(demo_run)
+    url = f"/fleets/runs/{demo_run.pk}/results/"
+    response = client.get(url, headers={"Sec-Fetch-Mode": "navigate"})
+    assert response.status_code == 302 and response["Location"] == f"/fleets/runs/{demo_run.pk}/#results"
+    fetched = client.get(url, headers={"Sec-Fetch-Mode": "cors"})
+    assert fetched.status_code == 200 and b'id="results-section"' in fetched.content
+    assert "Sec-Fetch-Mode" in response["Vary"] and "Sec-Fetch-Mode" in fetched["Vary"]
