@@ -1,7 +1,9 @@
 """The Celery app. ``celery -A playground worker`` runs the tasks in ``playground/tasks.py``.
 
-Every worker also runs the reaper (``playground/leases.py``) in a thread of its main process:
-runs whose worker died are queued again or failed, and lost task messages are sent again.
+Every worker process also runs the reaper (``playground/leases.py``) in a thread: runs whose
+worker died are queued again or failed, and lost task messages are sent again. It runs in the
+pool processes, never in the worker's main process: the main process forks replacement pool
+processes, and a database connection (SQLite's above all) must never be open across a fork.
 
 See the workers: ``celery -A playground inspect active`` (what each runs now), ``inspect
 stats``, ``status``, ``events`` (a live terminal view); README.md, Operations.
@@ -11,7 +13,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import worker_process_init, worker_process_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
 
@@ -22,7 +24,7 @@ app.autodiscover_tasks()
 _reaper = None
 
 
-@worker_ready.connect
+@worker_process_init.connect
 def start_reaper(**_kwargs) -> None:
     global _reaper
     from .leases import Reaper
@@ -31,7 +33,7 @@ def start_reaper(**_kwargs) -> None:
         _reaper = Reaper().start()
 
 
-@worker_shutdown.connect
+@worker_process_shutdown.connect
 def stop_reaper(**_kwargs) -> None:
     global _reaper
     if _reaper is not None:

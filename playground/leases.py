@@ -12,7 +12,8 @@
   with a Redis restart). Every transition is one conditional UPDATE, so any number of reapers
   may run at once.
 - Who reaps: a thread in every Celery worker (every ``PLAYGROUND_REAP_INTERVAL_S``, started
-  by the ``worker_ready`` signal, see ``playground/celery.py``), and the WebSocket consumer
+  by the ``worker_process_init`` signal in each pool process, never the main process that
+  forks them, see ``playground/celery.py``), and the WebSocket consumer
   for the run a viewer opens.
 
 A retried run resumes: the model is deterministic (the seed is stored), so the new attempt
@@ -186,6 +187,8 @@ class Reaper:
                     reap()
                 except Exception:
                     log.exception("reaper pass failed")
+                finally:
+                    connections.close_all()  # hold no connection between passes
                 if self._stop.wait(self.interval_s):
                     return
         finally:
