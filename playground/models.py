@@ -28,6 +28,11 @@ class LeasedRun(models.Model):
     any more. ``heartbeat_at`` is, while running, the worker's last heartbeat; while queued,
     when the task was last sent (the reaper sends it again when the message was lost)."""
 
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    error = models.TextField(blank=True, default="")
+    created = models.DateTimeField(default=timezone.now)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0, help_text="times a worker claimed it")
     heartbeat_at = models.DateTimeField(
         null=True, blank=True, default=timezone.now,
@@ -37,6 +42,11 @@ class LeasedRun(models.Model):
 
     class Meta:
         abstract = True
+        ordering = ["-created", "-id"]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (RunStatus.DONE, RunStatus.FAILED)
 
     # --- state transitions, guarded in one place -------------------------------------------
 
@@ -97,14 +107,6 @@ class LeasedRun(models.Model):
 class Run(LeasedRun):
     params = models.JSONField(help_text="The form's values, as typed (units included).")
     seed = models.BigIntegerField(default=1)
-    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
-    error = models.TextField(blank=True, default="")
-    created = models.DateTimeField(default=timezone.now)
-    started = models.DateTimeField(null=True, blank=True)
-    finished = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created", "-id"]
 
     def __str__(self) -> str:
         return f"run {self.pk} ({self.status})"
@@ -115,10 +117,6 @@ class Run(LeasedRun):
     @property
     def group_name(self) -> str:
         return group_name_for(self.pk)
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (RunStatus.DONE, RunStatus.FAILED)
 
     @classmethod
     def finish(cls, run_id: int, *, attempt: int | None = None) -> bool:
@@ -314,16 +312,8 @@ class FleetRun(LeasedRun):
     scenario = models.JSONField(help_text="the scenario as run (a snapshot)")
     plan = models.JSONField(default=dict, blank=True)
     bucket_s = models.FloatField(default=60.0, help_text="simulated seconds per progress frame")
-    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
     summary = models.JSONField(null=True, blank=True)
     series = models.JSONField(null=True, blank=True, help_text="compact series for comparisons")
-    error = models.TextField(blank=True, default="")
-    created = models.DateTimeField(default=timezone.now)
-    started = models.DateTimeField(null=True, blank=True)
-    finished = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created", "-id"]
 
     def __str__(self) -> str:
         return f"fleet run {self.pk} ({self.status})"
@@ -334,10 +324,6 @@ class FleetRun(LeasedRun):
     @property
     def group_name(self) -> str:
         return fleet_group_name_for(self.pk)
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (RunStatus.DONE, RunStatus.FAILED)
 
     @classmethod
     def finish(cls, run_id: int, *, summary: dict, series: dict, attempt: int | None = None) -> bool:
