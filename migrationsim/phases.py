@@ -24,11 +24,13 @@ EXPLANATIONS = {
                             "everything; each later round sends what the guest dirtied "
                             "meanwhile. The guest may run a little slower (a brownout).",
     BLACKOUT: "The guest is paused. The last dirty pages and the device state cross the link "
-              "at full speed and the target resumes the guest. This pause is what users feel.",
+              "at full speed and the target resumes the guest. This pause is what users feel: "
+              "Google reports a median of 50 ms and a 99th percentile of 300 ms.",
     POST_MIGRATION_BROWNOUT: "The guest runs on the target, but the network still sends some of "
                              "its packets to the source, which forwards them (one extra hop) "
-                             "until the fabric converges. With post-copy, missing pages are "
-                             "fetched on demand here too.",
+                             "until the fabric converges; the target announces itself at 0, 50, "
+                             "200, 450 and 800 ms. With post-copy, missing pages are fetched on "
+                             "demand here too.",
     CLEANUP: "The source VM is deleted and its resources freed; the metadata key returns to NONE.",
 }
 

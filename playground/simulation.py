@@ -10,6 +10,7 @@ from typing import Any
 
 import migrationsim
 from migrationsim import InvalidParameter, build_spec, stream
+from migrationsim.phases import EXPLANATIONS
 
 __all__ = ["InvalidParameter", "SPEC_FIELDS", "PHASES", "spec_kwargs", "validate", "events_for",
            "workload_choices", "parameter_help", "event_kind", "event_payload"]
@@ -23,32 +24,18 @@ SPEC_FIELDS = ("memory", "workload", "dirty_rate", "working_set", "bandwidth", "
 CUSTOM_WORKLOAD = "custom"
 ERROR_CUSTOM_NEEDS_RATE = "a custom workload needs a dirty rate (e.g. 200MB/s)"
 
-# The phases of one VM's migration, in order, as the model names them, with our words for the
-# teacher's page and an Okabe-Ito (colour-blind-safe) colour each.
+# The phases of one VM's migration, in order, as the model names them, each with a label, an
+# Okabe-Ito (colour-blind-safe) colour and the model's own plain-words explanation.
 PHASES: list[dict[str, str]] = [
-    {"name": "guest_notice", "label": "Guest notice", "color": "#E69F00",
-     "explain": "The metadata key maintenance-event turns to MIGRATE_ON_HOST_MAINTENANCE. "
-                "A guest that watches it gets 60 seconds to drain connections or checkpoint; "
-                "one that does not gets no warning."},
-    {"name": "target_setup", "label": "Target setup", "color": "#56B4E9",
-     "explain": "A target host in the same zone is chosen, an empty VM is created there with "
-                "its resources reserved, and source and target authenticate. Nothing has moved "
-                "yet: a failure here leaves the VM untouched on the source."},
-    {"name": "pre_migration_brownout", "label": "Pre-migration brownout", "color": "#009E73",
-     "explain": "The VM keeps running while its memory is copied in rounds. Round 0 sends "
-                "everything; each later round resends the pages the guest dirtied meanwhile. "
-                "The guest is a little slower (a brownout) because its writes are tracked."},
-    {"name": "blackout", "label": "Blackout", "color": "#D55E00",
-     "explain": "The VM is paused. The last dirty pages and the device state are sent at full "
-                "link speed and the target resumes the guest. This pause is what users feel: "
-                "Google reports a median of 50 ms and a 99th percentile of 300 ms."},
-    {"name": "post_migration_brownout", "label": "Post-migration brownout", "color": "#CC79A7",
-     "explain": "The VM runs on the target, but the network fabric still sends some of its "
-                "packets to the old host, which forwards them (one more hop of latency) until "
-                "the fabric converges. The target announces itself at 0, 50, 200, 450, 800 ms."},
-    {"name": "cleanup", "label": "Cleanup", "color": "#0072B2",
-     "explain": "The source VM is deleted and its resources freed; maintenance-event returns "
-                "to NONE."},
+    {"name": phase, "label": label, "color": color, "explain": EXPLANATIONS[phase]}
+    for phase, label, color in (
+        ("guest_notice", "Guest notice", "#E69F00"),
+        ("target_setup", "Target setup", "#56B4E9"),
+        ("pre_migration_brownout", "Pre-migration brownout", "#009E73"),
+        ("blackout", "Blackout", "#D55E00"),
+        ("post_migration_brownout", "Post-migration brownout", "#CC79A7"),
+        ("cleanup", "Cleanup", "#0072B2"),
+    )
 ]
 
 
