@@ -9,7 +9,7 @@ initial 50 ms, +100 ms a round, 5 rounds).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 ANNOUNCE_INITIAL_S = 0.050
 ANNOUNCE_STEP_S = 0.100
@@ -26,8 +26,10 @@ def announcement_times_s() -> list[float]:
     return times
 
 
-@dataclass(frozen=True)
-class Forwarding:
+ANNOUNCEMENTS_S = tuple(announcement_times_s())
+
+
+class Forwarding(NamedTuple):
     duration_s: float  # the post-migration brownout
     fabric_convergence_s: float
     forwarded_packets: float
@@ -44,5 +46,5 @@ def post_migration_brownout(spec, postcopy_s: float = 0.0) -> Forwarding:
         forwarded_packets=stale_packets if spec.forwarding else 0.0,
         lost_packets=0.0 if spec.forwarding else stale_packets,
         added_latency_s=spec.forwarding_latency_s if spec.forwarding else 0.0,
-        announcements_s=announcement_times_s(),
+        announcements_s=list(ANNOUNCEMENTS_S),
     )

@@ -7,7 +7,7 @@ pages changes the result. Regions are laid out in ``spec.layout`` order (default
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .units import PAGE_SIZE_BYTES
 
@@ -19,8 +19,7 @@ WIRE_COST_BYTES = {
 }
 
 
-@dataclass(frozen=True)
-class Region:
+class Region(NamedTuple):
     start_page: int
     pages: int
     kind: str  # "hot" (a working set), "cold" (written long ago, not now) or "zero"
@@ -41,16 +40,18 @@ def layout_regions(spec) -> list[Region]:
         hot_pages[-1] -= overflow
     cold_pages = total - zero_pages - sum(hot_pages)
     costs = WIRE_COST_BYTES[spec.wire_format]
+    normal, zero = costs["normal"], costs["zero"]
 
-    pieces: dict[str, list[tuple[int, str, int, int]]] = {
-        "hot": [(n, "hot", k, costs["normal"]) for k, n in enumerate(hot_pages)],
-        "cold": [(cold_pages, "cold", -1, costs["normal"])],
-        "zero": [(zero_pages, "zero", -1, costs["zero"])],
-    }
     regions, start = [], 0
     for kind in spec.layout:
-        for pages, kind_name, ws, cost in pieces[kind]:
+        if kind == "hot":
+            pieces = [(n, k, normal) for k, n in enumerate(hot_pages)]
+        elif kind == "cold":
+            pieces = [(cold_pages, -1, normal)]
+        else:
+            pieces = [(zero_pages, -1, zero)]
+        for pages, ws, cost in pieces:
             if pages > 0:
-                regions.append(Region(start, pages, kind_name, ws, cost))
+                regions.append(Region(start, pages, kind, ws, cost))
                 start += pages
     return regions

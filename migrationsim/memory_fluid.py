@@ -18,6 +18,8 @@ _EPS = 1e-9
 
 # segment fields, kept in plain lists for speed
 START, PAGES, PENDING, WS, COST = range(5)
+# Merging costs a pass over the segments; a handful of them cost less to keep than to merge.
+MERGE_ABOVE_SEGMENTS = 8
 
 
 class FluidMemory:
@@ -25,16 +27,63 @@ class FluidMemory:
         self.total_pages = float(spec.memory_pages)
         # Segments in address order starting at the cursor (the list is rotated as the cursor
         # moves, so the next page to send is always in segs[0]); START stays the address.
-        self.segs = [[float(r.start_page), float(r.pages), float(r.pages), r.working_set,
-                      float(r.wire_cost_bytes)] for r in regions]
+        self._segs = [[float(r.start_page), float(r.pages), float(r.pages), r.working_set,
+                       float(r.wire_cost_bytes)] for r in regions]
         self.pending = float(spec.memory_pages)
         self.working_sets = spec.working_sets
         self.ws_regions = {r.working_set: r for r in regions if r.working_set >= 0}
         self.linear = spec.dirty_model == "linear"
         self.sweep_pos = [0.0] * len(spec.working_sets)  # sequential writers' pointers
         self._writers = [(k, ws.page_writes_per_s, self.ws_regions[k], ws.pattern == "sequential")
-                         for k, ws in enumerate(spec.working_sets) if k in self.ws_regions]
+                         for k, ws in enumerate(spec.working_sets)
+                         if k in self.ws_regions and ws.page_writes_per_s > 0]
         self._hit = [0.0] * len(spec.working_sets)
+        # whether the last sync found every page of every working set written (a sequential
+        # writer lapped its region, a random one's hit probability rounded to 1)
+        self.last_sync_saturating = False
+        # One random writer holding every pending page (see ``_collapse``): its region's pages
+        # and wire cost, and the sends and syncs not yet applied to the segments.
+        self._one_writer = self._writers[0] if (
+            len(self._writers) == 1 and not self._writers[0][3]) else None
+        self._collapsed = False
+        self._deferred: list[tuple] = []
+
+    # --- one random writer: the totals no longer depend on where pages are ---------------
+    # When every pending page belongs to the one working set being written at random, and
+    # its pages all cost the same on the wire, a send of B bytes takes B / cost pending pages
+    # wherever the cursor is, and a sync dirties (region - pending) x hit pages wherever they
+    # are. The totals then follow from two numbers; the segments (which pages, for the memory
+    # map) are brought up to date only when someone looks at them, by replaying the same
+    # sends and syncs in order, so they end exactly where sending them one by one would have.
+
+    def _collapse(self) -> None:
+        k, _, region, _ = self._one_writer
+        cost = None
+        for s in self._segs:
+            if s[PENDING] > 0.0:
+                if s[WS] != k or (cost is not None and s[COST] != cost):
+                    return
+                cost = s[COST]
+        if cost is not None:
+            self._collapsed = True
+            self._region_pages = float(region.pages)
+            self._cost = cost
+
+    @property
+    def segs(self) -> list[list]:
+        """The segments, with every deferred send and sync applied."""
+        if self._deferred:
+            deferred, self._deferred = self._deferred, []
+            for op, value in deferred:
+                if op == "send":
+                    self._send_segments(value)
+                elif op == "sync":
+                    self._hit[self._one_writer[0]] = value
+                    if self._dirty_random_segments() > 0.0 and len(self._segs) > MERGE_ABOVE_SEGMENTS:
+                        self._merge()
+                else:  # "all"
+                    self._clear_segments()
+        return self._segs
 
     @property
     def cursor(self) -> float:
@@ -61,8 +110,10 @@ class FluidMemory:
 
     def wire_bytes_for(self, pages: float) -> float:
         """Wire bytes needed to send the next ``pages`` pending pages from the cursor."""
+        if self._collapsed:
+            return min(pages, self.pending) * self._cost
         wire, need = 0.0, pages
-        for s in self.segs:
+        for s in self._segs:
             p = s[PENDING]
             if p >= need:
                 return wire + need * s[COST]
@@ -73,7 +124,23 @@ class FluidMemory:
     def send(self, wire_budget_bytes: float) -> tuple[float, float]:
         """Send pending pages in address order from the cursor, within a wire budget.
         Returns (pages sent, wire bytes used): less than the budget once nothing is pending."""
-        segs = self.segs
+        if self._collapsed:
+            pages = wire_budget_bytes / self._cost
+            if pages >= self.pending:
+                pages = self.pending
+                wire = pages * self._cost
+            else:
+                wire = wire_budget_bytes
+            self._deferred.append(("send", wire_budget_bytes))
+        else:
+            pages, wire = self._send_segments(wire_budget_bytes)
+        self.pending -= pages
+        if self.pending <= _EPS:
+            self.pending = 0.0
+        return pages, wire
+
+    def _send_segments(self, wire_budget_bytes: float) -> tuple[float, float]:
+        segs = self._segs
         budget, sent = wire_budget_bytes, 0.0
         after = 0  # the cursor ends just after the last page sent
         i, n = 0, len(segs)
@@ -102,21 +169,25 @@ class FluidMemory:
             break
         after %= len(segs)
         if after:
-            self.segs = segs[after:] + segs[:after]
-        self.pending -= sent
-        if self.pending <= _EPS:
-            self.pending = 0.0
+            self._segs = segs[after:] + segs[:after]
         return sent, wire_budget_bytes - budget
 
     def send_all(self) -> tuple[float, float]:
         """The stop-and-copy: every pending page. Returns (pages, wire bytes)."""
-        wire = sum(s[PENDING] * s[COST] for s in self.segs)
         pages = self.pending
-        for s in self.segs:
-            s[PENDING] = 0.0
+        if self._collapsed:
+            wire = pages * self._cost
+            self._deferred.append(("all", None))
+        else:
+            wire = sum(s[PENDING] * s[COST] for s in self._segs)
+            self._clear_segments()
         self.pending = 0.0
-        self._merge()
         return pages, wire
+
+    def _clear_segments(self) -> None:
+        for s in self._segs:
+            s[PENDING] = 0.0
+        self._merge()
 
     # --- dirtying --------------------------------------------------------------------------
 
@@ -124,37 +195,62 @@ class FluidMemory:
         """The bitmap sync after ``interval_s`` of guest writes; returns pages newly pending."""
         if interval_s <= 0.0 or write_scale <= 0.0:
             return 0.0
+        if self._collapsed:
+            _, page_writes_per_s, _, _ = self._one_writer
+            writes = page_writes_per_s * write_scale * interval_s
+            region = self._region_pages
+            hit = min(1.0, writes / region) if self.linear else -math.expm1(-writes / region)
+            newly = (region - self.pending) * hit
+            if newly < 0.0:
+                newly = 0.0
+            self._deferred.append(("sync", hit))
+            self.last_sync_saturating = hit >= 1.0
+            self.pending += newly
+            return newly
         newly = 0.0
         hit = self._hit
         any_random = False
+        saturating = True
         for k, page_writes_per_s, region, sequential in self._writers:
             writes = page_writes_per_s * write_scale * interval_s
-            if writes <= 0.0:
-                hit[k] = 0.0
-            elif sequential:
+            if sequential:
                 newly += self._sweep(k, region, writes)
                 hit[k] = 0.0
+                saturating = saturating and writes >= region.pages
             else:
-                hit[k] = min(1.0, writes / region.pages) if self.linear else \
+                h = hit[k] = min(1.0, writes / region.pages) if self.linear else \
                     -math.expm1(-writes / region.pages)
+                saturating = saturating and h >= 1.0
                 any_random = True
+        self.last_sync_saturating = saturating
         if any_random:
-            for s in self.segs:
-                k = s[WS]
-                if k >= 0:
-                    inc = (s[PAGES] - s[PENDING]) * hit[k]
-                    if inc > 0.0:
-                        s[PENDING] += inc
-                        newly += inc
+            newly += self._dirty_random_segments()
         if newly > 0.0:
             self.pending += newly
-            self._merge()
+            if len(self._segs) > MERGE_ABOVE_SEGMENTS:
+                self._merge()
+        if self._one_writer is not None:
+            self._collapse()
+        return newly
+
+    def _dirty_random_segments(self) -> float:
+        """Each segment of a randomly written set: its clean pages go pending with the hit
+        probability in ``_hit``. Returns the pages that went pending."""
+        hit, newly = self._hit, 0.0
+        for s in self._segs:
+            k = s[WS]
+            if k >= 0:
+                inc = (s[PAGES] - s[PENDING]) * hit[k]
+                if inc > 0.0:
+                    s[PENDING] += inc
+                    newly += inc
         return newly
 
     def _sweep(self, k: int, region: Region, advance_pages: float) -> float:
         """A sequential writer moves ``advance_pages`` through its region; those pages go dirty."""
-        if advance_pages >= region.pages:
+        if advance_pages >= region.pages:  # a whole lap (or more): every page of the region
             ranges = [(float(region.start_page), float(region.end_page))]
+            self.sweep_pos[k] = (self.sweep_pos[k] + advance_pages) % region.pages
         else:
             a = region.start_page + self.sweep_pos[k]
             b = a + advance_pages
@@ -168,7 +264,7 @@ class FluidMemory:
         for a, b in ranges:
             self._boundary(a)
             self._boundary(b)
-            for s in self.segs:
+            for s in self._segs:
                 if s[START] >= a - _EPS and s[START] + s[PAGES] <= b + _EPS:
                     newly += max(0.0, s[PAGES] - s[PENDING])
                     s[PENDING] = s[PAGES]
@@ -176,7 +272,7 @@ class FluidMemory:
 
     def _merge(self) -> None:
         """Join address neighbours of the same working set, wire cost and pending density."""
-        segs = self.segs
+        segs = self._segs
         last = segs[0]
         merged = [last]
         for s in segs[1:]:
@@ -190,7 +286,51 @@ class FluidMemory:
             else:
                 merged.append(s)
                 last = s
-        self.segs = merged
+        self._segs = merged
+
+    # --- steady state ----------------------------------------------------------------------
+
+    def saturated(self) -> bool:
+        """Whether the last sync left memory in a state that no longer depends on history:
+        every working set wholly pending (its writers cover it between syncs), everything
+        else sent, and one wire cost for all that is pending. From such a state, rounds of
+        equal length repeat exactly, wherever the cursor is."""
+        if not self.last_sync_saturating:
+            return False
+        cost = None
+        for s in self.segs:
+            if s[WS] >= 0:
+                if abs(s[PENDING] - s[PAGES]) > 1e-12 * s[PAGES]:
+                    return False
+                if cost is None:
+                    cost = s[COST]
+                elif s[COST] != cost:
+                    return False
+            elif s[PENDING] != 0.0:
+                return False
+        return True
+
+    def repeat_saturated_rounds(self, rounds: int, pages_per_round: float, interval_s: float,
+                                write_scale: float = 1.0) -> None:
+        """Move the cursor and the sequential writers as ``rounds`` more identical rounds from a
+        saturated state would (each sends ``pages_per_round`` pending pages, then every page
+        sent is pending again): the pending pages themselves do not change."""
+        lap = self.pending
+        advance = math.fmod(rounds * pages_per_round, lap) if lap > 0 else 0.0
+        if advance > _EPS:
+            segs, passed = self.segs, 0.0
+            for i, s in enumerate(segs):
+                if passed + s[PENDING] >= advance - _EPS:
+                    # the cursor stops just after the last page sent, inside this segment
+                    cut = s[START] + (advance - passed) / s[PENDING] * s[PAGES]
+                    at = self._boundary(cut) if cut < s[START] + s[PAGES] - _EPS else (i + 1) % len(segs)
+                    self._segs = self._segs[at:] + self._segs[:at]
+                    break
+                passed += s[PENDING]
+        for k, page_writes_per_s, region, sequential in self._writers:
+            if sequential:
+                writes = page_writes_per_s * write_scale * interval_s
+                self.sweep_pos[k] = math.fmod(self.sweep_pos[k] + rounds * writes, region.pages)
 
     # --- views -----------------------------------------------------------------------------
 

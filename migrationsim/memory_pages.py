@@ -144,7 +144,8 @@ class PageMemory:
 
     def _sweep(self, k: int, view: np.ndarray, advance_pages: float) -> int:
         pages = view.size
-        if advance_pages >= pages:
+        if advance_pages >= pages:  # a whole lap (or more): every page of the region
+            self.sweep_pos[k] = (self.sweep_pos[k] + advance_pages) % pages
             newly = pages - int(np.count_nonzero(view))
             view[:] = True
             return newly
@@ -157,6 +158,11 @@ class PageMemory:
             newly += part.size - int(np.count_nonzero(part))
             part[:] = True
         return newly
+
+    def saturated(self) -> bool:
+        """Never: random writes make every round of the pages resolution its own (the fluid
+        resolution's exact steady state has no counterpart here)."""
+        return False
 
     def pending_by_working_set(self) -> list[float]:
         out = [0.0] * len(self.working_sets)

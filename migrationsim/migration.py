@@ -14,7 +14,7 @@ from .memory_fluid import FluidMemory
 from .memory_pages import PageMemory
 from .notice import guest_notice
 from .policies import PrecopyState, Stop
-from .precopy import LinkRate, PrecopyOutcome, Round, precopy
+from .precopy import LinkRate, Precopy, PrecopyOutcome, Round
 from .spec import MigrationSpec
 from .switchover import Switchover, abort, stop_and_copy, switch_to_postcopy
 from .units import format_bytes, format_duration, format_rate
@@ -119,17 +119,22 @@ class MigrationResult:
 
 
 def _migrate(spec: MigrationSpec, link: LinkRate, memory) -> Generator[Round, None, MigrationResult]:
+    """Yields each round as it is simulated (the final copy last); returns the result."""
+    run = Precopy(spec, memory)
     rounds: list[Round] = []
-    run = precopy(spec, memory, link)
-    while True:
-        try:
-            live_round = next(run)
-        except StopIteration as done:
-            outcome: PrecopyOutcome = done.value
-            break
+    for live_round in run.rounds(link):
         rounds.append(live_round)
         yield live_round
+    result = _after_precopy(spec, link, memory, rounds, run.result)
+    if result.rounds and result.rounds[-1].phase == "final":
+        yield result.rounds[-1]
+    return result
 
+
+def _after_precopy(spec: MigrationSpec, link: LinkRate, memory, rounds: list[Round],
+                   outcome: PrecopyOutcome) -> MigrationResult:
+    """The blackout (or abort, or switch to post-copy), the post-migration brownout and the
+    timeline, once pre-copy has stopped."""
     link_bps = link.rate_at(outcome.time_s)
     action = outcome.stop.action
     if action == "abort":
@@ -143,7 +148,6 @@ def _migrate(spec: MigrationSpec, link: LinkRate, memory) -> Generator[Round, No
                       pages=switchover.final_pages, dirty_bytes=0.0, pending_after_bytes=0.0,
                       rate_bps=link_bps, throttle=outcome.throttle, threshold_bytes=outcome.threshold_bytes)
         rounds.append(final)
-        yield final
 
     aborted = switchover.kind == "abort"
     forwarding = None if aborted else post_migration_brownout(spec, switchover.postcopy_s)
@@ -160,12 +164,10 @@ def simulate(spec: MigrationSpec, link_rate_changes: Sequence[tuple[float, float
     """Run one migration. ``link_rate_changes``: ``(t_s, bandwidth_bps)`` pairs, t from the
     start of pre-copy, for a link whose rate changes while the migration runs."""
     memory, _ = new_memory(spec)
-    run = _migrate(spec, LinkRate(spec.bandwidth_bps, link_rate_changes), memory)
-    while True:
-        try:
-            next(run)
-        except StopIteration as done:
-            return done.value
+    link = LinkRate(spec.bandwidth_bps, link_rate_changes)
+    run = Precopy(spec, memory)
+    rounds = list(run.rounds(link))
+    return _after_precopy(spec, link, memory, rounds, run.result)
 
 
 def stream(spec: MigrationSpec, memory_map_cells: int = 1024,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 GUEST_NOTICE = "guest_notice"
 TARGET_SETUP = "target_setup"
@@ -38,8 +38,7 @@ ABORTED_CLEANUP = ("The migration was abandoned: the empty target VM is deleted 
                    "keeps running on the source as if nothing happened.")
 
 
-@dataclass(frozen=True)
-class Phase:
+class Phase(NamedTuple):
     name: str
     start_s: float
     end_s: float

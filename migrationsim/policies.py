@@ -12,7 +12,9 @@ threshold), and should pre-copy stop now, and why. Two kinds of round mechanics 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .units import PAGE_SIZE_BYTES, format_bytes, format_duration, format_rate
 
@@ -31,7 +33,7 @@ def qemu_threshold_bytes(bandwidth_bps: float, downtime_limit_s: float) -> int:
     return int(bandwidth_bps * downtime_limit_s)
 
 
-@dataclass
+@dataclass(slots=True)
 class PrecopyState:
     """What a policy may look at when it decides."""
 
@@ -44,8 +46,7 @@ class PrecopyState:
     last_round_dirty_rate_bps: float = 0.0
 
 
-@dataclass(frozen=True)
-class Stop:
+class Stop(NamedTuple):
     """Why pre-copy ended and what happens next."""
 
     reason: str  # a stable code, e.g. "threshold_reached"
@@ -69,6 +70,10 @@ class Policy:
 
     def threshold_bytes(self, state: PrecopyState, rate_bps: float) -> float:
         return rate_bps * self.spec.downtime_limit_s
+
+    def threshold_fixed_until_s(self, now_s: float) -> float:
+        """Until when the threshold stays what it is now, at a constant rate."""
+        return math.inf
 
     def check(self, state: PrecopyState, threshold: float) -> Stop | None:
         return self._limits(state)
@@ -122,6 +127,16 @@ class Qemu(Policy):
 
     def threshold_bytes(self, state, rate_bps):
         return float(qemu_threshold_bytes(rate_bps, self.downtime_limit_s(state.now_s)))
+
+    def threshold_fixed_until_s(self, now_s):
+        spec = self.spec
+        steps = spec.downtime_ramp_steps
+        if steps <= 0:
+            return math.inf
+        delay_s = spec.downtime_ramp_delay_s_per_gib * spec.memory_bytes / 1024**3
+        if delay_s <= 0 or now_s // delay_s >= steps:
+            return math.inf
+        return (now_s // delay_s + 1) * delay_s  # the ramp's next step
 
     def check(self, state, threshold):
         if state.pending_bytes < threshold:

@@ -9,8 +9,7 @@ the round is cut into constant-rate pieces, each sending what that rate allows.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Generator, NamedTuple, Sequence
+from typing import Generator, Iterator, NamedTuple, Sequence
 
 from .policies import (FULL_PASS, QEMU_RATE_WINDOW_S, AutoConverge, PrecopyState, Stop,
                        make_policy, postcopy_switch_stop, timeout_stop)
@@ -69,8 +68,25 @@ class Round(NamedTuple):
         return self._asdict()
 
 
-@dataclass(frozen=True)
-class PrecopyOutcome:
+_new_round = tuple.__new__  # builds a Round from a tuple of its fields, without the keyword pass
+
+# A bound on rounds repeated at once (a run with no deadline and no limits never ends anyway).
+MAX_REPEATED_ROUNDS = 1_000_000
+_STEADY_REL = 1e-12
+
+
+def _same_round(a: Round, b: Round) -> bool:
+    """The same round again (all but its index and start), to rounding."""
+    x, y = a[3], b[3]  # duration_s first: it tells most rounds apart
+    if abs(x - y) > _STEADY_REL * x:
+        return False
+    for x, y in zip(a[4:], b[4:]):  # bytes, pages, dirty, pending after, rate, throttle, threshold
+        if abs(x - y) > _STEADY_REL * abs(x):
+            return False
+    return True
+
+
+class PrecopyOutcome(NamedTuple):
     stop: Stop
     time_s: float
     live_rounds: int
@@ -88,6 +104,12 @@ class Precopy:
     rounds, syncs, thresholds, timeouts and auto-converge are applied.
     """
 
+    __slots__ = ("spec", "memory", "policy", "full_pass", "state", "started_s", "aids",
+                 "auto_converge", "throttle", "throttle_max", "deadline_s", "last_sync_s",
+                 "threshold", "round_start_s", "round_wire", "round_pages",
+                 "_round_link_bps", "_round_rate_bps", "last_round", "steady_syncs",
+                 "_threshold_key", "result", "_last_round_rate_bps")
+
     def __init__(self, spec, memory, start_s: float = 0.0):
         self.spec = spec
         self.memory = memory
@@ -104,6 +126,14 @@ class Precopy:
         self.threshold = 0.0
         self.round_start_s = start_s
         self.round_wire = self.round_pages = 0.0
+        # the rate worked out at the round's start, for the link rate then (a policy's rate
+        # only changes at a sync; the network may change the link rate at any time)
+        self._round_link_bps = self._round_rate_bps = math.nan
+        self.last_round: Round | None = None
+        self.steady_syncs = 0  # consecutive syncs that repeated the round before, saturated
+        self._last_round_rate_bps = math.nan  # the policy's rate for the last round
+        self._threshold_key = (math.nan, -math.inf)  # (rate, valid until): the last threshold's
+        self.result: PrecopyOutcome | None = None  # set when ``rounds`` ends
 
     @property
     def now_s(self) -> float:
@@ -111,34 +141,54 @@ class Precopy:
 
     def rate_bps(self, link_bps: float) -> float:
         """What this migration sends at when the network offers ``link_bps``."""
+        if link_bps == self._round_link_bps:
+            return self._round_rate_bps
         return self.policy.live_rate_bps(self.state, link_bps)
 
     def decide(self, link_bps: float) -> Stop | None:
         """At a round boundary: why pre-copy stops now, or None to start another round."""
-        state, spec = self.state, self.spec
-        self.threshold = self.policy.threshold_bytes(state, self.rate_bps(link_bps))
-        stop = self.policy.check(state, self.threshold)
-        if stop is None and state.now_s >= self.deadline_s - _TIME_EPS:
-            stop = timeout_stop(spec, state)
-        if stop is None and spec.post_copy and self.aids and state.live_rounds >= 1:
-            stop = postcopy_switch_stop(state)
+        state, policy = self.state, self.policy
+        rate = policy.live_rate_bps(state, link_bps)
+        self._round_link_bps = link_bps
+        self._round_rate_bps = rate
+        threshold = self._threshold_for(rate)
+        stop = policy.check(state, threshold)
+        if stop is None:
+            if state.now_s >= self.deadline_s - _TIME_EPS:
+                stop = timeout_stop(self.spec, state)
+            elif self.spec.post_copy and self.aids and state.live_rounds >= 1:
+                stop = postcopy_switch_stop(state)
         self.round_start_s = state.now_s
         self.round_wire = self.round_pages = 0.0
         return stop
 
+    def _threshold_for(self, rate_bps: float) -> float:
+        """The policy's threshold now at ``rate_bps`` (worked out again only when the rate
+        changed or the policy said it may have)."""
+        now_s = self.state.now_s
+        rate, until_s = self._threshold_key
+        if rate_bps != rate or now_s >= until_s:
+            self.threshold = self.policy.threshold_bytes(self.state, rate_bps)
+            self._threshold_key = (rate_bps, self.policy.threshold_fixed_until_s(now_s))
+        return self.threshold
+
     def time_to_round_end(self, link_bps: float) -> float:
         """Seconds until the current round's sync if the rate stays ``link_bps``."""
-        memory = self.memory
+        memory, now_s = self.memory, self.state.now_s
         rate = self.rate_bps(link_bps)
         if self.full_pass:  # everything that was dirty when the round began
             remaining = memory.wire_bytes_for(memory.pending) / rate
         else:  # until pending drops below the threshold, plus the window's overshoot
-            self.threshold = self.policy.threshold_bytes(self.state, rate)
+            if link_bps != self._round_link_bps or now_s != self.round_start_s:
+                self._threshold_for(rate)  # QEMU's threshold follows the bandwidth it measures
             pages_needed = math.floor(memory.pending - self.threshold / PAGE_SIZE_BYTES) + 1
             if pages_needed <= 0:
                 return 0.0
             remaining = memory.wire_bytes_for(pages_needed) / rate + QEMU_RATE_WINDOW_S * WINDOW_OVERSHOOT
-        return max(0.0, min(remaining, self.deadline_s - self.state.now_s))
+        left = self.deadline_s - now_s
+        if remaining > left:
+            remaining = left
+        return remaining if remaining > 0.0 else 0.0
 
     def send_for(self, seconds: float, link_bps: float) -> None:
         pages, wire = self.memory.send(self.rate_bps(link_bps) * seconds)
@@ -149,23 +199,109 @@ class Precopy:
     def end_round(self) -> Round:
         """The bitmap sync that ends a round: what the guest dirtied joins the pending set."""
         state, memory = self.state, self.memory
-        interval = state.now_s - self.last_sync_s
+        self._round_link_bps = math.nan  # the policy decides the next round's rate afresh
+        rate_bps, self._last_round_rate_bps = self._last_round_rate_bps, self._round_rate_bps
+        now_s = state.now_s
+        interval = now_s - self.last_sync_s
         dirty_bytes = memory.dirty(interval, 1.0 - self.throttle) * PAGE_SIZE_BYTES
-        self.last_sync_s = state.now_s
-        duration = state.now_s - self.round_start_s
+        self.last_sync_s = now_s
+        duration = now_s - self.round_start_s
+        wire = self.round_wire
         state.previous_pending_bytes = state.pending_bytes
-        state.pending_bytes = memory.pending * PAGE_SIZE_BYTES
-        state.live_rounds += 1
-        state.live_wire_bytes += self.round_wire
+        pending_bytes = state.pending_bytes = memory.pending * PAGE_SIZE_BYTES
+        index = state.live_rounds
+        state.live_rounds = index + 1
+        state.live_wire_bytes += wire
         state.last_round_dirty_rate_bps = dirty_bytes / interval if interval > 0 else 0.0
         round_throttle = self.throttle
         if self.auto_converge is not None:
-            self.throttle = self.auto_converge.on_sync(state.now_s, dirty_bytes, self.round_wire)
-            self.throttle_max = max(self.throttle_max, self.throttle)
-        return Round(state.live_rounds - 1, "live", self.round_start_s - self.started_s, duration,
-                     self.round_wire, self.round_pages, dirty_bytes, state.pending_bytes,
-                     self.round_wire / duration if duration > 0 else 0.0, round_throttle,
-                     self.threshold)
+            self.throttle = self.auto_converge.on_sync(now_s, dirty_bytes, wire)
+            if self.throttle > self.throttle_max:
+                self.throttle_max = self.throttle
+        live_round = _new_round(Round, (index, "live", self.round_start_s - self.started_s,
+                                        duration, wire, self.round_pages, dirty_bytes,
+                                        pending_bytes, wire / duration if duration > 0 else 0.0,
+                                        round_throttle, self.threshold))
+        before, self.last_round = self.last_round, live_round
+        if before is not None and rate_bps == self._round_rate_bps and \
+                _same_round(before, live_round) and memory.saturated():
+            self.steady_syncs += 1
+        else:
+            self.steady_syncs = 0
+        return live_round
+
+    # --- steady state: rounds that repeat exactly -----------------------------------------
+
+    def repeat_steady_rounds(self) -> list[Round]:
+        """Call after ``decide`` said go on, on a link whose rate stays constant. When the last
+        two syncs left memory saturated (``FluidMemory.saturated``: nothing depends on history
+        any more) and repeated the same round, every following round is that round again
+        until something the rules count changes: the completion deadline, the policy's round
+        or volume limit, its threshold (a downtime ramp's next step). Those rounds are
+        returned, and the state advanced past them, without sending page by page; the last
+        rounds before any such change are left to be simulated one by one.
+        """
+        last = self.last_round
+        if self.steady_syncs < 2 or self.auto_converge is not None or last is None:
+            return []
+        if self._round_rate_bps != self._last_round_rate_bps or self.threshold != last.threshold_bytes:
+            return []  # the policy just changed its rate or threshold: not the same round
+        state, spec = self.state, self.spec
+        duration, wire = last.duration_s, last.bytes
+        if not duration > 0.0:
+            return []
+        # rounds that fit before each change, keeping two to be simulated one by one
+        until_s = min(self.deadline_s, self.policy.threshold_fixed_until_s(state.now_s))
+        room = min(float(MAX_REPEATED_ROUNDS), (until_s - state.now_s) // duration - 2)
+        if spec.max_rounds is not None:
+            room = min(room, spec.max_rounds - state.live_rounds - 2)
+        if spec.max_volume is not None and wire > 0.0:
+            room = min(room, (spec.max_volume * spec.memory_bytes - state.live_wire_bytes) // wire - 2)
+        if room < 1:
+            return []
+        room = int(room)
+        first_index, first_start = state.live_rounds, self.round_start_s - self.started_s
+        rounds = [_new_round(Round, (first_index + j, "live", first_start + j * duration,
+                                     *last[3:])) for j in range(room)]
+        self.memory.repeat_saturated_rounds(room, last.pages, duration, 1.0 - self.throttle)
+        state.now_s += room * duration
+        self.last_sync_s = state.now_s
+        state.previous_pending_bytes = state.pending_bytes
+        state.live_rounds += room
+        state.live_wire_bytes += room * wire
+        self.last_round = rounds[-1]
+        self.steady_syncs = 0
+        return rounds
+
+
+    def rounds(self, link: LinkRate) -> Iterator[Round]:
+        """Every live round over a link whose rate changes are known in advance (cut into
+        pieces of constant rate); ``result`` holds the outcome once they are done."""
+        constant = len(link.points) == 1
+        link_bps = link.points[0][1]
+        while True:
+            if not constant:
+                link_bps = link.rate_at(self.state.now_s)
+            stop = self.decide(link_bps)
+            if stop is not None:
+                self.result = self.outcome(stop)
+                return
+            if constant or link.next_change_after(self.state.now_s) == math.inf:
+                repeated = self.repeat_steady_rounds()
+                if repeated:
+                    yield from repeated
+                    continue
+            if constant:
+                self.send_for(self.time_to_round_end(link_bps), link_bps)
+            else:
+                while True:  # pieces of constant link rate
+                    link_bps = link.rate_at(self.state.now_s)
+                    remaining = self.time_to_round_end(link_bps)
+                    piece = min(remaining, link.next_change_after(self.state.now_s) - self.state.now_s)
+                    self.send_for(piece, link_bps)
+                    if piece >= remaining - _TIME_EPS:
+                        break
+            yield self.end_round()
 
     def outcome(self, stop: Stop) -> PrecopyOutcome:
         state = self.state
@@ -175,17 +311,6 @@ class Precopy:
 
 def precopy(spec, memory, link: LinkRate | None = None) -> Generator[Round, None, PrecopyOutcome]:
     """Drive ``Precopy`` over a link whose changes are known in advance; yields each round."""
-    link = link or LinkRate(spec.bandwidth_bps)
     run = Precopy(spec, memory)
-    while True:
-        stop = run.decide(link.rate_at(run.now_s))
-        if stop is not None:
-            return run.outcome(stop)
-        while True:  # pieces of constant link rate
-            link_bps = link.rate_at(run.now_s)
-            remaining = run.time_to_round_end(link_bps)
-            piece = min(remaining, link.next_change_after(run.now_s) - run.now_s)
-            run.send_for(piece, link_bps)
-            if piece >= remaining - _TIME_EPS:
-                break
-        yield run.end_round()
+    yield from run.rounds(link or LinkRate(spec.bandwidth_bps))
+    return run.result

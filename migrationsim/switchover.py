@@ -17,13 +17,12 @@ failure of either host loses the VM.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .units import PAGE_SIZE_BYTES
 
 
-@dataclass(frozen=True)
-class Switchover:
+class Switchover(NamedTuple):
     kind: str  # "stop_and_copy", "post_copy" or "abort"
     final_pages: float
     final_bytes: float  # pages on the wire during blackout

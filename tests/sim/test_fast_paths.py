@@ -1,0 +1,231 @@
+"""The fluid model's two shortcuts change how fast it runs, never what it answers.
+
+- A saturated steady state (every working set wholly rewritten between syncs, nothing else
+  pending) repeats its round exactly: ``Precopy.repeat_steady_rounds`` adds those rounds by
+  arithmetic until a deadline, limit or threshold step is near.
+- One random writer holding every pending page: ``FluidMemory`` keeps two totals and replays
+  the sends and syncs onto its segments only when someone looks at them.
+
+Each test runs the same migration with the shortcuts and with them switched off (the model
+stepped round by round, segment by segment) and asks for the same answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from migrationsim import PRESETS, build_spec, simulate, stream
+from migrationsim.memory_fluid import FluidMemory
+from migrationsim.migration import new_memory
+from migrationsim.precopy import LinkRate, Precopy
+
+REL = 1e-9
+
+
+@contextlib.contextmanager
+def stepped_one_by_one():
+    """The reference: no repeated rounds, no collapsed memory."""
+    mp = pytest.MonkeyPatch()
+    mp.setattr(Precopy, "repeat_steady_rounds", lambda self: [])
+    mp.setattr(FluidMemory, "_collapse", lambda self: None)
+    try:
+        yield
+    finally:
+        mp.undo()
+
+
+def close(a, b, rel=REL, abs_tol=1e-6):
+    return math.isclose(a, b, rel_tol=rel, abs_tol=abs_tol)
+
+
+PAGE_WIRE_BYTES = 4096 + 8
+
+
+def assert_same_result(fast, slow):
+    """Equal to rounding, except that QEMU's rule sends whole pages to get under the
+    threshold: where pending minus the threshold is a whole number of pages, float rounding
+    can flip one page either way; allow that one page per round."""
+    assert fast["stop_reason"] == slow["stop_reason"]
+    assert fast["live_rounds"] == slow["live_rounds"]
+    assert len(fast["rounds"]) == len(slow["rounds"])
+    rounds = len(slow["rounds"])
+    slowest_bps = min([r["rate_bps"] for r in slow["rounds"] if r["rate_bps"] > 0] or [1.0])
+    page_s, pages_bytes = PAGE_WIRE_BYTES / slowest_bps, PAGE_WIRE_BYTES * rounds
+    tolerance = {"total_time_s": page_s * rounds, "precopy_time_s": page_s * rounds,
+                 "end_to_end_s": page_s * rounds, "bytes_sent": pages_bytes,
+                 "final_bytes": pages_bytes, "blackout_s": page_s * rounds, "throttle_max": 0}
+    for key, abs_tol in tolerance.items():
+        assert close(fast[key], slow[key], abs_tol=abs_tol + 1e-6), (key, fast[key], slow[key])
+    if slow["postcopy"]:
+        assert close(fast["postcopy"]["bytes"], slow["postcopy"]["bytes"], abs_tol=pages_bytes)
+        assert close(fast["postcopy"]["pages"], slow["postcopy"]["pages"], abs_tol=rounds)
+        assert close(fast["postcopy"]["faults"], slow["postcopy"]["faults"], rel=1e-6, abs_tol=rounds)
+    for a, b in zip(fast["rounds"], slow["rounds"]):
+        assert a["index"] == b["index"] and a["phase"] == b["phase"]
+        one_page_s = PAGE_WIRE_BYTES / max(b["rate_bps"], slowest_bps)
+        for key, abs_tol in (("start_s", page_s * rounds), ("duration_s", one_page_s + page_s * rounds),
+                             ("bytes", PAGE_WIRE_BYTES), ("pages", 1.0),
+                             ("dirty_bytes", 4096.0), ("pending_after_bytes", 4096.0 * rounds),
+                             ("threshold_bytes", 0.0)):
+            assert close(a[key], b[key], abs_tol=abs_tol * 1.01 + 1e-6), (a["index"], key, a[key], b[key])
+
+
+def both_ways(**params):
+    spec = build_spec(**params)
+    fast = simulate(spec).to_dict()
+    with stepped_one_by_one():
+        slow = simulate(spec).to_dict()
+    return fast, slow
+
+
+def repeated_rounds(**params) -> int:
+    """How many rounds the steady-state shortcut produced for this migration."""
+    counted = []
+    original = Precopy.repeat_steady_rounds
+
+    def counting(self):
+        rounds = original(self)
+        counted.append(len(rounds))
+        return rounds
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Precopy, "repeat_steady_rounds", counting)
+        simulate(build_spec(**params))
+    return sum(counted)
+
+
+@pytest.mark.parametrize("workload", sorted(PRESETS))
+@pytest.mark.parametrize("policy, extra", [
+    ("qemu", {}),
+    ("qemu", {"timeout_action": "force-complete"}),
+    ("qemu", {"timeout_action": "post-copy"}),
+    ("qemu", {"auto_converge": True}),
+    ("qemu", {"max_bandwidth": "100Gbit/s", "bandwidth": "1Gbit/s"}),
+    ("textbook", {}),
+    ("xen", {}),
+    ("gce", {}),
+])
+def test_every_preset_and_policy_gives_the_same_answer_with_and_without_shortcuts(workload, policy, extra):
+    fast, slow = both_ways(workload=workload, policy=policy, **extra)
+    assert_same_result(fast, slow)
+
+
+def test_a_downtime_ramp_steps_inside_a_steady_state_and_the_answer_is_unchanged():
+    # a step every 600 s (150 s/GiB), rounds of ~29 s: about 20 rounds between steps (290 ms:
+    # no threshold a whole number of pages, where rounding may flip a page either way)
+    params = dict(workload="muncher", downtime_ramp_steps=4, downtime_ramp_delay=150,
+                  completion_timeout=800, downtime_limit="290ms")
+    fast, slow = both_ways(**params)
+    assert_same_result(fast, slow)
+    assert len({r["threshold_bytes"] for r in slow["rounds"] if r["phase"] == "live"}) > 2
+    assert repeated_rounds(**params) > 0
+
+
+def test_a_memory_muncher_repeats_its_round_until_the_operator_timeout():
+    # 16 GB/s of writes over 90 % of memory: every sync finds the whole set rewritten
+    assert repeated_rounds(workload="muncher") > 10
+    fast, slow = both_ways(workload="muncher")
+    assert fast["stop_reason"] == "timeout_abort"
+    assert_same_result(fast, slow)
+
+
+def test_an_analytics_scan_that_laps_its_region_every_round_repeats_too():
+    assert repeated_rounds(workload="analytics") > 10
+
+
+@pytest.mark.parametrize("workload", ["cache", "ingest", "oltp", "web"])
+def test_workloads_that_never_saturate_are_simulated_round_by_round(workload):
+    assert repeated_rounds(workload=workload) == 0
+
+
+def test_the_pages_resolution_never_takes_the_shortcut():
+    assert repeated_rounds(workload="muncher", resolution="pages", memory="256MiB") == 0
+
+
+def test_the_last_rounds_before_a_deadline_are_still_simulated_one_by_one():
+    fast, slow = both_ways(workload="muncher", completion_timeout=200)
+    last_live = [r for r in fast["rounds"] if r["phase"] == "live"][-1]
+    assert last_live["duration_s"] < fast["rounds"][2]["duration_s"]  # cut by the deadline
+    assert_same_result(fast, slow)
+
+
+def test_a_link_that_changes_rate_repeats_rounds_only_after_its_last_change():
+    spec = build_spec(workload="muncher", max_bandwidth="100Gbit/s")
+    changes = [(40.0, 0.5e9), (120.0, 1.25e9)]
+    fast = simulate(spec, link_rate_changes=changes).to_dict()
+    with stepped_one_by_one():
+        slow = simulate(spec, link_rate_changes=changes).to_dict()
+    assert_same_result(fast, slow)
+
+
+def test_one_random_writer_keeps_totals_and_replays_its_segments_exactly():
+    spec = build_spec(workload="cache")
+    fast_memory, _ = new_memory(spec)
+    slow_memory, _ = new_memory(spec)
+    slow_memory._one_writer = None  # this one stays segment by segment
+    link = LinkRate(spec.bandwidth_bps)
+    pairs = zip(Precopy(spec, fast_memory).rounds(link), Precopy(spec, slow_memory).rounds(link))
+    for index, (a, b) in enumerate(pairs):
+        assert close(a.pending_after_bytes, b.pending_after_bytes)
+        assert close(a.bytes, b.bytes) and close(a.duration_s, b.duration_s)
+        if index % 10 == 0:  # looking at the segments brings them up to date
+            assert fast_memory.memory_map(64) == pytest.approx(slow_memory.memory_map(64), rel=1e-9, abs=1e-12)
+            assert fast_memory.cursor == pytest.approx(slow_memory.cursor, rel=1e-12)
+    assert fast_memory._collapsed and not slow_memory._collapsed
+    assert fast_memory.send_all() == pytest.approx(slow_memory.send_all(), rel=1e-12)
+    assert fast_memory.memory_map(64) == slow_memory.memory_map(64) == [0.0] * 64
+
+
+def test_the_stream_shows_the_same_memory_maps_either_way():
+    spec = build_spec(workload="cache", memory="1GiB")
+    fast = [e for e in stream(spec, memory_map_cells=64) if "memory_map" in e]
+    with stepped_one_by_one():
+        slow = [e for e in stream(spec, memory_map_cells=64) if "memory_map" in e]
+    assert len(fast) == len(slow) > 50
+    for a, b in zip(fast, slow):
+        assert a["memory_map"] == pytest.approx(b["memory_map"], rel=1e-9, abs=1e-12)
+
+
+def test_a_sequential_writer_that_laps_its_region_goes_on_from_where_it_was():
+    # 3.5 laps of a 1,000-page ring: the writer ends half-way round, in both resolutions
+    for resolution in ("fluid", "pages"):
+        spec = build_spec(memory="64MiB", working_set=1000 * 4096, write_pattern="sequential",
+                          dirty_rate=3500 * 4096, resolution=resolution)
+        memory, _ = new_memory(spec)
+        memory.dirty(1.0)
+        assert memory.sweep_pos[0] == pytest.approx(500), resolution
+
+
+@st.composite
+def migrations(draw):
+    memory = draw(st.integers(min_value=64 * 1024**2, max_value=8 * 1024**3))
+    zero = draw(st.floats(min_value=0.0, max_value=0.5))
+    params = dict(
+        policy=draw(st.sampled_from(["textbook", "qemu", "xen", "gce"])),
+        memory=memory,
+        zero_fraction=zero,
+        dirty_rate=draw(st.floats(min_value=1e6, max_value=40e9)),
+        working_set=draw(st.floats(min_value=0.01, max_value=1.0)) * memory * (1 - zero),
+        write_pattern=draw(st.sampled_from(["random", "sequential"])),
+        bandwidth=draw(st.floats(min_value=100e6 / 8, max_value=100e9 / 8)),
+        downtime_limit=draw(st.floats(min_value=0.01, max_value=1.0)),
+        completion_timeout=draw(st.floats(min_value=10.0, max_value=300.0)),
+        timeout_action=draw(st.sampled_from(["abort", "force-complete", "post-copy"])),
+        layout=draw(st.sampled_from(["hot,cold,zero", "zero,hot,cold", "cold,zero,hot"])),
+    )
+    assume(params["working_set"] >= 4096)
+    if params["policy"] not in ("qemu", "gce") and params["timeout_action"] == "post-copy":
+        params["timeout_action"] = "abort"
+    return params
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(migrations())
+def test_shortcuts_never_change_an_answer(params):
+    fast, slow = both_ways(**params)
+    assert_same_result(fast, slow)
