@@ -2,10 +2,12 @@
 
     python bench/precopy.py [--seconds 2] [--pages-workload oltp]
 
-- fluid: migrations simulated per second on one core, for each workload preset (4 GiB guest,
-  qemu defaults), for the mix of all presets in turn and for the presets that converge; and
-  rounds per second (a preset that never converges syncs until the 600 s timeout: thousands of
-  rounds when, like QEMU, it re-syncs every 100 ms window just above the threshold);
+- fluid: migrations simulated per CPU second on one core (4 GiB guest, qemu defaults, 10 Gbit/s):
+  ``fluid_migrations_per_s`` for the six presets the simulation-core issue names (idle, web,
+  oltp, cache, analytics, muncher) run in turn; the same with every preset, ingest included
+  (``fluid_migrations_per_s_all_presets``: ingest's ring buffer sits just above QEMU's
+  threshold, so QEMU re-syncs every ~80 ms until the 600 s timeout, 7,000+ rounds, each one
+  simulated); each preset alone; and rounds per second;
 - pages: wall time of one 16 GiB and one 64 GiB migration, and the dirty bitmap's bytes per page
   (plus the peak of everything numpy allocated, per page, measured with tracemalloc).
 """
@@ -25,15 +27,21 @@ from migrationsim import PRESETS, build_spec, simulate  # noqa: E402
 from migrationsim.migration import new_memory  # noqa: E402
 
 
+# The presets the simulation-core issue lists; ``ingest`` came later, to show QEMU re-syncing
+# every window when pending hovers just above the threshold.
+ISSUE_PRESETS = ("idle", "web", "oltp", "cache", "analytics", "muncher")
+
+
 def rate(specs, seconds: float) -> tuple[float, float]:
-    """(migrations per second, rounds per second) on one core, for ``specs`` in turn."""
+    """(migrations per second, rounds per second) on one core, for ``specs`` in turn.
+    Seconds of this process's CPU time: other work sharing the machine does not count."""
     done = rounds = 0
-    start = time.perf_counter()
-    while time.perf_counter() - start < seconds:
+    start = time.process_time()
+    while time.process_time() - start < seconds:
         for spec in specs:
             rounds += len(simulate(spec).rounds)
         done += len(specs)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     return done / elapsed, rounds / elapsed
 
 
@@ -61,6 +69,7 @@ def main() -> None:
 
     by_preset = {name: round(rate([build_spec(workload=name)], args.seconds / 2)[0])
                  for name in PRESETS}
+    issue_mix, _ = rate([build_spec(workload=name) for name in ISSUE_PRESETS], args.seconds)
     mix, mix_rounds = rate([build_spec(workload=name) for name in PRESETS], args.seconds)
     converging = [n for n in PRESETS if simulate(build_spec(workload=n)).stop.converged]
     converging_mix, _ = rate([build_spec(workload=name) for name in converging], args.seconds)
@@ -68,7 +77,9 @@ def main() -> None:
     pages_16 = pages_run("16GiB", args.pages_workload)
     pages_64 = pages_run("64GiB", args.pages_workload)
     print(json.dumps({
-        "fluid_migrations_per_s": round(mix),
+        "fluid_migrations_per_s": round(issue_mix),
+        "fluid_presets": list(ISSUE_PRESETS),
+        "fluid_migrations_per_s_all_presets": round(mix),
         "fluid_migrations_per_s_by_preset": by_preset,
         "fluid_rounds_by_preset": rounds_by_preset,
         "fluid_rounds_per_s": round(mix_rounds),

@@ -92,17 +92,20 @@ class FluidMemory:
     # --- sending ---------------------------------------------------------------------------
 
     def _boundary(self, pos: float) -> int:
-        """Index of the segment that starts at address ``pos``, splitting one if needed."""
-        segs = self.segs
+        """Index of the segment that starts at address ``pos``, splitting one if needed
+        (the segments must be up to date: see ``segs``)."""
+        segs = self._segs
         if pos >= self.total_pages - _EPS:
             pos = 0.0
         for i, s in enumerate(segs):
-            if s[START] - _EPS <= pos < s[START] + s[PAGES] - _EPS:
-                if pos <= s[START] + _EPS:
+            start = s[START]
+            end = start + s[PAGES]
+            if start - _EPS <= pos < end - _EPS:
+                if pos <= start + _EPS:
                     return i
-                frac = (pos - s[START]) / s[PAGES]
-                tail = [pos, s[START] + s[PAGES] - pos, s[PENDING] * (1.0 - frac), s[WS], s[COST]]
-                s[PAGES] = pos - s[START]
+                frac = (pos - start) / s[PAGES]
+                tail = [pos, end - pos, s[PENDING] * (1.0 - frac), s[WS], s[COST]]
+                s[PAGES] = pos - start
                 s[PENDING] *= frac
                 segs.insert(i + 1, tail)
                 return i + 1
@@ -111,7 +114,7 @@ class FluidMemory:
     def wire_bytes_for(self, pages: float) -> float:
         """Wire bytes needed to send the next ``pages`` pending pages from the cursor."""
         if self._collapsed:
-            return min(pages, self.pending) * self._cost
+            return (pages if pages < self.pending else self.pending) * self._cost
         wire, need = 0.0, pages
         for s in self._segs:
             p = s[PENDING]
@@ -264,9 +267,14 @@ class FluidMemory:
         for a, b in ranges:
             self._boundary(a)
             self._boundary(b)
+            a -= _EPS
+            b += _EPS
             for s in self._segs:
-                if s[START] >= a - _EPS and s[START] + s[PAGES] <= b + _EPS:
-                    newly += max(0.0, s[PAGES] - s[PENDING])
+                start = s[START]
+                if start >= a and start + s[PAGES] <= b:
+                    clean = s[PAGES] - s[PENDING]
+                    if clean > 0.0:
+                        newly += clean
                     s[PENDING] = s[PAGES]
         return newly
 

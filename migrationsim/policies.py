@@ -66,7 +66,7 @@ class Policy:
 
     def live_rate_bps(self, state: PrecopyState, link_bps: float) -> float:
         cap = self.spec.max_bandwidth_bps
-        return link_bps if cap is None else min(link_bps, cap)
+        return link_bps if cap is None or link_bps < cap else cap
 
     def threshold_bytes(self, state: PrecopyState, rate_bps: float) -> float:
         return rate_bps * self.spec.downtime_limit_s

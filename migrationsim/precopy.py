@@ -250,13 +250,13 @@ class Precopy:
         duration, wire = last.duration_s, last.bytes
         if not duration > 0.0:
             return []
-        # rounds that fit before each change, keeping two to be simulated one by one
+        # whole rounds that fit before each change, keeping the last to be simulated
         until_s = min(self.deadline_s, self.policy.threshold_fixed_until_s(state.now_s))
-        room = min(float(MAX_REPEATED_ROUNDS), (until_s - state.now_s) // duration - 2)
+        room = min(float(MAX_REPEATED_ROUNDS), (until_s - state.now_s) // duration - 1)
         if spec.max_rounds is not None:
-            room = min(room, spec.max_rounds - state.live_rounds - 2)
+            room = min(room, spec.max_rounds - state.live_rounds - 1)
         if spec.max_volume is not None and wire > 0.0:
-            room = min(room, (spec.max_volume * spec.memory_bytes - state.live_wire_bytes) // wire - 2)
+            room = min(room, (spec.max_volume * spec.memory_bytes - state.live_wire_bytes) // wire - 1)
         if room < 1:
             return []
         room = int(room)
@@ -286,7 +286,8 @@ class Precopy:
             if stop is not None:
                 self.result = self.outcome(stop)
                 return
-            if constant or link.next_change_after(self.state.now_s) == math.inf:
+            if self.steady_syncs >= 2 and (
+                    constant or link.next_change_after(self.state.now_s) == math.inf):
                 repeated = self.repeat_steady_rounds()
                 if repeated:
                     yield from repeated
