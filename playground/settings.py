@@ -231,11 +231,18 @@ LOGGING = {
 
 # --- Channels -----------------------------------------------------------------------------------
 
+# redis-py 8 reads with a 5 s socket timeout by default, and channels-redis waits for a
+# viewer's next message with a blocking BZPOPMIN of 5 s: a viewer idle for 5 s had its
+# consumer torn down ("Timeout reading from ...", close 1011; channels_redis issue #422).
+# The read timeout must outlast the blocking pop (still finite: a dead peer is noticed).
+REDIS_LAYER_SOCKET_TIMEOUT_S = env_float("PLAYGROUND_REDIS_LAYER_SOCKET_TIMEOUT_S", 15.0)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 60},
+            "CONFIG": {"hosts": [{"address": REDIS_URL,
+                                  "socket_timeout": REDIS_LAYER_SOCKET_TIMEOUT_S}],
+                       "capacity": 1000, "expiry": 60},
         }
     }
 else:
