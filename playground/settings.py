@@ -206,6 +206,11 @@ STATICFILES_FINDERS = [
 # (production falls back to the finders when collectstatic has not been run yet)
 WHITENOISE_USE_FINDERS = not PRODUCTION or not STATIC_ROOT.is_dir()
 WHITENOISE_AUTOREFRESH = DEBUG
+if PRODUCTION:  # hashed names cached forever, gzip copies (playground/staticstorage.py)
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "playground.staticstorage.ManifestStaticFilesStorage"},
+    }
 
 if PRODUCTION:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
