@@ -12,3 +12,4 @@ class PlaygroundConfig(AppConfig):
         from .celery import ensure_broker_folders
 
         ensure_broker_folders()
+        from . import access  # noqa: F401  (connects adopt_on_login)

@@ -1,4 +1,6 @@
-"""ASGI entry point: ``http`` goes to Django, ``websocket`` to the Channels consumers.
+"""ASGI entry point: ``http`` goes to Django (request bodies capped: ``limits``), ``websocket``
+to the Channels consumers, behind an Origin check (a page of another site may not open one) and
+the session and user (``scope["user"]``, ``scope["session"]``) the consumers check owners with.
 
 Run it with ``daphne playground.asgi:application``.
 """
@@ -10,14 +12,16 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
 django_asgi_app = get_asgi_application()  # before importing anything that touches models
 
+from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from playground.limits import RequestBodyLimit  # noqa: E402
 from playground.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
+        "http": RequestBodyLimit(django_asgi_app),
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

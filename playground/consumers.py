@@ -1,6 +1,8 @@
 """The WebSocket a run page opens: ``/ws/runs/<id>/?after=<seq>``.
 
-It only relays. On connect it checks that the run exists (else it closes with 4404), joins the
+It only relays. On connect it checks that the run exists and that this visitor may watch it
+(``playground/access.py``: the owner, or staff; anyone else gets the same close code 4404 as
+for a run that does not exist; the Origin is checked before, in ``asgi.py``), joins the
 run's group *before* reading the database, replays the stored events after ``after``, then
 relays the live tail, dropping any event it already sent (sequence numbers make that exact) and
 filling any gap from the database. Nothing is lost, nothing is doubled.
@@ -19,13 +21,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from . import leases
+from . import access, leases
 from .models import FleetRun, Run, fleet_group_name_for, group_name_for
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,15 @@ FINISHED = ("done", "failed")
 CLOSE_RUN_NOT_FOUND = 4404
 CLOSE_BAD_REQUEST = 4400
 REPLAY_PAGE = 500
+
+
+AFTER = re.compile(r"-?[0-9]{1,12}")
+
+
+@database_sync_to_async
+def _may_watch(model, run_id: int, scope) -> bool:
+    """The one check: ``access`` decides for the scope's user and session."""
+    return access.visible(model, access.for_scope(scope)).filter(pk=run_id).exists()
 
 
 @database_sync_to_async
@@ -79,13 +91,13 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
-        try:
-            self.last_seq = max(0, int(query.get("after", ["0"])[0] or 0))
-        except ValueError:
+        after = query.get("after", ["0"])[0] or "0"
+        if not AFTER.fullmatch(after):
             await self.close(code=CLOSE_BAD_REQUEST)
             return
-        if await self.load_status(self.run_id) is None:
-            await self.close(code=CLOSE_RUN_NOT_FOUND)
+        self.last_seq = max(0, int(after))
+        if not await _may_watch(self.model, self.run_id, self.scope):
+            await self.close(code=CLOSE_RUN_NOT_FOUND)  # unknown, or someone else's: the same
             return
         try:
             await _reap(self.model, self.run_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.core.validators import MaxLengthValidator
 from django.forms import inlineformset_factory
 
 from . import fleet_services, fleetsim
@@ -19,6 +20,8 @@ from .models import Fleet, MaintenanceEvent
 
 MAX_HOSTS = 2_000
 MAX_VMS = 40_000
+MAX_EVENTS = 10  # the form edits at most this many; an upload may not bring more
+MAX_DESCRIPTION = 4000
 ERROR_TOO_MANY_HOSTS = f"at most {MAX_HOSTS:,} hosts in the web playground (use the CLI for more)"
 ERROR_TOO_MANY_VMS = f"at most {MAX_VMS:,} VMs in the web playground (use the CLI for more)"
 ERROR_NO_EVENT = "add at least one maintenance event"
@@ -106,6 +109,8 @@ class FleetForm(forms.ModelForm):
                      "terminate_share", "watching_share", "automatic_restart_share", "headroom"):
             self.fields[name] = forms.FloatField(label=self.fields[name].label, **PERCENT,
                                                  help_text=self.fields[name].help_text)
+        self.fields["description"].validators.append(MaxLengthValidator(MAX_DESCRIPTION))
+        self.fields["description"].widget.attrs["maxlength"] = MAX_DESCRIPTION
         self.fields["racks"].validators.append(_at_most(10_000))
         self.fields["hosts_per_rack"].validators.append(_at_most(1000))
         mix = (self.instance.mix if self.instance and self.instance.mix else {"web": 100.0})
@@ -171,6 +176,10 @@ class EventForm(forms.ModelForm):
                    "window_start": _text_widget("1h"), "window_end": _text_widget("5h"),
                    "max_hosts_in_maintenance": _text_widget("10%"),
                    "host_downtime": _text_widget("10min"), "failure_after": _text_widget("30min")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scope_names"].validators.append(MaxLengthValidator(MAX_DESCRIPTION))
 
     def clean(self):
         cleaned = super().clean()
@@ -278,7 +287,7 @@ class ImportForm(forms.Form):
             return cleaned
         field = "file" if upload else "text"
         try:
-            scenario = fleetsim.parse_text(text)
+            scenario = fleetsim.parse_text(text, max_events=MAX_EVENTS, max_list=MAX_VMS)
             hosts, vms = fleetsim.scenario_size(scenario)
         except fleetsim.ScenarioError as exc:
             self.add_error(field, str(exc))  # "fleet.racks[3].hosts: must be > 0", verbatim

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db import transaction
 
-from . import fleetsim, leases, services
+from . import access, fleetsim, leases, services
 from .fleet_scenario import scenario_to_fields
 from .models import (Fleet, FleetRun, FleetRunMessage, FleetRunVm, MaintenanceEvent, Run,
                      RunStatus, Sweep, fleet_group_name_for)
@@ -57,17 +57,19 @@ SWEEP_METRICS = {
 # --- fleets ------------------------------------------------------------------------------------
 
 @transaction.atomic
-def create_fleet(*, scenario: dict, source: str = "") -> Fleet:
-    """A ``Fleet`` and its events from a valid scenario dict (a preset, an upload)."""
+def create_fleet(*, scenario: dict, source: str = "", visitor: access.Visitor | None = None) -> Fleet:
+    """A ``Fleet`` (``visitor``'s) and its events from a valid scenario dict (a preset, an
+    upload)."""
     fields, events = scenario_to_fields(scenario)
-    fleet = Fleet.objects.create(source=source[:40], **fields)
+    fleet = Fleet.objects.create(source=source[:40], **fields, **access.owner_fields(visitor))
     MaintenanceEvent.objects.bulk_create(
         MaintenanceEvent(fleet=fleet, position=i, **ev) for i, ev in enumerate(events))
     return fleet
 
 
-def create_fleet_from_preset(*, preset: str) -> Fleet:
-    return create_fleet(scenario=fleetsim.preset_scenario(preset), source=f"preset {preset}")
+def create_fleet_from_preset(*, preset: str, visitor: access.Visitor | None = None) -> Fleet:
+    return create_fleet(scenario=fleetsim.preset_scenario(preset), source=f"preset {preset}",
+                        visitor=visitor)
 
 
 def unsaved_fleet(*, scenario: dict) -> tuple[Fleet, list[MaintenanceEvent]]:
@@ -80,18 +82,44 @@ def plan_for(*, scenario: dict) -> dict:
     return fleetsim.plan(scenario)
 
 
+ERROR_PLAN_TOO_LONG = ("This maintenance would take about {eta} of simulated time; the playground "
+                       "plays at most {limit} (PLAYGROUND_FLEET_MAX_FRAMES frames of {bucket}). "
+                       "Shorten the host downtime, the start or the windows, raise the bandwidth, "
+                       "or use the command line (python -m migrationsim fleet).")
+
+
+def plan_too_long(plan: dict) -> str:
+    """Why the run of this plan would be refused for its length ("" if it would not): its
+    frames (one per ``bucket_for(eta)`` of simulated time) must fit the run budget."""
+    eta = plan.get("eta_s") or 0
+    bucket = fleetsim.bucket_for(eta)
+    frames = settings.PLAYGROUND_FLEET_MAX_FRAMES
+    if frames <= 0 or eta <= frames * bucket:
+        return ""
+    return ERROR_PLAN_TOO_LONG.format(eta=_span(eta), limit=_span(frames * bucket),
+                                      bucket=_span(bucket))
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("years", 365 * 86400), ("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:,.0f} {unit}"
+    return f"{seconds:,.0f} s"
+
+
 # --- runs --------------------------------------------------------------------------------------
 
 def start_run(*, scenario: dict, fleet: Fleet | None = None, plan: dict | None = None,
-              sweep: Sweep | None = None, point: dict | None = None, queue: bool = True) -> FleetRun:
-    """Store a run of this scenario and queue it once the row is committed."""
+              sweep: Sweep | None = None, point: dict | None = None, queue: bool = True,
+              visitor: access.Visitor | None = None) -> FleetRun:
+    """Store a run of this scenario (``visitor``'s) and queue it once the row is committed."""
     from .tasks import run_fleet
 
     eta = (plan or {}).get("eta_s")
     run = FleetRun.objects.create(
         fleet=fleet, sweep=sweep, sweep_point=point or {}, name=str(scenario.get("name", ""))[:120],
         seed=int(scenario.get("seed", 1)), scenario=scenario, plan=_storable_plan(plan or {}),
-        bucket_s=fleetsim.bucket_for(eta))
+        bucket_s=fleetsim.bucket_for(eta), **access.owner_fields(visitor))
     if queue:
         transaction.on_commit(lambda: leases._send(run_fleet, FleetRun, run.pk))
     return run
@@ -118,10 +146,11 @@ class _FrameSink:
 
     def __init__(self, run_id: int, publisher, *, interval_s: float, max_frames: int,
                  lease: leases.Lease | None = None, resume_after: int = 0,
-                 last_stored: dict | None = None):
+                 last_stored: dict | None = None, budget: services.RunBudget | None = None):
         self.run_id = run_id
         self.publisher = publisher
         self.interval_s = interval_s
+        self.budget = budget
         self.max_frames = max_frames
         self.lease = lease
         self.resume_after = resume_after
@@ -134,6 +163,8 @@ class _FrameSink:
         self.seq += 1
         if self.lease is not None:
             self.lease.check()
+        if self.budget is not None:
+            self.budget.check(self.seq)
         if self.seq <= self.resume_after:
             if self.seq == self.resume_after and not services.same_event(
                     self.last_stored, {"seq": self.seq, **frame}):
@@ -176,7 +207,9 @@ def execute_run(*, run_id: int, publisher=None, interval_s: float | None = None)
                       interval_s=settings.PLAYGROUND_FLEET_PUBLISH_INTERVAL_S
                       if interval_s is None else interval_s, lease=lease,
                       resume_after=last.seq if last else 0,
-                      last_stored=last.as_message() if last else None)
+                      last_stored=last.as_message() if last else None,
+                      budget=services.RunBudget(settings.PLAYGROUND_FLEET_MAX_FRAMES,
+                                                what="progress frames", setting="FLEET_MAX_FRAMES"))
     try:
         try:
             stream = fleetsim.FleetStream(run.scenario, bucket_s=run.bucket_s)
@@ -200,7 +233,7 @@ def execute_run(*, run_id: int, publisher=None, interval_s: float | None = None)
         except fleetsim.ScenarioError as exc:
             return _fail(run_id, publisher, sink, ERROR_INVALID_SCENARIO.format(error=exc),
                          attempt=attempt)
-        except services.ResumeMismatch as exc:
+        except (services.ResumeMismatch, services.OverBudget) as exc:
             return _fail(run_id, publisher, sink, str(exc), attempt=attempt)
         except Exception as exc:  # the engine broke: say so on the run instead of hanging
             log.exception("fleet run failed", extra=fields)
@@ -243,14 +276,24 @@ def _fail(run_id: int, publisher, sink: _FrameSink, error: str, *,
     return True
 
 
-def anatomy_run_for_vm(*, run: FleetRun, vm_name: str) -> Run | None:
-    """A single-VM run of one VM of this fleet (its memory, workload, the scenario's policy,
-    its NIC's migration share as the link), for the anatomy page. None if there is no such VM."""
+def anatomy_params(*, run: FleetRun, vm_name: str) -> dict | None:
+    """The single-VM form's values for one VM of this fleet run (its memory, workload, the
+    scenario's policy, its NIC's migration share as the link). None if there is no such VM."""
     params = fleetsim.vm_anatomy_params(run.scenario, vm_name)
     if params is None:
         return None
     params["fleet_vm"]["fleet_run"] = run.pk
-    return services.create_run(params=params)
+    return params
+
+
+def anatomy_run_for_vm(*, run: FleetRun, vm_name: str, visitor: access.Visitor | None = None,
+                       params: dict | None = None) -> Run | None:
+    """A single-VM run of one VM of this fleet (``visitor``'s), for the anatomy page. None if
+    there is no such VM. ``params``: from ``anatomy_params`` already."""
+    params = params or anatomy_params(run=run, vm_name=vm_name)
+    if params is None:
+        return None
+    return services.create_run(params=params, visitor=visitor)
 
 
 # --- sweeps ------------------------------------------------------------------------------------
@@ -289,7 +332,8 @@ def point_scenario(base: dict, *, x_param: str, y_param: str, point: dict) -> di
 
 @transaction.atomic
 def create_sweep(*, fleet: Fleet | None, scenario: dict, x_param: str, x_values: list,
-                 y_param: str = "", y_values: list | None = None, metric: str) -> Sweep:
+                 y_param: str = "", y_values: list | None = None, metric: str,
+                 visitor: access.Visitor | None = None) -> Sweep:
     """A sweep and one queued run per combination; the runs fan out as a Celery group, so
     every available worker takes some."""
     from celery import group
@@ -298,10 +342,11 @@ def create_sweep(*, fleet: Fleet | None, scenario: dict, x_param: str, x_values:
 
     sweep = Sweep.objects.create(fleet=fleet, name=str(scenario.get("name", ""))[:120],
                                  scenario=scenario, x_param=x_param, x_values=x_values,
-                                 y_param=y_param, y_values=y_values or [], metric=metric)
+                                 y_param=y_param, y_values=y_values or [], metric=metric,
+                                 **access.owner_fields(visitor))
     runs = [start_run(scenario=point_scenario(scenario, x_param=x_param, y_param=y_param,
                                               point=point),
-                      fleet=fleet, sweep=sweep, point=point, queue=False)
+                      fleet=fleet, sweep=sweep, point=point, queue=False, visitor=visitor)
             for point in sweep_points(x_param=x_param, x_values=x_values, y_param=y_param,
                                       y_values=y_values)]
     ids = [run.pk for run in runs]

@@ -1,22 +1,24 @@
 """Fleet pages: configure, plan, watch, results, compare, sweep. Function views with small
-private helpers; the work is in ``fleet_services``; only ``fleetsim`` knows the engine."""
+private helpers; the work is in ``fleet_services``; only ``fleetsim`` knows the engine; who may
+see what is ``access``'s (someone else's fleet, run or sweep is a 404, like an unknown id)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 
 from django.db import transaction
 from django.forms import inlineformset_factory
 from django.http import (HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse,
                          StreamingHttpResponse)
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import fleet_services, fleetsim
+from . import access, fleet_services, fleetsim, limits
 from .fleet_forms import EVENT_FIELDS, EventForm, FleetForm, ImportForm, SweepForm, validate_fleet
 from .models import Fleet, FleetRun, FleetRunVm, MaintenanceEvent, RunStatus, Sweep
 
@@ -26,6 +28,7 @@ ERROR_COMPARE_NEEDS_TWO = "choose at least two finished runs to compare (?runs=1
 ERROR_COMPARE_TOO_MANY = "compare at most 6 runs at once"
 ERROR_TIMELINE_NOT_READY = "the per-VM timeline of a host is stored when the run is done"
 ERROR_UNKNOWN_VM = "this fleet run has no VM named {name!r}"
+ID = re.compile(r"[0-9]{1,12}")
 MESSAGES_PAGE = 500
 COMPARE_MAX = 6
 
@@ -52,11 +55,21 @@ def _presets() -> list[dict]:
 
 
 def _fleet_list(request: HttpRequest, *, import_form: ImportForm | None = None, status: int = 200):
+    visitor = access.for_request(request)
     return render(request, "fleets/list.html", {
-        "presets": _presets(), "fleets": Fleet.objects.all()[:50],
+        "presets": _presets(), "fleets": access.mine(Fleet, visitor)[:50],
         "import_form": import_form or ImportForm(),
-        "runs": FleetRun.objects.filter(sweep=None).select_related("fleet")[:10],
-        "sweeps": Sweep.objects.all()[:5]}, status=status)
+        "runs": access.mine(FleetRun, visitor).filter(sweep=None).select_related("fleet")[:10],
+        "sweeps": access.mine(Sweep, visitor)[:5]}, status=status)
+
+
+def _fleet(request: HttpRequest, fleet_id: int) -> Fleet:
+    return access.get_or_404(Fleet, access.for_request(request), pk=fleet_id)
+
+
+def _run(request: HttpRequest, run_id: int, queryset=None) -> FleetRun:
+    return access.get_or_404(FleetRun if queryset is None else queryset,
+                             access.for_request(request), pk=run_id)
 
 
 @require_GET
@@ -69,7 +82,7 @@ def fleet_from_preset(request: HttpRequest) -> HttpResponse:
     preset = request.POST.get("preset", "")
     if preset not in fleetsim.PRESET_NAMES:
         return HttpResponseBadRequest(f"{ERROR_UNKNOWN_PRESET}: {preset!r}")
-    fleet = fleet_services.create_fleet_from_preset(preset=preset)
+    fleet = fleet_services.create_fleet_from_preset(preset=preset, visitor=access.claim(request))
     return redirect(fleet)
 
 
@@ -80,7 +93,8 @@ def fleet_import(request: HttpRequest) -> HttpResponse:
         return _fleet_list(request, import_form=form, status=422)
     upload = form.cleaned_data.get("file")
     fleet = fleet_services.create_fleet(scenario=form.cleaned_data["scenario"],
-                                        source=f"upload {upload.name}" if upload else "upload")
+                                        source=f"upload {upload.name}" if upload else "upload",
+                                        visitor=access.claim(request))
     return redirect(fleet)
 
 
@@ -102,12 +116,13 @@ def fleet_new(request: HttpRequest) -> HttpResponse:
     changes). Nothing is stored until the form is saved."""
     source_run = None
     if request.method == "POST":
-        instance = Fleet()
+        instance = Fleet(**access.owner_fields(access.claim(request)))
         form = FleetForm(request.POST, instance=instance)
         formset = _formset(data=request.POST, instance=instance)
         return _save(request, form, formset, fleet=None)
-    if request.GET.get("from_run", "").isdigit():
-        source_run = FleetRun.objects.filter(pk=int(request.GET["from_run"])).first()
+    if ID.fullmatch(request.GET.get("from_run", "")):
+        source_run = access.visible(FleetRun, access.for_request(request)).filter(
+            pk=int(request.GET["from_run"])).first()
     if source_run is not None:
         instance, events = fleet_services.unsaved_fleet(scenario=source_run.scenario)
         initial = [{f: getattr(ev, f) for f in EVENT_FIELDS} for ev in events]
@@ -136,7 +151,7 @@ def _save(request, form, formset, *, fleet: Fleet | None) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def fleet_edit(request: HttpRequest, fleet_id: int) -> HttpResponse:
-    fleet = get_object_or_404(Fleet, pk=fleet_id)
+    fleet = _fleet(request, fleet_id)
     if request.method == "POST":
         form = FleetForm(request.POST, instance=fleet)
         formset = _formset(data=request.POST, instance=fleet)
@@ -147,7 +162,7 @@ def fleet_edit(request: HttpRequest, fleet_id: int) -> HttpResponse:
 
 @require_GET
 def fleet_export(request: HttpRequest, fleet_id: int, fmt: str) -> HttpResponse:
-    fleet = get_object_or_404(Fleet, pk=fleet_id)
+    fleet = _fleet(request, fleet_id)
     return _scenario_file(fleet.to_scenario(), fleet.name, fmt)
 
 
@@ -168,17 +183,27 @@ def _scenario_file(scenario: dict, name: str, fmt: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
-    """The dry run. POST approves it: the run starts."""
-    fleet = get_object_or_404(Fleet, pk=fleet_id)
+    """The dry run. POST approves it: the run starts (unless the plan is beyond what the
+    playground plays, or this visitor started too many runs just now)."""
+    fleet = _fleet(request, fleet_id)
     scenario = fleet.to_scenario()
     try:
         plan = fleet_services.plan_for(scenario=scenario)
     except fleetsim.ScenarioError as exc:  # edited in the admin into something invalid
         return render(request, "fleets/plan.html", {"fleet": fleet, "error": str(exc)}, status=422)
+    context = {"fleet": fleet, "plan": plan, "too_long": fleet_services.plan_too_long(plan)}
     if request.method == "POST":
-        run = fleet_services.start_run(scenario=scenario, fleet=fleet, plan=plan)
+        if context["too_long"]:
+            return render(request, "fleets/plan.html", context, status=422)
+        try:
+            limits.check(request, limits.RUNS)
+        except limits.RateLimited as error:
+            return limits.too_many(request, error, "fleets/plan.html",
+                                   {**context, "refused": error.message})
+        run = fleet_services.start_run(scenario=scenario, fleet=fleet, plan=plan,
+                                       visitor=access.claim(request))
         return redirect(run)
-    return render(request, "fleets/plan.html", {"fleet": fleet, "plan": plan})
+    return render(request, "fleets/plan.html", context)
 
 
 # --- a run ---------------------------------------------------------------------------------
@@ -194,7 +219,7 @@ def _speed_for(run: FleetRun) -> str:
 
 @require_GET
 def fleet_run(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = get_object_or_404(FleetRun.objects.select_related("fleet", "sweep"), pk=run_id)
+    run = _run(request, run_id, FleetRun.objects.select_related("fleet", "sweep"))
     config = {
         "id": run.pk, "ws_path": f"/ws/fleet-runs/{run.pk}/",
         "messages_url": reverse("fleet-run-messages", args=[run.pk]),
@@ -226,7 +251,7 @@ def _results(run: FleetRun) -> dict:
 
 @require_GET
 def fleet_run_results(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = get_object_or_404(FleetRun, pk=run_id)
+    run = _run(request, run_id)
     if request.headers.get("Sec-Fetch-Mode") == "navigate":  # opened in a tab, not fetched: the page
         response = redirect(f"{run.get_absolute_url()}#results")
     else:
@@ -238,9 +263,9 @@ def fleet_run_results(request: HttpRequest, run_id: int) -> HttpResponse:
 @require_GET
 def fleet_run_messages(request: HttpRequest, run_id: int) -> JsonResponse:
     after = request.GET.get("after", "0")
-    if not after.isdigit():
+    if not ID.fullmatch(after):
         return JsonResponse({"error": ERROR_BAD_AFTER}, status=400)
-    run = get_object_or_404(FleetRun, pk=run_id)
+    run = _run(request, run_id)
     messages = run.messages_after(int(after), limit=MESSAGES_PAGE)
     return JsonResponse({"run": run.pk, "status": run.status, "error": run.error,
                          "events": messages, "complete": len(messages) < MESSAGES_PAGE})
@@ -249,7 +274,7 @@ def fleet_run_messages(request: HttpRequest, run_id: int) -> JsonResponse:
 @require_GET
 def fleet_run_timeline(request: HttpRequest, run_id: int) -> JsonResponse:
     """One host's VMs and their phases (zoom into a host of a big fleet), once the run is done."""
-    run = get_object_or_404(FleetRun, pk=run_id)
+    run = _run(request, run_id)
     host = request.GET.get("host", "")
     if not host:
         return JsonResponse({"error": "host is required (?host=rack1-h1)"}, status=400)
@@ -263,10 +288,16 @@ def fleet_run_timeline(request: HttpRequest, run_id: int) -> JsonResponse:
 
 @require_POST
 def fleet_run_anatomy(request: HttpRequest, run_id: int, vm: str) -> HttpResponse:
-    run = get_object_or_404(FleetRun, pk=run_id)
-    created = fleet_services.anatomy_run_for_vm(run=run, vm_name=vm)
-    if created is None:
+    run = _run(request, run_id)
+    params = fleet_services.anatomy_params(run=run, vm_name=vm)
+    if params is None:
         return HttpResponse(ERROR_UNKNOWN_VM.format(name=vm), status=404, content_type="text/plain")
+    try:
+        limits.check(request, limits.RUNS)
+    except limits.RateLimited as error:
+        return limits.too_many(request, error)
+    created = fleet_services.anatomy_run_for_vm(run=run, vm_name=vm, params=params,
+                                                visitor=access.claim(request))
     if request.htmx:
         from django_htmx.http import HttpResponseClientRedirect
 
@@ -276,9 +307,16 @@ def fleet_run_anatomy(request: HttpRequest, run_id: int, vm: str) -> HttpRespons
 
 # --- exports -------------------------------------------------------------------------------
 
+def _csv_safe(row: dict) -> dict:
+    """Text cells that a spreadsheet would run as a formula (a VM named ``=HYPERLINK(...)``)
+    get a leading apostrophe, as OWASP advises; numbers are untouched."""
+    return {k: "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
+            for k, v in row.items()}
+
+
 @require_GET
 def fleet_run_vms_csv(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = get_object_or_404(FleetRun, pk=run_id)
+    run = _run(request, run_id)
     if run.status != RunStatus.DONE:
         return HttpResponse("the run is not done yet", status=409, content_type="text/plain")
 
@@ -288,7 +326,7 @@ def fleet_run_vms_csv(request: HttpRequest, run_id: int) -> HttpResponse:
                                 extrasaction="ignore")
         writer.writeheader()
         for vm in run.vms.order_by("id").iterator(chunk_size=2000):
-            writer.writerow(vm.data)
+            writer.writerow(_csv_safe(vm.data))
             if buffer.tell() > 64_000:
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -302,7 +340,7 @@ def fleet_run_vms_csv(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @require_GET
 def fleet_run_summary_json(request: HttpRequest, run_id: int) -> JsonResponse:
-    run = get_object_or_404(FleetRun, pk=run_id)
+    run = _run(request, run_id)
     response = JsonResponse({"run": run.pk, "status": run.status, "error": run.error,
                              "seed": run.seed, "summary": run.summary, "plan": run.plan},
                             json_dumps_params={"indent": 2})
@@ -314,7 +352,7 @@ def fleet_run_summary_json(request: HttpRequest, run_id: int) -> JsonResponse:
 def fleet_run_events_jsonl(request: HttpRequest, run_id: int) -> HttpResponse:
     """The engine's whole event log, one JSON object a line, recomputed from the stored scenario
     (the engine is deterministic: same scenario and seed, same log)."""
-    run = get_object_or_404(FleetRun, pk=run_id)
+    run = _run(request, run_id)
     response = StreamingHttpResponse(fleetsim.event_log(run.scenario),
                                      content_type="application/x-ndjson")
     response["Content-Disposition"] = f'attachment; filename="fleet-run-{run.pk}-events.jsonl"'
@@ -323,7 +361,7 @@ def fleet_run_events_jsonl(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @require_GET
 def fleet_run_scenario(request: HttpRequest, run_id: int, fmt: str) -> HttpResponse:
-    run = get_object_or_404(FleetRun, pk=run_id)
+    run = _run(request, run_id)
     return _scenario_file(run.scenario, run.name or f"fleet-run-{run.pk}", fmt)
 
 
@@ -331,14 +369,14 @@ def fleet_run_scenario(request: HttpRequest, run_id: int, fmt: str) -> HttpRespo
 
 @require_GET
 def fleet_runs(request: HttpRequest) -> HttpResponse:
-    runs = FleetRun.objects.select_related("fleet", "sweep")[:200]
+    runs = access.mine(FleetRun, access.for_request(request)).select_related("fleet", "sweep")[:200]
     return render(request, "fleets/runs.html", {"runs": runs})
 
 
 def _run_ids(request: HttpRequest) -> list[int] | None:
     raw = ",".join(request.GET.getlist("runs"))
     parts = [p.strip() for p in raw.split(",") if p.strip()]
-    if not all(p.isdigit() for p in parts):
+    if not all(ID.fullmatch(p) for p in parts):
         return None
     return list(dict.fromkeys(int(p) for p in parts))
 
@@ -350,7 +388,8 @@ def fleet_compare(request: HttpRequest) -> HttpResponse:
         return render(request, "fleets/compare.html", {"error": ERROR_COMPARE_NEEDS_TWO}, status=400)
     if len(ids) > COMPARE_MAX:
         return render(request, "fleets/compare.html", {"error": ERROR_COMPARE_TOO_MANY}, status=400)
-    found = {r.pk: r for r in FleetRun.objects.filter(pk__in=ids, status=RunStatus.DONE)}
+    found = {r.pk: r for r in access.visible(FleetRun, access.for_request(request))
+             .filter(pk__in=ids, status=RunStatus.DONE)}
     missing = [i for i in ids if i not in found]
     if missing:
         return render(request, "fleets/compare.html", {
@@ -406,7 +445,7 @@ def _delta(a, b) -> str:
 
 @require_http_methods(["GET", "POST"])
 def sweep_new(request: HttpRequest, fleet_id: int) -> HttpResponse:
-    fleet = get_object_or_404(Fleet, pk=fleet_id)
+    fleet = _fleet(request, fleet_id)
     scenario = fleet.to_scenario()
     if request.method == "GET":
         form = SweepForm(scenario=scenario, initial={
@@ -416,16 +455,22 @@ def sweep_new(request: HttpRequest, fleet_id: int) -> HttpResponse:
     form = SweepForm(request.POST, scenario=scenario)
     if not form.is_valid():
         return render(request, "sweeps/new.html", {"form": form, "fleet": fleet}, status=422)
+    try:
+        limits.check(request, limits.SWEEPS)
+    except limits.RateLimited as error:
+        form.add_error(None, error.message)
+        return limits.too_many(request, error, "sweeps/new.html", {"form": form, "fleet": fleet})
     data = form.cleaned_data
     sweep = fleet_services.create_sweep(
         fleet=fleet, scenario=scenario, x_param=data["x_param"], x_values=data["xs"],
-        y_param=data.get("y_param") or "", y_values=data["ys"], metric=data["metric"])
+        y_param=data.get("y_param") or "", y_values=data["ys"], metric=data["metric"],
+        visitor=access.claim(request))
     return redirect(sweep)
 
 
 @require_GET
 def sweep_detail(request: HttpRequest, sweep_id: int) -> HttpResponse:
-    sweep = get_object_or_404(Sweep, pk=sweep_id)
+    sweep = access.get_or_404(Sweep, access.for_request(request), pk=sweep_id)
     results = fleet_services.sweep_results(sweep)
     config = {"results_url": reverse("sweep-results", args=[sweep.pk]), "results": results,
               "metrics": fleet_services.SWEEP_METRICS}
@@ -439,7 +484,7 @@ def sweep_detail(request: HttpRequest, sweep_id: int) -> HttpResponse:
 
 @require_GET
 def sweep_results(request: HttpRequest, sweep_id: int) -> JsonResponse:
-    sweep = get_object_or_404(Sweep, pk=sweep_id)
+    sweep = access.get_or_404(Sweep, access.for_request(request), pk=sweep_id)
     metric = request.GET.get("metric")
     if metric:
         if metric not in fleet_services.SWEEP_METRICS:

@@ -74,25 +74,59 @@ def preset_scenario(name: str) -> dict:
     return json.loads(json.dumps(load_scenario(name).raw))
 
 
-def parse_text(text: str) -> dict:
+def parse_text(text: str, *, max_events: int | None = None, max_list: int | None = None) -> dict:
     """JSON or YAML text (an upload) to a validated scenario dict. Never reads a file: the text
-    is the scenario, whatever it looks like."""
+    is the scenario, whatever it looks like. Hostile text is a ``ScenarioError`` like any other
+    mistake: nesting too deep, numbers with thousands of digits, tags that would build Python
+    objects (``yaml.safe_load`` knows none), NUL bytes. ``max_events`` / ``max_list``: the
+    caller's caps on the number of events and on any other list (VMs, rack groups, names),
+    checked before the engine validates (an alias repeated 400,000 times costs nothing to
+    write and seconds to check)."""
     if len(text) > MAX_SCENARIO_CHARS:
         raise ScenarioError("scenario", f"at most {MAX_SCENARIO_CHARS:,} characters")
-    if text.lstrip().startswith("{"):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ScenarioError("scenario", f"not valid JSON: {exc}") from None
-    else:
-        import yaml
+    if "\x00" in text:
+        raise ScenarioError("scenario", "not text (it holds NUL bytes)")
+    try:
+        if text.lstrip().startswith(("{", "[")):
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ScenarioError("scenario", f"not valid JSON: {exc}") from None
+        else:
+            import yaml
 
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ScenarioError("scenario", f"not valid YAML: {exc}") from None
-    validate(data)
-    return json.loads(json.dumps(data, default=str))
+            try:
+                data = yaml.safe_load(text)
+            except yaml.YAMLError as exc:
+                raise ScenarioError("scenario", f"not valid YAML: {str(exc)[:300]}") from None
+        _check_lengths(data, max_events=max_events, max_list=max_list)
+        validate(data)
+        return json.loads(json.dumps(data, default=str))
+    except ScenarioError:
+        raise
+    except RecursionError:
+        raise ScenarioError("scenario", "nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of 5,000 digits (Python refuses to read it)
+        raise ScenarioError("scenario", f"cannot be read: {str(exc)[:200]}") from None
+
+
+def _check_lengths(data: Any, *, max_events: int | None, max_list: int | None) -> None:
+    if not isinstance(data, dict):
+        return
+    events = data.get("events")
+    if max_events is not None and isinstance(events, list) and len(events) > max_events:
+        raise ScenarioError("events", f"at most {max_events} maintenance events here")
+    if max_list is None:
+        return
+    fleet = data.get("fleet") if isinstance(data.get("fleet"), dict) else {}
+    lists = [("fleet.vm_list", fleet.get("vm_list")), ("fleet.racks", fleet.get("racks"))]
+    for i, event in enumerate(events if isinstance(events, list) else []):
+        scope = event.get("scope") if isinstance(event, dict) else None
+        if isinstance(scope, dict):
+            lists += [(f"events[{i}].scope.{key}", scope.get(key)) for key in ("racks", "hosts")]
+    for path, value in lists:
+        if isinstance(value, list) and len(value) > max_list:
+            raise ScenarioError(path, f"at most {max_list:,} entries here")
 
 
 def validate(data: Any):

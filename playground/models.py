@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db import models, transaction
 from django.db.models import F, Q
 from django.urls import reverse
@@ -16,6 +17,20 @@ class RunStatus(models.TextChoices):
     RUNNING = "running", "Running"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
+
+
+class Owned(models.Model):
+    """Who a row belongs to (``playground/access.py`` decides who may see it): a signed-in
+    ``owner``, or for an anonymous visitor the random ``visitor_key`` kept in their session.
+    Neither (rows made before accounts, by the CLI or in the admin): staff only."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.CASCADE, related_name="+")
+    visitor_key = models.CharField(max_length=64, blank=True, default="", db_index=True,
+                                   help_text="the anonymous visitor (session) who made it")
+
+    class Meta:
+        abstract = True
 
 
 class LeasedRun(models.Model):
@@ -104,7 +119,7 @@ class LeasedRun(models.Model):
         ).update(heartbeat_at=timezone.now()) == 1
 
 
-class Run(LeasedRun):
+class Run(LeasedRun, Owned):
     params = models.JSONField(help_text="The form's values, as typed (units included).")
     seed = models.BigIntegerField(default=1)
 
@@ -185,7 +200,7 @@ class Scenario(models.Model):
 # aggregated progress frames, numbered so a viewer can resume; ``FleetRunVm`` one row per VM.
 
 
-class Fleet(models.Model):
+class Fleet(Owned):
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True, default="")
     seed = models.BigIntegerField(default=1)
@@ -301,7 +316,7 @@ class MaintenanceEvent(models.Model):
         return f"{self.name} ({self.get_kind_display()})"
 
 
-class FleetRun(LeasedRun):
+class FleetRun(LeasedRun, Owned):
     fleet = models.ForeignKey(Fleet, on_delete=models.SET_NULL, null=True, blank=True,
                               related_name="runs")
     sweep = models.ForeignKey("Sweep", on_delete=models.CASCADE, null=True, blank=True,
@@ -380,7 +395,7 @@ class FleetRunVm(models.Model):
         return f"{self.name} ({self.outcome})"
 
 
-class Sweep(models.Model):
+class Sweep(Owned):
     """One or two scenario parameters over a few values each: a run per combination."""
 
     fleet = models.ForeignKey(Fleet, on_delete=models.SET_NULL, null=True, blank=True,
@@ -402,3 +417,18 @@ class Sweep(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("sweep-detail", args=[self.pk])
+
+
+class RateLimitHit(models.Model):
+    """One action counted by the rate limiter (``playground/limits.py``): a sliding window is
+    the hits of a key in the last N seconds."""
+
+    bucket = models.CharField(max_length=20)
+    key = models.CharField(max_length=100)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["bucket", "key", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.bucket} {self.key} {self.at:%H:%M:%S}"

@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from migrationsim import notice as notices
 
+from . import access
 from . import rehearsals as service
 from .rehearsals import RehearsalError, Session, registry
 
@@ -110,7 +111,9 @@ async def _create_from_form(request: HttpRequest) -> HttpResponse:
                 raise RehearsalError("scenario", "the file is not UTF-8 text") from None
         preset = "" if text else values["preset"]
         scenario = service.scenario_from(preset=preset, text=text)
-        session = registry.create(scenario, speed=speed, start_events=values["start_events"])
+        visitor = access.for_request(request)
+        session = registry.create(scenario, speed=speed, start_events=values["start_events"],
+                                  owner_id=visitor.user_id)
     except RehearsalError as error:
         return _form_page(request, values, {error.field or "form": error.message},
                           status=error.status)

@@ -16,9 +16,9 @@ Limits (environment variables, read at import):
 
 Ownership: the creator gets the id and a secret token. The browser keeps the token in a cookie
 scoped to the rehearsal's path; guests and scripts carry it in the URL (a capability URL, since
-a guest script has no cookie jar and no login). ``owns`` is the one place that decides; when
-accounts arrive (issue 6) it compares ``request.user`` with ``Session.owner_id`` for the page
-while guest URLs keep their token.
+a guest script has no cookie jar and no login). ``owns`` is the one place that decides: the
+token, or for the page the signed-in user who created it (``Session.owner_id``, through
+``playground/access.py``).
 """
 
 from __future__ import annotations
@@ -380,7 +380,13 @@ def cookie_name(session: Session) -> str:
 
 def owns(request, session: Session, token: str | None = None) -> bool:
     """Whether this request may see ``session``: the token from the URL when given (guests,
-    scripts), else from the browser's cookie. Issue 6: for the page, compare
-    ``request.user.pk`` with ``session.owner_id`` here instead."""
+    scripts: only the token counts), else the browser's cookie, or the signed-in user who
+    created it from the page (``access.owns_rehearsal``)."""
     supplied = token if token is not None else request.COOKIES.get(cookie_name(session), "")
-    return secrets.compare_digest(supplied.encode(), session.token.encode())
+    if secrets.compare_digest(supplied.encode(), session.token.encode()):
+        return True
+    if token is not None:
+        return False
+    from .access import for_request, owns_rehearsal
+
+    return owns_rehearsal(for_request(request), session)

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db import transaction
 
-from . import leases, simulation
+from . import access, leases, simulation
 from .logs import run_fields
 from .models import Run, RunEvent, RunStatus
 from .publisher import RunEventPublisher
@@ -26,12 +26,14 @@ ERROR_RESUME_MISMATCH = ("Could not resume after the worker was lost: the model'
 MAX_BATCH_CELLS = 250_000
 
 
-def create_run(*, params: dict) -> Run:
-    """Store a run and queue its simulation once the row is committed. If the broker is down
-    the run stays queued and the reaper sends its task again (``playground/leases.py``)."""
+def create_run(*, params: dict, visitor: access.Visitor | None = None) -> Run:
+    """Store a run (``visitor``'s: ``access.owner_fields``) and queue its simulation once the
+    row is committed. If the broker is down the run stays queued and the reaper sends its task
+    again (``playground/leases.py``)."""
     from .tasks import run_migration
 
-    run = Run.objects.create(params=params, seed=int(params.get("seed") or 1))
+    run = Run.objects.create(params=params, seed=int(params.get("seed") or 1),
+                             **access.owner_fields(visitor))
     transaction.on_commit(lambda: leases._send(run_migration, Run, run.pk))
     return run
 
@@ -39,6 +41,37 @@ def create_run(*, params: dict) -> Run:
 def same_event(stored: dict, regenerated: dict) -> bool:
     """Does a regenerated event (or frame) equal the stored one? (compared as stored: JSON)"""
     return json.loads(json.dumps(regenerated)) == stored
+
+
+ERROR_TOO_MANY_EVENTS = ("The run was stopped after {count:,} {what} (the playground's limit, "
+                         "PLAYGROUND_{setting}): shorten the simulated time (durations, rates) "
+                         "or use the command line for runs this long.")
+ERROR_TOO_LONG = ("The run was stopped after {seconds:.0f} s of computing (the playground's limit, "
+                  "PLAYGROUND_RUN_MAX_WALL_S): use the command line for runs this big.")
+
+
+class OverBudget(Exception):
+    """A run went past what one run may cost the worker (its message says which limit)."""
+
+
+class RunBudget:
+    """What one run may cost a worker: at most ``max_items`` events (frames) and
+    ``PLAYGROUND_RUN_MAX_WALL_S`` of wall time, checked on every event or frame. Hostile but
+    valid input (a 1 B/s link, a 10,000-year host downtime) ends with a clear reason instead
+    of a worker busy for hours."""
+
+    def __init__(self, max_items: int, *, what: str, setting: str):
+        self.max_items, self.what, self.setting = max_items, what, setting
+        self.max_wall_s = settings.PLAYGROUND_RUN_MAX_WALL_S
+        self.started = time.monotonic()
+
+    def check(self, count: int) -> None:
+        if self.max_items > 0 and count > self.max_items:
+            raise OverBudget(ERROR_TOO_MANY_EVENTS.format(count=self.max_items, what=self.what,
+                                                          setting=self.setting))
+        elapsed = time.monotonic() - self.started
+        if self.max_wall_s > 0 and elapsed > self.max_wall_s:
+            raise OverBudget(ERROR_TOO_LONG.format(seconds=elapsed))
 
 
 class _EventSink:
@@ -49,7 +82,7 @@ class _EventSink:
 
     def __init__(self, run_id: int, publisher: RunEventPublisher, *, batch_size: int,
                  interval_s: float, lease: leases.Lease | None = None, resume_after: int = 0,
-                 last_stored: dict | None = None):
+                 last_stored: dict | None = None, budget: RunBudget | None = None):
         self.run_id = run_id
         self.publisher = publisher
         self.batch_size = batch_size
@@ -57,6 +90,7 @@ class _EventSink:
         self.lease = lease
         self.resume_after = resume_after
         self.last_stored = last_stored
+        self.budget = budget
         self.seq = 0
         self.pending: list[RunEvent] = []
         self.cells = 0
@@ -66,6 +100,8 @@ class _EventSink:
         self.seq += 1
         if self.lease is not None:
             self.lease.check()
+        if self.budget is not None:
+            self.budget.check(self.seq)
         kind, payload = simulation.event_kind(event), simulation.event_payload(event)
         if self.seq <= self.resume_after:
             if self.seq == self.resume_after and not same_event(
@@ -112,7 +148,9 @@ def execute_run(*, run_id: int, publisher: RunEventPublisher | None = None,
     sink = _EventSink(run_id, publisher, batch_size=settings.PLAYGROUND_PUBLISH_BATCH_SIZE,
                       interval_s=settings.PLAYGROUND_PUBLISH_INTERVAL_S, lease=lease,
                       resume_after=last.seq if last else 0,
-                      last_stored=last.as_message() | {"kind": last.kind} if last else None)
+                      last_stored=last.as_message() | {"kind": last.kind} if last else None,
+                      budget=RunBudget(settings.PLAYGROUND_RUN_MAX_EVENTS, what="events",
+                                       setting="RUN_MAX_EVENTS"))
     try:
         try:
             for event in (events if events is not None else simulation.events_for(run.params)):
@@ -126,7 +164,7 @@ def execute_run(*, run_id: int, publisher: RunEventPublisher | None = None,
         except simulation.InvalidParameter as exc:
             return _fail(run_id, publisher, sink, ERROR_INVALID_PARAMETERS.format(error=exc),
                          attempt=attempt)
-        except ResumeMismatch as exc:
+        except (ResumeMismatch, OverBudget) as exc:
             return _fail(run_id, publisher, sink, str(exc), attempt=attempt)
         except Exception as exc:  # the model broke: say so on the run instead of hanging
             log.exception("run failed", extra=fields)

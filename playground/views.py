@@ -1,17 +1,21 @@
-"""Function views with small private helpers. Business logic lives in ``services``."""
+"""Function views with small private helpers. Business logic lives in ``services``; who may
+see what in ``access`` (a run of someone else is a 404, like one that does not exist)."""
 
 from __future__ import annotations
 
+import re
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
-from . import services, simulation
+from . import access, limits, services, simulation
 from .forms import DEFAULTS, AnatomyForm
 from .models import Run, RunEvent, Scenario
 
 ERROR_BAD_AFTER = "after must be a whole number >= 0"
+ID = re.compile(r"[0-9]{1,12}")
 ERROR_UNKNOWN_RUN = "no such run"
 EVENTS_PAGE = 1000
 
@@ -19,8 +23,9 @@ EVENTS_PAGE = 1000
 def _initial(request: HttpRequest) -> tuple[dict, Run | None, Scenario | None]:
     """Defaults, or a past run's values (``?from=<id>``: re-run), or a scenario's."""
     initial, source, scenario = dict(DEFAULTS), None, None
-    if request.GET.get("from", "").isdigit():
-        source = Run.objects.filter(pk=int(request.GET["from"])).first()
+    if ID.fullmatch(request.GET.get("from", "")):
+        source = access.visible(Run, access.for_request(request)).filter(
+            pk=int(request.GET["from"])).first()
         if source is not None:
             initial.update({k: v for k, v in source.params.items() if k in DEFAULTS})
     elif request.GET.get("scenario"):
@@ -32,7 +37,7 @@ def _initial(request: HttpRequest) -> tuple[dict, Run | None, Scenario | None]:
 
 def _form_page(request: HttpRequest, form: AnatomyForm, *, status: int = 200, **extra) -> HttpResponse:
     context = {"form": form, "scenarios": Scenario.objects.all(), "phases": simulation.PHASES,
-               "recent_runs": Run.objects.all()[:5], **extra}
+               "recent_runs": access.mine(Run, access.for_request(request))[:5], **extra}
     template = "anatomy/_form.html" if request.htmx else "anatomy/index.html"
     return render(request, template, context, status=status)
 
@@ -51,14 +56,21 @@ def runs(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         # 422: the request was understood, the values were not acceptable; htmx swaps it in
         return _form_page(request, form, status=422)
-    run = services.create_run(params=form.run_params())
+    try:
+        limits.check(request, limits.RUNS)
+    except limits.RateLimited as error:
+        form.add_error(None, error.message)
+        response = _form_page(request, form, status=429)
+        response["Retry-After"] = str(error.retry_after_s)
+        return response
+    run = services.create_run(params=form.run_params(), visitor=access.claim(request))
     if request.htmx:
         return HttpResponseClientRedirect(run.get_absolute_url())
     return redirect(run)
 
 
 def _run_list(request: HttpRequest) -> HttpResponse:
-    runs = list(Run.objects.all()[:200])
+    runs = list(access.mine(Run, access.for_request(request))[:200])
     summaries = {
         row.run_id: row.payload.get("result", {})
         for row in RunEvent.objects.filter(run__in=runs, kind="summary")
@@ -70,7 +82,7 @@ def _run_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = get_object_or_404(Run, pk=run_id)
+    run = access.get_or_404(Run, access.for_request(request), pk=run_id)
     config = {
         "id": run.pk,
         "ws_path": f"/ws/runs/{run.pk}/",
@@ -96,11 +108,10 @@ def run_events(request: HttpRequest, run_id: int) -> JsonResponse:
     """The stored events as JSON, ``?after=<seq>``, for scripts and for clients without
     WebSockets."""
     after = request.GET.get("after", "0")
-    if not after.isdigit():
+    if not ID.fullmatch(after):
         return JsonResponse({"error": ERROR_BAD_AFTER}, status=400)
-    try:
-        run = Run.objects.get(pk=run_id)
-    except Run.DoesNotExist:
+    run = access.visible(Run, access.for_request(request)).filter(pk=run_id).first()
+    if run is None:  # unknown, or someone else's: the same answer
         return JsonResponse({"error": ERROR_UNKNOWN_RUN}, status=404)
     events = run.events_after(int(after), limit=EVENTS_PAGE)
     return JsonResponse({"run": run.pk, "status": run.status, "error": run.error,

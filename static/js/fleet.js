@@ -148,16 +148,18 @@
     phases.forEach((p, idx) => {
       const mine = segs.filter((s) => s[2] === idx);
       if (!mine.length) return;
+      // y holds the raw names (a click opens that VM); what Plotly draws is escaped (plot_text.js)
+      const names = mine.map((s) => [plotText(rowOf(s)), plotText(s[1])]);
       if (markers.has(p.name)) {
         traces.push({type: "scatter", mode: "markers", name: p.label, x: mine.map((s) => s[3]),
-                     y: mine.map(rowOf), marker: {symbol: "x", size: 9, color: p.color},
-                     hovertemplate: `%{y}: ${p.label} at %{x:.0f} s<extra></extra>`});
+                     y: mine.map(rowOf), marker: {symbol: "x", size: 9, color: p.color}, customdata: names,
+                     hovertemplate: `%{customdata[0]}: ${p.label} at %{x:.0f} s<extra></extra>`});
       } else {
         traces.push({type: "bar", orientation: "h", name: p.label, base: mine.map((s) => s[3]),
                      x: mine.map((s) => Math.max(s[4] - s[3], 0.001)), y: mine.map(rowOf),
                      marker: {color: p.color, opacity: m === "rack" && !zoomHost ? 0.35 : 1},
-                     customdata: mine.map((s) => s[1]),
-                     hovertemplate: `%{y} (%{customdata}): ${p.label} %{base:.0f}-%{x:.1f} s<extra></extra>`});
+                     customdata: names,
+                     hovertemplate: `%{customdata[0]} (%{customdata[1]}): ${p.label} %{base:.0f}-%{x:.1f} s<extra></extra>`});
       }
     });
     return {traces, rows, mode: m, points: segs.length};
@@ -179,6 +181,7 @@
       margin: {l: rows.length > 150 ? 20 : 90, r: 20, t: 10, b: 55},
       xaxis: {title: {text: "simulated time (s)"}, range: [0, Math.max(clock, config.bucket_s)]},
       yaxis: {type: "category", categoryorder: "array", categoryarray: rows.slice().reverse(),
+              tickmode: "array", tickvals: rows, ticktext: rows.map(plotText),
               showticklabels: rows.length <= 150, automargin: true},
     }, plotConfig);
   }
@@ -186,7 +189,7 @@
   function linesFrom(map, {stack = false, limit = 10, scale = 1} = {}) {
     const keys = [...map.keys()].sort((a, b) => Math.max(...map.get(b)) - Math.max(...map.get(a)) || natural(a, b));
     const shown = keys.slice(0, limit);
-    const traces = shown.map((k) => ({type: "scatter", mode: "lines", name: k, x: acc.t, y: map.get(k).map((v) => v === null ? null : v * scale),
+    const traces = shown.map((k) => ({type: "scatter", mode: "lines", name: plotText(k), x: acc.t, y: map.get(k).map((v) => v === null ? null : v * scale),
                                       stackgroup: stack ? "one" : undefined, line: {width: 2}}));
     if (keys.length > limit && stack) {
       const rest = acc.t.map((_, i) => keys.slice(limit).reduce((n, k) => n + (map.get(k)[i] || 0), 0));
@@ -318,7 +321,11 @@
   setInterval(() => {
     const names = new Set([...acc.hostSegs.map((s) => s[0]), ...acc.vmSegs.map((s) => s[1])]);
     if (names.size !== hostList.children.length) {
-      hostList.innerHTML = [...names].sort(natural).slice(0, 2000).map((n) => `<option value="${n}">`).join("");
+      hostList.replaceChildren(...[...names].sort(natural).slice(0, 2000).map((n) => {
+        const option = document.createElement("option");
+        option.value = n;  // a property, never markup: a host name is just text
+        return option;
+      }));
     }
   }, 1000);
 

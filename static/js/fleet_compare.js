@@ -7,7 +7,7 @@
   const plotConfig = {displaylogo: false, responsive: true};
   const layout = (x, y, extra = {}) => ({height: 360, margin: {l: 70, r: 20, t: 10, b: 55}, font: {size: 14},
     legend: {orientation: "h", x: 0, y: 1.02, yanchor: "bottom"}, xaxis: x, yaxis: y, ...extra});
-  const line = (key) => config.runs.map((r, i) => ({type: "scatter", mode: "lines", name: r.label,
+  const line = (key) => config.runs.map((r, i) => ({type: "scatter", mode: "lines", name: plotText(r.label),
     x: r.series.t_s || [], y: r.series[key] || [], line: {color: COLORS[i % 6], width: 3, dash: DASHES[i % 6]}}));
   const time = {title: {text: "simulated time (s)"}};
   Plotly.newPlot("cmp-done", line("done"), layout(time, {title: {text: "VMs done"}, rangemode: "tozero"}), plotConfig);
@@ -15,7 +15,7 @@
   Plotly.newPlot("cmp-queued", line("queued"), layout(time, {title: {text: "VMs queued"}, rangemode: "tozero"}), plotConfig);
   const cdf = config.runs.map((r, i) => {
     const v = r.series.blackouts_sorted || [];
-    return {type: "scatter", mode: "lines", name: r.label, x: v, y: v.map((_, j) => (j + 1) / v.length),
+    return {type: "scatter", mode: "lines", name: plotText(r.label), x: v, y: v.map((_, j) => (j + 1) / v.length),
             line: {color: COLORS[i % 6], width: 3, dash: DASHES[i % 6], shape: "hv"}};
   });
   cdf.push({type: "scatter", mode: "markers+text", name: "Google", x: [config.google_p50_s, config.google_p99_s],

@@ -5,7 +5,7 @@
   const config = JSON.parse(document.getElementById("sweep-config").textContent);
   const plotConfig = {displaylogo: false, responsive: true};
   let results = config.results, metric = results.metric, polls = 0;
-  const label = (v) => String(v);
+  const label = (v) => plotText(v);  // values may be text (64MiB/s): escaped for Plotly
 
   function draw() {
     const xs = results.x_values.map(label);
@@ -14,7 +14,7 @@
     Plotly.react("sweep-heatmap", [{type: "heatmap", x: xs, y: ys, z: results.z, text, texttemplate: "%{text}",
       colorscale: "Cividis", hoverongaps: false, colorbar: {title: {text: results.metric_label, side: "right"}}}],
       {margin: {l: 90, r: 20, t: 10, b: 60}, font: {size: 14},
-       xaxis: {title: {text: results.x_param}, type: "category"}, yaxis: {title: {text: results.y_param || ""}, type: "category"}}, plotConfig);
+       xaxis: {title: {text: plotText(results.x_param)}, type: "category"}, yaxis: {title: {text: plotText(results.y_param || "")}, type: "category"}}, plotConfig);
     const lines = results.z.map((row, i) => ({type: "scatter", mode: "lines+markers", name: results.y_param ? `${results.y_param} = ${ys[i]}` : results.metric_label,
                                               x: xs, y: row, connectgaps: false, line: {width: 3}}));
     Plotly.react("sweep-lines", lines, {margin: {l: 70, r: 20, t: 10, b: 60}, font: {size: 14}, legend: {orientation: "h", x: 0, y: 1.02, yanchor: "bottom"},
@@ -22,7 +22,11 @@
     document.getElementById("sweep-progress").textContent = `${results.done} / ${results.total}`;
     document.querySelectorAll("#sweep-table tbody tr").forEach((tr, i) => tr.querySelectorAll("td").forEach((td, j) => {
       const c = results.grid[i][j];
-      if (c.run) td.innerHTML = `<a href="${c.url}">${c.value === null ? c.status : fmt(c.value)}</a>`;
+      if (!c.run) return;
+      const a = document.createElement("a");
+      a.href = c.url;
+      a.textContent = c.value === null ? c.status : fmt(c.value);
+      td.replaceChildren(a);
     }));
   }
 

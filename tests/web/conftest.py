@@ -1,5 +1,6 @@
 import pytest
 from channels.layers import channel_layers
+from django.test import Client
 
 
 @pytest.fixture
@@ -37,3 +38,34 @@ def stack(request, tmp_path_factory):
     with running_stack(request.param, tmp_path_factory.mktemp(f"stack-{request.param}")) as running:
         running.mode = request.param
         yield running
+
+
+# --- who the tests are ------------------------------------------------------------------------------
+# Most tests act as one signed-in user, "alice", and make what they look at as her (``owner=user``
+# or ``visitor=alice``): the feature under test, not access. tests/web/test_security.py covers
+# strangers, anonymous visitors and staff.
+
+@pytest.fixture
+def user(db, django_user_model):
+    return django_user_model.objects.create_user("alice", password="alice-password-1")
+
+
+@pytest.fixture
+def alice(user):
+    """``user`` as ``playground.access`` sees her: pass it as ``visitor=`` to the services."""
+    from playground.access import Visitor
+
+    return Visitor(user.pk, "", False, user.username)
+
+
+@pytest.fixture
+def client(user):
+    """pytest-django's ``client``, signed in as ``user``."""
+    signed_in = Client()
+    signed_in.force_login(user)
+    return signed_in
+
+
+@pytest.fixture
+def anon_client():
+    return Client()

@@ -101,6 +101,27 @@ def scratch_postgres_database(url: str):
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def session_cookie(user) -> str:
+    """``sessionid=...`` of a fresh session signed in as ``user`` (what a browser that signed
+    in sends with its requests and WebSocket handshakes)."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    name = settings.SESSION_COOKIE_NAME
+    return f"{name}={client.cookies[name].value}"
+
+
+def ws_headers(user=None, origin: str = "http://127.0.0.1:8000") -> list[tuple[bytes, bytes]]:
+    """Handshake headers for ``channels.testing.WebsocketCommunicator``: the page's Origin and,
+    for ``user``, a signed-in session cookie (the consumers check who watches)."""
+    headers = [(b"origin", origin.encode())]
+    if user is not None:
+        headers.append((b"cookie", session_cookie(user).encode()))
+    return headers
+
+
 def chromium_available() -> bool:
     return os.path.exists(CHROMIUM)
 
@@ -163,9 +184,19 @@ class Stack:
         return "\n".join(out)
 
 
+# The test servers speak plain HTTP on 127.0.0.1: production mode's HTTPS redirect and
+# HTTPS-only cookies are switched off for them (explicitly, see README "Operations"), and the
+# per-visitor rate limits are raised (these tests are not about them; tests/web/test_security.py
+# is). An ``extra_env`` of a stack overrides any of these.
+LOOPBACK_ENV = {"DJANGO_SECURE_SSL_REDIRECT": "false", "DJANGO_SECURE_COOKIES": "false",
+                "PLAYGROUND_RUNS_PER_MINUTE": "10000", "PLAYGROUND_SWEEPS_PER_HOUR": "10000"}
+
+
 def _clean_env() -> dict:
     env = {k: v for k, v in os.environ.items() if k not in MODE_VARS}
     env["PYTHONUNBUFFERED"] = "1"
+    for name, value in LOOPBACK_ENV.items():
+        env.setdefault(name, value)
     return env
 
 

@@ -57,10 +57,16 @@ def slow_events():
 
 # --- helpers -------------------------------------------------------------------------------------
 
+OWNERS: dict[tuple[str, int], Browserless] = {}  # (path, run id) -> the client that started it
+
+
 def post_run(stack, data=SLOW) -> int:
-    status, url, _ = Browserless(stack.base_url).post_form("/runs/", data)
+    client = Browserless(stack.base_url)
+    status, url, _ = client.post_form("/runs/", data)
     assert status == 200 and re.search(r"/runs/\d+/$", url), stack.log_tail()
-    return int(url.rstrip("/").rsplit("/", 1)[1])
+    run_id = int(url.rstrip("/").rsplit("/", 1)[1])
+    OWNERS[("runs", run_id)] = client  # its viewer watches with the same session
+    return run_id
 
 
 def run_row(stack, run_id, table="playground_run"):
@@ -117,6 +123,7 @@ class Viewer(threading.Thread):
         super().__init__(daemon=True)
         self.url = f"{stack.ws_url}/ws/{path}/{run_id}/"
         self.origin = stack.base_url
+        self.headers = OWNERS[(path, run_id)].ws_headers()  # the owner's session
         self.timeout = timeout
         self.seqs: list[int] = []
         self.received: list[int] = []  # every seq received, duplicates included
@@ -137,6 +144,7 @@ class Viewer(threading.Thread):
         while self.status not in ("done", "failed"):
             try:
                 async with websockets.connect(f"{self.url}?after={last}", origin=self.origin,
+                                              additional_headers=self.headers,
                                               open_timeout=5) as ws:
                     self.connections += 1
                     async for raw in ws:
@@ -226,6 +234,7 @@ def test_a_fleet_run_whose_worker_is_killed_resumes_and_stores_every_vm_once(fau
     status, url, _ = client.post_form(url.replace(faulty.base_url, "") + "plan/", {})
     assert status == 200 and re.search(r"/fleets/runs/\d+/$", url), faulty.log_tail()
     run_id = int(url.rstrip("/").rsplit("/", 1)[1])
+    OWNERS[("fleet-runs", run_id)] = client
     viewer = Viewer(faulty, run_id, path="fleet-runs")
     viewer.start()
 

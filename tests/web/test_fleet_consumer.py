@@ -8,6 +8,7 @@ from playground.consumers import CLOSE_RUN_NOT_FOUND
 from playground.models import FleetRun, FleetRunMessage, RunStatus
 
 from .fleet_support import tiny
+from .support import ws_headers
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 ORIGIN = [(b"origin", b"http://127.0.0.1:8000")]
@@ -17,17 +18,22 @@ def _frame(seq):
     return {"seq": seq, "kind": "frame", "t_s": 60.0 * seq, "counts": {"done": seq}}
 
 
+@pytest.fixture
+def viewer(user):
+    return ws_headers(user)
+
+
 @sync_to_async
-def _make_run(stored=0, status=RunStatus.RUNNING):
-    run = FleetRun.objects.create(scenario=tiny(), status=status)
+def _make_run(owner, stored=0, status=RunStatus.RUNNING):
+    run = FleetRun.objects.create(scenario=tiny(), status=status, owner=owner)
     for seq in range(1, stored + 1):
         FleetRunMessage.objects.create(run=run, seq=seq, payload={k: v for k, v in _frame(seq).items() if k != "seq"})
     return run
 
 
-async def _connect(run_id, after=None):
+async def _connect(run_id, after=None, headers=ORIGIN):
     path = f"/ws/fleet-runs/{run_id}/" + (f"?after={after}" if after is not None else "")
-    communicator = WebsocketCommunicator(application, path, headers=ORIGIN)
+    communicator = WebsocketCommunicator(application, path, headers=headers)
     connected, code = await communicator.connect()
     return communicator, connected, code
 
@@ -46,17 +52,17 @@ async def test_an_unknown_fleet_run_is_refused_with_4404(in_memory_layer):
     assert not connected and code == CLOSE_RUN_NOT_FOUND
 
 
-async def test_it_replays_stored_frames_after_the_given_seq_then_the_status(in_memory_layer):
-    run = await _make_run(stored=6, status=RunStatus.DONE)
-    communicator, connected, _ = await _connect(run.pk, after=2)
+async def test_it_replays_stored_frames_after_the_given_seq_then_the_status(viewer, user, in_memory_layer):
+    run = await _make_run(user, stored=6, status=RunStatus.DONE)
+    communicator, connected, _ = await _connect(run.pk, after=2, headers=viewer)
     assert connected and await _frames(communicator, 6) == [3, 4, 5, 6]
     assert await communicator.receive_json_from() == {"type": "status", "status": "done", "error": ""}
     await communicator.disconnect()
 
 
-async def test_it_relays_live_frames_once_and_fills_gaps_from_the_database(in_memory_layer):
-    run = await _make_run(stored=2)
-    communicator, _, _ = await _connect(run.pk)
+async def test_it_relays_live_frames_once_and_fills_gaps_from_the_database(viewer, user, in_memory_layer):
+    run = await _make_run(user, stored=2)
+    communicator, _, _ = await _connect(run.pk, headers=viewer)
     assert await _frames(communicator, 2) == [1, 2]
     await communicator.receive_json_from()  # status
     layer = get_channel_layer()
@@ -69,20 +75,20 @@ async def test_it_relays_live_frames_once_and_fills_gaps_from_the_database(in_me
     await communicator.disconnect()
 
 
-async def test_single_vm_run_groups_do_not_leak_into_a_fleet_run(in_memory_layer):
-    run = await _make_run()
-    communicator, _, _ = await _connect(run.pk)
+async def test_single_vm_run_groups_do_not_leak_into_a_fleet_run(viewer, user, in_memory_layer):
+    run = await _make_run(user)
+    communicator, _, _ = await _connect(run.pk, headers=viewer)
     await communicator.receive_json_from()  # status
     await get_channel_layer().group_send(f"run.{run.pk}", {"type": "run.events", "events": [_frame(1)]})
     assert await communicator.receive_nothing(timeout=0.2)
     await communicator.disconnect()
 
 
-async def test_a_whole_fleet_run_streams_through_the_publisher_to_the_socket(in_memory_layer):
+async def test_a_whole_fleet_run_streams_through_the_publisher_to_the_socket(viewer, user, in_memory_layer):
     from playground.fleet_services import execute_run
 
-    run = await sync_to_async(FleetRun.objects.create)(scenario=tiny())
-    communicator, _, _ = await _connect(run.pk)
+    run = await sync_to_async(FleetRun.objects.create)(scenario=tiny(), owner=user)
+    communicator, _, _ = await _connect(run.pk, headers=viewer)
     assert (await communicator.receive_json_from())["status"] == "queued"
     await sync_to_async(execute_run)(run_id=run.pk)
     total = await sync_to_async(FleetRunMessage.objects.filter(run=run).count)()

@@ -10,8 +10,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def fleet():
-    return fleet_services.create_fleet(scenario=tiny(), source="test")
+def fleet(alice):
+    return fleet_services.create_fleet(scenario=tiny(), source="test", visitor=alice)
 
 
 def _post(client, fleet, **changes):

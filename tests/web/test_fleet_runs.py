@@ -16,10 +16,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def demo_run():
+def demo_run(alice):
     scenario = fleetsim.preset_scenario("demo")
     plan = fleetsim.plan(scenario)
-    return fleet_services.start_run(scenario=scenario, plan=plan, queue=False)
+    return fleet_services.start_run(scenario=scenario, plan=plan, queue=False, visitor=alice)
 
 
 def _done(run, **kwargs):
@@ -74,10 +74,10 @@ def test_the_plan_says_in_words_when_a_wave_cannot_be_placed():
     assert plan["not_placed"] > 0 and plan["not_placed_reasons"]
 
 
-def test_the_plan_page_shows_the_preview_and_approving_it_starts_a_run(client, django_capture_on_commit_callbacks, monkeypatch):
+def test_the_plan_page_shows_the_preview_and_approving_it_starts_a_run(alice, client, django_capture_on_commit_callbacks, monkeypatch):
     queued = []
     monkeypatch.setattr(run_fleet, "delay", queued.append)
-    fleet = fleet_services.create_fleet(scenario=tiny())
+    fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
     response = client.get(f"/fleets/{fleet.pk}/plan/")
     assert response.status_code == 200 and b"Will live-migrate" in response.content
     assert not FleetRun.objects.exists()  # a preview moves nothing
@@ -171,8 +171,8 @@ def test_the_summary_and_the_event_log_download(client, demo_run):
     assert [e["t_s"] for e in events] == sorted(e["t_s"] for e in events)
 
 
-def test_exports_of_an_unfinished_run_say_so(client):
-    run = fleet_services.start_run(scenario=tiny(), queue=False)
+def test_exports_of_an_unfinished_run_say_so(alice, client):
+    run = fleet_services.start_run(scenario=tiny(), queue=False, visitor=alice)
     assert client.get(f"/fleets/runs/{run.pk}/vms.csv").status_code == 409
     assert client.get(f"/fleets/runs/{run.pk}/timeline.json?host=r1-h1").status_code == 409
 
@@ -212,17 +212,17 @@ def test_a_vm_opens_as_a_single_vm_run_with_its_own_parameters(client, demo_run)
 
 # --- compare and sweep ---------------------------------------------------------------------
 
-def _two_runs():
-    a = fleet_services.start_run(scenario=tiny(), queue=False)
+def _two_runs(visitor):
+    a = fleet_services.start_run(scenario=tiny(), queue=False, visitor=visitor)
     b = fleet_services.start_run(scenario=tiny(caps={"per_source_host": 2, "per_target_host": 2}),
-                                 queue=False)
+                                 queue=False, visitor=visitor)
     for run in (a, b):
         _done(run)
     return a, b
 
 
-def test_compare_puts_the_numbers_in_one_table_and_highlights_differences(client):
-    a, b = _two_runs()
+def test_compare_puts_the_numbers_in_one_table_and_highlights_differences(alice, client):
+    a, b = _two_runs(alice)
     response = client.get(f"/fleets/runs/compare/?runs={a.pk},{b.pk}")
     assert response.status_code == 200
     rows = {row["key"]: row for row in response.context["rows"]}
@@ -235,15 +235,15 @@ def test_compare_puts_the_numbers_in_one_table_and_highlights_differences(client
     assert all(r["series"]["t_s"] and "blackouts_sorted" in r["series"] for r in config["runs"])
 
 
-def test_compare_needs_two_finished_runs(client):
-    a, _ = _two_runs()
+def test_compare_needs_two_finished_runs(alice, client):
+    a, _ = _two_runs(alice)
     assert client.get(f"/fleets/runs/compare/?runs={a.pk}").status_code == 400
     assert client.get("/fleets/runs/compare/?runs=1,x").status_code == 400
     assert client.get(f"/fleets/runs/compare/?runs={a.pk},9999").status_code == 404
 
 
-def test_a_sweep_fans_out_one_run_per_combination_and_fills_the_grid(client, django_capture_on_commit_callbacks, monkeypatch):
-    fleet = fleet_services.create_fleet(scenario=tiny())
+def test_a_sweep_fans_out_one_run_per_combination_and_fills_the_grid(alice, client, django_capture_on_commit_callbacks, monkeypatch):
+    fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
     sent = []
     monkeypatch.setattr("celery.group.apply_async", lambda self, *a, **k: sent.append([s.args for s in self.tasks]))
     with django_capture_on_commit_callbacks(execute=True):
@@ -266,17 +266,17 @@ def test_a_sweep_fans_out_one_run_per_combination_and_fills_the_grid(client, dja
     assert client.get(f"/fleets/sweeps/{sweep.pk}/").status_code == 200
 
 
-def test_a_bad_sweep_is_a_422_with_the_reason(client):
-    fleet = fleet_services.create_fleet(scenario=tiny())
+def test_a_bad_sweep_is_a_422_with_the_reason(alice, client):
+    fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
     response = client.post(f"/fleets/{fleet.pk}/sweep/", {"x_param": "caps.global", "x_values": "0",
                                                           "metric": "makespan_s"})
     assert response.status_code == 422 and b"caps.global: must be &gt; 0" in response.content
     assert not FleetRun.objects.exists()
 
 
-def test_every_page_answers(client, demo_run):
+def test_every_page_answers(alice, client, demo_run):
     _done(demo_run)
-    fleet = fleet_services.create_fleet(scenario=tiny())
+    fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
     for url in ("/fleets/", "/fleets/new/", f"/fleets/{fleet.pk}/", f"/fleets/{fleet.pk}/plan/",
                 f"/fleets/{fleet.pk}/sweep/", "/fleets/runs/", f"/fleets/runs/{demo_run.pk}/results/"):
         assert client.get(url).status_code == 200, url

@@ -29,8 +29,8 @@ def test_what_the_form_does_not_edit_survives_the_round_trip():
     assert fleetsim.validate(fleet.to_scenario()) == fleetsim.validate(data)
 
 
-def test_the_yaml_and_json_downloads_import_back_to_the_same_fleet(client):
-    fleet = fleet_services.create_fleet_from_preset(preset="demo")
+def test_the_yaml_and_json_downloads_import_back_to_the_same_fleet(alice, client):
+    fleet = fleet_services.create_fleet_from_preset(preset="demo", visitor=alice)
     for fmt, load in (("yaml", yaml.safe_load), ("json", json.loads)):
         response = client.get(f"/fleets/{fleet.pk}/scenario.{fmt}")
         assert response.status_code == 200
@@ -42,8 +42,8 @@ def test_the_yaml_and_json_downloads_import_back_to_the_same_fleet(client):
         assert load(text) == fleet.to_scenario()
 
 
-def test_an_unknown_export_format_is_a_404(client):
-    fleet = fleet_services.create_fleet(scenario=tiny())
+def test_an_unknown_export_format_is_a_404(alice, client):
+    fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
     assert client.get(f"/fleets/{fleet.pk}/scenario.xml").status_code == 404
 
 
@@ -55,8 +55,8 @@ def test_creating_from_a_preset_stores_it_and_an_unknown_preset_is_a_400(client)
     assert response.status_code == 400 and b"no such preset" in response.content
 
 
-def test_re_run_with_changes_prefills_the_form_from_the_runs_scenario(client):
-    run = fleet_services.start_run(scenario=tiny(name="again"), queue=False)
+def test_re_run_with_changes_prefills_the_form_from_the_runs_scenario(alice, client):
+    run = fleet_services.start_run(scenario=tiny(name="again"), queue=False, visitor=alice)
     response = client.get(f"/fleets/new/?from_run={run.pk}")
     assert response.status_code == 200
     assert response.context["form"]["name"].value() == "again"

@@ -25,8 +25,13 @@ class Browserless:
 
     def __init__(self, base_url):
         self.base_url = base_url
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+
+    def ws_headers(self) -> dict:
+        """What this browser sends with a WebSocket handshake: its cookies (the session that
+        owns what it made; the consumer checks). Pass as ``additional_headers``."""
+        return {"Cookie": "; ".join(f"{c.name}={c.value}" for c in self.cookies)}
 
     def get(self, path):
         with self.opener.open(self.base_url + path, timeout=30) as response:
@@ -45,10 +50,11 @@ class Browserless:
             return error.code, error.geturl(), error.read().decode()
 
 
-async def _listen(ws_url, run_id, after=0, timeout=60):
+async def _listen(ws_url, run_id, client, after=0, timeout=60):
     seqs, status, kinds = [], None, []
     async with websockets.connect(f"{ws_url}/ws/runs/{run_id}/?after={after}",
-                                  origin=ws_url.replace("ws://", "http://")) as ws:
+                                  origin=ws_url.replace("ws://", "http://"),
+                                  additional_headers=client.ws_headers()) as ws:
         while status not in ("done", "failed"):
             message = json.loads(await asyncio.wait_for(ws.recv(), timeout))
             if message["type"] == "events":
@@ -66,13 +72,13 @@ def test_a_posted_form_runs_on_the_worker_and_streams_to_a_websocket(stack):
         assert status == 200 and re.search(r"/runs/\d+/$", url), stack.log_tail()
         run_id = int(url.rstrip("/").rsplit("/", 1)[1])
 
-        seqs, kinds, final = asyncio.run(_listen(stack.ws_url, run_id))
+        seqs, kinds, final = asyncio.run(_listen(stack.ws_url, run_id, client))
         assert final == "done", stack.log_tail()
         assert seqs == list(range(1, len(seqs) + 1))
         assert kinds[-1] == "summary" and "round" in kinds
 
         # a viewer who comes back later resumes exactly where it left off
-        later, _, _ = asyncio.run(_listen(stack.ws_url, run_id, after=len(seqs) - 3))
+        later, _, _ = asyncio.run(_listen(stack.ws_url, run_id, client, after=len(seqs) - 3))
         assert later == seqs[-3:]
 
         # the run is listed, with a re-run link, and static files come from this server

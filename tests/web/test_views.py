@@ -21,8 +21,8 @@ def queued(monkeypatch):
     return calls
 
 
-def _run_with_events(params, events=(), status=RunStatus.DONE):
-    run = Run.objects.create(params=params, seed=params["seed"], status=status)
+def _run_with_events(params, events=(), status=RunStatus.DONE, *, owner):
+    run = Run.objects.create(params=params, seed=params["seed"], status=status, owner=owner)
     for seq, event in enumerate(events, start=1):
         RunEvent.objects.create(run=run, seq=seq, kind=event["kind"], payload=event)
     return run
@@ -45,8 +45,8 @@ def test_the_form_posts_without_javascript_and_is_enhanced_by_htmx(client):
     assert 'hx-post="/runs/"' in html
 
 
-def test_pages_load_scripts_only_from_this_server(client, valid_params):
-    run = _run_with_events(valid_params)
+def test_pages_load_scripts_only_from_this_server(client, user, valid_params):
+    run = _run_with_events(valid_params, owner=user)
     for url in ("/", f"/runs/{run.pk}/", "/runs/"):
         html = client.get(url).content.decode()
         sources = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html)
@@ -123,18 +123,18 @@ def test_only_get_and_post_are_allowed_on_runs(client):
 
 # --- the run page, the list, re-runs ---------------------------------------------------------------
 
-def test_the_run_page_says_where_to_listen_and_how_fast_to_play(client, valid_params):
-    run = _run_with_events({**valid_params, "speed": "100"})
+def test_the_run_page_says_where_to_listen_and_how_fast_to_play(client, user, valid_params):
+    run = _run_with_events({**valid_params, "speed": "100"}, owner=user)
     html = client.get(f"/runs/{run.pk}/").content.decode()
     assert f'"ws_path": "/ws/runs/{run.pk}/"' in html
     assert '"speed": "100"' in html
     assert 'id="chart-timeline"' in html and 'id="chart-memory"' in html
 
 
-def test_a_finished_run_shows_its_summary_without_javascript(client, valid_params):
+def test_a_finished_run_shows_its_summary_without_javascript(client, user, valid_params):
     events = [{"kind": "phase_start", "phase": "guest_notice", "t_s": 0.0, "explain": "x"},
               {"kind": "summary", "t_s": 1.0, "result": {"blackout_s": 0.0515, "outcome": "migrated"}}]
-    run = _run_with_events(valid_params, events)
+    run = _run_with_events(valid_params, events, owner=user)
     html = client.get(f"/runs/{run.pk}/").content.decode()
     assert "51.5 ms" in html and "migrated" in html
 
@@ -143,17 +143,17 @@ def test_an_unknown_run_is_a_404(client):
     assert client.get("/runs/999/").status_code == 404
 
 
-def test_the_run_list_shows_runs_with_their_blackout_and_a_rerun_link(client, valid_params):
+def test_the_run_list_shows_runs_with_their_blackout_and_a_rerun_link(client, user, valid_params):
     run = _run_with_events(valid_params, [{"kind": "summary", "t_s": 1.0,
-                                           "result": {"blackout_s": 0.2, "total_time_s": 25.0}}])
+                                           "result": {"blackout_s": 0.2, "total_time_s": 25.0}}], owner=user)
     html = client.get("/runs/").content.decode()
     assert f'href="/runs/{run.pk}/"' in html
     assert f'href="/?from={run.pk}"' in html
     assert "200 ms" in html and "25 s" in html
 
 
-def test_rerun_prefills_the_form_with_the_same_seed_and_parameters(client, valid_params):
-    run = _run_with_events({**valid_params, "seed": 4242, "memory": "12GiB", "policy": "xen"})
+def test_rerun_prefills_the_form_with_the_same_seed_and_parameters(client, user, valid_params):
+    run = _run_with_events({**valid_params, "seed": 4242, "memory": "12GiB", "policy": "xen"}, owner=user)
     html = client.get(f"/?from={run.pk}").content.decode()
     assert 'value="4242"' in html and 'value="12GiB"' in html
     assert '<option value="xen" selected>' in html
@@ -162,16 +162,16 @@ def test_rerun_prefills_the_form_with_the_same_seed_and_parameters(client, valid
 
 # --- events as JSON ---------------------------------------------------------------------------------
 
-def test_events_json_pages_by_sequence_number(client, valid_params):
+def test_events_json_pages_by_sequence_number(client, user, valid_params):
     run = _run_with_events(valid_params, [{"kind": "notice", "t_s": float(i), "value": "x"}
-                                          for i in range(5)])
+                                          for i in range(5)], owner=user)
     data = client.get(f"/runs/{run.pk}/events.json?after=2").json()
     assert [e["seq"] for e in data["events"]] == [3, 4, 5]
     assert data["status"] == "done" and data["complete"] is True
 
 
-def test_events_json_rejects_a_bad_after_with_a_reason(client, valid_params):
-    run = _run_with_events(valid_params)
+def test_events_json_rejects_a_bad_after_with_a_reason(client, user, valid_params):
+    run = _run_with_events(valid_params, owner=user)
     response = client.get(f"/runs/{run.pk}/events.json?after=-1")
     assert response.status_code == 400
     assert response.json() == {"error": ERROR_BAD_AFTER}

@@ -1,0 +1,175 @@
+"""Limits on what one visitor may ask of the server: how often they start runs and sweeps (a
+sliding window per user, or per anonymous session and per client address), and how big a
+request body may be. Input *values* are checked by the forms (``forms.py``, ``fleet_forms.py``)
+and the model's own validation; what a run may cost the worker is capped in the services
+(``services.RunBudget``).
+
+Settings (environment variables of the same name, see README "Accounts and limits"):
+
+- ``PLAYGROUND_RUNS_PER_MINUTE`` (20): single-VM runs, fleet runs (an approved plan), a VM's
+  anatomy run and rehearsals started in any 60 s, per user or anonymous session;
+- ``PLAYGROUND_SWEEPS_PER_HOUR`` (10): sweeps started in any hour;
+- ``PLAYGROUND_ANONYMOUS_ADDRESS_FACTOR`` (3): all anonymous sessions from one client address
+  together get this many times the budget (a script that drops its cookies is still limited);
+- ``PLAYGROUND_MAX_REQUEST_BYTES`` (4 MiB): a bigger request body gets 413 before Django
+  reads it.
+
+A limit of 0 switches that limit off.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from . import access
+
+RUNS, SWEEPS = "runs", "sweeps"
+NOUNS = {RUNS: "runs", SWEEPS: "sweeps"}
+
+
+@dataclass(frozen=True)
+class Budget:
+    limit: int
+    window_s: int
+
+    @property
+    def per(self) -> str:
+        return {60: "minute", 3600: "hour"}.get(self.window_s, f"{self.window_s} s")
+
+
+def budget(bucket: str) -> Budget:
+    if bucket == RUNS:
+        return Budget(settings.PLAYGROUND_RUNS_PER_MINUTE, 60)
+    if bucket == SWEEPS:
+        return Budget(settings.PLAYGROUND_SWEEPS_PER_HOUR, 3600)
+    raise ValueError(f"unknown rate-limit bucket {bucket!r}")
+
+
+class RateLimited(Exception):
+    def __init__(self, message: str, retry_after_s: int):
+        super().__init__(message)
+        self.message = message
+        self.retry_after_s = retry_after_s
+
+
+def client_address(request: HttpRequest) -> str:
+    """The peer's address as the server sees it (daphne ``--proxy-headers`` puts the
+    forwarded client here when a proxy sits in front)."""
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def _keys(request: HttpRequest, bucket: str) -> list[tuple[str, int, str]]:
+    """(key, limit, who) for each window this request counts in."""
+    visitor = access.claim(request)
+    allowed = budget(bucket).limit
+    if visitor.signed_in:
+        return [(f"user:{visitor.user_id}", allowed, "You")]
+    return [(f"visitor:{visitor.key}", allowed, "You"),
+            (f"addr:{client_address(request)}",
+             allowed * max(1, settings.PLAYGROUND_ANONYMOUS_ADDRESS_FACTOR),
+             "Anonymous visitors from your address")]
+
+
+def check(request: HttpRequest, bucket: str) -> None:
+    """Count one start of ``bucket`` for this visitor, or raise ``RateLimited`` (nothing
+    counted) when a window is full. Call it just before starting the thing."""
+    from .models import RateLimitHit
+
+    allowed = budget(bucket)
+    if allowed.limit <= 0:
+        return
+    now = timezone.now()
+    since = now - timedelta(seconds=allowed.window_s)
+    keys = _keys(request, bucket)
+    with transaction.atomic():
+        for key, limit, who in keys:
+            times = list(RateLimitHit.objects.filter(bucket=bucket, key=key, at__gt=since)
+                         .order_by("-at").values_list("at", flat=True)[:limit])
+            if len(times) >= limit:
+                retry = max(1, math.ceil((times[-1] - since).total_seconds()))
+                signin = "" if key.startswith("user:") else "; signed-in users have their own budget"
+                raise RateLimited(
+                    f"{who} started {limit} {NOUNS[bucket]} in the last {allowed.per} (the limit"
+                    f"{signin}). Try again in {retry} s.", retry)
+        RateLimitHit.objects.bulk_create(RateLimitHit(bucket=bucket, key=key, at=now)
+                                         for key, _, _ in keys)
+        RateLimitHit.objects.filter(bucket=bucket, key__in=[k for k, _, _ in keys],
+                                    at__lte=since).delete()
+
+
+def too_many(request: HttpRequest, error: RateLimited, template: str | None = None,
+             context: dict | None = None) -> HttpResponse:
+    """HTTP 429 with the message (in ``template`` when given, e.g. the form with the message
+    at its top, else a small page) and ``Retry-After``."""
+    if template is None:
+        template, context = "limits/refused.html", {"message": error.message}
+    response = render(request, template, context or {}, status=429)
+    response["Retry-After"] = str(error.retry_after_s)
+    return response
+
+
+# --- request bodies -------------------------------------------------------------------------------
+
+class _TooLarge(Exception):
+    pass
+
+
+class RequestBodyLimit:
+    """ASGI middleware: an HTTP request whose body is over ``PLAYGROUND_MAX_REQUEST_BYTES``
+    (by its Content-Length, or counted as it arrives when chunked) gets 413 and is never
+    spooled whole (Django's ASGI handler would read any size to a temporary file first)."""
+
+    def __init__(self, app, limit: int | None = None):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        limit = self.limit if self.limit is not None else settings.PLAYGROUND_MAX_REQUEST_BYTES
+        if scope["type"] != "http" or limit <= 0:
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        try:
+            if declared and int(declared) > limit:
+                return await _refuse(send, limit)
+        except ValueError:
+            return await _refuse(send, limit, status=400, text="Bad Content-Length\n")
+        seen = 0
+        started = False
+
+        async def counting_receive():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _TooLarge()
+            return message
+
+        async def watching_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, watching_send)
+        except _TooLarge:
+            if not started:
+                await _refuse(send, limit)
+
+
+async def _refuse(send, limit: int, status: int = 413, text: str | None = None) -> None:
+    body = (text or f"Request body too large: at most {limit:,} bytes.\n").encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
