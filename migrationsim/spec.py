@@ -8,6 +8,7 @@ derives its flags from it and the web form its help texts, so a rule lives in on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable
 
 from .errors import InvalidParameter
@@ -78,7 +79,7 @@ class MigrationSpec:
     seed: int
     params: dict = field(default_factory=dict, compare=False)  # the parameters as given
 
-    @property
+    @cached_property
     def memory_pages(self) -> int:
         return int(self.memory_bytes // PAGE_SIZE_BYTES)
 
@@ -89,7 +90,7 @@ class MigrationSpec:
             return self.bandwidth_bps
         return min(self.bandwidth_bps, self.max_bandwidth_bps)
 
-    @property
+    @cached_property
     def completion_timeout_s(self) -> float:
         return self.completion_timeout_s_per_gib * self.memory_bytes / 1024**3
 
