@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", v.fleet_new, name="fleet-new"),
     path("<int:fleet_id>/", v.fleet_edit, name="fleet-edit"),
     path("<int:fleet_id>/scenario.<str:fmt>", v.fleet_export, name="fleet-export"),
+    path("<int:fleet_id>/delete/", v.fleet_delete, name="fleet-delete"),
     path("<int:fleet_id>/plan/", v.fleet_plan, name="fleet-plan"),
     path("<int:fleet_id>/sweep/", v.sweep_new, name="sweep-new"),
     path("runs/", v.fleet_runs, name="fleet-runs"),

@@ -160,6 +160,13 @@ def fleet_edit(request: HttpRequest, fleet_id: int) -> HttpResponse:
                       extra_kept=bool(fleet.extra))
 
 
+@require_POST
+def fleet_delete(request: HttpRequest, fleet_id: int) -> HttpResponse:
+    """The fleet and its events go; its runs and sweeps stay (they hold their own snapshot)."""
+    _fleet(request, fleet_id).delete()
+    return redirect("fleet-list")
+
+
 @require_GET
 def fleet_export(request: HttpRequest, fleet_id: int, fmt: str) -> HttpResponse:
     fleet = _fleet(request, fleet_id)

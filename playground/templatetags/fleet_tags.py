@@ -11,9 +11,10 @@ register = template.Library()
 
 @register.filter
 def duration(seconds) -> str:
-    if seconds is None:
+    try:
+        s = float(seconds)
+    except (TypeError, ValueError):  # None, or "" for a run with no summary yet
         return "–"
-    s = float(seconds)
     if s < 1:
         return f"{s * 1000:.3g} ms"
     if s < 120:
