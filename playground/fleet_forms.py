@@ -296,8 +296,40 @@ class ImportForm(forms.Form):
             self.add_error(field, f"fleet.racks: {ERROR_TOO_MANY_HOSTS}")
         elif vms > MAX_VMS:
             self.add_error(field, f"fleet.vms: {ERROR_TOO_MANY_VMS}")
+        elif problem := storable_problem(scenario):
+            self.add_error(field, problem)
         cleaned["scenario"] = scenario
         return cleaned
+
+
+_FIELD_PATHS = {field: path for path, field in _FLEET_PATHS.items()} | {
+    "rack_prefix": "fleet.racks[0].name", "racks": "fleet.racks[0].count",
+    "vm_memory_max": "fleet.vms.memory", "vm_vcpus_max": "fleet.vms.vcpus",
+    "downtime_limit": "policy.downtime_limit", "max_bandwidth": "policy.max_bandwidth",
+    "completion_timeout": "policy.completion_timeout", "timeout_action": "policy.timeout_action"}
+_EVENT_FIELD_PATHS = {"window_start": "window.start", "window_end": "window.end",
+                      "scope_names": "scope"}
+
+
+def storable_problem(scenario: dict) -> str:
+    """What of a valid scenario the web's tables cannot hold ("" if nothing): a value longer
+    than its column (sizes and durations are kept as typed, in 20 characters), a number out of
+    a column's range. Said with the scenario path, like the engine's own errors."""
+    from django.core.exceptions import ValidationError
+
+    from .fleet_scenario import scenario_to_fields
+
+    fields, events = scenario_to_fields(scenario)
+    checks = [(Fleet(**fields), "", _FIELD_PATHS, ["owner", "visitor_key"])]
+    checks += [(MaintenanceEvent(position=i, **ev), f"events[{i}].", _EVENT_FIELD_PATHS, ["fleet"])
+               for i, ev in enumerate(events)]
+    for row, prefix, paths, exclude in checks:
+        try:
+            row.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+        except ValidationError as exc:
+            name, messages = next(iter(exc.message_dict.items()))
+            return f"{prefix}{paths.get(name, name)}: {messages[0]}"
+    return ""
 
 
 def _param_choices(blank: bool):

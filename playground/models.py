@@ -201,14 +201,14 @@ class Scenario(models.Model):
 
 
 class Fleet(Owned):
-    name = models.CharField(max_length=120)
+    name = models.CharField(max_length=200)  # names as long as the engine takes (200)
     description = models.TextField(blank=True, default="")
     seed = models.BigIntegerField(default=1)
     source = models.CharField(max_length=40, blank=True, default="",
                               help_text="the preset or file it was created from")
     # the zone
-    zone = models.CharField(max_length=60, default="zone-a")
-    rack_prefix = models.CharField(max_length=20, default="rack")
+    zone = models.CharField(max_length=200, default="zone-a")
+    rack_prefix = models.CharField(max_length=200, default="rack")
     racks = models.PositiveIntegerField(default=2)
     hosts_per_rack = models.PositiveIntegerField(default=4)
     host_vcpus = models.PositiveIntegerField(default=64)
@@ -296,7 +296,7 @@ class ScopeKind(models.TextChoices):
 class MaintenanceEvent(models.Model):
     fleet = models.ForeignKey(Fleet, on_delete=models.CASCADE, related_name="events")
     position = models.PositiveSmallIntegerField(default=0)
-    name = models.CharField(max_length=80)
+    name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=EventKind.choices, default=EventKind.KERNEL_UPGRADE)
     start = models.CharField(max_length=20, blank=True, default="0s")
     scope = models.CharField(max_length=10, choices=ScopeKind.choices, default=ScopeKind.ZONE)
