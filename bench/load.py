@@ -276,10 +276,13 @@ class Viewer:
             await asyncio.sleep(0.5)
 
 
-async def listen(redis_url: str, group: str) -> None:
+async def listen(redis_url: str, group: str, layer_kind: str = "core") -> None:
     """``--listen``: subscribe to the run's group as a consumer does and print ``seq time`` for
     each frame as it arrives (its own process: the viewers' event loop would delay it)."""
-    from channels_redis.core import RedisChannelLayer
+    if layer_kind == "pubsub":
+        from channels_redis.pubsub import RedisPubSubChannelLayer as RedisChannelLayer
+    else:
+        from channels_redis.core import RedisChannelLayer
 
     layer = RedisChannelLayer(hosts=[{"address": redis_url, "socket_timeout": 15}])
     channel = await layer.new_channel()
@@ -296,8 +299,8 @@ async def listen(redis_url: str, group: str) -> None:
 class PublishTimes:
     """The ``--listen`` subprocess for one run's group: the wall time each frame was seen."""
 
-    def __init__(self, redis_url: str, run_id: int):
-        self.args = [str(PYTHON), __file__, "--listen", redis_url, f"fleet.{run_id}"]
+    def __init__(self, redis_url: str, run_id: int, layer: str):
+        self.args = [str(PYTHON), __file__, "--listen", redis_url, f"fleet.{run_id}", layer]
         self.seen: dict[int, float] = {}
 
     async def __aenter__(self):
@@ -417,7 +420,7 @@ async def stored_frames(owner: Browser, run_id: int) -> tuple[dict[int, dict], s
 
 # --- one load test --------------------------------------------------------------------------------
 
-async def load(base: str, redis_url: str, args) -> dict:
+async def load(base: str, redis_url: str, args, cpu=None) -> dict:
     stats = Stats()
     tag = uuid.uuid4().hex[:6]
     setup_started = time.perf_counter()
@@ -430,10 +433,12 @@ async def load(base: str, redis_url: str, args) -> dict:
     setup_s = time.perf_counter() - setup_started
 
     stats.measuring = True
+    cpu_before = cpu() if cpu else {}
+    bench_before = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
     loop_started = time.monotonic()
     deadline = loop_started + args.deadline
     run_id = await large_run(owner, args.preset, stats)
-    publish = PublishTimes(redis_url, run_id)
+    publish = PublishTimes(redis_url, run_id, args.layer)
     await publish.__aenter__()
     ws_base = base.replace("http://", "ws://")
     viewers = [Viewer(i, f"{ws_base}/ws/fleet-runs/{run_id}/", base, owner.cookie_header(), stats)
@@ -454,6 +459,9 @@ async def load(base: str, redis_url: str, args) -> dict:
         if task.exception() is not None:
             stats.error(f"task: {type(task.exception()).__name__}: {task.exception()}")
     wall_s = time.monotonic() - loop_started
+    cpu_used = {f"{k}_cpu_s": round(v - cpu_before[k], 1) for k, v in cpu().items()} if cpu else {}
+    cpu_used["bench_cpu_s"] = round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
+                                    - bench_before, 1)
     stats.measuring = False
     await publish.__aexit__()
     seen = publish.seen
@@ -509,11 +517,40 @@ async def load(base: str, redis_url: str, args) -> dict:
         "p99_signin_ms": ms(pct(stats.signin_s, 99)),
         "errors": len(stats.errors), "error_samples": stats.errors[:8],
         "wall_s": round(wall_s, 1), "setup_s": round(setup_s, 1),
-        "bench_cpu_s": round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2]), 1),
+        **cpu_used,  # during the load phase (wall_s), on os.cpu_count() CPUs
     }
 
 
 # --- the server -----------------------------------------------------------------------------------
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(stat.parent.name))
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its live children (a worker's pool processes)."""
+    def parse(stat: Path) -> tuple[int, float]:  # (parent pid, CPU seconds)
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK
+
+    total = 0.0
+    with contextlib.suppress(OSError):
+        total += parse(Path(f"/proc/{pid}/stat"))[1]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            parent, seconds = parse(stat)
+            if parent == pid:
+                total += seconds
+    return total
+
 
 class Deployment:
     """deploy/serve release, web, two workers; a scratch PostgreSQL database; plain HTTP."""
@@ -530,6 +567,7 @@ class Deployment:
         self.port = free_port()
         self.workdir = workdir
         self.procs: list[subprocess.Popen] = []
+        self.worker_nice = args.worker_nice
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PLAYGROUND_", "DJANGO_"))}
         env.update({
             "PLAYGROUND_MODE": "production",
@@ -542,8 +580,22 @@ class Deployment:
             "DJANGO_SECURE_SSL_REDIRECT": "false", "DJANGO_SECURE_COOKIES": "false",
             "PYTHONUNBUFFERED": "1",
         })
+        if args.layer == "pubsub":  # an experiment: channels-redis's pub/sub layer
+            (workdir / "bench_pubsub_settings.py").write_text(
+                "from playground.settings import *  # noqa\n"
+                "CHANNEL_LAYERS['default']['BACKEND'] = "
+                "'channels_redis.pubsub.RedisPubSubChannelLayer'\n"
+                "for key in ('capacity', 'expiry'):\n"
+                "    CHANNEL_LAYERS['default']['CONFIG'].pop(key, None)\n")
+            env["DJANGO_SETTINGS_MODULE"] = "bench_pubsub_settings"
+            env["PYTHONPATH"] = os.pathsep.join([str(workdir), str(ROOT)])
         env.update(dict(kv.split("=", 1) for kv in args.server_env))
         self.env = env
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds so far: daphne, and the two workers with their pool processes."""
+        web, *workers = self.procs[-1:] + self.procs[:-1]
+        return {"web": cpu_seconds(web.pid), "workers": sum(cpu_seconds(w.pid) for w in workers)}
 
     def _db_url(self, name: str) -> str:
         return urlunparse(urlparse(self.admin_url)._replace(path=f"/{name}"))
@@ -572,6 +624,12 @@ class Deployment:
                 if time.monotonic() > deadline or self.procs[-1].poll() is not None:
                     raise SystemExit(f"daphne did not start: see {self.workdir / 'web.log'}")
                 time.sleep(0.1)
+            if self.worker_nice:  # the workers (and their pool processes) yield the CPU
+                time.sleep(3)  # their pools are forked by now
+                for worker in self.procs[:-1]:
+                    for pid in [worker.pid, *children(worker.pid)]:
+                        with contextlib.suppress(OSError):
+                            os.setpriority(os.PRIO_PROCESS, pid, self.worker_nice)
         except BaseException:
             self.__exit__()
             raise
@@ -610,7 +668,16 @@ def main() -> None:
                         help="Redis database of the deployed server (flushed first)")
     parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment of the deployed server (repeatable)")
-    parser.add_argument("--listen", nargs=2, help=argparse.SUPPRESS)  # the listener subprocess
+    parser.add_argument("--logs", metavar="DIR",
+                        help="keep the deployed server's logs (and static files) in DIR")
+    parser.add_argument("--layer", choices=["core", "pubsub"], default="core",
+                        help="the deployed server's channel layer: channels-redis's default "
+                             "(core, what settings.py configures) or, as an experiment, its "
+                             "pub/sub layer")
+    parser.add_argument("--worker-nice", type=int, default=0, metavar="N",
+                        help="run the deployed workers at this nice level (they yield the CPU "
+                             "to daphne)")
+    parser.add_argument("--listen", nargs=3, help=argparse.SUPPRESS)  # the listener subprocess
     args = parser.parse_args()
     if args.listen:
         with contextlib.suppress(KeyboardInterrupt):
@@ -624,10 +691,15 @@ def main() -> None:
         redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
         result = asyncio.run(load(args.url.rstrip("/"), redis_url, args))
     else:
-        with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
-            with Deployment(args, Path(tmp)) as server:
+        with contextlib.ExitStack() as stack:
+            if args.logs:
+                tmp = Path(args.logs)
+                tmp.mkdir(parents=True, exist_ok=True)
+            else:
+                tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-load-")))
+            with Deployment(args, tmp) as server:
                 result = asyncio.run(load(f"http://127.0.0.1:{server.port}", server.redis_url,
-                                          args))
+                                          args, cpu=server.cpu))
                 result["server"] = ("deploy/serve: daphne on 127.0.0.1 + worker1 + worker2, "
                                     "PostgreSQL, Redis, production mode")
                 if args.server_env:
