@@ -63,6 +63,7 @@ class Policy:
 
     def __init__(self, spec):
         self.spec = spec
+        self.limited = spec.max_rounds is not None or spec.max_volume is not None
 
     def live_rate_bps(self, state: PrecopyState, link_bps: float) -> float:
         cap = self.spec.max_bandwidth_bps
@@ -79,6 +80,8 @@ class Policy:
         return self._limits(state)
 
     def _limits(self, state: PrecopyState) -> Stop | None:
+        if not self.limited:
+            return None
         spec = self.spec
         if spec.max_rounds is not None and state.live_rounds >= spec.max_rounds:
             return Stop("max_rounds", False,

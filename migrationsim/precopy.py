@@ -175,13 +175,15 @@ class Precopy:
     def time_to_round_end(self, link_bps: float) -> float:
         """Seconds until the current round's sync if the rate stays ``link_bps``."""
         memory, now_s = self.memory, self.state.now_s
-        rate = self.rate_bps(link_bps)
+        rate = self._round_rate_bps if link_bps == self._round_link_bps else self.rate_bps(link_bps)
         if self.full_pass:  # everything that was dirty when the round began
             remaining = memory.wire_bytes_for(memory.pending) / rate
         else:  # until pending drops below the threshold, plus the window's overshoot
             if link_bps != self._round_link_bps or now_s != self.round_start_s:
                 self._threshold_for(rate)  # QEMU's threshold follows the bandwidth it measures
-            pages_needed = math.floor(memory.pending - self.threshold / PAGE_SIZE_BYTES) + 1
+            # whole pages until pending is under the threshold (to a millionth of a page, so
+            # float rounding cannot flip a page where the threshold is a whole number of pages)
+            pages_needed = math.floor(memory.pending - self.threshold / PAGE_SIZE_BYTES + 1e-6) + 1
             if pages_needed <= 0:
                 return 0.0
             remaining = memory.wire_bytes_for(pages_needed) / rate + QEMU_RATE_WINDOW_S * WINDOW_OVERSHOOT
@@ -191,7 +193,8 @@ class Precopy:
         return remaining if remaining > 0.0 else 0.0
 
     def send_for(self, seconds: float, link_bps: float) -> None:
-        pages, wire = self.memory.send(self.rate_bps(link_bps) * seconds)
+        rate = self._round_rate_bps if link_bps == self._round_link_bps else self.rate_bps(link_bps)
+        pages, wire = self.memory.send(rate * seconds)
         self.round_pages += pages
         self.round_wire += wire
         self.state.now_s += seconds
@@ -223,8 +226,9 @@ class Precopy:
                                         pending_bytes, wire / duration if duration > 0 else 0.0,
                                         round_throttle, self.threshold))
         before, self.last_round = self.last_round, live_round
-        if before is not None and rate_bps == self._round_rate_bps and \
-                _same_round(before, live_round) and memory.saturated():
+        if before is not None and abs(before[3] - duration) <= _STEADY_REL * duration and \
+                rate_bps == self._round_rate_bps and _same_round(before, live_round) and \
+                memory.saturated():
             self.steady_syncs += 1
         else:
             self.steady_syncs = 0
