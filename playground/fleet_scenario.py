@@ -39,6 +39,11 @@ def _number(value: float) -> int | float:
     return int(value) if float(value) == int(value) else value
 
 
+def _whole(value: Any) -> int:
+    """A whole number as the engine reads one: ``2``, ``2.0`` and ``"2"`` are all 2."""
+    return int(float(value))
+
+
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
@@ -108,7 +113,7 @@ def event_to_scenario(ev) -> dict:
         out["window"] = {"start": ev.window_start, "end": ev.window_end}
     limit = (ev.max_hosts_in_maintenance or "").strip()
     if limit:
-        out["max_hosts_in_maintenance"] = int(limit) if limit.isdigit() else limit
+        out["max_hosts_in_maintenance"] = int(limit) if limit.isascii() and limit.isdigit() else limit
     return out
 
 
@@ -148,24 +153,24 @@ def scenario_to_fields(data: dict) -> tuple[dict, list[dict]]:
     fields = {
         "name": _text(data.get("name", "scenario")),
         "description": _text(data.get("description", "")).strip(),
-        "seed": int(data.get("seed", 1)),
+        "seed": _whole(data.get("seed", 1)),
         "zone": _text(zone.get("zone", d["zone"])),
         "rack_prefix": _text(first.get("name", "rack")),
-        "racks": int(first.get("count", 1)),
-        "hosts_per_rack": int(first.get("hosts", 1)),
-        "host_vcpus": int(host.get("vcpus", d["host_vcpus"])),
+        "racks": _whole(first.get("count", 1)),
+        "hosts_per_rack": _whole(first.get("hosts", 1)),
+        "host_vcpus": _whole(host.get("vcpus", d["host_vcpus"])),
         "host_memory": _text(host.get("memory", d["host_memory"])),
         "host_nic": _text(host.get("nic", d["host_nic"])),
         "uplink": _text(first.get("uplink", "")),
         "oversubscription": float(zone.get("oversubscription", d["oversubscription"])),
         "spine": _text(zone.get("spine", "")),
         "migration_share": _pct(migration_share),
-        "vms_per_host": int(vms.get("per_host", d["vms_per_host"])),
+        "vms_per_host": _whole(vms.get("per_host", d["vms_per_host"])),
         "vm_memory_min": _text(memory[0]), "vm_memory_max": _text(memory[1]),
-        "vm_vcpus_min": int(vcpus[0]), "vm_vcpus_max": int(vcpus[1]),
+        "vm_vcpus_min": _whole(vcpus[0]), "vm_vcpus_max": _whole(vcpus[1]),
         "mix": {name: _pct(share) for name, share in (vms.get("mix") or d["mix"]).items()},
-        "customers": int(vms.get("customers", d["customers"])),
-        "anti_affinity_groups": int(vms.get("anti_affinity_groups", d["anti_affinity_groups"])),
+        "customers": _whole(vms.get("customers", d["customers"])),
+        "anti_affinity_groups": _whole(vms.get("anti_affinity_groups", d["anti_affinity_groups"])),
         "policy": _text(policy_name),
         "auto_converge": bool(policy.get("auto_converge", False)),
         "post_copy": bool(policy.get("post_copy", False)),
@@ -174,7 +179,8 @@ def scenario_to_fields(data: dict) -> tuple[dict, list[dict]]:
     }
     fields.update({name: _pct(vms.get(name, d[name])) for name in PERCENT_FIELDS})
     fields.update({k: _text(policy.get(k, "")) for k in POLICY_TEXT})
-    fields.update({field: caps.get(key) for key, field in CAPS.items()})
+    fields.update({field: None if caps.get(key) is None else _whole(caps[key])
+                   for key, field in CAPS.items()})
     for key in ("per_source_host", "per_target_host"):
         if caps.get(key) is None:
             fields[CAPS[key]] = 2  # the engine's default

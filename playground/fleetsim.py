@@ -101,13 +101,25 @@ def parse_text(text: str, *, max_events: int | None = None, max_list: int | None
                 raise ScenarioError("scenario", f"not valid YAML: {str(exc)[:300]}") from None
         _check_lengths(data, max_events=max_events, max_list=max_list)
         validate(data)
-        return json.loads(json.dumps(data, default=str))
+        plain = _without_nones(json.loads(json.dumps(data, default=str)))
+        validate(plain)  # the same scenario to the engine (a null value is an absent key)
+        return plain
     except ScenarioError:
         raise
     except RecursionError:
         raise ScenarioError("scenario", "nested too deeply") from None
     except ValueError as exc:  # e.g. an integer of 5,000 digits (Python refuses to read it)
         raise ScenarioError("scenario", f"cannot be read: {str(exc)[:200]}") from None
+
+
+def _without_nones(value: Any) -> Any:
+    """``seed: null`` means "the default" to the engine, as if the key were absent: drop it, so
+    nothing downstream has to tell null from absent."""
+    if isinstance(value, dict):
+        return {k: _without_nones(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nones(v) for v in value]
+    return value
 
 
 def _check_lengths(data: Any, *, max_events: int | None, max_list: int | None) -> None:
