@@ -8,9 +8,10 @@ from .models import (Fleet, FleetRun, FleetRunMessage, FleetRunVm, MaintenanceEv
 
 @admin.register(Run)
 class RunAdmin(admin.ModelAdmin):
-    list_display = ("id", "status", "attempts", "worker", "heartbeat_at", "seed", "created",
-                    "finished")
+    list_display = ("id", "status", "owner", "attempts", "worker", "heartbeat_at", "seed",
+                    "created", "finished")
     list_filter = ("status",)
+    raw_id_fields = ("owner",)
 
 
 @admin.register(RunEvent)
@@ -32,8 +33,10 @@ class MaintenanceEventInline(admin.StackedInline):
 
 @admin.register(Fleet)
 class FleetAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "source", "racks", "hosts_per_rack", "vms_per_host", "updated")
+    list_display = ("id", "name", "owner", "source", "racks", "hosts_per_rack", "vms_per_host",
+                    "updated")
     search_fields = ("name", "description")
+    raw_id_fields = ("owner",)
     inlines = [MaintenanceEventInline]
 
 
@@ -45,10 +48,10 @@ class MaintenanceEventAdmin(admin.ModelAdmin):
 
 @admin.register(FleetRun)
 class FleetRunAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "status", "attempts", "worker", "heartbeat_at", "seed", "fleet",
-                    "sweep", "created", "finished")
+    list_display = ("id", "name", "status", "owner", "attempts", "worker", "heartbeat_at", "seed",
+                    "fleet", "sweep", "created", "finished")
     list_filter = ("status",)
-    raw_id_fields = ("fleet", "sweep")
+    raw_id_fields = ("fleet", "sweep", "owner")
 
 
 @admin.register(FleetRunMessage)
@@ -67,4 +70,5 @@ class FleetRunVmAdmin(admin.ModelAdmin):
 
 @admin.register(Sweep)
 class SweepAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "x_param", "y_param", "metric", "created")
+    list_display = ("id", "name", "owner", "x_param", "y_param", "metric", "created")
+    raw_id_fields = ("fleet", "owner")
