@@ -82,6 +82,14 @@ def database_from_url(url: str) -> dict:
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parts.path) or ":memory:",
                 **SQLITE_OPTIONS}
     if parts.scheme in ("postgres", "postgresql", "pgsql"):
+        options: dict = dict(parse_qsl(parts.query))
+        # DATABASE_POOL_MAX_SIZE > 0: a psycopg connection pool in each process (what Django
+        # advises under ASGI, where each request runs in a thread of its own: a connection kept
+        # with CONN_MAX_AGE would stay with that thread; a pooled one goes back when the
+        # request ends). deploy/serve turns it on for daphne.
+        pool_max = env_int("DATABASE_POOL_MAX_SIZE", 0)
+        if pool_max > 0:
+            options["pool"] = {"min_size": 1, "max_size": pool_max, "timeout": 30}
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")),
@@ -89,8 +97,8 @@ def database_from_url(url: str) -> dict:
             "PASSWORD": unquote(parts.password or ""),
             "HOST": unquote(parts.hostname or ""),
             "PORT": str(parts.port or ""),
-            "OPTIONS": dict(parse_qsl(parts.query)),
-            "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 0),
+            "OPTIONS": options,
+            "CONN_MAX_AGE": 0 if pool_max > 0 else env_int("DATABASE_CONN_MAX_AGE", 0),
         }
     raise ImproperlyConfigured(f"DATABASE_URL: unsupported scheme {parts.scheme!r}")
 

@@ -145,6 +145,9 @@ def test_release_collects_static_files_with_a_manifest(deployment):
 
 
 def test_health_and_static_files_with_caching_headers(deployment):
+    # daphne borrows its PostgreSQL connections from a pool (deploy/serve's default)
+    environ = Path(f"/proc/{deployment.procs['web'].pid}/environ").read_bytes().split(b"\0")
+    assert b"DATABASE_POOL_MAX_SIZE=10" in environ
     status, _, body = deployment.get("/healthz")
     assert status == 200, deployment.log_tail()
     health = json.loads(body)
