@@ -58,6 +58,7 @@ import os
 import random
 import re
 import resource
+import secrets
 import signal
 import socket
 import statistics
@@ -74,7 +75,7 @@ PYTHON = Path(sys.executable)
 SERVE = ROOT / "deploy" / "serve"
 FORM = {"memory": "4GiB", "workload": "web", "bandwidth": "10Gbit/s", "policy": "qemu",
         "downtime_limit": "300ms", "resolution": "fluid", "speed": "10", "guest_watches": "on"}
-PASSWORD = "load-bench-" + uuid.uuid4().hex[:12]
+PASSWORD = secrets.token_urlsafe(18)  # nothing like a user name (Django's password validators)
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
