@@ -23,7 +23,6 @@ import asyncio
 import json
 import re
 import time
-import urllib.request
 
 import pytest
 import websockets
@@ -100,10 +99,7 @@ class Viewer:
 def cookie_header(client: Browserless) -> str:
     """The cookies a ``Browserless`` client holds, as a ``Cookie`` header: the viewers are the
     visitor who started the run (a run is its owner's to watch), in 50 tabs, so to speak."""
-    for handler in client.opener.handlers:
-        if isinstance(handler, urllib.request.HTTPCookieProcessor):
-            return "; ".join(f"{c.name}={c.value}" for c in handler.cookiejar)
-    return ""
+    return client.ws_headers()["Cookie"]
 
 
 def _start_single(stack, client) -> tuple[str, int, str]:
