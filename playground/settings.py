@@ -163,6 +163,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "playground.access.VisitorMiddleware",
 ]
 
 ROOT_URLCONF = "playground.urls"
@@ -220,9 +221,29 @@ if PRODUCTION:  # hashed names cached forever, gzip copies (playground/staticsto
         "staticfiles": {"BACKEND": "playground.staticstorage.ManifestStaticFilesStorage"},
     }
 
-if PRODUCTION:
-    SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
-    CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
+# --- accounts and HTTPS ----------------------------------------------------------------------------
+# Accounts are Django's own (README "Accounts and limits"); who may see what: playground/access.py.
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Production defaults are the secure ones (``manage.py check --deploy`` is clean); each can be
+# turned off for a server that speaks plain HTTP (the test suite's loopback servers do).
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", PRODUCTION)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", PRODUCTION)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+if env_bool("DJANGO_BEHIND_TLS_PROXY", False):  # the proxy terminates TLS and says so
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Structured logs: one line per record, ``key=value`` (LOG_FORMAT=kv, the default) or one JSON
 # object (LOG_FORMAT=json), with the run id, kind and attempt on every line about a run
@@ -333,3 +354,17 @@ if PLAYGROUND_RUN_MAX_ATTEMPTS < 1:
 PLAYGROUND_VIEWER_RESYNC_S = env_float("PLAYGROUND_VIEWER_RESYNC_S", 3.0)
 # /healthz: each check (database, broker, channel layer) must answer within this many seconds.
 PLAYGROUND_HEALTH_TIMEOUT_S = env_float("PLAYGROUND_HEALTH_TIMEOUT_S", 3.0)
+
+
+# --- limits (playground/limits.py; README "Accounts and limits") ---------------------------------
+# Starts per user (or anonymous session) in a sliding window; 0 switches a limit off.
+PLAYGROUND_RUNS_PER_MINUTE = env_int("PLAYGROUND_RUNS_PER_MINUTE", 20)
+PLAYGROUND_SWEEPS_PER_HOUR = env_int("PLAYGROUND_SWEEPS_PER_HOUR", 10)
+# All anonymous sessions from one client address share this many times the budget.
+PLAYGROUND_ANONYMOUS_ADDRESS_FACTOR = env_int("PLAYGROUND_ANONYMOUS_ADDRESS_FACTOR", 3)
+# A request body over this many bytes gets 413 before it is read (an upload is at most 2 MB).
+PLAYGROUND_MAX_REQUEST_BYTES = env_int("PLAYGROUND_MAX_REQUEST_BYTES", 4 * 1024 * 1024)
+# What one run may cost a worker: a run that goes past any of these fails with the reason.
+PLAYGROUND_RUN_MAX_EVENTS = env_int("PLAYGROUND_RUN_MAX_EVENTS", 20_000)       # single-VM events
+PLAYGROUND_FLEET_MAX_FRAMES = env_int("PLAYGROUND_FLEET_MAX_FRAMES", 20_000)   # fleet frames
+PLAYGROUND_RUN_MAX_WALL_S = env_float("PLAYGROUND_RUN_MAX_WALL_S", 900.0)      # either, wall time
