@@ -4,8 +4,7 @@ cleanup. ``simulate`` returns the result; ``stream`` yields events as they are p
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Generator, Iterator, Sequence
+from typing import Generator, Iterator, NamedTuple, Sequence
 
 from . import phases as ph
 from .forwarding import Forwarding, post_migration_brownout
@@ -26,8 +25,7 @@ def new_memory(spec: MigrationSpec):
     return memory_class(spec, regions), regions
 
 
-@dataclass(frozen=True)
-class MigrationResult:
+class MigrationResult(NamedTuple):
     spec: MigrationSpec
     rounds: tuple[Round, ...]  # live rounds, then the final (blackout) copy if there was one
     precopy: PrecopyOutcome

@@ -64,6 +64,9 @@ def timeline(*, notice_s: float, setup_s: float, precopy_s: float, blackout_s: f
                      (POST_MIGRATION_BROWNOUT, post_brownout_s), (CLEANUP, cleanup_s)]
     phases, t = [], 0.0
     for name, duration in durations:
-        phases.append(Phase(name, t, t + duration))
+        phases.append(_new_phase(Phase, (name, t, t + duration)))
         t += duration
     return phases
+
+
+_new_phase = tuple.__new__  # a Phase from its fields, without the keyword pass
