@@ -46,6 +46,7 @@ class FluidMemory:
         self._one_writer = self._writers[0] if (
             len(self._writers) == 1 and not self._writers[0][3]) else None
         self._collapsed = False
+        self._region_pages = self._cost = 0.0  # the writer's region and wire cost, once collapsed
         self._deferred: list[tuple] = []
 
     # --- one random writer: the totals no longer depend on where pages are ---------------

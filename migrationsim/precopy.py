@@ -1,15 +1,17 @@
 """The pre-migration brownout: pre-copy rounds until the policy says stop.
 
-``precopy`` is a generator: it yields each live ``Round`` as soon as it is computed (so a web
-worker can stream them) and returns a ``PrecopyOutcome``. The link rate may change while a round
-runs (other migrations start and stop on shared links): pass a ``LinkRate`` with the changes and
-the round is cut into constant-rate pieces, each sending what that rate allows.
+``Precopy.rounds`` is a generator: it yields each live ``Round`` as soon as it is computed (so a
+web worker can stream them) and leaves the ``PrecopyOutcome`` in ``result``. The link rate may
+change while a round runs (other migrations start and stop on shared links): pass a ``LinkRate``
+with the changes and the round is cut into constant-rate pieces, each sending what that rate
+allows. The fleet engine drives the same object piece by piece (``decide``,
+``time_to_round_end``, ``send_for``, ``end_round``).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Generator, Iterator, NamedTuple, Sequence
+from typing import Iterator, NamedTuple, Sequence
 
 from .policies import (FULL_PASS, QEMU_RATE_WINDOW_S, AutoConverge, PrecopyState, Stop,
                        make_policy, postcopy_switch_stop, timeout_stop)
@@ -175,7 +177,7 @@ class Precopy:
     def time_to_round_end(self, link_bps: float) -> float:
         """Seconds until the current round's sync if the rate stays ``link_bps``."""
         memory, now_s = self.memory, self.state.now_s
-        rate = self._round_rate_bps if link_bps == self._round_link_bps else self.rate_bps(link_bps)
+        rate = self.rate_bps(link_bps)
         if self.full_pass:  # everything that was dirty when the round began
             remaining = memory.wire_bytes_for(memory.pending) / rate
         else:  # until pending drops below the threshold, plus the window's overshoot
@@ -193,8 +195,7 @@ class Precopy:
         return remaining if remaining > 0.0 else 0.0
 
     def send_for(self, seconds: float, link_bps: float) -> None:
-        rate = self._round_rate_bps if link_bps == self._round_link_bps else self.rate_bps(link_bps)
-        pages, wire = self.memory.send(rate * seconds)
+        pages, wire = self.memory.send(self.rate_bps(link_bps) * seconds)
         self.round_pages += pages
         self.round_wire += wire
         self.state.now_s += seconds
@@ -226,9 +227,8 @@ class Precopy:
                                         pending_bytes, wire / duration if duration > 0 else 0.0,
                                         round_throttle, self.threshold))
         before, self.last_round = self.last_round, live_round
-        if before is not None and abs(before[3] - duration) <= _STEADY_REL * duration and \
-                rate_bps == self._round_rate_bps and _same_round(before, live_round) and \
-                memory.saturated():
+        if before is not None and rate_bps == self._round_rate_bps and \
+                _same_round(before, live_round) and memory.saturated():
             self.steady_syncs += 1
         else:
             self.steady_syncs = 0
@@ -277,7 +277,6 @@ class Precopy:
         self.steady_syncs = 0
         return rounds
 
-
     def rounds(self, link: LinkRate) -> Iterator[Round]:
         """Every live round over a link whose rate changes are known in advance (cut into
         pieces of constant rate); ``result`` holds the outcome once they are done."""
@@ -313,9 +312,3 @@ class Precopy:
         return PrecopyOutcome(stop, state.now_s - self.started_s, state.live_rounds,
                               state.live_wire_bytes, self.throttle, self.throttle_max, self.threshold)
 
-
-def precopy(spec, memory, link: LinkRate | None = None) -> Generator[Round, None, PrecopyOutcome]:
-    """Drive ``Precopy`` over a link whose changes are known in advance; yields each round."""
-    run = Precopy(spec, memory)
-    yield from run.rounds(link or LinkRate(spec.bandwidth_bps))
-    return run.result
