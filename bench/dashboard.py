@@ -29,15 +29,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from loopback import free_port  # bench/ is on sys.path when a script here runs
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 REDRAW_S = 0.25  # static/js/fleet.js redraws at most every 250 ms
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:

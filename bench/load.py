@@ -70,6 +70,8 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlencode, urlparse, urlsplit, urlunparse
 
+from loopback import dechunk, free_port  # bench/ is on sys.path when a script here runs
+
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = Path(sys.executable)
 SERVE = ROOT / "deploy" / "serve"
@@ -77,12 +79,6 @@ FORM = {"memory": "4GiB", "workload": "web", "bandwidth": "10Gbit/s", "policy": 
         "downtime_limit": "300ms", "resolution": "fluid", "speed": "10", "guest_watches": "on"}
 PASSWORD = secrets.token_urlsafe(18)  # nothing like a user name (Django's password validators)
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -152,7 +148,7 @@ class Browser:
             name, _, value = line.partition(":")
             headers.append((name.strip().lower(), value.strip()))
         if "chunked" in dict(headers).get("transfer-encoding", ""):
-            payload = _dechunk(payload)
+            payload = dechunk(payload)
         response = Response(int(status_line.split()[1]), headers, payload, seconds)
         for name, value in headers:
             if name == "set-cookie":
@@ -184,17 +180,6 @@ class Browser:
         token = match.group(1) if match else self.cookies.get("csrftoken", "")
         return await self.request("POST", action, form={"csrfmiddlewaretoken": token, **data},
                                   referer=form_path, page=page)
-
-
-def _dechunk(data: bytes) -> bytes:
-    out = b""
-    while data:
-        size_line, _, rest = data.partition(b"\r\n")
-        size = int(size_line.split(b";")[0], 16)
-        if size == 0:
-            break
-        out, data = out + rest[:size], rest[size + 2:]
-    return out
 
 
 def location(response: Response) -> str:

@@ -35,14 +35,10 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from loopback import dechunk, free_port  # bench/ is on sys.path when a script here runs
+
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = Path(sys.executable)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def http(url: str, method: str = "GET", body: bytes = b"", headers: dict | None = None,
@@ -67,19 +63,8 @@ async def http(url: str, method: str = "GET", body: bytes = b"", headers: dict |
         name, _, value = line.partition(":")
         found[name.strip().lower()] = value.strip()
     if "chunked" in found.get("transfer-encoding", ""):
-        payload = _dechunk(payload)
+        payload = dechunk(payload)
     return status, found, payload
-
-
-def _dechunk(data: bytes) -> bytes:
-    out = b""
-    while data:
-        size_line, _, rest = data.partition(b"\r\n")
-        size = int(size_line.split(b";")[0], 16)
-        if size == 0:
-            break
-        out, data = out + rest[:size], rest[size + 2:]
-    return out
 
 
 def server_stats(pid: int) -> dict:

@@ -29,14 +29,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from loopback import free_port  # bench/ is on sys.path when a script here runs
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def publish(run_id: int, rate: float, seconds: float) -> None:

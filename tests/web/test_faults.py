@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 import websockets
 
+from .fleet_support import SIX_THOUSAND_VMS
 from .support import running_stack
 from .test_stack import FORM, Browserless
 
@@ -217,17 +218,7 @@ def test_a_run_that_loses_its_worker_twice_fails_with_the_reason(faulty, slow_ev
 
 
 def test_a_fleet_run_whose_worker_is_killed_resumes_and_stores_every_vm_once(faulty):
-    scenario = {
-        "name": "fault", "seed": 3,
-        "fleet": {"zone": "z", "host": {"vcpus": 32, "memory": "64GiB", "nic": "10Gbit/s"},
-                  "racks": [{"name": "r", "count": 60, "hosts": 10}],
-                  "vms": {"per_host": 10, "memory": ["1GiB", "4GiB"], "vcpus": [1, 2],
-                          "mix": {"idle": 0.5, "web": 0.5}}},
-        "policy": {"name": "qemu", "downtime_limit": "300ms"},
-        "caps": {"per_source_host": 1, "per_target_host": 2},
-        "events": [{"name": "k", "kind": "kernel_upgrade", "scope": {"zone": True},
-                    "max_hosts_in_maintenance": 40, "host_downtime": "2min"}],
-    }
+    scenario = {**SIX_THOUSAND_VMS, "name": "fault", "seed": 3}
     client = Browserless(faulty.base_url)
     status, url, _ = client.post_form("/fleets/import/", {"text": json.dumps(scenario)})
     assert status == 200 and re.search(r"/fleets/\d+/$", url), faulty.log_tail()

@@ -27,23 +27,14 @@ import time
 import pytest
 import websockets
 
+from .fleet_support import SIX_THOUSAND_VMS
 from .test_stack import FORM, Browserless
 
 # a single-VM run the model needs a few seconds for (its events arrive over ~4 s, in batches)
 LONG_RUN = {**FORM, "memory": "256GiB", "resolution": "pages", "seed": "11"}
 
 # a 6,000-VM fleet: its frames are published over a few seconds, every 0.25 s
-FLEET = {
-    "name": "many-viewers", "seed": 4,
-    "fleet": {"zone": "z", "host": {"vcpus": 32, "memory": "64GiB", "nic": "10Gbit/s"},
-              "racks": [{"name": "r", "count": 60, "hosts": 10}],
-              "vms": {"per_host": 10, "memory": ["1GiB", "4GiB"], "vcpus": [1, 2],
-                      "mix": {"idle": 0.5, "web": 0.5}}},
-    "policy": {"name": "qemu", "downtime_limit": "300ms"},
-    "caps": {"per_source_host": 1, "per_target_host": 2},
-    "events": [{"name": "k", "kind": "kernel_upgrade", "scope": {"zone": True},
-                "max_hosts_in_maintenance": 40, "host_downtime": "2min"}],
-}
+FLEET = {**SIX_THOUSAND_VMS, "name": "many-viewers"}
 TIMEOUT_S = 120
 
 
