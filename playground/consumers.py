@@ -107,10 +107,7 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
         self.group = self.group_for(self.run_id)
         await self.channel_layer.group_add(self.group, self.channel_name)  # before the replay
         await self.accept()
-        async with self.lock:
-            await self._replay()
-        status, error = await self.load_status(self.run_id)
-        await self._send_status(status, error)
+        status = await self._catch_up()
         if status not in FINISHED and settings.PLAYGROUND_VIEWER_RESYNC_S > 0:
             self._resync = asyncio.create_task(self._resync_loop())
 
@@ -130,13 +127,20 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
                 await self.channel_layer.group_add(self.group, self.channel_name)
             except Exception:
                 log.warning("could not re-join %s", self.group)
-            async with self.lock:
-                await self._replay()
-            status, error = await self.load_status(self.run_id)
-            if status != self.sent_status:
-                await self._send_status(status, error)
-            if status in FINISHED:
+            if await self._catch_up() in FINISHED:
                 return
+
+    async def _catch_up(self) -> str:
+        """Send what is stored and, if it changed, the status; returns the status. The status
+        is read *before* the replay: a run's events are stored before it is marked finished,
+        so a finished status read first means the replay holds every event (read after, a run
+        that ended in between would say "done" ahead of its last events)."""
+        status, error = await self.load_status(self.run_id)
+        async with self.lock:
+            await self._replay()
+        if status != self.sent_status:
+            await self._send_status(status, error)
+        return status
 
     async def _send_status(self, status: str, error: str) -> None:
         self.sent_status = status
