@@ -5,7 +5,7 @@
 Starts daphne (the real ASGI app and the fleet consumer) as a subprocess with a scratch
 database, creates a fleet run of the preset (with its plan, as the plan page does), opens a
 WebSocket to it like the run page does, then runs the worker side in another subprocess: the
-task's own service (``fleet_services.execute_run``: the engine, the frames, storing and
+task's own service (``pipeline.execute_run``: the engine, the frames, storing and
 publishing them). Embedded mode (SQLite channel layer) unless ``--redis`` or REDIS_URL.
 
 Prints one JSON object: messages and bytes received by the viewer (in all, per second on
@@ -63,7 +63,8 @@ def create_run(preset: str) -> tuple[int, float, str]:
     import django
 
     django.setup()
-    from playground import fleet_services, fleetsim
+    from playground.fleets import services as fleet_services
+    from playground import fleetsim
     from playground.fleet_views import _speed_for
 
     scenario = fleetsim.preset_scenario(preset)
@@ -124,8 +125,8 @@ def main() -> None:
             listener = asyncio.create_task(listen(f"ws://127.0.0.1:{port}/ws/fleet-runs/{run_id}/",
                                                   f"http://127.0.0.1:{port}", args.timeout))
             await asyncio.sleep(1.0)  # the viewer is connected and has the (empty) replay
-            code = ("import django; django.setup(); from playground.fleet_services import execute_run; "
-                    f"execute_run(run_id={run_id})")
+            code = ("import django; django.setup(); from playground.runs.pipeline import execute_run; "
+                    f"execute_run(kind='fleet', run_id={run_id})")
             worker = subprocess.Popen([python, "-c", code], cwd=ROOT, env=env, start_new_session=True)
             return await listener
 
@@ -137,7 +138,7 @@ def main() -> None:
         stop(daphne)
 
     import django  # noqa: F401  (set up in create_run)
-    from playground.models import FleetRun
+    from playground.fleets.models import FleetRun
 
     run = FleetRun.objects.get(pk=run_id)
     started = run.started.timestamp()

@@ -4,7 +4,7 @@
 
 Starts daphne (the real ASGI app and consumer) as a subprocess with the Redis channel layer and a
 scratch SQLite database, opens a WebSocket to a run like a browser does, and runs the worker-side
-path in another subprocess: the task's own ``_EventSink`` (stores each batch with
+path in another subprocess: the task's own ``EventSink`` (stores each batch with
 ``bulk_create``, then publishes it with ``RunEventPublisher`` through channels-redis), fed with
 the model's real events (memory maps included) at ``--rate`` events/s. Each event carries the
 wall time it was produced; the client notes when it arrives.
@@ -40,17 +40,19 @@ def publish(run_id: int, rate: float, seconds: float) -> None:
     import django
 
     django.setup()
-    from playground import simulation
-    from playground.publisher import RunEventPublisher
-    from playground.services import _EventSink
+    from playground.anatomy import runner as simulation
+    from playground.runs.publisher import RunEventPublisher
+    from playground.anatomy.models import RunEvent
+    from playground.runs.pipeline import EventSink
+    from playground.runs.models import group_name_for
     from django.conf import settings
 
     template = [e for e in simulation.events_for({
         "memory": "4GiB", "workload": "oltp", "bandwidth": "10Gbit/s", "policy": "qemu",
         "resolution": "fluid", "seed": 1}) if e["kind"] != "summary"]
-    sink = _EventSink(run_id, RunEventPublisher(run_id),
-                      batch_size=settings.PLAYGROUND_PUBLISH_BATCH_SIZE,
-                      interval_s=settings.PLAYGROUND_PUBLISH_INTERVAL_S)
+    sink = EventSink(RunEvent, run_id, RunEventPublisher(group_name_for("run", run_id)),
+                     batch_size=settings.PLAYGROUND_PUBLISH_BATCH_SIZE,
+                     interval_s=settings.PLAYGROUND_PUBLISH_INTERVAL_S)
     total = int(rate * seconds)
     start = time.perf_counter()
     for n in range(total):
@@ -113,7 +115,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from playground.models import Run
+    from playground.anatomy.models import Run
 
     run = Run.objects.create(params={"memory": "4GiB"}, status="running")
     port = free_port()
@@ -162,7 +164,7 @@ def main() -> None:
                 "p99": round(latencies_ms[int(0.99 * (len(latencies_ms) - 1))], 2),
                 "max": round(latencies_ms[-1], 2),
             },
-            "path": "worker subprocess (_EventSink: bulk_create + RunEventPublisher) -> "
+            "path": "worker subprocess (EventSink: bulk_create + RunEventPublisher) -> "
                     "channels-redis -> daphne RunEventsConsumer -> WebSocket client",
             "batch": {"max_events": settings.PLAYGROUND_PUBLISH_BATCH_SIZE,
                       "max_age_s": settings.PLAYGROUND_PUBLISH_INTERVAL_S},

@@ -2,6 +2,9 @@ from django.apps import AppConfig
 
 
 class PlaygroundConfig(AppConfig):
+    """The project itself: settings, URLs, ASGI and Celery wiring, and the migrations that made
+    the tables before the models moved to their apps (``migrations/0006``)."""
+
     name = "playground"
     verbose_name = "Migration playground"
 
@@ -12,4 +15,3 @@ class PlaygroundConfig(AppConfig):
         from .celery import ensure_broker_folders
 
         ensure_broker_folders()
-        from . import access  # noqa: F401  (connects adopt_on_login)

@@ -16,8 +16,8 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from playground.limits import RequestBodyLimit  # noqa: E402
-from playground.routing import websocket_urlpatterns  # noqa: E402
+from playground.accounts.limits import RequestBodyLimit  # noqa: E402
+from playground.runs.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

@@ -1,6 +1,6 @@
-"""The Celery app. ``celery -A playground worker`` runs the tasks in ``playground/tasks.py``.
+"""The Celery app. ``celery -A playground worker`` runs the tasks in ``playground/runs/tasks.py``.
 
-Every worker process also runs the reaper (``playground/leases.py``) in a thread: runs whose
+Every worker process also runs the reaper (``playground/runs/leases.py``) in a thread: runs whose
 worker died are queued again or failed, and lost task messages are sent again. It runs in the
 pool processes, never in the worker's main process: the main process forks replacement pool
 processes, and a database connection (SQLite's above all) must never be open across a fork.
@@ -27,7 +27,7 @@ _reaper = None
 @worker_process_init.connect
 def start_reaper(**_kwargs) -> None:
     global _reaper
-    from .leases import Reaper
+    from .runs.leases import Reaper
 
     if _reaper is None:
         _reaper = Reaper().start()

@@ -4,7 +4,7 @@ Two modes (see README.md):
 
 - **embedded** (the default): SQLite under ``var/``, a Celery broker on the filesystem
   (kombu's ``filesystem://`` transport) and a SQLite-backed channel layer
-  (``playground.layers.SQLiteChannelLayer``). No Redis, no PostgreSQL, yet the real worker
+  (``playground.ops.layers.SQLiteChannelLayer``). No Redis, no PostgreSQL, yet the real worker
   process and the real WebSocket consumer run, across processes.
 - **production** (``PLAYGROUND_MODE=production``): ``DJANGO_SECRET_KEY``, ``DATABASE_URL``
   (PostgreSQL) and ``REDIS_URL`` are required; Redis is the Celery broker and the channel
@@ -150,7 +150,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "channels",
-    "playground",
+    "playground",  # the project: wiring, and the migrations that made today's tables
+    "playground.ops",
+    "playground.accounts",
+    "playground.runs",
+    "playground.rehearsals",
+    "playground.fleets",
+    "playground.anatomy",
 ]
 
 MIDDLEWARE = [
@@ -163,7 +169,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "playground.access.VisitorMiddleware",
+    "playground.accounts.access.VisitorMiddleware",
 ]
 
 ROOT_URLCONF = "playground.urls"
@@ -208,7 +214,7 @@ STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
     # plotly.min.js straight from the installed plotly package (no CDN, no vendored copy)
-    "playground.staticfinders.PlotlyFinder",
+    "playground.ops.staticfinders.PlotlyFinder",
 ]
 # Embedded mode serves static files from the finders; production from STATIC_ROOT
 # (``manage.py collectstatic``), both through WhiteNoise inside the ASGI app.
@@ -218,7 +224,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 if PRODUCTION:  # hashed names cached forever, gzip copies (playground/staticstorage.py)
     STORAGES = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {"BACKEND": "playground.staticstorage.ManifestStaticFilesStorage"},
+        "staticfiles": {"BACKEND": "playground.ops.staticstorage.ManifestStaticFilesStorage"},
     }
 
 # --- accounts and HTTPS ----------------------------------------------------------------------------
@@ -255,7 +261,7 @@ if LOG_FORMAT not in ("kv", "json"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"structured": {"()": "playground.logs.StructuredFormatter",
+    "formatters": {"structured": {"()": "playground.ops.logs.StructuredFormatter",
                                   "style": LOG_FORMAT}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
@@ -282,7 +288,7 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "playground.layers.SQLiteChannelLayer",
+            "BACKEND": "playground.ops.layers.SQLiteChannelLayer",
             "CONFIG": {"path": str(VAR_DIR / "channels.sqlite3"), "capacity": 1000, "expiry": 60},
         }
     }

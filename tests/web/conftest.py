@@ -52,8 +52,8 @@ def user(db, django_user_model):
 
 @pytest.fixture
 def alice(user):
-    """``user`` as ``playground.access`` sees her: pass it as ``visitor=`` to the services."""
-    from playground.access import Visitor
+    """``user`` as ``playground.accounts.access`` sees her: pass it as ``visitor=`` to the services."""
+    from playground.accounts.access import Visitor
 
     return Visitor(user.pk, "", False, user.username)
 
@@ -69,3 +69,17 @@ def client(user):
 @pytest.fixture
 def anon_client():
     return Client()
+
+
+@pytest.fixture
+def replace_runner(monkeypatch):
+    """``replace_runner("run", fake)``: the pipeline runs ``fake(run, sink)`` for that kind of
+    run during this test (the kind's model, messages and limits stay)."""
+    import dataclasses
+
+    from playground.runs import kinds
+
+    def replace(name, runner):
+        monkeypatch.setitem(kinds._KINDS, name, dataclasses.replace(kinds.get(name), runner=runner))
+
+    return replace

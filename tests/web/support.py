@@ -122,6 +122,17 @@ def ws_headers(user=None, origin: str = "http://127.0.0.1:8000") -> list[tuple[b
     return headers
 
 
+async def close_code(communicator) -> int | None:
+    """Connect, and return the close code the consumer answered with (it accepts, then closes
+    with 4404 or 4400, so that a browser sees the code), or the code of a handshake refused
+    before that (an Origin check); None when the socket stayed open."""
+    connected, code = await communicator.connect()
+    if not connected:
+        return code
+    message = await communicator.receive_output(timeout=2)
+    return message.get("code") if message["type"] == "websocket.close" else None
+
+
 def chromium_available() -> bool:
     return os.path.exists(CHROMIUM)
 

@@ -3,10 +3,11 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from playground.asgi import application
-from playground.consumers import CLOSE_BAD_REQUEST, CLOSE_RUN_NOT_FOUND
-from playground.models import Run, RunEvent, RunStatus
+from playground.runs.consumers import CLOSE_BAD_REQUEST, CLOSE_RUN_NOT_FOUND
+from playground.anatomy.models import Run, RunEvent
+from playground.runs.models import RunStatus
 
-from .support import ws_headers
+from .support import close_code, ws_headers
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -60,14 +61,15 @@ def make_run(db, user):
 
 
 async def test_an_unknown_run_is_refused_with_4404(in_memory_layer):
-    communicator, connected, code = await _connect(12345)
-    assert not connected and code == CLOSE_RUN_NOT_FOUND
+    communicator = WebsocketCommunicator(application, "/ws/runs/12345/", headers=ORIGIN)
+    assert await close_code(communicator) == CLOSE_RUN_NOT_FOUND
 
 
 async def test_a_malformed_after_is_refused_with_4400(viewer, in_memory_layer, make_run):
     run = await make_run()
-    communicator, connected, code = await _connect(run.pk, after="soon", headers=viewer)
-    assert not connected and code == CLOSE_BAD_REQUEST
+    communicator = WebsocketCommunicator(application, f"/ws/runs/{run.pk}/?after=soon",
+                                         headers=viewer)
+    assert await close_code(communicator) == CLOSE_BAD_REQUEST
 
 
 async def test_a_foreign_origin_is_refused(in_memory_layer, make_run):
@@ -148,14 +150,14 @@ async def test_a_whole_run_streams_through_the_publisher_to_the_socket(viewer, u
     publishes is exactly what a viewer connected before the run receives."""
     from asgiref.sync import sync_to_async
 
-    from playground.services import execute_run
+    from playground.runs.pipeline import execute_run
 
     run = await sync_to_async(Run.objects.create)(params={
         "memory": "2GiB", "workload": "oltp", "bandwidth": "10Gbit/s", "policy": "qemu",
         "downtime_limit": "300ms", "resolution": "fluid", "seed": 3}, owner=user)
     communicator, _, _ = await _connect(run.pk, headers=viewer)
     assert (await communicator.receive_json_from())["status"] == "queued"
-    await sync_to_async(execute_run)(run_id=run.pk)
+    await sync_to_async(execute_run)(kind="run", run_id=run.pk)
     total = await sync_to_async(RunEvent.objects.filter(run=run).count)()
     assert await _received_events(communicator, until_seq=total) == list(range(1, total + 1))
     await communicator.disconnect()

@@ -47,12 +47,12 @@ def faulty(request, tmp_path_factory):
 @pytest.fixture(scope="module")
 def slow_events():
     """What the model produces for SLOW in one go (the reference for every resumed run)."""
-    from playground import simulation
-    from playground.forms import AnatomyForm
+    from playground.anatomy import runner as simulation
+    from playground.anatomy.forms import AnatomyForm
 
     form = AnatomyForm(SLOW)
     assert form.is_valid(), form.errors
-    return [json.loads(json.dumps({"kind": simulation.event_kind(e), **simulation.event_payload(e)}))
+    return [json.loads(json.dumps(simulation.event_payload(e)))
             for e in simulation.events_for(form.run_params())]
 
 
@@ -259,7 +259,7 @@ def test_the_same_task_delivered_again_to_two_workers_runs_once(faulty, slow_eve
         app = Celery("duplicates", broker=_broker_url(faulty))
         app.conf.broker_transport_options = _broker_options(faulty)
         for _ in range(3):  # three more deliveries of the same message, racing on two workers
-            app.send_task("playground.run_migration", args=[run_id])
+            app.send_task("playground.runs.execute_run", args=["run", run_id])
         wait_for(lambda: run_row(faulty, run_id)[0] == "done", 60, faulty, "the run")
         time.sleep(1.0)  # the duplicates are consumed (each finds the run claimed)
         assert run_row(faulty, run_id) == ("done", 1, "")

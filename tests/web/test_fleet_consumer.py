@@ -4,11 +4,12 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from playground.asgi import application
-from playground.consumers import CLOSE_RUN_NOT_FOUND
-from playground.models import FleetRun, FleetRunMessage, RunStatus
+from playground.runs.consumers import CLOSE_RUN_NOT_FOUND
+from playground.fleets.models import FleetRun, FleetRunMessage
+from playground.runs.models import RunStatus
 
 from .fleet_support import tiny
-from .support import ws_headers
+from .support import close_code, ws_headers
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 ORIGIN = [(b"origin", b"http://127.0.0.1:8000")]
@@ -48,8 +49,8 @@ async def _frames(communicator, until_seq):
 
 
 async def test_an_unknown_fleet_run_is_refused_with_4404(in_memory_layer):
-    _, connected, code = await _connect(4242)
-    assert not connected and code == CLOSE_RUN_NOT_FOUND
+    communicator = WebsocketCommunicator(application, "/ws/fleet-runs/4242/", headers=ORIGIN)
+    assert await close_code(communicator) == CLOSE_RUN_NOT_FOUND
 
 
 async def test_it_replays_stored_frames_after_the_given_seq_then_the_status(viewer, user, in_memory_layer):
@@ -85,12 +86,12 @@ async def test_single_vm_run_groups_do_not_leak_into_a_fleet_run(viewer, user, i
 
 
 async def test_a_whole_fleet_run_streams_through_the_publisher_to_the_socket(viewer, user, in_memory_layer):
-    from playground.fleet_services import execute_run
+    from playground.runs.pipeline import execute_run
 
     run = await sync_to_async(FleetRun.objects.create)(scenario=tiny(), owner=user)
     communicator, _, _ = await _connect(run.pk, headers=viewer)
     assert (await communicator.receive_json_from())["status"] == "queued"
-    await sync_to_async(execute_run)(run_id=run.pk)
+    await sync_to_async(execute_run)(kind="fleet", run_id=run.pk)
     total = await sync_to_async(FleetRunMessage.objects.filter(run=run).count)()
     assert await _frames(communicator, total) == list(range(1, total + 1))
     await communicator.disconnect()

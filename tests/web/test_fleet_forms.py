@@ -1,8 +1,9 @@
 import pytest
 
-from playground import fleet_services, fleetsim
-from playground.fleet_forms import ERROR_TOO_MANY_HOSTS, ImportForm, SweepForm
-from playground.models import Fleet, MaintenanceEvent
+from playground.fleets import services as fleet_services
+from playground import fleetsim
+from playground.fleets.forms import ERROR_TOO_MANY_HOSTS, ImportForm, SweepForm
+from playground.fleets.models import Fleet, MaintenanceEvent
 
 from .fleet_support import fleet_post_data, tiny
 

@@ -5,10 +5,13 @@ import time
 
 import pytest
 
-from playground import fleet_services, fleetsim
-from playground.fleet_services import ERROR_INVALID_SCENARIO, _FrameSink, execute_run
-from playground.models import FleetRun, FleetRunMessage, Run, RunStatus
-from playground.tasks import run_fleet
+from playground.fleets import services as fleet_services
+from playground import fleetsim
+from playground.runs import kinds, tasks
+from playground.runs.pipeline import EventSink, execute_run
+from playground.anatomy.models import Run
+from playground.fleets.models import FleetRun, FleetRunMessage
+from playground.runs.models import RunStatus
 
 from .fleet_support import RecordingPublisher, tiny
 
@@ -24,7 +27,7 @@ def demo_run(alice):
 
 def _done(run, **kwargs):
     publisher = RecordingPublisher()
-    assert execute_run(run_id=run.pk, publisher=publisher, **kwargs) is True
+    assert execute_run(kind="fleet", run_id=run.pk, publisher=publisher, **kwargs) is True
     run.refresh_from_db()
     return publisher
 
@@ -76,7 +79,7 @@ def test_the_plan_says_in_words_when_a_wave_cannot_be_placed():
 
 def test_the_plan_page_shows_the_preview_and_approving_it_starts_a_run(alice, client, django_capture_on_commit_callbacks, monkeypatch):
     queued = []
-    monkeypatch.setattr(run_fleet, "delay", queued.append)
+    monkeypatch.setattr(tasks.execute_run, "delay", lambda kind, run_id: queued.append(run_id))
     fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
     response = client.get(f"/fleets/{fleet.pk}/plan/")
     assert response.status_code == 200 and b"Will live-migrate" in response.content
@@ -94,7 +97,7 @@ def test_a_run_is_claimed_once_so_a_second_delivery_does_nothing(demo_run):
     _done(demo_run)
     stored = FleetRunMessage.objects.filter(run=demo_run).count()
     second = RecordingPublisher()
-    assert execute_run(run_id=demo_run.pk, publisher=second) is False
+    assert execute_run(kind="fleet", run_id=demo_run.pk, publisher=second) is False
     assert FleetRunMessage.objects.filter(run=demo_run).count() == stored
     assert second.batches == [] and second.statuses == []
 
@@ -104,7 +107,7 @@ def test_frames_are_stored_with_contiguous_sequence_numbers_and_published_as_sto
     rows = list(FleetRunMessage.objects.filter(run=demo_run).order_by("seq"))
     assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
     published = [f for batch in publisher.batches for f in batch]
-    assert published == demo_run.messages_after(0)
+    assert published == demo_run.events_after(0)
     assert publisher.statuses == [("running", ""), ("done", "")]
     assert demo_run.status == RunStatus.DONE and demo_run.summary["vms"] == 96
 
@@ -114,8 +117,8 @@ def test_frames_aggregate_so_there_is_never_one_message_per_vm_or_round(demo_run
     frames = [f for batch in publisher.batches for f in batch]
     rounds = sum(1 for e in fleetsim.event_log(demo_run.scenario) if '"kind":"round"' in e)
     assert len(frames) < rounds / 1.5
-    assert len(publisher.batches) <= 1 + len(frames) / fleet_services.MAX_FRAMES_PER_MESSAGE + 1
-    assert all(len(b) <= fleet_services.MAX_FRAMES_PER_MESSAGE for b in publisher.batches)
+    assert len(publisher.batches) <= 1 + len(frames) / kinds.get("fleet").batch_size + 1
+    assert all(len(b) <= kinds.get("fleet").batch_size for b in publisher.batches)
     assert sum(len(f["blackouts"]) for f in frames) == demo_run.summary["migrations"]
     final = frames[-1]
     assert final["final"] and final["counts"]["done"] == demo_run.summary["outcomes"]["migrated"]
@@ -125,8 +128,8 @@ def test_the_message_rate_is_bounded_by_the_wall_clock_interval(monkeypatch):
     clock = [0.0]
     monkeypatch.setattr(time, "monotonic", lambda: clock[0])
     publisher = RecordingPublisher()
-    sink = _FrameSink(FleetRun.objects.create(scenario=tiny()).pk, publisher, interval_s=0.25,
-                      max_frames=10_000)
+    sink = EventSink(FleetRunMessage, FleetRun.objects.create(scenario=tiny()).pk, publisher,
+                     interval_s=0.25, batch_size=10_000)
     for i in range(1000):  # 1000 frames produced over 2 s of wall time
         clock[0] = i * 0.002
         sink.add({"kind": "frame", "t_s": float(i)})
@@ -139,13 +142,13 @@ def test_a_scenario_the_engine_rejects_fails_the_run_with_the_reason():
     run = fleet_services.start_run(scenario={"fleet": {}, "events": []}, queue=False)
     publisher = _done(run)
     assert run.status == RunStatus.FAILED
-    assert run.error.startswith(ERROR_INVALID_SCENARIO.split("{")[0]) and "fleet.racks" in run.error
+    assert run.error.startswith(kinds.get("fleet").invalid_message.split("{")[0]) and "fleet.racks" in run.error
     assert publisher.statuses[-1] == ("failed", run.error)
 
 
 def test_the_celery_task_runs_the_service(in_memory_layer):
     run = fleet_services.start_run(scenario=tiny(), queue=False)
-    run_fleet.apply(args=[run.pk])
+    tasks.execute_run.apply(args=["fleet", run.pk])
     run.refresh_from_db()
     assert run.status == RunStatus.DONE and run.vms.count() == 12
 
@@ -245,13 +248,13 @@ def test_compare_needs_two_finished_runs(alice, client):
 def test_a_sweep_fans_out_one_run_per_combination_and_fills_the_grid(alice, client, django_capture_on_commit_callbacks, monkeypatch):
     fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
     sent = []
-    monkeypatch.setattr("celery.group.apply_async", lambda self, *a, **k: sent.append([s.args for s in self.tasks]))
+    monkeypatch.setattr(tasks.execute_run, "delay", lambda kind, run_id: sent.append((kind, run_id)))
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/fleets/{fleet.pk}/sweep/", {
             "x_param": "policy.max_bandwidth", "x_values": "64MiB/s, 256MiB/s",
             "y_param": "caps.per_source_host", "y_values": "1, 2", "metric": "makespan_s"})
     runs = list(FleetRun.objects.order_by("id"))
-    assert len(runs) == 4 and sent == [[(r.pk,) for r in runs]]
+    assert len(runs) == 4 and sent == [("fleet", r.pk) for r in runs]  # a task each
     sweep = runs[0].sweep
     assert response.url == f"/fleets/sweeps/{sweep.pk}/"
     assert runs[3].scenario["policy"]["max_bandwidth"] == "256MiB/s"

@@ -3,8 +3,9 @@ import json
 import pytest
 import yaml
 
-from playground import fleet_services, fleetsim
-from playground.models import Fleet
+from playground.fleets import services as fleet_services
+from playground import fleetsim
+from playground.fleets.models import Fleet
 
 from .fleet_support import tiny
 

@@ -1,7 +1,7 @@
 import pytest
 
-from playground.forms import DEFAULTS, AnatomyForm
-from playground.simulation import ERROR_CUSTOM_NEEDS_RATE
+from playground.anatomy.forms import DEFAULTS, AnatomyForm
+from playground.anatomy.runner import ERROR_CUSTOM_NEEDS_RATE
 
 
 def test_the_defaults_are_a_valid_migration(form_data):

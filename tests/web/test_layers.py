@@ -9,7 +9,7 @@ import time
 import pytest
 from channels.exceptions import ChannelFull
 
-from playground.layers import SQLiteChannelLayer
+from playground.ops.layers import SQLiteChannelLayer
 
 pytestmark = pytest.mark.asyncio
 
@@ -82,7 +82,7 @@ async def test_flush_forgets_messages_and_groups(path):
 
 PUBLISHER = """
 import asyncio, sys
-from playground.layers import SQLiteChannelLayer
+from playground.ops.layers import SQLiteChannelLayer
 async def main():
     layer = SQLiteChannelLayer(sys.argv[1], capacity=1000)  # the sender enforces capacity
     for n in range(200):

@@ -10,11 +10,17 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from playground import fleet_services, fleetsim, leases, services, simulation
-from playground.logs import StructuredFormatter
-from playground.models import (Fleet, FleetRun, FleetRunMessage, FleetRunVm, MaintenanceEvent,
-                               Run, RunEvent, RunStatus)
-from playground.tasks import run_fleet, run_migration
+from playground.fleets import services as fleet_services
+from playground import fleetsim
+from playground.runs import leases
+from playground.anatomy import services
+from playground.anatomy import runner as simulation
+from playground.ops.logs import StructuredFormatter
+from playground.anatomy.models import Run, RunEvent
+from playground.fleets.models import Fleet, FleetRun, FleetRunMessage, FleetRunVm, MaintenanceEvent
+from playground.runs.models import RunStatus
+from playground.fleets import runner as fleet_runner
+from playground.runs import pipeline, tasks
 
 from .fleet_support import RecordingPublisher, tiny
 
@@ -29,8 +35,7 @@ def run(valid_params):
 @pytest.fixture
 def sent(monkeypatch):
     calls = []
-    monkeypatch.setattr(run_migration, "delay", lambda i: calls.append(("run", i)))
-    monkeypatch.setattr(run_fleet, "delay", lambda i: calls.append(("fleet", i)))
+    monkeypatch.setattr(tasks.execute_run, "delay", lambda kind, i: calls.append((kind, i)))
     return calls
 
 
@@ -82,8 +87,8 @@ def test_a_queued_run_whose_message_was_lost_is_sent_again(run, sent, settings):
 def test_a_worker_that_lost_its_lease_writes_nothing_more(run):
     attempt = Run.claim(run.pk)
     lease = leases.Lease(Run, run.pk, attempt)
-    sink = services._EventSink(run.pk, RecordingPublisher(), batch_size=1000, interval_s=3600,
-                               lease=lease)
+    sink = pipeline.EventSink(RunEvent, run.pk, RecordingPublisher(), batch_size=1000,
+                              interval_s=3600, lease=lease)
     sink.add({"kind": "phase_start", "phase": "guest_notice", "t_s": 0.0, "explain": ""})
     sink.flush()
     _age(Run, run.pk, 3600)
@@ -101,11 +106,11 @@ def test_a_retried_run_resumes_after_the_last_stored_event(run):
     run.refresh_from_db()
     expected = list(simulation.events_for(run.params))
     for seq, event in enumerate(expected[:7], 1):  # what the first attempt stored
-        RunEvent.objects.create(run=run, seq=seq, kind=simulation.event_kind(event),
+        RunEvent.objects.create(run=run, seq=seq, kind=event["kind"],
                                 payload=simulation.event_payload(event))
     Run.objects.filter(pk=run.pk).update(attempts=1)
     publisher = RecordingPublisher()
-    assert services.execute_run(run_id=run.pk, publisher=publisher) is True
+    assert pipeline.execute_run(kind="run", run_id=run.pk, publisher=publisher) is True
     rows = list(RunEvent.objects.filter(run=run).order_by("seq"))
     assert [r.seq for r in rows] == list(range(1, len(expected) + 1))
     assert [r.payload for r in rows] == [json.loads(json.dumps(simulation.event_payload(e)))
@@ -117,10 +122,10 @@ def test_a_retried_run_resumes_after_the_last_stored_event(run):
 
 def test_a_resume_that_does_not_match_the_stored_events_fails_the_run(run, valid_params):
     RunEvent.objects.create(run=run, seq=1, kind="phase_start", payload={"kind": "not this"})
-    services.execute_run(run_id=run.pk, publisher=RecordingPublisher())
+    pipeline.execute_run(kind="run", run_id=run.pk, publisher=RecordingPublisher())
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
-    assert run.error == services.ERROR_RESUME_MISMATCH.format(seq=1)
+    assert run.error == pipeline.ERROR_RESUME_MISMATCH.format(seq=1)
     assert RunEvent.objects.filter(run=run).count() == 1
 
 
@@ -133,7 +138,7 @@ def test_a_retried_fleet_run_resumes_and_stores_each_vm_once():
     FleetRunMessage.objects.bulk_create(FleetRunMessage(run=run, seq=i, payload=f)
                                         for i, f in enumerate(frames[:3], 1))
     FleetRunVm.objects.create(run=run, name="half", host="h", rack="r", outcome="x", data={})
-    assert fleet_services.execute_run(run_id=run.pk, publisher=RecordingPublisher()) is True
+    assert pipeline.execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher()) is True
     run.refresh_from_db()
     assert (run.status, run.error) == ("done", "")
     seqs = list(FleetRunMessage.objects.filter(run=run).order_by("seq").values_list("seq", flat=True))
@@ -151,8 +156,8 @@ def test_a_fleet_run_that_fails_while_storing_vms_leaves_no_vm_rows(monkeypatch)
         raise OSError("disk full")
 
     monkeypatch.setattr(fleetsim.FleetStream, "vm_rows", half_then_broken)
-    monkeypatch.setattr(fleet_services, "VM_ROWS_BATCH", 2)  # 2 rows are inserted before it breaks
-    fleet_services.execute_run(run_id=run.pk, publisher=RecordingPublisher())
+    monkeypatch.setattr(fleet_runner, "VM_ROWS_BATCH", 2)  # 2 rows are inserted before it breaks
+    pipeline.execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher())
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED and "disk full" in run.error
     assert not FleetRunVm.objects.filter(run=run).exists()
@@ -171,10 +176,10 @@ def test_a_failed_import_leaves_no_fleet(monkeypatch):
 
 def test_a_run_is_created_even_when_the_broker_is_down(valid_params, monkeypatch,
                                                          django_capture_on_commit_callbacks):
-    def down(run_id):
+    def down(kind, run_id):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(run_migration, "delay", down)
+    monkeypatch.setattr(tasks.execute_run, "delay", down)
     with django_capture_on_commit_callbacks(execute=True):
         run = services.create_run(params=valid_params)
     assert Run.objects.get(pk=run.pk).status == RunStatus.QUEUED  # the reaper sends it later

@@ -8,8 +8,8 @@ import pytest
 from django.test import RequestFactory
 
 from migrationsim.fleet import parse_scenario
-from playground import rehearsals
-from playground.rehearsals import Registry, RehearsalError
+from playground.rehearsals import registry as rehearsals
+from playground.rehearsals.registry import Registry, RehearsalError
 
 from .rehearsal_support import vm_list_scenario
 

@@ -4,20 +4,21 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.urls import reverse
 
-from playground import services
-from playground.models import Run, RunEvent, RunStatus, Scenario
-from playground.views import ERROR_BAD_AFTER, ERROR_UNKNOWN_RUN
+from playground.anatomy import services
+from playground.anatomy.models import Run, RunEvent, Scenario
+from playground.runs.models import RunStatus
+from playground.anatomy.views import ERROR_BAD_AFTER, ERROR_UNKNOWN_RUN
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def queued(monkeypatch):
-    """Capture run_migration.delay calls instead of talking to a broker."""
+    """Capture the task's delay calls instead of talking to a broker."""
     calls = []
-    from playground import tasks
+    from playground.runs import tasks
 
-    monkeypatch.setattr(tasks.run_migration, "delay", lambda run_id: calls.append(run_id))
+    monkeypatch.setattr(tasks.execute_run, "delay", lambda kind, run_id: calls.append(run_id))
     return calls
 
 

@@ -10,10 +10,14 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
-from playground import fleet_services, fleetsim
-from playground.access import Visitor
-from playground.fleet_services import execute_run
-from playground.models import FleetRun, Run, RunEvent, RunStatus, Sweep
+from playground.fleets import services as fleet_services
+from playground import fleetsim
+from playground.accounts.access import Visitor
+from playground.fleets import sweeps
+from playground.runs.pipeline import execute_run
+from playground.anatomy.models import Run, RunEvent
+from playground.fleets.models import FleetRun, Sweep
+from playground.runs.models import RunStatus
 
 from ..fleet_support import RecordingPublisher, tiny
 
@@ -56,7 +60,7 @@ class Things:
 
 
 def finish(run: FleetRun) -> FleetRun:
-    assert execute_run(run_id=run.pk, publisher=RecordingPublisher()) is True
+    assert execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher()) is True
     run.refresh_from_db()
     return run
 
@@ -73,8 +77,8 @@ def things_of(visitor: Visitor) -> Things:
                                                 plan=fleetsim.plan(scenario), visitor=visitor))
     other_run = finish(fleet_services.start_run(scenario={**scenario, "seed": 9}, fleet=fleet,
                                                 queue=False, visitor=visitor))
-    sweep = fleet_services.create_sweep(fleet=fleet, scenario=scenario, x_param="seed",
-                                        x_values=[1, 2], metric="makespan_s", visitor=visitor)
+    sweep = sweeps.create_sweep(fleet=fleet, scenario=scenario, x_param="seed",
+                                x_values=[1, 2], metric="makespan_s", visitor=visitor)
     vm = fleet_run.vms.order_by("id").first()
     return Things(fleet, run, fleet_run, other_run, sweep, vm.name, vm.host)
 

@@ -12,7 +12,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from playground.models import Fleet, FleetRun, Run, Sweep
+from playground.anatomy.models import Run
+from playground.fleets.models import Fleet, FleetRun, Sweep
 
 from ..fleet_support import tiny
 from .conftest import things_of
@@ -114,12 +115,12 @@ def test_only_the_token_endpoints_are_exempt_from_csrf():
 
 def test_the_exempt_simulate_api_counts_the_token_in_the_url_and_nothing_else(rf, user):
     """The owner's cookie (and sign-in) give nothing on a URL with a wrong token."""
-    from playground import rehearsals
+    from playground.rehearsals import registry as rehearsals
 
     session = type("S", (), {"id": "r" * 16, "token": "t" * 32, "owner_id": user.pk})()
     request = rf.post("/")
     request.COOKIES[rehearsals.cookie_name(session)] = session.token
-    from playground.access import Visitor
+    from playground.accounts.access import Visitor
 
     request.visitor = Visitor(user.pk)
     assert rehearsals.owns(request, session) is True  # the page: cookie or owner

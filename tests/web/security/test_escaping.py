@@ -12,8 +12,9 @@ import json
 
 import pytest
 
-from playground import fleet_services, fleetsim
-from playground.access import Visitor
+from playground.fleets import services as fleet_services
+from playground import fleetsim
+from playground.accounts.access import Visitor
 
 from ..fleet_support import tiny
 from .conftest import finish
@@ -44,7 +45,7 @@ def hostile_scenario() -> dict:
 @pytest.fixture
 def hostile(client):
     """alice imports the hostile scenario through the form, approves the plan, the run ends."""
-    from playground.models import Fleet, FleetRun
+    from playground.fleets.models import Fleet, FleetRun
 
     response = client.post("/fleets/import/", {"text": json.dumps(hostile_scenario())})
     assert response.status_code == 302, response.content[:500]

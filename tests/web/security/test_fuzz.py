@@ -15,8 +15,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from playground import fleet_services
-from playground.models import Fleet, FleetRun, MaintenanceEvent, Run, Sweep
+from playground.fleets import services as fleet_services
+from playground.fleets import sweeps
+from playground.anatomy.models import Run
+from playground.fleets.models import Fleet, FleetRun, MaintenanceEvent, Sweep
 
 from ..fleet_support import fleet_post_data, tiny
 
@@ -290,7 +292,7 @@ def test_query_parameters_never_fail(client, alice):
 
     run = finish(fleet_services.start_run(scenario=tiny(), queue=False, visitor=alice))
     single = Run.objects.create(params={"memory": "4GiB"}, owner_id=alice.user_id)
-    sweep = fleet_services.create_sweep(fleet=None, scenario=tiny(), x_param="seed", x_values=[1],
+    sweep = sweeps.create_sweep(fleet=None, scenario=tiny(), x_param="seed", x_values=[1],
                                         metric="makespan_s", visitor=alice)
     templates = [f"/runs/{single.pk}/events.json?after={{}}", "/?from={}", "/?scenario={}",
                  "/fleets/new/?from_run={}", "/fleets/runs/compare/?runs={}",

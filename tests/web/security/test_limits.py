@@ -13,10 +13,15 @@ from channels.testing import HttpCommunicator
 from django.test import Client
 from django.utils import timezone
 
-from playground import fleet_services, fleetsim, services
+from playground.fleets import services as fleet_services
+from playground import fleetsim
+from playground.runs import pipeline
 from playground.asgi import application
-from playground.fleet_forms import MAX_EVENTS
-from playground.models import Fleet, FleetRun, RateLimitHit, Run, RunStatus, Sweep
+from playground.fleets.forms import MAX_EVENTS
+from playground.accounts.models import RateLimitHit
+from playground.anatomy.models import Run
+from playground.fleets.models import Fleet, FleetRun, Sweep
+from playground.runs.models import RunStatus
 
 from ..fleet_support import RecordingPublisher, tiny
 
@@ -224,17 +229,17 @@ def test_a_fleet_run_past_its_frame_budget_fails_with_the_reason_at_once(setting
     settings.PLAYGROUND_FLEET_MAX_FRAMES = 300
     run = fleet_services.start_run(scenario=_forever(), queue=False)
     started = time.monotonic()
-    fleet_services.execute_run(run_id=run.pk, publisher=RecordingPublisher())
+    pipeline.execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher())
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED and time.monotonic() - started < 30
     assert "stopped after 300 progress frames" in run.error and "PLAYGROUND_FLEET_MAX_FRAMES" in run.error
-    assert run.messages.count() == 300  # what it had, kept
+    assert run.events.count() == 300  # what it had, kept
 
 
 def test_a_single_vm_run_past_its_event_budget_fails_with_the_reason(settings, valid_params):
     settings.PLAYGROUND_RUN_MAX_EVENTS = 5
     run = Run.objects.create(params=valid_params)
-    services.execute_run(run_id=run.pk, publisher=RecordingPublisher())
+    pipeline.execute_run(kind="run", run_id=run.pk, publisher=RecordingPublisher())
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED and "stopped after 5 events" in run.error
     assert run.events.count() == 5
@@ -243,7 +248,7 @@ def test_a_single_vm_run_past_its_event_budget_fails_with_the_reason(settings, v
 def test_a_run_past_its_wall_time_budget_fails_with_the_reason(settings, valid_params):
     settings.PLAYGROUND_RUN_MAX_WALL_S = 1e-9
     run = Run.objects.create(params=valid_params)
-    services.execute_run(run_id=run.pk, publisher=RecordingPublisher())
+    pipeline.execute_run(kind="run", run_id=run.pk, publisher=RecordingPublisher())
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED and "PLAYGROUND_RUN_MAX_WALL_S" in run.error
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from playground.models import Fleet, FleetRun, MaintenanceEvent, RateLimitHit, Run, Sweep
+from playground.accounts.models import RateLimitHit
+from playground.anatomy.models import Run
+from playground.fleets.models import Fleet, FleetRun, MaintenanceEvent, Sweep
 
 from ..fleet_support import fleet_post_data
 from .conftest import signed_in, things_of
@@ -120,7 +122,7 @@ def test_re_running_a_fleet_with_changes_prefills_only_from_your_own_run(alices,
 
 
 def test_compare_refuses_a_run_of_someone_else_among_your_own(alices, bob, bob_client):
-    from playground.access import Visitor
+    from playground.accounts.access import Visitor
 
     bobs = things_of(Visitor(bob.pk))
     response = bob_client.get(f"/fleets/runs/compare/?runs={bobs.fleet_run.pk},{alices.fleet_run.pk}")
@@ -130,7 +132,7 @@ def test_compare_refuses_a_run_of_someone_else_among_your_own(alices, bob, bob_c
 
 @pytest.mark.parametrize("url", ["/runs/", "/fleets/", "/fleets/runs/", "/"])
 def test_lists_show_only_your_own_things(url, alices, bob, bob_client):
-    from playground.access import Visitor
+    from playground.accounts.access import Visitor
 
     bobs = things_of(Visitor(bob.pk))
     html = bob_client.get(url).content.decode()
@@ -145,7 +147,7 @@ def test_lists_show_only_your_own_things(url, alices, bob, bob_client):
 # --- anonymous visitors ---------------------------------------------------------------------------
 
 def test_anonymous_visitors_use_the_public_presets_and_own_what_they_start(anon_client, form_data, client):
-    from playground.models import Scenario
+    from playground.anatomy.models import Scenario
 
     Scenario.objects.create(slug="busy", title="Busy", description="d", params={"memory": "16GiB"})
     assert anon_client.get("/?scenario=busy").status_code == 200

@@ -9,11 +9,11 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from playground.access import VISITOR_SESSION_KEY, Visitor
+from playground.accounts.access import VISITOR_SESSION_KEY, Visitor
 from playground.asgi import application
-from playground.consumers import CLOSE_RUN_NOT_FOUND
+from playground.runs.consumers import CLOSE_RUN_NOT_FOUND
 
-from ..support import session_cookie, ws_headers
+from ..support import close_code, session_cookie, ws_headers
 from .conftest import things_of
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -30,6 +30,11 @@ async def _open(path, headers):
     communicator = WebsocketCommunicator(application, path, headers=headers)
     connected, code = await communicator.connect()
     return communicator, connected, code
+
+
+async def _refused(path, headers) -> int | None:
+    """The close code a viewer gets (None: the stream stayed open)."""
+    return await close_code(WebsocketCommunicator(application, path, headers=headers))
 
 
 @pytest.fixture(autouse=True)
@@ -71,14 +76,13 @@ async def test_staff_watch(name, alices_things, staff):
 
 @pytest.mark.parametrize("name", STREAMS)
 async def test_a_signed_in_stranger_is_closed_with_4404(name, alices_things, bob):
-    _, connected, code = await _open(_path(name, alices_things), await sync_to_async(ws_headers)(bob))
-    assert not connected and code == CLOSE_RUN_NOT_FOUND
+    headers = await sync_to_async(ws_headers)(bob)
+    assert await _refused(_path(name, alices_things), headers) == CLOSE_RUN_NOT_FOUND
 
 
 @pytest.mark.parametrize("name", STREAMS)
 async def test_an_anonymous_visitor_is_closed_with_4404(name, alices_things):
-    _, connected, code = await _open(_path(name, alices_things), ws_headers())
-    assert not connected and code == CLOSE_RUN_NOT_FOUND
+    assert await _refused(_path(name, alices_things), ws_headers()) == CLOSE_RUN_NOT_FOUND
 
 
 def _anonymous_session(key: str) -> str:
@@ -99,8 +103,8 @@ async def test_an_anonymous_owner_watches_with_the_session_that_made_it(name):
     assert connected
     await communicator.disconnect()
     other = await sync_to_async(_anonymous_session)("another-visitor")
-    _, connected, code = await _open(_path(name, things), ws_headers() + [(b"cookie", other.encode())])
-    assert not connected and code == CLOSE_RUN_NOT_FOUND
+    headers = ws_headers() + [(b"cookie", other.encode())]
+    assert await _refused(_path(name, things), headers) == CLOSE_RUN_NOT_FOUND
 
 
 @pytest.mark.parametrize("name", STREAMS)
@@ -115,6 +119,6 @@ async def test_a_page_of_another_site_may_not_open_one_even_with_the_owners_cook
 
 async def test_an_unknown_run_and_someone_elses_close_the_same_way(alices_things, bob):
     headers = await sync_to_async(ws_headers)(bob)
-    _, _, theirs = await _open(_path("run stream", alices_things), headers)
-    _, _, missing = await _open("/ws/runs/999999/", headers)
+    theirs = await _refused(_path("run stream", alices_things), headers)
+    missing = await _refused("/ws/runs/999999/", headers)
     assert theirs == missing == CLOSE_RUN_NOT_FOUND

@@ -1,0 +1,208 @@
+"""Who may see what: the one place that decides. Views, exports, JSON endpoints, fragments,
+both WebSocket consumers and the rehearsal pages ask here; nothing else compares owners.
+
+A **visitor** is the signed-in user or, for an anonymous visitor, a random key kept in their
+session (``claim`` makes one the first time they make something). The rules:
+
+- A ``Run``, ``Fleet``, ``FleetRun`` or ``Sweep`` belongs to its ``owner`` (a user) or, when it
+  was made anonymously, to the ``visitor_key`` of the session that made it. Its rows (events,
+  frames, VM rows, exports) go with it. What a visitor starts is theirs: a fleet run belongs to
+  who approved the plan, a sweep and its runs to who started it, a VM's anatomy run to who
+  clicked it.
+- The owner may see and change it; staff may see and change everything (support; the admin
+  shows everything anyway). Anyone else gets the same 404 as for an id that does not exist
+  (WebSockets: close code 4404), so ids leak nothing.
+- Lists show the visitor's own things only (staff included: they have the admin).
+- Rows with neither an owner nor a visitor key (made before accounts existed, by the CLI, in
+  the admin) are visible to staff only.
+- Public, for anyone including anonymous visitors: the scenario presets and the fleet presets.
+  They are not rows anyone owns; starting a run from one makes a run of your own.
+- Signing in adopts what the session made anonymously (``adopt_on_login``).
+- Rehearsals live in memory (``playground/rehearsals/registry.py``, no tables): their secret token (in
+  the URL for guests and scripts, in a cookie for the browser that created one) as before, or
+  the signed-in user who created one from the page (``owns_rehearsal``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.contrib.auth.signals import user_logged_in
+from django.db.models import Model, Q, QuerySet
+from django.dispatch import receiver
+from django.shortcuts import get_object_or_404
+
+VISITOR_SESSION_KEY = "playground_visitor"
+
+
+@dataclass(frozen=True)
+class Visitor:
+    user_id: int | None = None
+    key: str = ""  # the anonymous visitor key of the session ("" until they make something)
+    is_staff: bool = False
+    username: str = ""
+
+    @property
+    def signed_in(self) -> bool:
+        return self.user_id is not None
+
+
+NOBODY = Visitor()
+
+
+def _visitor(user, session) -> Visitor:
+    key = ""
+    if session is not None:
+        try:
+            key = str(session.get(VISITOR_SESSION_KEY, "") or "")
+        except Exception:  # a session store that cannot be read: nobody in particular
+            key = ""
+    if user is not None and getattr(user, "is_authenticated", False):
+        return Visitor(user.pk, key, bool(user.is_staff and user.is_active), user.get_username())
+    return Visitor(None, key)
+
+
+def for_request(request) -> Visitor:
+    """The visitor behind an HTTP request (``VisitorMiddleware`` computes it up front, so
+    async views read it without touching the database)."""
+    visitor = getattr(request, "visitor", None)
+    if visitor is None:
+        visitor = _visitor(getattr(request, "user", None), getattr(request, "session", None))
+        request.visitor = visitor
+    return visitor
+
+
+def for_scope(scope) -> Visitor:
+    """The visitor behind a WebSocket (``AuthMiddlewareStack`` fills ``scope["user"]`` and
+    ``scope["session"]``). Reads the session: call it from a thread
+    (``database_sync_to_async``)."""
+    return _visitor(scope.get("user"), scope.get("session"))
+
+
+def claim(request) -> Visitor:
+    """The visitor who is about to make something: an anonymous visitor gets their key now
+    (kept in the session, whose cookie the response sets)."""
+    visitor = for_request(request)
+    if not visitor.signed_in and not visitor.key:
+        key = secrets.token_urlsafe(24)
+        request.session[VISITOR_SESSION_KEY] = key
+        visitor = Visitor(None, key)
+        request.visitor = visitor
+    return visitor
+
+
+def owner_fields(visitor: Visitor | None) -> dict:
+    """The ``owner``/``visitor_key`` values for a new row made by ``visitor`` (None: made by
+    nobody in particular, e.g. the CLI: staff only)."""
+    if visitor is None:
+        return {}
+    if visitor.signed_in:
+        return {"owner_id": visitor.user_id, "visitor_key": ""}
+    if not visitor.key:
+        raise ValueError("an anonymous visitor needs a key before making anything (access.claim)")
+    return {"owner_id": None, "visitor_key": visitor.key}
+
+
+# --- the decisions --------------------------------------------------------------------------------
+
+def owns(visitor: Visitor, obj: Model) -> bool:
+    """Made by this visitor: their user, or (anonymously) their session's key."""
+    owner_id, key = getattr(obj, "owner_id", None), getattr(obj, "visitor_key", "") or ""
+    if owner_id is not None:
+        return owner_id == visitor.user_id
+    return bool(key and visitor.key) and secrets.compare_digest(key, visitor.key)
+
+
+def can_access(visitor: Visitor, obj: Model) -> bool:
+    """May this visitor see and change ``obj`` (and everything of it)?"""
+    return visitor.is_staff or owns(visitor, obj)
+
+
+def mine(queryset, visitor: Visitor) -> QuerySet:
+    """What this visitor made (lists)."""
+    queryset = _queryset(queryset)
+    match = Q(pk__in=[])
+    if visitor.signed_in:
+        match |= Q(owner_id=visitor.user_id)
+    if visitor.key:
+        match |= Q(owner__isnull=True, visitor_key=visitor.key)
+    return queryset.filter(match)
+
+
+def visible(queryset, visitor: Visitor) -> QuerySet:
+    """What this visitor may open by id."""
+    queryset = _queryset(queryset)
+    return queryset if visitor.is_staff else mine(queryset, visitor)
+
+
+def get_or_404(queryset, visitor: Visitor, **lookup):
+    """The object if this visitor may see it; else the same 404 as for one that does not
+    exist."""
+    return get_object_or_404(visible(queryset, visitor), **lookup)
+
+
+def _queryset(queryset) -> QuerySet:
+    return queryset._default_manager.all() if isinstance(queryset, type) else queryset
+
+
+def owns_rehearsal(visitor: Visitor, session) -> bool:
+    """A rehearsal a signed-in visitor created from the page is theirs in any browser (besides
+    its token, which the creating browser keeps in a cookie and guests carry in the URL)."""
+    owner_id = getattr(session, "owner_id", None)
+    return owner_id is not None and owner_id == visitor.user_id
+
+
+# --- wiring ---------------------------------------------------------------------------------------
+
+class VisitorMiddleware:
+    """Resolves ``request.visitor`` (the user and the session's key) before the view, so async
+    views (rehearsals) can ask ``for_request`` without touching the database. Sync and async
+    (Django's async user and session reads): no extra hop between threads."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        if self.is_async:
+            return self._acall(request)
+        for_request(request)
+        return self.get_response(request)
+
+    async def _acall(self, request):
+        user = await request.auser() if hasattr(request, "auser") else None
+        if user is not None:
+            request.user = user  # resolved: templates of async views read it without a query
+        session = getattr(request, "session", None)
+        key = str(await session.aget(VISITOR_SESSION_KEY, "") or "") if session is not None else ""
+        if user is not None and user.is_authenticated:
+            request.visitor = Visitor(user.pk, key, bool(user.is_staff and user.is_active),
+                                      user.get_username())
+        else:
+            request.visitor = Visitor(None, key)
+        return await self.get_response(request)
+
+
+@receiver(user_logged_in, dispatch_uid="playground.accounts.access.adopt_on_login")
+def adopt_on_login(sender, request, user, **kwargs) -> None:
+    """Signing in (or up) keeps what this browser made anonymously: those rows become the
+    user's. (``login`` keeps the session's data, so the key is still there.)"""
+    from django.apps import apps
+
+    from .models import Owned
+
+    session = getattr(request, "session", None)
+    key = session.get(VISITOR_SESSION_KEY, "") if session is not None else ""
+    if key:
+        for model in (m for m in apps.get_models() if issubclass(m, Owned)):
+            model.objects.filter(owner__isnull=True, visitor_key=key).update(
+                owner=user, visitor_key="")
+    if request is not None:
+        request.visitor = _visitor(user, session)

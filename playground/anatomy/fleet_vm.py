@@ -1,0 +1,42 @@
+"""The anatomy of one VM of a fleet run: a single-VM run of that VM (its memory, workload, the
+scenario's policy, its NIC's migration share as the link), opened from the fleet run's page."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from playground import fleetsim
+from playground.accounts import access, limits
+from playground.fleets.models import FleetRun
+
+from .services import create_run
+
+ERROR_UNKNOWN_VM = "this fleet run has no VM named {name!r}"
+
+
+def anatomy_params(*, run: FleetRun, vm_name: str) -> dict | None:
+    """The single-VM form's values for one VM of this fleet run. None if there is no such VM."""
+    params = fleetsim.vm_anatomy_params(run.scenario, vm_name)
+    if params is None:
+        return None
+    params["fleet_vm"]["fleet_run"] = run.pk
+    return params
+
+
+@require_POST
+def fleet_run_anatomy(request: HttpRequest, run_id: int, vm: str) -> HttpResponse:
+    run = access.get_or_404(FleetRun, access.for_request(request), pk=run_id)
+    params = anatomy_params(run=run, vm_name=vm)
+    if params is None:
+        return HttpResponse(ERROR_UNKNOWN_VM.format(name=vm), status=404, content_type="text/plain")
+    try:
+        limits.check(request, limits.RUNS)
+    except limits.RateLimited as error:
+        return limits.too_many(request, error)
+    created = create_run(params=params, visitor=access.claim(request))
+    if request.htmx:
+        return HttpResponseClientRedirect(created.get_absolute_url())
+    return redirect(created)

@@ -1,0 +1,97 @@
+"""The "Anatomy of a live migration" form. Fields are text with units ("4GiB", "10Gbit/s",
+"300ms"); the model's own ``build_spec`` parses and checks them, so each rule lives in one
+place, and its ``InvalidParameter(field, message)`` becomes an error next to that field."""
+
+from __future__ import annotations
+
+from django import forms
+
+from . import runner as simulation
+
+SPEEDS = [
+    ("1", "real time (1x)"),
+    ("10", "10x"),
+    ("100", "100x"),
+    ("max", "as fast as possible"),
+]
+
+DEFAULTS = {
+    "memory": "4GiB",
+    "workload": "web",
+    "dirty_rate": "",
+    "working_set": "",
+    "bandwidth": "10Gbit/s",
+    "max_bandwidth": "",
+    "policy": "qemu",
+    "downtime_limit": "300ms",
+    "auto_converge": False,
+    "post_copy": False,
+    "guest_watches": True,
+    "resolution": "fluid",
+    "speed": "10",
+    "seed": 1,
+}
+
+MAX_PAGES_MEMORY_BYTES = 512 * 1024**3  # measured: 512 GiB, 5 s and 1.3 GB; 4 TiB, 50 s and 9 GB
+ERROR_PAGES_TOO_BIG = ("at most 512GiB with the pages resolution in the web playground "
+                       "(fluid takes up to 16TiB, and so does the command line with pages)")
+
+
+def _text(label: str, *, example: str, required: bool = True, help_from: str | None = None):
+    help_text = simulation.parameter_help(help_from) if help_from else ""
+    return forms.CharField(
+        label=label, required=required, max_length=40,
+        help_text=help_text or f"e.g. {example}",
+        widget=forms.TextInput(attrs={"placeholder": example, "spellcheck": "false",
+                                      "autocomplete": "off"}))
+
+
+class AnatomyForm(forms.Form):
+    memory = _text("VM memory", example="4GiB", help_from="memory")
+    workload = forms.ChoiceField(label="Workload", choices=())
+    dirty_rate = _text("Dirty rate", example="200MB/s", required=False, help_from="dirty_rate")
+    working_set = _text("Working set", example="1GiB", required=False, help_from="working_set")
+    bandwidth = _text("Link bandwidth", example="10Gbit/s", help_from="bandwidth")
+    max_bandwidth = _text("Live-round cap", example="128MiB/s", required=False,
+                          help_from="max_bandwidth")
+    policy = forms.ChoiceField(label="Policy", choices=simulation.POLICY_CHOICES)
+    downtime_limit = _text("Downtime limit", example="300ms", help_from="downtime_limit")
+    auto_converge = forms.BooleanField(label="Auto-converge", required=False,
+                                       help_text="throttle the vCPUs when dirtying outruns the link")
+    post_copy = forms.BooleanField(label="Post-copy", required=False,
+                                   help_text="switch to post-copy if pre-copy does not converge")
+    guest_watches = forms.BooleanField(label="Guest watches maintenance-event", required=False,
+                                       help_text="the guest gets the 60 s notice")
+    resolution = forms.ChoiceField(label="Resolution", choices=simulation.RESOLUTION_CHOICES)
+    speed = forms.ChoiceField(label="Playback speed", choices=SPEEDS,
+                              help_text="how fast your browser plays the simulated time")
+    seed = forms.IntegerField(label="Seed", min_value=0, max_value=2**31 - 1,
+                              help_text="same seed and parameters: same run")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["workload"].choices = [
+            (name, f"{label}: {description}" if description else label)
+            for name, label, description in simulation.workload_choices()
+        ] + [(simulation.CUSTOM_WORKLOAD, "custom: my own dirty rate and working set")]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:  # a field already failed its own check; the model would repeat it
+            return cleaned
+        try:
+            spec = simulation.validate(cleaned)
+        except simulation.InvalidParameter as exc:
+            field = exc.field if exc.field in self.fields else None
+            message = exc.message if field else f"{exc.field}: {exc.message}"
+            self.add_error(field, message)
+            return cleaned
+        # the web's own limit: a per-page bitmap costs the worker ~2.5 bytes of RAM per page
+        # (16 TiB would take ~37 GB); the model itself allows up to 16 TiB for the CLI
+        if spec.resolution == "pages" and spec.memory_bytes > MAX_PAGES_MEMORY_BYTES:
+            self.add_error("memory", ERROR_PAGES_TOO_BIG)
+        return cleaned
+
+    def run_params(self) -> dict:
+        """What a ``Run`` stores: the values as typed, so a re-run shows them unchanged."""
+        return {name: self.cleaned_data[name] for name in self.fields}

@@ -1,0 +1,122 @@
+"""The single-VM pages: the form, past runs, a run's page and its events as JSON. Function views
+with small private helpers; who may see what is ``access``'s to say (a run of someone else is a
+404, like one that does not exist)."""
+
+from __future__ import annotations
+
+import re
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
+
+from playground.accounts import access, limits
+
+from . import runner as simulation
+from . import services
+from .forms import DEFAULTS, AnatomyForm
+from .models import Run, RunEvent, Scenario
+
+ERROR_BAD_AFTER = "after must be a whole number >= 0"
+ID = re.compile(r"[0-9]{1,12}")
+ERROR_UNKNOWN_RUN = "no such run"
+EVENTS_PAGE = 1000
+
+
+def _initial(request: HttpRequest) -> tuple[dict, Run | None, Scenario | None]:
+    """Defaults, or a past run's values (``?from=<id>``: re-run), or a scenario's."""
+    initial, source, scenario = dict(DEFAULTS), None, None
+    if ID.fullmatch(request.GET.get("from", "")):
+        source = access.visible(Run, access.for_request(request)).filter(
+            pk=int(request.GET["from"])).first()
+        if source is not None:
+            initial.update({k: v for k, v in source.params.items() if k in DEFAULTS})
+    elif request.GET.get("scenario"):
+        scenario = Scenario.objects.filter(slug=request.GET["scenario"]).first()
+        if scenario is not None:
+            initial.update({k: v for k, v in scenario.params.items() if k in DEFAULTS})
+    return initial, source, scenario
+
+
+def _form_page(request: HttpRequest, form: AnatomyForm, *, status: int = 200, **extra) -> HttpResponse:
+    context = {"form": form, "scenarios": Scenario.objects.all(), "phases": simulation.PHASES,
+               "recent_runs": access.mine(Run, access.for_request(request))[:5], **extra}
+    template = "anatomy/_form.html" if request.htmx else "anatomy/index.html"
+    return render(request, template, context, status=status)
+
+
+@require_GET
+def anatomy(request: HttpRequest) -> HttpResponse:
+    initial, source, scenario = _initial(request)
+    return _form_page(request, AnatomyForm(initial=initial), rerun_of=source, scenario=scenario)
+
+
+@require_http_methods(["GET", "POST"])
+def runs(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return _run_list(request)
+    form = AnatomyForm(request.POST)
+    if not form.is_valid():
+        # 422: the request was understood, the values were not acceptable; htmx swaps it in
+        return _form_page(request, form, status=422)
+    try:
+        limits.check(request, limits.RUNS)
+    except limits.RateLimited as error:
+        form.add_error(None, error.message)
+        response = _form_page(request, form, status=429)
+        response["Retry-After"] = str(error.retry_after_s)
+        return response
+    run = services.create_run(params=form.run_params(), visitor=access.claim(request))
+    if request.htmx:
+        return HttpResponseClientRedirect(run.get_absolute_url())
+    return redirect(run)
+
+
+def _run_list(request: HttpRequest) -> HttpResponse:
+    runs = list(access.mine(Run, access.for_request(request))[:200])
+    summaries = {
+        row.run_id: row.payload.get("result", {})
+        for row in RunEvent.objects.filter(run__in=runs, kind="summary")
+    }
+    for run in runs:
+        run.result = summaries.get(run.pk) or {}
+    return render(request, "runs/list.html", {"runs": runs})
+
+
+@require_GET
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = access.get_or_404(Run, access.for_request(request), pk=run_id)
+    config = {
+        "id": run.pk,
+        "ws_path": f"/ws/runs/{run.pk}/",
+        "events_url": f"/runs/{run.pk}/events.json",
+        "speed": str(run.params.get("speed", "10")),
+        "status": run.status,
+        "phases": simulation.PHASES,
+    }
+    return render(request, "runs/detail.html", {
+        "run": run, "config": config, "phases": simulation.PHASES, "summary": run.summary(),
+        "params": _param_rows(run.params)})
+
+
+def _param_rows(params: dict) -> list[tuple[str, object]]:
+    labels = {name: field.label for name, field in AnatomyForm.base_fields.items()}
+    shown = {True: "yes", False: "no"}
+    return [(labels.get(k, k), shown.get(v, v) if isinstance(v, bool) else v)
+            for k, v in params.items() if v not in ("", None) and k in labels]
+
+
+@require_GET
+def run_events(request: HttpRequest, run_id: int) -> JsonResponse:
+    """The stored events as JSON, ``?after=<seq>``, for scripts and for clients without
+    WebSockets."""
+    after = request.GET.get("after", "0")
+    if not ID.fullmatch(after):
+        return JsonResponse({"error": ERROR_BAD_AFTER}, status=400)
+    run = access.visible(Run, access.for_request(request)).filter(pk=run_id).first()
+    if run is None:  # unknown, or someone else's: the same answer
+        return JsonResponse({"error": ERROR_UNKNOWN_RUN}, status=404)
+    events = run.events_after(int(after), limit=EVENTS_PAGE)
+    return JsonResponse({"run": run.pk, "status": run.status, "error": run.error,
+                         "events": events, "complete": len(events) < EVENTS_PAGE})

@@ -1,0 +1,53 @@
+"""Django admin for fleets, their runs and sweeps (``/admin/``)."""
+
+from django.contrib import admin
+
+from .models import Fleet, FleetRun, FleetRunMessage, FleetRunVm, MaintenanceEvent, Sweep
+
+
+class MaintenanceEventInline(admin.StackedInline):
+    model = MaintenanceEvent
+    extra = 0
+
+
+@admin.register(Fleet)
+class FleetAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "owner", "source", "racks", "hosts_per_rack", "vms_per_host",
+                    "updated")
+    search_fields = ("name", "description")
+    raw_id_fields = ("owner",)
+    inlines = [MaintenanceEventInline]
+
+
+@admin.register(MaintenanceEvent)
+class MaintenanceEventAdmin(admin.ModelAdmin):
+    list_display = ("fleet", "position", "name", "kind", "scope")
+    list_filter = ("kind", "scope")
+
+
+@admin.register(FleetRun)
+class FleetRunAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "status", "owner", "attempts", "worker", "heartbeat_at", "seed",
+                    "fleet", "sweep", "created", "finished")
+    list_filter = ("status",)
+    raw_id_fields = ("fleet", "sweep", "owner")
+
+
+@admin.register(FleetRunMessage)
+class FleetRunMessageAdmin(admin.ModelAdmin):
+    list_display = ("run", "seq", "kind")
+    raw_id_fields = ("run",)
+
+
+@admin.register(FleetRunVm)
+class FleetRunVmAdmin(admin.ModelAdmin):
+    list_display = ("run", "name", "host", "rack", "outcome")
+    list_filter = ("outcome",)
+    search_fields = ("name", "host")
+    raw_id_fields = ("run",)
+
+
+@admin.register(Sweep)
+class SweepAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "owner", "x_param", "y_param", "metric", "created")
+    raw_id_fields = ("fleet", "owner")

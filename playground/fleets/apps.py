@@ -1,0 +1,25 @@
+from django.apps import AppConfig
+
+
+class FleetsConfig(AppConfig):
+    """Fleets: a zone, its VMs and its maintenance; plans, runs and their results, compare,
+    sweeps and exports. Its runs are the ``"fleet"`` kind of the one pipeline."""
+
+    name = "playground.fleets"
+    label = "fleets"
+
+    def ready(self) -> None:
+        from playground import fleetsim
+        from playground.runs import kinds
+
+        from .models import FleetRun, FleetRunMessage
+        from .runner import run_fleet
+
+        kinds.register(kinds.RunKind(
+            name="fleet", model=FleetRun, event_model=FleetRunMessage, runner=run_fleet,
+            invalid_input=(fleetsim.ScenarioError,),
+            invalid_message="The stored scenario is no longer valid: {error}",
+            failed_message="The fleet engine failed: {error}",
+            events_noun="progress frames", max_events_setting="PLAYGROUND_FLEET_MAX_FRAMES",
+            batch_size=100, interval_setting="PLAYGROUND_FLEET_PUBLISH_INTERVAL_S",
+            replay_page=200))

@@ -1,0 +1,199 @@
+"""A fleet run's pages: the live page, its results, its stored frames and a host's per-VM
+timeline as JSON, the list of runs, and the comparison of runs."""
+
+from __future__ import annotations
+
+import re
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from playground import fleetsim
+from playground.accounts import access
+
+from playground.runs.models import RunStatus
+
+from .models import FleetRun, FleetRunVm
+
+ERROR_BAD_AFTER = "after must be a whole number >= 0"
+ERROR_COMPARE_NEEDS_TWO = "choose at least two finished runs to compare (?runs=1,2)"
+ERROR_COMPARE_TOO_MANY = "compare at most 6 runs at once"
+ERROR_TIMELINE_NOT_READY = "the per-VM timeline of a host is stored when the run is done"
+ID = re.compile(r"[0-9]{1,12}")
+MESSAGES_PAGE = 500
+COMPARE_MAX = 6
+
+COMPARE_ROWS = [
+    ("vms", "VMs"), ("makespan_s", "Makespan"), ("migrations", "Migrations"),
+    ("blackout_p50_s", "Blackout median"), ("blackout_p99_s", "Blackout p99"),
+    ("blackout_max_s", "Blackout max"), ("blackout_slo_breaches", "Blackouts over 300 ms"),
+    ("pre_brownout_p50_s", "Pre-migration brownout median"),
+    ("post_brownout_p99_s", "Post-migration brownout p99"),
+    ("queue_wait_p50_s", "Queue wait median"), ("queue_wait_p99_s", "Queue wait p99"),
+    ("peak_concurrent_migrations", "Peak concurrent migrations"),
+    ("bytes_sent", "Bytes sent"), ("not_converged", "Did not converge"),
+]
+
+
+def run_or_404(request: HttpRequest, run_id: int, queryset=None) -> FleetRun:
+    return access.get_or_404(FleetRun if queryset is None else queryset,
+                             access.for_request(request), pk=run_id)
+
+
+# --- a run ---------------------------------------------------------------------------------
+
+def _speed_for(run: FleetRun) -> str:
+    """Playback speed (simulated seconds per second) so the run plays in about 30 s."""
+    eta = (run.plan or {}).get("eta_s") or 1800
+    for speed in (10, 30, 60, 120, 300, 600, 1200, 3000):
+        if eta / speed <= 40:
+            return str(speed)
+    return "max"
+
+
+@require_GET
+def fleet_run(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = run_or_404(request, run_id, FleetRun.objects.select_related("fleet", "sweep"))
+    config = {
+        "id": run.pk, "ws_path": f"/ws/fleet-runs/{run.pk}/",
+        "messages_url": reverse("fleet-run-messages", args=[run.pk]),
+        "results_url": reverse("fleet-run-results", args=[run.pk]),
+        "timeline_url": reverse("fleet-run-timeline", args=[run.pk]),
+        "anatomy_url": reverse("fleet-run-anatomy", args=[run.pk, "VM"]),
+        "status": run.status, "phases": fleetsim.PHASES, "host_phases": fleetsim.HOST_PHASES,
+        "speed": _speed_for(run), "bucket_s": run.bucket_s,
+        "google_p50_s": fleetsim.GOOGLE_BLACKOUT_P50_S, "google_p99_s": fleetsim.GOOGLE_BLACKOUT_P99_S,
+        "hosts_in_scope": (run.plan or {}).get("hosts_in_scope"),
+        "eta_s": (run.plan or {}).get("eta_s"),
+    }
+    return render(request, "fleets/run.html", {"run": run, "config": config, **_results(run)})
+
+
+def _results(run: FleetRun) -> dict:
+    summary = run.summary or {}
+    outcomes = summary.get("outcomes") or {}
+    return {"summary": summary, "outcomes": outcomes,
+            "outcome_total": sum(outcomes.values()) or 1,
+            "summary_rows": [(label, key, summary.get(key)) for key, label in COMPARE_ROWS
+                             if key in summary],
+            "racks": summary.get("racks") or [],
+            "unfinished": sorted((summary.get("unfinished_reasons") or {}).items(),
+                                 key=lambda kv: -kv[1]),
+            "problem_vms": list(run.vms.exclude(outcome__in=["migrated", "unaffected"])
+                                .order_by("outcome", "id")[:50]) if run.status == RunStatus.DONE else []}
+
+
+@require_GET
+def fleet_run_results(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = run_or_404(request, run_id)
+    if request.headers.get("Sec-Fetch-Mode") == "navigate":  # opened in a tab, not fetched: the page
+        response = redirect(f"{run.get_absolute_url()}#results")
+    else:
+        response = render(request, "fleets/_results.html", {"run": run, **_results(run)})
+    patch_vary_headers(response, ["Sec-Fetch-Mode"])
+    return response
+
+
+@require_GET
+def fleet_run_messages(request: HttpRequest, run_id: int) -> JsonResponse:
+    after = request.GET.get("after", "0")
+    if not ID.fullmatch(after):
+        return JsonResponse({"error": ERROR_BAD_AFTER}, status=400)
+    run = run_or_404(request, run_id)
+    messages = run.events_after(int(after), limit=MESSAGES_PAGE)
+    return JsonResponse({"run": run.pk, "status": run.status, "error": run.error,
+                         "events": messages, "complete": len(messages) < MESSAGES_PAGE})
+
+
+@require_GET
+def fleet_run_timeline(request: HttpRequest, run_id: int) -> JsonResponse:
+    """One host's VMs and their phases (zoom into a host of a big fleet), once the run is done."""
+    run = run_or_404(request, run_id)
+    host = request.GET.get("host", "")
+    if not host:
+        return JsonResponse({"error": "host is required (?host=rack1-h1)"}, status=400)
+    if run.status != RunStatus.DONE:
+        return JsonResponse({"error": ERROR_TIMELINE_NOT_READY}, status=409)
+    vms = FleetRunVm.objects.filter(run=run, host=host).order_by("id")
+    return JsonResponse({"host": host, "vms": [
+        {"vm": vm.name, "outcome": vm.outcome, "segments": vm.data.get("segments", [])}
+        for vm in vms]})
+
+
+# --- lists and comparisons -----------------------------------------------------------------
+
+@require_GET
+def fleet_runs(request: HttpRequest) -> HttpResponse:
+    runs = access.mine(FleetRun, access.for_request(request)).select_related("fleet", "sweep")[:200]
+    return render(request, "fleets/runs.html", {"runs": runs})
+
+
+def _run_ids(request: HttpRequest) -> list[int] | None:
+    raw = ",".join(request.GET.getlist("runs"))
+    parts = [p.strip() for p in raw.split(",") if p.strip()]
+    if not all(ID.fullmatch(p) for p in parts):
+        return None
+    return list(dict.fromkeys(int(p) for p in parts))
+
+
+@require_GET
+def fleet_compare(request: HttpRequest) -> HttpResponse:
+    ids = _run_ids(request)
+    if ids is None or len(ids) < 2:
+        return render(request, "fleets/compare.html", {"error": ERROR_COMPARE_NEEDS_TWO}, status=400)
+    if len(ids) > COMPARE_MAX:
+        return render(request, "fleets/compare.html", {"error": ERROR_COMPARE_TOO_MANY}, status=400)
+    found = {r.pk: r for r in access.visible(FleetRun, access.for_request(request))
+             .filter(pk__in=ids, status=RunStatus.DONE)}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        return render(request, "fleets/compare.html", {
+            "error": f"run {', '.join(map(str, missing))}: no such finished run; "
+                     + ERROR_COMPARE_NEEDS_TWO}, status=404)
+    runs = [found[i] for i in ids]
+    rows = []
+    for key, label in COMPARE_ROWS:
+        values = [(r.summary or {}).get(key) for r in runs]
+        base = values[0]
+        cells = []
+        for v in values:
+            differs = _differs(base, v)
+            cells.append({"value": v, "differs": differs,
+                          "delta": _delta(base, v) if differs else ""})
+        rows.append({"key": key, "label": label, "cells": cells,
+                     "any_differs": any(c["differs"] for c in cells)})
+    outcome_rows = []
+    for name in ("migrated", "terminated", "restarted", "crashed", "aborted", "stuck"):
+        values = [((r.summary or {}).get("outcomes") or {}).get(name, 0) for r in runs]
+        outcome_rows.append({"label": name, "cells": [
+            {"value": v, "differs": v != values[0], "delta": _delta(values[0], v) if v != values[0] else ""}
+            for v in values]})
+    config = {"runs": [{"id": r.pk, "label": f"run {r.pk}: {r.name}" + (
+        f" ({_point_label(r)})" if r.sweep_id else ""), "series": r.series or {}} for r in runs],
+        "google_p50_s": fleetsim.GOOGLE_BLACKOUT_P50_S, "google_p99_s": fleetsim.GOOGLE_BLACKOUT_P99_S}
+    return render(request, "fleets/compare.html", {"runs": runs, "rows": rows,
+                                                   "outcome_rows": outcome_rows, "config": config})
+
+
+def _point_label(run: FleetRun) -> str:
+    sweep = run.sweep
+    text = f"{sweep.x_param}={run.sweep_point.get('x')}"
+    if sweep.y_param:
+        text += f", {sweep.y_param}={run.sweep_point.get('y')}"
+    return text
+
+
+def _differs(a, b) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        scale = max(abs(a), abs(b))
+        return scale > 0 and abs(a - b) / scale > 0.005
+    return a != b
+
+
+def _delta(a, b) -> str:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and a:
+        return f"{(b - a) / abs(a):+.0%}"
+    return ""

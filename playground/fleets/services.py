@@ -1,0 +1,88 @@
+"""Business logic for fleets: keyword-only functions the views call (fleets, plans, starting
+runs, a VM's anatomy). Sweeps are in ``sweeps.py``, the runner of a fleet run in ``runner.py``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+
+from playground import fleetsim
+from playground.accounts import access
+from playground.runs import pipeline
+
+from .fields import scenario_to_fields
+from .models import Fleet, FleetRun, MaintenanceEvent, Sweep
+
+
+# --- fleets ------------------------------------------------------------------------------------
+
+@transaction.atomic
+def create_fleet(*, scenario: dict, source: str = "", visitor: access.Visitor | None = None) -> Fleet:
+    """A ``Fleet`` (``visitor``'s) and its events from a valid scenario dict (a preset, an
+    upload)."""
+    fields, events = scenario_to_fields(scenario)
+    fleet = Fleet.objects.create(source=source[:40], **fields, **access.owner_fields(visitor))
+    MaintenanceEvent.objects.bulk_create(
+        MaintenanceEvent(fleet=fleet, position=i, **ev) for i, ev in enumerate(events))
+    return fleet
+
+
+def create_fleet_from_preset(*, preset: str, visitor: access.Visitor | None = None) -> Fleet:
+    return create_fleet(scenario=fleetsim.preset_scenario(preset), source=f"preset {preset}",
+                        visitor=visitor)
+
+
+def unsaved_fleet(*, scenario: dict) -> tuple[Fleet, list[MaintenanceEvent]]:
+    """For forms prefilled from a run ("re-run with changes"): not stored."""
+    fields, events = scenario_to_fields(scenario)
+    return Fleet(**fields), [MaintenanceEvent(position=i, **ev) for i, ev in enumerate(events)]
+
+
+def plan_for(*, scenario: dict) -> dict:
+    return fleetsim.plan(scenario)
+
+
+ERROR_PLAN_TOO_LONG = ("This maintenance would take about {eta} of simulated time; the playground "
+                       "plays at most {limit} (PLAYGROUND_FLEET_MAX_FRAMES frames of {bucket}). "
+                       "Shorten the host downtime, the start or the windows, raise the bandwidth, "
+                       "or use the command line (python -m migrationsim fleet).")
+
+
+def plan_too_long(plan: dict) -> str:
+    """Why the run of this plan would be refused for its length ("" if it would not): its
+    frames (one per ``bucket_for(eta)`` of simulated time) must fit the run budget."""
+    eta = plan.get("eta_s") or 0
+    bucket = fleetsim.bucket_for(eta)
+    frames = settings.PLAYGROUND_FLEET_MAX_FRAMES
+    if frames <= 0 or eta <= frames * bucket:
+        return ""
+    return ERROR_PLAN_TOO_LONG.format(eta=_span(eta), limit=_span(frames * bucket),
+                                      bucket=_span(bucket))
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("years", 365 * 86400), ("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:,.0f} {unit}"
+    return f"{seconds:,.0f} s"
+
+
+# --- runs --------------------------------------------------------------------------------------
+
+def start_run(*, scenario: dict, fleet: Fleet | None = None, plan: dict | None = None,
+              sweep: Sweep | None = None, point: dict | None = None, queue: bool = True,
+              visitor: access.Visitor | None = None) -> FleetRun:
+    """Store a run of this scenario (``visitor``'s) and queue it once the row is committed."""
+    eta = (plan or {}).get("eta_s")
+    run = FleetRun.objects.create(
+        fleet=fleet, sweep=sweep, sweep_point=point or {}, name=str(scenario.get("name", ""))[:120],
+        seed=int(scenario.get("seed", 1)), scenario=scenario, plan=_storable_plan(plan or {}),
+        bucket_s=fleetsim.bucket_for(eta), **access.owner_fields(visitor))
+    if queue:
+        pipeline.enqueue(run)
+    return run
+
+
+def _storable_plan(plan: dict) -> dict:
+    return {k: v for k, v in plan.items() if k != "policy"}

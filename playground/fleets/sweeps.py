@@ -1,0 +1,115 @@
+"""Sweeps: one or two scenario parameters over a few values each, a fleet run per combination,
+and the grid of one outcome over them (the heat map)."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+
+from django.db import transaction
+
+from playground.accounts import access
+from playground.runs import pipeline
+from playground.runs.models import RunStatus
+
+from .models import Fleet, Sweep
+from .services import start_run
+
+# Parameters a sweep may vary: (scenario path, label, how a typed value is read)
+SWEEP_PARAMS: dict[str, tuple[str, type]] = {
+    "policy.max_bandwidth": ("Bandwidth cap per migration (policy.max_bandwidth)", str),
+    "policy.downtime_limit": ("Downtime limit (policy.downtime_limit)", str),
+    "caps.per_source_host": ("Migrations per source host (caps.per_source_host)", int),
+    "caps.per_target_host": ("Migrations per target host (caps.per_target_host)", int),
+    "caps.global": ("Migrations in the zone (caps.global)", int),
+    "caps.per_rack": ("Migrations per rack (caps.per_rack)", int),
+    "fleet.host.nic": ("Host NIC speed (fleet.host.nic)", str),
+    "network.migration_share": ("Share of the NIC for migrations (network.migration_share)", float),
+    "seed": ("Seed", int),
+}
+SWEEP_METRICS = {
+    "makespan_s": "Makespan (s)",
+    "blackout_p99_s": "Blackout p99 (s)",
+    "blackout_p50_s": "Blackout median (s)",
+    "blackout_slo_breaches": "SLO breaches (blackouts over 300 ms)",
+    "queue_wait_p99_s": "Queue wait p99 (s)",
+    "peak_concurrent_migrations": "Peak concurrent migrations",
+}
+
+
+
+MAX_SWEEP_POINTS = 25
+MAX_SWEEP_VMS_PER_RUN = 30_000
+MAX_SWEEP_TOTAL_VMS = 150_000
+
+
+def set_path(scenario: dict, path: str, value) -> dict:
+    """A copy of the scenario with ``path`` (dotted) set to ``value``."""
+    out = copy.deepcopy(scenario)
+    node = out
+    parts = path.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    if path == "fleet.host.nic":  # a per-group override would hide the sweep's value
+        for group in out.get("fleet", {}).get("racks", []):
+            (group.get("host") or {}).pop("nic", None)
+    return out
+
+
+def sweep_points(*, x_param: str, x_values: list, y_param: str = "", y_values: list | None = None
+                 ) -> list[dict]:
+    ys = y_values if y_param else [None]
+    return [{"x": x, **({"y": y} if y_param else {})} for x, y in itertools.product(x_values, ys or [None])]
+
+
+def point_scenario(base: dict, *, x_param: str, y_param: str, point: dict) -> dict:
+    scenario = set_path(base, x_param, point["x"])
+    if y_param:
+        scenario = set_path(scenario, y_param, point["y"])
+    return scenario
+
+
+@transaction.atomic
+def create_sweep(*, fleet: Fleet | None, scenario: dict, x_param: str, x_values: list,
+                 y_param: str = "", y_values: list | None = None, metric: str,
+                 visitor: access.Visitor | None = None) -> Sweep:
+    """A sweep and one queued run per combination; each run is a task of its own, so every
+    available worker takes some."""
+    sweep = Sweep.objects.create(fleet=fleet, name=str(scenario.get("name", ""))[:120],
+                                 scenario=scenario, x_param=x_param, x_values=x_values,
+                                 y_param=y_param, y_values=y_values or [], metric=metric,
+                                 **access.owner_fields(visitor))
+    runs = [start_run(scenario=point_scenario(scenario, x_param=x_param, y_param=y_param,
+                                              point=point),
+                      fleet=fleet, sweep=sweep, point=point, queue=False, visitor=visitor)
+            for point in sweep_points(x_param=x_param, x_values=x_values, y_param=y_param,
+                                      y_values=y_values)]
+    for run in runs:  # one task each: every available worker takes some
+        pipeline.enqueue(run)
+    return sweep
+
+
+def sweep_results(sweep: Sweep) -> dict:
+    """The grid of the chosen outcome so far: ``z[y][x]`` (None until that run is done)."""
+    runs = list(sweep.runs.all().order_by("id"))
+    xs = sweep.x_values
+    ys = sweep.y_values if sweep.y_param else [None]
+    cell = {}
+    for run in runs:
+        key = (_key(run.sweep_point.get("x")), _key(run.sweep_point.get("y")))
+        value = (run.summary or {}).get(sweep.metric) if run.status == RunStatus.DONE else None
+        cell[key] = {"value": value, "status": run.status, "run": run.pk,
+                     "url": run.get_absolute_url()}
+    grid = [[cell.get((_key(x), _key(y)), {"value": None, "status": "queued", "run": None, "url": ""})
+             for x in xs] for y in ys]
+    done = sum(1 for r in runs if r.is_finished)
+    return {"x_param": sweep.x_param, "x_values": xs, "y_param": sweep.y_param,
+            "y_values": sweep.y_values, "metric": sweep.metric,
+            "metric_label": SWEEP_METRICS.get(sweep.metric, sweep.metric),
+            "grid": grid, "z": [[c["value"] for c in row] for row in grid],
+            "done": done, "total": len(runs), "complete": done == len(runs)}
+
+
+def _key(value) -> str:
+    return "" if value is None else str(value)

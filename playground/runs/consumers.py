@@ -1,0 +1,173 @@
+"""The one WebSocket consumer, for every kind of run: ``/ws/runs/<id>/?after=<seq>`` (a single
+VM's events), ``/ws/fleet-runs/<id>/?after=<seq>`` (a fleet's progress frames). The route names
+the kind (``RunConsumer.as_asgi(kind=...)``); everything else is the same.
+
+It only relays. On connect it checks that the run exists and that this visitor may watch it
+(``playground/accounts/access.py``: the owner, or staff; anyone else gets the same close code 4404 as
+for a run that does not exist; the Origin is checked before, in ``asgi.py``), joins the
+run's group *before* reading the database, replays the stored events after ``after``, then
+relays the live tail, dropping any event it already sent (sequence numbers make that exact) and
+filling any gap from the database. Nothing is lost, nothing is doubled.
+
+While the run is not finished it also re-joins the group and reads the database every
+``PLAYGROUND_VIEWER_RESYNC_S`` (a group lost with a Redis restart, or a message dropped, costs
+a pause, not the rest of the stream), and on connect it asks the reaper about its run (a run
+whose worker died is queued again or failed: ``playground/leases.py``).
+
+Messages to the browser: ``{"type": "events", "events": [...]}`` and
+``{"type": "status", "status": ..., "error": ...}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from playground.accounts import access
+
+from . import kinds, leases
+from .models import group_name_for
+
+log = logging.getLogger(__name__)
+FINISHED = ("done", "failed")
+
+CLOSE_RUN_NOT_FOUND = 4404
+CLOSE_BAD_REQUEST = 4400
+
+AFTER = re.compile(r"-?[0-9]{1,12}")
+
+
+@database_sync_to_async
+def _may_watch(model, run_id: int, scope) -> bool:
+    """The one check: ``access`` decides for the scope's user and session."""
+    return access.visible(model, access.for_scope(scope)).filter(pk=run_id).exists()
+
+
+@database_sync_to_async
+def _status(model, run_id: int) -> tuple[str, str] | None:
+    row = model.objects.filter(pk=run_id).values_list("status", "error").first()
+    return tuple(row) if row else None
+
+
+@database_sync_to_async
+def _events_after(model, run_id: int, seq: int, limit: int) -> list[dict]:
+    return model(pk=run_id).events_after(seq, limit=limit)
+
+
+@database_sync_to_async
+def _reap(kind: str, run_id: int) -> None:
+    leases.reap(only=(kind, run_id))
+
+
+class RunConsumer(AsyncJsonWebsocketConsumer):
+    group: str | None = None
+    sent_status: str | None = None
+    _resync: asyncio.Task | None = None
+
+    def __init__(self, *args, kind: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind = kind  # from the route: ``RunConsumer.as_asgi(kind="run")``
+
+    async def connect(self) -> None:
+        self.spec = kinds.get(self.kind)
+        self.run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        after = query.get("after", ["0"])[0] or "0"
+        if not AFTER.fullmatch(after):
+            await self._refuse(CLOSE_BAD_REQUEST)
+            return
+        self.last_seq = max(0, int(after))
+        if not await _may_watch(self.spec.model, self.run_id, self.scope):
+            await self._refuse(CLOSE_RUN_NOT_FOUND)  # unknown, or someone else's: the same
+            return
+        try:
+            await _reap(self.kind, self.run_id)
+        except Exception:  # best effort: the workers reap too
+            log.exception("reaper check failed", extra={"run_id": self.run_id})
+        self.lock = asyncio.Lock()
+        self.group = group_name_for(self.kind, self.run_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)  # before the replay
+        await self.accept()
+        status = await self._catch_up()
+        if status not in FINISHED and settings.PLAYGROUND_VIEWER_RESYNC_S > 0:
+            self._resync = asyncio.create_task(self._resync_loop())
+
+    async def _refuse(self, code: int) -> None:
+        """Accept, then close with ``code``: a browser only sees a close code on a socket that
+        opened (a handshake refused before ``accept`` reaches it as HTTP 403, code 1006)."""
+        await self.accept()
+        await self.close(code=code)
+
+    async def disconnect(self, code: int) -> None:
+        if self._resync is not None:
+            self._resync.cancel()
+            with contextlib.suppress(BaseException):
+                await self._resync
+        if self.group:
+            with contextlib.suppress(Exception):  # the layer may be what went away
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def _resync_loop(self) -> None:
+        while True:
+            await asyncio.sleep(settings.PLAYGROUND_VIEWER_RESYNC_S)
+            try:
+                await self.channel_layer.group_add(self.group, self.channel_name)
+            except Exception:
+                log.warning("could not re-join %s", self.group)
+            if await self._catch_up() in FINISHED:
+                return
+
+    async def _catch_up(self) -> str:
+        """Send what is stored and, if it changed, the status; returns the status. The status
+        is read *before* the replay: a run's events are stored before it is marked finished,
+        so a finished status read first means the replay holds every event (read after, a run
+        that ended in between would say "done" ahead of its last events)."""
+        status, error = await _status(self.spec.model, self.run_id)
+        async with self.lock:
+            await self._replay()
+        if status != self.sent_status:
+            await self._send_status(status, error)
+        return status
+
+    async def _send_status(self, status: str, error: str) -> None:
+        self.sent_status = status
+        await self.send_json({"type": "status", "status": status, "error": error})
+
+    async def receive_json(self, content, **kwargs) -> None:
+        pass  # the browser only listens
+
+    async def _replay(self) -> None:
+        while True:
+            events = await _events_after(self.spec.model, self.run_id, self.last_seq,
+                                         self.spec.replay_page)
+            if not events:
+                return
+            await self._forward(events)
+
+    async def _forward(self, events: list[dict]) -> None:
+        await self.send_json({"type": "events", "events": events})
+        self.last_seq = events[-1]["seq"]
+
+    # --- group messages (sent by playground.runs.publisher) ---------------------------------------
+
+    async def run_events(self, message: dict) -> None:
+        async with self.lock:
+            fresh = [event for event in message["events"] if event["seq"] > self.last_seq]
+            if fresh and fresh[0]["seq"] != self.last_seq + 1:
+                await self._replay()  # a message went missing: the database has it
+                fresh = [event for event in fresh if event["seq"] > self.last_seq]
+            if fresh:
+                await self._forward(fresh)
+
+    async def run_status(self, message: dict) -> None:
+        if message["status"] in FINISHED:
+            async with self.lock:  # everything stored before the end goes out before it
+                await self._replay()
+        await self._send_status(message["status"], message.get("error", ""))
