@@ -221,7 +221,7 @@ if PRODUCTION:  # hashed names cached forever, gzip copies (playground/staticsto
         "staticfiles": {"BACKEND": "playground.staticstorage.ManifestStaticFilesStorage"},
     }
 
-# --- accounts and HTTPS ----------------------------------------------------------------------------
+# --- accounts and HTTPS ---------------------------------------------------------------------------
 # Accounts are Django's own (README "Accounts and limits"); who may see what: playground/access.py.
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
