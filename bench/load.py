@@ -45,7 +45,7 @@ Prints ONE JSON object:
 
 Bounded: the users stop after ``--seconds``; everything is abandoned (and counted as errors)
 at ``--deadline``. Ends every process it started, by PID. Needs the ``websockets`` and
-``channels_redis`` packages of requirements.txt.
+``channels_redis`` packages of requirements-dev.txt (the venv ./test makes).
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlparse
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -76,31 +76,31 @@ def require(name: str) -> str:
 
 
 def database_from_url(url: str) -> dict:
-    """``postgres://user:pass@host:port/name?sslmode=...`` or ``sqlite:///path`` to DATABASES."""
-    parts = urlparse(url)
-    if parts.scheme == "sqlite":
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parts.path) or ":memory:",
-                **SQLITE_OPTIONS}
-    if parts.scheme in ("postgres", "postgresql", "pgsql"):
-        options: dict = dict(parse_qsl(parts.query))
-        # DATABASE_POOL_MAX_SIZE > 0: a psycopg connection pool in each process (what Django
-        # advises under ASGI, where each request runs in a thread of its own: a connection kept
-        # with CONN_MAX_AGE would stay with that thread; a pooled one goes back when the
-        # request ends). deploy/serve turns it on for daphne.
-        pool_max = env_int("DATABASE_POOL_MAX_SIZE", 0)
-        if pool_max > 0:
-            options["pool"] = {"min_size": 1, "max_size": pool_max, "timeout": 30}
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": unquote(parts.path.lstrip("/")),
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": unquote(parts.hostname or ""),
-            "PORT": str(parts.port or ""),
-            "OPTIONS": options,
-            "CONN_MAX_AGE": 0 if pool_max > 0 else env_int("DATABASE_CONN_MAX_AGE", 0),
-        }
-    raise ImproperlyConfigured(f"DATABASE_URL: unsupported scheme {parts.scheme!r}")
+    """``DATABASE_URL`` to ``DATABASES["default"]`` (dj-database-url) with the project's options.
+
+    ``postgres://user:pass@host:port/name?sslmode=...`` (query parameters go to OPTIONS) or
+    ``sqlite:////absolute/path`` (four slashes; three for a path relative to the working folder).
+    """
+    try:
+        database = dj_database_url.parse(url)
+    except ValueError as exc:  # an unknown scheme, a port that is not a number
+        raise ImproperlyConfigured(f"DATABASE_URL: {exc}") from None
+    engine = database["ENGINE"]
+    if engine == "django.db.backends.sqlite3":
+        database["OPTIONS"] = {**SQLITE_OPTIONS["OPTIONS"], **database.get("OPTIONS", {})}
+        return database
+    if engine != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(f"DATABASE_URL: {engine} is not supported (PostgreSQL, SQLite)")
+    # DATABASE_POOL_MAX_SIZE > 0: a psycopg connection pool in each process (what Django
+    # advises under ASGI, where each request runs in a thread of its own: a connection kept
+    # with CONN_MAX_AGE would stay with that thread; a pooled one goes back when the
+    # request ends). deploy/serve turns it on for daphne.
+    pool_max = env_int("DATABASE_POOL_MAX_SIZE", 0)
+    if pool_max > 0:
+        database.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": pool_max,
+                                                      "timeout": 30}
+    database["CONN_MAX_AGE"] = 0 if pool_max > 0 else env_int("DATABASE_CONN_MAX_AGE", 0)
+    return database
 
 
 # SQLite shared by the web process and the worker: WAL lets readers run beside the one writer,
@@ -208,7 +208,7 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = Path(env_str("PLAYGROUND_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STATIC_ROOT = Path(env_str("PLAYGROUND_STATIC_ROOT", str(VAR_DIR / "static")))  # collectstatic
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
@@ -227,7 +227,7 @@ if PRODUCTION:  # hashed names cached forever, gzip copies (playground/staticsto
         "staticfiles": {"BACKEND": "playground.ops.staticstorage.ManifestStaticFilesStorage"},
     }
 
-# --- accounts and HTTPS ----------------------------------------------------------------------------
+# --- accounts and HTTPS ---------------------------------------------------------------------------
 # Accounts are Django's own (README "Accounts and limits"); who may see what: playground/access.py.
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"

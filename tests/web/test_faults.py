@@ -277,8 +277,10 @@ def _broker_url(stack):
 def _broker_options(stack):
     if stack.env.get("REDIS_URL"):
         return {}
-    queue = str(Path(stack.env["PLAYGROUND_VAR_DIR"]) / "broker" / "queue")
-    return {"data_folder_in": queue, "data_folder_out": queue}
+    broker = Path(stack.env["PLAYGROUND_VAR_DIR"]) / "broker"  # the stack's, as in settings.py
+    return {"data_folder_in": str(broker / "queue"), "data_folder_out": str(broker / "queue"),
+            "processed_folder": str(broker / "processed"),
+            "control_folder": str(broker / "control")}  # kombu's default: ./control
 
 
 # --- Redis restarted under a running run --------------------------------------------------------

@@ -1,0 +1,29 @@
+"""Settings for the test suite (pyproject.toml names this module): ``playground.settings`` with
+the suite's defaults, so that a bare ``pytest`` works from a fresh clone with nothing exported.
+
+The defaults go into the environment before the settings read it, and stay there for the
+processes the tests start (daphne, workers, ``manage.py``), as ``./test`` used to export them:
+
+- ``PLAYGROUND_VAR_DIR=var/test``: the suite's database, broker and channel layer files stay apart
+  from those of a ``./run`` on the same clone (a worker there must not pick up the tests' tasks);
+- ``DJANGO_SECURE_SSL_REDIRECT=false``: the in-process test client speaks plain HTTP, even in
+  production mode (``tests/web/security/test_production.py`` checks the production defaults in
+  a subprocess of its own).
+
+(A ``conftest.py`` would be too late: pytest-django loads the settings before any conftest.)
+"""
+
+import os
+from pathlib import Path
+
+_VAR_DIR = Path(__file__).resolve().parent.parent / "var" / "test"
+os.environ.setdefault("PLAYGROUND_VAR_DIR", str(_VAR_DIR))
+if "PLAYGROUND_STATIC_ROOT" not in os.environ:
+    # an existing (empty) STATIC_ROOT, as after `collectstatic`: production mode then serves
+    # from it, and WhiteNoise does not warn about a missing folder
+    _static_root = Path(os.environ["PLAYGROUND_VAR_DIR"]) / "static"
+    _static_root.mkdir(parents=True, exist_ok=True)
+    os.environ["PLAYGROUND_STATIC_ROOT"] = str(_static_root)
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
+
+from playground.settings import *  # noqa: E402, F403
