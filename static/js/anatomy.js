@@ -366,6 +366,7 @@
   function connect() {
     stream = RunStream.open({
       wsPath: config.ws_path,
+      probeUrl: config.events_url,  // 404 there: the run is gone, or not this visitor's
       reasonEl: "stream-closed", // 4404, 4400: why the page stopped listening
       onEvents(events) {
         received.push(...events);

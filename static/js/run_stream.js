@@ -7,6 +7,7 @@
  *     onStatus(status, error) {}, // {"type": "status"} messages
  *     onClosedForGood(code, reason) {}, // the server refused the stream (4000-4999): no retry
  *     reasonEl: element or id,    // optional: where the reason is shown (unhidden)
+ *     probeUrl: "/runs/7/events.json", // optional: asked when a handshake fails (below)
  *   });
  *   stream.lastSeq; stream.state(); stream.close();
  *
@@ -15,6 +16,12 @@
  * next message), except when the close code is 4000-4999 (4404: the run does not exist or is
  * not yours; 4400: bad request; see playground/consumers.py), or once the run is finished
  * (status done or failed): then the socket is closed and stays closed.
+ *
+ * The consumer refuses a socket before accepting it, so daphne answers the handshake with 403
+ * and the browser only sees close code 1006, the same as for a network error or a server
+ * down. So when a socket closes without having opened, the stream asks probeUrl (the run's
+ * stored events as JSON, with the same access check) before retrying: 404 there is the
+ * socket's 4404 and 400 its 4400 (stop, say why); anything else (200, 5xx, no answer) retries.
  *
  *   const clock = new RunStream.Clock({speed: 10, maxStepS: 0.25});
  *   clock.frame(now)  // wall seconds since the previous frame (requestAnimationFrame's now),
@@ -49,12 +56,12 @@
   function open(options) {
     const opts = Object.assign({
       after: 0, initialDelayMs: 500, maxDelayMs: 10000,
-      onEvents() {}, onStatus() {}, onClosedForGood() {}, reasonEl: null,
+      onEvents() {}, onStatus() {}, onClosedForGood() {}, reasonEl: null, probeUrl: null,
     }, options);
     const stream = {
       lastSeq: Math.max(0, Number(opts.after) || 0),
       connections: 0, attempt: 0, status: null, closedForGood: null, stopped: false,
-      socket: null, timer: null,
+      socket: null, timer: null, probes: 0,
     };
 
     function connect() {
@@ -63,6 +70,8 @@
       stream.connections += 1;
       const ws = new WebSocket(socketUrl(opts.wsPath, stream.lastSeq));
       stream.socket = ws;
+      let opened = false;
+      ws.onopen = () => { opened = true; };
       ws.onmessage = (msg) => {
         if (ws !== stream.socket) return;
         stream.attempt = 0; // the server talks: the next drop retries quickly again
@@ -84,18 +93,34 @@
       ws.onclose = (e) => {
         if (ws !== stream.socket || stream.stopped) return;
         stream.socket = null;
-        if (e.code >= 4000 && e.code <= 4999) {
-          const reason = reasonFor(e.code);
-          stream.closedForGood = {code: e.code, reason};
-          stream.stopped = true;
-          showReason(reason);
-          opts.onClosedForGood(e.code, reason);
-          return;
-        }
-        const base = Math.min(opts.maxDelayMs, opts.initialDelayMs * 2 ** stream.attempt);
-        stream.attempt += 1;
-        stream.timer = setTimeout(connect, base / 2 + Math.random() * base / 2);
+        if (e.code >= 4000 && e.code <= 4999) closedForGood(e.code);
+        else if (!opened && opts.probeUrl) probe().then((code) => (code ? closedForGood(code) : retry()), retry);
+        else retry();
       };
+    }
+
+    function retry() {
+      if (stream.stopped) return;
+      const base = Math.min(opts.maxDelayMs, opts.initialDelayMs * 2 ** stream.attempt);
+      stream.attempt += 1;
+      stream.timer = setTimeout(connect, base / 2 + Math.random() * base / 2); // jittered
+    }
+
+    // the handshake failed: is it the run (404, 400) or the way to it (anything else)?
+    function probe() {
+      stream.probes += 1;
+      const sep = opts.probeUrl.includes("?") ? "&" : "?";
+      return fetch(`${opts.probeUrl}${sep}after=${stream.lastSeq}`, {cache: "no-store"})
+        .then((r) => (r.status === 404 ? 4404 : r.status === 400 ? 4400 : null));
+    }
+
+    function closedForGood(code) {
+      if (stream.stopped) return;
+      const reason = reasonFor(code);
+      stream.closedForGood = {code, reason};
+      stream.stopped = true;
+      showReason(reason);
+      opts.onClosedForGood(code, reason);
     }
 
     function showReason(reason) {
@@ -121,6 +146,7 @@
       state: () => ({
         lastSeq: stream.lastSeq, connections: stream.connections, attempt: stream.attempt,
         status: stream.status, closedForGood: stream.closedForGood, stopped: stream.stopped,
+        probes: stream.probes,
       }),
     };
   }
