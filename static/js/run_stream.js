@@ -41,10 +41,8 @@
     4404: "This run does not exist or is not yours.",
     4400: "Bad request.",
   };
-  const GENERIC = "The server closed the live stream; reload the page to try again.";
-
   function reasonFor(code) {
-    return REASONS[code] || `${GENERIC} (code ${code})`;
+    return REASONS[code] || `The server closed the live stream (code ${code}); reload the page to try again.`;
   }
 
   function socketUrl(wsPath, after) {

@@ -81,6 +81,30 @@ def test_a_refused_socket_is_not_reopened_and_the_page_says_why(stack, browser, 
     assert page.errors == []
 
 
+@pytest.mark.parametrize("kind", ["anatomy", "fleet"])
+def test_a_4xxx_close_code_after_the_accept_stops_at_once_with_its_reason(stack, page, kind):  # noqa: F811
+    """The close codes themselves (a server that accepts, then closes), played by a routed
+    socket: no retry, no question to the JSON URL, the reason of the code on the page."""
+    if kind == "anatomy":
+        _start_anatomy_run(stack, page)
+    else:
+        _start_demo_run(stack, page)
+    state = "window.anatomy.state()" if kind == "anatomy" else "window.fleetRun.state()"
+    url, code_of_the_next = page.url, []
+    page.route_web_socket(RUN_SOCKET, lambda ws: ws.close(code=code_of_the_next[-1], reason="no"))
+    for code, text in ((4404, "This run does not exist or is not yours."), (4400, "Bad request."),
+                       (4999, "The server closed the live stream (code 4999); reload the page to try again.")):
+        code_of_the_next.append(code)
+        page.goto(url)
+        page.wait_for_selector("#stream-closed:not([hidden])", timeout=10_000)
+        time.sleep(1.5)  # more than the first retry's delay (at most 0.5 s)
+        assert page.inner_text("#stream-closed") == text
+        stream = page.evaluate(state)["stream"]
+        assert stream["closedForGood"]["code"] == code, stream
+        assert stream["connections"] == 1 and stream["probes"] == 0, stream
+    assert page.errors == []
+
+
 class DroppingProxy:
     """Between the page and the server: the first socket forwards the first half of the first
     events message, then closes with 1001 (going away) as a restarting server does; every later
