@@ -4,7 +4,8 @@
  * script receives them over a WebSocket (/ws/runs/<id>/?after=<seq>), keeps them in order by
  * sequence number, and PLAYS THEM BACK by their simulated time t_s at the chosen speed: a
  * simulated clock advances by (wall time x speed) and every event whose t_s it has passed is
- * applied to the charts. Pacing lives here, not in the task (see docs/web.md).
+ * applied to the charts. Pacing lives here, not in the task (see docs/web.md). The socket, its
+ * resume and reconnects, and the clock are run_stream.js's (RunStream).
  */
 (function () {
   "use strict";
@@ -46,17 +47,14 @@
 
   // --- state -------------------------------------------------------------------------------
   const received = []; // events in seq order, as the server sent them
-  let lastSeq = 0;
+  let stream = null; // RunStream.open(...): the socket
   let runStatus = config.status;
   let runError = "";
   let cursor = 0; // index of the next event to apply
-  let clock = 0; // simulated seconds
-  let playing = true;
-  let speed = SPEEDS[config.speed] || 10;
+  const clock = new RunStream.Clock({ speed: SPEEDS[config.speed] || 10, maxStepS: 0.25 }); // clock.t: simulated seconds
   let model = freshModel();
   let dirty = true;
   let lastDraw = 0;
-  let lastFrame = null;
 
   function freshModel() {
     const bars = {};
@@ -207,7 +205,7 @@
       const base = b.base.slice(), x = b.x.slice(), text = b.text.slice();
       const start = m.open[p.name];
       if (start !== undefined && p.name !== "pre_migration_brownout") {
-        base.push(start); x.push(Math.max(clock - start, 1e-6)); text.push("…");
+        base.push(start); x.push(Math.max(clock.t - start, 1e-6)); text.push("…");
       }
       return {
         type: "bar", orientation: "h", name: p.label, y: x.map(() => p.label), x, base, text,
@@ -295,7 +293,7 @@
 
   function draw() {
     drawTimeline(); drawPending(); drawRounds(); drawMemory(); drawForwarding();
-    $("sim-clock").textContent = `${clock.toFixed(3)} s`;
+    $("sim-clock").textContent = `${clock.t.toFixed(3)} s`;
     $("played-count").textContent = cursor;
     $("received-count").textContent = received.length;
     dirty = false;
@@ -307,36 +305,35 @@
   }
 
   function tick(now) {
-    const dt = lastFrame === null ? 0 : Math.min((now - lastFrame) / 1000, 0.25);
-    lastFrame = now;
-    if (playing && cursor < received.length) {
-      if (speed === Infinity) {
+    const dt = clock.frame(now); // wall seconds, at most 0.25
+    if (clock.playing && cursor < received.length) {
+      if (clock.speed === Infinity) {
         apply(received[cursor++]); // one event a frame: fast, but you still see it grow
         if (cursor < received.length) apply(received[cursor++]);
-        clock = Math.max(clock, received[cursor - 1].t_s);
+        clock.t = Math.max(clock.t, received[cursor - 1].t_s);
       } else {
-        clock += dt * speed;
+        clock.advance(dt);
         // never run ahead of the next event by more than one frame's worth (no jump on arrival)
-        clock = Math.min(clock, received[cursor].t_s + dt * speed);
-        applyUntil(clock);
+        clock.t = Math.min(clock.t, received[cursor].t_s + dt * clock.speed);
+        applyUntil(clock.t);
       }
       dirty = true;
     }
-    if (playing && Object.keys(model.open).length) dirty = true; // open bars grow with the clock
-    if (model.finished && cursor >= received.length && playing) setPlaying(false, true);
+    if (clock.playing && Object.keys(model.open).length) dirty = true; // open bars grow with the clock
+    if (model.finished && cursor >= received.length && clock.playing) setPlaying(false, true);
     if (dirty && now - lastDraw > 80) { lastDraw = now; draw(); }
     requestAnimationFrame(tick);
   }
 
   function setPlaying(on, ended) {
-    playing = on;
+    if (on) clock.play(); else clock.pause();
     $("btn-play").textContent = on ? "Pause" : (ended ? "Replay" : "Play");
     $("btn-play").setAttribute("aria-pressed", on ? "true" : "false");
   }
 
   function togglePlay() {
-    if (!playing && model.finished && cursor >= received.length) restart();
-    else setPlaying(!playing);
+    if (!clock.playing && model.finished && cursor >= received.length) restart();
+    else setPlaying(!clock.playing);
   }
 
   function step() {
@@ -344,7 +341,7 @@
     while (cursor < received.length) {
       const ev = received[cursor++];
       apply(ev);
-      clock = Math.max(clock, ev.end_s !== undefined ? ev.end_s : ev.t_s);
+      clock.t = Math.max(clock.t, ev.end_s !== undefined ? ev.end_s : ev.t_s);
       if (ev.kind === "round") break;
     }
     dirty = true;
@@ -352,7 +349,7 @@
 
   function restart() {
     model = freshModel();
-    cursor = 0; clock = 0;
+    cursor = 0; clock.restart();
     for (const s of document.querySelectorAll("[data-phase-time]")) s.textContent = "";
     $("summary").innerHTML = "";
     setExplain("Waiting for the first event…", null);
@@ -361,35 +358,22 @@
   }
 
   function setSpeed(value) {
-    speed = SPEEDS[value] || 10;
+    clock.setSpeed(SPEEDS[value] || 10);
     $("speed").value = value;
   }
 
-  // --- the WebSocket ---------------------------------------------------------------------------
-  let retries = 0;
+  // --- the WebSocket (run_stream.js: resume after the last seq, reconnect, stop on 4xxx) ---------
   function connect() {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${scheme}://${location.host}${config.ws_path}?after=${lastSeq}`);
-    ws.onmessage = (msg) => {
-      retries = 0;
-      const data = JSON.parse(msg.data);
-      if (data.type === "events") {
-        for (const ev of data.events) {
-          if (ev.seq <= lastSeq) continue; // never doubled
-          received.push(ev);
-          lastSeq = ev.seq;
-        }
+    stream = RunStream.open({
+      wsPath: config.ws_path,
+      probeUrl: config.events_url,  // 404 there: the run is gone, or not this visitor's
+      reasonEl: "stream-closed", // 4404, 4400: why the page stopped listening
+      onEvents(events) {
+        received.push(...events);
         dirty = true;
-      } else if (data.type === "status") {
-        setStatus(data.status, data.error);
-      }
-    };
-    ws.onclose = (e) => {
-      if (e.code === 4404) { setStatus("failed", "This run does not exist."); return; }
-      if (runStatus === "done" || runStatus === "failed") return;
-      retries += 1;
-      setTimeout(connect, Math.min(500 * retries, 5000)); // resume after lastSeq
-    };
+      },
+      onStatus: setStatus,
+    });
   }
 
   function setStatus(status, error) {
@@ -421,7 +405,8 @@
   // for the browser tests and the curious: window.anatomy.state()
   window.anatomy = {
     state: () => ({
-      received: received.length, played: cursor, clock, playing, status: runStatus,
+      received: received.length, played: cursor, clock: clock.t, playing: clock.playing, status: runStatus,
+      lastSeq: stream ? stream.lastSeq : 0, stream: stream ? stream.state() : null,
       timelinePoints: PHASES.reduce((n, p) => n + model.bars[p.name].x.length, 0),
       finished: model.finished,
     }),

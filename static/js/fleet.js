@@ -1,5 +1,6 @@
 /* The fleet run page: receives aggregated frames over a WebSocket (replay, then the live tail),
-   plays them back by simulated time, and draws the charts with Plotly.react (throttled).
+   plays them back by simulated time, and draws the charts with Plotly.react (throttled). The
+   socket (resume, reconnects, stop on 4xxx) and the clock are run_stream.js's (RunStream).
    window.fleetRun.state() reports what it did (the browser tests read it). */
 (function () {
   "use strict";
@@ -12,8 +13,8 @@
 
   // --- received and played --------------------------------------------------------------------
   const frames = [];          // in seq order
-  let lastSeq = 0, played = 0, status = config.status, error = "";
-  let clock = 0, playing = true, speed = config.speed, lastTick = null, socket = null;
+  let played = 0, status = config.status, error = "", stream = null;
+  const clock = new RunStream.Clock({speed: config.speed});  // clock.t: simulated seconds
   let resultsLoaded = !!document.getElementById("results-section");
 
   // accumulated from played frames
@@ -59,44 +60,40 @@
 
   // --- playback ------------------------------------------------------------------------------
   function tick(now) {
-    if (lastTick === null) lastTick = now;
-    const dt = (now - lastTick) / 1000;
-    lastTick = now;
-    if (playing && played < frames.length) {
-      if (speed === "max") {
+    const dt = clock.frame(now);
+    if (clock.playing && played < frames.length) {
+      if (clock.speed === Infinity) {
         while (played < frames.length) applyFrame(frames[played++]);
-        clock = acc.t.length ? acc.t[acc.t.length - 1] : 0;
+        clock.t = acc.t.length ? acc.t[acc.t.length - 1] : 0;
       } else {
-        clock += dt * Number(speed);
-        while (played < frames.length && frames[played].t_s <= clock + 1e-9) applyFrame(frames[played++]);
+        clock.advance(dt);
+        while (played < frames.length && frames[played].t_s <= clock.t + 1e-9) applyFrame(frames[played++]);
         if (played === frames.length && status !== "done") {  // never run ahead of what arrived
-          clock = Math.min(clock, (acc.t.length ? acc.t[acc.t.length - 1] : 0) + config.bucket_s);
+          clock.t = Math.min(clock.t, (acc.t.length ? acc.t[acc.t.length - 1] : 0) + config.bucket_s);
         }
       }
       dirty = true;
     }
     if (dirty && now - lastDraw >= REDRAW_MS) { draw(); lastDraw = now; dirty = false; }
     if (status === "done" && played === frames.length && !resultsLoaded) loadResults();
-    if (playing && status === "done" && frames.length && played === frames.length) setPlaying(false, true);
+    if (clock.playing && status === "done" && frames.length && played === frames.length) setPlaying(false, true);
     requestAnimationFrame(tick);
   }
   let dirty = true, lastDraw = -Infinity;
 
-  // --- the socket ----------------------------------------------------------------------------
+  // --- the socket (run_stream.js: resume after the last seq, reconnect, stop on 4xxx) --------
   function connect() {
-    const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    socket = new WebSocket(`${proto}//${location.host}${config.ws_path}?after=${lastSeq}`);
-    socket.onmessage = (m) => {
-      const msg = JSON.parse(m.data);
-      if (msg.type === "events") {
-        for (const f of msg.events) if (f.seq > lastSeq) { frames.push(f); lastSeq = f.seq; }
+    stream = RunStream.open({
+      wsPath: config.ws_path,
+      probeUrl: config.messages_url,  // 404 there: the run is gone, or not this visitor's
+      reasonEl: "stream-closed",  // 4404, 4400: why the page stopped listening
+      onEvents(events) {
+        frames.push(...events);
         $("received-count").textContent = frames.length;
         firstMessageAt = firstMessageAt || performance.now();
-      } else if (msg.type === "status") {
-        setStatus(msg.status, msg.error);
-      }
-    };
-    socket.onclose = () => { if (!(status === "done" || status === "failed")) setTimeout(connect, 1000); };
+      },
+      onStatus: setStatus,
+    });
   }
   let firstMessageAt = null;
 
@@ -179,7 +176,7 @@
     Plotly.react("chart-timeline", traces, {
       ...baseLayout(), barmode: "overlay", height, showlegend: false,
       margin: {l: rows.length > 150 ? 20 : 90, r: 20, t: 10, b: 55},
-      xaxis: {title: {text: "simulated time (s)"}, range: [0, Math.max(clock, config.bucket_s)]},
+      xaxis: {title: {text: "simulated time (s)"}, range: [0, Math.max(clock.t, config.bucket_s)]},
       yaxis: {type: "category", categoryorder: "array", categoryarray: rows.slice().reverse(),
               tickmode: "array", tickvals: rows, ticktext: rows.map(plotText),
               showticklabels: rows.length <= 150, automargin: true},
@@ -223,7 +220,7 @@
   }
 
   function draw() {
-    $("sim-clock").textContent = fmtTime(clock);
+    $("sim-clock").textContent = fmtTime(clock.t);
     $("played-count").textContent = played;
     const scope = acc.hosts.scope || config.hosts_in_scope || 0;
     $("progress").max = Math.max(scope, 1);
@@ -284,18 +281,19 @@
 
   // --- controls ------------------------------------------------------------------------------
   const speedSelect = $("speed");
-  speedSelect.value = speed;
-  speedSelect.addEventListener("change", () => { speed = speedSelect.value; });
+  speedSelect.value = config.speed;
+  speedSelect.addEventListener("change", () => { clock.setSpeed(speedSelect.value); });
   const playButton = $("btn-play");
   let ended = false;  // played to the end: the button offers a replay
   function setPlaying(p, end = false) {
-    playing = p; ended = !p && end;
+    if (p) clock.play(); else clock.pause();
+    ended = !p && end;
     playButton.textContent = p ? "Pause" : (ended ? "Replay" : "Play");
   }
-  const togglePlay = () => (ended ? restart() : setPlaying(!playing));
+  const togglePlay = () => (ended ? restart() : setPlaying(!clock.playing));
   playButton.addEventListener("click", togglePlay);
   $("btn-restart").addEventListener("click", restart);
-  function restart() { resetAcc(); played = 0; clock = 0; notesShown = 0; $("notes").innerHTML = ""; setPlaying(true); dirty = true; }
+  function restart() { resetAcc(); played = 0; clock.restart(); notesShown = 0; $("notes").innerHTML = ""; setPlaying(true); dirty = true; }
   document.addEventListener("keydown", (e) => {
     if (e.target.closest("input, select, textarea")) return;
     if (e.key === " ") { e.preventDefault(); togglePlay(); }
@@ -354,7 +352,8 @@
   }
 
   window.fleetRun = {
-    state: () => ({received: frames.length, played, clock, status, error, lastSeq,
+    state: () => ({received: frames.length, played, clock: clock.t, status, error,
+                   lastSeq: stream ? stream.lastSeq : 0, stream: stream ? stream.state() : null,
                    finished: status === "done" && played === frames.length && frames.length > 0,
                    counts: acc.counts, hosts: acc.hosts, timelinePoints: timelineInfo.points,
                    timelineRows: timelineInfo.rows, mode: timelineInfo.mode,
