@@ -17,6 +17,7 @@ from ..errors import InvalidParameter
 from ..spec import PARAMETERS, build_spec
 from ..units import parse_bytes, parse_duration, parse_rate
 from ..workload import PRESETS as WORKLOADS
+from .scoring import SCORINGS
 
 EVENT_KINDS = ("bios_rollout", "urgent_patch", "kernel_upgrade", "hw_failure")
 MAX_VMS = 2_000_000
@@ -355,9 +356,7 @@ def parse_scenario(data: Any) -> Scenario:
     net.finish()
 
     placement = top.sub("placement")
-    from .placement import SCORINGS as registered  # noqa: PLC0415 - the live registry
-
-    scoring = placement.get("scoring", _choice(tuple(registered)), "least_loaded")
+    scoring = placement.get("scoring", _choice(tuple(SCORINGS)), "least_loaded")
     candidates = placement.get("candidates", _int(1, 100_000), 64)
     placement.finish()
 
