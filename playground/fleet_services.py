@@ -1,6 +1,6 @@
 """Business logic for fleets: keyword-only functions the views and the tasks call.
 
-A fleet run streams *frames* (aggregated progress, see ``fleetsim.FleetStream``): each frame is
+A fleet run streams *frames* (aggregated progress, see ``migrationsim.fleet.frames``): each frame is
 stored, then published in batches at most every ``PLAYGROUND_FLEET_PUBLISH_INTERVAL_S`` of wall
 time, so a viewer gets a few messages a second however many VMs move.
 """
@@ -17,7 +17,13 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db import transaction
 
-from . import access, fleetsim, leases, services
+from migrationsim.fleet import plan as fleet_plan
+from migrationsim.fleet.frames import FleetStream, bucket_for
+from migrationsim.fleet.scenario import ScenarioError
+from migrationsim.fleet.single_vm import vm_anatomy_params
+from migrationsim.fleet.text import preset_scenario
+
+from . import access, leases, services
 from .fleet_scenario import scenario_to_fields
 from .models import (Fleet, FleetRun, FleetRunMessage, FleetRunVm, MaintenanceEvent, Run,
                      RunStatus, Sweep, fleet_group_name_for)
@@ -68,7 +74,7 @@ def create_fleet(*, scenario: dict, source: str = "", visitor: access.Visitor | 
 
 
 def create_fleet_from_preset(*, preset: str, visitor: access.Visitor | None = None) -> Fleet:
-    return create_fleet(scenario=fleetsim.preset_scenario(preset), source=f"preset {preset}",
+    return create_fleet(scenario=preset_scenario(preset), source=f"preset {preset}",
                         visitor=visitor)
 
 
@@ -79,7 +85,7 @@ def unsaved_fleet(*, scenario: dict) -> tuple[Fleet, list[MaintenanceEvent]]:
 
 
 def plan_for(*, scenario: dict) -> dict:
-    return fleetsim.plan(scenario)
+    return fleet_plan.plan(scenario)
 
 
 ERROR_PLAN_TOO_LONG = ("This maintenance would take about {eta} of simulated time; the playground "
@@ -92,7 +98,7 @@ def plan_too_long(plan: dict) -> str:
     """Why the run of this plan would be refused for its length ("" if it would not): its
     frames (one per ``bucket_for(eta)`` of simulated time) must fit the run budget."""
     eta = plan.get("eta_s") or 0
-    bucket = fleetsim.bucket_for(eta)
+    bucket = bucket_for(eta)
     frames = settings.PLAYGROUND_FLEET_MAX_FRAMES
     if frames <= 0 or eta <= frames * bucket:
         return ""
@@ -119,7 +125,7 @@ def start_run(*, scenario: dict, fleet: Fleet | None = None, plan: dict | None =
     run = FleetRun.objects.create(
         fleet=fleet, sweep=sweep, sweep_point=point or {}, name=str(scenario.get("name", ""))[:120],
         seed=int(scenario.get("seed", 1)), scenario=scenario, plan=_storable_plan(plan or {}),
-        bucket_s=fleetsim.bucket_for(eta), **access.owner_fields(visitor))
+        bucket_s=bucket_for(eta), **access.owner_fields(visitor))
     if queue:
         transaction.on_commit(lambda: leases._send(run_fleet, FleetRun, run.pk))
     return run
@@ -212,7 +218,7 @@ def execute_run(*, run_id: int, publisher=None, interval_s: float | None = None)
                                                 what="progress frames", setting="FLEET_MAX_FRAMES"))
     try:
         try:
-            stream = fleetsim.FleetStream(run.scenario, bucket_s=run.bucket_s)
+            stream = FleetStream(run.scenario, bucket_s=run.bucket_s)
             for frame in stream.frames():
                 sink.add(frame)
             sink.flush()
@@ -230,7 +236,7 @@ def execute_run(*, run_id: int, publisher=None, interval_s: float | None = None)
         except leases.LeaseLost:
             log.warning("lease lost; stopping without writing", extra=fields)
             return False
-        except fleetsim.ScenarioError as exc:
+        except ScenarioError as exc:
             return _fail(run_id, publisher, sink, ERROR_INVALID_SCENARIO.format(error=exc),
                          attempt=attempt)
         except (services.ResumeMismatch, services.OverBudget) as exc:
@@ -279,7 +285,7 @@ def _fail(run_id: int, publisher, sink: _FrameSink, error: str, *,
 def anatomy_params(*, run: FleetRun, vm_name: str) -> dict | None:
     """The single-VM form's values for one VM of this fleet run (its memory, workload, the
     scenario's policy, its NIC's migration share as the link). None if there is no such VM."""
-    params = fleetsim.vm_anatomy_params(run.scenario, vm_name)
+    params = vm_anatomy_params(run.scenario, vm_name)
     if params is None:
         return None
     params["fleet_vm"]["fleet_run"] = run.pk

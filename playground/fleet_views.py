@@ -1,5 +1,5 @@
 """Fleet pages: configure, plan, watch, results, compare, sweep. Function views with small
-private helpers; the work is in ``fleet_services``; only ``fleetsim`` knows the engine; who may
+private helpers; the work is in ``fleet_services``, the model in ``migrationsim.fleet``; who may
 see what is ``access``'s (someone else's fleet, run or sweep is a 404, like an unknown id)."""
 
 from __future__ import annotations
@@ -18,7 +18,14 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import access, fleet_services, fleetsim, limits
+from migrationsim.fleet.export import COLUMNS as VM_COLUMNS
+from migrationsim.fleet.export import event_log
+from migrationsim.fleet.frames import HOST_PHASES, PHASES
+from migrationsim.fleet.scenario import ScenarioError
+from migrationsim.fleet.summary import GOOGLE_BLACKOUT_P50_S, GOOGLE_BLACKOUT_P99_S
+from migrationsim.fleet.text import PRESET_NAMES, dumps_yaml, preset_scenario
+
+from . import access, fleet_services, limits
 from .fleet_forms import EVENT_FIELDS, EventForm, FleetForm, ImportForm, SweepForm, validate_fleet
 from .models import Fleet, FleetRun, FleetRunVm, MaintenanceEvent, RunStatus, Sweep
 
@@ -48,8 +55,8 @@ COMPARE_ROWS = [
 
 def _presets() -> list[dict]:
     out = []
-    for name in fleetsim.PRESET_NAMES:
-        data = fleetsim.preset_scenario(name)
+    for name in PRESET_NAMES:
+        data = preset_scenario(name)
         out.append({"name": name, "description": str(data.get("description", "")).strip()})
     return out
 
@@ -80,7 +87,7 @@ def fleet_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def fleet_from_preset(request: HttpRequest) -> HttpResponse:
     preset = request.POST.get("preset", "")
-    if preset not in fleetsim.PRESET_NAMES:
+    if preset not in PRESET_NAMES:
         return HttpResponseBadRequest(f"{ERROR_UNKNOWN_PRESET}: {preset!r}")
     fleet = fleet_services.create_fleet_from_preset(preset=preset, visitor=access.claim(request))
     return redirect(fleet)
@@ -180,7 +187,7 @@ def _scenario_file(scenario: dict, name: str, fmt: str) -> HttpResponse:
     if fmt == "json":
         body, ctype = json.dumps(scenario, indent=2) + "\n", "application/json"
     else:
-        body, ctype = fleetsim.dumps_yaml(scenario), "application/yaml"
+        body, ctype = dumps_yaml(scenario), "application/yaml"
     response = HttpResponse(body, content_type=f"{ctype}; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{slug}.{fmt}"'
     return response
@@ -196,7 +203,7 @@ def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
     scenario = fleet.to_scenario()
     try:
         plan = fleet_services.plan_for(scenario=scenario)
-    except fleetsim.ScenarioError as exc:  # edited in the admin into something invalid
+    except ScenarioError as exc:  # edited in the admin into something invalid
         return render(request, "fleets/plan.html", {"fleet": fleet, "error": str(exc)}, status=422)
     context = {"fleet": fleet, "plan": plan, "too_long": fleet_services.plan_too_long(plan)}
     if request.method == "POST":
@@ -233,9 +240,9 @@ def fleet_run(request: HttpRequest, run_id: int) -> HttpResponse:
         "results_url": reverse("fleet-run-results", args=[run.pk]),
         "timeline_url": reverse("fleet-run-timeline", args=[run.pk]),
         "anatomy_url": reverse("fleet-run-anatomy", args=[run.pk, "VM"]),
-        "status": run.status, "phases": fleetsim.PHASES, "host_phases": fleetsim.HOST_PHASES,
+        "status": run.status, "phases": PHASES, "host_phases": HOST_PHASES,
         "speed": _speed_for(run), "bucket_s": run.bucket_s,
-        "google_p50_s": fleetsim.GOOGLE_BLACKOUT_P50_S, "google_p99_s": fleetsim.GOOGLE_BLACKOUT_P99_S,
+        "google_p50_s": GOOGLE_BLACKOUT_P50_S, "google_p99_s": GOOGLE_BLACKOUT_P99_S,
         "hosts_in_scope": (run.plan or {}).get("hosts_in_scope"),
         "eta_s": (run.plan or {}).get("eta_s"),
     }
@@ -329,7 +336,7 @@ def fleet_run_vms_csv(request: HttpRequest, run_id: int) -> HttpResponse:
 
     def rows():
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=[*fleetsim.VM_COLUMNS, "host", "rack"],
+        writer = csv.DictWriter(buffer, fieldnames=[*VM_COLUMNS, "host", "rack"],
                                 extrasaction="ignore")
         writer.writeheader()
         for vm in run.vms.order_by("id").iterator(chunk_size=2000):
@@ -360,7 +367,7 @@ def fleet_run_events_jsonl(request: HttpRequest, run_id: int) -> HttpResponse:
     """The engine's whole event log, one JSON object a line, recomputed from the stored scenario
     (the engine is deterministic: same scenario and seed, same log)."""
     run = _run(request, run_id)
-    response = StreamingHttpResponse(fleetsim.event_log(run.scenario),
+    response = StreamingHttpResponse(event_log(run.scenario),
                                      content_type="application/x-ndjson")
     response["Content-Disposition"] = f'attachment; filename="fleet-run-{run.pk}-events.jsonl"'
     return response
@@ -422,7 +429,7 @@ def fleet_compare(request: HttpRequest) -> HttpResponse:
             for v in values]})
     config = {"runs": [{"id": r.pk, "label": f"run {r.pk}: {r.name}" + (
         f" ({_point_label(r)})" if r.sweep_id else ""), "series": r.series or {}} for r in runs],
-        "google_p50_s": fleetsim.GOOGLE_BLACKOUT_P50_S, "google_p99_s": fleetsim.GOOGLE_BLACKOUT_P99_S}
+        "google_p50_s": GOOGLE_BLACKOUT_P50_S, "google_p99_s": GOOGLE_BLACKOUT_P99_S}
     return render(request, "fleets/compare.html", {"runs": runs, "rows": rows,
                                                    "outcome_rows": outcome_rows, "config": config})
 

@@ -4,14 +4,16 @@
     run = FleetRun(load_scenario("demo")).run()
     print(summarize(run)["blackout_p99_s"])
 
-Modules: scenario.py (the file format and its validation), build.py (racks, hosts, VMs),
+Modules: scenario.py (the schema and its validation), text.py (scenario JSON/YAML, presets),
+build.py (racks, hosts, VMs),
 engine.py (the event loop and each VM's phases), placement.py (targets and why not),
 network.py (links and max-min fair sharing), reasons.py (every explanation), summary.py.
 """
 
 from .engine import FleetRun, VmRecord, planned_waves, run_scenario
-from .scenario import PRESET_NAMES, Scenario, ScenarioError, load_scenario, parse_scenario
+from .scenario import Scenario, ScenarioError, parse_scenario
 from .summary import summarize
+from .text import PRESET_NAMES, load_scenario
 
 __all__ = ["FleetRun", "PRESET_NAMES", "planned_waves", "Scenario", "ScenarioError", "VmRecord", "load_scenario",
            "parse_scenario", "run_scenario", "summarize"]

@@ -1,6 +1,7 @@
 import pytest
 
-from playground import fleet_services, fleetsim
+from migrationsim.fleet.scenario import workload_names
+from playground import fleet_services
 from playground.fleet_forms import ERROR_TOO_MANY_HOSTS, ImportForm, SweepForm
 from playground.models import Fleet, MaintenanceEvent
 
@@ -53,7 +54,7 @@ def test_a_window_that_ends_before_it_starts_is_refused_on_the_window(client, fl
 
 
 def test_a_mix_of_nothing_is_refused(client, fleet):
-    names = fleetsim.workload_names()
+    names = workload_names()
     response = _post(client, fleet, **{f"mix_{n}": "0" for n in names})
     assert response.status_code == 422
     assert f"mix_{names[0]}" in response.context["form"].errors

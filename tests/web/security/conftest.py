@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
-from playground import fleet_services, fleetsim
+from migrationsim.fleet.plan import plan as plan_of
+from playground import fleet_services
 from playground.access import Visitor
 from playground.fleet_services import execute_run
 from playground.models import FleetRun, Run, RunEvent, RunStatus, Sweep
@@ -70,7 +71,7 @@ def things_of(visitor: Visitor) -> Things:
     RunEvent.objects.create(run=run, seq=1, kind="notice", payload={"kind": "notice", "t_s": 0.0})
     scenario = fleet.to_scenario()
     fleet_run = finish(fleet_services.start_run(scenario=scenario, fleet=fleet, queue=False,
-                                                plan=fleetsim.plan(scenario), visitor=visitor))
+                                                plan=plan_of(scenario), visitor=visitor))
     other_run = finish(fleet_services.start_run(scenario={**scenario, "seed": 9}, fleet=fleet,
                                                 queue=False, visitor=visitor))
     sweep = fleet_services.create_sweep(fleet=fleet, scenario=scenario, x_param="seed",

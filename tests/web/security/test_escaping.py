@@ -12,7 +12,8 @@ import json
 
 import pytest
 
-from playground import fleet_services, fleetsim
+from migrationsim.fleet.plan import plan as plan_of
+from playground import fleet_services
 from playground.access import Visitor
 
 from ..fleet_support import tiny
@@ -124,4 +125,4 @@ def test_the_plan_of_the_hostile_scenario_is_the_engines(hostile):
     names (nothing was cut or rewritten)."""
     fleet, _ = hostile
     plain = hostile_scenario()
-    assert fleetsim.plan(fleet.to_scenario())["vms"] == fleetsim.plan(plain)["vms"] == 5
+    assert plan_of(fleet.to_scenario())["vms"] == plan_of(plain)["vms"] == 5

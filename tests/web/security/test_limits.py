@@ -13,7 +13,8 @@ from channels.testing import HttpCommunicator
 from django.test import Client
 from django.utils import timezone
 
-from playground import fleet_services, fleetsim, services
+from migrationsim.fleet.text import MAX_SCENARIO_CHARS
+from playground import fleet_services, services
 from playground.asgi import application
 from playground.fleet_forms import MAX_EVENTS
 from playground.models import Fleet, FleetRun, RateLimitHit, Run, RunStatus, Sweep
@@ -176,13 +177,13 @@ async def test_a_body_under_the_limit_reaches_django(settings):
 def test_the_default_body_cap_fits_the_biggest_upload():
     from django.conf import settings
 
-    assert fleetsim.MAX_SCENARIO_CHARS < settings.PLAYGROUND_MAX_REQUEST_BYTES <= 8 * 1024 * 1024
+    assert MAX_SCENARIO_CHARS < settings.PLAYGROUND_MAX_REQUEST_BYTES <= 8 * 1024 * 1024
 
 
 def test_an_upload_over_the_scenario_size_is_refused_with_a_reason(client):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    big = SimpleUploadedFile("zone.yaml", b"#" * (fleetsim.MAX_SCENARIO_CHARS + 1))
+    big = SimpleUploadedFile("zone.yaml", b"#" * (MAX_SCENARIO_CHARS + 1))
     response = client.post("/fleets/import/", {"file": big})
     assert response.status_code == 422 and "larger than 2,000,000 bytes" in response.content.decode()
     assert not Fleet.objects.exists()
