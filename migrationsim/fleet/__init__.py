@@ -10,7 +10,8 @@ engine.py (the event loop and each VM's phases), placement.py (targets and why n
 network.py (links and max-min fair sharing), reasons.py (every explanation), summary.py.
 """
 
-from .engine import FleetRun, VmRecord, planned_waves, run_scenario
+from .engine import FleetRun, VmRecord, run_scenario
+from .rollout import planned_waves
 from .scenario import Scenario, ScenarioError, parse_scenario
 from .summary import summarize
 from .text import PRESET_NAMES, load_scenario

@@ -16,7 +16,8 @@ import statistics
 from typing import Any
 
 from ..units import parse_rate
-from .engine import FleetRun, planned_waves
+from .engine import FleetRun
+from .rollout import planned_waves
 from .scenario import parse_scenario
 
 ENGINE_ETA_MAX_VMS = 3000  # up to this many VMs the ETA comes from the engine on 3 seeds
