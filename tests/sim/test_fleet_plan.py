@@ -7,6 +7,8 @@ from migrationsim.fleet.frames import FleetStream
 from migrationsim.fleet.plan import plan
 from migrationsim.fleet.text import PRESET_NAMES, preset_scenario
 
+from .fleet_support import PLAN_EVENT_KEYS, PLAN_KEYS
+
 TINY = {
     "name": "tiny", "seed": 2,
     "fleet": {"zone": "z", "host": {"vcpus": 32, "memory": "64GiB", "nic": "10Gbit/s"},
@@ -18,13 +20,6 @@ TINY = {
     "events": [{"name": "k", "kind": "kernel_upgrade", "scope": {"racks": ["r1"]},
                 "max_hosts_in_maintenance": 1, "host_downtime": "2min"}],
 }
-# What the web templates and the CLI's --plan --json read: the plan's keys are a contract.
-PLAN_KEYS = {"name", "hosts", "vms", "racks", "hosts_in_scope", "vms_in_scope", "migrate", "terminate",
-             "terminate_total", "restart_after_terminate", "terminate_reasons", "events", "capacity",
-             "policy", "eta_s", "eta_low_s", "eta_high_s", "eta_method", "not_placed",
-             "not_placed_reasons"}
-EVENT_KEYS = {"name", "kind", "start_s", "deadline_s", "window", "hosts", "max_hosts_in_maintenance",
-              "host_downtime_s", "waves"}
 
 
 def tiny():
@@ -34,7 +29,7 @@ def tiny():
 def test_the_plan_has_exactly_the_keys_the_pages_read():
     result = plan(preset_scenario("bios-rollout"))
     assert set(result) == PLAN_KEYS
-    assert all(set(event) == EVENT_KEYS for event in result["events"])
+    assert all(set(event) == PLAN_EVENT_KEYS for event in result["events"])
     assert set(result["events"][0]["waves"][0]) == {"wave", "hosts", "vms", "names", "more"}
 
 
