@@ -5,9 +5,11 @@
     print(summarize(run)["blackout_p99_s"])
 
 Modules: scenario.py (the schema and its validation), text.py (scenario JSON/YAML, presets),
-build.py (racks, hosts, VMs),
-engine.py (the event loop and each VM's phases), placement.py (targets and why not),
-network.py (links and max-min fair sharing), reasons.py (every explanation), summary.py.
+build.py and model.py (racks, hosts, VMs), kernel.py (the event heap and stream), engine.py
+(the fleet model: each VM's phases), rollout.py (an event's hosts, waves, window),
+placement.py and scoring.py (targets and why not), network.py (links and max-min fair sharing),
+reasons.py (every explanation), plan.py (the dry run), frames.py (progress for a browser),
+summary.py and export.py (results), single_vm.py, realtime.py (wall-clock rehearsals).
 """
 
 from .engine import FleetRun, VmRecord, run_scenario
