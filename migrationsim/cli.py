@@ -64,7 +64,8 @@ def make_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--plan", action="store_true",
                        help="print the plan (the web's dry run: who migrates, who is terminated and "
                             "why, the waves, the capacity check, the ETA) instead of running")
-    fleet.add_argument("--json", action="store_true", help="print the summary (or the plan) as one JSON object")
+    fleet.add_argument("--json", action="store_true",
+                       help="print the summary (or the plan) as one JSON object")
     fleet.add_argument("--events", metavar="FILE", help="write every event as JSON lines, in time order")
     fleet.add_argument("--vms", metavar="FILE", help="write one CSV row per VM")
     return parser
@@ -182,10 +183,11 @@ def _plan_lines(p: dict) -> list[str]:
     """The plan as the web's plan page words it."""
     from .units import format_duration as span
 
+    restart = (f", {p['restart_after_terminate']} of them restart on another host"
+               if p["terminate_total"] else "")
     lines = [f"{p['name']}: {p['vms_in_scope']} VMs on the {p['hosts_in_scope']} hosts in scope "
              f"(of {p['hosts']} hosts, {p['vms']} VMs, {p['racks']} racks)",
-             f"will live-migrate {p['migrate']}; will be terminated {p['terminate_total']}"
-             + (f", {p['restart_after_terminate']} of them restart on another host" if p["terminate_total"] else "")]
+             f"will live-migrate {p['migrate']}; will be terminated {p['terminate_total']}{restart}"]
     lines += [f"  {n}: {reason}" for reason, n in p["terminate_reasons"] if n]
     lines.append(f"how long: {span(p['eta_s'])} (range {span(p['eta_low_s'])} to {span(p['eta_high_s'])}; "
                  f"{p['eta_method']})")

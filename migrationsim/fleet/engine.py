@@ -442,7 +442,8 @@ class FleetRun(Kernel):
         memory = FluidMemory(spec, layout_regions(spec))
         m.precopy = Precopy(spec, memory, start_s=self.now)
         m.phase = "precopy"
-        m.flow = Flow(m.vm.name, self._path(m.source, m.target), m.precopy.rate_bps(math.inf))
+        path = self.network.migration_path(self.fleet, m.source, m.target)
+        m.flow = Flow(m.vm.name, path, m.precopy.rate_bps(math.inf))
         self._flows[m.flow] = m
         m.last_s = self.now
         self._rates_changed(self.network.add(m.flow), m)
@@ -454,21 +455,8 @@ class FleetRun(Kernel):
             self.at(self.now + self.rng.random() * first_pass_s, self._target_fails, m, m.version)
         if scenario.source_failure and self.rng.random() < scenario.source_failure:
             self.at(self.now + self.rng.random() * first_pass_s, self._host_fails, m.source,
-                     "failed during a migration")
+                    "failed during a migration")
         self._decide(m)
-
-    def _path(self, source: Host, target: Host) -> tuple:
-        net, fleet = self.network, self.fleet
-        share = fleet.migration_share
-        path = [net.link(f"{source.name}/tx", source.nic_bps * share)]
-        if source.rack != target.rack:
-            src_rack, dst_rack = fleet.racks[source.rack], fleet.racks[target.rack]
-            path.append(net.link(f"{src_rack.name}/up", src_rack.uplink_bps))
-            if fleet.spine_bps is not None:
-                path.append(net.link("spine", fleet.spine_bps))
-            path.append(net.link(f"{dst_rack.name}/down", dst_rack.uplink_bps))
-        path.append(net.link(f"{target.name}/rx", target.nic_bps * share))
-        return tuple(path)
 
     def _advance(self, m: Migration) -> None:
         """Account for what it sent since ``last_s`` at the rate it had."""

@@ -117,8 +117,9 @@ def test_the_cli_plan_is_the_plan_the_web_shows():
     from migrationsim.fleet.plan import plan
     from migrationsim.fleet.text import preset_scenario
 
-    done = subprocess.run([sys.executable, "-m", "migrationsim", "fleet", "--preset", "demo", "--plan", "--json"],
-                          cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120)
+    command = [sys.executable, "-m", "migrationsim", "fleet", "--preset", "demo", "--plan", "--json"]
+    done = subprocess.run(command, cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
+                          timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == json.loads(json.dumps(plan(preset_scenario("demo"))))
 
@@ -138,6 +139,7 @@ def test_bad_plan_input_exits_2_naming_the_flag(capsys, args, words):
 
 def test_a_bad_scenario_field_is_named_by_the_plan_too(capsys, tmp_path):
     path = tmp_path / "bad.yaml"
-    path.write_text("fleet: {racks: [{hosts: 2}], vms: {per_host: -1}}\nevents: [{kind: kernel_upgrade, scope: {zone: true}}]\n")
+    path.write_text("fleet: {racks: [{hosts: 2}], vms: {per_host: -1}}\n"
+                    "events: [{kind: kernel_upgrade, scope: {zone: true}}]\n")
     assert main(["fleet", str(path), "--plan"]) == 2
     assert "fleet.vms.per_host: must be >= 0" in capsys.readouterr().err

@@ -18,7 +18,8 @@ def refusal(call, *args, **kwargs) -> str:
 
 
 def test_it_reads_json_and_yaml_to_the_same_data():
-    assert read_text('{"seed": 3, "name": "x"}') == read_text("seed: 3\nname: x\n") == {"seed": 3, "name": "x"}
+    expected = {"seed": 3, "name": "x"}
+    assert read_text('{"seed": 3, "name": "x"}') == read_text("seed: 3\nname: x\n") == expected
 
 
 @pytest.mark.parametrize("text, words", [
