@@ -40,10 +40,9 @@ HOST_PHASES: list[dict[str, str]] = [
 ]
 _PHASE = {p["name"]: i for i, p in enumerate(PHASES)}
 _HOST_PHASE = {p["name"]: i for i, p in enumerate(HOST_PHASES)}
-_NEXT_PHASE = {"migration_start": "setup", "precopy_start": "precopy",
+_NEXT_PHASE = {"migration_start": "setup", "precopy_start": "precopy",  # engine event -> phase it opens
                "blackout_start": "blackout", "blackout_end": "post",
                "post_brownout_end": "cleanup"}
-
 
 VM_TIMELINE_MAX_VMS = 1500  # fleets up to this size stream one timeline row per VM
 
