@@ -64,10 +64,10 @@ def create_run(preset: str) -> tuple[int, float, str]:
 
     django.setup()
     from playground.fleets import services as fleet_services
-    from playground import fleetsim
-    from playground.fleet_views import _speed_for
+    from migrationsim.fleet.text import preset_scenario
+    from playground.fleets.run_views import _speed_for
 
-    scenario = fleetsim.preset_scenario(preset)
+    scenario = preset_scenario(preset)
     plan = fleet_services.plan_for(scenario=scenario)
     run = fleet_services.start_run(scenario=scenario, plan=plan, queue=False)
     return run.pk, run.bucket_s, _speed_for(run)

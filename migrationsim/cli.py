@@ -3,6 +3,7 @@
     python -m migrationsim migrate --memory 8GiB --workload oltp --policy qemu --json
     python -m migrationsim presets
     python -m migrationsim fleet --preset demo --json --events events.jsonl
+    python -m migrationsim fleet zone.yaml --plan
 
 Flags come from ``spec.PARAMETERS`` (``dirty_rate`` is ``--dirty-rate``). Bad input exits with
 status 2 and a message naming the flag.
@@ -54,12 +55,17 @@ def make_parser() -> argparse.ArgumentParser:
 
     fleet = commands.add_parser("fleet", help="simulate a maintenance event over a fleet",
                                 description="Run a fleet scenario (a JSON or YAML file, or a "
-                                            "preset) and print its summary.")
+                                            "preset) and print its summary, or (--plan) print "
+                                            "its plan without running it.")
     fleet.add_argument("scenario", nargs="?", help="scenario file (.json, .yaml)")
     fleet.add_argument("--preset", help="a scenario shipped with migrationsim: "
                                         "demo, heartbleed, bios-rollout, hw-failure, gce-calibrated")
     fleet.add_argument("--seed", help="override the scenario's seed")
-    fleet.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    fleet.add_argument("--plan", action="store_true",
+                       help="print the plan (the web's dry run: who migrates, who is terminated and "
+                            "why, the waves, the capacity check, the ETA) instead of running")
+    fleet.add_argument("--json", action="store_true",
+                       help="print the summary (or the plan) as one JSON object")
     fleet.add_argument("--events", metavar="FILE", help="write every event as JSON lines, in time order")
     fleet.add_argument("--vms", metavar="FILE", help="write one CSV row per VM")
     return parser
@@ -92,6 +98,7 @@ def _presets() -> int:
 def _fleet(args: argparse.Namespace) -> int:
     from .fleet import FleetRun, ScenarioError, load_scenario, summarize
     from .fleet.export import vm_rows_csv
+    from .fleet.plan import plan
 
     prog = "python -m migrationsim fleet"
     if bool(args.scenario) == bool(args.preset):
@@ -101,6 +108,10 @@ def _fleet(args: argparse.Namespace) -> int:
         print(f"{prog}: error: --preset: unknown preset {args.preset!r}; presets: "
               f"{', '.join(_preset_names())}", file=sys.stderr)
         return 2
+    if args.plan and (args.events or args.vms):
+        print(f"{prog}: error: --plan: a plan runs nothing, so it writes no --events or --vms file",
+              file=sys.stderr)
+        return 2
     try:
         scenario = load_scenario(args.preset if args.preset else args.scenario)
     except ScenarioError as exc:
@@ -109,6 +120,7 @@ def _fleet(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"{prog}: error: cannot read the scenario: {exc}", file=sys.stderr)
         return 2
+    seed = None
     if args.seed is not None:
         try:
             seed = int(args.seed)
@@ -117,6 +129,17 @@ def _fleet(args: argparse.Namespace) -> int:
         except ValueError:
             print(f"{prog}: error: --seed: must be a whole number >= 0", file=sys.stderr)
             return 2
+    if args.plan:
+        data = scenario.raw if seed is None else {**scenario.raw, "seed": seed}
+        try:
+            preview = plan(data)
+        except ScenarioError as exc:  # a --seed above the scenario's limit
+            field = "--seed" if exc.path == "seed" else exc.path
+            print(f"{prog}: error: {field}: {exc.message}", file=sys.stderr)
+            return 2
+        print(json.dumps(preview, allow_nan=False) if args.json else "\n".join(_plan_lines(preview)))
+        return 0
+    if seed is not None:
         from dataclasses import replace
         scenario = replace(scenario, seed=seed)
     events_file = open(args.events, "w") if args.events else None  # noqa: SIM115
@@ -154,6 +177,45 @@ def _fleet_lines(s: dict) -> list[str]:
         f"{ms(s['blackout_max_s'])}; {s['blackout_slo_breaches']} over {ms(s['blackout_slo_s'])}",
         f"queue wait p50 {s['queue_wait_p50_s'] or 0:.0f} s, p99 {s['queue_wait_p99_s'] or 0:.0f} s",
     ]
+
+
+def _plan_lines(p: dict) -> list[str]:
+    """The plan as the web's plan page words it."""
+    from .units import format_duration as span
+
+    restart = (f", {p['restart_after_terminate']} of them restart on another host"
+               if p["terminate_total"] else "")
+    lines = [f"{p['name']}: {p['vms_in_scope']} VMs on the {p['hosts_in_scope']} hosts in scope "
+             f"(of {p['hosts']} hosts, {p['vms']} VMs, {p['racks']} racks)",
+             f"will live-migrate {p['migrate']}; will be terminated {p['terminate_total']}{restart}"]
+    lines += [f"  {n}: {reason}" for reason, n in p["terminate_reasons"] if n]
+    lines.append(f"how long: {span(p['eta_s'])} (range {span(p['eta_low_s'])} to {span(p['eta_high_s'])}; "
+                 f"{p['eta_method']})")
+    if p["not_placed"] is None:
+        lines.append("cannot be placed: see the capacity check (too big to simulate for a preview)")
+    else:
+        lines.append(f"cannot be placed: {p['not_placed']}")
+        lines += [f"  {n}: {reason}" for reason, n in p["not_placed_reasons"]]
+    if p["capacity"]:
+        lines.append("capacity check, wave by wave:")
+        lines += [f"  {c['event']}, wave {c['wave']}: {'; '.join(c['reasons'])}" for c in p["capacity"]]
+    else:
+        lines.append("capacity check: every wave's VMs fit on the hosts outside it")
+    for ev in p["events"]:
+        waves = ev["waves"]
+        when = f"; deadline {span(ev['deadline_s'])} after the start" if ev["deadline_s"] else ""
+        if ev["window"]:
+            when += f"; migrations start only between {span(ev['window'][0])} and {span(ev['window'][1])}"
+        plural = "" if len(waves) == 1 else "s"
+        lines.append(f"{ev['name']} ({ev['kind']}): {ev['hosts']} hosts in {len(waves)} wave{plural}; "
+                     f"at most {ev['max_hosts_in_maintenance']} hosts out at once, each down for "
+                     f"{span(ev['host_downtime_s'])}{when}")
+        for w in waves[:12]:
+            names = ", ".join(w["names"]) + (f" and {w['more']} more" if w["more"] else "")
+            lines.append(f"  wave {w['wave']}: {w['hosts']} hosts, {w['vms']} VMs: {names}")
+        if len(waves) > 12:
+            lines.append(f"  ... and {len(waves) - 12} more waves")
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:

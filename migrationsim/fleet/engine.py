@@ -1,22 +1,23 @@
 """The fleet engine: maintenance events evacuate hosts, many VMs migrate at once over shared links.
 
-A discrete-event simulation (a heap of ``(time, sequence, action)``, like SimPy's kernel). Each
-VM that must leave a host goes through GCE's phases (MODEL.md section 6): guest notice, queueing
-under the rollout caps, target selection and setup (with authentication), pre-copy (driven by
-the same ``Precopy`` object as the single-VM model, at the rate the network gives it),
-blackout, post-migration brownout with packet forwarding, cleanup. VMs that cannot live-migrate
-are terminated (and restarted elsewhere when ``automaticRestart``); VMs on a host that fails
-crash. Every step is an event with a time; ``FleetRun.events()`` yields them as produced.
+``FleetRun`` is the fleet model on the event kernel (``kernel.py``: the clock, the heap, the
+event stream). Each maintenance event takes its hosts out of service as its ``Rollout`` allows
+(``rollout.py``). Each VM that must leave a host goes through GCE's phases (MODEL.md section 6):
+guest notice, queueing under the rollout caps, target selection (``placement.py``) and setup
+(with authentication), pre-copy (driven by the same ``Precopy`` object as the single-VM model,
+at the rate the network gives it, ``network.py``), blackout, post-migration brownout with
+packet forwarding, cleanup. VMs that cannot live-migrate are terminated (and restarted elsewhere
+when ``automaticRestart``); VMs on a host that fails crash. Every step is an event with a time;
+``FleetRun.events()`` yields them as produced.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 import random
 from collections import deque
-from dataclasses import dataclass, field, replace
-from typing import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Callable
 
 from .. import notice as notices
 from ..layout import layout_regions
@@ -24,17 +25,16 @@ from ..memory_fluid import FluidMemory
 from ..precopy import Precopy
 from ..spec import build_spec
 from ..switchover import device_and_resume_s
-from ..units import PAGE_SIZE_BYTES
-from ..workload import PRESETS as WORKLOADS
 from . import reasons as why
+from .build import build_fleet
+from .kernel import Kernel
 from .model import FAILED, MAINTENANCE, SCHEDULED, UP, Fleet, Host, Vm
 from .network import Flow, Network, in_order
 from .placement import Placement
+from .rollout import Rollout, hosts_in_scope, next_window_open
 from .scenario import MaintenanceEvent, Scenario
-from .build import build_fleet
 
 SPOT_NOTICE_S = 30.0  # Spot VMs get a 30 s preemption notice
-DAY_S = 86400.0  # maintenance windows repeat daily
 MAX_ATTEMPTS = 3  # migrations of one VM that fail before the switch, before giving up
 
 
@@ -84,7 +84,7 @@ class Migration:
     rejected_targets: set = field(default_factory=set)
 
 
-class FleetRun:
+class FleetRun(Kernel):
     def __init__(self, scenario: Scenario, on_event: Callable[[dict], None] | None = None,
                  *, sample_every_s: float | None = None, busiest_links: int = 8,
                  guest_watches: Callable[[Vm, float], bool] | None = None):
@@ -93,6 +93,7 @@ class FleetRun:
         ``guest_watches(vm, now_s)``: whether the guest has read its maintenance-event key since
         the last event (default: the VM's ``watches_metadata``); a live rehearsal passes the
         real polls here."""
+        super().__init__()
         self.scenario = scenario
         self.guest_watches = guest_watches or (lambda vm, now_s: vm.watches_metadata)
         self.sample_every_s = sample_every_s
@@ -102,11 +103,8 @@ class FleetRun:
         self.network = Network()
         self.placement = Placement(self.fleet, scenario, random.Random(scenario.seed + 2))
         self.records = [VmRecord(vm.id) for vm in self.fleet.vms]
-        self.listeners: list[Callable[[dict], None]] = [on_event] if on_event else []
-        self.now = 0.0
-        self.makespan_s = 0.0
-        self._heap: list = []
-        self._seq = 0
+        if on_event:
+            self.listeners.append(on_event)
         self._specs: dict = {}
         self._flows: dict[Flow, Migration] = {}
         self.in_flight: dict[int, Migration] = {}  # by VM id
@@ -118,54 +116,21 @@ class FleetRun:
         self.peak_concurrent = 0
         self.host_event: dict[int, MaintenanceEvent] = {}
         self._wakeups: set = set()  # (event, time) window openings already scheduled
-        self.controllers: dict[str, "_Controller"] = {}
-        self.link_samples: list = []
+        self.controllers: dict[str, Rollout] = {}
         for ev in scenario.events:
-            self._at(ev.start_s, self._event_start, ev)
+            self.at(ev.start_s, self._event_start, ev)
         if sample_every_s:
-            self._at(0.0, self._sample)
+            self.at(0.0, self._sample, observer=True)
 
-    # --- the kernel --------------------------------------------------------------------------
+    @property
+    def makespan_s(self) -> float:
+        """When the last thing happened (samples aside)."""
+        return self.last_activity_s
 
-    def _at(self, t: float, action, *args) -> None:
-        self._seq += 1
-        heapq.heappush(self._heap, (t, self._seq, action, args))
+    # --- the end of the run ----------------------------------------------------------------
 
-    def emit(self, kind: str, **fields) -> None:
-        if self.listeners:
-            event = {"t_s": self.now, "kind": kind, **fields}
-            for listener in self.listeners:
-                listener(event)
-
-    def step(self) -> bool:
-        if not self._heap:
-            return False
-        t, _, action, args = heapq.heappop(self._heap)
-        self.now = max(self.now, t)
-        if action != self._sample:
-            self.makespan_s = self.now  # the last thing that happened, samples aside
-        action(*args)
-        return True
-
-    def run(self) -> "FleetRun":
-        while self.step():
-            pass
-        self._finish()
-        return self
-
-    def events(self) -> Iterator[dict]:
-        """Run, yielding every event as it is produced (for streaming to a browser)."""
-        buffer: list[dict] = []
-        self.listeners.append(buffer.append)
-        while self.step():
-            if buffer:
-                yield from buffer
-                buffer.clear()
-        self._finish()
-        yield from buffer
-        buffer.clear()
-
-    def _finish(self) -> None:
+    def finish(self) -> None:
+        """VMs still queued when nothing is left to happen are stuck: say behind whom and why."""
         for queue in self.queues.values():
             if queue:
                 head = self.records[queue[0].id]
@@ -183,7 +148,7 @@ class FleetRun:
     def start_maintenance(self, event: MaintenanceEvent) -> None:
         """Start another maintenance event (e.g. simulateMaintenanceEvent) at ``event.start_s``,
         or now if that has passed."""
-        self._at(max(self.now, event.start_s), self._event_start, event)
+        self.at(max(self.now, event.start_s), self._event_start, event)
 
     def _sample(self) -> None:
         """Link utilisation and migrations in flight, every ``sample_every_s`` while work remains."""
@@ -196,41 +161,33 @@ class FleetRun:
         self.emit("links", links=[{"link": link.name, "utilisation": link.utilisation,
                                    "bps": link.carried_bps} for link in busy],
                   in_flight=len(self.in_flight), in_flight_by_rack=per_rack)
-        if self._heap:  # stop sampling once nothing else is left to happen
-            self._at(self.now + self.sample_every_s, self._sample)
+        if self.next_s is not None:  # stop sampling once nothing else is left to happen
+            self.at(self.now + self.sample_every_s, self._sample, observer=True)
 
     # --- maintenance events and their hosts ------------------------------------------------------
 
     def _event_start(self, ev: MaintenanceEvent) -> None:
-        hosts = self._scope(ev)
-        controller = _Controller(ev, hosts)
+        hosts = self.scope(ev)
+        controller = Rollout(ev, hosts)
         self.controllers[ev.name] = controller
         self.emit("maintenance_start", event=ev.name, maintenance=ev.kind, hosts=len(hosts),
                   deadline_s=None if ev.deadline_s is None else ev.start_s + ev.deadline_s)
         if ev.deadline_s is not None:
-            self._at(ev.start_s + ev.deadline_s, self._deadline, ev)
+            self.at(ev.start_s + ev.deadline_s, self._deadline, ev)
         if ev.window is not None and ev.window[0] > 0:
             self._wakeups.add((ev.name, ev.start_s + ev.window[0]))
-            self._at(ev.start_s + ev.window[0], self._window_opens, ev)
+            self.at(ev.start_s + ev.window[0], self._window_opens, ev)
         if ev.kind == "hw_failure":
             for host in hosts:
                 fail_at = ev.start_s + self.rng.expovariate(1.0 / ev.failure_after_mean_s)
-                self._at(fail_at, self._host_fails, host, "hardware failure")
+                self.at(fail_at, self._host_fails, host, "hardware failure")
         self._activate(controller)
 
     def scope(self, ev: MaintenanceEvent) -> list[Host]:
         """The hosts a maintenance event names (the zone, racks or hosts)."""
-        return self._scope(ev)
+        return hosts_in_scope(self.fleet, ev)
 
-    def _scope(self, ev: MaintenanceEvent) -> list[Host]:
-        fleet = self.fleet
-        if ev.scope_zone:
-            return list(fleet.hosts)
-        racks = {r.id for r in fleet.racks if r.name in ev.scope_racks}
-        names = set(ev.scope_hosts)
-        return [h for h in fleet.hosts if h.rack in racks or h.name in names]
-
-    def _activate(self, c: "_Controller") -> None:
+    def _activate(self, c: Rollout) -> None:
         """Take hosts out of service, up to the event's limit (rack by rack for BIOS)."""
         while c.pending and len(c.active) < c.max_active:
             host = c.pending[0]
@@ -264,7 +221,7 @@ class FleetRun:
             return
         host.state = MAINTENANCE
         self.emit("host_maintenance_start", host=host.name, event=ev.name)
-        self._at(self.now + ev.host_downtime_s, self._host_back, host, ev)
+        self.at(self.now + ev.host_downtime_s, self._host_back, host, ev)
 
     def _host_back(self, host: Host, ev: MaintenanceEvent) -> None:
         host.state = UP
@@ -301,7 +258,6 @@ class FleetRun:
         self.emit("deadline", event=ev.name, hosts_left=len(c.pending) + len(c.active))
         c.max_active = math.inf
         c.by_rack = False
-        c.past_deadline = True
         for host_id in list(c.active):
             self._force_out(self.fleet.hosts[host_id])
         while c.pending:
@@ -316,16 +272,6 @@ class FleetRun:
                 continue  # already leaving
             self._dequeue(vm, host)
             self._terminate(vm, why.DEADLINE, why.sentence(why.DEADLINE))
-
-    def _next_window_open(self, ev: MaintenanceEvent) -> float:
-        """Now if the event's daily window is open, else when it next opens."""
-        start, end = ev.window
-        if end - start >= DAY_S:
-            return self.now
-        into_day = (self.now - ev.start_s) % DAY_S
-        if start <= into_day < end or start <= into_day + DAY_S < end:
-            return self.now
-        return self.now + (start - into_day) % DAY_S
 
     def _window_opens(self, ev: MaintenanceEvent) -> None:
         self.emit("window_open", event=ev.name)
@@ -346,12 +292,12 @@ class FleetRun:
             rec.notice_s = lead
             self.emit("notice", vm=vm.name, value=value, lead_s=lead)
             detail = why.sentence(why.NOT_MIGRATABLE, why=vm.why_not_migratable())
-            self._at(self.now + lead, self._terminate, vm, why.NOT_MIGRATABLE, detail)
+            self.at(self.now + lead, self._terminate, vm, why.NOT_MIGRATABLE, detail)
             return
         value, lead = notices.guest_notice(guest_watches=self.guest_watches(vm, self.now))
         rec.notice_s = lead
         self.emit("notice", vm=vm.name, value=value, lead_s=lead)
-        self._at(self.now + lead, self._enqueue, vm, ev)
+        self.at(self.now + lead, self._enqueue, vm, ev)
 
     def _enqueue(self, vm: Vm, ev: MaintenanceEvent) -> None:
         host = self.fleet.hosts[vm.host]
@@ -394,11 +340,11 @@ class FleetRun:
         """A target host if the VM may start now, else (blocked-on key, code, sentence)."""
         caps = self.scenario.caps
         if ev.window is not None:
-            opens = self._next_window_open(ev)
+            opens = next_window_open(ev, self.now)
             if opens > self.now:
                 if (ev.name, opens) not in self._wakeups:
                     self._wakeups.add((ev.name, opens))
-                    self._at(opens, self._window_opens, ev)
+                    self.at(opens, self._window_opens, ev)
                 return (("window", ev.name), why.OUTSIDE_WINDOW, why.sentence(why.OUTSIDE_WINDOW, opens=opens))
         if caps.per_source_host is not None and host.outgoing >= caps.per_source_host:
             return (("host", host.id), why.CAP_SOURCE_HOST, why.sentence(why.CAP_SOURCE_HOST, cap=caps.per_source_host))
@@ -443,7 +389,7 @@ class FleetRun:
         self._take_target(m, target)
         self.emit("migration_start", vm=vm.name, source=source.name, target=target.name,
                   queue_wait_s=rec.queue_wait_s)
-        self._at(self.now + self.scenario.target_setup_s, self._target_ready, m)
+        self.at(self.now + self.scenario.target_setup_s, self._target_ready, m)
 
     def _take_target(self, m: Migration, target: Host) -> None:
         m.target = target
@@ -475,7 +421,7 @@ class FleetRun:
                 return
             self._take_target(m, target)
             self.emit("target_retry", vm=m.vm.name, target=target.name)
-            self._at(self.now + scenario.target_setup_s, self._target_ready, m)
+            self.at(self.now + scenario.target_setup_s, self._target_ready, m)
             return
         self._begin_precopy(m)
 
@@ -496,7 +442,8 @@ class FleetRun:
         memory = FluidMemory(spec, layout_regions(spec))
         m.precopy = Precopy(spec, memory, start_s=self.now)
         m.phase = "precopy"
-        m.flow = Flow(m.vm.name, self._path(m.source, m.target), m.precopy.rate_bps(math.inf))
+        path = self.network.migration_path(self.fleet, m.source, m.target)
+        m.flow = Flow(m.vm.name, path, m.precopy.rate_bps(math.inf))
         self._flows[m.flow] = m
         m.last_s = self.now
         self._rates_changed(self.network.add(m.flow), m)
@@ -505,24 +452,11 @@ class FleetRun:
         scenario = self.scenario
         first_pass_s = memory.wire_bytes_for(memory.pending) / max(m.rate_bps, 1.0)  # round 0
         if scenario.target_failure and self.rng.random() < scenario.target_failure:
-            self._at(self.now + self.rng.random() * first_pass_s, self._target_fails, m, m.version)
+            self.at(self.now + self.rng.random() * first_pass_s, self._target_fails, m, m.version)
         if scenario.source_failure and self.rng.random() < scenario.source_failure:
-            self._at(self.now + self.rng.random() * first_pass_s, self._host_fails, m.source,
-                     "failed during a migration")
+            self.at(self.now + self.rng.random() * first_pass_s, self._host_fails, m.source,
+                    "failed during a migration")
         self._decide(m)
-
-    def _path(self, source: Host, target: Host) -> tuple:
-        net, fleet = self.network, self.fleet
-        share = fleet.migration_share
-        path = [net.link(f"{source.name}/tx", source.nic_bps * share)]
-        if source.rack != target.rack:
-            src_rack, dst_rack = fleet.racks[source.rack], fleet.racks[target.rack]
-            path.append(net.link(f"{src_rack.name}/up", src_rack.uplink_bps))
-            if fleet.spine_bps is not None:
-                path.append(net.link("spine", fleet.spine_bps))
-            path.append(net.link(f"{dst_rack.name}/down", dst_rack.uplink_bps))
-        path.append(net.link(f"{target.name}/rx", target.nic_bps * share))
-        return tuple(path)
 
     def _advance(self, m: Migration) -> None:
         """Account for what it sent since ``last_s`` at the rate it had."""
@@ -543,7 +477,7 @@ class FleetRun:
         m.version += 1
         if m.rate_bps <= 0:
             return  # starved: rescheduled when its rate changes
-        self._at(self.now + m.precopy.time_to_round_end(m.rate_bps), self._round_end, m, m.version)
+        self.at(self.now + m.precopy.time_to_round_end(m.rate_bps), self._round_end, m, m.version)
 
     def _decide(self, m: Migration) -> None:
         stop = m.precopy.decide(m.rate_bps if m.rate_bps > 0 else m.flow.demand_bps)
@@ -592,7 +526,7 @@ class FleetRun:
             link_bps = max(m.flow.rate_bps, 1.0)
             blackout_s = device_and_resume_s(spec, link_bps)
             push_s = wire / link_bps
-            self._at(self.now + blackout_s + push_s, self._release_flow, m)
+            self.at(self.now + blackout_s + push_s, self._release_flow, m)
         else:
             # the final copy runs uncapped (QEMU lifts its limit) for tens of milliseconds
             link_bps = max(self.network.burst_rate_bps(m.flow), 1.0)
@@ -602,7 +536,7 @@ class FleetRun:
         rec.blackout_s = blackout_s
         self.emit("blackout_start", vm=m.vm.name, final_bytes=wire, blackout_s=blackout_s,
                   stop_reason=stop.reason)
-        self._at(self.now + blackout_s, self._blackout_end, m, push_s)
+        self.at(self.now + blackout_s, self._blackout_end, m, push_s)
 
     def _release_flow(self, m: Migration) -> None:
         if m.flow is not None and m.flow in self._flows:
@@ -631,14 +565,14 @@ class FleetRun:
         else:
             rec.lost_packets += stale_packets
         self.emit("blackout_end", vm=vm.name, host=target.name)
-        self._at(self.now + rec.post_brownout_s, self._post_end, m)
+        self.at(self.now + rec.post_brownout_s, self._post_end, m)
 
     def _post_end(self, m: Migration) -> None:
         m.phase = "cleanup"
         rec = self.records[m.vm.id]
         self.emit("post_brownout_end", vm=m.vm.name, forwarded_packets=rec.forwarded_packets,
                   post_brownout_s=rec.post_brownout_s)
-        self._at(self.now + self.scenario.cleanup_s, self._cleanup_end, m)
+        self.at(self.now + self.scenario.cleanup_s, self._cleanup_end, m)
 
     def _cleanup_end(self, m: Migration) -> None:
         m.phase = "done"
@@ -732,7 +666,7 @@ class FleetRun:
             target, _ = self.placement.choose(vm, host, restart=True)
             if target is not None:
                 target.reserve(vm.vcpus, vm.memory_bytes)
-                self._at(self.now + self.scenario.restart_s, self._restarted, vm, target, crashed)
+                self.at(self.now + self.scenario.restart_s, self._restarted, vm, target, crashed)
                 outcome = "crashed" if crashed else "restarted"
             else:
                 rec.reason = detail + "; " + why.sentence(why.NO_RESTART_CAPACITY)
@@ -772,52 +706,7 @@ class FleetRun:
         ev = self.host_event.get(host.id)
         if ev is not None:  # repaired after the event's downtime
             self.emit("host_maintenance_start", host=host.name, event=ev.name)
-            self._at(self.now + ev.host_downtime_s, self._host_back, host, ev)
-
-
-@dataclass(eq=False)
-class _Controller:
-    """Takes an event's hosts out of service in order, at most ``max_active`` at a time."""
-
-    event: MaintenanceEvent
-    hosts: list
-
-    def __post_init__(self):
-        ev = self.event
-        self.pending = deque(sorted(self.hosts, key=lambda h: (h.rack, h.id)))
-        self.total = len(self.hosts)
-        limit = ev.max_hosts_in_maintenance
-        if isinstance(limit, str):  # a share of the event's hosts
-            self.max_active = max(1, math.ceil(float(limit[:-1]) / 100 * self.total))
-        else:
-            self.max_active = limit
-        self.by_rack = ev.kind == "bios_rollout"
-        if self.by_rack:
-            self.max_active = max(self.max_active, max((sum(1 for h in self.hosts if h.rack == r)
-                                                        for r in {h.rack for h in self.hosts}), default=1))
-        self.active: set = set()
-        self.deferred: set = set()  # hosts another event holds; taken when it lets go
-        self.current_rack = -1
-        self.finished = False
-        self.past_deadline = False
-        self.skipped = 0
-
-
-def planned_waves(ev: MaintenanceEvent, hosts: list[Host]) -> list[list[Host]]:
-    """The order and grouping in which an event takes its hosts out of service, if each group
-    finished before the next started: rack by rack for a BIOS rollout, else groups of
-    ``max_hosts_in_maintenance`` (the engine actually rolls: a host comes back, the next goes)."""
-    controller = _Controller(ev, hosts)
-    ordered = list(controller.pending)
-    if controller.by_rack:
-        waves: list[list[Host]] = []
-        for host in ordered:
-            if not waves or waves[-1][0].rack != host.rack:
-                waves.append([])
-            waves[-1].append(host)
-        return waves
-    size = max(1, int(min(controller.max_active, len(ordered) or 1)))
-    return [ordered[i:i + size] for i in range(0, len(ordered), size)]
+            self.at(self.now + ev.host_downtime_s, self._host_back, host, ev)
 
 
 def vm_nic_share(fleet: Fleet, host: Host) -> float:
@@ -828,4 +717,4 @@ def run_scenario(scenario: Scenario, on_event: Callable[[dict], None] | None = N
     return FleetRun(scenario, on_event).run()
 
 
-__all__ = ["FleetRun", "VmRecord", "run_scenario", "PAGE_SIZE_BYTES", "WORKLOADS", "replace"]
+__all__ = ["FleetRun", "VmRecord", "run_scenario"]

@@ -1,9 +1,14 @@
-"""Per-VM rows (CSV) of a finished fleet run."""
+"""The exports of a fleet run: per-VM rows (CSV) of a finished run, and its event log."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+from collections.abc import Iterator
+
+from .engine import FleetRun
+from .scenario import parse_scenario
 
 COLUMNS = ("vm", "workload", "memory_bytes", "customer", "outcome", "reason", "source", "target",
            "migrations", "notice_s", "queue_wait_s", "precopy_s", "blackout_s", "post_brownout_s",
@@ -35,3 +40,11 @@ def vm_rows_csv(run) -> str:
     writer.writeheader()
     writer.writerows(vm_rows(run))
     return out.getvalue()
+
+
+def event_log(data: dict) -> Iterator[str]:
+    """Every engine event of a scenario dict's run as a JSON line. The engine is deterministic
+    (same scenario and seed, same log bit for bit), so the log is recomputed rather than stored."""
+    run = FleetRun(parse_scenario(data))
+    for event in run.events():
+        yield json.dumps(event, separators=(",", ":")) + "\n"

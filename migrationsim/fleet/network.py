@@ -67,6 +67,20 @@ class Network:
             self.links[name] = Link(name, capacity_bps, order=len(self.links))
         return self.links[name]
 
+    def migration_path(self, fleet, source, target) -> tuple[Link, ...]:
+        """The links a migration from host ``source`` to host ``target`` of ``fleet`` crosses, in
+        order; a host NIC gives migrations ``fleet.migration_share`` of its rate."""
+        share = fleet.migration_share
+        path = [self.link(f"{source.name}/tx", source.nic_bps * share)]
+        if source.rack != target.rack:
+            src_rack, dst_rack = fleet.racks[source.rack], fleet.racks[target.rack]
+            path.append(self.link(f"{src_rack.name}/up", src_rack.uplink_bps))
+            if fleet.spine_bps is not None:
+                path.append(self.link("spine", fleet.spine_bps))
+            path.append(self.link(f"{dst_rack.name}/down", dst_rack.uplink_bps))
+        path.append(self.link(f"{target.name}/rx", target.nic_bps * share))
+        return tuple(path)
+
     # --- changes: each returns the flows whose rate changed (the new flow included) ---------
 
     def add(self, flow: Flow) -> set[Flow]:

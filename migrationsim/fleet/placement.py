@@ -2,13 +2,12 @@
 
 A candidate must be up and not named by any maintenance, have the free vCPUs and memory for the
 VM (the empty target VM reserves them), keep the capacity headroom, hold no VM of the VM's
-anti-affinity group, and be under its per-target cap. Among those, a scoring function picks one
-(``least_loaded``: most free memory; ``best_fit``: least free memory that fits; or one you
-register in ``SCORINGS``), after preferring hosts already through this maintenance (the VM will
-not have to move again) and another rack than the source's (spread). Large fleets are sampled: ``candidates`` hosts drawn at random from
-those in service, the way large schedulers sample rather than scan.
+anti-affinity group, and be under its per-target cap. Among those, a scoring rule picks one
+(``scoring.py``: ``least_loaded``, ``best_fit``, or one you register in ``SCORINGS``), after
+preferring hosts already through this maintenance (the VM will not have to move again) and
+another rack than the source's (spread). Large fleets are sampled: ``candidates`` hosts drawn
+at random from those in service, the way large schedulers sample rather than scan.
 """
-
 from __future__ import annotations
 
 import random
@@ -16,21 +15,7 @@ import random
 from . import reasons as why
 from .model import UP, Fleet, Host, Vm
 from .scenario import Scenario
-
-
-def least_loaded(host: Host, vm: Vm) -> float:
-    """Prefer the host with the most free memory (spreads load)."""
-    return -(host.memory_bytes - host.used_memory_bytes)
-
-
-def best_fit(host: Host, vm: Vm) -> float:
-    """Prefer the host with the least free memory that still fits (packs hosts)."""
-    return host.memory_bytes - host.used_memory_bytes
-
-
-# Scoring functions by name: lower is better. Register another to plug it in:
-# ``SCORINGS["my_rule"] = fn`` (and name it in the scenario's ``placement.scoring``).
-SCORINGS = {"least_loaded": least_loaded, "best_fit": best_fit}
+from .scoring import SCORINGS
 
 
 class Placement:

@@ -122,8 +122,7 @@ class Playback:
         """Run everything due by now; returns the events it produced."""
         first = len(self.events)
         due = self.sim_now()
-        heap = self.run._heap
-        while heap and heap[0][0] <= due:
+        while self.run.next_s is not None and self.run.next_s <= due:
             self.run.step()
         if self.run.now < due:
             self.run.now = due  # the engine's clock follows the wall clock between events
@@ -131,14 +130,14 @@ class Playback:
 
     def seconds_to_next(self) -> float | None:
         """Wall seconds until the next event is due, or None when nothing is left."""
-        heap = self.run._heap
-        if not heap:
+        next_s = self.run.next_s
+        if next_s is None:
             return None
-        return max(0.0, (heap[0][0] - self.sim_now()) / self.speed)
+        return max(0.0, (next_s - self.sim_now()) / self.speed)
 
     @property
     def finished(self) -> bool:
-        return not self.run._heap
+        return self.run.next_s is None
 
     async def play(self, on_events: Callable[[list[dict]], None] | None = None,
                    max_sleep_s: float = 0.05) -> None:

@@ -1,28 +1,30 @@
-"""Scenario files (JSON or YAML): a fleet, a policy, caps and maintenance events.
+"""Scenarios: a fleet, a policy, caps and maintenance events, and their validation.
 
-``load_scenario(path_or_text)`` and ``parse_scenario(dict)`` validate everything and raise
-``ScenarioError`` naming the path of the first bad field: ``fleet.racks[3].hosts: must be > 0``.
-docs/fleet.md documents the schema; ``PRESET_NAMES`` lists the scenarios shipped in the package.
+``parse_scenario(dict)`` validates everything and raises ``ScenarioError`` naming the path of
+the first bad field: ``fleet.racks[3].hosts: must be > 0``. docs/fleet.md documents the schema;
+``text.py`` reads scenario text (files, presets, uploads) into the dicts this module checks.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import InvalidParameter
 from ..spec import PARAMETERS, build_spec
 from ..units import parse_bytes, parse_duration, parse_rate
 from ..workload import PRESETS as WORKLOADS
+from .scoring import SCORINGS
 
 EVENT_KINDS = ("bios_rollout", "urgent_patch", "kernel_upgrade", "hw_failure")
 MAX_VMS = 2_000_000
 MAX_HOSTS = 200_000
-PRESETS_DIR = Path(__file__).with_name("presets")
-PRESET_NAMES = ("demo", "heartbleed", "bios-rollout", "hw-failure", "gce-calibrated")
+
+
+def workload_names() -> list[str]:
+    """The workload presets a VM mix may name."""
+    return list(WORKLOADS)
 
 
 class ScenarioError(ValueError):
@@ -355,9 +357,7 @@ def parse_scenario(data: Any) -> Scenario:
     net.finish()
 
     placement = top.sub("placement")
-    from .placement import SCORINGS as registered  # noqa: PLC0415 - the live registry
-
-    scoring = placement.get("scoring", _choice(tuple(registered)), "least_loaded")
+    scoring = placement.get("scoring", _choice(tuple(SCORINGS)), "least_loaded")
     candidates = placement.get("candidates", _int(1, 100_000), 64)
     placement.finish()
 
@@ -511,37 +511,3 @@ def _event(raw: Any, i: int) -> MaintenanceEvent:
 
 def _bad(message: str):
     raise ValueError(message)
-
-
-def load_scenario(source: str | Path) -> Scenario:
-    """A scenario from a file path, a preset name, or JSON/YAML text."""
-    text = str(source)
-    if text in PRESET_NAMES:
-        path = PRESETS_DIR / f"{text}.yaml"
-        return parse_scenario(_parse_text(path.read_text(), path.name))
-    path = Path(text)
-    if "\n" not in text and path.suffix in (".json", ".yaml", ".yml"):
-        if not path.exists():
-            raise ScenarioError("scenario", f"no such file: {text}")
-        return parse_scenario(_parse_text(path.read_text(), path.name))
-    return parse_scenario(_parse_text(text, "scenario"))
-
-
-def _parse_text(text: str, name: str) -> Any:
-    if "\x00" in text:
-        raise ScenarioError("scenario", f"{name} is not text (it holds NUL bytes)")
-    stripped = text.lstrip()
-    try:
-        if stripped.startswith("{") or stripped.startswith("["):
-            try:
-                return json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise ScenarioError("scenario", f"{name} is not valid JSON: {exc}") from None
-        import yaml  # noqa: PLC0415 - only for YAML scenarios
-
-        try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ScenarioError("scenario", f"{name} is not valid YAML: {str(exc)[:300]}") from None
-    except RecursionError:
-        raise ScenarioError("scenario", f"{name} is nested too deeply") from None

@@ -6,6 +6,8 @@ import numpy as np
 
 OUTCOMES = ("migrated", "terminated", "restarted", "crashed", "aborted", "stuck", "unaffected")
 BLACKOUT_SLO_S = 0.300  # Google's published p99
+GOOGLE_BLACKOUT_P50_S = 0.050  # Google's published median blackout (VEE'18)
+GOOGLE_BLACKOUT_P99_S = 0.300  # and its 99th percentile
 
 
 def _pct(values: list[float], q: float) -> float | None:

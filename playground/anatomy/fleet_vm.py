@@ -8,7 +8,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from playground import fleetsim
+from migrationsim.fleet.single_vm import vm_anatomy_params
 from playground.accounts import access, limits
 from playground.fleets.models import FleetRun
 
@@ -19,7 +19,7 @@ ERROR_UNKNOWN_VM = "this fleet run has no VM named {name!r}"
 
 def anatomy_params(*, run: FleetRun, vm_name: str) -> dict | None:
     """The single-VM form's values for one VM of this fleet run. None if there is no such VM."""
-    params = fleetsim.vm_anatomy_params(run.scenario, vm_name)
+    params = vm_anatomy_params(run.scenario, vm_name)
     if params is None:
         return None
     params["fleet_vm"]["fleet_run"] = run.pk

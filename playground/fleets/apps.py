@@ -9,7 +9,7 @@ class FleetsConfig(AppConfig):
     label = "fleets"
 
     def ready(self) -> None:
-        from playground import fleetsim
+        from migrationsim.fleet.scenario import ScenarioError
         from playground.runs import kinds
 
         from .models import FleetRun, FleetRunMessage
@@ -17,7 +17,7 @@ class FleetsConfig(AppConfig):
 
         kinds.register(kinds.RunKind(
             name="fleet", model=FleetRun, event_model=FleetRunMessage, runner=run_fleet,
-            invalid_input=(fleetsim.ScenarioError,),
+            invalid_input=(ScenarioError,),
             invalid_message="The stored scenario is no longer valid: {error}",
             failed_message="The fleet engine failed: {error}",
             events_noun="progress frames", max_events_setting="PLAYGROUND_FLEET_MAX_FRAMES",

@@ -10,7 +10,7 @@ import json
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
-from playground import fleetsim
+from migrationsim.fleet.export import COLUMNS as VM_COLUMNS, event_log
 
 from playground.runs.models import RunStatus
 
@@ -34,7 +34,7 @@ def fleet_run_vms_csv(request: HttpRequest, run_id: int) -> HttpResponse:
 
     def rows():
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=[*fleetsim.VM_COLUMNS, "host", "rack"],
+        writer = csv.DictWriter(buffer, fieldnames=[*VM_COLUMNS, "host", "rack"],
                                 extrasaction="ignore")
         writer.writeheader()
         for vm in run.vms.order_by("id").iterator(chunk_size=2000):
@@ -65,7 +65,7 @@ def fleet_run_events_jsonl(request: HttpRequest, run_id: int) -> HttpResponse:
     """The engine's whole event log, one JSON object a line, recomputed from the stored scenario
     (the engine is deterministic: same scenario and seed, same log)."""
     run = run_or_404(request, run_id)
-    response = StreamingHttpResponse(fleetsim.event_log(run.scenario),
+    response = StreamingHttpResponse(event_log(run.scenario),
                                      content_type="application/x-ndjson")
     response["Content-Disposition"] = f'attachment; filename="fleet-run-{run.pk}-events.jsonl"'
     return response

@@ -14,7 +14,8 @@ from django import forms
 from django.core.validators import MaxLengthValidator
 from django.forms import inlineformset_factory
 
-from playground import fleetsim
+from migrationsim.fleet.scenario import ScenarioError, workload_names
+from migrationsim.fleet.text import MAX_SCENARIO_CHARS, parse_text, scenario_size, validate
 
 from . import sweeps
 from .fields import fleet_to_scenario
@@ -116,7 +117,7 @@ class FleetForm(forms.ModelForm):
         self.fields["racks"].validators.append(_at_most(10_000))
         self.fields["hosts_per_rack"].validators.append(_at_most(1000))
         mix = (self.instance.mix if self.instance and self.instance.mix else {"web": 100.0})
-        self.mix_names = fleetsim.workload_names()
+        self.mix_names = workload_names()
         for name in self.mix_names:
             self.fields[f"mix_{name}"] = forms.FloatField(
                 label=name, required=False, initial=mix.get(name, 0), **PERCENT,
@@ -227,7 +228,7 @@ def fleet_field_for(path: str, form: FleetForm) -> str | None:
     return None
 
 
-def add_scenario_error(exc: fleetsim.ScenarioError, form: FleetForm, event_forms: list) -> None:
+def add_scenario_error(exc: ScenarioError, form: FleetForm, event_forms: list) -> None:
     """Put the engine's message next to the field its path names, or verbatim at the top."""
     match = _EVENT_RE.match(exc.path)
     if match and int(match.group(1)) < len(event_forms):
@@ -259,8 +260,8 @@ def validate_fleet(form: FleetForm, formset) -> dict | None:
     events = [f.save(commit=False) for f in event_forms]
     scenario = fleet_to_scenario(fleet, events)
     try:
-        fleetsim.validate(scenario)
-    except fleetsim.ScenarioError as exc:
+        validate(scenario)
+    except ScenarioError as exc:
         add_scenario_error(exc, form, event_forms)
         return None
     return scenario
@@ -277,8 +278,8 @@ class ImportForm(forms.Form):
         upload = cleaned.get("file")
         text = cleaned.get("text") or ""
         if upload:
-            if upload.size > fleetsim.MAX_SCENARIO_CHARS:
-                raise forms.ValidationError(f"the file is larger than {fleetsim.MAX_SCENARIO_CHARS:,} bytes")
+            if upload.size > MAX_SCENARIO_CHARS:
+                raise forms.ValidationError(f"the file is larger than {MAX_SCENARIO_CHARS:,} bytes")
             try:
                 text = upload.read().decode("utf-8")
             except UnicodeDecodeError:
@@ -289,9 +290,9 @@ class ImportForm(forms.Form):
             return cleaned
         field = "file" if upload else "text"
         try:
-            scenario = fleetsim.parse_text(text, max_events=MAX_EVENTS, max_list=MAX_VMS)
-            hosts, vms = fleetsim.scenario_size(scenario)
-        except fleetsim.ScenarioError as exc:
+            scenario = parse_text(text, max_events=MAX_EVENTS, max_list=MAX_VMS)
+            hosts, vms = scenario_size(scenario)
+        except ScenarioError as exc:
             self.add_error(field, str(exc))  # "fleet.racks[3].hosts: must be > 0", verbatim
             return cleaned
         if hosts > MAX_HOSTS:
@@ -405,14 +406,14 @@ class SweepForm(forms.Form):
         for x in xs:  # each value must make a valid scenario; say which one does not
             try:
                 s = sweeps.set_path(self.scenario, cleaned["x_param"], x)
-                hosts, vms = fleetsim.scenario_size(s)
-            except fleetsim.ScenarioError as exc:
+                hosts, vms = scenario_size(s)
+            except ScenarioError as exc:
                 self.add_error("x_values", f"{x}: {exc}")
                 return cleaned
         for y in ys:
             try:
-                fleetsim.validate(sweeps.set_path(self.scenario, cleaned["y_param"], y))
-            except fleetsim.ScenarioError as exc:
+                validate(sweeps.set_path(self.scenario, cleaned["y_param"], y))
+            except ScenarioError as exc:
                 self.add_error("y_values", f"{y}: {exc}")
                 return cleaned
         if vms > sweeps.MAX_SWEEP_VMS_PER_RUN or vms * points > sweeps.MAX_SWEEP_TOTAL_VMS:

@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from playground import fleetsim
+from migrationsim.fleet.frames import HOST_PHASES, PHASES
+from migrationsim.fleet.summary import GOOGLE_BLACKOUT_P50_S, GOOGLE_BLACKOUT_P99_S
 from playground.accounts import access
 
 from playground.runs.models import RunStatus
@@ -63,9 +64,9 @@ def fleet_run(request: HttpRequest, run_id: int) -> HttpResponse:
         "results_url": reverse("fleet-run-results", args=[run.pk]),
         "timeline_url": reverse("fleet-run-timeline", args=[run.pk]),
         "anatomy_url": reverse("fleet-run-anatomy", args=[run.pk, "VM"]),
-        "status": run.status, "phases": fleetsim.PHASES, "host_phases": fleetsim.HOST_PHASES,
+        "status": run.status, "phases": PHASES, "host_phases": HOST_PHASES,
         "speed": _speed_for(run), "bucket_s": run.bucket_s,
-        "google_p50_s": fleetsim.GOOGLE_BLACKOUT_P50_S, "google_p99_s": fleetsim.GOOGLE_BLACKOUT_P99_S,
+        "google_p50_s": GOOGLE_BLACKOUT_P50_S, "google_p99_s": GOOGLE_BLACKOUT_P99_S,
         "hosts_in_scope": (run.plan or {}).get("hosts_in_scope"),
         "eta_s": (run.plan or {}).get("eta_s"),
     }
@@ -173,7 +174,7 @@ def fleet_compare(request: HttpRequest) -> HttpResponse:
             for v in values]})
     config = {"runs": [{"id": r.pk, "label": f"run {r.pk}: {r.name}" + (
         f" ({_point_label(r)})" if r.sweep_id else ""), "series": r.series or {}} for r in runs],
-        "google_p50_s": fleetsim.GOOGLE_BLACKOUT_P50_S, "google_p99_s": fleetsim.GOOGLE_BLACKOUT_P99_S}
+        "google_p50_s": GOOGLE_BLACKOUT_P50_S, "google_p99_s": GOOGLE_BLACKOUT_P99_S}
     return render(request, "fleets/compare.html", {"runs": runs, "rows": rows,
                                                    "outcome_rows": outcome_rows, "config": config})
 

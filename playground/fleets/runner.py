@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from playground import fleetsim
+from migrationsim.fleet.frames import FleetStream
 from playground.runs.kinds import Outcome
 
 from .models import FleetRun, FleetRunVm
@@ -17,7 +17,7 @@ VM_ROWS_BATCH = 2000
 
 
 def run_fleet(run: FleetRun, sink) -> Outcome:
-    stream = fleetsim.FleetStream(run.scenario, bucket_s=run.bucket_s)
+    stream = FleetStream(run.scenario, bucket_s=run.bucket_s)
     for frame in stream.frames():
         sink.add(frame)
     vm_rows = stream.vm_rows()

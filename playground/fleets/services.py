@@ -7,7 +7,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import transaction
 
-from playground import fleetsim
+from migrationsim.fleet.frames import bucket_for
+from migrationsim.fleet.plan import plan as plan_of
+from migrationsim.fleet.text import preset_scenario
 from playground.accounts import access
 from playground.runs import pipeline
 
@@ -29,7 +31,7 @@ def create_fleet(*, scenario: dict, source: str = "", visitor: access.Visitor | 
 
 
 def create_fleet_from_preset(*, preset: str, visitor: access.Visitor | None = None) -> Fleet:
-    return create_fleet(scenario=fleetsim.preset_scenario(preset), source=f"preset {preset}",
+    return create_fleet(scenario=preset_scenario(preset), source=f"preset {preset}",
                         visitor=visitor)
 
 
@@ -40,7 +42,7 @@ def unsaved_fleet(*, scenario: dict) -> tuple[Fleet, list[MaintenanceEvent]]:
 
 
 def plan_for(*, scenario: dict) -> dict:
-    return fleetsim.plan(scenario)
+    return plan_of(scenario)
 
 
 ERROR_PLAN_TOO_LONG = ("This maintenance would take about {eta} of simulated time; the playground "
@@ -53,7 +55,7 @@ def plan_too_long(plan: dict) -> str:
     """Why the run of this plan would be refused for its length ("" if it would not): its
     frames (one per ``bucket_for(eta)`` of simulated time) must fit the run budget."""
     eta = plan.get("eta_s") or 0
-    bucket = fleetsim.bucket_for(eta)
+    bucket = bucket_for(eta)
     frames = settings.PLAYGROUND_FLEET_MAX_FRAMES
     if frames <= 0 or eta <= frames * bucket:
         return ""
@@ -78,7 +80,7 @@ def start_run(*, scenario: dict, fleet: Fleet | None = None, plan: dict | None =
     run = FleetRun.objects.create(
         fleet=fleet, sweep=sweep, sweep_point=point or {}, name=str(scenario.get("name", ""))[:120],
         seed=int(scenario.get("seed", 1)), scenario=scenario, plan=_storable_plan(plan or {}),
-        bucket_s=fleetsim.bucket_for(eta), **access.owner_fields(visitor))
+        bucket_s=bucket_for(eta), **access.owner_fields(visitor))
     if queue:
         pipeline.enqueue(run)
     return run

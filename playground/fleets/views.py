@@ -15,7 +15,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from playground import fleetsim
+from migrationsim.fleet.scenario import ScenarioError
+from migrationsim.fleet.text import PRESET_NAMES, dumps_yaml, preset_scenario
 from playground.accounts import access, limits
 
 from . import services
@@ -30,8 +31,8 @@ ID = re.compile(r"[0-9]{1,12}")
 
 def _presets() -> list[dict]:
     out = []
-    for name in fleetsim.PRESET_NAMES:
-        data = fleetsim.preset_scenario(name)
+    for name in PRESET_NAMES:
+        data = preset_scenario(name)
         out.append({"name": name, "description": str(data.get("description", "")).strip()})
     return out
 
@@ -57,7 +58,7 @@ def fleet_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def fleet_from_preset(request: HttpRequest) -> HttpResponse:
     preset = request.POST.get("preset", "")
-    if preset not in fleetsim.PRESET_NAMES:
+    if preset not in PRESET_NAMES:
         return HttpResponseBadRequest(f"{ERROR_UNKNOWN_PRESET}: {preset!r}")
     fleet = services.create_fleet_from_preset(preset=preset, visitor=access.claim(request))
     return redirect(fleet)
@@ -157,7 +158,7 @@ def scenario_file(scenario: dict, name: str, fmt: str) -> HttpResponse:
     if fmt == "json":
         body, ctype = json.dumps(scenario, indent=2) + "\n", "application/json"
     else:
-        body, ctype = fleetsim.dumps_yaml(scenario), "application/yaml"
+        body, ctype = dumps_yaml(scenario), "application/yaml"
     response = HttpResponse(body, content_type=f"{ctype}; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{slug}.{fmt}"'
     return response
@@ -173,7 +174,7 @@ def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
     scenario = fleet.to_scenario()
     try:
         plan = services.plan_for(scenario=scenario)
-    except fleetsim.ScenarioError as exc:  # edited in the admin into something invalid
+    except ScenarioError as exc:  # edited in the admin into something invalid
         return render(request, "fleets/plan.html", {"fleet": fleet, "error": str(exc)}, status=422)
     context = {"fleet": fleet, "plan": plan, "too_long": services.plan_too_long(plan)}
     if request.method == "POST":

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from migrationsim import notice as notices
 from migrationsim.fleet import PRESET_NAMES, ScenarioError, load_scenario, parse_scenario
 from migrationsim.fleet.realtime import Rehearsal
+from migrationsim.fleet.text import read_text
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,6 @@ def small_presets() -> list[tuple[str, str, int]]:
 
 def scenario_from(*, preset: str = "", text: str = "", data=None):
     """A validated scenario from a preset name, a YAML/JSON text or an already parsed dict."""
-    import yaml
-
     given = [x for x in (preset, text, data) if x not in ("", None)]
     if len(given) != 1:
         raise RehearsalError("scenario", "give one of: a preset, a scenario text or a file")
@@ -102,10 +101,7 @@ def scenario_from(*, preset: str = "", text: str = "", data=None):
             if text:
                 if len(text.encode()) > MAX_SCENARIO_BYTES:
                     raise RehearsalError("scenario", f"at most {MAX_SCENARIO_BYTES // 1024} KiB")
-                try:
-                    data = yaml.safe_load(text)  # JSON is YAML too
-                except yaml.YAMLError as error:
-                    raise RehearsalError("scenario", f"not YAML or JSON: {str(error).splitlines()[0]}") from None
+                data = read_text(text)
             scenario = parse_scenario(data)
     except ScenarioError as error:
         raise RehearsalError("scenario", str(error)) from None

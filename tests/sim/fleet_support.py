@@ -2,6 +2,14 @@
 
 from migrationsim.fleet import FleetRun, parse_scenario
 
+# What the web's plan page and ``fleet --plan --json`` read: the plan's keys are a contract.
+PLAN_KEYS = {"name", "hosts", "vms", "racks", "hosts_in_scope", "vms_in_scope", "migrate", "terminate",
+             "terminate_total", "restart_after_terminate", "terminate_reasons", "events", "capacity",
+             "policy", "eta_s", "eta_low_s", "eta_high_s", "eta_method", "not_placed",
+             "not_placed_reasons"}
+PLAN_EVENT_KEYS = {"name", "kind", "start_s", "deadline_s", "window", "hosts", "max_hosts_in_maintenance",
+                   "host_downtime_s", "waves"}
+
 
 def scenario(*, racks=1, hosts=2, vms=(), events=None, policy=None, caps=None, failures=None,
              network=None, host=None, uplink=None, mix=None, seed=1, **extra):

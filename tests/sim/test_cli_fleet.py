@@ -1,10 +1,12 @@
-"""`python -m migrationsim fleet`: the summary contract and the event log."""
+"""`python -m migrationsim fleet`: the summary contract, the event log, and the plan (--plan)."""
 
 import json
 
 import pytest
 
 from migrationsim.cli import main
+
+from .fleet_support import PLAN_EVENT_KEYS, PLAN_KEYS
 
 SUMMARY_KEYS = {"vms", "outcomes", "makespan_s", "blackout_p50_s", "blackout_p99_s", "blackout_max_s",
                 "pre_brownout_p50_s", "pre_brownout_p99_s", "post_brownout_p50_s",
@@ -79,3 +81,65 @@ def test_a_run_is_the_same_in_every_process_whatever_the_hash_seed():
         assert done.returncode == 0, done.stderr
         outputs.add(done.stdout)
     assert len(outputs) == 1
+
+
+# --- --plan: the web's dry run from the command line -------------------------------------------
+
+def test_the_plan_of_a_preset_reads_like_the_plan_page(capsys):
+    assert main(["fleet", "--preset", "demo", "--plan"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("demo: 48 VMs on the 4 hosts in scope (of 8 hosts, 96 VMs, 2 racks)")
+    assert "will live-migrate 44; will be terminated 4, 2 of them restart on another host" in out
+    assert "  wave 2: 2 hosts, 24 VMs: rack1-h3, rack1-h4" in out
+
+
+def test_the_plan_of_a_scenario_file_as_json_has_the_plan_keys(capsys, tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text("fleet:\n  racks: [{hosts: 2}]\n  vms: {per_host: 2, mix: {idle: 1}}\n"
+                    "events: [{kind: kernel_upgrade, scope: {hosts: [rack1-h1]}}]\n")
+    assert main(["fleet", str(path), "--plan", "--json"]) == 0
+    preview = json.loads(capsys.readouterr().out)
+    assert set(preview) == PLAN_KEYS and all(set(e) == PLAN_EVENT_KEYS for e in preview["events"])
+    assert (preview["vms_in_scope"], preview["migrate"], preview["eta_method"]) == (2, 2, "engine, seeds 1-3")
+
+
+def test_the_seed_flag_reaches_the_plan(capsys):
+    main(["fleet", "--preset", "demo", "--plan", "--json", "--seed", "5"])
+    assert json.loads(capsys.readouterr().out)["eta_method"] == "engine, seeds 5-7"
+
+
+def test_the_cli_plan_is_the_plan_the_web_shows():
+    """The web's plan page calls ``plan(preset_scenario(name))``; the CLI must print that dict."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from migrationsim.fleet.plan import plan
+    from migrationsim.fleet.text import preset_scenario
+
+    command = [sys.executable, "-m", "migrationsim", "fleet", "--preset", "demo", "--plan", "--json"]
+    done = subprocess.run(command, cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == json.loads(json.dumps(plan(preset_scenario("demo"))))
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--preset", "demo", "--plan", "--events", "e.jsonl"], "--plan: a plan runs nothing"),
+    (["--preset", "demo", "--plan", "--vms", "v.csv"], "--plan: a plan runs nothing"),
+    (["--preset", "demo", "--plan", "--seed", "-1"], "--seed: must be a whole number >= 0"),
+    (["--preset", "demo", "--plan", "--seed", str(2**32)], "--seed: must be <= 4294967295"),
+    (["--preset", "nope", "--plan"], "--preset"),
+    (["--plan"], "give a scenario file or --preset"),
+])
+def test_bad_plan_input_exits_2_naming_the_flag(capsys, args, words):
+    assert main(["fleet", *args]) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_a_bad_scenario_field_is_named_by_the_plan_too(capsys, tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("fleet: {racks: [{hosts: 2}], vms: {per_host: -1}}\n"
+                    "events: [{kind: kernel_upgrade, scope: {zone: true}}]\n")
+    assert main(["fleet", str(path), "--plan"]) == 2
+    assert "fleet.vms.per_host: must be >= 0" in capsys.readouterr().err

@@ -72,7 +72,7 @@ def test_patched_hosts_and_other_racks_come_first():
 
 
 def test_a_registered_scoring_function_plugs_in():
-    from migrationsim.fleet.placement import SCORINGS
+    from migrationsim.fleet.scoring import SCORINGS
 
     SCORINGS["highest_id"] = lambda host, vm: -host.id
     try:

@@ -55,7 +55,7 @@ def test_every_run_ends_with_balanced_slots_and_sane_books(data):
         for host in run.fleet.hosts:  # capacity is never oversubscribed
             assert host.used_vcpus <= host.vcpus and host.used_memory_bytes <= host.memory_bytes + 1
             assert host.outgoing >= 0 and host.incoming >= 0
-    run._finish()
+    run.finish()
     starts = [e["vm"] for e in events if e["kind"] == "migration_start"]
     ends = [e["vm"] for e in events if e["kind"] == "migration_end"]
     assert sorted(starts) == sorted(ends)  # every migration that started ended

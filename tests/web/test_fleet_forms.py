@@ -1,7 +1,7 @@
 import pytest
 
 from playground.fleets import services as fleet_services
-from playground import fleetsim
+from migrationsim.fleet.scenario import workload_names
 from playground.fleets.forms import ERROR_TOO_MANY_HOSTS, ImportForm, SweepForm
 from playground.fleets.models import Fleet, MaintenanceEvent
 
@@ -54,7 +54,7 @@ def test_a_window_that_ends_before_it_starts_is_refused_on_the_window(client, fl
 
 
 def test_a_mix_of_nothing_is_refused(client, fleet):
-    names = fleetsim.workload_names()
+    names = workload_names()
     response = _post(client, fleet, **{f"mix_{n}": "0" for n in names})
     assert response.status_code == 422
     assert f"mix_{names[0]}" in response.context["form"].errors

@@ -6,7 +6,11 @@ import time
 import pytest
 
 from playground.fleets import services as fleet_services
-from playground import fleetsim
+from migrationsim.fleet.export import COLUMNS as VM_COLUMNS, event_log
+from migrationsim.fleet.frames import FleetStream
+from migrationsim.fleet.plan import plan as plan_of
+from migrationsim.fleet.single_vm import vm_anatomy_params
+from migrationsim.fleet.text import preset_scenario
 from playground.runs import kinds, tasks
 from playground.runs.pipeline import EventSink, execute_run
 from playground.anatomy.models import Run
@@ -20,8 +24,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def demo_run(alice):
-    scenario = fleetsim.preset_scenario("demo")
-    plan = fleetsim.plan(scenario)
+    scenario = preset_scenario("demo")
+    plan = plan_of(scenario)
     return fleet_services.start_run(scenario=scenario, plan=plan, queue=False, visitor=alice)
 
 
@@ -32,50 +36,7 @@ def _done(run, **kwargs):
     return publisher
 
 
-# --- the plan ------------------------------------------------------------------------------
-
-def test_the_plan_counts_who_migrates_and_who_is_terminated_and_why():
-    plan = fleetsim.plan(fleetsim.preset_scenario("demo"))
-    run = fleetsim.FleetStream(fleetsim.preset_scenario("demo"), bucket_s=60)
-    list(run.frames())
-    in_scope = [r for r in run.run.records if r.outcome != "unaffected"]
-    assert plan["vms_in_scope"] == len(in_scope) == plan["migrate"] + plan["terminate_total"]
-    assert plan["terminate"] == {"gpu": 2, "spot": 2, "terminate_policy": 0}
-    assert plan["migrate"] == sum(1 for r in in_scope if r.outcome == "migrated")
-
-
-def test_the_plan_lists_the_waves_the_engine_will_use():
-    plan = fleetsim.plan(fleetsim.preset_scenario("demo"))
-    (event,) = plan["events"]
-    assert [w["names"] for w in event["waves"]] == [["rack1-h1", "rack1-h2"], ["rack1-h3", "rack1-h4"]]
-
-
-def test_small_fleets_get_an_eta_range_from_the_engine_on_three_seeds():
-    plan = fleetsim.plan(tiny())
-    assert plan["eta_method"].startswith("engine")
-    assert plan["eta_low_s"] <= plan["eta_s"] <= plan["eta_high_s"]
-    real = fleetsim.FleetStream(tiny(), bucket_s=60)
-    list(real.frames())
-    assert plan["eta_low_s"] <= real.run.makespan_s <= plan["eta_high_s"]
-
-
-def test_big_fleets_get_an_estimate_without_running_the_engine():
-    plan = fleetsim.plan(fleetsim.preset_scenario("heartbleed"))
-    assert plan["eta_method"].startswith("estimate") and plan["not_placed"] is None
-    assert plan["eta_low_s"] < plan["eta_s"] < plan["eta_high_s"]
-    assert plan["hosts_in_scope"] == 1600
-
-
-def test_the_plan_says_in_words_when_a_wave_cannot_be_placed():
-    data = tiny()
-    data["fleet"]["vms"]["per_host"] = 20  # the hosts are full
-    data["fleet"]["vms"]["memory"] = ["6GiB", "6GiB"]
-    data["events"][0]["scope"] = {"zone": True}
-    data["events"][0]["max_hosts_in_maintenance"] = 3
-    plan = fleetsim.plan(data)
-    assert plan["capacity"] and "GiB of memory" in plan["capacity"][0]["reasons"][0]
-    assert plan["not_placed"] > 0 and plan["not_placed_reasons"]
-
+# --- the plan page (the plan itself: tests/sim/test_fleet_plan.py) --------------------------
 
 def test_the_plan_page_shows_the_preview_and_approving_it_starts_a_run(alice, client, django_capture_on_commit_callbacks, monkeypatch):
     queued = []
@@ -115,7 +76,7 @@ def test_frames_are_stored_with_contiguous_sequence_numbers_and_published_as_sto
 def test_frames_aggregate_so_there_is_never_one_message_per_vm_or_round(demo_run):
     publisher = _done(demo_run, interval_s=3600)  # only the first frame and full batches go alone
     frames = [f for batch in publisher.batches for f in batch]
-    rounds = sum(1 for e in fleetsim.event_log(demo_run.scenario) if '"kind":"round"' in e)
+    rounds = sum(1 for e in event_log(demo_run.scenario) if '"kind":"round"' in e)
     assert len(frames) < rounds / 1.5
     assert len(publisher.batches) <= 1 + len(frames) / kinds.get("fleet").batch_size + 1
     assert all(len(b) <= kinds.get("fleet").batch_size for b in publisher.batches)
@@ -159,7 +120,7 @@ def test_the_vm_csv_has_one_row_per_vm_with_its_outcome_and_reason(client, demo_
     _done(demo_run)
     response = client.get(f"/fleets/runs/{demo_run.pk}/vms.csv")
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert len(rows) == 96 and set(fleetsim.VM_COLUMNS) <= set(rows[0])
+    assert len(rows) == 96 and set(VM_COLUMNS) <= set(rows[0])
     gpu = [r for r in rows if "GPU" in r["reason"]]
     assert len(gpu) == 2 and all(r["outcome"] == "restarted" and r["host"] for r in gpu)
 
@@ -206,7 +167,7 @@ def test_a_vm_opens_as_a_single_vm_run_with_its_own_parameters(client, demo_run)
     response = client.post(f"/fleets/runs/{demo_run.pk}/vms/vm-3/anatomy/")
     single = Run.objects.get()
     assert response.url == f"/runs/{single.pk}/"
-    params = fleetsim.vm_anatomy_params(demo_run.scenario, "vm-3")
+    params = vm_anatomy_params(demo_run.scenario, "vm-3")
     assert single.params["memory"] == params["memory"] and single.params["policy"] == "qemu"
     assert single.params["bandwidth"] == "5Gbit/s"  # 10 Gbit/s NIC, half for migrations
     assert single.params["auto_converge"] is True  # the demo's policy

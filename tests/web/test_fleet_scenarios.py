@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from playground.fleets import services as fleet_services
-from playground import fleetsim
+from migrationsim.fleet.text import PRESET_NAMES, preset_scenario, validate
 from playground.fleets.models import Fleet
 
 from .fleet_support import tiny
@@ -12,11 +12,11 @@ from .fleet_support import tiny
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("preset", fleetsim.PRESET_NAMES)
+@pytest.mark.parametrize("preset", PRESET_NAMES)
 def test_a_preset_imported_then_exported_is_the_same_scenario(preset):
-    original = fleetsim.preset_scenario(preset)
+    original = preset_scenario(preset)
     exported = fleet_services.create_fleet(scenario=original).to_scenario()
-    assert fleetsim.validate(exported) == fleetsim.validate(original)
+    assert validate(exported) == validate(original)
 
 
 def test_what_the_form_does_not_edit_survives_the_round_trip():
@@ -27,7 +27,7 @@ def test_what_the_form_does_not_edit_survives_the_round_trip():
     data["policy"]["max_rounds"] = 12
     data["network"] = {"migration_share": 0.4, "fabric_convergence": "2s"}
     fleet = fleet_services.create_fleet(scenario=data)
-    assert fleetsim.validate(fleet.to_scenario()) == fleetsim.validate(data)
+    assert validate(fleet.to_scenario()) == validate(data)
 
 
 def test_the_yaml_and_json_downloads_import_back_to_the_same_fleet(alice, client):

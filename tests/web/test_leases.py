@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from playground.fleets import services as fleet_services
-from playground import fleetsim
+from migrationsim.fleet.frames import FleetStream
 from playground.runs import leases
 from playground.anatomy import services
 from playground.anatomy import runner as simulation
@@ -133,7 +133,7 @@ def test_a_retried_fleet_run_resumes_and_stores_each_vm_once():
     run = fleet_services.start_run(scenario=tiny(), queue=False)
     run.refresh_from_db()  # as stored: PostgreSQL's jsonb orders keys its own way, and the
     # engine's draws follow the scenario's key order, so both attempts start from the stored one
-    stream = fleetsim.FleetStream(run.scenario, bucket_s=run.bucket_s)
+    stream = FleetStream(run.scenario, bucket_s=run.bucket_s)
     frames = list(stream.frames())
     FleetRunMessage.objects.bulk_create(FleetRunMessage(run=run, seq=i, payload=f)
                                         for i, f in enumerate(frames[:3], 1))
@@ -149,13 +149,13 @@ def test_a_retried_fleet_run_resumes_and_stores_each_vm_once():
 
 def test_a_fleet_run_that_fails_while_storing_vms_leaves_no_vm_rows(monkeypatch):
     run = fleet_services.start_run(scenario=tiny(), queue=False)
-    original = fleetsim.FleetStream.vm_rows
+    original = FleetStream.vm_rows
 
     def half_then_broken(self):  # some rows are stored, then the next one breaks
         yield from original(self)[:3]
         raise OSError("disk full")
 
-    monkeypatch.setattr(fleetsim.FleetStream, "vm_rows", half_then_broken)
+    monkeypatch.setattr(FleetStream, "vm_rows", half_then_broken)
     monkeypatch.setattr(fleet_runner, "VM_ROWS_BATCH", 2)  # 2 rows are inserted before it breaks
     pipeline.execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher())
     run.refresh_from_db()

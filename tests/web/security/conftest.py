@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 
 from playground.fleets import services as fleet_services
-from playground import fleetsim
+from migrationsim.fleet.plan import plan as plan_of
 from playground.accounts.access import Visitor
 from playground.fleets import sweeps
 from playground.runs.pipeline import execute_run
@@ -74,7 +74,7 @@ def things_of(visitor: Visitor) -> Things:
     RunEvent.objects.create(run=run, seq=1, kind="notice", payload={"kind": "notice", "t_s": 0.0})
     scenario = fleet.to_scenario()
     fleet_run = finish(fleet_services.start_run(scenario=scenario, fleet=fleet, queue=False,
-                                                plan=fleetsim.plan(scenario), visitor=visitor))
+                                                plan=plan_of(scenario), visitor=visitor))
     other_run = finish(fleet_services.start_run(scenario={**scenario, "seed": 9}, fleet=fleet,
                                                 queue=False, visitor=visitor))
     sweep = sweeps.create_sweep(fleet=fleet, scenario=scenario, x_param="seed",

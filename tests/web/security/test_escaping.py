@@ -13,7 +13,7 @@ import json
 import pytest
 
 from playground.fleets import services as fleet_services
-from playground import fleetsim
+from migrationsim.fleet.plan import plan as plan_of
 from playground.accounts.access import Visitor
 
 from ..fleet_support import tiny
@@ -125,4 +125,4 @@ def test_the_plan_of_the_hostile_scenario_is_the_engines(hostile):
     names (nothing was cut or rewritten)."""
     fleet, _ = hostile
     plain = hostile_scenario()
-    assert fleetsim.plan(fleet.to_scenario())["vms"] == fleetsim.plan(plain)["vms"] == 5
+    assert plan_of(fleet.to_scenario())["vms"] == plan_of(plain)["vms"] == 5

@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from playground.fleets import services as fleet_services
-from playground import fleetsim
+from migrationsim.fleet.text import MAX_SCENARIO_CHARS
 from playground.runs import pipeline
 from playground.asgi import application
 from playground.fleets.forms import MAX_EVENTS
@@ -181,13 +181,13 @@ async def test_a_body_under_the_limit_reaches_django(settings):
 def test_the_default_body_cap_fits_the_biggest_upload():
     from django.conf import settings
 
-    assert fleetsim.MAX_SCENARIO_CHARS < settings.PLAYGROUND_MAX_REQUEST_BYTES <= 8 * 1024 * 1024
+    assert MAX_SCENARIO_CHARS < settings.PLAYGROUND_MAX_REQUEST_BYTES <= 8 * 1024 * 1024
 
 
 def test_an_upload_over_the_scenario_size_is_refused_with_a_reason(client):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    big = SimpleUploadedFile("zone.yaml", b"#" * (fleetsim.MAX_SCENARIO_CHARS + 1))
+    big = SimpleUploadedFile("zone.yaml", b"#" * (MAX_SCENARIO_CHARS + 1))
     response = client.post("/fleets/import/", {"file": big})
     assert response.status_code == 422 and "larger than 2,000,000 bytes" in response.content.decode()
     assert not Fleet.objects.exists()

@@ -1,0 +1,269 @@
+"""Frames: a fleet run's raw events aggregated into what a browser can take.
+
+One frame per ``bucket_s`` of simulated time (never one message per VM or per round): the
+fleet's state at the frame's end (VMs by state, hosts, migrations in flight per rack, the
+busiest links, why VMs wait) and what happened in it (closed timeline segments, blackouts,
+queue waits, notable events). ``PHASES`` and ``HOST_PHASES`` are the timeline's legend: a
+segment names its phase by its index in them.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterator
+
+from .. import notice as notices
+from .engine import FleetRun
+from .export import vm_rows
+from .scenario import parse_scenario
+from .summary import summarize
+
+# A VM's phases on the fleet timeline, with the single-VM page's Okabe-Ito colours; markers
+# (zero-length segments) for what ends a VM's stay abruptly.
+PHASES: list[dict[str, str]] = [
+    {"name": "notice", "label": "Guest notice", "color": "#E69F00"},
+    {"name": "queued", "label": "Queued", "color": "#BBBBBB"},
+    {"name": "setup", "label": "Target setup", "color": "#56B4E9"},
+    {"name": "precopy", "label": "Pre-migration brownout", "color": "#009E73"},
+    {"name": "blackout", "label": "Blackout", "color": "#D55E00"},
+    {"name": "post", "label": "Post-migration brownout", "color": "#CC79A7"},
+    {"name": "cleanup", "label": "Cleanup", "color": "#0072B2"},
+    {"name": "terminated", "label": "Terminated", "color": "#000000"},
+    {"name": "failed", "label": "Crashed / aborted", "color": "#A3001B"},
+]
+HOST_PHASES: list[dict[str, str]] = [
+    {"name": "draining", "label": "Draining (VMs leaving)", "color": "#E69F00"},
+    {"name": "maintenance", "label": "In maintenance", "color": "#56B4E9"},
+    {"name": "skipped", "label": "Skipped", "color": "#A3001B"},
+    {"name": "failed", "label": "Failed", "color": "#000000"},
+]
+_PHASE = {p["name"]: i for i, p in enumerate(PHASES)}
+_HOST_PHASE = {p["name"]: i for i, p in enumerate(HOST_PHASES)}
+_NEXT_PHASE = {"migration_start": "setup", "precopy_start": "precopy",  # engine event -> phase it opens
+               "blackout_start": "blackout", "blackout_end": "post",
+               "post_brownout_end": "cleanup"}
+
+VM_TIMELINE_MAX_VMS = 1500  # fleets up to this size stream one timeline row per VM
+
+
+def bucket_for(eta_s: float | None) -> float:
+    """Simulated seconds per frame: about 300 frames over the expected run, 5 s to 10 min."""
+    if not eta_s:
+        return 60.0
+    raw = eta_s / 300
+    for nice in (5, 10, 15, 30, 60, 120, 300, 600):
+        if raw <= nice:
+            return float(nice)
+    return 600.0
+
+
+class FleetStream:
+    """Runs the engine and turns its events into frames, one per ``bucket_s`` of simulated time.
+
+    A frame holds the fleet's state at its end (VMs by state, hosts, migrations in flight per
+    rack, the busiest links, why VMs wait) and what happened in it (closed timeline segments,
+    blackouts, queue waits, notable events). Engine state is read at frame boundaries, so the
+    cost is per frame, not per event."""
+
+    def __init__(self, data: dict, *, bucket_s: float, vm_level: bool | None = None):
+        self.scenario = parse_scenario(data)
+        self.bucket_s = float(bucket_s)
+        self.run = FleetRun(self.scenario, sample_every_s=self.bucket_s)
+        fleet = self.run.fleet
+        self.vm_level = len(fleet.vms) <= VM_TIMELINE_MAX_VMS if vm_level is None else vm_level
+        self._vm_by_name = {vm.name: vm for vm in fleet.vms}
+        self._rack_of_host = {h.name: fleet.racks[h.rack].name for h in fleet.hosts}
+        self._first_host = {vm.name: fleet.hosts[vm.host].name for vm in fleet.vms}
+        self.vm_segments: dict[str, list] = {}  # every VM's segments, for the stored rows
+        self._open: dict[str, tuple] = {}  # vm -> (phase, start, host)
+        self._host_open: dict[str, tuple] = {}
+        self._notified: list = []  # heap of (notice ends, vm)
+        self._done: set = set()
+        self._terminated: set = set()
+        self._failed: set = set()
+        self.hosts_scope = 0
+        self.hosts_done = 0
+        self._last_links: dict = {"links": [], "in_flight_by_rack": {}}
+        self._reset()
+        # for the comparison charts, kept for the whole run
+        self.series: dict[str, list] = {"t_s": [], "done": [], "migrating": [], "queued": [],
+                                        "hosts_done": []}
+        self.blackouts: list[float] = []
+
+    def _reset(self) -> None:
+        self._segments: list = []
+        self._host_segments: list = []
+        self._blackouts: list = []
+        self._waits: list = []
+        self._notes: list = []
+
+    def frames(self) -> Iterator[dict]:
+        end = self.bucket_s
+        for event in self.run.events():
+            t = event["t_s"]
+            if t >= end:
+                yield self._frame(end)
+                end = (math.floor(t / self.bucket_s) + 1) * self.bucket_s
+            self._track(event)
+        for vm in list(self._open):  # still open when the run ended (stuck in a queue)
+            self._close(vm, self.run.now)
+        yield self._frame(max(self.run.now, end - self.bucket_s), final=True)
+
+    # per event
+    def _track(self, e: dict) -> None:
+        kind, t = e["kind"], e["t_s"]
+        if kind == "links":
+            self._last_links = e
+            return
+        vm = e.get("vm")
+        if kind == "notice":
+            if e["value"] == notices.NONE:
+                return
+            self._close(vm, t)
+            self._done.discard(vm)
+            lead = float(e.get("lead_s") or 0.0)
+            host = self.run.fleet.hosts[self._vm_by_name[vm].host].name
+            if lead > 0:
+                self._segment(vm, host, "notice", t, t + lead)
+                heapq.heappush(self._notified, (t + lead, vm))
+            if e["value"] != notices.TERMINATE:
+                self._open[vm] = ("queued", t + lead, host)
+        elif kind in _NEXT_PHASE:
+            opened = self._open.get(vm)
+            host = opened[2] if opened else e.get("source", "")
+            self._close(vm, t)
+            self._open[vm] = (_NEXT_PHASE[kind], t, host)
+            if kind == "migration_start":
+                self._waits.append(round(float(e.get("queue_wait_s") or 0.0), 3))
+        elif kind == "migrated":
+            self._close(vm, t)
+            self._done.add(vm)
+            self._blackouts.append(round(float(e["blackout_s"]), 6))
+        elif kind == "backed_out":
+            opened = self._open.get(vm)
+            self._close(vm, t)
+            if opened:
+                self._open[vm] = ("queued", t, opened[2])
+            self._notes.append([t, f"{vm}: backed out ({e.get('reason', '')})"])
+        elif kind in ("aborted", "crashed", "terminated"):
+            opened = self._open.get(vm)
+            host = opened[2] if opened else e.get("host", "")
+            self._close(vm, t)
+            marker = "terminated" if kind == "terminated" else "failed"
+            self._segment(vm, host, marker, t, t)
+            (self._terminated if kind == "terminated" else self._failed).add(vm)
+            if kind == "aborted":
+                self._notes.append([t, f"{vm}: aborted ({e.get('reason', '')})"])
+        elif kind == "maintenance_start":
+            self.hosts_scope += int(e.get("hosts") or 0)
+            self._notes.append([t, f"maintenance {e['event']} ({e['maintenance']}) starts: "
+                                   f"{e['hosts']} hosts"])
+        elif kind == "host_scheduled":
+            self._host_open[e["host"]] = ("draining", t)
+        elif kind == "host_maintenance_start":
+            self._host_close(e["host"], t)
+            self._host_open[e["host"]] = ("maintenance", t)
+        elif kind == "host_back":
+            self._host_close(e["host"], t)
+            self.hosts_done += 1
+        elif kind in ("host_skipped", "host_failed"):
+            self._host_close(e["host"], t)
+            marker = "skipped" if kind == "host_skipped" else "failed"
+            self._host_segments.append([e["host"], self._rack_of_host.get(e["host"], ""),
+                                        _HOST_PHASE[marker], round(t, 3), round(t, 3)])
+            if kind == "host_skipped":
+                self.hosts_done += 1
+            self._notes.append([t, f"{e['host']}: {kind.replace('_', ' ')} "
+                                   f"({e.get('reason') or e.get('cause') or ''})"])
+        elif kind in ("deadline", "maintenance_done", "window_open"):
+            self._notes.append([t, f"{kind.replace('_', ' ')}: {e.get('event', '')}"])
+
+    def _segment(self, vm: str, host: str, phase: str, start: float, end: float) -> None:
+        seg = [vm, host, _PHASE[phase], round(start, 3), round(end, 3)]
+        self.vm_segments.setdefault(vm, []).append(seg[2:])
+        if self.vm_level:
+            self._segments.append(seg)
+
+    def _close(self, vm: str, t: float) -> None:
+        opened = self._open.pop(vm, None)
+        if opened is not None:
+            phase, start, host = opened
+            if t > start or phase != "queued":
+                self._segment(vm, host, phase, start, max(t, start))
+
+    def _host_close(self, host: str, t: float) -> None:
+        opened = self._host_open.pop(host, None)
+        if opened is not None:
+            phase, start = opened
+            self._host_segments.append([host, self._rack_of_host.get(host, ""),
+                                        _HOST_PHASE[phase], round(start, 3), round(t, 3)])
+
+    # per frame
+    def _frame(self, t: float, final: bool = False) -> dict:
+        run = self.run
+        while self._notified and self._notified[0][0] <= t:
+            heapq.heappop(self._notified)
+        waiting: dict[str, int] = {}
+        queued = 0
+        for queue in run.queues.values():
+            if not queue:
+                continue
+            queued += len(queue)
+            head = run.records[queue[0].id].wait_reason or "starting"
+            waiting[head] = waiting.get(head, 0) + 1
+            if len(queue) > 1:
+                waiting["head_of_line"] = waiting.get("head_of_line", 0) + len(queue) - 1
+        counts = {"notified": len(self._notified), "queued": queued,
+                  "migrating": len(run.in_flight), "done": len(self._done),
+                  "terminated": len(self._terminated), "failed": len(self._failed)}
+        if final:
+            counts.update(notified=0, migrating=0)
+        links = self._last_links
+        frame = {
+            "kind": "frame", "t_s": round(t, 3), "final": final, "counts": counts,
+            "hosts": {"scope": self.hosts_scope, "done": self.hosts_done,
+                      "draining": sum(1 for p, _ in self._host_open.values() if p == "draining"),
+                      "maintenance": sum(1 for p, _ in self._host_open.values() if p == "maintenance")},
+            "in_flight": {} if final else dict(links.get("in_flight_by_rack") or {}),
+            "links": [] if final else [[link["link"], round(link["utilisation"], 4)]
+                                       for link in links.get("links") or []],
+            "waiting": waiting,
+            "segments": self._segments, "host_segments": self._host_segments,
+            "blackouts": self._blackouts, "waits": self._waits, "notes": self._notes[:20],
+        }
+        s = self.series
+        s["t_s"].append(frame["t_s"])
+        s["done"].append(counts["done"])
+        s["migrating"].append(counts["migrating"])
+        s["queued"].append(queued)
+        s["hosts_done"].append(self.hosts_done)
+        self.blackouts.extend(self._blackouts)
+        self._reset()
+        return frame
+
+    # after the run
+    def summary(self) -> dict:
+        return summarize(self.run)
+
+    def compare_series(self, max_points: int = 400) -> dict:
+        """What the compare page overlays: progress over time and the blackout distribution
+        (every blackout, or evenly spaced quantiles of them for big fleets)."""
+        step = max(1, math.ceil(len(self.series["t_s"]) / max_points))
+        series = {k: v[::step] for k, v in self.series.items()}
+        values = sorted(self.blackouts)
+        if len(values) > 2000:
+            values = [values[round(i * (len(values) - 1) / 1999)] for i in range(2000)]
+        series["blackouts_sorted"] = values
+        return series
+
+    def vm_rows(self) -> list[dict]:
+        """One row per VM (the engine's CSV columns) plus what the web pages need."""
+        run = self.run
+        fleet = run.fleet
+        rows = vm_rows(run)
+        for vm, row in zip(fleet.vms, rows):
+            row["host"] = self._first_host[vm.name]  # where it was when the run began
+            row["rack"] = self._rack_of_host[row["host"]]
+            row["segments"] = self.vm_segments.get(vm.name, [])
+        return rows

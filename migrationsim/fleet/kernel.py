@@ -1,0 +1,80 @@
+"""The event kernel: a simulated clock and a heap of scheduled actions (SimPy's idea).
+
+An action is a callable and its arguments, scheduled at a simulated time. The heap orders
+actions by ``(time_s, priority, sequence)``: the earliest first; at the same time, the lower
+priority number first; then the order they were scheduled in, so that a seeded run is the same
+in every process. ``step`` moves the clock to the next action's time (never backwards) and runs
+it; the action may schedule more. ``run`` and ``events`` step until nothing is left, then call
+``finish`` once. What happens is reported as event dicts ``{"t_s": ..., "kind": ..., ...}``
+through ``emit`` to every listener; ``events()`` is that stream as a generator.
+
+An action scheduled with ``observer=True`` watches the world without changing it (a periodic
+sample): it is not activity, so ``last_activity_s`` stays the time the last real thing happened.
+The kernel knows nothing of hosts, VMs or migrations: a model subclasses it and schedules its
+own actions.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterator
+
+
+class Kernel:
+    def __init__(self):
+        self.now = 0.0  # simulated seconds
+        self.last_activity_s = 0.0  # when the last action that was not an observer ran
+        self.listeners: list[Callable[[dict], None]] = []
+        self._heap: list[tuple] = []  # (time_s, priority, sequence, action, args, observer)
+        self._sequence = 0
+
+    def at(self, time_s: float, action: Callable, *args, priority: int = 0,
+           observer: bool = False) -> None:
+        """Run ``action(*args)`` at ``time_s`` (simulated seconds)."""
+        self._sequence += 1
+        heapq.heappush(self._heap, (time_s, priority, self._sequence, action, args, observer))
+
+    @property
+    def next_s(self) -> float | None:
+        """When the next action is due, or None when nothing is left to happen."""
+        return self._heap[0][0] if self._heap else None
+
+    def emit(self, kind: str, **fields) -> None:
+        """Report an event at the current time to every listener."""
+        if self.listeners:
+            event = {"t_s": self.now, "kind": kind, **fields}
+            for listener in self.listeners:
+                listener(event)
+
+    def step(self) -> bool:
+        """Run the next action; False when nothing was left."""
+        if not self._heap:
+            return False
+        time_s, _, _, action, args, observer = heapq.heappop(self._heap)
+        self.now = max(self.now, time_s)
+        if not observer:
+            self.last_activity_s = self.now
+        action(*args)
+        return True
+
+    def run(self):
+        """Run to the end."""
+        while self.step():
+            pass
+        self.finish()
+        return self
+
+    def events(self) -> Iterator[dict]:
+        """Run to the end, yielding every event as it is produced (for streaming)."""
+        buffer: list[dict] = []
+        self.listeners.append(buffer.append)
+        while self.step():
+            if buffer:
+                yield from buffer
+                buffer.clear()
+        self.finish()
+        yield from buffer
+        buffer.clear()
+
+    def finish(self) -> None:
+        """Called once when the run is over (nothing left to happen): a model closes its books."""

@@ -1,0 +1,24 @@
+"""Scoring rules for placement: among the hosts a VM may go to, which one it should go to.
+
+A scoring function takes a candidate host and the VM and returns a number: lower is better.
+``SCORINGS`` is the registry by name, read by the scenario (``placement.scoring`` must name one)
+and by placement (which calls it). Register another rule to plug it in:
+``SCORINGS["my_rule"] = fn``.
+"""
+
+from __future__ import annotations
+
+from .model import Host, Vm
+
+
+def least_loaded(host: Host, vm: Vm) -> float:
+    """Prefer the host with the most free memory (spreads load)."""
+    return -(host.memory_bytes - host.used_memory_bytes)
+
+
+def best_fit(host: Host, vm: Vm) -> float:
+    """Prefer the host with the least free memory that still fits (packs hosts)."""
+    return host.memory_bytes - host.used_memory_bytes
+
+
+SCORINGS = {"least_loaded": least_loaded, "best_fit": best_fit}

@@ -1,0 +1,140 @@
+"""Scenario text: the one reader of scenario JSON and YAML, wherever the text comes from (a file
+named on the command line, a shipped preset, an upload, a rehearsal's form), and its limits.
+
+``read_text`` turns text into plain data and nothing more: safe YAML only (no tag builds a
+Python object), JSON when the text opens with ``{`` or ``[``; anything it cannot read is a
+``ScenarioError`` on the path ``scenario``. ``load_scenario`` reads a file, a preset or text to a
+validated ``Scenario``; ``parse_text`` is the upload path (size and list caps, then validation,
+then the same data with nulls dropped); ``dumps_yaml`` writes a scenario dict back as YAML.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .scenario import Scenario, ScenarioError, parse_scenario
+
+MAX_SCENARIO_CHARS = 2_000_000  # an uploaded scenario's text, at most
+PRESETS_DIR = Path(__file__).with_name("presets")
+PRESET_NAMES = ("demo", "heartbleed", "bios-rollout", "hw-failure", "gce-calibrated")
+
+
+def read_text(text: str, *, name: str = "") -> Any:
+    """JSON or YAML text to plain data (not validated). ``name``: the file it came from, named
+    in the messages (``bad.json is not valid JSON: ...``)."""
+    said = f"{name} is " if name else ""
+    if "\x00" in text:
+        raise ScenarioError("scenario", f"{said}not text (it holds NUL bytes)")
+    try:
+        if text.lstrip().startswith(("{", "[")):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ScenarioError("scenario", f"{said}not valid JSON: {exc}") from None
+        import yaml  # noqa: PLC0415 - only for YAML scenarios
+
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ScenarioError("scenario", f"{said}not valid YAML: {str(exc)[:300]}") from None
+    except ScenarioError:
+        raise
+    except RecursionError:
+        raise ScenarioError("scenario", f"{said}nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of 5,000 digits (Python refuses to read it)
+        raise ScenarioError("scenario", f"{said}not readable: {str(exc)[:200]}") from None
+
+
+def load_scenario(source: str | Path) -> Scenario:
+    """A scenario from a file path, a preset name, or JSON/YAML text."""
+    text = str(source)
+    if text in PRESET_NAMES:
+        path = PRESETS_DIR / f"{text}.yaml"
+        return parse_scenario(read_text(path.read_text(), name=path.name))
+    path = Path(text)
+    if "\n" not in text and path.suffix in (".json", ".yaml", ".yml"):
+        if not path.exists():
+            raise ScenarioError("scenario", f"no such file: {text}")
+        return parse_scenario(read_text(path.read_text(), name=path.name))
+    return parse_scenario(read_text(text))
+
+
+def preset_scenario(name: str) -> dict:
+    """A shipped preset as the scenario dict its YAML file holds (a copy of its own)."""
+    if name not in PRESET_NAMES:
+        raise ScenarioError("preset", f"no preset named {name!r}; presets: {', '.join(PRESET_NAMES)}")
+    return json.loads(json.dumps(load_scenario(name).raw))
+
+
+def parse_text(text: str, *, max_events: int | None = None, max_list: int | None = None) -> dict:
+    """JSON or YAML text (an upload) to a validated scenario dict. Never reads a file: the text
+    is the scenario, whatever it looks like. Hostile text is a ``ScenarioError`` like any other
+    mistake: nesting too deep, numbers with thousands of digits, tags that would build Python
+    objects (``yaml.safe_load`` knows none), NUL bytes. ``max_events`` / ``max_list``: the
+    caller's caps on the number of events and on any other list (VMs, rack groups, names),
+    checked before the engine validates (an alias repeated 400,000 times costs nothing to
+    write and seconds to check)."""
+    if len(text) > MAX_SCENARIO_CHARS:
+        raise ScenarioError("scenario", f"at most {MAX_SCENARIO_CHARS:,} characters")
+    data = read_text(text)
+    try:
+        _check_lengths(data, max_events=max_events, max_list=max_list)
+        validate(data)
+        plain = _without_nones(json.loads(json.dumps(data, default=str)))
+        validate(plain)  # the same scenario to the engine (a null value is an absent key)
+        return plain
+    except ScenarioError:
+        raise
+    except RecursionError:
+        raise ScenarioError("scenario", "nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of 5,000 digits (Python refuses to write it)
+        raise ScenarioError("scenario", f"not readable: {str(exc)[:200]}") from None
+
+
+def _without_nones(value: Any) -> Any:
+    """``seed: null`` means "the default" to the engine, as if the key were absent: drop it, so
+    nothing downstream has to tell null from absent."""
+    if isinstance(value, dict):
+        return {k: _without_nones(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nones(v) for v in value]
+    return value
+
+
+def _check_lengths(data: Any, *, max_events: int | None, max_list: int | None) -> None:
+    if not isinstance(data, dict):
+        return
+    events = data.get("events")
+    if max_events is not None and isinstance(events, list) and len(events) > max_events:
+        raise ScenarioError("events", f"at most {max_events} maintenance events here")
+    if max_list is None:
+        return
+    fleet = data.get("fleet") if isinstance(data.get("fleet"), dict) else {}
+    lists = [("fleet.vm_list", fleet.get("vm_list")), ("fleet.racks", fleet.get("racks"))]
+    for i, event in enumerate(events if isinstance(events, list) else []):
+        scope = event.get("scope") if isinstance(event, dict) else None
+        if isinstance(scope, dict):
+            lists += [(f"events[{i}].scope.{key}", scope.get(key)) for key in ("racks", "hosts")]
+    for path, value in lists:
+        if isinstance(value, list) and len(value) > max_list:
+            raise ScenarioError(path, f"at most {max_list:,} entries here")
+
+
+def validate(data: Any) -> Scenario:
+    """The engine's own validation; raises ``ScenarioError(path, message)``."""
+    return parse_scenario(data)
+
+
+def scenario_size(data: dict) -> tuple[int, int]:
+    """(hosts, VMs at most) of a valid scenario."""
+    scenario = parse_scenario(data)
+    vms = len(scenario.vm_list) if scenario.vm_list else scenario.vm_count
+    return scenario.host_count, vms
+
+
+def dumps_yaml(data: dict) -> str:
+    import yaml  # noqa: PLC0415 - only for YAML exports
+
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

@@ -1,0 +1,83 @@
+"""The plan (dry run) of a maintenance: who migrates, who is terminated and why, the waves,
+the capacity check per wave and the ETA, as the web's plan page and ``--plan`` show them."""
+
+import copy
+
+from migrationsim.fleet.frames import FleetStream
+from migrationsim.fleet.plan import plan
+from migrationsim.fleet.text import PRESET_NAMES, preset_scenario
+
+from .fleet_support import PLAN_EVENT_KEYS, PLAN_KEYS
+
+TINY = {
+    "name": "tiny", "seed": 2,
+    "fleet": {"zone": "z", "host": {"vcpus": 32, "memory": "64GiB", "nic": "10Gbit/s"},
+              "racks": [{"name": "r", "count": 2, "hosts": 2}],
+              "vms": {"per_host": 3, "memory": ["1GiB", "4GiB"], "vcpus": [1, 2],
+                      "mix": {"idle": 0.5, "web": 0.5}, "gpu_share": 0.2}},
+    "policy": {"name": "qemu", "downtime_limit": "300ms"},
+    "caps": {"per_source_host": 1, "per_target_host": 2},
+    "events": [{"name": "k", "kind": "kernel_upgrade", "scope": {"racks": ["r1"]},
+                "max_hosts_in_maintenance": 1, "host_downtime": "2min"}],
+}
+
+
+def tiny():
+    return copy.deepcopy(TINY)
+
+
+def test_the_plan_has_exactly_the_keys_the_pages_read():
+    result = plan(preset_scenario("bios-rollout"))
+    assert set(result) == PLAN_KEYS
+    assert all(set(event) == PLAN_EVENT_KEYS for event in result["events"])
+    assert set(result["events"][0]["waves"][0]) == {"wave", "hosts", "vms", "names", "more"}
+
+
+def test_every_preset_can_be_planned_and_its_counts_add_up():
+    for name in PRESET_NAMES:
+        result = plan(preset_scenario(name))
+        assert result["vms_in_scope"] == result["migrate"] + result["terminate_total"], name
+        assert result["eta_low_s"] <= result["eta_s"] <= result["eta_high_s"], name
+
+
+def test_the_plan_counts_who_migrates_and_who_is_terminated_and_why():
+    result = plan(preset_scenario("demo"))
+    run = FleetStream(preset_scenario("demo"), bucket_s=60)
+    list(run.frames())
+    in_scope = [r for r in run.run.records if r.outcome != "unaffected"]
+    assert result["vms_in_scope"] == len(in_scope) == result["migrate"] + result["terminate_total"]
+    assert result["terminate"] == {"gpu": 2, "spot": 2, "terminate_policy": 0}
+    assert result["migrate"] == sum(1 for r in in_scope if r.outcome == "migrated")
+
+
+def test_the_plan_lists_the_waves_the_engine_will_use():
+    result = plan(preset_scenario("demo"))
+    (event,) = result["events"]
+    assert [w["names"] for w in event["waves"]] == [["rack1-h1", "rack1-h2"], ["rack1-h3", "rack1-h4"]]
+
+
+def test_small_fleets_get_an_eta_range_from_the_engine_on_three_seeds():
+    result = plan(tiny())
+    assert result["eta_method"].startswith("engine")
+    assert result["eta_low_s"] <= result["eta_s"] <= result["eta_high_s"]
+    real = FleetStream(tiny(), bucket_s=60)
+    list(real.frames())
+    assert result["eta_low_s"] <= real.run.makespan_s <= result["eta_high_s"]
+
+
+def test_big_fleets_get_an_estimate_without_running_the_engine():
+    result = plan(preset_scenario("heartbleed"))
+    assert result["eta_method"].startswith("estimate") and result["not_placed"] is None
+    assert result["eta_low_s"] < result["eta_s"] < result["eta_high_s"]
+    assert result["hosts_in_scope"] == 1600
+
+
+def test_the_plan_says_in_words_when_a_wave_cannot_be_placed():
+    data = tiny()
+    data["fleet"]["vms"]["per_host"] = 20  # the hosts are full
+    data["fleet"]["vms"]["memory"] = ["6GiB", "6GiB"]
+    data["events"][0]["scope"] = {"zone": True}
+    data["events"][0]["max_hosts_in_maintenance"] = 3
+    result = plan(data)
+    assert result["capacity"] and "GiB of memory" in result["capacity"][0]["reasons"][0]
+    assert result["not_placed"] > 0 and result["not_placed_reasons"]
