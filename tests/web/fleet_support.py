@@ -40,18 +40,6 @@ def fleet_post_data(client, url):
     return data
 
 
-class RecordingPublisher:
-    def __init__(self):
-        self.batches = []
-        self.statuses = []
-
-    def events(self, events):
-        self.batches.append(list(events))
-
-    def status(self, status, error=""):
-        self.statuses.append((status, error))
-
-
 # A 6,000-VM fleet (60 racks x 10 hosts x 10 VMs, one migration per source host): big enough
 # that a run streams its frames over a few seconds and a worker can be killed in the middle.
 SIX_THOUSAND_VMS = {

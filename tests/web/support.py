@@ -122,6 +122,20 @@ def ws_headers(user=None, origin: str = "http://127.0.0.1:8000") -> list[tuple[b
     return headers
 
 
+class RecordingPublisher:
+    """Stands in for the pipeline's publisher: records what a run would publish."""
+
+    def __init__(self):
+        self.batches = []
+        self.statuses = []
+
+    def events(self, events):
+        self.batches.append(list(events))
+
+    def status(self, status, error=""):
+        self.statuses.append((status, error))
+
+
 async def close_code(communicator) -> int | None:
     """Connect, and return the close code the consumer answered with (it accepts, then closes
     with 4404 or 4400, so that a browser sees the code), or the code of a handshake refused

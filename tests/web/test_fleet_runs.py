@@ -17,7 +17,8 @@ from playground.anatomy.models import Run
 from playground.fleets.models import FleetRun, FleetRunMessage
 from playground.runs.models import RunStatus
 
-from .fleet_support import RecordingPublisher, tiny
+from .fleet_support import tiny
+from .support import RecordingPublisher
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,8 @@ from playground.runs.models import RunStatus
 from playground.fleets import runner as fleet_runner
 from playground.runs import pipeline, tasks
 
-from .fleet_support import RecordingPublisher, tiny
+from .fleet_support import tiny
+from .support import RecordingPublisher
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from playground.runs import kinds, pipeline
 from playground.runs.kinds import Outcome
 from playground.runs.models import RunStatus
 
-from .fleet_support import RecordingPublisher
+from .support import RecordingPublisher
 
 pytestmark = pytest.mark.django_db
 

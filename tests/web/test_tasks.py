@@ -9,22 +9,12 @@ from playground.runs import kinds, tasks
 from playground.runs.kinds import Outcome
 from playground.runs.pipeline import execute_run
 
+from .support import RecordingPublisher
+
 ERROR_INVALID_PARAMETERS = kinds.get("run").invalid_message
 ERROR_MODEL_FAILED = kinds.get("run").failed_message
 
 pytestmark = pytest.mark.django_db
-
-
-class RecordingPublisher:
-    def __init__(self):
-        self.batches = []
-        self.statuses = []
-
-    def events(self, events):
-        self.batches.append(list(events))
-
-    def status(self, status, error=""):
-        self.statuses.append((status, error))
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from playground.anatomy.models import Run, RunEvent
 from playground.fleets.models import FleetRun, Sweep
 from playground.runs.models import RunStatus
 
-from ..fleet_support import RecordingPublisher, tiny
+from ..fleet_support import tiny
+from ..support import RecordingPublisher
 
 
 def signed_in(user) -> Client:
