@@ -43,8 +43,16 @@ def vm_rows_csv(run) -> str:
 
 
 def event_log(data: dict) -> Iterator[str]:
-    """Every engine event of a scenario dict's run as a JSON line. The engine is deterministic
-    (same scenario and seed, same log bit for bit), so the log is recomputed rather than stored."""
+    """Every engine event of a scenario dict's run as a JSON line (the CLI's ``--events``)."""
     run = FleetRun(parse_scenario(data))
     for event in run.events():
-        yield json.dumps(event, separators=(",", ":")) + "\n"
+        if line := event_line(event):
+            yield line
+
+
+def event_line(event: dict) -> str:
+    """One event of the log as a JSON line ("" for the link samples a viewer's run takes, which
+    are not events of the maintenance)."""
+    if event["kind"] == "links":
+        return ""
+    return json.dumps(event, separators=(",", ":")) + "\n"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from .. import notice as notices
 from .engine import FleetRun
@@ -66,7 +66,9 @@ class FleetStream:
     blackouts, queue waits, notable events). Engine state is read at frame boundaries, so the
     cost is per frame, not per event."""
 
-    def __init__(self, data: dict, *, bucket_s: float, vm_level: bool | None = None):
+    def __init__(self, data: dict, *, bucket_s: float, vm_level: bool | None = None,
+                 on_event: Callable[[dict], None] | None = None):
+        self.on_event = on_event  # sees every engine event as it is read (the stored event log)
         self.scenario = parse_scenario(data)
         self.bucket_s = float(bucket_s)
         self.run = FleetRun(self.scenario, sample_every_s=self.bucket_s)
@@ -101,6 +103,8 @@ class FleetStream:
     def frames(self) -> Iterator[dict]:
         end = self.bucket_s
         for event in self.run.events():
+            if self.on_event is not None:
+                self.on_event(event)
             t = event["t_s"]
             if t >= end:
                 yield self._frame(end)

@@ -6,18 +6,32 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zlib
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
-from migrationsim.fleet.export import COLUMNS as VM_COLUMNS, event_log
+from migrationsim.fleet.export import COLUMNS as VM_COLUMNS
+from migrationsim.fleet.text import dumps_yaml
 
 from playground.runs.models import RunStatus
 
-from .run_views import run_or_404
-from .views import scenario_file
+from .models import FleetRunLog
 
-# --- exports -------------------------------------------------------------------------------
+from .run_views import run_or_404
+from .views import fleet_or_404
+
+ERROR_NO_EVENT_LOG = ("This run's event log was not stored (it did not finish, or it ran before "
+                      "the playground stored logs). The command line writes one: python -m "
+                      "migrationsim fleet SCENARIO --events FILE.")
+
+
+def attachment(response: HttpResponse, filename: str) -> HttpResponse:
+    """Offer the response as a download named ``filename`` (any name: non-ASCII is encoded)."""
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response
+
 
 def _csv_safe(row: dict) -> dict:
     """Text cells that a spreadsheet would run as a formula (a VM named ``=HYPERLINK(...)``)
@@ -45,9 +59,8 @@ def fleet_run_vms_csv(request: HttpRequest, run_id: int) -> HttpResponse:
                 buffer.truncate()
         yield buffer.getvalue()
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="fleet-run-{run.pk}-vms.csv"'
-    return response
+    return attachment(StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8"),
+                      f"fleet-run-{run.pk}-vms.csv")
 
 
 @require_GET
@@ -56,19 +69,45 @@ def fleet_run_summary_json(request: HttpRequest, run_id: int) -> JsonResponse:
     response = JsonResponse({"run": run.pk, "status": run.status, "error": run.error,
                              "seed": run.seed, "summary": run.summary, "plan": run.plan},
                             json_dumps_params={"indent": 2})
-    response["Content-Disposition"] = f'attachment; filename="fleet-run-{run.pk}-summary.json"'
-    return response
+    return attachment(response, f"fleet-run-{run.pk}-summary.json")
 
 
 @require_GET
 def fleet_run_events_jsonl(request: HttpRequest, run_id: int) -> HttpResponse:
-    """The engine's whole event log, one JSON object a line, recomputed from the stored scenario
-    (the engine is deterministic: same scenario and seed, same log)."""
+    """The engine's whole event log, one JSON object a line, streamed from what the worker
+    stored when the run finished (slice by slice: a download holds one slice at a time)."""
     run = run_or_404(request, run_id)
-    response = StreamingHttpResponse(event_log(run.scenario),
-                                     content_type="application/x-ndjson")
-    response["Content-Disposition"] = f'attachment; filename="fleet-run-{run.pk}-events.jsonl"'
-    return response
+    ids = list(FleetRunLog.objects.filter(run=run).order_by("seq").values_list("id", flat=True))
+    if not ids:
+        return HttpResponse(ERROR_NO_EVENT_LOG, status=404, content_type="text/plain")
+
+    def lines():
+        gunzip = zlib.decompressobj(wbits=31)
+        for chunk_id in ids:
+            data = FleetRunLog.objects.values_list("data", flat=True).get(id=chunk_id)
+            yield gunzip.decompress(bytes(data))
+        yield gunzip.flush()
+
+    return attachment(StreamingHttpResponse(lines(), content_type="application/x-ndjson"),
+                      f"fleet-run-{run.pk}-events.jsonl")
+
+
+@require_GET
+def fleet_export(request: HttpRequest, fleet_id: int, fmt: str) -> HttpResponse:
+    fleet = fleet_or_404(request, fleet_id)
+    return scenario_file(fleet.to_scenario(), fleet.name, fmt)
+
+
+def scenario_file(scenario: dict, name: str, fmt: str) -> HttpResponse:
+    """A scenario as a JSON or YAML download named after it."""
+    if fmt not in ("json", "yaml"):
+        return HttpResponse("the format must be json or yaml", status=404, content_type="text/plain")
+    if fmt == "json":
+        body, ctype = json.dumps(scenario, indent=2) + "\n", "application/json"
+    else:
+        body, ctype = dumps_yaml(scenario), "application/yaml"
+    response = HttpResponse(body, content_type=f"{ctype}; charset=utf-8")
+    return attachment(response, f"{name[:60] or 'scenario'}.{fmt}")
 
 
 @require_GET

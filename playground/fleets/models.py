@@ -192,6 +192,25 @@ class FleetRunVm(models.Model):
         return f"{self.name} ({self.outcome})"
 
 
+class FleetRunLog(models.Model):
+    """A slice of a finished fleet run's event log (JSON lines, gzip, ``CHUNK_BYTES`` a slice):
+    the worker writes it as the run finishes, the events export streams it back. No request
+    ever simulates."""
+
+    CHUNK_BYTES = 1024 * 1024
+
+    run = models.ForeignKey(FleetRun, on_delete=models.CASCADE, related_name="log_chunks")
+    seq = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        ordering = ["run", "seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="unique_log_chunk")]
+
+    def __str__(self) -> str:
+        return f"{self.run} log #{self.seq}"
+
+
 class Sweep(Owned):
     """One or two scenario parameters over a few values each: a run per combination."""
 

@@ -1,28 +1,62 @@
 """The runner of a fleet run (the ``"fleet"`` kind of the one pipeline): the engine's run of
 the stored scenario, aggregated into *frames* (one per ``bucket_s`` of simulated time, see
-``FleetStream``), into the pipeline's sink; then one row per VM and the summary, stored in the
-transaction that marks the run done.
+``FleetStream``), into the pipeline's sink; then one row per VM, the summary and the event log,
+stored in the transaction that marks the run done.
 """
 
 from __future__ import annotations
 
+import gzip
+import tempfile
 from collections.abc import Iterable
 
+from migrationsim.fleet.export import event_line
 from migrationsim.fleet.frames import FleetStream
 from playground.runs.kinds import Outcome
 
-from .models import FleetRun, FleetRunVm
+from .models import FleetRun, FleetRunLog, FleetRunVm
 
 VM_ROWS_BATCH = 2000
+LOG_SPOOL_BYTES = 16 * 1024 * 1024  # the compressed log stays in memory up to this, then on disk
 
 
 def run_fleet(run: FleetRun, sink) -> Outcome:
-    stream = FleetStream(run.scenario, bucket_s=run.bucket_s)
+    log = EventLog()
+    stream = FleetStream(run.scenario, bucket_s=run.bucket_s, on_event=log.write)
     for frame in stream.frames():
         sink.add(frame)
     vm_rows = stream.vm_rows()
+
+    def store() -> None:
+        store_vms(run.pk, vm_rows)
+        log.store(run.pk)
+
     return Outcome(fields={"summary": stream.summary(), "series": stream.compare_series()},
-                   store=lambda: store_vms(run.pk, vm_rows))
+                   store=store)
+
+
+class EventLog:
+    """The engine's events as gzip'd JSON lines, spooled while the run goes, stored as
+    ``FleetRunLog`` slices when it finishes (what the events export streams back)."""
+
+    def __init__(self):
+        self._file = tempfile.SpooledTemporaryFile(max_size=LOG_SPOOL_BYTES)
+        self._gzip = gzip.GzipFile(fileobj=self._file, mode="wb", compresslevel=1)
+
+    def write(self, event: dict) -> None:
+        if line := event_line(event):
+            self._gzip.write(line.encode())
+
+    def store(self, run_id: int) -> None:
+        """Call inside the transaction that finishes the run (an earlier attempt's slices go)."""
+        self._gzip.close()
+        self._file.seek(0)
+        FleetRunLog.objects.filter(run_id=run_id).delete()
+        seq = 0
+        while chunk := self._file.read(FleetRunLog.CHUNK_BYTES):
+            seq += 1
+            FleetRunLog.objects.create(run_id=run_id, seq=seq, data=chunk)
+        self._file.close()
 
 
 def store_vms(run_id: int, rows: Iterable[dict]) -> None:

@@ -6,7 +6,6 @@ unknown id). A run's pages are in ``run_views``, its exports in ``exports``, swe
 
 from __future__ import annotations
 
-import json
 import re
 
 from django.db import transaction
@@ -16,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from migrationsim.fleet.scenario import ScenarioError
-from migrationsim.fleet.text import PRESET_NAMES, dumps_yaml, preset_scenario
+from migrationsim.fleet.text import PRESET_NAMES, preset_scenario
 from playground.accounts import access, limits
 
 from . import services
@@ -143,25 +142,6 @@ def fleet_delete(request: HttpRequest, fleet_id: int) -> HttpResponse:
     """The fleet and its events go; its runs and sweeps stay (they hold their own snapshot)."""
     fleet_or_404(request, fleet_id).delete()
     return redirect("fleet-list")
-
-
-@require_GET
-def fleet_export(request: HttpRequest, fleet_id: int, fmt: str) -> HttpResponse:
-    fleet = fleet_or_404(request, fleet_id)
-    return scenario_file(fleet.to_scenario(), fleet.name, fmt)
-
-
-def scenario_file(scenario: dict, name: str, fmt: str) -> HttpResponse:
-    if fmt not in ("json", "yaml"):
-        return HttpResponse("the format must be json or yaml", status=404, content_type="text/plain")
-    slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)[:60] or "scenario"
-    if fmt == "json":
-        body, ctype = json.dumps(scenario, indent=2) + "\n", "application/json"
-    else:
-        body, ctype = dumps_yaml(scenario), "application/yaml"
-    response = HttpResponse(body, content_type=f"{ctype}; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{slug}.{fmt}"'
-    return response
 
 
 # --- the plan ------------------------------------------------------------------------------

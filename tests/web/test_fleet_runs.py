@@ -14,7 +14,7 @@ from migrationsim.fleet.text import preset_scenario
 from playground.runs import kinds, tasks
 from playground.runs.pipeline import EventSink, execute_run
 from playground.anatomy.models import Run
-from playground.fleets.models import FleetRun, FleetRunMessage
+from playground.fleets.models import FleetRun, FleetRunLog, FleetRunMessage
 from playground.runs.models import RunStatus
 
 from .fleet_support import tiny
@@ -134,6 +134,35 @@ def test_the_summary_and_the_event_log_download(client, demo_run):
     events = [json.loads(line) for line in lines]
     assert sum(1 for e in events if e["kind"] == "migrated") == demo_run.summary["migrations"]
     assert [e["t_s"] for e in events] == sorted(e["t_s"] for e in events)
+    assert lines == [line.encode().strip() for line in event_log(demo_run.scenario)]  # the CLI's
+
+
+def test_the_event_log_download_streams_what_the_worker_stored_and_never_simulates(
+        client, demo_run, monkeypatch):
+    _done(demo_run)
+    assert FleetRunLog.objects.filter(run=demo_run).exists()
+
+    def no_simulation(*args, **kwargs):
+        raise AssertionError("a request simulated")
+
+    monkeypatch.setattr("migrationsim.fleet.engine.FleetRun.__init__", no_simulation)
+    response = client.get(f"/fleets/runs/{demo_run.pk}/events.jsonl")
+    assert response.status_code == 200 and response.streaming
+    assert b"".join(response.streaming_content).count(b"\n") > 100
+
+
+def test_a_run_without_a_stored_event_log_says_so_instead_of_simulating(client, demo_run):
+    _done(demo_run)
+    FleetRunLog.objects.filter(run=demo_run).delete()  # as for runs from before the logs
+    response = client.get(f"/fleets/runs/{demo_run.pk}/events.jsonl")
+    assert response.status_code == 404 and b"event log was not stored" in response.content
+
+
+def test_downloads_are_named_after_the_fleet_whatever_its_alphabet(client, alice):
+    fleet = fleet_services.create_fleet(scenario=tiny(name="zone Übung 東京"), visitor=alice)
+    response = client.get(f"/fleets/{fleet.pk}/scenario.yaml")
+    assert response["Content-Disposition"].startswith("attachment; filename*=utf-8''")
+    assert "%C3%9Cbung" in response["Content-Disposition"]
 
 
 def test_exports_of_an_unfinished_run_say_so(alice, client):
