@@ -338,8 +338,9 @@ PLAYGROUND_PUBLISH_INTERVAL_S = float(env_str("PLAYGROUND_PUBLISH_INTERVAL_S", "
 # Fleet runs publish aggregated frames, a batch at most this often (seconds of wall time): a
 # viewer gets a few messages a second however many VMs move (the first frame goes at once).
 PLAYGROUND_FLEET_PUBLISH_INTERVAL_S = float(env_str("PLAYGROUND_FLEET_PUBLISH_INTERVAL_S", "0.25"))
+PLAYGROUND_FLEET_PUBLISH_BATCH_SIZE = env_int("PLAYGROUND_FLEET_PUBLISH_BATCH_SIZE", 100)
 
-# Leases (``playground/leases.py``): a worker running a run renews its lease every
+# Leases (``playground/runs/leases.py``): a worker running a run renews its lease every
 # HEARTBEAT_S seconds; a run whose lease is older than LEASE_S is taken back by the reaper
 # (every worker runs one every REAP_INTERVAL_S, and a viewer connecting checks its run) and
 # queued again, or failed with the reason once it was claimed MAX_ATTEMPTS times. A run queued

@@ -21,5 +21,6 @@ class FleetsConfig(AppConfig):
             invalid_message="The stored scenario is no longer valid: {error}",
             failed_message="The fleet engine failed: {error}",
             events_noun="progress frames", max_events_setting="PLAYGROUND_FLEET_MAX_FRAMES",
-            batch_size=100, interval_setting="PLAYGROUND_FLEET_PUBLISH_INTERVAL_S",
+            batch_size_setting="PLAYGROUND_FLEET_PUBLISH_BATCH_SIZE",
+            interval_setting="PLAYGROUND_FLEET_PUBLISH_INTERVAL_S",
             replay_page=200))

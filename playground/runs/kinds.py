@@ -43,9 +43,11 @@ class RunKind:
     invalid_message: str  # "The stored parameters are no longer valid: {error}"
     failed_message: str  # "The model failed: {error}"
     events_noun: str  # what the budget counts, in words: "events", "progress frames"
-    max_events_setting: str  # the setting that caps them: "PLAYGROUND_RUN_MAX_EVENTS"
-    interval_setting: str  # at most this many seconds of wall time between two publications
-    batch_size: int | str = 100  # events per stored batch and message (or a setting's name)
+    # the settings (names) that tune it: the most events a run may make, the most per stored
+    # batch and message, the longest wall time between two publications
+    max_events_setting: str  # "PLAYGROUND_RUN_MAX_EVENTS"
+    batch_size_setting: str  # "PLAYGROUND_PUBLISH_BATCH_SIZE"
+    interval_setting: str  # "PLAYGROUND_PUBLISH_INTERVAL_S"
     replay_page: int = 500  # events per message when a viewer catches up
 
 

@@ -159,10 +159,9 @@ def execute_run(*, kind: str, run_id: int, publisher=None,
     publisher = publisher or publisher_for(kind, run_id)
     lease = leases.Lease(spec.model, run_id, attempt).start()
     publisher.status(RunStatus.RUNNING.value)
-    batch_size = spec.batch_size
     sink = EventSink(
         spec.event_model, run_id, publisher, lease=lease,
-        batch_size=getattr(settings, batch_size) if isinstance(batch_size, str) else batch_size,
+        batch_size=getattr(settings, spec.batch_size_setting),
         interval_s=getattr(settings, spec.interval_setting) if interval_s is None else interval_s,
         resume_after=last.seq if last else 0, last_stored=last.as_message() if last else None,
         budget=RunBudget.for_kind(spec))

@@ -4,6 +4,7 @@ import json
 import time
 
 import pytest
+from django.conf import settings
 
 from playground.fleets import services as fleet_services
 from migrationsim.fleet.export import COLUMNS as VM_COLUMNS, event_log
@@ -79,8 +80,8 @@ def test_frames_aggregate_so_there_is_never_one_message_per_vm_or_round(demo_run
     frames = [f for batch in publisher.batches for f in batch]
     rounds = sum(1 for e in event_log(demo_run.scenario) if '"kind":"round"' in e)
     assert len(frames) < rounds / 1.5
-    assert len(publisher.batches) <= 1 + len(frames) / kinds.get("fleet").batch_size + 1
-    assert all(len(b) <= kinds.get("fleet").batch_size for b in publisher.batches)
+    assert len(publisher.batches) <= 1 + len(frames) / settings.PLAYGROUND_FLEET_PUBLISH_BATCH_SIZE + 1
+    assert all(len(b) <= settings.PLAYGROUND_FLEET_PUBLISH_BATCH_SIZE for b in publisher.batches)
     assert sum(len(f["blackouts"]) for f in frames) == demo_run.summary["migrations"]
     final = frames[-1]
     assert final["final"] and final["counts"]["done"] == demo_run.summary["outcomes"]["migrated"]
