@@ -303,8 +303,9 @@ def _verdict(rows: list[dict], ref: dict, reference: Prediction, sliced: bool) -
             "window": "an always-open window"}[best["constraint"]]
     text = f"The {best['label']} ({best['current']}) binds{where}: with {what} {change}"
     if best["unfinished_hosts"] != ref["unfinished_hosts"]:
-        text += (f", but {best['unfinished_hosts']} hosts are left not handled instead of "
-                 f"{ref['unfinished_hosts']}")
+        fewer = best["unfinished_hosts"] < ref["unfinished_hosts"]
+        text += (f" {'and' if fewer else 'but'} {best['unfinished_hosts']} hosts are left not handled "
+                 f"instead of {ref['unfinished_hosts']}")
     if nothing:
         names = [_short(r) for r in nothing[:3]]
         text += f"; {_join(names)} change{'s' if len(names) == 1 else ''} nothing"

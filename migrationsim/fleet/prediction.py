@@ -32,6 +32,7 @@ class Observer:
     back_s: dict = field(default_factory=dict)  # host -> when it came back
     drained_s: dict = field(default_factory=dict)  # event -> when its last host was empty
     done_s: dict = field(default_factory=dict)  # event -> maintenance_done
+    abort_detail: dict = field(default_factory=dict)  # VM -> the engine's sentence for its abort
 
     def __call__(self, e: dict) -> None:
         kind = e["kind"]
@@ -56,6 +57,8 @@ class Observer:
             self.skipped.append((e["host"], e["event"], e["reason"]))
         elif kind == "terminated" and e["reason"] == why.DEADLINE:
             self.deadline_vms.setdefault(e["host"], []).append(e["vm"])
+        elif kind == "aborted":
+            self.abort_detail[e["vm"]] = e.get("detail") or ""
         elif kind == "maintenance_done":
             self.done_s[e["event"]] = e["t_s"]
         self.last_s = max(self.last_s, e["t_s"])
@@ -119,10 +122,16 @@ class Prediction:
                               "for maintenance and nothing asked them to leave")
                     code = "late_arrival"
                 else:
-                    codes = Counter(run.records[v].wait_reason or run.records[v].outcome
-                                    for v in host.vms)
+                    codes = Counter(_code(run.records[v]) for v in host.vms)
                     code = codes.most_common(1)[0][0] if codes else "unknown"
-                    reason = f"never emptied: {len(waiting)} VMs still on it ({code})"
+                    recs = [run.records[v] for v in sorted(host.vms)]
+                    aborted = [fleet.vms[r.vm].name for r in recs if r.outcome == "aborted"]
+                    reason = f"never emptied: {_vms(len(waiting))} still on it"
+                    if aborted:
+                        reason += (f"; {', '.join(aborted[:3])} could not be migrated ({code}) and "
+                                   "the host was never released")
+                    else:
+                        reason += f" ({code}: {self._words(code, waiting[0])})"
                 hosts.append({"host": name, "status": "not_emptied", "code": code, "reason": reason,
                               "vms": waiting[:6]})
             elif host.state == "failed":
@@ -137,17 +146,29 @@ class Prediction:
         for rec in run.records:
             if rec.outcome in _NOT_MOVED or (rec.outcome == "migrated" and rec.converged is False):
                 what = "not_converged" if rec.outcome == "migrated" else rec.outcome
-                code = (why.SOURCE_FAILED if rec.outcome == "crashed"
-                        else rec.stop_reason or rec.wait_reason or "unknown")
-                key = (what, code, rec.reason if rec.outcome != "migrated" else "")
+                code = _code(rec)
+                reason = rec.reason if rec.outcome not in ("migrated", "aborted") else ""
+                key = (what, code, reason)
                 vms[key] += 1
                 examples.setdefault(key, []).append(fleet.vms[rec.vm].name)
         vm_rows = [{"outcome": what, "code": code, "vms": n,
-                    "reason": _vm_sentence(what, code, reason), "names": examples[(what, code, reason)][:6]}
+                    "reason": _vm_sentence(what, code, reason or self._words(
+                        code, examples[(what, code, reason)][0])),
+                    "names": examples[(what, code, reason)][:6]}
                    for (what, code, reason), n in vms.most_common()]
         by_status = Counter(h["status"] for h in hosts)
         return {"hosts": hosts, "hosts_total": len(hosts), "hosts_by_status": dict(by_status),
                 "vms": vm_rows, "vms_total": sum(vms.values())}
+
+    def _words(self, code: str, example: str) -> str:
+        """A reason code's sentence: reasons.py's, else the engine's own words for ``example``."""
+        if code in why.SENTENCES and "{" not in why.SENTENCES[code]:
+            return why.SENTENCES[code]
+        detail = self.observer.abort_detail.get(example)
+        if detail:
+            return f"for example {example}: {detail}"
+        rec = next((r for r in self.run.records if self.run.fleet.vms[r.vm].name == example), None)
+        return (rec.reason if rec is not None and rec.reason else code.replace("_", " "))
 
     def figures(self) -> dict:
         s = summarize(self.run)
@@ -168,10 +189,19 @@ class Prediction:
         }
 
 
+def _code(rec) -> str:
+    if rec.outcome == "crashed":
+        return why.SOURCE_FAILED
+    return rec.stop_reason or rec.wait_reason or rec.outcome
+
+
+def _vms(n: int) -> str:
+    return f"{n} VM" if n == 1 else f"{n} VMs"
+
+
 def _vm_sentence(what: str, code: str, reason: str) -> str:
     if what == "not_converged":
-        return ("moved, but pre-copy did not converge: the blackout was forced "
-                f"({code.replace('_', ' ')})")
+        return f"moved, but pre-copy did not converge: the blackout was forced ({reason})"
     if reason:
         return reason
     return why.SENTENCES.get(code, code.replace("_", " "))
