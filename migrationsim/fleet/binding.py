@@ -239,6 +239,12 @@ def binding_limit(scenario: Scenario, base: Prediction, vms_in_scope: int,
                          r["name"] == "deadline" for r in relaxations(subject)) else ""), **out, "rerun": True,
                      "change_pct": _pct(out["makespan_s"], ref["makespan_s"]), "note": _note(out, ref)})
     name, sentence = _verdict(rows, ref, reference, sliced is not None)
+    forced = [(ev, t, left) for ev, t, left in base.observer.deadlines if left]
+    if forced:
+        words = "; ".join(f"{ev}'s deadline at {_span(t)} found {left} hosts not yet done and "
+                          "rebooted them with their VMs" for ev, t, left in forced)
+        sentence += (f" The deadline ends the maintenance: {words} "
+                     f"({base.deadline_reboots()} VMs; see what is not handled).")
     return {"name": name, "sentence": sentence, "table": rows, "method": method,
             "baseline_makespan_s": ref["makespan_s"]}
 

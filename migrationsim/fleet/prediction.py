@@ -102,10 +102,10 @@ class Prediction:
                 reason = (why.sentence(why.DEADLINE).replace("it could move", "they could move")
                           .replace("its host", "the host"))
                 hosts.append({"host": name, "status": "rebooted_at_deadline", "code": why.DEADLINE,
-                              "reason": f"{len(obs.deadline_vms[name])} VMs still on it at the "
+                              "reason": f"{_vms(len(obs.deadline_vms[name]))} still on it at the "
                                         f"deadline: {reason}" + (
                                   f"; {len(late)} of them had landed on it after it was scheduled "
-                                  "for maintenance and were never asked to leave" if late else ""),
+                                  "for maintenance and nothing asked them to leave" if late else ""),
                               "vms": obs.deadline_vms[name][:6]})
                 continue
             if host.patched:
