@@ -63,7 +63,8 @@ def make_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--seed", help="override the scenario's seed")
     fleet.add_argument("--plan", action="store_true",
                        help="print the plan (the web's dry run: who migrates, who is terminated and "
-                            "why, the waves, the capacity check, the ETA) instead of running")
+                            "why, the waves, the capacity check, the engine's prediction, what is not "
+                            "handled, the binding limit) instead of running")
     fleet.add_argument("--json", action="store_true",
                        help="print the summary (or the plan) as one JSON object")
     fleet.add_argument("--events", metavar="FILE", help="write every event as JSON lines, in time order")
