@@ -63,7 +63,8 @@ def make_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--seed", help="override the scenario's seed")
     fleet.add_argument("--plan", action="store_true",
                        help="print the plan (the web's dry run: who migrates, who is terminated and "
-                            "why, the waves, the capacity check, the ETA) instead of running")
+                            "why, the waves, the capacity check, the engine's prediction, what is not "
+                            "handled, the binding limit) instead of running")
     fleet.add_argument("--json", action="store_true",
                        help="print the summary (or the plan) as one JSON object")
     fleet.add_argument("--events", metavar="FILE", help="write every event as JSON lines, in time order")
@@ -191,6 +192,7 @@ def _plan_lines(p: dict) -> list[str]:
     lines += [f"  {n}: {reason}" for reason, n in p["terminate_reasons"] if n]
     lines.append(f"how long: {span(p['eta_s'])} (range {span(p['eta_low_s'])} to {span(p['eta_high_s'])}; "
                  f"{p['eta_method']})")
+    lines += _prediction_lines(p)
     if p["not_placed"] is None:
         lines.append("cannot be placed: see the capacity check (too big to simulate for a preview)")
     else:
@@ -215,6 +217,37 @@ def _plan_lines(p: dict) -> list[str]:
             lines.append(f"  wave {w['wave']}: {w['hosts']} hosts, {w['vms']} VMs: {names}")
         if len(waves) > 12:
             lines.append(f"  ... and {len(waves) - 12} more waves")
+    return lines
+
+
+def _prediction_lines(p: dict) -> list[str]:
+    """The engine's prediction, what it does not handle, and the binding limit with its table."""
+    from .units import format_duration as span
+
+    def ms(x):
+        return "-" if x is None else f"{x * 1000:.0f} ms"
+
+    lines = [f"predicted: {p['migrations']} migrations, {p['terminations']} terminations, "
+             f"blackout p50 {ms(p['blackout_p50_s'])}, p99 {ms(p['blackout_p99_s'])}; "
+             f"{p['blackout_slo_breaches']} blackouts over {ms(p['blackout_slo_s'])}"]
+    gone = p["not_handled"]
+    if gone["hosts_total"] or gone["vms_total"]:
+        lines.append(f"not handled: {gone['hosts_total']} hosts, {gone['vms_total']} VMs")
+        lines += [f"  {h['host']} ({h['status']}): {h['reason']}" for h in gone["hosts"][:12]]
+        if gone["hosts_total"] > 12:
+            lines.append(f"  ... and {gone['hosts_total'] - 12} more hosts")
+        lines += [f"  {v['vms']} VMs {v['outcome']} [{v['code']}]: {v['reason']}" for v in gone["vms"][:8]]
+    else:
+        lines.append("not handled: none (every host in scope is patched, every VM handled)")
+    binding = p.get("binding_limit")
+    if binding:
+        lines.append(f"binding limit: {binding['sentence']}")
+        lines.append(f"  sensitivity ({binding['method']}):")
+        lines.append(f"  {'constraint':34s} {'now':>18s} {'relaxed to':>26s} {'makespan':>10s} {'change':>8s}")
+        for row in binding["table"]:
+            lines.append(f"  {row['label']:34s} {row['current']:>18s} {row['relaxed_to']:>26s} "
+                         f"{span(row['makespan_s']):>10s} {row['change_pct']:>+7.1f}%"
+                         + (f"  ({row['note']})" if row["note"] else ""))
     return lines
 
 

@@ -1,32 +1,40 @@
 """The plan of a maintenance, before anything moves (a dry run): which VMs migrate, which are
 terminated and why, the waves in which each event takes its hosts, a first-order capacity check
-per wave, and an ETA with a range.
+per wave, and the engine's prediction.
 
-The plan uses the engine's own rules (its scope, its wave order, its placement when it runs it),
-so what the plan says is what a run does. For fleets up to ``ENGINE_ETA_MAX_VMS`` VMs the ETA
-and the VMs that find no place come from the engine itself, run on ``ETA_SEEDS`` seeds; bigger
-fleets get a formula (waves x drain time). The web's plan page and ``python -m migrationsim
-fleet --plan`` show this dict; its keys are a contract (templates and scripts read them).
+The prediction is the engine itself run on the scenario with its own seed (``prediction.py``):
+the makespan (``eta_s``), migrations, terminations, blackout p50/p99 and SLO breaches, per event
+and per wave, and every host or VM the maintenance does not handle, with reasons. It is the
+computation a run does, so a plan and a run with the same seed agree. Fleets up to
+``ENGINE_ETA_MAX_VMS`` VMs are also run on the next ``ETA_SEEDS - 1`` seeds for the range
+(``eta_low_s``, ``eta_high_s``). ``binding.py`` names the binding limit (``binding_limit``).
+The web's plan page and ``python -m migrationsim fleet --plan`` show this dict; its keys are a
+contract (templates and scripts read them).
 """
 
 from __future__ import annotations
 
-import math
-import statistics
+import dataclasses
 from typing import Any
 
-from ..units import parse_rate
+import numpy as np
+
+from .binding import binding_limit
 from .engine import FleetRun
+from .prediction import observe
 from .rollout import planned_waves
 from .scenario import parse_scenario
+from .summary import BLACKOUT_SLO_S
 
-ENGINE_ETA_MAX_VMS = 3000  # up to this many VMs the ETA comes from the engine on 3 seeds
+ENGINE_ETA_MAX_VMS = 3000  # up to this many VMs the range comes from the engine on 3 seeds
 ETA_SEEDS = 3
+SEED_RANGE = 2**32  # the scenario schema's seeds: 0 .. 2**32 - 1 (extra seeds wrap around)
 
 
-def plan(data: dict) -> dict:
+def plan(data: dict, *, sensitivity: bool = True) -> dict:
     """What will happen before anything moves: which VMs migrate, which are terminated and why,
-    which may not find a place and why, the waves, and an ETA with a range."""
+    the waves, the engine's prediction (makespan, blackouts, what is not handled) and, unless
+    ``sensitivity`` is False, the binding limit."""
     scenario = parse_scenario(data)
     run = FleetRun(scenario)
     fleet = run.fleet
@@ -66,7 +74,13 @@ def plan(data: dict) -> dict:
         "capacity": _capacity_check(events, fleet, scenario),
         "policy": scenario.policy,
     }
-    result.update(_eta(data, scenario, len(fleet.vms), events))
+    base = observe(scenario)
+    result.update(_predicted(scenario, base, events, len(fleet.vms)))
+    if sensitivity:
+        per_host = len(vms) / max(1, len(in_scope))
+        result["binding_limit"] = binding_limit(scenario, base, len(vms), per_host)
+    else:
+        result["binding_limit"] = None
     return result
 
 
@@ -79,7 +93,7 @@ def _event_plan(ev, hosts, fleet, rack_names, scenario) -> dict:
         "host_downtime_s": ev.host_downtime_s,
         "waves": [{"wave": i + 1, "hosts": len(w), "vms": sum(len(h.vms) for h in w),
                    "names": [h.name for h in w[:6]], "more": max(0, len(w) - 6),
-                   "_ids": [h.id for h in w]} for i, w in enumerate(waves)],
+                   "_ids": [h.id for h in w], "_names": [h.name for h in w]} for i, w in enumerate(waves)],
     }
 
 
@@ -125,51 +139,75 @@ def _capacity_check(events, fleet, scenario) -> list[dict]:
     return problems
 
 
-def _eta(data: dict, scenario, vm_count: int, events: list[dict]) -> dict:
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    return float(np.percentile(values, q)) if values else None
+
+
+def _predicted(scenario, base, events: list[dict], vm_count: int) -> dict:
+    """The engine's prediction: the scenario's own seed (and the next seeds for the range on
+    small fleets), the figures per event and per wave, and what is not handled."""
+    figures = base.figures()
+    makespans = [figures["makespan_s"]]
+    seeds = [scenario.seed]
+    not_placed = [sum(1 for r in base.run.records if r.outcome in ("stuck", "aborted"))]
     if vm_count <= ENGINE_ETA_MAX_VMS:
-        makespans, stuck, reasons = [], [], {}
-        for k in range(ETA_SEEDS):
-            trial = parse_scenario({**data, "seed": scenario.seed + k})
-            run = FleetRun(trial).run()
-            makespans.append(run.makespan_s)
-            stuck.append(sum(1 for r in run.records if r.outcome in ("stuck", "aborted")))
-            if k == 0:
-                for r in run.records:
-                    if r.outcome in ("stuck", "aborted") and r.reason:
-                        reasons[r.reason] = reasons.get(r.reason, 0) + 1
-        return {"eta_s": statistics.median(makespans), "eta_low_s": min(makespans),
-                "eta_high_s": max(makespans), "eta_method": f"engine, seeds {scenario.seed}"
-                f"-{scenario.seed + ETA_SEEDS - 1}", "not_placed": max(stuck),
-                "not_placed_reasons": sorted(reasons.items(), key=lambda kv: -kv[1])[:8]}
-    estimate = _formula_eta(scenario, events)
-    return {"eta_s": estimate, "eta_low_s": estimate * 0.6, "eta_high_s": estimate * 1.6,
-            "eta_method": "estimate (waves x drain time); too big to simulate for a preview",
-            "not_placed": None, "not_placed_reasons": []}
+        for k in range(1, ETA_SEEDS):
+            seed = (scenario.seed + k) % SEED_RANGE
+            seeds.append(seed)
+            trial = observe(dataclasses.replace(scenario, seed=seed))
+            makespans.append(trial.makespan_s)
+            not_placed.append(sum(1 for r in trial.run.records if r.outcome in ("stuck", "aborted")))
+    reasons: dict[str, int] = {}
+    for r in base.run.records:
+        if r.outcome in ("stuck", "aborted") and r.reason:
+            reasons[r.reason] = reasons.get(r.reason, 0) + 1
+    consecutive = all(b == a + 1 for a, b in zip(seeds, seeds[1:]))
+    seed_words = (f"seed {seeds[0]}" if len(seeds) == 1 else
+                  f"seeds {seeds[0]}-{seeds[-1]}" if consecutive else "seeds " + ", ".join(map(str, seeds)))
+    method = f"engine, {seed_words}"
+    if len(seeds) == 1:
+        method += f" (one seed: {vm_count:,} VMs; the range is one run)"
+    _per_wave(base, events)
+    return {
+        **figures,
+        "eta_s": figures["makespan_s"], "eta_low_s": min(makespans), "eta_high_s": max(makespans),
+        "eta_method": method, "eta_seeds": seeds,
+        "not_placed": max(not_placed),
+        "not_placed_reasons": sorted(reasons.items(), key=lambda kv: -kv[1])[:8],
+        "not_handled": base.not_handled(),
+    }
 
 
-def _formula_eta(scenario, events: list[dict]) -> float:
-    """Rough: each wave drains its hosts (notice, then VMs per host / per-host cap migrations,
-    each memory / the NIC's migration share) and is down for the host downtime; waves run one
-    after the other. A GPU VM holds its host for its 60-minute notice."""
-    group = scenario.racks[0]
-    mix = scenario.vms
-    mean_mem = (mix.memory_bytes[0] + mix.memory_bytes[1]) / 2
-    nic_share = group.nic_bps * scenario.migration_share
-    cap = scenario.caps.per_source_host or mix.per_host or 1
-    per_flow = nic_share / max(1, min(cap, mix.per_host or 1))
-    max_bw = scenario.policy.get("max_bandwidth")
-    if max_bw:
-        per_flow = min(per_flow, parse_rate(max_bw))
-    elif scenario.policy.get("policy", "qemu") == "qemu":
-        per_flow = min(per_flow, 128 * 2**20)
-    migration_s = mean_mem * 1.3 / max(per_flow, 1.0) + scenario.target_setup_s + 2.0
-    drain_s = 60.0 * (mix.watching_share > 0) + math.ceil((mix.per_host or 1) / cap) * migration_s
-    if mix.gpu_share > 0:
-        drain_s = max(drain_s, 3600.0)
-    total = 0.0
+def _per_wave(base, events: list[dict]) -> None:
+    """Each event's and wave's predicted figures, from the run's records (VMs by the host they
+    started on; a wave is done when its last host is back)."""
+    run, obs = base.run, base.observer
+    by_home: dict[int, list] = {}
+    for rec, home in zip(run.records, base.home):
+        by_home.setdefault(home, []).append(rec)
+    name_to_id = {h.name: h.id for h in run.fleet.hosts}
     for ev in events:
-        span = ev["start_s"] + len(ev["waves"]) * (drain_s + ev["host_downtime_s"])
-        if ev["deadline_s"]:
-            span = min(span, ev["start_s"] + ev["deadline_s"] + drain_s)
-        total = max(total, span)
-    return total
+        ev_blackouts, ev_migrations, ev_terminations = [], 0, 0
+        for wave in ev["waves"]:
+            names = wave.pop("_names")
+            recs = [r for n in names for r in by_home.get(name_to_id[n], [])]
+            blackouts = [r.blackout_s for r in recs if r.outcome == "migrated"]
+            backs = [obs.back_s.get(n) for n in names]
+            wave["predicted"] = {
+                "done_s": None if any(b is None for b in backs) or not backs else max(backs),
+                "migrated": len(blackouts),
+                "terminated": sum(1 for r in recs if r.outcome in ("terminated", "restarted")),
+                "blackout_p99_s": _pct(blackouts, 99),
+                "slo_breaches": sum(1 for b in blackouts if b > BLACKOUT_SLO_S),
+            }
+            ev_blackouts += blackouts
+            ev_migrations += len(blackouts)
+            ev_terminations += wave["predicted"]["terminated"]
+        ev["predicted"] = {
+            "drained_s": obs.drained_s.get(ev["name"]), "done_s": obs.done_s.get(ev["name"]),
+            "migrated": ev_migrations, "terminated": ev_terminations,
+            "blackout_p50_s": _pct(ev_blackouts, 50), "blackout_p99_s": _pct(ev_blackouts, 99),
+            "slo_breaches": sum(1 for b in ev_blackouts if b > BLACKOUT_SLO_S),
+        }

@@ -6,9 +6,14 @@ from migrationsim.fleet import FleetRun, parse_scenario
 PLAN_KEYS = {"name", "hosts", "vms", "racks", "hosts_in_scope", "vms_in_scope", "migrate", "terminate",
              "terminate_total", "restart_after_terminate", "terminate_reasons", "events", "capacity",
              "policy", "eta_s", "eta_low_s", "eta_high_s", "eta_method", "not_placed",
-             "not_placed_reasons"}
+             "not_placed_reasons",
+             # the engine's prediction (issue #14): figures, what is not handled, the binding limit
+             "makespan_s", "migrations", "terminations", "crashes", "outcomes", "blackout_p50_s",
+             "blackout_p99_s", "blackout_max_s", "blackout_slo_s", "blackout_slo_breaches",
+             "peak_concurrent_migrations", "queue_wait_p99_s", "eta_seeds", "not_handled",
+             "binding_limit"}
 PLAN_EVENT_KEYS = {"name", "kind", "start_s", "deadline_s", "window", "hosts", "max_hosts_in_maintenance",
-                   "host_downtime_s", "waves"}
+                   "host_downtime_s", "waves", "predicted"}
 
 
 def scenario(*, racks=1, hosts=2, vms=(), events=None, policy=None, caps=None, failures=None,

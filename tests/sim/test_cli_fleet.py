@@ -143,3 +143,32 @@ def test_a_bad_scenario_field_is_named_by_the_plan_too(capsys, tmp_path):
                     "events: [{kind: kernel_upgrade, scope: {zone: true}}]\n")
     assert main(["fleet", str(path), "--plan"]) == 2
     assert "fleet.vms.per_host: must be >= 0" in capsys.readouterr().err
+
+
+def test_the_plan_json_carries_the_prediction_and_the_binding_limit(capsys):
+    assert main(["fleet", "--preset", "demo", "--plan", "--json"]) == 0
+    preview = json.loads(capsys.readouterr().out)
+    for key in ("makespan_s", "blackout_p50_s", "blackout_p99_s", "binding_limit", "eta_s", "eta_low_s",
+                "eta_high_s", "eta_method", "not_placed", "capacity", "events", "terminate"):
+        assert key in preview, key
+    assert preview["eta_s"] == preview["makespan_s"] > 0 and preview["blackout_p99_s"] > 0
+    binding = preview["binding_limit"]
+    assert {"name", "sentence", "table"} <= set(binding) and binding["table"]
+    assert {"constraint", "relaxed_to", "makespan_s", "change_pct"} <= set(binding["table"][0])
+
+
+def test_the_human_plan_prints_the_binding_sentence_and_its_table(capsys):
+    assert main(["fleet", "--preset", "demo", "--plan"]) == 0
+    out = capsys.readouterr().out
+    assert "predicted: 47 migrations" in out and "blackout p50" in out
+    assert "binding limit: The hosts-out-at-once limit (2) binds" in out
+    assert "  sensitivity (the whole plan, re-run once per relaxation):" in out
+    assert "per-migration bandwidth cap" in out and "128 MiB/s" in out and "512 MiB/s (x4)" in out
+
+
+def test_the_top_seed_plans_from_the_command_line(capsys):
+    assert main(["fleet", "--preset", "demo", "--plan", "--json", "--seed", str(2**32 - 1)]) == 0
+    preview = json.loads(capsys.readouterr().out)
+    assert preview["eta_method"] == "engine, seeds 4294967295, 0, 1"
+    assert main(["fleet", "--preset", "demo", "--json", "--seed", str(2**32 - 1)]) == 0
+    assert json.loads(capsys.readouterr().out)["makespan_s"] == preview["makespan_s"]

@@ -1,0 +1,221 @@
+"""One engine run seen the way a planner reads it: makespan, blackouts, and every host or VM
+the maintenance did not handle, with the engine's reason codes and sentences.
+
+``observe(scenario)`` runs ``FleetRun`` (the same engine a run uses, with the scenario's own seed)
+with a listener that keeps only what the plan needs. ``Prediction.figures()`` is the dict the
+plan reports. Nothing here changes how the engine behaves.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from . import reasons as why
+from .engine import FleetRun
+from .summary import BLACKOUT_SLO_S, summarize
+
+_NOT_MOVED = ("aborted", "stuck", "crashed")
+
+
+@dataclass
+class Observer:
+    """A listener that keeps the few things the plan needs from the event stream."""
+
+    last_s: float = 0.0  # the last event, a deadline that found nothing left aside
+    queued: Counter = field(default_factory=Counter)  # reason code -> times a VM waited on it
+    skipped: list = field(default_factory=list)  # (host, event, reason)
+    deadlines: list = field(default_factory=list)  # (event, t_s, hosts_left)
+    deadline_vms: dict = field(default_factory=dict)  # host -> VMs rebooted by the deadline
+    scheduled: dict = field(default_factory=dict)  # host -> event, while scheduled or in maintenance
+    late_arrivals: dict = field(default_factory=dict)  # host -> VMs that landed after it was scheduled
+    back_s: dict = field(default_factory=dict)  # host -> when it came back
+    drained_s: dict = field(default_factory=dict)  # event -> when its last host was empty
+    done_s: dict = field(default_factory=dict)  # event -> maintenance_done
+    abort_detail: dict = field(default_factory=dict)  # VM -> the engine's sentence for its abort
+
+    def __call__(self, e: dict) -> None:
+        kind = e["kind"]
+        if kind == "deadline":
+            self.deadlines.append((e["event"], e["t_s"], e["hosts_left"]))
+            if not e["hosts_left"]:
+                return  # nothing left to do: not activity a planner waits for
+        elif kind == "queued":
+            self.queued[e["reason"]] += 1
+        elif kind == "host_scheduled":
+            self.scheduled[e["host"]] = e["event"]
+        elif kind == "blackout_end":
+            if e["host"] in self.scheduled:  # landed on a host already named by a maintenance
+                self.late_arrivals.setdefault(e["host"], []).append(e["vm"])
+        elif kind == "host_maintenance_start":
+            self.drained_s[e["event"]] = e["t_s"]
+        elif kind == "host_back":
+            self.scheduled.pop(e["host"], None)
+            self.back_s[e["host"]] = e["t_s"]
+        elif kind == "host_skipped":
+            self.scheduled.pop(e["host"], None)
+            self.skipped.append((e["host"], e["event"], e["reason"]))
+        elif kind == "terminated" and e["reason"] == why.DEADLINE:
+            self.deadline_vms.setdefault(e["host"], []).append(e["vm"])
+        elif kind == "aborted":
+            self.abort_detail[e["vm"]] = e.get("detail") or ""
+        elif kind == "maintenance_done":
+            self.done_s[e["event"]] = e["t_s"]
+        self.last_s = max(self.last_s, e["t_s"])
+
+
+@dataclass
+class Prediction:
+    run: FleetRun
+    observer: Observer
+    home: list  # each VM's host id before anything moved
+
+    @property
+    def makespan_s(self) -> float:
+        """The engine's makespan, except that a deadline which finds every host already done is
+        not the end of the maintenance (the engine counts it; a planner does not wait for it)."""
+        obs, run = self.observer, self.run
+        if any(left == 0 and t == run.makespan_s for _, t, left in obs.deadlines):
+            return obs.last_s
+        return run.makespan_s
+
+    def unfinished_hosts(self) -> int:
+        """Hosts in scope that were never patched (skipped, never emptied, never taken)."""
+        return len(self.not_handled()["hosts"])
+
+    def deadline_reboots(self) -> int:
+        return sum(len(v) for v in self.observer.deadline_vms.values())
+
+    def not_handled(self) -> dict:
+        """Hosts left unpatched or rebooted with VMs on them, VMs not moved: counts, names, reasons."""
+        run, obs = self.run, self.observer
+        fleet = run.fleet
+        hosts = []
+        skipped = {h: (ev, reason) for h, ev, reason in obs.skipped}
+        in_scope = {h.id for ev in run.scenario.events for h in run.scope(ev)}
+        for host in fleet.hosts:
+            if host.id not in in_scope:
+                continue
+            name = host.name
+            if name in obs.deadline_vms:
+                late = obs.late_arrivals.get(name, [])
+                reason = (why.sentence(why.DEADLINE).replace("it could move", "they could move")
+                          .replace("its host", "the host"))
+                hosts.append({"host": name, "status": "rebooted_at_deadline", "code": why.DEADLINE,
+                              "reason": f"{_vms(len(obs.deadline_vms[name]))} still on it at the "
+                                        f"deadline: {reason}" + (
+                                  f"; {len(late)} of them had landed on it after it was scheduled "
+                                  "for maintenance and nothing asked them to leave" if late else ""),
+                              "vms": obs.deadline_vms[name][:6]})
+                continue
+            if host.patched:
+                continue
+            if name in skipped:
+                ev, reason = skipped[name]
+                hosts.append({"host": name, "status": "skipped", "code": "host_skipped",
+                              "reason": f"skipped by {ev}: {reason}", "vms": []})
+            elif host.state in ("scheduled", "maintenance"):
+                late = obs.late_arrivals.get(name, [])
+                waiting = [fleet.vms[v].name for v in sorted(host.vms)]
+                if late and set(late) >= set(waiting):
+                    reason = (f"never emptied: {len(late)} VMs landed on it after it was scheduled "
+                              "for maintenance and nothing asked them to leave")
+                    code = "late_arrival"
+                else:
+                    codes = Counter(_code(run.records[v]) for v in host.vms)
+                    code = codes.most_common(1)[0][0] if codes else "unknown"
+                    recs = [run.records[v] for v in sorted(host.vms)]
+                    aborted = [fleet.vms[r.vm].name for r in recs if r.outcome == "aborted"]
+                    reason = f"never emptied: {_vms(len(waiting))} still on it"
+                    if aborted:
+                        reason += (f"; {', '.join(aborted[:3])} could not be migrated ({code}) and "
+                                   "the host was never released")
+                    else:
+                        reason += f" ({code}: {self._words(code, waiting[0])})"
+                hosts.append({"host": name, "status": "not_emptied", "code": code, "reason": reason,
+                              "vms": waiting[:6]})
+            elif host.state == "failed":
+                hosts.append({"host": name, "status": "failed", "code": why.HOST_FAILED,
+                              "reason": why.sentence(why.HOST_FAILED), "vms": []})
+            else:
+                hosts.append({"host": name, "status": "never_taken", "code": "never_taken",
+                              "reason": "never taken out of service: the rollout was still waiting "
+                                        "for hosts ahead of it when the run ended", "vms": []})
+        vms = Counter()
+        examples: dict = {}
+        for rec in run.records:
+            if rec.outcome in _NOT_MOVED or (rec.outcome == "migrated" and rec.converged is False):
+                what = "not_converged" if rec.outcome == "migrated" else rec.outcome
+                code = _code(rec)
+                reason = rec.reason if rec.outcome not in ("migrated", "aborted") else ""
+                key = (what, code, reason)
+                vms[key] += 1
+                examples.setdefault(key, []).append(fleet.vms[rec.vm].name)
+        vm_rows = [{"outcome": what, "code": code, "vms": n,
+                    "reason": _vm_sentence(what, code, reason or self._words(
+                        code, examples[(what, code, reason)][0])),
+                    "names": examples[(what, code, reason)][:6]}
+                   for (what, code, reason), n in vms.most_common()]
+        by_status = Counter(h["status"] for h in hosts)
+        return {"hosts": hosts, "hosts_total": len(hosts), "hosts_by_status": dict(by_status),
+                "vms": vm_rows, "vms_total": sum(vms.values())}
+
+    def _words(self, code: str, example: str) -> str:
+        """A reason code's sentence: reasons.py's, else the engine's own words for ``example``."""
+        if code in why.SENTENCES and "{" not in why.SENTENCES[code]:
+            return why.SENTENCES[code]
+        detail = self.observer.abort_detail.get(example)
+        if detail:
+            return f"for example {example}: {detail}"
+        rec = next((r for r in self.run.records if self.run.fleet.vms[r.vm].name == example), None)
+        return (rec.reason if rec is not None and rec.reason else code.replace("_", " "))
+
+    def figures(self) -> dict:
+        s = summarize(self.run)
+        records = self.run.records
+        return {
+            "makespan_s": self.makespan_s,
+            "migrations": s["migrations"],
+            "terminations": sum(1 for r in records if r.outcome in ("terminated", "restarted")),
+            "crashes": s["outcomes"]["crashed"],
+            "outcomes": s["outcomes"],
+            "blackout_p50_s": s["blackout_p50_s"],
+            "blackout_p99_s": s["blackout_p99_s"],
+            "blackout_max_s": s["blackout_max_s"],
+            "blackout_slo_s": BLACKOUT_SLO_S,
+            "blackout_slo_breaches": s["blackout_slo_breaches"],
+            "peak_concurrent_migrations": s["peak_concurrent_migrations"],
+            "queue_wait_p99_s": s["queue_wait_p99_s"],
+        }
+
+
+def _code(rec) -> str:
+    if rec.outcome == "crashed":
+        return why.SOURCE_FAILED
+    return rec.stop_reason or rec.wait_reason or rec.outcome
+
+
+def _vms(n: int) -> str:
+    return f"{n} VM" if n == 1 else f"{n} VMs"
+
+
+def _vm_sentence(what: str, code: str, reason: str) -> str:
+    if what == "not_converged":
+        return f"moved, but pre-copy did not converge: the blackout was forced ({reason})"
+    if reason:
+        return reason
+    return why.SENTENCES.get(code, code.replace("_", " "))
+
+
+def observe(scenario, *, capacity_factor: float = 1.0) -> Prediction:
+    """Run the engine on ``scenario`` (its own seed). ``capacity_factor`` multiplies every host's
+    vCPUs and memory after the VMs are drawn (the same VMs, more room to place them)."""
+    obs = Observer()
+    run = FleetRun(scenario, obs)
+    if capacity_factor != 1.0:
+        for host in run.fleet.hosts:
+            host.vcpus = int(host.vcpus * capacity_factor)
+            host.memory_bytes *= capacity_factor
+    home = [vm.host for vm in run.fleet.vms]
+    run.run()
+    return Prediction(run, obs, home)

@@ -1,0 +1,154 @@
+"""The plan is the engine's prediction (issue #14 section 4): it agrees with a run for every
+preset, plans the whole seed range, names what is not handled, and computes the binding limit by
+relaxing each constraint in turn."""
+
+import copy
+
+import pytest
+
+from migrationsim.fleet import PRESET_NAMES, parse_scenario, run_scenario, summarize
+from migrationsim.fleet.binding import SLICE_VMS, slice_of
+from migrationsim.fleet.plan import plan
+from migrationsim.fleet.text import preset_scenario
+
+from .fleet_support import scenario
+
+
+def _within(planned, ran, share=0.10):
+    if ran is None or planned is None:
+        return planned == ran
+    return abs(planned - ran) <= share * abs(ran) + 1e-9
+
+
+@pytest.mark.parametrize("name", PRESET_NAMES)
+def test_the_plan_is_within_10_percent_of_a_run_for_every_preset(name):
+    """Plan and run are the same computation today: ``plan`` runs the engine on the scenario with
+    its own seed, as ``run_scenario`` does. The test still compares them, through the public
+    run path (``run_scenario`` + ``summarize``), so that neither can drift from the other
+    (another engine, another seed, a formula) without failing here. Heartbleed included: its
+    25,600 VMs are planned by the engine, not by a formula."""
+    data = preset_scenario(name)
+    planned = plan(copy.deepcopy(data), sensitivity=False)
+    ran = summarize(run_scenario(parse_scenario(data)))
+    assert planned["eta_method"].startswith("engine")
+    assert planned["eta_s"] == planned["makespan_s"]
+    assert planned["eta_low_s"] <= planned["eta_s"] <= planned["eta_high_s"]
+    assert planned["vms_in_scope"] == planned["migrate"] + planned["terminate_total"]
+    for key in ("makespan_s", "blackout_p50_s", "blackout_p99_s"):
+        assert _within(planned[key], ran[key]), (name, key, planned[key], ran[key])
+    assert planned["migrations"] == ran["migrations"]
+    assert planned["blackout_slo_breaches"] == ran["blackout_slo_breaches"]
+
+
+TINY = scenario(racks=2, hosts=2, mix={"per_host": 2, "mix": {"idle": 1.0}, "memory": ["1GiB", "2GiB"]},
+                events=[{"kind": "kernel_upgrade", "scope": {"racks": ["r1"]}, "host_downtime": "1min"}])
+
+
+def test_the_top_seed_of_the_documented_range_plans_and_runs():
+    """The schema documents seeds 0 .. 2**32 - 1; the plan's extra seeds wrap around."""
+    top = {**copy.deepcopy(TINY), "seed": 2**32 - 1}
+    result = plan(top)
+    assert result["eta_seeds"] == [2**32 - 1, 0, 1]
+    assert result["makespan_s"] > 0 and result["binding_limit"]["sentence"]
+    assert summarize(run_scenario(parse_scenario(top)))["makespan_s"] == result["makespan_s"]
+    with pytest.raises(Exception, match="seed"):
+        plan({**copy.deepcopy(TINY), "seed": 2**32})
+
+
+# --- the binding limit: a scenario built so that each constraint binds in turn -------------------
+
+FAST_HOST = {"vcpus": 64, "memory": "256GiB", "nic": "100Gbit/s"}
+
+
+def _evacuate(*, hosts=1, racks=1, vms_per_host=8, memory="2GiB", caps=None, policy=None, host=None,
+              uplink=None, scope=None):
+    vms = [(f"vm-{r}-{h}-{i}", f"r{r}-h{h}", memory, "idle", {"watches_metadata": False})
+           for r in range(1, racks + 1) for h in range(1, hosts + 1) for i in range(vms_per_host)
+           if r == 1]  # VMs only on rack 1: the rest of the fleet is room to land
+    return scenario(racks=racks, hosts=hosts, vms=vms, host=host or FAST_HOST, uplink=uplink,
+                    caps={"per_source_host": 8, "per_target_host": 64, **(caps or {})},
+                    policy=policy or {"name": "qemu", "max_bandwidth": "64GiB/s"},
+                    events=[{"kind": "kernel_upgrade", "scope": scope or {"racks": ["r1"]},
+                             "max_hosts_in_maintenance": "100%", "host_downtime": "0s"}])
+
+
+CASES = {
+    # one migration at a time per host: each waits for the one before
+    "per_source_host": _evacuate(hosts=2, racks=2, caps={"per_source_host": 1}, memory="1GiB"),
+    # QEMU's 128 MiB/s per migration on a 100 Gbit/s NIC
+    "max_bandwidth": _evacuate(hosts=2, racks=2, vms_per_host=4, memory="8GiB",
+                               policy={"name": "qemu"}),
+    # a 1 Gbit/s NIC shared by eight migrations, the per-migration cap far above
+    "nic": _evacuate(hosts=2, racks=2, memory="2GiB", host={**FAST_HOST, "nic": "1Gbit/s"},
+                     uplink="400Gbit/s"),
+    # one migration in the whole zone at a time
+    "global": _evacuate(hosts=2, racks=2, memory="1GiB", caps={"global": 1}),
+    # a thin uplink between the evacuated rack and the others
+    "uplink": _evacuate(hosts=2, racks=2, memory="2GiB", uplink="1Gbit/s"),
+}
+
+
+@pytest.mark.parametrize("constraint", CASES)
+def test_the_binding_limit_names_the_constraint_built_to_bind(constraint):
+    result = plan(copy.deepcopy(CASES[constraint]))
+    binding = result["binding_limit"]
+    assert {"name", "sentence", "table"} <= set(binding)
+    assert binding["name"] == constraint, (binding["sentence"], binding["table"])
+    row = next(r for r in binding["table"] if r["constraint"] == constraint)
+    assert row["change_pct"] <= -20 and row["makespan_s"] < result["makespan_s"]
+    assert "binds" in binding["sentence"] and row["label"] in binding["sentence"]
+    assert binding["method"].startswith("the whole plan")
+
+
+def test_the_per_migration_cap_sentence_says_the_nic_changes_nothing():
+    binding = plan(copy.deepcopy(CASES["max_bandwidth"]))["binding_limit"]
+    assert binding["sentence"].startswith("The per-migration bandwidth cap (128 MiB/s) binds: with a "
+                                          "512 MiB/s cap the makespan falls from")
+    assert "400 Gbit/s NICs" in binding["sentence"] and "change nothing" in binding["sentence"]
+    nic = next(r for r in binding["table"] if r["constraint"] == "nic")
+    assert abs(nic["change_pct"]) < 1
+
+
+def test_a_cap_no_vm_waited_on_is_not_re_run_and_changes_nothing():
+    data = copy.deepcopy(CASES["max_bandwidth"])
+    data["caps"]["per_rack"] = 1000
+    row = next(r for r in plan(data)["binding_limit"]["table"] if r["constraint"] == "per_rack")
+    assert row["rerun"] is False and row["change_pct"] == 0.0 and "no VM ever waited" in row["note"]
+
+
+def test_a_big_scenario_is_relaxed_on_a_slice_that_says_so():
+    data = preset_scenario("heartbleed")
+    parsed = parse_scenario(data)
+    sliced, words = slice_of(parsed, 25_600, 16.0)
+    (event,) = sliced.events
+    assert 16 * len(event.scope_hosts) <= SLICE_VMS * 1.5 and event.scope_hosts[0] == "r1-h1"
+    assert event.max_hosts_in_maintenance == "15%" and not event.scope_zone
+    assert words.startswith("a slice: heartbleed-patch's first") and "scaled to the slice" in words
+    assert slice_of(parsed, SLICE_VMS, 16.0) is None
+
+
+# --- hosts and VMs not handled --------------------------------------------------------------------
+
+def test_hosts_skipped_and_vms_not_moved_are_counted_and_named_with_reasons():
+    data = scenario(racks=2, hosts=2, vms=[
+        ("busy", "r1-h1", "8GiB", "muncher"), ("calm", "r1-h1", "1GiB", "idle"),
+        ("calm2", "r1-h2", "1GiB", "idle")],
+        policy={"name": "qemu", "completion_timeout": "5s", "timeout_action": "abort"},
+        events=[{"kind": "kernel_upgrade", "scope": {"racks": ["r1"]}, "max_hosts_in_maintenance": 2,
+                 "host_downtime": "1min"}])
+    gone = plan(data, sensitivity=False)["not_handled"]
+    assert gone["hosts_total"] == 1
+    (host,) = gone["hosts"]
+    assert host["host"] == "r1-h1" and host["status"] == "skipped" and "busy could not be migrated" in host["reason"]
+    (vms,) = gone["vms"]
+    assert vms["outcome"] == "aborted" and vms["vms"] == 1 and vms["names"] == ["busy"] and vms["reason"]
+
+
+def test_every_wave_and_event_carries_its_predicted_figures():
+    result = plan(preset_scenario("demo"), sensitivity=False)
+    (event,) = result["events"]
+    assert event["predicted"]["migrated"] <= result["migrations"]
+    assert event["predicted"]["done_s"] <= result["makespan_s"]
+    for wave in event["waves"]:
+        assert set(wave["predicted"]) == {"done_s", "migrated", "terminated", "blackout_p99_s", "slo_breaches"}
+        assert wave["predicted"]["done_s"] is not None
