@@ -64,11 +64,12 @@ def create_run(preset: str) -> tuple[int, float, str]:
 
     django.setup()
     from playground.fleets import services as fleet_services
+    from migrationsim.fleet.plan import plan as plan_of
     from migrationsim.fleet.text import preset_scenario
     from playground.fleets.run_views import _speed_for
 
     scenario = preset_scenario(preset)
-    plan = fleet_services.plan_for(scenario=scenario)
+    plan = plan_of(scenario)
     run = fleet_services.start_run(scenario=scenario, plan=plan, queue=False)
     return run.pk, run.bucket_s, _speed_for(run)
 

@@ -201,7 +201,8 @@ def _outcome(p: Prediction) -> dict:
 
 
 def binding_limit(scenario: Scenario, base: Prediction, vms_in_scope: int,
-                  vms_per_host: float, runner: Callable = observe) -> dict:
+                  vms_per_host: float, runner: Callable = observe,
+                  progress: Callable[[str], None] | None = None) -> dict:
     """``{"name", "sentence", "table", "method", "baseline_makespan_s"}``: the limit whose
     relaxation moves the makespan most, the sentence that says so with the figures, and the
     sensitivity table behind it (one row per relaxation)."""
@@ -214,7 +215,10 @@ def binding_limit(scenario: Scenario, base: Prediction, vms_in_scope: int,
         reference = runner(subject)
     ref = _outcome(reference)
     rows = []
-    for r in relaxations(subject):
+    every = relaxations(subject)
+    for i, r in enumerate(every, 1):
+        if progress is not None:
+            progress(f"Relaxing {r['label']} ({i} of {len(every)})")
         code = CONSTRAINTS[r["name"]][1]
         row = {"constraint": r["name"], "label": r["label"], "current": r["current"],
                "relaxed_to": r["relaxed"]}

@@ -15,6 +15,7 @@ contract (templates and scripts read them).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -31,10 +32,13 @@ ETA_SEEDS = 3
 SEED_RANGE = 2**32  # the scenario schema's seeds: 0 .. 2**32 - 1 (extra seeds wrap around)
 
 
-def plan(data: dict, *, sensitivity: bool = True) -> dict:
+def plan(data: dict, *, sensitivity: bool = True,
+         progress: Callable[[str], None] | None = None) -> dict:
     """What will happen before anything moves: which VMs migrate, which are terminated and why,
     the waves, the engine's prediction (makespan, blackouts, what is not handled) and, unless
-    ``sensitivity`` is False, the binding limit."""
+    ``sensitivity`` is False, the binding limit. ``progress`` hears a sentence before each
+    engine run (a plan with its binding limit is several)."""
+    progress = progress or (lambda sentence: None)
     scenario = parse_scenario(data)
     run = FleetRun(scenario)
     fleet = run.fleet
@@ -74,11 +78,13 @@ def plan(data: dict, *, sensitivity: bool = True) -> dict:
         "capacity": _capacity_check(events, fleet, scenario),
         "policy": scenario.policy,
     }
+    progress(f"Running the engine on the scenario (seed {scenario.seed})")
     base = observe(scenario)
     result.update(_predicted(scenario, base, events, len(fleet.vms)))
     if sensitivity:
         per_host = len(vms) / max(1, len(in_scope))
-        result["binding_limit"] = binding_limit(scenario, base, len(vms), per_host)
+        result["binding_limit"] = binding_limit(scenario, base, len(vms), per_host,
+                                                progress=progress)
     else:
         result["binding_limit"] = None
     return result

@@ -12,7 +12,8 @@ class FleetsConfig(AppConfig):
         from migrationsim.fleet.scenario import ScenarioError
         from playground.runs import kinds
 
-        from .models import FleetRun, FleetRunMessage
+        from .models import FleetPlan, FleetPlanEvent, FleetRun, FleetRunMessage
+        from .planning import compute_plan
         from .runner import run_fleet
 
         kinds.register(kinds.RunKind(
@@ -24,3 +25,11 @@ class FleetsConfig(AppConfig):
             batch_size_setting="PLAYGROUND_FLEET_PUBLISH_BATCH_SIZE",
             interval_setting="PLAYGROUND_FLEET_PUBLISH_INTERVAL_S",
             replay_page=200))
+        kinds.register(kinds.RunKind(
+            name="plan", model=FleetPlan, event_model=FleetPlanEvent, runner=compute_plan,
+            invalid_input=(ScenarioError,),
+            invalid_message="The scenario is not valid: {error}",
+            failed_message="The plan could not be computed: {error}",
+            events_noun="steps", max_events_setting="PLAYGROUND_RUN_MAX_EVENTS",
+            batch_size_setting="PLAYGROUND_PUBLISH_BATCH_SIZE",
+            interval_setting="PLAYGROUND_PUBLISH_INTERVAL_S"))

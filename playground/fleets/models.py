@@ -192,6 +192,37 @@ class FleetRunVm(models.Model):
         return f"{self.name} ({self.outcome})"
 
 
+class FleetPlan(LeasedRun):
+    """The plan of one scenario (the dry run: the engine's prediction and the binding limit),
+    computed once by a worker, as a run of kind ``"plan"``, and kept: ``key`` is the hash of the
+    scenario (its seed included), so every page view and the approval read the same plan and no
+    request ever computes one. Who may see it is the fleet's business (``fleets.planning``)."""
+
+    kind = "plan"
+    key = models.CharField(max_length=64, unique=True)
+    scenario = models.JSONField()
+    plan = models.JSONField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"plan {self.pk} ({self.status})"
+
+    def progress(self) -> str:
+        """What the worker is doing now, in words ("" before it starts)."""
+        row = self.events.order_by("-seq").first()
+        return row.payload.get("text", "") if row else ""
+
+
+class FleetPlanEvent(StoredEvent):
+    """A step of a plan's computation ("Relaxing the per-migration cap (3 of 9)")."""
+
+    run = models.ForeignKey(FleetPlan, on_delete=models.CASCADE, related_name="events")
+
+    class Meta(StoredEvent.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["run", "seq"], name="unique_plan_event_seq"),
+        ]
+
+
 class FleetRunLog(models.Model):
     """A slice of a finished fleet run's event log (JSON lines, gzip, ``CHUNK_BYTES`` a slice):
     the worker writes it as the run finishes, the events export streams it back. No request

@@ -8,7 +8,6 @@ from django.conf import settings
 from django.db import transaction
 
 from migrationsim.fleet.frames import bucket_for
-from migrationsim.fleet.plan import plan as plan_of
 from migrationsim.fleet.text import preset_scenario
 from playground.accounts import access
 from playground.runs import pipeline
@@ -39,10 +38,6 @@ def unsaved_fleet(*, scenario: dict) -> tuple[Fleet, list[MaintenanceEvent]]:
     """For forms prefilled from a run ("re-run with changes"): not stored."""
     fields, events = scenario_to_fields(scenario)
     return Fleet(**fields), [MaintenanceEvent(position=i, **ev) for i, ev in enumerate(events)]
-
-
-def plan_for(*, scenario: dict) -> dict:
-    return plan_of(scenario)
 
 
 ERROR_PLAN_TOO_LONG = ("This maintenance would take about {eta} of simulated time; the playground "

@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:fleet_id>/scenario.<str:fmt>", exports.fleet_export, name="fleet-export"),
     path("<int:fleet_id>/delete/", v.fleet_delete, name="fleet-delete"),
     path("<int:fleet_id>/plan/", v.fleet_plan, name="fleet-plan"),
+    path("<int:fleet_id>/plan/status/", v.fleet_plan_status, name="fleet-plan-status"),
     path("<int:fleet_id>/sweep/", sweep_views.sweep_new, name="sweep-new"),
     path("runs/", run_views.fleet_runs, name="fleet-runs"),
     path("runs/compare/", run_views.fleet_compare, name="fleet-compare"),

@@ -15,14 +15,17 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from migrationsim.fleet.scenario import ScenarioError
-from migrationsim.fleet.text import PRESET_NAMES, preset_scenario
+from migrationsim.fleet.text import PRESET_NAMES, preset_scenario, validate
 from playground.accounts import access, limits
 
-from . import services
+from playground.runs.models import RunStatus
+
+from . import planning, services
 from .forms import EVENT_FIELDS, EventForm, FleetForm, ImportForm, validate_fleet
 from .models import Fleet, FleetRun, MaintenanceEvent, Sweep
 
 ERROR_UNKNOWN_PRESET = "no such preset"
+ERROR_NOT_PLANNED = "The plan is still being computed: approve it once it is shown."
 ID = re.compile(r"[0-9]{1,12}")
 
 
@@ -148,16 +151,25 @@ def fleet_delete(request: HttpRequest, fleet_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
-    """The dry run. POST approves it: the run starts (unless the plan is beyond what the
-    playground plays, or this visitor started too many runs just now)."""
+    """The dry run, computed by a worker (``planning``): the page says "planning..." until it is
+    there. POST approves it: the run starts with the stored plan (unless the plan is still
+    being computed, is beyond what the playground plays, or this visitor started too many
+    runs just now)."""
     fleet = fleet_or_404(request, fleet_id)
     scenario = fleet.to_scenario()
     try:
-        plan = services.plan_for(scenario=scenario)
+        validate(scenario)
     except ScenarioError as exc:  # edited in the admin into something invalid
         return render(request, "fleets/plan.html", {"fleet": fleet, "error": str(exc)}, status=422)
-    context = {"fleet": fleet, "plan": plan, "too_long": services.plan_too_long(plan)}
+    row = planning.plan_for(scenario)
+    if request.method == "POST" and row.status == RunStatus.FAILED and "again" in request.POST:
+        planning.plan_again(row)
+        return redirect("fleet-plan", fleet.pk)
+    context = _plan_context(fleet, row)
     if request.method == "POST":
+        if row.status != RunStatus.DONE:
+            return render(request, "fleets/plan.html", {**context, "refused": ERROR_NOT_PLANNED},
+                          status=409)
         if context["too_long"]:
             return render(request, "fleets/plan.html", context, status=422)
         try:
@@ -165,7 +177,26 @@ def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
         except limits.RateLimited as error:
             return limits.too_many(request, error, "fleets/plan.html",
                                    {**context, "refused": error.message})
-        run = services.start_run(scenario=scenario, fleet=fleet, plan=plan,
-                                       visitor=access.claim(request))
+        run = services.start_run(scenario=scenario, fleet=fleet, plan=row.plan,
+                                 visitor=access.claim(request))
         return redirect(run)
     return render(request, "fleets/plan.html", context)
+
+
+@require_GET
+def fleet_plan_status(request: HttpRequest, fleet_id: int) -> HttpResponse:
+    """The "planning..." fragment the plan page polls (htmx): the worker's current step, or, once
+    the plan is done or failed, a reload of the page."""
+    fleet = fleet_or_404(request, fleet_id)
+    row = planning.plan_for(fleet.to_scenario())
+    if row.is_finished:
+        response = HttpResponse("")
+        response["HX-Refresh"] = "true"  # the whole page, with the plan or the failure
+        return response
+    return render(request, "fleets/_planning.html", _plan_context(fleet, row))
+
+
+def _plan_context(fleet: Fleet, row) -> dict:
+    done = row.status == RunStatus.DONE
+    return {"fleet": fleet, "planning": row, "plan": row.plan if done else None,
+            "too_long": services.plan_too_long(row.plan) if done else ""}

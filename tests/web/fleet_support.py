@@ -53,3 +53,22 @@ SIX_THOUSAND_VMS = {
     "events": [{"name": "k", "kind": "kernel_upgrade", "scope": {"zone": True},
                 "max_hosts_in_maintenance": 40, "host_downtime": "2min"}],
 }
+
+
+def compute_plans():
+    """Do what a worker does for every plan waiting for one (the plan page queues them)."""
+    from playground.fleets.models import FleetPlan
+    from playground.runs.models import RunStatus
+    from playground.runs.pipeline import execute_run
+
+    from .support import RecordingPublisher
+
+    for plan_id in FleetPlan.objects.filter(status=RunStatus.QUEUED).values_list("id", flat=True):
+        execute_run(kind="plan", run_id=plan_id, publisher=RecordingPublisher())
+
+
+def planned(client, url):
+    """GET a plan page once its plan is computed."""
+    client.get(url)
+    compute_plans()
+    return client.get(url)

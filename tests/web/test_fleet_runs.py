@@ -15,10 +15,10 @@ from migrationsim.fleet.text import preset_scenario
 from playground.runs import kinds, tasks
 from playground.runs.pipeline import EventSink, execute_run
 from playground.anatomy.models import Run
-from playground.fleets.models import FleetRun, FleetRunLog, FleetRunMessage
+from playground.fleets.models import FleetPlan, FleetRun, FleetRunLog, FleetRunMessage
 from playground.runs.models import RunStatus
 
-from .fleet_support import tiny
+from .fleet_support import compute_plans, planned, tiny
 from .support import RecordingPublisher
 
 pytestmark = pytest.mark.django_db
@@ -40,11 +40,36 @@ def _done(run, **kwargs):
 
 # --- the plan page (the plan itself: tests/sim/test_fleet_plan.py) --------------------------
 
+def test_the_plan_is_computed_by_a_worker_while_the_page_says_planning(alice, client, django_capture_on_commit_callbacks, monkeypatch):
+    queued = []
+    monkeypatch.setattr(tasks.execute_run, "delay", lambda kind, run_id: queued.append((kind, run_id)))
+    fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get(f"/fleets/{fleet.pk}/plan/")
+    (row,) = FleetPlan.objects.all()
+    assert queued == [("plan", row.pk)] and row.status == RunStatus.QUEUED
+    assert b"Planning" in response.content and b'id="approve"' not in response.content
+    assert client.post(f"/fleets/{fleet.pk}/plan/").status_code == 409  # nothing to approve yet
+    poll = client.get(f"/fleets/{fleet.pk}/plan/status/", HTTP_HX_REQUEST="true")
+    assert poll.status_code == 200 and b'id="planning"' in poll.content
+    compute_plans()  # the worker
+    assert client.get(f"/fleets/{fleet.pk}/plan/status/", HTTP_HX_REQUEST="true")["HX-Refresh"] == "true"
+    assert FleetPlan.objects.get().events.exists()  # its steps, as it went
+
+
+def test_the_same_scenario_is_planned_once_whoever_asks(alice, client):
+    fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
+    other = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
+    planned(client, f"/fleets/{fleet.pk}/plan/")
+    client.get(f"/fleets/{other.pk}/plan/")
+    assert FleetPlan.objects.count() == 1
+
+
 def test_the_plan_page_shows_the_preview_and_approving_it_starts_a_run(alice, client, django_capture_on_commit_callbacks, monkeypatch):
     queued = []
     monkeypatch.setattr(tasks.execute_run, "delay", lambda kind, run_id: queued.append(run_id))
     fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
-    response = client.get(f"/fleets/{fleet.pk}/plan/")
+    response = planned(client, f"/fleets/{fleet.pk}/plan/")
     assert response.status_code == 200 and b"Will live-migrate" in response.content
     assert not FleetRun.objects.exists()  # a preview moves nothing
     with django_capture_on_commit_callbacks(execute=True):

@@ -13,13 +13,13 @@ from django.test import Client
 from playground.fleets import services as fleet_services
 from migrationsim.fleet.plan import plan as plan_of
 from playground.accounts.access import Visitor
-from playground.fleets import sweeps
+from playground.fleets import planning, sweeps
 from playground.runs.pipeline import execute_run
 from playground.anatomy.models import Run, RunEvent
 from playground.fleets.models import FleetRun, Sweep
 from playground.runs.models import RunStatus
 
-from ..fleet_support import tiny
+from ..fleet_support import compute_plans, tiny
 from ..support import RecordingPublisher
 
 
@@ -74,6 +74,8 @@ def things_of(visitor: Visitor) -> Things:
                              {"visitor_key": visitor.key})
     RunEvent.objects.create(run=run, seq=1, kind="notice", payload={"kind": "notice", "t_s": 0.0})
     scenario = fleet.to_scenario()
+    planning.plan_for(scenario)
+    compute_plans()  # its plan, as a worker computes it: ready to approve
     fleet_run = finish(fleet_services.start_run(scenario=scenario, fleet=fleet, queue=False,
                                                 plan=plan_of(scenario), visitor=visitor))
     other_run = finish(fleet_services.start_run(scenario={**scenario, "seed": 9}, fleet=fleet,

@@ -16,7 +16,7 @@ from playground.fleets import services as fleet_services
 from migrationsim.fleet.plan import plan as plan_of
 from playground.accounts.access import Visitor
 
-from ..fleet_support import tiny
+from ..fleet_support import planned, tiny
 from .conftest import finish
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +50,7 @@ def hostile(client):
     response = client.post("/fleets/import/", {"text": json.dumps(hostile_scenario())})
     assert response.status_code == 302, response.content[:500]
     fleet = Fleet.objects.get()
+    planned(client, f"/fleets/{fleet.pk}/plan/")
     assert client.post(f"/fleets/{fleet.pk}/plan/").status_code == 302
     run = finish(FleetRun.objects.get())
     assert run.status == "done", run.error

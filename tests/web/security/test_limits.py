@@ -23,7 +23,7 @@ from playground.anatomy.models import Run
 from playground.fleets.models import Fleet, FleetRun, Sweep
 from playground.runs.models import RunStatus
 
-from ..fleet_support import tiny
+from ..fleet_support import planned, tiny
 from ..support import RecordingPublisher
 
 pytestmark = pytest.mark.django_db
@@ -119,6 +119,7 @@ def test_an_anonymous_session_has_the_same_budget_as_a_user(anon_client, form_da
 def test_approving_a_plan_counts_as_starting_a_run(client, alice, settings):
     settings.PLAYGROUND_RUNS_PER_MINUTE = 1
     fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
+    planned(client, f"/fleets/{fleet.pk}/plan/")
     assert client.post(f"/fleets/{fleet.pk}/plan/").status_code == 302
     response = client.post(f"/fleets/{fleet.pk}/plan/")
     assert response.status_code == 429 and 'id="plan-refused"' in response.content.decode()
@@ -217,7 +218,7 @@ def _forever() -> dict:
 
 def test_a_plan_beyond_the_playgrounds_span_cannot_be_approved(client, alice):
     fleet = fleet_services.create_fleet(scenario=_forever(), visitor=alice)
-    page = client.get(f"/fleets/{fleet.pk}/plan/").content.decode()
+    page = planned(client, f"/fleets/{fleet.pk}/plan/").content.decode()
     assert 'id="plan-refused"' in page and "years of simulated time" in page and 'id="approve"' not in page
     assert client.post(f"/fleets/{fleet.pk}/plan/").status_code == 422
     assert not FleetRun.objects.exists()

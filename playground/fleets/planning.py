@@ -1,0 +1,57 @@
+"""Plans: the dry run of a scenario, computed by a worker and kept.
+
+A plan runs the engine (several times, for the binding limit): seconds for a zone of 25,600
+VMs, and without bound for a hostile scenario. So no request computes one. ``plan_for`` finds
+the scenario's plan by the hash of the scenario, or queues its computation on the one pipeline
+(a run of kind ``"plan"``, with its claims, leases, budget and failure sentences); the plan
+page shows "planning..." and polls until it is done, and approving reads the stored plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.db import IntegrityError, transaction
+
+from migrationsim.fleet.plan import plan as plan_of
+from playground.runs import pipeline
+from playground.runs.kinds import Outcome
+
+from .models import FleetPlan
+
+
+def scenario_key(scenario: dict) -> str:
+    """The same scenario (seed included), the same key, whatever the order of its keys."""
+    text = json.dumps(scenario, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def plan_for(scenario: dict) -> FleetPlan:
+    """The scenario's plan: done, or queued (or being computed) by a worker."""
+    key = scenario_key(scenario)
+    found = FleetPlan.objects.filter(key=key).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            row = FleetPlan.objects.create(key=key, scenario=scenario)
+    except IntegrityError:  # another request queued it just now
+        return FleetPlan.objects.get(key=key)
+    pipeline.enqueue(row)
+    return row
+
+
+def plan_again(row: FleetPlan) -> FleetPlan:
+    """A failed plan is computed afresh (its failure may have been the worker's, not the
+    scenario's)."""
+    scenario = row.scenario
+    FleetPlan.objects.filter(pk=row.pk, status=row.status).delete()
+    return plan_for(scenario)
+
+
+def compute_plan(run: FleetPlan, sink) -> Outcome:
+    """The runner of a ``"plan"`` run: the plan, each engine run announced as a step."""
+    result = plan_of(run.scenario, progress=lambda text: sink.add({"kind": "step", "text": text}))
+    stored = {k: v for k, v in result.items() if k != "policy"}  # the parsed policy object
+    return Outcome(fields={"plan": json.loads(json.dumps(stored))})
