@@ -384,6 +384,11 @@ async def large_run(owner: Browser, preset: str, stats: Stats) -> int:
     fleet_path = location(response)
     if response.status != 302 or not re.fullmatch(r"/fleets/\d+/", fleet_path):
         raise SystemExit(f"could not create the {preset} fleet: HTTP {response.status}")
+    deadline = time.monotonic() + 300
+    while 'id="approve"' not in (await owner.get(fleet_path + "plan/")).text:  # a worker plans
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the plan of the {preset} fleet was not computed in 300 s")
+        await asyncio.sleep(1.0)
     response = await owner.post_form(fleet_path + "plan/", fleet_path + "plan/", {})
     run_path = location(response)
     if response.status != 302 or not re.fullmatch(r"/fleets/runs/\d+/", run_path):

@@ -276,13 +276,17 @@ LOGGING = {
 # consumer torn down ("Timeout reading from ...", close 1011; channels_redis issue #422).
 # The read timeout must outlast the blocking pop (still finite: a dead peer is noticed).
 REDIS_LAYER_SOCKET_TIMEOUT_S = env_float("PLAYGROUND_REDIS_LAYER_SOCKET_TIMEOUT_S", 15.0)
+# Every Redis key of this deployment (broker queues, channel groups) starts with this: two
+# playgrounds (or two test runs) can share one Redis server without taking each other's tasks.
+REDIS_KEY_PREFIX = env_str("PLAYGROUND_REDIS_PREFIX", "")
+
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {"hosts": [{"address": REDIS_URL,
                                   "socket_timeout": REDIS_LAYER_SOCKET_TIMEOUT_S}],
-                       "capacity": 1000, "expiry": 60},
+                       "capacity": 1000, "expiry": 60, "prefix": f"{REDIS_KEY_PREFIX}asgi"},
         }
     }
 else:
@@ -299,7 +303,8 @@ else:
 BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = (
+        {"global_keyprefix": REDIS_KEY_PREFIX} if REDIS_KEY_PREFIX else {})
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -8,7 +8,8 @@ processes the tests start (daphne, workers, ``manage.py``), as ``./test`` used t
   from those of a ``./run`` on the same clone (a worker there must not pick up the tests' tasks);
 - ``DJANGO_SECURE_SSL_REDIRECT=false``: the in-process test client speaks plain HTTP, even in
   production mode (``tests/web/security/test_production.py`` checks the production defaults in
-  a subprocess of its own).
+  a subprocess of its own);
+- ``PLAYGROUND_REDIS_PREFIX``: this run's own Redis keys.
 
 (A ``conftest.py`` would be too late: pytest-django loads the settings before any conftest.)
 """
@@ -25,5 +26,8 @@ if "PLAYGROUND_STATIC_ROOT" not in os.environ:
     _static_root.mkdir(parents=True, exist_ok=True)
     os.environ["PLAYGROUND_STATIC_ROOT"] = str(_static_root)
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
+# its own Redis keys (production mode): two test runs on one Redis do not take each other's
+# tasks or messages
+os.environ.setdefault("PLAYGROUND_REDIS_PREFIX", f"test-{os.getpid()}:")
 
 from playground.settings import *  # noqa: E402, F403

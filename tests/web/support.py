@@ -313,8 +313,11 @@ def running_stack(mode: str, tmp_path: Path, *, extra_env: dict | None = None,
                 "DJANGO_SECRET_KEY": "e2e-" + uuid.uuid4().hex,
                 "DATABASE_URL": cleanup.enter_context(scratch_postgres_database(postgres)),
                 "REDIS_URL": redis if own_redis else redis_url_db(redis, 3),
+                # its own keys: another test run on this Redis cannot take its tasks
+                "PLAYGROUND_REDIS_PREFIX": f"stack-{uuid.uuid4().hex[:12]}:",
             })
-            _flush_redis(env["REDIS_URL"])
+            if own_redis:
+                _flush_redis(env["REDIS_URL"])
         manage = [PYTHON, str(ROOT / "manage.py")]
         subprocess.run(manage + ["migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
         if mode == "production":

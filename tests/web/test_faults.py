@@ -222,7 +222,7 @@ def test_a_fleet_run_whose_worker_is_killed_resumes_and_stores_every_vm_once(fau
     client = Browserless(faulty.base_url)
     status, url, _ = client.post_form("/fleets/import/", {"text": json.dumps(scenario)})
     assert status == 200 and re.search(r"/fleets/\d+/$", url), faulty.log_tail()
-    status, url, _ = client.post_form(url.replace(faulty.base_url, "") + "plan/", {})
+    status, url, _ = client.approve_plan(url.replace(faulty.base_url, ""))
     assert status == 200 and re.search(r"/fleets/runs/\d+/$", url), faulty.log_tail()
     run_id = int(url.rstrip("/").rsplit("/", 1)[1])
     OWNERS[("fleet-runs", run_id)] = client
@@ -276,7 +276,8 @@ def _broker_url(stack):
 
 def _broker_options(stack):
     if stack.env.get("REDIS_URL"):
-        return {}
+        prefix = stack.env.get("PLAYGROUND_REDIS_PREFIX", "")
+        return {"global_keyprefix": prefix} if prefix else {}
     broker = Path(stack.env["PLAYGROUND_VAR_DIR"]) / "broker"  # the stack's, as in settings.py
     return {"data_folder_in": str(broker / "queue"), "data_folder_out": str(broker / "queue"),
             "processed_folder": str(broker / "processed"),

@@ -93,8 +93,9 @@ def cookie_header(client: Browserless) -> str:
     return client.ws_headers()["Cookie"]
 
 
-def _start_single(stack, client) -> tuple[str, int, str]:
-    return "runs", _post_single(client, LONG_RUN), "single"
+def _start_single(stack, client):
+    """Nothing to prepare: returns what starts the run."""
+    return lambda: ("runs", _post_single(client, LONG_RUN), "single")
 
 
 def _post_single(client, form) -> int:
@@ -103,12 +104,19 @@ def _post_single(client, form) -> int:
     return int(url.rstrip("/").rsplit("/", 1)[1])
 
 
-def _start_fleet(stack, client) -> tuple[str, int, str]:
+def _start_fleet(stack, client):
+    """The fleet and its plan (a worker computes it), then what approves it (the run starts)."""
     status, url, _ = client.post_form("/fleets/import/", {"text": json.dumps(FLEET)})
     assert status == 200 and re.search(r"/fleets/\d+/$", url), stack.log_tail()
-    status, url, _ = client.post_form(url.replace(stack.base_url, "") + "plan/", {})
-    assert status == 200 and re.search(r"/fleets/runs/\d+/$", url), stack.log_tail()
-    return "fleet-runs", int(url.rstrip("/").rsplit("/", 1)[1]), "fleet"
+    fleet_path = url.replace(stack.base_url, "")
+    client.wait_for_plan(fleet_path)
+
+    def approve():
+        status, url, _ = client.approve_plan(fleet_path)
+        assert status == 200 and re.search(r"/fleets/runs/\d+/$", url), stack.log_tail()
+        return "fleet-runs", int(url.rstrip("/").rsplit("/", 1)[1]), "fleet"
+
+    return approve
 
 
 def _tables(kind: str) -> tuple[str, str]:
@@ -172,9 +180,10 @@ def test_every_viewer_sees_the_same_complete_stream(stack, start, n):
     # connect): the run under test waits in the queue while the early viewers connect, so
     # they get all of it live, through the channel layer
     client = Browserless(stack.base_url)
+    go = start(stack, client)
     blocker = _post_single(client, {**LONG_RUN, "seed": "12",
                                     "memory": "512GiB" if n > 10 else LONG_RUN["memory"]})
-    path, run_id, kind = start(stack, client)
+    path, run_id, kind = go()
     groups = asyncio.run(_watch(stack, path, kind, run_id, n, cookie_header(client)))
     assert _progress(stack, "single", blocker)[1] == "done"
     stored, status = _stored(stack, kind, run_id)

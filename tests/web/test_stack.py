@@ -10,6 +10,7 @@ import asyncio
 import http.cookiejar
 import json
 import re
+import time
 import urllib.parse
 import urllib.request
 
@@ -48,6 +49,19 @@ class Browserless:
                 return response.status, response.geturl(), response.read().decode()
         except urllib.error.HTTPError as error:
             return error.code, error.geturl(), error.read().decode()
+
+    def wait_for_plan(self, fleet_path, timeout=120):
+        """Open a fleet's plan page and wait for a worker to compute the plan (the page says
+        "planning..." until then)."""
+        deadline = time.monotonic() + timeout
+        while 'id="approve"' not in self.get(fleet_path + "plan/")[1]:
+            assert time.monotonic() < deadline, "the plan was not computed in time"
+            time.sleep(0.5)
+
+    def approve_plan(self, fleet_path, timeout=120):
+        """Approve a fleet's plan once it is computed; returns what ``post_form`` returns."""
+        self.wait_for_plan(fleet_path, timeout)
+        return self.post_form(fleet_path + "plan/", {})
 
 
 async def _listen(ws_url, run_id, client, after=0, timeout=60):
