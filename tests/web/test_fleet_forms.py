@@ -2,8 +2,10 @@ import pytest
 
 from playground.fleets import services as fleet_services
 from playground import fleetsim
-from playground.fleets.forms import ERROR_TOO_MANY_HOSTS, ImportForm, SweepForm
-from playground.fleets.models import Fleet, MaintenanceEvent
+from playground.fleets.forms import ERROR_TOO_MANY_HOSTS
+from playground.fleets.import_forms import ImportForm
+from playground.fleets.models import Fleet
+from playground.fleets.sweep_forms import SweepForm
 
 from .fleet_support import fleet_post_data, tiny
 
@@ -74,7 +76,8 @@ def test_fleets_too_big_for_the_web_are_refused_with_a_reason(client, fleet):
 def test_deleting_every_event_is_refused(client, fleet):
     response = _post(client, fleet, **{"events-0-DELETE": "on"})
     assert response.status_code == 422
-    assert MaintenanceEvent.objects.filter(fleet=fleet).count() == 1
+    fleet.refresh_from_db()
+    assert len(fleet.scenario["events"]) == 1
 
 
 def test_an_upload_with_a_bad_field_shows_the_engines_path_verbatim():
@@ -100,7 +103,7 @@ def test_importing_creates_a_fleet_and_opens_its_form(client):
     import yaml
 
     response = client.post("/fleets/import/", {"text": yaml.safe_dump(tiny(name="imported"))})
-    fleet = Fleet.objects.get(name="imported")
+    fleet = Fleet.objects.get(scenario__name="imported")
     assert response.status_code == 302 and response.url == f"/fleets/{fleet.pk}/"
 
 

@@ -13,7 +13,7 @@ from django.test import Client
 
 from playground.accounts.models import RateLimitHit
 from playground.anatomy.models import Run
-from playground.fleets.models import Fleet, FleetRun, MaintenanceEvent, Sweep
+from playground.fleets.models import Fleet, FleetRun, Sweep
 
 from ..fleet_support import fleet_post_data
 from .conftest import signed_in, things_of
@@ -69,7 +69,7 @@ def _ask(client, name, things, owner_client):
 def _state():
     """Everything a request could have made or changed."""
     return ([list(model.objects.order_by("id").values()) for model in (Fleet, Run, FleetRun, Sweep)]
-            + [list(MaintenanceEvent.objects.order_by("id").values()), RateLimitHit.objects.count()])
+            + [RateLimitHit.objects.count()])
 
 
 @pytest.mark.parametrize("name", BOUNDARIES)
