@@ -81,7 +81,8 @@ def _run_list(request: HttpRequest) -> HttpResponse:
     }
     for run in runs:
         run.result = summaries.get(run.pk) or {}
-    return render(request, "runs/list.html", {"runs": runs})
+    template = "runs/_list.html" if request.htmx else "runs/list.html"
+    return render(request, template, {"runs": runs, "polling": any(not r.is_finished for r in runs)})
 
 
 @require_GET
