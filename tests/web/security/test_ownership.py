@@ -190,7 +190,27 @@ def test_rows_from_before_accounts_are_visible_to_staff_only(client, anon_client
 
 
 def test_the_admin_is_for_staff_only(client, staff):
-    assert client.get("/admin/playground/run/").status_code == 302  # to the admin's login
+    assert client.get("/admin/anatomy/run/").status_code == 302  # to the admin's login
     staff.is_superuser = True
     staff.save()
-    assert signed_in(staff).get("/admin/playground/run/").status_code == 200
+    assert signed_in(staff).get("/admin/anatomy/run/").status_code == 200
+
+
+def test_a_fleets_scenario_edited_in_the_admin_is_checked_by_the_engine(staff):
+    import json
+
+    from ..fleet_support import tiny
+
+    staff.is_superuser = True
+    staff.save()
+    admin = signed_in(staff)
+    fleet = Fleet.objects.create(scenario=tiny(), source="test")
+    url = f"/admin/fleets/fleet/{fleet.pk}/change/"
+    assert admin.get("/admin/fleets/fleet/").status_code == 200 and admin.get(url).status_code == 200
+    bad = tiny()
+    bad["fleet"]["racks"][0]["hosts"] = 0
+    response = admin.post(url, {"scenario": json.dumps(bad), "source": "test", "visitor_key": "",
+                                "created_0": "2026-01-01", "created_1": "00:00:00"})
+    assert response.status_code == 200 and "fleet.racks[0].hosts: must be &gt; 0" in response.content.decode()
+    fleet.refresh_from_db()
+    assert fleet.scenario == tiny()
