@@ -75,7 +75,7 @@ TEXT = Conversion(read=lambda v: str(v).strip(), write=lambda v: v.replace("\r\n
 WHOLE = Conversion(read=_whole, write=lambda v: ABSENT if v is None else v)
 NUMBER = Conversion(read=float, write=_number)
 PERCENT = Conversion(read=_percent, write=_share, blank=0.0)
-MIX_SHARE = Conversion(read=_percent, write=lambda v: _share(v) if v else ABSENT, blank=0.0)
+MIX_SHARE = Conversion(read=_percent, write=lambda v: _share(v) if v else ABSENT, blank=0)
 FLAG = Conversion(read=bool, write=lambda v: True if v else ABSENT, blank=False)
 HOST_LIMIT = Conversion(read=str, write=_host_limit, blank="")
 
@@ -181,7 +181,8 @@ FLEET_FIELDS: tuple[Row, ...] = (
     Row("oversubscription", "fleet.oversubscription",
         forms.FloatField(label="Oversubscription (hosts x NIC : uplink)"), NUMBER),
     Row("spine", "fleet.spine", text("Spine capacity", "1.6Tbit/s", "blank: non-blocking", required=False)),
-    Row("migration_share", "network.migration_share", percent("NIC share for migrations (%)"), PERCENT),
+    Row("migration_share", "network.migration_share",
+        percent("NIC share for migrations (%)", "% of a host NIC for migrations"), PERCENT),
     Row("vms_per_host", "fleet.vms.per_host", whole("VMs per host"), WHOLE),
     Row("vm_memory_min", "fleet.vms.memory[0]", text("VM memory from", "1GiB")),
     Row("vm_memory_max", "fleet.vms.memory[1]", text("to", "16GiB")),
@@ -190,7 +191,7 @@ FLEET_FIELDS: tuple[Row, ...] = (
     Row("customers", "fleet.vms.customers", whole("Customers"), WHOLE),
     *(Row(f"mix_{name}", f"fleet.vms.mix.{name}", mix_share(name), MIX_SHARE)
       for name in fleetsim.workload_names()),
-    Row("gpu_share", "fleet.vms.gpu_share", percent("GPU VMs (%)"), PERCENT),
+    Row("gpu_share", "fleet.vms.gpu_share", percent("GPU VMs (%)", "% of VMs with a GPU"), PERCENT),
     Row("spot_share", "fleet.vms.spot_share", percent("Spot VMs (%)"), PERCENT),
     Row("terminate_share", "fleet.vms.terminate_share",
         percent("Terminate on maintenance (%)", "onHostMaintenance: TERMINATE"), PERCENT),
@@ -217,7 +218,7 @@ FLEET_FIELDS: tuple[Row, ...] = (
     Row("cap_per_rack", "caps.per_rack", whole("Per rack", NO_CAP, required=False), WHOLE),
     Row("cap_per_customer", "caps.per_customer", whole("Per customer", NO_CAP, required=False), WHOLE),
     Row("cap_global", "caps.global", whole("In the zone (global)", NO_CAP, required=False), WHOLE),
-    Row("headroom", "caps.headroom", percent("Capacity headroom (%)"), PERCENT),
+    Row("headroom", "caps.headroom", percent("Capacity headroom (%)", "% of each host kept free"), PERCENT),
 )
 
 EVENT_KINDS = [("bios_rollout", "BIOS rollout"), ("urgent_patch", "Urgent patch (with a deadline)"),
@@ -292,9 +293,23 @@ def vm_count(scenario: dict) -> int:
     return host_count(scenario) * _whole(lookup(scenario, "fleet.vms.per_host", DEFAULTS))
 
 
-def has_unmodelled_parts(scenario: dict) -> bool:
-    """Whether the scenario has parts the form does not edit (extra rack groups, a VM list,
-    placement, failures or timing): they are kept as they are."""
-    zone = scenario.get("fleet") or {}
-    return (len(zone.get("racks") or []) > 1 or "vm_list" in zone
-            or any(key in scenario for key in ("placement", "failures", "timing")))
+def unmodelled_paths(scenario: dict) -> list[str]:
+    """The parts of a scenario (but its events) that no field edits, kept as they are:
+    ``["fleet.racks[1]", "network.fabric_convergence"]``."""
+    modelled = {row.path for row in FLEET_FIELDS}
+    found: list[str] = []
+
+    def walk(value: Any, path: str) -> None:
+        if path in modelled or f"{path}[0]" in modelled:  # a field, or a pair of two
+            return
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}" if path else key)
+        elif path == "fleet.racks" and isinstance(value, list):
+            walk(value[0], "fleet.racks[0]")
+            found.extend(f"fleet.racks[{i}]" for i in range(1, len(value)))
+        else:
+            found.append(path)
+
+    walk({k: v for k, v in scenario.items() if k != "events"}, "")
+    return found

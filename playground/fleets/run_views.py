@@ -128,7 +128,7 @@ def fleet_run_timeline(request: HttpRequest, run_id: int) -> JsonResponse:
 @require_GET
 def fleet_runs(request: HttpRequest) -> HttpResponse:
     """The visitor's fleet runs; the list refreshes itself (htmx) while one is unfinished."""
-    runs = list(access.mine(FleetRun, access.for_request(request)).select_related("fleet", "sweep")[:200])
+    runs = list(access.mine(FleetRun, access.for_request(request)).select_related("sweep")[:200])
     template = "fleets/_runs.html" if request.htmx else "fleets/runs.html"
     return render(request, template, {"runs": runs, "polling": any(not r.is_finished for r in runs)})
 

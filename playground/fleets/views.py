@@ -42,7 +42,7 @@ def _fleet_list(request: HttpRequest, *, import_form: ImportForm | None = None, 
     return render(request, "fleets/list.html", {
         "presets": _presets(), "fleets": access.mine(Fleet, visitor)[:50],
         "import_form": import_form or ImportForm(),
-        "runs": access.mine(FleetRun, visitor).filter(sweep=None).select_related("fleet")[:10],
+        "runs": access.mine(FleetRun, visitor).filter(sweep=None)[:10],
         "sweeps": access.mine(Sweep, visitor)[:5]}, status=status)
 
 
@@ -80,7 +80,7 @@ def _edit_page(request, form, formset, *, fleet: Fleet | None, source_run: Fleet
                status: int = 200) -> HttpResponse:
     """The fleet form; an htmx request gets the form alone (swapped in place)."""
     context = {"form": form, "formset": formset, "fleet": fleet, "source_run": source_run,
-               "extra_kept": fields.has_unmodelled_parts(form.scenario)}
+               "kept": fields.unmodelled_paths(form.scenario)}
     template = "fleets/_form.html" if request.htmx else "fleets/edit.html"
     return render(request, template, context, status=status)
 

@@ -76,6 +76,18 @@ def test_it_keeps_keys_the_form_does_not_model():
     assert saved == data
 
 
+def test_the_form_says_which_parts_of_the_scenario_it_does_not_edit(alice, client):
+    data = tiny(timing={"cleanup": "2s"})
+    data["fleet"]["racks"].append({"name": "big", "count": 1, "hosts": 3})
+    data["fleet"]["vms"]["memory"] = "4GiB"  # a pair written as one value: edited
+    fleet = fleet_services.create_fleet(scenario=data, visitor=alice)
+    response = client.get(f"/fleets/{fleet.pk}/")
+    assert response.context["kept"] == ["fleet.racks[1]", "timing.cleanup"]
+    assert "(fleet.racks[1], timing.cleanup)" in response.content.decode()
+    plain = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
+    assert 'id="kept-parts"' not in client.get(f"/fleets/{plain.pk}/").content.decode()
+
+
 def test_writing_one_end_of_a_single_value_pair_keeps_the_other_end():
     data = tiny()
     data["fleet"]["vms"]["memory"] = "4GiB"
