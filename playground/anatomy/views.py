@@ -74,6 +74,7 @@ def runs(request: HttpRequest) -> HttpResponse:
 
 
 def _run_list(request: HttpRequest) -> HttpResponse:
+    """The visitor's runs; the list refreshes itself (htmx) while one is unfinished."""
     runs = list(access.mine(Run, access.for_request(request))[:200])
     summaries = {
         row.run_id: row.payload.get("result", {})

@@ -279,6 +279,18 @@ def row_for(path: str, rows: tuple[Row, ...]) -> str | None:
     return next((row.name for row in rows if row.path == path), None)
 
 
+def with_policy_spelled_as_the_form_reads_it(scenario: dict) -> dict:
+    """The engine reads a policy's keys with dashes or underscores and its name as ``name`` or
+    ``policy``; the form reads ``max_bandwidth`` and ``name``. The same scenario to the engine."""
+    policy = scenario.get("policy")
+    if not isinstance(policy, dict):
+        return scenario
+    spelled = {key.replace("-", "_"): value for key, value in policy.items()}
+    if "policy" in spelled:
+        spelled["name"] = spelled.pop("policy")
+    return {**scenario, "policy": spelled}
+
+
 # --- sizes, for the list and the web's limits ------------------------------------------------------
 
 def host_count(scenario: dict) -> int:

@@ -39,7 +39,8 @@ class ImportForm(forms.Form):
             return cleaned
         field = "file" if upload else "text"
         try:
-            scenario = fleetsim.parse_text(text, max_events=MAX_EVENTS, max_list=MAX_VMS)
+            scenario = fields.with_policy_spelled_as_the_form_reads_it(
+                fleetsim.parse_text(text, max_events=MAX_EVENTS, max_list=MAX_VMS))
             hosts, vms = fleetsim.scenario_size(scenario)
         except fleetsim.ScenarioError as exc:
             self.add_error(field, str(exc))  # "fleet.racks[3].hosts: must be > 0", verbatim

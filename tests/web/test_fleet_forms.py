@@ -1,8 +1,10 @@
+import json
+
 import pytest
 
 from playground.fleets import services as fleet_services
 from playground import fleetsim
-from playground.fleets.forms import ERROR_TOO_MANY_HOSTS
+from playground.fleets.forms import ERROR_TOO_MANY_HOSTS, FleetForm
 from playground.fleets.import_forms import ImportForm
 from playground.fleets.models import Fleet
 from playground.fleets.sweep_forms import SweepForm
@@ -83,7 +85,7 @@ def test_deleting_every_event_is_refused(client, fleet):
 def test_an_upload_with_a_bad_field_shows_the_engines_path_verbatim():
     bad = tiny()
     bad["fleet"]["racks"][0]["hosts"] = 0
-    form = ImportForm({"text": __import__("json").dumps(bad)})
+    form = ImportForm({"text": json.dumps(bad)})
     assert not form.is_valid()
     assert form.errors["text"] == ["fleet.racks[0].hosts: must be > 0"]
 
@@ -97,6 +99,22 @@ def test_an_upload_never_reads_a_file_named_in_it():
     form = ImportForm({"text": "/etc/passwd.json"})
     assert not form.is_valid()
     assert "must be a mapping" in form.errors["text"][0]
+
+
+def test_an_upload_the_form_could_not_edit_as_it_comes_is_refused_with_its_path():
+    data = tiny()
+    data["fleet"]["host"]["memory"] = "00000000000000000064GiB"  # 64GiB to the engine
+    form = ImportForm({"text": json.dumps(data)})
+    assert not form.is_valid()
+    assert form.errors["text"] == ["fleet.host.memory: Ensure this value has at most 20 characters (it has 23)."]
+
+
+def test_an_uploaded_policy_spelled_the_other_way_shows_in_the_form():
+    data = tiny(policy={"policy": "xen", "max-bandwidth": "1GB/s"})
+    form = ImportForm({"text": json.dumps(data)})
+    assert form.is_valid(), form.errors
+    shown = FleetForm(scenario=form.cleaned_data["scenario"]).initial
+    assert (shown["policy"], shown["max_bandwidth"]) == ("xen", "1GB/s")
 
 
 def test_importing_creates_a_fleet_and_opens_its_form(client):
