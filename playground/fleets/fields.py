@@ -127,6 +127,9 @@ class Row:
     def names(self) -> tuple[str, ...]:
         return (self.name,)
 
+    def form_fields(self) -> dict[str, forms.Field]:
+        return {self.name: copy.deepcopy(self.field)}
+
     def initial(self, scenario: dict, defaults: dict) -> dict:
         value = lookup(scenario, self.path, defaults)
         return {self.name: self.convert.blank if value is ABSENT else self.convert.read(value)}
@@ -144,6 +147,9 @@ class ScopeRow(Row):
     @property
     def names(self) -> tuple[str, ...]:
         return (self.name, "scope_names")
+
+    def form_fields(self) -> dict[str, forms.Field]:
+        return {**super().form_fields(), "scope_names": copy.deepcopy(self.names_field)}
 
     def initial(self, event: dict, defaults: dict) -> dict:
         scope = event.get(self.path) or {}
@@ -250,12 +256,7 @@ EVENT_FIELDS: tuple[Row, ...] = (
 
 
 def form_fields(rows: tuple[Row, ...]) -> dict[str, forms.Field]:
-    out = {}
-    for row in rows:
-        out[row.name] = copy.deepcopy(row.field)
-        if isinstance(row, ScopeRow):
-            out["scope_names"] = copy.deepcopy(row.names_field)
-    return out
+    return {name: field for row in rows for name, field in row.form_fields().items()}
 
 
 def initial(rows: tuple[Row, ...], scenario: dict, defaults: dict) -> dict:
