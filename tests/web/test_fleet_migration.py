@@ -1,5 +1,5 @@
-"""``fleets 0002``: fleets stored in 40 columns and ``MaintenanceEvent`` rows become one
-scenario JSON field holding what the export gave for them."""
+"""``fleets 0002`` and ``0003``: fleets stored in 40 columns and ``MaintenanceEvent`` rows become
+one scenario JSON field holding what the export gave for them."""
 
 import pytest
 from django.db import connection
@@ -8,7 +8,7 @@ from django.db.migrations.executor import MigrationExecutor
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("fleets", "0001_initial")]
-AFTER = [("fleets", "0002_scenario_in_one_field")]
+AFTER = [("fleets", "0003_old_fleet_columns_removed")]
 
 # the demo preset as the form stored it (percent shares, text sizes), and its export
 DEMO_COLUMNS = dict(

@@ -1,8 +1,10 @@
-"""A fleet's scenario in one JSON field (``Fleet.scenario``): the 40 columns that mirrored it
-and the ``MaintenanceEvent`` rows go. Each row's scenario is what the export gave before
-(``fleet_to_scenario`` below, frozen here: a migration must not import app code that changes).
+"""A fleet's scenario in one JSON field (``Fleet.scenario``), filled for every row with what the
+export gave before (``fleet_to_scenario`` below, frozen here: a migration must not import app
+code that changes). ``0003`` then drops the 40 columns that mirrored it and the
+``MaintenanceEvent`` rows (a migration of their own: no schema change in the transaction that
+updated the rows, which PostgreSQL may refuse).
 
-Going back restores the columns with their defaults and no events, not the scenarios."""
+Going back drops the field; the scenarios are not turned back into columns."""
 
 from typing import Any
 
@@ -103,18 +105,6 @@ def fill_scenarios(apps, schema_editor):
         fleet.save(update_fields=["scenario"])
 
 
-OLD_COLUMNS = (
-    "name", "description", "seed", "zone", "rack_prefix", "racks", "hosts_per_rack", "host_vcpus",
-    "host_memory", "host_nic", "uplink", "oversubscription", "spine", "migration_share",
-    "vms_per_host", "vm_memory_min", "vm_memory_max", "vm_vcpus_min", "vm_vcpus_max", "mix",
-    "customers", "anti_affinity_groups", "anti_affinity_share", "gpu_share", "spot_share",
-    "terminate_share", "watching_share", "automatic_restart_share", "policy", "downtime_limit",
-    "max_bandwidth", "auto_converge", "post_copy", "completion_timeout", "timeout_action",
-    "cap_per_source_host", "cap_per_target_host", "cap_per_rack", "cap_per_customer", "cap_global",
-    "headroom", "extra",
-)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -127,10 +117,4 @@ class Migration(migrations.Migration):
             field=models.JSONField(null=True, help_text="the engine's scenario (docs/fleet.md)"),
         ),
         migrations.RunPython(fill_scenarios, migrations.RunPython.noop),
-        migrations.AlterField(
-            model_name="fleet", name="scenario",
-            field=models.JSONField(help_text="the engine's scenario (docs/fleet.md)"),
-        ),
-        migrations.DeleteModel(name="MaintenanceEvent"),
-        *(migrations.RemoveField(model_name="fleet", name=name) for name in OLD_COLUMNS),
     ]
