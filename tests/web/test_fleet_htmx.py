@@ -51,7 +51,8 @@ def test_a_new_fleet_saved_over_htmx_is_stored_and_opens_its_plan(client):
     data = fleet_post_data(client, "/fleets/new/")
     response = client.post("/fleets/new/", {**data, "name": "fresh"}, **HTMX)
     fleet = fleet_services.Fleet.objects.get()
-    assert response["HX-Redirect"] == f"/fleets/{fleet.pk}/plan/" and fleet.name == "fresh"
+    assert response["HX-Redirect"] == f"/fleets/{fleet.pk}/plan/"
+    assert fleet.scenario == {**fleet_services.NEW_FLEET, "name": "fresh"}
 
 
 def test_a_re_run_with_changes_keeps_what_the_form_does_not_edit_from_the_run(alice, client):
