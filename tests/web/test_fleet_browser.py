@@ -131,3 +131,19 @@ def test_the_fleet_form_shows_an_error_in_place_then_saves_with_an_added_event(s
     page.wait_for_url(re.compile(r"/fleets/\d+/plan/$"))
     assert "bios-later (bios_rollout)" in page.inner_text("#plan")
     assert page.errors == []
+
+
+def test_the_fleet_form_works_without_javascript(stack, browser):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(stack.base_url + "/fleets/")
+    page.click("button[data-preset=demo]")
+    page.wait_for_url(re.compile(r"/fleets/\d+/$"))
+    assert not page.is_visible("#add-event")  # adding an event in place needs JavaScript
+    page.fill("#id_host_memory", "lots")
+    page.click("#save-plan")
+    page.wait_for_selector("#id_host_memory_error")  # a whole page, answered 422
+    page.fill("#id_host_memory", "256GiB")
+    page.click("#save-plan")
+    page.wait_for_url(re.compile(r"/fleets/\d+/plan/$"))
+    context.close()
