@@ -74,6 +74,7 @@ def runs(request: HttpRequest) -> HttpResponse:
 
 
 def _run_list(request: HttpRequest) -> HttpResponse:
+    """The visitor's runs; the list refreshes itself (htmx) while one is unfinished."""
     runs = list(access.mine(Run, access.for_request(request))[:200])
     summaries = {
         row.run_id: row.payload.get("result", {})
@@ -81,7 +82,8 @@ def _run_list(request: HttpRequest) -> HttpResponse:
     }
     for run in runs:
         run.result = summaries.get(run.pk) or {}
-    return render(request, "runs/list.html", {"runs": runs})
+    template = "runs/_list.html" if request.htmx else "runs/list.html"
+    return render(request, template, {"runs": runs, "polling": any(not r.is_finished for r in runs)})
 
 
 @require_GET

@@ -1,28 +1,16 @@
-"""Django admin for fleets, their runs and sweeps (``/admin/``)."""
+"""Django admin for fleets, their runs and sweeps (``/admin/``). A fleet's scenario is edited
+as JSON and checked by the engine (``Fleet.clean``)."""
 
 from django.contrib import admin
 
-from .models import Fleet, FleetRun, FleetRunMessage, FleetRunVm, MaintenanceEvent, Sweep
-
-
-class MaintenanceEventInline(admin.StackedInline):
-    model = MaintenanceEvent
-    extra = 0
+from .models import Fleet, FleetRun, FleetRunMessage, FleetRunVm, Sweep
 
 
 @admin.register(Fleet)
 class FleetAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "owner", "source", "racks", "hosts_per_rack", "vms_per_host",
-                    "updated")
-    search_fields = ("name", "description")
+    list_display = ("id", "name", "owner", "source", "host_count", "vm_count", "updated")
+    search_fields = ("scenario__name", "source")
     raw_id_fields = ("owner",)
-    inlines = [MaintenanceEventInline]
-
-
-@admin.register(MaintenanceEvent)
-class MaintenanceEventAdmin(admin.ModelAdmin):
-    list_display = ("fleet", "position", "name", "kind", "scope")
-    list_filter = ("kind", "scope")
 
 
 @admin.register(FleetRun)

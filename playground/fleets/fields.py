@@ -1,42 +1,51 @@
-"""A ``Fleet`` (and its maintenance events) to the engine's scenario dict and back: plain data,
-no simulator import. Shares are stored as percents (what the form shows) and written back as
-0..1; text values (sizes, rates, durations) are kept as typed. What the form does not model
-(extra rack groups, an explicit VM list, placement, failures, timing, other policy and network
-keys) lives in ``Fleet.extra`` and is written back verbatim, so import then export gives the same
-scenario."""
+"""The fleet form's fields and where each one lives in the engine's scenario dict: one table
+(``FLEET_FIELDS``; ``EVENT_FIELDS`` for one maintenance event). Each row names the form field,
+its scenario path, the form field itself and the conversion between the two (a share stored as
+0..1 is shown in percent; a blank text, a false flag or a zero share means the key is absent).
+
+Reading fills a form from a scenario, with the engine's defaults (``DEFAULTS``) where a key is
+absent. Writing puts what the visitor changed into a copy of the scenario, so every key no row
+models (extra rack groups, a VM list, placement, failures, timing, other policy and network
+keys, unknown keys of an event) is kept verbatim, and a form posted back unchanged leaves the
+scenario as it was.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+from dataclasses import dataclass
+from typing import Any, Callable
 
-PERCENT_FIELDS = ("anti_affinity_share", "gpu_share", "spot_share", "terminate_share",
-                  "watching_share", "automatic_restart_share")
-POLICY_TEXT = ("downtime_limit", "max_bandwidth", "completion_timeout", "timeout_action")
-POLICY_BOOL = ("auto_converge", "post_copy")
-CAPS = {"per_source_host": "cap_per_source_host", "per_target_host": "cap_per_target_host",
-        "per_rack": "cap_per_rack", "per_customer": "cap_per_customer", "global": "cap_global"}
-EVENT_TEXT = ("start", "deadline", "host_downtime", "failure_after")
-# the engine's defaults when a key is absent (docs/fleet.md)
-DEFAULTS = {
-    "host_vcpus": 64, "host_memory": "256GiB", "host_nic": "10Gbit/s", "oversubscription": 1.0,
-    "vms_per_host": 8, "vm_memory": ["1GiB", "16GiB"], "vm_vcpus": [1, 8], "mix": {"web": 1.0},
-    "customers": 20, "anti_affinity_groups": 0, "anti_affinity_share": 0.0, "gpu_share": 0.0,
-    "spot_share": 0.0, "terminate_share": 0.0, "watching_share": 0.0,
-    "automatic_restart_share": 1.0, "migration_share": 0.5, "zone": "zone-a",
+from django import forms
+from django.core.validators import MaxLengthValidator
+
+from migrationsim.fleet.scenario import workload_names
+
+from .paths import ABSENT, lookup, put
+
+MAX_DESCRIPTION = 4000
+TEXT_ATTRS = {"spellcheck": "false", "autocomplete": "off"}
+
+# what the engine assumes when a key is absent (docs/fleet.md), by path
+DEFAULTS: dict[str, Any] = {
+    "name": "scenario", "seed": 1, "fleet.zone": "zone-a", "fleet.host.vcpus": 64,
+    "fleet.host.memory": "256GiB", "fleet.host.nic": "10Gbit/s", "fleet.oversubscription": 1.0,
+    "fleet.racks[0].name": "rack", "fleet.racks[0].count": 1, "fleet.vms.per_host": 8,
+    "fleet.vms.memory": ["1GiB", "16GiB"], "fleet.vms.vcpus": [1, 8], "fleet.vms.mix": {"web": 1.0},
+    "fleet.vms.customers": 20, "fleet.vms.anti_affinity_groups": 0,
+    "fleet.vms.automatic_restart_share": 1.0, "network.migration_share": 0.5,
+    "policy.name": "qemu", "caps.per_source_host": 2, "caps.per_target_host": 2,
 }
+EVENT_DEFAULTS: dict[str, Any] = {"start": "0s"}
 
 
-def _pct(share: Any) -> float:
-    return round(float(share) * 100, 6)
+# --- conversions: scenario value <-> form value ---------------------------------------------------
 
-
-def _share(pct: float) -> float:
-    value = round(float(pct) / 100, 8)
-    return int(value) if value in (0, 1) else value
-
-
-def _number(value: float) -> int | float:
-    return int(value) if float(value) == int(value) else value
+@dataclass(frozen=True)
+class Conversion:
+    read: Callable[[Any], Any]  # the scenario's value -> the form's initial value
+    write: Callable[[Any], Any]  # the form's cleaned value -> the scenario's (ABSENT: no key)
+    blank: Any = None  # the form's value when the scenario has no key and the engine no default
 
 
 def _whole(value: Any) -> int:
@@ -44,159 +53,276 @@ def _whole(value: Any) -> int:
     return int(float(value))
 
 
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
+def _number(value: float) -> int | float:
+    return int(value) if float(value) == int(value) else value
 
 
-def _pair(value: Any) -> list:
-    return list(value) if isinstance(value, list) and len(value) == 2 else [value, value]
+def _percent(share: Any) -> float:
+    return round(float(share) * 100, 6)
 
 
-def fleet_to_scenario(fleet, events) -> dict:
-    extra = fleet.extra or {}
-    group: dict[str, Any] = {"name": fleet.rack_prefix, "count": fleet.racks,
-                             "hosts": fleet.hosts_per_rack}
-    if fleet.uplink:
-        group["uplink"] = fleet.uplink
-    if extra.get("first_rack_host"):
-        group["host"] = extra["first_rack_host"]
-    zone: dict[str, Any] = {
-        "zone": fleet.zone,
-        "host": {"vcpus": fleet.host_vcpus, "memory": fleet.host_memory, "nic": fleet.host_nic},
-        "oversubscription": _number(fleet.oversubscription),
-        "racks": [group, *extra.get("more_racks", [])],
-    }
-    if fleet.spine:
-        zone["spine"] = fleet.spine
-    vms: dict[str, Any] = {
-        "per_host": fleet.vms_per_host,
-        "memory": [fleet.vm_memory_min, fleet.vm_memory_max],
-        "vcpus": [fleet.vm_vcpus_min, fleet.vm_vcpus_max],
-        "mix": {name: _share(pct) for name, pct in fleet.mix.items() if float(pct) > 0},
-        "customers": fleet.customers,
-        "anti_affinity_groups": fleet.anti_affinity_groups,
-    }
-    vms.update({name: _share(getattr(fleet, name)) for name in PERCENT_FIELDS})
-    zone["vms"] = vms
-    zone.update(extra.get("fleet", {}))  # vm_list
-    policy: dict[str, Any] = {"name": fleet.policy}
-    policy.update({k: getattr(fleet, k) for k in POLICY_TEXT if getattr(fleet, k)})
-    policy.update({k: True for k in POLICY_BOOL if getattr(fleet, k)})
-    policy.update({k: v for k, v in extra.get("policy", {}).items()
-                   if not (k in POLICY_BOOL and getattr(fleet, k))})
-    caps: dict[str, Any] = {key: getattr(fleet, field) for key, field in CAPS.items()
-                            if getattr(fleet, field) is not None}
-    caps["headroom"] = _share(fleet.headroom)
-    network = {"migration_share": _share(fleet.migration_share), **extra.get("network", {})}
-    scenario: dict[str, Any] = {"name": fleet.name}
-    if fleet.description:
-        scenario["description"] = fleet.description
-    scenario.update({"seed": fleet.seed, "fleet": zone, "policy": policy, "caps": caps,
-                     "network": network})
-    for key in ("placement", "failures", "timing"):
-        if key in extra:
-            scenario[key] = extra[key]
-    scenario["events"] = [event_to_scenario(ev) for ev in events]
-    return scenario
+def _share(percent: float) -> int | float:
+    return _number(round(float(percent) / 100, 8))
 
 
-def event_to_scenario(ev) -> dict:
-    out: dict[str, Any] = {"name": ev.name, "kind": ev.kind}
-    if ev.start:
-        out["start"] = ev.start
-    names = [n.strip() for n in (ev.scope_names or "").replace("\n", ",").split(",") if n.strip()]
-    out["scope"] = {"zone": True} if ev.scope == "zone" else {ev.scope: names}
-    for key in ("deadline", "host_downtime", "failure_after"):
-        if getattr(ev, key):
-            out[key] = getattr(ev, key)
-    if ev.window_start or ev.window_end:
-        out["window"] = {"start": ev.window_start, "end": ev.window_end}
-    limit = (ev.max_hosts_in_maintenance or "").strip()
-    if limit:
-        out["max_hosts_in_maintenance"] = int(limit) if limit.isascii() and limit.isdigit() else limit
+def _host_limit(text: str) -> Any:
+    """``2`` is a count, ``10%`` a share; digits the engine reads as text (full-width) stay text."""
+    return int(text) if text.isascii() and text.isdigit() else text or ABSENT
+
+
+TEXT = Conversion(read=lambda v: str(v).strip(), write=lambda v: v.replace("\r\n", "\n") or ABSENT,
+                  blank="")
+WHOLE = Conversion(read=_whole, write=lambda v: ABSENT if v is None else v)
+NUMBER = Conversion(read=float, write=_number)
+PERCENT = Conversion(read=_percent, write=_share, blank=0.0)
+MIX_SHARE = Conversion(read=_percent, write=lambda v: _share(v) if v else ABSENT, blank=0)
+FLAG = Conversion(read=bool, write=lambda v: True if v else ABSENT, blank=False)
+HOST_LIMIT = Conversion(read=str, write=_host_limit, blank="")
+
+
+# --- form fields -------------------------------------------------------------------------------
+
+def text(label: str, example: str = "", help_text: str = "", *, required=True, max_length=20):
+    return forms.CharField(label=label, required=required, max_length=max_length, help_text=help_text,
+                           widget=forms.TextInput(attrs={"placeholder": example, **TEXT_ATTRS}))
+
+
+def whole(label: str, help_text: str = "", *, required=True, low=0, high=2_147_483_647):
+    return forms.IntegerField(label=label, required=required, min_value=low, max_value=high,
+                              help_text=help_text)
+
+
+def percent(label: str, help_text: str = ""):
+    return forms.FloatField(label=label, min_value=0, max_value=100, help_text=help_text)
+
+
+def mix_share(workload: str):
+    return forms.FloatField(label=workload, required=False, min_value=0, max_value=100,
+                            widget=forms.NumberInput(attrs={"step": "any"}))
+
+
+def flag(label: str):
+    return forms.BooleanField(label=label, required=False)
+
+
+def choice(label: str, choices, *, required=True):
+    return forms.ChoiceField(label=label, choices=choices, required=required)
+
+
+def _description():
+    return forms.CharField(label="Description", required=False, validators=[MaxLengthValidator(MAX_DESCRIPTION)],
+                           widget=forms.Textarea(attrs={"rows": 4, "maxlength": MAX_DESCRIPTION}))
+
+
+# --- the tables --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Row:
+    name: str  # the form field
+    path: str  # where its value lives in the scenario
+    field: forms.Field
+    convert: Conversion = TEXT
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name,)
+
+    def form_fields(self) -> dict[str, forms.Field]:
+        return {self.name: copy.deepcopy(self.field)}
+
+    def initial(self, scenario: dict, defaults: dict) -> dict:
+        value = lookup(scenario, self.path, defaults)
+        return {self.name: self.convert.blank if value is ABSENT else self.convert.read(value)}
+
+    def write(self, scenario: dict, cleaned: dict, defaults: dict) -> None:
+        put(scenario, self.path, self.convert.write(cleaned[self.name]), defaults)
+
+
+@dataclass(frozen=True)
+class ScopeRow(Row):
+    """An event's scope: its kind (zone, racks or hosts) and the names, two fields, one mapping."""
+
+    names_field: forms.Field = None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, "scope_names")
+
+    def form_fields(self) -> dict[str, forms.Field]:
+        return {**super().form_fields(), "scope_names": copy.deepcopy(self.names_field)}
+
+    def initial(self, event: dict, defaults: dict) -> dict:
+        scope = event.get(self.path) or {}
+        kind = "zone" if scope.get("zone") else "racks" if scope.get("racks") else "hosts"
+        names = "" if kind == "zone" else ", ".join(str(n) for n in scope.get(kind, []))
+        return {self.name: kind, "scope_names": names}
+
+    def write(self, event: dict, cleaned: dict, defaults: dict) -> None:
+        kind, names = cleaned[self.name], cleaned["scope_names"] or ""
+        names = [n.strip() for n in names.replace("\n", ",").split(",") if n.strip()]
+        event[self.path] = {"zone": True} if kind == "zone" else {kind: names}
+
+
+POLICIES = [("qemu", "qemu: stop when pending < bandwidth x downtime limit"),
+            ("xen", "xen: at most 29 rounds or 3x memory"), ("textbook", "textbook: Liu/Akoush"),
+            ("gce", "gce: diminishing returns")]
+TIMEOUT_ACTIONS = [("", "the policy's default (abort)"), ("abort", "abort: the VM stays on its source"),
+                   ("force-complete", "force-complete: pause and finish"),
+                   ("post-copy", "post-copy: switch and pull the rest")]
+NO_CAP = "blank: no cap"
+
+FLEET_FIELDS: tuple[Row, ...] = (
+    Row("name", "name", text("Name", max_length=200)),
+    Row("description", "description", _description()),
+    Row("seed", "seed", whole("Seed", "same seed and scenario: same run", high=2**32 - 1), WHOLE),
+    Row("zone", "fleet.zone", text("Zone", max_length=200)),
+    Row("racks", "fleet.racks[0].count", whole("Racks", high=10_000), WHOLE),
+    Row("hosts_per_rack", "fleet.racks[0].hosts", whole("Hosts per rack", high=1000), WHOLE),
+    Row("rack_prefix", "fleet.racks[0].name", text("Rack name prefix", max_length=200)),
+    Row("host_vcpus", "fleet.host.vcpus", whole("vCPUs per host"), WHOLE),
+    Row("host_memory", "fleet.host.memory", text("Memory per host", "256GiB")),
+    Row("host_nic", "fleet.host.nic", text("Host NIC speed", "10Gbit/s")),
+    Row("uplink", "fleet.racks[0].uplink",
+        text("Rack uplink", "40Gbit/s", "blank: hosts x NIC / oversubscription", required=False)),
+    Row("oversubscription", "fleet.oversubscription",
+        forms.FloatField(label="Oversubscription (hosts x NIC : uplink)"), NUMBER),
+    Row("spine", "fleet.spine", text("Spine capacity", "1.6Tbit/s", "blank: non-blocking", required=False)),
+    Row("migration_share", "network.migration_share",
+        percent("NIC share for migrations (%)", "% of a host NIC for migrations"), PERCENT),
+    Row("vms_per_host", "fleet.vms.per_host", whole("VMs per host"), WHOLE),
+    Row("vm_memory_min", "fleet.vms.memory[0]", text("VM memory from", "1GiB")),
+    Row("vm_memory_max", "fleet.vms.memory[1]", text("to", "16GiB")),
+    Row("vm_vcpus_min", "fleet.vms.vcpus[0]", whole("VM vCPUs from"), WHOLE),
+    Row("vm_vcpus_max", "fleet.vms.vcpus[1]", whole("to"), WHOLE),
+    Row("customers", "fleet.vms.customers", whole("Customers"), WHOLE),
+    *(Row(f"mix_{name}", f"fleet.vms.mix.{name}", mix_share(name), MIX_SHARE)
+      for name in workload_names()),
+    Row("gpu_share", "fleet.vms.gpu_share", percent("GPU VMs (%)", "% of VMs with a GPU"), PERCENT),
+    Row("spot_share", "fleet.vms.spot_share", percent("Spot VMs (%)"), PERCENT),
+    Row("terminate_share", "fleet.vms.terminate_share",
+        percent("Terminate on maintenance (%)", "onHostMaintenance: TERMINATE"), PERCENT),
+    Row("watching_share", "fleet.vms.watching_share",
+        percent("Guests watching maintenance-event (%)", "they get the 60 s notice"), PERCENT),
+    Row("automatic_restart_share", "fleet.vms.automatic_restart_share", percent("automaticRestart (%)"),
+        PERCENT),
+    Row("anti_affinity_share", "fleet.vms.anti_affinity_share",
+        percent("VMs in an anti-affinity group (%)"), PERCENT),
+    Row("anti_affinity_groups", "fleet.vms.anti_affinity_groups", whole("Anti-affinity groups"), WHOLE),
+    Row("policy", "policy.name", choice("Convergence policy", POLICIES)),
+    Row("downtime_limit", "policy.downtime_limit", text("Downtime limit", "300ms", "e.g. 300ms", required=False)),
+    Row("max_bandwidth", "policy.max_bandwidth", text("Bandwidth cap per migration", "128MiB/s",
+        "blank: the policy's default (qemu 128MiB/s)", required=False)),
+    Row("completion_timeout", "policy.completion_timeout",
+        text("Completion timeout", "150s", "blank: none; e.g. 150s", required=False)),
+    Row("timeout_action", "policy.timeout_action", choice("At the timeout", TIMEOUT_ACTIONS, required=False)),
+    Row("auto_converge", "policy.auto_converge", flag("Auto-converge"), FLAG),
+    Row("post_copy", "policy.post_copy", flag("Post-copy"), FLAG),
+    Row("cap_per_source_host", "caps.per_source_host",
+        whole("Per source host", "migrations leaving one host at once", low=1, high=1000), WHOLE),
+    Row("cap_per_target_host", "caps.per_target_host",
+        whole("Per target host", "migrations arriving on one host at once", low=1, high=1000), WHOLE),
+    Row("cap_per_rack", "caps.per_rack", whole("Per rack", NO_CAP, required=False), WHOLE),
+    Row("cap_per_customer", "caps.per_customer", whole("Per customer", NO_CAP, required=False), WHOLE),
+    Row("cap_global", "caps.global", whole("In the zone (global)", NO_CAP, required=False), WHOLE),
+    Row("headroom", "caps.headroom", percent("Capacity headroom (%)", "% of each host kept free"), PERCENT),
+)
+
+EVENT_KINDS = [("bios_rollout", "BIOS rollout"), ("urgent_patch", "Urgent patch (with a deadline)"),
+               ("kernel_upgrade", "Kernel upgrade"), ("hw_failure", "Impending hardware failure")]
+SCOPES = [("zone", "The whole zone"), ("racks", "Racks"), ("hosts", "Hosts")]
+
+EVENT_FIELDS: tuple[Row, ...] = (
+    Row("name", "name", text("Name", help_text="blank: the kind and its number", required=False,
+                              max_length=200)),
+    Row("kind", "kind", choice("Kind", EVENT_KINDS)),
+    ScopeRow("scope", "scope", choice("Scope", SCOPES), names_field=forms.CharField(
+        label="Racks or hosts", required=False, validators=[MaxLengthValidator(MAX_DESCRIPTION)],
+        help_text="e.g. rack1, rack2 or rack1-h3 (not for the whole zone)",
+        widget=forms.TextInput(attrs={"placeholder": "rack1, rack2", **TEXT_ATTRS}))),
+    Row("start", "start", text("Start", "0s", "after the run starts, e.g. 0s", required=False)),
+    Row("deadline", "deadline", text("Deadline", "12h", "urgent patches: hosts still busy then are "
+                                     "rebooted anyway", required=False)),
+    Row("max_hosts_in_maintenance", "max_hosts_in_maintenance", text(
+        "Hosts out at once", "10%", "a count (2) or a share (10%); blank: the kind's default",
+        required=False), HOST_LIMIT),
+    Row("window_start", "window.start", text("Window opens", "1h", "migrations start only in the "
+                                             "window (daily)", required=False)),
+    Row("window_end", "window.end", text("Window closes", "5h", required=False)),
+    Row("host_downtime", "host_downtime", text("Host downtime", "10min", "blank: the kind's default "
+                                               "(5-60 min)", required=False)),
+    Row("failure_after", "failure_after", text("Mean time to failure", "30min",
+                                               "hardware failures only, e.g. 30min", required=False)),
+)
+
+
+def form_fields(rows: tuple[Row, ...]) -> dict[str, forms.Field]:
+    return {name: field for row in rows for name, field in row.form_fields().items()}
+
+
+def initial(rows: tuple[Row, ...], scenario: dict, defaults: dict) -> dict:
+    out: dict[str, Any] = {}
+    for row in rows:
+        out.update(row.initial(scenario, defaults))
     return out
 
 
-def scenario_to_fields(data: dict) -> tuple[dict, list[dict]]:
-    """A (valid) scenario dict to ``Fleet`` field values and ``MaintenanceEvent`` field values."""
-    zone = dict(data.get("fleet") or {})
-    host = zone.get("host") or {}
-    racks = list(zone.get("racks") or [{}])
-    first = dict(racks[0])
-    vms = zone.get("vms") or {}
-    d = DEFAULTS
-    memory = _pair(vms.get("memory", d["vm_memory"]))
-    vcpus = _pair(vms.get("vcpus", d["vm_vcpus"]))
-    policy = {k.replace("-", "_"): v for k, v in (data.get("policy") or {"name": "qemu"}).items()}
-    policy_name = policy.pop("name", policy.pop("policy", "qemu"))
-    caps = data.get("caps") or {}
-    network = dict(data.get("network") or {})
-    extra: dict[str, Any] = {}
-    if first.get("host"):
-        extra["first_rack_host"] = first["host"]
-    if len(racks) > 1:
-        extra["more_racks"] = racks[1:]
-    if zone.get("vm_list") is not None:
-        extra["fleet"] = {"vm_list": zone["vm_list"]}
-    other_policy = {k: v for k, v in policy.items() if k not in POLICY_TEXT + POLICY_BOOL}
-    for key in POLICY_BOOL:  # an explicit "false" is kept as typed
-        if key in policy and not policy[key]:
-            other_policy[key] = policy[key]
-    if other_policy:
-        extra["policy"] = other_policy
-    migration_share = network.pop("migration_share", d["migration_share"])
-    if network:
-        extra["network"] = network
-    for key in ("placement", "failures", "timing"):
-        if key in data:
-            extra[key] = data[key]
-    fields = {
-        "name": _text(data.get("name", "scenario")),
-        "description": _text(data.get("description", "")).strip(),
-        "seed": _whole(data.get("seed", 1)),
-        "zone": _text(zone.get("zone", d["zone"])),
-        "rack_prefix": _text(first.get("name", "rack")),
-        "racks": _whole(first.get("count", 1)),
-        "hosts_per_rack": _whole(first.get("hosts", 1)),
-        "host_vcpus": _whole(host.get("vcpus", d["host_vcpus"])),
-        "host_memory": _text(host.get("memory", d["host_memory"])),
-        "host_nic": _text(host.get("nic", d["host_nic"])),
-        "uplink": _text(first.get("uplink", "")),
-        "oversubscription": float(zone.get("oversubscription", d["oversubscription"])),
-        "spine": _text(zone.get("spine", "")),
-        "migration_share": _pct(migration_share),
-        "vms_per_host": _whole(vms.get("per_host", d["vms_per_host"])),
-        "vm_memory_min": _text(memory[0]), "vm_memory_max": _text(memory[1]),
-        "vm_vcpus_min": _whole(vcpus[0]), "vm_vcpus_max": _whole(vcpus[1]),
-        "mix": {name: _pct(share) for name, share in (vms.get("mix") or d["mix"]).items()},
-        "customers": _whole(vms.get("customers", d["customers"])),
-        "anti_affinity_groups": _whole(vms.get("anti_affinity_groups", d["anti_affinity_groups"])),
-        "policy": _text(policy_name),
-        "auto_converge": bool(policy.get("auto_converge", False)),
-        "post_copy": bool(policy.get("post_copy", False)),
-        "headroom": _pct(caps.get("headroom", 0.0)),
-        "extra": extra,
-    }
-    fields.update({name: _pct(vms.get(name, d[name])) for name in PERCENT_FIELDS})
-    fields.update({k: _text(policy.get(k, "")) for k in POLICY_TEXT})
-    fields.update({field: None if caps.get(key) is None else _whole(caps[key])
-                   for key, field in CAPS.items()})
-    for key in ("per_source_host", "per_target_host"):
-        if caps.get(key) is None:
-            fields[CAPS[key]] = 2  # the engine's default
-    events = []
-    for ev in data.get("events") or []:
-        scope = ev.get("scope") or {}
-        kind = "zone" if scope.get("zone") else "racks" if scope.get("racks") else "hosts"
-        window = ev.get("window") or {}
-        events.append({
-            "name": _text(ev.get("name", ev.get("kind", "event"))), "kind": ev.get("kind"),
-            "start": _text(ev.get("start", "0s")), "scope": kind,
-            "scope_names": ", ".join(str(n) for n in scope.get(kind, [])) if kind != "zone" else "",
-            "deadline": _text(ev.get("deadline", "")),
-            "window_start": _text(window.get("start", "")), "window_end": _text(window.get("end", "")),
-            "max_hosts_in_maintenance": _text(ev.get("max_hosts_in_maintenance", "")),
-            "host_downtime": _text(ev.get("host_downtime", "")),
-            "failure_after": _text(ev.get("failure_after", "")),
-        })
-    return fields, events
+def written(rows: tuple[Row, ...], scenario: dict, cleaned: dict, changed, defaults: dict) -> dict:
+    """A copy of ``scenario`` with the rows whose fields are in ``changed`` written into it."""
+    out = copy.deepcopy(scenario)
+    for row in rows:
+        if set(row.names) & set(changed):
+            row.write(out, cleaned, defaults)
+    return out
+
+
+def row_for(path: str, rows: tuple[Row, ...]) -> str | None:
+    """The form field that edits ``path`` (a scenario path, as in the engine's errors)."""
+    return next((row.name for row in rows if row.path == path), None)
+
+
+def with_policy_spelled_as_the_form_reads_it(scenario: dict) -> dict:
+    """The engine reads a policy's keys with dashes or underscores and its name as ``name`` or
+    ``policy``; the form reads ``max_bandwidth`` and ``name``. The same scenario to the engine."""
+    policy = scenario.get("policy")
+    if not isinstance(policy, dict):
+        return scenario
+    spelled = {key.replace("-", "_"): value for key, value in policy.items()}
+    if "policy" in spelled:
+        spelled["name"] = spelled.pop("policy")
+    return {**scenario, "policy": spelled}
+
+
+# --- sizes, for the list and the web's limits ------------------------------------------------------
+
+def host_count(scenario: dict) -> int:
+    racks = (scenario.get("fleet") or {}).get("racks") or []
+    return sum(_whole(group.get("count", 1)) * _whole(group.get("hosts", 0)) for group in racks)
+
+
+def vm_count(scenario: dict) -> int:
+    zone = scenario.get("fleet") or {}
+    if zone.get("vm_list"):
+        return len(zone["vm_list"])
+    return host_count(scenario) * _whole(lookup(scenario, "fleet.vms.per_host", DEFAULTS))
+
+
+def unmodelled_paths(scenario: dict) -> list[str]:
+    """The parts of a scenario (but its events) that no field edits, kept as they are:
+    ``["fleet.racks[1]", "network.fabric_convergence"]``."""
+    modelled = {row.path for row in FLEET_FIELDS}
+    found: list[str] = []
+
+    def walk(value: Any, path: str) -> None:
+        if path in modelled or f"{path}[0]" in modelled:  # a field, or a pair of two
+            return
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}" if path else key)
+        elif path == "fleet.racks" and isinstance(value, list):
+            walk(value[0], "fleet.racks[0]")
+            found.extend(f"fleet.racks[{i}]" for i in range(1, len(value)))
+        else:
+            found.append(path)
+
+    walk({k: v for k, v in scenario.items() if k != "events"}, "")
+    return found

@@ -1,5 +1,5 @@
-"""A ``Fleet`` is a zone and its VM mix, the policy and the rollout caps; its ``MaintenanceEvent``
-rows say what is patched when. Together they are the engine's scenario file.
+"""A ``Fleet`` is a stored scenario: a zone and its VM mix, the policy, the rollout caps and the
+maintenance events, as the engine's scenario dict in one JSON field.
 A ``FleetRun`` is one run of a scenario snapshot; its ``FleetRunMessage`` rows are the
 aggregated progress frames, numbered so a viewer can resume; ``FleetRunVm`` one row per VM.
 A ``Sweep`` is a grid of runs over one or two scenario parameters.
@@ -9,64 +9,29 @@ The tables keep the names they had before the apps were split (``db_table``: see
 
 from __future__ import annotations
 
+import copy
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from migrationsim.fleet.scenario import ScenarioError
+from migrationsim.fleet.text import validate
 from playground.accounts.models import Owned
 from playground.runs.models import LeasedRun, StoredEvent
 
+from .fields import DEFAULTS, host_count, vm_count
+from .paths import ABSENT, lookup
+
 
 class Fleet(Owned):
-    name = models.CharField(max_length=200)  # names as long as the engine takes (200)
-    description = models.TextField(blank=True, default="")
-    seed = models.BigIntegerField(default=1)
+    """A scenario the visitor keeps and edits: the engine's scenario dict, as imported or saved
+    from the form (``fields`` maps the form onto it), and where it came from."""
+
+    scenario = models.JSONField(help_text="the engine's scenario (docs/fleet.md)")
     source = models.CharField(max_length=40, blank=True, default="",
                               help_text="the preset or file it was created from")
-    # the zone
-    zone = models.CharField(max_length=200, default="zone-a")
-    rack_prefix = models.CharField(max_length=200, default="rack")
-    racks = models.PositiveIntegerField(default=2)
-    hosts_per_rack = models.PositiveIntegerField(default=4)
-    host_vcpus = models.PositiveIntegerField(default=64)
-    host_memory = models.CharField(max_length=20, default="256GiB")
-    host_nic = models.CharField(max_length=20, default="10Gbit/s")
-    uplink = models.CharField(max_length=20, blank=True, default="")
-    oversubscription = models.FloatField(default=1.0)
-    spine = models.CharField(max_length=20, blank=True, default="")
-    migration_share = models.FloatField(default=50.0, help_text="% of a host NIC for migrations")
-    # the VMs
-    vms_per_host = models.PositiveIntegerField(default=8)
-    vm_memory_min = models.CharField(max_length=20, default="1GiB")
-    vm_memory_max = models.CharField(max_length=20, default="16GiB")
-    vm_vcpus_min = models.PositiveIntegerField(default=1)
-    vm_vcpus_max = models.PositiveIntegerField(default=4)
-    mix = models.JSONField(default=dict, help_text="workload preset -> percent")
-    customers = models.PositiveIntegerField(default=20)
-    anti_affinity_groups = models.PositiveIntegerField(default=0)
-    anti_affinity_share = models.FloatField(default=0.0)
-    gpu_share = models.FloatField(default=0.0, help_text="% of VMs with a GPU")
-    spot_share = models.FloatField(default=0.0)
-    terminate_share = models.FloatField(default=0.0)
-    watching_share = models.FloatField(default=0.0)
-    automatic_restart_share = models.FloatField(default=100.0)
-    # the policy
-    policy = models.CharField(max_length=20, default="qemu")
-    downtime_limit = models.CharField(max_length=20, blank=True, default="300ms")
-    max_bandwidth = models.CharField(max_length=20, blank=True, default="")
-    auto_converge = models.BooleanField(default=False)
-    post_copy = models.BooleanField(default=False)
-    completion_timeout = models.CharField(max_length=20, blank=True, default="")
-    timeout_action = models.CharField(max_length=20, blank=True, default="")
-    # the caps
-    cap_per_source_host = models.PositiveIntegerField(null=True, blank=True, default=2)
-    cap_per_target_host = models.PositiveIntegerField(null=True, blank=True, default=2)
-    cap_per_rack = models.PositiveIntegerField(null=True, blank=True)
-    cap_per_customer = models.PositiveIntegerField(null=True, blank=True)
-    cap_global = models.PositiveIntegerField(null=True, blank=True)
-    headroom = models.FloatField(default=0.0, help_text="% of each host kept free")
-    extra = models.JSONField(default=dict, blank=True,
-                             help_text="scenario keys the form does not edit, kept verbatim")
     created = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(auto_now=True)
 
@@ -80,59 +45,53 @@ class Fleet(Owned):
     def get_absolute_url(self) -> str:
         return reverse("fleet-edit", args=[self.pk])
 
+    def clean(self) -> None:
+        try:
+            validate(self.scenario)
+        except ScenarioError as exc:
+            raise ValidationError({"scenario": str(exc)}) from None
+
+    def to_scenario(self) -> dict:
+        """The engine's scenario dict (what the YAML/JSON export holds): a copy."""
+        return copy.deepcopy(self.scenario)
+
+    def _read(self, path: str):
+        value = lookup(self.scenario, path, DEFAULTS)
+        return None if value is ABSENT else value
+
+    @property
+    def name(self) -> str:
+        return str(self._read("name"))
+
+    @property
+    def seed(self) -> int:
+        return self._read("seed")
+
+    @property
+    def policy(self) -> str:
+        return self._read("policy.name")
+
+    @property
+    def downtime_limit(self) -> str | None:
+        return self._read("policy.downtime_limit")
+
+    @property
+    def caps(self) -> dict:
+        """The rollout caps, with the engine's defaults (``None``: no cap)."""
+        return {key: self._read(f"caps.{key}")
+                for key in ("per_source_host", "per_target_host", "per_rack", "per_customer", "global")}
+
+    @property
+    def headroom_percent(self) -> float:
+        return round(float(self._read("caps.headroom") or 0) * 100, 6)
+
     @property
     def host_count(self) -> int:
-        return self.racks * self.hosts_per_rack + sum(
-            int(g.get("count", 1)) * int(g.get("hosts", 0)) for g in self.extra.get("more_racks", []))
+        return host_count(self.scenario)
 
     @property
     def vm_count(self) -> int:
-        if self.extra.get("fleet", {}).get("vm_list"):
-            return len(self.extra["fleet"]["vm_list"])
-        return self.host_count * self.vms_per_host
-
-    def to_scenario(self, events=None) -> dict:
-        """The engine's scenario dict (what the YAML/JSON export holds)."""
-        from .fields import fleet_to_scenario
-
-        return fleet_to_scenario(self, list(self.events.all()) if events is None else events)
-
-
-class EventKind(models.TextChoices):
-    BIOS_ROLLOUT = "bios_rollout", "BIOS rollout"
-    URGENT_PATCH = "urgent_patch", "Urgent patch (with a deadline)"
-    KERNEL_UPGRADE = "kernel_upgrade", "Kernel upgrade"
-    HW_FAILURE = "hw_failure", "Impending hardware failure"
-
-
-class ScopeKind(models.TextChoices):
-    ZONE = "zone", "The whole zone"
-    RACKS = "racks", "Racks"
-    HOSTS = "hosts", "Hosts"
-
-
-class MaintenanceEvent(models.Model):
-    fleet = models.ForeignKey(Fleet, on_delete=models.CASCADE, related_name="events")
-    position = models.PositiveSmallIntegerField(default=0)
-    name = models.CharField(max_length=200)
-    kind = models.CharField(max_length=20, choices=EventKind.choices, default=EventKind.KERNEL_UPGRADE)
-    start = models.CharField(max_length=20, blank=True, default="0s")
-    scope = models.CharField(max_length=10, choices=ScopeKind.choices, default=ScopeKind.ZONE)
-    scope_names = models.TextField(blank=True, default="",
-                                   help_text="rack or host names, separated by commas")
-    deadline = models.CharField(max_length=20, blank=True, default="")
-    window_start = models.CharField(max_length=20, blank=True, default="")
-    window_end = models.CharField(max_length=20, blank=True, default="")
-    max_hosts_in_maintenance = models.CharField(max_length=20, blank=True, default="")
-    host_downtime = models.CharField(max_length=20, blank=True, default="")
-    failure_after = models.CharField(max_length=20, blank=True, default="")
-
-    class Meta:
-        db_table = "playground_maintenanceevent"
-        ordering = ["fleet", "position", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.get_kind_display()})"
+        return vm_count(self.scenario)
 
 
 class FleetRun(LeasedRun, Owned):

@@ -128,8 +128,10 @@ def fleet_run_timeline(request: HttpRequest, run_id: int) -> JsonResponse:
 
 @require_GET
 def fleet_runs(request: HttpRequest) -> HttpResponse:
-    runs = access.mine(FleetRun, access.for_request(request)).select_related("fleet", "sweep")[:200]
-    return render(request, "fleets/runs.html", {"runs": runs})
+    """The visitor's fleet runs; the list refreshes itself (htmx) while one is unfinished."""
+    runs = list(access.mine(FleetRun, access.for_request(request)).select_related("sweep")[:200])
+    template = "fleets/_runs.html" if request.htmx else "fleets/runs.html"
+    return render(request, template, {"runs": runs, "polling": any(not r.is_finished for r in runs)})
 
 
 def _run_ids(request: HttpRequest) -> list[int] | None:

@@ -5,28 +5,33 @@ runs, a VM's anatomy). Sweeps are in ``sweeps.py``, the runner of a fleet run in
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import transaction
 
 from migrationsim.fleet.frames import bucket_for
 from migrationsim.fleet.text import preset_scenario
 from playground.accounts import access
 from playground.runs import pipeline
 
-from .fields import scenario_to_fields
-from .models import Fleet, FleetRun, MaintenanceEvent, Sweep
+from .models import Fleet, FleetRun, Sweep
 
 
 # --- fleets ------------------------------------------------------------------------------------
 
-@transaction.atomic
+# what the form for a new fleet starts from
+NEW_FLEET = {
+    "name": "my-zone", "seed": 1,
+    "fleet": {"zone": "zone-a", "host": {"vcpus": 64, "memory": "256GiB", "nic": "10Gbit/s"},
+              "racks": [{"name": "rack", "count": 2, "hosts": 4}],
+              "vms": {"per_host": 8, "memory": ["1GiB", "16GiB"], "vcpus": [1, 4],
+                      "mix": {"web": 0.6, "idle": 0.4}, "customers": 20}},
+    "policy": {"name": "qemu", "downtime_limit": "300ms"},
+    "caps": {"per_source_host": 2, "per_target_host": 2},
+    "events": [{"name": "kernel-upgrade", "kind": "kernel_upgrade", "start": "0s", "scope": {"zone": True}}],
+}
+
+
 def create_fleet(*, scenario: dict, source: str = "", visitor: access.Visitor | None = None) -> Fleet:
-    """A ``Fleet`` (``visitor``'s) and its events from a valid scenario dict (a preset, an
-    upload)."""
-    fields, events = scenario_to_fields(scenario)
-    fleet = Fleet.objects.create(source=source[:40], **fields, **access.owner_fields(visitor))
-    MaintenanceEvent.objects.bulk_create(
-        MaintenanceEvent(fleet=fleet, position=i, **ev) for i, ev in enumerate(events))
-    return fleet
+    """A ``Fleet`` (``visitor``'s) holding a valid scenario dict (a preset, an upload, the form's)."""
+    return Fleet.objects.create(scenario=scenario, source=source[:40], **access.owner_fields(visitor))
 
 
 def create_fleet_from_preset(*, preset: str, visitor: access.Visitor | None = None) -> Fleet:
@@ -34,10 +39,10 @@ def create_fleet_from_preset(*, preset: str, visitor: access.Visitor | None = No
                         visitor=visitor)
 
 
-def unsaved_fleet(*, scenario: dict) -> tuple[Fleet, list[MaintenanceEvent]]:
-    """For forms prefilled from a run ("re-run with changes"): not stored."""
-    fields, events = scenario_to_fields(scenario)
-    return Fleet(**fields), [MaintenanceEvent(position=i, **ev) for i, ev in enumerate(events)]
+def update_fleet(*, fleet: Fleet, scenario: dict) -> Fleet:
+    fleet.scenario = scenario
+    fleet.save(update_fields=["scenario", "updated"])
+    return fleet
 
 
 ERROR_PLAN_TOO_LONG = ("This maintenance would take about {eta} of simulated time; the playground "

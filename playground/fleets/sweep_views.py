@@ -10,8 +10,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from playground.accounts import access, limits
 
 from . import sweeps
-from .forms import SweepForm
 from .models import Sweep
+from .sweep_forms import SweepForm
 from .views import fleet_or_404
 
 # --- sweeps --------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ urlpatterns = [
     path("from-preset/", v.fleet_from_preset, name="fleet-from-preset"),
     path("import/", v.fleet_import, name="fleet-import"),
     path("new/", v.fleet_new, name="fleet-new"),
+    path("new/event/", v.fleet_event_form, name="fleet-event-form"),
     path("<int:fleet_id>/", v.fleet_edit, name="fleet-edit"),
     path("<int:fleet_id>/scenario.<str:fmt>", exports.fleet_export, name="fleet-export"),
     path("<int:fleet_id>/delete/", v.fleet_delete, name="fleet-delete"),

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 
-from django.db import transaction
-from django.forms import inlineformset_factory
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from migrationsim.fleet.scenario import ScenarioError
 from migrationsim.fleet.text import PRESET_NAMES, preset_scenario, validate
@@ -20,9 +20,10 @@ from playground.accounts import access, limits
 
 from playground.runs.models import RunStatus
 
-from . import planning, services
-from .forms import EVENT_FIELDS, EventForm, FleetForm, ImportForm, validate_fleet
-from .models import Fleet, FleetRun, MaintenanceEvent, Sweep
+from . import fields, planning, services
+from .forms import MAX_EVENTS, EventFormSet, fleet_forms, validate_fleet
+from .import_forms import ImportForm
+from .models import Fleet, FleetRun, Sweep
 
 ERROR_UNKNOWN_PRESET = "no such preset"
 ERROR_NOT_PLANNED = "The plan is still being computed: approve it once it is shown."
@@ -44,7 +45,7 @@ def _fleet_list(request: HttpRequest, *, import_form: ImportForm | None = None, 
     return render(request, "fleets/list.html", {
         "presets": _presets(), "fleets": access.mine(Fleet, visitor)[:50],
         "import_form": import_form or ImportForm(),
-        "runs": access.mine(FleetRun, visitor).filter(sweep=None).select_related("fleet")[:10],
+        "runs": access.mine(FleetRun, visitor).filter(sweep=None)[:10],
         "sweeps": access.mine(Sweep, visitor)[:5]}, status=status)
 
 
@@ -78,66 +79,71 @@ def fleet_import(request: HttpRequest) -> HttpResponse:
     return redirect(fleet)
 
 
-def _formset(*, data=None, instance: Fleet, initial: list[dict] | None = None):
-    factory = inlineformset_factory(Fleet, MaintenanceEvent, form=EventForm,
-                                    extra=len(initial or []) or (0 if instance.pk else 1),
-                                    can_delete=True, min_num=0, max_num=10, validate_max=True)
-    return factory(data=data, instance=instance, initial=initial, prefix="events")
+def _edit_page(request, form, formset, *, fleet: Fleet | None, source_run: FleetRun | None = None,
+               status: int = 200) -> HttpResponse:
+    """The fleet form; an htmx request gets the form alone (swapped in place)."""
+    context = {"form": form, "formset": formset, "fleet": fleet, "source_run": source_run,
+               "kept": fields.unmodelled_paths(form.scenario)}
+    template = "fleets/_form.html" if request.htmx else "fleets/edit.html"
+    return render(request, template, context, status=status)
 
 
-def _edit_page(request, form, formset, *, fleet: Fleet | None, status: int = 200, **extra):
-    return render(request, "fleets/edit.html", {
-        "form": form, "formset": formset, "fleet": fleet, **extra}, status=status)
+def _source_run(request: HttpRequest) -> FleetRun | None:
+    if not ID.fullmatch(request.GET.get("from_run", "")):
+        return None
+    return access.visible(FleetRun, access.for_request(request)).filter(
+        pk=int(request.GET["from_run"])).first()
+
+
+def _posted(request: HttpRequest):
+    return request.POST if request.method == "POST" else None
 
 
 @require_http_methods(["GET", "POST"])
 def fleet_new(request: HttpRequest) -> HttpResponse:
-    """An empty fleet, or one prefilled from a run's scenario (``?from_run=<id>``: re-run with
-    changes). Nothing is stored until the form is saved."""
-    source_run = None
+    """A new fleet, or one prefilled from a run's scenario (``?from_run=<id>``: re-run with
+    changes; the form posts back to the same address, so what it does not edit comes from the
+    run). Nothing is stored until the form is saved."""
+    source_run = _source_run(request)
+    form, formset = fleet_forms(_posted(request),
+                                scenario=source_run.scenario if source_run else services.NEW_FLEET)
     if request.method == "POST":
-        instance = Fleet(**access.owner_fields(access.claim(request)))
-        form = FleetForm(request.POST, instance=instance)
-        formset = _formset(data=request.POST, instance=instance)
-        return _save(request, form, formset, fleet=None)
-    if ID.fullmatch(request.GET.get("from_run", "")):
-        source_run = access.visible(FleetRun, access.for_request(request)).filter(
-            pk=int(request.GET["from_run"])).first()
-    if source_run is not None:
-        instance, events = services.unsaved_fleet(scenario=source_run.scenario)
-        initial = [{f: getattr(ev, f) for f in EVENT_FIELDS} for ev in events]
-    else:
-        instance, initial = Fleet(name="my-zone", mix={"web": 60.0, "idle": 40.0}), [
-            {"name": "kernel-upgrade", "kind": "kernel_upgrade", "scope": "zone", "start": "0s"}]
-    form = FleetForm(instance=instance)
-    formset = _formset(instance=Fleet(), initial=initial)
-    return _edit_page(request, form, formset, fleet=None, source_run=source_run,
-                      extra_kept=bool(instance.extra))
-
-
-def _save(request, form, formset, *, fleet: Fleet | None) -> HttpResponse:
-    scenario = validate_fleet(form, formset)
-    if scenario is None:
-        return _edit_page(request, form, formset, fleet=fleet, status=422)
-    with transaction.atomic():
-        saved = form.save()
-        formset.instance = saved
-        formset.save()
-        for i, ev in enumerate(saved.events.all()):
-            if ev.position != i:
-                MaintenanceEvent.objects.filter(pk=ev.pk).update(position=i)
-    return redirect("fleet-plan", saved.pk)
+        return _save(request, form, formset, fleet=None, source_run=source_run)
+    return _edit_page(request, form, formset, fleet=None, source_run=source_run)
 
 
 @require_http_methods(["GET", "POST"])
 def fleet_edit(request: HttpRequest, fleet_id: int) -> HttpResponse:
     fleet = fleet_or_404(request, fleet_id)
+    form, formset = fleet_forms(_posted(request), scenario=fleet.scenario)
     if request.method == "POST":
-        form = FleetForm(request.POST, instance=fleet)
-        formset = _formset(data=request.POST, instance=fleet)
         return _save(request, form, formset, fleet=fleet)
-    return _edit_page(request, FleetForm(instance=fleet), _formset(instance=fleet), fleet=fleet,
-                      extra_kept=bool(fleet.extra))
+    return _edit_page(request, form, formset, fleet=fleet)
+
+
+def _save(request, form, formset, *, fleet: Fleet | None, source_run: FleetRun | None = None):
+    scenario = validate_fleet(form, formset)
+    if scenario is None:
+        return _edit_page(request, form, formset, fleet=fleet, source_run=source_run, status=422)
+    if fleet is None:
+        fleet = services.create_fleet(scenario=scenario, visitor=access.claim(request))
+    else:
+        services.update_fleet(fleet=fleet, scenario=scenario)
+    plan = reverse("fleet-plan", args=[fleet.pk])
+    return HttpResponseClientRedirect(plan) if request.htmx else redirect(plan)
+
+
+@require_GET
+def fleet_event_form(request: HttpRequest) -> HttpResponse:
+    """One more blank maintenance event for the form (htmx: "Add an event"); ``events-TOTAL_FORMS``
+    is the number of event forms on the page, which becomes this form's index."""
+    index = request.GET.get("events-TOTAL_FORMS", "")
+    if not ID.fullmatch(index):
+        return HttpResponseBadRequest("events-TOTAL_FORMS must be a whole number")
+    if int(index) >= MAX_EVENTS:
+        return HttpResponse(status=204)
+    return render(request, "fleets/_event.html", {
+        "ef": EventFormSet(events=[]).new_form(int(index)), "index": int(index), "total": int(index) + 1})
 
 
 @require_POST
@@ -148,6 +154,12 @@ def fleet_delete(request: HttpRequest, fleet_id: int) -> HttpResponse:
 
 
 # --- the plan ------------------------------------------------------------------------------
+
+def _plan_page(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResponse:
+    """The plan; an htmx request gets the plan alone (a preview in place)."""
+    template = "fleets/_plan.html" if request.htmx else "fleets/plan.html"
+    return render(request, template, context, status=status)
+
 
 @require_http_methods(["GET", "POST"])
 def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
@@ -160,7 +172,7 @@ def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
     try:
         validate(scenario)
     except ScenarioError as exc:  # edited in the admin into something invalid
-        return render(request, "fleets/plan.html", {"fleet": fleet, "error": str(exc)}, status=422)
+        return _plan_page(request, {"fleet": fleet, "error": str(exc)}, status=422)
     row = planning.plan_for(scenario)
     if request.method == "POST" and row.status == RunStatus.FAILED and "again" in request.POST:
         planning.plan_again(row)
@@ -168,10 +180,9 @@ def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
     context = _plan_context(fleet, row)
     if request.method == "POST":
         if row.status != RunStatus.DONE:
-            return render(request, "fleets/plan.html", {**context, "refused": ERROR_NOT_PLANNED},
-                          status=409)
+            return _plan_page(request, {**context, "refused": ERROR_NOT_PLANNED}, status=409)
         if context["too_long"]:
-            return render(request, "fleets/plan.html", context, status=422)
+            return _plan_page(request, context, status=422)
         try:
             limits.check(request, limits.RUNS)
         except limits.RateLimited as error:
@@ -180,18 +191,19 @@ def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
         run = services.start_run(scenario=scenario, fleet=fleet, plan=row.plan,
                                  visitor=access.claim(request))
         return redirect(run)
-    return render(request, "fleets/plan.html", context)
+    return _plan_page(request, context)
 
 
 @require_GET
 def fleet_plan_status(request: HttpRequest, fleet_id: int) -> HttpResponse:
-    """The "planning..." fragment the plan page polls (htmx): the worker's current step, or, once
-    the plan is done or failed, a reload of the page."""
+    """The "planning..." fragment the plan page (or the edit page's preview) polls with htmx:
+    the worker's current step, or, once the plan is done or failed, the whole plan fragment in
+    its place."""
     fleet = fleet_or_404(request, fleet_id)
     row = planning.plan_for(fleet.to_scenario())
     if row.is_finished:
-        response = HttpResponse("")
-        response["HX-Refresh"] = "true"  # the whole page, with the plan or the failure
+        response = render(request, "fleets/_plan.html", _plan_context(fleet, row))
+        response["HX-Retarget"], response["HX-Reswap"] = "#plan", "outerHTML"
         return response
     return render(request, "fleets/_planning.html", _plan_context(fleet, row))
 

@@ -24,7 +24,11 @@ def tiny(**changes):
 def fleet_post_data(client, url):
     """GET the fleet form and return what posting it back unchanged would send."""
     response = client.get(url)
-    form, formset = response.context["form"], response.context["formset"]
+    return posted_forms(response.context["form"], response.context["formset"])
+
+
+def posted_forms(form, formset) -> dict:
+    """What a browser posts for these (unbound) fleet and event forms, unchanged."""
     data = {}
     for f in [form, *formset.forms]:
         for name in f.fields:

@@ -32,6 +32,7 @@ def _start_demo_run(stack, page):
     assert page.input_value("#id_name") == "demo"
     page.click("#save-plan")
     page.wait_for_url(re.compile(r"/fleets/\d+/plan/$"))
+    page.wait_for_selector("#approve", timeout=90_000)  # a worker plans it
     assert page.inner_text("#plan-migrate .big") == str(DEMO_TO_MIGRATE)
     assert "GPU attached" in page.inner_text("#plan-terminate")
     assert "range" in page.inner_text("#plan-eta")
@@ -107,3 +108,45 @@ def test_a_small_sweep_fills_its_heat_map_as_runs_finish(stack, page):
     z = page.evaluate("document.getElementById('sweep-heatmap').data[0].z")
     assert all(v is not None for row in z for v in row)
     assert page.errors == []
+
+
+def test_the_fleet_form_shows_an_error_in_place_then_saves_with_an_added_event(stack, page):
+    page.goto(stack.base_url + "/fleets/")
+    page.click("button[data-preset=demo]")
+    page.wait_for_url(re.compile(r"/fleets/\d+/$"))
+    edit_url = page.url
+    page.evaluate("window.sameDocument = true")  # gone if the page were loaded again
+    page.fill("#id_host_memory", "lots")
+    page.click("#save-plan")
+    page.wait_for_selector("#id_host_memory_error")
+    assert "cannot read 'lots'" in page.inner_text("#id_host_memory_error")
+    assert page.url == edit_url and page.evaluate("window.sameDocument") is True
+    page.click("#add-event")
+    page.wait_for_selector("#id_events-1-name")
+    assert page.input_value("#id_events-TOTAL_FORMS") == "2"
+    page.fill("#id_host_memory", "256GiB")
+    page.fill("#id_events-1-name", "bios-later")
+    page.select_option("#id_events-1-kind", "bios_rollout")
+    page.fill("#id_events-1-start", "2h")
+    page.click("#save-plan")
+    page.wait_for_url(re.compile(r"/fleets/\d+/plan/$"))
+    page.wait_for_selector("#approve", timeout=90_000)  # a worker plans it
+    assert "bios-later (bios_rollout)" in page.inner_text("#plan")
+    assert page.errors == []
+
+
+def test_the_fleet_form_works_without_javascript(stack, browser):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(stack.base_url + "/fleets/")
+    page.click("button[data-preset=demo]")
+    page.wait_for_url(re.compile(r"/fleets/\d+/$"))
+    assert not page.is_visible("#add-event")  # adding an event in place needs JavaScript
+    page.fill("#id_host_memory", "lots")
+    page.click("#save-plan")
+    page.wait_for_selector("#id_host_memory_error")  # a whole page, answered 422
+    page.fill("#id_host_memory", "256GiB")
+    page.click("#save-plan")
+    page.wait_for_url(re.compile(r"/fleets/\d+/plan/$"))
+    page.wait_for_selector("#approve", timeout=90_000)  # a worker plans it
+    context.close()

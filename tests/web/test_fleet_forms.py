@@ -1,9 +1,13 @@
+import json
+
 import pytest
 
 from playground.fleets import services as fleet_services
 from migrationsim.fleet.scenario import workload_names
-from playground.fleets.forms import ERROR_TOO_MANY_HOSTS, ImportForm, SweepForm
-from playground.fleets.models import Fleet, MaintenanceEvent
+from playground.fleets.forms import ERROR_TOO_MANY_HOSTS, FleetForm
+from playground.fleets.import_forms import ImportForm
+from playground.fleets.models import Fleet
+from playground.fleets.sweep_forms import SweepForm
 
 from .fleet_support import fleet_post_data, tiny
 
@@ -74,13 +78,14 @@ def test_fleets_too_big_for_the_web_are_refused_with_a_reason(client, fleet):
 def test_deleting_every_event_is_refused(client, fleet):
     response = _post(client, fleet, **{"events-0-DELETE": "on"})
     assert response.status_code == 422
-    assert MaintenanceEvent.objects.filter(fleet=fleet).count() == 1
+    fleet.refresh_from_db()
+    assert len(fleet.scenario["events"]) == 1
 
 
 def test_an_upload_with_a_bad_field_shows_the_engines_path_verbatim():
     bad = tiny()
     bad["fleet"]["racks"][0]["hosts"] = 0
-    form = ImportForm({"text": __import__("json").dumps(bad)})
+    form = ImportForm({"text": json.dumps(bad)})
     assert not form.is_valid()
     assert form.errors["text"] == ["fleet.racks[0].hosts: must be > 0"]
 
@@ -96,11 +101,27 @@ def test_an_upload_never_reads_a_file_named_in_it():
     assert "must be a mapping" in form.errors["text"][0]
 
 
+def test_an_upload_the_form_could_not_edit_as_it_comes_is_refused_with_its_path():
+    data = tiny()
+    data["fleet"]["host"]["memory"] = "00000000000000000064GiB"  # 64GiB to the engine
+    form = ImportForm({"text": json.dumps(data)})
+    assert not form.is_valid()
+    assert form.errors["text"] == ["fleet.host.memory: Ensure this value has at most 20 characters (it has 23)."]
+
+
+def test_an_uploaded_policy_spelled_the_other_way_shows_in_the_form():
+    data = tiny(policy={"policy": "xen", "max-bandwidth": "1GB/s"})
+    form = ImportForm({"text": json.dumps(data)})
+    assert form.is_valid(), form.errors
+    shown = FleetForm(scenario=form.cleaned_data["scenario"]).initial
+    assert (shown["policy"], shown["max_bandwidth"]) == ("xen", "1GB/s")
+
+
 def test_importing_creates_a_fleet_and_opens_its_form(client):
     import yaml
 
     response = client.post("/fleets/import/", {"text": yaml.safe_dump(tiny(name="imported"))})
-    fleet = Fleet.objects.get(name="imported")
+    fleet = Fleet.objects.get(scenario__name="imported")
     assert response.status_code == 302 and response.url == f"/fleets/{fleet.pk}/"
 
 

@@ -53,7 +53,8 @@ def test_the_plan_is_computed_by_a_worker_while_the_page_says_planning(alice, cl
     poll = client.get(f"/fleets/{fleet.pk}/plan/status/", HTTP_HX_REQUEST="true")
     assert poll.status_code == 200 and b'id="planning"' in poll.content
     compute_plans()  # the worker
-    assert client.get(f"/fleets/{fleet.pk}/plan/status/", HTTP_HX_REQUEST="true")["HX-Refresh"] == "true"
+    done = client.get(f"/fleets/{fleet.pk}/plan/status/", HTTP_HX_REQUEST="true")
+    assert done["HX-Retarget"] == "#plan" and b'id="approve"' in done.content  # the plan, in place
     assert FleetPlan.objects.get().events.exists()  # its steps, as it went
 
 

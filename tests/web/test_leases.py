@@ -17,7 +17,7 @@ from playground.anatomy import services
 from playground.anatomy import runner as simulation
 from playground.ops.logs import StructuredFormatter
 from playground.anatomy.models import Run, RunEvent
-from playground.fleets.models import Fleet, FleetRun, FleetRunMessage, FleetRunVm, MaintenanceEvent
+from playground.fleets.models import Fleet, FleetRun, FleetRunMessage, FleetRunVm
 from playground.runs.models import RunStatus
 from playground.fleets import runner as fleet_runner
 from playground.runs import pipeline, tasks
@@ -163,16 +163,6 @@ def test_a_fleet_run_that_fails_while_storing_vms_leaves_no_vm_rows(monkeypatch)
     assert run.status == RunStatus.FAILED and "disk full" in run.error
     assert not FleetRunVm.objects.filter(run=run).exists()
     assert run.summary is None
-
-
-def test_a_failed_import_leaves_no_fleet(monkeypatch):
-    def broken(*args, **kwargs):
-        raise RuntimeError("the database went away")
-
-    monkeypatch.setattr(MaintenanceEvent.objects, "bulk_create", broken)
-    with pytest.raises(RuntimeError):
-        fleet_services.create_fleet(scenario=tiny(), source="upload")
-    assert not Fleet.objects.exists()
 
 
 def test_a_run_is_created_even_when_the_broker_is_down(valid_params, monkeypatch,

@@ -25,6 +25,7 @@ def test_hostile_names_are_shown_as_text_in_the_pages_and_charts(stack, page):
     assert page.input_value("#id_name") == SCRIPT  # the form holds it as a value, not markup
     page.click("#save-plan")
     page.wait_for_url(re.compile(r"/fleets/\d+/plan/$"))
+    page.wait_for_selector("#approve", timeout=90_000)  # a worker plans it
     assert SCRIPT in page.inner_text("h1")
     page.click("#approve")
     page.wait_for_url(re.compile(r"/fleets/runs/\d+/$"))

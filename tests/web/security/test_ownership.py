@@ -13,7 +13,7 @@ from django.test import Client
 
 from playground.accounts.models import RateLimitHit
 from playground.anatomy.models import Run
-from playground.fleets.models import Fleet, FleetRun, MaintenanceEvent, Sweep
+from playground.fleets.models import Fleet, FleetRun, Sweep
 
 from ..fleet_support import fleet_post_data
 from .conftest import signed_in, things_of
@@ -69,7 +69,7 @@ def _ask(client, name, things, owner_client):
 def _state():
     """Everything a request could have made or changed."""
     return ([list(model.objects.order_by("id").values()) for model in (Fleet, Run, FleetRun, Sweep)]
-            + [list(MaintenanceEvent.objects.order_by("id").values()), RateLimitHit.objects.count()])
+            + [RateLimitHit.objects.count()])
 
 
 @pytest.mark.parametrize("name", BOUNDARIES)
@@ -194,3 +194,23 @@ def test_the_admin_is_for_staff_only(client, staff):
     staff.is_superuser = True
     staff.save()
     assert signed_in(staff).get("/admin/anatomy/run/").status_code == 200
+
+
+def test_a_fleets_scenario_edited_in_the_admin_is_checked_by_the_engine(staff):
+    import json
+
+    from ..fleet_support import tiny
+
+    staff.is_superuser = True
+    staff.save()
+    admin = signed_in(staff)
+    fleet = Fleet.objects.create(scenario=tiny(), source="test")
+    url = f"/admin/fleets/fleet/{fleet.pk}/change/"
+    assert admin.get("/admin/fleets/fleet/").status_code == 200 and admin.get(url).status_code == 200
+    bad = tiny()
+    bad["fleet"]["racks"][0]["hosts"] = 0
+    response = admin.post(url, {"scenario": json.dumps(bad), "source": "test", "visitor_key": "",
+                                "created_0": "2026-01-01", "created_1": "00:00:00"})
+    assert response.status_code == 200 and "fleet.racks[0].hosts: must be &gt; 0" in response.content.decode()
+    fleet.refresh_from_db()
+    assert fleet.scenario == tiny()

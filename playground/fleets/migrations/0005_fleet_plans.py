@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('fleets', '0002_fleet_run_log'),
+        ('fleets', '0004_fleet_run_log'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('fleets', '0001_initial'),
+        ('fleets', '0003_old_fleet_columns_removed'),
     ]
 
     operations = [

@@ -1,0 +1,108 @@
+"""The sweep form: one or two scenario parameters, a few values each; every value must make a
+valid scenario, and the whole grid must stay within the web's limits (``sweeps``)."""
+
+from __future__ import annotations
+
+from django import forms
+
+from migrationsim.fleet.scenario import ScenarioError
+from migrationsim.fleet.text import scenario_size, validate
+
+from . import sweeps
+from .fields import TEXT_ATTRS
+
+ERROR_TOO_MANY_POINTS = f"at most {sweeps.MAX_SWEEP_POINTS} runs in a sweep"
+ERROR_SWEEP_TOO_BIG = (f"a sweep may simulate at most {sweeps.MAX_SWEEP_TOTAL_VMS:,} VMs "
+                       f"in all (runs x VMs per run)")
+ERROR_SAME_PARAM = "choose two different parameters"
+
+
+def _text_widget(example: str) -> forms.TextInput:
+    return forms.TextInput(attrs={"placeholder": example, **TEXT_ATTRS})
+
+
+def _param_choices(blank: bool):
+    choices = [(k, label) for k, (label, _) in sweeps.SWEEP_PARAMS.items()]
+    return ([("", "(none: a line, not a grid)")] if blank else []) + choices
+
+
+_UNIT_EXAMPLES = {"policy.max_bandwidth": "128MiB/s", "policy.downtime_limit": "300ms",
+                  "fleet.host.nic": "25Gbit/s"}
+
+
+def _is_bare_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+class SweepForm(forms.Form):
+    x_param = forms.ChoiceField(label="Parameter 1", choices=_param_choices(False))
+    x_values = forms.CharField(label="its values", max_length=300,
+                               widget=_text_widget("64MiB/s, 128MiB/s, 256MiB/s"),
+                               help_text="separated by commas, with units")
+    y_param = forms.ChoiceField(label="Parameter 2", choices=_param_choices(True), required=False)
+    y_values = forms.CharField(label="its values", max_length=300, required=False,
+                               widget=_text_widget("1, 2, 4"))
+    metric = forms.ChoiceField(label="Outcome to chart", choices=list(sweeps.SWEEP_METRICS.items()))
+
+    def __init__(self, *args, scenario: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scenario = scenario
+
+    def _values(self, param_field: str, values_field: str) -> list:
+        param = self.cleaned_data.get(param_field)
+        raw = self.cleaned_data.get(values_field) or ""
+        if not param:
+            return []
+        parse = sweeps.SWEEP_PARAMS[param][1]
+        values = []
+        for part in [p.strip() for p in raw.split(",") if p.strip()]:
+            if parse is str and _is_bare_number(part):  # "1" would silently mean 1 B/s or 1 s
+                self.add_error(values_field, f"{part!r} needs a unit (e.g. {_UNIT_EXAMPLES.get(param, '64MiB/s')})")
+                return []
+            try:
+                values.append(parse(part))
+            except ValueError:
+                self.add_error(values_field, f"{part!r} is not a {'whole number' if parse is int else 'number'}")
+                return []
+        if not values:
+            self.add_error(values_field, "give at least one value")
+        if len(set(map(str, values))) != len(values):
+            self.add_error(values_field, "each value once")
+        return values
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        if cleaned.get("y_param") and cleaned["y_param"] == cleaned["x_param"]:
+            self.add_error("y_param", ERROR_SAME_PARAM)
+            return cleaned
+        xs = self._values("x_param", "x_values")
+        ys = self._values("y_param", "y_values") if cleaned.get("y_param") else []
+        if self.errors:
+            return cleaned
+        points = len(xs) * (len(ys) or 1)
+        if points > sweeps.MAX_SWEEP_POINTS:
+            self.add_error(None, f"{ERROR_TOO_MANY_POINTS} (this one has {points})")
+            return cleaned
+        for x in xs:  # each value must make a valid scenario; say which one does not
+            try:
+                s = sweeps.set_path(self.scenario, cleaned["x_param"], x)
+                hosts, vms = scenario_size(s)
+            except ScenarioError as exc:
+                self.add_error("x_values", f"{x}: {exc}")
+                return cleaned
+        for y in ys:
+            try:
+                validate(sweeps.set_path(self.scenario, cleaned["y_param"], y))
+            except ScenarioError as exc:
+                self.add_error("y_values", f"{y}: {exc}")
+                return cleaned
+        if vms > sweeps.MAX_SWEEP_VMS_PER_RUN or vms * points > sweeps.MAX_SWEEP_TOTAL_VMS:
+            self.add_error(None, ERROR_SWEEP_TOO_BIG + f" (this one: {points} x {vms:,})")
+        cleaned["xs"], cleaned["ys"] = xs, ys
+        return cleaned
