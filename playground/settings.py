@@ -17,6 +17,7 @@ any mode (the integration tests and ``bench/stream.py`` rely on that).
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -148,6 +149,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",  # sign-in failures per username and per address (AXES_* below)
     "django_htmx",
     "channels",
     "playground",  # the project: wiring, and the migrations that made today's tables
@@ -170,6 +172,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "playground.accounts.access.VisitorMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into our 429 page
 ]
 
 ROOT_URLCONF = "playground.urls"
@@ -230,6 +233,24 @@ if PRODUCTION:  # hashed names cached forever, gzip copies (playground/staticsto
 # --- accounts and HTTPS ---------------------------------------------------------------------------
 # Accounts are Django's own (README "Accounts and limits"); who may see what: playground/access.py.
 LOGIN_URL = "/accounts/login/"
+# django-axes counts failed sign-ins per username and, separately, per client address: past
+# PLAYGROUND_LOGIN_FAILURES failures in PLAYGROUND_LOGIN_COOLOFF_S, that username (from anywhere)
+# and that address (any username) are refused with 429 and the time to retry, until the oldest
+# counted failure is that old (failures while locked out do not extend it).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("PLAYGROUND_LOGIN_THROTTLE", True)
+AXES_FAILURE_LIMIT = env_int("PLAYGROUND_LOGIN_FAILURES", 10)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("PLAYGROUND_LOGIN_COOLOFF_S", 15 * 60))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = False  # a success from one address must not clear another's count
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_CALLABLE = "playground.accounts.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "playground.accounts.limits.client_address"
+AXES_VERBOSE = False
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 AUTH_PASSWORD_VALIDATORS = [
@@ -366,6 +387,8 @@ PLAYGROUND_HEALTH_TIMEOUT_S = env_float("PLAYGROUND_HEALTH_TIMEOUT_S", 3.0)
 # Starts per user (or anonymous session) in a sliding window; 0 switches a limit off.
 PLAYGROUND_RUNS_PER_MINUTE = env_int("PLAYGROUND_RUNS_PER_MINUTE", 20)
 PLAYGROUND_SWEEPS_PER_HOUR = env_int("PLAYGROUND_SWEEPS_PER_HOUR", 10)
+# Accounts created from one client address in any hour (a new account is a new budget).
+PLAYGROUND_SIGNUPS_PER_HOUR = env_int("PLAYGROUND_SIGNUPS_PER_HOUR", 5)
 # All anonymous sessions from one client address share this many times the budget.
 PLAYGROUND_ANONYMOUS_ADDRESS_FACTOR = env_int("PLAYGROUND_ANONYMOUS_ADDRESS_FACTOR", 3)
 # A request body over this many bytes gets 413 before it is read (an upload is at most 2 MB).
