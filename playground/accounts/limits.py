@@ -189,9 +189,9 @@ class RequestBodyLimit:
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         try:
             if declared and int(declared) > limit:
-                return await _refuse(send, limit)
+                return await _refuse(send, limit, scope)
         except ValueError:
-            return await _refuse(send, limit, status=400, text="Bad Content-Length\n")
+            return await _refuse(send, limit, scope, status=400, text="Bad Content-Length")
         seen = 0
         started = False
 
@@ -214,13 +214,22 @@ class RequestBodyLimit:
             await self.app(scope, counting_receive, watching_send)
         except _TooLarge:
             if not started:
-                await _refuse(send, limit)
+                await _refuse(send, limit, scope)
 
 
-async def _refuse(send, limit: int, status: int = 413, text: str | None = None) -> None:
-    body = (text or f"Request body too large: at most {limit:,} bytes.\n").encode()
+async def _refuse(send, limit: int, scope, status: int = 413, text: str | None = None) -> None:
+    """The refusal, as JSON for a JSON endpoint (a path ending in ``.json``), else plain text."""
+    import json
+
+    from playground.ops.bounded import size_in_words
+
+    text = text or f"Request body too large: at most {size_in_words(limit)}."
+    if scope.get("path", "").endswith(".json"):
+        body, kind = json.dumps({"error": text, "field": ""}).encode(), b"application/json"
+    else:
+        body, kind = (text + "\n").encode(), b"text/plain; charset=utf-8"
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                "headers": [(b"content-type", kind),
                             (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})

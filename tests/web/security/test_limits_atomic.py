@@ -11,7 +11,14 @@ import subprocess
 
 import pytest
 
-from ..support import PYTHON, ROOT, _clean_env, postgres_url, scratch_postgres_database, service_skip
+from ..support import (
+    PYTHON,
+    ROOT,
+    _clean_env,
+    postgres_url,
+    scratch_postgres_database,
+    service_skip,
+)
 
 RACE = r"""
 import json, threading
