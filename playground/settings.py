@@ -134,9 +134,17 @@ else:
     DATABASE_URL = env_str("DATABASE_URL")
     REDIS_URL = env_str("REDIS_URL")
 
-DEBUG = env_bool("DJANGO_DEBUG", default=not PRODUCTION)
+# Off in both modes unless DJANGO_DEBUG=true: Django's debug pages show tracebacks, settings
+# and every URL pattern to whoever triggers an error (the playground's own pages do not:
+# playground/ops/errors.py). Static files are served by WhiteNoise either way.
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+# Pages that may open a WebSocket here (playground/ops/origins.py), besides the request's own
+# origin (scheme + Host) and CSRF_TRUSTED_ORIGINS: scheme, host and port must all match.
+PLAYGROUND_ALLOWED_ORIGINS = env_list("PLAYGROUND_ALLOWED_ORIGINS", [
+    f"https://{host}" if PRODUCTION else f"http://{host}:{env_int('PORT', 8000)}"
+    for host in ALLOWED_HOSTS if host not in ("testserver", "*") and not host.startswith(".")])
 
 
 # --- Django -------------------------------------------------------------------------------------
@@ -176,6 +184,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "playground.urls"
+CSRF_FAILURE_VIEW = "playground.ops.errors.csrf_failure"  # our 403 page, no Django internals
 ASGI_APPLICATION = "playground.asgi.application"
 
 TEMPLATES = [

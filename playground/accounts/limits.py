@@ -161,7 +161,7 @@ def too_many(request: HttpRequest, error: RateLimited, template: str | None = No
     """HTTP 429 with the message (in ``template`` when given, e.g. the form with the message
     at its top, else a small page) and ``Retry-After``."""
     if template is None:
-        template, context = "limits/refused.html", {"message": error.message}
+        template, context = "429.html", {"message": error.message}
     response = render(request, template, context or {}, status=429)
     response["Retry-After"] = str(error.retry_after_s)
     return response
