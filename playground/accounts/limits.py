@@ -233,3 +233,16 @@ async def _refuse(send, limit: int, scope, status: int = 413, text: str | None =
                             (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})
+
+
+def axes_client_ip(request) -> str | None:
+    """django-axes' client address (``AXES_CLIENT_IP_CALLABLE``): ``client_address``, or None
+    when it is not an IP address (a request made up by ``force_login``, a test)."""
+    import ipaddress
+
+    address = client_address(request)
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return address

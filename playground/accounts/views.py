@@ -47,10 +47,10 @@ def locked_out(request: HttpRequest, original_response=None, credentials=None) -
     username = (request.POST.get("username") or "")[:150]
     if isinstance(credentials, dict):
         username = get_client_username(request, credentials) or username
-    address = limits.client_address(request)
+    address = limits.axes_client_ip(request)
     cool_off = get_cool_off(request) or timedelta(0)
-    latest = AccessAttempt.objects.filter(Q(username=username) | Q(ip_address=address)).aggregate(
-        latest=Max("attempt_time"))["latest"]
+    match = Q(username=username) | (Q(ip_address=address) if address else Q(pk__in=[]))
+    latest = AccessAttempt.objects.filter(match).aggregate(latest=Max("attempt_time"))["latest"]
     retry = cool_off.total_seconds()
     if latest is not None:
         retry = (latest + cool_off - timezone.now()).total_seconds()
