@@ -218,16 +218,17 @@ class RequestBodyLimit:
 
 
 async def _refuse(send, limit: int, scope, status: int = 413, text: str | None = None) -> None:
-    """The refusal, as JSON for a JSON endpoint (a path ending in ``.json``), else plain text."""
+    """The refusal, as JSON for a JSON endpoint (a path ending in ``.json``), else our page."""
     import json
 
     from playground.ops.bounded import size_in_words
+    from playground.ops.errors import answer
 
     text = text or f"Request body too large: at most {size_in_words(limit)}."
     if scope.get("path", "").endswith(".json"):
         body, kind = json.dumps({"error": text, "field": ""}).encode(), b"application/json"
     else:
-        body, kind = (text + "\n").encode(), b"text/plain; charset=utf-8"
+        body, kind = answer(None, status, text).content, b"text/html; charset=utf-8"
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", kind),
                             (b"content-length", str(len(body)).encode()),

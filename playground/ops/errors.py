@@ -40,7 +40,7 @@ def answer(request: HttpRequest | None, status: int, message: str | None = None)
     message = message or SENTENCES[status]
     if request is not None and wants_json(request):
         return JsonResponse({"error": message, "field": ""}, status=status)
-    template = loader.get_template(f"{status}.html" if status in (400, 403, 404, 429, 500)
+    template = loader.get_template(f"{status}.html" if status in (400, 403, 404, 413, 429, 500)
                                    else "400.html")
     context = {"message": message, "status": status, "title": TITLES.get(status, "Error")}
     try:

@@ -107,3 +107,19 @@ def test_healthz_says_what_is_down_and_leaves_the_why_to_the_log(anon_client, se
                       "error": "the Celery broker did not answer (the server log says why)"}
     assert str(port) not in response.content.decode() and SECRET not in response.content.decode()
     assert any(record.exc_info for record in caplog.records)  # the why, with its traceback
+
+
+@pytest.mark.asyncio
+async def test_a_body_over_the_servers_limit_on_a_page_is_our_413_page_in_words():
+    from channels.testing import HttpCommunicator
+
+    from playground.asgi import application
+
+    communicator = HttpCommunicator(application, "POST", "/fleets/import/", body=b"x",
+                                    headers=[(b"content-length", b"5000000000"),
+                                             (b"host", b"127.0.0.1")])
+    response = await communicator.get_response(timeout=10)
+    html = response["body"].decode()
+    assert response["status"] == 413 and dict(response["headers"])[b"content-type"].startswith(
+        b"text/html")
+    assert "Request body too large: at most 4 MiB." in html and 'class="brand"' in html

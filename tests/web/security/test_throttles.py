@@ -22,7 +22,7 @@ def _wrong(client: Client, username: str = "alice"):
     return client.post("/accounts/login/", {"username": username, "password": "not-it"})
 
 
-# --- sign-ins ---------------------------------------------------------------------------------------
+# --- sign-ins ----------------------------------------------------------------------------------
 
 def test_it_locks_out_a_username_after_n_failures_from_anywhere(user, settings):
     settings.AXES_FAILURE_LIMIT = 3
@@ -71,7 +71,7 @@ def test_forty_wrong_passwords_in_a_row_are_not_forty_tries(user):
     assert codes.count(200) == 9 and set(codes[9:]) == {429}
 
 
-# --- sign-ups ---------------------------------------------------------------------------------------
+# --- sign-ups ----------------------------------------------------------------------------------
 
 def _signup(client: Client, name: str):
     return client.post("/accounts/signup/", {"username": name, "password1": "a-long-passphrase-9",
