@@ -190,7 +190,7 @@ def test_rows_from_before_accounts_are_visible_to_staff_only(client, anon_client
 
 
 def test_the_admin_is_for_staff_only(client, staff):
-    assert client.get("/admin/playground/run/").status_code == 302  # to the admin's login
+    assert client.get("/admin/anatomy/run/").status_code == 302  # to the admin's login
     staff.is_superuser = True
     staff.save()
-    assert signed_in(staff).get("/admin/playground/run/").status_code == 200
+    assert signed_in(staff).get("/admin/anatomy/run/").status_code == 200
