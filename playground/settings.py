@@ -17,6 +17,7 @@ any mode (the integration tests and ``bench/stream.py`` rely on that).
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -133,9 +134,17 @@ else:
     DATABASE_URL = env_str("DATABASE_URL")
     REDIS_URL = env_str("REDIS_URL")
 
-DEBUG = env_bool("DJANGO_DEBUG", default=not PRODUCTION)
+# Off in both modes unless DJANGO_DEBUG=true: Django's debug pages show tracebacks, settings
+# and every URL pattern to whoever triggers an error (the playground's own pages do not:
+# playground/ops/errors.py). Static files are served by WhiteNoise either way.
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+# Pages that may open a WebSocket here (playground/ops/origins.py), besides the request's own
+# origin (scheme + Host) and CSRF_TRUSTED_ORIGINS: scheme, host and port must all match.
+PLAYGROUND_ALLOWED_ORIGINS = env_list("PLAYGROUND_ALLOWED_ORIGINS", [
+    f"https://{host}" if PRODUCTION else f"http://{host}:{env_int('PORT', 8000)}"
+    for host in ALLOWED_HOSTS if host not in ("testserver", "*") and not host.startswith(".")])
 
 
 # --- Django -------------------------------------------------------------------------------------
@@ -148,6 +157,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",  # sign-in failures per username and per address (AXES_* below)
     "django_htmx",
     "channels",
     "playground",  # the project: wiring, and the migrations that made today's tables
@@ -170,9 +180,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "playground.accounts.access.VisitorMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into our 429 page
 ]
 
 ROOT_URLCONF = "playground.urls"
+CSRF_FAILURE_VIEW = "playground.ops.errors.csrf_failure"  # our 403 page, no Django internals
 ASGI_APPLICATION = "playground.asgi.application"
 
 TEMPLATES = [
@@ -230,6 +242,25 @@ if PRODUCTION:  # hashed names cached forever, gzip copies (playground/staticsto
 # --- accounts and HTTPS ---------------------------------------------------------------------------
 # Accounts are Django's own (README "Accounts and limits"); who may see what: playground/access.py.
 LOGIN_URL = "/accounts/login/"
+# django-axes counts failed sign-ins per username and, separately, per client address: past
+# PLAYGROUND_LOGIN_FAILURES failures in PLAYGROUND_LOGIN_COOLOFF_S, that username (from anywhere)
+# and that address (any username) are refused with 429 and the time to retry, until the oldest
+# counted failure is that old (failures while locked out do not extend it).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("PLAYGROUND_LOGIN_THROTTLE", True)
+AXES_FAILURE_LIMIT = env_int("PLAYGROUND_LOGIN_FAILURES", 10)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("PLAYGROUND_LOGIN_COOLOFF_S", 15 * 60))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = False  # a success from one address must not clear another's count
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_CALLABLE = "playground.accounts.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "playground.accounts.limits.axes_client_ip"
+AXES_DISABLE_ACCESS_LOG = True  # failures are what we count; no row per successful sign-in
+AXES_VERBOSE = False
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 AUTH_PASSWORD_VALIDATORS = [
@@ -372,6 +403,8 @@ PLAYGROUND_HEALTH_TIMEOUT_S = env_float("PLAYGROUND_HEALTH_TIMEOUT_S", 3.0)
 # Starts per user (or anonymous session) in a sliding window; 0 switches a limit off.
 PLAYGROUND_RUNS_PER_MINUTE = env_int("PLAYGROUND_RUNS_PER_MINUTE", 20)
 PLAYGROUND_SWEEPS_PER_HOUR = env_int("PLAYGROUND_SWEEPS_PER_HOUR", 10)
+# Accounts created from one client address in any hour (a new account is a new budget).
+PLAYGROUND_SIGNUPS_PER_HOUR = env_int("PLAYGROUND_SIGNUPS_PER_HOUR", 5)
 # All anonymous sessions from one client address share this many times the budget.
 PLAYGROUND_ANONYMOUS_ADDRESS_FACTOR = env_int("PLAYGROUND_ANONYMOUS_ADDRESS_FACTOR", 3)
 # A request body over this many bytes gets 413 before it is read (an upload is at most 2 MB).

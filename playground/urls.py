@@ -17,3 +17,9 @@ urlpatterns = [
     path("accounts/signup/", accounts.signup, name="signup"),
     path("admin/", admin.site.urls),
 ]
+
+# Errors: the playground's pages (or JSON for JSON endpoints), never a trace (ops/errors.py).
+handler400 = "playground.ops.errors.bad_request"
+handler403 = "playground.ops.errors.permission_denied"
+handler404 = "playground.ops.errors.page_not_found"
+handler500 = "playground.ops.errors.server_error"

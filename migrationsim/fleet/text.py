@@ -14,37 +14,46 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from .. import bounded
 from .scenario import Scenario, ScenarioError, parse_scenario
 
 MAX_SCENARIO_CHARS = 2_000_000  # an uploaded scenario's text, at most
+MAX_TEXT_DEPTH = 20  # a scenario nests about 6 levels deep
+MAX_TEXT_VALUES = 2_000_000  # values once YAML's aliases are expanded (a text's own are fewer)
 PRESETS_DIR = Path(__file__).with_name("presets")
 PRESET_NAMES = ("demo", "heartbleed", "bios-rollout", "hw-failure", "gce-calibrated")
 
 
 def read_text(text: str, *, name: str = "") -> Any:
-    """JSON or YAML text to plain data (not validated). ``name``: the file it came from, named
-    in the messages (``bad.json is not valid JSON: ...``)."""
+    """JSON or YAML text to plain data (not validated), read under bounds (``bounded``): nested
+    at most ``MAX_TEXT_DEPTH`` levels, at most ``MAX_TEXT_VALUES`` values once YAML's aliases are
+    expanded (an alias bomb is refused in milliseconds, before anything is built). ``name``: the
+    file it came from, named in the messages (``bad.json is not valid JSON: ...``)."""
     said = f"{name} is " if name else ""
     if "\x00" in text:
         raise ScenarioError("scenario", f"{said}not text (it holds NUL bytes)")
     try:
         if text.lstrip().startswith(("{", "[")):
-            try:
-                return json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise ScenarioError("scenario", f"{said}not valid JSON: {exc}") from None
-        import yaml  # noqa: PLC0415 - only for YAML scenarios
-
-        try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ScenarioError("scenario", f"{said}not valid YAML: {str(exc)[:300]}") from None
-    except ScenarioError:
-        raise
+            return bounded.load_json(text, max_bytes=4 * MAX_SCENARIO_CHARS,
+                                     max_depth=MAX_TEXT_DEPTH)
+        return bounded.load_yaml(text, max_depth=MAX_TEXT_DEPTH, max_nodes=MAX_TEXT_VALUES)
+    except bounded.Malformed as exc:  # its message says "not valid JSON: ..."
+        raise ScenarioError("scenario", f"{said}{exc.message}") from None
+    except bounded.InputRefused as exc:
+        raise ScenarioTextRefused("scenario", f"{said}{exc.message}") from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError("scenario", f"{said}not valid YAML: {str(exc)[:300]}") from None
     except RecursionError:
-        raise ScenarioError("scenario", f"{said}nested too deeply") from None
+        raise ScenarioTextRefused("scenario", f"{said}nested too deeply") from None
     except ValueError as exc:  # e.g. an integer of 5,000 digits (Python refuses to read it)
         raise ScenarioError("scenario", f"{said}not readable: {str(exc)[:200]}") from None
+
+
+class ScenarioTextRefused(ScenarioError):
+    """A text refused for its shape before it was read (too deep, too many values): hostile or
+    broken, not merely an invalid scenario."""
 
 
 def load_scenario(source: str | Path) -> Scenario:

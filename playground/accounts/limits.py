@@ -31,8 +31,9 @@ from django.utils import timezone
 
 from . import access
 
-RUNS, SWEEPS = "runs", "sweeps"
-NOUNS = {RUNS: "runs", SWEEPS: "sweeps"}
+RUNS, SWEEPS, SIGNUPS = "runs", "sweeps", "signups"
+NOUNS = {RUNS: "runs", SWEEPS: "sweeps", SIGNUPS: "accounts"}
+VERBS = {RUNS: "started", SWEEPS: "started", SIGNUPS: "created"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ def budget(bucket: str) -> Budget:
         return Budget(settings.PLAYGROUND_RUNS_PER_MINUTE, 60)
     if bucket == SWEEPS:
         return Budget(settings.PLAYGROUND_SWEEPS_PER_HOUR, 3600)
+    if bucket == SIGNUPS:
+        return Budget(settings.PLAYGROUND_SIGNUPS_PER_HOUR, 3600)
     raise ValueError(f"unknown rate-limit bucket {bucket!r}")
 
 
@@ -68,8 +71,10 @@ def client_address(request: HttpRequest) -> str:
 
 def _keys(request: HttpRequest, bucket: str) -> list[tuple[str, int, str]]:
     """(key, limit, who) for each window this request counts in."""
-    visitor = access.claim(request)
     allowed = budget(bucket).limit
+    if bucket == SIGNUPS:  # nobody is signed in yet: the address is all there is
+        return [(f"addr:{client_address(request)}", allowed, "Visitors from your address")]
+    visitor = access.claim(request)
     if visitor.signed_in:
         return [(f"user:{visitor.user_id}", allowed, "You")]
     return [(f"visitor:{visitor.key}", allowed, "You"),
@@ -81,28 +86,74 @@ def _keys(request: HttpRequest, bucket: str) -> list[tuple[str, int, str]]:
 def check(request: HttpRequest, bucket: str) -> None:
     """Count one start of ``bucket`` for this visitor, or raise ``RateLimited`` (nothing
     counted) when a window is full. Call it just before starting the thing."""
-    from .models import RateLimitHit
-
     allowed = budget(bucket)
     if allowed.limit <= 0:
         return
+    hit(bucket, _keys(request, bucket), allowed)
+
+
+def hit(bucket: str, keys: list[tuple[str, int, str]], allowed: Budget) -> None:
+    """Count one hit for each ``(key, limit, who)``, or none and raise ``RateLimited`` when
+    one of them is full. Atomic: of N concurrent calls at a limit of L, exactly L pass (in any
+    process). The count and the insert run under a lock held to the commit: PostgreSQL's
+    advisory transaction lock per key (READ COMMITTED alone would let concurrent transactions
+    each count without seeing the others' inserts); SQLite's one write lock, taken up front by
+    the first statement (a DELETE; the project's IMMEDIATE transactions take it at BEGIN)."""
+    from .models import RateLimitHit
+
     now = timezone.now()
     since = now - timedelta(seconds=allowed.window_s)
-    keys = _keys(request, bucket)
+    names = [key for key, _, _ in keys]
     with transaction.atomic():
+        _lock(bucket, names)
+        # hits out of the window count for nobody (and a write first: SQLite's lock, now)
+        RateLimitHit.objects.filter(bucket=bucket, key__in=names, at__lte=since).delete()
         for key, limit, who in keys:
             times = list(RateLimitHit.objects.filter(bucket=bucket, key=key, at__gt=since)
                          .order_by("-at").values_list("at", flat=True)[:limit])
             if len(times) >= limit:
                 retry = max(1, math.ceil((times[-1] - since).total_seconds()))
-                signin = "" if key.startswith("user:") else "; signed-in users have their own budget"
+                signin = ("; signed-in users have their own budget"
+                          if key.startswith("visitor:") or
+                          (key.startswith("addr:") and bucket != SIGNUPS) else "")
                 raise RateLimited(
-                    f"{who} started {limit} {NOUNS[bucket]} in the last {allowed.per} (the limit"
-                    f"{signin}). Try again in {retry} s.", retry)
+                    f"{who} {VERBS[bucket]} {limit} {NOUNS[bucket]} in the last {allowed.per} "
+                    f"(the limit{signin}). Try again in {in_words(retry)}.", retry)
         RateLimitHit.objects.bulk_create(RateLimitHit(bucket=bucket, key=key, at=now)
-                                         for key, _, _ in keys)
-        # hits out of the window count for nobody: the table only ever holds the last window's
+                                         for key in names)
+    _purge(bucket, since)
+
+
+def _lock(bucket: str, names: list[str]) -> None:
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for name in sorted(set(names)):  # one order for everyone: no deadlock
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                           [f"playground.limits:{bucket}:{name}"])
+
+
+def _purge(bucket: str, since) -> None:
+    """Everyone's hits out of the window go (the table only ever holds the last window's);
+    on PostgreSQL rows another transaction holds are left for the next time (no waiting, no
+    deadlock between two purges)."""
+    from .models import RateLimitHit
+
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        table = RateLimitHit._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE "
+                           "bucket = %s AND at <= %s FOR UPDATE SKIP LOCKED)", [bucket, since])
+    else:
         RateLimitHit.objects.filter(bucket=bucket, at__lte=since).delete()
+
+
+def in_words(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} s"
+    return f"{math.ceil(seconds / 60)} min"
 
 
 def too_many(request: HttpRequest, error: RateLimited, template: str | None = None,
@@ -110,7 +161,7 @@ def too_many(request: HttpRequest, error: RateLimited, template: str | None = No
     """HTTP 429 with the message (in ``template`` when given, e.g. the form with the message
     at its top, else a small page) and ``Retry-After``."""
     if template is None:
-        template, context = "limits/refused.html", {"message": error.message}
+        template, context = "429.html", {"message": error.message}
     response = render(request, template, context or {}, status=429)
     response["Retry-After"] = str(error.retry_after_s)
     return response
@@ -138,9 +189,9 @@ class RequestBodyLimit:
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         try:
             if declared and int(declared) > limit:
-                return await _refuse(send, limit)
+                return await _refuse(send, limit, scope)
         except ValueError:
-            return await _refuse(send, limit, status=400, text="Bad Content-Length\n")
+            return await _refuse(send, limit, scope, status=400, text="Bad Content-Length")
         seen = 0
         started = False
 
@@ -163,13 +214,36 @@ class RequestBodyLimit:
             await self.app(scope, counting_receive, watching_send)
         except _TooLarge:
             if not started:
-                await _refuse(send, limit)
+                await _refuse(send, limit, scope)
 
 
-async def _refuse(send, limit: int, status: int = 413, text: str | None = None) -> None:
-    body = (text or f"Request body too large: at most {limit:,} bytes.\n").encode()
+async def _refuse(send, limit: int, scope, status: int = 413, text: str | None = None) -> None:
+    """The refusal, as JSON for a JSON endpoint (a path ending in ``.json``), else our page."""
+    import json
+
+    from migrationsim.bounded import size_in_words
+    from playground.ops.errors import answer
+
+    text = text or f"Request body too large: at most {size_in_words(limit)}."
+    if scope.get("path", "").endswith(".json"):
+        body, kind = json.dumps({"error": text, "field": ""}).encode(), b"application/json"
+    else:
+        body, kind = answer(None, status, text).content, b"text/html; charset=utf-8"
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                "headers": [(b"content-type", kind),
                             (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})
+
+
+def axes_client_ip(request) -> str | None:
+    """django-axes' client address (``AXES_CLIENT_IP_CALLABLE``): ``client_address``, or None
+    when it is not an IP address (a request made up by ``force_login``, a test)."""
+    import ipaddress
+
+    address = client_address(request)
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return address

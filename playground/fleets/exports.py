@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 from migrationsim.fleet.export import COLUMNS as VM_COLUMNS
 from migrationsim.fleet.text import dumps_yaml
 
+from playground.ops.csv_safe import csv_safe_row
 from playground.runs.models import RunStatus
 
 from .models import FleetRunLog
@@ -33,13 +34,6 @@ def attachment(response: HttpResponse, filename: str) -> HttpResponse:
     return response
 
 
-def _csv_safe(row: dict) -> dict:
-    """Text cells that a spreadsheet would run as a formula (a VM named ``=HYPERLINK(...)``)
-    get a leading apostrophe, as OWASP advises; numbers are untouched."""
-    return {k: "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
-            for k, v in row.items()}
-
-
 @require_GET
 def fleet_run_vms_csv(request: HttpRequest, run_id: int) -> HttpResponse:
     run = run_or_404(request, run_id)
@@ -52,7 +46,7 @@ def fleet_run_vms_csv(request: HttpRequest, run_id: int) -> HttpResponse:
                                 extrasaction="ignore")
         writer.writeheader()
         for vm in run.vms.order_by("id").iterator(chunk_size=2000):
-            writer.writerow(_csv_safe(vm.data))
+            writer.writerow(csv_safe_row(vm.data))
             if buffer.tell() > 64_000:
                 yield buffer.getvalue()
                 buffer.seek(0)

@@ -4,13 +4,16 @@ filesystem transport) and the channel layer (a message sent to a fresh channel a
 back), each within ``PLAYGROUND_HEALTH_TIMEOUT_S``, concurrently.
 
 200 with ``{"status": "ok", "checks": {"database": {"ok": true, "ms": 1.3}, ...}}``, or 503 with
-``"status": "fail"`` and the failing check's ``error``. Point a load balancer or an uptime
+``"status": "fail"`` and the failing check's ``error``: a sentence saying what is down, never
+the exception's text (it can hold hosts, paths or credentials); the log has that, with the
+traceback (logger ``playground.ops.health``). Point a load balancer or an uptime
 check at it; it does not need a session or a CSRF token and it stores nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 import uuid
@@ -22,6 +25,14 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+log = logging.getLogger(__name__)
+
+DOWN = {
+    "database": "the database did not answer",
+    "broker": "the Celery broker did not answer",
+    "channel_layer": "the channel layer did not pass a message back",
+}
 
 
 def _database() -> None:
@@ -67,11 +78,15 @@ async def _timed(name: str, check) -> tuple[str, dict]:
     start = time.monotonic()
     try:
         await asyncio.wait_for(check(), settings.PLAYGROUND_HEALTH_TIMEOUT_S)
-    except asyncio.TimeoutError:
+    except TimeoutError:
+        log.warning("health check %s: no answer within %g s", name,
+                    settings.PLAYGROUND_HEALTH_TIMEOUT_S)
         return name, {"ok": False, "ms": _ms(start),
-                      "error": f"no answer within {settings.PLAYGROUND_HEALTH_TIMEOUT_S:g} s"}
-    except Exception as exc:
-        return name, {"ok": False, "ms": _ms(start), "error": f"{type(exc).__name__}: {exc}"[:300]}
+                      "error": f"{DOWN[name]} within {settings.PLAYGROUND_HEALTH_TIMEOUT_S:g} s"}
+    except Exception:
+        log.warning("health check %s failed", name, exc_info=True)
+        return name, {"ok": False, "ms": _ms(start),
+                      "error": f"{DOWN[name]} (the server log says why)"}
     return name, {"ok": True, "ms": _ms(start)}
 
 

@@ -10,6 +10,8 @@ rehearsal are ``async`` so that they run on that same loop (no locks: one thread
 Limits (environment variables, read at import):
 
 - ``PLAYGROUND_REHEARSALS_MAX`` (20): rehearsals alive at once in this process;
+- ``PLAYGROUND_REHEARSALS_PER_VISITOR`` (3): of those, started by one visitor (the signed-in
+  user, else the client address); over either: 429 with ``Retry-After``;
 - ``PLAYGROUND_REHEARSAL_IDLE_S`` (900): a rehearsal with nothing left to play and no request
   for this long is dropped;
 - ``PLAYGROUND_REHEARSAL_MAX_AGE_S`` (14400): dropped after this long whatever it does.
@@ -32,9 +34,19 @@ import uuid
 from dataclasses import dataclass, field
 
 from migrationsim import notice as notices
-from migrationsim.fleet import PRESET_NAMES, ScenarioError, load_scenario, parse_scenario
 from migrationsim.fleet.realtime import Rehearsal
-from migrationsim.fleet.text import read_text
+
+from .scenarios import (  # noqa: F401  (re-exported: the views and tests read them here)
+    MAX_SCENARIO_BYTES,
+    MAX_SPEED,
+    MAX_VMS,
+    MIN_SPEED,
+    RehearsalError,
+    parse_speed,
+    scenario_from,
+    small_presets,
+    vm_count,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +58,8 @@ def _env_float(name: str, default: float) -> float:
         return default
 
 
-MAX_VMS = 2000
-MIN_SPEED, MAX_SPEED = 0.1, 100.0
-MAX_SCENARIO_BYTES = 256 * 1024
 MAX_ALIVE = int(_env_float("PLAYGROUND_REHEARSALS_MAX", 20))
+PER_VISITOR = int(_env_float("PLAYGROUND_REHEARSALS_PER_VISITOR", 3))
 IDLE_S = _env_float("PLAYGROUND_REHEARSAL_IDLE_S", 900)
 MAX_AGE_S = _env_float("PLAYGROUND_REHEARSAL_MAX_AGE_S", 4 * 3600)
 # simulateMaintenanceEvent: GCE limits requests per minute per project and region; here the
@@ -60,72 +70,6 @@ HANGING_GET_DEFAULT_S = 300
 HANGING_GET_MAX_S = 3600
 MAX_SLEEP_S = 1.0  # the player re-checks expiry at least this often
 MAX_REQUEST_IDS = 1000
-
-
-class RehearsalError(Exception):
-    """Bad input or a refused request: ``field`` (or ""), a sentence, an HTTP status."""
-
-    def __init__(self, field: str, message: str, status: int = 422, reason: str = "invalid"):
-        super().__init__(message)
-        self.field, self.message, self.status, self.reason = field, message, status, reason
-
-
-# --- scenarios ------------------------------------------------------------------------------------
-
-def vm_count(scenario) -> int:
-    return len(scenario.vm_list) if scenario.vm_list else scenario.vm_count
-
-
-def small_presets() -> list[tuple[str, str, int]]:
-    """(name, description, VMs) of the presets small enough to rehearse."""
-    out = []
-    for name in PRESET_NAMES:
-        scenario = load_scenario(name)
-        count = vm_count(scenario)
-        if count <= MAX_VMS:
-            out.append((name, scenario.description, count))
-    return out
-
-
-def scenario_from(*, preset: str = "", text: str = "", data=None):
-    """A validated scenario from a preset name, a YAML/JSON text or an already parsed dict."""
-    given = [x for x in (preset, text, data) if x not in ("", None)]
-    if len(given) != 1:
-        raise RehearsalError("scenario", "give one of: a preset, a scenario text or a file")
-    try:
-        if preset:
-            if preset not in PRESET_NAMES:
-                raise RehearsalError("preset", f"no preset {preset!r}; one of {', '.join(PRESET_NAMES)}")
-            scenario = load_scenario(preset)
-        else:
-            if text:
-                if len(text.encode()) > MAX_SCENARIO_BYTES:
-                    raise RehearsalError("scenario", f"at most {MAX_SCENARIO_BYTES // 1024} KiB")
-                data = read_text(text)
-            scenario = parse_scenario(data)
-    except ScenarioError as error:
-        raise RehearsalError("scenario", str(error)) from None
-    if vm_count(scenario) > MAX_VMS:
-        raise RehearsalError("scenario", f"{vm_count(scenario)} VMs: a rehearsal takes at most {MAX_VMS:,}")
-    # names become URL path segments (.../vms/<vm>/, .../zones/<zone>/)
-    for i, spec in enumerate(scenario.vm_list):
-        if "/" in spec.name or not spec.name.strip():
-            raise RehearsalError("scenario", f"fleet.vm_list[{i}].name: {spec.name!r}: a rehearsal needs "
-                                             "VM names without '/' (they are part of URLs)")
-    if "/" in scenario.zone or not scenario.zone.strip():
-        raise RehearsalError("scenario", f"fleet.zone: {scenario.zone!r}: a rehearsal needs a zone "
-                                         "name without '/' (it is part of URLs)")
-    return scenario
-
-
-def parse_speed(value) -> float:
-    try:
-        speed = float(str(value).strip().rstrip("xX") or 1)
-    except ValueError:
-        raise RehearsalError("speed", "must be a number, e.g. 1 or 10") from None
-    if not MIN_SPEED <= speed <= MAX_SPEED:
-        raise RehearsalError("speed", f"must be between {MIN_SPEED:g} and {MAX_SPEED:g}")
-    return speed
 
 
 # --- one rehearsal --------------------------------------------------------------------------------
@@ -163,6 +107,7 @@ class Session:
     rehearsal: Rehearsal
     zone: str
     owner_id: int | None = None  # issue 6: the creating user
+    creator: str = ""  # who counts it (``user:<id>`` or ``addr:<address>``): PER_VISITOR
     created: float = field(default_factory=time.monotonic)
     created_wall: float = field(default_factory=time.time)
     last_activity: float = field(default_factory=time.monotonic)
@@ -222,6 +167,13 @@ class Session:
             return True
         busy = any(g.waiting for g in self.guests.values())
         return self.finished and not busy and now - self.last_activity > IDLE_S
+
+    def ends_within(self, now: float) -> float:
+        """At most this many seconds until it is dropped (sooner if it finishes and idles)."""
+        left = MAX_AGE_S - (now - self.created)
+        if self.finished:
+            left = min(left, IDLE_S - (now - self.last_activity))
+        return max(1.0, left)
 
     # the guests
     def _polled(self, vm: str) -> GuestView:
@@ -325,25 +277,58 @@ class Session:
 class Registry:
     """Rehearsals alive in this process, by id. Must be used from the event loop's thread."""
 
-    def __init__(self, max_alive: int = MAX_ALIVE):
+    def __init__(self, max_alive: int = MAX_ALIVE, per_visitor: int = PER_VISITOR):
         self.max_alive = max_alive
+        self.per_visitor = per_visitor
         self.sessions: dict[str, Session] = {}
 
-    def create(self, scenario, *, speed: float = 1.0, start_events: bool = True,
-               owner_id: int | None = None) -> Session:
+    def check_room(self, creator: str = "") -> None:
+        """Raise ``RehearsalError`` (429, with ``retry_after_s``) when this process runs its
+        limit of rehearsals, or ``creator`` (a visitor) runs theirs. Ask before the costly
+        ``build`` and again in ``add``: nothing awaits in between on the event loop."""
         self.sweep()
+        now = time.monotonic()
         if len(self.sessions) >= self.max_alive:
+            soonest = min((s.ends_within(now) for s in self.sessions.values()), default=IDLE_S)
             raise RehearsalError(
                 "", f"{len(self.sessions)} rehearsals already run in this process (the limit); "
                     f"finished ones are dropped after {IDLE_S / 60:.0f} min without requests",
-                503, "tooManyRehearsals")
-        rehearsal = Rehearsal(scenario, speed=speed, start_events=start_events)
+                429, "tooManyRehearsals", retry_after_s=int(soonest + 0.999))
+        if not creator or self.per_visitor <= 0:
+            return
+        theirs = [s for s in self.sessions.values() if s.creator == creator]
+        if len(theirs) >= self.per_visitor:
+            soonest = min(s.ends_within(now) for s in theirs)
+            who = "You have" if creator.startswith("user:") else "Your address has"
+            raise RehearsalError(
+                "", f"{who} {len(theirs)} rehearsals running (the limit per visitor); the "
+                    f"soonest ends within {_minutes(soonest)} (a finished one "
+                    f"{IDLE_S / 60:.0f} min after its last request)",
+                429, "tooManyRehearsals", retry_after_s=int(soonest + 0.999))
+
+    @staticmethod
+    def build(scenario, *, speed: float = 1.0, start_events: bool = True) -> Rehearsal:
+        """The rehearsal's engine (a fleet of up to MAX_VMS VMs): CPU work, any thread."""
+        return Rehearsal(scenario, speed=speed, start_events=start_events)
+
+    def add(self, rehearsal: Rehearsal, scenario, *, speed: float, owner_id: int | None = None,
+            creator: str = "") -> Session:
+        """Register a built rehearsal and start its player (on the event loop's thread)."""
+        self.check_room(creator)
         session = Session(id=secrets.token_urlsafe(12), token=secrets.token_urlsafe(24),
                           name=scenario.name or "scenario", speed=speed, rehearsal=rehearsal,
-                          zone=scenario.zone, owner_id=owner_id)
+                          zone=scenario.zone, owner_id=owner_id, creator=creator)
         self.sessions[session.id] = session
         session.task = asyncio.get_running_loop().create_task(session.play(self._drop))
         return session
+
+    def create(self, scenario, *, speed: float = 1.0, start_events: bool = True,
+               owner_id: int | None = None, creator: str = "") -> Session:
+        """``check_room``, ``build`` and ``add`` in one go on the event loop (tests, small
+        fleets)."""
+        self.check_room(creator)
+        rehearsal = self.build(scenario, speed=speed, start_events=start_events)
+        return self.add(rehearsal, scenario, speed=speed, owner_id=owner_id, creator=creator)
 
     def _drop(self, session: Session) -> None:
         session.closed = True
@@ -366,6 +351,10 @@ class Registry:
 
 
 registry = Registry()
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 # --- ownership ------------------------------------------------------------------------------------

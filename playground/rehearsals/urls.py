@@ -7,7 +7,7 @@ use. A VM's base URL is ``rehearsals/<rid>/<token>/vms/<vm>/``: append the GCE p
 
 from django.urls import path, register_converter
 
-from . import views
+from . import creating, views
 
 
 class _Secret:
@@ -26,8 +26,8 @@ META = "rehearsal_secret:token>/vms/<str:vm>/computeMetadata/v1/instance/"
 COMPUTE = "rehearsal_secret:token>/compute/v1/projects/<str:project>/zones/<str:zone>/"
 
 urlpatterns = [
-    path("", views.index, name="rehearsals"),
-    path("new.json", views.create_json, name="rehearsal-create-json"),
+    path("", creating.index, name="rehearsals"),
+    path("new.json", creating.create_json, name="rehearsal-create-json"),
     path("<rehearsal_secret:rid>/", views.detail, name="rehearsal-detail"),
     path("<rehearsal_secret:rid>/board/", views.board, name="rehearsal-board"),
     path("<rehearsal_secret:rid>/vms/<str:vm>/simulate", views.simulate_from_page, name="rehearsal-simulate"),

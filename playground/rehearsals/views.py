@@ -1,7 +1,7 @@
 """Rehearsal views: the form and page (browser, cookie), the GCE-like metadata endpoint per VM
 and the compute API (guests and scripts, token in the URL).
 
-Every view that touches a rehearsal is ``async``: it runs on daphne's event loop, where the
+Creating one: ``creating.py``. Every view that touches a rehearsal is ``async``: it runs on daphne's event loop, where the
 rehearsal's player runs, so a hanging GET is a suspended coroutine, not a blocked worker.
 Unknown ids, unknown tokens and rehearsals of someone else are all the same 404.
 """
@@ -20,14 +20,11 @@ from django.views.decorators.csrf import csrf_exempt
 
 from migrationsim import notice as notices
 
-from playground.accounts import access
-
 from . import registry as service
 from .registry import RehearsalError, Session, registry
 
 BOARD_ROWS = 200
 FLAVOR = "Google"
-PRESET_DEFAULT = "demo"
 
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -61,100 +58,7 @@ def _remember(response: HttpResponse, session: Session) -> HttpResponse:
     return response
 
 
-def _created_json(request: HttpRequest, session: Session, status: int = 201) -> JsonResponse:
-    page = request.build_absolute_uri(reverse("rehearsal-detail", args=[session.id]))
-    return _remember(JsonResponse({
-        "id": session.id, "token": session.token, "name": session.name, "speed": session.speed,
-        "zone": session.zone, "page": page,
-        "events": request.build_absolute_uri(reverse("rehearsal-events", args=[session.id, session.token])),
-        "compute": _compute_base(request, session),
-        "vms": {name: _guest_base(request, session, name) for name in session.guests},
-    }, status=status), session)
-
-
-# --- creating a rehearsal -------------------------------------------------------------------------
-
-async def index(request: HttpRequest) -> HttpResponse:
-    if request.method == "POST":
-        return await _create_from_form(request)
-    if request.method != "GET":
-        return HttpResponse("GET or POST", status=405, content_type="text/plain")
-    return _form_page(request, {"preset": PRESET_DEFAULT, "speed": "10", "start_events": True}, {})
-
-
-def _mine(request: HttpRequest) -> list[Session]:
-    return [s for s in registry.sessions.values() if service.owns(request, s)]
-
-
-def _form_page(request: HttpRequest, values: dict, errors: dict, status: int = 200) -> HttpResponse:
-    get_token(request)
-    return render(request, "rehearsals/index.html", {
-        "presets": service.small_presets(), "values": values, "errors": errors,
-        "mine": _mine(request), "max_vms": service.MAX_VMS, "max_speed": service.MAX_SPEED,
-        "min_speed": service.MIN_SPEED, "alive": len(registry.sessions), "max_alive": registry.max_alive,
-    }, status=status)
-
-
-async def _create_from_form(request: HttpRequest) -> HttpResponse:
-    post = request.POST
-    values = {"preset": post.get("preset", ""), "scenario": post.get("scenario", ""),
-              "speed": post.get("speed", "1"), "start_events": post.get("start_events") == "on"}
-    upload = request.FILES.get("scenario_file")
-    try:
-        speed = service.parse_speed(values["speed"])
-        text = values["scenario"].strip()
-        if upload is not None:
-            if upload.size > service.MAX_SCENARIO_BYTES:
-                raise RehearsalError("scenario", f"the file is over {service.MAX_SCENARIO_BYTES // 1024} KiB")
-            try:
-                text = upload.read().decode()
-            except UnicodeDecodeError:
-                raise RehearsalError("scenario", "the file is not UTF-8 text") from None
-        preset = "" if text else values["preset"]
-        scenario = service.scenario_from(preset=preset, text=text)
-        visitor = access.for_request(request)
-        session = registry.create(scenario, speed=speed, start_events=values["start_events"],
-                                  owner_id=visitor.user_id)
-    except RehearsalError as error:
-        return _form_page(request, values, {error.field or "form": error.message},
-                          status=error.status)
-    response = HttpResponseRedirect(reverse("rehearsal-detail", args=[session.id]), status=303)
-    if request.htmx:
-        response = HttpResponse(status=204, headers={"HX-Redirect": response["Location"]})
-    return _remember(response, session)
-
-
-@csrf_exempt
-async def create_json(request: HttpRequest) -> HttpResponse:
-    """``POST /rehearsals/new.json`` with ``{"preset": "demo"}`` or ``{"scenario": {...} or
-    "yaml text"}``, ``"speed"`` and ``"start_events"``: for test suites that start their own
-    rehearsal. Exempt from CSRF: it acts on nothing the browser's cookies own."""
-    if request.method != "POST":
-        return JsonResponse({"error": "POST a JSON object"}, status=405)
-    try:
-        body = json.loads(request.body or b"{}")
-        if not isinstance(body, dict):
-            raise ValueError
-    except ValueError:
-        return JsonResponse({"error": "the body must be a JSON object", "field": ""}, status=400)
-    unknown = set(body) - {"preset", "scenario", "speed", "start_events"}
-    if unknown:
-        return JsonResponse({"error": f"unknown keys: {', '.join(sorted(unknown))}", "field": ""}, status=400)
-    try:
-        speed = service.parse_speed(body.get("speed", 1))
-        start_events = body.get("start_events", True)
-        if not isinstance(start_events, bool):
-            raise RehearsalError("start_events", "must be true or false")
-        scenario = body.get("scenario")
-        scenario = service.scenario_from(
-            preset=body.get("preset") or "",
-            text=scenario if isinstance(scenario, str) else "",
-            data=scenario if isinstance(scenario, dict) else None)
-        session = registry.create(scenario, speed=speed, start_events=start_events)
-    except RehearsalError as error:
-        return JsonResponse({"error": error.message, "field": error.field}, status=error.status)
-    return _created_json(request, session)
-
+# --- the share link ------------------------------------------------------------------------------
 
 async def adopt(request: HttpRequest, rid: str, token: str) -> HttpResponse:
     """``GET /rehearsals/<id>/<token>/``: the share link; keeps the token in this browser."""

@@ -26,8 +26,8 @@ def test_it_reads_json_and_yaml_to_the_same_data():
     ('{"fleet": [1, 2', "not valid JSON"),
     ("fleet: [1, 2", "not valid YAML"),
     ("fleet: {}\x00", "not text (it holds NUL bytes)"),
-    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
-    ('{"seed": ' + "9" * 5000 + "}", "not readable"),
+    ("[" * 100_000 + "]" * 100_000, "the JSON nests 100,000 levels deep; at most 20"),
+    ('{"seed": ' + "9" * 5000 + "}", "not valid JSON: Exceeds the limit"),
     ("!!python/object/apply:os.system ['echo pwned']\n", "not valid YAML"),
 ])
 def test_text_it_cannot_read_is_a_scenario_error_on_the_path_scenario(text, words):

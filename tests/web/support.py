@@ -214,7 +214,8 @@ class Stack:
 # per-visitor rate limits are raised (these tests are not about them; tests/web/test_security.py
 # is). An ``extra_env`` of a stack overrides any of these.
 LOOPBACK_ENV = {"DJANGO_SECURE_SSL_REDIRECT": "false", "DJANGO_SECURE_COOKIES": "false",
-                "PLAYGROUND_RUNS_PER_MINUTE": "10000", "PLAYGROUND_SWEEPS_PER_HOUR": "10000"}
+                "PLAYGROUND_RUNS_PER_MINUTE": "10000", "PLAYGROUND_SWEEPS_PER_HOUR": "10000",
+                "PLAYGROUND_REHEARSALS_PER_VISITOR": "1000"}
 
 
 def _clean_env() -> dict:

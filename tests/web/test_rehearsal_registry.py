@@ -25,7 +25,8 @@ def test_a_process_runs_at_most_its_limit_of_rehearsals_and_says_why_when_full()
         registry.create(_scenario(), speed=10)
         with pytest.raises(RehearsalError) as refused:
             registry.create(_scenario(), speed=10)
-        assert refused.value.status == 503 and "2 rehearsals" in refused.value.message
+        assert refused.value.status == 429 and "2 rehearsals" in refused.value.message
+        assert refused.value.retry_after_s >= 1
         registry.close(first)
         assert registry.get(first.id) is None
         registry.create(_scenario(), speed=10)  # room again

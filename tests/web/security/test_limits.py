@@ -195,9 +195,10 @@ def test_an_upload_over_the_scenario_size_is_refused_with_a_reason(client):
     assert not Fleet.objects.exists()
 
 
-def test_pasted_text_over_djangos_limit_is_a_400_not_a_500(client):
+def test_pasted_text_over_djangos_limit_is_a_413_naming_the_limit_not_a_500(client):
     response = client.post("/fleets/import/", {"text": "#" * (3 * 1024 * 1024)})
-    assert response.status_code == 400 and not Fleet.objects.exists()
+    assert response.status_code == 413 and not Fleet.objects.exists()
+    assert "at most 2.5 MiB" in response.content.decode()
 
 
 def test_an_upload_with_more_events_than_the_form_edits_is_refused(client):

@@ -1,0 +1,75 @@
+"""The error answers (``handler400`` ... ``handler500`` in ``playground/urls.py``,
+``CSRF_FAILURE_VIEW``): pages in the playground's style (templates ``400.html`` ... ``500.html``
+extend ``base.html``), JSON (``{"error": ...}``) for JSON endpoints; never a stack trace, a
+setting or an exception's text (the log has those). A form over Django's
+``DATA_UPLOAD_MAX_MEMORY_SIZE`` (a pasted scenario of 3 MB) is 413 with the limit in words,
+not a bare 400."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
+
+from migrationsim.bounded import size_in_words
+
+SENTENCES = {
+    400: "The request could not be understood.",
+    403: "You may not do that here.",
+    404: "There is nothing here: no such page, or it is not yours.",
+    413: "The request is too large.",
+    429: "Too many requests: try again a little later.",
+    500: "Something went wrong on our side. It has been logged.",
+}
+TITLES = {400: "Bad request", 403: "Forbidden", 404: "Not found", 413: "Too large",
+          429: "Not now", 500: "Server error"}
+
+
+def wants_json(request: HttpRequest) -> bool:
+    """A JSON endpoint (``.json``, the rehearsal compute API) or a client that asks for JSON
+    and not HTML."""
+    path = request.path
+    if path.endswith(".json") or "/compute/v1/" in path:
+        return True
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def answer(request: HttpRequest | None, status: int, message: str | None = None) -> HttpResponse:
+    message = message or SENTENCES[status]
+    if request is not None and wants_json(request):
+        return JsonResponse({"error": message, "field": ""}, status=status)
+    template = loader.get_template(f"{status}.html" if status in (400, 403, 404, 413, 429, 500)
+                                   else "400.html")
+    context = {"message": message, "status": status, "title": TITLES.get(status, "Error")}
+    try:
+        body = template.render(context, request)
+    except Exception:  # the page itself failed (a broken database behind the session)
+        body = template.render(context)
+    return HttpResponse(body, status=status)
+
+
+def bad_request(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):
+        limit = size_in_words(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        return answer(request, 413, f"The form is too large: at most {limit} (a scenario file "
+                                    "goes in the file field).")
+    return answer(request, 400)
+
+
+def permission_denied(request, exception=None):
+    return answer(request, 403)
+
+
+def page_not_found(request, exception=None):
+    return answer(request, 404)
+
+
+def server_error(request=None):
+    return answer(request, 500)
+
+
+def csrf_failure(request, reason: str = ""):
+    return answer(request, 403, "This form has expired or came from another site: reload the "
+                                "page and send it again.")
