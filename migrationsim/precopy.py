@@ -13,16 +13,12 @@ from __future__ import annotations
 import math
 from typing import Iterator, NamedTuple, Sequence
 
-from .policies import (FULL_PASS, QEMU_RATE_WINDOW_S, AutoConverge, PrecopyState, Stop,
-                       make_policy, postcopy_switch_stop, timeout_stop)
+from .policies import (FULL_PASS, AutoConverge, PrecopyState, Stop, make_policy,
+                       postcopy_switch_stop, timeout_stop)
+from .ratelimit import RateWindow
 from .units import PAGE_SIZE_BYTES
 
 _TIME_EPS = 1e-9
-
-# QEMU re-estimates pending once per 100 ms rate-limit window, at a point of the window the
-# model cannot know; it takes the mean: the window that crosses the threshold goes on for half
-# a window's bytes before the bitmap is synced.
-WINDOW_OVERSHOOT = 0.5
 
 
 class LinkRate:
@@ -110,7 +106,8 @@ class Precopy:
                  "auto_converge", "throttle", "throttle_max", "deadline_s", "last_sync_s",
                  "threshold", "round_start_s", "round_wire", "round_pages",
                  "_round_link_bps", "_round_rate_bps", "last_round", "steady_syncs",
-                 "_threshold_key", "result", "_last_round_rate_bps")
+                 "_threshold_key", "result", "_last_round_rate_bps", "window",
+                 "_round_fresh", "_last_round_fresh")
 
     def __init__(self, spec, memory, start_s: float = 0.0):
         self.spec = spec
@@ -136,6 +133,10 @@ class Precopy:
         self._last_round_rate_bps = math.nan  # the policy's rate for the last round
         self._threshold_key = (math.nan, -math.inf)  # (rate, valid until): the last threshold's
         self.result: PrecopyOutcome | None = None  # set when ``rounds`` ends
+        # QEMU's mechanics: the migration thread's rate-limit window (ratelimit.py)
+        self.window = None if self.full_pass else RateWindow(
+            spec.max_bandwidth_bps, self.policy.threshold_at, self.policy.threshold_fixed_until_s)
+        self._round_fresh = self._last_round_fresh = False  # rounds that began a fresh window
 
     @property
     def now_s(self) -> float:
@@ -153,7 +154,12 @@ class Precopy:
         rate = policy.live_rate_bps(state, link_bps)
         self._round_link_bps = link_bps
         self._round_rate_bps = rate
-        threshold = self._threshold_for(rate)
+        window = self.window
+        if window is None:
+            threshold = self._threshold_for(rate)
+        else:  # the threshold QEMU measured over its last window
+            threshold = self.threshold = window.threshold
+            self._round_fresh = window.fresh
         stop = policy.check(state, threshold)
         if stop is None:
             if state.now_s >= self.deadline_s - _TIME_EPS:
@@ -177,28 +183,61 @@ class Precopy:
     def time_to_round_end(self, link_bps: float) -> float:
         """Seconds until the current round's sync if the rate stays ``link_bps``."""
         memory, now_s = self.memory, self.state.now_s
-        rate = self.rate_bps(link_bps)
-        if self.full_pass:  # everything that was dirty when the round began
-            remaining = memory.wire_bytes_for(memory.pending) / rate
-        else:  # until pending drops below the threshold, plus the window's overshoot
-            if link_bps != self._round_link_bps or now_s != self.round_start_s:
-                self._threshold_for(rate)  # QEMU's threshold follows the bandwidth it measures
-            # whole pages until pending is under the threshold (to a millionth of a page, so
-            # float rounding cannot flip a page where the threshold is a whole number of pages)
-            pages_needed = math.floor(memory.pending - self.threshold / PAGE_SIZE_BYTES + 1e-6) + 1
-            if pages_needed <= 0:
-                return 0.0
-            remaining = memory.wire_bytes_for(pages_needed) / rate + QEMU_RATE_WINDOW_S * WINDOW_OVERSHOOT
+        if self.window is not None:  # QEMU's thread, window by window, on a copy of its clock
+            seconds, _, _ = self.window.copy().run(now_s, link_bps, self._need(), self._dry(),
+                                                   self.deadline_s)
+            return seconds
+        remaining = memory.wire_bytes_for(memory.pending) / self.rate_bps(link_bps)
         left = self.deadline_s - now_s
         if remaining > left:
             remaining = left
         return remaining if remaining > 0.0 else 0.0
 
+    def _dry(self) -> float:
+        """Wire bytes of every pending page: where a pass runs out of pages."""
+        memory = self.memory
+        return memory.wire_bytes_for(memory.pending)
+
+    def _need(self):
+        """``threshold -> wire bytes`` to send before QEMU's pending estimate (pending pages x
+        4096 B, whatever their content) is below the threshold: whole pages, counted to a
+        millionth of a page (float rounding must not flip a page where the threshold is a
+        whole number of pages)."""
+        memory = self.memory
+        pending = memory.pending
+        cache: dict[float, float] = {}
+
+        def need(threshold: float) -> float:
+            wire = cache.get(threshold)
+            if wire is None:
+                pages = math.floor(pending - threshold / PAGE_SIZE_BYTES + 1e-6) + 1
+                wire = cache[threshold] = memory.wire_bytes_for(pages) if pages > 0 else 0.0
+            return wire
+        return need
+
     def send_for(self, seconds: float, link_bps: float) -> None:
-        pages, wire = self.memory.send(self.rate_bps(link_bps) * seconds)
+        if self.window is not None:
+            _, wire, _ = self.window.run(self.state.now_s, link_bps, self._need(), self._dry(),
+                                         self.state.now_s + seconds)
+            pages, wire = self.memory.send(wire)
+        else:
+            pages, wire = self.memory.send(self.rate_bps(link_bps) * seconds)
         self.round_pages += pages
         self.round_wire += wire
         self.state.now_s += seconds
+
+    def run_round(self, link_bps: float) -> None:
+        """Send until the round's sync (or the deadline) at a constant ``link_bps``."""
+        if self.window is None:
+            self.send_for(self.time_to_round_end(link_bps), link_bps)
+            return
+        state = self.state
+        seconds, wire, _ = self.window.run(state.now_s, link_bps, self._need(), self._dry(),
+                                           self.deadline_s)
+        pages, wire = self.memory.send(wire)
+        self.round_pages += pages
+        self.round_wire += wire
+        state.now_s += seconds
 
     def end_round(self) -> Round:
         """The bitmap sync that ends a round: what the guest dirtied joins the pending set."""
@@ -207,6 +246,7 @@ class Precopy:
         rate_bps, self._last_round_rate_bps = self._last_round_rate_bps, self._round_rate_bps
         now_s = state.now_s
         interval = now_s - self.last_sync_s
+        state.estimate_bytes = memory.pending * PAGE_SIZE_BYTES  # what the check compared
         dirty_bytes = memory.dirty(interval, 1.0 - self.throttle) * PAGE_SIZE_BYTES
         self.last_sync_s = now_s
         duration = now_s - self.round_start_s
@@ -215,6 +255,8 @@ class Precopy:
         pending_bytes = state.pending_bytes = memory.pending * PAGE_SIZE_BYTES
         index = state.live_rounds
         state.live_rounds = index + 1
+        if self.window is not None:
+            self.threshold = self.window.threshold  # the one the sync's check compared with
         state.live_wire_bytes += wire
         state.last_round_dirty_rate_bps = dirty_bytes / interval if interval > 0 else 0.0
         round_throttle = self.throttle
@@ -227,7 +269,9 @@ class Precopy:
                                         pending_bytes, wire / duration if duration > 0 else 0.0,
                                         round_throttle, self.threshold))
         before, self.last_round = self.last_round, live_round
+        fresh, self._last_round_fresh = self._last_round_fresh, self._round_fresh
         if before is not None and rate_bps == self._round_rate_bps and \
+                (self.window is None or (fresh and self._round_fresh)) and \
                 _same_round(before, live_round) and memory.saturated():
             self.steady_syncs += 1
         else:
@@ -250,6 +294,9 @@ class Precopy:
             return []
         if self._round_rate_bps != self._last_round_rate_bps or self.threshold != last.threshold_bytes:
             return []  # the policy just changed its rate or threshold: not the same round
+        window = self.window
+        if window is not None and not self._round_fresh:
+            return []  # QEMU's thread is not at the start of a window, as the last round was
         state, spec = self.state, self.spec
         duration, wire = last.duration_s, last.bytes
         if not duration > 0.0:
@@ -296,7 +343,7 @@ class Precopy:
                     yield from repeated
                     continue
             if constant:
-                self.send_for(self.time_to_round_end(link_bps), link_bps)
+                self.run_round(link_bps)
             else:
                 while True:  # pieces of constant link rate
                     link_bps = link.rate_at(self.state.now_s)
