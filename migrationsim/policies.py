@@ -157,17 +157,21 @@ class Qemu(Policy):
         nothing is pending; before the first measurement (threshold 0) the estimate is never
         below it, so QEMU completes only once a pass has left nothing pending (its final sync,
         in ram_save_complete, then picks up what the guest wrote meanwhile)."""
-        if state.pending_bytes < threshold or state.pending_bytes == 0.0:
+        if threshold == 0.0 and state.estimate_bytes == 0.0:
+            return Stop("threshold_reached", True,
+                        f"The pass left nothing pending before QEMU had measured its bandwidth "
+                        f"(threshold still 0): the VM pauses and the "
+                        f"{format_bytes(state.pending_bytes)} written meanwhile are copied at "
+                        f"full link speed.")
+        if state.pending_bytes == 0.0:
+            return Stop("threshold_reached", True,
+                        "Nothing is pending after the last pass (the guest wrote nothing since): "
+                        "the VM pauses and only its device state is copied.")
+        if state.pending_bytes < threshold:
             return Stop("threshold_reached", True,
                         f"Pending {format_bytes(state.pending_bytes)} fell below the threshold "
                         f"{format_bytes(threshold)} (measured bandwidth x downtime limit): the VM "
                         f"pauses and the rest is copied at full link speed.")
-        if threshold == 0.0 and state.estimate_bytes == 0.0:
-            return Stop("threshold_reached", True,
-                        f"The first pass left nothing pending before QEMU had measured its "
-                        f"bandwidth (threshold still 0): the VM pauses and the "
-                        f"{format_bytes(state.pending_bytes)} written meanwhile are copied at "
-                        f"full link speed.")
         return self._limits(state)
 
 

@@ -136,6 +136,14 @@ def _fraction(value: Any) -> float:
     return number
 
 
+def _share(value: Any) -> float:
+    """A share from 0 to 1 inclusive (a guest may have every page zero: never written)."""
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise ValueError(f"must be a share from 0 to 1 (got {value!r})")
+    return number
+
+
 def _int(value: Any) -> int:
     if isinstance(value, float) and not value.is_integer():
         raise ValueError(f"must be a whole number (got {value!r})")
@@ -187,7 +195,7 @@ PARAMETERS: dict[str, Parameter] = {
     "working_set": Parameter(_optional(parse_bytes), None, "region the writes land in (default: all non-zero memory)"),
     "write_pattern": Parameter(_choice(WRITE_PATTERNS), "random", "random (saturating) or sequential (sweep)"),
     "dirty_model": Parameter(_choice(DIRTY_MODELS), "saturating", "saturating W(1-exp(-rt/W)) or linear D*t"),
-    "zero_fraction": Parameter(_fraction, None, "share of pages never written (9 B each on QEMU's wire)"),
+    "zero_fraction": Parameter(_share, None, "share of pages never written, 0 to 1 (9 B each on QEMU's wire)"),
     "layout": Parameter(_layout, "hot,cold,zero", "address order of the hot (working sets), cold and zero regions"),
     "packet_rate": Parameter(_optional(parse_rate), None, "inbound packets/s to the VM (default: from the workload)"),
     # link
@@ -316,7 +324,10 @@ def _dirtying(v: dict[str, Any], memory: float) -> tuple[tuple[WorkingSet, ...],
     """Working sets, zero share and packet rate: from the preset, overridden by explicit values."""
     preset = PRESETS[v["workload"]] if v["workload"] else None
     if preset is None and v["dirty_rate"] is None:
-        preset = PRESETS["web"]
+        if v["zero_fraction"] == 1.0 and v["working_set"] in (None, 0.0):
+            v = {**v, "dirty_rate": 0.0}  # every page zero: a guest that has written nothing
+        else:
+            preset = PRESETS["web"]
     zero_fraction = v["zero_fraction"]
     if zero_fraction is None:
         zero_fraction = preset.zero_fraction if preset else 0.0
@@ -328,8 +339,14 @@ def _dirtying(v: dict[str, Any], memory: float) -> tuple[tuple[WorkingSet, ...],
     if v["dirty_rate"] is not None or v["working_set"] is not None or preset is None:
         rate = v["dirty_rate"] if v["dirty_rate"] is not None else (preset.dirty_rate_bps if preset else 0.0)
         size = v["working_set"] if v["working_set"] is not None else writable
-        if size < PAGE_SIZE_BYTES:
-            raise InvalidParameter("working_set", "must be at least one 4096 B page")
+        if rate > 0 and size < PAGE_SIZE_BYTES:
+            raise InvalidParameter("working_set", "a guest that writes needs a working set of at "
+                                                  "least one 4096 B page (or --dirty-rate 0)"
+                                   if v["working_set"] is not None else
+                                   "is empty: every page is zero (zero_fraction 1), so the "
+                                   "guest cannot write; give --dirty-rate 0")
+        if rate == 0:
+            size = min(size, writable)  # nothing written: the set is only a label
         if size > writable * (1 + 1e-9):
             raise InvalidParameter(
                 "working_set", "must fit in the memory that is not zero pages "
