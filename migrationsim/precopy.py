@@ -16,9 +16,19 @@ from typing import Iterator, NamedTuple, Sequence
 from .policies import (FULL_PASS, AutoConverge, PrecopyState, Stop, make_policy,
                        postcopy_switch_stop, timeout_stop)
 from .ratelimit import RateWindow
-from .units import PAGE_SIZE_BYTES
+from .units import PAGE_SIZE_BYTES, format_bytes, format_long_duration, format_rate
 
 _TIME_EPS = 1e-9
+
+# The ceiling on simulated pre-copy time: no operator follows a migration for a year.
+MAX_PRECOPY_S = 365.25 * 86400
+
+
+def ceiling_stop(spec, waited_s: float) -> Stop:
+    return Stop("time_ceiling", False,
+                f"Still not converged after {format_long_duration(waited_s)} of pre-copy, the "
+                f"longest this simulator follows a migration (the operator's completion timeout "
+                f"is later still): aborted, and the VM keeps running on the source.", "abort")
 
 
 class LinkRate:
@@ -61,6 +71,7 @@ class Round(NamedTuple):
     rate_bps: float
     throttle: float
     threshold_bytes: float
+    repeat: int = 1  # > 1: this round stands for that many identical rounds in a row
 
     def to_dict(self) -> dict:
         return self._asdict()
@@ -69,7 +80,10 @@ class Round(NamedTuple):
 _new_round = tuple.__new__  # builds a Round from a tuple of its fields, without the keyword pass
 
 # A bound on rounds repeated at once (a run with no deadline and no limits never ends anyway).
-MAX_REPEATED_ROUNDS = 1_000_000
+MAX_REPEATED_ROUNDS = 1_000_000_000
+# More identical rounds in a row than this are returned as one round with ``repeat`` (the
+# JSON says so in ``rounds_summarised``): a year of 100 ms rounds must not cost a GB.
+SUMMARISE_ABOVE_ROUNDS = 1000
 _STEADY_REL = 1e-12
 
 
@@ -103,7 +117,7 @@ class Precopy:
     """
 
     __slots__ = ("spec", "memory", "policy", "full_pass", "state", "started_s", "aids",
-                 "auto_converge", "throttle", "throttle_max", "deadline_s", "last_sync_s",
+                 "auto_converge", "throttle", "throttle_max", "deadline_s", "horizon_s", "last_sync_s",
                  "threshold", "round_start_s", "round_wire", "round_pages",
                  "_round_link_bps", "_round_rate_bps", "last_round", "steady_syncs",
                  "_threshold_key", "result", "_last_round_rate_bps", "window",
@@ -121,6 +135,9 @@ class Precopy:
         self.auto_converge = AutoConverge() if (spec.auto_converge and self.aids) else None
         self.throttle = self.throttle_max = 0.0
         self.deadline_s = start_s + spec.completion_timeout_s if self.policy.operator_timeout else math.inf
+        # nothing is followed past the ceiling on simulated time (the operator's deadline may be
+        # later: 1e30 s per GiB is a legal input, not a plan)
+        self.horizon_s = min(self.deadline_s, start_s + MAX_PRECOPY_S)
         self.last_sync_s = start_s
         self.threshold = 0.0
         self.round_start_s = start_s
@@ -161,14 +178,36 @@ class Precopy:
             threshold = self.threshold = window.threshold
             self._round_fresh = window.fresh
         stop = policy.check(state, threshold)
+        if stop is None and state.live_rounds == 0:
+            stop = self._first_pass_too_long(rate)
         if stop is None:
-            if state.now_s >= self.deadline_s - _TIME_EPS:
+            if state.now_s >= self.horizon_s - _TIME_EPS and self.horizon_s < self.deadline_s:
+                stop = ceiling_stop(self.spec, state.now_s - self.started_s)
+            elif state.now_s >= self.deadline_s - _TIME_EPS:
                 stop = timeout_stop(self.spec, state)
             elif self.spec.post_copy and self.aids and state.live_rounds >= 1:
                 stop = postcopy_switch_stop(state)
         self.round_start_s = state.now_s
         self.round_wire = self.round_pages = 0.0
         return stop
+
+    def _first_pass_too_long(self, rate_bps: float) -> Stop | None:
+        """Before round 0: if one pass over memory at the live rate would outlast the ceiling on
+        simulated time (and the operator's deadline is later still), the outcome is certain:
+        decided now, without simulating the wait."""
+        if self.horizon_s >= self.deadline_s:
+            return None  # the operator's timeout comes first: it is simulated as usual
+        memory = self.memory
+        pass_s = memory.wire_bytes_for(memory.pending) / rate_bps
+        if pass_s <= MAX_PRECOPY_S:
+            return None
+        spec = self.spec
+        return Stop("cannot_finish", False,
+                    f"At {format_rate(rate_bps)}, {format_bytes(spec.memory_bytes)} would take "
+                    f"{format_long_duration(pass_s)} to copy once, longer than the "
+                    f"{format_long_duration(MAX_PRECOPY_S)} this simulator follows a migration: "
+                    f"the outcome is certain, so it is decided now: aborted, and the VM keeps "
+                    f"running on the source.", "abort")
 
     def _threshold_for(self, rate_bps: float) -> float:
         """The policy's threshold now at ``rate_bps`` (worked out again only when the rate
@@ -185,10 +224,10 @@ class Precopy:
         memory, now_s = self.memory, self.state.now_s
         if self.window is not None:  # QEMU's thread, window by window, on a copy of its clock
             seconds, _, _ = self.window.copy().run(now_s, link_bps, self._need(), self._dry(),
-                                                   self.deadline_s)
+                                                   self.horizon_s)
             return seconds
         remaining = memory.wire_bytes_for(memory.pending) / self.rate_bps(link_bps)
-        left = self.deadline_s - now_s
+        left = self.horizon_s - now_s
         if remaining > left:
             remaining = left
         return remaining if remaining > 0.0 else 0.0
@@ -233,7 +272,7 @@ class Precopy:
             return
         state = self.state
         seconds, wire, _ = self.window.run(state.now_s, link_bps, self._need(), self._dry(),
-                                           self.deadline_s)
+                                           self.horizon_s)
         pages, wire = self.memory.send(wire)
         self.round_pages += pages
         self.round_wire += wire
@@ -267,7 +306,7 @@ class Precopy:
         live_round = _new_round(Round, (index, "live", self.round_start_s - self.started_s,
                                         duration, wire, self.round_pages, dirty_bytes,
                                         pending_bytes, wire / duration if duration > 0 else 0.0,
-                                        round_throttle, self.threshold))
+                                        round_throttle, self.threshold, 1))
         before, self.last_round = self.last_round, live_round
         fresh, self._last_round_fresh = self._last_round_fresh, self._round_fresh
         if before is not None and rate_bps == self._round_rate_bps and \
@@ -302,7 +341,7 @@ class Precopy:
         if not duration > 0.0:
             return []
         # whole rounds that fit before each change, keeping the last to be simulated
-        until_s = min(self.deadline_s, self.policy.threshold_fixed_until_s(state.now_s))
+        until_s = min(self.horizon_s, self.policy.threshold_fixed_until_s(state.now_s))
         room = min(float(MAX_REPEATED_ROUNDS), (until_s - state.now_s) // duration - 1)
         if spec.max_rounds is not None:
             room = min(room, spec.max_rounds - state.live_rounds - 1)
@@ -312,15 +351,19 @@ class Precopy:
             return []
         room = int(room)
         first_index, first_start = state.live_rounds, self.round_start_s - self.started_s
-        rounds = [_new_round(Round, (first_index + j, "live", first_start + j * duration,
-                                     *last[3:])) for j in range(room)]
+        if room > SUMMARISE_ABOVE_ROUNDS:
+            rounds = [_new_round(Round, (first_index, "live", first_start, *last[3:11], room))]
+        else:
+            rounds = [_new_round(Round, (first_index + j, "live", first_start + j * duration,
+                                         *last[3:11], 1)) for j in range(room)]
         self.memory.repeat_saturated_rounds(room, last.pages, duration, 1.0 - self.throttle)
         state.now_s += room * duration
         self.last_sync_s = state.now_s
         state.previous_pending_bytes = state.pending_bytes
         state.live_rounds += room
         state.live_wire_bytes += room * wire
-        self.last_round = rounds[-1]
+        self.last_round = rounds[-1]._replace(index=state.live_rounds - 1, repeat=1,
+                                              start_s=first_start + (room - 1) * duration)
         self.steady_syncs = 0
         return rounds
 

@@ -23,6 +23,11 @@ REGION_KINDS = ("hot", "cold", "zero")
 
 QEMU_DEFAULT_MAX_BANDWIDTH_BPS = 128 * 1024**2  # QEMU's max-bandwidth default, 128 MiB/s
 MAX_MEMORY_BYTES = 16 * 1024**4  # 16 TiB: the largest VM this simulator accepts
+# Limits that keep every answer finite, quick and small (the CLI and the web both get them here):
+MAX_DOWNTIME_LIMIT_S = 2000.0  # QEMU refuses more (migration/options.c, MAX_MIGRATE_DOWNTIME_SECONDS)
+MAX_RATE_BPS = 1e15  # 1 PB/s: faster than any memory bus writes or any link carries
+MAX_DURATION_S = 1e9  # about 32 years, for the durations that add up in the timeline
+MAX_PAGES_BITMAP_BYTES = 256 * 1024**2  # the pages resolution's dirty bitmap: 1 B a page, 1 TiB guests
 
 # Defaults that differ by policy (None: the policy does not use the limit).
 POLICY_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -268,6 +273,24 @@ def build_spec(**params: Any) -> MigrationSpec:
         raise InvalidParameter("max_bandwidth", "must be > 0 (or none)")
     if v["downtime_limit"] <= 0:
         raise InvalidParameter("downtime_limit", "must be > 0")
+    if v["downtime_limit"] > MAX_DOWNTIME_LIMIT_S:
+        raise InvalidParameter("downtime_limit", "must be at most 2000s (QEMU refuses a longer "
+                                                 "downtime-limit: MAX_MIGRATE_DOWNTIME_SECONDS)")
+    for name in ("bandwidth", "max_bandwidth", "dirty_rate"):
+        if v[name] is not None and v[name] > MAX_RATE_BPS:
+            raise InvalidParameter(name, "must be at most 1PB/s (faster than any memory bus or link)")
+    for name in ("resume_time", "fault_latency", "target_setup", "cleanup", "fabric_convergence",
+                 "forwarding_latency"):
+        if v[name] > MAX_DURATION_S:
+            raise InvalidParameter(name, f"must be at most {MAX_DURATION_S:g}s (about 32 years)")
+    if v["device_state"] > MAX_MEMORY_BYTES:
+        raise InvalidParameter("device_state", "must be at most 16TiB")
+    if v["packet_rate"] is not None and v["packet_rate"] > MAX_RATE_BPS:
+        raise InvalidParameter("packet_rate", "must be at most 1e15 packets/s")
+    if v["resolution"] == "pages" and memory // PAGE_SIZE_BYTES > MAX_PAGES_BITMAP_BYTES:
+        raise InvalidParameter("resolution", "pages keeps a dirty bitmap of one byte a page: at "
+                                             "most 256 MiB of bitmap, a 1 TiB guest; use fluid "
+                                             "for larger ones")
     if v["completion_timeout"] <= 0:
         raise InvalidParameter("completion_timeout", "must be > 0 (QEMU never gives up by itself)")
     if v["downtime_ramp_steps"] < 0:
