@@ -323,6 +323,23 @@ class FluidMemory:
                 return False
         return True
 
+    def rewritten_within(self, interval_s: float, write_scale: float = 1.0) -> tuple[float, float]:
+        """(pages, wire bytes) of the working sets that are certainly rewritten whole within any
+        ``interval_s``: a sequential writer that laps its region, a random one whose hit
+        probability is 1 to float precision. Every sync at least that far from the last finds
+        them all pending again."""
+        pages = wire = 0.0
+        for _, page_writes_per_s, region, sequential in self._writers:
+            writes = page_writes_per_s * write_scale * interval_s
+            if sequential or self.linear:
+                whole = writes >= region.pages
+            else:
+                whole = -math.expm1(-writes / region.pages) >= 1.0
+            if whole:
+                pages += region.pages
+                wire += region.pages * region.wire_cost_bytes
+        return pages, wire
+
     def repeat_saturated_rounds(self, rounds: int, pages_per_round: float, interval_s: float,
                                 write_scale: float = 1.0) -> None:
         """Move the cursor and the sequential writers as ``rounds`` more identical rounds from a

@@ -121,7 +121,7 @@ class Precopy:
                  "threshold", "round_start_s", "round_wire", "round_pages",
                  "_round_link_bps", "_round_rate_bps", "last_round", "steady_syncs",
                  "_threshold_key", "result", "_last_round_rate_bps", "window",
-                 "_round_fresh", "_last_round_fresh")
+                 "_round_fresh", "_last_round_fresh", "window_streak")
 
     def __init__(self, spec, memory, start_s: float = 0.0):
         self.spec = spec
@@ -154,6 +154,7 @@ class Precopy:
         self.window = None if self.full_pass else RateWindow(
             spec.max_bandwidth_bps, self.policy.threshold_at, self.policy.threshold_fixed_until_s)
         self._round_fresh = self._last_round_fresh = False  # rounds that began a fresh window
+        self.window_streak = 0  # rounds in a row that were one full window each, not converging
 
     @property
     def now_s(self) -> float:
@@ -177,7 +178,13 @@ class Precopy:
         else:  # the threshold QEMU measured over its last window
             threshold = self.threshold = window.threshold
             self._round_fresh = window.fresh
-        stop = policy.check(state, threshold)
+        at_horizon = state.now_s >= self.horizon_s - _TIME_EPS
+        if at_horizon and window is not None and state.live_rounds > 0:
+            # the operator's deadline (or the ceiling) cut the round: no check of QEMU's came
+            # there, so nothing converged; the timeout acts on what is pending
+            stop = None
+        else:
+            stop = policy.check(state, threshold)
         if stop is None and state.live_rounds == 0:
             stop = self._first_pass_too_long(rate)
         if stop is None:
@@ -281,6 +288,7 @@ class Precopy:
     def end_round(self) -> Round:
         """The bitmap sync that ends a round: what the guest dirtied joins the pending set."""
         state, memory = self.state, self.memory
+        round_link_bps = self._round_link_bps
         self._round_link_bps = math.nan  # the policy decides the next round's rate afresh
         rate_bps, self._last_round_rate_bps = self._last_round_rate_bps, self._round_rate_bps
         now_s = state.now_s
@@ -291,7 +299,9 @@ class Precopy:
         duration = now_s - self.round_start_s
         wire = self.round_wire
         state.previous_pending_bytes = state.pending_bytes
-        pending_bytes = state.pending_bytes = memory.pending * PAGE_SIZE_BYTES
+        # pending to a millionth of a page: float noise in the fluid sums must not decide a
+        # comparison with a threshold that is a whole number of pages
+        pending_bytes = state.pending_bytes = round(memory.pending, 6) * PAGE_SIZE_BYTES
         index = state.live_rounds
         state.live_rounds = index + 1
         if self.window is not None:
@@ -308,6 +318,8 @@ class Precopy:
                                         pending_bytes, wire / duration if duration > 0 else 0.0,
                                         round_throttle, self.threshold, 1))
         before, self.last_round = self.last_round, live_round
+        if self.window is not None:
+            self._count_window_round(round_link_bps, duration, wire, pending_bytes)
         fresh, self._last_round_fresh = self._last_round_fresh, self._round_fresh
         if before is not None and rate_bps == self._round_rate_bps and \
                 (self.window is None or (fresh and self._round_fresh)) and \
@@ -367,6 +379,63 @@ class Precopy:
         self.steady_syncs = 0
         return rounds
 
+    # --- the window regime: one full window a round, never converging ----------------------
+
+    WINDOW_STREAK = 32  # rounds in a row that show the regime before it is extrapolated
+
+    def _count_window_round(self, link_bps: float, duration: float, wire: float,
+                            pending_bytes: float) -> None:
+        full_bytes, full_s = self.window.full_window(link_bps) if link_bps > 0 else (0.0, 0.0)
+        if self._round_fresh and abs(duration - full_s) <= 1e-9 * full_s and \
+                abs(wire - full_bytes) <= 1e-9 * full_bytes and pending_bytes >= self.threshold:
+            self.window_streak += 1
+        else:
+            self.window_streak = 0
+
+    def repeat_window_rounds(self, link_bps: float) -> list[Round]:
+        """Call after ``decide`` said go on, on a constant link. QEMU's thread in a regime where
+        every round is one full window (the budget goes out, the check at the window's end
+        syncs) and a working set rewritten whole within every window keeps pending at or above
+        the threshold: the migration cannot converge, every window sends the same bytes in the
+        same time, and the rounds repeat up to the rotating cursor until the horizon. When the
+        operator's action there is to abort (or the horizon is the ceiling), nothing of the
+        memory's state at the end is needed: the windows up to the horizon are added by
+        arithmetic, as rounds alike in time and bytes (the cursor's position changes their
+        pending by a few per cent, which no reported figure depends on). The round cut by the
+        horizon is simulated."""
+        spec, state, window = self.spec, self.state, self.window
+        last = self.last_round
+        if (window is None or self.window_streak < self.WINDOW_STREAK or last is None
+                or self.auto_converge is not None or self.policy.limited
+                or self.policy.name != "qemu"  # gce also stops on pending's shape
+                or not window.fresh or self.threshold != last.threshold_bytes
+                or (self.horizon_s == self.deadline_s and spec.timeout_action != "abort")
+                or self.policy.threshold_fixed_until_s(state.now_s) < self.horizon_s
+                or not hasattr(self.memory, "rewritten_within")):
+            return []
+        full_bytes, full_s = window.full_window(link_bps)
+        pages, wire = self.memory.rewritten_within(full_s, 1.0 - self.throttle)
+        if pages * PAGE_SIZE_BYTES < self.threshold or wire < full_bytes:
+            return []  # not certain: the rewritten sets alone do not keep pending up
+        room = int(min(float(MAX_REPEATED_ROUNDS), (self.horizon_s - state.now_s) // full_s - 1))
+        if room < 1:
+            return []
+        first_index, first_start = state.live_rounds, state.now_s - self.started_s
+        fields = (full_s, full_bytes, full_bytes / last.bytes * last.pages, *last[6:11])
+        if room > SUMMARISE_ABOVE_ROUNDS:
+            rounds = [_new_round(Round, (first_index, "live", first_start, *fields, room))]
+        else:
+            rounds = [_new_round(Round, (first_index + j, "live", first_start + j * full_s,
+                                         *fields, 1)) for j in range(room)]
+        state.now_s += room * full_s
+        self.last_sync_s = state.now_s
+        state.live_rounds += room
+        state.live_wire_bytes += room * full_bytes
+        self.last_round = rounds[-1]._replace(index=state.live_rounds - 1, repeat=1,
+                                              start_s=first_start + (room - 1) * full_s)
+        self.window_streak = 0
+        return rounds
+
     def rounds(self, link: LinkRate) -> Iterator[Round]:
         """Every live round over a link whose rate changes are known in advance (cut into
         pieces of constant rate); ``result`` holds the outcome once they are done."""
@@ -382,6 +451,11 @@ class Precopy:
             if self.steady_syncs >= 2 and (
                     constant or link.next_change_after(self.state.now_s) == math.inf):
                 repeated = self.repeat_steady_rounds()
+                if repeated:
+                    yield from repeated
+                    continue
+            if self.window_streak >= self.WINDOW_STREAK and constant:
+                repeated = self.repeat_window_rounds(link_bps)
                 if repeated:
                     yield from repeated
                     continue

@@ -363,11 +363,11 @@ def _dirtying(v: dict[str, Any], memory: float) -> tuple[tuple[WorkingSet, ...],
         rate = v["dirty_rate"] if v["dirty_rate"] is not None else (preset.dirty_rate_bps if preset else 0.0)
         size = v["working_set"] if v["working_set"] is not None else writable
         if rate > 0 and size < PAGE_SIZE_BYTES:
-            raise InvalidParameter("working_set", "a guest that writes needs a working set of at "
-                                                  "least one 4096 B page (or --dirty-rate 0)"
-                                   if v["working_set"] is not None else
-                                   "is empty: every page is zero (zero_fraction 1), so the "
-                                   "guest cannot write; give --dirty-rate 0")
+            if v["working_set"] is not None:
+                raise InvalidParameter("working_set", "a guest that writes needs a working set "
+                                                      "of at least one 4096 B page (or --dirty-rate 0)")
+            raise InvalidParameter("dirty_rate", "no page is left to write to (every page is "
+                                                 "zero: zero_fraction 1); give 0")
         if rate == 0:
             size = min(size, writable)  # nothing written: the set is only a label
         if size > writable * (1 + 1e-9):

@@ -45,7 +45,7 @@ def test_an_all_zero_guest_sends_nine_bytes_a_page_and_nothing_in_the_blackout()
 
 @pytest.mark.parametrize("params, field", [
     ({"dirty_rate": "10MB/s", "working_set": "0B"}, "working_set"),
-    ({"zero_fraction": 1, "dirty_rate": "1MB/s"}, "working_set"),
+    ({"zero_fraction": 1, "dirty_rate": "1MB/s"}, "dirty_rate"),
     ({"zero_fraction": 1, "workload": "web"}, "zero_fraction"),
     ({"zero_fraction": 1.01}, "zero_fraction"),
     ({"working_set": "-1B"}, "working_set"),
