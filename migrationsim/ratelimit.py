@@ -49,7 +49,7 @@ class RateWindow:
     the iteration's start (seconds), bytes are on the wire."""
 
     __slots__ = ("budget_bytes", "elapsed_s", "bytes", "iter_elapsed_s", "sleeping", "threshold",
-                 "threshold_of", "dl_fixed_until_s")
+                 "threshold_of", "dl_fixed_until_s", "_steady")
 
     def __init__(self, max_bandwidth_bps: float | None,
                  threshold_of: Callable[[float, float], float],
@@ -62,6 +62,7 @@ class RateWindow:
         self.threshold = 0.0  # migrate_init: no measurement yet
         self.threshold_of = threshold_of  # (measured bandwidth, now) -> threshold bytes
         self.dl_fixed_until_s = dl_fixed_until_s  # until when the downtime limit stays put
+        self._steady = (math.nan, -math.inf, math.nan)  # (link, valid until, threshold)
 
     def copy(self) -> "RateWindow":
         other = RateWindow.__new__(RateWindow)
@@ -84,6 +85,16 @@ class RateWindow:
             return budget, max(w, budget_s)
         return 2 * mw * link_bps, 2 * mw  # two 51 ms iterations cross the 100 ms mark
 
+    def steady_threshold(self, link_bps: float, now_s: float) -> float:
+        """The threshold a full window at ``link_bps`` measures (cached while the downtime
+        limit stays put)."""
+        link, until, threshold = self._steady
+        if link != link_bps or now_s >= until:
+            full_bytes, full_s = self.full_window(link_bps)
+            threshold = self.threshold_of(full_bytes / full_s, now_s)
+            self._steady = (link_bps, self.dl_fixed_until_s(now_s), threshold)
+        return threshold
+
     def _measure(self, now_s: float) -> None:
         """migration_update_counters: bandwidth over the window, threshold, a new window."""
         elapsed = self.elapsed_s
@@ -102,6 +113,29 @@ class RateWindow:
         t, sent = 0.0, 0.0  # since now_s
         horizon = horizon_s - now_s
         budget = self.budget_bytes
+        # The common case in closed form: a fresh window, the budget spent within one
+        # iteration, the threshold that full windows measure. Checks come at window ends
+        # (k B sent after k windows) until the estimate is below the threshold, unless the
+        # pass runs dry first, mid-window.
+        if (not self.sleeping and self.elapsed_s == 0.0 and self.iter_elapsed_s == 0.0
+                and budget <= mw * link_bps
+                and self.threshold == self.steady_threshold(link_bps, now_s)):
+            target = need(self.threshold)
+            k_need = max(1.0, math.ceil(target / budget - 1e-9))
+            k_dry = max(1.0, math.ceil(dry / budget - 1e-9))
+            until = self._steady[1] - now_s  # the downtime limit stays put until then
+            if k_need < k_dry or dry >= k_dry * budget * (1 - 1e-12):  # a check at a window's end
+                k = k_need if k_need < k_dry else k_dry
+                end = k * w
+                if end <= horizon and end <= until:
+                    return end, min(k * budget, dry), True
+            else:  # the pass runs dry in window k_dry, before its budget is spent
+                part = dry - (k_dry - 1) * budget
+                end = (k_dry - 1) * w + part / link_bps
+                if end <= horizon and end <= until:
+                    self.elapsed_s = part / link_bps
+                    self.bytes = part
+                    return end, dry, True
         while True:
             if self.sleeping:
                 rest = w - self.elapsed_s
@@ -116,7 +150,7 @@ class RateWindow:
                     # full windows whose checks all fall short of the target, before the
                     # horizon and before the downtime limit may change: crossed by arithmetic
                     full_bytes, full_s = self.full_window(link_bps)
-                    if self.threshold == self.threshold_of(full_bytes / full_s, now_s + t):
+                    if self.threshold == self.steady_threshold(link_bps, now_s + t):
                         target = min(need(self.threshold), dry)
                         until = min(horizon, self.dl_fixed_until_s(now_s + t) - now_s)
                         k = min((target - sent) // full_bytes, (until - t) // full_s) - 1
@@ -143,6 +177,7 @@ class RateWindow:
                 if self.elapsed_s >= w - _EPS_S:
                     self._measure(now_s + t)
                 elif _reached(self.bytes, budget):
+                    self.bytes = budget  # the budget, spent (not the float sum of its pieces)
                     self.sleeping = True  # migration_rate_limit: wait out the window;
                     continue  # the check comes after the sleep and the measurement
             # migration_iteration_run: the pending estimate against the threshold
