@@ -381,7 +381,7 @@ class Precopy:
 
     # --- the window regime: one full window a round, never converging ----------------------
 
-    WINDOW_STREAK = 32  # rounds in a row that show the regime before it is extrapolated
+    WINDOW_STREAK = 12  # rounds in a row that show the regime before it is extrapolated
 
     def _count_window_round(self, link_bps: float, duration: float, wire: float,
                             pending_bytes: float) -> None:

@@ -285,7 +285,7 @@ def assert_within_issue_tolerances(fast, slow):
     assert within(fast["live_rounds"], slow["live_rounds"], 1e-2), (fast["live_rounds"], slow["live_rounds"])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(window_migrations())
 def test_the_window_regime_agrees_with_the_plain_path(spec):
     fast = simulate(spec).to_dict()
