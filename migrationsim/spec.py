@@ -26,6 +26,7 @@ MAX_MEMORY_BYTES = 16 * 1024**4  # 16 TiB: the largest VM this simulator accepts
 # Limits that keep every answer finite, quick and small (the CLI and the web both get them here):
 MAX_DOWNTIME_LIMIT_S = 2000.0  # QEMU refuses more (migration/options.c, MAX_MIGRATE_DOWNTIME_SECONDS)
 MAX_RATE_BPS = 1e15  # 1 PB/s: faster than any memory bus writes or any link carries
+MIN_RATE_BPS = 1 / 8  # 1 bit/s: the slowest link (or cap) a migration is simulated over
 MAX_DURATION_S = 1e9  # about 32 years, for the durations that add up in the timeline
 MAX_PAGES_BITMAP_BYTES = 256 * 1024**2  # the pages resolution's dirty bitmap: 1 B a page, 1 TiB guests
 
@@ -267,10 +268,10 @@ def build_spec(**params: Any) -> MigrationSpec:
         raise InvalidParameter("memory", "must be at least one 4096 B page")
     if memory > MAX_MEMORY_BYTES:
         raise InvalidParameter("memory", "must be at most 16TiB")
-    if v["bandwidth"] <= 0:
-        raise InvalidParameter("bandwidth", "must be > 0")
-    if v["max_bandwidth"] is not None and v["max_bandwidth"] <= 0:
-        raise InvalidParameter("max_bandwidth", "must be > 0 (or none)")
+    if v["bandwidth"] < MIN_RATE_BPS:
+        raise InvalidParameter("bandwidth", "must be at least 1bit/s")
+    if v["max_bandwidth"] is not None and v["max_bandwidth"] < MIN_RATE_BPS:
+        raise InvalidParameter("max_bandwidth", "must be at least 1bit/s (or none)")
     if v["downtime_limit"] <= 0:
         raise InvalidParameter("downtime_limit", "must be > 0")
     if v["downtime_limit"] > MAX_DOWNTIME_LIMIT_S:

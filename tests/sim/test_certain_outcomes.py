@@ -41,6 +41,8 @@ def test_16_tib_at_one_bit_per_second_is_an_instant_certain_abort():
     (["--fabric-convergence", "1e300s"], "--fabric-convergence"),
     (["--resume-time", "1e300s"], "--resume-time"),
     (["--device-state", "1e300B"], "--device-state"),
+    (["--max-bandwidth", "1e-300B/s"], "--max-bandwidth"),
+    (["--bandwidth", "0.1bit/s"], "--bandwidth"),
 ])
 def test_hostile_numbers_exit_2_naming_the_flag_without_a_traceback(args, flag):
     done = cli(*args, "--json")
