@@ -323,12 +323,13 @@ class FluidMemory:
                 return False
         return True
 
-    def rewritten_within(self, interval_s: float, write_scale: float = 1.0) -> tuple[float, float]:
+    def rewritten_within(self, interval_s: float, write_scale: float = 1.0) -> tuple[float, float, float]:
         """(pages, wire bytes) of the working sets that are certainly rewritten whole within any
-        ``interval_s``: a sequential writer that laps its region, a random one whose hit
-        probability is 1 to float precision. Every sync at least that far from the last finds
-        them all pending again."""
-        pages = wire = 0.0
+        ``interval_s`` (a sequential writer that laps its region, a random one whose hit
+        probability is 1 to float precision): every sync at least that far from the last finds
+        them all pending again; and the most pages the other writers can make newly pending
+        in ``interval_s`` (their writes, at most their regions)."""
+        pages = wire = others = 0.0
         for _, page_writes_per_s, region, sequential in self._writers:
             writes = page_writes_per_s * write_scale * interval_s
             if sequential or self.linear:
@@ -338,7 +339,9 @@ class FluidMemory:
             if whole:
                 pages += region.pages
                 wire += region.pages * region.wire_cost_bytes
-        return pages, wire
+            else:
+                others += min(writes, float(region.pages))
+        return pages, wire, others
 
     def repeat_saturated_rounds(self, rounds: int, pages_per_round: float, interval_s: float,
                                 write_scale: float = 1.0) -> None:

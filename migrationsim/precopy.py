@@ -382,6 +382,7 @@ class Precopy:
     # --- the window regime: one full window a round, never converging ----------------------
 
     WINDOW_STREAK = 12  # rounds in a row that show the regime before it is extrapolated
+    WINDOW_REGIME_MIN_ROUNDS = 500  # windows left to the horizon worth extrapolating
 
     def _count_window_round(self, link_bps: float, duration: float, wire: float,
                             pending_bytes: float) -> None:
@@ -401,7 +402,8 @@ class Precopy:
         operator's action there is to abort (or the horizon is the ceiling), nothing of the
         memory's state at the end is needed: the windows up to the horizon are added by
         arithmetic, as rounds alike in time and bytes (the cursor's position changes their
-        pending by a few per cent, which no reported figure depends on). The round cut by the
+        pending by a few per cent, which no reported figure depends on), once a bound on the
+        other pending pages shows that every window's check syncs. The round cut by the
         horizon is simulated."""
         spec, state, window = self.spec, self.state, self.window
         last = self.last_round
@@ -414,12 +416,25 @@ class Precopy:
                 or not hasattr(self.memory, "rewritten_within")):
             return []
         full_bytes, full_s = window.full_window(link_bps)
-        pages, wire = self.memory.rewritten_within(full_s, 1.0 - self.throttle)
-        if pages * PAGE_SIZE_BYTES < self.threshold or wire < full_bytes:
+        ring, ring_wire, others = self.memory.rewritten_within(full_s, 1.0 - self.throttle)
+        if ring * PAGE_SIZE_BYTES < self.threshold or ring_wire < full_bytes:
             return []  # not certain: the rewritten sets alone do not keep pending up
-        room = int(min(float(MAX_REPEATED_ROUNDS), (self.horizon_s - state.now_s) // full_s - 1))
-        if room < 1:
+        # Every window's check syncs while the pages pending besides the rewritten sets (Q)
+        # stay under margin = threshold + a window's pages - the sets. The cursor meets every
+        # pending page once a lap, and a lap is at most (sets + Q) / (pages a window) + 1
+        # windows, so Q never exceeds (Q now + others x (sets / b + 2)) / (1 - others / b),
+        # ``others`` being what the other writers can add in a window.
+        per_window = full_bytes / max(r.wire_cost_bytes for r in self.memory.ws_regions.values())
+        margin = self.threshold / PAGE_SIZE_BYTES + per_window - ring
+        q_now = self.memory.pending - ring
+        if others >= per_window or q_now < -1e-6:
             return []
+        q_max = (q_now + others * (ring / per_window + 2)) / (1 - others / per_window)
+        if not q_max < 0.9 * margin:
+            return []  # not certain that every window ends with a sync
+        room = int(min(float(MAX_REPEATED_ROUNDS), (self.horizon_s - state.now_s) // full_s - 1))
+        if room < self.WINDOW_REGIME_MIN_ROUNDS:
+            return []  # short stretches are simulated: a round more or less there is > 1 %
         first_index, first_start = state.live_rounds, state.now_s - self.started_s
         fields = (full_s, full_bytes, full_bytes / last.bytes * last.pages, *last[6:11])
         if room > SUMMARISE_ABOVE_ROUNDS:

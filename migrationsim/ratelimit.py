@@ -117,10 +117,13 @@ class RateWindow:
         # iteration, the threshold that full windows measure. Checks come at window ends
         # (k B sent after k windows) until the estimate is below the threshold, unless the
         # pass runs dry first, mid-window.
+        # Every window-end check compares with the threshold that window measured, the steady
+        # one, whatever the threshold was before (0 before the first measurement); a pass that
+        # runs dry ends the round at once whatever the threshold.
         if (not self.sleeping and self.elapsed_s == 0.0 and self.iter_elapsed_s == 0.0
-                and budget <= mw * link_bps
-                and self.threshold == self.steady_threshold(link_bps, now_s)):
-            target = need(self.threshold)
+                and budget <= mw * link_bps):
+            steady = self.steady_threshold(link_bps, now_s)
+            target = min(need(steady), dry)
             k_need = max(1.0, math.ceil(target / budget - 1e-9))
             k_dry = max(1.0, math.ceil(dry / budget - 1e-9))
             until = self._steady[1] - now_s  # the downtime limit stays put until then
@@ -128,11 +131,14 @@ class RateWindow:
                 k = k_need if k_need < k_dry else k_dry
                 end = k * w
                 if end <= horizon and end <= until:
+                    self.threshold = steady
                     return end, min(k * budget, dry), True
             else:  # the pass runs dry in window k_dry, before its budget is spent
                 part = dry - (k_dry - 1) * budget
                 end = (k_dry - 1) * w + part / link_bps
                 if end <= horizon and end <= until:
+                    if k_dry > 1:
+                        self.threshold = steady  # measured at the end of each full window
                     self.elapsed_s = part / link_bps
                     self.bytes = part
                     return end, dry, True

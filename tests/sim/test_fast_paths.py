@@ -257,20 +257,22 @@ def window_migrations(draw):
     """Guests around the window regime: a ring rewritten within a window, about the size of
     QEMU's threshold (above or below it), and a slowly written random set beside it, at caps,
     links and downtime limits that put the threshold anywhere."""
-    memory = draw(st.integers(min_value=256 * 1024**2, max_value=16 * 1024**3))
+    memory = draw(st.integers(min_value=1024**3, max_value=8 * 1024**3))
     cap = draw(st.sampled_from([32 * 1024**2, 128 * 1024**2, 125e6, 500e6]))
     downtime = draw(st.floats(min_value=0.1, max_value=1.0))
     threshold = cap * downtime
-    ring = min(threshold * draw(st.floats(min_value=0.8, max_value=2.0)), 0.3 * memory)
+    # above the threshold by less than a window's budget: every window a round (or just below)
+    ring = min(threshold * draw(st.floats(min_value=0.98, max_value=1 + 0.09 / downtime)),
+               0.3 * memory)
     spec = build_spec(
         memory=memory, zero_fraction=draw(st.floats(min_value=0.0, max_value=0.5)),
         dirty_rate=1e6, working_set=4096,
         bandwidth=draw(st.sampled_from(["10Gbit/s", "25Gbit/s", "4Gbit/s"])),
         max_bandwidth=cap, downtime_limit=downtime,
-        completion_timeout=draw(st.floats(min_value=20.0, max_value=200.0)),
-        timeout_action=draw(st.sampled_from(["abort", "abort", "force-complete", "post-copy"])),
+        completion_timeout=draw(st.floats(min_value=20.0, max_value=800.0)),
+        timeout_action=draw(st.sampled_from(["abort"] * 4 + ["force-complete", "post-copy"])),
         layout=draw(st.sampled_from(["hot,cold,zero", "zero,hot,cold", "cold,zero,hot"])))
-    ring_rate = ring / draw(st.floats(min_value=0.005, max_value=0.12))
+    ring_rate = ring / draw(st.floats(min_value=0.005, max_value=0.11))
     slow = draw(st.floats(min_value=0.0, max_value=0.4)) * memory * (1 - spec.zero_fraction) * 0.5
     sets = [WorkingSet(ring, ring_rate, "sequential")]
     if slow >= 4096:
