@@ -303,7 +303,11 @@ class FluidMemory:
         """Whether the last sync left memory in a state that no longer depends on history:
         every working set wholly pending (its writers cover it between syncs), everything
         else sent, and one wire cost for all that is pending. From such a state, rounds of
-        equal length repeat exactly, wherever the cursor is."""
+        equal length repeat exactly, wherever the cursor is. The same holds for one random
+        writer once collapsed (see ``_collapse``): its totals follow from the pending count
+        alone, so a round that leaves the count where it found it repeats exactly."""
+        if self._collapsed:
+            return True
         if not self.last_sync_saturating:
             return False
         cost = None
@@ -319,11 +323,38 @@ class FluidMemory:
                 return False
         return True
 
+    def rewritten_within(self, interval_s: float, write_scale: float = 1.0) -> tuple[float, float, float]:
+        """(pages, wire bytes) of the working sets that are certainly rewritten whole within any
+        ``interval_s`` (a sequential writer that laps its region, a random one whose hit
+        probability is 1 to float precision): every sync at least that far from the last finds
+        them all pending again; and the most pages the other writers can make newly pending
+        in ``interval_s`` (their writes, at most their regions)."""
+        pages = wire = others = 0.0
+        for _, page_writes_per_s, region, sequential in self._writers:
+            writes = page_writes_per_s * write_scale * interval_s
+            if sequential or self.linear:
+                whole = writes >= region.pages
+            else:
+                whole = -math.expm1(-writes / region.pages) >= 1.0
+            if whole:
+                pages += region.pages
+                wire += region.pages * region.wire_cost_bytes
+            else:
+                others += min(writes, float(region.pages))
+        return pages, wire, others
+
     def repeat_saturated_rounds(self, rounds: int, pages_per_round: float, interval_s: float,
                                 write_scale: float = 1.0) -> None:
         """Move the cursor and the sequential writers as ``rounds`` more identical rounds from a
         saturated state would (each sends ``pages_per_round`` pending pages, then every page
-        sent is pending again): the pending pages themselves do not change."""
+        sent is pending again): the pending pages themselves do not change.
+
+        A collapsed random writer at its fixed point keeps its pending count; which pages are
+        pending is not replayed round by round (that is what would cost time): the segments
+        stay as the repetition found them, so only the memory map's cursor lags."""
+        if self._collapsed:
+            _ = self.segs  # apply what was deferred so far; the count is already right
+            return
         lap = self.pending
         advance = math.fmod(rounds * pages_per_round, lap) if lap > 0 else 0.0
         if advance > _EPS:

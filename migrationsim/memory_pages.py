@@ -1,9 +1,10 @@
 """Guest memory at ``pages`` resolution: a real dirty bitmap, one byte per page, with numpy.
 
-The guest's writes are a Poisson process per working set, drawn from a seeded generator: short
-intervals draw the writes themselves (page indices, repeats included), long ones draw for each
-page whether it was hit at least once (probability ``1 - exp(-r t / W)``), which is the same
-distribution at a cost bounded by the region's size. Sending sweeps the bitmap from the cursor
+The guest's writes are a Poisson process per working set, drawn from a seeded generator: a
+few thousand writes are drawn themselves (page indices, repeats included); more are drawn as
+whether each page was hit at least once (probability ``1 - exp(-r t / W)``), which is the same
+distribution: when hits are rare, as the gaps between hit pages (geometric), otherwise page by
+page, at a cost bounded by the region's size. Sending sweeps the bitmap from the cursor
 in address order, a chunk at a time, so a pass costs a few vectorised scans of the bitmap.
 """
 
@@ -16,6 +17,7 @@ import numpy as np
 from .layout import Region
 
 CHUNK_PAGES = 1 << 18  # pages scanned or drawn at a time: bounds scratch memory to a few MB
+SPARSE_HIT = 0.2  # below this hit probability, draw the hit pages' positions, not every page
 
 
 class PageMemory:
@@ -121,9 +123,11 @@ class PageMemory:
                 self.linear_carry[k] -= count
                 idx = self.rng.choice(region.pages, size=count, replace=False)
                 newly += self._set(view, idx)
-            elif writes < region.pages / 64:  # few writes: draw them (8 B each, a small scratch)
+            elif writes < min(region.pages / 64, 4096):  # few writes: draw them, repeats and all
                 idx = self.rng.integers(0, region.pages, size=self.rng.poisson(writes))
                 newly += self._set(view, idx)
+            elif -math.expm1(-writes / region.pages) < SPARSE_HIT:
+                newly += self._hit_sparse(view, -math.expm1(-writes / region.pages))
             else:  # each page hit at least once with probability 1 - exp(-writes / pages)
                 p_hit = -math.expm1(-writes / region.pages)
                 for a in range(0, region.pages, CHUNK_PAGES):  # chunks bound the scratch memory
@@ -134,13 +138,40 @@ class PageMemory:
         self.pending += newly
         return float(newly)
 
+    def _hit_sparse(self, view: np.ndarray, p_hit: float) -> int:
+        """Each page hit at least once with probability ``p_hit``, drawn as the gaps between
+        hit pages (geometric, the same Bernoulli process page by page): a few draws per hit
+        page instead of one per page when hits are rare."""
+        rng, newly = self.rng, 0
+        for a in range(0, view.size, CHUNK_PAGES):
+            part = view[a:a + CHUNK_PAGES]
+            n = part.size
+            pos, pieces = -1, []
+            while True:
+                expected = (n - 1 - pos) * p_hit
+                gaps = rng.geometric(p_hit, size=int(expected + 4 * math.sqrt(expected) + 16))
+                hits = pos + np.cumsum(gaps)
+                if hits[-1] >= n:
+                    pieces.append(hits[hits < n])
+                    break
+                pieces.append(hits)
+                pos = int(hits[-1])
+            idx = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+            newly += int(np.count_nonzero(~part[idx]))  # distinct and sorted already
+            part[idx] = True
+        return newly
+
     @staticmethod
     def _set(view: np.ndarray, idx: np.ndarray) -> int:
         if idx.size == 0:
             return 0
-        fresh = np.unique(idx[~view[idx]])
-        view[fresh] = True
-        return int(fresh.size)
+        if idx.size * 16 < view.size:  # few: the distinct fresh ones by sorting them
+            fresh = np.unique(idx[~view[idx]])
+            view[fresh] = True
+            return int(fresh.size)
+        before = int(np.count_nonzero(view))  # many: count the bitmap instead of sorting
+        view[idx] = True
+        return int(np.count_nonzero(view)) - before
 
     def _sweep(self, k: int, view: np.ndarray, advance_pages: float) -> int:
         pages = view.size

@@ -72,6 +72,7 @@ class MigrationResult(NamedTuple):
             "threshold_bytes": self.precopy.threshold_bytes,
             "throttle_max": self.precopy.throttle_max,
             "rounds": [r.to_dict() for r in self.rounds],
+            "rounds_summarised": any(r.repeat > 1 for r in self.rounds),
             "postcopy": None if sw.kind != "post_copy" else {
                 "pages": sw.postcopy_pages, "bytes": sw.postcopy_bytes, "duration_s": sw.postcopy_s,
                 "faults": sw.postcopy_faults, "fault_stall_s": sw.postcopy_stall_s,
@@ -214,7 +215,7 @@ def stream(spec: MigrationSpec, memory_map_cells: int = 1024,
             yield {"kind": "phase_end", "phase": ph.PRE_MIGRATION_BROWNOUT, "t_s": start_s + r.start_s}
             yield phase(ph.BLACKOUT, start_s + r.start_s)
         event = {"kind": "round", **r.to_dict(), "t_s": start_s + r.start_s,
-                 "end_s": start_s + r.start_s + r.duration_s}
+                 "end_s": start_s + r.start_s + r.duration_s * r.repeat}
         end_s = event["end_s"]
         if r.index < memory_map_first_rounds or r.phase == "final" or \
                 end_s - last_map_s >= memory_map_every_s:

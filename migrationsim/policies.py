@@ -5,8 +5,9 @@ bitmap sync): what rate may the next round use, what pending amount counts as sm
 threshold), and should pre-copy stop now, and why. Two kinds of round mechanics exist:
 
 - ``full_pass`` (textbook, xen): a round sends everything that was dirty when it began;
-- ``sync_below_threshold`` (qemu, gce): QEMU sends in 100 ms rate-limit windows and re-syncs the
-  dirty bitmap only when the unsent amount has dropped below the threshold, so a round ends
+- ``sync_below_threshold`` (qemu, gce): QEMU sends in 100 ms rate-limit windows, compares its
+  pending estimate with the threshold after every iteration and re-syncs the dirty bitmap only
+  when the estimate is below it (``ratelimit.py`` has the thread's schedule), so a round ends
   with the remainder just under the threshold, and near the end every window is a round.
 """
 
@@ -16,12 +17,12 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from .ratelimit import QEMU_RATE_WINDOW_S  # noqa: F401  (BUFFER_DELAY, re-exported)
 from .units import PAGE_SIZE_BYTES, format_bytes, format_duration, format_rate
 
 FULL_PASS = "full_pass"
 SYNC_BELOW_THRESHOLD = "sync_below_threshold"
 
-QEMU_RATE_WINDOW_S = 0.1  # QEMU's BUFFER_DELAY: rate limit and pending estimate every 100 ms
 XEN_START_RATE_BPS = 100e6 / 8  # libxc: first round at 100 Mbit/s
 XEN_RATE_HEADROOM_BPS = 50e6 / 8  # each round: dirty rate + 50 Mbit/s ...
 XEN_MAX_RATE_BPS = 500e6 / 8  # ... at most 500 Mbit/s
@@ -29,8 +30,12 @@ XEN_FEW_PAGES = 50  # stop when fewer than 50 pages remain
 
 
 def qemu_threshold_bytes(bandwidth_bps: float, downtime_limit_s: float) -> int:
-    """QEMU's switch-over threshold: measured bandwidth x downtime limit, in whole bytes."""
-    return int(bandwidth_bps * downtime_limit_s)
+    """QEMU's switch-over threshold: measured bandwidth x downtime limit, in whole bytes
+    (``threshold_size`` is a uint64). The product is taken to a millionth of a millionth: a
+    bandwidth measured from float sums must not lose a byte where the exact product is whole
+    (10 GbE x 300 ms is 375,000,000 B, not 374,999,999)."""
+    product = bandwidth_bps * downtime_limit_s
+    return int(product + product * 1e-12)
 
 
 @dataclass(slots=True)
@@ -43,6 +48,7 @@ class PrecopyState:
     live_rounds: int = 0
     live_wire_bytes: float = 0.0
     previous_pending_bytes: float | None = None  # at the sync before the last one
+    estimate_bytes: float = math.inf  # QEMU's pending estimate at the check, before the sync
     last_round_dirty_rate_bps: float = 0.0
 
 
@@ -129,7 +135,12 @@ class Qemu(Policy):
         return base + (spec.downtime_limit_s - base) / steps * step
 
     def threshold_bytes(self, state, rate_bps):
-        return float(qemu_threshold_bytes(rate_bps, self.downtime_limit_s(state.now_s)))
+        return self.threshold_at(rate_bps, state.now_s)
+
+    def threshold_at(self, bandwidth_bps: float, now_s: float) -> float:
+        """migration_update_counters: the bandwidth measured over the last window x the
+        downtime limit in force now."""
+        return float(qemu_threshold_bytes(bandwidth_bps, self.downtime_limit_s(now_s)))
 
     def threshold_fixed_until_s(self, now_s):
         spec = self.spec
@@ -142,6 +153,20 @@ class Qemu(Policy):
         return (now_s // delay_s + 1) * delay_s  # the ramp's next step
 
     def check(self, state, threshold):
+        """migration_iteration_run: complete when the exact pending is below the threshold or
+        nothing is pending; before the first measurement (threshold 0) the estimate is never
+        below it, so QEMU completes only once a pass has left nothing pending (its final sync,
+        in ram_save_complete, then picks up what the guest wrote meanwhile)."""
+        if threshold == 0.0 and state.estimate_bytes == 0.0:
+            return Stop("threshold_reached", True,
+                        f"The pass left nothing pending before QEMU had measured its bandwidth "
+                        f"(threshold still 0): the VM pauses and the "
+                        f"{format_bytes(state.pending_bytes)} written meanwhile are copied at "
+                        f"full link speed.")
+        if state.pending_bytes == 0.0:
+            return Stop("threshold_reached", True,
+                        "Nothing is pending after the last pass (the guest wrote nothing since): "
+                        "the VM pauses and only its device state is copied.")
         if state.pending_bytes < threshold:
             return Stop("threshold_reached", True,
                         f"Pending {format_bytes(state.pending_bytes)} fell below the threshold "

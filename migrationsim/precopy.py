@@ -13,16 +13,22 @@ from __future__ import annotations
 import math
 from typing import Iterator, NamedTuple, Sequence
 
-from .policies import (FULL_PASS, QEMU_RATE_WINDOW_S, AutoConverge, PrecopyState, Stop,
-                       make_policy, postcopy_switch_stop, timeout_stop)
-from .units import PAGE_SIZE_BYTES
+from .policies import (FULL_PASS, AutoConverge, PrecopyState, Stop, make_policy,
+                       postcopy_switch_stop, timeout_stop)
+from .ratelimit import RateWindow
+from .units import PAGE_SIZE_BYTES, format_bytes, format_long_duration, format_rate
 
 _TIME_EPS = 1e-9
 
-# QEMU re-estimates pending once per 100 ms rate-limit window, at a point of the window the
-# model cannot know; it takes the mean: the window that crosses the threshold goes on for half
-# a window's bytes before the bitmap is synced.
-WINDOW_OVERSHOOT = 0.5
+# The ceiling on simulated pre-copy time: no operator follows a migration for a year.
+MAX_PRECOPY_S = 365.25 * 86400
+
+
+def ceiling_stop(spec, waited_s: float) -> Stop:
+    return Stop("time_ceiling", False,
+                f"Still not converged after {format_long_duration(waited_s)} of pre-copy, the "
+                f"longest this simulator follows a migration (the operator's completion timeout "
+                f"is later still): aborted, and the VM keeps running on the source.", "abort")
 
 
 class LinkRate:
@@ -65,6 +71,7 @@ class Round(NamedTuple):
     rate_bps: float
     throttle: float
     threshold_bytes: float
+    repeat: int = 1  # > 1: this round stands for that many identical rounds in a row
 
     def to_dict(self) -> dict:
         return self._asdict()
@@ -73,7 +80,10 @@ class Round(NamedTuple):
 _new_round = tuple.__new__  # builds a Round from a tuple of its fields, without the keyword pass
 
 # A bound on rounds repeated at once (a run with no deadline and no limits never ends anyway).
-MAX_REPEATED_ROUNDS = 1_000_000
+MAX_REPEATED_ROUNDS = 1_000_000_000
+# More identical rounds in a row than this are returned as one round with ``repeat`` (the
+# JSON says so in ``rounds_summarised``): a year of 100 ms rounds must not cost a GB.
+SUMMARISE_ABOVE_ROUNDS = 1000
 _STEADY_REL = 1e-12
 
 
@@ -107,10 +117,11 @@ class Precopy:
     """
 
     __slots__ = ("spec", "memory", "policy", "full_pass", "state", "started_s", "aids",
-                 "auto_converge", "throttle", "throttle_max", "deadline_s", "last_sync_s",
+                 "auto_converge", "throttle", "throttle_max", "deadline_s", "horizon_s", "last_sync_s",
                  "threshold", "round_start_s", "round_wire", "round_pages",
                  "_round_link_bps", "_round_rate_bps", "last_round", "steady_syncs",
-                 "_threshold_key", "result", "_last_round_rate_bps")
+                 "_threshold_key", "result", "_last_round_rate_bps", "window",
+                 "_round_fresh", "_last_round_fresh", "window_streak")
 
     def __init__(self, spec, memory, start_s: float = 0.0):
         self.spec = spec
@@ -124,6 +135,9 @@ class Precopy:
         self.auto_converge = AutoConverge() if (spec.auto_converge and self.aids) else None
         self.throttle = self.throttle_max = 0.0
         self.deadline_s = start_s + spec.completion_timeout_s if self.policy.operator_timeout else math.inf
+        # nothing is followed past the ceiling on simulated time (the operator's deadline may be
+        # later: 1e30 s per GiB is a legal input, not a plan)
+        self.horizon_s = min(self.deadline_s, start_s + MAX_PRECOPY_S)
         self.last_sync_s = start_s
         self.threshold = 0.0
         self.round_start_s = start_s
@@ -136,6 +150,11 @@ class Precopy:
         self._last_round_rate_bps = math.nan  # the policy's rate for the last round
         self._threshold_key = (math.nan, -math.inf)  # (rate, valid until): the last threshold's
         self.result: PrecopyOutcome | None = None  # set when ``rounds`` ends
+        # QEMU's mechanics: the migration thread's rate-limit window (ratelimit.py)
+        self.window = None if self.full_pass else RateWindow(
+            spec.max_bandwidth_bps, self.policy.threshold_at, self.policy.threshold_fixed_until_s)
+        self._round_fresh = self._last_round_fresh = False  # rounds that began a fresh window
+        self.window_streak = 0  # rounds in a row that were one full window each, not converging
 
     @property
     def now_s(self) -> float:
@@ -153,16 +172,49 @@ class Precopy:
         rate = policy.live_rate_bps(state, link_bps)
         self._round_link_bps = link_bps
         self._round_rate_bps = rate
-        threshold = self._threshold_for(rate)
-        stop = policy.check(state, threshold)
+        window = self.window
+        if window is None:
+            threshold = self._threshold_for(rate)
+        else:  # the threshold QEMU measured over its last window
+            threshold = self.threshold = window.threshold
+            self._round_fresh = window.fresh
+        at_horizon = state.now_s >= self.horizon_s - _TIME_EPS
+        if at_horizon and window is not None and state.live_rounds > 0:
+            # the operator's deadline (or the ceiling) cut the round: no check of QEMU's came
+            # there, so nothing converged; the timeout acts on what is pending
+            stop = None
+        else:
+            stop = policy.check(state, threshold)
+        if stop is None and state.live_rounds == 0:
+            stop = self._first_pass_too_long(rate)
         if stop is None:
-            if state.now_s >= self.deadline_s - _TIME_EPS:
+            if state.now_s >= self.horizon_s - _TIME_EPS and self.horizon_s < self.deadline_s:
+                stop = ceiling_stop(self.spec, state.now_s - self.started_s)
+            elif state.now_s >= self.deadline_s - _TIME_EPS:
                 stop = timeout_stop(self.spec, state)
             elif self.spec.post_copy and self.aids and state.live_rounds >= 1:
                 stop = postcopy_switch_stop(state)
         self.round_start_s = state.now_s
         self.round_wire = self.round_pages = 0.0
         return stop
+
+    def _first_pass_too_long(self, rate_bps: float) -> Stop | None:
+        """Before round 0: if one pass over memory at the live rate would outlast the ceiling on
+        simulated time (and the operator's deadline is later still), the outcome is certain:
+        decided now, without simulating the wait."""
+        if self.horizon_s >= self.deadline_s:
+            return None  # the operator's timeout comes first: it is simulated as usual
+        memory = self.memory
+        pass_s = memory.wire_bytes_for(memory.pending) / rate_bps
+        if pass_s <= MAX_PRECOPY_S:
+            return None
+        spec = self.spec
+        return Stop("cannot_finish", False,
+                    f"At {format_rate(rate_bps)}, {format_bytes(spec.memory_bytes)} would take "
+                    f"{format_long_duration(pass_s)} to copy once, longer than the "
+                    f"{format_long_duration(MAX_PRECOPY_S)} this simulator follows a migration: "
+                    f"the outcome is certain, so it is decided now: aborted, and the VM keeps "
+                    f"running on the source.", "abort")
 
     def _threshold_for(self, rate_bps: float) -> float:
         """The policy's threshold now at ``rate_bps`` (worked out again only when the rate
@@ -177,44 +229,83 @@ class Precopy:
     def time_to_round_end(self, link_bps: float) -> float:
         """Seconds until the current round's sync if the rate stays ``link_bps``."""
         memory, now_s = self.memory, self.state.now_s
-        rate = self.rate_bps(link_bps)
-        if self.full_pass:  # everything that was dirty when the round began
-            remaining = memory.wire_bytes_for(memory.pending) / rate
-        else:  # until pending drops below the threshold, plus the window's overshoot
-            if link_bps != self._round_link_bps or now_s != self.round_start_s:
-                self._threshold_for(rate)  # QEMU's threshold follows the bandwidth it measures
-            # whole pages until pending is under the threshold (to a millionth of a page, so
-            # float rounding cannot flip a page where the threshold is a whole number of pages)
-            pages_needed = math.floor(memory.pending - self.threshold / PAGE_SIZE_BYTES + 1e-6) + 1
-            if pages_needed <= 0:
-                return 0.0
-            remaining = memory.wire_bytes_for(pages_needed) / rate + QEMU_RATE_WINDOW_S * WINDOW_OVERSHOOT
-        left = self.deadline_s - now_s
+        if self.window is not None:  # QEMU's thread, window by window, on a copy of its clock
+            seconds, _, _ = self.window.copy().run(now_s, link_bps, self._need(), self._dry(),
+                                                   self.horizon_s)
+            return seconds
+        remaining = memory.wire_bytes_for(memory.pending) / self.rate_bps(link_bps)
+        left = self.horizon_s - now_s
         if remaining > left:
             remaining = left
         return remaining if remaining > 0.0 else 0.0
 
+    def _dry(self) -> float:
+        """Wire bytes of every pending page: where a pass runs out of pages."""
+        memory = self.memory
+        return memory.wire_bytes_for(memory.pending)
+
+    def _need(self):
+        """``threshold -> wire bytes`` to send before QEMU's pending estimate (pending pages x
+        4096 B, whatever their content) is below the threshold: whole pages, counted to a
+        millionth of a page (float rounding must not flip a page where the threshold is a
+        whole number of pages)."""
+        memory = self.memory
+        pending = memory.pending
+        cache: dict[float, float] = {}
+
+        def need(threshold: float) -> float:
+            wire = cache.get(threshold)
+            if wire is None:
+                pages = math.floor(pending - threshold / PAGE_SIZE_BYTES + 1e-6) + 1
+                wire = cache[threshold] = memory.wire_bytes_for(pages) if pages > 0 else 0.0
+            return wire
+        return need
+
     def send_for(self, seconds: float, link_bps: float) -> None:
-        pages, wire = self.memory.send(self.rate_bps(link_bps) * seconds)
+        if self.window is not None:
+            _, wire, _ = self.window.run(self.state.now_s, link_bps, self._need(), self._dry(),
+                                         self.state.now_s + seconds)
+            pages, wire = self.memory.send(wire)
+        else:
+            pages, wire = self.memory.send(self.rate_bps(link_bps) * seconds)
         self.round_pages += pages
         self.round_wire += wire
         self.state.now_s += seconds
 
+    def run_round(self, link_bps: float) -> None:
+        """Send until the round's sync (or the deadline) at a constant ``link_bps``."""
+        if self.window is None:
+            self.send_for(self.time_to_round_end(link_bps), link_bps)
+            return
+        state = self.state
+        seconds, wire, _ = self.window.run(state.now_s, link_bps, self._need(), self._dry(),
+                                           self.horizon_s)
+        pages, wire = self.memory.send(wire)
+        self.round_pages += pages
+        self.round_wire += wire
+        state.now_s += seconds
+
     def end_round(self) -> Round:
         """The bitmap sync that ends a round: what the guest dirtied joins the pending set."""
         state, memory = self.state, self.memory
+        round_link_bps = self._round_link_bps
         self._round_link_bps = math.nan  # the policy decides the next round's rate afresh
         rate_bps, self._last_round_rate_bps = self._last_round_rate_bps, self._round_rate_bps
         now_s = state.now_s
         interval = now_s - self.last_sync_s
+        state.estimate_bytes = memory.pending * PAGE_SIZE_BYTES  # what the check compared
         dirty_bytes = memory.dirty(interval, 1.0 - self.throttle) * PAGE_SIZE_BYTES
         self.last_sync_s = now_s
         duration = now_s - self.round_start_s
         wire = self.round_wire
         state.previous_pending_bytes = state.pending_bytes
-        pending_bytes = state.pending_bytes = memory.pending * PAGE_SIZE_BYTES
+        # pending to a millionth of a page: float noise in the fluid sums must not decide a
+        # comparison with a threshold that is a whole number of pages
+        pending_bytes = state.pending_bytes = round(memory.pending, 6) * PAGE_SIZE_BYTES
         index = state.live_rounds
         state.live_rounds = index + 1
+        if self.window is not None:
+            self.threshold = self.window.threshold  # the one the sync's check compared with
         state.live_wire_bytes += wire
         state.last_round_dirty_rate_bps = dirty_bytes / interval if interval > 0 else 0.0
         round_throttle = self.throttle
@@ -225,9 +316,13 @@ class Precopy:
         live_round = _new_round(Round, (index, "live", self.round_start_s - self.started_s,
                                         duration, wire, self.round_pages, dirty_bytes,
                                         pending_bytes, wire / duration if duration > 0 else 0.0,
-                                        round_throttle, self.threshold))
+                                        round_throttle, self.threshold, 1))
         before, self.last_round = self.last_round, live_round
+        if self.window is not None:
+            self._count_window_round(round_link_bps, duration, wire, pending_bytes)
+        fresh, self._last_round_fresh = self._last_round_fresh, self._round_fresh
         if before is not None and rate_bps == self._round_rate_bps and \
+                (self.window is None or (fresh and self._round_fresh)) and \
                 _same_round(before, live_round) and memory.saturated():
             self.steady_syncs += 1
         else:
@@ -250,12 +345,15 @@ class Precopy:
             return []
         if self._round_rate_bps != self._last_round_rate_bps or self.threshold != last.threshold_bytes:
             return []  # the policy just changed its rate or threshold: not the same round
+        window = self.window
+        if window is not None and not self._round_fresh:
+            return []  # QEMU's thread is not at the start of a window, as the last round was
         state, spec = self.state, self.spec
         duration, wire = last.duration_s, last.bytes
         if not duration > 0.0:
             return []
         # whole rounds that fit before each change, keeping the last to be simulated
-        until_s = min(self.deadline_s, self.policy.threshold_fixed_until_s(state.now_s))
+        until_s = min(self.horizon_s, self.policy.threshold_fixed_until_s(state.now_s))
         room = min(float(MAX_REPEATED_ROUNDS), (until_s - state.now_s) // duration - 1)
         if spec.max_rounds is not None:
             room = min(room, spec.max_rounds - state.live_rounds - 1)
@@ -265,16 +363,92 @@ class Precopy:
             return []
         room = int(room)
         first_index, first_start = state.live_rounds, self.round_start_s - self.started_s
-        rounds = [_new_round(Round, (first_index + j, "live", first_start + j * duration,
-                                     *last[3:])) for j in range(room)]
+        if room > SUMMARISE_ABOVE_ROUNDS:
+            rounds = [_new_round(Round, (first_index, "live", first_start, *last[3:11], room))]
+        else:
+            rounds = [_new_round(Round, (first_index + j, "live", first_start + j * duration,
+                                         *last[3:11], 1)) for j in range(room)]
         self.memory.repeat_saturated_rounds(room, last.pages, duration, 1.0 - self.throttle)
         state.now_s += room * duration
         self.last_sync_s = state.now_s
         state.previous_pending_bytes = state.pending_bytes
         state.live_rounds += room
         state.live_wire_bytes += room * wire
-        self.last_round = rounds[-1]
+        self.last_round = rounds[-1]._replace(index=state.live_rounds - 1, repeat=1,
+                                              start_s=first_start + (room - 1) * duration)
         self.steady_syncs = 0
+        return rounds
+
+    # --- the window regime: one full window a round, never converging ----------------------
+
+    WINDOW_STREAK = 12  # rounds in a row that show the regime before it is extrapolated
+    WINDOW_REGIME_MIN_ROUNDS = 500  # windows left to the horizon worth extrapolating
+
+    def _count_window_round(self, link_bps: float, duration: float, wire: float,
+                            pending_bytes: float) -> None:
+        full_bytes, full_s = self.window.full_window(link_bps) if link_bps > 0 else (0.0, 0.0)
+        if self._round_fresh and abs(duration - full_s) <= 1e-9 * full_s and \
+                abs(wire - full_bytes) <= 1e-9 * full_bytes and pending_bytes >= self.threshold:
+            self.window_streak += 1
+        else:
+            self.window_streak = 0
+
+    def repeat_window_rounds(self, link_bps: float) -> list[Round]:
+        """Call after ``decide`` said go on, on a constant link. QEMU's thread in a regime where
+        every round is one full window (the budget goes out, the check at the window's end
+        syncs) and a working set rewritten whole within every window keeps pending at or above
+        the threshold: the migration cannot converge, every window sends the same bytes in the
+        same time, and the rounds repeat up to the rotating cursor until the horizon. When the
+        operator's action there is to abort (or the horizon is the ceiling), nothing of the
+        memory's state at the end is needed: the windows up to the horizon are added by
+        arithmetic, as rounds alike in time and bytes (the cursor's position changes their
+        pending by a few per cent, which no reported figure depends on), once a bound on the
+        other pending pages shows that every window's check syncs. The round cut by the
+        horizon is simulated."""
+        spec, state, window = self.spec, self.state, self.window
+        last = self.last_round
+        if (window is None or self.window_streak < self.WINDOW_STREAK or last is None
+                or self.auto_converge is not None or self.policy.limited
+                or self.policy.name != "qemu"  # gce also stops on pending's shape
+                or not window.fresh or self.threshold != last.threshold_bytes
+                or (self.horizon_s == self.deadline_s and spec.timeout_action != "abort")
+                or self.policy.threshold_fixed_until_s(state.now_s) < self.horizon_s
+                or not hasattr(self.memory, "rewritten_within")):
+            return []
+        full_bytes, full_s = window.full_window(link_bps)
+        ring, ring_wire, others = self.memory.rewritten_within(full_s, 1.0 - self.throttle)
+        if ring * PAGE_SIZE_BYTES < self.threshold or ring_wire < full_bytes:
+            return []  # not certain: the rewritten sets alone do not keep pending up
+        # Every window's check syncs while the pages pending besides the rewritten sets (Q)
+        # stay under margin = threshold + a window's pages - the sets. The cursor meets every
+        # pending page once a lap, and a lap is at most (sets + Q) / (pages a window) + 1
+        # windows, so Q never exceeds (Q now + others x (sets / b + 2)) / (1 - others / b),
+        # ``others`` being what the other writers can add in a window.
+        per_window = full_bytes / max(r.wire_cost_bytes for r in self.memory.ws_regions.values())
+        margin = self.threshold / PAGE_SIZE_BYTES + per_window - ring
+        q_now = self.memory.pending - ring
+        if others >= per_window or q_now < -1e-6:
+            return []
+        q_max = (q_now + others * (ring / per_window + 2)) / (1 - others / per_window)
+        if not q_max < 0.9 * margin:
+            return []  # not certain that every window ends with a sync
+        room = int(min(float(MAX_REPEATED_ROUNDS), (self.horizon_s - state.now_s) // full_s - 1))
+        if room < self.WINDOW_REGIME_MIN_ROUNDS:
+            return []  # short stretches are simulated: a round more or less there is > 1 %
+        first_index, first_start = state.live_rounds, state.now_s - self.started_s
+        fields = (full_s, full_bytes, full_bytes / last.bytes * last.pages, *last[6:11])
+        if room > SUMMARISE_ABOVE_ROUNDS:
+            rounds = [_new_round(Round, (first_index, "live", first_start, *fields, room))]
+        else:
+            rounds = [_new_round(Round, (first_index + j, "live", first_start + j * full_s,
+                                         *fields, 1)) for j in range(room)]
+        state.now_s += room * full_s
+        self.last_sync_s = state.now_s
+        state.live_rounds += room
+        state.live_wire_bytes += room * full_bytes
+        self.last_round = rounds[-1]._replace(index=state.live_rounds - 1, repeat=1,
+                                              start_s=first_start + (room - 1) * full_s)
+        self.window_streak = 0
         return rounds
 
     def rounds(self, link: LinkRate) -> Iterator[Round]:
@@ -295,8 +469,13 @@ class Precopy:
                 if repeated:
                     yield from repeated
                     continue
+            if self.window_streak >= self.WINDOW_STREAK and constant:
+                repeated = self.repeat_window_rounds(link_bps)
+                if repeated:
+                    yield from repeated
+                    continue
             if constant:
-                self.send_for(self.time_to_round_end(link_bps), link_bps)
+                self.run_round(link_bps)
             else:
                 while True:  # pieces of constant link rate
                     link_bps = link.rate_at(self.state.now_s)

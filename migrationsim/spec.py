@@ -23,6 +23,12 @@ REGION_KINDS = ("hot", "cold", "zero")
 
 QEMU_DEFAULT_MAX_BANDWIDTH_BPS = 128 * 1024**2  # QEMU's max-bandwidth default, 128 MiB/s
 MAX_MEMORY_BYTES = 16 * 1024**4  # 16 TiB: the largest VM this simulator accepts
+# Limits that keep every answer finite, quick and small (the CLI and the web both get them here):
+MAX_DOWNTIME_LIMIT_S = 2000.0  # QEMU refuses more (migration/options.c, MAX_MIGRATE_DOWNTIME_SECONDS)
+MAX_RATE_BPS = 1e15  # 1 PB/s: faster than any memory bus writes or any link carries
+MIN_RATE_BPS = 1 / 8  # 1 bit/s: the slowest link (or cap) a migration is simulated over
+MAX_DURATION_S = 1e9  # about 32 years, for the durations that add up in the timeline
+MAX_PAGES_BITMAP_BYTES = 256 * 1024**2  # the pages resolution's dirty bitmap: 1 B a page, 1 TiB guests
 
 # Defaults that differ by policy (None: the policy does not use the limit).
 POLICY_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -136,6 +142,14 @@ def _fraction(value: Any) -> float:
     return number
 
 
+def _share(value: Any) -> float:
+    """A share from 0 to 1 inclusive (a guest may have every page zero: never written)."""
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise ValueError(f"must be a share from 0 to 1 (got {value!r})")
+    return number
+
+
 def _int(value: Any) -> int:
     if isinstance(value, float) and not value.is_integer():
         raise ValueError(f"must be a whole number (got {value!r})")
@@ -187,7 +201,7 @@ PARAMETERS: dict[str, Parameter] = {
     "working_set": Parameter(_optional(parse_bytes), None, "region the writes land in (default: all non-zero memory)"),
     "write_pattern": Parameter(_choice(WRITE_PATTERNS), "random", "random (saturating) or sequential (sweep)"),
     "dirty_model": Parameter(_choice(DIRTY_MODELS), "saturating", "saturating W(1-exp(-rt/W)) or linear D*t"),
-    "zero_fraction": Parameter(_fraction, None, "share of pages never written (9 B each on QEMU's wire)"),
+    "zero_fraction": Parameter(_share, None, "share of pages never written, 0 to 1 (9 B each on QEMU's wire)"),
     "layout": Parameter(_layout, "hot,cold,zero", "address order of the hot (working sets), cold and zero regions"),
     "packet_rate": Parameter(_optional(parse_rate), None, "inbound packets/s to the VM (default: from the workload)"),
     # link
@@ -254,12 +268,30 @@ def build_spec(**params: Any) -> MigrationSpec:
         raise InvalidParameter("memory", "must be at least one 4096 B page")
     if memory > MAX_MEMORY_BYTES:
         raise InvalidParameter("memory", "must be at most 16TiB")
-    if v["bandwidth"] <= 0:
-        raise InvalidParameter("bandwidth", "must be > 0")
-    if v["max_bandwidth"] is not None and v["max_bandwidth"] <= 0:
-        raise InvalidParameter("max_bandwidth", "must be > 0 (or none)")
+    if v["bandwidth"] < MIN_RATE_BPS:
+        raise InvalidParameter("bandwidth", "must be at least 1bit/s")
+    if v["max_bandwidth"] is not None and v["max_bandwidth"] < MIN_RATE_BPS:
+        raise InvalidParameter("max_bandwidth", "must be at least 1bit/s (or none)")
     if v["downtime_limit"] <= 0:
         raise InvalidParameter("downtime_limit", "must be > 0")
+    if v["downtime_limit"] > MAX_DOWNTIME_LIMIT_S:
+        raise InvalidParameter("downtime_limit", "must be at most 2000s (QEMU refuses a longer "
+                                                 "downtime-limit: MAX_MIGRATE_DOWNTIME_SECONDS)")
+    for name in ("bandwidth", "max_bandwidth", "dirty_rate"):
+        if v[name] is not None and v[name] > MAX_RATE_BPS:
+            raise InvalidParameter(name, "must be at most 1PB/s (faster than any memory bus or link)")
+    for name in ("resume_time", "fault_latency", "target_setup", "cleanup", "fabric_convergence",
+                 "forwarding_latency"):
+        if v[name] > MAX_DURATION_S:
+            raise InvalidParameter(name, f"must be at most {MAX_DURATION_S:g}s (about 32 years)")
+    if v["device_state"] > MAX_MEMORY_BYTES:
+        raise InvalidParameter("device_state", "must be at most 16TiB")
+    if v["packet_rate"] is not None and v["packet_rate"] > MAX_RATE_BPS:
+        raise InvalidParameter("packet_rate", "must be at most 1e15 packets/s")
+    if v["resolution"] == "pages" and memory // PAGE_SIZE_BYTES > MAX_PAGES_BITMAP_BYTES:
+        raise InvalidParameter("resolution", "pages keeps a dirty bitmap of one byte a page: at "
+                                             "most 256 MiB of bitmap, a 1 TiB guest; use fluid "
+                                             "for larger ones")
     if v["completion_timeout"] <= 0:
         raise InvalidParameter("completion_timeout", "must be > 0 (QEMU never gives up by itself)")
     if v["downtime_ramp_steps"] < 0:
@@ -316,7 +348,10 @@ def _dirtying(v: dict[str, Any], memory: float) -> tuple[tuple[WorkingSet, ...],
     """Working sets, zero share and packet rate: from the preset, overridden by explicit values."""
     preset = PRESETS[v["workload"]] if v["workload"] else None
     if preset is None and v["dirty_rate"] is None:
-        preset = PRESETS["web"]
+        if v["zero_fraction"] == 1.0 and v["working_set"] in (None, 0.0):
+            v = {**v, "dirty_rate": 0.0}  # every page zero: a guest that has written nothing
+        else:
+            preset = PRESETS["web"]
     zero_fraction = v["zero_fraction"]
     if zero_fraction is None:
         zero_fraction = preset.zero_fraction if preset else 0.0
@@ -328,8 +363,14 @@ def _dirtying(v: dict[str, Any], memory: float) -> tuple[tuple[WorkingSet, ...],
     if v["dirty_rate"] is not None or v["working_set"] is not None or preset is None:
         rate = v["dirty_rate"] if v["dirty_rate"] is not None else (preset.dirty_rate_bps if preset else 0.0)
         size = v["working_set"] if v["working_set"] is not None else writable
-        if size < PAGE_SIZE_BYTES:
-            raise InvalidParameter("working_set", "must be at least one 4096 B page")
+        if rate > 0 and size < PAGE_SIZE_BYTES:
+            if v["working_set"] is not None:
+                raise InvalidParameter("working_set", "a guest that writes needs a working set "
+                                                      "of at least one 4096 B page (or --dirty-rate 0)")
+            raise InvalidParameter("dirty_rate", "no page is left to write to (every page is "
+                                                 "zero: zero_fraction 1); give 0")
+        if rate == 0:
+            size = min(size, writable)  # nothing written: the set is only a label
         if size > writable * (1 + 1e-9):
             raise InvalidParameter(
                 "working_set", "must fit in the memory that is not zero pages "

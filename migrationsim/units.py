@@ -73,7 +73,7 @@ def parse_duration(value: str | float | int) -> float:
 
 def format_bytes(n: float) -> str:
     """Human-readable IEC size: 40265318 -> '38.4 MiB'."""
-    for unit, scale in (("GiB", 1024.0**3), ("MiB", 1024.0**2), ("KiB", 1024.0)):
+    for unit, scale in (("TiB", 1024.0**4), ("GiB", 1024.0**3), ("MiB", 1024.0**2), ("KiB", 1024.0)):
         if abs(n) >= scale:
             return f"{n / scale:.1f} {unit}"
     return f"{n:.0f} B"
@@ -94,3 +94,17 @@ def format_duration(s: float) -> str:
     if s < 120:
         return f"{s:.2f} s"
     return f"{s / 60:.1f} min"
+
+
+def format_long_duration(s: float) -> str:
+    """Durations of any size, in words: '2.3 days', '4.4 million years'."""
+    year = 365.25 * 86400
+    if s < 2 * 86400:
+        return format_duration(s) if s < 7200 else f"{s / 3600:.1f} hours"
+    if s < year:
+        return f"{s / 86400:.1f} days"
+    years = s / year
+    for word, scale in (("billion", 1e9), ("million", 1e6), ("thousand", 1e3)):
+        if years >= scale:
+            return f"{years / scale:.1f} {word} years"
+    return f"{years:.1f} years"

@@ -32,7 +32,10 @@ class WorkingSet:
 
     @property
     def pages(self) -> int:
-        return max(1, int(self.size_bytes // PAGE_SIZE_BYTES))
+        """Whole pages: a set that is written holds at least one; a guest that writes nothing
+        may have a set of no pages."""
+        pages = int(self.size_bytes // PAGE_SIZE_BYTES)
+        return pages if pages > 0 or self.write_rate_bps <= 0 else 1
 
     @property
     def page_writes_per_s(self) -> float:
