@@ -63,9 +63,9 @@ def create_run(preset: str) -> tuple[int, float, str]:
     import django
 
     django.setup()
-    from playground.fleets import services as fleet_services
     from migrationsim.fleet.plan import plan as plan_of
     from migrationsim.fleet.text import preset_scenario
+    from playground.fleets import services as fleet_services
     from playground.fleets.run_views import _speed_for
 
     scenario = preset_scenario(preset)
@@ -83,11 +83,17 @@ async def listen(url: str, origin: str, timeout: float):
         while time.time() < deadline:
             try:
                 raw = await asyncio.wait_for(ws.recv(), timeout=max(0.1, deadline - time.time()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
             msg = json.loads(raw)
-            arrivals.append((time.time(), len(raw.encode() if isinstance(raw, str) else raw),
-                             len(msg.get("events", [])), msg))
+            arrivals.append(
+                (
+                    time.time(),
+                    len(raw.encode() if isinstance(raw, str) else raw),
+                    len(msg.get("events", [])),
+                    msg,
+                )
+            )
             if msg.get("type") == "status" and msg.get("status") in ("done", "failed"):
                 break
     return arrivals
@@ -101,34 +107,64 @@ def main() -> None:
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PLAYGROUND_MODE", "DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY")}
-    env.update(PLAYGROUND_VAR_DIR=str(tmp / "var"), DJANGO_SETTINGS_MODULE="playground.settings",
-               PYTHONUNBUFFERED="1", LOG_LEVEL="WARNING")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PLAYGROUND_MODE", "DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY")
+    }
+    env.update(
+        PLAYGROUND_VAR_DIR=str(tmp / "var"),
+        DJANGO_SETTINGS_MODULE="playground.settings",
+        PYTHONUNBUFFERED="1",
+        LOG_LEVEL="WARNING",
+    )
     if args.redis:
         env["REDIS_URL"] = args.redis
     os.environ.update(env)
     python = sys.executable
-    subprocess.run([python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
     run_id, bucket_s, speed = create_run(args.preset)
 
     port = free_port()
     log = (tmp / "daphne.log").open("wb")
-    daphne = subprocess.Popen([str(Path(python).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port),
-                               "playground.asgi:application"], cwd=ROOT, env=env, stdout=log,
-                              stderr=subprocess.STDOUT, start_new_session=True)
+    daphne = subprocess.Popen(
+        [
+            str(Path(python).parent / "daphne"),
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "playground.asgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     worker = None
     try:
         wait_for_port(port, daphne)
 
         async def run():
             nonlocal worker
-            listener = asyncio.create_task(listen(f"ws://127.0.0.1:{port}/ws/fleet-runs/{run_id}/",
-                                                  f"http://127.0.0.1:{port}", args.timeout))
+            listener = asyncio.create_task(
+                listen(
+                    f"ws://127.0.0.1:{port}/ws/fleet-runs/{run_id}/",
+                    f"http://127.0.0.1:{port}",
+                    args.timeout,
+                )
+            )
             await asyncio.sleep(1.0)  # the viewer is connected and has the (empty) replay
-            code = ("import django; django.setup(); from playground.runs.pipeline import execute_run; "
-                    f"execute_run(kind='fleet', run_id={run_id})")
-            worker = subprocess.Popen([python, "-c", code], cwd=ROOT, env=env, start_new_session=True)
+            code = (
+                "import django; django.setup(); from playground.runs.pipeline import execute_run; "
+                f"execute_run(kind='fleet', run_id={run_id})"
+            )
+            worker = subprocess.Popen(
+                [python, "-c", code], cwd=ROOT, env=env, start_new_session=True
+            )
             return await listener
 
         arrivals = asyncio.run(run())
@@ -139,13 +175,16 @@ def main() -> None:
         stop(daphne)
 
     import django  # noqa: F401  (set up in create_run)
+
     from playground.fleets.models import FleetRun
 
     run = FleetRun.objects.get(pk=run_id)
     started = run.started.timestamp()
     frames = [a for a in arrivals if a[3].get("type") == "events"]
     if not frames:
-        print(json.dumps({"error": "no frames arrived", "status": run.status, "run_error": run.error}))
+        print(
+            json.dumps({"error": "no frames arrived", "status": run.status, "run_error": run.error})
+        )
         sys.exit(1)
     first, last = frames[0][0], arrivals[-1][0]
     span = max(last - started, 1e-9)
@@ -157,23 +196,31 @@ def main() -> None:
     first_frame_t = frames[0][3]["events"][0]["t_s"]
     playback_s = 0.0 if speed == "max" else first_frame_t / float(speed)
     summary = run.summary or {}
-    print(json.dumps({
-        "preset": args.preset, "vms": summary.get("vms"), "status": run.status,
-        "channel_layer": "redis" if args.redis else "sqlite (embedded)",
-        "engine_and_publish_s": round(run.finished.timestamp() - started, 2),
-        "messages": len(arrivals), "frame_messages": len(frames),
-        "frames": sum(a[2] for a in frames),
-        "bytes": sum(a[1] for a in arrivals),
-        "messages_per_s_avg": round(len(arrivals) / span, 2),
-        "messages_per_s_peak": max(per_second.values()),
-        "bytes_per_s_avg": round(sum(a[1] for a in arrivals) / span),
-        "bytes_per_s_peak": max(bytes_per_second.values()),
-        "largest_message_bytes": max(a[1] for a in arrivals),
-        "first_message_s": round(first - started, 3),
-        "first_chart_update_s": round(first - started + playback_s + REDRAW_S, 3),
-        "bucket_s": bucket_s, "playback_speed": speed,
-        "targets": {"messages_per_s": "< 50", "first_chart_update_s": "< 2"},
-    }))
+    print(
+        json.dumps(
+            {
+                "preset": args.preset,
+                "vms": summary.get("vms"),
+                "status": run.status,
+                "channel_layer": "redis" if args.redis else "sqlite (embedded)",
+                "engine_and_publish_s": round(run.finished.timestamp() - started, 2),
+                "messages": len(arrivals),
+                "frame_messages": len(frames),
+                "frames": sum(a[2] for a in frames),
+                "bytes": sum(a[1] for a in arrivals),
+                "messages_per_s_avg": round(len(arrivals) / span, 2),
+                "messages_per_s_peak": max(per_second.values()),
+                "bytes_per_s_avg": round(sum(a[1] for a in arrivals) / span),
+                "bytes_per_s_peak": max(bytes_per_second.values()),
+                "largest_message_bytes": max(a[1] for a in arrivals),
+                "first_message_s": round(first - started, 3),
+                "first_chart_update_s": round(first - started + playback_s + REDRAW_S, 3),
+                "bucket_s": bucket_s,
+                "playback_speed": speed,
+                "targets": {"messages_per_s": "< 50", "first_chart_update_s": "< 2"},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

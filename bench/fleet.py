@@ -26,23 +26,38 @@ VMS_PER_HOST = 8
 HOSTS_PER_RACK = 16
 
 
-def standard_wave(vms: int, fraction: float, evacuate_all: bool, per_host_cap: int, seed: int) -> dict:
+def standard_wave(
+    vms: int, fraction: float, evacuate_all: bool, per_host_cap: int, seed: int
+) -> dict:
     racks = max(1, round(vms / (VMS_PER_HOST * HOSTS_PER_RACK)))
     evacuated = max(1, round(racks * fraction))
     if evacuate_all:
-        event = {"kind": "urgent_patch", "scope": {"zone": True}, "max_hosts_in_maintenance": "10%",
-                 "host_downtime": "5min"}
+        event = {
+            "kind": "urgent_patch",
+            "scope": {"zone": True},
+            "max_hosts_in_maintenance": "10%",
+            "host_downtime": "5min",
+        }
     else:
-        event = {"kind": "kernel_upgrade", "scope": {"racks": [f"r{i + 1}" for i in range(evacuated)]},
-                 "max_hosts_in_maintenance": "100%", "host_downtime": "5min"}
+        event = {
+            "kind": "kernel_upgrade",
+            "scope": {"racks": [f"r{i + 1}" for i in range(evacuated)]},
+            "max_hosts_in_maintenance": "100%",
+            "host_downtime": "5min",
+        }
     return {
-        "name": "standard-wave", "seed": seed,
+        "name": "standard-wave",
+        "seed": seed,
         "fleet": {
             "host": {"vcpus": 64, "memory": "256GiB", "nic": "10Gbit/s"},
             "racks": [{"name": "r", "count": racks, "hosts": HOSTS_PER_RACK, "uplink": "40Gbit/s"}],
-            "vms": {"per_host": VMS_PER_HOST, "memory": ["1GiB", "16GiB"], "vcpus": [1, 4],
-                    "mix": {"idle": 0.25, "web": 0.35, "oltp": 0.25, "cache": 0.1, "analytics": 0.05},
-                    "customers": 100},
+            "vms": {
+                "per_host": VMS_PER_HOST,
+                "memory": ["1GiB", "16GiB"],
+                "vcpus": [1, 4],
+                "mix": {"idle": 0.25, "web": 0.35, "oltp": 0.25, "cache": 0.1, "analytics": 0.05},
+                "customers": 100,
+            },
         },
         "policy": {"name": "qemu"},
         "caps": {"per_source_host": per_host_cap, "per_target_host": per_host_cap},
@@ -51,7 +66,9 @@ def standard_wave(vms: int, fraction: float, evacuate_all: bool, per_host_cap: i
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--vms", type=int, default=100_000)
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--evacuate-fraction", type=float, default=0.1)
@@ -61,25 +78,30 @@ def main() -> None:
     args = parser.parse_args()
 
     start = time.perf_counter()
-    scenario = parse_scenario(standard_wave(args.vms, args.evacuate_fraction, args.all,
-                                            args.per_host_cap, args.seed))
+    scenario = parse_scenario(
+        standard_wave(args.vms, args.evacuate_fraction, args.all, args.per_host_cap, args.seed)
+    )
     run = FleetRun(scenario).run()
     summary = summarize(run)
     wall = time.perf_counter() - start
-    print(json.dumps({
-        "vms": summary["vms"],
-        "migrations": summary["migrations"],
-        "makespan_s": round(summary["makespan_s"], 1),
-        "wall_s": round(wall, 2),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "evacuated": "all" if args.all else args.evacuate_fraction,
-        "per_host_cap": args.per_host_cap,
-        "outcomes": summary["outcomes"],
-        "blackout_p50_s": summary["blackout_p50_s"],
-        "blackout_p99_s": summary["blackout_p99_s"],
-        "peak_concurrent_migrations": summary["peak_concurrent_migrations"],
-        "wall_s_per_migration_ms": round(1000 * wall / max(1, summary["migrations"]), 3),
-    }))
+    print(
+        json.dumps(
+            {
+                "vms": summary["vms"],
+                "migrations": summary["migrations"],
+                "makespan_s": round(summary["makespan_s"], 1),
+                "wall_s": round(wall, 2),
+                "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "evacuated": "all" if args.all else args.evacuate_fraction,
+                "per_host_cap": args.per_host_cap,
+                "outcomes": summary["outcomes"],
+                "blackout_p50_s": summary["blackout_p50_s"],
+                "blackout_p99_s": summary["blackout_p99_s"],
+                "peak_concurrent_migrations": summary["peak_concurrent_migrations"],
+                "wall_s_per_migration_ms": round(1000 * wall / max(1, summary["migrations"]), 3),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

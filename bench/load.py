@@ -61,7 +61,6 @@ import resource
 import secrets
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -75,8 +74,16 @@ from loopback import dechunk, free_port  # bench/ is on sys.path when a script h
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = Path(sys.executable)
 SERVE = ROOT / "deploy" / "serve"
-FORM = {"memory": "4GiB", "workload": "web", "bandwidth": "10Gbit/s", "policy": "qemu",
-        "downtime_limit": "300ms", "resolution": "fluid", "speed": "10", "guest_watches": "on"}
+FORM = {
+    "memory": "4GiB",
+    "workload": "web",
+    "bandwidth": "10Gbit/s",
+    "policy": "qemu",
+    "downtime_limit": "300ms",
+    "resolution": "fluid",
+    "speed": "10",
+    "guest_watches": "on",
+}
 PASSWORD = secrets.token_urlsafe(18)  # nothing like a user name (Django's password validators)
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -93,6 +100,7 @@ def ms(value: float | None) -> float | None:
 
 
 # --- a browser without a browser: HTTP/1.1 on asyncio sockets, cookies, CSRF --------------------
+
 
 class Response:
     def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes, seconds: float):
@@ -119,21 +127,38 @@ class Browser:
     def cookie_header(self) -> str:
         return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
 
-    async def request(self, method: str, path: str, *, form: dict | None = None,
-                      referer: str = "/", timeout: float = 60, page: str | None = None) -> Response:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        form: dict | None = None,
+        referer: str = "/",
+        timeout: float = 60,
+        page: str | None = None,
+    ) -> Response:
         body = urlencode(form).encode() if form is not None else b""
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}", "Connection: close",
-                 "User-Agent: bench-load", "Accept: text/html,application/json"]
+        lines = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: {self.host}",
+            "Connection: close",
+            "User-Agent: bench-load",
+            "Accept: text/html,application/json",
+        ]
         if self.cookies:
             lines.append(f"Cookie: {self.cookie_header()}")
         if method == "POST":
-            lines += ["Content-Type: application/x-www-form-urlencoded",
-                      f"Content-Length: {len(body)}", f"Origin: {self.base}",
-                      f"Referer: {self.base}{referer}"]
+            lines += [
+                "Content-Type: application/x-www-form-urlencoded",
+                f"Content-Length: {len(body)}",
+                f"Origin: {self.base}",
+                f"Referer: {self.base}{referer}",
+            ]
         started = time.perf_counter()
         parts = urlsplit(self.base)
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(parts.hostname, parts.port), timeout)
+            asyncio.open_connection(parts.hostname, parts.port), timeout
+        )
         try:
             writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
             await writer.drain()
@@ -171,15 +196,21 @@ class Browser:
     async def get(self, path: str, page: str | None = None) -> Response:
         return await self.request("GET", path, page=page)
 
-    async def post_form(self, form_path: str, action: str, data: dict, *,
-                        page: str | None = None) -> Response:
+    async def post_form(
+        self, form_path: str, action: str, data: dict, *, page: str | None = None
+    ) -> Response:
         """Load the page that holds the form, post it with its CSRF token (no redirect
         followed: the caller reads ``Location``)."""
         html = (await self.get(form_path)).text
         match = CSRF.search(html)
         token = match.group(1) if match else self.cookies.get("csrftoken", "")
-        return await self.request("POST", action, form={"csrfmiddlewaretoken": token, **data},
-                                  referer=form_path, page=page)
+        return await self.request(
+            "POST",
+            action,
+            form={"csrfmiddlewaretoken": token, **data},
+            referer=form_path,
+            page=page,
+        )
 
 
 def location(response: Response) -> str:
@@ -187,6 +218,7 @@ def location(response: Response) -> str:
 
 
 # --- what is measured ----------------------------------------------------------------------------
+
 
 class Stats:
     def __init__(self):
@@ -211,7 +243,12 @@ class Viewer:
 
     def __init__(self, index: int, url: str, origin: str, cookies: str, stats: Stats):
         self.index, self.url, self.origin, self.cookies, self.stats = (
-            index, url, origin, cookies, stats)
+            index,
+            url,
+            origin,
+            cookies,
+            stats,
+        )
         self.frames: dict[int, dict] = {}
         self.duplicates = 0
         self.live: list[tuple[int, float]] = []  # (seq, wall time received), after the replay
@@ -229,8 +266,12 @@ class Viewer:
             greeted = False
             try:
                 async with websockets.connect(
-                        f"{self.url}?after={after}", origin=self.origin, max_size=None,
-                        additional_headers={"Cookie": self.cookies}, open_timeout=60) as ws:
+                    f"{self.url}?after={after}",
+                    origin=self.origin,
+                    max_size=None,
+                    additional_headers={"Cookie": self.cookies},
+                    open_timeout=60,
+                ) as ws:
                     async for raw in ws:
                         now = time.time()
                         message = json.loads(raw)
@@ -290,8 +331,9 @@ class PublishTimes:
         self.seen: dict[int, float] = {}
 
     async def __aenter__(self):
-        self.proc = await asyncio.create_subprocess_exec(*self.args, cwd=ROOT,
-                                                         stdout=asyncio.subprocess.PIPE)
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.args, cwd=ROOT, stdout=asyncio.subprocess.PIPE
+        )
         line = await asyncio.wait_for(self.proc.stdout.readline(), 30)
         if line.strip() != b"ready":
             raise SystemExit("the channel-layer listener did not start")
@@ -311,21 +353,26 @@ class PublishTimes:
 
 # --- the people ----------------------------------------------------------------------------------
 
+
 async def sign_in(browser: Browser, username: str, stats: Stats) -> bool:
     """A real account: sign up through the form, then sign in through the login form (a fresh
     session). False when the server has no accounts (anonymous sessions then)."""
     signup = await browser.get("/accounts/signup/")
     if signup.status == 404:
         return False
-    response = await browser.post_form("/accounts/signup/", "/accounts/signup/", {
-        "username": username, "password1": PASSWORD, "password2": PASSWORD})
+    response = await browser.post_form(
+        "/accounts/signup/",
+        "/accounts/signup/",
+        {"username": username, "password1": PASSWORD, "password2": PASSWORD},
+    )
     if response.status != 302:
         stats.error(f"{username}: sign-up answered {response.status}")
         return False
     browser.cookies.clear()  # a new browser session: sign in
     started = time.perf_counter()
-    response = await browser.post_form("/accounts/login/", "/accounts/login/", {
-        "username": username, "password": PASSWORD})
+    response = await browser.post_form(
+        "/accounts/login/", "/accounts/login/", {"username": username, "password": PASSWORD}
+    )
     stats.signin_s.append(time.perf_counter() - started)
     if response.status != 302 or "sessionid" not in browser.cookies:
         stats.error(f"{username}: sign-in answered {response.status}")
@@ -337,24 +384,32 @@ async def watch_own_run(browser: Browser, run_id: int, stats: Stats, timeout: fl
     import websockets
 
     url = browser.base.replace("http://", "ws://") + f"/ws/runs/{run_id}/"
-    async with websockets.connect(url, origin=browser.base, max_size=None,
-                                  additional_headers={"Cookie": browser.cookie_header()}) as ws:
+    async with websockets.connect(
+        url,
+        origin=browser.base,
+        max_size=None,
+        additional_headers={"Cookie": browser.cookie_header()},
+    ) as ws:
         while True:
             message = json.loads(await asyncio.wait_for(ws.recv(), timeout))
             if message["type"] == "status" and message["status"] in ("done", "failed"):
                 return message["status"]
 
 
-async def user(index: int, browser: Browser, stats: Stats, until: float, interval: float,
-               deadline: float) -> None:
+async def user(
+    index: int, browser: Browser, stats: Stats, until: float, interval: float, deadline: float
+) -> None:
     rng = random.Random(index)
     await asyncio.sleep(rng.uniform(0, interval))  # users arrive spread out
     while time.monotonic() < until:
         started = time.monotonic()
         try:
-            form = {**FORM, "seed": str(rng.randint(1, 10**9)),
-                    "memory": rng.choice(["2GiB", "4GiB", "8GiB", "16GiB"]),
-                    "workload": rng.choice(["idle", "web", "oltp"])}
+            form = {
+                **FORM,
+                "seed": str(rng.randint(1, 10**9)),
+                "memory": rng.choice(["2GiB", "4GiB", "8GiB", "16GiB"]),
+                "workload": rng.choice(["idle", "web", "oltp"]),
+            }
             response = await browser.post_form("/", "/runs/", form, page="/runs/ (start)")
             if response.status != 302 or not re.fullmatch(r"/runs/\d+/", location(response)):
                 stats.error(f"user {index}: starting a run answered {response.status}")
@@ -364,8 +419,9 @@ async def user(index: int, browser: Browser, stats: Stats, until: float, interva
                 run_id = int(run_path.strip("/").rsplit("/", 1)[1])
                 posted = time.perf_counter()
                 await browser.get(run_path, page="/runs/<id>/")
-                status = await watch_own_run(browser, run_id, stats,
-                                             timeout=max(1.0, deadline - time.monotonic()))
+                status = await watch_own_run(
+                    browser, run_id, stats, timeout=max(1.0, deadline - time.monotonic())
+                )
                 if status == "done":
                     stats.run_done_s.append(time.perf_counter() - posted)
                 else:
@@ -392,7 +448,9 @@ async def large_run(owner: Browser, preset: str, stats: Stats) -> int:
     response = await owner.post_form(fleet_path + "plan/", fleet_path + "plan/", {})
     run_path = location(response)
     if response.status != 302 or not re.fullmatch(r"/fleets/runs/\d+/", run_path):
-        raise SystemExit(f"could not approve the plan: HTTP {response.status} {response.text[:300]}")
+        raise SystemExit(
+            f"could not approve the plan: HTTP {response.status} {response.text[:300]}"
+        )
     return int(run_path.strip("/").rsplit("/", 1)[1])
 
 
@@ -411,6 +469,7 @@ async def stored_frames(owner: Browser, run_id: int) -> tuple[dict[int, dict], s
 
 # --- one load test --------------------------------------------------------------------------------
 
+
 async def load(base: str, redis_url: str, args, cpu=None) -> dict:
     stats = Stats()
     tag = uuid.uuid4().hex[:6]
@@ -418,8 +477,9 @@ async def load(base: str, redis_url: str, args, cpu=None) -> dict:
     owner = Browser(base, stats, "owner")
     signed_in = await sign_in(owner, f"load-{tag}-owner", stats)
     users = [Browser(base, stats, f"user {i}") for i in range(args.users)]
-    results = await asyncio.gather(*(sign_in(b, f"load-{tag}-{i}", stats)
-                                     for i, b in enumerate(users)))
+    results = await asyncio.gather(
+        *(sign_in(b, f"load-{tag}-{i}", stats) for i, b in enumerate(users))
+    )
     accounts = "signed-in accounts" if signed_in and all(results) else "anonymous sessions"
     setup_s = time.perf_counter() - setup_started
 
@@ -433,12 +493,16 @@ async def load(base: str, redis_url: str, args, cpu=None) -> dict:
     publish = PublishTimes(redis_url, run_id, args.layer)
     await publish.__aenter__()
     ws_base = base.replace("http://", "ws://")
-    viewers = [Viewer(i, f"{ws_base}/ws/fleet-runs/{run_id}/", base, owner.cookie_header(), stats)
-               for i in range(args.viewers)]
+    viewers = [
+        Viewer(i, f"{ws_base}/ws/fleet-runs/{run_id}/", base, owner.cookie_header(), stats)
+        for i in range(args.viewers)
+    ]
     viewer_tasks = [asyncio.create_task(v.watch()) for v in viewers]
     until = loop_started + args.seconds
-    user_tasks = [asyncio.create_task(user(i, b, stats, until, args.run_interval, deadline))
-                  for i, b in enumerate(users)]
+    user_tasks = [
+        asyncio.create_task(user(i, b, stats, until, args.run_interval, deadline))
+        for i, b in enumerate(users)
+    ]
 
     everything = viewer_tasks + user_tasks
     done, pending = await asyncio.wait(everything, timeout=max(1.0, deadline - time.monotonic()))
@@ -452,13 +516,17 @@ async def load(base: str, redis_url: str, args, cpu=None) -> dict:
             stats.error(f"task: {type(task.exception()).__name__}: {task.exception()}")
     wall_s = time.monotonic() - loop_started
     cpu_used = {f"{k}_cpu_s": round(v - cpu_before[k], 1) for k, v in cpu().items()} if cpu else {}
-    cpu_used["bench_cpu_s"] = round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
-                                    - bench_before, 1)
+    cpu_used["bench_cpu_s"] = round(
+        sum(resource.getrusage(resource.RUSAGE_SELF)[:2]) - bench_before, 1
+    )
     # everything else busy meanwhile: PostgreSQL, Redis, the listener, and whatever else runs
     # on this machine (another test suite would show here)
     cpu_used["machine_busy_cpu_s"] = round(machine_busy_seconds() - machine_before, 1)
-    cpu_used["other_cpu_s"] = round(cpu_used["machine_busy_cpu_s"] - sum(
-        v for k, v in cpu_used.items() if k != "machine_busy_cpu_s"), 1)
+    cpu_used["other_cpu_s"] = round(
+        cpu_used["machine_busy_cpu_s"]
+        - sum(v for k, v in cpu_used.items() if k != "machine_busy_cpu_s"),
+        1,
+    )
     stats.measuring = False
     await publish.__aexit__()
     seen = publish.seen
@@ -484,36 +552,49 @@ async def load(base: str, redis_url: str, args, cpu=None) -> dict:
     response = await owner.get(f"/fleets/runs/{run_id}/summary.json")
     summary = (json.loads(response.body).get("summary") or {}) if response.status == 200 else {}
     return {
-        "server": base, "accounts": accounts,
-        "viewers": args.viewers, "users": args.users, "seconds": args.seconds,
-        "dropped_messages": dropped, "duplicate_messages": duplicates,
+        "server": base,
+        "accounts": accounts,
+        "viewers": args.viewers,
+        "users": args.users,
+        "seconds": args.seconds,
+        "dropped_messages": dropped,
+        "duplicate_messages": duplicates,
         "payload_mismatches": mismatches,
         "p50_message_latency_ms": ms(pct(latencies, 50)),
         "p99_message_latency_ms": ms(pct(latencies, 99)),
         "max_message_latency_ms": ms(max(latencies)) if latencies else None,
         "message_latency": "worker's publish (as a channel-layer subscriber in the bench sees "
-                           "it) to each viewer's WebSocket; live deliveries only",
+        "it) to each viewer's WebSocket; live deliveries only",
         "message_latency_samples": len(latencies),
         "messages_received": sum(len(v.frames) for v in viewers),
         "ws_messages_received": sum(v.ws_messages for v in viewers),
         "replayed_messages": replayed,
-        "large_run": {"id": run_id, "preset": args.preset, "vms": summary.get("vms"),
-                      "frames": len(stored), "status": large_status,
-                      "stream_s": round(max(seen.values()) - min(seen.values()), 1)
-                      if seen else None},
+        "large_run": {
+            "id": run_id,
+            "preset": args.preset,
+            "vms": summary.get("vms"),
+            "frames": len(stored),
+            "status": large_status,
+            "stream_s": round(max(seen.values()) - min(seen.values()), 1) if seen else None,
+        },
         "p50_viewer_connect_ms": ms(pct(connects, 50)),
         "p99_viewer_connect_ms": ms(pct(connects, 99)),
         "pages_loaded": len(pages),
         "p50_page_latency_ms": ms(pct(pages, 50)),
         "p99_page_latency_ms": ms(pct(pages, 99)),
         "max_page_latency_ms": ms(max(pages)) if pages else None,
-        "page_p99_ms": {label: ms(pct(values, 99)) for label, values in sorted(stats.pages.items())},
-        "runs_started": stats.runs_started, "runs_done": len(stats.run_done_s),
+        "page_p99_ms": {
+            label: ms(pct(values, 99)) for label, values in sorted(stats.pages.items())
+        },
+        "runs_started": stats.runs_started,
+        "runs_done": len(stats.run_done_s),
         "p50_run_done_s": round(pct(stats.run_done_s, 50), 2) if stats.run_done_s else None,
         "p99_run_done_s": round(pct(stats.run_done_s, 99), 2) if stats.run_done_s else None,
         "p99_signin_ms": ms(pct(stats.signin_s, 99)),
-        "errors": len(stats.errors), "error_samples": stats.errors[:8],
-        "wall_s": round(wall_s, 1), "setup_s": round(setup_s, 1),
+        "errors": len(stats.errors),
+        "error_samples": stats.errors[:8],
+        "wall_s": round(wall_s, 1),
+        "setup_s": round(setup_s, 1),
         **cpu_used,  # during the load phase (wall_s), on os.cpu_count() CPUs
     }
 
@@ -527,7 +608,8 @@ def machine_busy_seconds() -> float:
     """CPU seconds this machine spent busy (all CPUs, everything on it), from /proc/stat."""
     with contextlib.suppress(OSError):
         user, nice, system, idle, iowait, irq, softirq, steal = (
-            int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9])
+            int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+        )
         return (user + nice + system + irq + softirq + steal) / TICK
     return 0.0
 
@@ -543,6 +625,7 @@ def children(pid: int) -> list[int]:
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process and its live children (a worker's pool processes)."""
+
     def parse(stat: Path) -> tuple[int, float]:  # (parent pid, CPU seconds)
         fields = stat.read_text().rsplit(")", 1)[1].split()
         return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK
@@ -565,8 +648,10 @@ class Deployment:
         database_url = os.environ.get("DATABASE_URL", "")
         redis_url = os.environ.get("REDIS_URL", "")
         if not database_url.startswith(("postgres://", "postgresql://")) or not redis_url:
-            raise SystemExit("bench/load.py needs DATABASE_URL=postgres://... and REDIS_URL "
-                             "(or --url of a running server)")
+            raise SystemExit(
+                "bench/load.py needs DATABASE_URL=postgres://... and REDIS_URL "
+                "(or --url of a running server)"
+            )
         self.admin_url = database_url
         self.dbname = f"playground_load_{uuid.uuid4().hex[:8]}"
         self.redis_url = urlunparse(urlparse(redis_url)._replace(path=f"/{args.redis_db}"))
@@ -575,24 +660,30 @@ class Deployment:
         self.procs: list[subprocess.Popen] = []
         self.worker_nice = args.worker_nice
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PLAYGROUND_", "DJANGO_"))}
-        env.update({
-            "PLAYGROUND_MODE": "production",
-            "DJANGO_SECRET_KEY": "load-" + uuid.uuid4().hex,
-            "DATABASE_URL": self._db_url(self.dbname),
-            "REDIS_URL": self.redis_url,
-            "PLAYGROUND_STATIC_ROOT": str(workdir / "static"),
-            "PLAYGROUND_VAR_DIR": str(workdir / "var"),
-            "HOST": "127.0.0.1", "PORT": str(self.port), "WORKERS": "2",
-            "DJANGO_SECURE_SSL_REDIRECT": "false", "DJANGO_SECURE_COOKIES": "false",
-            "PYTHONUNBUFFERED": "1",
-        })
+        env.update(
+            {
+                "PLAYGROUND_MODE": "production",
+                "DJANGO_SECRET_KEY": "load-" + uuid.uuid4().hex,
+                "DATABASE_URL": self._db_url(self.dbname),
+                "REDIS_URL": self.redis_url,
+                "PLAYGROUND_STATIC_ROOT": str(workdir / "static"),
+                "PLAYGROUND_VAR_DIR": str(workdir / "var"),
+                "HOST": "127.0.0.1",
+                "PORT": str(self.port),
+                "WORKERS": "2",
+                "DJANGO_SECURE_SSL_REDIRECT": "false",
+                "DJANGO_SECURE_COOKIES": "false",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         if args.layer == "pubsub":  # an experiment: channels-redis's pub/sub layer
             (workdir / "bench_pubsub_settings.py").write_text(
                 "from playground.settings import *  # noqa\n"
                 "CHANNEL_LAYERS['default']['BACKEND'] = "
                 "'channels_redis.pubsub.RedisPubSubChannelLayer'\n"
                 "for key in ('capacity', 'expiry'):\n"
-                "    CHANNEL_LAYERS['default']['CONFIG'].pop(key, None)\n")
+                "    CHANNEL_LAYERS['default']['CONFIG'].pop(key, None)\n"
+            )
             env["DJANGO_SETTINGS_MODULE"] = "bench_pubsub_settings"
             env["PYTHONPATH"] = os.pathsep.join([str(workdir), str(ROOT)])
         env.update(dict(kv.split("=", 1) for kv in args.server_env))
@@ -614,14 +705,30 @@ class Deployment:
             conn.execute(f'CREATE DATABASE "{self.dbname}"')
         redis.Redis.from_url(self.redis_url).flushdb()
         try:
-            subprocess.run([str(SERVE), "release"], cwd=ROOT, env=self.env, check=True,
-                           stdout=(self.workdir / "release.log").open("wb"),
-                           stderr=subprocess.STDOUT, timeout=180)
-            for name, argv in (("worker1", ["worker", "worker1"]), ("worker2", ["worker", "worker2"]),
-                               ("web", ["web"])):
-                self.procs.append(subprocess.Popen(
-                    [str(SERVE), *argv], cwd=ROOT, env=self.env, start_new_session=True,
-                    stdout=(self.workdir / f"{name}.log").open("wb"), stderr=subprocess.STDOUT))
+            subprocess.run(
+                [str(SERVE), "release"],
+                cwd=ROOT,
+                env=self.env,
+                check=True,
+                stdout=(self.workdir / "release.log").open("wb"),
+                stderr=subprocess.STDOUT,
+                timeout=180,
+            )
+            for name, argv in (
+                ("worker1", ["worker", "worker1"]),
+                ("worker2", ["worker", "worker2"]),
+                ("web", ["web"]),
+            ):
+                self.procs.append(
+                    subprocess.Popen(
+                        [str(SERVE), *argv],
+                        cwd=ROOT,
+                        env=self.env,
+                        start_new_session=True,
+                        stdout=(self.workdir / f"{name}.log").open("wb"),
+                        stderr=subprocess.STDOUT,
+                    )
+                )
             deadline = time.monotonic() + 60
             while True:
                 with socket.socket() as s:
@@ -664,25 +771,51 @@ def main() -> None:
     parser.add_argument("--viewers", type=int, default=50)
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60, help="users start runs this long")
-    parser.add_argument("--deadline", type=float, default=300,
-                        help="abandon (and count as errors) whatever is still busy after this")
+    parser.add_argument(
+        "--deadline",
+        type=float,
+        default=300,
+        help="abandon (and count as errors) whatever is still busy after this",
+    )
     parser.add_argument("--preset", default="heartbleed", help="the large fleet run's preset")
-    parser.add_argument("--run-interval", type=float, default=4.0,
-                        help="seconds between one user's runs, at least (default 4: 15/min)")
+    parser.add_argument(
+        "--run-interval",
+        type=float,
+        default=4.0,
+        help="seconds between one user's runs, at least (default 4: 15/min)",
+    )
     parser.add_argument("--url", help="a running server (default: deploy one on 127.0.0.1)")
-    parser.add_argument("--redis-db", type=int, default=8,
-                        help="Redis database of the deployed server (flushed first)")
-    parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra environment of the deployed server (repeatable)")
-    parser.add_argument("--logs", metavar="DIR",
-                        help="keep the deployed server's logs (and static files) in DIR")
-    parser.add_argument("--layer", choices=["core", "pubsub"], default="core",
-                        help="the deployed server's channel layer: channels-redis's default "
-                             "(core, what settings.py configures) or, as an experiment, its "
-                             "pub/sub layer")
-    parser.add_argument("--worker-nice", type=int, default=0, metavar="N",
-                        help="run the deployed workers at this nice level (they yield the CPU "
-                             "to daphne)")
+    parser.add_argument(
+        "--redis-db",
+        type=int,
+        default=8,
+        help="Redis database of the deployed server (flushed first)",
+    )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment of the deployed server (repeatable)",
+    )
+    parser.add_argument(
+        "--logs", metavar="DIR", help="keep the deployed server's logs (and static files) in DIR"
+    )
+    parser.add_argument(
+        "--layer",
+        choices=["core", "pubsub"],
+        default="core",
+        help="the deployed server's channel layer: channels-redis's default "
+        "(core, what settings.py configures) or, as an experiment, its "
+        "pub/sub layer",
+    )
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run the deployed workers at this nice level (they yield the CPU to daphne)",
+    )
     parser.add_argument("--listen", nargs=3, help=argparse.SUPPRESS)  # the listener subprocess
     args = parser.parse_args()
     if args.listen:
@@ -704,10 +837,13 @@ def main() -> None:
             else:
                 tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-load-")))
             with Deployment(args, tmp) as server:
-                result = asyncio.run(load(f"http://127.0.0.1:{server.port}", server.redis_url,
-                                          args, cpu=server.cpu))
-                result["server"] = ("deploy/serve: daphne on 127.0.0.1 + worker1 + worker2, "
-                                    "PostgreSQL, Redis, production mode")
+                result = asyncio.run(
+                    load(f"http://127.0.0.1:{server.port}", server.redis_url, args, cpu=server.cpu)
+                )
+                result["server"] = (
+                    "deploy/serve: daphne on 127.0.0.1 + worker1 + worker2, "
+                    "PostgreSQL, Redis, production mode"
+                )
                 if args.server_env:
                     result["server_env"] = args.server_env
     result["total_s"] = round(time.perf_counter() - started, 1)

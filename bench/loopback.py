@@ -20,5 +20,5 @@ def dechunk(data: bytes) -> bytes:
         size = int(size_line.split(b";")[0], 16)
         if size == 0:
             break
-        out, data = out + rest[:size], rest[size + 2:]
+        out, data = out + rest[:size], rest[size + 2 :]
     return out

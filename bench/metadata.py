@@ -41,15 +41,24 @@ ROOT = Path(__file__).resolve().parents[1]
 PYTHON = Path(sys.executable)
 
 
-async def http(url: str, method: str = "GET", body: bytes = b"", headers: dict | None = None,
-               timeout: float = 90) -> tuple[int, dict, bytes]:
+async def http(
+    url: str,
+    method: str = "GET",
+    body: bytes = b"",
+    headers: dict | None = None,
+    timeout: float = 90,
+) -> tuple[int, dict, bytes]:
     """One HTTP/1.1 request on its own connection (Connection: close)."""
     parts = urlsplit(url)
     reader, writer = await asyncio.wait_for(asyncio.open_connection(parts.hostname, parts.port), 10)
     try:
         target = parts.path + (f"?{parts.query}" if parts.query else "")
-        lines = [f"{method} {target} HTTP/1.1", f"Host: {parts.netloc}", "Connection: close",
-                 f"Content-Length: {len(body)}"] + [f"{k}: {v}" for k, v in (headers or {}).items()]
+        lines = [
+            f"{method} {target} HTTP/1.1",
+            f"Host: {parts.netloc}",
+            "Connection: close",
+            f"Content-Length: {len(body)}",
+        ] + [f"{k}: {v}" for k, v in (headers or {}).items()]
         writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
         await writer.drain()
         raw = await asyncio.wait_for(reader.read(), timeout)
@@ -82,19 +91,37 @@ def server_stats(pid: int) -> dict:
 
 def scenario(clients: int, hosts: int) -> dict:
     per_host = -(-clients // hosts)
-    vm_list = [{"name": f"vm-{i:04d}", "host": f"r1-h{i % hosts + 1}", "memory": "1GiB",
-                "workload": "idle"} for i in range(clients)]
-    return {"name": "bench-metadata", "seed": 1,
-            "fleet": {"zone": "zone-b", "racks": [{"name": "r", "count": 1, "hosts": hosts + 2}],
-                      "host": {"vcpus": 4 * per_host, "memory": f"{4 * per_host}GiB", "nic": "10Gbit/s"},
-                      "vm_list": vm_list},
-            "events": [{"kind": "kernel_upgrade", "scope": {"hosts": ["r1-h1"]}}]}
+    vm_list = [
+        {
+            "name": f"vm-{i:04d}",
+            "host": f"r1-h{i % hosts + 1}",
+            "memory": "1GiB",
+            "workload": "idle",
+        }
+        for i in range(clients)
+    ]
+    return {
+        "name": "bench-metadata",
+        "seed": 1,
+        "fleet": {
+            "zone": "zone-b",
+            "racks": [{"name": "r", "count": 1, "hosts": hosts + 2}],
+            "host": {"vcpus": 4 * per_host, "memory": f"{4 * per_host}GiB", "nic": "10Gbit/s"},
+            "vm_list": vm_list,
+        },
+        "events": [{"kind": "kernel_upgrade", "scope": {"hosts": ["r1-h1"]}}],
+    }
 
 
 async def bench(base: str, args, pid: int) -> dict:
-    status, _, body = await http(base + "/rehearsals/new.json", "POST", json.dumps(
-        {"speed": 1, "start_events": False, "scenario": scenario(args.clients, args.hosts)}).encode(),
-        {"Content-Type": "application/json"})
+    status, _, body = await http(
+        base + "/rehearsals/new.json",
+        "POST",
+        json.dumps(
+            {"speed": 1, "start_events": False, "scenario": scenario(args.clients, args.hosts)}
+        ).encode(),
+        {"Content-Type": "application/json"},
+    )
     if status != 201:
         raise SystemExit(f"could not create the rehearsal: HTTP {status} {body[:300]!r}")
     created = json.loads(body)
@@ -144,8 +171,11 @@ async def bench(base: str, args, pid: int) -> dict:
     triggered: dict[str, float] = {}
     for host, name in first_of_host.items():
         trigger_at = time.perf_counter()
-        status, _, body = await http(f"{created['compute']}projects/bench/zones/zone-b/instances/{name}"
-                                     "/simulateMaintenanceEvent", "POST")
+        status, _, body = await http(
+            f"{created['compute']}projects/bench/zones/zone-b/instances/{name}"
+            "/simulateMaintenanceEvent",
+            "POST",
+        )
         if status != 200:
             errors.append(f"simulateMaintenanceEvent {name}: HTTP {status} {body[:200]!r}")
         triggered[host] = trigger_at
@@ -158,7 +188,9 @@ async def bench(base: str, args, pid: int) -> dict:
             continue
         at, status, value, etag = arrived[name]
         if status != 200 or value != "MIGRATE_ON_HOST_MAINTENANCE" or etag == etags[name]:
-            errors.append(f"{name}: HTTP {status} {value!r} etag {'unchanged' if etag == etags[name] else 'new'}")
+            errors.append(
+                f"{name}: HTTP {status} {value!r} etag {'unchanged' if etag == etags[name] else 'new'}"
+            )
             continue
         latencies.append((at - triggered[host_of[name]]) * 1000)
     for task in tasks:
@@ -171,10 +203,17 @@ async def bench(base: str, args, pid: int) -> dict:
         return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))], 1)
 
     return {
-        "clients": len(vms), "held": held, "all_held_after_s": round(all_held_s, 2),
-        "held_for_s": args.hold, "early_answers": early, "released": len(latencies),
-        "errors": len(errors), "error_samples": errors[:5],
-        "release_p50_ms": pct(0.50), "release_p99_ms": pct(0.99), "release_max_ms": pct(1.0),
+        "clients": len(vms),
+        "held": held,
+        "all_held_after_s": round(all_held_s, 2),
+        "held_for_s": args.hold,
+        "early_answers": early,
+        "released": len(latencies),
+        "errors": len(errors),
+        "error_samples": errors[:5],
+        "release_p50_ms": pct(0.50),
+        "release_p99_ms": pct(0.99),
+        "release_max_ms": pct(1.0),
         "release_mean_ms": round(statistics.fmean(latencies), 1) if latencies else None,
         "server_threads_while_holding": stats.get("threads"),
         "server_rss_mib_while_holding": stats.get("rss_mib"),
@@ -188,9 +227,12 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=10)
     parser.add_argument("--hold", type=float, default=3.0, help="seconds to hold them all")
     parser.add_argument("--deadline", type=float, default=120.0, help="give up after (s)")
-    parser.add_argument("--all-async-middleware", action="store_true",
-                        help="compare: drop WhiteNoise (sync-only) so Django's chain stays async "
-                             "(a settings module in the scratch dir; static files are then not served)")
+    parser.add_argument(
+        "--all-async-middleware",
+        action="store_true",
+        help="compare: drop WhiteNoise (sync-only) so Django's chain stays async "
+        "(a settings module in the scratch dir; static files are then not served)",
+    )
     args = parser.parse_args()
     if not 1 <= args.hosts <= 20:
         raise SystemExit("--hosts: 1..20 (one simulateMaintenanceEvent per host; 20 per minute)")
@@ -201,21 +243,46 @@ def main() -> None:
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("PLAYGROUND_MODE", "DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY")}
-        env.update({"PLAYGROUND_VAR_DIR": tmp, "DJANGO_SETTINGS_MODULE": "playground.settings",
-                    "PYTHONUNBUFFERED": "1"})
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("PLAYGROUND_MODE", "DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY")
+        }
+        env.update(
+            {
+                "PLAYGROUND_VAR_DIR": tmp,
+                "DJANGO_SETTINGS_MODULE": "playground.settings",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         if args.all_async_middleware:
             (Path(tmp) / "bench_async_settings.py").write_text(
                 "from playground.settings import *  # noqa\n"
-                "MIDDLEWARE = [m for m in MIDDLEWARE if 'whitenoise' not in m]\n")
+                "MIDDLEWARE = [m for m in MIDDLEWARE if 'whitenoise' not in m]\n"
+            )
             env["DJANGO_SETTINGS_MODULE"] = "bench_async_settings"
-            env["PYTHONPATH"] = os.pathsep.join([tmp, str(ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
+            env["PYTHONPATH"] = os.pathsep.join(
+                [tmp, str(ROOT)] + [p for p in [env.get("PYTHONPATH")] if p]
+            )
         port = free_port()
-        log = open(Path(tmp) / "daphne.log", "wb")
-        proc = subprocess.Popen([str(PYTHON.parent / "daphne"), "-b", "127.0.0.1", "-p", str(port),
-                                 "-v", "0", "playground.asgi:application"], cwd=ROOT, env=env,
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log = open(Path(tmp) / "daphne.log", "wb")  # noqa: SIM115 - closed after the server stops
+        proc = subprocess.Popen(
+            [
+                str(PYTHON.parent / "daphne"),
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-v",
+                "0",
+                "playground.asgi:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             for _ in range(300):
                 with socket.socket() as s:
@@ -224,8 +291,9 @@ def main() -> None:
                 if proc.poll() is not None:
                     raise SystemExit("daphne exited early")
                 time.sleep(0.1)
-            result = asyncio.run(asyncio.wait_for(bench(f"http://127.0.0.1:{port}", args, proc.pid),
-                                                  args.deadline))
+            result = asyncio.run(
+                asyncio.wait_for(bench(f"http://127.0.0.1:{port}", args, proc.pid), args.deadline)
+            )
         finally:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
@@ -235,7 +303,9 @@ def main() -> None:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
             log.close()
-    result["middleware"] = "all async (no WhiteNoise)" if args.all_async_middleware else "as configured"
+    result["middleware"] = (
+        "all async (no WhiteNoise)" if args.all_async_middleware else "as configured"
+    )
     result["wall_s"] = round(time.perf_counter() - started, 2)
     print(json.dumps(result))
 

@@ -24,7 +24,9 @@ from migrationsim.fleet.text import PRESET_NAMES, preset_scenario  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--preset", action="append", choices=PRESET_NAMES)
     args = parser.parse_args()
     out = {}
@@ -36,11 +38,15 @@ def main() -> None:
         full = plan(preset_scenario(name))
         full_s = time.perf_counter() - start
         binding = full["binding_limit"]
-        out[name] = {"vms": quick["vms"], "plan_s": round(plan_s, 2),
-                     "plan_with_sensitivity_s": round(full_s, 2),
-                     "relaxed_runs": sum(1 for r in binding["table"] if r["rerun"]),
-                     "sliced": binding["method"].startswith("a slice"),
-                     "makespan_s": round(full["makespan_s"], 1), "binding": binding["name"]}
+        out[name] = {
+            "vms": quick["vms"],
+            "plan_s": round(plan_s, 2),
+            "plan_with_sensitivity_s": round(full_s, 2),
+            "relaxed_runs": sum(1 for r in binding["table"] if r["rerun"]),
+            "sliced": binding["method"].startswith("a slice"),
+            "makespan_s": round(full["makespan_s"], 1),
+            "binding": binding["name"],
+        }
     print(json.dumps({"load_1min": round(os.getloadavg()[0], 2), "presets": out}))
 
 

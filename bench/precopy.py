@@ -26,7 +26,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from migrationsim import PRESETS, build_spec, simulate  # noqa: E402
 from migrationsim.migration import new_memory  # noqa: E402
 
-
 # The presets the simulation-core issue lists; ``ingest`` came later, to show QEMU re-syncing
 # every window when pending hovers just above the threshold.
 ISSUE_PRESETS = ("idle", "web", "oltp", "cache", "analytics", "muncher")
@@ -55,10 +54,13 @@ def pages_run(memory: str, workload: str) -> dict:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     memory_model, _ = new_memory(spec)
-    return {"wall_s": round(wall, 3), "live_rounds": result.precopy.live_rounds,
-            "stop_reason": result.stop.reason,
-            "bitmap_bytes_per_page": memory_model.bitmap.nbytes / spec.memory_pages,
-            "peak_bytes_per_page": round(peak / spec.memory_pages, 3)}
+    return {
+        "wall_s": round(wall, 3),
+        "live_rounds": result.precopy.live_rounds,
+        "stop_reason": result.stop.reason,
+        "bitmap_bytes_per_page": memory_model.bitmap.nbytes / spec.memory_pages,
+        "peak_bytes_per_page": round(peak / spec.memory_pages, 3),
+    }
 
 
 def main() -> None:
@@ -67,8 +69,9 @@ def main() -> None:
     parser.add_argument("--pages-workload", default="oltp", choices=sorted(PRESETS))
     args = parser.parse_args()
 
-    by_preset = {name: round(rate([build_spec(workload=name)], args.seconds / 2)[0])
-                 for name in PRESETS}
+    by_preset = {
+        name: round(rate([build_spec(workload=name)], args.seconds / 2)[0]) for name in PRESETS
+    }
     issue_mix, _ = rate([build_spec(workload=name) for name in ISSUE_PRESETS], args.seconds)
     mix, mix_rounds = rate([build_spec(workload=name) for name in PRESETS], args.seconds)
     converging = [n for n in PRESETS if simulate(build_spec(workload=n)).stop.converged]
@@ -78,33 +81,41 @@ def main() -> None:
     records_by_preset = {n: len(r.rounds) for n, r in results.items()}
     pages_16 = pages_run("16GiB", args.pages_workload)
     pages_64 = pages_run("64GiB", args.pages_workload)
-    print(json.dumps({
-        "fluid_migrations_per_s": round(issue_mix),
-        "fluid_presets": list(ISSUE_PRESETS),
-        "fluid_migrations_per_s_all_presets": round(mix),
-        "fluid_migrations_per_s_by_preset": by_preset,
-        "fluid_rounds_by_preset": rounds_by_preset,
-        "fluid_round_records_by_preset": records_by_preset,  # entries in the JSON (summarised)
-        "fluid_rounds_per_s": round(mix_rounds),
-        "fluid_converging_presets": converging,
-        "fluid_migrations_per_s_converging_presets": round(converging_mix),
-        "pages_workload": args.pages_workload,
-        "pages_16gib_s": pages_16["wall_s"],
-        "pages_64gib_s": pages_64["wall_s"],
-        "pages_bitmap_bytes_per_page": pages_64["bitmap_bytes_per_page"],
-        "pages_peak_bytes_per_page": pages_64["peak_bytes_per_page"],
-        "pages_16gib": pages_16,
-        "pages_64gib": pages_64,
-        "all_presets_to_converging_ratio": round(mix / converging_mix, 3),
-        "load_average_1min": round(os.getloadavg()[0], 2),
-        "cpus": os.cpu_count(),
-        "targets": {"fluid_migrations_per_s": ">= 10000", "pages_16gib_s": "< 1",
-                    "pages_64gib_s": "< 4", "pages_bitmap_bytes_per_page": "< 2",
+    print(
+        json.dumps(
+            {
+                "fluid_migrations_per_s": round(issue_mix),
+                "fluid_presets": list(ISSUE_PRESETS),
+                "fluid_migrations_per_s_all_presets": round(mix),
+                "fluid_migrations_per_s_by_preset": by_preset,
+                "fluid_rounds_by_preset": rounds_by_preset,
+                "fluid_round_records_by_preset": records_by_preset,  # entries in the JSON (summarised)
+                "fluid_rounds_per_s": round(mix_rounds),
+                "fluid_converging_presets": converging,
+                "fluid_migrations_per_s_converging_presets": round(converging_mix),
+                "pages_workload": args.pages_workload,
+                "pages_16gib_s": pages_16["wall_s"],
+                "pages_64gib_s": pages_64["wall_s"],
+                "pages_bitmap_bytes_per_page": pages_64["bitmap_bytes_per_page"],
+                "pages_peak_bytes_per_page": pages_64["peak_bytes_per_page"],
+                "pages_16gib": pages_16,
+                "pages_64gib": pages_64,
+                "all_presets_to_converging_ratio": round(mix / converging_mix, 3),
+                "load_average_1min": round(os.getloadavg()[0], 2),
+                "cpus": os.cpu_count(),
+                "targets": {
+                    "fluid_migrations_per_s": ">= 10000",
+                    "pages_16gib_s": "< 1",
+                    "pages_64gib_s": "< 4",
+                    "pages_bitmap_bytes_per_page": "< 2",
                     "fluid_migrations_per_s_all_presets": ">= 10000 (issue 15)",
                     "all_presets_to_converging_ratio": ">= 0.5 (issue 15)",
                     "fluid_migrations_per_s_converging_presets": ">= 20000 (issue 15)",
-                    "pages_64gib_s (issue 15)": "< 0.2"},
-    }))
+                    "pages_64gib_s (issue 15)": "< 0.2",
+                },
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

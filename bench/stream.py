@@ -40,19 +40,35 @@ def publish(run_id: int, rate: float, seconds: float) -> None:
     import django
 
     django.setup()
-    from playground.anatomy import runner as simulation
-    from playground.runs.publisher import RunEventPublisher
-    from playground.anatomy.models import RunEvent
-    from playground.runs.pipeline import EventSink
-    from playground.runs.models import group_name_for
     from django.conf import settings
 
-    template = [e for e in simulation.events_for({
-        "memory": "4GiB", "workload": "oltp", "bandwidth": "10Gbit/s", "policy": "qemu",
-        "resolution": "fluid", "seed": 1}) if e["kind"] != "summary"]
-    sink = EventSink(RunEvent, run_id, RunEventPublisher(group_name_for("run", run_id)),
-                     batch_size=settings.PLAYGROUND_PUBLISH_BATCH_SIZE,
-                     interval_s=settings.PLAYGROUND_PUBLISH_INTERVAL_S)
+    from playground.anatomy import runner as simulation
+    from playground.anatomy.models import RunEvent
+    from playground.runs.models import group_name_for
+    from playground.runs.pipeline import EventSink
+    from playground.runs.publisher import RunEventPublisher
+
+    template = [
+        e
+        for e in simulation.events_for(
+            {
+                "memory": "4GiB",
+                "workload": "oltp",
+                "bandwidth": "10Gbit/s",
+                "policy": "qemu",
+                "resolution": "fluid",
+                "seed": 1,
+            }
+        )
+        if e["kind"] != "summary"
+    ]
+    sink = EventSink(
+        RunEvent,
+        run_id,
+        RunEventPublisher(group_name_for("run", run_id)),
+        batch_size=settings.PLAYGROUND_PUBLISH_BATCH_SIZE,
+        interval_s=settings.PLAYGROUND_PUBLISH_INTERVAL_S,
+    )
     total = int(rate * seconds)
     start = time.perf_counter()
     for n in range(total):
@@ -75,7 +91,7 @@ async def listen(url: str, origin: str, expected: int, timeout: float):
 
     latencies, last, first_produced = [], 0.0, float("inf")
     async with websockets.connect(url, origin=origin, max_size=None) as ws:
-        ready = time.time()
+        time.time()
         while len(latencies) < expected:
             message = json.loads(await asyncio.wait_for(ws.recv(), timeout))
             now = time.time()
@@ -103,14 +119,24 @@ def main() -> None:
 
     redis.Redis.from_url(args.redis, socket_connect_timeout=2).ping()
     workdir = Path(tempfile.mkdtemp(prefix="bench-stream-"))
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PLAYGROUND_MODE", "DATABASE_URL", "DJANGO_SECRET_KEY")}
-    env.update({"DJANGO_SETTINGS_MODULE": "playground.settings", "REDIS_URL": args.redis,
-                "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
-                "PLAYGROUND_VAR_DIR": str(workdir / "var"), "LOG_LEVEL": "WARNING"})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PLAYGROUND_MODE", "DATABASE_URL", "DJANGO_SECRET_KEY")
+    }
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "playground.settings",
+            "REDIS_URL": args.redis,
+            "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
+            "PLAYGROUND_VAR_DIR": str(workdir / "var"),
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     os.environ.update(env)
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], cwd=ROOT,
-                   env=env, check=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], cwd=ROOT, env=env, check=True
+    )
 
     import django
 
@@ -119,10 +145,21 @@ def main() -> None:
 
     run = Run.objects.create(params={"memory": "4GiB"}, status="running")
     port = free_port()
-    daphne = subprocess.Popen([str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1",
-                               "-p", str(port), "playground.asgi:application"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
+    daphne = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "daphne"),
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "playground.asgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     publisher = None
     try:
         deadline = time.monotonic() + 30
@@ -139,12 +176,22 @@ def main() -> None:
 
         async def both():
             listener = asyncio.create_task(
-                listen(url, f"http://127.0.0.1:{port}", expected, timeout=30))
+                listen(url, f"http://127.0.0.1:{port}", expected, timeout=30)
+            )
             await asyncio.sleep(0.5)  # connected and subscribed before the first event
             nonlocal publisher
             publisher = await asyncio.create_subprocess_exec(
-                sys.executable, __file__, "--publish", str(run.pk), "--rate", str(args.rate),
-                "--seconds", str(args.seconds), cwd=ROOT, env=env)
+                sys.executable,
+                __file__,
+                "--publish",
+                str(run.pk),
+                "--rate",
+                str(args.rate),
+                "--seconds",
+                str(args.seconds),
+                cwd=ROOT,
+                env=env,
+            )
             latencies, last, first_produced = await listener
             await publisher.wait()
             return latencies, last, first_produced
@@ -154,22 +201,28 @@ def main() -> None:
         window = last - first_produced  # first event produced to last event received
         from django.conf import settings
 
-        print(json.dumps({
-            "events": len(latencies),
-            "offered_events_per_s": args.rate,
-            "events_per_s": round(len(latencies) / window, 1),
-            "window_s": round(window, 3),
-            "latency_ms": {
-                "p50": round(statistics.median(latencies_ms), 2),
-                "p99": round(latencies_ms[int(0.99 * (len(latencies_ms) - 1))], 2),
-                "max": round(latencies_ms[-1], 2),
-            },
-            "path": "worker subprocess (EventSink: bulk_create + RunEventPublisher) -> "
+        print(
+            json.dumps(
+                {
+                    "events": len(latencies),
+                    "offered_events_per_s": args.rate,
+                    "events_per_s": round(len(latencies) / window, 1),
+                    "window_s": round(window, 3),
+                    "latency_ms": {
+                        "p50": round(statistics.median(latencies_ms), 2),
+                        "p99": round(latencies_ms[int(0.99 * (len(latencies_ms) - 1))], 2),
+                        "max": round(latencies_ms[-1], 2),
+                    },
+                    "path": "worker subprocess (EventSink: bulk_create + RunEventPublisher) -> "
                     "channels-redis -> daphne RunEventsConsumer -> WebSocket client",
-            "batch": {"max_events": settings.PLAYGROUND_PUBLISH_BATCH_SIZE,
-                      "max_age_s": settings.PLAYGROUND_PUBLISH_INTERVAL_S},
-            "targets": {"events_per_s": ">= 2000", "p99_ms": "< 100"},
-        }))
+                    "batch": {
+                        "max_events": settings.PLAYGROUND_PUBLISH_BATCH_SIZE,
+                        "max_age_s": settings.PLAYGROUND_PUBLISH_INTERVAL_S,
+                    },
+                    "targets": {"events_per_s": ">= 2000", "p99_ms": "< 100"},
+                }
+            )
+        )
     finally:
         for proc in (daphne,):
             if proc.poll() is None:

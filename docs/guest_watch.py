@@ -28,14 +28,14 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 PATH = "computeMetadata/v1/instance/maintenance-event"
 
 
 def stamp() -> tuple[float, str]:
     now = time.time()
-    return now, datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="microseconds")
+    return now, datetime.fromtimestamp(now, UTC).isoformat(timespec="microseconds")
 
 
 def fetch(url: str, timeout: float) -> tuple[str, str]:
@@ -57,14 +57,26 @@ def log(args, previous: str | None, value: str, etag: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("base_url", help="the VM's base URL (ends with /), e.g. "
-                                         "http://127.0.0.1:8000/rehearsals/<id>/<token>/vms/<vm>/")
-    parser.add_argument("--timeout-sec", type=int, default=60,
-                        help="how long one hanging GET may wait (server side), default 60")
-    parser.add_argument("--transitions", type=int, default=0,
-                        help="stop after this many transitions (default: never)")
-    parser.add_argument("--duration", type=float, default=0,
-                        help="stop after this many seconds (default: never)")
+    parser.add_argument(
+        "base_url",
+        help="the VM's base URL (ends with /), e.g. "
+        "http://127.0.0.1:8000/rehearsals/<id>/<token>/vms/<vm>/",
+    )
+    parser.add_argument(
+        "--timeout-sec",
+        type=int,
+        default=60,
+        help="how long one hanging GET may wait (server side), default 60",
+    )
+    parser.add_argument(
+        "--transitions",
+        type=int,
+        default=0,
+        help="stop after this many transitions (default: never)",
+    )
+    parser.add_argument(
+        "--duration", type=float, default=0, help="stop after this many seconds (default: never)"
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     args = parser.parse_args(argv)
 
@@ -79,17 +91,25 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         query = {}
         if etag is not None:  # the first read is immediate, then hanging GETs
-            query = {"wait_for_change": "true", "last_etag": etag, "timeout_sec": str(args.timeout_sec)}
+            query = {
+                "wait_for_change": "true",
+                "last_etag": etag,
+                "timeout_sec": str(args.timeout_sec),
+            }
             if args.duration:  # never hang past the end
                 left = args.duration - (time.monotonic() - started)
                 query["timeout_sec"] = str(max(1, min(args.timeout_sec, int(left) + 1)))
         try:
-            new_value, new_etag = fetch(url + ("?" + urllib.parse.urlencode(query) if query else ""),
-                                        timeout=int(query.get("timeout_sec", 0)) + 10)
+            new_value, new_etag = fetch(
+                url + ("?" + urllib.parse.urlencode(query) if query else ""),
+                timeout=int(query.get("timeout_sec", 0)) + 10,
+            )
         except urllib.error.HTTPError as error:
             if error.code in (403, 404):
-                print(f"refused: HTTP {error.code}: {error.read().decode(errors='replace').strip()}",
-                      file=sys.stderr)
+                print(
+                    f"refused: HTTP {error.code}: {error.read().decode(errors='replace').strip()}",
+                    file=sys.stderr,
+                )
                 return 2
             print(f"HTTP {error.code}; retrying in {backoff:.1f} s", file=sys.stderr)
             time.sleep(backoff)

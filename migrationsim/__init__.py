@@ -19,6 +19,14 @@ from .spec import PARAMETERS, MigrationSpec, build_spec
 from .workload import PRESETS
 
 __all__ = [
-    "InvalidParameter", "MigrationResult", "MigrationSpec", "PARAMETERS", "PRESETS",
-    "build_spec", "cloudsim_migration_time_s", "qemu_threshold_bytes", "simulate", "stream",
+    "InvalidParameter",
+    "MigrationResult",
+    "MigrationSpec",
+    "PARAMETERS",
+    "PRESETS",
+    "build_spec",
+    "cloudsim_migration_time_s",
+    "qemu_threshold_bytes",
+    "simulate",
+    "stream",
 ]

@@ -92,6 +92,7 @@ def load_json(data: bytes | str, *, max_bytes: int, max_depth: int) -> Any:
 
 # --- YAML ---------------------------------------------------------------------------------------
 
+
 def load_yaml(text: str, *, max_depth: int, max_nodes: int) -> Any:
     """YAML (JSON too) to Python data, refused when nested deeper than ``max_depth`` or when
     it would be more than ``max_nodes`` values once its aliases are expanded."""
@@ -160,8 +161,10 @@ def _measure(root, *, max_depth: int, max_nodes: int) -> None:
             depth[key] = 1 + max((depth[id(k)] for k in kids), default=0)
             on_path.discard(key)
             if size[key] > max_nodes:
-                raise TooMany(f"the YAML expands to more than {max_nodes:,} values (aliases "
-                              "included); at most that many")
+                raise TooMany(
+                    f"the YAML expands to more than {max_nodes:,} values (aliases "
+                    "included); at most that many"
+                )
             if depth[key] > max_depth:
                 raise _too_deep(max_depth)
             continue

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from .errors import InvalidParameter
 from .migration import simulate
@@ -33,41 +33,68 @@ class _Parser(argparse.ArgumentParser):
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m migrationsim",
-                     description="Simulate VM live migration (pre-copy, blackout, forwarding).")
+    parser = _Parser(
+        prog="python -m migrationsim",
+        description="Simulate VM live migration (pre-copy, blackout, forwarding).",
+    )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    migrate = commands.add_parser("migrate", help="simulate one VM's live migration",
-                                  description="Simulate one VM's live migration. Sizes accept "
-                                              "4GiB/800MB, rates 10Gbit/s/128MiB/s, times 300ms.")
+    migrate = commands.add_parser(
+        "migrate",
+        help="simulate one VM's live migration",
+        description="Simulate one VM's live migration. Sizes accept "
+        "4GiB/800MB, rates 10Gbit/s/128MiB/s, times 300ms.",
+    )
     for name, param in PARAMETERS.items():
         default = param.default
         shown = "the policy's" if default == "policy" else default
         if param.flag_kind == "bool":
-            migrate.add_argument(flag(name), dest=name, action=argparse.BooleanOptionalAction,
-                                 default=None, help=f"{param.help} (default: {shown})")
+            migrate.add_argument(
+                flag(name),
+                dest=name,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=f"{param.help} (default: {shown})",
+            )
         else:
-            migrate.add_argument(flag(name), dest=name, default=None, metavar="VALUE",
-                                 help=f"{param.help} (default: {shown})")
+            migrate.add_argument(
+                flag(name),
+                dest=name,
+                default=None,
+                metavar="VALUE",
+                help=f"{param.help} (default: {shown})",
+            )
     migrate.add_argument("--json", action="store_true", help="print one JSON object")
 
     commands.add_parser("presets", help="list the workload presets and their numbers")
 
-    fleet = commands.add_parser("fleet", help="simulate a maintenance event over a fleet",
-                                description="Run a fleet scenario (a JSON or YAML file, or a "
-                                            "preset) and print its summary, or (--plan) print "
-                                            "its plan without running it.")
+    fleet = commands.add_parser(
+        "fleet",
+        help="simulate a maintenance event over a fleet",
+        description="Run a fleet scenario (a JSON or YAML file, or a "
+        "preset) and print its summary, or (--plan) print "
+        "its plan without running it.",
+    )
     fleet.add_argument("scenario", nargs="?", help="scenario file (.json, .yaml)")
-    fleet.add_argument("--preset", help="a scenario shipped with migrationsim: "
-                                        "demo, heartbleed, bios-rollout, hw-failure, gce-calibrated")
+    fleet.add_argument(
+        "--preset",
+        help="a scenario shipped with migrationsim: "
+        "demo, heartbleed, bios-rollout, hw-failure, gce-calibrated",
+    )
     fleet.add_argument("--seed", help="override the scenario's seed")
-    fleet.add_argument("--plan", action="store_true",
-                       help="print the plan (the web's dry run: who migrates, who is terminated and "
-                            "why, the waves, the capacity check, the engine's prediction, what is not "
-                            "handled, the binding limit) instead of running")
-    fleet.add_argument("--json", action="store_true",
-                       help="print the summary (or the plan) as one JSON object")
-    fleet.add_argument("--events", metavar="FILE", help="write every event as JSON lines, in time order")
+    fleet.add_argument(
+        "--plan",
+        action="store_true",
+        help="print the plan (the web's dry run: who migrates, who is terminated and "
+        "why, the waves, the capacity check, the engine's prediction, what is not "
+        "handled, the binding limit) instead of running",
+    )
+    fleet.add_argument(
+        "--json", action="store_true", help="print the summary (or the plan) as one JSON object"
+    )
+    fleet.add_argument(
+        "--events", metavar="FILE", help="write every event as JSON lines, in time order"
+    )
     fleet.add_argument("--vms", metavar="FILE", help="write one CSV row per VM")
     return parser
 
@@ -77,7 +104,10 @@ def _migrate(args: argparse.Namespace) -> int:
     try:
         spec = build_spec(**params)
     except InvalidParameter as exc:
-        print(f"python -m migrationsim migrate: error: {flag(exc.field)}: {exc.message}", file=sys.stderr)
+        print(
+            f"python -m migrationsim migrate: error: {flag(exc.field)}: {exc.message}",
+            file=sys.stderr,
+        )
         return 2
     result = simulate(spec)
     if args.json:
@@ -89,10 +119,14 @@ def _migrate(args: argparse.Namespace) -> int:
 
 def _presets() -> int:
     for preset in PRESETS.values():
-        sets = ", ".join(f"{ws.memory_fraction:.0%} of memory at {ws.write_rate_bps / 1e6:g} MB/s "
-                         f"{ws.pattern}" for ws in preset.working_sets)
-        print(f"{preset.name:10s} {preset.description}\n{'':10s} writes: {sets}; zero pages "
-              f"{preset.zero_fraction:.0%}; {preset.packet_rate_pps:g} packets/s")
+        sets = ", ".join(
+            f"{ws.memory_fraction:.0%} of memory at {ws.write_rate_bps / 1e6:g} MB/s {ws.pattern}"
+            for ws in preset.working_sets
+        )
+        print(
+            f"{preset.name:10s} {preset.description}\n{'':10s} writes: {sets}; zero pages "
+            f"{preset.zero_fraction:.0%}; {preset.packet_rate_pps:g} packets/s"
+        )
     return 0
 
 
@@ -103,15 +137,22 @@ def _fleet(args: argparse.Namespace) -> int:
 
     prog = "python -m migrationsim fleet"
     if bool(args.scenario) == bool(args.preset):
-        print(f"{prog}: error: give a scenario file or --preset NAME (one of them)", file=sys.stderr)
+        print(
+            f"{prog}: error: give a scenario file or --preset NAME (one of them)", file=sys.stderr
+        )
         return 2
     if args.preset and args.preset not in _preset_names():
-        print(f"{prog}: error: --preset: unknown preset {args.preset!r}; presets: "
-              f"{', '.join(_preset_names())}", file=sys.stderr)
+        print(
+            f"{prog}: error: --preset: unknown preset {args.preset!r}; presets: "
+            f"{', '.join(_preset_names())}",
+            file=sys.stderr,
+        )
         return 2
     if args.plan and (args.events or args.vms):
-        print(f"{prog}: error: --plan: a plan runs nothing, so it writes no --events or --vms file",
-              file=sys.stderr)
+        print(
+            f"{prog}: error: --plan: a plan runs nothing, so it writes no --events or --vms file",
+            file=sys.stderr,
+        )
         return 2
     try:
         scenario = load_scenario(args.preset if args.preset else args.scenario)
@@ -138,10 +179,13 @@ def _fleet(args: argparse.Namespace) -> int:
             field = "--seed" if exc.path == "seed" else exc.path
             print(f"{prog}: error: {field}: {exc.message}", file=sys.stderr)
             return 2
-        print(json.dumps(preview, allow_nan=False) if args.json else "\n".join(_plan_lines(preview)))
+        print(
+            json.dumps(preview, allow_nan=False) if args.json else "\n".join(_plan_lines(preview))
+        )
         return 0
     if seed is not None:
         from dataclasses import replace
+
         scenario = replace(scenario, seed=seed)
     events_file = open(args.events, "w") if args.events else None  # noqa: SIM115
     try:
@@ -163,12 +207,14 @@ def _fleet(args: argparse.Namespace) -> int:
 
 def _preset_names():
     from .fleet import PRESET_NAMES
+
     return PRESET_NAMES
 
 
 def _fleet_lines(s: dict) -> list[str]:
     def ms(x):
         return "-" if x is None else f"{x * 1000:.0f} ms"
+
     outcomes = ", ".join(f"{k} {v}" for k, v in s["outcomes"].items() if v)
     return [
         f"{s['scenario']}: {s['vms']} VMs on {s['hosts']} hosts; {outcomes}",
@@ -184,14 +230,21 @@ def _plan_lines(p: dict) -> list[str]:
     """The plan as the web's plan page words it."""
     from .units import format_duration as span
 
-    restart = (f", {p['restart_after_terminate']} of them restart on another host"
-               if p["terminate_total"] else "")
-    lines = [f"{p['name']}: {p['vms_in_scope']} VMs on the {p['hosts_in_scope']} hosts in scope "
-             f"(of {p['hosts']} hosts, {p['vms']} VMs, {p['racks']} racks)",
-             f"will live-migrate {p['migrate']}; will be terminated {p['terminate_total']}{restart}"]
+    restart = (
+        f", {p['restart_after_terminate']} of them restart on another host"
+        if p["terminate_total"]
+        else ""
+    )
+    lines = [
+        f"{p['name']}: {p['vms_in_scope']} VMs on the {p['hosts_in_scope']} hosts in scope "
+        f"(of {p['hosts']} hosts, {p['vms']} VMs, {p['racks']} racks)",
+        f"will live-migrate {p['migrate']}; will be terminated {p['terminate_total']}{restart}",
+    ]
     lines += [f"  {n}: {reason}" for reason, n in p["terminate_reasons"] if n]
-    lines.append(f"how long: {span(p['eta_s'])} (range {span(p['eta_low_s'])} to {span(p['eta_high_s'])}; "
-                 f"{p['eta_method']})")
+    lines.append(
+        f"how long: {span(p['eta_s'])} (range {span(p['eta_low_s'])} to {span(p['eta_high_s'])}; "
+        f"{p['eta_method']})"
+    )
     lines += _prediction_lines(p)
     if p["not_placed"] is None:
         lines.append("cannot be placed: see the capacity check (too big to simulate for a preview)")
@@ -200,7 +253,9 @@ def _plan_lines(p: dict) -> list[str]:
         lines += [f"  {n}: {reason}" for reason, n in p["not_placed_reasons"]]
     if p["capacity"]:
         lines.append("capacity check, wave by wave:")
-        lines += [f"  {c['event']}, wave {c['wave']}: {'; '.join(c['reasons'])}" for c in p["capacity"]]
+        lines += [
+            f"  {c['event']}, wave {c['wave']}: {'; '.join(c['reasons'])}" for c in p["capacity"]
+        ]
     else:
         lines.append("capacity check: every wave's VMs fit on the hosts outside it")
     for ev in p["events"]:
@@ -209,9 +264,11 @@ def _plan_lines(p: dict) -> list[str]:
         if ev["window"]:
             when += f"; migrations start only between {span(ev['window'][0])} and {span(ev['window'][1])}"
         plural = "" if len(waves) == 1 else "s"
-        lines.append(f"{ev['name']} ({ev['kind']}): {ev['hosts']} hosts in {len(waves)} wave{plural}; "
-                     f"at most {ev['max_hosts_in_maintenance']} hosts out at once, each down for "
-                     f"{span(ev['host_downtime_s'])}{when}")
+        lines.append(
+            f"{ev['name']} ({ev['kind']}): {ev['hosts']} hosts in {len(waves)} wave{plural}; "
+            f"at most {ev['max_hosts_in_maintenance']} hosts out at once, each down for "
+            f"{span(ev['host_downtime_s'])}{when}"
+        )
         for w in waves[:12]:
             names = ", ".join(w["names"]) + (f" and {w['more']} more" if w["more"] else "")
             lines.append(f"  wave {w['wave']}: {w['hosts']} hosts, {w['vms']} VMs: {names}")
@@ -227,27 +284,35 @@ def _prediction_lines(p: dict) -> list[str]:
     def ms(x):
         return "-" if x is None else f"{x * 1000:.0f} ms"
 
-    lines = [f"predicted: {p['migrations']} migrations, {p['terminations']} terminations, "
-             f"blackout p50 {ms(p['blackout_p50_s'])}, p99 {ms(p['blackout_p99_s'])}; "
-             f"{p['blackout_slo_breaches']} blackouts over {ms(p['blackout_slo_s'])}"]
+    lines = [
+        f"predicted: {p['migrations']} migrations, {p['terminations']} terminations, "
+        f"blackout p50 {ms(p['blackout_p50_s'])}, p99 {ms(p['blackout_p99_s'])}; "
+        f"{p['blackout_slo_breaches']} blackouts over {ms(p['blackout_slo_s'])}"
+    ]
     gone = p["not_handled"]
     if gone["hosts_total"] or gone["vms_total"]:
         lines.append(f"not handled: {gone['hosts_total']} hosts, {gone['vms_total']} VMs")
         lines += [f"  {h['host']} ({h['status']}): {h['reason']}" for h in gone["hosts"][:12]]
         if gone["hosts_total"] > 12:
             lines.append(f"  ... and {gone['hosts_total'] - 12} more hosts")
-        lines += [f"  {v['vms']} VMs {v['outcome']} [{v['code']}]: {v['reason']}" for v in gone["vms"][:8]]
+        lines += [
+            f"  {v['vms']} VMs {v['outcome']} [{v['code']}]: {v['reason']}" for v in gone["vms"][:8]
+        ]
     else:
         lines.append("not handled: none (every host in scope is patched, every VM handled)")
     binding = p.get("binding_limit")
     if binding:
         lines.append(f"binding limit: {binding['sentence']}")
         lines.append(f"  sensitivity ({binding['method']}):")
-        lines.append(f"  {'constraint':34s} {'now':>18s} {'relaxed to':>26s} {'makespan':>10s} {'change':>8s}")
+        lines.append(
+            f"  {'constraint':34s} {'now':>18s} {'relaxed to':>26s} {'makespan':>10s} {'change':>8s}"
+        )
         for row in binding["table"]:
-            lines.append(f"  {row['label']:34s} {row['current']:>18s} {row['relaxed_to']:>26s} "
-                         f"{span(row['makespan_s']):>10s} {row['change_pct']:>+7.1f}%"
-                         + (f"  ({row['note']})" if row["note"] else ""))
+            lines.append(
+                f"  {row['label']:34s} {row['current']:>18s} {row['relaxed_to']:>26s} "
+                f"{span(row['makespan_s']):>10s} {row['change_pct']:>+7.1f}%"
+                + (f"  ({row['note']})" if row["note"] else "")
+            )
     return lines
 
 

@@ -27,24 +27,35 @@ class FluidMemory:
         self.total_pages = float(spec.memory_pages)
         # Segments in address order starting at the cursor (the list is rotated as the cursor
         # moves, so the next page to send is always in segs[0]); START stays the address.
-        self._segs = [[float(r.start_page), float(r.pages), float(r.pages), r.working_set,
-                       float(r.wire_cost_bytes)] for r in regions]
+        self._segs = [
+            [
+                float(r.start_page),
+                float(r.pages),
+                float(r.pages),
+                r.working_set,
+                float(r.wire_cost_bytes),
+            ]
+            for r in regions
+        ]
         self.pending = float(spec.memory_pages)
         self.working_sets = spec.working_sets
         self.ws_regions = {r.working_set: r for r in regions if r.working_set >= 0}
         self.linear = spec.dirty_model == "linear"
         self.sweep_pos = [0.0] * len(spec.working_sets)  # sequential writers' pointers
-        self._writers = [(k, ws.page_writes_per_s, self.ws_regions[k], ws.pattern == "sequential")
-                         for k, ws in enumerate(spec.working_sets)
-                         if k in self.ws_regions and ws.page_writes_per_s > 0]
+        self._writers = [
+            (k, ws.page_writes_per_s, self.ws_regions[k], ws.pattern == "sequential")
+            for k, ws in enumerate(spec.working_sets)
+            if k in self.ws_regions and ws.page_writes_per_s > 0
+        ]
         self._hit = [0.0] * len(spec.working_sets)
         # whether the last sync found every page of every working set written (a sequential
         # writer lapped its region, a random one's hit probability rounded to 1)
         self.last_sync_saturating = False
         # One random writer holding every pending page (see ``_collapse``): its region's pages
         # and wire cost, and the sends and syncs not yet applied to the segments.
-        self._one_writer = self._writers[0] if (
-            len(self._writers) == 1 and not self._writers[0][3]) else None
+        self._one_writer = (
+            self._writers[0] if (len(self._writers) == 1 and not self._writers[0][3]) else None
+        )
         self._collapsed = False
         self._region_pages = self._cost = 0.0  # the writer's region and wire cost, once collapsed
         self._deferred: list[tuple] = []
@@ -80,7 +91,10 @@ class FluidMemory:
                     self._send_segments(value)
                 elif op == "sync":
                     self._hit[self._one_writer[0]] = value
-                    if self._dirty_random_segments() > 0.0 and len(self._segs) > MERGE_ABOVE_SEGMENTS:
+                    if (
+                        self._dirty_random_segments() > 0.0
+                        and len(self._segs) > MERGE_ABOVE_SEGMENTS
+                    ):
                         self._merge()
                 else:  # "all"
                     self._clear_segments()
@@ -222,8 +236,11 @@ class FluidMemory:
                 hit[k] = 0.0
                 saturating = saturating and writes >= region.pages
             else:
-                h = hit[k] = min(1.0, writes / region.pages) if self.linear else \
-                    -math.expm1(-writes / region.pages)
+                h = hit[k] = (
+                    min(1.0, writes / region.pages)
+                    if self.linear
+                    else -math.expm1(-writes / region.pages)
+                )
                 saturating = saturating and h >= 1.0
                 any_random = True
         self.last_sync_saturating = saturating
@@ -261,8 +278,10 @@ class FluidMemory:
             if b <= region.end_page:
                 ranges = [(a, b)]
             else:
-                ranges = [(a, float(region.end_page)),
-                          (float(region.start_page), region.start_page + b - region.end_page)]
+                ranges = [
+                    (a, float(region.end_page)),
+                    (float(region.start_page), region.start_page + b - region.end_page),
+                ]
             self.sweep_pos[k] = (self.sweep_pos[k] + advance_pages) % region.pages
         newly = 0.0
         for a, b in ranges:
@@ -287,9 +306,13 @@ class FluidMemory:
         for s in segs[1:]:
             if s[PAGES] <= _EPS:
                 continue
-            if s[WS] == last[WS] and s[COST] == last[COST] and \
-                    abs(last[START] + last[PAGES] - s[START]) <= _EPS and \
-                    abs(s[PENDING] * last[PAGES] - last[PENDING] * s[PAGES]) <= 1e-12 * last[PAGES] * s[PAGES]:
+            if (
+                s[WS] == last[WS]
+                and s[COST] == last[COST]
+                and abs(last[START] + last[PAGES] - s[START]) <= _EPS
+                and abs(s[PENDING] * last[PAGES] - last[PENDING] * s[PAGES])
+                <= 1e-12 * last[PAGES] * s[PAGES]
+            ):
                 last[PAGES] += s[PAGES]
                 last[PENDING] += s[PENDING]
             else:
@@ -323,7 +346,9 @@ class FluidMemory:
                 return False
         return True
 
-    def rewritten_within(self, interval_s: float, write_scale: float = 1.0) -> tuple[float, float, float]:
+    def rewritten_within(
+        self, interval_s: float, write_scale: float = 1.0
+    ) -> tuple[float, float, float]:
         """(pages, wire bytes) of the working sets that are certainly rewritten whole within any
         ``interval_s`` (a sequential writer that laps its region, a random one whose hit
         probability is 1 to float precision): every sync at least that far from the last finds
@@ -343,8 +368,9 @@ class FluidMemory:
                 others += min(writes, float(region.pages))
         return pages, wire, others
 
-    def repeat_saturated_rounds(self, rounds: int, pages_per_round: float, interval_s: float,
-                                write_scale: float = 1.0) -> None:
+    def repeat_saturated_rounds(
+        self, rounds: int, pages_per_round: float, interval_s: float, write_scale: float = 1.0
+    ) -> None:
         """Move the cursor and the sequential writers as ``rounds`` more identical rounds from a
         saturated state would (each sends ``pages_per_round`` pending pages, then every page
         sent is pending again): the pending pages themselves do not change.
@@ -363,7 +389,11 @@ class FluidMemory:
                 if passed + s[PENDING] >= advance - _EPS:
                     # the cursor stops just after the last page sent, inside this segment
                     cut = s[START] + (advance - passed) / s[PENDING] * s[PAGES]
-                    at = self._boundary(cut) if cut < s[START] + s[PAGES] - _EPS else (i + 1) % len(segs)
+                    at = (
+                        self._boundary(cut)
+                        if cut < s[START] + s[PAGES] - _EPS
+                        else (i + 1) % len(segs)
+                    )
                     self._segs = self._segs[at:] + self._segs[:at]
                     break
                 passed += s[PENDING]

@@ -41,7 +41,9 @@ class PageMemory:
         i0 = next(i for i, r in enumerate(regions) if r.start_page <= cursor < r.end_page)
         here = regions[i0]
         lap = [(cursor, here.end_page, here.wire_cost_bytes)]
-        lap += [(r.start_page, r.end_page, r.wire_cost_bytes) for r in regions[i0 + 1:] + regions[:i0]]
+        lap += [
+            (r.start_page, r.end_page, r.wire_cost_bytes) for r in regions[i0 + 1 :] + regions[:i0]
+        ]
         lap.append((here.start_page, cursor, here.wire_cost_bytes))
         for lo, hi, cost in lap:
             for a in range(lo, hi, CHUNK_PAGES):
@@ -91,13 +93,17 @@ class PageMemory:
             break
         self.cursor = cursor % self.total_pages
         self.pending -= sent
-        self._wire_credit = min(budget, max(r.wire_cost_bytes for r in self.regions)) if self.pending > 0 else 0.0
+        self._wire_credit = (
+            min(budget, max(r.wire_cost_bytes for r in self.regions)) if self.pending > 0 else 0.0
+        )
         return float(sent), used
 
     def send_all(self) -> tuple[float, float]:
         wire = 0.0
         for r in self.regions:
-            wire += int(np.count_nonzero(self.bitmap[r.start_page:r.end_page])) * r.wire_cost_bytes
+            wire += (
+                int(np.count_nonzero(self.bitmap[r.start_page : r.end_page])) * r.wire_cost_bytes
+            )
         pages = self.pending
         self.bitmap[:] = False
         self.pending = 0
@@ -113,7 +119,7 @@ class PageMemory:
             rate = ws.page_writes_per_s * write_scale
             if region is None or rate <= 0.0:
                 continue
-            view = self.bitmap[region.start_page:region.end_page]
+            view = self.bitmap[region.start_page : region.end_page]
             writes = rate * interval_s
             if ws.pattern == "sequential":
                 newly += self._sweep(k, view, writes)
@@ -131,7 +137,7 @@ class PageMemory:
             else:  # each page hit at least once with probability 1 - exp(-writes / pages)
                 p_hit = -math.expm1(-writes / region.pages)
                 for a in range(0, region.pages, CHUNK_PAGES):  # chunks bound the scratch memory
-                    part = view[a:a + CHUNK_PAGES]
+                    part = view[a : a + CHUNK_PAGES]
                     hit = self.rng.random(part.size, dtype=np.float32) < p_hit
                     newly += int(np.count_nonzero(hit & ~part))
                     part |= hit
@@ -144,7 +150,7 @@ class PageMemory:
         page instead of one per page when hits are rare."""
         rng, newly = self.rng, 0
         for a in range(0, view.size, CHUNK_PAGES):
-            part = view[a:a + CHUNK_PAGES]
+            part = view[a : a + CHUNK_PAGES]
             n = part.size
             pos, pieces = -1, []
             while True:
@@ -198,7 +204,7 @@ class PageMemory:
     def pending_by_working_set(self) -> list[float]:
         out = [0.0] * len(self.working_sets)
         for k, r in self.ws_regions.items():
-            out[k] = float(np.count_nonzero(self.bitmap[r.start_page:r.end_page]))
+            out[k] = float(np.count_nonzero(self.bitmap[r.start_page : r.end_page]))
         return out
 
     def memory_map(self, cells: int) -> list[float]:

@@ -4,7 +4,8 @@ cleanup. ``simulate`` returns the result; ``stream`` yields events as they are p
 from __future__ import annotations
 
 import math
-from typing import Generator, Iterator, NamedTuple, Sequence
+from collections.abc import Generator, Iterator, Sequence
+from typing import NamedTuple
 
 from . import phases as ph
 from .forwarding import Forwarding, post_migration_brownout
@@ -12,7 +13,7 @@ from .layout import layout_regions
 from .memory_fluid import FluidMemory
 from .memory_pages import PageMemory
 from .notice import guest_notice
-from .policies import PrecopyState, Stop
+from .policies import Stop
 from .precopy import LinkRate, Precopy, PrecopyOutcome, Round
 from .spec import MigrationSpec
 from .switchover import Switchover, abort, stop_and_copy, switch_to_postcopy
@@ -51,8 +52,12 @@ class MigrationResult(NamedTuple):
     @property
     def bytes_sent(self) -> float:
         device = 0.0 if self.switchover.kind == "abort" else self.spec.device_state_bytes
-        return (self.precopy.live_wire_bytes + self.switchover.final_bytes
-                + self.switchover.postcopy_bytes + device)
+        return (
+            self.precopy.live_wire_bytes
+            + self.switchover.final_bytes
+            + self.switchover.postcopy_bytes
+            + device
+        )
 
     def to_dict(self) -> dict:
         spec, sw, fwd = self.spec, self.switchover, self.forwarding
@@ -73,9 +78,14 @@ class MigrationResult(NamedTuple):
             "throttle_max": self.precopy.throttle_max,
             "rounds": [r.to_dict() for r in self.rounds],
             "rounds_summarised": any(r.repeat > 1 for r in self.rounds),
-            "postcopy": None if sw.kind != "post_copy" else {
-                "pages": sw.postcopy_pages, "bytes": sw.postcopy_bytes, "duration_s": sw.postcopy_s,
-                "faults": sw.postcopy_faults, "fault_stall_s": sw.postcopy_stall_s,
+            "postcopy": None
+            if sw.kind != "post_copy"
+            else {
+                "pages": sw.postcopy_pages,
+                "bytes": sw.postcopy_bytes,
+                "duration_s": sw.postcopy_s,
+                "faults": sw.postcopy_faults,
+                "fault_stall_s": sw.postcopy_stall_s,
                 "vm_at_risk_s": sw.postcopy_s,
             },
             "post_brownout_s": fwd.duration_s if fwd else 0.0,
@@ -109,15 +119,21 @@ class MigrationResult(NamedTuple):
             f"max throttle {self.precopy.throttle_max:.0%}",
         ]
         if sw.kind == "post_copy":
-            lines.append(f"post-copy: {format_bytes(sw.postcopy_bytes)} pushed in "
-                         f"{format_duration(sw.postcopy_s)}, ~{sw.postcopy_faults:.0f} remote faults")
+            lines.append(
+                f"post-copy: {format_bytes(sw.postcopy_bytes)} pushed in "
+                f"{format_duration(sw.postcopy_s)}, ~{sw.postcopy_faults:.0f} remote faults"
+            )
         if self.forwarding:
-            lines.append(f"post-migration brownout {format_duration(self.forwarding.duration_s)}: "
-                         f"{self.forwarding.forwarded_packets:.0f} packets forwarded")
+            lines.append(
+                f"post-migration brownout {format_duration(self.forwarding.duration_s)}: "
+                f"{self.forwarding.forwarded_packets:.0f} packets forwarded"
+            )
         return lines
 
 
-def _migrate(spec: MigrationSpec, link: LinkRate, memory) -> Generator[Round, None, MigrationResult]:
+def _migrate(
+    spec: MigrationSpec, link: LinkRate, memory
+) -> Generator[Round, None, MigrationResult]:
     """Yields each round as it is simulated (the final copy last); returns the result."""
     run = Precopy(spec, memory)
     rounds: list[Round] = []
@@ -130,8 +146,9 @@ def _migrate(spec: MigrationSpec, link: LinkRate, memory) -> Generator[Round, No
     return result
 
 
-def _after_precopy(spec: MigrationSpec, link: LinkRate, memory, rounds: list[Round],
-                   outcome: PrecopyOutcome) -> MigrationResult:
+def _after_precopy(
+    spec: MigrationSpec, link: LinkRate, memory, rounds: list[Round], outcome: PrecopyOutcome
+) -> MigrationResult:
     """The blackout (or abort, or switch to post-copy), the post-migration brownout and the
     timeline, once pre-copy has stopped."""
     link_bps = link.rate_at(outcome.time_s)
@@ -142,24 +159,48 @@ def _after_precopy(spec: MigrationSpec, link: LinkRate, memory, rounds: list[Rou
         switchover = switch_to_postcopy(spec, memory, link_bps)
     else:
         switchover = stop_and_copy(spec, memory, link_bps)
-        final = Round(index=outcome.live_rounds, phase="final", start_s=outcome.time_s,
-                      duration_s=switchover.final_copy_s, bytes=switchover.final_bytes,
-                      pages=switchover.final_pages, dirty_bytes=0.0, pending_after_bytes=0.0,
-                      rate_bps=link_bps, throttle=outcome.throttle, threshold_bytes=outcome.threshold_bytes)
+        final = Round(
+            index=outcome.live_rounds,
+            phase="final",
+            start_s=outcome.time_s,
+            duration_s=switchover.final_copy_s,
+            bytes=switchover.final_bytes,
+            pages=switchover.final_pages,
+            dirty_bytes=0.0,
+            pending_after_bytes=0.0,
+            rate_bps=link_bps,
+            throttle=outcome.throttle,
+            threshold_bytes=outcome.threshold_bytes,
+        )
         rounds.append(final)
 
     aborted = switchover.kind == "abort"
     forwarding = None if aborted else post_migration_brownout(spec, switchover.postcopy_s)
     notice_value, notice_s = guest_notice(guest_watches=spec.guest_watches)
-    timeline = ph.timeline(notice_s=notice_s, setup_s=spec.target_setup_s, precopy_s=outcome.time_s,
-                           blackout_s=switchover.blackout_s,
-                           post_brownout_s=forwarding.duration_s if forwarding else 0.0,
-                           cleanup_s=spec.cleanup_s, aborted=aborted)
-    return MigrationResult(spec, tuple(rounds), outcome, switchover, forwarding, tuple(timeline),
-                           notice_value, notice_s)
+    timeline = ph.timeline(
+        notice_s=notice_s,
+        setup_s=spec.target_setup_s,
+        precopy_s=outcome.time_s,
+        blackout_s=switchover.blackout_s,
+        post_brownout_s=forwarding.duration_s if forwarding else 0.0,
+        cleanup_s=spec.cleanup_s,
+        aborted=aborted,
+    )
+    return MigrationResult(
+        spec,
+        tuple(rounds),
+        outcome,
+        switchover,
+        forwarding,
+        tuple(timeline),
+        notice_value,
+        notice_s,
+    )
 
 
-def simulate(spec: MigrationSpec, link_rate_changes: Sequence[tuple[float, float]] = ()) -> MigrationResult:
+def simulate(
+    spec: MigrationSpec, link_rate_changes: Sequence[tuple[float, float]] = ()
+) -> MigrationResult:
     """Run one migration. ``link_rate_changes``: ``(t_s, bandwidth_bps)`` pairs, t from the
     start of pre-copy, for a link whose rate changes while the migration runs."""
     memory, _ = new_memory(spec)
@@ -169,9 +210,13 @@ def simulate(spec: MigrationSpec, link_rate_changes: Sequence[tuple[float, float
     return _after_precopy(spec, link, memory, rounds, run.result)
 
 
-def stream(spec: MigrationSpec, memory_map_cells: int = 1024,
-           link_rate_changes: Sequence[tuple[float, float]] = (),
-           memory_map_every_s: float = 1.0, memory_map_first_rounds: int = 50) -> Iterator[dict]:
+def stream(
+    spec: MigrationSpec,
+    memory_map_cells: int = 1024,
+    link_rate_changes: Sequence[tuple[float, float]] = (),
+    memory_map_every_s: float = 1.0,
+    memory_map_first_rounds: int = 50,
+) -> Iterator[dict]:
     """Yield JSON-ready events in simulated-time order (``t_s`` from the maintenance trigger)
     as the model produces them; the last is ``{"kind": "summary", "result": {...}}``.
 
@@ -184,18 +229,28 @@ def stream(spec: MigrationSpec, memory_map_cells: int = 1024,
     """
     memory, regions = new_memory(spec)
     cells = max(1, min(memory_map_cells, spec.memory_pages))
-    width = max(1, int(round(cells ** 0.5)))
+    width = max(1, int(round(cells**0.5)))
     notice_value, notice_s = guest_notice(guest_watches=spec.guest_watches)
     start_s = notice_s + spec.target_setup_s
 
     def phase(name: str, t_s: float) -> dict:
         return {"kind": "phase_start", "phase": name, "t_s": t_s, "explain": ph.EXPLANATIONS[name]}
 
-    yield {"kind": "memory_layout", "t_s": 0.0, "memory_map_width": width,
-           "regions": [{"kind": r.kind, "start": r.start_page / spec.memory_pages,
-                        "end": r.end_page / spec.memory_pages, "working_set": r.working_set}
-                       for r in regions],
-           "memory_map": memory.memory_map(cells)}
+    yield {
+        "kind": "memory_layout",
+        "t_s": 0.0,
+        "memory_map_width": width,
+        "regions": [
+            {
+                "kind": r.kind,
+                "start": r.start_page / spec.memory_pages,
+                "end": r.end_page / spec.memory_pages,
+                "working_set": r.working_set,
+            }
+            for r in regions
+        ],
+        "memory_map": memory.memory_map(cells),
+    }
     yield {"kind": "notice", "t_s": 0.0, "value": notice_value, "lead_s": notice_s}
     yield phase(ph.GUEST_NOTICE, 0.0)
     yield {"kind": "phase_end", "phase": ph.GUEST_NOTICE, "t_s": notice_s}
@@ -212,13 +267,24 @@ def stream(spec: MigrationSpec, memory_map_cells: int = 1024,
             result: MigrationResult = done.value
             break
         if r.phase == "final":
-            yield {"kind": "phase_end", "phase": ph.PRE_MIGRATION_BROWNOUT, "t_s": start_s + r.start_s}
+            yield {
+                "kind": "phase_end",
+                "phase": ph.PRE_MIGRATION_BROWNOUT,
+                "t_s": start_s + r.start_s,
+            }
             yield phase(ph.BLACKOUT, start_s + r.start_s)
-        event = {"kind": "round", **r.to_dict(), "t_s": start_s + r.start_s,
-                 "end_s": start_s + r.start_s + r.duration_s * r.repeat}
+        event = {
+            "kind": "round",
+            **r.to_dict(),
+            "t_s": start_s + r.start_s,
+            "end_s": start_s + r.start_s + r.duration_s * r.repeat,
+        }
         end_s = event["end_s"]
-        if r.index < memory_map_first_rounds or r.phase == "final" or \
-                end_s - last_map_s >= memory_map_every_s:
+        if (
+            r.index < memory_map_first_rounds
+            or r.phase == "final"
+            or end_s - last_map_s >= memory_map_every_s
+        ):
             event["memory_map"] = memory.memory_map(cells)
             event["memory_map_width"] = width
             last_map_s = end_s
@@ -226,11 +292,17 @@ def stream(spec: MigrationSpec, memory_map_cells: int = 1024,
 
     by_name = {p.name: p for p in result.phases}
     if ph.BLACKOUT not in by_name:
-        yield {"kind": "phase_end", "phase": ph.PRE_MIGRATION_BROWNOUT,
-               "t_s": by_name[ph.PRE_MIGRATION_BROWNOUT].end_s}
+        yield {
+            "kind": "phase_end",
+            "phase": ph.PRE_MIGRATION_BROWNOUT,
+            "t_s": by_name[ph.PRE_MIGRATION_BROWNOUT].end_s,
+        }
     elif result.switchover.kind == "post_copy":
-        yield {"kind": "phase_end", "phase": ph.PRE_MIGRATION_BROWNOUT,
-               "t_s": by_name[ph.PRE_MIGRATION_BROWNOUT].end_s}
+        yield {
+            "kind": "phase_end",
+            "phase": ph.PRE_MIGRATION_BROWNOUT,
+            "t_s": by_name[ph.PRE_MIGRATION_BROWNOUT].end_s,
+        }
         yield phase(ph.BLACKOUT, by_name[ph.BLACKOUT].start_s)
     for name in (ph.BLACKOUT, ph.POST_MIGRATION_BROWNOUT):
         if name not in by_name:
@@ -241,8 +313,10 @@ def stream(spec: MigrationSpec, memory_map_cells: int = 1024,
             yield from _forwarding_events(result, p)
         yield {"kind": "phase_end", "phase": name, "t_s": p.end_s}
     cleanup = by_name[ph.CLEANUP]
-    yield {**phase(ph.CLEANUP, cleanup.start_s),
-           **({"explain": ph.ABORTED_CLEANUP} if result.outcome == "aborted" else {})}
+    yield {
+        **phase(ph.CLEANUP, cleanup.start_s),
+        **({"explain": ph.ABORTED_CLEANUP} if result.outcome == "aborted" else {}),
+    }
     yield {"kind": "notice", "t_s": cleanup.end_s, "value": "NONE", "lead_s": 0.0}
     yield {"kind": "phase_end", "phase": ph.CLEANUP, "t_s": cleanup.end_s}
     yield {"kind": "summary", "t_s": cleanup.end_s, "result": result.to_dict()}
@@ -251,12 +325,20 @@ def stream(spec: MigrationSpec, memory_map_cells: int = 1024,
 def _forwarding_events(result: MigrationResult, phase: ph.Phase) -> list[dict]:
     """Self-announcements and the forwarded-packet count over the brownout, in time order."""
     fwd = result.forwarding
-    events = [{"kind": "announce", "t_s": phase.start_s + offset}
-              for offset in fwd.announcements_s if offset <= phase.duration_s]
+    events = [
+        {"kind": "announce", "t_s": phase.start_s + offset}
+        for offset in fwd.announcements_s
+        if offset <= phase.duration_s
+    ]
     points = 10
     for i in range(points + 1):
         share = i / points
-        events.append({"kind": "forwarding", "t_s": phase.start_s + fwd.fabric_convergence_s * share,
-                       "forwarded_packets": fwd.forwarded_packets * share,
-                       "lost_packets": fwd.lost_packets * share})
+        events.append(
+            {
+                "kind": "forwarding",
+                "t_s": phase.start_s + fwd.fabric_convergence_s * share,
+                "forwarded_packets": fwd.forwarded_packets * share,
+                "lost_packets": fwd.lost_packets * share,
+            }
+        )
     return sorted(events, key=lambda e: e["t_s"])

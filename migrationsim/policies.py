@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from .ratelimit import QEMU_RATE_WINDOW_S  # noqa: F401  (BUFFER_DELAY, re-exported)
-from .units import PAGE_SIZE_BYTES, format_bytes, format_duration, format_rate
+from .units import PAGE_SIZE_BYTES, format_bytes, format_duration
 
 FULL_PASS = "full_pass"
 SYNC_BELOW_THRESHOLD = "sync_below_threshold"
@@ -90,15 +90,24 @@ class Policy:
             return None
         spec = self.spec
         if spec.max_rounds is not None and state.live_rounds >= spec.max_rounds:
-            return Stop("max_rounds", False,
-                        f"Stopped after {state.live_rounds} live rounds, the policy's limit, with "
-                        f"{format_bytes(state.pending_bytes)} still dirty: the guest dirties memory "
-                        f"about as fast as it is sent.")
-        if spec.max_volume is not None and state.live_wire_bytes > spec.max_volume * spec.memory_bytes:
-            return Stop("max_volume", False,
-                        f"Stopped after sending {format_bytes(state.live_wire_bytes)}, more than "
-                        f"{spec.max_volume:g}x the memory, with {format_bytes(state.pending_bytes)} "
-                        f"still dirty.")
+            return Stop(
+                "max_rounds",
+                False,
+                f"Stopped after {state.live_rounds} live rounds, the policy's limit, with "
+                f"{format_bytes(state.pending_bytes)} still dirty: the guest dirties memory "
+                f"about as fast as it is sent.",
+            )
+        if (
+            spec.max_volume is not None
+            and state.live_wire_bytes > spec.max_volume * spec.memory_bytes
+        ):
+            return Stop(
+                "max_volume",
+                False,
+                f"Stopped after sending {format_bytes(state.live_wire_bytes)}, more than "
+                f"{spec.max_volume:g}x the memory, with {format_bytes(state.pending_bytes)} "
+                f"still dirty.",
+            )
         return None
 
 
@@ -109,9 +118,12 @@ class Textbook(Policy):
 
     def check(self, state, threshold):
         if state.pending_bytes <= threshold:
-            return Stop("threshold_reached", True,
-                        f"Pending {format_bytes(state.pending_bytes)} is at most the threshold "
-                        f"{format_bytes(threshold)} (rate x downtime limit): stop and copy.")
+            return Stop(
+                "threshold_reached",
+                True,
+                f"Pending {format_bytes(state.pending_bytes)} is at most the threshold "
+                f"{format_bytes(threshold)} (rate x downtime limit): stop and copy.",
+            )
         return self._limits(state)
 
 
@@ -158,20 +170,29 @@ class Qemu(Policy):
         below it, so QEMU completes only once a pass has left nothing pending (its final sync,
         in ram_save_complete, then picks up what the guest wrote meanwhile)."""
         if threshold == 0.0 and state.estimate_bytes == 0.0:
-            return Stop("threshold_reached", True,
-                        f"The pass left nothing pending before QEMU had measured its bandwidth "
-                        f"(threshold still 0): the VM pauses and the "
-                        f"{format_bytes(state.pending_bytes)} written meanwhile are copied at "
-                        f"full link speed.")
+            return Stop(
+                "threshold_reached",
+                True,
+                f"The pass left nothing pending before QEMU had measured its bandwidth "
+                f"(threshold still 0): the VM pauses and the "
+                f"{format_bytes(state.pending_bytes)} written meanwhile are copied at "
+                f"full link speed.",
+            )
         if state.pending_bytes == 0.0:
-            return Stop("threshold_reached", True,
-                        "Nothing is pending after the last pass (the guest wrote nothing since): "
-                        "the VM pauses and only its device state is copied.")
+            return Stop(
+                "threshold_reached",
+                True,
+                "Nothing is pending after the last pass (the guest wrote nothing since): "
+                "the VM pauses and only its device state is copied.",
+            )
         if state.pending_bytes < threshold:
-            return Stop("threshold_reached", True,
-                        f"Pending {format_bytes(state.pending_bytes)} fell below the threshold "
-                        f"{format_bytes(threshold)} (measured bandwidth x downtime limit): the VM "
-                        f"pauses and the rest is copied at full link speed.")
+            return Stop(
+                "threshold_reached",
+                True,
+                f"Pending {format_bytes(state.pending_bytes)} fell below the threshold "
+                f"{format_bytes(threshold)} (measured bandwidth x downtime limit): the VM "
+                f"pauses and the rest is copied at full link speed.",
+            )
         return self._limits(state)
 
 
@@ -188,11 +209,14 @@ class Gce(Qemu):
             return stop
         before = state.previous_pending_bytes
         if before is not None and state.pending_bytes > (1.0 - self.spec.min_shrink) * before:
-            return Stop("diminishing_returns", False,
-                        f"The last round shrank pending only from {format_bytes(before)} to "
-                        f"{format_bytes(state.pending_bytes)} (less than "
-                        f"{self.spec.min_shrink:.0%}): more rounds would not pay, so blackout "
-                        f"starts now (GCE-style assumption).")
+            return Stop(
+                "diminishing_returns",
+                False,
+                f"The last round shrank pending only from {format_bytes(before)} to "
+                f"{format_bytes(state.pending_bytes)} (less than "
+                f"{self.spec.min_shrink:.0%}): more rounds would not pay, so blackout "
+                f"starts now (GCE-style assumption).",
+            )
         return None
 
 
@@ -214,8 +238,9 @@ class Xen(Policy):
 
     def check(self, state, threshold):
         if state.pending_bytes < threshold:
-            return Stop("few_pages", True,
-                        f"Fewer than {XEN_FEW_PAGES} pages remain dirty: stop and copy.")
+            return Stop(
+                "few_pages", True, f"Fewer than {XEN_FEW_PAGES} pages remain dirty: stop and copy."
+            )
         return self._limits(state)
 
 
@@ -231,23 +256,37 @@ def timeout_stop(spec, state: PrecopyState) -> Stop:
     waited = format_duration(state.now_s)
     pending = format_bytes(state.pending_bytes)
     if spec.timeout_action == "abort":
-        return Stop("timeout_abort", False,
-                    f"No convergence within the completion timeout ({waited}); {pending} still "
-                    f"dirty. The migration is aborted and the VM keeps running on the source.",
-                    "abort")
+        return Stop(
+            "timeout_abort",
+            False,
+            f"No convergence within the completion timeout ({waited}); {pending} still "
+            f"dirty. The migration is aborted and the VM keeps running on the source.",
+            "abort",
+        )
     if spec.timeout_action == "force-complete":
-        return Stop("timeout_force_complete", False,
-                    f"No convergence within the completion timeout ({waited}); the VM is paused "
-                    f"and the remaining {pending} copied: a long blackout.")
-    return Stop("timeout_post_copy", False,
-                f"No convergence within the completion timeout ({waited}); switching to "
-                f"post-copy with {pending} still on the source.", "post_copy")
+        return Stop(
+            "timeout_force_complete",
+            False,
+            f"No convergence within the completion timeout ({waited}); the VM is paused "
+            f"and the remaining {pending} copied: a long blackout.",
+        )
+    return Stop(
+        "timeout_post_copy",
+        False,
+        f"No convergence within the completion timeout ({waited}); switching to "
+        f"post-copy with {pending} still on the source.",
+        "post_copy",
+    )
 
 
 def postcopy_switch_stop(state: PrecopyState) -> Stop:
-    return Stop("post_copy", False,
-                f"First pass done and {format_bytes(state.pending_bytes)} still dirty: the VM "
-                f"moves to the target now and the rest follows by post-copy.", "post_copy")
+    return Stop(
+        "post_copy",
+        False,
+        f"First pass done and {format_bytes(state.pending_bytes)} still dirty: the VM "
+        f"moves to the target now and the rest follows by post-copy.",
+        "post_copy",
+    )
 
 
 class AutoConverge:
@@ -280,9 +319,11 @@ class AutoConverge:
                 self.count += 1
                 if self.count >= self.COUNTS_TO_TRIGGER:
                     self.count = 0
-                    self.throttle = self.INITIAL if self.throttle == 0.0 else \
-                        min(self.MAXIMUM, round(self.throttle + self.INCREMENT, 10))
+                    self.throttle = (
+                        self.INITIAL
+                        if self.throttle == 0.0
+                        else min(self.MAXIMUM, round(self.throttle + self.INCREMENT, 10))
+                    )
             self.period_start_s = now_s
             self.period_dirty_bytes = self.period_wire_bytes = 0.0
         return self.throttle
-

@@ -11,10 +11,18 @@ allows. The fleet engine drives the same object piece by piece (``decide``,
 from __future__ import annotations
 
 import math
-from typing import Iterator, NamedTuple, Sequence
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple
 
-from .policies import (FULL_PASS, AutoConverge, PrecopyState, Stop, make_policy,
-                       postcopy_switch_stop, timeout_stop)
+from .policies import (
+    FULL_PASS,
+    AutoConverge,
+    PrecopyState,
+    Stop,
+    make_policy,
+    postcopy_switch_stop,
+    timeout_stop,
+)
 from .ratelimit import RateWindow
 from .units import PAGE_SIZE_BYTES, format_bytes, format_long_duration, format_rate
 
@@ -25,10 +33,14 @@ MAX_PRECOPY_S = 365.25 * 86400
 
 
 def ceiling_stop(spec, waited_s: float) -> Stop:
-    return Stop("time_ceiling", False,
-                f"Still not converged after {format_long_duration(waited_s)} of pre-copy, the "
-                f"longest this simulator follows a migration (the operator's completion timeout "
-                f"is later still): aborted, and the VM keeps running on the source.", "abort")
+    return Stop(
+        "time_ceiling",
+        False,
+        f"Still not converged after {format_long_duration(waited_s)} of pre-copy, the "
+        f"longest this simulator follows a migration (the operator's completion timeout "
+        f"is later still): aborted, and the VM keeps running on the source.",
+        "abort",
+    )
 
 
 class LinkRate:
@@ -37,7 +49,7 @@ class LinkRate:
 
     def __init__(self, base_bps: float, changes: Sequence[tuple[float, float]] = ()):
         self.points = [(0.0, float(base_bps))] + sorted((float(t), float(r)) for t, r in changes)
-        for t, r in self.points:
+        for _t, r in self.points:
             if not (r > 0 and math.isfinite(r)):
                 raise ValueError("link rate changes must be > 0 and finite")
 
@@ -92,10 +104,7 @@ def _same_round(a: Round, b: Round) -> bool:
     x, y = a[3], b[3]  # duration_s first: it tells most rounds apart
     if abs(x - y) > _STEADY_REL * x:
         return False
-    for x, y in zip(a[4:], b[4:]):  # bytes, pages, dirty, pending after, rate, throttle, threshold
-        if abs(x - y) > _STEADY_REL * abs(x):
-            return False
-    return True
+    return all(abs(x - y) <= _STEADY_REL * abs(x) for x, y in zip(a[4:], b[4:], strict=False))
 
 
 class PrecopyOutcome(NamedTuple):
@@ -116,25 +125,54 @@ class Precopy:
     rounds, syncs, thresholds, timeouts and auto-converge are applied.
     """
 
-    __slots__ = ("spec", "memory", "policy", "full_pass", "state", "started_s", "aids",
-                 "auto_converge", "throttle", "throttle_max", "deadline_s", "horizon_s", "last_sync_s",
-                 "threshold", "round_start_s", "round_wire", "round_pages",
-                 "_round_link_bps", "_round_rate_bps", "last_round", "steady_syncs",
-                 "_threshold_key", "result", "_last_round_rate_bps", "window",
-                 "_round_fresh", "_last_round_fresh", "window_streak")
+    __slots__ = (
+        "spec",
+        "memory",
+        "policy",
+        "full_pass",
+        "state",
+        "started_s",
+        "aids",
+        "auto_converge",
+        "throttle",
+        "throttle_max",
+        "deadline_s",
+        "horizon_s",
+        "last_sync_s",
+        "threshold",
+        "round_start_s",
+        "round_wire",
+        "round_pages",
+        "_round_link_bps",
+        "_round_rate_bps",
+        "last_round",
+        "steady_syncs",
+        "_threshold_key",
+        "result",
+        "_last_round_rate_bps",
+        "window",
+        "_round_fresh",
+        "_last_round_fresh",
+        "window_streak",
+    )
 
     def __init__(self, spec, memory, start_s: float = 0.0):
         self.spec = spec
         self.memory = memory
         self.policy = make_policy(spec)
         self.full_pass = self.policy.mechanics == FULL_PASS
-        self.state = PrecopyState(memory_bytes=spec.memory_bytes,
-                                  pending_bytes=memory.pending * PAGE_SIZE_BYTES, now_s=start_s)
+        self.state = PrecopyState(
+            memory_bytes=spec.memory_bytes,
+            pending_bytes=memory.pending * PAGE_SIZE_BYTES,
+            now_s=start_s,
+        )
         self.started_s = start_s
         self.aids = self.policy.supports_aids
         self.auto_converge = AutoConverge() if (spec.auto_converge and self.aids) else None
         self.throttle = self.throttle_max = 0.0
-        self.deadline_s = start_s + spec.completion_timeout_s if self.policy.operator_timeout else math.inf
+        self.deadline_s = (
+            start_s + spec.completion_timeout_s if self.policy.operator_timeout else math.inf
+        )
         # nothing is followed past the ceiling on simulated time (the operator's deadline may be
         # later: 1e30 s per GiB is a legal input, not a plan)
         self.horizon_s = min(self.deadline_s, start_s + MAX_PRECOPY_S)
@@ -151,8 +189,15 @@ class Precopy:
         self._threshold_key = (math.nan, -math.inf)  # (rate, valid until): the last threshold's
         self.result: PrecopyOutcome | None = None  # set when ``rounds`` ends
         # QEMU's mechanics: the migration thread's rate-limit window (ratelimit.py)
-        self.window = None if self.full_pass else RateWindow(
-            spec.max_bandwidth_bps, self.policy.threshold_at, self.policy.threshold_fixed_until_s)
+        self.window = (
+            None
+            if self.full_pass
+            else RateWindow(
+                spec.max_bandwidth_bps,
+                self.policy.threshold_at,
+                self.policy.threshold_fixed_until_s,
+            )
+        )
         self._round_fresh = self._last_round_fresh = False  # rounds that began a fresh window
         self.window_streak = 0  # rounds in a row that were one full window each, not converging
 
@@ -209,12 +254,16 @@ class Precopy:
         if pass_s <= MAX_PRECOPY_S:
             return None
         spec = self.spec
-        return Stop("cannot_finish", False,
-                    f"At {format_rate(rate_bps)}, {format_bytes(spec.memory_bytes)} would take "
-                    f"{format_long_duration(pass_s)} to copy once, longer than the "
-                    f"{format_long_duration(MAX_PRECOPY_S)} this simulator follows a migration: "
-                    f"the outcome is certain, so it is decided now: aborted, and the VM keeps "
-                    f"running on the source.", "abort")
+        return Stop(
+            "cannot_finish",
+            False,
+            f"At {format_rate(rate_bps)}, {format_bytes(spec.memory_bytes)} would take "
+            f"{format_long_duration(pass_s)} to copy once, longer than the "
+            f"{format_long_duration(MAX_PRECOPY_S)} this simulator follows a migration: "
+            f"the outcome is certain, so it is decided now: aborted, and the VM keeps "
+            f"running on the source.",
+            "abort",
+        )
 
     def _threshold_for(self, rate_bps: float) -> float:
         """The policy's threshold now at ``rate_bps`` (worked out again only when the rate
@@ -230,8 +279,9 @@ class Precopy:
         """Seconds until the current round's sync if the rate stays ``link_bps``."""
         memory, now_s = self.memory, self.state.now_s
         if self.window is not None:  # QEMU's thread, window by window, on a copy of its clock
-            seconds, _, _ = self.window.copy().run(now_s, link_bps, self._need(), self._dry(),
-                                                   self.horizon_s)
+            seconds, _, _ = self.window.copy().run(
+                now_s, link_bps, self._need(), self._dry(), self.horizon_s
+            )
             return seconds
         remaining = memory.wire_bytes_for(memory.pending) / self.rate_bps(link_bps)
         left = self.horizon_s - now_s
@@ -259,12 +309,14 @@ class Precopy:
                 pages = math.floor(pending - threshold / PAGE_SIZE_BYTES + 1e-6) + 1
                 wire = cache[threshold] = memory.wire_bytes_for(pages) if pages > 0 else 0.0
             return wire
+
         return need
 
     def send_for(self, seconds: float, link_bps: float) -> None:
         if self.window is not None:
-            _, wire, _ = self.window.run(self.state.now_s, link_bps, self._need(), self._dry(),
-                                         self.state.now_s + seconds)
+            _, wire, _ = self.window.run(
+                self.state.now_s, link_bps, self._need(), self._dry(), self.state.now_s + seconds
+            )
             pages, wire = self.memory.send(wire)
         else:
             pages, wire = self.memory.send(self.rate_bps(link_bps) * seconds)
@@ -278,8 +330,9 @@ class Precopy:
             self.send_for(self.time_to_round_end(link_bps), link_bps)
             return
         state = self.state
-        seconds, wire, _ = self.window.run(state.now_s, link_bps, self._need(), self._dry(),
-                                           self.horizon_s)
+        seconds, wire, _ = self.window.run(
+            state.now_s, link_bps, self._need(), self._dry(), self.horizon_s
+        )
         pages, wire = self.memory.send(wire)
         self.round_pages += pages
         self.round_wire += wire
@@ -313,17 +366,34 @@ class Precopy:
             self.throttle = self.auto_converge.on_sync(now_s, dirty_bytes, wire)
             if self.throttle > self.throttle_max:
                 self.throttle_max = self.throttle
-        live_round = _new_round(Round, (index, "live", self.round_start_s - self.started_s,
-                                        duration, wire, self.round_pages, dirty_bytes,
-                                        pending_bytes, wire / duration if duration > 0 else 0.0,
-                                        round_throttle, self.threshold, 1))
+        live_round = _new_round(
+            Round,
+            (
+                index,
+                "live",
+                self.round_start_s - self.started_s,
+                duration,
+                wire,
+                self.round_pages,
+                dirty_bytes,
+                pending_bytes,
+                wire / duration if duration > 0 else 0.0,
+                round_throttle,
+                self.threshold,
+                1,
+            ),
+        )
         before, self.last_round = self.last_round, live_round
         if self.window is not None:
             self._count_window_round(round_link_bps, duration, wire, pending_bytes)
         fresh, self._last_round_fresh = self._last_round_fresh, self._round_fresh
-        if before is not None and rate_bps == self._round_rate_bps and \
-                (self.window is None or (fresh and self._round_fresh)) and \
-                _same_round(before, live_round) and memory.saturated():
+        if (
+            before is not None
+            and rate_bps == self._round_rate_bps
+            and (self.window is None or (fresh and self._round_fresh))
+            and _same_round(before, live_round)
+            and memory.saturated()
+        ):
             self.steady_syncs += 1
         else:
             self.steady_syncs = 0
@@ -343,7 +413,10 @@ class Precopy:
         last = self.last_round
         if self.steady_syncs < 2 or self.auto_converge is not None or last is None:
             return []
-        if self._round_rate_bps != self._last_round_rate_bps or self.threshold != last.threshold_bytes:
+        if (
+            self._round_rate_bps != self._last_round_rate_bps
+            or self.threshold != last.threshold_bytes
+        ):
             return []  # the policy just changed its rate or threshold: not the same round
         window = self.window
         if window is not None and not self._round_fresh:
@@ -358,7 +431,9 @@ class Precopy:
         if spec.max_rounds is not None:
             room = min(room, spec.max_rounds - state.live_rounds - 1)
         if spec.max_volume is not None and wire > 0.0:
-            room = min(room, (spec.max_volume * spec.memory_bytes - state.live_wire_bytes) // wire - 1)
+            room = min(
+                room, (spec.max_volume * spec.memory_bytes - state.live_wire_bytes) // wire - 1
+            )
         if room < 1:
             return []
         room = int(room)
@@ -366,16 +441,21 @@ class Precopy:
         if room > SUMMARISE_ABOVE_ROUNDS:
             rounds = [_new_round(Round, (first_index, "live", first_start, *last[3:11], room))]
         else:
-            rounds = [_new_round(Round, (first_index + j, "live", first_start + j * duration,
-                                         *last[3:11], 1)) for j in range(room)]
+            rounds = [
+                _new_round(
+                    Round, (first_index + j, "live", first_start + j * duration, *last[3:11], 1)
+                )
+                for j in range(room)
+            ]
         self.memory.repeat_saturated_rounds(room, last.pages, duration, 1.0 - self.throttle)
         state.now_s += room * duration
         self.last_sync_s = state.now_s
         state.previous_pending_bytes = state.pending_bytes
         state.live_rounds += room
         state.live_wire_bytes += room * wire
-        self.last_round = rounds[-1]._replace(index=state.live_rounds - 1, repeat=1,
-                                              start_s=first_start + (room - 1) * duration)
+        self.last_round = rounds[-1]._replace(
+            index=state.live_rounds - 1, repeat=1, start_s=first_start + (room - 1) * duration
+        )
         self.steady_syncs = 0
         return rounds
 
@@ -384,11 +464,16 @@ class Precopy:
     WINDOW_STREAK = 12  # rounds in a row that show the regime before it is extrapolated
     WINDOW_REGIME_MIN_ROUNDS = 500  # windows left to the horizon worth extrapolating
 
-    def _count_window_round(self, link_bps: float, duration: float, wire: float,
-                            pending_bytes: float) -> None:
+    def _count_window_round(
+        self, link_bps: float, duration: float, wire: float, pending_bytes: float
+    ) -> None:
         full_bytes, full_s = self.window.full_window(link_bps) if link_bps > 0 else (0.0, 0.0)
-        if self._round_fresh and abs(duration - full_s) <= 1e-9 * full_s and \
-                abs(wire - full_bytes) <= 1e-9 * full_bytes and pending_bytes >= self.threshold:
+        if (
+            self._round_fresh
+            and abs(duration - full_s) <= 1e-9 * full_s
+            and abs(wire - full_bytes) <= 1e-9 * full_bytes
+            and pending_bytes >= self.threshold
+        ):
             self.window_streak += 1
         else:
             self.window_streak = 0
@@ -407,13 +492,19 @@ class Precopy:
         horizon is simulated."""
         spec, state, window = self.spec, self.state, self.window
         last = self.last_round
-        if (window is None or self.window_streak < self.WINDOW_STREAK or last is None
-                or self.auto_converge is not None or self.policy.limited
-                or self.policy.name != "qemu"  # gce also stops on pending's shape
-                or not window.fresh or self.threshold != last.threshold_bytes
-                or (self.horizon_s == self.deadline_s and spec.timeout_action != "abort")
-                or self.policy.threshold_fixed_until_s(state.now_s) < self.horizon_s
-                or not hasattr(self.memory, "rewritten_within")):
+        if (
+            window is None
+            or self.window_streak < self.WINDOW_STREAK
+            or last is None
+            or self.auto_converge is not None
+            or self.policy.limited
+            or self.policy.name != "qemu"  # gce also stops on pending's shape
+            or not window.fresh
+            or self.threshold != last.threshold_bytes
+            or (self.horizon_s == self.deadline_s and spec.timeout_action != "abort")
+            or self.policy.threshold_fixed_until_s(state.now_s) < self.horizon_s
+            or not hasattr(self.memory, "rewritten_within")
+        ):
             return []
         full_bytes, full_s = window.full_window(link_bps)
         ring, ring_wire, others = self.memory.rewritten_within(full_s, 1.0 - self.throttle)
@@ -440,14 +531,17 @@ class Precopy:
         if room > SUMMARISE_ABOVE_ROUNDS:
             rounds = [_new_round(Round, (first_index, "live", first_start, *fields, room))]
         else:
-            rounds = [_new_round(Round, (first_index + j, "live", first_start + j * full_s,
-                                         *fields, 1)) for j in range(room)]
+            rounds = [
+                _new_round(Round, (first_index + j, "live", first_start + j * full_s, *fields, 1))
+                for j in range(room)
+            ]
         state.now_s += room * full_s
         self.last_sync_s = state.now_s
         state.live_rounds += room
         state.live_wire_bytes += room * full_bytes
-        self.last_round = rounds[-1]._replace(index=state.live_rounds - 1, repeat=1,
-                                              start_s=first_start + (room - 1) * full_s)
+        self.last_round = rounds[-1]._replace(
+            index=state.live_rounds - 1, repeat=1, start_s=first_start + (room - 1) * full_s
+        )
         self.window_streak = 0
         return rounds
 
@@ -464,7 +558,8 @@ class Precopy:
                 self.result = self.outcome(stop)
                 return
             if self.steady_syncs >= 2 and (
-                    constant or link.next_change_after(self.state.now_s) == math.inf):
+                constant or link.next_change_after(self.state.now_s) == math.inf
+            ):
                 repeated = self.repeat_steady_rounds()
                 if repeated:
                     yield from repeated
@@ -480,7 +575,9 @@ class Precopy:
                 while True:  # pieces of constant link rate
                     link_bps = link.rate_at(self.state.now_s)
                     remaining = self.time_to_round_end(link_bps)
-                    piece = min(remaining, link.next_change_after(self.state.now_s) - self.state.now_s)
+                    piece = min(
+                        remaining, link.next_change_after(self.state.now_s) - self.state.now_s
+                    )
                     self.send_for(piece, link_bps)
                     if piece >= remaining - _TIME_EPS:
                         break
@@ -488,6 +585,12 @@ class Precopy:
 
     def outcome(self, stop: Stop) -> PrecopyOutcome:
         state = self.state
-        return PrecopyOutcome(stop, state.now_s - self.started_s, state.live_rounds,
-                              state.live_wire_bytes, self.throttle, self.throttle_max, self.threshold)
-
+        return PrecopyOutcome(
+            stop,
+            state.now_s - self.started_s,
+            state.live_rounds,
+            state.live_wire_bytes,
+            self.throttle,
+            self.throttle_max,
+            self.threshold,
+        )

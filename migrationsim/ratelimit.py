@@ -32,7 +32,7 @@ bitmap sync). Runs of identical full windows are crossed by arithmetic.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 QEMU_RATE_WINDOW_S = 0.1  # BUFFER_DELAY
 QEMU_MAX_WAIT_S = 0.051  # ram_save_iterate's MAX_WAIT (50 ms), ``t1 > MAX_WAIT`` in whole ms
@@ -48,13 +48,27 @@ class RateWindow:
     """The migration thread's rate-limit window. Times are kept relative to the window's and
     the iteration's start (seconds), bytes are on the wire."""
 
-    __slots__ = ("budget_bytes", "elapsed_s", "bytes", "iter_elapsed_s", "sleeping", "threshold",
-                 "threshold_of", "dl_fixed_until_s", "_steady")
+    __slots__ = (
+        "budget_bytes",
+        "elapsed_s",
+        "bytes",
+        "iter_elapsed_s",
+        "sleeping",
+        "threshold",
+        "threshold_of",
+        "dl_fixed_until_s",
+        "_steady",
+    )
 
-    def __init__(self, max_bandwidth_bps: float | None,
-                 threshold_of: Callable[[float, float], float],
-                 dl_fixed_until_s: Callable[[float], float]):
-        self.budget_bytes = math.inf if max_bandwidth_bps is None else max_bandwidth_bps * QEMU_RATE_WINDOW_S
+    def __init__(
+        self,
+        max_bandwidth_bps: float | None,
+        threshold_of: Callable[[float, float], float],
+        dl_fixed_until_s: Callable[[float], float],
+    ):
+        self.budget_bytes = (
+            math.inf if max_bandwidth_bps is None else max_bandwidth_bps * QEMU_RATE_WINDOW_S
+        )
         self.elapsed_s = 0.0  # since the window began (iteration_start_time)
         self.bytes = 0.0  # written to the stream in this window (rate_limit_used)
         self.iter_elapsed_s = 0.0  # since the current ram_save_iterate began
@@ -64,7 +78,7 @@ class RateWindow:
         self.dl_fixed_until_s = dl_fixed_until_s  # until when the downtime limit stays put
         self._steady = (math.nan, -math.inf, math.nan)  # (link, valid until, threshold)
 
-    def copy(self) -> "RateWindow":
+    def copy(self) -> RateWindow:
         other = RateWindow.__new__(RateWindow)
         for name in RateWindow.__slots__:
             setattr(other, name, getattr(self, name))
@@ -103,8 +117,14 @@ class RateWindow:
         self.bytes = 0.0
         self.sleeping = False
 
-    def run(self, now_s: float, link_bps: float, need: Callable[[float], float], dry: float,
-            horizon_s: float) -> tuple[float, float, bool]:
+    def run(
+        self,
+        now_s: float,
+        link_bps: float,
+        need: Callable[[float], float],
+        dry: float,
+        horizon_s: float,
+    ) -> tuple[float, float, bool]:
         """Run the thread from ``now_s`` at ``link_bps`` until a check ends the round or
         ``horizon_s``. ``need(threshold)``: wire bytes to send before the estimate is below
         ``threshold``; ``dry``: wire bytes of every pending page. Returns (seconds, wire
@@ -120,8 +140,12 @@ class RateWindow:
         # Every window-end check compares with the threshold that window measured, the steady
         # one, whatever the threshold was before (0 before the first measurement); a pass that
         # runs dry ends the round at once whatever the threshold.
-        if (not self.sleeping and self.elapsed_s == 0.0 and self.iter_elapsed_s == 0.0
-                and budget <= mw * link_bps):
+        if (
+            not self.sleeping
+            and self.elapsed_s == 0.0
+            and self.iter_elapsed_s == 0.0
+            and budget <= mw * link_bps
+        ):
             steady = self.steady_threshold(link_bps, now_s)
             target = min(need(steady), dry)
             k_need = max(1.0, math.ceil(target / budget - 1e-9))
@@ -164,8 +188,11 @@ class RateWindow:
                             t += k * full_s
                             sent += k * full_bytes
                 # one iteration: until the budget is spent, MAX_WAIT, or no page is left
-                dt = min((budget - self.bytes) / link_bps, mw - self.iter_elapsed_s,
-                         (dry - sent) / link_bps)
+                dt = min(
+                    (budget - self.bytes) / link_bps,
+                    mw - self.iter_elapsed_s,
+                    (dry - sent) / link_bps,
+                )
                 if dt < 0.0:
                     dt = 0.0
                 if t + dt > horizon + _EPS_S:

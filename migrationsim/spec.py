@@ -7,9 +7,10 @@ derives its flags from it and the web form its help texts, so a rule lives in on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any
 
 from .errors import InvalidParameter
 from .units import PAGE_SIZE_BYTES, parse_bytes, parse_duration, parse_rate
@@ -24,17 +25,25 @@ REGION_KINDS = ("hot", "cold", "zero")
 QEMU_DEFAULT_MAX_BANDWIDTH_BPS = 128 * 1024**2  # QEMU's max-bandwidth default, 128 MiB/s
 MAX_MEMORY_BYTES = 16 * 1024**4  # 16 TiB: the largest VM this simulator accepts
 # Limits that keep every answer finite, quick and small (the CLI and the web both get them here):
-MAX_DOWNTIME_LIMIT_S = 2000.0  # QEMU refuses more (migration/options.c, MAX_MIGRATE_DOWNTIME_SECONDS)
+MAX_DOWNTIME_LIMIT_S = (
+    2000.0  # QEMU refuses more (migration/options.c, MAX_MIGRATE_DOWNTIME_SECONDS)
+)
 MAX_RATE_BPS = 1e15  # 1 PB/s: faster than any memory bus writes or any link carries
 MIN_RATE_BPS = 1 / 8  # 1 bit/s: the slowest link (or cap) a migration is simulated over
 MAX_DURATION_S = 1e9  # about 32 years, for the durations that add up in the timeline
-MAX_PAGES_BITMAP_BYTES = 256 * 1024**2  # the pages resolution's dirty bitmap: 1 B a page, 1 TiB guests
+MAX_PAGES_BITMAP_BYTES = (
+    256 * 1024**2
+)  # the pages resolution's dirty bitmap: 1 B a page, 1 TiB guests
 
 # Defaults that differ by policy (None: the policy does not use the limit).
 POLICY_DEFAULTS: dict[str, dict[str, Any]] = {
     "textbook": {"max_bandwidth": None, "wire_format": "raw", "max_rounds": 30, "max_volume": None},
-    "qemu": {"max_bandwidth": QEMU_DEFAULT_MAX_BANDWIDTH_BPS, "wire_format": "qemu",
-             "max_rounds": None, "max_volume": None},
+    "qemu": {
+        "max_bandwidth": QEMU_DEFAULT_MAX_BANDWIDTH_BPS,
+        "wire_format": "qemu",
+        "max_rounds": None,
+        "max_volume": None,
+    },
     "xen": {"max_bandwidth": None, "wire_format": "raw", "max_rounds": 29, "max_volume": 3.0},
     "gce": {"max_bandwidth": None, "wire_format": "qemu", "max_rounds": 30, "max_volume": 3.0},
 }
@@ -107,12 +116,14 @@ class MigrationSpec:
 
 # --- parsers: text or number in, model value out; ValueError with a reason on bad input ----------
 
+
 def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         text = str(value).strip()
         if text not in options:
             raise ValueError(f"must be one of {', '.join(options)} (got {text!r})")
         return text
+
     return parse
 
 
@@ -132,6 +143,7 @@ def _optional(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
         if value is None or str(value).strip().lower() in ("none", "off", "unlimited", ""):
             return None
         return parse(value)
+
     return parse_optional
 
 
@@ -181,7 +193,9 @@ def _workload(value: Any) -> str | None:
 def _layout(value: Any) -> tuple[str, ...]:
     parts = tuple(p.strip() for p in (value.split(",") if isinstance(value, str) else value))
     if sorted(parts) != sorted(REGION_KINDS):
-        raise ValueError("must name hot, cold and zero once each, in address order (e.g. hot,cold,zero)")
+        raise ValueError(
+            "must name hot, cold and zero once each, in address order (e.g. hot,cold,zero)"
+        )
     return parts
 
 
@@ -196,44 +210,112 @@ class Parameter:
 PARAMETERS: dict[str, Parameter] = {
     # guest
     "memory": Parameter(parse_bytes, "4GiB", "guest memory size (e.g. 4GiB)"),
-    "workload": Parameter(_workload, None, f"workload preset: {', '.join(PRESETS)} (fills the dirtying parameters)"),
-    "dirty_rate": Parameter(_optional(parse_rate), None, "bytes/s of page writes, 4096 B per write (e.g. 200MB/s)"),
-    "working_set": Parameter(_optional(parse_bytes), None, "region the writes land in (default: all non-zero memory)"),
-    "write_pattern": Parameter(_choice(WRITE_PATTERNS), "random", "random (saturating) or sequential (sweep)"),
-    "dirty_model": Parameter(_choice(DIRTY_MODELS), "saturating", "saturating W(1-exp(-rt/W)) or linear D*t"),
-    "zero_fraction": Parameter(_share, None, "share of pages never written, 0 to 1 (9 B each on QEMU's wire)"),
-    "layout": Parameter(_layout, "hot,cold,zero", "address order of the hot (working sets), cold and zero regions"),
-    "packet_rate": Parameter(_optional(parse_rate), None, "inbound packets/s to the VM (default: from the workload)"),
+    "workload": Parameter(
+        _workload, None, f"workload preset: {', '.join(PRESETS)} (fills the dirtying parameters)"
+    ),
+    "dirty_rate": Parameter(
+        _optional(parse_rate), None, "bytes/s of page writes, 4096 B per write (e.g. 200MB/s)"
+    ),
+    "working_set": Parameter(
+        _optional(parse_bytes), None, "region the writes land in (default: all non-zero memory)"
+    ),
+    "write_pattern": Parameter(
+        _choice(WRITE_PATTERNS), "random", "random (saturating) or sequential (sweep)"
+    ),
+    "dirty_model": Parameter(
+        _choice(DIRTY_MODELS), "saturating", "saturating W(1-exp(-rt/W)) or linear D*t"
+    ),
+    "zero_fraction": Parameter(
+        _share, None, "share of pages never written, 0 to 1 (9 B each on QEMU's wire)"
+    ),
+    "layout": Parameter(
+        _layout, "hot,cold,zero", "address order of the hot (working sets), cold and zero regions"
+    ),
+    "packet_rate": Parameter(
+        _optional(parse_rate), None, "inbound packets/s to the VM (default: from the workload)"
+    ),
     # link
     "bandwidth": Parameter(parse_rate, "10Gbit/s", "link rate (e.g. 10Gbit/s, 1.25GB/s)"),
-    "max_bandwidth": Parameter(_optional(parse_rate), "policy", "live-round rate cap (default 128MiB/s for qemu, none otherwise)"),
+    "max_bandwidth": Parameter(
+        _optional(parse_rate),
+        "policy",
+        "live-round rate cap (default 128MiB/s for qemu, none otherwise)",
+    ),
     # policy
-    "policy": Parameter(_choice(POLICIES), "qemu", "pre-copy stop rule: textbook, qemu, xen or gce"),
-    "downtime_limit": Parameter(parse_duration, "300ms", "downtime the stop rule aims for (QEMU default 300ms)"),
-    "auto_converge": Parameter(_bool, False, "throttle the vCPUs when dirtying outruns the link (qemu, gce)", "bool"),
-    "post_copy": Parameter(_bool, False, "switch to post-copy after the first pass if not converged (qemu, gce)", "bool"),
-    "completion_timeout": Parameter(parse_duration, "150s", "qemu/gce operator timeout per GiB of memory (KubeVirt 150s, Nova 800s)"),
-    "timeout_action": Parameter(_choice(TIMEOUT_ACTIONS), "abort", "what the operator does at the timeout"),
-    "downtime_ramp_steps": Parameter(_int, 0, "Nova-style downtime ramp: steps from limit/steps up to the limit (0: off)"),
-    "downtime_ramp_delay": Parameter(parse_duration, "75s", "time per ramp step, per GiB of memory (Nova 75s)"),
-    "wire_format": Parameter(_choice(WIRE_FORMATS), "policy", "qemu (4104 B a page, 9 B a zero page) or raw (4096 B)"),
-    "max_rounds": Parameter(_optional(_int), "policy", "live rounds before a forced stop (xen 29, textbook/gce 30)"),
-    "max_volume": Parameter(_optional(_float), "policy", "bytes sent before a forced stop, as a multiple of memory (xen/gce 3)"),
-    "min_shrink": Parameter(_fraction, 0.1, "gce: share a round must shrink pending by, else blackout starts"),
-    "adaptive_rate": Parameter(_bool, True, "xen: 100 Mbit/s first, then dirty rate + 50 Mbit/s, at most 500 Mbit/s", "bool"),
+    "policy": Parameter(
+        _choice(POLICIES), "qemu", "pre-copy stop rule: textbook, qemu, xen or gce"
+    ),
+    "downtime_limit": Parameter(
+        parse_duration, "300ms", "downtime the stop rule aims for (QEMU default 300ms)"
+    ),
+    "auto_converge": Parameter(
+        _bool, False, "throttle the vCPUs when dirtying outruns the link (qemu, gce)", "bool"
+    ),
+    "post_copy": Parameter(
+        _bool,
+        False,
+        "switch to post-copy after the first pass if not converged (qemu, gce)",
+        "bool",
+    ),
+    "completion_timeout": Parameter(
+        parse_duration,
+        "150s",
+        "qemu/gce operator timeout per GiB of memory (KubeVirt 150s, Nova 800s)",
+    ),
+    "timeout_action": Parameter(
+        _choice(TIMEOUT_ACTIONS), "abort", "what the operator does at the timeout"
+    ),
+    "downtime_ramp_steps": Parameter(
+        _int, 0, "Nova-style downtime ramp: steps from limit/steps up to the limit (0: off)"
+    ),
+    "downtime_ramp_delay": Parameter(
+        parse_duration, "75s", "time per ramp step, per GiB of memory (Nova 75s)"
+    ),
+    "wire_format": Parameter(
+        _choice(WIRE_FORMATS), "policy", "qemu (4104 B a page, 9 B a zero page) or raw (4096 B)"
+    ),
+    "max_rounds": Parameter(
+        _optional(_int), "policy", "live rounds before a forced stop (xen 29, textbook/gce 30)"
+    ),
+    "max_volume": Parameter(
+        _optional(_float),
+        "policy",
+        "bytes sent before a forced stop, as a multiple of memory (xen/gce 3)",
+    ),
+    "min_shrink": Parameter(
+        _fraction, 0.1, "gce: share a round must shrink pending by, else blackout starts"
+    ),
+    "adaptive_rate": Parameter(
+        _bool,
+        True,
+        "xen: 100 Mbit/s first, then dirty rate + 50 Mbit/s, at most 500 Mbit/s",
+        "bool",
+    ),
     # switch-over
     "device_state": Parameter(parse_bytes, "2MiB", "device and CPU state sent during blackout"),
     "resume_time": Parameter(parse_duration, "20ms", "time for the target to resume the guest"),
     "fault_latency": Parameter(parse_duration, "500us", "post-copy: stall per remote page fault"),
     # around the migration
-    "guest_watches": Parameter(_bool, False, "the guest polls the maintenance-event metadata key (60 s notice)", "bool"),
-    "target_setup": Parameter(parse_duration, "2s", "choose a target, create the empty VM, authenticate"),
+    "guest_watches": Parameter(
+        _bool, False, "the guest polls the maintenance-event metadata key (60 s notice)", "bool"
+    ),
+    "target_setup": Parameter(
+        parse_duration, "2s", "choose a target, create the empty VM, authenticate"
+    ),
     "cleanup": Parameter(parse_duration, "1s", "delete the source VM"),
-    "fabric_convergence": Parameter(parse_duration, "1s", "time until the network fabric sends traffic to the target"),
-    "forwarding": Parameter(_bool, True, "the source forwards packets until the fabric converges", "bool"),
-    "forwarding_latency": Parameter(parse_duration, "50us", "extra latency of the detour through the source"),
+    "fabric_convergence": Parameter(
+        parse_duration, "1s", "time until the network fabric sends traffic to the target"
+    ),
+    "forwarding": Parameter(
+        _bool, True, "the source forwards packets until the fabric converges", "bool"
+    ),
+    "forwarding_latency": Parameter(
+        parse_duration, "50us", "extra latency of the detour through the source"
+    ),
     # computation
-    "resolution": Parameter(_choice(RESOLUTIONS), "fluid", "fluid (expected values) or pages (per-page bitmap)"),
+    "resolution": Parameter(
+        _choice(RESOLUTIONS), "fluid", "fluid (expected values) or pages (per-page bitmap)"
+    ),
     "seed": Parameter(_int, 1, "random seed (pages resolution)"),
 }
 
@@ -275,13 +357,24 @@ def build_spec(**params: Any) -> MigrationSpec:
     if v["downtime_limit"] <= 0:
         raise InvalidParameter("downtime_limit", "must be > 0")
     if v["downtime_limit"] > MAX_DOWNTIME_LIMIT_S:
-        raise InvalidParameter("downtime_limit", "must be at most 2000s (QEMU refuses a longer "
-                                                 "downtime-limit: MAX_MIGRATE_DOWNTIME_SECONDS)")
+        raise InvalidParameter(
+            "downtime_limit",
+            "must be at most 2000s (QEMU refuses a longer "
+            "downtime-limit: MAX_MIGRATE_DOWNTIME_SECONDS)",
+        )
     for name in ("bandwidth", "max_bandwidth", "dirty_rate"):
         if v[name] is not None and v[name] > MAX_RATE_BPS:
-            raise InvalidParameter(name, "must be at most 1PB/s (faster than any memory bus or link)")
-    for name in ("resume_time", "fault_latency", "target_setup", "cleanup", "fabric_convergence",
-                 "forwarding_latency"):
+            raise InvalidParameter(
+                name, "must be at most 1PB/s (faster than any memory bus or link)"
+            )
+    for name in (
+        "resume_time",
+        "fault_latency",
+        "target_setup",
+        "cleanup",
+        "fabric_convergence",
+        "forwarding_latency",
+    ):
         if v[name] > MAX_DURATION_S:
             raise InvalidParameter(name, f"must be at most {MAX_DURATION_S:g}s (about 32 years)")
     if v["device_state"] > MAX_MEMORY_BYTES:
@@ -289,9 +382,12 @@ def build_spec(**params: Any) -> MigrationSpec:
     if v["packet_rate"] is not None and v["packet_rate"] > MAX_RATE_BPS:
         raise InvalidParameter("packet_rate", "must be at most 1e15 packets/s")
     if v["resolution"] == "pages" and memory // PAGE_SIZE_BYTES > MAX_PAGES_BITMAP_BYTES:
-        raise InvalidParameter("resolution", "pages keeps a dirty bitmap of one byte a page: at "
-                                             "most 256 MiB of bitmap, a 1 TiB guest; use fluid "
-                                             "for larger ones")
+        raise InvalidParameter(
+            "resolution",
+            "pages keeps a dirty bitmap of one byte a page: at "
+            "most 256 MiB of bitmap, a 1 TiB guest; use fluid "
+            "for larger ones",
+        )
     if v["completion_timeout"] <= 0:
         raise InvalidParameter("completion_timeout", "must be > 0 (QEMU never gives up by itself)")
     if v["downtime_ramp_steps"] < 0:
@@ -340,7 +436,10 @@ def build_spec(**params: Any) -> MigrationSpec:
         forwarding_latency_s=v["forwarding_latency"],
         resolution=v["resolution"],
         seed=v["seed"],
-        params={k: (val if isinstance(val, (int, float, bool, str)) else str(val)) for k, val in given.items()},
+        params={
+            k: (val if isinstance(val, (int, float, bool, str)) else str(val))
+            for k, val in given.items()
+        },
     )
 
 
@@ -361,24 +460,39 @@ def _dirtying(v: dict[str, Any], memory: float) -> tuple[tuple[WorkingSet, ...],
     writable = memory * (1.0 - zero_fraction)
 
     if v["dirty_rate"] is not None or v["working_set"] is not None or preset is None:
-        rate = v["dirty_rate"] if v["dirty_rate"] is not None else (preset.dirty_rate_bps if preset else 0.0)
+        rate = (
+            v["dirty_rate"]
+            if v["dirty_rate"] is not None
+            else (preset.dirty_rate_bps if preset else 0.0)
+        )
         size = v["working_set"] if v["working_set"] is not None else writable
         if rate > 0 and size < PAGE_SIZE_BYTES:
             if v["working_set"] is not None:
-                raise InvalidParameter("working_set", "a guest that writes needs a working set "
-                                                      "of at least one 4096 B page (or --dirty-rate 0)")
-            raise InvalidParameter("dirty_rate", "no page is left to write to (every page is "
-                                                 "zero: zero_fraction 1); give 0")
+                raise InvalidParameter(
+                    "working_set",
+                    "a guest that writes needs a working set "
+                    "of at least one 4096 B page (or --dirty-rate 0)",
+                )
+            raise InvalidParameter(
+                "dirty_rate",
+                "no page is left to write to (every page is zero: zero_fraction 1); give 0",
+            )
         if rate == 0:
             size = min(size, writable)  # nothing written: the set is only a label
         if size > writable * (1 + 1e-9):
             raise InvalidParameter(
-                "working_set", "must fit in the memory that is not zero pages "
-                               "(memory x (1 - zero_fraction))")
-        working_sets = (WorkingSet(size_bytes=min(size, writable), write_rate_bps=rate,
-                                   pattern=v["write_pattern"]),)
+                "working_set",
+                "must fit in the memory that is not zero pages (memory x (1 - zero_fraction))",
+            )
+        working_sets = (
+            WorkingSet(
+                size_bytes=min(size, writable), write_rate_bps=rate, pattern=v["write_pattern"]
+            ),
+        )
     else:
         working_sets = preset.working_sets_for(memory)
         if sum(ws.size_bytes for ws in working_sets) > writable * (1 + 1e-9):
-            raise InvalidParameter("zero_fraction", "leaves too little memory for the workload's working sets")
+            raise InvalidParameter(
+                "zero_fraction", "leaves too little memory for the workload's working sets"
+            )
     return working_sets, zero_fraction, packet_rate

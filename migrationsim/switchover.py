@@ -42,8 +42,13 @@ def device_and_resume_s(spec, link_bps: float) -> float:
 def stop_and_copy(spec, memory, link_bps: float) -> Switchover:
     pages, wire = memory.send_all()
     final_copy_s = wire / link_bps
-    return Switchover("stop_and_copy", pages, wire, final_copy_s,
-                      final_copy_s + device_and_resume_s(spec, link_bps))
+    return Switchover(
+        "stop_and_copy",
+        pages,
+        wire,
+        final_copy_s,
+        final_copy_s + device_and_resume_s(spec, link_bps),
+    )
 
 
 def abort() -> Switchover:
@@ -55,15 +60,23 @@ def switch_to_postcopy(spec, memory, link_bps: float) -> Switchover:
     pages, wire = memory.send_all()  # pushed in the background after the guest resumes
     push_s = wire / link_bps
     faults = 0.0
-    for ws, pending in zip(spec.working_sets, pending_by_ws):
+    for ws, pending in zip(spec.working_sets, pending_by_ws, strict=False):
         access_rate = ws.page_writes_per_s / max(1, ws.pages)  # per page, per second
         x = access_rate * push_s
         if pending > 0 and x > 0:
             faults += pending * (1.0 - (-math.expm1(-x)) / x)
-    return Switchover("post_copy", 0.0, 0.0, 0.0, device_and_resume_s(spec, link_bps),
-                      postcopy_pages=pages, postcopy_bytes=wire, postcopy_s=push_s,
-                      postcopy_faults=faults,
-                      postcopy_stall_s=faults * spec.postcopy_fault_latency_s)
+    return Switchover(
+        "post_copy",
+        0.0,
+        0.0,
+        0.0,
+        device_and_resume_s(spec, link_bps),
+        postcopy_pages=pages,
+        postcopy_bytes=wire,
+        postcopy_s=push_s,
+        postcopy_faults=faults,
+        postcopy_stall_s=faults * spec.postcopy_fault_latency_s,
+    )
 
 
 def pending_bytes(memory) -> float:

@@ -14,11 +14,28 @@ PAGE_SIZE_BYTES = 4096
 
 _NUMBER = r"([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)"
 _PREFIX = {
-    "": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
-    "Ki": 1024.0, "Mi": 1024.0**2, "Gi": 1024.0**3, "Ti": 1024.0**4,
+    "": 1.0,
+    "k": 1e3,
+    "K": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "Ki": 1024.0,
+    "Mi": 1024.0**2,
+    "Gi": 1024.0**3,
+    "Ti": 1024.0**4,
 }
 _QUANTITY = re.compile(r"^\s*" + _NUMBER + r"\s*(Ki|Mi|Gi|Ti|k|K|M|G|T)?\s*([A-Za-z/]*)\s*$")
-_SECONDS = {"": 1.0, "s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "min": 60.0, "h": 3600.0}
+_SECONDS = {
+    "": 1.0,
+    "s": 1.0,
+    "sec": 1.0,
+    "ms": 1e-3,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "min": 60.0,
+    "h": 3600.0,
+}
 _DURATION = re.compile(r"^\s*" + _NUMBER + r"\s*(s|sec|ms|us|µs|min|h)?\s*$")
 
 
@@ -73,7 +90,12 @@ def parse_duration(value: str | float | int) -> float:
 
 def format_bytes(n: float) -> str:
     """Human-readable IEC size: 40265318 -> '38.4 MiB'."""
-    for unit, scale in (("TiB", 1024.0**4), ("GiB", 1024.0**3), ("MiB", 1024.0**2), ("KiB", 1024.0)):
+    for unit, scale in (
+        ("TiB", 1024.0**4),
+        ("GiB", 1024.0**3),
+        ("MiB", 1024.0**2),
+        ("KiB", 1024.0),
+    ):
         if abs(n) >= scale:
             return f"{n / scale:.1f} {unit}"
     return f"{n:.0f} B"

@@ -16,64 +16,15 @@ any mode (the integration tests and ``bench/stream.py`` rely on that).
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from playground.env import env_bool, env_float, env_int, env_list, env_str, require
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-# --- tiny typed helpers -------------------------------------------------------------------------
-
-def env_str(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(name, "")
-    return value if value != "" else default
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name, "").strip().lower()
-    if value == "":
-        return default
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    if value == "":
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
-
-
-def env_float(name: str, default: float) -> float:
-    value = os.environ.get(name, "").strip()
-    if value == "":
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
-
-
-def env_list(name: str, default: list[str]) -> list[str]:
-    value = os.environ.get(name, "").strip()
-    return [part.strip() for part in value.split(",") if part.strip()] if value else default
-
-
-def require(name: str) -> str:
-    value = env_str(name)
-    if value is None:
-        raise ImproperlyConfigured(f"{name} must be set when PLAYGROUND_MODE=production")
-    return value
 
 
 def database_from_url(url: str) -> dict:
@@ -98,8 +49,11 @@ def database_from_url(url: str) -> dict:
     # request ends). deploy/serve turns it on for daphne.
     pool_max = env_int("DATABASE_POOL_MAX_SIZE", 0)
     if pool_max > 0:
-        database.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": pool_max,
-                                                      "timeout": 30}
+        database.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": pool_max,
+            "timeout": 30,
+        }
     database["CONN_MAX_AGE"] = 0 if pool_max > 0 else env_int("DATABASE_CONN_MAX_AGE", 0)
     return database
 
@@ -142,9 +96,14 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 # Pages that may open a WebSocket here (playground/ops/origins.py), besides the request's own
 # origin (scheme + Host) and CSRF_TRUSTED_ORIGINS: scheme, host and port must all match.
-PLAYGROUND_ALLOWED_ORIGINS = env_list("PLAYGROUND_ALLOWED_ORIGINS", [
-    f"https://{host}" if PRODUCTION else f"http://{host}:{env_int('PORT', 8000)}"
-    for host in ALLOWED_HOSTS if host not in ("testserver", "*") and not host.startswith(".")])
+PLAYGROUND_ALLOWED_ORIGINS = env_list(
+    "PLAYGROUND_ALLOWED_ORIGINS",
+    [
+        f"https://{host}" if PRODUCTION else f"http://{host}:{env_int('PORT', 8000)}"
+        for host in ALLOWED_HOSTS
+        if host not in ("testserver", "*") and not host.startswith(".")
+    ],
+)
 
 
 # --- Django -------------------------------------------------------------------------------------
@@ -292,8 +251,9 @@ if LOG_FORMAT not in ("kv", "json"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"structured": {"()": "playground.ops.logs.StructuredFormatter",
-                                  "style": LOG_FORMAT}},
+    "formatters": {
+        "structured": {"()": "playground.ops.logs.StructuredFormatter", "style": LOG_FORMAT}
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
@@ -315,9 +275,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [{"address": REDIS_URL,
-                                  "socket_timeout": REDIS_LAYER_SOCKET_TIMEOUT_S}],
-                       "capacity": 1000, "expiry": 60, "prefix": f"{REDIS_KEY_PREFIX}asgi"},
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": REDIS_LAYER_SOCKET_TIMEOUT_S}],
+                "capacity": 1000,
+                "expiry": 60,
+                "prefix": f"{REDIS_KEY_PREFIX}asgi",
+            },
         }
     }
 else:
@@ -335,7 +298,8 @@ BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = (
-        {"global_keyprefix": REDIS_KEY_PREFIX} if REDIS_KEY_PREFIX else {})
+        {"global_keyprefix": REDIS_KEY_PREFIX} if REDIS_KEY_PREFIX else {}
+    )
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -388,8 +352,9 @@ PLAYGROUND_RUN_MAX_ATTEMPTS = env_int("PLAYGROUND_RUN_MAX_ATTEMPTS", 3)
 PLAYGROUND_REAP_INTERVAL_S = env_float("PLAYGROUND_REAP_INTERVAL_S", 10.0)
 PLAYGROUND_REQUEUE_AFTER_S = env_float("PLAYGROUND_REQUEUE_AFTER_S", 120.0)
 if not 0 < PLAYGROUND_RUN_HEARTBEAT_S * 2 <= PLAYGROUND_RUN_LEASE_S:
-    raise ImproperlyConfigured("PLAYGROUND_RUN_LEASE_S must be at least twice "
-                               "PLAYGROUND_RUN_HEARTBEAT_S (and both > 0)")
+    raise ImproperlyConfigured(
+        "PLAYGROUND_RUN_LEASE_S must be at least twice PLAYGROUND_RUN_HEARTBEAT_S (and both > 0)"
+    )
 if PLAYGROUND_RUN_MAX_ATTEMPTS < 1:
     raise ImproperlyConfigured("PLAYGROUND_RUN_MAX_ATTEMPTS must be >= 1")
 # A viewer's consumer re-joins its run's group and checks the database this often while the
@@ -410,6 +375,6 @@ PLAYGROUND_ANONYMOUS_ADDRESS_FACTOR = env_int("PLAYGROUND_ANONYMOUS_ADDRESS_FACT
 # A request body over this many bytes gets 413 before it is read (an upload is at most 2 MB).
 PLAYGROUND_MAX_REQUEST_BYTES = env_int("PLAYGROUND_MAX_REQUEST_BYTES", 4 * 1024 * 1024)
 # What one run may cost a worker: a run that goes past any of these fails with the reason.
-PLAYGROUND_RUN_MAX_EVENTS = env_int("PLAYGROUND_RUN_MAX_EVENTS", 20_000)       # single-VM events
-PLAYGROUND_FLEET_MAX_FRAMES = env_int("PLAYGROUND_FLEET_MAX_FRAMES", 20_000)   # fleet frames
-PLAYGROUND_RUN_MAX_WALL_S = env_float("PLAYGROUND_RUN_MAX_WALL_S", 900.0)      # either, wall time
+PLAYGROUND_RUN_MAX_EVENTS = env_int("PLAYGROUND_RUN_MAX_EVENTS", 20_000)  # single-VM events
+PLAYGROUND_FLEET_MAX_FRAMES = env_int("PLAYGROUND_FLEET_MAX_FRAMES", 20_000)  # fleet frames
+PLAYGROUND_RUN_MAX_WALL_S = env_float("PLAYGROUND_RUN_MAX_WALL_S", 900.0)  # either, wall time

@@ -18,5 +18,15 @@ from .scenario import Scenario, ScenarioError, parse_scenario
 from .summary import summarize
 from .text import PRESET_NAMES, load_scenario
 
-__all__ = ["FleetRun", "PRESET_NAMES", "planned_waves", "Scenario", "ScenarioError", "VmRecord", "load_scenario",
-           "parse_scenario", "run_scenario", "summarize"]
+__all__ = [
+    "FleetRun",
+    "PRESET_NAMES",
+    "planned_waves",
+    "Scenario",
+    "ScenarioError",
+    "VmRecord",
+    "load_scenario",
+    "parse_scenario",
+    "run_scenario",
+    "summarize",
+]

@@ -22,8 +22,9 @@ import dataclasses
 import math
 from collections.abc import Callable
 
-from ..spec import POLICY_DEFAULTS
-from ..units import format_duration
+from migrationsim.spec import POLICY_DEFAULTS
+from migrationsim.units import format_duration
+
 from . import reasons as why
 from .prediction import Prediction, observe
 from .scenario import Scenario, _group_of_each_rack, rack_names_of
@@ -61,7 +62,8 @@ def _rate(bps: float) -> str:
 
 
 def _max_bandwidth(scenario: Scenario) -> float | None:
-    from ..units import parse_rate
+    from migrationsim.units import parse_rate
+
     policy = scenario.policy
     if "max_bandwidth" in policy:
         value = policy["max_bandwidth"]
@@ -76,49 +78,109 @@ def relaxations(scenario: Scenario) -> list[dict]:
     out = []
 
     def add(name, current, relaxed, apply, factor=1.0):
-        out.append({"name": name, "label": CONSTRAINTS[name][0], "current": current,
-                    "relaxed": relaxed, "apply": apply, "capacity_factor": factor})
+        out.append(
+            {
+                "name": name,
+                "label": CONSTRAINTS[name][0],
+                "current": current,
+                "relaxed": relaxed,
+                "apply": apply,
+                "capacity_factor": factor,
+            }
+        )
 
-    for name, attr in (("per_source_host", "per_source_host"), ("per_target_host", "per_target_host"),
-                       ("per_rack", "per_rack"), ("per_customer", "per_customer"), ("global", "global_")):
+    for name, attr in (
+        ("per_source_host", "per_source_host"),
+        ("per_target_host", "per_target_host"),
+        ("per_rack", "per_rack"),
+        ("per_customer", "per_customer"),
+        ("global", "global_"),
+    ):
         value = getattr(caps, attr)
         if value is not None:
-            add(name, str(value), f"{value * FACTOR} (x{FACTOR})",
-                lambda s, a=attr, v=value: dataclasses.replace(s, caps=dataclasses.replace(s.caps, **{a: v * FACTOR})))
+            add(
+                name,
+                str(value),
+                f"{value * FACTOR} (x{FACTOR})",
+                lambda s, a=attr, v=value: dataclasses.replace(
+                    s, caps=dataclasses.replace(s.caps, **{a: v * FACTOR})
+                ),
+            )
     if any(_limit(ev, scenario) < _hosts(ev, scenario) for ev in scenario.events):
-        add("hosts_at_once", ", ".join(str(ev.max_hosts_in_maintenance) for ev in scenario.events),
-            f"x{FACTOR}", lambda s: dataclasses.replace(s, events=tuple(
-                dataclasses.replace(ev, max_hosts_in_maintenance=_limit(ev, s) * FACTOR) for ev in s.events)))
+        add(
+            "hosts_at_once",
+            ", ".join(str(ev.max_hosts_in_maintenance) for ev in scenario.events),
+            f"x{FACTOR}",
+            lambda s: dataclasses.replace(
+                s,
+                events=tuple(
+                    dataclasses.replace(ev, max_hosts_in_maintenance=_limit(ev, s) * FACTOR)
+                    for ev in s.events
+                ),
+            ),
+        )
     cap = _max_bandwidth(scenario)
     if cap is not None:
-        add("max_bandwidth", _rate(cap), f"{_rate(cap * FACTOR)} (x{FACTOR})",
-            lambda s: dataclasses.replace(s, policy={**s.policy, "max_bandwidth": cap * FACTOR}))
+        add(
+            "max_bandwidth",
+            _rate(cap),
+            f"{_rate(cap * FACTOR)} (x{FACTOR})",
+            lambda s: dataclasses.replace(s, policy={**s.policy, "max_bandwidth": cap * FACTOR}),
+        )
     nics = sorted({g.nic_bps for g in scenario.racks})
-    add("nic", " / ".join(_rate(n) for n in nics), " / ".join(_rate(n * FACTOR) for n in nics) + f" (x{FACTOR})",
-        lambda s: dataclasses.replace(s, racks=tuple(dataclasses.replace(g, nic_bps=g.nic_bps * FACTOR)
-                                                     for g in s.racks)))
+    add(
+        "nic",
+        " / ".join(_rate(n) for n in nics),
+        " / ".join(_rate(n * FACTOR) for n in nics) + f" (x{FACTOR})",
+        lambda s: dataclasses.replace(
+            s, racks=tuple(dataclasses.replace(g, nic_bps=g.nic_bps * FACTOR) for g in s.racks)
+        ),
+    )
     if len(scenario.racks) > 1 or any(g.count > 1 for g in scenario.racks):
         ups = sorted({g.uplink_bps for g in scenario.racks})
         spine = f", spine {_rate(scenario.spine_bps)}" if scenario.spine_bps else ""
-        add("uplink", " / ".join(_rate(u) for u in ups) + spine, f"x{FACTOR}",
+        add(
+            "uplink",
+            " / ".join(_rate(u) for u in ups) + spine,
+            f"x{FACTOR}",
             lambda s: dataclasses.replace(
-                s, spine_bps=None if s.spine_bps is None else s.spine_bps * FACTOR,
-                racks=tuple(dataclasses.replace(g, uplink_bps=g.uplink_bps * FACTOR) for g in s.racks)))
+                s,
+                spine_bps=None if s.spine_bps is None else s.spine_bps * FACTOR,
+                racks=tuple(
+                    dataclasses.replace(g, uplink_bps=g.uplink_bps * FACTOR) for g in s.racks
+                ),
+            ),
+        )
     if caps.headroom > 0:
-        add("headroom", f"{caps.headroom:.0%}", "0 %",
-            lambda s: dataclasses.replace(s, caps=dataclasses.replace(s.caps, headroom=0.0)))
+        add(
+            "headroom",
+            f"{caps.headroom:.0%}",
+            "0 %",
+            lambda s: dataclasses.replace(s, caps=dataclasses.replace(s.caps, headroom=0.0)),
+        )
     add("capacity", "as drawn", f"every host's vCPUs and memory x{FACTOR}", lambda s: s, FACTOR)
     deadlines = [ev for ev in scenario.events if ev.deadline_s is not None]
     if deadlines:
-        add("deadline", ", ".join(format_duration(ev.deadline_s) for ev in deadlines), "none",
-            lambda s: dataclasses.replace(s, events=tuple(dataclasses.replace(ev, deadline_s=None)
-                                                          for ev in s.events)))
+        add(
+            "deadline",
+            ", ".join(format_duration(ev.deadline_s) for ev in deadlines),
+            "none",
+            lambda s: dataclasses.replace(
+                s, events=tuple(dataclasses.replace(ev, deadline_s=None) for ev in s.events)
+            ),
+        )
     windows = [ev for ev in scenario.events if ev.window is not None]
     if windows:
-        add("window", ", ".join(f"{format_duration(ev.window[0])}-{format_duration(ev.window[1])}"
-                                for ev in windows), "always open",
-            lambda s: dataclasses.replace(s, events=tuple(dataclasses.replace(ev, window=None)
-                                                          for ev in s.events)))
+        add(
+            "window",
+            ", ".join(
+                f"{format_duration(ev.window[0])}-{format_duration(ev.window[1])}" for ev in windows
+            ),
+            "always open",
+            lambda s: dataclasses.replace(
+                s, events=tuple(dataclasses.replace(ev, window=None) for ev in s.events)
+            ),
+        )
     return out
 
 
@@ -130,7 +192,9 @@ def _hosts(ev, scenario: Scenario) -> int:
 
 def _scope_names(ev, scenario: Scenario) -> list[str]:
     names = []
-    for rack, g in zip(rack_names_of(scenario.racks), _group_of_each_rack(scenario.racks)):
+    for rack, g in zip(
+        rack_names_of(scenario.racks), _group_of_each_rack(scenario.racks), strict=False
+    ):
         for j in range(g.hosts):
             host = f"{rack}-h{j + 1}"
             if ev.scope_zone or rack in ev.scope_racks or host in ev.scope_hosts:
@@ -147,7 +211,9 @@ def _limit(ev, scenario: Scenario) -> int:
     return int(limit)
 
 
-def slice_of(scenario: Scenario, vms_in_scope: int, vms_per_host: float) -> tuple[Scenario, str] | None:
+def slice_of(
+    scenario: Scenario, vms_in_scope: int, vms_per_host: float
+) -> tuple[Scenario, str] | None:
     """A representative slice of a big scenario (see the module's docstring), or None when the
     scenario is small enough to relax whole."""
     if vms_in_scope <= SLICE_VMS:
@@ -155,7 +221,9 @@ def slice_of(scenario: Scenario, vms_in_scope: int, vms_per_host: float) -> tupl
     ev = scenario.events[0]
     names = _scope_names(ev, scenario)
     rack_index = {n: i for i, n in enumerate(rack_names_of(scenario.racks))}
-    order = sorted(names, key=lambda n: (rack_index[n.rsplit("-h", 1)[0]], int(n.rsplit("-h", 1)[1])))
+    order = sorted(
+        names, key=lambda n: (rack_index[n.rsplit("-h", 1)[0]], int(n.rsplit("-h", 1)[1]))
+    )
     rack_size: dict[str, int] = {}
     for n in order:
         rack_size[n.rsplit("-h", 1)[0]] = rack_size.get(n.rsplit("-h", 1)[0], 0) + 1
@@ -172,37 +240,61 @@ def slice_of(scenario: Scenario, vms_in_scope: int, vms_per_host: float) -> tupl
         return None
     share = len(chosen) / len(order)
     limit = _limit(ev, scenario)
-    new_limit = max(1, round(limit * share)) if not isinstance(ev.max_hosts_in_maintenance, str) \
+    new_limit = (
+        max(1, round(limit * share))
+        if not isinstance(ev.max_hosts_in_maintenance, str)
         else ev.max_hosts_in_maintenance
-    sliced_ev = dataclasses.replace(ev, scope_zone=False, scope_racks=(), scope_hosts=tuple(chosen),
-                                    max_hosts_in_maintenance=new_limit)
+    )
+    sliced_ev = dataclasses.replace(
+        ev,
+        scope_zone=False,
+        scope_racks=(),
+        scope_hosts=tuple(chosen),
+        max_hosts_in_maintenance=new_limit,
+    )
     caps = scenario.caps
-    new_caps = caps if caps.global_ is None else dataclasses.replace(
-        caps, global_=max(1, round(caps.global_ * share)))
+    new_caps = (
+        caps
+        if caps.global_ is None
+        else dataclasses.replace(caps, global_=max(1, round(caps.global_ * share)))
+    )
     spine = None if scenario.spine_bps is None else scenario.spine_bps * share
     sliced = dataclasses.replace(scenario, events=(sliced_ev,), caps=new_caps, spine_bps=spine)
     other = len(scenario.events) - 1
-    where = (f"racks {racks[0]}-{racks[-1]}" if len(racks) > 1 and len(chosen) > 1
-             else f"{len(chosen)} hosts of {racks[0]}")
-    words = (f"a slice: {ev.name}'s first {len(chosen)} of {len(order)} hosts ({where}, about "
-             f"{round(len(chosen) * vms_per_host):,} VMs) inside the whole fleet, at most "
-             f"{_limit(sliced_ev, sliced)} of them out at once"
-             + (f", global cap {new_caps.global_}" if caps.global_ is not None else "")
-             + (f", spine {_rate(spine)}" if spine else "")
-             + " (scaled to the slice)"
-             + (f"; the other {other} event{'s' if other > 1 else ''} left out" if other else "")
-             + "; target-side links are less contended than in the whole rollout")
+    where = (
+        f"racks {racks[0]}-{racks[-1]}"
+        if len(racks) > 1 and len(chosen) > 1
+        else f"{len(chosen)} hosts of {racks[0]}"
+    )
+    words = (
+        f"a slice: {ev.name}'s first {len(chosen)} of {len(order)} hosts ({where}, about "
+        f"{round(len(chosen) * vms_per_host):,} VMs) inside the whole fleet, at most "
+        f"{_limit(sliced_ev, sliced)} of them out at once"
+        + (f", global cap {new_caps.global_}" if caps.global_ is not None else "")
+        + (f", spine {_rate(spine)}" if spine else "")
+        + " (scaled to the slice)"
+        + (f"; the other {other} event{'s' if other > 1 else ''} left out" if other else "")
+        + "; target-side links are less contended than in the whole rollout"
+    )
     return sliced, words
 
 
 def _outcome(p: Prediction) -> dict:
-    return {"makespan_s": p.makespan_s, "unfinished_hosts": p.unfinished_hosts(),
-            "deadline_reboots": p.deadline_reboots()}
+    return {
+        "makespan_s": p.makespan_s,
+        "unfinished_hosts": p.unfinished_hosts(),
+        "deadline_reboots": p.deadline_reboots(),
+    }
 
 
-def binding_limit(scenario: Scenario, base: Prediction, vms_in_scope: int,
-                  vms_per_host: float, runner: Callable = observe,
-                  progress: Callable[[str], None] | None = None) -> dict:
+def binding_limit(
+    scenario: Scenario,
+    base: Prediction,
+    vms_in_scope: int,
+    vms_per_host: float,
+    runner: Callable = observe,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
     """``{"name", "sentence", "table", "method", "baseline_makespan_s"}``: the limit whose
     relaxation moves the makespan most, the sentence that says so with the figures, and the
     sensitivity table behind it (one row per relaxation)."""
@@ -220,37 +312,74 @@ def binding_limit(scenario: Scenario, base: Prediction, vms_in_scope: int,
         if progress is not None:
             progress(f"Relaxing {r['label']} ({i} of {len(every)})")
         code = CONSTRAINTS[r["name"]][1]
-        row = {"constraint": r["name"], "label": r["label"], "current": r["current"],
-               "relaxed_to": r["relaxed"]}
+        row = {
+            "constraint": r["name"],
+            "label": r["label"],
+            "current": r["current"],
+            "relaxed_to": r["relaxed"],
+        }
         if code is not None and not reference.observer.queued.get(code):
-            row.update(ref, change_pct=0.0, rerun=False,
-                       note="no VM ever waited on it: relaxing it changes nothing (not re-run)")
+            row.update(
+                ref,
+                change_pct=0.0,
+                rerun=False,
+                note="no VM ever waited on it: relaxing it changes nothing (not re-run)",
+            )
         else:
             trial = runner(r["apply"](subject), capacity_factor=r["capacity_factor"])
             out = _outcome(trial)
-            row.update(out, rerun=True, change_pct=_pct(out["makespan_s"], ref["makespan_s"]),
-                       note=_note(out, ref))
+            row.update(
+                out,
+                rerun=True,
+                change_pct=_pct(out["makespan_s"], ref["makespan_s"]),
+                note=_note(out, ref),
+            )
         rows.append(row)
-    together = [r for r in relaxations(subject) if r["name"] != "deadline"]  # a deadline is no speed limit
+    together = [
+        r for r in relaxations(subject) if r["name"] != "deadline"
+    ]  # a deadline is no speed limit
     if sum(1 for row in rows if row["rerun"]) > 1:
         relaxed, factor = subject, 1.0
         for r in together:
             relaxed = r["apply"](relaxed)
             factor = max(factor, r["capacity_factor"])
         out = _outcome(runner(relaxed, capacity_factor=factor))
-        rows.append({"constraint": "all", "label": "all of the above together",
-                     "current": "", "relaxed_to": "each as above" + (" (deadline kept)" if any(
-                         r["name"] == "deadline" for r in relaxations(subject)) else ""), **out, "rerun": True,
-                     "change_pct": _pct(out["makespan_s"], ref["makespan_s"]), "note": _note(out, ref)})
+        rows.append(
+            {
+                "constraint": "all",
+                "label": "all of the above together",
+                "current": "",
+                "relaxed_to": "each as above"
+                + (
+                    " (deadline kept)"
+                    if any(r["name"] == "deadline" for r in relaxations(subject))
+                    else ""
+                ),
+                **out,
+                "rerun": True,
+                "change_pct": _pct(out["makespan_s"], ref["makespan_s"]),
+                "note": _note(out, ref),
+            }
+        )
     name, sentence = _verdict(rows, ref, reference, sliced is not None)
     forced = [(ev, t, left) for ev, t, left in base.observer.deadlines if left]
     if forced:
-        words = "; ".join(f"{ev}'s deadline at {_span(t)} found {left} hosts not yet done and "
-                          "rebooted them with their VMs" for ev, t, left in forced)
-        sentence += (f" The deadline ends the maintenance: {words} "
-                     f"({base.deadline_reboots()} VMs; see what is not handled).")
-    return {"name": name, "sentence": sentence, "table": rows, "method": method,
-            "baseline_makespan_s": ref["makespan_s"]}
+        words = "; ".join(
+            f"{ev}'s deadline at {_span(t)} found {left} hosts not yet done and "
+            "rebooted them with their VMs"
+            for ev, t, left in forced
+        )
+        sentence += (
+            f" The deadline ends the maintenance: {words} "
+            f"({base.deadline_reboots()} VMs; see what is not handled)."
+        )
+    return {
+        "name": name,
+        "sentence": sentence,
+        "table": rows,
+        "method": method,
+        "baseline_makespan_s": ref["makespan_s"],
+    }
 
 
 def _pct(value: float, ref: float) -> float:
@@ -262,7 +391,9 @@ def _note(out: dict, ref: dict) -> str:
     if out["unfinished_hosts"] != ref["unfinished_hosts"]:
         notes.append(f"hosts not handled: {ref['unfinished_hosts']} -> {out['unfinished_hosts']}")
     if out["deadline_reboots"] != ref["deadline_reboots"]:
-        notes.append(f"VMs rebooted at the deadline: {ref['deadline_reboots']} -> {out['deadline_reboots']}")
+        notes.append(
+            f"VMs rebooted at the deadline: {ref['deadline_reboots']} -> {out['deadline_reboots']}"
+        )
     return "; ".join(notes)
 
 
@@ -284,56 +415,87 @@ def _verdict(rows: list[dict], ref: dict, reference: Prediction, sliced: bool) -
     singles = [r for r in rows if r["constraint"] != "all"]
     where = " (on the slice)" if sliced else ""
     best = max(singles, key=lambda r: _better(r, ref), default=None)
-    nothing = [r for r in singles if abs(r["change_pct"]) < MOVES_PCT and r["constraint"] != "capacity"
-               and r["rerun"]]
+    nothing = [
+        r
+        for r in singles
+        if abs(r["change_pct"]) < MOVES_PCT and r["constraint"] != "capacity" and r["rerun"]
+    ]
     together = next((r for r in rows if r["constraint"] == "all"), None)
     base = _span(ref["makespan_s"])
     if best is None or _better(best, ref) < MOVES_PCT:
-        text = (f"No single limit binds{where}: relaxing each of them x{FACTOR} changes the makespan "
-                f"({base}) by under {MOVES_PCT:g} %")
+        text = (
+            f"No single limit binds{where}: relaxing each of them x{FACTOR} changes the makespan "
+            f"({base}) by under {MOVES_PCT:g} %"
+        )
         if together and together["change_pct"] <= -MOVES_PCT:
-            text += (f"; relaxing all of them together cuts it to {_span(together['makespan_s'])} "
-                     f"({together['change_pct']:+.0f} %): several limits bind at once")
+            text += (
+                f"; relaxing all of them together cuts it to {_span(together['makespan_s'])} "
+                f"({together['change_pct']:+.0f} %): several limits bind at once"
+            )
         else:
-            text += ": the time goes to what no limit here governs (notices, the host downtime, the "\
-                    "VMs' own copying)"
+            text += (
+                ": the time goes to what no limit here governs (notices, the host downtime, the "
+                "VMs' own copying)"
+            )
         if ref["unfinished_hosts"]:
             text += f". {ref['unfinished_hosts']} hosts in scope are not handled (see below)"
         return "none", text + "."
-    change = (f"the makespan falls from {base} to {_span(best['makespan_s'])} ({best['change_pct']:+.0f} %)"
-              if best["change_pct"] <= -MOVES_PCT else f"the makespan stays at {_span(best['makespan_s'])}")
+    change = (
+        f"the makespan falls from {base} to {_span(best['makespan_s'])} ({best['change_pct']:+.0f} %)"
+        if best["change_pct"] <= -MOVES_PCT
+        else f"the makespan stays at {_span(best['makespan_s'])}"
+    )
     relaxed = best["relaxed_to"].replace(f" (x{FACTOR})", "")
-    what = {"per_source_host": f"{relaxed} migrations per source host",
-            "per_target_host": f"{relaxed} arrivals per target host",
-            "per_rack": f"{relaxed} migrations per rack", "per_customer": f"{relaxed} per customer",
-            "global": f"a global cap of {relaxed}", "hosts_at_once": f"{FACTOR} times as many hosts out at once",
-            "max_bandwidth": f"a {relaxed} cap", "nic": f"{relaxed} NICs",
-            "uplink": f"{FACTOR} times the uplink bandwidth", "headroom": "no headroom",
-            "capacity": f"{FACTOR} times the host capacity", "deadline": "no deadline",
-            "window": "an always-open window"}[best["constraint"]]
+    what = {
+        "per_source_host": f"{relaxed} migrations per source host",
+        "per_target_host": f"{relaxed} arrivals per target host",
+        "per_rack": f"{relaxed} migrations per rack",
+        "per_customer": f"{relaxed} per customer",
+        "global": f"a global cap of {relaxed}",
+        "hosts_at_once": f"{FACTOR} times as many hosts out at once",
+        "max_bandwidth": f"a {relaxed} cap",
+        "nic": f"{relaxed} NICs",
+        "uplink": f"{FACTOR} times the uplink bandwidth",
+        "headroom": "no headroom",
+        "capacity": f"{FACTOR} times the host capacity",
+        "deadline": "no deadline",
+        "window": "an always-open window",
+    }[best["constraint"]]
     text = f"The {best['label']} ({best['current']}) binds{where}: with {what} {change}"
     if best["unfinished_hosts"] != ref["unfinished_hosts"]:
         fewer = best["unfinished_hosts"] < ref["unfinished_hosts"]
-        text += (f" {'and' if fewer else 'but'} {best['unfinished_hosts']} hosts are left not handled "
-                 f"instead of {ref['unfinished_hosts']}")
+        text += (
+            f" {'and' if fewer else 'but'} {best['unfinished_hosts']} hosts are left not handled "
+            f"instead of {ref['unfinished_hosts']}"
+        )
     if nothing:
         names = [_short(r) for r in nothing[:3]]
         text += f"; {_join(names)} change{'s' if len(names) == 1 else ''} nothing"
     if together and together["change_pct"] < best["change_pct"] - 10:
-        text += (f"; all of them relaxed together: {_span(together['makespan_s'])} "
-                 f"({together['change_pct']:+.0f} %), so other limits bind next")
+        text += (
+            f"; all of them relaxed together: {_span(together['makespan_s'])} "
+            f"({together['change_pct']:+.0f} %), so other limits bind next"
+        )
     return best["constraint"], text + "."
 
 
 def _short(row: dict) -> str:
     relaxed = row["relaxed_to"].replace(f" (x{FACTOR})", "")
-    return {"per_source_host": f"{relaxed} migrations per source host",
-            "per_target_host": f"{relaxed} arrivals per target host",
-            "per_rack": f"a per-rack cap of {relaxed}", "per_customer": f"a per-customer cap of {relaxed}",
-            "global": f"a global cap of {relaxed}", "hosts_at_once": f"{FACTOR}x hosts out at once",
-            "max_bandwidth": f"a {relaxed} per-migration cap", "nic": f"{relaxed} NICs",
-            "uplink": f"{FACTOR}x uplinks", "headroom": "no headroom", "capacity": "more capacity",
-            "deadline": "no deadline", "window": "no window"}[row["constraint"]]
+    return {
+        "per_source_host": f"{relaxed} migrations per source host",
+        "per_target_host": f"{relaxed} arrivals per target host",
+        "per_rack": f"a per-rack cap of {relaxed}",
+        "per_customer": f"a per-customer cap of {relaxed}",
+        "global": f"a global cap of {relaxed}",
+        "hosts_at_once": f"{FACTOR}x hosts out at once",
+        "max_bandwidth": f"a {relaxed} per-migration cap",
+        "nic": f"{relaxed} NICs",
+        "uplink": f"{FACTOR}x uplinks",
+        "headroom": "no headroom",
+        "capacity": "more capacity",
+        "deadline": "no deadline",
+        "window": "no window",
+    }[row["constraint"]]
 
 
 def _join(items: list[str]) -> str:

@@ -18,13 +18,25 @@ def build_fleet(scenario: Scenario, rng: random.Random) -> Fleet:
             rack = Rack(len(racks), next(names), [], group.uplink_bps)
             racks.append(rack)
             for j in range(group.hosts):
-                host = Host(len(hosts), f"{rack.name}-h{j + 1}", rack.id, group.vcpus,
-                            group.memory_bytes, group.nic_bps)
+                host = Host(
+                    len(hosts),
+                    f"{rack.name}-h{j + 1}",
+                    rack.id,
+                    group.vcpus,
+                    group.memory_bytes,
+                    group.nic_bps,
+                )
                 rack.hosts.append(host.id)
                 hosts.append(host)
     if scenario.vm_list:
-        return Fleet(scenario.zone, racks, hosts, _listed_vms(scenario, hosts), scenario.spine_bps,
-                     scenario.migration_share)
+        return Fleet(
+            scenario.zone,
+            racks,
+            hosts,
+            _listed_vms(scenario, hosts),
+            scenario.spine_bps,
+            scenario.migration_share,
+        )
     mix = scenario.vms
     names = [name for name, _ in mix.workloads]
     weights = [share for _, share in mix.workloads]
@@ -32,8 +44,11 @@ def build_fleet(scenario: Scenario, rng: random.Random) -> Fleet:
     vms = []
     for host in hosts:
         for _ in range(mix.per_host):
-            memory = (rng.randint(max(1, round(lo_gib)), max(1, round(hi_gib))) * GIB
-                      if hi_gib >= 1 else mix.memory_bytes[0])
+            memory = (
+                rng.randint(max(1, round(lo_gib)), max(1, round(hi_gib))) * GIB
+                if hi_gib >= 1
+                else mix.memory_bytes[0]
+            )
             vcpus = rng.randint(mix.vcpus[0], mix.vcpus[1])
             if not host.fits(vcpus, memory, 0.0):
                 continue  # the host is full: fewer VMs than per_host
@@ -44,14 +59,23 @@ def build_fleet(scenario: Scenario, rng: random.Random) -> Fleet:
             accelerator = "gpu" if rng.random() < mix.gpu_share else None
             spot = rng.random() < mix.spot_share
             terminate = rng.random() < mix.terminate_share
-            vm = Vm(id=vm_id, name=f"vm-{vm_id + 1}", host=host.id, memory_bytes=float(memory),
-                    vcpus=vcpus, workload=rng.choices(names, weights)[0],
-                    customer=f"customer-{rng.randrange(mix.customers) + 1}",
-                    anti_affinity=anti,
-                    on_host_maintenance="TERMINATE" if (terminate or accelerator or spot) else "MIGRATE",
-                    automatic_restart=(not spot) and rng.random() < mix.automatic_restart_share,
-                    accelerator=accelerator, spot=spot,
-                    watches_metadata=rng.random() < mix.watching_share)
+            vm = Vm(
+                id=vm_id,
+                name=f"vm-{vm_id + 1}",
+                host=host.id,
+                memory_bytes=float(memory),
+                vcpus=vcpus,
+                workload=rng.choices(names, weights)[0],
+                customer=f"customer-{rng.randrange(mix.customers) + 1}",
+                anti_affinity=anti,
+                on_host_maintenance="TERMINATE"
+                if (terminate or accelerator or spot)
+                else "MIGRATE",
+                automatic_restart=(not spot) and rng.random() < mix.automatic_restart_share,
+                accelerator=accelerator,
+                spot=spot,
+                watches_metadata=rng.random() < mix.watching_share,
+            )
             host.vms.add(vm_id)
             host.reserve(vcpus, memory)
             vms.append(vm)
@@ -63,12 +87,23 @@ def _listed_vms(scenario: Scenario, hosts: list[Host]) -> list[Vm]:
     vms = []
     for spec in scenario.vm_list:
         host = by_name[spec.host]
-        vm = Vm(id=len(vms), name=spec.name, host=host.id, memory_bytes=spec.memory_bytes,
-                vcpus=spec.vcpus, workload=spec.workload, customer=spec.customer,
-                anti_affinity=spec.anti_affinity,
-                on_host_maintenance="TERMINATE" if (spec.accelerator or spec.spot) else spec.on_host_maintenance,
-                automatic_restart=spec.automatic_restart and not spec.spot,
-                accelerator=spec.accelerator, spot=spec.spot, watches_metadata=spec.watches_metadata)
+        vm = Vm(
+            id=len(vms),
+            name=spec.name,
+            host=host.id,
+            memory_bytes=spec.memory_bytes,
+            vcpus=spec.vcpus,
+            workload=spec.workload,
+            customer=spec.customer,
+            anti_affinity=spec.anti_affinity,
+            on_host_maintenance="TERMINATE"
+            if (spec.accelerator or spec.spot)
+            else spec.on_host_maintenance,
+            automatic_restart=spec.automatic_restart and not spec.spot,
+            accelerator=spec.accelerator,
+            spot=spec.spot,
+            watches_metadata=spec.watches_metadata,
+        )
         host.vms.add(vm.id)
         host.reserve(vm.vcpus, vm.memory_bytes)
         vms.append(vm)

@@ -16,15 +16,16 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
-from .. import notice as notices
-from ..layout import layout_regions
-from ..memory_fluid import FluidMemory
-from ..precopy import Precopy
-from ..spec import build_spec
-from ..switchover import device_and_resume_s
+from migrationsim import notice as notices
+from migrationsim.layout import layout_regions
+from migrationsim.memory_fluid import FluidMemory
+from migrationsim.precopy import Precopy
+from migrationsim.spec import build_spec
+from migrationsim.switchover import device_and_resume_s
+
 from . import reasons as why
 from .build import build_fleet
 from .kernel import Kernel
@@ -85,9 +86,15 @@ class Migration:
 
 
 class FleetRun(Kernel):
-    def __init__(self, scenario: Scenario, on_event: Callable[[dict], None] | None = None,
-                 *, sample_every_s: float | None = None, busiest_links: int = 8,
-                 guest_watches: Callable[[Vm, float], bool] | None = None):
+    def __init__(
+        self,
+        scenario: Scenario,
+        on_event: Callable[[dict], None] | None = None,
+        *,
+        sample_every_s: float | None = None,
+        busiest_links: int = 8,
+        guest_watches: Callable[[Vm, float], bool] | None = None,
+    ):
         """``sample_every_s``: also emit a ``links`` event that often (simulated seconds) with
         the busiest links' utilisation and the migrations in flight per rack.
         ``guest_watches(vm, now_s)``: whether the guest has read its maintenance-event key since
@@ -137,8 +144,11 @@ class FleetRun(Kernel):
                 for vm in list(queue)[1:]:
                     rec = self.records[vm.id]
                     rec.wait_reason = rec.wait_reason or why.HEAD_OF_LINE
-                    rec.reason = why.sentence(why.HEAD_OF_LINE, head=queue[0].name,
-                                              reason=head.wait_reason or "its own wait")
+                    rec.reason = why.sentence(
+                        why.HEAD_OF_LINE,
+                        head=queue[0].name,
+                        reason=head.wait_reason or "its own wait",
+                    )
         for rec in self.records:
             if rec.queued_at is not None and rec.done_at is None and rec.outcome == "unaffected":
                 rec.outcome = "stuck"
@@ -152,15 +162,23 @@ class FleetRun(Kernel):
 
     def _sample(self) -> None:
         """Link utilisation and migrations in flight, every ``sample_every_s`` while work remains."""
-        busy = sorted((link for link in self.network.links.values() if link.carried_bps > 0),
-                      key=lambda link: -link.utilisation)[: self.busiest_links]
+        busy = sorted(
+            (link for link in self.network.links.values() if link.carried_bps > 0),
+            key=lambda link: -link.utilisation,
+        )[: self.busiest_links]
         per_rack: dict[str, int] = {}
         for m in self.in_flight.values():
             rack = self.fleet.racks[m.source.rack].name
             per_rack[rack] = per_rack.get(rack, 0) + 1
-        self.emit("links", links=[{"link": link.name, "utilisation": link.utilisation,
-                                   "bps": link.carried_bps} for link in busy],
-                  in_flight=len(self.in_flight), in_flight_by_rack=per_rack)
+        self.emit(
+            "links",
+            links=[
+                {"link": link.name, "utilisation": link.utilisation, "bps": link.carried_bps}
+                for link in busy
+            ],
+            in_flight=len(self.in_flight),
+            in_flight_by_rack=per_rack,
+        )
         if self.next_s is not None:  # stop sampling once nothing else is left to happen
             self.at(self.now + self.sample_every_s, self._sample, observer=True)
 
@@ -170,8 +188,13 @@ class FleetRun(Kernel):
         hosts = self.scope(ev)
         controller = Rollout(ev, hosts)
         self.controllers[ev.name] = controller
-        self.emit("maintenance_start", event=ev.name, maintenance=ev.kind, hosts=len(hosts),
-                  deadline_s=None if ev.deadline_s is None else ev.start_s + ev.deadline_s)
+        self.emit(
+            "maintenance_start",
+            event=ev.name,
+            maintenance=ev.kind,
+            hosts=len(hosts),
+            deadline_s=None if ev.deadline_s is None else ev.start_s + ev.deadline_s,
+        )
         if ev.deadline_s is not None:
             self.at(ev.start_s + ev.deadline_s, self._deadline, ev)
         if ev.window is not None and ev.window[0] > 0:
@@ -205,15 +228,19 @@ class FleetRun(Kernel):
             self.host_event[host.id] = c.event
             host.state = SCHEDULED
             self.placement.leave_pool(host)
-            self.emit("host_scheduled", host=host.name, rack=self.fleet.racks[host.rack].name,
-                      event=c.event.name, vms=len(host.vms))
+            self.emit(
+                "host_scheduled",
+                host=host.name,
+                rack=self.fleet.racks[host.rack].name,
+                event=c.event.name,
+                vms=len(host.vms),
+            )
             for vm_id in sorted(host.vms):
                 self._evacuate(self.fleet.vms[vm_id], c.event)
             self._check_empty(host)
         if not c.pending and not c.active and not c.deferred and not c.finished:
             c.finished = True
-            self.emit("maintenance_done", event=c.event.name, hosts=c.total,
-                      skipped=c.skipped)
+            self.emit("maintenance_done", event=c.event.name, hosts=c.total, skipped=c.skipped)
 
     def _check_empty(self, host: Host) -> None:
         ev = self.host_event.get(host.id)
@@ -345,23 +372,47 @@ class FleetRun(Kernel):
                 if (ev.name, opens) not in self._wakeups:
                     self._wakeups.add((ev.name, opens))
                     self.at(opens, self._window_opens, ev)
-                return (("window", ev.name), why.OUTSIDE_WINDOW, why.sentence(why.OUTSIDE_WINDOW, opens=opens))
+                return (
+                    ("window", ev.name),
+                    why.OUTSIDE_WINDOW,
+                    why.sentence(why.OUTSIDE_WINDOW, opens=opens),
+                )
         if caps.per_source_host is not None and host.outgoing >= caps.per_source_host:
-            return (("host", host.id), why.CAP_SOURCE_HOST, why.sentence(why.CAP_SOURCE_HOST, cap=caps.per_source_host))
+            return (
+                ("host", host.id),
+                why.CAP_SOURCE_HOST,
+                why.sentence(why.CAP_SOURCE_HOST, cap=caps.per_source_host),
+            )
         if caps.per_rack is not None and self.rack_out[host.rack] >= caps.per_rack:
-            return (("rack", host.rack), why.CAP_RACK, why.sentence(why.CAP_RACK, cap=caps.per_rack))
-        if caps.per_customer is not None and self.customer_out.get(vm.customer, 0) >= caps.per_customer:
-            return (("customer", vm.customer), why.CAP_CUSTOMER,
-                    why.sentence(why.CAP_CUSTOMER, cap=caps.per_customer))
+            return (
+                ("rack", host.rack),
+                why.CAP_RACK,
+                why.sentence(why.CAP_RACK, cap=caps.per_rack),
+            )
+        if (
+            caps.per_customer is not None
+            and self.customer_out.get(vm.customer, 0) >= caps.per_customer
+        ):
+            return (
+                ("customer", vm.customer),
+                why.CAP_CUSTOMER,
+                why.sentence(why.CAP_CUSTOMER, cap=caps.per_customer),
+            )
         if caps.global_ is not None and self.global_out >= caps.global_:
             return (("global",), why.CAP_GLOBAL, why.sentence(why.CAP_GLOBAL, cap=caps.global_))
         target, rejections = self.placement.choose(vm, host)
         if target is None:
             if rejections.get(why.CAP_TARGET_HOST) and len(rejections) == 1:
-                return (("placement",), why.CAP_TARGET_HOST,
-                        why.sentence(why.CAP_TARGET_HOST, cap=caps.per_target_host))
-            return (("placement",), why.NO_TARGET,
-                    why.sentence(why.NO_TARGET, detail=why.explain_rejections(rejections)))
+                return (
+                    ("placement",),
+                    why.CAP_TARGET_HOST,
+                    why.sentence(why.CAP_TARGET_HOST, cap=caps.per_target_host),
+                )
+            return (
+                ("placement",),
+                why.NO_TARGET,
+                why.sentence(why.NO_TARGET, detail=why.explain_rejections(rejections)),
+            )
         return target
 
     def _pump(self, key: tuple) -> None:
@@ -387,8 +438,13 @@ class FleetRun(Kernel):
         self.global_out += 1
         self.peak_concurrent = max(self.peak_concurrent, self.global_out)
         self._take_target(m, target)
-        self.emit("migration_start", vm=vm.name, source=source.name, target=target.name,
-                  queue_wait_s=rec.queue_wait_s)
+        self.emit(
+            "migration_start",
+            vm=vm.name,
+            source=source.name,
+            target=target.name,
+            queue_wait_s=rec.queue_wait_s,
+        )
         self.at(self.now + self.scenario.target_setup_s, self._target_ready, m)
 
     def _take_target(self, m: Migration, target: Host) -> None:
@@ -411,8 +467,12 @@ class FleetRun(Kernel):
             return
         scenario = self.scenario
         if scenario.auth_failure and self.rng.random() < scenario.auth_failure:
-            self.emit("auth_failed", vm=m.vm.name, target=m.target.name,
-                      detail=why.sentence(why.AUTH_FAILED))
+            self.emit(
+                "auth_failed",
+                vm=m.vm.name,
+                target=m.target.name,
+                detail=why.sentence(why.AUTH_FAILED),
+            )
             m.rejected_targets.add(m.target.id)
             self._drop_target(m)
             target, _ = self.placement.choose(m.vm, m.source, exclude=m.rejected_targets)
@@ -431,9 +491,12 @@ class FleetRun(Kernel):
         key = (vm.workload, vm.memory_bytes)
         spec = self._specs.get(key)
         if spec is None:
-            spec = build_spec(memory=vm.memory_bytes, workload=vm.workload,
-                              bandwidth=vm_nic_share(self.fleet, self.fleet.hosts[vm.host]),
-                              **self.scenario.policy)
+            spec = build_spec(
+                memory=vm.memory_bytes,
+                workload=vm.workload,
+                bandwidth=vm_nic_share(self.fleet, self.fleet.hosts[vm.host]),
+                **self.scenario.policy,
+            )
             self._specs[key] = spec
         return spec
 
@@ -454,8 +517,12 @@ class FleetRun(Kernel):
         if scenario.target_failure and self.rng.random() < scenario.target_failure:
             self.at(self.now + self.rng.random() * first_pass_s, self._target_fails, m, m.version)
         if scenario.source_failure and self.rng.random() < scenario.source_failure:
-            self.at(self.now + self.rng.random() * first_pass_s, self._host_fails, m.source,
-                    "failed during a migration")
+            self.at(
+                self.now + self.rng.random() * first_pass_s,
+                self._host_fails,
+                m.source,
+                "failed during a migration",
+            )
         self._decide(m)
 
     def _advance(self, m: Migration) -> None:
@@ -497,9 +564,16 @@ class FleetRun(Kernel):
         self._advance(m)
         live_round = m.precopy.end_round()
         self.records[m.vm.id].rounds += 1
-        self.emit("round", vm=m.vm.name, index=live_round.index, bytes=live_round.bytes,
-                  duration_s=live_round.duration_s, dirty_bytes=live_round.dirty_bytes,
-                  pending_after_bytes=live_round.pending_after_bytes, rate_bps=live_round.rate_bps)
+        self.emit(
+            "round",
+            vm=m.vm.name,
+            index=live_round.index,
+            bytes=live_round.bytes,
+            duration_s=live_round.duration_s,
+            dirty_bytes=live_round.dirty_bytes,
+            pending_after_bytes=live_round.pending_after_bytes,
+            rate_bps=live_round.rate_bps,
+        )
         self._decide(m)
 
     # --- switch-over, brownout, cleanup --------------------------------------------------------
@@ -534,8 +608,13 @@ class FleetRun(Kernel):
             push_s = 0.0
             self._release_flow(m)
         rec.blackout_s = blackout_s
-        self.emit("blackout_start", vm=m.vm.name, final_bytes=wire, blackout_s=blackout_s,
-                  stop_reason=stop.reason)
+        self.emit(
+            "blackout_start",
+            vm=m.vm.name,
+            final_bytes=wire,
+            blackout_s=blackout_s,
+            stop_reason=stop.reason,
+        )
         self.at(self.now + blackout_s, self._blackout_end, m, push_s)
 
     def _release_flow(self, m: Migration) -> None:
@@ -555,7 +634,9 @@ class FleetRun(Kernel):
         m.phase = "post"
         rec = self.records[vm.id]
         sigma = self.scenario.fabric_convergence_sigma
-        convergence_s = self.scenario.fabric_convergence_median_s * math.exp(sigma * self.rng.gauss(0.0, 1.0))
+        convergence_s = self.scenario.fabric_convergence_median_s * math.exp(
+            sigma * self.rng.gauss(0.0, 1.0)
+        )
         spec = m.precopy.spec
         rec.post_brownout_s = max(convergence_s, push_s)
         stale_packets = spec.packet_rate_pps * convergence_s
@@ -570,8 +651,12 @@ class FleetRun(Kernel):
     def _post_end(self, m: Migration) -> None:
         m.phase = "cleanup"
         rec = self.records[m.vm.id]
-        self.emit("post_brownout_end", vm=m.vm.name, forwarded_packets=rec.forwarded_packets,
-                  post_brownout_s=rec.post_brownout_s)
+        self.emit(
+            "post_brownout_end",
+            vm=m.vm.name,
+            forwarded_packets=rec.forwarded_packets,
+            post_brownout_s=rec.post_brownout_s,
+        )
         self.at(self.now + self.scenario.cleanup_s, self._cleanup_end, m)
 
     def _cleanup_end(self, m: Migration) -> None:
@@ -581,8 +666,13 @@ class FleetRun(Kernel):
         rec.outcome = "migrated"
         rec.source, rec.target = m.source.name, m.target.name
         rec.done_at = self.now
-        self.emit("migrated", vm=m.vm.name, source=m.source.name, target=m.target.name,
-                  blackout_s=rec.blackout_s)
+        self.emit(
+            "migrated",
+            vm=m.vm.name,
+            source=m.source.name,
+            target=m.target.name,
+            blackout_s=rec.blackout_s,
+        )
         self.emit("notice", vm=m.vm.name, value=notices.NONE, lead_s=0.0)
         self._drop_target(m)  # the arrival slot; the reservation became the VM's at the switch
         self._end_migration(m, "migrated")
@@ -591,8 +681,9 @@ class FleetRun(Kernel):
 
     def _end_migration(self, m: Migration, result: str) -> None:
         """Every migration_start has one migration_end: its slot under the caps is free again."""
-        self.emit("migration_end", vm=m.vm.name, source=m.source.name, target=m.target.name,
-                  result=result)
+        self.emit(
+            "migration_end", vm=m.vm.name, source=m.source.name, target=m.target.name, result=result
+        )
         self.in_flight.pop(m.vm.id, None)
         source = m.source
         source.outgoing -= 1
@@ -623,8 +714,12 @@ class FleetRun(Kernel):
         self.emit("backed_out", vm=m.vm.name, reason=reason)
         if rec.attempts >= MAX_ATTEMPTS:  # give up: the VM keeps running where it is
             rec.outcome, rec.reason, rec.done_at = "aborted", reason, self.now
-            self.emit("aborted", vm=m.vm.name, reason=reason,
-                      detail=f"gave up after {rec.attempts} attempts")
+            self.emit(
+                "aborted",
+                vm=m.vm.name,
+                reason=reason,
+                detail=f"gave up after {rec.attempts} attempts",
+            )
             if not self._has_work(m.source, m.vm):
                 self._skip_host(m.source, f"{m.vm.name} could not be migrated ({reason})")
             return
@@ -634,8 +729,11 @@ class FleetRun(Kernel):
 
     def _has_work(self, host: Host, besides: Vm) -> bool:
         """Whether other VMs of this host are still leaving or waiting to."""
-        return any(v in self.in_flight or self._queued(self.fleet.vms[v], host)
-                   for v in host.vms if v != besides.id)
+        return any(
+            v in self.in_flight or self._queued(self.fleet.vms[v], host)
+            for v in host.vms
+            if v != besides.id
+        )
 
     def _queued(self, vm: Vm, host: Host) -> bool:
         queue = self.queues.get(host.id)
@@ -644,8 +742,12 @@ class FleetRun(Kernel):
     def _target_fails(self, m: Migration, version: int) -> None:
         if m.phase not in ("setup", "precopy"):
             return
-        self.emit("target_failed", vm=m.vm.name, target=m.target.name,
-                  detail=why.sentence(why.TARGET_FAILED))
+        self.emit(
+            "target_failed",
+            vm=m.vm.name,
+            target=m.target.name,
+            detail=why.sentence(why.TARGET_FAILED),
+        )
         self._release_flow(m)
         self._back_out(m, why.TARGET_FAILED)
 
@@ -659,8 +761,13 @@ class FleetRun(Kernel):
         host.release(vm.vcpus, vm.memory_bytes)
         rec = self.records[vm.id]
         rec.reason, rec.done_at = detail, self.now
-        self.emit("crashed" if crashed else "terminated", vm=vm.name, host=host.name, reason=code,
-                  detail=detail)
+        self.emit(
+            "crashed" if crashed else "terminated",
+            vm=vm.name,
+            host=host.name,
+            reason=code,
+            detail=detail,
+        )
         outcome = "crashed" if crashed else "terminated"
         if vm.automatic_restart:
             target, _ = self.placement.choose(vm, host, restart=True)
@@ -691,8 +798,12 @@ class FleetRun(Kernel):
         for m in list(self.in_flight.values()):
             if m.target is host and m.phase in ("setup", "precopy"):
                 self._release_flow(m)
-                self.emit("target_failed", vm=m.vm.name, target=host.name,
-                          detail=why.sentence(why.TARGET_FAILED))
+                self.emit(
+                    "target_failed",
+                    vm=m.vm.name,
+                    target=host.name,
+                    detail=why.sentence(why.TARGET_FAILED),
+                )
                 self._back_out(m, why.TARGET_FAILED)
         for m in list(self.in_flight.values()):
             if m.source is host and m.phase in ("setup", "precopy"):
@@ -701,8 +812,12 @@ class FleetRun(Kernel):
                 m.phase = "done"
                 self._end_migration(m, why.SOURCE_FAILED)
         for vm_id in sorted(host.vms):
-            self._terminate(self.fleet.vms[vm_id], why.SOURCE_FAILED,
-                            "its host failed before it could leave (hostError)", crashed=True)
+            self._terminate(
+                self.fleet.vms[vm_id],
+                why.SOURCE_FAILED,
+                "its host failed before it could leave (hostError)",
+                crashed=True,
+            )
         ev = self.host_event.get(host.id)
         if ev is not None:  # repaired after the event's downtime
             self.emit("host_maintenance_start", host=host.name, event=ev.name)

@@ -10,27 +10,59 @@ from collections.abc import Iterator
 from .engine import FleetRun
 from .scenario import parse_scenario
 
-COLUMNS = ("vm", "workload", "memory_bytes", "customer", "outcome", "reason", "source", "target",
-           "migrations", "notice_s", "queue_wait_s", "precopy_s", "blackout_s", "post_brownout_s",
-           "rounds", "bytes_sent", "forwarded_packets", "lost_packets", "forwarding_latency_s",
-           "converged", "stop_reason")
+COLUMNS = (
+    "vm",
+    "workload",
+    "memory_bytes",
+    "customer",
+    "outcome",
+    "reason",
+    "source",
+    "target",
+    "migrations",
+    "notice_s",
+    "queue_wait_s",
+    "precopy_s",
+    "blackout_s",
+    "post_brownout_s",
+    "rounds",
+    "bytes_sent",
+    "forwarded_packets",
+    "lost_packets",
+    "forwarding_latency_s",
+    "converged",
+    "stop_reason",
+)
 
 
 def vm_rows(run) -> list[dict]:
     rows = []
-    for vm, rec in zip(run.fleet.vms, run.records):
-        rows.append({
-            "vm": vm.name, "workload": vm.workload, "memory_bytes": vm.memory_bytes,
-            "customer": vm.customer, "outcome": rec.outcome, "reason": rec.reason,
-            "source": rec.source, "target": rec.target, "migrations": rec.migrations,
-            "notice_s": rec.notice_s, "queue_wait_s": rec.queue_wait_s, "precopy_s": rec.precopy_s,
-            "blackout_s": rec.blackout_s, "post_brownout_s": rec.post_brownout_s,
-            "rounds": rec.rounds, "bytes_sent": rec.bytes_sent,
-            "forwarded_packets": rec.forwarded_packets, "lost_packets": rec.lost_packets,
-            "forwarding_latency_s": rec.forwarding_latency_s,
-            "converged": "" if rec.converged is None else rec.converged,
-            "stop_reason": rec.stop_reason,
-        })
+    for vm, rec in zip(run.fleet.vms, run.records, strict=False):
+        rows.append(
+            {
+                "vm": vm.name,
+                "workload": vm.workload,
+                "memory_bytes": vm.memory_bytes,
+                "customer": vm.customer,
+                "outcome": rec.outcome,
+                "reason": rec.reason,
+                "source": rec.source,
+                "target": rec.target,
+                "migrations": rec.migrations,
+                "notice_s": rec.notice_s,
+                "queue_wait_s": rec.queue_wait_s,
+                "precopy_s": rec.precopy_s,
+                "blackout_s": rec.blackout_s,
+                "post_brownout_s": rec.post_brownout_s,
+                "rounds": rec.rounds,
+                "bytes_sent": rec.bytes_sent,
+                "forwarded_packets": rec.forwarded_packets,
+                "lost_packets": rec.lost_packets,
+                "forwarding_latency_s": rec.forwarding_latency_s,
+                "converged": "" if rec.converged is None else rec.converged,
+                "stop_reason": rec.stop_reason,
+            }
+        )
     return rows
 
 

@@ -13,7 +13,8 @@ import heapq
 import math
 from collections.abc import Callable, Iterator
 
-from .. import notice as notices
+from migrationsim import notice as notices
+
 from .engine import FleetRun
 from .export import vm_rows
 from .scenario import parse_scenario
@@ -40,9 +41,13 @@ HOST_PHASES: list[dict[str, str]] = [
 ]
 _PHASE = {p["name"]: i for i, p in enumerate(PHASES)}
 _HOST_PHASE = {p["name"]: i for i, p in enumerate(HOST_PHASES)}
-_NEXT_PHASE = {"migration_start": "setup", "precopy_start": "precopy",  # engine event -> phase it opens
-               "blackout_start": "blackout", "blackout_end": "post",
-               "post_brownout_end": "cleanup"}
+_NEXT_PHASE = {
+    "migration_start": "setup",
+    "precopy_start": "precopy",  # engine event -> phase it opens
+    "blackout_start": "blackout",
+    "blackout_end": "post",
+    "post_brownout_end": "cleanup",
+}
 
 VM_TIMELINE_MAX_VMS = 1500  # fleets up to this size stream one timeline row per VM
 
@@ -66,8 +71,14 @@ class FleetStream:
     blackouts, queue waits, notable events). Engine state is read at frame boundaries, so the
     cost is per frame, not per event."""
 
-    def __init__(self, data: dict, *, bucket_s: float, vm_level: bool | None = None,
-                 on_event: Callable[[dict], None] | None = None):
+    def __init__(
+        self,
+        data: dict,
+        *,
+        bucket_s: float,
+        vm_level: bool | None = None,
+        on_event: Callable[[dict], None] | None = None,
+    ):
         self.on_event = on_event  # sees every engine event as it is read (the stored event log)
         self.scenario = parse_scenario(data)
         self.bucket_s = float(bucket_s)
@@ -89,8 +100,13 @@ class FleetStream:
         self._last_links: dict = {"links": [], "in_flight_by_rack": {}}
         self._reset()
         # for the comparison charts, kept for the whole run
-        self.series: dict[str, list] = {"t_s": [], "done": [], "migrating": [], "queued": [],
-                                        "hosts_done": []}
+        self.series: dict[str, list] = {
+            "t_s": [],
+            "done": [],
+            "migrating": [],
+            "queued": [],
+            "hosts_done": [],
+        }
         self.blackouts: list[float] = []
 
     def _reset(self) -> None:
@@ -161,8 +177,9 @@ class FleetStream:
                 self._notes.append([t, f"{vm}: aborted ({e.get('reason', '')})"])
         elif kind == "maintenance_start":
             self.hosts_scope += int(e.get("hosts") or 0)
-            self._notes.append([t, f"maintenance {e['event']} ({e['maintenance']}) starts: "
-                                   f"{e['hosts']} hosts"])
+            self._notes.append(
+                [t, f"maintenance {e['event']} ({e['maintenance']}) starts: {e['hosts']} hosts"]
+            )
         elif kind == "host_scheduled":
             self._host_open[e["host"]] = ("draining", t)
         elif kind == "host_maintenance_start":
@@ -174,12 +191,24 @@ class FleetStream:
         elif kind in ("host_skipped", "host_failed"):
             self._host_close(e["host"], t)
             marker = "skipped" if kind == "host_skipped" else "failed"
-            self._host_segments.append([e["host"], self._rack_of_host.get(e["host"], ""),
-                                        _HOST_PHASE[marker], round(t, 3), round(t, 3)])
+            self._host_segments.append(
+                [
+                    e["host"],
+                    self._rack_of_host.get(e["host"], ""),
+                    _HOST_PHASE[marker],
+                    round(t, 3),
+                    round(t, 3),
+                ]
+            )
             if kind == "host_skipped":
                 self.hosts_done += 1
-            self._notes.append([t, f"{e['host']}: {kind.replace('_', ' ')} "
-                                   f"({e.get('reason') or e.get('cause') or ''})"])
+            self._notes.append(
+                [
+                    t,
+                    f"{e['host']}: {kind.replace('_', ' ')} "
+                    f"({e.get('reason') or e.get('cause') or ''})",
+                ]
+            )
         elif kind in ("deadline", "maintenance_done", "window_open"):
             self._notes.append([t, f"{kind.replace('_', ' ')}: {e.get('event', '')}"])
 
@@ -200,8 +229,15 @@ class FleetStream:
         opened = self._host_open.pop(host, None)
         if opened is not None:
             phase, start = opened
-            self._host_segments.append([host, self._rack_of_host.get(host, ""),
-                                        _HOST_PHASE[phase], round(start, 3), round(t, 3)])
+            self._host_segments.append(
+                [
+                    host,
+                    self._rack_of_host.get(host, ""),
+                    _HOST_PHASE[phase],
+                    round(start, 3),
+                    round(t, 3),
+                ]
+            )
 
     # per frame
     def _frame(self, t: float, final: bool = False) -> dict:
@@ -218,23 +254,40 @@ class FleetStream:
             waiting[head] = waiting.get(head, 0) + 1
             if len(queue) > 1:
                 waiting["head_of_line"] = waiting.get("head_of_line", 0) + len(queue) - 1
-        counts = {"notified": len(self._notified), "queued": queued,
-                  "migrating": len(run.in_flight), "done": len(self._done),
-                  "terminated": len(self._terminated), "failed": len(self._failed)}
+        counts = {
+            "notified": len(self._notified),
+            "queued": queued,
+            "migrating": len(run.in_flight),
+            "done": len(self._done),
+            "terminated": len(self._terminated),
+            "failed": len(self._failed),
+        }
         if final:
             counts.update(notified=0, migrating=0)
         links = self._last_links
         frame = {
-            "kind": "frame", "t_s": round(t, 3), "final": final, "counts": counts,
-            "hosts": {"scope": self.hosts_scope, "done": self.hosts_done,
-                      "draining": sum(1 for p, _ in self._host_open.values() if p == "draining"),
-                      "maintenance": sum(1 for p, _ in self._host_open.values() if p == "maintenance")},
+            "kind": "frame",
+            "t_s": round(t, 3),
+            "final": final,
+            "counts": counts,
+            "hosts": {
+                "scope": self.hosts_scope,
+                "done": self.hosts_done,
+                "draining": sum(1 for p, _ in self._host_open.values() if p == "draining"),
+                "maintenance": sum(1 for p, _ in self._host_open.values() if p == "maintenance"),
+            },
             "in_flight": {} if final else dict(links.get("in_flight_by_rack") or {}),
-            "links": [] if final else [[link["link"], round(link["utilisation"], 4)]
-                                       for link in links.get("links") or []],
+            "links": []
+            if final
+            else [
+                [link["link"], round(link["utilisation"], 4)] for link in links.get("links") or []
+            ],
             "waiting": waiting,
-            "segments": self._segments, "host_segments": self._host_segments,
-            "blackouts": self._blackouts, "waits": self._waits, "notes": self._notes[:20],
+            "segments": self._segments,
+            "host_segments": self._host_segments,
+            "blackouts": self._blackouts,
+            "waits": self._waits,
+            "notes": self._notes[:20],
         }
         s = self.series
         s["t_s"].append(frame["t_s"])
@@ -266,7 +319,7 @@ class FleetStream:
         run = self.run
         fleet = run.fleet
         rows = vm_rows(run)
-        for vm, row in zip(fleet.vms, rows):
+        for vm, row in zip(fleet.vms, rows, strict=False):
             row["host"] = self._first_host[vm.name]  # where it was when the run began
             row["rack"] = self._rack_of_host[row["host"]]
             row["segments"] = self.vm_segments.get(vm.name, [])

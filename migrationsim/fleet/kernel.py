@@ -28,8 +28,9 @@ class Kernel:
         self._heap: list[tuple] = []  # (time_s, priority, sequence, action, args, observer)
         self._sequence = 0
 
-    def at(self, time_s: float, action: Callable, *args, priority: int = 0,
-           observer: bool = False) -> None:
+    def at(
+        self, time_s: float, action: Callable, *args, priority: int = 0, observer: bool = False
+    ) -> None:
         """Run ``action(*args)`` at ``time_s`` (simulated seconds)."""
         self._sequence += 1
         heapq.heappush(self._heap, (time_s, priority, self._sequence, action, args, observer))

@@ -29,8 +29,10 @@ class Host:
 
     def fits(self, vcpus: int, memory_bytes: float, headroom: float) -> bool:
         limit = 1.0 - headroom
-        return (self.used_vcpus + vcpus <= self.vcpus * limit + 1e-9
-                and self.used_memory_bytes + memory_bytes <= self.memory_bytes * limit + 1e-6)
+        return (
+            self.used_vcpus + vcpus <= self.vcpus * limit + 1e-9
+            and self.used_memory_bytes + memory_bytes <= self.memory_bytes * limit + 1e-6
+        )
 
     def reserve(self, vcpus: int, memory_bytes: float) -> None:
         self.used_vcpus += vcpus
@@ -75,7 +77,9 @@ class Vm:
 
     def why_not_migratable(self) -> str:
         if self.accelerator:
-            return f"has a {self.accelerator.upper()} attached: accelerators cannot be live-migrated"
+            return (
+                f"has a {self.accelerator.upper()} attached: accelerators cannot be live-migrated"
+            )
         if self.spot:
             return "is a Spot VM: Spot VMs are preempted, not migrated"
         return "has onHostMaintenance=TERMINATE"

@@ -116,7 +116,9 @@ class Network:
         milliseconds: the links are not re-shared for so short a burst."""
         rate = math.inf
         for link in flow.path:
-            share = max(link.spare_bps() + flow.rate_bps, link.capacity_bps / max(1, len(link.flows)))
+            share = max(
+                link.spare_bps() + flow.rate_bps, link.capacity_bps / max(1, len(link.flows))
+            )
             rate = min(rate, share)
         return rate
 
@@ -136,7 +138,9 @@ class Network:
             for f, rate in before.items():  # undo and retry with the larger set
                 self._set_rate(f, rate)
             flows |= grow
-        return {f for f, rate in before.items() if abs(f.rate_bps - rate) > _REL_EPS * max(1.0, rate)} | (seeds & self.flows)
+        return {
+            f for f, rate in before.items() if abs(f.rate_bps - rate) > _REL_EPS * max(1.0, rate)
+        } | (seeds & self.flows)
 
     def _close_over_saturated(self, flows: set[Flow]) -> set[Flow]:
         frontier = in_order(flows)
@@ -180,8 +184,10 @@ class Network:
         fixed = {link: link.carried_bps for link in members}  # outside flows' share, then frozen
         unfrozen = {link: len(fs) for link, fs in members.items()}
         # ties: links before flows, then creation order (never memory addresses)
-        heap = [(fixed_level(link.capacity_bps, fixed[link], unfrozen[link]), 0, link.order, link)
-                for link in members]
+        heap = [
+            (fixed_level(link.capacity_bps, fixed[link], unfrozen[link]), 0, link.order, link)
+            for link in members
+        ]
         heap += [(f.demand_bps, 1, f.order, f) for f in flows if f.demand_bps < math.inf]
         heapq.heapify(heap)
         rate: dict[Flow, float] = {}
@@ -206,8 +212,15 @@ class Network:
                     fixed[other] += f_rate
                     unfrozen[other] -= 1
                     if unfrozen[other] > 0:
-                        heapq.heappush(heap, (fixed_level(other.capacity_bps, fixed[other],
-                                                          unfrozen[other]), 0, other.order, other))
+                        heapq.heappush(
+                            heap,
+                            (
+                                fixed_level(other.capacity_bps, fixed[other], unfrozen[other]),
+                                0,
+                                other.order,
+                                other,
+                            ),
+                        )
         for f in flows:
             self._set_rate(f, rate.get(f, 0.0))
         grow = set()

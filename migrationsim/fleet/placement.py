@@ -8,6 +8,7 @@ preferring hosts already through this maintenance (the VM will not have to move 
 another rack than the source's (spread). Large fleets are sampled: ``candidates`` hosts drawn
 at random from those in service, the way large schedulers sample rather than scan.
 """
+
 from __future__ import annotations
 
 import random
@@ -53,19 +54,21 @@ class Placement:
         if headroom and not host.fits(vm.vcpus, vm.memory_bytes, headroom):
             return why.HEADROOM
         if vm.anti_affinity is not None and any(
-                self.fleet.vms[v].anti_affinity == vm.anti_affinity for v in host.vms):
+            self.fleet.vms[v].anti_affinity == vm.anti_affinity for v in host.vms
+        ):
             return why.ANTI_AFFINITY
-        if not restart and self.caps.per_target_host is not None and host.incoming >= self.caps.per_target_host:
+        if (
+            not restart
+            and self.caps.per_target_host is not None
+            and host.incoming >= self.caps.per_target_host
+        ):
             return why.CAP_TARGET_HOST
         return None
 
     def choose(self, vm: Vm, source: Host, *, exclude=(), restart: bool = False):
         """(the chosen host or None, {rejection code: count})."""
         pool = self.pool
-        if len(pool) <= self.candidates:
-            ids = pool
-        else:
-            ids = self.rng.sample(pool, self.candidates)
+        ids = pool if len(pool) <= self.candidates else self.rng.sample(pool, self.candidates)
         hosts = self.fleet.hosts
         rejections: dict[str, int] = {}
         best, best_key = None, None
@@ -77,8 +80,13 @@ class Placement:
             if code is not None:
                 rejections[code] = rejections.get(code, 0) + 1
                 continue
-            key = (not host.patched, host.rack == source.rack, self.score(host, vm),
-                   host.incoming, host.id)
+            key = (
+                not host.patched,
+                host.rack == source.rack,
+                self.score(host, vm),
+                host.incoming,
+                host.id,
+            )
             if best_key is None or key < best_key:
                 best, best_key = host, key
         return best, rejections

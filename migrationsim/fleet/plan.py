@@ -32,8 +32,9 @@ ETA_SEEDS = 3
 SEED_RANGE = 2**32  # the scenario schema's seeds: 0 .. 2**32 - 1 (extra seeds wrap around)
 
 
-def plan(data: dict, *, sensitivity: bool = True,
-         progress: Callable[[str], None] | None = None) -> dict:
+def plan(
+    data: dict, *, sensitivity: bool = True, progress: Callable[[str], None] | None = None
+) -> dict:
     """What will happen before anything moves: which VMs migrate, which are terminated and why,
     the waves, the engine's prediction (makespan, blackouts, what is not handled) and, unless
     ``sensitivity`` is False, the binding limit. ``progress`` hears a sentence before each
@@ -62,17 +63,29 @@ def plan(data: dict, *, sensitivity: bool = True,
         restart += 1 if vm.automatic_restart else 0
     result = {
         "name": scenario.name,
-        "hosts": len(fleet.hosts), "vms": len(fleet.vms), "racks": len(fleet.racks),
-        "hosts_in_scope": len(in_scope), "vms_in_scope": len(vms),
+        "hosts": len(fleet.hosts),
+        "vms": len(fleet.vms),
+        "racks": len(fleet.racks),
+        "hosts_in_scope": len(in_scope),
+        "vms_in_scope": len(vms),
         "migrate": len(migrate),
-        "terminate": terminate, "terminate_total": sum(terminate.values()),
+        "terminate": terminate,
+        "terminate_total": sum(terminate.values()),
         "restart_after_terminate": restart,
         "terminate_reasons": [
-            ("GPU attached: accelerators cannot be live-migrated; 60-minute notice, then "
-             "terminated", terminate["gpu"]),
-            ("Spot VM: preempted with a 30 s notice, never migrated or restarted", terminate["spot"]),
-            ("onHostMaintenance=TERMINATE: stopped, restarted elsewhere if automaticRestart",
-             terminate["terminate_policy"]),
+            (
+                "GPU attached: accelerators cannot be live-migrated; 60-minute notice, then "
+                "terminated",
+                terminate["gpu"],
+            ),
+            (
+                "Spot VM: preempted with a 30 s notice, never migrated or restarted",
+                terminate["spot"],
+            ),
+            (
+                "onHostMaintenance=TERMINATE: stopped, restarted elsewhere if automaticRestart",
+                terminate["terminate_policy"],
+            ),
         ],
         "events": events,
         "capacity": _capacity_check(events, fleet, scenario),
@@ -83,8 +96,9 @@ def plan(data: dict, *, sensitivity: bool = True,
     result.update(_predicted(scenario, base, events, len(fleet.vms)))
     if sensitivity:
         per_host = len(vms) / max(1, len(in_scope))
-        result["binding_limit"] = binding_limit(scenario, base, len(vms), per_host,
-                                                progress=progress)
+        result["binding_limit"] = binding_limit(
+            scenario, base, len(vms), per_host, progress=progress
+        )
     else:
         result["binding_limit"] = None
     return result
@@ -93,13 +107,26 @@ def plan(data: dict, *, sensitivity: bool = True,
 def _event_plan(ev, hosts, fleet, rack_names, scenario) -> dict:
     waves = planned_waves(ev, hosts)  # the engine's own order and wave sizes
     return {
-        "name": ev.name, "kind": ev.kind, "start_s": ev.start_s, "deadline_s": ev.deadline_s,
-        "window": list(ev.window) if ev.window else None, "hosts": len(hosts),
+        "name": ev.name,
+        "kind": ev.kind,
+        "start_s": ev.start_s,
+        "deadline_s": ev.deadline_s,
+        "window": list(ev.window) if ev.window else None,
+        "hosts": len(hosts),
         "max_hosts_in_maintenance": ev.max_hosts_in_maintenance,
         "host_downtime_s": ev.host_downtime_s,
-        "waves": [{"wave": i + 1, "hosts": len(w), "vms": sum(len(h.vms) for h in w),
-                   "names": [h.name for h in w[:6]], "more": max(0, len(w) - 6),
-                   "_ids": [h.id for h in w], "_names": [h.name for h in w]} for i, w in enumerate(waves)],
+        "waves": [
+            {
+                "wave": i + 1,
+                "hosts": len(w),
+                "vms": sum(len(h.vms) for h in w),
+                "names": [h.name for h in w[:6]],
+                "more": max(0, len(w) - 6),
+                "_ids": [h.id for h in w],
+                "_names": [h.name for h in w],
+            }
+            for i, w in enumerate(waves)
+        ],
     }
 
 
@@ -132,19 +159,22 @@ def _capacity_check(events, fleet, scenario) -> list[dict]:
                 largest_slot = max(largest_slot, mem)
             reasons = []
             if need_mem > free_mem:
-                reasons.append(f"its VMs need {need_mem / 2**30:,.0f} GiB of memory; the other hosts "
-                               f"have {free_mem / 2**30:,.0f} GiB free (headroom {headroom:.0%} kept)")
+                reasons.append(
+                    f"its VMs need {need_mem / 2**30:,.0f} GiB of memory; the other hosts "
+                    f"have {free_mem / 2**30:,.0f} GiB free (headroom {headroom:.0%} kept)"
+                )
             if need_cpu > free_cpu:
-                reasons.append(f"its VMs need {need_cpu:,.0f} vCPUs; the other hosts have "
-                               f"{free_cpu:,.0f} free")
+                reasons.append(
+                    f"its VMs need {need_cpu:,.0f} vCPUs; the other hosts have {free_cpu:,.0f} free"
+                )
             if biggest > largest_slot:
-                reasons.append(f"its largest VM ({biggest / 2**30:.0f} GiB) fits on no other host "
-                               f"(largest free: {largest_slot / 2**30:.0f} GiB)")
+                reasons.append(
+                    f"its largest VM ({biggest / 2**30:.0f} GiB) fits on no other host "
+                    f"(largest free: {largest_slot / 2**30:.0f} GiB)"
+                )
             if reasons:
                 problems.append({"event": ev["name"], "wave": wave["wave"], "reasons": reasons})
     return problems
-
-
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -164,22 +194,32 @@ def _predicted(scenario, base, events: list[dict], vm_count: int) -> dict:
             seeds.append(seed)
             trial = observe(dataclasses.replace(scenario, seed=seed))
             makespans.append(trial.makespan_s)
-            not_placed.append(sum(1 for r in trial.run.records if r.outcome in ("stuck", "aborted")))
+            not_placed.append(
+                sum(1 for r in trial.run.records if r.outcome in ("stuck", "aborted"))
+            )
     reasons: dict[str, int] = {}
     for r in base.run.records:
         if r.outcome in ("stuck", "aborted") and r.reason:
             reasons[r.reason] = reasons.get(r.reason, 0) + 1
-    consecutive = all(b == a + 1 for a, b in zip(seeds, seeds[1:]))
-    seed_words = (f"seed {seeds[0]}" if len(seeds) == 1 else
-                  f"seeds {seeds[0]}-{seeds[-1]}" if consecutive else "seeds " + ", ".join(map(str, seeds)))
+    consecutive = all(b == a + 1 for a, b in zip(seeds, seeds[1:], strict=False))
+    seed_words = (
+        f"seed {seeds[0]}"
+        if len(seeds) == 1
+        else f"seeds {seeds[0]}-{seeds[-1]}"
+        if consecutive
+        else "seeds " + ", ".join(map(str, seeds))
+    )
     method = f"engine, {seed_words}"
     if len(seeds) == 1:
         method += f" (one seed: {vm_count:,} VMs; the range is one run)"
     _per_wave(base, events)
     return {
         **figures,
-        "eta_s": figures["makespan_s"], "eta_low_s": min(makespans), "eta_high_s": max(makespans),
-        "eta_method": method, "eta_seeds": seeds,
+        "eta_s": figures["makespan_s"],
+        "eta_low_s": min(makespans),
+        "eta_high_s": max(makespans),
+        "eta_method": method,
+        "eta_seeds": seeds,
         "not_placed": max(not_placed),
         "not_placed_reasons": sorted(reasons.items(), key=lambda kv: -kv[1])[:8],
         "not_handled": base.not_handled(),
@@ -191,7 +231,7 @@ def _per_wave(base, events: list[dict]) -> None:
     started on; a wave is done when its last host is back)."""
     run, obs = base.run, base.observer
     by_home: dict[int, list] = {}
-    for rec, home in zip(run.records, base.home):
+    for rec, home in zip(run.records, base.home, strict=False):
         by_home.setdefault(home, []).append(rec)
     name_to_id = {h.name: h.id for h in run.fleet.hosts}
     for ev in events:
@@ -212,8 +252,11 @@ def _per_wave(base, events: list[dict]) -> None:
             ev_migrations += len(blackouts)
             ev_terminations += wave["predicted"]["terminated"]
         ev["predicted"] = {
-            "drained_s": obs.drained_s.get(ev["name"]), "done_s": obs.done_s.get(ev["name"]),
-            "migrated": ev_migrations, "terminated": ev_terminations,
-            "blackout_p50_s": _pct(ev_blackouts, 50), "blackout_p99_s": _pct(ev_blackouts, 99),
+            "drained_s": obs.drained_s.get(ev["name"]),
+            "done_s": obs.done_s.get(ev["name"]),
+            "migrated": ev_migrations,
+            "terminated": ev_terminations,
+            "blackout_p50_s": _pct(ev_blackouts, 50),
+            "blackout_p99_s": _pct(ev_blackouts, 99),
             "slo_breaches": sum(1 for b in ev_blackouts if b > BLACKOUT_SLO_S),
         }

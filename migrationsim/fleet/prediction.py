@@ -27,8 +27,12 @@ class Observer:
     skipped: list = field(default_factory=list)  # (host, event, reason)
     deadlines: list = field(default_factory=list)  # (event, t_s, hosts_left)
     deadline_vms: dict = field(default_factory=dict)  # host -> VMs rebooted by the deadline
-    scheduled: dict = field(default_factory=dict)  # host -> event, while scheduled or in maintenance
-    late_arrivals: dict = field(default_factory=dict)  # host -> VMs that landed after it was scheduled
+    scheduled: dict = field(
+        default_factory=dict
+    )  # host -> event, while scheduled or in maintenance
+    late_arrivals: dict = field(
+        default_factory=dict
+    )  # host -> VMs that landed after it was scheduled
     back_s: dict = field(default_factory=dict)  # host -> when it came back
     drained_s: dict = field(default_factory=dict)  # event -> when its last host was empty
     done_s: dict = field(default_factory=dict)  # event -> maintenance_done
@@ -99,27 +103,49 @@ class Prediction:
             name = host.name
             if name in obs.deadline_vms:
                 late = obs.late_arrivals.get(name, [])
-                reason = (why.sentence(why.DEADLINE).replace("it could move", "they could move")
-                          .replace("its host", "the host"))
-                hosts.append({"host": name, "status": "rebooted_at_deadline", "code": why.DEADLINE,
-                              "reason": f"{_vms(len(obs.deadline_vms[name]))} still on it at the "
-                                        f"deadline: {reason}" + (
-                                  f"; {len(late)} of them had landed on it after it was scheduled "
-                                  "for maintenance and nothing asked them to leave" if late else ""),
-                              "vms": obs.deadline_vms[name][:6]})
+                reason = (
+                    why.sentence(why.DEADLINE)
+                    .replace("it could move", "they could move")
+                    .replace("its host", "the host")
+                )
+                hosts.append(
+                    {
+                        "host": name,
+                        "status": "rebooted_at_deadline",
+                        "code": why.DEADLINE,
+                        "reason": f"{_vms(len(obs.deadline_vms[name]))} still on it at the "
+                        f"deadline: {reason}"
+                        + (
+                            f"; {len(late)} of them had landed on it after it was scheduled "
+                            "for maintenance and nothing asked them to leave"
+                            if late
+                            else ""
+                        ),
+                        "vms": obs.deadline_vms[name][:6],
+                    }
+                )
                 continue
             if host.patched:
                 continue
             if name in skipped:
                 ev, reason = skipped[name]
-                hosts.append({"host": name, "status": "skipped", "code": "host_skipped",
-                              "reason": f"skipped by {ev}: {reason}", "vms": []})
+                hosts.append(
+                    {
+                        "host": name,
+                        "status": "skipped",
+                        "code": "host_skipped",
+                        "reason": f"skipped by {ev}: {reason}",
+                        "vms": [],
+                    }
+                )
             elif host.state in ("scheduled", "maintenance"):
                 late = obs.late_arrivals.get(name, [])
                 waiting = [fleet.vms[v].name for v in sorted(host.vms)]
                 if late and set(late) >= set(waiting):
-                    reason = (f"never emptied: {len(late)} VMs landed on it after it was scheduled "
-                              "for maintenance and nothing asked them to leave")
+                    reason = (
+                        f"never emptied: {len(late)} VMs landed on it after it was scheduled "
+                        "for maintenance and nothing asked them to leave"
+                    )
                     code = "late_arrival"
                 else:
                     codes = Counter(_code(run.records[v]) for v in host.vms)
@@ -128,19 +154,42 @@ class Prediction:
                     aborted = [fleet.vms[r.vm].name for r in recs if r.outcome == "aborted"]
                     reason = f"never emptied: {_vms(len(waiting))} still on it"
                     if aborted:
-                        reason += (f"; {', '.join(aborted[:3])} could not be migrated ({code}) and "
-                                   "the host was never released")
+                        reason += (
+                            f"; {', '.join(aborted[:3])} could not be migrated ({code}) and "
+                            "the host was never released"
+                        )
                     else:
                         reason += f" ({code}: {self._words(code, waiting[0])})"
-                hosts.append({"host": name, "status": "not_emptied", "code": code, "reason": reason,
-                              "vms": waiting[:6]})
+                hosts.append(
+                    {
+                        "host": name,
+                        "status": "not_emptied",
+                        "code": code,
+                        "reason": reason,
+                        "vms": waiting[:6],
+                    }
+                )
             elif host.state == "failed":
-                hosts.append({"host": name, "status": "failed", "code": why.HOST_FAILED,
-                              "reason": why.sentence(why.HOST_FAILED), "vms": []})
+                hosts.append(
+                    {
+                        "host": name,
+                        "status": "failed",
+                        "code": why.HOST_FAILED,
+                        "reason": why.sentence(why.HOST_FAILED),
+                        "vms": [],
+                    }
+                )
             else:
-                hosts.append({"host": name, "status": "never_taken", "code": "never_taken",
-                              "reason": "never taken out of service: the rollout was still waiting "
-                                        "for hosts ahead of it when the run ended", "vms": []})
+                hosts.append(
+                    {
+                        "host": name,
+                        "status": "never_taken",
+                        "code": "never_taken",
+                        "reason": "never taken out of service: the rollout was still waiting "
+                        "for hosts ahead of it when the run ended",
+                        "vms": [],
+                    }
+                )
         vms = Counter()
         examples: dict = {}
         for rec in run.records:
@@ -151,14 +200,26 @@ class Prediction:
                 key = (what, code, reason)
                 vms[key] += 1
                 examples.setdefault(key, []).append(fleet.vms[rec.vm].name)
-        vm_rows = [{"outcome": what, "code": code, "vms": n,
-                    "reason": _vm_sentence(what, code, reason or self._words(
-                        code, examples[(what, code, reason)][0])),
-                    "names": examples[(what, code, reason)][:6]}
-                   for (what, code, reason), n in vms.most_common()]
+        vm_rows = [
+            {
+                "outcome": what,
+                "code": code,
+                "vms": n,
+                "reason": _vm_sentence(
+                    what, code, reason or self._words(code, examples[(what, code, reason)][0])
+                ),
+                "names": examples[(what, code, reason)][:6],
+            }
+            for (what, code, reason), n in vms.most_common()
+        ]
         by_status = Counter(h["status"] for h in hosts)
-        return {"hosts": hosts, "hosts_total": len(hosts), "hosts_by_status": dict(by_status),
-                "vms": vm_rows, "vms_total": sum(vms.values())}
+        return {
+            "hosts": hosts,
+            "hosts_total": len(hosts),
+            "hosts_by_status": dict(by_status),
+            "vms": vm_rows,
+            "vms_total": sum(vms.values()),
+        }
 
     def _words(self, code: str, example: str) -> str:
         """A reason code's sentence: reasons.py's, else the engine's own words for ``example``."""
@@ -168,7 +229,7 @@ class Prediction:
         if detail:
             return f"for example {example}: {detail}"
         rec = next((r for r in self.run.records if self.run.fleet.vms[r.vm].name == example), None)
-        return (rec.reason if rec is not None and rec.reason else code.replace("_", " "))
+        return rec.reason if rec is not None and rec.reason else code.replace("_", " ")
 
     def figures(self) -> dict:
         s = summarize(self.run)

@@ -12,12 +12,14 @@ asyncio: the web layer serves it, nothing here knows HTTP.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
-from .. import notice as notices
+from migrationsim import notice as notices
+
 from .engine import FleetRun
 from .model import Vm
 
@@ -80,17 +82,17 @@ class MetadataBoard:
         entry.changed = asyncio.Event()
         return True
 
-    async def wait_for_change(self, name: str, last_etag: str | None, timeout_s: float) -> tuple[str, str]:
+    async def wait_for_change(
+        self, name: str, last_etag: str | None, timeout_s: float
+    ) -> tuple[str, str]:
         """Like GCE's hanging GET: return at once if the ETag differs from ``last_etag``, else
         when the value changes or ``timeout_s`` passes (then the unchanged value)."""
         entry = self.entries[name]
         if last_etag is not None and last_etag != entry.etag:
             return entry.value, entry.etag
         waiter = entry.changed
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(waiter.wait(), timeout=max(0.0, timeout_s))
-        except asyncio.TimeoutError:
-            pass
         return self.get(name)
 
     def apply(self, event: dict) -> None:
@@ -105,7 +107,9 @@ class MetadataBoard:
 class Playback:
     """Plays a fleet run in wall-clock time: simulated time = ``speed`` x elapsed wall time."""
 
-    def __init__(self, run: FleetRun, *, speed: float = 1.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, run: FleetRun, *, speed: float = 1.0, clock: Callable[[], float] = time.monotonic
+    ):
         if not speed > 0:
             raise ValueError("speed must be > 0")
         self.run = run
@@ -139,8 +143,9 @@ class Playback:
     def finished(self) -> bool:
         return self.run.next_s is None
 
-    async def play(self, on_events: Callable[[list[dict]], None] | None = None,
-                   max_sleep_s: float = 0.05) -> None:
+    async def play(
+        self, on_events: Callable[[list[dict]], None] | None = None, max_sleep_s: float = 0.05
+    ) -> None:
         """Advance as the clock goes until the run is over. (A rehearsal plays with
         ``Rehearsal.play``, which also keeps its metadata board up to date.)"""
         while True:
@@ -162,8 +167,14 @@ class Rehearsal:
     that event's hosts are back (``maintenance_done``).
     """
 
-    def __init__(self, scenario, *, speed: float = 1.0, clock: Callable[[], float] = time.monotonic,
-                 start_events: bool = True):
+    def __init__(
+        self,
+        scenario,
+        *,
+        speed: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        start_events: bool = True,
+    ):
         from dataclasses import replace
 
         self.polls = GuestPolls()
@@ -219,14 +230,30 @@ class Rehearsal:
         host = self.run.fleet.hosts[vm.host]
         number = len(self.operations) + 1
         event = MaintenanceEvent(
-            name=f"simulated-{number}", kind="kernel_upgrade", start_s=self.playback.sim_now(),
-            scope_zone=False, scope_racks=(), scope_hosts=(host.name,), deadline_s=None,
-            window=None, max_hosts_in_maintenance=1, host_downtime_s=60.0, failure_after_mean_s=None)
+            name=f"simulated-{number}",
+            kind="kernel_upgrade",
+            start_s=self.playback.sim_now(),
+            scope_zone=False,
+            scope_racks=(),
+            scope_hosts=(host.name,),
+            deadline_s=None,
+            window=None,
+            max_hosts_in_maintenance=1,
+            host_downtime_s=60.0,
+            failure_after_mean_s=None,
+        )
         self.run.start_maintenance(event)
-        operation = {"kind": "compute#operation", "id": str(number),
-                     "name": f"operation-simulate-{number}", "operationType": "simulateMaintenanceEvent",
-                     "targetLink": vm_name, "status": "RUNNING", "progress": 0,
-                     "insertTime_s": self.playback.sim_now(), "host": host.name}
+        operation = {
+            "kind": "compute#operation",
+            "id": str(number),
+            "name": f"operation-simulate-{number}",
+            "operationType": "simulateMaintenanceEvent",
+            "targetLink": vm_name,
+            "status": "RUNNING",
+            "progress": 0,
+            "insertTime_s": self.playback.sim_now(),
+            "host": host.name,
+        }
         self.operations.append(operation)
         self._operation_of_event[event.name] = operation
         return operation

@@ -52,8 +52,15 @@ SENTENCES = {
     NO_RESTART_CAPACITY: "no host had room to restart it",
 }
 
-PLACEMENT_REJECTIONS = (HOST_IN_MAINTENANCE, HOST_FAILED, NO_CAPACITY, HEADROOM, ANTI_AFFINITY,
-                        CAP_TARGET_HOST, SAME_HOST)
+PLACEMENT_REJECTIONS = (
+    HOST_IN_MAINTENANCE,
+    HOST_FAILED,
+    NO_CAPACITY,
+    HEADROOM,
+    ANTI_AFFINITY,
+    CAP_TARGET_HOST,
+    SAME_HOST,
+)
 
 
 def sentence(code: str, **values) -> str:
@@ -64,9 +71,13 @@ def explain_rejections(counts: dict[str, int]) -> str:
     """'of 64 candidates: 40 lack capacity, 24 are in maintenance' from rejection counts."""
     total = sum(counts.values())
     short = {
-        HOST_IN_MAINTENANCE: "in maintenance", HOST_FAILED: "failed", NO_CAPACITY: "lack capacity",
-        HEADROOM: "would break the headroom", ANTI_AFFINITY: "hold its anti-affinity group",
-        CAP_TARGET_HOST: "are at their arrivals cap", SAME_HOST: "its own host",
+        HOST_IN_MAINTENANCE: "in maintenance",
+        HOST_FAILED: "failed",
+        NO_CAPACITY: "lack capacity",
+        HEADROOM: "would break the headroom",
+        ANTI_AFFINITY: "hold its anti-affinity group",
+        CAP_TARGET_HOST: "are at their arrivals cap",
+        SAME_HOST: "its own host",
     }
     parts = [f"{n} {short[code]}" for code, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n]
     return f"of {total} candidates, " + ", ".join(parts) if parts else "no candidate hosts"

@@ -56,8 +56,16 @@ class Rollout:
             self.max_active = limit
         self.by_rack = ev.kind == "bios_rollout"
         if self.by_rack:
-            self.max_active = max(self.max_active, max((sum(1 for h in self.hosts if h.rack == r)
-                                                        for r in {h.rack for h in self.hosts}), default=1))
+            self.max_active = max(
+                self.max_active,
+                max(
+                    (
+                        sum(1 for h in self.hosts if h.rack == r)
+                        for r in {h.rack for h in self.hosts}
+                    ),
+                    default=1,
+                ),
+            )
         self.active: set = set()
         self.deferred: set = set()  # hosts another event holds; taken when it lets go
         self.current_rack = -1
@@ -79,4 +87,4 @@ def planned_waves(ev: MaintenanceEvent, hosts: list[Host]) -> list[list[Host]]:
             waves[-1].append(host)
         return waves
     size = max(1, int(min(rollout.max_active, len(ordered) or 1)))
-    return [ordered[i:i + size] for i in range(0, len(ordered), size)]
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]

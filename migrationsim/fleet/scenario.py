@@ -8,13 +8,15 @@ the first bad field: ``fleet.racks[3].hosts: must be > 0``. docs/fleet.md docume
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from ..errors import InvalidParameter
-from ..spec import PARAMETERS, build_spec
-from ..units import parse_bytes, parse_duration, parse_rate
-from ..workload import PRESETS as WORKLOADS
+from migrationsim.errors import InvalidParameter
+from migrationsim.spec import PARAMETERS, build_spec
+from migrationsim.units import parse_bytes, parse_duration, parse_rate
+from migrationsim.workload import PRESETS as WORKLOADS
+
 from .scoring import SCORINGS
 
 EVENT_KINDS = ("bios_rollout", "urgent_patch", "kernel_upgrade", "hw_failure")
@@ -35,6 +37,7 @@ class ScenarioError(ValueError):
 
 
 # --- the parsed scenario ---------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RackGroup:
@@ -143,6 +146,7 @@ class Scenario:
 
 # --- reading ---------------------------------------------------------------------------------
 
+
 class _Reader:
     """Reads one mapping of the scenario, naming the path of anything wrong."""
 
@@ -168,7 +172,7 @@ class _Reader:
         except (ValueError, TypeError, InvalidParameter) as exc:
             raise ScenarioError(self.at(key), str(getattr(exc, "message", exc))) from None
 
-    def sub(self, key: str) -> "_Reader":
+    def sub(self, key: str) -> _Reader:
         self.used.add(key)
         return _Reader(self.data.get(key), self.at(key))
 
@@ -191,6 +195,7 @@ def _int(lo: int | None = None, hi: int | None = None) -> Callable[[Any], int]:
         if hi is not None and number > hi:
             raise ValueError(f"must be <= {hi}")
         return number
+
     return parse
 
 
@@ -209,6 +214,7 @@ def _positive(parse: Callable[[Any], float]) -> Callable[[Any], float]:
         if not number > 0:
             raise ValueError("must be > 0")
         return number
+
     return parse_positive
 
 
@@ -238,6 +244,7 @@ def _range(parse: Callable[[Any], float]) -> Callable[[Any], tuple[float, float]
         if lo <= 0 or hi < lo:
             raise ValueError("must be > 0, with low <= high")
         return lo, hi
+
     return parse_range
 
 
@@ -246,6 +253,7 @@ def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
         if value not in options:
             raise ValueError(f"must be one of {', '.join(options)}")
         return value
+
     return parse
 
 
@@ -256,8 +264,17 @@ def _policy(value: Any) -> dict:
     if "name" in params:
         params["policy"] = params.pop("name")
     for key in params:
-        if key not in PARAMETERS or key in ("memory", "workload", "dirty_rate", "working_set", "seed"):
-            raise ScenarioError(f"policy.{key}", "unknown migration parameter (memory and workload come from each VM)")
+        if key not in PARAMETERS or key in (
+            "memory",
+            "workload",
+            "dirty_rate",
+            "working_set",
+            "seed",
+        ):
+            raise ScenarioError(
+                f"policy.{key}",
+                "unknown migration parameter (memory and workload come from each VM)",
+            )
     try:
         build_spec(**params)
     except InvalidParameter as exc:
@@ -293,10 +310,17 @@ def parse_scenario(data: Any) -> Scenario:
         g_nic = host.get("nic", _positive(parse_rate), nic)
         host.finish()
         uplink = rack.get("uplink", _positive(parse_rate), hosts * g_nic / oversubscription)
-        groups.append(RackGroup(name=rack.get("name", _text, "rack"),
-                                count=rack.get("count", _int(1, 100_000), 1), hosts=hosts,
-                                vcpus=g_vcpus, memory_bytes=g_memory, nic_bps=g_nic,
-                                uplink_bps=uplink))
+        groups.append(
+            RackGroup(
+                name=rack.get("name", _text, "rack"),
+                count=rack.get("count", _int(1, 100_000), 1),
+                hosts=hosts,
+                vcpus=g_vcpus,
+                memory_bytes=g_memory,
+                nic_bps=g_nic,
+                uplink_bps=uplink,
+            )
+        )
         rack.finish()
     if sum(g.count * g.hosts for g in groups) > MAX_HOSTS:
         raise ScenarioError("fleet.racks", f"at most {MAX_HOSTS} hosts in all")
@@ -309,7 +333,9 @@ def parse_scenario(data: Any) -> Scenario:
     mix = []
     for name, share in mix_raw.items():
         if name not in WORKLOADS:
-            raise ScenarioError(f"fleet.vms.mix.{name}", f"unknown workload; presets: {', '.join(WORKLOADS)}")
+            raise ScenarioError(
+                f"fleet.vms.mix.{name}", f"unknown workload; presets: {', '.join(WORKLOADS)}"
+            )
         try:
             mix.append((name, _share(share)))
         except (ValueError, TypeError) as exc:
@@ -342,12 +368,14 @@ def parse_scenario(data: Any) -> Scenario:
 
     caps_r = top.sub("caps")
     optional_count = _int(1, 10_000_000)
-    caps = Caps(per_source_host=caps_r.get("per_source_host", optional_count, 2),
-                per_target_host=caps_r.get("per_target_host", optional_count, 2),
-                per_rack=caps_r.get("per_rack", optional_count, None),
-                per_customer=caps_r.get("per_customer", optional_count, None),
-                global_=caps_r.get("global", optional_count, None),
-                headroom=caps_r.get("headroom", _share, 0.0))
+    caps = Caps(
+        per_source_host=caps_r.get("per_source_host", optional_count, 2),
+        per_target_host=caps_r.get("per_target_host", optional_count, 2),
+        per_rack=caps_r.get("per_rack", optional_count, None),
+        per_customer=caps_r.get("per_customer", optional_count, None),
+        global_=caps_r.get("global", optional_count, None),
+        headroom=caps_r.get("headroom", _share, 0.0),
+    )
     caps_r.finish()
 
     net = top.sub("network")
@@ -379,8 +407,11 @@ def parse_scenario(data: Any) -> Scenario:
         raise ScenarioError("events", "must be a non-empty list of maintenance events")
     events = [_event(raw, i) for i, raw in enumerate(raw_events)]
     rack_names = rack_names_of(groups)
-    host_names = {f"{rack}-h{j + 1}" for rack, g in zip(rack_names, _group_of_each_rack(groups))
-                  for j in range(g.hosts)}
+    host_names = {
+        f"{rack}-h{j + 1}"
+        for rack, g in zip(rack_names, _group_of_each_rack(groups), strict=False)
+        for j in range(g.hosts)
+    }
     for i, ev in enumerate(events):
         for name in ev.scope_racks:
             if name not in rack_names:
@@ -390,14 +421,30 @@ def parse_scenario(data: Any) -> Scenario:
                 raise ScenarioError(f"events[{i}].scope.hosts", f"no host named {name!r}")
 
     scenario = Scenario(
-        name=top.get("name", _text, "scenario"), description=top.get("description", lambda v: _text(v, 4000), ""),
-        seed=top.get("seed", _int(0, 2**32 - 1), 1), zone=zone, racks=tuple(groups),
-        spine_bps=spine, vms=vm_mix, vm_list=vm_list, policy=policy, caps=caps, migration_share=migration_share,
-        fabric_convergence_median_s=conv_median, fabric_convergence_sigma=conv_sigma,
-        scoring=scoring, candidates=candidates, auth_failure=auth_failure,
-        target_failure=target_failure, source_failure=source_failure,
-        target_setup_s=target_setup, cleanup_s=cleanup, restart_s=restart,
-        events=tuple(events), raw=data if isinstance(data, dict) else {})
+        name=top.get("name", _text, "scenario"),
+        description=top.get("description", lambda v: _text(v, 4000), ""),
+        seed=top.get("seed", _int(0, 2**32 - 1), 1),
+        zone=zone,
+        racks=tuple(groups),
+        spine_bps=spine,
+        vms=vm_mix,
+        vm_list=vm_list,
+        policy=policy,
+        caps=caps,
+        migration_share=migration_share,
+        fabric_convergence_median_s=conv_median,
+        fabric_convergence_sigma=conv_sigma,
+        scoring=scoring,
+        candidates=candidates,
+        auth_failure=auth_failure,
+        target_failure=target_failure,
+        source_failure=source_failure,
+        target_setup_s=target_setup,
+        cleanup_s=cleanup,
+        restart_s=restart,
+        events=tuple(events),
+        raw=data if isinstance(data, dict) else {},
+    )
     top.finish()
     return scenario
 
@@ -431,8 +478,11 @@ def _vm_list(fleet: _Reader, groups: list[RackGroup]) -> tuple:
         raise ScenarioError("fleet.vm_list", "must be a list of VMs")
     if len(raw) > MAX_VMS:
         raise ScenarioError("fleet.vm_list", f"at most {MAX_VMS} VMs")
-    hosts = {f"{rack}-h{j + 1}" for rack, g in zip(rack_names_of(groups), _group_of_each_rack(groups))
-             for j in range(g.hosts)}
+    hosts = {
+        f"{rack}-h{j + 1}"
+        for rack, g in zip(rack_names_of(groups), _group_of_each_rack(groups), strict=False)
+        for j in range(g.hosts)
+    }
     vms, names = [], set()
     for i, item in enumerate(raw):
         vm = _Reader(item, f"fleet.vm_list[{i}]")
@@ -445,24 +495,40 @@ def _vm_list(fleet: _Reader, groups: list[RackGroup]) -> tuple:
             raise ScenarioError(vm.at("host"), f"must name a host of the fleet (like {min(hosts)})")
         workload = vm.get("workload", _choice(tuple(WORKLOADS)), "web")
         accelerator = vm.get("accelerator", _choice(("gpu", "tpu")), None)
-        vms.append(VmSpec(
-            name=name, host=host,
-            memory_bytes=vm.get("memory", _positive(parse_bytes), 4 * 1024**3),
-            vcpus=vm.get("vcpus", _int(1, 4096), 2), workload=workload,
-            customer=vm.get("customer", _text, "customer-1"),
-            anti_affinity=vm.get("anti_affinity", _text, None),
-            on_host_maintenance=vm.get("on_host_maintenance", _choice(("MIGRATE", "TERMINATE")), "MIGRATE"),
-            automatic_restart=vm.get("automatic_restart", _bool, True),
-            accelerator=accelerator, spot=vm.get("spot", _bool, False),
-            watches_metadata=vm.get("watches_metadata", _bool, False)))
+        vms.append(
+            VmSpec(
+                name=name,
+                host=host,
+                memory_bytes=vm.get("memory", _positive(parse_bytes), 4 * 1024**3),
+                vcpus=vm.get("vcpus", _int(1, 4096), 2),
+                workload=workload,
+                customer=vm.get("customer", _text, "customer-1"),
+                anti_affinity=vm.get("anti_affinity", _text, None),
+                on_host_maintenance=vm.get(
+                    "on_host_maintenance", _choice(("MIGRATE", "TERMINATE")), "MIGRATE"
+                ),
+                automatic_restart=vm.get("automatic_restart", _bool, True),
+                accelerator=accelerator,
+                spot=vm.get("spot", _bool, False),
+                watches_metadata=vm.get("watches_metadata", _bool, False),
+            )
+        )
         vm.finish()
     return tuple(vms)
 
 
-_DEFAULT_DOWNTIME_S = {"bios_rollout": 900.0, "urgent_patch": 300.0, "kernel_upgrade": 600.0,
-                       "hw_failure": 3600.0}
-_DEFAULT_MAX_HOSTS = {"bios_rollout": "100%", "urgent_patch": "10%", "kernel_upgrade": "10%",
-                      "hw_failure": "100%"}
+_DEFAULT_DOWNTIME_S = {
+    "bios_rollout": 900.0,
+    "urgent_patch": 300.0,
+    "kernel_upgrade": 600.0,
+    "hw_failure": 3600.0,
+}
+_DEFAULT_MAX_HOSTS = {
+    "bios_rollout": "100%",
+    "urgent_patch": "10%",
+    "kernel_upgrade": "10%",
+    "hw_failure": "100%",
+}
 
 
 def _host_limit(value: Any) -> str | int:
@@ -481,7 +547,9 @@ def _event(raw: Any, i: int) -> MaintenanceEvent:
     if kind is None:
         raise ScenarioError(ev.at("kind"), f"is required: one of {', '.join(EVENT_KINDS)}")
     scope = ev.sub("scope")
-    zone = scope.get("zone", lambda v: bool(v) if isinstance(v, bool) else _bad("must be true or false"), False)
+    zone = scope.get(
+        "zone", lambda v: bool(v) if isinstance(v, bool) else _bad("must be true or false"), False
+    )
     racks = scope.get("racks", _names, ())
     hosts = scope.get("hosts", _names, ())
     scope.finish()
@@ -496,15 +564,22 @@ def _event(raw: Any, i: int) -> MaintenanceEvent:
     if w_start is not None and w_end <= w_start:
         raise ScenarioError(ev.at("window.end"), "must be after window.start")
     max_hosts = ev.get("max_hosts_in_maintenance", _host_limit, _DEFAULT_MAX_HOSTS[kind])
-    failure = ev.get("failure_after", _positive(parse_duration), 1800.0 if kind == "hw_failure" else None)
+    failure = ev.get(
+        "failure_after", _positive(parse_duration), 1800.0 if kind == "hw_failure" else None
+    )
     event = MaintenanceEvent(
-        name=ev.get("name", _text, f"{kind}-{i + 1}"), kind=kind,
-        start_s=ev.get("start", parse_duration, 0.0), scope_zone=zone, scope_racks=racks,
-        scope_hosts=hosts, deadline_s=ev.get("deadline", _positive(parse_duration), None),
+        name=ev.get("name", _text, f"{kind}-{i + 1}"),
+        kind=kind,
+        start_s=ev.get("start", parse_duration, 0.0),
+        scope_zone=zone,
+        scope_racks=racks,
+        scope_hosts=hosts,
+        deadline_s=ev.get("deadline", _positive(parse_duration), None),
         window=None if w_start is None else (w_start, w_end),
         max_hosts_in_maintenance=max_hosts,
         host_downtime_s=ev.get("host_downtime", parse_duration, _DEFAULT_DOWNTIME_S[kind]),
-        failure_after_mean_s=failure if kind == "hw_failure" else None)
+        failure_after_mean_s=failure if kind == "hw_failure" else None,
+    )
     ev.finish()
     return event
 

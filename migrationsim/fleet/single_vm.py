@@ -26,7 +26,9 @@ def vm_anatomy_params(data: dict, vm_name: str) -> dict | None:
     gib = vm.memory_bytes / 2**30
     params = {
         "memory": f"{gib:g}GiB" if gib == int(gib) else f"{vm.memory_bytes:.0f}B",
-        "workload": vm.workload, "dirty_rate": "", "working_set": "",
+        "workload": vm.workload,
+        "dirty_rate": "",
+        "working_set": "",
         "bandwidth": _text_rate(host.nic_bps * fleet.migration_share),
         "max_bandwidth": str(policy.pop("max_bandwidth", "") or ""),
         "policy": str(policy.pop("policy", "qemu")),
@@ -34,9 +36,16 @@ def vm_anatomy_params(data: dict, vm_name: str) -> dict | None:
         "auto_converge": bool(policy.pop("auto_converge", False)),
         "post_copy": bool(policy.pop("post_copy", False)),
         "guest_watches": bool(vm.watches_metadata),
-        "resolution": "fluid", "speed": "10", "seed": int(run.scenario.seed),
+        "resolution": "fluid",
+        "speed": "10",
+        "seed": int(run.scenario.seed),
     }
-    params.update({k: v if isinstance(v, (bool, int, float)) else str(v) for k, v in policy.items()
-                   if k != "resolution"})
+    params.update(
+        {
+            k: v if isinstance(v, (bool, int, float)) else str(v)
+            for k, v in policy.items()
+            if k != "resolution"
+        }
+    )
     params["fleet_vm"] = {"vm": vm.name, "host": host.name, "vcpus": vm.vcpus}
     return params

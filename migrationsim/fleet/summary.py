@@ -17,7 +17,7 @@ def _pct(values: list[float], q: float) -> float | None:
 def summarize(run) -> dict:
     records, fleet = run.records, run.fleet
     migrated = [r for r in records if r.outcome == "migrated"]
-    outcomes = {name: 0 for name in OUTCOMES}
+    outcomes = dict.fromkeys(OUTCOMES, 0)
     for r in records:
         outcomes[r.outcome] += 1
     blackouts = [r.blackout_s for r in migrated]
@@ -31,14 +31,16 @@ def summarize(run) -> dict:
     racks = []
     for rack in fleet.racks:
         rb = by_rack.get(rack.id, [])
-        racks.append({
-            "rack": rack.name,
-            "hosts": len(rack.hosts),
-            "vms_now": sum(len(fleet.hosts[h].vms) for h in rack.hosts),
-            "migrated_out": len(rb),
-            "blackout_p50_s": _pct(rb, 50),
-            "blackout_p99_s": _pct(rb, 99),
-        })
+        racks.append(
+            {
+                "rack": rack.name,
+                "hosts": len(rack.hosts),
+                "vms_now": sum(len(fleet.hosts[h].vms) for h in rack.hosts),
+                "migrated_out": len(rb),
+                "blackout_p50_s": _pct(rb, 50),
+                "blackout_p99_s": _pct(rb, 99),
+            }
+        )
     reasons: dict[str, int] = {}
     for r in records:
         if r.outcome in ("stuck", "aborted"):
@@ -72,4 +74,3 @@ def summarize(run) -> dict:
         "unfinished_reasons": reasons,
         "racks": racks,
     }
-

@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-from .. import bounded
+from migrationsim import bounded
+
 from .scenario import Scenario, ScenarioError, parse_scenario
 
 MAX_SCENARIO_CHARS = 2_000_000  # an uploaded scenario's text, at most
@@ -36,8 +37,9 @@ def read_text(text: str, *, name: str = "") -> Any:
         raise ScenarioError("scenario", f"{said}not text (it holds NUL bytes)")
     try:
         if text.lstrip().startswith(("{", "[")):
-            return bounded.load_json(text, max_bytes=4 * MAX_SCENARIO_CHARS,
-                                     max_depth=MAX_TEXT_DEPTH)
+            return bounded.load_json(
+                text, max_bytes=4 * MAX_SCENARIO_CHARS, max_depth=MAX_TEXT_DEPTH
+            )
         return bounded.load_yaml(text, max_depth=MAX_TEXT_DEPTH, max_nodes=MAX_TEXT_VALUES)
     except bounded.Malformed as exc:  # its message says "not valid JSON: ..."
         raise ScenarioError("scenario", f"{said}{exc.message}") from None
@@ -73,7 +75,9 @@ def load_scenario(source: str | Path) -> Scenario:
 def preset_scenario(name: str) -> dict:
     """A shipped preset as the scenario dict its YAML file holds (a copy of its own)."""
     if name not in PRESET_NAMES:
-        raise ScenarioError("preset", f"no preset named {name!r}; presets: {', '.join(PRESET_NAMES)}")
+        raise ScenarioError(
+            "preset", f"no preset named {name!r}; presets: {', '.join(PRESET_NAMES)}"
+        )
     return json.loads(json.dumps(load_scenario(name).raw))
 
 

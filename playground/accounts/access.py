@@ -107,6 +107,7 @@ def owner_fields(visitor: Visitor | None) -> dict:
 
 # --- the decisions --------------------------------------------------------------------------------
 
+
 def owns(visitor: Visitor, obj: Model) -> bool:
     """Made by this visitor: their user, or (anonymously) their session's key."""
     owner_id, key = getattr(obj, "owner_id", None), getattr(obj, "visitor_key", "") or ""
@@ -156,6 +157,7 @@ def owns_rehearsal(visitor: Visitor, session) -> bool:
 
 # --- wiring ---------------------------------------------------------------------------------------
 
+
 class VisitorMiddleware:
     """Resolves ``request.visitor`` (the user and the session's key) before the view, so async
     views (rehearsals) can ask ``for_request`` without touching the database. Sync and async
@@ -183,8 +185,9 @@ class VisitorMiddleware:
         session = getattr(request, "session", None)
         key = str(await session.aget(VISITOR_SESSION_KEY, "") or "") if session is not None else ""
         if user is not None and user.is_authenticated:
-            request.visitor = Visitor(user.pk, key, bool(user.is_staff and user.is_active),
-                                      user.get_username())
+            request.visitor = Visitor(
+                user.pk, key, bool(user.is_staff and user.is_active), user.get_username()
+            )
         else:
             request.visitor = Visitor(None, key)
         return await self.get_response(request)
@@ -203,6 +206,7 @@ def adopt_on_login(sender, request, user, **kwargs) -> None:
     if key:
         for model in (m for m in apps.get_models() if issubclass(m, Owned)):
             model.objects.filter(owner__isnull=True, visitor_key=key).update(
-                owner=user, visitor_key="")
+                owner=user, visitor_key=""
+            )
     if request is not None:
         request.visitor = _visitor(user, session)

@@ -77,10 +77,14 @@ def _keys(request: HttpRequest, bucket: str) -> list[tuple[str, int, str]]:
     visitor = access.claim(request)
     if visitor.signed_in:
         return [(f"user:{visitor.user_id}", allowed, "You")]
-    return [(f"visitor:{visitor.key}", allowed, "You"),
-            (f"addr:{client_address(request)}",
-             allowed * max(1, settings.PLAYGROUND_ANONYMOUS_ADDRESS_FACTOR),
-             "Anonymous visitors from your address")]
+    return [
+        (f"visitor:{visitor.key}", allowed, "You"),
+        (
+            f"addr:{client_address(request)}",
+            allowed * max(1, settings.PLAYGROUND_ANONYMOUS_ADDRESS_FACTOR),
+            "Anonymous visitors from your address",
+        ),
+    ]
 
 
 def check(request: HttpRequest, bucket: str) -> None:
@@ -109,18 +113,26 @@ def hit(bucket: str, keys: list[tuple[str, int, str]], allowed: Budget) -> None:
         # hits out of the window count for nobody (and a write first: SQLite's lock, now)
         RateLimitHit.objects.filter(bucket=bucket, key__in=names, at__lte=since).delete()
         for key, limit, who in keys:
-            times = list(RateLimitHit.objects.filter(bucket=bucket, key=key, at__gt=since)
-                         .order_by("-at").values_list("at", flat=True)[:limit])
+            times = list(
+                RateLimitHit.objects.filter(bucket=bucket, key=key, at__gt=since)
+                .order_by("-at")
+                .values_list("at", flat=True)[:limit]
+            )
             if len(times) >= limit:
                 retry = max(1, math.ceil((times[-1] - since).total_seconds()))
-                signin = ("; signed-in users have their own budget"
-                          if key.startswith("visitor:") or
-                          (key.startswith("addr:") and bucket != SIGNUPS) else "")
+                signin = (
+                    "; signed-in users have their own budget"
+                    if key.startswith("visitor:") or (key.startswith("addr:") and bucket != SIGNUPS)
+                    else ""
+                )
                 raise RateLimited(
                     f"{who} {VERBS[bucket]} {limit} {NOUNS[bucket]} in the last {allowed.per} "
-                    f"(the limit{signin}). Try again in {in_words(retry)}.", retry)
-        RateLimitHit.objects.bulk_create(RateLimitHit(bucket=bucket, key=key, at=now)
-                                         for key in names)
+                    f"(the limit{signin}). Try again in {in_words(retry)}.",
+                    retry,
+                )
+        RateLimitHit.objects.bulk_create(
+            RateLimitHit(bucket=bucket, key=key, at=now) for key in names
+        )
     _purge(bucket, since)
 
 
@@ -130,8 +142,10 @@ def _lock(bucket: str, names: list[str]) -> None:
         return
     with connection.cursor() as cursor:
         for name in sorted(set(names)):  # one order for everyone: no deadlock
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                           [f"playground.limits:{bucket}:{name}"])
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                [f"playground.limits:{bucket}:{name}"],
+            )
 
 
 def _purge(bucket: str, since) -> None:
@@ -144,8 +158,11 @@ def _purge(bucket: str, since) -> None:
     if connection.vendor == "postgresql":
         table = RateLimitHit._meta.db_table
         with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE "
-                           "bucket = %s AND at <= %s FOR UPDATE SKIP LOCKED)", [bucket, since])
+            cursor.execute(
+                f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE "
+                "bucket = %s AND at <= %s FOR UPDATE SKIP LOCKED)",
+                [bucket, since],
+            )
     else:
         RateLimitHit.objects.filter(bucket=bucket, at__lte=since).delete()
 
@@ -156,8 +173,12 @@ def in_words(seconds: int) -> str:
     return f"{math.ceil(seconds / 60)} min"
 
 
-def too_many(request: HttpRequest, error: RateLimited, template: str | None = None,
-             context: dict | None = None) -> HttpResponse:
+def too_many(
+    request: HttpRequest,
+    error: RateLimited,
+    template: str | None = None,
+    context: dict | None = None,
+) -> HttpResponse:
     """HTTP 429 with the message (in ``template`` when given, e.g. the form with the message
     at its top, else a small page) and ``Retry-After``."""
     if template is None:
@@ -168,6 +189,7 @@ def too_many(request: HttpRequest, error: RateLimited, template: str | None = No
 
 
 # --- request bodies -------------------------------------------------------------------------------
+
 
 class _TooLarge(Exception):
     pass
@@ -229,10 +251,17 @@ async def _refuse(send, limit: int, scope, status: int = 413, text: str | None =
         body, kind = json.dumps({"error": text, "field": ""}).encode(), b"application/json"
     else:
         body, kind = answer(None, status, text).content, b"text/html; charset=utf-8"
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", kind),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", kind),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

@@ -12,14 +12,19 @@ class Owned(models.Model):
     ``owner``, or for an anonymous visitor the random ``visitor_key`` kept in their session.
     Neither (rows made before accounts, by the CLI or in the admin): staff only."""
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.CASCADE, related_name="+")
-    visitor_key = models.CharField(max_length=64, blank=True, default="", db_index=True,
-                                   help_text="the anonymous visitor (session) who made it")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    visitor_key = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        db_index=True,
+        help_text="the anonymous visitor (session) who made it",
+    )
 
     class Meta:
         abstract = True
-
 
 
 class RateLimitHit(models.Model):
@@ -32,7 +37,9 @@ class RateLimitHit(models.Model):
 
     class Meta:
         db_table = "playground_ratelimithit"
-        indexes = [models.Index(fields=["bucket", "key", "at"], name="playground__bucket_d0730e_idx")]
+        indexes = [
+            models.Index(fields=["bucket", "key", "at"], name="playground__bucket_d0730e_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.bucket} {self.key} {self.at:%H:%M:%S}"

@@ -23,8 +23,12 @@ def signup(request: HttpRequest) -> HttpResponse:
             try:
                 limits.check(request, limits.SIGNUPS)
             except limits.RateLimited as error:
-                return limits.too_many(request, error, "registration/signup.html",
-                                       {"form": form, "refused": error.message})
+                return limits.too_many(
+                    request,
+                    error,
+                    "registration/signup.html",
+                    {"form": form, "refused": error.message},
+                )
             user = form.save()
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             return redirect("anatomy")
@@ -55,12 +59,17 @@ def locked_out(request: HttpRequest, original_response=None, credentials=None) -
     if latest is not None:
         retry = (latest + cool_off - timezone.now()).total_seconds()
     retry = max(1, int(retry + 0.999))
-    message = (f"Too many failed sign-ins for this username or from your address "
-               f"({settings.AXES_FAILURE_LIMIT} in a row). Try again in "
-               f"{limits.in_words(retry)}.")
+    message = (
+        f"Too many failed sign-ins for this username or from your address "
+        f"({settings.AXES_FAILURE_LIMIT} in a row). Try again in "
+        f"{limits.in_words(retry)}."
+    )
     form = AuthenticationForm(request, initial={"username": username})
-    response = render(request, "registration/login.html",
-                      {"form": form, "refused": message, "next": request.POST.get("next", "")},
-                      status=429)
+    response = render(
+        request,
+        "registration/login.html",
+        {"form": form, "refused": message, "next": request.POST.get("next", "")},
+        status=429,
+    )
     response["Retry-After"] = str(retry)
     return response

@@ -7,8 +7,17 @@ from .models import Run, RunEvent, Scenario
 
 @admin.register(Run)
 class RunAdmin(admin.ModelAdmin):
-    list_display = ("id", "status", "owner", "attempts", "worker", "heartbeat_at", "seed",
-                    "created", "finished")
+    list_display = (
+        "id",
+        "status",
+        "owner",
+        "attempts",
+        "worker",
+        "heartbeat_at",
+        "seed",
+        "created",
+        "finished",
+    )
     list_filter = ("status",)
     raw_id_fields = ("owner",)
 

@@ -15,11 +15,19 @@ class AnatomyConfig(AppConfig):
         from .models import Run, RunEvent
         from .runner import run_migration
 
-        kinds.register(kinds.RunKind(
-            name="run", model=Run, event_model=RunEvent, runner=run_migration,
-            invalid_input=(InvalidParameter,),
-            invalid_message="The stored parameters are no longer valid: {error}",
-            failed_message="The model failed: {error}",
-            events_noun="events", max_events_setting="PLAYGROUND_RUN_MAX_EVENTS",
-            batch_size_setting="PLAYGROUND_PUBLISH_BATCH_SIZE",
-            interval_setting="PLAYGROUND_PUBLISH_INTERVAL_S", replay_page=500))
+        kinds.register(
+            kinds.RunKind(
+                name="run",
+                model=Run,
+                event_model=RunEvent,
+                runner=run_migration,
+                invalid_input=(InvalidParameter,),
+                invalid_message="The stored parameters are no longer valid: {error}",
+                failed_message="The model failed: {error}",
+                events_noun="events",
+                max_events_setting="PLAYGROUND_RUN_MAX_EVENTS",
+                batch_size_setting="PLAYGROUND_PUBLISH_BATCH_SIZE",
+                interval_setting="PLAYGROUND_PUBLISH_INTERVAL_S",
+                replay_page=500,
+            )
+        )

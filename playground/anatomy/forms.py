@@ -33,17 +33,23 @@ DEFAULTS = {
 }
 
 MAX_PAGES_MEMORY_BYTES = 512 * 1024**3  # measured: 512 GiB, 5 s and 1.3 GB; 4 TiB, 50 s and 9 GB
-ERROR_PAGES_TOO_BIG = ("at most 512GiB with the pages resolution in the web playground "
-                       "(fluid takes up to 16TiB, and so does the command line with pages)")
+ERROR_PAGES_TOO_BIG = (
+    "at most 512GiB with the pages resolution in the web playground "
+    "(fluid takes up to 16TiB, and so does the command line with pages)"
+)
 
 
 def _text(label: str, *, example: str, required: bool = True, help_from: str | None = None):
     help_text = simulation.parameter_help(help_from) if help_from else ""
     return forms.CharField(
-        label=label, required=required, max_length=40,
+        label=label,
+        required=required,
+        max_length=40,
         help_text=help_text or f"e.g. {example}",
-        widget=forms.TextInput(attrs={"placeholder": example, "spellcheck": "false",
-                                      "autocomplete": "off"}))
+        widget=forms.TextInput(
+            attrs={"placeholder": example, "spellcheck": "false", "autocomplete": "off"}
+        ),
+    )
 
 
 class AnatomyForm(forms.Form):
@@ -52,21 +58,38 @@ class AnatomyForm(forms.Form):
     dirty_rate = _text("Dirty rate", example="200MB/s", required=False, help_from="dirty_rate")
     working_set = _text("Working set", example="1GiB", required=False, help_from="working_set")
     bandwidth = _text("Link bandwidth", example="10Gbit/s", help_from="bandwidth")
-    max_bandwidth = _text("Live-round cap", example="128MiB/s", required=False,
-                          help_from="max_bandwidth")
+    max_bandwidth = _text(
+        "Live-round cap", example="128MiB/s", required=False, help_from="max_bandwidth"
+    )
     policy = forms.ChoiceField(label="Policy", choices=simulation.POLICY_CHOICES)
     downtime_limit = _text("Downtime limit", example="300ms", help_from="downtime_limit")
-    auto_converge = forms.BooleanField(label="Auto-converge", required=False,
-                                       help_text="throttle the vCPUs when dirtying outruns the link")
-    post_copy = forms.BooleanField(label="Post-copy", required=False,
-                                   help_text="switch to post-copy if pre-copy does not converge")
-    guest_watches = forms.BooleanField(label="Guest watches maintenance-event", required=False,
-                                       help_text="the guest gets the 60 s notice")
+    auto_converge = forms.BooleanField(
+        label="Auto-converge",
+        required=False,
+        help_text="throttle the vCPUs when dirtying outruns the link",
+    )
+    post_copy = forms.BooleanField(
+        label="Post-copy",
+        required=False,
+        help_text="switch to post-copy if pre-copy does not converge",
+    )
+    guest_watches = forms.BooleanField(
+        label="Guest watches maintenance-event",
+        required=False,
+        help_text="the guest gets the 60 s notice",
+    )
     resolution = forms.ChoiceField(label="Resolution", choices=simulation.RESOLUTION_CHOICES)
-    speed = forms.ChoiceField(label="Playback speed", choices=SPEEDS,
-                              help_text="how fast your browser plays the simulated time")
-    seed = forms.IntegerField(label="Seed", min_value=0, max_value=2**31 - 1,
-                              help_text="same seed and parameters: same run")
+    speed = forms.ChoiceField(
+        label="Playback speed",
+        choices=SPEEDS,
+        help_text="how fast your browser plays the simulated time",
+    )
+    seed = forms.IntegerField(
+        label="Seed",
+        min_value=0,
+        max_value=2**31 - 1,
+        help_text="same seed and parameters: same run",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -59,4 +59,3 @@ class Scenario(models.Model):
 
     def __str__(self) -> str:
         return self.title
-

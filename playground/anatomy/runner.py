@@ -9,18 +9,40 @@ from collections.abc import Iterator
 from typing import Any
 
 import migrationsim
-from playground.runs.kinds import Outcome
 from migrationsim import InvalidParameter, build_spec, stream
 from migrationsim.phases import EXPLANATIONS
+from playground.runs.kinds import Outcome
 
-__all__ = ["InvalidParameter", "SPEC_FIELDS", "PHASES", "spec_kwargs", "validate", "events_for",
-           "workload_choices", "parameter_help", "event_payload", "run_migration"]
+__all__ = [
+    "InvalidParameter",
+    "SPEC_FIELDS",
+    "PHASES",
+    "spec_kwargs",
+    "validate",
+    "events_for",
+    "workload_choices",
+    "parameter_help",
+    "event_payload",
+    "run_migration",
+]
 
 # Form fields that are ``build_spec`` parameters, under the same names. (The form's ``speed`` is
 # not one: playback speed is a property of the viewer, not of the model.)
-SPEC_FIELDS = ("memory", "workload", "dirty_rate", "working_set", "bandwidth", "max_bandwidth",
-               "downtime_limit", "policy", "auto_converge", "post_copy", "resolution", "seed",
-               "guest_watches")
+SPEC_FIELDS = (
+    "memory",
+    "workload",
+    "dirty_rate",
+    "working_set",
+    "bandwidth",
+    "max_bandwidth",
+    "downtime_limit",
+    "policy",
+    "auto_converge",
+    "post_copy",
+    "resolution",
+    "seed",
+    "guest_watches",
+)
 
 CUSTOM_WORKLOAD = "custom"
 ERROR_CUSTOM_NEEDS_RATE = "a custom workload needs a dirty rate (e.g. 200MB/s)"
@@ -99,8 +121,10 @@ def run_migration(run, sink) -> Outcome:
 
 def workload_choices() -> list[tuple[str, str, str]]:
     """(name, label, description) for every workload preset of the model."""
-    return [(name, name, getattr(preset, "description", ""))
-            for name, preset in migrationsim.PRESETS.items()]
+    return [
+        (name, name, getattr(preset, "description", ""))
+        for name, preset in migrationsim.PRESETS.items()
+    ]
 
 
 def parameter_help(name: str) -> str:

@@ -28,8 +28,11 @@ def _initial(request: HttpRequest) -> tuple[dict, Run | None, Scenario | None]:
     """Defaults, or a past run's values (``?from=<id>``: re-run), or a scenario's."""
     initial, source, scenario = dict(DEFAULTS), None, None
     if ID.fullmatch(request.GET.get("from", "")):
-        source = access.visible(Run, access.for_request(request)).filter(
-            pk=int(request.GET["from"])).first()
+        source = (
+            access.visible(Run, access.for_request(request))
+            .filter(pk=int(request.GET["from"]))
+            .first()
+        )
         if source is not None:
             initial.update({k: v for k, v in source.params.items() if k in DEFAULTS})
     elif request.GET.get("scenario"):
@@ -39,9 +42,16 @@ def _initial(request: HttpRequest) -> tuple[dict, Run | None, Scenario | None]:
     return initial, source, scenario
 
 
-def _form_page(request: HttpRequest, form: AnatomyForm, *, status: int = 200, **extra) -> HttpResponse:
-    context = {"form": form, "scenarios": Scenario.objects.all(), "phases": simulation.PHASES,
-               "recent_runs": access.mine(Run, access.for_request(request))[:5], **extra}
+def _form_page(
+    request: HttpRequest, form: AnatomyForm, *, status: int = 200, **extra
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "scenarios": Scenario.objects.all(),
+        "phases": simulation.PHASES,
+        "recent_runs": access.mine(Run, access.for_request(request))[:5],
+        **extra,
+    }
     template = "anatomy/_form.html" if request.htmx else "anatomy/index.html"
     return render(request, template, context, status=status)
 
@@ -83,7 +93,9 @@ def _run_list(request: HttpRequest) -> HttpResponse:
     for run in runs:
         run.result = summaries.get(run.pk) or {}
     template = "runs/_list.html" if request.htmx else "runs/list.html"
-    return render(request, template, {"runs": runs, "polling": any(not r.is_finished for r in runs)})
+    return render(
+        request, template, {"runs": runs, "polling": any(not r.is_finished for r in runs)}
+    )
 
 
 @require_GET
@@ -97,16 +109,27 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "status": run.status,
         "phases": simulation.PHASES,
     }
-    return render(request, "runs/detail.html", {
-        "run": run, "config": config, "phases": simulation.PHASES, "summary": run.summary(),
-        "params": _param_rows(run.params)})
+    return render(
+        request,
+        "runs/detail.html",
+        {
+            "run": run,
+            "config": config,
+            "phases": simulation.PHASES,
+            "summary": run.summary(),
+            "params": _param_rows(run.params),
+        },
+    )
 
 
 def _param_rows(params: dict) -> list[tuple[str, object]]:
     labels = {name: field.label for name, field in AnatomyForm.base_fields.items()}
     shown = {True: "yes", False: "no"}
-    return [(labels.get(k, k), shown.get(v, v) if isinstance(v, bool) else v)
-            for k, v in params.items() if v not in ("", None) and k in labels]
+    return [
+        (labels.get(k, k), shown.get(v, v) if isinstance(v, bool) else v)
+        for k, v in params.items()
+        if v not in ("", None) and k in labels
+    ]
 
 
 @require_GET
@@ -120,5 +143,12 @@ def run_events(request: HttpRequest, run_id: int) -> JsonResponse:
     if run is None:  # unknown, or someone else's: the same answer
         return JsonResponse({"error": ERROR_UNKNOWN_RUN}, status=404)
     events = run.events_after(int(after), limit=EVENTS_PAGE)
-    return JsonResponse({"run": run.pk, "status": run.status, "error": run.error,
-                         "events": events, "complete": len(events) < EVENTS_PAGE})
+    return JsonResponse(
+        {
+            "run": run.pk,
+            "status": run.status,
+            "error": run.error,
+            "events": events,
+            "complete": len(events) < EVENTS_PAGE,
+        }
+    )

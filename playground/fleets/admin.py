@@ -15,8 +15,20 @@ class FleetAdmin(admin.ModelAdmin):
 
 @admin.register(FleetRun)
 class FleetRunAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "status", "owner", "attempts", "worker", "heartbeat_at", "seed",
-                    "fleet", "sweep", "created", "finished")
+    list_display = (
+        "id",
+        "name",
+        "status",
+        "owner",
+        "attempts",
+        "worker",
+        "heartbeat_at",
+        "seed",
+        "fleet",
+        "sweep",
+        "created",
+        "finished",
+    )
     list_filter = ("status",)
     raw_id_fields = ("fleet", "sweep", "owner")
 

@@ -16,20 +16,34 @@ class FleetsConfig(AppConfig):
         from .planning import compute_plan
         from .runner import run_fleet
 
-        kinds.register(kinds.RunKind(
-            name="fleet", model=FleetRun, event_model=FleetRunMessage, runner=run_fleet,
-            invalid_input=(ScenarioError,),
-            invalid_message="The stored scenario is no longer valid: {error}",
-            failed_message="The fleet engine failed: {error}",
-            events_noun="progress frames", max_events_setting="PLAYGROUND_FLEET_MAX_FRAMES",
-            batch_size_setting="PLAYGROUND_FLEET_PUBLISH_BATCH_SIZE",
-            interval_setting="PLAYGROUND_FLEET_PUBLISH_INTERVAL_S",
-            replay_page=200))
-        kinds.register(kinds.RunKind(
-            name="plan", model=FleetPlan, event_model=FleetPlanEvent, runner=compute_plan,
-            invalid_input=(ScenarioError,),
-            invalid_message="The scenario is not valid: {error}",
-            failed_message="The plan could not be computed: {error}",
-            events_noun="steps", max_events_setting="PLAYGROUND_RUN_MAX_EVENTS",
-            batch_size_setting="PLAYGROUND_PUBLISH_BATCH_SIZE",
-            interval_setting="PLAYGROUND_PUBLISH_INTERVAL_S"))
+        kinds.register(
+            kinds.RunKind(
+                name="fleet",
+                model=FleetRun,
+                event_model=FleetRunMessage,
+                runner=run_fleet,
+                invalid_input=(ScenarioError,),
+                invalid_message="The stored scenario is no longer valid: {error}",
+                failed_message="The fleet engine failed: {error}",
+                events_noun="progress frames",
+                max_events_setting="PLAYGROUND_FLEET_MAX_FRAMES",
+                batch_size_setting="PLAYGROUND_FLEET_PUBLISH_BATCH_SIZE",
+                interval_setting="PLAYGROUND_FLEET_PUBLISH_INTERVAL_S",
+                replay_page=200,
+            )
+        )
+        kinds.register(
+            kinds.RunKind(
+                name="plan",
+                model=FleetPlan,
+                event_model=FleetPlanEvent,
+                runner=compute_plan,
+                invalid_input=(ScenarioError,),
+                invalid_message="The scenario is not valid: {error}",
+                failed_message="The plan could not be computed: {error}",
+                events_noun="steps",
+                max_events_setting="PLAYGROUND_RUN_MAX_EVENTS",
+                batch_size_setting="PLAYGROUND_PUBLISH_BATCH_SIZE",
+                interval_setting="PLAYGROUND_PUBLISH_INTERVAL_S",
+            )
+        )

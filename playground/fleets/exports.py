@@ -14,18 +14,18 @@ from django.views.decorators.http import require_GET
 
 from migrationsim.fleet.export import COLUMNS as VM_COLUMNS
 from migrationsim.fleet.text import dumps_yaml
-
 from playground.ops.csv_safe import csv_safe_row
 from playground.runs.models import RunStatus
 
 from .models import FleetRunLog
-
 from .run_views import run_or_404
 from .views import fleet_or_404
 
-ERROR_NO_EVENT_LOG = ("This run's event log was not stored (it did not finish, or it ran before "
-                      "the playground stored logs). The command line writes one: python -m "
-                      "migrationsim fleet SCENARIO --events FILE.")
+ERROR_NO_EVENT_LOG = (
+    "This run's event log was not stored (it did not finish, or it ran before "
+    "the playground stored logs). The command line writes one: python -m "
+    "migrationsim fleet SCENARIO --events FILE."
+)
 
 
 def attachment(response: HttpResponse, filename: str) -> HttpResponse:
@@ -42,8 +42,9 @@ def fleet_run_vms_csv(request: HttpRequest, run_id: int) -> HttpResponse:
 
     def rows():
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=[*VM_COLUMNS, "host", "rack"],
-                                extrasaction="ignore")
+        writer = csv.DictWriter(
+            buffer, fieldnames=[*VM_COLUMNS, "host", "rack"], extrasaction="ignore"
+        )
         writer.writeheader()
         for vm in run.vms.order_by("id").iterator(chunk_size=2000):
             writer.writerow(csv_safe_row(vm.data))
@@ -53,16 +54,26 @@ def fleet_run_vms_csv(request: HttpRequest, run_id: int) -> HttpResponse:
                 buffer.truncate()
         yield buffer.getvalue()
 
-    return attachment(StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8"),
-                      f"fleet-run-{run.pk}-vms.csv")
+    return attachment(
+        StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8"),
+        f"fleet-run-{run.pk}-vms.csv",
+    )
 
 
 @require_GET
 def fleet_run_summary_json(request: HttpRequest, run_id: int) -> JsonResponse:
     run = run_or_404(request, run_id)
-    response = JsonResponse({"run": run.pk, "status": run.status, "error": run.error,
-                             "seed": run.seed, "summary": run.summary, "plan": run.plan},
-                            json_dumps_params={"indent": 2})
+    response = JsonResponse(
+        {
+            "run": run.pk,
+            "status": run.status,
+            "error": run.error,
+            "seed": run.seed,
+            "summary": run.summary,
+            "plan": run.plan,
+        },
+        json_dumps_params={"indent": 2},
+    )
     return attachment(response, f"fleet-run-{run.pk}-summary.json")
 
 
@@ -82,8 +93,10 @@ def fleet_run_events_jsonl(request: HttpRequest, run_id: int) -> HttpResponse:
             yield gunzip.decompress(bytes(data))
         yield gunzip.flush()
 
-    return attachment(StreamingHttpResponse(lines(), content_type="application/x-ndjson"),
-                      f"fleet-run-{run.pk}-events.jsonl")
+    return attachment(
+        StreamingHttpResponse(lines(), content_type="application/x-ndjson"),
+        f"fleet-run-{run.pk}-events.jsonl",
+    )
 
 
 @require_GET
@@ -95,7 +108,9 @@ def fleet_export(request: HttpRequest, fleet_id: int, fmt: str) -> HttpResponse:
 def scenario_file(scenario: dict, name: str, fmt: str) -> HttpResponse:
     """A scenario as a JSON or YAML download named after it."""
     if fmt not in ("json", "yaml"):
-        return HttpResponse("the format must be json or yaml", status=404, content_type="text/plain")
+        return HttpResponse(
+            "the format must be json or yaml", status=404, content_type="text/plain"
+        )
     if fmt == "json":
         body, ctype = json.dumps(scenario, indent=2) + "\n", "application/json"
     else:

@@ -14,107 +14,62 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from django import forms
 from django.core.validators import MaxLengthValidator
 
 from migrationsim.fleet.scenario import workload_names
 
+from .field_kinds import (
+    FLAG,
+    HOST_LIMIT,
+    MAX_DESCRIPTION,
+    MIX_SHARE,
+    NUMBER,
+    PERCENT,
+    TEXT,
+    TEXT_ATTRS,
+    WHOLE,
+    Conversion,
+    choice,
+    description_field,
+    flag,
+    mix_share,
+    percent,
+    text,
+    whole,
+)
 from .paths import ABSENT, lookup, put
-
-MAX_DESCRIPTION = 4000
-TEXT_ATTRS = {"spellcheck": "false", "autocomplete": "off"}
 
 # what the engine assumes when a key is absent (docs/fleet.md), by path
 DEFAULTS: dict[str, Any] = {
-    "name": "scenario", "seed": 1, "fleet.zone": "zone-a", "fleet.host.vcpus": 64,
-    "fleet.host.memory": "256GiB", "fleet.host.nic": "10Gbit/s", "fleet.oversubscription": 1.0,
-    "fleet.racks[0].name": "rack", "fleet.racks[0].count": 1, "fleet.vms.per_host": 8,
-    "fleet.vms.memory": ["1GiB", "16GiB"], "fleet.vms.vcpus": [1, 8], "fleet.vms.mix": {"web": 1.0},
-    "fleet.vms.customers": 20, "fleet.vms.anti_affinity_groups": 0,
-    "fleet.vms.automatic_restart_share": 1.0, "network.migration_share": 0.5,
-    "policy.name": "qemu", "caps.per_source_host": 2, "caps.per_target_host": 2,
+    "name": "scenario",
+    "seed": 1,
+    "fleet.zone": "zone-a",
+    "fleet.host.vcpus": 64,
+    "fleet.host.memory": "256GiB",
+    "fleet.host.nic": "10Gbit/s",
+    "fleet.oversubscription": 1.0,
+    "fleet.racks[0].name": "rack",
+    "fleet.racks[0].count": 1,
+    "fleet.vms.per_host": 8,
+    "fleet.vms.memory": ["1GiB", "16GiB"],
+    "fleet.vms.vcpus": [1, 8],
+    "fleet.vms.mix": {"web": 1.0},
+    "fleet.vms.customers": 20,
+    "fleet.vms.anti_affinity_groups": 0,
+    "fleet.vms.automatic_restart_share": 1.0,
+    "network.migration_share": 0.5,
+    "policy.name": "qemu",
+    "caps.per_source_host": 2,
+    "caps.per_target_host": 2,
 }
 EVENT_DEFAULTS: dict[str, Any] = {"start": "0s"}
 
 
-# --- conversions: scenario value <-> form value ---------------------------------------------------
-
-@dataclass(frozen=True)
-class Conversion:
-    read: Callable[[Any], Any]  # the scenario's value -> the form's initial value
-    write: Callable[[Any], Any]  # the form's cleaned value -> the scenario's (ABSENT: no key)
-    blank: Any = None  # the form's value when the scenario has no key and the engine no default
-
-
-def _whole(value: Any) -> int:
-    """A whole number as the engine reads one: ``2``, ``2.0`` and ``"2"`` are all 2."""
-    return int(float(value))
-
-
-def _number(value: float) -> int | float:
-    return int(value) if float(value) == int(value) else value
-
-
-def _percent(share: Any) -> float:
-    return round(float(share) * 100, 6)
-
-
-def _share(percent: float) -> int | float:
-    return _number(round(float(percent) / 100, 8))
-
-
-def _host_limit(text: str) -> Any:
-    """``2`` is a count, ``10%`` a share; digits the engine reads as text (full-width) stay text."""
-    return int(text) if text.isascii() and text.isdigit() else text or ABSENT
-
-
-TEXT = Conversion(read=lambda v: str(v).strip(), write=lambda v: v.replace("\r\n", "\n") or ABSENT,
-                  blank="")
-WHOLE = Conversion(read=_whole, write=lambda v: ABSENT if v is None else v)
-NUMBER = Conversion(read=float, write=_number)
-PERCENT = Conversion(read=_percent, write=_share, blank=0.0)
-MIX_SHARE = Conversion(read=_percent, write=lambda v: _share(v) if v else ABSENT, blank=0)
-FLAG = Conversion(read=bool, write=lambda v: True if v else ABSENT, blank=False)
-HOST_LIMIT = Conversion(read=str, write=_host_limit, blank="")
-
-
-# --- form fields -------------------------------------------------------------------------------
-
-def text(label: str, example: str = "", help_text: str = "", *, required=True, max_length=20):
-    return forms.CharField(label=label, required=required, max_length=max_length, help_text=help_text,
-                           widget=forms.TextInput(attrs={"placeholder": example, **TEXT_ATTRS}))
-
-
-def whole(label: str, help_text: str = "", *, required=True, low=0, high=2_147_483_647):
-    return forms.IntegerField(label=label, required=required, min_value=low, max_value=high,
-                              help_text=help_text)
-
-
-def percent(label: str, help_text: str = ""):
-    return forms.FloatField(label=label, min_value=0, max_value=100, help_text=help_text)
-
-
-def mix_share(workload: str):
-    return forms.FloatField(label=workload, required=False, min_value=0, max_value=100,
-                            widget=forms.NumberInput(attrs={"step": "any"}))
-
-
-def flag(label: str):
-    return forms.BooleanField(label=label, required=False)
-
-
-def choice(label: str, choices, *, required=True):
-    return forms.ChoiceField(label=label, choices=choices, required=required)
-
-
-def _description():
-    return forms.CharField(label="Description", required=False, validators=[MaxLengthValidator(MAX_DESCRIPTION)],
-                           widget=forms.Textarea(attrs={"rows": 4, "maxlength": MAX_DESCRIPTION}))
-
-
 # --- the tables --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Row:
@@ -163,17 +118,23 @@ class ScopeRow(Row):
         event[self.path] = {"zone": True} if kind == "zone" else {kind: names}
 
 
-POLICIES = [("qemu", "qemu: stop when pending < bandwidth x downtime limit"),
-            ("xen", "xen: at most 29 rounds or 3x memory"), ("textbook", "textbook: Liu/Akoush"),
-            ("gce", "gce: diminishing returns")]
-TIMEOUT_ACTIONS = [("", "the policy's default (abort)"), ("abort", "abort: the VM stays on its source"),
-                   ("force-complete", "force-complete: pause and finish"),
-                   ("post-copy", "post-copy: switch and pull the rest")]
+POLICIES = [
+    ("qemu", "qemu: stop when pending < bandwidth x downtime limit"),
+    ("xen", "xen: at most 29 rounds or 3x memory"),
+    ("textbook", "textbook: Liu/Akoush"),
+    ("gce", "gce: diminishing returns"),
+]
+TIMEOUT_ACTIONS = [
+    ("", "the policy's default (abort)"),
+    ("abort", "abort: the VM stays on its source"),
+    ("force-complete", "force-complete: pause and finish"),
+    ("post-copy", "post-copy: switch and pull the rest"),
+]
 NO_CAP = "blank: no cap"
 
 FLEET_FIELDS: tuple[Row, ...] = (
     Row("name", "name", text("Name", max_length=200)),
-    Row("description", "description", _description()),
+    Row("description", "description", description_field()),
     Row("seed", "seed", whole("Seed", "same seed and scenario: same run", high=2**32 - 1), WHOLE),
     Row("zone", "fleet.zone", text("Zone", max_length=200)),
     Row("racks", "fleet.racks[0].count", whole("Racks", high=10_000), WHOLE),
@@ -182,76 +143,191 @@ FLEET_FIELDS: tuple[Row, ...] = (
     Row("host_vcpus", "fleet.host.vcpus", whole("vCPUs per host"), WHOLE),
     Row("host_memory", "fleet.host.memory", text("Memory per host", "256GiB")),
     Row("host_nic", "fleet.host.nic", text("Host NIC speed", "10Gbit/s")),
-    Row("uplink", "fleet.racks[0].uplink",
-        text("Rack uplink", "40Gbit/s", "blank: hosts x NIC / oversubscription", required=False)),
-    Row("oversubscription", "fleet.oversubscription",
-        forms.FloatField(label="Oversubscription (hosts x NIC : uplink)"), NUMBER),
-    Row("spine", "fleet.spine", text("Spine capacity", "1.6Tbit/s", "blank: non-blocking", required=False)),
-    Row("migration_share", "network.migration_share",
-        percent("NIC share for migrations (%)", "% of a host NIC for migrations"), PERCENT),
+    Row(
+        "uplink",
+        "fleet.racks[0].uplink",
+        text("Rack uplink", "40Gbit/s", "blank: hosts x NIC / oversubscription", required=False),
+    ),
+    Row(
+        "oversubscription",
+        "fleet.oversubscription",
+        forms.FloatField(label="Oversubscription (hosts x NIC : uplink)"),
+        NUMBER,
+    ),
+    Row(
+        "spine",
+        "fleet.spine",
+        text("Spine capacity", "1.6Tbit/s", "blank: non-blocking", required=False),
+    ),
+    Row(
+        "migration_share",
+        "network.migration_share",
+        percent("NIC share for migrations (%)", "% of a host NIC for migrations"),
+        PERCENT,
+    ),
     Row("vms_per_host", "fleet.vms.per_host", whole("VMs per host"), WHOLE),
     Row("vm_memory_min", "fleet.vms.memory[0]", text("VM memory from", "1GiB")),
     Row("vm_memory_max", "fleet.vms.memory[1]", text("to", "16GiB")),
     Row("vm_vcpus_min", "fleet.vms.vcpus[0]", whole("VM vCPUs from"), WHOLE),
     Row("vm_vcpus_max", "fleet.vms.vcpus[1]", whole("to"), WHOLE),
     Row("customers", "fleet.vms.customers", whole("Customers"), WHOLE),
-    *(Row(f"mix_{name}", f"fleet.vms.mix.{name}", mix_share(name), MIX_SHARE)
-      for name in workload_names()),
+    *(
+        Row(f"mix_{name}", f"fleet.vms.mix.{name}", mix_share(name), MIX_SHARE)
+        for name in workload_names()
+    ),
     Row("gpu_share", "fleet.vms.gpu_share", percent("GPU VMs (%)", "% of VMs with a GPU"), PERCENT),
     Row("spot_share", "fleet.vms.spot_share", percent("Spot VMs (%)"), PERCENT),
-    Row("terminate_share", "fleet.vms.terminate_share",
-        percent("Terminate on maintenance (%)", "onHostMaintenance: TERMINATE"), PERCENT),
-    Row("watching_share", "fleet.vms.watching_share",
-        percent("Guests watching maintenance-event (%)", "they get the 60 s notice"), PERCENT),
-    Row("automatic_restart_share", "fleet.vms.automatic_restart_share", percent("automaticRestart (%)"),
-        PERCENT),
-    Row("anti_affinity_share", "fleet.vms.anti_affinity_share",
-        percent("VMs in an anti-affinity group (%)"), PERCENT),
-    Row("anti_affinity_groups", "fleet.vms.anti_affinity_groups", whole("Anti-affinity groups"), WHOLE),
+    Row(
+        "terminate_share",
+        "fleet.vms.terminate_share",
+        percent("Terminate on maintenance (%)", "onHostMaintenance: TERMINATE"),
+        PERCENT,
+    ),
+    Row(
+        "watching_share",
+        "fleet.vms.watching_share",
+        percent("Guests watching maintenance-event (%)", "they get the 60 s notice"),
+        PERCENT,
+    ),
+    Row(
+        "automatic_restart_share",
+        "fleet.vms.automatic_restart_share",
+        percent("automaticRestart (%)"),
+        PERCENT,
+    ),
+    Row(
+        "anti_affinity_share",
+        "fleet.vms.anti_affinity_share",
+        percent("VMs in an anti-affinity group (%)"),
+        PERCENT,
+    ),
+    Row(
+        "anti_affinity_groups",
+        "fleet.vms.anti_affinity_groups",
+        whole("Anti-affinity groups"),
+        WHOLE,
+    ),
     Row("policy", "policy.name", choice("Convergence policy", POLICIES)),
-    Row("downtime_limit", "policy.downtime_limit", text("Downtime limit", "300ms", "e.g. 300ms", required=False)),
-    Row("max_bandwidth", "policy.max_bandwidth", text("Bandwidth cap per migration", "128MiB/s",
-        "blank: the policy's default (qemu 128MiB/s)", required=False)),
-    Row("completion_timeout", "policy.completion_timeout",
-        text("Completion timeout", "150s", "blank: none; e.g. 150s", required=False)),
-    Row("timeout_action", "policy.timeout_action", choice("At the timeout", TIMEOUT_ACTIONS, required=False)),
+    Row(
+        "downtime_limit",
+        "policy.downtime_limit",
+        text("Downtime limit", "300ms", "e.g. 300ms", required=False),
+    ),
+    Row(
+        "max_bandwidth",
+        "policy.max_bandwidth",
+        text(
+            "Bandwidth cap per migration",
+            "128MiB/s",
+            "blank: the policy's default (qemu 128MiB/s)",
+            required=False,
+        ),
+    ),
+    Row(
+        "completion_timeout",
+        "policy.completion_timeout",
+        text("Completion timeout", "150s", "blank: none; e.g. 150s", required=False),
+    ),
+    Row(
+        "timeout_action",
+        "policy.timeout_action",
+        choice("At the timeout", TIMEOUT_ACTIONS, required=False),
+    ),
     Row("auto_converge", "policy.auto_converge", flag("Auto-converge"), FLAG),
     Row("post_copy", "policy.post_copy", flag("Post-copy"), FLAG),
-    Row("cap_per_source_host", "caps.per_source_host",
-        whole("Per source host", "migrations leaving one host at once", low=1, high=1000), WHOLE),
-    Row("cap_per_target_host", "caps.per_target_host",
-        whole("Per target host", "migrations arriving on one host at once", low=1, high=1000), WHOLE),
+    Row(
+        "cap_per_source_host",
+        "caps.per_source_host",
+        whole("Per source host", "migrations leaving one host at once", low=1, high=1000),
+        WHOLE,
+    ),
+    Row(
+        "cap_per_target_host",
+        "caps.per_target_host",
+        whole("Per target host", "migrations arriving on one host at once", low=1, high=1000),
+        WHOLE,
+    ),
     Row("cap_per_rack", "caps.per_rack", whole("Per rack", NO_CAP, required=False), WHOLE),
-    Row("cap_per_customer", "caps.per_customer", whole("Per customer", NO_CAP, required=False), WHOLE),
+    Row(
+        "cap_per_customer",
+        "caps.per_customer",
+        whole("Per customer", NO_CAP, required=False),
+        WHOLE,
+    ),
     Row("cap_global", "caps.global", whole("In the zone (global)", NO_CAP, required=False), WHOLE),
-    Row("headroom", "caps.headroom", percent("Capacity headroom (%)", "% of each host kept free"), PERCENT),
+    Row(
+        "headroom",
+        "caps.headroom",
+        percent("Capacity headroom (%)", "% of each host kept free"),
+        PERCENT,
+    ),
 )
 
-EVENT_KINDS = [("bios_rollout", "BIOS rollout"), ("urgent_patch", "Urgent patch (with a deadline)"),
-               ("kernel_upgrade", "Kernel upgrade"), ("hw_failure", "Impending hardware failure")]
+EVENT_KINDS = [
+    ("bios_rollout", "BIOS rollout"),
+    ("urgent_patch", "Urgent patch (with a deadline)"),
+    ("kernel_upgrade", "Kernel upgrade"),
+    ("hw_failure", "Impending hardware failure"),
+]
 SCOPES = [("zone", "The whole zone"), ("racks", "Racks"), ("hosts", "Hosts")]
 
 EVENT_FIELDS: tuple[Row, ...] = (
-    Row("name", "name", text("Name", help_text="blank: the kind and its number", required=False,
-                              max_length=200)),
+    Row(
+        "name",
+        "name",
+        text("Name", help_text="blank: the kind and its number", required=False, max_length=200),
+    ),
     Row("kind", "kind", choice("Kind", EVENT_KINDS)),
-    ScopeRow("scope", "scope", choice("Scope", SCOPES), names_field=forms.CharField(
-        label="Racks or hosts", required=False, validators=[MaxLengthValidator(MAX_DESCRIPTION)],
-        help_text="e.g. rack1, rack2 or rack1-h3 (not for the whole zone)",
-        widget=forms.TextInput(attrs={"placeholder": "rack1, rack2", **TEXT_ATTRS}))),
+    ScopeRow(
+        "scope",
+        "scope",
+        choice("Scope", SCOPES),
+        names_field=forms.CharField(
+            label="Racks or hosts",
+            required=False,
+            validators=[MaxLengthValidator(MAX_DESCRIPTION)],
+            help_text="e.g. rack1, rack2 or rack1-h3 (not for the whole zone)",
+            widget=forms.TextInput(attrs={"placeholder": "rack1, rack2", **TEXT_ATTRS}),
+        ),
+    ),
     Row("start", "start", text("Start", "0s", "after the run starts, e.g. 0s", required=False)),
-    Row("deadline", "deadline", text("Deadline", "12h", "urgent patches: hosts still busy then are "
-                                     "rebooted anyway", required=False)),
-    Row("max_hosts_in_maintenance", "max_hosts_in_maintenance", text(
-        "Hosts out at once", "10%", "a count (2) or a share (10%); blank: the kind's default",
-        required=False), HOST_LIMIT),
-    Row("window_start", "window.start", text("Window opens", "1h", "migrations start only in the "
-                                             "window (daily)", required=False)),
+    Row(
+        "deadline",
+        "deadline",
+        text(
+            "Deadline",
+            "12h",
+            "urgent patches: hosts still busy then are rebooted anyway",
+            required=False,
+        ),
+    ),
+    Row(
+        "max_hosts_in_maintenance",
+        "max_hosts_in_maintenance",
+        text(
+            "Hosts out at once",
+            "10%",
+            "a count (2) or a share (10%); blank: the kind's default",
+            required=False,
+        ),
+        HOST_LIMIT,
+    ),
+    Row(
+        "window_start",
+        "window.start",
+        text("Window opens", "1h", "migrations start only in the window (daily)", required=False),
+    ),
     Row("window_end", "window.end", text("Window closes", "5h", required=False)),
-    Row("host_downtime", "host_downtime", text("Host downtime", "10min", "blank: the kind's default "
-                                               "(5-60 min)", required=False)),
-    Row("failure_after", "failure_after", text("Mean time to failure", "30min",
-                                               "hardware failures only, e.g. 30min", required=False)),
+    Row(
+        "host_downtime",
+        "host_downtime",
+        text("Host downtime", "10min", "blank: the kind's default (5-60 min)", required=False),
+    ),
+    Row(
+        "failure_after",
+        "failure_after",
+        text("Mean time to failure", "30min", "hardware failures only, e.g. 30min", required=False),
+    ),
 )
 
 
@@ -290,20 +366,6 @@ def with_policy_spelled_as_the_form_reads_it(scenario: dict) -> dict:
     if "policy" in spelled:
         spelled["name"] = spelled.pop("policy")
     return {**scenario, "policy": spelled}
-
-
-# --- sizes, for the list and the web's limits ------------------------------------------------------
-
-def host_count(scenario: dict) -> int:
-    racks = (scenario.get("fleet") or {}).get("racks") or []
-    return sum(_whole(group.get("count", 1)) * _whole(group.get("hosts", 0)) for group in racks)
-
-
-def vm_count(scenario: dict) -> int:
-    zone = scenario.get("fleet") or {}
-    if zone.get("vm_list"):
-        return len(zone["vm_list"])
-    return host_count(scenario) * _whole(lookup(scenario, "fleet.vms.per_host", DEFAULTS))
 
 
 def unmodelled_paths(scenario: dict) -> list[str]:

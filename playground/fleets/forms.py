@@ -18,7 +18,7 @@ from django import forms
 from migrationsim.fleet.scenario import ScenarioError
 from migrationsim.fleet.text import validate
 
-from . import fields
+from . import fields, sizes
 from .fields import DEFAULTS, EVENT_DEFAULTS, EVENT_FIELDS, FLEET_FIELDS
 
 MAX_HOSTS = 2_000
@@ -51,7 +51,7 @@ class FleetForm(forms.Form):
         if self.errors:
             return cleaned
         changed = self.changed_scenario()
-        hosts = fields.host_count(changed)
+        hosts = sizes.host_count(changed)
         if hosts > MAX_HOSTS:
             self.add_error("racks", ERROR_TOO_MANY_HOSTS)
         elif hosts * cleaned["vms_per_host"] > MAX_VMS:
@@ -60,7 +60,9 @@ class FleetForm(forms.Form):
 
     def changed_scenario(self) -> dict:
         """A copy of the scenario with what the visitor changed written into it."""
-        return fields.written(FLEET_FIELDS, self.scenario, self.cleaned_data, self.changed_data, DEFAULTS)
+        return fields.written(
+            FLEET_FIELDS, self.scenario, self.cleaned_data, self.changed_data, DEFAULTS
+        )
 
 
 class EventForm(forms.Form):
@@ -73,7 +75,10 @@ class EventForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("scope") in ("racks", "hosts") and not (cleaned.get("scope_names") or "").strip():
+        if (
+            cleaned.get("scope") in ("racks", "hosts")
+            and not (cleaned.get("scope_names") or "").strip()
+        ):
             self.add_error("scope_names", f"name the {cleaned['scope']} (separated by commas)")
         return cleaned
 
@@ -97,8 +102,13 @@ class BaseEventFormSet(forms.BaseFormSet):
 
     def new_form(self, index: int) -> EventForm:
         """A blank event form at ``index``, for a page that adds it in place ("Add an event")."""
-        form = self.form(event={}, prefix=self.add_prefix(index), empty_permitted=True,
-                         use_required_attribute=False, renderer=self.renderer)
+        form = self.form(
+            event={},
+            prefix=self.add_prefix(index),
+            empty_permitted=True,
+            use_required_attribute=False,
+            renderer=self.renderer,
+        )
         self.add_fields(form, index)
         return form
 
@@ -106,21 +116,37 @@ class BaseEventFormSet(forms.BaseFormSet):
         return [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
 
 
-EventFormSet = forms.formset_factory(EventForm, formset=BaseEventFormSet, extra=0, can_delete=True,
-                                     max_num=MAX_EVENTS, validate_max=True)
+EventFormSet = forms.formset_factory(
+    EventForm,
+    formset=BaseEventFormSet,
+    extra=0,
+    can_delete=True,
+    max_num=MAX_EVENTS,
+    validate_max=True,
+)
 
 
 def fleet_forms(data=None, *, scenario: dict) -> tuple[FleetForm, BaseEventFormSet]:
-    return (FleetForm(data, scenario=scenario),
-            EventFormSet(data, events=list(scenario.get("events") or [])))
+    return (
+        FleetForm(data, scenario=scenario),
+        EventFormSet(data, events=list(scenario.get("events") or [])),
+    )
 
 
 # scenario paths the engine names in its errors that no single row holds
-_FLEET_ALIASES = {"fleet.racks": "racks", "fleet.vms.memory": "vm_memory_min",
-                  "fleet.vms.vcpus": "vm_vcpus_min", "policy.policy": "policy",
-                  "policy": "policy"}
-_EVENT_ALIASES = {"window": "window_start", "scope.racks": "scope_names",
-                  "scope.hosts": "scope_names", "scope": "scope_names"}
+_FLEET_ALIASES = {
+    "fleet.racks": "racks",
+    "fleet.vms.memory": "vm_memory_min",
+    "fleet.vms.vcpus": "vm_vcpus_min",
+    "policy.policy": "policy",
+    "policy": "policy",
+}
+_EVENT_ALIASES = {
+    "window": "window_start",
+    "scope.racks": "scope_names",
+    "scope.hosts": "scope_names",
+    "scope": "scope_names",
+}
 _EVENT_PATH = re.compile(r"^events\[(\d+)\](?:\.(.+))?$")
 
 

@@ -19,9 +19,13 @@ ERROR_UPLOAD_NOT_TEXT = "the file is not UTF-8 text (JSON or YAML)"
 
 class ImportForm(forms.Form):
     file = forms.FileField(label="Scenario file (JSON or YAML)", required=False)
-    text = forms.CharField(label="or paste it", required=False,
-                           widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false",
-                                                        "placeholder": "name: my-zone\nfleet: ..."}))
+    text = forms.CharField(
+        label="or paste it",
+        required=False,
+        widget=forms.Textarea(
+            attrs={"rows": 8, "spellcheck": "false", "placeholder": "name: my-zone\nfleet: ..."}
+        ),
+    )
 
     def clean(self):
         cleaned = super().clean()
@@ -41,7 +45,8 @@ class ImportForm(forms.Form):
         field = "file" if upload else "text"
         try:
             scenario = fields.with_policy_spelled_as_the_form_reads_it(
-                parse_text(text, max_events=MAX_EVENTS, max_list=MAX_VMS))
+                parse_text(text, max_events=MAX_EVENTS, max_list=MAX_VMS)
+            )
             hosts, vms = scenario_size(scenario)
         except ScenarioError as exc:
             self.add_error(field, str(exc))  # "fleet.racks[3].hosts: must be > 0", verbatim
@@ -61,8 +66,10 @@ def uneditable_value(scenario: dict) -> str:
     a size longer than its field, a number beyond its field's range. Said with the scenario
     path, like the engine's own errors."""
     checks = [("", FLEET_FIELDS, scenario, DEFAULTS)]
-    checks += [(f"events[{i}].", EVENT_FIELDS, event, EVENT_DEFAULTS)
-               for i, event in enumerate(scenario.get("events") or [])]
+    checks += [
+        (f"events[{i}].", EVENT_FIELDS, event, EVENT_DEFAULTS)
+        for i, event in enumerate(scenario.get("events") or [])
+    ]
     for prefix, rows, part, defaults in checks:
         values, form_fields = fields.initial(rows, part, defaults), fields.form_fields(rows)
         for row in rows:

@@ -21,8 +21,9 @@ from migrationsim.fleet.text import validate
 from playground.accounts.models import Owned
 from playground.runs.models import LeasedRun, StoredEvent
 
-from .fields import DEFAULTS, host_count, vm_count
+from .fields import DEFAULTS
 from .paths import ABSENT, lookup
+from .sizes import host_count, vm_count
 
 
 class Fleet(Owned):
@@ -30,8 +31,9 @@ class Fleet(Owned):
     from the form (``fields`` maps the form onto it), and where it came from."""
 
     scenario = models.JSONField(help_text="the engine's scenario (docs/fleet.md)")
-    source = models.CharField(max_length=40, blank=True, default="",
-                              help_text="the preset or file it was created from")
+    source = models.CharField(
+        max_length=40, blank=True, default="", help_text="the preset or file it was created from"
+    )
     created = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(auto_now=True)
 
@@ -78,8 +80,10 @@ class Fleet(Owned):
     @property
     def caps(self) -> dict:
         """The rollout caps, with the engine's defaults (``None``: no cap)."""
-        return {key: self._read(f"caps.{key}")
-                for key in ("per_source_host", "per_target_host", "per_rack", "per_customer", "global")}
+        return {
+            key: self._read(f"caps.{key}")
+            for key in ("per_source_host", "per_target_host", "per_rack", "per_customer", "global")
+        }
 
     @property
     def headroom_percent(self) -> float:
@@ -96,10 +100,12 @@ class Fleet(Owned):
 
 class FleetRun(LeasedRun, Owned):
     kind = "fleet"
-    fleet = models.ForeignKey(Fleet, on_delete=models.SET_NULL, null=True, blank=True,
-                              related_name="runs")
-    sweep = models.ForeignKey("Sweep", on_delete=models.CASCADE, null=True, blank=True,
-                              related_name="runs")
+    fleet = models.ForeignKey(
+        Fleet, on_delete=models.SET_NULL, null=True, blank=True, related_name="runs"
+    )
+    sweep = models.ForeignKey(
+        "Sweep", on_delete=models.CASCADE, null=True, blank=True, related_name="runs"
+    )
     sweep_point = models.JSONField(default=dict, blank=True)
     name = models.CharField(max_length=120, blank=True, default="")
     seed = models.BigIntegerField(default=1)
@@ -144,8 +150,10 @@ class FleetRunVm(models.Model):
     class Meta:
         db_table = "playground_fleetrunvm"
         ordering = ["run", "id"]
-        indexes = [models.Index(fields=["run", "host"], name="playground__run_id_62be8f_idx"),
-                   models.Index(fields=["run", "name"], name="playground__run_id_1d248a_idx")]
+        indexes = [
+            models.Index(fields=["run", "host"], name="playground__run_id_62be8f_idx"),
+            models.Index(fields=["run", "name"], name="playground__run_id_1d248a_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.outcome})"
@@ -204,8 +212,9 @@ class FleetRunLog(models.Model):
 class Sweep(Owned):
     """One or two scenario parameters over a few values each: a run per combination."""
 
-    fleet = models.ForeignKey(Fleet, on_delete=models.SET_NULL, null=True, blank=True,
-                              related_name="sweeps")
+    fleet = models.ForeignKey(
+        Fleet, on_delete=models.SET_NULL, null=True, blank=True, related_name="sweeps"
+    )
     name = models.CharField(max_length=120, blank=True, default="")
     scenario = models.JSONField(help_text="the base scenario (a snapshot)")
     x_param = models.CharField(max_length=60)
@@ -224,5 +233,3 @@ class Sweep(Owned):
 
     def get_absolute_url(self) -> str:
         return reverse("sweep-detail", args=[self.pk])
-
-

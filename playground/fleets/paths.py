@@ -60,7 +60,9 @@ def put(doc: dict, path: str, value: Any, defaults: dict[str, Any]) -> None:
         if child is ABSENT:
             if value is ABSENT:
                 return  # nothing there to remove
-            child = copy.deepcopy(defaults.get(text(parents[:i + 1]), [] if isinstance(nxt, int) else {}))
+            child = copy.deepcopy(
+                defaults.get(text(parents[: i + 1]), [] if isinstance(nxt, int) else {})
+            )
         elif isinstance(nxt, int) and not isinstance(child, list):
             child = [child, child]
         _set(container, step, child)

@@ -14,7 +14,6 @@ from django.views.decorators.http import require_GET
 from migrationsim.fleet.frames import HOST_PHASES, PHASES
 from migrationsim.fleet.summary import GOOGLE_BLACKOUT_P50_S, GOOGLE_BLACKOUT_P99_S
 from playground.accounts import access
-
 from playground.runs.models import RunStatus
 
 from .models import FleetRun, FleetRunVm
@@ -28,23 +27,31 @@ MESSAGES_PAGE = 500
 COMPARE_MAX = 6
 
 COMPARE_ROWS = [
-    ("vms", "VMs"), ("makespan_s", "Makespan"), ("migrations", "Migrations"),
-    ("blackout_p50_s", "Blackout median"), ("blackout_p99_s", "Blackout p99"),
-    ("blackout_max_s", "Blackout max"), ("blackout_slo_breaches", "Blackouts over 300 ms"),
+    ("vms", "VMs"),
+    ("makespan_s", "Makespan"),
+    ("migrations", "Migrations"),
+    ("blackout_p50_s", "Blackout median"),
+    ("blackout_p99_s", "Blackout p99"),
+    ("blackout_max_s", "Blackout max"),
+    ("blackout_slo_breaches", "Blackouts over 300 ms"),
     ("pre_brownout_p50_s", "Pre-migration brownout median"),
     ("post_brownout_p99_s", "Post-migration brownout p99"),
-    ("queue_wait_p50_s", "Queue wait median"), ("queue_wait_p99_s", "Queue wait p99"),
+    ("queue_wait_p50_s", "Queue wait median"),
+    ("queue_wait_p99_s", "Queue wait p99"),
     ("peak_concurrent_migrations", "Peak concurrent migrations"),
-    ("bytes_sent", "Bytes sent"), ("not_converged", "Did not converge"),
+    ("bytes_sent", "Bytes sent"),
+    ("not_converged", "Did not converge"),
 ]
 
 
 def run_or_404(request: HttpRequest, run_id: int, queryset=None) -> FleetRun:
-    return access.get_or_404(FleetRun if queryset is None else queryset,
-                             access.for_request(request), pk=run_id)
+    return access.get_or_404(
+        FleetRun if queryset is None else queryset, access.for_request(request), pk=run_id
+    )
 
 
 # --- a run ---------------------------------------------------------------------------------
+
 
 def _speed_for(run: FleetRun) -> str:
     """Playback speed (simulated seconds per second) so the run plays in about 30 s."""
@@ -59,14 +66,19 @@ def _speed_for(run: FleetRun) -> str:
 def fleet_run(request: HttpRequest, run_id: int) -> HttpResponse:
     run = run_or_404(request, run_id, FleetRun.objects.select_related("fleet", "sweep"))
     config = {
-        "id": run.pk, "ws_path": f"/ws/fleet-runs/{run.pk}/",
+        "id": run.pk,
+        "ws_path": f"/ws/fleet-runs/{run.pk}/",
         "messages_url": reverse("fleet-run-messages", args=[run.pk]),
         "results_url": reverse("fleet-run-results", args=[run.pk]),
         "timeline_url": reverse("fleet-run-timeline", args=[run.pk]),
         "anatomy_url": reverse("fleet-run-anatomy", args=[run.pk, "VM"]),
-        "status": run.status, "phases": PHASES, "host_phases": HOST_PHASES,
-        "speed": _speed_for(run), "bucket_s": run.bucket_s,
-        "google_p50_s": GOOGLE_BLACKOUT_P50_S, "google_p99_s": GOOGLE_BLACKOUT_P99_S,
+        "status": run.status,
+        "phases": PHASES,
+        "host_phases": HOST_PHASES,
+        "speed": _speed_for(run),
+        "bucket_s": run.bucket_s,
+        "google_p50_s": GOOGLE_BLACKOUT_P50_S,
+        "google_p99_s": GOOGLE_BLACKOUT_P99_S,
         "hosts_in_scope": (run.plan or {}).get("hosts_in_scope"),
         "eta_s": (run.plan or {}).get("eta_s"),
     }
@@ -76,21 +88,31 @@ def fleet_run(request: HttpRequest, run_id: int) -> HttpResponse:
 def _results(run: FleetRun) -> dict:
     summary = run.summary or {}
     outcomes = summary.get("outcomes") or {}
-    return {"summary": summary, "outcomes": outcomes,
-            "outcome_total": sum(outcomes.values()) or 1,
-            "summary_rows": [(label, key, summary.get(key)) for key, label in COMPARE_ROWS
-                             if key in summary],
-            "racks": summary.get("racks") or [],
-            "unfinished": sorted((summary.get("unfinished_reasons") or {}).items(),
-                                 key=lambda kv: -kv[1]),
-            "problem_vms": list(run.vms.exclude(outcome__in=["migrated", "unaffected"])
-                                .order_by("outcome", "id")[:50]) if run.status == RunStatus.DONE else []}
+    return {
+        "summary": summary,
+        "outcomes": outcomes,
+        "outcome_total": sum(outcomes.values()) or 1,
+        "summary_rows": [
+            (label, key, summary.get(key)) for key, label in COMPARE_ROWS if key in summary
+        ],
+        "racks": summary.get("racks") or [],
+        "unfinished": sorted(
+            (summary.get("unfinished_reasons") or {}).items(), key=lambda kv: -kv[1]
+        ),
+        "problem_vms": list(
+            run.vms.exclude(outcome__in=["migrated", "unaffected"]).order_by("outcome", "id")[:50]
+        )
+        if run.status == RunStatus.DONE
+        else [],
+    }
 
 
 @require_GET
 def fleet_run_results(request: HttpRequest, run_id: int) -> HttpResponse:
     run = run_or_404(request, run_id)
-    if request.headers.get("Sec-Fetch-Mode") == "navigate":  # opened in a tab, not fetched: the page
+    if (
+        request.headers.get("Sec-Fetch-Mode") == "navigate"
+    ):  # opened in a tab, not fetched: the page
         response = redirect(f"{run.get_absolute_url()}#results")
     else:
         response = render(request, "fleets/_results.html", {"run": run, **_results(run)})
@@ -105,8 +127,15 @@ def fleet_run_messages(request: HttpRequest, run_id: int) -> JsonResponse:
         return JsonResponse({"error": ERROR_BAD_AFTER}, status=400)
     run = run_or_404(request, run_id)
     messages = run.events_after(int(after), limit=MESSAGES_PAGE)
-    return JsonResponse({"run": run.pk, "status": run.status, "error": run.error,
-                         "events": messages, "complete": len(messages) < MESSAGES_PAGE})
+    return JsonResponse(
+        {
+            "run": run.pk,
+            "status": run.status,
+            "error": run.error,
+            "events": messages,
+            "complete": len(messages) < MESSAGES_PAGE,
+        }
+    )
 
 
 @require_GET
@@ -119,19 +148,28 @@ def fleet_run_timeline(request: HttpRequest, run_id: int) -> JsonResponse:
     if run.status != RunStatus.DONE:
         return JsonResponse({"error": ERROR_TIMELINE_NOT_READY}, status=409)
     vms = FleetRunVm.objects.filter(run=run, host=host).order_by("id")
-    return JsonResponse({"host": host, "vms": [
-        {"vm": vm.name, "outcome": vm.outcome, "segments": vm.data.get("segments", [])}
-        for vm in vms]})
+    return JsonResponse(
+        {
+            "host": host,
+            "vms": [
+                {"vm": vm.name, "outcome": vm.outcome, "segments": vm.data.get("segments", [])}
+                for vm in vms
+            ],
+        }
+    )
 
 
 # --- lists and comparisons -----------------------------------------------------------------
+
 
 @require_GET
 def fleet_runs(request: HttpRequest) -> HttpResponse:
     """The visitor's fleet runs; the list refreshes itself (htmx) while one is unfinished."""
     runs = list(access.mine(FleetRun, access.for_request(request)).select_related("sweep")[:200])
     template = "fleets/_runs.html" if request.htmx else "fleets/runs.html"
-    return render(request, template, {"runs": runs, "polling": any(not r.is_finished for r in runs)})
+    return render(
+        request, template, {"runs": runs, "polling": any(not r.is_finished for r in runs)}
+    )
 
 
 def _run_ids(request: HttpRequest) -> list[int] | None:
@@ -146,16 +184,28 @@ def _run_ids(request: HttpRequest) -> list[int] | None:
 def fleet_compare(request: HttpRequest) -> HttpResponse:
     ids = _run_ids(request)
     if ids is None or len(ids) < 2:
-        return render(request, "fleets/compare.html", {"error": ERROR_COMPARE_NEEDS_TWO}, status=400)
+        return render(
+            request, "fleets/compare.html", {"error": ERROR_COMPARE_NEEDS_TWO}, status=400
+        )
     if len(ids) > COMPARE_MAX:
         return render(request, "fleets/compare.html", {"error": ERROR_COMPARE_TOO_MANY}, status=400)
-    found = {r.pk: r for r in access.visible(FleetRun, access.for_request(request))
-             .filter(pk__in=ids, status=RunStatus.DONE)}
+    found = {
+        r.pk: r
+        for r in access.visible(FleetRun, access.for_request(request)).filter(
+            pk__in=ids, status=RunStatus.DONE
+        )
+    }
     missing = [i for i in ids if i not in found]
     if missing:
-        return render(request, "fleets/compare.html", {
-            "error": f"run {', '.join(map(str, missing))}: no such finished run; "
-                     + ERROR_COMPARE_NEEDS_TWO}, status=404)
+        return render(
+            request,
+            "fleets/compare.html",
+            {
+                "error": f"run {', '.join(map(str, missing))}: no such finished run; "
+                + ERROR_COMPARE_NEEDS_TWO
+            },
+            status=404,
+        )
     runs = [found[i] for i in ids]
     rows = []
     for key, label in COMPARE_ROWS:
@@ -164,21 +214,50 @@ def fleet_compare(request: HttpRequest) -> HttpResponse:
         cells = []
         for v in values:
             differs = _differs(base, v)
-            cells.append({"value": v, "differs": differs,
-                          "delta": _delta(base, v) if differs else ""})
-        rows.append({"key": key, "label": label, "cells": cells,
-                     "any_differs": any(c["differs"] for c in cells)})
+            cells.append(
+                {"value": v, "differs": differs, "delta": _delta(base, v) if differs else ""}
+            )
+        rows.append(
+            {
+                "key": key,
+                "label": label,
+                "cells": cells,
+                "any_differs": any(c["differs"] for c in cells),
+            }
+        )
     outcome_rows = []
     for name in ("migrated", "terminated", "restarted", "crashed", "aborted", "stuck"):
         values = [((r.summary or {}).get("outcomes") or {}).get(name, 0) for r in runs]
-        outcome_rows.append({"label": name, "cells": [
-            {"value": v, "differs": v != values[0], "delta": _delta(values[0], v) if v != values[0] else ""}
-            for v in values]})
-    config = {"runs": [{"id": r.pk, "label": f"run {r.pk}: {r.name}" + (
-        f" ({_point_label(r)})" if r.sweep_id else ""), "series": r.series or {}} for r in runs],
-        "google_p50_s": GOOGLE_BLACKOUT_P50_S, "google_p99_s": GOOGLE_BLACKOUT_P99_S}
-    return render(request, "fleets/compare.html", {"runs": runs, "rows": rows,
-                                                   "outcome_rows": outcome_rows, "config": config})
+        outcome_rows.append(
+            {
+                "label": name,
+                "cells": [
+                    {
+                        "value": v,
+                        "differs": v != values[0],
+                        "delta": _delta(values[0], v) if v != values[0] else "",
+                    }
+                    for v in values
+                ],
+            }
+        )
+    config = {
+        "runs": [
+            {
+                "id": r.pk,
+                "label": f"run {r.pk}: {r.name}" + (f" ({_point_label(r)})" if r.sweep_id else ""),
+                "series": r.series or {},
+            }
+            for r in runs
+        ],
+        "google_p50_s": GOOGLE_BLACKOUT_P50_S,
+        "google_p99_s": GOOGLE_BLACKOUT_P99_S,
+    }
+    return render(
+        request,
+        "fleets/compare.html",
+        {"runs": runs, "rows": rows, "outcome_rows": outcome_rows, "config": config},
+    )
 
 
 def _point_label(run: FleetRun) -> str:

@@ -31,8 +31,9 @@ def run_fleet(run: FleetRun, sink) -> Outcome:
         store_vms(run.pk, vm_rows)
         log.store(run.pk)
 
-    return Outcome(fields={"summary": stream.summary(), "series": stream.compare_series()},
-                   store=store)
+    return Outcome(
+        fields={"summary": stream.summary(), "series": stream.compare_series()}, store=store
+    )
 
 
 class EventLog:
@@ -40,7 +41,8 @@ class EventLog:
     ``FleetRunLog`` slices when it finishes (what the events export streams back)."""
 
     def __init__(self):
-        self._file = tempfile.SpooledTemporaryFile(max_size=LOG_SPOOL_BYTES)
+        # open for the whole run, closed in store(): no with-block can span it
+        self._file = tempfile.SpooledTemporaryFile(max_size=LOG_SPOOL_BYTES)  # noqa: SIM115
         self._gzip = gzip.GzipFile(fileobj=self._file, mode="wb", compresslevel=1)
 
     def write(self, event: dict) -> None:
@@ -64,8 +66,16 @@ def store_vms(run_id: int, rows: Iterable[dict]) -> None:
     FleetRunVm.objects.filter(run_id=run_id).delete()  # none, unless an earlier attempt's
     batch = []
     for row in rows:
-        batch.append(FleetRunVm(run_id=run_id, name=row["vm"], host=row["host"],
-                                rack=row["rack"], outcome=row["outcome"], data=row))
+        batch.append(
+            FleetRunVm(
+                run_id=run_id,
+                name=row["vm"],
+                host=row["host"],
+                rack=row["rack"],
+                outcome=row["outcome"],
+                data=row,
+            )
+        )
         if len(batch) >= VM_ROWS_BATCH:
             FleetRunVm.objects.bulk_create(batch)
             batch = []

@@ -13,30 +13,45 @@ from playground.runs import pipeline
 
 from .models import Fleet, FleetRun, Sweep
 
-
 # --- fleets ------------------------------------------------------------------------------------
 
 # what the form for a new fleet starts from
 NEW_FLEET = {
-    "name": "my-zone", "seed": 1,
-    "fleet": {"zone": "zone-a", "host": {"vcpus": 64, "memory": "256GiB", "nic": "10Gbit/s"},
-              "racks": [{"name": "rack", "count": 2, "hosts": 4}],
-              "vms": {"per_host": 8, "memory": ["1GiB", "16GiB"], "vcpus": [1, 4],
-                      "mix": {"web": 0.6, "idle": 0.4}, "customers": 20}},
+    "name": "my-zone",
+    "seed": 1,
+    "fleet": {
+        "zone": "zone-a",
+        "host": {"vcpus": 64, "memory": "256GiB", "nic": "10Gbit/s"},
+        "racks": [{"name": "rack", "count": 2, "hosts": 4}],
+        "vms": {
+            "per_host": 8,
+            "memory": ["1GiB", "16GiB"],
+            "vcpus": [1, 4],
+            "mix": {"web": 0.6, "idle": 0.4},
+            "customers": 20,
+        },
+    },
     "policy": {"name": "qemu", "downtime_limit": "300ms"},
     "caps": {"per_source_host": 2, "per_target_host": 2},
-    "events": [{"name": "kernel-upgrade", "kind": "kernel_upgrade", "start": "0s", "scope": {"zone": True}}],
+    "events": [
+        {"name": "kernel-upgrade", "kind": "kernel_upgrade", "start": "0s", "scope": {"zone": True}}
+    ],
 }
 
 
-def create_fleet(*, scenario: dict, source: str = "", visitor: access.Visitor | None = None) -> Fleet:
+def create_fleet(
+    *, scenario: dict, source: str = "", visitor: access.Visitor | None = None
+) -> Fleet:
     """A ``Fleet`` (``visitor``'s) holding a valid scenario dict (a preset, an upload, the form's)."""
-    return Fleet.objects.create(scenario=scenario, source=source[:40], **access.owner_fields(visitor))
+    return Fleet.objects.create(
+        scenario=scenario, source=source[:40], **access.owner_fields(visitor)
+    )
 
 
 def create_fleet_from_preset(*, preset: str, visitor: access.Visitor | None = None) -> Fleet:
-    return create_fleet(scenario=preset_scenario(preset), source=f"preset {preset}",
-                        visitor=visitor)
+    return create_fleet(
+        scenario=preset_scenario(preset), source=f"preset {preset}", visitor=visitor
+    )
 
 
 def update_fleet(*, fleet: Fleet, scenario: dict) -> Fleet:
@@ -45,10 +60,12 @@ def update_fleet(*, fleet: Fleet, scenario: dict) -> Fleet:
     return fleet
 
 
-ERROR_PLAN_TOO_LONG = ("This maintenance would take about {eta} of simulated time; the playground "
-                       "plays at most {limit} (PLAYGROUND_FLEET_MAX_FRAMES frames of {bucket}). "
-                       "Shorten the host downtime, the start or the windows, raise the bandwidth, "
-                       "or use the command line (python -m migrationsim fleet).")
+ERROR_PLAN_TOO_LONG = (
+    "This maintenance would take about {eta} of simulated time; the playground "
+    "plays at most {limit} (PLAYGROUND_FLEET_MAX_FRAMES frames of {bucket}). "
+    "Shorten the host downtime, the start or the windows, raise the bandwidth, "
+    "or use the command line (python -m migrationsim fleet)."
+)
 
 
 def plan_too_long(plan: dict) -> str:
@@ -59,8 +76,9 @@ def plan_too_long(plan: dict) -> str:
     frames = settings.PLAYGROUND_FLEET_MAX_FRAMES
     if frames <= 0 or eta <= frames * bucket:
         return ""
-    return ERROR_PLAN_TOO_LONG.format(eta=_span(eta), limit=_span(frames * bucket),
-                                      bucket=_span(bucket))
+    return ERROR_PLAN_TOO_LONG.format(
+        eta=_span(eta), limit=_span(frames * bucket), bucket=_span(bucket)
+    )
 
 
 def _span(seconds: float) -> str:
@@ -72,15 +90,30 @@ def _span(seconds: float) -> str:
 
 # --- runs --------------------------------------------------------------------------------------
 
-def start_run(*, scenario: dict, fleet: Fleet | None = None, plan: dict | None = None,
-              sweep: Sweep | None = None, point: dict | None = None, queue: bool = True,
-              visitor: access.Visitor | None = None) -> FleetRun:
+
+def start_run(
+    *,
+    scenario: dict,
+    fleet: Fleet | None = None,
+    plan: dict | None = None,
+    sweep: Sweep | None = None,
+    point: dict | None = None,
+    queue: bool = True,
+    visitor: access.Visitor | None = None,
+) -> FleetRun:
     """Store a run of this scenario (``visitor``'s) and queue it once the row is committed."""
     eta = (plan or {}).get("eta_s")
     run = FleetRun.objects.create(
-        fleet=fleet, sweep=sweep, sweep_point=point or {}, name=str(scenario.get("name", ""))[:120],
-        seed=int(scenario.get("seed", 1)), scenario=scenario, plan=_storable_plan(plan or {}),
-        bucket_s=bucket_for(eta), **access.owner_fields(visitor))
+        fleet=fleet,
+        sweep=sweep,
+        sweep_point=point or {},
+        name=str(scenario.get("name", ""))[:120],
+        seed=int(scenario.get("seed", 1)),
+        scenario=scenario,
+        plan=_storable_plan(plan or {}),
+        bucket_s=bucket_for(eta),
+        **access.owner_fields(visitor),
+    )
     if queue:
         pipeline.enqueue(run)
     return run

@@ -12,8 +12,9 @@ from . import sweeps
 from .fields import TEXT_ATTRS
 
 ERROR_TOO_MANY_POINTS = f"at most {sweeps.MAX_SWEEP_POINTS} runs in a sweep"
-ERROR_SWEEP_TOO_BIG = (f"a sweep may simulate at most {sweeps.MAX_SWEEP_TOTAL_VMS:,} VMs "
-                       f"in all (runs x VMs per run)")
+ERROR_SWEEP_TOO_BIG = (
+    f"a sweep may simulate at most {sweeps.MAX_SWEEP_TOTAL_VMS:,} VMs in all (runs x VMs per run)"
+)
 ERROR_SAME_PARAM = "choose two different parameters"
 
 
@@ -26,8 +27,11 @@ def _param_choices(blank: bool):
     return ([("", "(none: a line, not a grid)")] if blank else []) + choices
 
 
-_UNIT_EXAMPLES = {"policy.max_bandwidth": "128MiB/s", "policy.downtime_limit": "300ms",
-                  "fleet.host.nic": "25Gbit/s"}
+_UNIT_EXAMPLES = {
+    "policy.max_bandwidth": "128MiB/s",
+    "policy.downtime_limit": "300ms",
+    "fleet.host.nic": "25Gbit/s",
+}
 
 
 def _is_bare_number(text: str) -> bool:
@@ -40,12 +44,16 @@ def _is_bare_number(text: str) -> bool:
 
 class SweepForm(forms.Form):
     x_param = forms.ChoiceField(label="Parameter 1", choices=_param_choices(False))
-    x_values = forms.CharField(label="its values", max_length=300,
-                               widget=_text_widget("64MiB/s, 128MiB/s, 256MiB/s"),
-                               help_text="separated by commas, with units")
+    x_values = forms.CharField(
+        label="its values",
+        max_length=300,
+        widget=_text_widget("64MiB/s, 128MiB/s, 256MiB/s"),
+        help_text="separated by commas, with units",
+    )
     y_param = forms.ChoiceField(label="Parameter 2", choices=_param_choices(True), required=False)
-    y_values = forms.CharField(label="its values", max_length=300, required=False,
-                               widget=_text_widget("1, 2, 4"))
+    y_values = forms.CharField(
+        label="its values", max_length=300, required=False, widget=_text_widget("1, 2, 4")
+    )
     metric = forms.ChoiceField(label="Outcome to chart", choices=list(sweeps.SWEEP_METRICS.items()))
 
     def __init__(self, *args, scenario: dict, **kwargs):
@@ -61,12 +69,18 @@ class SweepForm(forms.Form):
         values = []
         for part in [p.strip() for p in raw.split(",") if p.strip()]:
             if parse is str and _is_bare_number(part):  # "1" would silently mean 1 B/s or 1 s
-                self.add_error(values_field, f"{part!r} needs a unit (e.g. {_UNIT_EXAMPLES.get(param, '64MiB/s')})")
+                self.add_error(
+                    values_field,
+                    f"{part!r} needs a unit (e.g. {_UNIT_EXAMPLES.get(param, '64MiB/s')})",
+                )
                 return []
             try:
                 values.append(parse(part))
             except ValueError:
-                self.add_error(values_field, f"{part!r} is not a {'whole number' if parse is int else 'number'}")
+                self.add_error(
+                    values_field,
+                    f"{part!r} is not a {'whole number' if parse is int else 'number'}",
+                )
                 return []
         if not values:
             self.add_error(values_field, "give at least one value")

@@ -16,14 +16,22 @@ from .views import fleet_or_404
 
 # --- sweeps --------------------------------------------------------------------------------
 
+
 @require_http_methods(["GET", "POST"])
 def sweep_new(request: HttpRequest, fleet_id: int) -> HttpResponse:
     fleet = fleet_or_404(request, fleet_id)
     scenario = fleet.to_scenario()
     if request.method == "GET":
-        form = SweepForm(scenario=scenario, initial={
-            "x_param": "policy.max_bandwidth", "x_values": "64MiB/s, 128MiB/s, 256MiB/s",
-            "y_param": "caps.per_source_host", "y_values": "1, 2, 4", "metric": "makespan_s"})
+        form = SweepForm(
+            scenario=scenario,
+            initial={
+                "x_param": "policy.max_bandwidth",
+                "x_values": "64MiB/s, 128MiB/s, 256MiB/s",
+                "y_param": "caps.per_source_host",
+                "y_values": "1, 2, 4",
+                "metric": "makespan_s",
+            },
+        )
         return render(request, "sweeps/new.html", {"form": form, "fleet": fleet})
     form = SweepForm(request.POST, scenario=scenario)
     if not form.is_valid():
@@ -35,9 +43,15 @@ def sweep_new(request: HttpRequest, fleet_id: int) -> HttpResponse:
         return limits.too_many(request, error, "sweeps/new.html", {"form": form, "fleet": fleet})
     data = form.cleaned_data
     sweep = sweeps.create_sweep(
-        fleet=fleet, scenario=scenario, x_param=data["x_param"], x_values=data["xs"],
-        y_param=data.get("y_param") or "", y_values=data["ys"], metric=data["metric"],
-        visitor=access.claim(request))
+        fleet=fleet,
+        scenario=scenario,
+        x_param=data["x_param"],
+        x_values=data["xs"],
+        y_param=data.get("y_param") or "",
+        y_values=data["ys"],
+        metric=data["metric"],
+        visitor=access.claim(request),
+    )
     return redirect(sweep)
 
 
@@ -45,14 +59,23 @@ def sweep_new(request: HttpRequest, fleet_id: int) -> HttpResponse:
 def sweep_detail(request: HttpRequest, sweep_id: int) -> HttpResponse:
     sweep = access.get_or_404(Sweep, access.for_request(request), pk=sweep_id)
     results = sweeps.sweep_results(sweep)
-    config = {"results_url": reverse("sweep-results", args=[sweep.pk]), "results": results,
-              "metrics": sweeps.SWEEP_METRICS}
+    config = {
+        "results_url": reverse("sweep-results", args=[sweep.pk]),
+        "results": results,
+        "metrics": sweeps.SWEEP_METRICS,
+    }
     ylabels = results["y_values"] if sweep.y_param else [""]
-    return render(request, "sweeps/detail.html", {"sweep": sweep, "results": results,
-                                                  "config": config,
-                                                  "table_rows": list(zip(ylabels, results["grid"])),
-                                                  "run_ids": ",".join(str(c["run"]) for row in results["grid"]
-                                                                      for c in row if c["run"])})
+    return render(
+        request,
+        "sweeps/detail.html",
+        {
+            "sweep": sweep,
+            "results": results,
+            "config": config,
+            "table_rows": list(zip(ylabels, results["grid"], strict=False)),
+            "run_ids": ",".join(str(c["run"]) for row in results["grid"] for c in row if c["run"]),
+        },
+    )
 
 
 @require_GET
@@ -61,7 +84,8 @@ def sweep_results(request: HttpRequest, sweep_id: int) -> JsonResponse:
     metric = request.GET.get("metric")
     if metric:
         if metric not in sweeps.SWEEP_METRICS:
-            return JsonResponse({"error": f"metric must be one of {', '.join(sweeps.SWEEP_METRICS)}"},
-                                status=400)
+            return JsonResponse(
+                {"error": f"metric must be one of {', '.join(sweeps.SWEEP_METRICS)}"}, status=400
+            )
         sweep.metric = metric  # not saved: the chart may show another outcome
     return JsonResponse(sweeps.sweep_results(sweep))

@@ -37,7 +37,6 @@ SWEEP_METRICS = {
 }
 
 
-
 MAX_SWEEP_POINTS = 25
 MAX_SWEEP_VMS_PER_RUN = 30_000
 MAX_SWEEP_TOTAL_VMS = 150_000
@@ -57,10 +56,14 @@ def set_path(scenario: dict, path: str, value) -> dict:
     return out
 
 
-def sweep_points(*, x_param: str, x_values: list, y_param: str = "", y_values: list | None = None
-                 ) -> list[dict]:
+def sweep_points(
+    *, x_param: str, x_values: list, y_param: str = "", y_values: list | None = None
+) -> list[dict]:
     ys = y_values if y_param else [None]
-    return [{"x": x, **({"y": y} if y_param else {})} for x, y in itertools.product(x_values, ys or [None])]
+    return [
+        {"x": x, **({"y": y} if y_param else {})}
+        for x, y in itertools.product(x_values, ys or [None])
+    ]
 
 
 def point_scenario(base: dict, *, x_param: str, y_param: str, point: dict) -> dict:
@@ -71,20 +74,43 @@ def point_scenario(base: dict, *, x_param: str, y_param: str, point: dict) -> di
 
 
 @transaction.atomic
-def create_sweep(*, fleet: Fleet | None, scenario: dict, x_param: str, x_values: list,
-                 y_param: str = "", y_values: list | None = None, metric: str,
-                 visitor: access.Visitor | None = None) -> Sweep:
+def create_sweep(
+    *,
+    fleet: Fleet | None,
+    scenario: dict,
+    x_param: str,
+    x_values: list,
+    y_param: str = "",
+    y_values: list | None = None,
+    metric: str,
+    visitor: access.Visitor | None = None,
+) -> Sweep:
     """A sweep and one queued run per combination; each run is a task of its own, so every
     available worker takes some."""
-    sweep = Sweep.objects.create(fleet=fleet, name=str(scenario.get("name", ""))[:120],
-                                 scenario=scenario, x_param=x_param, x_values=x_values,
-                                 y_param=y_param, y_values=y_values or [], metric=metric,
-                                 **access.owner_fields(visitor))
-    runs = [start_run(scenario=point_scenario(scenario, x_param=x_param, y_param=y_param,
-                                              point=point),
-                      fleet=fleet, sweep=sweep, point=point, queue=False, visitor=visitor)
-            for point in sweep_points(x_param=x_param, x_values=x_values, y_param=y_param,
-                                      y_values=y_values)]
+    sweep = Sweep.objects.create(
+        fleet=fleet,
+        name=str(scenario.get("name", ""))[:120],
+        scenario=scenario,
+        x_param=x_param,
+        x_values=x_values,
+        y_param=y_param,
+        y_values=y_values or [],
+        metric=metric,
+        **access.owner_fields(visitor),
+    )
+    runs = [
+        start_run(
+            scenario=point_scenario(scenario, x_param=x_param, y_param=y_param, point=point),
+            fleet=fleet,
+            sweep=sweep,
+            point=point,
+            queue=False,
+            visitor=visitor,
+        )
+        for point in sweep_points(
+            x_param=x_param, x_values=x_values, y_param=y_param, y_values=y_values
+        )
+    ]
     for run in runs:  # one task each: every available worker takes some
         pipeline.enqueue(run)
     return sweep
@@ -99,16 +125,35 @@ def sweep_results(sweep: Sweep) -> dict:
     for run in runs:
         key = (_key(run.sweep_point.get("x")), _key(run.sweep_point.get("y")))
         value = (run.summary or {}).get(sweep.metric) if run.status == RunStatus.DONE else None
-        cell[key] = {"value": value, "status": run.status, "run": run.pk,
-                     "url": run.get_absolute_url()}
-    grid = [[cell.get((_key(x), _key(y)), {"value": None, "status": "queued", "run": None, "url": ""})
-             for x in xs] for y in ys]
+        cell[key] = {
+            "value": value,
+            "status": run.status,
+            "run": run.pk,
+            "url": run.get_absolute_url(),
+        }
+    grid = [
+        [
+            cell.get(
+                (_key(x), _key(y)), {"value": None, "status": "queued", "run": None, "url": ""}
+            )
+            for x in xs
+        ]
+        for y in ys
+    ]
     done = sum(1 for r in runs if r.is_finished)
-    return {"x_param": sweep.x_param, "x_values": xs, "y_param": sweep.y_param,
-            "y_values": sweep.y_values, "metric": sweep.metric,
-            "metric_label": SWEEP_METRICS.get(sweep.metric, sweep.metric),
-            "grid": grid, "z": [[c["value"] for c in row] for row in grid],
-            "done": done, "total": len(runs), "complete": done == len(runs)}
+    return {
+        "x_param": sweep.x_param,
+        "x_values": xs,
+        "y_param": sweep.y_param,
+        "y_values": sweep.y_values,
+        "metric": sweep.metric,
+        "metric_label": SWEEP_METRICS.get(sweep.metric, sweep.metric),
+        "grid": grid,
+        "z": [[c["value"] for c in row] for row in grid],
+        "done": done,
+        "total": len(runs),
+        "complete": done == len(runs),
+    }
 
 
 def _key(value) -> str:

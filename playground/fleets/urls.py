@@ -19,12 +19,22 @@ urlpatterns = [
     path("runs/compare/", run_views.fleet_compare, name="fleet-compare"),
     path("runs/<int:run_id>/", run_views.fleet_run, name="fleet-run"),
     path("runs/<int:run_id>/results/", run_views.fleet_run_results, name="fleet-run-results"),
-    path("runs/<int:run_id>/messages.json", run_views.fleet_run_messages, name="fleet-run-messages"),
-    path("runs/<int:run_id>/timeline.json", run_views.fleet_run_timeline, name="fleet-run-timeline"),
+    path(
+        "runs/<int:run_id>/messages.json", run_views.fleet_run_messages, name="fleet-run-messages"
+    ),
+    path(
+        "runs/<int:run_id>/timeline.json", run_views.fleet_run_timeline, name="fleet-run-timeline"
+    ),
     path("runs/<int:run_id>/vms.csv", exports.fleet_run_vms_csv, name="fleet-run-vms-csv"),
-    path("runs/<int:run_id>/summary.json", exports.fleet_run_summary_json, name="fleet-run-summary"),
+    path(
+        "runs/<int:run_id>/summary.json", exports.fleet_run_summary_json, name="fleet-run-summary"
+    ),
     path("runs/<int:run_id>/events.jsonl", exports.fleet_run_events_jsonl, name="fleet-run-events"),
-    path("runs/<int:run_id>/scenario.<str:fmt>", exports.fleet_run_scenario, name="fleet-run-scenario"),
+    path(
+        "runs/<int:run_id>/scenario.<str:fmt>",
+        exports.fleet_run_scenario,
+        name="fleet-run-scenario",
+    ),
     path("sweeps/<int:sweep_id>/", sweep_views.sweep_detail, name="sweep-detail"),
     path("sweeps/<int:sweep_id>/results.json", sweep_views.sweep_results, name="sweep-results"),
 ]

@@ -17,7 +17,6 @@ from django_htmx.http import HttpResponseClientRedirect
 from migrationsim.fleet.scenario import ScenarioError
 from migrationsim.fleet.text import PRESET_NAMES, preset_scenario, validate
 from playground.accounts import access, limits
-
 from playground.runs.models import RunStatus
 
 from . import fields, planning, services
@@ -32,6 +31,7 @@ ID = re.compile(r"[0-9]{1,12}")
 
 # --- fleets --------------------------------------------------------------------------------
 
+
 def _presets() -> list[dict]:
     out = []
     for name in PRESET_NAMES:
@@ -42,11 +42,18 @@ def _presets() -> list[dict]:
 
 def _fleet_list(request: HttpRequest, *, import_form: ImportForm | None = None, status: int = 200):
     visitor = access.for_request(request)
-    return render(request, "fleets/list.html", {
-        "presets": _presets(), "fleets": access.mine(Fleet, visitor)[:50],
-        "import_form": import_form or ImportForm(),
-        "runs": access.mine(FleetRun, visitor).filter(sweep=None)[:10],
-        "sweeps": access.mine(Sweep, visitor)[:5]}, status=status)
+    return render(
+        request,
+        "fleets/list.html",
+        {
+            "presets": _presets(),
+            "fleets": access.mine(Fleet, visitor)[:50],
+            "import_form": import_form or ImportForm(),
+            "runs": access.mine(FleetRun, visitor).filter(sweep=None)[:10],
+            "sweeps": access.mine(Sweep, visitor)[:5],
+        },
+        status=status,
+    )
 
 
 def fleet_or_404(request: HttpRequest, fleet_id: int) -> Fleet:
@@ -73,17 +80,31 @@ def fleet_import(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _fleet_list(request, import_form=form, status=422)
     upload = form.cleaned_data.get("file")
-    fleet = services.create_fleet(scenario=form.cleaned_data["scenario"],
-                                        source=f"upload {upload.name}" if upload else "upload",
-                                        visitor=access.claim(request))
+    fleet = services.create_fleet(
+        scenario=form.cleaned_data["scenario"],
+        source=f"upload {upload.name}" if upload else "upload",
+        visitor=access.claim(request),
+    )
     return redirect(fleet)
 
 
-def _edit_page(request, form, formset, *, fleet: Fleet | None, source_run: FleetRun | None = None,
-               status: int = 200) -> HttpResponse:
+def _edit_page(
+    request,
+    form,
+    formset,
+    *,
+    fleet: Fleet | None,
+    source_run: FleetRun | None = None,
+    status: int = 200,
+) -> HttpResponse:
     """The fleet form; an htmx request gets the form alone (swapped in place)."""
-    context = {"form": form, "formset": formset, "fleet": fleet, "source_run": source_run,
-               "kept": fields.unmodelled_paths(form.scenario)}
+    context = {
+        "form": form,
+        "formset": formset,
+        "fleet": fleet,
+        "source_run": source_run,
+        "kept": fields.unmodelled_paths(form.scenario),
+    }
     template = "fleets/_form.html" if request.htmx else "fleets/edit.html"
     return render(request, template, context, status=status)
 
@@ -91,8 +112,11 @@ def _edit_page(request, form, formset, *, fleet: Fleet | None, source_run: Fleet
 def _source_run(request: HttpRequest) -> FleetRun | None:
     if not ID.fullmatch(request.GET.get("from_run", "")):
         return None
-    return access.visible(FleetRun, access.for_request(request)).filter(
-        pk=int(request.GET["from_run"])).first()
+    return (
+        access.visible(FleetRun, access.for_request(request))
+        .filter(pk=int(request.GET["from_run"]))
+        .first()
+    )
 
 
 def _posted(request: HttpRequest):
@@ -105,8 +129,9 @@ def fleet_new(request: HttpRequest) -> HttpResponse:
     changes; the form posts back to the same address, so what it does not edit comes from the
     run). Nothing is stored until the form is saved."""
     source_run = _source_run(request)
-    form, formset = fleet_forms(_posted(request),
-                                scenario=source_run.scenario if source_run else services.NEW_FLEET)
+    form, formset = fleet_forms(
+        _posted(request), scenario=source_run.scenario if source_run else services.NEW_FLEET
+    )
     if request.method == "POST":
         return _save(request, form, formset, fleet=None, source_run=source_run)
     return _edit_page(request, form, formset, fleet=None, source_run=source_run)
@@ -142,8 +167,15 @@ def fleet_event_form(request: HttpRequest) -> HttpResponse:
         return HttpResponseBadRequest("events-TOTAL_FORMS must be a whole number")
     if int(index) >= MAX_EVENTS:
         return HttpResponse(status=204)
-    return render(request, "fleets/_event.html", {
-        "ef": EventFormSet(events=[]).new_form(int(index)), "index": int(index), "total": int(index) + 1})
+    return render(
+        request,
+        "fleets/_event.html",
+        {
+            "ef": EventFormSet(events=[]).new_form(int(index)),
+            "index": int(index),
+            "total": int(index) + 1,
+        },
+    )
 
 
 @require_POST
@@ -154,6 +186,7 @@ def fleet_delete(request: HttpRequest, fleet_id: int) -> HttpResponse:
 
 
 # --- the plan ------------------------------------------------------------------------------
+
 
 def _plan_page(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResponse:
     """The plan; an htmx request gets the plan alone (a preview in place)."""
@@ -186,10 +219,12 @@ def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
         try:
             limits.check(request, limits.RUNS)
         except limits.RateLimited as error:
-            return limits.too_many(request, error, "fleets/plan.html",
-                                   {**context, "refused": error.message})
-        run = services.start_run(scenario=scenario, fleet=fleet, plan=row.plan,
-                                 visitor=access.claim(request))
+            return limits.too_many(
+                request, error, "fleets/plan.html", {**context, "refused": error.message}
+            )
+        run = services.start_run(
+            scenario=scenario, fleet=fleet, plan=row.plan, visitor=access.claim(request)
+        )
         return redirect(run)
     return _plan_page(request, context)
 
@@ -210,5 +245,9 @@ def fleet_plan_status(request: HttpRequest, fleet_id: int) -> HttpResponse:
 
 def _plan_context(fleet: Fleet, row) -> dict:
     done = row.status == RunStatus.DONE
-    return {"fleet": fleet, "planning": row, "plan": row.plan if done else None,
-            "too_long": services.plan_too_long(row.plan) if done else ""}
+    return {
+        "fleet": fleet,
+        "planning": row,
+        "plan": row.plan if done else None,
+        "too_long": services.plan_too_long(row.plan) if done else "",
+    }

@@ -22,8 +22,14 @@ SENTENCES = {
     429: "Too many requests: try again a little later.",
     500: "Something went wrong on our side. It has been logged.",
 }
-TITLES = {400: "Bad request", 403: "Forbidden", 404: "Not found", 413: "Too large",
-          429: "Not now", 500: "Server error"}
+TITLES = {
+    400: "Bad request",
+    403: "Forbidden",
+    404: "Not found",
+    413: "Too large",
+    429: "Not now",
+    500: "Server error",
+}
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -40,8 +46,9 @@ def answer(request: HttpRequest | None, status: int, message: str | None = None)
     message = message or SENTENCES[status]
     if request is not None and wants_json(request):
         return JsonResponse({"error": message, "field": ""}, status=status)
-    template = loader.get_template(f"{status}.html" if status in (400, 403, 404, 413, 429, 500)
-                                   else "400.html")
+    template = loader.get_template(
+        f"{status}.html" if status in (400, 403, 404, 413, 429, 500) else "400.html"
+    )
     context = {"message": message, "status": status, "title": TITLES.get(status, "Error")}
     try:
         body = template.render(context, request)
@@ -53,8 +60,11 @@ def answer(request: HttpRequest | None, status: int, message: str | None = None)
 def bad_request(request, exception=None):
     if isinstance(exception, RequestDataTooBig):
         limit = size_in_words(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
-        return answer(request, 413, f"The form is too large: at most {limit} (a scenario file "
-                                    "goes in the file field).")
+        return answer(
+            request,
+            413,
+            f"The form is too large: at most {limit} (a scenario file goes in the file field).",
+        )
     return answer(request, 400)
 
 
@@ -71,5 +81,8 @@ def server_error(request=None):
 
 
 def csrf_failure(request, reason: str = ""):
-    return answer(request, 403, "This form has expired or came from another site: reload the "
-                                "page and send it again.")
+    return answer(
+        request,
+        403,
+        "This form has expired or came from another site: reload the page and send it again.",
+    )

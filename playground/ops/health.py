@@ -54,8 +54,9 @@ def _broker() -> None:
                 raise RuntimeError(f"the queue folder {folder!r} is not a writable directory")
     else:
         options.update(socket_connect_timeout=timeout, socket_timeout=timeout)
-    with Connection(settings.CELERY_BROKER_URL, transport_options=options,
-                    connect_timeout=timeout) as conn:
+    with Connection(
+        settings.CELERY_BROKER_URL, transport_options=options, connect_timeout=timeout
+    ) as conn:
         conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
         client = getattr(conn.default_channel, "client", None)
         if client is not None and hasattr(client, "ping"):
@@ -79,14 +80,21 @@ async def _timed(name: str, check) -> tuple[str, dict]:
     try:
         await asyncio.wait_for(check(), settings.PLAYGROUND_HEALTH_TIMEOUT_S)
     except TimeoutError:
-        log.warning("health check %s: no answer within %g s", name,
-                    settings.PLAYGROUND_HEALTH_TIMEOUT_S)
-        return name, {"ok": False, "ms": _ms(start),
-                      "error": f"{DOWN[name]} within {settings.PLAYGROUND_HEALTH_TIMEOUT_S:g} s"}
+        log.warning(
+            "health check %s: no answer within %g s", name, settings.PLAYGROUND_HEALTH_TIMEOUT_S
+        )
+        return name, {
+            "ok": False,
+            "ms": _ms(start),
+            "error": f"{DOWN[name]} within {settings.PLAYGROUND_HEALTH_TIMEOUT_S:g} s",
+        }
     except Exception:
         log.warning("health check %s failed", name, exc_info=True)
-        return name, {"ok": False, "ms": _ms(start),
-                      "error": f"{DOWN[name]} (the server log says why)"}
+        return name, {
+            "ok": False,
+            "ms": _ms(start),
+            "error": f"{DOWN[name]} (the server log says why)",
+        }
     return name, {"ok": True, "ms": _ms(start)}
 
 
@@ -97,11 +105,14 @@ def _ms(start: float) -> float:
 @never_cache
 @require_GET
 async def healthz(request):
-    checks = dict(await asyncio.gather(
-        _timed("database", sync_to_async(_database)),
-        _timed("broker", sync_to_async(_broker, thread_sensitive=False)),
-        _timed("channel_layer", _channel_layer),
-    ))
+    checks = dict(
+        await asyncio.gather(
+            _timed("database", sync_to_async(_database)),
+            _timed("broker", sync_to_async(_broker, thread_sensitive=False)),
+            _timed("channel_layer", _channel_layer),
+        )
+    )
     healthy = all(check["ok"] for check in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "fail", "checks": checks},
-                        status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "fail", "checks": checks}, status=200 if healthy else 503
+    )

@@ -19,7 +19,6 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections import defaultdict
 from pathlib import Path
 
 import msgpack
@@ -47,11 +46,20 @@ CREATE TABLE IF NOT EXISTS groups (
 class SQLiteChannelLayer(BaseChannelLayer):
     extensions = ["groups", "flush"]
 
-    def __init__(self, path: str, expiry: int = 60, group_expiry: int = 86400,
-                 capacity: int = 100, channel_capacity=None, poll_interval: float = 0.01,
-                 batch: int = 200, **kwargs):
-        super().__init__(expiry=expiry, capacity=capacity, channel_capacity=channel_capacity,
-                         **kwargs)
+    def __init__(
+        self,
+        path: str,
+        expiry: int = 60,
+        group_expiry: int = 86400,
+        capacity: int = 100,
+        channel_capacity=None,
+        poll_interval: float = 0.01,
+        batch: int = 200,
+        **kwargs,
+    ):
+        super().__init__(
+            expiry=expiry, capacity=capacity, channel_capacity=channel_capacity, **kwargs
+        )
         self.path = str(path)
         self.group_expiry = group_expiry
         self.poll_interval = poll_interval
@@ -95,8 +103,9 @@ class SQLiteChannelLayer(BaseChannelLayer):
         return self.non_local_name(channel) if "!" in channel else channel
 
     def _pending(self, conn: sqlite3.Connection, target: str, now: float) -> int:
-        return conn.execute("SELECT COUNT(*) FROM messages WHERE target = ? AND expires >= ?",
-                            (target, now)).fetchone()[0]
+        return conn.execute(
+            "SELECT COUNT(*) FROM messages WHERE target = ? AND expires >= ?", (target, now)
+        ).fetchone()[0]
 
     def _insert(self, conn, channel: str, body: bytes, now: float, strict: bool) -> None:
         target = self._target(channel)
@@ -104,8 +113,10 @@ class SQLiteChannelLayer(BaseChannelLayer):
             if strict:
                 raise ChannelFull(channel)
             return  # group sends drop silently at capacity, as the spec says
-        conn.execute("INSERT INTO messages (target, channel, expires, body) VALUES (?, ?, ?, ?)",
-                     (target, channel, now + self.expiry, body))
+        conn.execute(
+            "INSERT INTO messages (target, channel, expires, body) VALUES (?, ?, ?, ?)",
+            (target, channel, now + self.expiry, body),
+        )
 
     def _maybe_clean(self, conn, now: float) -> None:
         if random.random() < 0.01:
@@ -138,8 +149,9 @@ class SQLiteChannelLayer(BaseChannelLayer):
                 if found:
                     return found[0][1]
                 await asyncio.sleep(self.poll_interval)
-        assert self.non_local_name(channel).endswith(self.client_prefix + "!"), \
+        assert self.non_local_name(channel).endswith(self.client_prefix + "!"), (
             "Wrong client prefix"
+        )
         self._bind_loop()
         queue = self._buffers.setdefault(channel, asyncio.Queue())
         self._waiting += 1
@@ -163,10 +175,14 @@ class SQLiteChannelLayer(BaseChannelLayer):
         now = time.time()
         rows = conn.execute(
             "SELECT id, channel, body FROM messages WHERE target = ? AND expires >= ? "
-            "ORDER BY id LIMIT ?", (target, now, limit)).fetchall()
+            "ORDER BY id LIMIT ?",
+            (target, now, limit),
+        ).fetchall()
         if rows:
-            conn.execute(f"DELETE FROM messages WHERE id IN ({','.join('?' * len(rows))})",
-                         [row[0] for row in rows])
+            conn.execute(
+                f"DELETE FROM messages WHERE id IN ({','.join('?' * len(rows))})",
+                [row[0] for row in rows],
+            )
         return [(channel, msgpack.unpackb(body, raw=False)) for _, channel, body in rows]
 
     async def _poll(self) -> None:
@@ -175,7 +191,8 @@ class SQLiteChannelLayer(BaseChannelLayer):
             got = False
             for target in targets:
                 found = await self._run(
-                    lambda conn, t=target: self._claim(conn, t, limit=self.batch))
+                    lambda conn, t=target: self._claim(conn, t, limit=self.batch)
+                )
                 for channel, message in found:
                     self._buffers.setdefault(channel, asyncio.Queue()).put_nowait(message)
                 got = got or bool(found)
@@ -187,15 +204,21 @@ class SQLiteChannelLayer(BaseChannelLayer):
     async def group_add(self, group: str, channel: str) -> None:
         self.require_valid_group_name(group)
         self.require_valid_channel_name(channel)
-        await self._run(lambda conn: conn.execute(
-            "INSERT OR REPLACE INTO groups (grp, channel, expires) VALUES (?, ?, ?)",
-            (group, channel, time.time() + self.group_expiry)))
+        await self._run(
+            lambda conn: conn.execute(
+                "INSERT OR REPLACE INTO groups (grp, channel, expires) VALUES (?, ?, ?)",
+                (group, channel, time.time() + self.group_expiry),
+            )
+        )
 
     async def group_discard(self, group: str, channel: str) -> None:
         self.require_valid_group_name(group)
         self.require_valid_channel_name(channel)
-        await self._run(lambda conn: conn.execute(
-            "DELETE FROM groups WHERE grp = ? AND channel = ?", (group, channel)))
+        await self._run(
+            lambda conn: conn.execute(
+                "DELETE FROM groups WHERE grp = ? AND channel = ?", (group, channel)
+            )
+        )
 
     async def group_send(self, group: str, message: dict) -> None:
         assert isinstance(message, dict), "message is not a dict"
@@ -205,8 +228,9 @@ class SQLiteChannelLayer(BaseChannelLayer):
         def op(conn):
             now = time.time()
             self._maybe_clean(conn, now)
-            members = conn.execute("SELECT channel FROM groups WHERE grp = ? AND expires >= ?",
-                                   (group, now)).fetchall()
+            members = conn.execute(
+                "SELECT channel FROM groups WHERE grp = ? AND expires >= ?", (group, now)
+            ).fetchall()
             for (channel,) in members:
                 self._insert(conn, channel, body, now, strict=False)
 

@@ -42,8 +42,10 @@ def _secure(scope) -> bool:
 
 
 def allowed_origins() -> list[str]:
-    return [o.lower().rstrip("/") for o in
-            [*settings.PLAYGROUND_ALLOWED_ORIGINS, *settings.CSRF_TRUSTED_ORIGINS]]
+    return [
+        o.lower().rstrip("/")
+        for o in [*settings.PLAYGROUND_ALLOWED_ORIGINS, *settings.CSRF_TRUSTED_ORIGINS]
+    ]
 
 
 def origin_allowed(scope) -> bool:

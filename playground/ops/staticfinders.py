@@ -26,8 +26,11 @@ class PlotlyFinder(BaseFinder):
         from django.core.checks import Error
 
         if not (PACKAGE_DATA / FILENAME).is_file():
-            return [Error(f"{PACKAGE_DATA / FILENAME} is missing: reinstall plotly",
-                          id="playground.E001")]
+            return [
+                Error(
+                    f"{PACKAGE_DATA / FILENAME} is missing: reinstall plotly", id="playground.E001"
+                )
+            ]
         return []
 
     def find(self, path, find_all=False, **kwargs):

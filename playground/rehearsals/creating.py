@@ -20,12 +20,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from playground.accounts import access, limits
 from migrationsim import bounded
+from playground.accounts import access, limits
 
 from . import registry as service
 from .registry import RehearsalError, Session, registry
-from .views import _compute_base, _guest_base, _remember
+from .views import _remember, compute_base_url, guest_base_url
 
 PRESET_DEFAULT = "demo"
 MAX_JSON_BYTES = 1024 * 1024  # a scenario text is at most 256 KiB; as data, some more
@@ -46,6 +46,7 @@ def _in_thread(func):
 
 # --- the JSON API --------------------------------------------------------------------------------
 
+
 @csrf_exempt
 async def create_json(request: HttpRequest) -> HttpResponse:
     """``POST /rehearsals/new.json`` with ``{"preset": "demo"}`` or ``{"scenario": {...} or
@@ -57,8 +58,9 @@ async def create_json(request: HttpRequest) -> HttpResponse:
     try:
         registry.check_room(who)  # before reading anything
         scenario, speed, start_events = await _in_thread(_read_json)(request)
-        rehearsal = await _in_thread(registry.build)(scenario, speed=speed,
-                                                      start_events=start_events)
+        rehearsal = await _in_thread(registry.build)(
+            scenario, speed=speed, start_events=start_events
+        )
         session = registry.add(rehearsal, scenario, speed=speed, creator=who)
     except RehearsalError as error:
         return refused_json(error)
@@ -69,11 +71,16 @@ def _read_json(request: HttpRequest):
     """(scenario, speed, start_events) from the body, or ``RehearsalError``. In a thread."""
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if declared.isdigit() and int(declared) > MAX_JSON_BYTES:
-        raise RehearsalError("", f"the body is {bounded.size_in_words(int(declared))}; at most "
-                                 f"{bounded.size_in_words(MAX_JSON_BYTES)}", 413)
+        raise RehearsalError(
+            "",
+            f"the body is {bounded.size_in_words(int(declared))}; at most "
+            f"{bounded.size_in_words(MAX_JSON_BYTES)}",
+            413,
+        )
     try:
-        body = bounded.load_json(request.body or b"{}", max_bytes=MAX_JSON_BYTES,
-                                 max_depth=MAX_JSON_DEPTH)
+        body = bounded.load_json(
+            request.body or b"{}", max_bytes=MAX_JSON_BYTES, max_depth=MAX_JSON_DEPTH
+        )
     except bounded.InputRefused as error:
         raise RehearsalError("", error.message, error.status) from None
     if not isinstance(body, dict):
@@ -89,8 +96,10 @@ def _read_json(request: HttpRequest):
     if not isinstance(preset, str):
         raise RehearsalError("preset", "must be the name of a preset")
     scenario = service.scenario_from(
-        preset=preset, text=scenario if isinstance(scenario, str) else "",
-        data=scenario if isinstance(scenario, dict) else None)
+        preset=preset,
+        text=scenario if isinstance(scenario, str) else "",
+        data=scenario if isinstance(scenario, dict) else None,
+    )
     return scenario, speed, start_events
 
 
@@ -104,23 +113,34 @@ def refused_json(error: RehearsalError) -> JsonResponse:
 def _created_json(request: HttpRequest, session: Session, status: int = 201) -> JsonResponse:
     page = request.build_absolute_uri(reverse("rehearsal-detail", args=[session.id]))
     events = reverse("rehearsal-events", args=[session.id, session.token])
-    return _remember(JsonResponse({
-        "id": session.id, "token": session.token, "name": session.name, "speed": session.speed,
-        "zone": session.zone, "page": page, "events": request.build_absolute_uri(events),
-        "compute": _compute_base(request, session),
-        "vms": {name: _guest_base(request, session, name) for name in session.guests},
-    }, status=status), session)
+    return _remember(
+        JsonResponse(
+            {
+                "id": session.id,
+                "token": session.token,
+                "name": session.name,
+                "speed": session.speed,
+                "zone": session.zone,
+                "page": page,
+                "events": request.build_absolute_uri(events),
+                "compute": compute_base_url(request, session),
+                "vms": {name: guest_base_url(request, session, name) for name in session.guests},
+            },
+            status=status,
+        ),
+        session,
+    )
 
 
 # --- the form ------------------------------------------------------------------------------------
+
 
 async def index(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return await _create_from_form(request)
     if request.method != "GET":
         return HttpResponse("GET or POST", status=405, content_type="text/plain")
-    return _form_page(request, {"preset": PRESET_DEFAULT, "speed": "10", "start_events": True},
-                      {})
+    return _form_page(request, {"preset": PRESET_DEFAULT, "speed": "10", "start_events": True}, {})
 
 
 def _mine(request: HttpRequest) -> list[Session]:
@@ -129,12 +149,22 @@ def _mine(request: HttpRequest) -> list[Session]:
 
 def _form_page(request: HttpRequest, values: dict, errors: dict, status: int = 200) -> HttpResponse:
     get_token(request)
-    return render(request, "rehearsals/index.html", {
-        "presets": service.small_presets(), "values": values, "errors": errors,
-        "mine": _mine(request), "max_vms": service.MAX_VMS, "max_speed": service.MAX_SPEED,
-        "min_speed": service.MIN_SPEED, "alive": len(registry.sessions),
-        "max_alive": registry.max_alive,
-    }, status=status)
+    return render(
+        request,
+        "rehearsals/index.html",
+        {
+            "presets": service.small_presets(),
+            "values": values,
+            "errors": errors,
+            "mine": _mine(request),
+            "max_vms": service.MAX_VMS,
+            "max_speed": service.MAX_SPEED,
+            "min_speed": service.MIN_SPEED,
+            "alive": len(registry.sessions),
+            "max_alive": registry.max_alive,
+        },
+        status=status,
+    )
 
 
 def _read_form(request: HttpRequest, values: dict):
@@ -144,16 +174,22 @@ def _read_form(request: HttpRequest, values: dict):
         post, files = request.POST, request.FILES
     except RequestDataTooBig:
         raise RehearsalError("scenario", _form_too_big(), 413) from None
-    values.update({"preset": post.get("preset", ""), "scenario": post.get("scenario", ""),
-                   "speed": post.get("speed", "1"),
-                   "start_events": post.get("start_events") == "on"})
+    values.update(
+        {
+            "preset": post.get("preset", ""),
+            "scenario": post.get("scenario", ""),
+            "speed": post.get("speed", "1"),
+            "start_events": post.get("start_events") == "on",
+        }
+    )
     upload = files.get("scenario_file")
     speed = service.parse_speed(values["speed"])
     text = values["scenario"].strip()
     if upload is not None:
         if upload.size > service.MAX_SCENARIO_BYTES:
-            raise RehearsalError("scenario", f"the file is over "
-                                             f"{bounded.size_in_words(service.MAX_SCENARIO_BYTES)}")
+            raise RehearsalError(
+                "scenario", f"the file is over {bounded.size_in_words(service.MAX_SCENARIO_BYTES)}"
+            )
         try:
             text = upload.read().decode()
         except UnicodeDecodeError:
@@ -165,8 +201,10 @@ def _read_form(request: HttpRequest, values: dict):
 def _form_too_big() -> str:
     from django.conf import settings
 
-    return (f"the form is over {bounded.size_in_words(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)}; "
-            f"a scenario is at most {bounded.size_in_words(service.MAX_SCENARIO_BYTES)}")
+    return (
+        f"the form is over {bounded.size_in_words(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)}; "
+        f"a scenario is at most {bounded.size_in_words(service.MAX_SCENARIO_BYTES)}"
+    )
 
 
 async def _create_from_form(request: HttpRequest) -> HttpResponse:
@@ -175,13 +213,20 @@ async def _create_from_form(request: HttpRequest) -> HttpResponse:
     try:
         registry.check_room(who)
         scenario, speed = await _in_thread(_read_form)(request, values)
-        rehearsal = await _in_thread(registry.build)(scenario, speed=speed,
-                                                      start_events=values["start_events"])
-        session = registry.add(rehearsal, scenario, speed=speed,
-                               owner_id=access.for_request(request).user_id, creator=who)
+        rehearsal = await _in_thread(registry.build)(
+            scenario, speed=speed, start_events=values["start_events"]
+        )
+        session = registry.add(
+            rehearsal,
+            scenario,
+            speed=speed,
+            owner_id=access.for_request(request).user_id,
+            creator=who,
+        )
     except RehearsalError as error:
-        response = _form_page(request, values, {error.field or "form": error.message},
-                              status=error.status)
+        response = _form_page(
+            request, values, {error.field or "form": error.message}, status=error.status
+        )
         if error.retry_after_s is not None:
             response["Retry-After"] = str(error.retry_after_s)
         return response

@@ -15,14 +15,21 @@ MAX_SCENARIO_BYTES = 256 * 1024
 class RehearsalError(Exception):
     """Bad input or a refused request: ``field`` (or ""), a sentence, an HTTP status."""
 
-    def __init__(self, field: str, message: str, status: int = 422, reason: str = "invalid",
-                 retry_after_s: int | None = None):
+    def __init__(
+        self,
+        field: str,
+        message: str,
+        status: int = 422,
+        reason: str = "invalid",
+        retry_after_s: int | None = None,
+    ):
         super().__init__(message)
         self.field, self.message, self.status, self.reason = field, message, status, reason
         self.retry_after_s = retry_after_s  # with 429 (and 503): when to try again
 
 
 # --- scenarios ------------------------------------------------------------------------------------
+
 
 def vm_count(scenario) -> int:
     return len(scenario.vm_list) if scenario.vm_list else scenario.vm_count
@@ -48,7 +55,9 @@ def scenario_from(*, preset: str = "", text: str = "", data=None):
     try:
         if preset:
             if preset not in PRESET_NAMES:
-                raise RehearsalError("preset", f"no preset {preset!r}; one of {', '.join(PRESET_NAMES)}")
+                raise RehearsalError(
+                    "preset", f"no preset {preset!r}; one of {', '.join(PRESET_NAMES)}"
+                )
             scenario = load_scenario(preset)
         else:
             if text:
@@ -63,15 +72,23 @@ def scenario_from(*, preset: str = "", text: str = "", data=None):
     except (RecursionError, ValueError, TypeError) as error:  # whatever the engine trips on
         raise RehearsalError("scenario", f"cannot be read: {str(error)[:200]}") from None
     if vm_count(scenario) > MAX_VMS:
-        raise RehearsalError("scenario", f"{vm_count(scenario)} VMs: a rehearsal takes at most {MAX_VMS:,}")
+        raise RehearsalError(
+            "scenario", f"{vm_count(scenario)} VMs: a rehearsal takes at most {MAX_VMS:,}"
+        )
     # names become URL path segments (.../vms/<vm>/, .../zones/<zone>/)
     for i, spec in enumerate(scenario.vm_list):
         if "/" in spec.name or not spec.name.strip():
-            raise RehearsalError("scenario", f"fleet.vm_list[{i}].name: {spec.name!r}: a rehearsal needs "
-                                             "VM names without '/' (they are part of URLs)")
+            raise RehearsalError(
+                "scenario",
+                f"fleet.vm_list[{i}].name: {spec.name!r}: a rehearsal needs "
+                "VM names without '/' (they are part of URLs)",
+            )
     if "/" in scenario.zone or not scenario.zone.strip():
-        raise RehearsalError("scenario", f"fleet.zone: {scenario.zone!r}: a rehearsal needs a zone "
-                                         "name without '/' (it is part of URLs)")
+        raise RehearsalError(
+            "scenario",
+            f"fleet.zone: {scenario.zone!r}: a rehearsal needs a zone "
+            "name without '/' (it is part of URLs)",
+        )
     return scenario
 
 

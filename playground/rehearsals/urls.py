@@ -7,7 +7,7 @@ use. A VM's base URL is ``rehearsals/<rid>/<token>/vms/<vm>/``: append the GCE p
 
 from django.urls import path, register_converter
 
-from . import creating, views
+from . import creating, guest_api, views
 
 
 class _Secret:
@@ -30,19 +30,50 @@ urlpatterns = [
     path("new.json", creating.create_json, name="rehearsal-create-json"),
     path("<rehearsal_secret:rid>/", views.detail, name="rehearsal-detail"),
     path("<rehearsal_secret:rid>/board/", views.board, name="rehearsal-board"),
-    path("<rehearsal_secret:rid>/vms/<str:vm>/simulate", views.simulate_from_page, name="rehearsal-simulate"),
+    path(
+        "<rehearsal_secret:rid>/vms/<str:vm>/simulate",
+        views.simulate_from_page,
+        name="rehearsal-simulate",
+    ),
     path("<rehearsal_secret:rid>/<rehearsal_secret:token>/", views.adopt, name="rehearsal-adopt"),
-    path("<rehearsal_secret:rid>/<rehearsal_secret:token>/events.json", views.events_json, name="rehearsal-events"),
-    path("<rehearsal_secret:rid>/<rehearsal_secret:token>/vms/<str:vm>/", views.guest_base, name="rehearsal-guest-base"),
-    path("<rehearsal_secret:rid>/<" + META + "maintenance-event", views.maintenance_event,
-         name="rehearsal-maintenance-event"),
-    path("<rehearsal_secret:rid>/<" + META + "scheduling/", views.scheduling, name="rehearsal-scheduling"),
-    path("<rehearsal_secret:rid>/<" + META + "scheduling/<str:key>", views.scheduling,
-         name="rehearsal-scheduling-key"),
-    path("<rehearsal_secret:rid>/<rehearsal_secret:token>/compute/v1/", views.compute_base,
-         name="rehearsal-compute-base"),
-    path("<rehearsal_secret:rid>/<" + COMPUTE + "instances/<str:vm>/simulateMaintenanceEvent",
-         views.simulate_maintenance_event, name="rehearsal-simulate-api"),
-    path("<rehearsal_secret:rid>/<" + COMPUTE + "operations/<str:name>", views.operation,
-         name="rehearsal-operation"),
+    path(
+        "<rehearsal_secret:rid>/<rehearsal_secret:token>/events.json",
+        views.events_json,
+        name="rehearsal-events",
+    ),
+    path(
+        "<rehearsal_secret:rid>/<rehearsal_secret:token>/vms/<str:vm>/",
+        guest_api.guest_base,
+        name="rehearsal-guest-base",
+    ),
+    path(
+        "<rehearsal_secret:rid>/<" + META + "maintenance-event",
+        guest_api.maintenance_event,
+        name="rehearsal-maintenance-event",
+    ),
+    path(
+        "<rehearsal_secret:rid>/<" + META + "scheduling/",
+        guest_api.scheduling,
+        name="rehearsal-scheduling",
+    ),
+    path(
+        "<rehearsal_secret:rid>/<" + META + "scheduling/<str:key>",
+        guest_api.scheduling,
+        name="rehearsal-scheduling-key",
+    ),
+    path(
+        "<rehearsal_secret:rid>/<rehearsal_secret:token>/compute/v1/",
+        guest_api.compute_base,
+        name="rehearsal-compute-base",
+    ),
+    path(
+        "<rehearsal_secret:rid>/<" + COMPUTE + "instances/<str:vm>/simulateMaintenanceEvent",
+        guest_api.simulate_maintenance_event,
+        name="rehearsal-simulate-api",
+    ),
+    path(
+        "<rehearsal_secret:rid>/<" + COMPUTE + "operations/<str:name>",
+        guest_api.operation,
+        name="rehearsal-operation",
+    ),
 ]

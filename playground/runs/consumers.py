@@ -145,8 +145,9 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
 
     async def _replay(self) -> None:
         while True:
-            events = await _events_after(self.spec.model, self.run_id, self.last_seq,
-                                         self.spec.replay_page)
+            events = await _events_after(
+                self.spec.model, self.run_id, self.last_seq, self.spec.replay_page
+            )
             if not events:
                 return
             await self._forward(events)

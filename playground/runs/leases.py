@@ -41,8 +41,10 @@ from .models import LeasedRun, RunStatus, group_name_for
 
 log = logging.getLogger(__name__)
 
-ERROR_WORKER_LOST = ("The worker running this run stopped (no heartbeat for {lease:g} s) on each "
-                     "of {attempts} attempt(s); giving up.")
+ERROR_WORKER_LOST = (
+    "The worker running this run stopped (no heartbeat for {lease:g} s) on each "
+    "of {attempts} attempt(s); giving up."
+)
 
 
 class LeaseLost(Exception):
@@ -54,8 +56,9 @@ def worker_name() -> str:
 
 
 class Lease:
-    def __init__(self, model: type[LeasedRun], run_id: int, attempt: int, *,
-                 interval_s: float | None = None):
+    def __init__(
+        self, model: type[LeasedRun], run_id: int, attempt: int, *, interval_s: float | None = None
+    ):
         self.model, self.run_id, self.attempt = model, run_id, attempt
         self.interval_s = settings.PLAYGROUND_RUN_HEARTBEAT_S if interval_s is None else interval_s
         self.lost = threading.Event()
@@ -76,8 +79,9 @@ class Lease:
         # A heartbeat from another connection cannot see rows of an open transaction (the
         # test suite's): then only the writes themselves renew the lease.
         if self.interval_s > 0 and not connection.in_atomic_block:
-            self._thread = threading.Thread(target=self._beat, daemon=True,
-                                            name=f"lease-{self.run_id}")
+            self._thread = threading.Thread(
+                target=self._beat, daemon=True, name=f"lease-{self.run_id}"
+            )
             self._thread.start()
         return self
 
@@ -92,18 +96,23 @@ class Lease:
                 try:
                     if not self.model.beat(self.run_id, self.attempt):
                         self.lost.set()
-                        log.warning("lease lost", extra=run_fields(
-                            self.model.kind, self.run_id, self.attempt))
+                        log.warning(
+                            "lease lost",
+                            extra=run_fields(self.model.kind, self.run_id, self.attempt),
+                        )
                         return
                 except Exception:  # the database blinked: try again next time
-                    log.exception("heartbeat failed", extra=run_fields(
-                        self.model.kind, self.run_id, self.attempt))
+                    log.exception(
+                        "heartbeat failed",
+                        extra=run_fields(self.model.kind, self.run_id, self.attempt),
+                    )
                     close_old_connections()
         finally:
             connections.close_all()  # this thread's own connections
 
 
 # --- the reaper ----------------------------------------------------------------------------------
+
 
 def send(kind: str, run_id: int) -> None:
     """Send a run's task (best effort: if the broker is down the run stays queued and the
@@ -113,8 +122,9 @@ def send(kind: str, run_id: int) -> None:
     try:
         execute_run.delay(kind, run_id)
     except Exception:
-        log.exception("could not send the task; it will be sent again",
-                      extra=run_fields(kind, run_id))
+        log.exception(
+            "could not send the task; it will be sent again", extra=run_fields(kind, run_id)
+        )
 
 
 def reap(*, only: tuple[str, int] | None = None, now=None) -> dict[str, list[int]]:
@@ -135,8 +145,9 @@ def reap(*, only: tuple[str, int] | None = None, now=None) -> dict[str, list[int
             stale, queued = stale.filter(id=only[1]), queued.filter(id=only[1])
         for run_id, attempts in stale.values_list("id", "attempts"):
             if attempts >= settings.PLAYGROUND_RUN_MAX_ATTEMPTS:
-                error = ERROR_WORKER_LOST.format(lease=settings.PLAYGROUND_RUN_LEASE_S,
-                                                 attempts=attempts)
+                error = ERROR_WORKER_LOST.format(
+                    lease=settings.PLAYGROUND_RUN_LEASE_S, attempts=attempts
+                )
                 if model.give_up(run_id, attempts, lease_cutoff, error):
                     log.warning("worker lost; run failed", extra=run_fields(kind, run_id, attempts))
                     publisher = RunEventPublisher(group_name_for(kind, run_id))
@@ -146,8 +157,9 @@ def reap(*, only: tuple[str, int] | None = None, now=None) -> dict[str, list[int
                         publisher.close()
                     done["failed"].append(run_id)
             elif model.requeue(run_id, attempts, lease_cutoff):
-                log.warning("worker lost; run queued again",
-                            extra=run_fields(kind, run_id, attempts))
+                log.warning(
+                    "worker lost; run queued again", extra=run_fields(kind, run_id, attempts)
+                )
                 send(kind, run_id)
                 done["requeued"].append(run_id)
         for run_id in queued.values_list("id", flat=True):

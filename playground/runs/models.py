@@ -19,7 +19,6 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-
 class LeasedRun(models.Model):
     """What a single-VM run and a fleet run share: a status that only moves through the
     conditional updates below, and a lease so that a run whose worker died is noticed.
@@ -37,10 +36,17 @@ class LeasedRun(models.Model):
     finished = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0, help_text="times a worker claimed it")
     heartbeat_at = models.DateTimeField(
-        null=True, blank=True, default=timezone.now,
-        help_text="running: the worker's last heartbeat; queued: when the task was last sent")
-    worker = models.CharField(max_length=200, blank=True, default="",
-                              help_text="host:pid of the worker that claimed it last")
+        null=True,
+        blank=True,
+        default=timezone.now,
+        help_text="running: the worker's last heartbeat; queued: when the task was last sent",
+    )
+    worker = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        help_text="host:pid of the worker that claimed it last",
+    )
 
     class Meta:
         abstract = True
@@ -61,9 +67,16 @@ class LeasedRun(models.Model):
         queued. Exactly one caller wins however often the task is delivered."""
         now = timezone.now()
         with transaction.atomic():
-            if cls.objects.filter(id=run_id, status=RunStatus.QUEUED).update(
-                    status=RunStatus.RUNNING, started=now, heartbeat_at=now, worker=worker[:200],
-                    attempts=F("attempts") + 1) != 1:
+            if (
+                cls.objects.filter(id=run_id, status=RunStatus.QUEUED).update(
+                    status=RunStatus.RUNNING,
+                    started=now,
+                    heartbeat_at=now,
+                    worker=worker[:200],
+                    attempts=F("attempts") + 1,
+                )
+                != 1
+            ):
                 return 0
             return cls.objects.values_list("attempts", flat=True).get(id=run_id)
 
@@ -79,15 +92,22 @@ class LeasedRun(models.Model):
 
     @classmethod
     def fail(cls, run_id: int, error: str, *, attempt: int | None = None) -> bool:
-        rows = (cls.objects.filter(id=run_id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
-                if attempt is None else cls._holding(run_id, attempt))
+        rows = (
+            cls.objects.filter(id=run_id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+            if attempt is None
+            else cls._holding(run_id, attempt)
+        )
         return rows.update(status=RunStatus.FAILED, error=error, finished=timezone.now()) == 1
 
     @classmethod
     def finish(cls, run_id: int, *, attempt: int | None = None, **fields) -> bool:
         """Mark a run done (with its kind's result ``fields``) if this attempt still holds it."""
-        return cls._holding(run_id, attempt).update(
-            status=RunStatus.DONE, finished=timezone.now(), **fields) == 1
+        return (
+            cls._holding(run_id, attempt).update(
+                status=RunStatus.DONE, finished=timezone.now(), **fields
+            )
+            == 1
+        )
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -107,27 +127,37 @@ class LeasedRun(models.Model):
     @classmethod
     def stale(cls, cutoff: datetime):
         return cls.objects.filter(status=RunStatus.RUNNING).filter(
-            Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started__lt=cutoff))
+            Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started__lt=cutoff)
+        )
 
     @classmethod
     def requeue(cls, run_id: int, attempt: int, cutoff: datetime) -> bool:
         """Give a run whose worker stopped beating back to the queue (that attempt only)."""
-        return cls.stale(cutoff).filter(id=run_id, attempts=attempt).update(
-            status=RunStatus.QUEUED, heartbeat_at=timezone.now(), worker="") == 1
+        return (
+            cls.stale(cutoff)
+            .filter(id=run_id, attempts=attempt)
+            .update(status=RunStatus.QUEUED, heartbeat_at=timezone.now(), worker="")
+            == 1
+        )
 
     @classmethod
     def give_up(cls, run_id: int, attempt: int, cutoff: datetime, error: str) -> bool:
-        return cls.stale(cutoff).filter(id=run_id, attempts=attempt).update(
-            status=RunStatus.FAILED, error=error, finished=timezone.now()) == 1
+        return (
+            cls.stale(cutoff)
+            .filter(id=run_id, attempts=attempt)
+            .update(status=RunStatus.FAILED, error=error, finished=timezone.now())
+            == 1
+        )
 
     @classmethod
     def resend(cls, run_id: int, cutoff: datetime) -> bool:
         """A run queued since before ``cutoff`` (its message may be lost): mark it sent now."""
-        return cls.objects.filter(id=run_id, status=RunStatus.QUEUED).filter(
-            Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created__lt=cutoff)
-        ).update(heartbeat_at=timezone.now()) == 1
-
-
+        return (
+            cls.objects.filter(id=run_id, status=RunStatus.QUEUED)
+            .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created__lt=cutoff))
+            .update(heartbeat_at=timezone.now())
+            == 1
+        )
 
 
 def group_name_for(kind: str, run_id: int) -> str:

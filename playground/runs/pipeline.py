@@ -27,13 +27,19 @@ from .publisher import RunEventPublisher
 
 log = logging.getLogger(__name__)
 
-ERROR_RESUME_MISMATCH = ("Could not resume after the worker was lost: the model's event {seq} "
-                         "differs from the stored one.")
-ERROR_TOO_MANY_EVENTS = ("The run was stopped after {count:,} {what} (the playground's limit, "
-                         "{setting}): shorten the simulated time (durations, rates) "
-                         "or use the command line for runs this long.")
-ERROR_TOO_LONG = ("The run was stopped after {seconds:.0f} s of computing (the playground's limit, "
-                  "PLAYGROUND_RUN_MAX_WALL_S): use the command line for runs this big.")
+ERROR_RESUME_MISMATCH = (
+    "Could not resume after the worker was lost: the model's event {seq} "
+    "differs from the stored one."
+)
+ERROR_TOO_MANY_EVENTS = (
+    "The run was stopped after {count:,} {what} (the playground's limit, "
+    "{setting}): shorten the simulated time (durations, rates) "
+    "or use the command line for runs this long."
+)
+ERROR_TOO_LONG = (
+    "The run was stopped after {seconds:.0f} s of computing (the playground's limit, "
+    "PLAYGROUND_RUN_MAX_WALL_S): use the command line for runs this big."
+)
 
 # A batch is also flushed when its memory maps hold this many cells (keeps messages small).
 MAX_BATCH_CELLS = 250_000
@@ -74,16 +80,22 @@ class RunBudget:
 
     def check(self, count: int) -> None:
         if self.max_events > 0 and count > self.max_events:
-            raise OverBudget(ERROR_TOO_MANY_EVENTS.format(count=self.max_events, what=self.what,
-                                                          setting=self.setting))
+            raise OverBudget(
+                ERROR_TOO_MANY_EVENTS.format(
+                    count=self.max_events, what=self.what, setting=self.setting
+                )
+            )
         elapsed = time.monotonic() - self.started
         if self.max_wall_s > 0 and elapsed > self.max_wall_s:
             raise OverBudget(ERROR_TOO_LONG.format(seconds=elapsed))
 
     @classmethod
     def for_kind(cls, kind: kinds.RunKind) -> RunBudget:
-        return cls(getattr(settings, kind.max_events_setting), what=kind.events_noun,
-                   setting=kind.max_events_setting)
+        return cls(
+            getattr(settings, kind.max_events_setting),
+            what=kind.events_noun,
+            setting=kind.max_events_setting,
+        )
 
 
 class EventSink:
@@ -94,9 +106,19 @@ class EventSink:
     events up to that seq are stored already (an earlier attempt); the last of them is checked
     against ``last_stored``, and they are skipped."""
 
-    def __init__(self, event_model, run_id: int, publisher, *, batch_size: int,
-                 interval_s: float, lease: leases.Lease | None = None, resume_after: int = 0,
-                 last_stored: dict | None = None, budget: RunBudget | None = None):
+    def __init__(
+        self,
+        event_model,
+        run_id: int,
+        publisher,
+        *,
+        batch_size: int,
+        interval_s: float,
+        lease: leases.Lease | None = None,
+        resume_after: int = 0,
+        last_stored: dict | None = None,
+        budget: RunBudget | None = None,
+    ):
         self.event_model = event_model
         self.run_id = run_id
         self.publisher = publisher
@@ -120,14 +142,24 @@ class EventSink:
             self.budget.check(self.seq)
         if self.seq <= self.resume_after:
             if self.seq == self.resume_after and not same_event(
-                    self.last_stored, {"seq": self.seq, **event}):
+                self.last_stored, {"seq": self.seq, **event}
+            ):
                 raise ResumeMismatch(ERROR_RESUME_MISMATCH.format(seq=self.seq))
             return
-        self.pending.append(self.event_model(run_id=self.run_id, seq=self.seq,
-                                             kind=str(event.get("kind", "event")), payload=event))
+        self.pending.append(
+            self.event_model(
+                run_id=self.run_id,
+                seq=self.seq,
+                kind=str(event.get("kind", "event")),
+                payload=event,
+            )
+        )
         self.cells += len(event.get("memory_map") or ())
-        if (len(self.pending) >= self.batch_size or self.cells >= MAX_BATCH_CELLS
-                or time.monotonic() - self.last_flush >= self.interval_s):
+        if (
+            len(self.pending) >= self.batch_size
+            or self.cells >= MAX_BATCH_CELLS
+            or time.monotonic() - self.last_flush >= self.interval_s
+        ):
             self.flush()
 
     def flush(self) -> None:
@@ -141,8 +173,7 @@ class EventSink:
         self.pending, self.cells = [], 0
 
 
-def execute_run(*, kind: str, run_id: int, publisher=None,
-                interval_s: float | None = None) -> bool:
+def execute_run(*, kind: str, run_id: int, publisher=None, interval_s: float | None = None) -> bool:
     """Claim a queued run of ``kind``, run its runner into the sink, and mark it done (storing
     the runner's outcome in the same transaction) or failed. Returns False (and does nothing)
     if the run was not queued, so delivering the task twice is harmless. A run queued again
@@ -160,11 +191,16 @@ def execute_run(*, kind: str, run_id: int, publisher=None,
     lease = leases.Lease(spec.model, run_id, attempt).start()
     publisher.status(RunStatus.RUNNING.value)
     sink = EventSink(
-        spec.event_model, run_id, publisher, lease=lease,
+        spec.event_model,
+        run_id,
+        publisher,
+        lease=lease,
         batch_size=getattr(settings, spec.batch_size_setting),
         interval_s=getattr(settings, spec.interval_setting) if interval_s is None else interval_s,
-        resume_after=last.seq if last else 0, last_stored=last.as_message() if last else None,
-        budget=RunBudget.for_kind(spec))
+        resume_after=last.seq if last else 0,
+        last_stored=last.as_message() if last else None,
+        budget=RunBudget.for_kind(spec),
+    )
     try:
         try:
             outcome = spec.runner(run, sink)
@@ -182,15 +218,26 @@ def execute_run(*, kind: str, run_id: int, publisher=None,
             log.warning("lease lost; stopping without writing", extra=fields)
             return False
         except spec.invalid_input as exc:
-            return _fail(spec, run_id, publisher, sink, spec.invalid_message.format(error=exc),
-                         attempt=attempt)
+            return _fail(
+                spec,
+                run_id,
+                publisher,
+                sink,
+                spec.invalid_message.format(error=exc),
+                attempt=attempt,
+            )
         except (ResumeMismatch, OverBudget) as exc:
             return _fail(spec, run_id, publisher, sink, str(exc), attempt=attempt)
         except Exception as exc:  # the model broke: say so on the run instead of hanging
             log.exception("run failed", extra=fields)
-            return _fail(spec, run_id, publisher, sink,
-                         spec.failed_message.format(error=f"{type(exc).__name__}: {exc}"),
-                         attempt=attempt)
+            return _fail(
+                spec,
+                run_id,
+                publisher,
+                sink,
+                spec.failed_message.format(error=f"{type(exc).__name__}: {exc}"),
+                attempt=attempt,
+            )
         log.info("run done", extra={**fields, "events": sink.seq})
         publisher.status(RunStatus.DONE.value)
         return True
@@ -199,8 +246,9 @@ def execute_run(*, kind: str, run_id: int, publisher=None,
         getattr(publisher, "close", lambda: None)()  # a test's recording publisher has none
 
 
-def _fail(spec: kinds.RunKind, run_id: int, publisher, sink: EventSink, error: str, *,
-          attempt: int) -> bool:
+def _fail(
+    spec: kinds.RunKind, run_id: int, publisher, sink: EventSink, error: str, *, attempt: int
+) -> bool:
     """Store what the sink holds, then mark the run failed with ``error`` (if this attempt still
     holds it). True when this attempt failed the run; False when it had lost it already."""
     fields = run_fields(spec.name, run_id, attempt)

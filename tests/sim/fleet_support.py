@@ -3,34 +3,97 @@
 from migrationsim.fleet import FleetRun, parse_scenario
 
 # What the web's plan page and ``fleet --plan --json`` read: the plan's keys are a contract.
-PLAN_KEYS = {"name", "hosts", "vms", "racks", "hosts_in_scope", "vms_in_scope", "migrate", "terminate",
-             "terminate_total", "restart_after_terminate", "terminate_reasons", "events", "capacity",
-             "policy", "eta_s", "eta_low_s", "eta_high_s", "eta_method", "not_placed",
-             "not_placed_reasons",
-             # the engine's prediction (issue #14): figures, what is not handled, the binding limit
-             "makespan_s", "migrations", "terminations", "crashes", "outcomes", "blackout_p50_s",
-             "blackout_p99_s", "blackout_max_s", "blackout_slo_s", "blackout_slo_breaches",
-             "peak_concurrent_migrations", "queue_wait_p99_s", "eta_seeds", "not_handled",
-             "binding_limit"}
-PLAN_EVENT_KEYS = {"name", "kind", "start_s", "deadline_s", "window", "hosts", "max_hosts_in_maintenance",
-                   "host_downtime_s", "waves", "predicted"}
+PLAN_KEYS = {
+    "name",
+    "hosts",
+    "vms",
+    "racks",
+    "hosts_in_scope",
+    "vms_in_scope",
+    "migrate",
+    "terminate",
+    "terminate_total",
+    "restart_after_terminate",
+    "terminate_reasons",
+    "events",
+    "capacity",
+    "policy",
+    "eta_s",
+    "eta_low_s",
+    "eta_high_s",
+    "eta_method",
+    "not_placed",
+    "not_placed_reasons",
+    # the engine's prediction (issue #14): figures, what is not handled, the binding limit
+    "makespan_s",
+    "migrations",
+    "terminations",
+    "crashes",
+    "outcomes",
+    "blackout_p50_s",
+    "blackout_p99_s",
+    "blackout_max_s",
+    "blackout_slo_s",
+    "blackout_slo_breaches",
+    "peak_concurrent_migrations",
+    "queue_wait_p99_s",
+    "eta_seeds",
+    "not_handled",
+    "binding_limit",
+}
+PLAN_EVENT_KEYS = {
+    "name",
+    "kind",
+    "start_s",
+    "deadline_s",
+    "window",
+    "hosts",
+    "max_hosts_in_maintenance",
+    "host_downtime_s",
+    "waves",
+    "predicted",
+}
 
 
-def scenario(*, racks=1, hosts=2, vms=(), events=None, policy=None, caps=None, failures=None,
-             network=None, host=None, uplink=None, mix=None, seed=1, **extra):
+def scenario(
+    *,
+    racks=1,
+    hosts=2,
+    vms=(),
+    events=None,
+    policy=None,
+    caps=None,
+    failures=None,
+    network=None,
+    host=None,
+    uplink=None,
+    mix=None,
+    seed=1,
+    **extra,
+):
     """A scenario dict: ``vms`` are (name, host, memory, workload, {fields}) tuples."""
     rack = {"name": "r", "count": racks, "hosts": hosts}
     if uplink:
         rack["uplink"] = uplink
     fleet = {"racks": [rack], "host": host or {"vcpus": 64, "memory": "256GiB", "nic": "10Gbit/s"}}
     if vms:
-        fleet["vm_list"] = [{"name": n, "host": h, "memory": m, "workload": w, **(more[0] if more else {})}
-                            for n, h, m, w, *more in vms]
+        fleet["vm_list"] = [
+            {"name": n, "host": h, "memory": m, "workload": w, **(more[0] if more else {})}
+            for n, h, m, w, *more in vms
+        ]
     if mix:
         fleet["vms"] = mix
-    data = {"seed": seed, "fleet": fleet,
-            "events": events or [{"kind": "kernel_upgrade", "scope": {"hosts": ["r1-h1"]}}]}
-    for key, value in (("policy", policy), ("caps", caps), ("failures", failures), ("network", network)):
+    data = {
+        "seed": seed,
+        "fleet": fleet,
+        "events": events or [{"kind": "kernel_upgrade", "scope": {"hosts": ["r1-h1"]}}],
+    }
+    for key, value in (
+        ("policy", policy),
+        ("caps", caps),
+        ("failures", failures),
+        ("network", network),
+    ):
         if value is not None:
             data[key] = value
     data.update(extra)

@@ -71,23 +71,41 @@ def assert_same_result(fast, slow):
     rounds = len(slow["rounds"])
     slowest_bps = min([r["rate_bps"] for r in slow["rounds"] if r["rate_bps"] > 0] or [1.0])
     page_s, pages_bytes = PAGE_WIRE_BYTES / slowest_bps, PAGE_WIRE_BYTES * rounds
-    tolerance = {"total_time_s": page_s * rounds, "precopy_time_s": page_s * rounds,
-                 "end_to_end_s": page_s * rounds, "bytes_sent": pages_bytes,
-                 "final_bytes": pages_bytes, "blackout_s": page_s * rounds, "throttle_max": 0}
+    tolerance = {
+        "total_time_s": page_s * rounds,
+        "precopy_time_s": page_s * rounds,
+        "end_to_end_s": page_s * rounds,
+        "bytes_sent": pages_bytes,
+        "final_bytes": pages_bytes,
+        "blackout_s": page_s * rounds,
+        "throttle_max": 0,
+    }
     for key, abs_tol in tolerance.items():
         assert close(fast[key], slow[key], abs_tol=abs_tol + 1e-6), (key, fast[key], slow[key])
     if slow["postcopy"]:
         assert close(fast["postcopy"]["bytes"], slow["postcopy"]["bytes"], abs_tol=pages_bytes)
         assert close(fast["postcopy"]["pages"], slow["postcopy"]["pages"], abs_tol=rounds)
-        assert close(fast["postcopy"]["faults"], slow["postcopy"]["faults"], rel=1e-6, abs_tol=rounds)
-    for a, b in zip(fast["rounds"], slow["rounds"]):
+        assert close(
+            fast["postcopy"]["faults"], slow["postcopy"]["faults"], rel=1e-6, abs_tol=rounds
+        )
+    for a, b in zip(fast["rounds"], slow["rounds"], strict=False):
         assert a["index"] == b["index"] and a["phase"] == b["phase"]
         one_page_s = PAGE_WIRE_BYTES / max(b["rate_bps"], slowest_bps)
-        for key, abs_tol in (("start_s", page_s * rounds), ("duration_s", one_page_s + page_s * rounds),
-                             ("bytes", PAGE_WIRE_BYTES), ("pages", 1.0),
-                             ("dirty_bytes", 4096.0), ("pending_after_bytes", 4096.0 * rounds),
-                             ("threshold_bytes", 0.0)):
-            assert close(a[key], b[key], abs_tol=abs_tol * 1.01 + 1e-6), (a["index"], key, a[key], b[key])
+        for key, abs_tol in (
+            ("start_s", page_s * rounds),
+            ("duration_s", one_page_s + page_s * rounds),
+            ("bytes", PAGE_WIRE_BYTES),
+            ("pages", 1.0),
+            ("dirty_bytes", 4096.0),
+            ("pending_after_bytes", 4096.0 * rounds),
+            ("threshold_bytes", 0.0),
+        ):
+            assert close(a[key], b[key], abs_tol=abs_tol * 1.01 + 1e-6), (
+                a["index"],
+                key,
+                a[key],
+                b[key],
+            )
 
 
 def both_ways(**params):
@@ -115,17 +133,22 @@ def repeated_rounds(**params) -> int:
 
 
 @pytest.mark.parametrize("workload", sorted(PRESETS))
-@pytest.mark.parametrize("policy, extra", [
-    ("qemu", {}),
-    ("qemu", {"timeout_action": "force-complete"}),
-    ("qemu", {"timeout_action": "post-copy"}),
-    ("qemu", {"auto_converge": True}),
-    ("qemu", {"max_bandwidth": "100Gbit/s", "bandwidth": "1Gbit/s"}),
-    ("textbook", {}),
-    ("xen", {}),
-    ("gce", {}),
-])
-def test_every_preset_and_policy_gives_the_same_answer_with_and_without_shortcuts(workload, policy, extra):
+@pytest.mark.parametrize(
+    "policy, extra",
+    [
+        ("qemu", {}),
+        ("qemu", {"timeout_action": "force-complete"}),
+        ("qemu", {"timeout_action": "post-copy"}),
+        ("qemu", {"auto_converge": True}),
+        ("qemu", {"max_bandwidth": "100Gbit/s", "bandwidth": "1Gbit/s"}),
+        ("textbook", {}),
+        ("xen", {}),
+        ("gce", {}),
+    ],
+)
+def test_every_preset_and_policy_gives_the_same_answer_with_and_without_shortcuts(
+    workload, policy, extra
+):
     fast, slow = both_ways(workload=workload, policy=policy, **extra)
     assert_same_result(fast, slow)
 
@@ -133,8 +156,13 @@ def test_every_preset_and_policy_gives_the_same_answer_with_and_without_shortcut
 def test_a_downtime_ramp_steps_inside_a_steady_state_and_the_answer_is_unchanged():
     # a step every 600 s (150 s/GiB), rounds of ~29 s: about 20 rounds between steps (290 ms:
     # no threshold a whole number of pages, where rounding may flip a page either way)
-    params = dict(workload="muncher", downtime_ramp_steps=4, downtime_ramp_delay=150,
-                  completion_timeout=800, downtime_limit="290ms")
+    params = dict(
+        workload="muncher",
+        downtime_ramp_steps=4,
+        downtime_ramp_delay=150,
+        completion_timeout=800,
+        downtime_limit="290ms",
+    )
     fast, slow = both_ways(**params)
     assert_same_result(fast, slow)
     assert len({r["threshold_bytes"] for r in slow["rounds"] if r["phase"] == "live"}) > 2
@@ -184,12 +212,18 @@ def test_one_random_writer_keeps_totals_and_replays_its_segments_exactly():
     slow_memory, _ = new_memory(spec)
     slow_memory._one_writer = None  # this one stays segment by segment
     link = LinkRate(spec.bandwidth_bps)
-    pairs = zip(Precopy(spec, fast_memory).rounds(link), Precopy(spec, slow_memory).rounds(link))
+    pairs = zip(
+        Precopy(spec, fast_memory).rounds(link),
+        Precopy(spec, slow_memory).rounds(link),
+        strict=False,
+    )
     for index, (a, b) in enumerate(pairs):
         assert close(a.pending_after_bytes, b.pending_after_bytes)
         assert close(a.bytes, b.bytes) and close(a.duration_s, b.duration_s)
         if index % 10 == 0:  # looking at the segments brings them up to date
-            assert fast_memory.memory_map(64) == pytest.approx(slow_memory.memory_map(64), rel=1e-9, abs=1e-12)
+            assert fast_memory.memory_map(64) == pytest.approx(
+                slow_memory.memory_map(64), rel=1e-9, abs=1e-12
+            )
             assert fast_memory.cursor == pytest.approx(slow_memory.cursor, rel=1e-12)
     assert fast_memory._collapsed and not slow_memory._collapsed
     assert fast_memory.send_all() == pytest.approx(slow_memory.send_all(), rel=1e-12)
@@ -202,15 +236,20 @@ def test_the_stream_shows_the_same_memory_maps_either_way():
     with stepped_one_by_one():
         slow = [e for e in stream(spec, memory_map_cells=64) if "memory_map" in e]
     assert len(fast) == len(slow) > 50
-    for a, b in zip(fast, slow):
+    for a, b in zip(fast, slow, strict=False):
         assert a["memory_map"] == pytest.approx(b["memory_map"], rel=1e-9, abs=1e-12)
 
 
 def test_a_sequential_writer_that_laps_its_region_goes_on_from_where_it_was():
     # 3.5 laps of a 1,000-page ring: the writer ends half-way round, in both resolutions
     for resolution in ("fluid", "pages"):
-        spec = build_spec(memory="64MiB", working_set=1000 * 4096, write_pattern="sequential",
-                          dirty_rate=3500 * 4096, resolution=resolution)
+        spec = build_spec(
+            memory="64MiB",
+            working_set=1000 * 4096,
+            write_pattern="sequential",
+            dirty_rate=3500 * 4096,
+            resolution=resolution,
+        )
         memory, _ = new_memory(spec)
         memory.dirty(1.0)
         assert memory.sweep_pos[0] == pytest.approx(500), resolution
@@ -248,6 +287,7 @@ def test_shortcuts_never_change_an_answer(params):
 
 # --- the window regime (issue 15, section 3): accelerated against plain ------------------------
 
+
 def within(a, b, rel):
     return math.isclose(a, b, rel_tol=rel, abs_tol=1e-9)
 
@@ -262,16 +302,21 @@ def window_migrations(draw):
     downtime = draw(st.floats(min_value=0.1, max_value=1.0))
     threshold = cap * downtime
     # above the threshold by less than a window's budget: every window a round (or just below)
-    ring = min(threshold * draw(st.floats(min_value=0.98, max_value=1 + 0.09 / downtime)),
-               0.3 * memory)
+    ring = min(
+        threshold * draw(st.floats(min_value=0.98, max_value=1 + 0.09 / downtime)), 0.3 * memory
+    )
     spec = build_spec(
-        memory=memory, zero_fraction=draw(st.floats(min_value=0.0, max_value=0.5)),
-        dirty_rate=1e6, working_set=4096,
+        memory=memory,
+        zero_fraction=draw(st.floats(min_value=0.0, max_value=0.5)),
+        dirty_rate=1e6,
+        working_set=4096,
         bandwidth=draw(st.sampled_from(["10Gbit/s", "25Gbit/s", "4Gbit/s"])),
-        max_bandwidth=cap, downtime_limit=downtime,
+        max_bandwidth=cap,
+        downtime_limit=downtime,
         completion_timeout=draw(st.floats(min_value=20.0, max_value=800.0)),
         timeout_action=draw(st.sampled_from(["abort"] * 4 + ["force-complete", "post-copy"])),
-        layout=draw(st.sampled_from(["hot,cold,zero", "zero,hot,cold", "cold,zero,hot"])))
+        layout=draw(st.sampled_from(["hot,cold,zero", "zero,hot,cold", "cold,zero,hot"])),
+    )
     ring_rate = ring / draw(st.floats(min_value=0.005, max_value=0.11))
     slow = draw(st.floats(min_value=0.0, max_value=0.4)) * memory * (1 - spec.zero_fraction) * 0.5
     sets = [WorkingSet(ring, ring_rate, "sequential")]
@@ -284,7 +329,10 @@ def assert_within_issue_tolerances(fast, slow):
     assert fast["stop_reason"] == slow["stop_reason"] and fast["outcome"] == slow["outcome"]
     for key in ("total_time_s", "precopy_time_s", "bytes_sent", "final_bytes"):
         assert within(fast[key], slow[key], 1e-3), (key, fast[key], slow[key])
-    assert within(fast["live_rounds"], slow["live_rounds"], 1e-2), (fast["live_rounds"], slow["live_rounds"])
+    assert within(fast["live_rounds"], slow["live_rounds"], 1e-2), (
+        fast["live_rounds"],
+        slow["live_rounds"],
+    )
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

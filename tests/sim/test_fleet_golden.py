@@ -67,9 +67,14 @@ def test_a_seeded_run_gives_exactly_its_golden_events_and_summary(name):
     golden = json.loads(GOLDEN.read_text())[name]
     observed = observe(name)
     assert observed["summary"] == golden["summary"]
-    assert (observed["events"], observed["events_sha256"]) == (golden["events"], golden["events_sha256"])
+    assert (observed["events"], observed["events_sha256"]) == (
+        golden["events"],
+        golden["events_sha256"],
+    )
 
 
 if __name__ == "__main__":
-    GOLDEN.write_text(json.dumps({name: observe(name) for name in CASES}, indent=1, sort_keys=True) + "\n")
+    GOLDEN.write_text(
+        json.dumps({name: observe(name) for name in CASES}, indent=1, sort_keys=True) + "\n"
+    )
     print(f"wrote {GOLDEN}")

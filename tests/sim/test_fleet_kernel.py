@@ -5,7 +5,12 @@ from migrationsim.fleet.kernel import Kernel
 
 def test_actions_run_by_time_then_priority_then_the_order_they_were_scheduled_in():
     kernel, ran = Kernel(), []
-    for name, time_s, priority in (("late", 2.0, 0), ("b", 1.0, 0), ("c", 1.0, 0), ("urgent", 1.0, -1)):
+    for name, time_s, priority in (
+        ("late", 2.0, 0),
+        ("b", 1.0, 0),
+        ("c", 1.0, 0),
+        ("urgent", 1.0, -1),
+    ):
         kernel.at(time_s, ran.append, name, priority=priority)
     kernel.run()
     assert ran == ["urgent", "b", "c", "late"] and kernel.now == 2.0
@@ -43,6 +48,9 @@ def test_events_streams_what_the_actions_emit_then_finishes_once():
     kernel = Counting()
     kernel.at(1.0, kernel.emit, "ping")
     kernel.at(2.0, kernel.emit, "pong")
-    assert list(kernel.events()) == [{"t_s": 1.0, "kind": "ping"}, {"t_s": 2.0, "kind": "pong"},
-                                     {"t_s": 2.0, "kind": "done"}]
+    assert list(kernel.events()) == [
+        {"t_s": 1.0, "kind": "ping"},
+        {"t_s": 2.0, "kind": "pong"},
+        {"t_s": 2.0, "kind": "done"},
+    ]
     assert kernel.finished == 1

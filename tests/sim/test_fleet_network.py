@@ -46,7 +46,7 @@ def test_the_classic_max_min_example():
 
 def reference_max_min(flows, capacity):
     """Textbook progressive filling from scratch, for comparison."""
-    rate = {f: 0.0 for f in flows}
+    rate = dict.fromkeys(flows, 0.0)
     frozen = set()
     while len(frozen) < len(flows):
         active = [f for f in flows if f not in frozen]
@@ -88,15 +88,28 @@ def test_incremental_changes_match_a_solve_from_scratch(seed):
 
 def test_in_the_engine_two_migrations_sharing_an_uplink_split_it_then_one_speeds_up():
     # two hosts of rack 1 send across a 2 Gbit/s uplink to rack 2; uncapped (gce) flows
-    data = scenario(racks=2, hosts=2, uplink="2Gbit/s",
-                    vms=[("small", "r1-h1", "1GiB", "idle"), ("large", "r1-h2", "8GiB", "idle")],
-                    policy={"name": "gce"}, network={"migration_share": 1.0},
-                    events=[{"kind": "kernel_upgrade", "scope": {"racks": ["r1"]},
-                             "max_hosts_in_maintenance": "100%"}])
+    data = scenario(
+        racks=2,
+        hosts=2,
+        uplink="2Gbit/s",
+        vms=[("small", "r1-h1", "1GiB", "idle"), ("large", "r1-h2", "8GiB", "idle")],
+        policy={"name": "gce"},
+        network={"migration_share": 1.0},
+        events=[
+            {
+                "kind": "kernel_upgrade",
+                "scope": {"racks": ["r1"]},
+                "max_hosts_in_maintenance": "100%",
+            }
+        ],
+    )
     _, events = run(data)
     assert {e["target"][:2] for e in of_kind(events, "migration_start")} == {"r2"}
     starts = {e["vm"]: e["rate_bps"] for e in of_kind(events, "precopy_start")}
-    assert starts == {"small": pytest.approx(2 * G), "large": pytest.approx(1 * G)}  # b joins: a halves
+    assert starts == {
+        "small": pytest.approx(2 * G),
+        "large": pytest.approx(1 * G),
+    }  # b joins: a halves
     rounds = {e["vm"]: e for e in of_kind(events, "round")}
     assert rounds["small"]["rate_bps"] == pytest.approx(1 * G, rel=0.02)  # shared all along
     assert of_kind(events, "blackout_start")[0]["vm"] == "small"

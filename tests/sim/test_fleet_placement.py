@@ -12,11 +12,16 @@ from .fleet_support import scenario
 
 
 def setup(**caps):
-    data = scenario(hosts=4, host={"vcpus": 16, "memory": "64GiB", "nic": "10Gbit/s"},
-                    vms=[("a", "r1-h1", "8GiB", "web", {"anti_affinity": "db"}),
-                         ("b", "r1-h2", "60GiB", "idle"),
-                         ("c", "r1-h3", "2GiB", "idle", {"anti_affinity": "db"})],
-                    caps={"per_target_host": 1, **caps})
+    data = scenario(
+        hosts=4,
+        host={"vcpus": 16, "memory": "64GiB", "nic": "10Gbit/s"},
+        vms=[
+            ("a", "r1-h1", "8GiB", "web", {"anti_affinity": "db"}),
+            ("b", "r1-h2", "60GiB", "idle"),
+            ("c", "r1-h3", "2GiB", "idle", {"anti_affinity": "db"}),
+        ],
+        caps={"per_target_host": 1, **caps},
+    )
     sc = parse_scenario(data)
     fleet = build_fleet(sc, random.Random(0))
     return fleet, Placement(fleet, sc, random.Random(0))
@@ -51,7 +56,9 @@ def test_choose_returns_the_fitting_host_and_counts_the_rest():
 
 
 def test_least_loaded_and_best_fit_prefer_opposite_hosts():
-    data = scenario(hosts=3, vms=[("a", "r1-h1", "2GiB", "idle"), ("half", "r1-h2", "100GiB", "idle")])
+    data = scenario(
+        hosts=3, vms=[("a", "r1-h1", "2GiB", "idle"), ("half", "r1-h2", "100GiB", "idle")]
+    )
     for scoring, expected in (("least_loaded", "r1-h3"), ("best_fit", "r1-h2")):
         sc = parse_scenario({**data, "placement": {"scoring": scoring}})
         fleet = build_fleet(sc, random.Random(0))
@@ -76,7 +83,9 @@ def test_a_registered_scoring_function_plugs_in():
 
     SCORINGS["highest_id"] = lambda host, vm: -host.id
     try:
-        data = scenario(hosts=4, vms=[("a", "r1-h1", "2GiB", "idle")], placement={"scoring": "highest_id"})
+        data = scenario(
+            hosts=4, vms=[("a", "r1-h1", "2GiB", "idle")], placement={"scoring": "highest_id"}
+        )
         sc = parse_scenario(data)
         fleet = build_fleet(sc, random.Random(0))
         target, _ = Placement(fleet, sc, random.Random(0)).choose(fleet.vms[0], fleet.hosts[0])

@@ -10,15 +10,31 @@ from migrationsim.fleet.text import preset_scenario
 from .fleet_support import PLAN_EVENT_KEYS, PLAN_KEYS
 
 TINY = {
-    "name": "tiny", "seed": 2,
-    "fleet": {"zone": "z", "host": {"vcpus": 32, "memory": "64GiB", "nic": "10Gbit/s"},
-              "racks": [{"name": "r", "count": 2, "hosts": 2}],
-              "vms": {"per_host": 3, "memory": ["1GiB", "4GiB"], "vcpus": [1, 2],
-                      "mix": {"idle": 0.5, "web": 0.5}, "gpu_share": 0.2}},
+    "name": "tiny",
+    "seed": 2,
+    "fleet": {
+        "zone": "z",
+        "host": {"vcpus": 32, "memory": "64GiB", "nic": "10Gbit/s"},
+        "racks": [{"name": "r", "count": 2, "hosts": 2}],
+        "vms": {
+            "per_host": 3,
+            "memory": ["1GiB", "4GiB"],
+            "vcpus": [1, 2],
+            "mix": {"idle": 0.5, "web": 0.5},
+            "gpu_share": 0.2,
+        },
+    },
     "policy": {"name": "qemu", "downtime_limit": "300ms"},
     "caps": {"per_source_host": 1, "per_target_host": 2},
-    "events": [{"name": "k", "kind": "kernel_upgrade", "scope": {"racks": ["r1"]},
-                "max_hosts_in_maintenance": 1, "host_downtime": "2min"}],
+    "events": [
+        {
+            "name": "k",
+            "kind": "kernel_upgrade",
+            "scope": {"racks": ["r1"]},
+            "max_hosts_in_maintenance": 1,
+            "host_downtime": "2min",
+        }
+    ],
 }
 
 
@@ -30,7 +46,14 @@ def test_the_plan_has_exactly_the_keys_the_pages_read():
     result = plan(preset_scenario("bios-rollout"))
     assert set(result) == PLAN_KEYS
     assert all(set(event) == PLAN_EVENT_KEYS for event in result["events"])
-    assert set(result["events"][0]["waves"][0]) == {"wave", "hosts", "vms", "names", "more", "predicted"}
+    assert set(result["events"][0]["waves"][0]) == {
+        "wave",
+        "hosts",
+        "vms",
+        "names",
+        "more",
+        "predicted",
+    }
     assert {"name", "sentence", "table"} <= set(result["binding_limit"])
 
 
@@ -47,7 +70,10 @@ def test_the_plan_counts_who_migrates_and_who_is_terminated_and_why():
 def test_the_plan_lists_the_waves_the_engine_will_use():
     result = plan(preset_scenario("demo"))
     (event,) = result["events"]
-    assert [w["names"] for w in event["waves"]] == [["rack1-h1", "rack1-h2"], ["rack1-h3", "rack1-h4"]]
+    assert [w["names"] for w in event["waves"]] == [
+        ["rack1-h1", "rack1-h2"],
+        ["rack1-h3", "rack1-h4"],
+    ]
 
 
 def test_small_fleets_get_an_eta_range_from_the_engine_on_three_seeds():

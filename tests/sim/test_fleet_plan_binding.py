@@ -40,8 +40,12 @@ def test_the_plan_is_within_10_percent_of_a_run_for_every_preset(name):
     assert planned["blackout_slo_breaches"] == ran["blackout_slo_breaches"]
 
 
-TINY = scenario(racks=2, hosts=2, mix={"per_host": 2, "mix": {"idle": 1.0}, "memory": ["1GiB", "2GiB"]},
-                events=[{"kind": "kernel_upgrade", "scope": {"racks": ["r1"]}, "host_downtime": "1min"}])
+TINY = scenario(
+    racks=2,
+    hosts=2,
+    mix={"per_host": 2, "mix": {"idle": 1.0}, "memory": ["1GiB", "2GiB"]},
+    events=[{"kind": "kernel_upgrade", "scope": {"racks": ["r1"]}, "host_downtime": "1min"}],
+)
 
 
 def test_the_top_seed_of_the_documented_range_plans_and_runs():
@@ -60,27 +64,55 @@ def test_the_top_seed_of_the_documented_range_plans_and_runs():
 FAST_HOST = {"vcpus": 64, "memory": "256GiB", "nic": "100Gbit/s"}
 
 
-def _evacuate(*, hosts=1, racks=1, vms_per_host=8, memory="2GiB", caps=None, policy=None, host=None,
-              uplink=None, scope=None):
-    vms = [(f"vm-{r}-{h}-{i}", f"r{r}-h{h}", memory, "idle", {"watches_metadata": False})
-           for r in range(1, racks + 1) for h in range(1, hosts + 1) for i in range(vms_per_host)
-           if r == 1]  # VMs only on rack 1: the rest of the fleet is room to land
-    return scenario(racks=racks, hosts=hosts, vms=vms, host=host or FAST_HOST, uplink=uplink,
-                    caps={"per_source_host": 8, "per_target_host": 64, **(caps or {})},
-                    policy=policy or {"name": "qemu", "max_bandwidth": "64GiB/s"},
-                    events=[{"kind": "kernel_upgrade", "scope": scope or {"racks": ["r1"]},
-                             "max_hosts_in_maintenance": "100%", "host_downtime": "0s"}])
+def _evacuate(
+    *,
+    hosts=1,
+    racks=1,
+    vms_per_host=8,
+    memory="2GiB",
+    caps=None,
+    policy=None,
+    host=None,
+    uplink=None,
+    scope=None,
+):
+    vms = [
+        (f"vm-{r}-{h}-{i}", f"r{r}-h{h}", memory, "idle", {"watches_metadata": False})
+        for r in range(1, racks + 1)
+        for h in range(1, hosts + 1)
+        for i in range(vms_per_host)
+        if r == 1
+    ]  # VMs only on rack 1: the rest of the fleet is room to land
+    return scenario(
+        racks=racks,
+        hosts=hosts,
+        vms=vms,
+        host=host or FAST_HOST,
+        uplink=uplink,
+        caps={"per_source_host": 8, "per_target_host": 64, **(caps or {})},
+        policy=policy or {"name": "qemu", "max_bandwidth": "64GiB/s"},
+        events=[
+            {
+                "kind": "kernel_upgrade",
+                "scope": scope or {"racks": ["r1"]},
+                "max_hosts_in_maintenance": "100%",
+                "host_downtime": "0s",
+            }
+        ],
+    )
 
 
 CASES = {
     # one migration at a time per host: each waits for the one before
     "per_source_host": _evacuate(hosts=2, racks=2, caps={"per_source_host": 1}, memory="1GiB"),
     # QEMU's 128 MiB/s per migration on a 100 Gbit/s NIC
-    "max_bandwidth": _evacuate(hosts=2, racks=2, vms_per_host=4, memory="8GiB",
-                               policy={"name": "qemu"}),
+    "max_bandwidth": _evacuate(
+        hosts=2, racks=2, vms_per_host=4, memory="8GiB", policy={"name": "qemu"}
+    ),
     # a 1 Gbit/s NIC shared by eight migrations, the per-migration cap far above
-    "nic": _evacuate(hosts=2, racks=2, memory="2GiB", host={**FAST_HOST, "nic": "1Gbit/s"},
-                     uplink="400Gbit/s"),
+    "nic": _evacuate(
+        hosts=2, racks=2, memory="2GiB", host={**FAST_HOST, "nic": "1Gbit/s"}, uplink="400Gbit/s"
+    ),
     # one migration in the whole zone at a time
     "global": _evacuate(hosts=2, racks=2, memory="1GiB", caps={"global": 1}),
     # a thin uplink between the evacuated rack and the others
@@ -102,8 +134,10 @@ def test_the_binding_limit_names_the_constraint_built_to_bind(constraint):
 
 def test_the_per_migration_cap_sentence_says_the_nic_changes_nothing():
     binding = plan(copy.deepcopy(CASES["max_bandwidth"]))["binding_limit"]
-    assert binding["sentence"].startswith("The per-migration bandwidth cap (128 MiB/s) binds: with a "
-                                          "512 MiB/s cap the makespan falls from")
+    assert binding["sentence"].startswith(
+        "The per-migration bandwidth cap (128 MiB/s) binds: with a "
+        "512 MiB/s cap the makespan falls from"
+    )
     assert "400 Gbit/s NICs" in binding["sentence"] and "change nothing" in binding["sentence"]
     nic = next(r for r in binding["table"] if r["constraint"] == "nic")
     assert abs(nic["change_pct"]) < 1
@@ -129,19 +163,41 @@ def test_a_big_scenario_is_relaxed_on_a_slice_that_says_so():
 
 # --- hosts and VMs not handled --------------------------------------------------------------------
 
+
 def test_hosts_skipped_and_vms_not_moved_are_counted_and_named_with_reasons():
-    data = scenario(racks=2, hosts=2, vms=[
-        ("busy", "r1-h1", "8GiB", "muncher"), ("calm", "r1-h1", "1GiB", "idle"),
-        ("calm2", "r1-h2", "1GiB", "idle")],
+    data = scenario(
+        racks=2,
+        hosts=2,
+        vms=[
+            ("busy", "r1-h1", "8GiB", "muncher"),
+            ("calm", "r1-h1", "1GiB", "idle"),
+            ("calm2", "r1-h2", "1GiB", "idle"),
+        ],
         policy={"name": "qemu", "completion_timeout": "5s", "timeout_action": "abort"},
-        events=[{"kind": "kernel_upgrade", "scope": {"racks": ["r1"]}, "max_hosts_in_maintenance": 2,
-                 "host_downtime": "1min"}])
+        events=[
+            {
+                "kind": "kernel_upgrade",
+                "scope": {"racks": ["r1"]},
+                "max_hosts_in_maintenance": 2,
+                "host_downtime": "1min",
+            }
+        ],
+    )
     gone = plan(data, sensitivity=False)["not_handled"]
     assert gone["hosts_total"] == 1
     (host,) = gone["hosts"]
-    assert host["host"] == "r1-h1" and host["status"] == "skipped" and "busy could not be migrated" in host["reason"]
+    assert (
+        host["host"] == "r1-h1"
+        and host["status"] == "skipped"
+        and "busy could not be migrated" in host["reason"]
+    )
     (vms,) = gone["vms"]
-    assert vms["outcome"] == "aborted" and vms["vms"] == 1 and vms["names"] == ["busy"] and vms["reason"]
+    assert (
+        vms["outcome"] == "aborted"
+        and vms["vms"] == 1
+        and vms["names"] == ["busy"]
+        and vms["reason"]
+    )
 
 
 def test_every_wave_and_event_carries_its_predicted_figures():
@@ -150,5 +206,11 @@ def test_every_wave_and_event_carries_its_predicted_figures():
     assert event["predicted"]["migrated"] <= result["migrations"]
     assert event["predicted"]["done_s"] <= result["makespan_s"]
     for wave in event["waves"]:
-        assert set(wave["predicted"]) == {"done_s", "migrated", "terminated", "blackout_p99_s", "slo_breaches"}
+        assert set(wave["predicted"]) == {
+            "done_s",
+            "migrated",
+            "terminated",
+            "blackout_p99_s",
+            "slo_breaches",
+        }
         assert wave["predicted"]["done_s"] is not None

@@ -12,9 +12,12 @@ from .fleet_support import scenario
 def small_fleets(draw):
     kind = draw(st.sampled_from(["bios_rollout", "urgent_patch", "kernel_upgrade", "hw_failure"]))
     racks = draw(st.integers(1, 3))
-    event = {"kind": kind, "scope": draw(st.sampled_from([{"zone": True}, {"racks": ["r1"]}, {"hosts": ["r1-h1"]}])),
-             "max_hosts_in_maintenance": draw(st.sampled_from([1, 2, "50%", "100%"])),
-             "host_downtime": draw(st.sampled_from(["0s", "60s", "10min"]))}
+    event = {
+        "kind": kind,
+        "scope": draw(st.sampled_from([{"zone": True}, {"racks": ["r1"]}, {"hosts": ["r1-h1"]}])),
+        "max_hosts_in_maintenance": draw(st.sampled_from([1, 2, "50%", "100%"])),
+        "host_downtime": draw(st.sampled_from(["0s", "60s", "10min"])),
+    }
     if kind == "urgent_patch" and draw(st.booleans()):
         event["deadline"] = draw(st.sampled_from(["30s", "10min", "2h"]))
     if kind == "hw_failure":
@@ -22,25 +25,54 @@ def small_fleets(draw):
     if draw(st.booleans()):
         event["window"] = {"start": "0s", "end": draw(st.sampled_from(["1h", "6h"]))}
     return scenario(
-        racks=racks, hosts=draw(st.integers(2, 4)), seed=draw(st.integers(0, 10_000)),
-        host={"vcpus": 32, "memory": draw(st.sampled_from(["48GiB", "96GiB", "256GiB"])), "nic": "10Gbit/s"},
-        mix={"per_host": draw(st.integers(0, 6)), "memory": ["1GiB", "8GiB"], "vcpus": [1, 4],
-             "mix": {"idle": 1, "web": 1, "oltp": 1, "muncher": draw(st.sampled_from([0, 0.2]))},
-             "gpu_share": draw(st.sampled_from([0, 0.2])), "spot_share": draw(st.sampled_from([0, 0.2])),
-             "watching_share": 0.5, "anti_affinity_groups": 2, "anti_affinity_share": draw(st.sampled_from([0, 0.5]))},
-        caps={"per_source_host": draw(st.integers(1, 3)), "per_target_host": draw(st.integers(1, 3)),
-              "global": draw(st.sampled_from([None, 2, 5])), "headroom": draw(st.sampled_from([0, 0.2]))},
-        failures={"auth_failure": draw(st.sampled_from([0, 0.3])),
-                  "target_failure": draw(st.sampled_from([0, 0.3])),
-                  "source_failure": draw(st.sampled_from([0, 0.1]))},
-        policy=draw(st.sampled_from([
-            {"name": "qemu", "completion_timeout": "20s"},
-            {"name": "qemu", "completion_timeout": "20s", "timeout_action": "force-complete"},
-            {"name": "qemu", "completion_timeout": "20s", "timeout_action": "post-copy"},
-            {"name": "qemu", "post_copy": True, "auto_converge": True},
-            {"name": "gce", "max_bandwidth": "2Gbit/s"},
-            {"name": "xen"}])),
-        events=[event])
+        racks=racks,
+        hosts=draw(st.integers(2, 4)),
+        seed=draw(st.integers(0, 10_000)),
+        host={
+            "vcpus": 32,
+            "memory": draw(st.sampled_from(["48GiB", "96GiB", "256GiB"])),
+            "nic": "10Gbit/s",
+        },
+        mix={
+            "per_host": draw(st.integers(0, 6)),
+            "memory": ["1GiB", "8GiB"],
+            "vcpus": [1, 4],
+            "mix": {"idle": 1, "web": 1, "oltp": 1, "muncher": draw(st.sampled_from([0, 0.2]))},
+            "gpu_share": draw(st.sampled_from([0, 0.2])),
+            "spot_share": draw(st.sampled_from([0, 0.2])),
+            "watching_share": 0.5,
+            "anti_affinity_groups": 2,
+            "anti_affinity_share": draw(st.sampled_from([0, 0.5])),
+        },
+        caps={
+            "per_source_host": draw(st.integers(1, 3)),
+            "per_target_host": draw(st.integers(1, 3)),
+            "global": draw(st.sampled_from([None, 2, 5])),
+            "headroom": draw(st.sampled_from([0, 0.2])),
+        },
+        failures={
+            "auth_failure": draw(st.sampled_from([0, 0.3])),
+            "target_failure": draw(st.sampled_from([0, 0.3])),
+            "source_failure": draw(st.sampled_from([0, 0.1])),
+        },
+        policy=draw(
+            st.sampled_from(
+                [
+                    {"name": "qemu", "completion_timeout": "20s"},
+                    {
+                        "name": "qemu",
+                        "completion_timeout": "20s",
+                        "timeout_action": "force-complete",
+                    },
+                    {"name": "qemu", "completion_timeout": "20s", "timeout_action": "post-copy"},
+                    {"name": "qemu", "post_copy": True, "auto_converge": True},
+                    {"name": "gce", "max_bandwidth": "2Gbit/s"},
+                    {"name": "xen"},
+                ]
+            )
+        ),
+        events=[event],
+    )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -20,8 +20,12 @@ class FakeClock:
 
 def rehearsal(**kw):
     clock = FakeClock()
-    data = scenario(hosts=2, vms=[("poller", "r1-h1", "2GiB", "idle"), ("silent", "r1-h1", "2GiB", "idle")],
-                    caps={"per_source_host": 2}, **kw)
+    data = scenario(
+        hosts=2,
+        vms=[("poller", "r1-h1", "2GiB", "idle"), ("silent", "r1-h1", "2GiB", "idle")],
+        caps={"per_source_host": 2},
+        **kw,
+    )
     return Rehearsal(parse_scenario(data), clock=clock, start_events=False), clock
 
 
@@ -79,6 +83,7 @@ def test_a_hanging_get_returns_on_change_and_on_timeout():
         assert value == "MIGRATE_ON_HOST_MAINTENANCE" and new_tag != etag
         # an old ETag answers at once
         assert await board.wait_for_change("a", etag, timeout_s=5) == (value, new_tag)
+
     asyncio.run(scenario_())
 
 
@@ -87,7 +92,11 @@ def test_playback_follows_the_clock_at_the_chosen_speed():
     data = scenario(vms=[("a", "r1-h1", "2GiB", "idle")])
     r = Rehearsal(parse_scenario(data), speed=10.0, clock=clock)
     r.tick()
-    assert [e["kind"] for e in r.playback.events][:3] == ["maintenance_start", "host_scheduled", "notice"]
+    assert [e["kind"] for e in r.playback.events][:3] == [
+        "maintenance_start",
+        "host_scheduled",
+        "notice",
+    ]
     assert not any(e["kind"] == "precopy_start" for e in r.playback.events)
     clock.t = 0.25  # 2.5 simulated seconds: target setup (2 s) is over
     r.tick()
@@ -127,4 +136,5 @@ def test_playing_a_rehearsal_wakes_a_hanging_get_when_the_notice_arrives():
         assert value == "MIGRATE_ON_HOST_MAINTENANCE"
         await asyncio.wait_for(player, 10)  # the simulated maintenance is done: play returns
         assert r.board.get("a")[0] == "NONE"
+
     asyncio.run(scenario_())

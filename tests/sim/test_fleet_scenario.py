@@ -30,32 +30,72 @@ def test_json_and_yaml_text_both_load(tmp_path):
     as_json.write_text(json.dumps(data))
     as_yaml = tmp_path / "s.yaml"
     import yaml
+
     as_yaml.write_text(yaml.safe_dump(data))
     assert load_scenario(str(as_json)) == load_scenario(str(as_yaml))
 
 
-@pytest.mark.parametrize("mutate, path, words", [
-    (lambda d: d["fleet"]["racks"][0].update(hosts=0), "fleet.racks[0].hosts", "must be > 0"),
-    (lambda d: d["fleet"]["racks"].append({"hosts": -1}), "fleet.racks[1].hosts", "must be > 0"),
-    (lambda d: d["fleet"]["racks"][0].update(uplink="fast"), "fleet.racks[0].uplink", "quantity"),
-    (lambda d: d["fleet"].update(racks=[]), "fleet.racks", "non-empty"),
-    (lambda d: d["fleet"]["vm_list"][0].update(host="nowhere"), "fleet.vm_list[0].host", "must name a host"),
-    (lambda d: d["fleet"]["vm_list"][0].update(workload="bitcoin"), "fleet.vm_list[0].workload", "one of"),
-    (lambda d: d["fleet"]["vm_list"][0].update(memory="-1GiB"), "fleet.vm_list[0].memory", ""),
-    (lambda d: d.update(policy={"downtime_limit": "soon"}), "policy.downtime_limit", "duration"),
-    (lambda d: d.update(policy={"memory": "4GiB"}), "policy.memory", "unknown"),
-    (lambda d: d.update(caps={"per_source_host": 0}), "caps.per_source_host", "must be > 0"),
-    (lambda d: d.update(caps={"headroom": 2}), "caps.headroom", "from 0 to 1"),
-    (lambda d: d["events"][0].update(kind="earthquake"), "events[0].kind", "one of"),
-    (lambda d: d["events"][0].update(scope={}), "events[0].scope", "must name"),
-    (lambda d: d["events"][0].update(scope={"racks": ["r9"]}), "events[0].scope.racks", "no rack named"),
-    (lambda d: d["events"][0].update(scope={"hosts": ["r1-h9"]}), "events[0].scope.hosts", "no host named"),
-    (lambda d: d["events"][0].update(window={"start": "2h", "end": "1h"}), "events[0].window.end", "after"),
-    (lambda d: d["events"][0].update(max_hosts_in_maintenance="0%"), "events[0].max_hosts_in_maintenance", ""),
-    (lambda d: d.update(events=[]), "events", "non-empty"),
-    (lambda d: d.update(colour="blue"), "colour", "unknown key"),
-    (lambda d: d["fleet"].update(vms={"mix": {"web": "lots"}}), "fleet.vms.mix.web", ""),
-])
+@pytest.mark.parametrize(
+    "mutate, path, words",
+    [
+        (lambda d: d["fleet"]["racks"][0].update(hosts=0), "fleet.racks[0].hosts", "must be > 0"),
+        (
+            lambda d: d["fleet"]["racks"].append({"hosts": -1}),
+            "fleet.racks[1].hosts",
+            "must be > 0",
+        ),
+        (
+            lambda d: d["fleet"]["racks"][0].update(uplink="fast"),
+            "fleet.racks[0].uplink",
+            "quantity",
+        ),
+        (lambda d: d["fleet"].update(racks=[]), "fleet.racks", "non-empty"),
+        (
+            lambda d: d["fleet"]["vm_list"][0].update(host="nowhere"),
+            "fleet.vm_list[0].host",
+            "must name a host",
+        ),
+        (
+            lambda d: d["fleet"]["vm_list"][0].update(workload="bitcoin"),
+            "fleet.vm_list[0].workload",
+            "one of",
+        ),
+        (lambda d: d["fleet"]["vm_list"][0].update(memory="-1GiB"), "fleet.vm_list[0].memory", ""),
+        (
+            lambda d: d.update(policy={"downtime_limit": "soon"}),
+            "policy.downtime_limit",
+            "duration",
+        ),
+        (lambda d: d.update(policy={"memory": "4GiB"}), "policy.memory", "unknown"),
+        (lambda d: d.update(caps={"per_source_host": 0}), "caps.per_source_host", "must be > 0"),
+        (lambda d: d.update(caps={"headroom": 2}), "caps.headroom", "from 0 to 1"),
+        (lambda d: d["events"][0].update(kind="earthquake"), "events[0].kind", "one of"),
+        (lambda d: d["events"][0].update(scope={}), "events[0].scope", "must name"),
+        (
+            lambda d: d["events"][0].update(scope={"racks": ["r9"]}),
+            "events[0].scope.racks",
+            "no rack named",
+        ),
+        (
+            lambda d: d["events"][0].update(scope={"hosts": ["r1-h9"]}),
+            "events[0].scope.hosts",
+            "no host named",
+        ),
+        (
+            lambda d: d["events"][0].update(window={"start": "2h", "end": "1h"}),
+            "events[0].window.end",
+            "after",
+        ),
+        (
+            lambda d: d["events"][0].update(max_hosts_in_maintenance="0%"),
+            "events[0].max_hosts_in_maintenance",
+            "",
+        ),
+        (lambda d: d.update(events=[]), "events", "non-empty"),
+        (lambda d: d.update(colour="blue"), "colour", "unknown key"),
+        (lambda d: d["fleet"].update(vms={"mix": {"web": "lots"}}), "fleet.vms.mix.web", ""),
+    ],
+)
 def test_bad_fields_are_named_by_their_path(mutate, path, words):
     data = scenario(vms=[("a", "r1-h1", "2GiB", "idle")])
     mutate(data)

@@ -2,10 +2,9 @@
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import pytest
 
 from migrationsim.fleet import ScenarioError, load_scenario, parse_scenario
 
@@ -14,10 +13,16 @@ from .fleet_support import scenario
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-10**30, max_value=10**30)
-    | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
-    max_leaves=30)
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=30,
+)
 
 
 @SETTINGS
@@ -29,20 +34,28 @@ def test_any_json_value_is_accepted_or_refused_with_a_path(data):
         assert error.path and error.message
 
 
-FIELDS = [("fleet", "racks", 0, "hosts"), ("fleet", "racks", 0, "uplink"), ("fleet", "host", "memory"),
-          ("fleet", "vms", "per_host"), ("fleet", "vms", "memory"), ("caps", "per_source_host"),
-          ("caps", "headroom"), ("policy", "downtime_limit"), ("policy", "max_bandwidth"),
-          ("events", 0, "deadline"), ("events", 0, "start"), ("events", 0, "max_hosts_in_maintenance"),
-          ("network", "migration_share"), ("seed",)]
+FIELDS = [
+    ("fleet", "racks", 0, "hosts"),
+    ("fleet", "racks", 0, "uplink"),
+    ("fleet", "host", "memory"),
+    ("fleet", "vms", "per_host"),
+    ("fleet", "vms", "memory"),
+    ("caps", "per_source_host"),
+    ("caps", "headroom"),
+    ("policy", "downtime_limit"),
+    ("policy", "max_bandwidth"),
+    ("events", 0, "deadline"),
+    ("events", 0, "start"),
+    ("events", 0, "max_hosts_in_maintenance"),
+    ("network", "migration_share"),
+    ("seed",),
+]
 
 
 def put(data, path, value):
     node = data
     for key in path[:-1]:
-        if isinstance(key, str):
-            node = node.setdefault(key, {})
-        else:
-            node = node[key]
+        node = node.setdefault(key, {}) if isinstance(key, str) else node[key]
     node[path[-1]] = value
 
 

@@ -22,9 +22,15 @@ def _imports() -> dict[str, set[str]]:
         found = set()
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
-                found |= {a.name for a in node.names if a.name in files or a.name.startswith("django")}
+                found |= {
+                    a.name for a in node.names if a.name in files or a.name.startswith("django")
+                }
             elif isinstance(node, ast.ImportFrom):
-                base = package.split(".")[:len(package.split(".")) - node.level + 1] if node.level else []
+                base = (
+                    package.split(".")[: len(package.split(".")) - node.level + 1]
+                    if node.level
+                    else []
+                )
                 target = ".".join(base + [node.module] if node.module else base)
                 submodules = {f"{target}.{a.name}" for a in node.names} & set(files)
                 django = {target} if target.startswith("django") else set()
@@ -34,7 +40,9 @@ def _imports() -> dict[str, set[str]]:
 
 
 def test_migrationsim_never_imports_django():
-    django = {name: deps for name, deps in _imports().items() if any(d.startswith("django") for d in deps)}
+    django = {
+        name: deps for name, deps in _imports().items() if any(d.startswith("django") for d in deps)
+    }
     assert django == {}
 
 
@@ -45,7 +53,7 @@ def test_no_module_of_migrationsim_imports_itself_round_a_circle():
     def visit(name, path):
         for dep in sorted(graph.get(name, ())):
             if dep in path:
-                circles.append(path[path.index(dep):] + [dep])
+                circles.append(path[path.index(dep) :] + [dep])
             elif dep not in done:
                 visit(dep, path + [dep])
         done.add(name)

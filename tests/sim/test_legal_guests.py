@@ -19,14 +19,17 @@ def one_pass_wire_bytes(spec):
     return sum(r.pages * r.wire_cost_bytes for r in layout_regions(spec))
 
 
-@pytest.mark.parametrize("params", [
-    {"dirty_rate": "0B/s", "working_set": "0B"},
-    {"zero_fraction": 1},
-    {"zero_fraction": "1", "dirty_rate": 0},
-    {"dirty_rate": 0, "device_state": 0, "resume_time": 0},
-    {"memory": 4096, "dirty_rate": 0},
-    {"memory": 4096, "workload": "muncher"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"dirty_rate": "0B/s", "working_set": "0B"},
+        {"zero_fraction": 1},
+        {"zero_fraction": "1", "dirty_rate": 0},
+        {"dirty_rate": 0, "device_state": 0, "resume_time": 0},
+        {"memory": 4096, "dirty_rate": 0},
+        {"memory": 4096, "workload": "muncher"},
+    ],
+)
 @pytest.mark.parametrize("policy", ["qemu", "textbook", "xen", "gce"])
 @pytest.mark.parametrize("resolution", ["fluid", "pages"])
 def test_edge_guests_are_accepted_and_migrate(params, policy, resolution):
@@ -43,26 +46,32 @@ def test_an_all_zero_guest_sends_nine_bytes_a_page_and_nothing_in_the_blackout()
     assert r["bytes_sent"] == pytest.approx(GIB // 4096 * 9 + 2 * 1024**2)
 
 
-@pytest.mark.parametrize("params, field", [
-    ({"dirty_rate": "10MB/s", "working_set": "0B"}, "working_set"),
-    ({"zero_fraction": 1, "dirty_rate": "1MB/s"}, "dirty_rate"),
-    ({"zero_fraction": 1, "workload": "web"}, "zero_fraction"),
-    ({"zero_fraction": 1.01}, "zero_fraction"),
-    ({"working_set": "-1B"}, "working_set"),
-    ({"device_state": "-1MiB"}, "device_state"),
-    ({"resume_time": "-1ms"}, "resume_time"),
-])
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"dirty_rate": "10MB/s", "working_set": "0B"}, "working_set"),
+        ({"zero_fraction": 1, "dirty_rate": "1MB/s"}, "dirty_rate"),
+        ({"zero_fraction": 1, "workload": "web"}, "zero_fraction"),
+        ({"zero_fraction": 1.01}, "zero_fraction"),
+        ({"working_set": "-1B"}, "working_set"),
+        ({"device_state": "-1MiB"}, "device_state"),
+        ({"resume_time": "-1ms"}, "resume_time"),
+    ],
+)
 def test_impossible_guests_are_refused_naming_the_parameter(params, field):
     with pytest.raises(InvalidParameter) as error:
         build_spec(**params)
     assert error.value.field == field
 
 
-@pytest.mark.parametrize("args", [
-    ["--dirty-rate", "0B/s", "--working-set", "0B"],
-    ["--zero-fraction", "1"],
-    ["--dirty-rate", "0", "--device-state", "0", "--resume-time", "0"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--dirty-rate", "0B/s", "--working-set", "0B"],
+        ["--zero-fraction", "1"],
+        ["--dirty-rate", "0", "--device-state", "0", "--resume-time", "0"],
+    ],
+)
 def test_the_cli_answers_for_the_edge_guests(args, capsys):
     assert main(["migrate", *args, "--json"]) == 0
     assert '"outcome": "migrated"' in capsys.readouterr().out
@@ -83,8 +92,12 @@ def legal_guests(draw):
         if working_set == 0.0:
             rate = 0.0
     params = dict(
-        resolution=resolution, policy=policy, memory=memory, zero_fraction=zero,
-        dirty_rate=rate, working_set=working_set,
+        resolution=resolution,
+        policy=policy,
+        memory=memory,
+        zero_fraction=zero,
+        dirty_rate=rate,
+        working_set=working_set,
         write_pattern=draw(st.sampled_from(["random", "sequential"])),
         dirty_model=draw(st.sampled_from(["saturating", "linear"])),
         bandwidth=draw(st.floats(min_value=1e6 / 8, max_value=100e9 / 8)),
@@ -134,7 +147,8 @@ def test_every_legal_guest_ends_with_finite_consistent_figures(params):
         return
     postcopy = r["postcopy"]["bytes"] if r["postcopy"] else 0.0
     assert r["bytes_sent"] == pytest.approx(
-        live_bytes + r["final_bytes"] + postcopy + spec.device_state_bytes, rel=1e-9, abs=1e-6)
+        live_bytes + r["final_bytes"] + postcopy + spec.device_state_bytes, rel=1e-9, abs=1e-6
+    )
     assert sum(x["bytes"] for x in final) == pytest.approx(r["final_bytes"])
     assert r["bytes_sent"] >= one_pass_wire_bytes(spec) * (1 - 1e-9)
     assert r["blackout_s"] >= spec.resume_time_s

@@ -22,8 +22,14 @@ def test_xen_starts_at_100_mbit_and_adapts_to_the_dirty_rate_up_to_500_mbit():
 
 
 def test_xen_stops_after_29_iterations_when_rounds_stop_shrinking():
-    r = run(policy="xen", adaptive_rate=False, memory="1GiB", working_set="64MiB",
-            dirty_rate="1GB/s", bandwidth="1Gbit/s")
+    r = run(
+        policy="xen",
+        adaptive_rate=False,
+        memory="1GiB",
+        working_set="64MiB",
+        dirty_rate="1GB/s",
+        bandwidth="1Gbit/s",
+    )
     assert r["stop_reason"] == "max_rounds" and r["live_rounds"] == 29
 
 
@@ -57,7 +63,9 @@ def test_a_link_change_to_the_same_rate_changes_nothing():
 
 
 def test_the_source_forwards_packets_until_the_fabric_converges():
-    r = run(workload="web", packet_rate=20_000, fabric_convergence="1.5s", forwarding_latency="80us")
+    r = run(
+        workload="web", packet_rate=20_000, fabric_convergence="1.5s", forwarding_latency="80us"
+    )
     assert r["forwarded_packets"] == pytest.approx(30_000) and r["lost_packets"] == 0
     assert r["forwarding_latency_s"] == pytest.approx(80e-6)
     assert r["post_brownout_s"] == pytest.approx(1.5)
@@ -71,35 +79,61 @@ def test_without_forwarding_those_packets_are_lost():
 def test_phases_are_consecutive_and_add_up_to_end_to_end():
     r = run(workload="web", guest_watches=True)
     phases = r["phases"]
-    assert all(a["end_s"] == pytest.approx(b["start_s"]) for a, b in zip(phases, phases[1:]))
+    assert all(
+        a["end_s"] == pytest.approx(b["start_s"]) for a, b in zip(phases, phases[1:], strict=False)
+    )
     assert r["end_to_end_s"] == pytest.approx(sum(p["duration_s"] for p in phases))
     by_name = {p["name"]: p["duration_s"] for p in phases}
     assert by_name["pre_migration_brownout"] == pytest.approx(r["precopy_time_s"])
     assert by_name["blackout"] == pytest.approx(r["blackout_s"])
 
 
-@pytest.mark.parametrize("text, value", [
-    ("4GiB", 4 * 1024**3), ("800MB", 800e6), ("512KiB", 512 * 1024), ("4096", 4096.0), ("1.5 GB", 1.5e9),
-])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("4GiB", 4 * 1024**3),
+        ("800MB", 800e6),
+        ("512KiB", 512 * 1024),
+        ("4096", 4096.0),
+        ("1.5 GB", 1.5e9),
+    ],
+)
 def test_sizes(text, value):
     assert parse_bytes(text) == value
 
 
-@pytest.mark.parametrize("text, value", [
-    ("10Gbit/s", 1.25e9), ("1.25GB/s", 1.25e9), ("128MiB/s", 128 * 1024**2), ("100Mbps", 12.5e6),
-    ("200MB/s", 200e6), ("5e6", 5e6),
-])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("10Gbit/s", 1.25e9),
+        ("1.25GB/s", 1.25e9),
+        ("128MiB/s", 128 * 1024**2),
+        ("100Mbps", 12.5e6),
+        ("200MB/s", 200e6),
+        ("5e6", 5e6),
+    ],
+)
 def test_rates(text, value):
     assert parse_rate(text) == pytest.approx(value)
 
 
-@pytest.mark.parametrize("text, value", [("300ms", 0.3), ("2s", 2.0), ("1.5min", 90.0), ("50us", 5e-5), ("7", 7.0)])
+@pytest.mark.parametrize(
+    "text, value", [("300ms", 0.3), ("2s", 2.0), ("1.5min", 90.0), ("50us", 5e-5), ("7", 7.0)]
+)
 def test_durations(text, value):
     assert parse_duration(text) == pytest.approx(value)
 
 
-@pytest.mark.parametrize("parse, text", [(parse_bytes, "4Gbit/s"), (parse_rate, "4GiB"), (parse_duration, "4GB"),
-                                         (parse_bytes, "four"), (parse_rate, "-1MB/s")])
+@pytest.mark.parametrize(
+    "parse, text",
+    [
+        (parse_bytes, "4Gbit/s"),
+        (parse_rate, "4GiB"),
+        (parse_duration, "4GB"),
+        (parse_bytes, "four"),
+        (parse_rate, "-1MB/s"),
+    ],
+)
 def test_units_that_do_not_fit_are_refused(parse, text):
     with pytest.raises(ValueError):
         parse(text)

@@ -2,10 +2,9 @@
 
 import math
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-
-import pytest
 
 from migrationsim import InvalidParameter, build_spec, simulate
 from migrationsim.layout import layout_regions
@@ -90,22 +89,47 @@ def test_blackout_is_never_shorter_than_the_resume_time(params):
 @SETTINGS
 @given(migrations(), st.floats(min_value=1.0, max_value=10.0))
 def test_more_bandwidth_never_makes_a_textbook_migration_longer(params, factor):
-    params = {**params, "policy": "textbook", "timeout_action": "abort", "auto_converge": False,
-              "completion_timeout": 1e6}
+    params = {
+        **params,
+        "policy": "textbook",
+        "timeout_action": "abort",
+        "auto_converge": False,
+        "completion_timeout": 1e6,
+    }
     slow = simulate(build_spec(**params)).to_dict()
     fast = simulate(build_spec(**{**params, "bandwidth": params["bandwidth"] * factor})).to_dict()
     assert fast["total_time_s"] <= slow["total_time_s"] * (1 + 1e-9)
 
 
-@pytest.mark.parametrize("field, value", [
-    ("memory", "-1GiB"), ("memory", "lots"), ("memory", "0"), ("memory", "1Gbit/s"),
-    ("dirty_rate", "fast"), ("dirty_rate", "-5MB/s"), ("bandwidth", "0"), ("bandwidth", "10GiB"),
-    ("downtime_limit", "0ms"), ("downtime_limit", "soon"), ("policy", "vmware"),
-    ("zero_fraction", "1.5"), ("zero_fraction", "nan"), ("working_set", "64GiB"),
-    ("completion_timeout", "0s"), ("timeout_action", "panic"), ("resolution", "atoms"),
-    ("seed", "1.5x"), ("workload", "bitcoin"), ("max_bandwidth", "0"), ("layout", "hot,hot,cold"),
-    ("write_pattern", "zigzag"), ("auto_converge", "maybe"), ("max_rounds", "0"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("memory", "-1GiB"),
+        ("memory", "lots"),
+        ("memory", "0"),
+        ("memory", "1Gbit/s"),
+        ("dirty_rate", "fast"),
+        ("dirty_rate", "-5MB/s"),
+        ("bandwidth", "0"),
+        ("bandwidth", "10GiB"),
+        ("downtime_limit", "0ms"),
+        ("downtime_limit", "soon"),
+        ("policy", "vmware"),
+        ("zero_fraction", "1.5"),
+        ("zero_fraction", "nan"),
+        ("working_set", "64GiB"),
+        ("completion_timeout", "0s"),
+        ("timeout_action", "panic"),
+        ("resolution", "atoms"),
+        ("seed", "1.5x"),
+        ("workload", "bitcoin"),
+        ("max_bandwidth", "0"),
+        ("layout", "hot,hot,cold"),
+        ("write_pattern", "zigzag"),
+        ("auto_converge", "maybe"),
+        ("max_rounds", "0"),
+    ],
+)
 def test_invalid_inputs_raise_an_error_that_names_the_field(field, value):
     with pytest.raises(InvalidParameter) as error:
         build_spec(**{field: value})
@@ -120,11 +144,27 @@ def test_unknown_parameters_are_named():
 
 
 @SETTINGS
-@given(st.dictionaries(st.sampled_from(["memory", "dirty_rate", "bandwidth", "downtime_limit",
-                                        "zero_fraction", "seed", "policy"]),
-                       st.one_of(st.text(max_size=12), st.floats(allow_nan=True, allow_infinity=True),
-                                 st.integers(min_value=-10**12, max_value=10**12)),
-                       max_size=4))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "memory",
+                "dirty_rate",
+                "bandwidth",
+                "downtime_limit",
+                "zero_fraction",
+                "seed",
+                "policy",
+            ]
+        ),
+        st.one_of(
+            st.text(max_size=12),
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.integers(min_value=-(10**12), max_value=10**12),
+        ),
+        max_size=4,
+    )
+)
 def test_arbitrary_input_is_either_accepted_or_rejected_with_invalid_parameter(params):
     try:
         spec = build_spec(**params)

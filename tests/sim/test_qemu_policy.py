@@ -12,8 +12,14 @@ LINK = 1.25e9
 
 @pytest.mark.parametrize("resolution", ["fluid", "pages"])
 def test_final_pending_sits_just_under_the_threshold(run, resolution):
-    r = run(policy="qemu", memory="2GiB", dirty_rate="60MB/s", working_set="1GiB",
-            zero_fraction=0, resolution=resolution)
+    r = run(
+        policy="qemu",
+        memory="2GiB",
+        dirty_rate="60MB/s",
+        working_set="1GiB",
+        zero_fraction=0,
+        resolution=resolution,
+    )
     final = r["rounds"][-1]
     pending_final = final["pages"] * PAGE_SIZE_BYTES
     one_window_of_pages = CAP * QEMU_RATE_WINDOW_S * PAGE_SIZE_BYTES / (PAGE_SIZE_BYTES + 8)
@@ -40,52 +46,73 @@ def test_pages_are_sent_with_qemu_headers_and_zero_pages_cost_nine_bytes(run):
     r = run(policy="qemu", memory="1GiB", zero_fraction=0.5, dirty_rate=0, max_bandwidth="none")
     pages = 1024**3 // PAGE_SIZE_BYTES
     assert r["bytes_sent"] - r["rounds"][-1]["bytes"] == pytest.approx(
-        pages / 2 * (4096 + 8) + pages / 2 * 9 + 2 * 1024**2)
+        pages / 2 * (4096 + 8) + pages / 2 * 9 + 2 * 1024**2
+    )
 
 
 def test_auto_converge_throttles_20_percent_then_10_more_after_two_qualifying_periods():
     aids = AutoConverge()
-    throttles = [aids.on_sync(now_s=1.5 * (i + 1), dirty_bytes=100, wire_bytes=100) for i in range(8)]
+    throttles = [
+        aids.on_sync(now_s=1.5 * (i + 1), dirty_bytes=100, wire_bytes=100) for i in range(8)
+    ]
     assert throttles == [0.0, 0.2, 0.2, 0.3, 0.3, 0.4, 0.4, 0.5]
 
 
 def test_auto_converge_ignores_periods_where_dirtying_is_under_half_the_sent_bytes():
     aids = AutoConverge()
-    throttles = [aids.on_sync(now_s=1.5 * (i + 1), dirty_bytes=49, wire_bytes=100) for i in range(6)]
+    throttles = [
+        aids.on_sync(now_s=1.5 * (i + 1), dirty_bytes=49, wire_bytes=100) for i in range(6)
+    ]
     assert throttles == [0.0] * 6
 
 
 def test_auto_converge_waits_for_a_full_second_between_checks():
     aids = AutoConverge()
-    assert [aids.on_sync(now_s=0.1 * (i + 1), dirty_bytes=100, wire_bytes=100) for i in range(10)] == [0.0] * 10
-    assert aids.on_sync(now_s=1.2, dirty_bytes=100, wire_bytes=100) == 0.0  # first qualifying period
+    assert [
+        aids.on_sync(now_s=0.1 * (i + 1), dirty_bytes=100, wire_bytes=100) for i in range(10)
+    ] == [0.0] * 10
+    assert (
+        aids.on_sync(now_s=1.2, dirty_bytes=100, wire_bytes=100) == 0.0
+    )  # first qualifying period
     assert aids.on_sync(now_s=2.3, dirty_bytes=100, wire_bytes=100) == 0.2
 
 
 def test_auto_converge_ramps_until_a_hopeless_guest_converges(run):
     # 16 GB/s of writes against 10 Gbit/s: only a 99 % throttle brings them under the link
     plain = run(policy="qemu", workload="muncher", memory="2GiB", max_bandwidth="none")
-    aided = run(policy="qemu", workload="muncher", memory="2GiB", max_bandwidth="none",
-                auto_converge=True)
+    aided = run(
+        policy="qemu", workload="muncher", memory="2GiB", max_bandwidth="none", auto_converge=True
+    )
     assert not plain["converged"]
     assert aided["converged"] and aided["throttle_max"] >= 0.9
     throttles = [x["throttle"] for x in aided["rounds"]]
     assert throttles == sorted(throttles)  # never backs off
     steps = sorted(set(throttles) - {0.0})
     assert steps[0] == pytest.approx(0.2)
-    assert all(b - a == pytest.approx(0.1) for a, b in zip(steps, steps[1:]) if b < 0.99)
+    assert all(
+        b - a == pytest.approx(0.1) for a, b in zip(steps, steps[1:], strict=False) if b < 0.99
+    )
 
 
 @pytest.mark.parametrize("resolution", ["fluid", "pages"])
 def test_dirtying_faster_than_the_link_never_converges_and_the_timeout_aborts(run, resolution):
-    r = run(policy="qemu", workload="muncher", memory="1GiB", completion_timeout="150s",
-            resolution=resolution)
+    r = run(
+        policy="qemu",
+        workload="muncher",
+        memory="1GiB",
+        completion_timeout="150s",
+        resolution=resolution,
+    )
     assert not r["converged"]
     assert r["stop_reason"] == "timeout_abort" and r["outcome"] == "aborted"
     assert r["precopy_time_s"] == pytest.approx(150.0)  # 150 s per GiB x 1 GiB
     assert r["blackout_s"] == 0 and r["final_bytes"] == 0
     assert [p["name"] for p in r["phases"]] == [
-        "guest_notice", "target_setup", "pre_migration_brownout", "cleanup"]
+        "guest_notice",
+        "target_setup",
+        "pre_migration_brownout",
+        "cleanup",
+    ]
 
 
 def test_force_complete_pauses_the_guest_for_everything_still_dirty(run):
@@ -107,13 +134,20 @@ def test_post_copy_switches_after_the_first_pass(run):
     r = run(policy="qemu", workload="cache", post_copy=True)
     assert r["live_rounds"] == 1 and r["stop_reason"] == "post_copy"
     assert r["total_time_s"] == pytest.approx(
-        r["precopy_time_s"] + r["blackout_s"] + r["postcopy"]["duration_s"])
+        r["precopy_time_s"] + r["blackout_s"] + r["postcopy"]["duration_s"]
+    )
 
 
 def test_the_downtime_ramp_starts_low_and_reaches_the_limit(run):
-    spec = build_spec(policy="qemu", downtime_ramp_steps=10, downtime_ramp_delay="1s",
-                      downtime_limit="500ms", memory="1GiB")
+    spec = build_spec(
+        policy="qemu",
+        downtime_ramp_steps=10,
+        downtime_ramp_delay="1s",
+        downtime_limit="500ms",
+        memory="1GiB",
+    )
     from migrationsim.policies import Qemu
+
     policy = Qemu(spec)
     assert policy.downtime_limit_s(0.0) == pytest.approx(0.05)
     assert policy.downtime_limit_s(5.0) == pytest.approx(0.05 + 0.045 * 5)

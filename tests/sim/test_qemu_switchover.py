@@ -69,8 +69,14 @@ def test_a_pass_that_ends_as_the_budget_runs_out_waits_for_the_window_to_end():
 # 12 ms) between any two checks, in 10,000 pages, windows of 1,000 pages: the threshold is
 # 12,312,000 B = 3,005.86 pages. The hot pages lie first (pages 0-3,005).
 def hot_guest(pages):
-    return dict(memory=10_000 * 4096, zero_fraction=0, working_set=pages * 4096,
-                write_pattern="sequential", dirty_rate="1GB/s", max_bandwidth=41_040_000)
+    return dict(
+        memory=10_000 * 4096,
+        zero_fraction=0,
+        working_set=pages * 4096,
+        write_pattern="sequential",
+        dirty_rate="1GB/s",
+        max_bandwidth=41_040_000,
+    )
 
 
 def test_a_working_set_just_under_the_threshold_converges():
@@ -97,8 +103,10 @@ def test_a_working_set_one_page_above_the_threshold_never_converges():
     r = run(**hot_guest(3006))
     rounds = live(r)
     assert [x["duration_s"] for x in rounds[:2]] == [pytest.approx(0.7), pytest.approx(0.4)]
-    assert all(x["duration_s"] == pytest.approx(0.1) and x["bytes"] == pytest.approx(4_104_000)
-               for x in rounds[2:-1])
+    assert all(
+        x["duration_s"] == pytest.approx(0.1) and x["bytes"] == pytest.approx(4_104_000)
+        for x in rounds[2:-1]
+    )
     assert all(x["pending_after_bytes"] == 3006 * 4096 for x in rounds[1:])
     assert r["stop_reason"] == "timeout_abort" and not r["converged"]
     timeout_s = 150 * 10_000 * 4096 / 1024**3
@@ -115,8 +123,15 @@ def test_a_pass_that_runs_dry_mid_window_leaves_the_next_round_the_rest_of_the_b
     # window's remaining 900,864 B (219.5 pages), sleeps, and is checked at 5.4, 5.5, ... s:
     # the estimate is below 30 MB (7,324.2 pages) once more than 9,059.8 pages are sent:
     # 219.5 + 2,436.6 k pages, k = 4: at 5.8 s. Round 2 starts fresh: 4 windows, to 6.2 s.
-    r = run(memory="1GiB", zero_fraction=0.5, working_set="64MiB", write_pattern="sequential",
-            dirty_rate="4GB/s", max_bandwidth=100e6, completion_timeout=12)
+    r = run(
+        memory="1GiB",
+        zero_fraction=0.5,
+        working_set="64MiB",
+        write_pattern="sequential",
+        dirty_rate="4GB/s",
+        max_bandwidth=100e6,
+        completion_timeout=12,
+    )
     rounds = live(r)
     dry_s = 5.3 + 9_099_136 / LINK
     assert rounds[0]["duration_s"] == pytest.approx(dry_s, abs=1e-9)
@@ -124,15 +139,22 @@ def test_a_pass_that_runs_dry_mid_window_leaves_the_next_round_the_rest_of_the_b
     assert rounds[1]["start_s"] == pytest.approx(dry_s, abs=1e-9)
     assert rounds[1]["duration_s"] == pytest.approx(5.8 - dry_s, abs=1e-9)
     assert rounds[1]["bytes"] == pytest.approx(10e6 - 9_099_136 + 4 * 10e6)
-    assert rounds[2]["duration_s"] == pytest.approx(0.4) and rounds[2]["bytes"] == pytest.approx(40e6)
+    assert rounds[2]["duration_s"] == pytest.approx(0.4) and rounds[2]["bytes"] == pytest.approx(
+        40e6
+    )
     assert rounds[2]["threshold_bytes"] == 30_000_000
 
 
 def test_without_a_cap_the_thread_checks_after_every_51_ms_iteration():
     # Uncapped on 10 GbE: each ram_save_iterate stops after MAX_WAIT (51 ms on QEMU's ms
     # clock), two of them make a 102 ms window; the threshold is the link rate x 300 ms.
-    r = run(memory="1GiB", zero_fraction=0, working_set="800MiB", dirty_rate="100MB/s",
-            max_bandwidth="none")
+    r = run(
+        memory="1GiB",
+        zero_fraction=0,
+        working_set="800MiB",
+        dirty_rate="100MB/s",
+        max_bandwidth="none",
+    )
     assert r["threshold_bytes"] == 375_000_000
     for x in live(r)[1:]:
         iterations = x["duration_s"] / QEMU_MAX_WAIT_S

@@ -24,9 +24,18 @@ def test_rc7_the_simulated_qemu_run_uses_that_threshold(run):
 
 
 def textbook(memory, bandwidth, dirty_rate, resolution="fluid"):
-    return simulate(build_spec(policy="textbook", dirty_model="linear", memory=memory,
-                               bandwidth=bandwidth, dirty_rate=dirty_rate, downtime_limit="300ms",
-                               resolution=resolution, **CLOSED_FORM)).to_dict()
+    return simulate(
+        build_spec(
+            policy="textbook",
+            dirty_model="linear",
+            memory=memory,
+            bandwidth=bandwidth,
+            dirty_rate=dirty_rate,
+            downtime_limit="300ms",
+            resolution=resolution,
+            **CLOSED_FORM,
+        )
+    ).to_dict()
 
 
 def test_rc8_textbook_8gib_on_10gbe():
@@ -49,10 +58,13 @@ def closed_form(memory, bandwidth, dirty_rate, downtime_limit=0.3):
     return {"n": n, "v_mig": v_mig, "t_mig": v_mig / bandwidth, "final": memory * lam**n}
 
 
-@pytest.mark.parametrize("dirty_rate, table", [
-    (20e6, {"n": 3, "v_mig": 5.04e9, "t_mig": 37.6, "final": 14.2e6}),   # RC9a
-    (100e6, {"n": 16, "v_mig": 16.7e9, "t_mig": 124.7, "final": 38.7e6}),  # RC9b
-])
+@pytest.mark.parametrize(
+    "dirty_rate, table",
+    [
+        (20e6, {"n": 3, "v_mig": 5.04e9, "t_mig": 37.6, "final": 14.2e6}),  # RC9a
+        (100e6, {"n": 16, "v_mig": 16.7e9, "t_mig": 124.7, "final": 38.7e6}),  # RC9b
+    ],
+)
 def test_rc9_textbook_4gib_at_128mibps_matches_the_closed_form(dirty_rate, table):
     expected = closed_form(4 * GIB, 128 * 1024**2, dirty_rate)
     r = textbook(4 * GIB, 128 * 1024**2, dirty_rate)
@@ -61,7 +73,11 @@ def test_rc9_textbook_4gib_at_128mibps_matches_the_closed_form(dirty_rate, table
     assert r["total_time_s"] == pytest.approx(expected["t_mig"], rel=1e-3)
     assert r["final_bytes"] == pytest.approx(expected["final"], rel=1e-3)
     # and MODEL.md's table, to the three digits it prints
-    for key, result_key in (("v_mig", "bytes_sent"), ("t_mig", "total_time_s"), ("final", "final_bytes")):
+    for key, result_key in (
+        ("v_mig", "bytes_sent"),
+        ("t_mig", "total_time_s"),
+        ("final", "final_bytes"),
+    ):
         assert r[result_key] == pytest.approx(table[key], rel=5e-3)
 
 
@@ -72,8 +88,15 @@ def test_rc8_holds_at_pages_resolution_too():
 
 
 def test_rc11_xen_stops_at_three_times_memory_with_a_hot_set_rewritten_every_round(run):
-    r = run(policy="xen", adaptive_rate=False, bandwidth=117e6, memory=GIB, working_set="256MiB",
-            dirty_rate=1e15, **CLOSED_FORM)
+    r = run(
+        policy="xen",
+        adaptive_rate=False,
+        bandwidth=117e6,
+        memory=GIB,
+        working_set="256MiB",
+        dirty_rate=1e15,
+        **CLOSED_FORM,
+    )
     live = [x["bytes"] for x in r["rounds"] if x["phase"] == "live"]
     assert live[0] == pytest.approx(GIB)
     assert live[1:] == [pytest.approx(256 * 1024**2)] * 9

@@ -4,8 +4,14 @@ import pytest
 
 from migrationsim import build_spec, simulate, stream
 
-PHASES = ["guest_notice", "target_setup", "pre_migration_brownout", "blackout",
-          "post_migration_brownout", "cleanup"]
+PHASES = [
+    "guest_notice",
+    "target_setup",
+    "pre_migration_brownout",
+    "blackout",
+    "post_migration_brownout",
+    "cleanup",
+]
 
 
 def events_of(**params):
@@ -44,7 +50,9 @@ def test_rounds_carry_a_square_memory_map_that_empties_as_pages_are_sent():
 def test_the_notice_turns_on_at_the_trigger_and_back_to_none_at_the_end():
     notices = [e for e in events_of(guest_watches=True) if e["kind"] == "notice"]
     assert [(n["value"], n["lead_s"]) for n in notices] == [
-        ("MIGRATE_ON_HOST_MAINTENANCE", 60.0), ("NONE", 0.0)]
+        ("MIGRATE_ON_HOST_MAINTENANCE", 60.0),
+        ("NONE", 0.0),
+    ]
 
 
 def test_forwarded_packets_grow_during_the_post_migration_brownout():

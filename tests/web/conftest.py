@@ -15,10 +15,20 @@ def in_memory_layer(settings):
 @pytest.fixture
 def valid_params():
     return {
-        "memory": "4GiB", "workload": "web", "dirty_rate": "", "working_set": "",
-        "bandwidth": "10Gbit/s", "max_bandwidth": "", "policy": "qemu", "downtime_limit": "300ms",
-        "auto_converge": False, "post_copy": False, "guest_watches": True,
-        "resolution": "fluid", "speed": "10", "seed": 1,
+        "memory": "4GiB",
+        "workload": "web",
+        "dirty_rate": "",
+        "working_set": "",
+        "bandwidth": "10Gbit/s",
+        "max_bandwidth": "",
+        "policy": "qemu",
+        "downtime_limit": "300ms",
+        "auto_converge": False,
+        "post_copy": False,
+        "guest_watches": True,
+        "resolution": "fluid",
+        "speed": "10",
+        "seed": 1,
     }
 
 
@@ -44,6 +54,7 @@ def stack(request, tmp_path_factory):
 # Most tests act as one signed-in user, "alice", and make what they look at as her (``owner=user``
 # or ``visitor=alice``): the feature under test, not access. tests/web/test_security.py covers
 # strangers, anonymous visitors and staff.
+
 
 @pytest.fixture
 def user(db, django_user_model):

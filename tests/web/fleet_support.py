@@ -3,15 +3,31 @@
 import copy
 
 TINY = {
-    "name": "tiny", "seed": 2,
-    "fleet": {"zone": "z", "host": {"vcpus": 32, "memory": "64GiB", "nic": "10Gbit/s"},
-              "racks": [{"name": "r", "count": 2, "hosts": 2}],
-              "vms": {"per_host": 3, "memory": ["1GiB", "4GiB"], "vcpus": [1, 2],
-                      "mix": {"idle": 0.5, "web": 0.5}, "gpu_share": 0.2}},
+    "name": "tiny",
+    "seed": 2,
+    "fleet": {
+        "zone": "z",
+        "host": {"vcpus": 32, "memory": "64GiB", "nic": "10Gbit/s"},
+        "racks": [{"name": "r", "count": 2, "hosts": 2}],
+        "vms": {
+            "per_host": 3,
+            "memory": ["1GiB", "4GiB"],
+            "vcpus": [1, 2],
+            "mix": {"idle": 0.5, "web": 0.5},
+            "gpu_share": 0.2,
+        },
+    },
     "policy": {"name": "qemu", "downtime_limit": "300ms"},
     "caps": {"per_source_host": 1, "per_target_host": 2},
-    "events": [{"name": "k", "kind": "kernel_upgrade", "scope": {"racks": ["r1"]},
-                "max_hosts_in_maintenance": 1, "host_downtime": "2min"}],
+    "events": [
+        {
+            "name": "k",
+            "kind": "kernel_upgrade",
+            "scope": {"racks": ["r1"]},
+            "max_hosts_in_maintenance": 1,
+            "host_downtime": "2min",
+        }
+    ],
 }
 
 
@@ -47,15 +63,30 @@ def posted_forms(form, formset) -> dict:
 # A 6,000-VM fleet (60 racks x 10 hosts x 10 VMs, one migration per source host): big enough
 # that a run streams its frames over a few seconds and a worker can be killed in the middle.
 SIX_THOUSAND_VMS = {
-    "name": "six-thousand", "seed": 4,
-    "fleet": {"zone": "z", "host": {"vcpus": 32, "memory": "64GiB", "nic": "10Gbit/s"},
-              "racks": [{"name": "r", "count": 60, "hosts": 10}],
-              "vms": {"per_host": 10, "memory": ["1GiB", "4GiB"], "vcpus": [1, 2],
-                      "mix": {"idle": 0.5, "web": 0.5}}},
+    "name": "six-thousand",
+    "seed": 4,
+    "fleet": {
+        "zone": "z",
+        "host": {"vcpus": 32, "memory": "64GiB", "nic": "10Gbit/s"},
+        "racks": [{"name": "r", "count": 60, "hosts": 10}],
+        "vms": {
+            "per_host": 10,
+            "memory": ["1GiB", "4GiB"],
+            "vcpus": [1, 2],
+            "mix": {"idle": 0.5, "web": 0.5},
+        },
+    },
     "policy": {"name": "qemu", "downtime_limit": "300ms"},
     "caps": {"per_source_host": 1, "per_target_host": 2},
-    "events": [{"name": "k", "kind": "kernel_upgrade", "scope": {"zone": True},
-                "max_hosts_in_maintenance": 40, "host_downtime": "2min"}],
+    "events": [
+        {
+            "name": "k",
+            "kind": "kernel_upgrade",
+            "scope": {"zone": True},
+            "max_hosts_in_maintenance": 40,
+            "host_downtime": "2min",
+        }
+    ],
 }
 
 

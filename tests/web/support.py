@@ -22,10 +22,21 @@ PYTHON = sys.executable
 BIN = Path(PYTHON).parent
 SERVICE_UNAVAILABLE = "service unavailable:"  # tests/conftest.py fails these under CI=true
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-MODE_VARS = ("PLAYGROUND_MODE", "DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY",
-             "PLAYGROUND_VAR_DIR", "DJANGO_DEBUG")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+MODE_VARS = (
+    "PLAYGROUND_MODE",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "DJANGO_SECRET_KEY",
+    "PLAYGROUND_VAR_DIR",
+    "DJANGO_DEBUG",
+)
 
 
 def service_skip(what: str) -> None:
@@ -50,6 +61,7 @@ def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | Non
 
 
 # --- services ------------------------------------------------------------------------------------
+
 
 def redis_url() -> str | None:
     url = os.environ.get("REDIS_URL")
@@ -153,9 +165,17 @@ def chromium_available() -> bool:
 
 # --- full stacks ---------------------------------------------------------------------------------
 
+
 class Stack:
-    def __init__(self, base_url: str, env: dict, procs: list[subprocess.Popen], logs: list[Path],
-                 tmp_path: Path | None = None, redis: RedisServer | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        env: dict,
+        procs: list[subprocess.Popen],
+        logs: list[Path],
+        tmp_path: Path | None = None,
+        redis: RedisServer | None = None,
+    ):
         self.base_url = base_url
         self.env = env
         self.procs = procs
@@ -193,8 +213,9 @@ class Stack:
                 return list(conn.execute(query, params).fetchall())
         import sqlite3
 
-        with contextlib.closing(sqlite3.connect(Path(self.env["PLAYGROUND_VAR_DIR"])
-                                                / "playground.sqlite3", timeout=20)) as conn:
+        with contextlib.closing(
+            sqlite3.connect(Path(self.env["PLAYGROUND_VAR_DIR"]) / "playground.sqlite3", timeout=20)
+        ) as conn:
             return list(conn.execute(query.replace("%s", "?"), params).fetchall())
 
     @property
@@ -213,9 +234,13 @@ class Stack:
 # HTTPS-only cookies are switched off for them (explicitly, see README "Operations"), and the
 # per-visitor rate limits are raised (these tests are not about them; tests/web/test_security.py
 # is). An ``extra_env`` of a stack overrides any of these.
-LOOPBACK_ENV = {"DJANGO_SECURE_SSL_REDIRECT": "false", "DJANGO_SECURE_COOKIES": "false",
-                "PLAYGROUND_RUNS_PER_MINUTE": "10000", "PLAYGROUND_SWEEPS_PER_HOUR": "10000",
-                "PLAYGROUND_REHEARSALS_PER_VISITOR": "1000"}
+LOOPBACK_ENV = {
+    "DJANGO_SECURE_SSL_REDIRECT": "false",
+    "DJANGO_SECURE_COOKIES": "false",
+    "PLAYGROUND_RUNS_PER_MINUTE": "10000",
+    "PLAYGROUND_SWEEPS_PER_HOUR": "10000",
+    "PLAYGROUND_REHEARSALS_PER_VISITOR": "1000",
+}
 
 
 def _clean_env() -> dict:
@@ -241,14 +266,28 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=5)
 
 
-WORKER_CMD = [str(BIN / "celery"), "-A", "playground", "worker", "--loglevel=INFO",
-              "--concurrency=1", "--without-gossip", "--without-mingle"]
+WORKER_CMD = [
+    str(BIN / "celery"),
+    "-A",
+    "playground",
+    "worker",
+    "--loglevel=INFO",
+    "--concurrency=1",
+    "--without-gossip",
+    "--without-mingle",
+]
 
 
 def _spawn(name: str, cmd: list[str], env: dict, tmp_path: Path, n: int):
     log = tmp_path / f"{name}-{n}.log"
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("wb"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     return proc, log
 
 
@@ -268,10 +307,23 @@ class RedisServer:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
-             "--appendonly", "no", "--dir", str(self.dir)],
-            stdout=(self.dir / "redis.log").open("ab"), stderr=subprocess.STDOUT,
-            start_new_session=True)
+            [
+                self.binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+            ],
+            stdout=(self.dir / "redis.log").open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         wait_for_port(self.port, proc=self.proc)
 
     def kill(self) -> None:
@@ -286,8 +338,9 @@ class RedisServer:
 
 
 @contextlib.contextmanager
-def running_stack(mode: str, tmp_path: Path, *, extra_env: dict | None = None,
-                  own_redis: bool = False):
+def running_stack(
+    mode: str, tmp_path: Path, *, extra_env: dict | None = None, own_redis: bool = False
+):
     """Start daphne and a Celery worker as subprocesses on a free port, in ``embedded`` or
     ``production`` mode, each with its own database; yield a ``Stack``; stop them by PID.
     ``own_redis`` (production): a private redis-server the test may restart."""
@@ -309,28 +362,40 @@ def running_stack(mode: str, tmp_path: Path, *, extra_env: dict | None = None,
                 service_skip("Redis (set REDIS_URL to a running server)")
             if not postgres:
                 service_skip("PostgreSQL (set DATABASE_URL=postgres://...)")
-            env.update({
-                "PLAYGROUND_MODE": "production",
-                "DJANGO_SECRET_KEY": "e2e-" + uuid.uuid4().hex,
-                "DATABASE_URL": cleanup.enter_context(scratch_postgres_database(postgres)),
-                "REDIS_URL": redis if own_redis else redis_url_db(redis, 3),
-                # its own keys: another test run on this Redis cannot take its tasks
-                "PLAYGROUND_REDIS_PREFIX": f"stack-{uuid.uuid4().hex[:12]}:",
-            })
+            env.update(
+                {
+                    "PLAYGROUND_MODE": "production",
+                    "DJANGO_SECRET_KEY": "e2e-" + uuid.uuid4().hex,
+                    "DATABASE_URL": cleanup.enter_context(scratch_postgres_database(postgres)),
+                    "REDIS_URL": redis if own_redis else redis_url_db(redis, 3),
+                    # its own keys: another test run on this Redis cannot take its tasks
+                    "PLAYGROUND_REDIS_PREFIX": f"stack-{uuid.uuid4().hex[:12]}:",
+                }
+            )
             if own_redis:
                 _flush_redis(env["REDIS_URL"])
         manage = [PYTHON, str(ROOT / "manage.py")]
         subprocess.run(manage + ["migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
         if mode == "production":
             env["PLAYGROUND_STATIC_ROOT"] = str(tmp_path / "static")
-            subprocess.run(manage + ["collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env,
-                           check=True)
+            subprocess.run(
+                manage + ["collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+            )
         port = free_port()
         procs, logs = [], []
         for name, cmd in (
             ("worker", WORKER_CMD),
-            ("daphne", [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port),
-                        "playground.asgi:application"]),
+            (
+                "daphne",
+                [
+                    str(BIN / "daphne"),
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "playground.asgi:application",
+                ],
+            ),
         ):
             proc, log = _spawn(name, cmd, env, tmp_path, 0)
             procs.append(proc)

@@ -52,7 +52,8 @@ def test_the_timeline_grows_while_the_run_plays_then_the_summary_appears(stack, 
     assert len(growing) >= 3, f"the timeline should gain points while playing: {points}"
     assert points == sorted(points), "points are only ever added during playback"
     plotted = page.evaluate(
-        "document.getElementById('chart-timeline').data.reduce((n, t) => n + t.x.length, 0)")
+        "document.getElementById('chart-timeline').data.reduce((n, t) => n + t.x.length, 0)"
+    )
     assert plotted >= points[-1] > 0
 
     summary = page.wait_for_selector("#summary-table", timeout=10_000)
@@ -66,7 +67,9 @@ def test_the_controls_pause_step_and_restart(stack, page):
     page.select_option("#id_speed", "1")  # real time: slow enough to take the controls
     page.click("#simulate")
     page.wait_for_url(re.compile(r"/runs/\d+/$"), timeout=15_000)
-    page.wait_for_function("window.anatomy.state().received > 0 && window.anatomy.state().status == 'done'")
+    page.wait_for_function(
+        "window.anatomy.state().received > 0 && window.anatomy.state().status == 'done'"
+    )
     page.keyboard.press("Space")  # pause
     assert page.evaluate("window.anatomy.state().playing") is False
     before = page.evaluate("window.anatomy.state().played")

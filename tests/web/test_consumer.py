@@ -2,9 +2,9 @@ import pytest
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
+from playground.anatomy.models import Run, RunEvent
 from playground.asgi import application
 from playground.runs.consumers import CLOSE_BAD_REQUEST, CLOSE_RUN_NOT_FOUND
-from playground.anatomy.models import Run, RunEvent
 from playground.runs.models import RunStatus
 
 from .support import close_code, ws_headers
@@ -44,7 +44,8 @@ async def _received_events(communicator, *, until_seq, timeout=2):
 
 async def _publish(run_id, seqs):
     await get_channel_layer().group_send(
-        f"run.{run_id}", {"type": "run.events", "events": [_event(s) for s in seqs]})
+        f"run.{run_id}", {"type": "run.events", "events": [_event(s) for s in seqs]}
+    )
 
 
 @pytest.fixture
@@ -67,15 +68,17 @@ async def test_an_unknown_run_is_refused_with_4404(in_memory_layer):
 
 async def test_a_malformed_after_is_refused_with_4400(viewer, in_memory_layer, make_run):
     run = await make_run()
-    communicator = WebsocketCommunicator(application, f"/ws/runs/{run.pk}/?after=soon",
-                                         headers=viewer)
+    communicator = WebsocketCommunicator(
+        application, f"/ws/runs/{run.pk}/?after=soon", headers=viewer
+    )
     assert await close_code(communicator) == CLOSE_BAD_REQUEST
 
 
 async def test_a_foreign_origin_is_refused(in_memory_layer, make_run):
     run = await make_run()
-    communicator = WebsocketCommunicator(application, f"/ws/runs/{run.pk}/",
-                                         headers=[(b"origin", b"http://evil.example")])
+    communicator = WebsocketCommunicator(
+        application, f"/ws/runs/{run.pk}/", headers=[(b"origin", b"http://evil.example")]
+    )
     connected, _ = await communicator.connect()
     assert not connected
 
@@ -85,7 +88,11 @@ async def test_it_replays_the_stored_events_then_the_status(viewer, in_memory_la
     communicator, connected, _ = await _connect(run.pk, headers=viewer)
     assert connected
     assert await _received_events(communicator, until_seq=7) == list(range(1, 8))
-    assert await communicator.receive_json_from() == {"type": "status", "status": "done", "error": ""}
+    assert await communicator.receive_json_from() == {
+        "type": "status",
+        "status": "done",
+        "error": "",
+    }
     await communicator.disconnect()
 
 
@@ -107,7 +114,9 @@ async def test_it_relays_the_live_tail_after_the_replay(viewer, in_memory_layer,
     await communicator.disconnect()
 
 
-async def test_live_events_it_already_replayed_are_not_sent_twice(viewer, in_memory_layer, make_run):
+async def test_live_events_it_already_replayed_are_not_sent_twice(
+    viewer, in_memory_layer, make_run
+):
     run = await make_run(stored=5)
     communicator, _, _ = await _connect(run.pk, headers=viewer)
     assert await _received_events(communicator, until_seq=5) == [1, 2, 3, 4, 5]
@@ -118,7 +127,9 @@ async def test_live_events_it_already_replayed_are_not_sent_twice(viewer, in_mem
     await communicator.disconnect()
 
 
-async def test_a_gap_in_the_live_tail_is_filled_from_the_database(viewer, in_memory_layer, make_run):
+async def test_a_gap_in_the_live_tail_is_filled_from_the_database(
+    viewer, in_memory_layer, make_run
+):
     from asgiref.sync import sync_to_async
 
     run = await make_run(stored=2)
@@ -127,8 +138,9 @@ async def test_a_gap_in_the_live_tail_is_filled_from_the_database(viewer, in_mem
     await communicator.receive_json_from()  # status
     # events 3 and 4 were stored but their message was lost; 5 arrives live
     for seq in (3, 4, 5):
-        await sync_to_async(RunEvent.objects.create)(run=run, seq=seq, kind="notice",
-                                                     payload={"kind": "notice", "t_s": float(seq)})
+        await sync_to_async(RunEvent.objects.create)(
+            run=run, seq=seq, kind="notice", payload={"kind": "notice", "t_s": float(seq)}
+        )
     await _publish(run.pk, [5])
     assert await _received_events(communicator, until_seq=5) == [3, 4, 5]
     await communicator.disconnect()
@@ -138,23 +150,38 @@ async def test_status_changes_are_relayed(viewer, in_memory_layer, make_run):
     run = await make_run()
     communicator, _, _ = await _connect(run.pk, headers=viewer)
     assert (await communicator.receive_json_from())["status"] == "running"
-    await get_channel_layer().group_send(f"run.{run.pk}", {"type": "run.status", "status": "failed",
-                                                           "error": "The model failed"})
-    assert await communicator.receive_json_from() == {"type": "status", "status": "failed",
-                                                      "error": "The model failed"}
+    await get_channel_layer().group_send(
+        f"run.{run.pk}", {"type": "run.status", "status": "failed", "error": "The model failed"}
+    )
+    assert await communicator.receive_json_from() == {
+        "type": "status",
+        "status": "failed",
+        "error": "The model failed",
+    }
     await communicator.disconnect()
 
 
-async def test_a_whole_run_streams_through_the_publisher_to_the_socket(viewer, user, in_memory_layer):
+async def test_a_whole_run_streams_through_the_publisher_to_the_socket(
+    viewer, user, in_memory_layer
+):
     """Task side and socket side together, in one process: what the service stores and
     publishes is exactly what a viewer connected before the run receives."""
     from asgiref.sync import sync_to_async
 
     from playground.runs.pipeline import execute_run
 
-    run = await sync_to_async(Run.objects.create)(params={
-        "memory": "2GiB", "workload": "oltp", "bandwidth": "10Gbit/s", "policy": "qemu",
-        "downtime_limit": "300ms", "resolution": "fluid", "seed": 3}, owner=user)
+    run = await sync_to_async(Run.objects.create)(
+        params={
+            "memory": "2GiB",
+            "workload": "oltp",
+            "bandwidth": "10Gbit/s",
+            "policy": "qemu",
+            "downtime_limit": "300ms",
+            "resolution": "fluid",
+            "seed": 3,
+        },
+        owner=user,
+    )
     communicator, _, _ = await _connect(run.pk, headers=viewer)
     assert (await communicator.receive_json_from())["status"] == "queued"
     await sync_to_async(execute_run)(kind="run", run_id=run.pk)

@@ -28,8 +28,17 @@ from pathlib import Path
 import pytest
 import websockets
 
-from .support import (ROOT, _clean_env, free_port, postgres_url, redis_url, redis_url_db,
-                      scratch_postgres_database, service_skip, wait_for_port)
+from .support import (
+    ROOT,
+    _clean_env,
+    free_port,
+    postgres_url,
+    redis_url,
+    redis_url_db,
+    scratch_postgres_database,
+    service_skip,
+    wait_for_port,
+)
 from .test_many_viewers import cookie_header
 from .test_stack import FORM, Browserless
 
@@ -49,35 +58,46 @@ def deployment(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("deploy")
     with contextlib.ExitStack() as cleanup:
         env = _clean_env()
-        env.update({
-            "PLAYGROUND_MODE": "production",
-            "DJANGO_SECRET_KEY": "deploy-" + uuid.uuid4().hex,
-            "DATABASE_URL": cleanup.enter_context(scratch_postgres_database(postgres)),
-            "REDIS_URL": redis_url_db(redis, 6),
-            "PLAYGROUND_STATIC_ROOT": str(tmp / "static"),  # fresh: collectstatic fills it
-            "PLAYGROUND_VAR_DIR": str(tmp / "var"),
-            "HOST": "127.0.0.1",
-            "PORT": str(free_port()),
-            # plain HTTP on loopback: no redirect to https, cookies sent without TLS
-            "DJANGO_SECURE_SSL_REDIRECT": "0",
-            "DJANGO_SECURE_COOKIES": "0",
-        })
+        env.update(
+            {
+                "PLAYGROUND_MODE": "production",
+                "DJANGO_SECRET_KEY": "deploy-" + uuid.uuid4().hex,
+                "DATABASE_URL": cleanup.enter_context(scratch_postgres_database(postgres)),
+                "REDIS_URL": redis_url_db(redis, 6),
+                "PLAYGROUND_STATIC_ROOT": str(tmp / "static"),  # fresh: collectstatic fills it
+                "PLAYGROUND_VAR_DIR": str(tmp / "var"),
+                "HOST": "127.0.0.1",
+                "PORT": str(free_port()),
+                # plain HTTP on loopback: no redirect to https, cookies sent without TLS
+                "DJANGO_SECURE_SSL_REDIRECT": "0",
+                "DJANGO_SECURE_COOKIES": "0",
+            }
+        )
         import redis as redis_client
 
         redis_client.Redis.from_url(env["REDIS_URL"]).flushdb()
         t0 = time.monotonic()
-        release = subprocess.run([SERVE, "release"], cwd=ROOT, env=env, capture_output=True,
-                                 text=True, timeout=120)
+        release = subprocess.run(
+            [SERVE, "release"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
         assert release.returncode == 0, release.stdout + release.stderr
         procs: dict[str, subprocess.Popen] = {}
         logs: dict[str, Path] = {}
         cleanup.callback(_stop_all, procs)
-        for name, args in (("worker1", ["worker", "worker1"]), ("worker2", ["worker", "worker2"]),
-                           ("web", ["web"])):
+        for name, args in (
+            ("worker1", ["worker", "worker1"]),
+            ("worker2", ["worker", "worker2"]),
+            ("web", ["web"]),
+        ):
             logs[name] = tmp / f"{name}.log"
-            procs[name] = subprocess.Popen([SERVE, *args], cwd=ROOT, env=env,
-                                           stdout=logs[name].open("wb"), stderr=subprocess.STDOUT,
-                                           start_new_session=True)
+            procs[name] = subprocess.Popen(
+                [SERVE, *args],
+                cwd=ROOT,
+                env=env,
+                stdout=logs[name].open("wb"),
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         wait_for_port(int(env["PORT"]), proc=procs["web"])
         yield Deployment(env, procs, logs, release.stdout, t0)
 
@@ -104,8 +124,10 @@ class Deployment:
             return list(conn.execute(query, params).fetchall())
 
     def log_tail(self, lines=30):
-        return "\n".join(f"--- {name}\n" + "\n".join(
-            log.read_text(errors="replace").splitlines()[-lines:]) for name, log in self.logs.items())
+        return "\n".join(
+            f"--- {name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+            for name, log in self.logs.items()
+        )
 
 
 def _stop_all(procs: dict[str, subprocess.Popen]) -> None:
@@ -136,8 +158,13 @@ def _children(pid: int) -> set[int]:
 def test_release_collects_static_files_with_a_manifest(deployment):
     root = deployment.static_root
     manifest = json.loads((root / "staticfiles.json").read_text())["paths"]
-    for name in ("plotly/plotly.min.js", "django_htmx/htmx-2.min.js", "css/playground.css",
-                 "js/anatomy.js", "admin/css/base.css"):
+    for name in (
+        "plotly/plotly.min.js",
+        "django_htmx/htmx-2.min.js",
+        "css/playground.css",
+        "js/anatomy.js",
+        "admin/css/base.css",
+    ):
         hashed = manifest[name]
         assert hashed != name and (root / hashed).is_file() and (root / f"{hashed}.gz").is_file()
         assert (root / name).is_file()  # the plain name too
@@ -152,7 +179,10 @@ def test_health_and_static_files_with_caching_headers(deployment):
     assert status == 200, deployment.log_tail()
     health = json.loads(body)
     assert health["status"] == "ok" and set(health["checks"]) == {
-        "database", "broker", "channel_layer"}
+        "database",
+        "broker",
+        "channel_layer",
+    }
 
     # the page links hashed names from the manifest, and those are cached for good
     status, _, html = deployment.get("/")
@@ -192,8 +222,9 @@ def test_both_workers_take_runs_and_celery_sees_both(deployment):
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        rows = deployment.sql("SELECT id, status, worker FROM playground_run WHERE id = ANY(%s)",
-                              ids)
+        rows = deployment.sql(
+            "SELECT id, status, worker FROM playground_run WHERE id = ANY(%s)", ids
+        )
         if all(status in ("done", "failed") for _, status, _ in rows):
             break
         time.sleep(0.2)
@@ -202,7 +233,7 @@ def test_both_workers_take_runs_and_celery_sees_both(deployment):
     # Run.worker is host:pid of the pool process that claimed it; each worker's pool is its
     # children. Both workers took some.
     pools = {name: _children(deployment.procs[name].pid) for name in ("worker1", "worker2")}
-    took = {name: 0 for name in pools}
+    took = dict.fromkeys(pools, 0)
     for _, _, worker in rows:
         host, pid = worker.rsplit(":", 1)
         assert host == socket.gethostname()
@@ -213,9 +244,10 @@ def test_both_workers_take_runs_and_celery_sees_both(deployment):
     # the run page's WebSocket, through daphne and the Redis channel layer
     async def watch(run_id):
         async with websockets.connect(
-                f"{deployment.base_url.replace('http', 'ws')}/ws/runs/{run_id}/",
-                origin=deployment.base_url,
-                additional_headers={"Cookie": cookie_header(client)}) as ws:
+            f"{deployment.base_url.replace('http', 'ws')}/ws/runs/{run_id}/",
+            origin=deployment.base_url,
+            additional_headers={"Cookie": cookie_header(client)},
+        ) as ws:
             seqs = []
             while True:
                 message = json.loads(await asyncio.wait_for(ws.recv(), 30))
@@ -228,12 +260,18 @@ def test_both_workers_take_runs_and_celery_sees_both(deployment):
     assert seqs and seqs == list(range(1, len(seqs) + 1))
 
     # Celery's own view of the workers (docs/deploy.md, Workers): both answer, by node name
-    status = subprocess.run([str(ROOT / ".venv/bin/celery"), "-A", "playground", "status"],
-                            cwd=ROOT, env=deployment.env, capture_output=True, text=True,
-                            timeout=60)
+    status = subprocess.run(
+        [str(ROOT / ".venv/bin/celery"), "-A", "playground", "status"],
+        cwd=ROOT,
+        env=deployment.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     host = socket.gethostname()
     assert f"worker1@{host}: OK" in status.stdout and f"worker2@{host}: OK" in status.stdout, (
-        status.stdout + status.stderr)
+        status.stdout + status.stderr
+    )
     assert "2 nodes online" in status.stdout
 
 

@@ -30,16 +30,23 @@ from .test_stack import FORM, Browserless
 # a single-VM run the model needs ~4 s for: its first events come at ~0.8 s, the rest at ~4 s
 SLOW = {**FORM, "memory": "256GiB", "resolution": "pages", "seed": "7"}
 FAULT_ENV = {
-    "PLAYGROUND_RUN_HEARTBEAT_S": "0.3", "PLAYGROUND_RUN_LEASE_S": "2",
-    "PLAYGROUND_REAP_INTERVAL_S": "0.3", "PLAYGROUND_RUN_MAX_ATTEMPTS": "2",
-    "PLAYGROUND_VIEWER_RESYNC_S": "1", "PLAYGROUND_REQUEUE_AFTER_S": "4",
+    "PLAYGROUND_RUN_HEARTBEAT_S": "0.3",
+    "PLAYGROUND_RUN_LEASE_S": "2",
+    "PLAYGROUND_REAP_INTERVAL_S": "0.3",
+    "PLAYGROUND_RUN_MAX_ATTEMPTS": "2",
+    "PLAYGROUND_VIEWER_RESYNC_S": "1",
+    "PLAYGROUND_REQUEUE_AFTER_S": "4",
 }
 
 
 @pytest.fixture(scope="module", params=["embedded", "production"])
 def faulty(request, tmp_path_factory):
-    with running_stack(request.param, tmp_path_factory.mktemp(f"faults-{request.param}"),
-                       extra_env=FAULT_ENV, own_redis=True) as stack:
+    with running_stack(
+        request.param,
+        tmp_path_factory.mktemp(f"faults-{request.param}"),
+        extra_env=FAULT_ENV,
+        own_redis=True,
+    ) as stack:
         stack.mode = request.param
         yield stack
 
@@ -52,8 +59,10 @@ def slow_events():
 
     form = AnatomyForm(SLOW)
     assert form.is_valid(), form.errors
-    return [json.loads(json.dumps(simulation.event_payload(e)))
-            for e in simulation.events_for(form.run_params())]
+    return [
+        json.loads(json.dumps(simulation.event_payload(e)))
+        for e in simulation.events_for(form.run_params())
+    ]
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -76,8 +85,9 @@ def run_row(stack, run_id, table="playground_run"):
 
 
 def stored(stack, run_id, table="playground_runevent"):
-    return stack.sql(f"SELECT seq, kind, payload FROM {table} WHERE run_id = %s ORDER BY seq",
-                     run_id)
+    return stack.sql(
+        f"SELECT seq, kind, payload FROM {table} WHERE run_id = %s ORDER BY seq", run_id
+    )
 
 
 def wait_for(predicate, timeout, stack, what):
@@ -144,9 +154,12 @@ class Viewer(threading.Thread):
         last = 0
         while self.status not in ("done", "failed"):
             try:
-                async with websockets.connect(f"{self.url}?after={last}", origin=self.origin,
-                                              additional_headers=self.headers,
-                                              open_timeout=5) as ws:
+                async with websockets.connect(
+                    f"{self.url}?after={last}",
+                    origin=self.origin,
+                    additional_headers=self.headers,
+                    open_timeout=5,
+                ) as ws:
                     self.connections += 1
                     async for raw in ws:
                         message = json.loads(raw)
@@ -162,19 +175,24 @@ class Viewer(threading.Thread):
                                 return
             except websockets.InvalidStatus as exc:  # the handshake failed (layer down: 500)
                 self.rejected.append(exc.response.status_code)
-            except (OSError, websockets.ConnectionClosed, asyncio.TimeoutError):
+            except (TimeoutError, OSError, websockets.ConnectionClosed):
                 pass
             await asyncio.sleep(0.2)  # the page backs off too
 
 
 # --- a worker killed mid-run ----------------------------------------------------------------------
 
+
 def test_a_worker_killed_mid_run_is_noticed_and_the_run_resumes_without_gaps(faulty, slow_events):
     run_id = post_run(faulty)
     viewer = Viewer(faulty, run_id)
     viewer.start()
-    wait_for(lambda: run_row(faulty, run_id)[0] == "running" and stored(faulty, run_id), 30,
-             faulty, "the first stored events")
+    wait_for(
+        lambda: run_row(faulty, run_id)[0] == "running" and stored(faulty, run_id),
+        30,
+        faulty,
+        "the first stored events",
+    )
     (worker,) = faulty.workers()
     faulty.kill_worker(worker)  # SIGKILL: no shutdown code, the message is not acknowledged
     before = len(stored(faulty, run_id))
@@ -190,13 +208,18 @@ def test_a_worker_killed_mid_run_is_noticed_and_the_run_resumes_without_gaps(fau
     assert viewer.failure is None and viewer.status == "done", viewer.failure
     assert viewer.seqs == list(range(1, len(slow_events) + 1))
     assert "worker lost; run queued again" in "".join(
-        log.read_text(errors="replace") for log in faulty.logs)
+        log.read_text(errors="replace") for log in faulty.logs
+    )
 
 
 def test_a_run_that_loses_its_worker_twice_fails_with_the_reason(faulty, slow_events):
     run_id = post_run(faulty)
-    wait_for(lambda: run_row(faulty, run_id)[0] == "running" and stored(faulty, run_id), 30,
-             faulty, "the first stored events")
+    wait_for(
+        lambda: run_row(faulty, run_id)[0] == "running" and stored(faulty, run_id),
+        30,
+        faulty,
+        "the first stored events",
+    )
     (worker,) = faulty.workers()
     faulty.kill_worker(worker)  # the whole worker
     worker = faulty.start_worker()
@@ -230,18 +253,30 @@ def test_a_fleet_run_whose_worker_is_killed_resumes_and_stores_every_vm_once(fau
     viewer.start()
 
     table = "playground_fleetrunmessage"
-    wait_for(lambda: run_row(faulty, run_id, "playground_fleetrun")[0] == "running"
-             and stored(faulty, run_id, table), 30, faulty, "the first stored frames")
+    wait_for(
+        lambda: (
+            run_row(faulty, run_id, "playground_fleetrun")[0] == "running"
+            and stored(faulty, run_id, table)
+        ),
+        30,
+        faulty,
+        "the first stored frames",
+    )
     (worker,) = faulty.workers()
     faulty.kill_worker(worker)
     assert run_row(faulty, run_id, "playground_fleetrun")[0] == "running"
     faulty.start_worker()
-    wait_for(lambda: run_row(faulty, run_id, "playground_fleetrun")[0] in ("done", "failed"), 90,
-             faulty, "the fleet run to end")
+    wait_for(
+        lambda: run_row(faulty, run_id, "playground_fleetrun")[0] in ("done", "failed"),
+        90,
+        faulty,
+        "the fleet run to end",
+    )
     assert run_row(faulty, run_id, "playground_fleetrun") == ("done", 2, ""), faulty.log_tail()
     seqs = assert_complete(faulty, run_id, table=table)
-    (vms,) = faulty.sql("SELECT count(*), count(DISTINCT name) FROM playground_fleetrunvm "
-                        "WHERE run_id = %s", run_id)
+    (vms,) = faulty.sql(
+        "SELECT count(*), count(DISTINCT name) FROM playground_fleetrunvm WHERE run_id = %s", run_id
+    )
     assert vms == (6000, 6000)
     viewer.join(60)
     assert viewer.failure is None and viewer.status == "done", viewer.failure
@@ -249,6 +284,7 @@ def test_a_fleet_run_whose_worker_is_killed_resumes_and_stores_every_vm_once(fau
 
 
 # --- the same task twice ------------------------------------------------------------------------
+
 
 def test_the_same_task_delivered_again_to_two_workers_runs_once(faulty, slow_events):
     from celery import Celery
@@ -279,12 +315,16 @@ def _broker_options(stack):
         prefix = stack.env.get("PLAYGROUND_REDIS_PREFIX", "")
         return {"global_keyprefix": prefix} if prefix else {}
     broker = Path(stack.env["PLAYGROUND_VAR_DIR"]) / "broker"  # the stack's, as in settings.py
-    return {"data_folder_in": str(broker / "queue"), "data_folder_out": str(broker / "queue"),
-            "processed_folder": str(broker / "processed"),
-            "control_folder": str(broker / "control")}  # kombu's default: ./control
+    return {
+        "data_folder_in": str(broker / "queue"),
+        "data_folder_out": str(broker / "queue"),
+        "processed_folder": str(broker / "processed"),
+        "control_folder": str(broker / "control"),
+    }  # kombu's default: ./control
 
 
 # --- Redis restarted under a running run --------------------------------------------------------
+
 
 def test_redis_restarted_during_a_run_loses_nothing_and_viewers_resume(faulty, slow_events):
     if faulty.mode != "production":

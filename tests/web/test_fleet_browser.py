@@ -4,8 +4,6 @@ user goes through them. Small fleets only (the demo preset), so it stays fast.""
 import re
 import time
 
-import pytest
-
 from migrationsim.fleet import FleetRun, load_scenario, summarize
 
 from .test_browser import browser, page  # noqa: F401  (the same Chromium fixtures)
@@ -13,8 +11,12 @@ from .test_browser import browser, page  # noqa: F401  (the same Chromium fixtur
 # What the engine says of the demo preset: the page must show the same numbers.
 DEMO = summarize(FleetRun(load_scenario("demo")).run())
 _demo = FleetRun(load_scenario("demo"))
-DEMO_TO_MIGRATE = sum(1 for h in _demo.scope(_demo.scenario.events[0]) for v in h.vms
-                      if _demo.fleet.vms[v].live_migratable)
+DEMO_TO_MIGRATE = sum(
+    1
+    for h in _demo.scope(_demo.scenario.events[0])
+    for v in h.vms
+    if _demo.fleet.vms[v].live_migratable
+)
 
 
 def _watch(page, seconds):
@@ -56,7 +58,8 @@ def test_a_fleet_from_a_preset_is_planned_run_and_watched_live_then_a_vm_opens(s
     assert state["counts"]["done"] == DEMO["outcomes"]["migrated"]
     assert state["blackouts"] == DEMO["migrations"]
     page.wait_for_function(  # the page redraws a few times a second
-        "document.getElementById('progress-text').textContent.startsWith('4 / 4')", timeout=5_000)
+        "document.getElementById('progress-text').textContent.startsWith('4 / 4')", timeout=5_000
+    )
     page.wait_for_selector("#fleet-summary-table", timeout=10_000)
     assert "migrated" in page.inner_text("#outcomes-table")
     assert page.evaluate("document.getElementById('chart-blackout-cdf').data[0].x.length") > 0

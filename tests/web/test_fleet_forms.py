@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from playground.fleets import services as fleet_services
 from migrationsim.fleet.scenario import workload_names
+from playground.fleets import services as fleet_services
 from playground.fleets.forms import ERROR_TOO_MANY_HOSTS, FleetForm
 from playground.fleets.import_forms import ImportForm
 from playground.fleets.models import Fleet
@@ -54,7 +54,9 @@ def test_an_event_error_lands_on_that_events_field(client, fleet):
 def test_a_window_that_ends_before_it_starts_is_refused_on_the_window(client, fleet):
     response = _post(client, fleet, **{"events-0-window_start": "2h", "events-0-window_end": "1h"})
     assert response.status_code == 422
-    assert "must be after window.start" in response.context["formset"].forms[0].errors["window_end"][0]
+    assert (
+        "must be after window.start" in response.context["formset"].forms[0].errors["window_end"][0]
+    )
 
 
 def test_a_mix_of_nothing_is_refused(client, fleet):
@@ -106,7 +108,9 @@ def test_an_upload_the_form_could_not_edit_as_it_comes_is_refused_with_its_path(
     data["fleet"]["host"]["memory"] = "00000000000000000064GiB"  # 64GiB to the engine
     form = ImportForm({"text": json.dumps(data)})
     assert not form.is_valid()
-    assert form.errors["text"] == ["fleet.host.memory: Ensure this value has at most 20 characters (it has 23)."]
+    assert form.errors["text"] == [
+        "fleet.host.memory: Ensure this value has at most 20 characters (it has 23)."
+    ]
 
 
 def test_an_uploaded_policy_spelled_the_other_way_shows_in_the_form():
@@ -132,33 +136,56 @@ def test_a_bad_import_is_a_422_with_the_error_next_to_the_field(client):
 
 
 def test_sweep_values_must_parse_and_make_valid_scenarios():
-    form = SweepForm({"x_param": "caps.per_source_host", "x_values": "1, two", "metric": "makespan_s"},
-                     scenario=tiny())
+    form = SweepForm(
+        {"x_param": "caps.per_source_host", "x_values": "1, two", "metric": "makespan_s"},
+        scenario=tiny(),
+    )
     assert not form.is_valid() and "'two' is not a whole number" in form.errors["x_values"][0]
-    form = SweepForm({"x_param": "policy.max_bandwidth", "x_values": "64MiB/s, fast",
-                      "metric": "makespan_s"}, scenario=tiny())
+    form = SweepForm(
+        {"x_param": "policy.max_bandwidth", "x_values": "64MiB/s, fast", "metric": "makespan_s"},
+        scenario=tiny(),
+    )
     assert not form.is_valid()
     assert form.errors["x_values"][0].startswith("fast: policy.max_bandwidth:")
 
 
 def test_sweep_values_with_units_need_them():
-    form = SweepForm({"x_param": "policy.max_bandwidth", "x_values": "64MiB/s, 2",
-                      "metric": "makespan_s"}, scenario=tiny())
+    form = SweepForm(
+        {"x_param": "policy.max_bandwidth", "x_values": "64MiB/s, 2", "metric": "makespan_s"},
+        scenario=tiny(),
+    )
     assert not form.is_valid()
     assert form.errors["x_values"][0] == "'2' needs a unit (e.g. 128MiB/s)"
-    form = SweepForm({"x_param": "policy.downtime_limit", "x_values": "100ms, 300ms",
-                      "metric": "makespan_s"}, scenario=tiny())
+    form = SweepForm(
+        {"x_param": "policy.downtime_limit", "x_values": "100ms, 300ms", "metric": "makespan_s"},
+        scenario=tiny(),
+    )
     assert form.is_valid(), form.errors
 
 
 def test_sweeps_are_capped_in_size():
-    form = SweepForm({"x_param": "seed", "x_values": ",".join(map(str, range(1, 7))),
-                      "y_param": "caps.per_source_host", "y_values": "1,2,3,4,5",
-                      "metric": "makespan_s"}, scenario=tiny())
+    form = SweepForm(
+        {
+            "x_param": "seed",
+            "x_values": ",".join(map(str, range(1, 7))),
+            "y_param": "caps.per_source_host",
+            "y_values": "1,2,3,4,5",
+            "metric": "makespan_s",
+        },
+        scenario=tiny(),
+    )
     assert not form.is_valid() and "at most 25 runs" in form.non_field_errors()[0]
 
 
 def test_a_sweep_over_one_parameter_twice_is_refused():
-    form = SweepForm({"x_param": "seed", "x_values": "1,2", "y_param": "seed", "y_values": "3",
-                      "metric": "makespan_s"}, scenario=tiny())
+    form = SweepForm(
+        {
+            "x_param": "seed",
+            "x_values": "1,2",
+            "y_param": "seed",
+            "y_values": "3",
+            "metric": "makespan_s",
+        },
+        scenario=tiny(),
+    )
     assert not form.is_valid() and "y_param" in form.errors

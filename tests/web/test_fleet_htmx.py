@@ -24,13 +24,15 @@ def _post(client, fleet, changes, **headers):
     return client.post(url, {**fleet_post_data(client, url), **changes}, **headers)
 
 
-def test_an_htmx_save_with_an_error_gets_the_form_alone_with_the_error_next_to_its_field(client, fleet):
+def test_an_htmx_save_with_an_error_gets_the_form_alone_with_the_error_next_to_its_field(
+    client, fleet
+):
     response = _post(client, fleet, {"host_memory": "lots"}, **HTMX)
     body = response.content.decode()
     assert response.status_code == 422
     assert body.startswith('<form method="post" id="fleet-form"') and "<html" not in body
     assert 'id="id_host_memory_error"' in body and "cannot read &#x27;lots&#x27;" in body
-    assert 'hx-post="/fleets/%d/"' % fleet.pk in body  # the swapped-in form posts the same way
+    assert f'hx-post="/fleets/{fleet.pk}/"' in body  # the swapped-in form posts the same way
 
 
 def test_an_htmx_save_that_succeeds_sends_the_browser_to_the_plan(client, fleet):
@@ -73,7 +75,9 @@ def test_adding_an_event_gives_one_blank_event_form_and_the_new_count(client):
 
 
 def test_no_event_is_added_past_the_limit_or_for_a_count_that_is_no_number(client):
-    assert client.get("/fleets/new/event/", {"events-TOTAL_FORMS": str(MAX_EVENTS)}).status_code == 204
+    assert (
+        client.get("/fleets/new/event/", {"events-TOTAL_FORMS": str(MAX_EVENTS)}).status_code == 204
+    )
     assert client.get("/fleets/new/event/", {"events-TOTAL_FORMS": "two"}).status_code == 400
 
 
@@ -88,7 +92,8 @@ def test_the_plan_is_a_fragment_for_htmx_and_a_page_otherwise(client, fleet):
 
 
 def test_the_past_runs_lists_are_fragments_for_htmx_and_refresh_while_a_run_is_unfinished(
-        alice, client, valid_params):
+    alice, client, valid_params
+):
     anatomy_services.create_run(params=valid_params, visitor=alice)
     fleet_services.start_run(scenario=tiny(), queue=False, visitor=alice)
     for url, list_id in (("/runs/", "run-list"), ("/fleets/runs/", "fleet-run-list")):
@@ -99,4 +104,4 @@ def test_the_past_runs_lists_are_fragments_for_htmx_and_refresh_while_a_run_is_u
 
 
 def test_a_finished_list_does_not_refresh(client):
-    assert 'hx-trigger' not in client.get("/fleets/runs/", **HTMX).content.decode()
+    assert "hx-trigger" not in client.get("/fleets/runs/", **HTMX).content.decode()

@@ -2,8 +2,11 @@
 
 from playground.fleets.paths import ABSENT, lookup, put, steps
 
-DEFAULTS = {"fleet.vms.mix": {"web": 1.0}, "fleet.vms.memory": ["1GiB", "16GiB"],
-            "network.migration_share": 0.5}
+DEFAULTS = {
+    "fleet.vms.mix": {"web": 1.0},
+    "fleet.vms.memory": ["1GiB", "16GiB"],
+    "network.migration_share": 0.5,
+}
 
 
 def test_a_path_reads_like_the_engines_errors_write_it():
@@ -32,7 +35,11 @@ def test_writing_into_a_defaulted_mapping_starts_from_the_default():
 
 
 def test_removing_a_key_removes_the_mappings_it_leaves_empty():
-    scenario = {"name": "z", "events": [{"window": {"start": "1h"}}], "policy": {"name": "qemu", "post_copy": True}}
+    scenario = {
+        "name": "z",
+        "events": [{"window": {"start": "1h"}}],
+        "policy": {"name": "qemu", "post_copy": True},
+    }
     put(scenario["events"][0], "window.start", ABSENT, DEFAULTS)
     put(scenario, "policy.post_copy", ABSENT, DEFAULTS)
     put(scenario, "caps.per_rack", ABSENT, DEFAULTS)

@@ -6,17 +6,17 @@ import time
 import pytest
 from django.conf import settings
 
-from playground.fleets import services as fleet_services
-from migrationsim.fleet.export import COLUMNS as VM_COLUMNS, event_log
-from migrationsim.fleet.frames import FleetStream
+from migrationsim.fleet.export import COLUMNS as VM_COLUMNS
+from migrationsim.fleet.export import event_log
 from migrationsim.fleet.plan import plan as plan_of
 from migrationsim.fleet.single_vm import vm_anatomy_params
 from migrationsim.fleet.text import preset_scenario
-from playground.runs import kinds, tasks
-from playground.runs.pipeline import EventSink, execute_run
 from playground.anatomy.models import Run
+from playground.fleets import services as fleet_services
 from playground.fleets.models import FleetPlan, FleetRun, FleetRunLog, FleetRunMessage
+from playground.runs import kinds, tasks
 from playground.runs.models import RunStatus
+from playground.runs.pipeline import EventSink, execute_run
 
 from .fleet_support import compute_plans, planned, tiny
 from .support import RecordingPublisher
@@ -40,9 +40,14 @@ def _done(run, **kwargs):
 
 # --- the plan page (the plan itself: tests/sim/test_fleet_plan.py) --------------------------
 
-def test_the_plan_is_computed_by_a_worker_while_the_page_says_planning(alice, client, django_capture_on_commit_callbacks, monkeypatch):
+
+def test_the_plan_is_computed_by_a_worker_while_the_page_says_planning(
+    alice, client, django_capture_on_commit_callbacks, monkeypatch
+):
     queued = []
-    monkeypatch.setattr(tasks.execute_run, "delay", lambda kind, run_id: queued.append((kind, run_id)))
+    monkeypatch.setattr(
+        tasks.execute_run, "delay", lambda kind, run_id: queued.append((kind, run_id))
+    )
     fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.get(f"/fleets/{fleet.pk}/plan/")
@@ -66,7 +71,9 @@ def test_the_same_scenario_is_planned_once_whoever_asks(alice, client):
     assert FleetPlan.objects.count() == 1
 
 
-def test_the_plan_page_shows_the_preview_and_approving_it_starts_a_run(alice, client, django_capture_on_commit_callbacks, monkeypatch):
+def test_the_plan_page_shows_the_preview_and_approving_it_starts_a_run(
+    alice, client, django_capture_on_commit_callbacks, monkeypatch
+):
     queued = []
     monkeypatch.setattr(tasks.execute_run, "delay", lambda kind, run_id: queued.append(run_id))
     fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
@@ -81,6 +88,7 @@ def test_the_plan_page_shows_the_preview_and_approving_it_starts_a_run(alice, cl
 
 
 # --- the task: frames, sequence numbers, batching -------------------------------------------
+
 
 def test_a_run_is_claimed_once_so_a_second_delivery_does_nothing(demo_run):
     _done(demo_run)
@@ -106,7 +114,9 @@ def test_frames_aggregate_so_there_is_never_one_message_per_vm_or_round(demo_run
     frames = [f for batch in publisher.batches for f in batch]
     rounds = sum(1 for e in event_log(demo_run.scenario) if '"kind":"round"' in e)
     assert len(frames) < rounds / 1.5
-    assert len(publisher.batches) <= 1 + len(frames) / settings.PLAYGROUND_FLEET_PUBLISH_BATCH_SIZE + 1
+    assert (
+        len(publisher.batches) <= 1 + len(frames) / settings.PLAYGROUND_FLEET_PUBLISH_BATCH_SIZE + 1
+    )
     assert all(len(b) <= settings.PLAYGROUND_FLEET_PUBLISH_BATCH_SIZE for b in publisher.batches)
     assert sum(len(f["blackouts"]) for f in frames) == demo_run.summary["migrations"]
     final = frames[-1]
@@ -117,8 +127,13 @@ def test_the_message_rate_is_bounded_by_the_wall_clock_interval(monkeypatch):
     clock = [0.0]
     monkeypatch.setattr(time, "monotonic", lambda: clock[0])
     publisher = RecordingPublisher()
-    sink = EventSink(FleetRunMessage, FleetRun.objects.create(scenario=tiny()).pk, publisher,
-                     interval_s=0.25, batch_size=10_000)
+    sink = EventSink(
+        FleetRunMessage,
+        FleetRun.objects.create(scenario=tiny()).pk,
+        publisher,
+        interval_s=0.25,
+        batch_size=10_000,
+    )
     for i in range(1000):  # 1000 frames produced over 2 s of wall time
         clock[0] = i * 0.002
         sink.add({"kind": "frame", "t_s": float(i)})
@@ -131,7 +146,10 @@ def test_a_scenario_the_engine_rejects_fails_the_run_with_the_reason():
     run = fleet_services.start_run(scenario={"fleet": {}, "events": []}, queue=False)
     publisher = _done(run)
     assert run.status == RunStatus.FAILED
-    assert run.error.startswith(kinds.get("fleet").invalid_message.split("{")[0]) and "fleet.racks" in run.error
+    assert (
+        run.error.startswith(kinds.get("fleet").invalid_message.split("{")[0])
+        and "fleet.racks" in run.error
+    )
     assert publisher.statuses[-1] == ("failed", run.error)
 
 
@@ -143,6 +161,7 @@ def test_the_celery_task_runs_the_service(in_memory_layer):
 
 
 # --- results, exports, anatomy ---------------------------------------------------------------
+
 
 def test_the_vm_csv_has_one_row_per_vm_with_its_outcome_and_reason(client, demo_run):
     _done(demo_run)
@@ -157,7 +176,9 @@ def test_the_summary_and_the_event_log_download(client, demo_run):
     _done(demo_run)
     summary = json.loads(client.get(f"/fleets/runs/{demo_run.pk}/summary.json").content)
     assert summary["summary"] == demo_run.summary
-    lines = b"".join(client.get(f"/fleets/runs/{demo_run.pk}/events.jsonl").streaming_content).splitlines()
+    lines = b"".join(
+        client.get(f"/fleets/runs/{demo_run.pk}/events.jsonl").streaming_content
+    ).splitlines()
     events = [json.loads(line) for line in lines]
     assert sum(1 for e in events if e["kind"] == "migrated") == demo_run.summary["migrations"]
     assert [e["t_s"] for e in events] == sorted(e["t_s"] for e in events)
@@ -165,7 +186,8 @@ def test_the_summary_and_the_event_log_download(client, demo_run):
 
 
 def test_the_event_log_download_streams_what_the_worker_stored_and_never_simulates(
-        client, demo_run, monkeypatch):
+    client, demo_run, monkeypatch
+):
     _done(demo_run)
     assert FleetRunLog.objects.filter(run=demo_run).exists()
 
@@ -202,8 +224,13 @@ def test_the_run_page_shows_the_results_and_a_shareable_url_when_done(client, de
     _done(demo_run)
     response = client.get(f"/fleets/runs/{demo_run.pk}/")
     assert response.status_code == 200
-    for needle in (b'id="fleet-summary-table"', b'id="racks-table"', b'id="outcomes-table"',
-                   f"/fleets/runs/{demo_run.pk}/vms.csv".encode(), b"Re-run with changes"):
+    for needle in (
+        b'id="fleet-summary-table"',
+        b'id="racks-table"',
+        b'id="outcomes-table"',
+        f"/fleets/runs/{demo_run.pk}/vms.csv".encode(),
+        b"Re-run with changes",
+    ):
         assert needle in response.content
 
 
@@ -233,10 +260,14 @@ def test_a_vm_opens_as_a_single_vm_run_with_its_own_parameters(client, demo_run)
 
 # --- compare and sweep ---------------------------------------------------------------------
 
+
 def _two_runs(visitor):
     a = fleet_services.start_run(scenario=tiny(), queue=False, visitor=visitor)
-    b = fleet_services.start_run(scenario=tiny(caps={"per_source_host": 2, "per_target_host": 2}),
-                                 queue=False, visitor=visitor)
+    b = fleet_services.start_run(
+        scenario=tiny(caps={"per_source_host": 2, "per_target_host": 2}),
+        queue=False,
+        visitor=visitor,
+    )
     for run in (a, b):
         _done(run)
     return a, b
@@ -263,14 +294,25 @@ def test_compare_needs_two_finished_runs(alice, client):
     assert client.get(f"/fleets/runs/compare/?runs={a.pk},9999").status_code == 404
 
 
-def test_a_sweep_fans_out_one_run_per_combination_and_fills_the_grid(alice, client, django_capture_on_commit_callbacks, monkeypatch):
+def test_a_sweep_fans_out_one_run_per_combination_and_fills_the_grid(
+    alice, client, django_capture_on_commit_callbacks, monkeypatch
+):
     fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
     sent = []
-    monkeypatch.setattr(tasks.execute_run, "delay", lambda kind, run_id: sent.append((kind, run_id)))
+    monkeypatch.setattr(
+        tasks.execute_run, "delay", lambda kind, run_id: sent.append((kind, run_id))
+    )
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(f"/fleets/{fleet.pk}/sweep/", {
-            "x_param": "policy.max_bandwidth", "x_values": "64MiB/s, 256MiB/s",
-            "y_param": "caps.per_source_host", "y_values": "1, 2", "metric": "makespan_s"})
+        response = client.post(
+            f"/fleets/{fleet.pk}/sweep/",
+            {
+                "x_param": "policy.max_bandwidth",
+                "x_values": "64MiB/s, 256MiB/s",
+                "y_param": "caps.per_source_host",
+                "y_values": "1, 2",
+                "metric": "makespan_s",
+            },
+        )
     runs = list(FleetRun.objects.order_by("id"))
     assert len(runs) == 4 and sent == [("fleet", r.pk) for r in runs]  # a task each
     sweep = runs[0].sweep
@@ -289,8 +331,10 @@ def test_a_sweep_fans_out_one_run_per_combination_and_fills_the_grid(alice, clie
 
 def test_a_bad_sweep_is_a_422_with_the_reason(alice, client):
     fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
-    response = client.post(f"/fleets/{fleet.pk}/sweep/", {"x_param": "caps.global", "x_values": "0",
-                                                          "metric": "makespan_s"})
+    response = client.post(
+        f"/fleets/{fleet.pk}/sweep/",
+        {"x_param": "caps.global", "x_values": "0", "metric": "makespan_s"},
+    )
     assert response.status_code == 422 and b"caps.global: must be &gt; 0" in response.content
     assert not FleetRun.objects.exists()
 
@@ -298,8 +342,15 @@ def test_a_bad_sweep_is_a_422_with_the_reason(alice, client):
 def test_every_page_answers(alice, client, demo_run):
     _done(demo_run)
     fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
-    for url in ("/fleets/", "/fleets/new/", f"/fleets/{fleet.pk}/", f"/fleets/{fleet.pk}/plan/",
-                f"/fleets/{fleet.pk}/sweep/", "/fleets/runs/", f"/fleets/runs/{demo_run.pk}/results/"):
+    for url in (
+        "/fleets/",
+        "/fleets/new/",
+        f"/fleets/{fleet.pk}/",
+        f"/fleets/{fleet.pk}/plan/",
+        f"/fleets/{fleet.pk}/sweep/",
+        "/fleets/runs/",
+        f"/fleets/runs/{demo_run.pk}/results/",
+    ):
         assert client.get(url).status_code == 200, url
 
 
@@ -307,7 +358,10 @@ def test_results_fragment_opened_in_a_tab_goes_to_the_run_page(client, demo_run)
     _done(demo_run)
     url = f"/fleets/runs/{demo_run.pk}/results/"
     response = client.get(url, headers={"Sec-Fetch-Mode": "navigate"})
-    assert response.status_code == 302 and response["Location"] == f"/fleets/runs/{demo_run.pk}/#results"
+    assert (
+        response.status_code == 302
+        and response["Location"] == f"/fleets/runs/{demo_run.pk}/#results"
+    )
     fetched = client.get(url, headers={"Sec-Fetch-Mode": "cors"})
     assert fetched.status_code == 200 and b'id="results-section"' in fetched.content
     assert "Sec-Fetch-Mode" in response["Vary"] and "Sec-Fetch-Mode" in fetched["Vary"]

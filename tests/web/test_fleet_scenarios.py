@@ -19,7 +19,9 @@ def _post_back(client, fleet, **changes) -> dict:
     url = f"/fleets/{fleet.pk}/"
     response = client.post(url, {**fleet_post_data(client, url), **changes})
     assert response.status_code == 302, response.context and (
-        response.context["form"].errors, response.context["formset"].errors)
+        response.context["form"].errors,
+        response.context["formset"].errors,
+    )
     fleet.refresh_from_db()
     return fleet.scenario
 
@@ -33,24 +35,32 @@ def test_a_preset_imported_then_posted_back_unchanged_is_the_same_scenario(prese
 
 
 @pytest.mark.parametrize("preset", PRESET_NAMES)
-def test_every_field_written_back_as_shown_gives_the_engine_the_same_scenario(preset, alice, client):
+def test_every_field_written_back_as_shown_gives_the_engine_the_same_scenario(
+    preset, alice, client
+):
     """The table's conversions read and write faithfully: the scenario with every field of the
     form rewritten from what the form shows is, to the engine, the preset."""
     original = preset_scenario(preset)
     fleet = fleet_services.create_fleet(scenario=original, visitor=alice)
     form, formset = fleet_forms(fleet_post_data(client, f"/fleets/{fleet.pk}/"), scenario=original)
     assert form.is_valid() and formset.is_valid()
-    rewritten = fields.written(fields.FLEET_FIELDS, original, form.cleaned_data, list(form.fields),
-                               fields.DEFAULTS)
-    rewritten["events"] = [fields.written(fields.EVENT_FIELDS, {}, f.cleaned_data, list(f.fields),
-                                          fields.EVENT_DEFAULTS) for f in formset.forms]
+    rewritten = fields.written(
+        fields.FLEET_FIELDS, original, form.cleaned_data, list(form.fields), fields.DEFAULTS
+    )
+    rewritten["events"] = [
+        fields.written(
+            fields.EVENT_FIELDS, {}, f.cleaned_data, list(f.fields), fields.EVENT_DEFAULTS
+        )
+        for f in formset.forms
+    ]
     assert validate(rewritten) == validate(original)
 
 
 def test_it_writes_only_the_paths_of_the_fields_that_changed(alice, client):
     fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
-    saved = _post_back(client, fleet, racks="3", gpu_share="50", downtime_limit="",
-                       **{"events-0-deadline": "2h"})
+    saved = _post_back(
+        client, fleet, racks="3", gpu_share="50", downtime_limit="", **{"events-0-deadline": "2h"}
+    )
     expected = tiny()
     expected["fleet"]["racks"][0]["count"] = 3
     expected["fleet"]["vms"]["gpu_share"] = 0.5
@@ -61,15 +71,18 @@ def test_it_writes_only_the_paths_of_the_fields_that_changed(alice, client):
 
 def test_it_keeps_keys_the_form_does_not_model():
     data = tiny()
-    data["fleet"]["racks"].append({"name": "big", "count": 1, "hosts": 3, "host": {"nic": "25Gbit/s"}})
+    data["fleet"]["racks"].append(
+        {"name": "big", "count": 1, "hosts": 3, "host": {"nic": "25Gbit/s"}}
+    )
     data["fleet"]["vm_list"] = [{"name": "db-1", "host": "r1-h1", "memory": "8GiB"}]
     data["placement"] = {"scoring": "least_loaded"}
     data["failures"] = {"auth_failure": 0.1}
     data["timing"] = {"cleanup": "2s"}
     data["policy"]["max_rounds"] = 12
     data["network"] = {"migration_share": 0.4, "fabric_convergence": "2s"}
-    form, formset = fleet_forms(_as_posted(data, hosts_per_rack="3", **{"events-0-name": "k2"}),
-                                scenario=data)
+    form, formset = fleet_forms(
+        _as_posted(data, hosts_per_rack="3", **{"events-0-name": "k2"}), scenario=data
+    )
     saved = _validated(form, formset)
     data["fleet"]["racks"][0]["hosts"] = 3
     data["events"][0]["name"] = "k2"
@@ -108,16 +121,32 @@ def test_an_event_keeps_what_no_field_changed_and_events_can_be_added_and_remove
     data = tiny()
     data["events"][0]["scope"] = {"racks": ["r1"], "hosts": ["r2-h1"]}
     data["events"].append({"name": "second", "kind": "bios_rollout", "scope": {"zone": True}})
-    new_event = {"events-2-name": "third", "events-2-kind": "hw_failure", "events-2-scope": "hosts",
-                 "events-2-scope_names": "r1-h1, r1-h2", "events-2-failure_after": "10min"}
-    posted = _as_posted(data, **{"events-0-host_downtime": "3min", "events-1-DELETE": "on",
-                                 "events-TOTAL_FORMS": "3", **new_event})
+    new_event = {
+        "events-2-name": "third",
+        "events-2-kind": "hw_failure",
+        "events-2-scope": "hosts",
+        "events-2-scope_names": "r1-h1, r1-h2",
+        "events-2-failure_after": "10min",
+    }
+    posted = _as_posted(
+        data,
+        **{
+            "events-0-host_downtime": "3min",
+            "events-1-DELETE": "on",
+            "events-TOTAL_FORMS": "3",
+            **new_event,
+        },
+    )
     form, formset = fleet_forms(posted, scenario=data)
     events = _validated(form, formset)["events"]
     assert events == [
         {**data["events"][0], "host_downtime": "3min"},
-        {"name": "third", "kind": "hw_failure", "scope": {"hosts": ["r1-h1", "r1-h2"]},
-         "failure_after": "10min"},
+        {
+            "name": "third",
+            "kind": "hw_failure",
+            "scope": {"hosts": ["r1-h1", "r1-h2"]},
+            "failure_after": "10min",
+        },
     ]
 
 

@@ -16,14 +16,17 @@ def test_the_form_defaults_match_what_the_page_prefills():
     assert form["downtime_limit"].value() == "300ms"
 
 
-@pytest.mark.parametrize("field, value", [
-    ("memory", "lots"),
-    ("memory", "-4GiB"),
-    ("bandwidth", "10 parsecs"),
-    ("bandwidth", "0Gbit/s"),
-    ("downtime_limit", "soon"),
-    ("max_bandwidth", "fast"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("memory", "lots"),
+        ("memory", "-4GiB"),
+        ("bandwidth", "10 parsecs"),
+        ("bandwidth", "0Gbit/s"),
+        ("downtime_limit", "soon"),
+        ("max_bandwidth", "fast"),
+    ],
+)
 def test_it_puts_the_models_complaint_next_to_the_field(form_data, field, value):
     form = AnatomyForm({**form_data, field: value})
     assert not form.is_valid()
@@ -38,15 +41,17 @@ def test_a_custom_workload_needs_a_dirty_rate(form_data):
 
 
 def test_a_custom_working_set_must_fit_in_memory(form_data):
-    form = AnatomyForm({**form_data, "workload": "custom", "dirty_rate": "100MB/s",
-                        "working_set": "64GiB"})
+    form = AnatomyForm(
+        {**form_data, "workload": "custom", "dirty_rate": "100MB/s", "working_set": "64GiB"}
+    )
     assert not form.is_valid()
     assert "working_set" in form.errors
 
 
 def test_a_custom_workload_with_rate_and_working_set_is_valid(form_data):
-    form = AnatomyForm({**form_data, "workload": "custom", "dirty_rate": "200MB/s",
-                        "working_set": "1GiB"})
+    form = AnatomyForm(
+        {**form_data, "workload": "custom", "dirty_rate": "200MB/s", "working_set": "1GiB"}
+    )
     assert form.is_valid(), form.errors
 
 

@@ -37,8 +37,10 @@ def test_an_unreachable_broker_is_a_503_naming_it(client, in_memory_layer, setti
 @pytest.mark.django_db
 def test_a_missing_queue_folder_is_a_503(client, in_memory_layer, settings, tmp_path):
     settings.CELERY_BROKER_URL = "filesystem://"
-    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(tmp_path / "gone"),
-                                                "data_folder_out": str(tmp_path / "gone")}
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(tmp_path / "gone"),
+        "data_folder_out": str(tmp_path / "gone"),
+    }
     response = client.get("/healthz")
     assert response.status_code == 503 and not response.json()["checks"]["broker"]["ok"]
 
@@ -50,9 +52,14 @@ def _healthz_of_daphne(tmp_path, env_changes):
     env.update(env_changes)
     port = free_port()
     log = tmp_path / "daphne.log"
-    proc = subprocess.Popen([str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port),
-                             "playground.asgi:application"], cwd=ROOT, env=env,
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "playground.asgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         wait_for_port(port, proc=proc)
         try:
@@ -65,8 +72,9 @@ def _healthz_of_daphne(tmp_path, env_changes):
 
 
 def test_a_real_server_whose_database_is_gone_answers_503(tmp_path):
-    status, body = _healthz_of_daphne(tmp_path, {
-        "DATABASE_URL": f"postgres://nobody:x@127.0.0.1:{free_port()}/nothing"})
+    status, body = _healthz_of_daphne(
+        tmp_path, {"DATABASE_URL": f"postgres://nobody:x@127.0.0.1:{free_port()}/nothing"}
+    )
     assert status == 503 and body["status"] == "fail"
     assert body["checks"]["database"]["ok"] is False
     assert body["checks"]["broker"]["ok"] and body["checks"]["channel_layer"]["ok"]

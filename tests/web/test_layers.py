@@ -2,7 +2,6 @@
 (each process has its own) and across real processes."""
 
 import asyncio
-import subprocess
 import sys
 import time
 

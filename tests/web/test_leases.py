@@ -10,17 +10,16 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from playground.fleets import services as fleet_services
 from migrationsim.fleet.frames import FleetStream
-from playground.runs import leases
-from playground.anatomy import services
 from playground.anatomy import runner as simulation
-from playground.ops.logs import StructuredFormatter
+from playground.anatomy import services
 from playground.anatomy.models import Run, RunEvent
-from playground.fleets.models import Fleet, FleetRun, FleetRunMessage, FleetRunVm
-from playground.runs.models import RunStatus
 from playground.fleets import runner as fleet_runner
-from playground.runs import pipeline, tasks
+from playground.fleets import services as fleet_services
+from playground.fleets.models import FleetRunMessage, FleetRunVm
+from playground.ops.logs import StructuredFormatter
+from playground.runs import leases, pipeline, tasks
+from playground.runs.models import RunStatus
 
 from .fleet_support import tiny
 from .support import RecordingPublisher
@@ -41,8 +40,7 @@ def sent(monkeypatch):
 
 
 def _age(model, run_id, seconds):
-    model.objects.filter(id=run_id).update(
-        heartbeat_at=timezone.now() - timedelta(seconds=seconds))
+    model.objects.filter(id=run_id).update(heartbeat_at=timezone.now() - timedelta(seconds=seconds))
 
 
 def test_a_claim_returns_the_attempt_and_only_once(run):
@@ -72,8 +70,9 @@ def test_after_max_attempts_the_reaper_fails_the_run_with_the_reason(run, sent, 
         leases.reap()
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED and run.attempts == 2
-    assert run.error == leases.ERROR_WORKER_LOST.format(lease=settings.PLAYGROUND_RUN_LEASE_S,
-                                                        attempts=2)
+    assert run.error == leases.ERROR_WORKER_LOST.format(
+        lease=settings.PLAYGROUND_RUN_LEASE_S, attempts=2
+    )
     assert sent == [("run", run.pk)]  # one retry, then no more
 
 
@@ -88,8 +87,9 @@ def test_a_queued_run_whose_message_was_lost_is_sent_again(run, sent, settings):
 def test_a_worker_that_lost_its_lease_writes_nothing_more(run):
     attempt = Run.claim(run.pk)
     lease = leases.Lease(Run, run.pk, attempt)
-    sink = pipeline.EventSink(RunEvent, run.pk, RecordingPublisher(), batch_size=1000,
-                              interval_s=3600, lease=lease)
+    sink = pipeline.EventSink(
+        RunEvent, run.pk, RecordingPublisher(), batch_size=1000, interval_s=3600, lease=lease
+    )
     sink.add({"kind": "phase_start", "phase": "guest_notice", "t_s": 0.0, "explain": ""})
     sink.flush()
     _age(Run, run.pk, 3600)
@@ -107,15 +107,17 @@ def test_a_retried_run_resumes_after_the_last_stored_event(run):
     run.refresh_from_db()
     expected = list(simulation.events_for(run.params))
     for seq, event in enumerate(expected[:7], 1):  # what the first attempt stored
-        RunEvent.objects.create(run=run, seq=seq, kind=event["kind"],
-                                payload=simulation.event_payload(event))
+        RunEvent.objects.create(
+            run=run, seq=seq, kind=event["kind"], payload=simulation.event_payload(event)
+        )
     Run.objects.filter(pk=run.pk).update(attempts=1)
     publisher = RecordingPublisher()
     assert pipeline.execute_run(kind="run", run_id=run.pk, publisher=publisher) is True
     rows = list(RunEvent.objects.filter(run=run).order_by("seq"))
     assert [r.seq for r in rows] == list(range(1, len(expected) + 1))
-    assert [r.payload for r in rows] == [json.loads(json.dumps(simulation.event_payload(e)))
-                                         for e in expected]
+    assert [r.payload for r in rows] == [
+        json.loads(json.dumps(simulation.event_payload(e))) for e in expected
+    ]
     assert [e["seq"] for batch in publisher.batches for e in batch][0] == 8  # only the new ones
     run.refresh_from_db()
     assert run.status == RunStatus.DONE and run.attempts == 2
@@ -136,13 +138,16 @@ def test_a_retried_fleet_run_resumes_and_stores_each_vm_once():
     # engine's draws follow the scenario's key order, so both attempts start from the stored one
     stream = FleetStream(run.scenario, bucket_s=run.bucket_s)
     frames = list(stream.frames())
-    FleetRunMessage.objects.bulk_create(FleetRunMessage(run=run, seq=i, payload=f)
-                                        for i, f in enumerate(frames[:3], 1))
+    FleetRunMessage.objects.bulk_create(
+        FleetRunMessage(run=run, seq=i, payload=f) for i, f in enumerate(frames[:3], 1)
+    )
     FleetRunVm.objects.create(run=run, name="half", host="h", rack="r", outcome="x", data={})
     assert pipeline.execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher()) is True
     run.refresh_from_db()
     assert (run.status, run.error) == ("done", "")
-    seqs = list(FleetRunMessage.objects.filter(run=run).order_by("seq").values_list("seq", flat=True))
+    seqs = list(
+        FleetRunMessage.objects.filter(run=run).order_by("seq").values_list("seq", flat=True)
+    )
     assert seqs == list(range(1, len(frames) + 1))
     names = list(FleetRunVm.objects.filter(run=run).values_list("name", flat=True))
     assert len(names) == len(set(names)) == len(stream.vm_rows()) and "half" not in names
@@ -165,8 +170,9 @@ def test_a_fleet_run_that_fails_while_storing_vms_leaves_no_vm_rows(monkeypatch)
     assert run.summary is None
 
 
-def test_a_run_is_created_even_when_the_broker_is_down(valid_params, monkeypatch,
-                                                         django_capture_on_commit_callbacks):
+def test_a_run_is_created_even_when_the_broker_is_down(
+    valid_params, monkeypatch, django_capture_on_commit_callbacks
+):
     def down(kind, run_id):
         raise ConnectionError("broker down")
 
@@ -197,8 +203,9 @@ def test_the_heartbeat_thread_renews_the_lease_and_notices_when_it_is_lost(valid
 
 
 def test_log_lines_carry_the_run_id_as_key_value_or_json():
-    record = logging.LogRecord("playground.services", logging.INFO, __file__, 1, "run claimed",
-                               (), None)
+    record = logging.LogRecord(
+        "playground.services", logging.INFO, __file__, 1, "run claimed", (), None
+    )
     record.__dict__.update({"run_id": 42, "kind": "run", "attempt": 2})
     line = StructuredFormatter("kv").format(record)
     assert 'msg="run claimed"' in line and " run_id=42 kind=run attempt=2" in line

@@ -43,8 +43,16 @@ class Viewer:
     and every status. ``drop_after_first``: close the socket after the first events message and
     reconnect with ``?after=<last seq>``, like the page does when its socket drops."""
 
-    def __init__(self, ws_url: str, origin: str, path: str, run_id: int, *, cookies: str = "",
-                 drop_after_first: bool = False):
+    def __init__(
+        self,
+        ws_url: str,
+        origin: str,
+        path: str,
+        run_id: int,
+        *,
+        cookies: str = "",
+        drop_after_first: bool = False,
+    ):
         self.url = f"{ws_url}/ws/{path}/{run_id}/"
         self.origin = origin
         self.headers = {"Cookie": cookies} if cookies else {}
@@ -69,9 +77,13 @@ class Viewer:
 
     async def _connection(self, after: int) -> bool:
         """One connection; True if this viewer dropped it on purpose and wants to resume."""
-        async with websockets.connect(f"{self.url}?after={after}", origin=self.origin,
-                                      additional_headers=self.headers, max_size=None,
-                                      open_timeout=30) as ws:
+        async with websockets.connect(
+            f"{self.url}?after={after}",
+            origin=self.origin,
+            additional_headers=self.headers,
+            max_size=None,
+            open_timeout=30,
+        ) as ws:
             self.connections += 1
             async for raw in ws:
                 message = json.loads(raw)
@@ -120,8 +132,11 @@ def _start_fleet(stack, client):
 
 
 def _tables(kind: str) -> tuple[str, str]:
-    return (("playground_runevent", "playground_run") if kind == "single"
-            else ("playground_fleetrunmessage", "playground_fleetrun"))
+    return (
+        ("playground_runevent", "playground_run")
+        if kind == "single"
+        else ("playground_fleetrunmessage", "playground_fleetrun")
+    )
 
 
 def _progress(stack, kind: str, run_id: int) -> tuple[int, str]:
@@ -139,16 +154,19 @@ def _stored(stack, kind: str, run_id: int) -> tuple[list[dict], str]:
     return [{"seq": seq, **(json.loads(p) if isinstance(p, str) else p)} for seq, p in rows], status
 
 
-async def _watch(stack, path: str, kind: str, run_id: int, n: int,
-                 cookies: str) -> dict[str, list[Viewer]]:
+async def _watch(
+    stack, path: str, kind: str, run_id: int, n: int, cookies: str
+) -> dict[str, list[Viewer]]:
     """``n`` viewers in all: 1/10 join while the run streams (at least one), 1/10 once it is
     over, the rest at once (while the run waits behind the blocker); the first of those
     resumes after a drop. With n=2: one from the start that drops and resumes, one that joins
     while the run streams."""
     n_midway, n_after_end = max(1, n // 10), n // 10
     n_early = n - n_midway - n_after_end
-    make = lambda **kw: Viewer(stack.ws_url, stack.base_url, path, run_id,  # noqa: E731
-                               cookies=cookies, **kw)
+
+    def make(**kw) -> Viewer:
+        return Viewer(stack.ws_url, stack.base_url, path, run_id, cookies=cookies, **kw)
+
     early = [make(drop_after_first=True)] + [make() for _ in range(n_early - 1)]
     tasks = [asyncio.create_task(v.watch()) for v in early]
     t0 = time.monotonic()
@@ -181,8 +199,9 @@ def test_every_viewer_sees_the_same_complete_stream(stack, start, n):
     # they get all of it live, through the channel layer
     client = Browserless(stack.base_url)
     go = start(stack, client)
-    blocker = _post_single(client, {**LONG_RUN, "seed": "12",
-                                    "memory": "512GiB" if n > 10 else LONG_RUN["memory"]})
+    blocker = _post_single(
+        client, {**LONG_RUN, "seed": "12", "memory": "512GiB" if n > 10 else LONG_RUN["memory"]}
+    )
     path, run_id, kind = go()
     groups = asyncio.run(_watch(stack, path, kind, run_id, n, cookie_header(client)))
     assert _progress(stack, "single", blocker)[1] == "done"
@@ -224,13 +243,16 @@ def test_a_viewer_idle_longer_than_the_layers_blocking_read_keeps_its_socket(sta
     async def idle() -> None:
         viewer = Viewer(stack.ws_url, stack.base_url, "runs", run_id, cookies=cookie_header(client))
         await asyncio.wait_for(viewer.watch(), TIMEOUT_S)  # the whole run, then its end
-        async with websockets.connect(f"{viewer.url}?after={viewer.seqs[-1]}",
-                                      origin=stack.base_url,
-                                      additional_headers=viewer.headers) as ws:
+        async with websockets.connect(
+            f"{viewer.url}?after={viewer.seqs[-1]}",
+            origin=stack.base_url,
+            additional_headers=viewer.headers,
+        ) as ws:
             assert json.loads(await ws.recv()) == {"type": "status", "status": "done", "error": ""}
             await asyncio.sleep(7)  # longer than the blocking pop and the old read timeout
             await asyncio.wait_for(await ws.ping(), 5)  # still open, still answered
 
     asyncio.run(idle())
     assert "Exception inside application" not in "".join(
-        log.read_text(errors="replace") for log in stack.logs), stack.log_tail()
+        log.read_text(errors="replace") for log in stack.logs
+    ), stack.log_tail()

@@ -79,7 +79,8 @@ def test_the_runners_outcome_is_stored_as_the_run_is_finished(run, replace_runne
 
 
 def test_a_runner_that_raises_fails_the_run_with_a_sentence_and_keeps_what_it_stored(
-        run, replace_runner):
+    run, replace_runner
+):
     def runner(run, sink):
         sink.add({"kind": "tick"})
         sink.flush()
@@ -121,8 +122,7 @@ def test_a_resume_whose_model_disagrees_with_the_stored_events_fails_the_run(run
     assert run.error == pipeline.ERROR_RESUME_MISMATCH.format(seq=1)
 
 
-def test_a_worker_that_lost_its_lease_stops_without_writing_or_failing_the_run(
-        run, replace_runner):
+def test_a_worker_that_lost_its_lease_stops_without_writing_or_failing_the_run(run, replace_runner):
     def runner(run, sink):
         sink.add({"kind": "tick"})
         sink.flush()

@@ -25,9 +25,14 @@ def test_the_plan_page_shows_the_plan_the_command_line_prints(preset, alice, cli
 
     scenario_file = tmp_path / "zone.json"
     scenario_file.write_text(json.dumps(fleet.to_scenario()))
-    cli = subprocess.run([sys.executable, "-m", "migrationsim", "fleet", str(scenario_file),
-                          "--plan", "--json"], cwd=ROOT, capture_output=True, text=True,
-                         timeout=120, check=True)
+    cli = subprocess.run(
+        [sys.executable, "-m", "migrationsim", "fleet", str(scenario_file), "--plan", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     printed = json.loads(cli.stdout)
     shown = page.context["plan"]
     assert shown == {k: v for k, v in printed.items() if k != "policy"}

@@ -6,8 +6,16 @@ import re
 import urllib.parse
 import uuid
 
-from .rehearsal_support import (browser, create, events, request, server, simulate,  # noqa: F401
-                                vm_list_scenario, wait_until)
+from .rehearsal_support import (  # noqa: F401
+    browser,
+    create,
+    events,
+    request,
+    server,
+    simulate,
+    vm_list_scenario,
+    wait_until,
+)
 
 
 def test_simulate_maintenance_event_returns_an_operation_that_is_done_when_the_host_is_back(server):
@@ -60,9 +68,13 @@ def test_the_compute_api_is_404_for_another_zone_or_an_unknown_vm(server):
     assert simulate(created, "web-1", zone="zone-elsewhere")[0] == 404
     status, _, body = simulate(created, "nope")
     assert status == 404 and body["error"]["errors"][0]["reason"] == "notFound"
-    status, _, _ = request(f"{created['compute']}projects/p/zones/zone-t/operations/operation-simulate-9")
+    status, _, _ = request(
+        f"{created['compute']}projects/p/zones/zone-t/operations/operation-simulate-9"
+    )
     assert status == 404
-    status, _, _ = request(f"{created['compute']}projects/p/zones/zone-t/instances/web-1/simulateMaintenanceEvent")
+    status, _, _ = request(
+        f"{created['compute']}projects/p/zones/zone-t/instances/web-1/simulateMaintenanceEvent"
+    )
     assert status == 405
 
 
@@ -70,7 +82,11 @@ def test_creating_with_bad_input_is_4xx_naming_the_field(server):
     url = server.base_url + "/rehearsals/new.json"
 
     def post(body):
-        status, _, text = request(url, method="POST", data=json.dumps(body).encode() if not isinstance(body, bytes) else body)
+        status, _, text = request(
+            url,
+            method="POST",
+            data=json.dumps(body).encode() if not isinstance(body, bytes) else body,
+        )
         return status, json.loads(text)
 
     status, body = post({"scenario": {**vm_list_scenario(), "caps": {"per_source_host": 0}}})
@@ -96,10 +112,16 @@ def _csrf(opener, url):
 def test_the_form_starts_a_rehearsal_that_only_its_creator_can_open(server):
     owner, stranger = browser(), browser()
     token = _csrf(owner, server.base_url + "/rehearsals/")
-    body = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "preset": "demo", "speed": "10",
-                                   "start_events": "on"}).encode()
-    status, _, html = request(server.base_url + "/rehearsals/", method="POST", data=body, opener=owner,
-                              headers={"Referer": server.base_url + "/rehearsals/"})
+    body = urllib.parse.urlencode(
+        {"csrfmiddlewaretoken": token, "preset": "demo", "speed": "10", "start_events": "on"}
+    ).encode()
+    status, _, html = request(
+        server.base_url + "/rehearsals/",
+        method="POST",
+        data=body,
+        opener=owner,
+        headers={"Referer": server.base_url + "/rehearsals/"},
+    )
     assert status == 200 and "Rehearsal: demo" in html, html[:500]
     page = re.search(r'hx-get="(/rehearsals/[^/]+/)board/"', html).group(1)
     assert "computeMetadata" in html and "docs/guest_watch.py" in html
@@ -116,22 +138,34 @@ def test_the_form_starts_a_rehearsal_that_only_its_creator_can_open(server):
 def test_the_form_explains_a_bad_scenario_next_to_the_field(server):
     owner = browser()
     token = _csrf(owner, server.base_url + "/rehearsals/")
-    body = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "preset": "demo", "speed": "10",
-                                   "scenario": "seed: -1"}).encode()
-    status, _, html = request(server.base_url + "/rehearsals/", method="POST", data=body, opener=owner,
-                              headers={"Referer": server.base_url + "/rehearsals/"})
+    body = urllib.parse.urlencode(
+        {"csrfmiddlewaretoken": token, "preset": "demo", "speed": "10", "scenario": "seed: -1"}
+    ).encode()
+    status, _, html = request(
+        server.base_url + "/rehearsals/",
+        method="POST",
+        data=body,
+        opener=owner,
+        headers={"Referer": server.base_url + "/rehearsals/"},
+    )
     assert status == 422 and 'id="id_scenario_error"' in html and "seed" in html
 
 
 def test_the_page_button_starts_a_maintenance_and_the_board_shows_the_notice(server):
     created = create(server, speed=20)
     owner = browser()
-    assert request(created["vms"]["web-1"].rsplit("/vms/", 1)[0] + "/", opener=owner)[0] == 200  # adopt
+    assert (
+        request(created["vms"]["web-1"].rsplit("/vms/", 1)[0] + "/", opener=owner)[0] == 200
+    )  # adopt
     page = created["page"]
     token = _csrf(owner, page)
-    status, _, fragment = request(page + "vms/web-1/simulate", method="POST", opener=owner,
-                                  data=urllib.parse.urlencode({"csrfmiddlewaretoken": token}).encode(),
-                                  headers={"HX-Request": "true", "Referer": page})
+    status, _, fragment = request(
+        page + "vms/web-1/simulate",
+        method="POST",
+        opener=owner,
+        data=urllib.parse.urlencode({"csrfmiddlewaretoken": token}).encode(),
+        headers={"HX-Request": "true", "Referer": page},
+    )
     assert status == 200 and "operation-simulate-1" in fragment and "r1-h1" in fragment
     _, _, board = request(page + "board/", opener=owner)
     assert "MIGRATE_ON_HOST_MAINTENANCE" in board and "operation-simulate-1" in board

@@ -14,9 +14,23 @@ TOLERANCE_WALL_S = 0.3  # a log line may trail its event by this much wall time
 
 def _start_guest(base: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, str(ROOT / "docs" / "guest_watch.py"), base, "--json", "--transitions", "2",
-         "--duration", "30", "--timeout-sec", "20"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        [
+            sys.executable,
+            str(ROOT / "docs" / "guest_watch.py"),
+            base,
+            "--json",
+            "--transitions",
+            "2",
+            "--duration",
+            "30",
+            "--timeout-sec",
+            "20",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def _sim_clock(created):
@@ -50,14 +64,22 @@ def test_a_watching_guest_logs_its_notice_60_s_before_its_migration_and_the_retu
     log = events(created)["events"]
 
     def one(kind, vm, **match):
-        found = [e for e in log if e["kind"] == kind and e.get("vm") == vm
-                 and all(e.get(k) == v for k, v in match.items())]
+        found = [
+            e
+            for e in log
+            if e["kind"] == kind
+            and e.get("vm") == vm
+            and all(e.get(k) == v for k, v in match.items())
+        ]
         assert found, (kind, vm, [e["kind"] for e in log])
         return found[0]
 
     # what it logged, in order, each with a new ETag
     assert [(line["from"], line["to"]) for line in lines] == [
-        (None, "NONE"), ("NONE", "MIGRATE_ON_HOST_MAINTENANCE"), ("MIGRATE_ON_HOST_MAINTENANCE", "NONE")]
+        (None, "NONE"),
+        ("NONE", "MIGRATE_ON_HOST_MAINTENANCE"),
+        ("MIGRATE_ON_HOST_MAINTENANCE", "NONE"),
+    ]
     assert len({line["etag"] for line in lines}) == 3
     logged_notice, logged_none = to_sim(lines[1]["time"]), to_sim(lines[2]["time"])
 

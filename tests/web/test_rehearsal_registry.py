@@ -32,6 +32,7 @@ def test_a_process_runs_at_most_its_limit_of_rehearsals_and_says_why_when_full()
         registry.create(_scenario(), speed=10)  # room again
         for session in list(registry.sessions.values()):
             registry.close(session)
+
     asyncio.run(scenario())
 
 
@@ -49,6 +50,7 @@ def test_a_finished_idle_rehearsal_is_dropped_and_a_busy_one_is_kept(monkeypatch
         registry.close(busy)
         await asyncio.wait([busy.task], timeout=1)
         assert busy.task.done() and registry.get(busy.id) is None
+
     asyncio.run(scenario())
 
 
@@ -59,6 +61,7 @@ def test_every_rehearsal_is_dropped_after_its_maximum_age(monkeypatch):
         session.created = time.monotonic() - rehearsals.MAX_AGE_S - 1
         registry.sweep()
         assert registry.get(session.id) is None
+
     asyncio.run(scenario())
 
 
@@ -77,6 +80,7 @@ def test_only_the_token_of_the_rehearsal_opens_it():
         assert a.id != b.id and a.token != b.token and len(a.token) >= 32
         for session in (a, b):
             registry.close(session)
+
     asyncio.run(scenario())
 
 

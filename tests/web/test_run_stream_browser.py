@@ -40,8 +40,13 @@ def _watch_another_run(tab, own_id, other_id):
             text = match.group(0).replace(f"runs/{own_id}/", f"runs/{other_id}/")
             return re.sub(r'"status": "[a-z]+"', '"status": "running"', text, count=1)
 
-        body = re.sub(r'<script id="(run|fleet)-config" type="application/json">.*?</script>',
-                      config, response.text(), count=1, flags=re.DOTALL)
+        body = re.sub(
+            r'<script id="(run|fleet)-config" type="application/json">.*?</script>',
+            config,
+            response.text(),
+            count=1,
+            flags=re.DOTALL,
+        )
         route.fulfill(response=response, body=body)
 
     tab.route(re.compile(rf"/runs/{own_id}/$"), rewrite)
@@ -65,13 +70,17 @@ def test_a_refused_socket_is_not_reopened_and_the_page_says_why(stack, browser, 
         state = "window.fleetRun.state()"
     url = page.url
     sockets, closed = [], []
-    page.on("websocket", lambda ws: (sockets.append(ws.url),
-                                     ws.on("close", lambda _ws: closed.append(_ws.url))))
+    page.on(
+        "websocket",
+        lambda ws: (sockets.append(ws.url), ws.on("close", lambda _ws: closed.append(_ws.url))),
+    )
     _watch_another_run(page, _run_id(url), other_id)
     page.goto(url)
     page.wait_for_selector("#stream-closed:not([hidden])", timeout=10_000)
     time.sleep(4)  # the old code retried within 0.5-1 s; the backoff starts at 0.5 s
-    assert [s.split("/ws/")[1] for s in sockets] == [f"{'fleet-' * (kind == 'fleet')}runs/{other_id}/?after=0"]
+    assert [s.split("/ws/")[1] for s in sockets] == [
+        f"{'fleet-' * (kind == 'fleet')}runs/{other_id}/?after=0"
+    ]
     assert len(closed) == 1
     assert page.inner_text("#stream-closed") == "This run does not exist or is not yours."
     assert page.is_visible("#stream-closed")
@@ -92,8 +101,11 @@ def test_a_4xxx_close_code_after_the_accept_stops_at_once_with_its_reason(stack,
     state = "window.anatomy.state()" if kind == "anatomy" else "window.fleetRun.state()"
     url, code_of_the_next = page.url, []
     page.route_web_socket(RUN_SOCKET, lambda ws: ws.close(code=code_of_the_next[-1], reason="no"))
-    for code, text in ((4404, "This run does not exist or is not yours."), (4400, "Bad request."),
-                       (4999, "The server closed the live stream (code 4999); reload the page to try again.")):
+    for code, text in (
+        (4404, "This run does not exist or is not yours."),
+        (4400, "Bad request."),
+        (4999, "The server closed the live stream (code 4999); reload the page to try again."),
+    ):
         code_of_the_next.append(code)
         page.goto(url)
         page.wait_for_selector("#stream-closed:not([hidden])", timeout=10_000)
@@ -154,12 +166,16 @@ def test_a_dropped_socket_resumes_after_the_last_seq_and_nothing_is_doubled(stac
     if kind == "anatomy":
         _start_anatomy_run(stack, page)
         state = "window.anatomy.state()"
-        stored_url = page.evaluate("JSON.parse(document.getElementById('run-config').textContent).events_url")
+        stored_url = page.evaluate(
+            "JSON.parse(document.getElementById('run-config').textContent).events_url"
+        )
     else:
         _start_demo_run(stack, page)
         page.select_option("#speed", "max")
         state = "window.fleetRun.state()"
-        stored_url = page.evaluate("JSON.parse(document.getElementById('fleet-config').textContent).messages_url")
+        stored_url = page.evaluate(
+            "JSON.parse(document.getElementById('fleet-config').textContent).messages_url"
+        )
     page.wait_for_function(f"{state}.finished && {state}.status == 'done'", timeout=60_000)
     stored = _stored(page, stack.base_url + stored_url)
     seqs = [e["seq"] for e in stored]

@@ -14,11 +14,18 @@ import time
 import urllib.parse
 import urllib.request
 
-import pytest
 import websockets
 
-FORM = {"memory": "2GiB", "workload": "oltp", "bandwidth": "10Gbit/s", "policy": "qemu",
-        "downtime_limit": "300ms", "resolution": "fluid", "speed": "max", "seed": "5"}
+FORM = {
+    "memory": "2GiB",
+    "workload": "oltp",
+    "bandwidth": "10Gbit/s",
+    "policy": "qemu",
+    "downtime_limit": "300ms",
+    "resolution": "fluid",
+    "speed": "max",
+    "seed": "5",
+}
 
 
 class Browserless:
@@ -42,8 +49,9 @@ class Browserless:
         _, html = self.get("/")
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
         body = urllib.parse.urlencode({"csrfmiddlewaretoken": token, **data}).encode()
-        request = urllib.request.Request(self.base_url + path, data=body,
-                                         headers={"Referer": self.base_url + "/"})
+        request = urllib.request.Request(
+            self.base_url + path, data=body, headers={"Referer": self.base_url + "/"}
+        )
         try:
             with self.opener.open(request, timeout=30) as response:
                 return response.status, response.geturl(), response.read().decode()
@@ -66,9 +74,11 @@ class Browserless:
 
 async def _listen(ws_url, run_id, client, after=0, timeout=60):
     seqs, status, kinds = [], None, []
-    async with websockets.connect(f"{ws_url}/ws/runs/{run_id}/?after={after}",
-                                  origin=ws_url.replace("ws://", "http://"),
-                                  additional_headers=client.ws_headers()) as ws:
+    async with websockets.connect(
+        f"{ws_url}/ws/runs/{run_id}/?after={after}",
+        origin=ws_url.replace("ws://", "http://"),
+        additional_headers=client.ws_headers(),
+    ) as ws:
         while status not in ("done", "failed"):
             message = json.loads(await asyncio.wait_for(ws.recv(), timeout))
             if message["type"] == "events":
@@ -104,6 +114,8 @@ def test_a_posted_form_runs_on_the_worker_and_streams_to_a_websocket(stack):
 
 def test_bad_input_over_http_is_a_422_with_the_reason(stack):
     if True:
-        status, _, html = Browserless(stack.base_url).post_form("/runs/", {**FORM, "memory": "lots"})
+        status, _, html = Browserless(stack.base_url).post_form(
+            "/runs/", {**FORM, "memory": "lots"}
+        )
         assert status == 422
         assert 'id="id_memory_error"' in html

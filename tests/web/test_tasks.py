@@ -4,9 +4,9 @@ import pytest
 
 from playground.anatomy import runner as simulation
 from playground.anatomy.models import Run, RunEvent
-from playground.runs.models import RunStatus
 from playground.runs import kinds, tasks
 from playground.runs.kinds import Outcome
+from playground.runs.models import RunStatus
 from playground.runs.pipeline import execute_run
 
 from .support import RecordingPublisher
@@ -86,7 +86,9 @@ def test_stored_parameters_the_model_rejects_fail_the_run_with_the_reason(valid_
 
 
 def test_the_celery_task_runs_the_service(run, in_memory_layer):
-    tasks.execute_run.apply(args=["run", run.pk])  # executes here; the app itself never runs eagerly
+    tasks.execute_run.apply(
+        args=["run", run.pk]
+    )  # executes here; the app itself never runs eagerly
     run.refresh_from_db()
     assert run.status == RunStatus.DONE
     assert run.summary()["outcome"]

@@ -2,12 +2,11 @@ import re
 
 import pytest
 from django.contrib.staticfiles import finders
-from django.urls import reverse
 
 from playground.anatomy import services
 from playground.anatomy.models import Run, RunEvent, Scenario
-from playground.runs.models import RunStatus
 from playground.anatomy.views import ERROR_BAD_AFTER, ERROR_UNKNOWN_RUN
+from playground.runs.models import RunStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -31,12 +30,25 @@ def _run_with_events(params, events=(), status=RunStatus.DONE, *, owner):
 
 # --- the form page ---------------------------------------------------------------------------------
 
+
 def test_the_form_page_shows_fields_with_units_and_defaults(client):
     html = client.get("/").content.decode()
     assert "Anatomy of a live migration" in html
     assert 'value="4GiB"' in html and 'value="10Gbit/s"' in html and 'value="300ms"' in html
-    for name in ("memory", "workload", "dirty_rate", "working_set", "bandwidth", "policy",
-                 "downtime_limit", "auto_converge", "post_copy", "resolution", "speed", "seed"):
+    for name in (
+        "memory",
+        "workload",
+        "dirty_rate",
+        "working_set",
+        "bandwidth",
+        "policy",
+        "downtime_limit",
+        "auto_converge",
+        "post_copy",
+        "resolution",
+        "speed",
+        "seed",
+    ):
         assert f'name="{name}"' in html
 
 
@@ -64,8 +76,9 @@ def test_plotly_and_htmx_are_served_from_the_installed_packages():
 
 
 def test_a_scenario_prefills_the_form(client):
-    Scenario.objects.create(slug="busy", title="Busy", description="d",
-                            params={"memory": "16GiB", "workload": "cache"})
+    Scenario.objects.create(
+        slug="busy", title="Busy", description="d", params={"memory": "16GiB", "workload": "cache"}
+    )
     html = client.get("/?scenario=busy").content.decode()
     assert 'value="16GiB"' in html
     assert '<option value="cache" selected>' in html
@@ -73,8 +86,10 @@ def test_a_scenario_prefills_the_form(client):
 
 # --- creating runs ---------------------------------------------------------------------------------
 
-def test_a_valid_post_creates_a_queued_run_and_redirects_to_it(client, form_data, queued,
-                                                                django_capture_on_commit_callbacks):
+
+def test_a_valid_post_creates_a_queued_run_and_redirects_to_it(
+    client, form_data, queued, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/runs/", form_data)
     run = Run.objects.get()
@@ -85,8 +100,9 @@ def test_a_valid_post_creates_a_queued_run_and_redirects_to_it(client, form_data
     assert queued == [run.pk]
 
 
-def test_the_task_is_queued_only_after_the_run_is_committed(client, form_data, queued,
-                                                            django_capture_on_commit_callbacks):
+def test_the_task_is_queued_only_after_the_run_is_committed(
+    client, form_data, queued, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         client.post("/runs/", form_data)
     assert queued == []
@@ -104,7 +120,9 @@ def test_bad_input_is_a_422_with_the_reason_next_to_the_field(client, form_data,
 
 
 def test_htmx_bad_input_returns_only_the_form(client, form_data):
-    response = client.post("/runs/", {**form_data, "memory": "lots"}, headers={"HX-Request": "true"})
+    response = client.post(
+        "/runs/", {**form_data, "memory": "lots"}, headers={"HX-Request": "true"}
+    )
     assert response.status_code == 422
     html = response.content.decode()
     assert html.lstrip().startswith('<form id="anatomy-form"')
@@ -124,6 +142,7 @@ def test_only_get_and_post_are_allowed_on_runs(client):
 
 # --- the run page, the list, re-runs ---------------------------------------------------------------
 
+
 def test_the_run_page_says_where_to_listen_and_how_fast_to_play(client, user, valid_params):
     run = _run_with_events({**valid_params, "speed": "100"}, owner=user)
     html = client.get(f"/runs/{run.pk}/").content.decode()
@@ -133,8 +152,10 @@ def test_the_run_page_says_where_to_listen_and_how_fast_to_play(client, user, va
 
 
 def test_a_finished_run_shows_its_summary_without_javascript(client, user, valid_params):
-    events = [{"kind": "phase_start", "phase": "guest_notice", "t_s": 0.0, "explain": "x"},
-              {"kind": "summary", "t_s": 1.0, "result": {"blackout_s": 0.0515, "outcome": "migrated"}}]
+    events = [
+        {"kind": "phase_start", "phase": "guest_notice", "t_s": 0.0, "explain": "x"},
+        {"kind": "summary", "t_s": 1.0, "result": {"blackout_s": 0.0515, "outcome": "migrated"}},
+    ]
     run = _run_with_events(valid_params, events, owner=user)
     html = client.get(f"/runs/{run.pk}/").content.decode()
     assert "51.5 ms" in html and "migrated" in html
@@ -145,8 +166,11 @@ def test_an_unknown_run_is_a_404(client):
 
 
 def test_the_run_list_shows_runs_with_their_blackout_and_a_rerun_link(client, user, valid_params):
-    run = _run_with_events(valid_params, [{"kind": "summary", "t_s": 1.0,
-                                           "result": {"blackout_s": 0.2, "total_time_s": 25.0}}], owner=user)
+    run = _run_with_events(
+        valid_params,
+        [{"kind": "summary", "t_s": 1.0, "result": {"blackout_s": 0.2, "total_time_s": 25.0}}],
+        owner=user,
+    )
     html = client.get("/runs/").content.decode()
     assert f'href="/runs/{run.pk}/"' in html
     assert f'href="/?from={run.pk}"' in html
@@ -154,18 +178,24 @@ def test_the_run_list_shows_runs_with_their_blackout_and_a_rerun_link(client, us
 
 
 def test_rerun_prefills_the_form_with_the_same_seed_and_parameters(client, user, valid_params):
-    run = _run_with_events({**valid_params, "seed": 4242, "memory": "12GiB", "policy": "xen"}, owner=user)
+    run = _run_with_events(
+        {**valid_params, "seed": 4242, "memory": "12GiB", "policy": "xen"}, owner=user
+    )
     html = client.get(f"/?from={run.pk}").content.decode()
     assert 'value="4242"' in html and 'value="12GiB"' in html
     assert '<option value="xen" selected>' in html
-    assert f"Re-running <a href=\"/runs/{run.pk}/\">run {run.pk}</a>" in html
+    assert f'Re-running <a href="/runs/{run.pk}/">run {run.pk}</a>' in html
 
 
 # --- events as JSON ---------------------------------------------------------------------------------
 
+
 def test_events_json_pages_by_sequence_number(client, user, valid_params):
-    run = _run_with_events(valid_params, [{"kind": "notice", "t_s": float(i), "value": "x"}
-                                          for i in range(5)], owner=user)
+    run = _run_with_events(
+        valid_params,
+        [{"kind": "notice", "t_s": float(i), "value": "x"} for i in range(5)],
+        owner=user,
+    )
     data = client.get(f"/runs/{run.pk}/events.json?after=2").json()
     assert [e["seq"] for e in data["events"]] == [3, 4, 5]
     assert data["status"] == "done" and data["complete"] is True

@@ -58,5 +58,8 @@ def label(key: str) -> str:
 def summary_rows(result: dict | None) -> list[tuple[str, str]]:
     if not result:
         return []
-    return [(human_label(k), human_value(k, v)) for k, v in result.items()
-            if not isinstance(v, (list, dict))]
+    return [
+        (human_label(k), human_value(k, v))
+        for k, v in result.items()
+        if not isinstance(v, (list, dict))
+    ]

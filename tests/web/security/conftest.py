@@ -10,14 +10,14 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
-from playground.fleets import services as fleet_services
 from migrationsim.fleet.plan import plan as plan_of
 from playground.accounts.access import Visitor
-from playground.fleets import planning, sweeps
-from playground.runs.pipeline import execute_run
 from playground.anatomy.models import Run, RunEvent
+from playground.fleets import planning, sweeps
+from playground.fleets import services as fleet_services
 from playground.fleets.models import FleetRun, Sweep
 from playground.runs.models import RunStatus
+from playground.runs.pipeline import execute_run
 
 from ..fleet_support import compute_plans, tiny
 from ..support import RecordingPublisher
@@ -68,20 +68,33 @@ def finish(run: FleetRun) -> FleetRun:
 
 def things_of(visitor: Visitor) -> Things:
     fleet = fleet_services.create_fleet(scenario=tiny(), source="test", visitor=visitor)
-    run = Run.objects.create(params={"memory": "4GiB", "workload": "web", "seed": 1},
-                             status=RunStatus.DONE,
-                             **{"owner_id": visitor.user_id} if visitor.user_id else
-                             {"visitor_key": visitor.key})
+    run = Run.objects.create(
+        params={"memory": "4GiB", "workload": "web", "seed": 1},
+        status=RunStatus.DONE,
+        **{"owner_id": visitor.user_id} if visitor.user_id else {"visitor_key": visitor.key},
+    )
     RunEvent.objects.create(run=run, seq=1, kind="notice", payload={"kind": "notice", "t_s": 0.0})
     scenario = fleet.to_scenario()
     planning.plan_for(scenario)
     compute_plans()  # its plan, as a worker computes it: ready to approve
-    fleet_run = finish(fleet_services.start_run(scenario=scenario, fleet=fleet, queue=False,
-                                                plan=plan_of(scenario), visitor=visitor))
-    other_run = finish(fleet_services.start_run(scenario={**scenario, "seed": 9}, fleet=fleet,
-                                                queue=False, visitor=visitor))
-    sweep = sweeps.create_sweep(fleet=fleet, scenario=scenario, x_param="seed",
-                                x_values=[1, 2], metric="makespan_s", visitor=visitor)
+    fleet_run = finish(
+        fleet_services.start_run(
+            scenario=scenario, fleet=fleet, queue=False, plan=plan_of(scenario), visitor=visitor
+        )
+    )
+    other_run = finish(
+        fleet_services.start_run(
+            scenario={**scenario, "seed": 9}, fleet=fleet, queue=False, visitor=visitor
+        )
+    )
+    sweep = sweeps.create_sweep(
+        fleet=fleet,
+        scenario=scenario,
+        x_param="seed",
+        x_values=[1, 2],
+        metric="makespan_s",
+        visitor=visitor,
+    )
     vm = fleet_run.vms.order_by("id").first()
     return Things(fleet, run, fleet_run, other_run, sweep, vm.name, vm.host)
 

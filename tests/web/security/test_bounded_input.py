@@ -12,7 +12,12 @@ from migrationsim import bounded
 
 def test_sizes_are_said_in_words():
     assert [bounded.size_in_words(n) for n in (1000, 262_144, 1 << 20, 2_621_440, 4 << 20)] == [
-        "1,000 bytes", "256 KiB", "1 MiB", "2.5 MiB", "4 MiB"]
+        "1,000 bytes",
+        "256 KiB",
+        "1 MiB",
+        "2.5 MiB",
+        "4 MiB",
+    ]
 
 
 def test_json_nesting_is_counted_outside_strings():
@@ -37,11 +42,18 @@ def test_json_too_big_is_a_413_in_words():
 
 def test_json_within_the_bounds_is_read():
     assert bounded.load_json(b'{"a": [1, {"b": null}]}', max_bytes=100, max_depth=3) == {
-        "a": [1, {"b": None}]}
+        "a": [1, {"b": None}]
+    }
 
 
-@pytest.mark.parametrize("text", ["[" * 5000 + "]" * 5000, "{a: " * 3000 + "}" * 3000,
-                                  "a:\n" + "".join("  " * i + "b:\n" for i in range(1, 400))])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 5000 + "]" * 5000,
+        "{a: " * 3000 + "}" * 3000,
+        "a:\n" + "".join("  " * i + "b:\n" for i in range(1, 400)),
+    ],
+)
 def test_yaml_too_deep_is_refused_within_100_ms(text):
     started = time.monotonic()
     with pytest.raises(bounded.TooDeep):
@@ -68,7 +80,9 @@ def test_yaml_that_contains_itself_is_refused():
 def test_yaml_with_a_few_aliases_is_read_as_safe_load_reads_it():
     text = "base: &b {memory: 4GiB}\nvms: [*b, *b]\n"
     assert bounded.load_yaml(text, max_depth=5, max_nodes=20) == {
-        "base": {"memory": "4GiB"}, "vms": [{"memory": "4GiB"}, {"memory": "4GiB"}]}
+        "base": {"memory": "4GiB"},
+        "vms": [{"memory": "4GiB"}, {"memory": "4GiB"}],
+    }
 
 
 def test_yaml_python_tags_are_still_refused():

@@ -32,19 +32,29 @@ def _posts(t, form_data):
         "fleet save": (f"/fleets/{t.fleet.pk}/", {"name": "x"}),
         "fleet plan approve": (f"/fleets/{t.fleet.pk}/plan/", {}),
         "fleet delete": (f"/fleets/{t.fleet.pk}/delete/", {}),
-        "sweep start": (f"/fleets/{t.fleet.pk}/sweep/", {"x_param": "seed", "x_values": "1, 2",
-                                                        "metric": "makespan_s"}),
+        "sweep start": (
+            f"/fleets/{t.fleet.pk}/sweep/",
+            {"x_param": "seed", "x_values": "1, 2", "metric": "makespan_s"},
+        ),
         "VM anatomy click-through": (f"/fleets/runs/{t.fleet_run.pk}/vms/{t.vm}/anatomy/", {}),
         "sign in": ("/accounts/login/", {"username": "alice", "password": "alice-password-1"}),
         "sign out": ("/accounts/logout/", {}),
-        "sign up": ("/accounts/signup/", {"username": "eve", "password1": "a-long-passphrase-9",
-                                          "password2": "a-long-passphrase-9"}),
+        "sign up": (
+            "/accounts/signup/",
+            {
+                "username": "eve",
+                "password1": "a-long-passphrase-9",
+                "password2": "a-long-passphrase-9",
+            },
+        ),
         "rehearsal from the form": ("/rehearsals/", {"preset": "demo", "speed": "10"}),
         "rehearsal simulate button": (f"/rehearsals/{RID}/vms/vm-1/simulate", {}),
     }
 
 
-POSTS = list(_posts(type("T", (), {"fleet": Fleet(pk=1), "fleet_run": FleetRun(pk=1), "vm": "v"}), {}))
+POSTS = list(
+    _posts(type("T", (), {"fleet": Fleet(pk=1), "fleet_run": FleetRun(pk=1), "vm": "v"}), {})
+)
 
 
 def _state():

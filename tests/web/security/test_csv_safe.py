@@ -12,16 +12,43 @@ import pytest
 from playground.ops.csv_safe import csv_safe_cell, csv_safe_row
 
 
-@pytest.mark.parametrize("cell", [
-    "=1+1", "+1", "-1+2", "@SUM(A1)", "\t=1", "\r=1", "=HYPERLINK(\"http://evil/\")",
-    " =1+1", "   @SUM(A1)", "\n=1", "\n\n+cmd", " \t -2+3", "\u00a0=1",
-])
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "=1+1",
+        "+1",
+        "-1+2",
+        "@SUM(A1)",
+        "\t=1",
+        "\r=1",
+        '=HYPERLINK("http://evil/")',
+        " =1+1",
+        "   @SUM(A1)",
+        "\n=1",
+        "\n\n+cmd",
+        " \t -2+3",
+        "\u00a0=1",
+    ],
+)
 def test_a_cell_that_starts_like_a_formula_gets_an_apostrophe(cell):
     assert csv_safe_cell(cell) == "'" + cell
 
 
-@pytest.mark.parametrize("cell", ["web-1", "r1-h1", "a=b", "x+y", "mail@example.org", "", " ",
-                                  "2GiB", "名前", "'already quoted"])
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "web-1",
+        "r1-h1",
+        "a=b",
+        "x+y",
+        "mail@example.org",
+        "",
+        " ",
+        "2GiB",
+        "名前",
+        "'already quoted",
+    ],
+)
 def test_ordinary_text_is_left_alone(cell):
     assert csv_safe_cell(cell) == cell
 

@@ -12,9 +12,9 @@ import json
 
 import pytest
 
-from playground.fleets import services as fleet_services
 from migrationsim.fleet.plan import plan as plan_of
 from playground.accounts.access import Visitor
+from playground.fleets import services as fleet_services
 
 from ..fleet_support import planned, tiny
 from .conftest import finish
@@ -25,8 +25,11 @@ SCRIPT = "<script>alert(1)</script>"
 IMG = '<img src=x onerror="alert(2)">'
 FORMULA = '=HYPERLINK("http://evil.example","open")'
 LINK = '<a href="https://evil.example/">here</a>'  # Plotly would draw this one as a link
-ESCAPED = ["&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;img src=x onerror=&quot;alert(2)&quot;&gt;",
-           "\\u003Cscript\\u003Ealert(1)\\u003C/script\\u003E"]
+ESCAPED = [
+    "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "&lt;img src=x onerror=&quot;alert(2)&quot;&gt;",
+    "\\u003Cscript\\u003Ealert(1)\\u003C/script\\u003E",
+]
 
 
 def hostile_scenario() -> dict:
@@ -34,11 +37,18 @@ def hostile_scenario() -> dict:
     data = tiny(name=SCRIPT, description=IMG)
     data["fleet"]["racks"] = [{"name": IMG, "count": 1, "hosts": 3}]
     hosts = [f"{IMG}1-h{j}" for j in (1, 2, 3)]
-    data["fleet"]["vm_list"] = [{"name": name, "host": hosts[0 if i < 3 else 1], "memory": "2GiB",
-                                 "workload": "idle"}
-                                for i, name in enumerate([SCRIPT, IMG, LINK, FORMULA, "plain"])]
-    data["events"] = [{"name": SCRIPT, "kind": "kernel_upgrade", "scope": {"hosts": hosts[:1]},
-                       "host_downtime": "2min"}]
+    data["fleet"]["vm_list"] = [
+        {"name": name, "host": hosts[0 if i < 3 else 1], "memory": "2GiB", "workload": "idle"}
+        for i, name in enumerate([SCRIPT, IMG, LINK, FORMULA, "plain"])
+    ]
+    data["events"] = [
+        {
+            "name": SCRIPT,
+            "kind": "kernel_upgrade",
+            "scope": {"hosts": hosts[:1]},
+            "host_downtime": "2min",
+        }
+    ]
     return data
 
 
@@ -58,9 +68,16 @@ def hostile(client):
 
 
 def _pages(fleet, run):
-    return ["/fleets/", f"/fleets/{fleet.pk}/", f"/fleets/{fleet.pk}/plan/", f"/fleets/{fleet.pk}/sweep/",
-            "/fleets/runs/", f"/fleets/runs/{run.pk}/", f"/fleets/runs/{run.pk}/results/",
-            f"/fleets/new/?from_run={run.pk}"]
+    return [
+        "/fleets/",
+        f"/fleets/{fleet.pk}/",
+        f"/fleets/{fleet.pk}/plan/",
+        f"/fleets/{fleet.pk}/sweep/",
+        "/fleets/runs/",
+        f"/fleets/runs/{run.pk}/",
+        f"/fleets/runs/{run.pk}/results/",
+        f"/fleets/new/?from_run={run.pk}",
+    ]
 
 
 def test_names_are_escaped_in_every_page(client, hostile):
@@ -83,18 +100,26 @@ def test_names_reach_the_pages_as_text(client, hostile):
 
 def test_the_json_a_page_embeds_cannot_close_its_script_tag(client, hostile):
     fleet, run = hostile
-    other = finish(fleet_services.start_run(scenario=run.scenario, fleet=fleet, queue=False,
-                                            visitor=Visitor(run.owner_id)))
+    other = finish(
+        fleet_services.start_run(
+            scenario=run.scenario, fleet=fleet, queue=False, visitor=Visitor(run.owner_id)
+        )
+    )
     html = client.get(f"/fleets/runs/compare/?runs={run.pk},{other.pk}").content.decode()
-    config = html.split('<script id="compare-config" type="application/json">', 1)[1].split("</script>", 1)[0]
+    config = html.split('<script id="compare-config" type="application/json">', 1)[1].split(
+        "</script>", 1
+    )[0]
     assert "<" not in config and "\\u003Cscript\\u003Ealert(1)\\u003C/script\\u003E" in config
     assert json.loads(config)["runs"][0]["label"] == f"run {run.pk}: {SCRIPT}"
 
 
 def test_the_json_the_charts_read_is_json_and_never_sniffed_as_html(client, hostile):
     _, run = hostile
-    for url in (f"/fleets/runs/{run.pk}/messages.json", f"/fleets/runs/{run.pk}/summary.json",
-                f"/fleets/runs/{run.pk}/timeline.json?host={IMG}1-h1"):
+    for url in (
+        f"/fleets/runs/{run.pk}/messages.json",
+        f"/fleets/runs/{run.pk}/summary.json",
+        f"/fleets/runs/{run.pk}/timeline.json?host={IMG}1-h1",
+    ):
         response = client.get(url)
         assert response.status_code == 200, url
         assert response["Content-Type"].startswith("application/json")

@@ -35,13 +35,21 @@ def test_hostile_names_are_shown_as_text_in_the_pages_and_charts(stack, page):
 
     ticks = page.locator("#chart-timeline .ytick text").all_text_contents()
     assert {SCRIPT, IMG, LINK} <= set(ticks), ticks  # VM rows, shown as typed
-    assert page.evaluate("document.querySelectorAll('.js-plotly-plot svg a').length") == 0  # no link
-    page.wait_for_function("document.querySelectorAll('#host-names option').length > 0")  # every 1 s
-    hosts = page.evaluate("[...document.querySelectorAll('#host-names option')].map((o) => o.value)")
+    assert (
+        page.evaluate("document.querySelectorAll('.js-plotly-plot svg a').length") == 0
+    )  # no link
+    page.wait_for_function(
+        "document.querySelectorAll('#host-names option').length > 0"
+    )  # every 1 s
+    hosts = page.evaluate(
+        "[...document.querySelectorAll('#host-names option')].map((o) => o.value)"
+    )
     assert f"{IMG}1-h1" in hosts
     legends = page.locator("#chart-links .legendtext").all_text_contents()
     assert f"{IMG}1-h1/tx" in legends, legends  # a link's line, named after its host
     # nothing the names hold became an element, and nothing ran
     assert page.evaluate("document.querySelectorAll('img, #host-names *:not(option)').length") == 0
-    assert page.evaluate("[...document.scripts].every((s) => s.src || s.type === 'application/json')")
+    assert page.evaluate(
+        "[...document.scripts].every((s) => s.src || s.type === 'application/json')"
+    )
     assert dialogs == [] and page.errors == []

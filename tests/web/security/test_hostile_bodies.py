@@ -24,16 +24,22 @@ def server(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("hostile")
     env = {**_clean_env(), "PLAYGROUND_VAR_DIR": str(tmp / "var")}
-    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env,
-                   check=True)
+    subprocess.run(
+        [PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
     with running_daphne("embedded", tmp) as running:
         yield running
 
 
 def post_json(server, body: bytes, path: str = "/rehearsals/new.json", timeout: float = 60):
     started = time.monotonic()
-    status, headers, text = request(server.base_url + path, method="POST", data=body,
-                                    headers={"Content-Type": "application/json"}, timeout=timeout)
+    status, headers, text = request(
+        server.base_url + path,
+        method="POST",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        timeout=timeout,
+    )
     return status, headers, text, time.monotonic() - started
 
 
@@ -76,7 +82,10 @@ def test_a_yaml_alias_bomb_in_a_scenario_is_refused_within_100_ms(server):
     status, _, text, seconds = post_json(server, json.dumps({"scenario": _alias_bomb()}).encode())
     assert status == 400, text[:300]
     body = json.loads(text)
-    assert body["field"] == "scenario" and f"expands to more than {MAX_TEXT_VALUES:,} values" in body["error"]
+    assert (
+        body["field"] == "scenario"
+        and f"expands to more than {MAX_TEXT_VALUES:,} values" in body["error"]
+    )
     assert seconds < 0.1 + 0.05  # the refusal itself, plus a loopback round trip
 
 

@@ -13,14 +13,14 @@ from channels.testing import HttpCommunicator
 from django.test import Client
 from django.utils import timezone
 
-from playground.fleets import services as fleet_services
 from migrationsim.fleet.text import MAX_SCENARIO_CHARS
-from playground.runs import pipeline
-from playground.asgi import application
-from playground.fleets.forms import MAX_EVENTS
 from playground.accounts.models import RateLimitHit
 from playground.anatomy.models import Run
+from playground.asgi import application
+from playground.fleets import services as fleet_services
+from playground.fleets.forms import MAX_EVENTS
 from playground.fleets.models import Fleet, FleetRun, Sweep
+from playground.runs import pipeline
 from playground.runs.models import RunStatus
 
 from ..fleet_support import planned, tiny
@@ -31,6 +31,7 @@ pytestmark = pytest.mark.django_db
 
 # --- starting runs and sweeps ----------------------------------------------------------------------
 
+
 def test_the_defaults_are_realistic():
     """On, and enough for a teacher re-running or a demo; the environment may change them
     (README "Accounts and limits")."""
@@ -38,14 +39,27 @@ def test_the_defaults_are_realistic():
     import subprocess
     import sys
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYGROUND_") or k == "PLAYGROUND_VAR_DIR"}
-    code = ("import django; django.setup(); from django.conf import settings as s; "
-            "print(s.PLAYGROUND_RUNS_PER_MINUTE, s.PLAYGROUND_SWEEPS_PER_HOUR, s.PLAYGROUND_MAX_REQUEST_BYTES)")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PLAYGROUND_") or k == "PLAYGROUND_VAR_DIR"
+    }
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.PLAYGROUND_RUNS_PER_MINUTE, s.PLAYGROUND_SWEEPS_PER_HOUR, s.PLAYGROUND_MAX_REQUEST_BYTES)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
     runs, sweeps, body = map(int, out.stdout.split())
     assert 10 <= runs <= 60 and 1 <= sweeps <= 60 and body <= 8 * 1024 * 1024
-    tuned = subprocess.run([sys.executable, "-c", code], env={**env, "PLAYGROUND_RUNS_PER_MINUTE": "7"},
-                           capture_output=True, text=True, check=True)
+    tuned = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "PLAYGROUND_RUNS_PER_MINUTE": "7"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert tuned.stdout.split()[0] == "7"
 
 
@@ -54,7 +68,10 @@ def test_a_user_who_starts_too_many_runs_gets_429_with_the_reason(client, form_d
     assert [client.post("/runs/", form_data).status_code for _ in range(2)] == [302, 302]
     response = client.post("/runs/", form_data)
     assert response.status_code == 429
-    assert "You started 2 runs in the last minute (the limit). Try again in" in response.content.decode()
+    assert (
+        "You started 2 runs in the last minute (the limit). Try again in"
+        in response.content.decode()
+    )
     assert 1 <= int(response["Retry-After"]) <= 60
     assert Run.objects.count() == 2
 
@@ -87,7 +104,9 @@ def test_the_window_slides(client, form_data, settings):
     assert client.post("/runs/", form_data).status_code == 302
     assert client.post("/runs/", form_data).status_code == 429
     RateLimitHit.objects.update(at=timezone.now() - timedelta(seconds=61))  # a minute later
-    RateLimitHit.objects.create(bucket="runs", key="visitor:gone", at=timezone.now() - timedelta(hours=2))
+    RateLimitHit.objects.create(
+        bucket="runs", key="visitor:gone", at=timezone.now() - timedelta(hours=2)
+    )
     assert client.post("/runs/", form_data).status_code == 302
     assert RateLimitHit.objects.count() == 1  # old hits are cleared out, anyone's
 
@@ -113,7 +132,10 @@ def test_an_anonymous_session_has_the_same_budget_as_a_user(anon_client, form_da
     settings.PLAYGROUND_RUNS_PER_MINUTE = 1
     assert anon_client.post("/runs/", form_data).status_code == 302
     response = anon_client.post("/runs/", form_data)
-    assert response.status_code == 429 and "signed-in users have their own budget" in response.content.decode()
+    assert (
+        response.status_code == 429
+        and "signed-in users have their own budget" in response.content.decode()
+    )
 
 
 def test_approving_a_plan_counts_as_starting_a_run(client, alice, settings):
@@ -152,16 +174,20 @@ def test_sweeps_have_their_own_budget(client, alice, settings):
 
 # --- request bodies and uploads --------------------------------------------------------------------
 
+
 async def _post_asgi(body: bytes, headers: list) -> dict:
-    communicator = HttpCommunicator(application, "POST", "/fleets/import/", body=body, headers=headers)
+    communicator = HttpCommunicator(
+        application, "POST", "/fleets/import/", body=body, headers=headers
+    )
     return await communicator.get_response(timeout=10)
 
 
 @pytest.mark.asyncio
 async def test_a_body_declared_too_big_is_refused_before_it_is_read(settings):
     settings.PLAYGROUND_MAX_REQUEST_BYTES = 1000
-    response = await _post_asgi(b"x" * 10, [(b"content-length", b"5000000000"),
-                                            (b"host", b"127.0.0.1")])
+    response = await _post_asgi(
+        b"x" * 10, [(b"content-length", b"5000000000"), (b"host", b"127.0.0.1")]
+    )
     assert response["status"] == 413 and b"at most 1,000 bytes" in response["body"]
 
 
@@ -191,7 +217,9 @@ def test_an_upload_over_the_scenario_size_is_refused_with_a_reason(client):
 
     big = SimpleUploadedFile("zone.yaml", b"#" * (MAX_SCENARIO_CHARS + 1))
     response = client.post("/fleets/import/", {"file": big})
-    assert response.status_code == 422 and "larger than 2,000,000 bytes" in response.content.decode()
+    assert (
+        response.status_code == 422 and "larger than 2,000,000 bytes" in response.content.decode()
+    )
     assert not Fleet.objects.exists()
 
 
@@ -205,10 +233,14 @@ def test_an_upload_with_more_events_than_the_form_edits_is_refused(client):
     data = tiny()
     data["events"] = data["events"] * (MAX_EVENTS + 1)
     response = client.post("/fleets/import/", {"text": json.dumps(data)})
-    assert response.status_code == 422 and f"events: at most {MAX_EVENTS} maintenance events" in response.content.decode()
+    assert (
+        response.status_code == 422
+        and f"events: at most {MAX_EVENTS} maintenance events" in response.content.decode()
+    )
 
 
 # --- what one run may cost a worker ------------------------------------------------------------------
+
 
 def _forever() -> dict:
     """Valid, but maintenance that lasts 11,000 years of simulated time."""
@@ -220,7 +252,11 @@ def _forever() -> dict:
 def test_a_plan_beyond_the_playgrounds_span_cannot_be_approved(client, alice):
     fleet = fleet_services.create_fleet(scenario=_forever(), visitor=alice)
     page = planned(client, f"/fleets/{fleet.pk}/plan/").content.decode()
-    assert 'id="plan-refused"' in page and "years of simulated time" in page and 'id="approve"' not in page
+    assert (
+        'id="plan-refused"' in page
+        and "years of simulated time" in page
+        and 'id="approve"' not in page
+    )
     assert client.post(f"/fleets/{fleet.pk}/plan/").status_code == 422
     assert not FleetRun.objects.exists()
 
@@ -235,7 +271,10 @@ def test_a_fleet_run_past_its_frame_budget_fails_with_the_reason_at_once(setting
     pipeline.execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher())
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED and time.monotonic() - started < 30
-    assert "stopped after 300 progress frames" in run.error and "PLAYGROUND_FLEET_MAX_FRAMES" in run.error
+    assert (
+        "stopped after 300 progress frames" in run.error
+        and "PLAYGROUND_FLEET_MAX_FRAMES" in run.error
+    )
     assert run.events.count() == 300  # what it had, kept
 
 
@@ -270,10 +309,13 @@ def test_fleet_size_caps_are_field_errors(client, alice):
 
     fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
     url = f"/fleets/{fleet.pk}/"
-    for changes, field in (({"racks": "100", "hosts_per_rack": "100"}, "racks"),
-                           ({"racks": "40", "hosts_per_rack": "40", "vms_per_host": "30"}, "vms_per_host"),
-                           ({"gpu_share": "101"}, "gpu_share"), ({"seed": str(2**70)}, "seed"),
-                           ({"description": "x" * 5000}, "description")):
+    for changes, field in (
+        ({"racks": "100", "hosts_per_rack": "100"}, "racks"),
+        ({"racks": "40", "hosts_per_rack": "40", "vms_per_host": "30"}, "vms_per_host"),
+        ({"gpu_share": "101"}, "gpu_share"),
+        ({"seed": str(2**70)}, "seed"),
+        ({"description": "x" * 5000}, "description"),
+    ):
         data = {**fleet_post_data(client, url), **changes}
         response = client.post(url, data)
         assert response.status_code == 422, changes
@@ -282,9 +324,18 @@ def test_fleet_size_caps_are_field_errors(client, alice):
 
 def test_sweep_size_caps_are_form_errors(client, alice):
     fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
-    response = client.post(f"/fleets/{fleet.pk}/sweep/", {
-        "x_param": "seed", "x_values": ", ".join(str(i) for i in range(6)),
-        "y_param": "caps.global", "y_values": "1, 2, 3, 4, 5", "metric": "makespan_s"})
-    assert response.status_code == 422 and "at most 25 runs in a sweep (this one has 30)" in response.content.decode()
+    response = client.post(
+        f"/fleets/{fleet.pk}/sweep/",
+        {
+            "x_param": "seed",
+            "x_values": ", ".join(str(i) for i in range(6)),
+            "y_param": "caps.global",
+            "y_values": "1, 2, 3, 4, 5",
+            "metric": "makespan_s",
+        },
+    )
+    assert (
+        response.status_code == 422
+        and "at most 25 runs in a sweep (this one has 30)" in response.content.decode()
+    )
     assert not Sweep.objects.exists()
-

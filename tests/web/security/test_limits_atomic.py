@@ -72,12 +72,23 @@ def _database(kind: str, tmp_path):
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_fifty_concurrent_starts_at_a_limit_of_twenty_let_exactly_twenty_through(kind, tmp_path):
     with _database(kind, tmp_path) as url:
-        env = {**_clean_env(), "PLAYGROUND_VAR_DIR": str(tmp_path / "var"), "DATABASE_URL": url,
-               "DJANGO_SETTINGS_MODULE": "playground.settings", "PLAYGROUND_RUNS_PER_MINUTE": "20"}
-        subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env,
-                       check=True, timeout=300)
-        out = subprocess.run([PYTHON, "-c", RACE], cwd=ROOT, env=env, capture_output=True,
-                             text=True, timeout=300)
+        env = {
+            **_clean_env(),
+            "PLAYGROUND_VAR_DIR": str(tmp_path / "var"),
+            "DATABASE_URL": url,
+            "DJANGO_SETTINGS_MODULE": "playground.settings",
+            "PLAYGROUND_RUNS_PER_MINUTE": "20",
+        }
+        subprocess.run(
+            [PYTHON, "manage.py", "migrate", "--noinput", "-v0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            timeout=300,
+        )
+        out = subprocess.run(
+            [PYTHON, "-c", RACE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        )
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["vendor"] == kind

@@ -43,18 +43,61 @@ BOUNDARIES = {
     "sweep form": ("get", lambda t: f"/fleets/{t.fleet.pk}/sweep/", None, 200),
     "sweep start": ("post", lambda t: f"/fleets/{t.fleet.pk}/sweep/", lambda t, c: SWEEP, 302),
     "fleet run page": ("get", lambda t: f"/fleets/runs/{t.fleet_run.pk}/", None, 200),
-    "fleet run results fragment": ("get", lambda t: f"/fleets/runs/{t.fleet_run.pk}/results/", None, 200),
-    "fleet run frames JSON": ("get", lambda t: f"/fleets/runs/{t.fleet_run.pk}/messages.json", None, 200),
+    "fleet run results fragment": (
+        "get",
+        lambda t: f"/fleets/runs/{t.fleet_run.pk}/results/",
+        None,
+        200,
+    ),
+    "fleet run frames JSON": (
+        "get",
+        lambda t: f"/fleets/runs/{t.fleet_run.pk}/messages.json",
+        None,
+        200,
+    ),
     "fleet run host timeline JSON": (
-        "get", lambda t: f"/fleets/runs/{t.fleet_run.pk}/timeline.json?host={t.host}", None, 200),
+        "get",
+        lambda t: f"/fleets/runs/{t.fleet_run.pk}/timeline.json?host={t.host}",
+        None,
+        200,
+    ),
     "fleet run VMs CSV": ("get", lambda t: f"/fleets/runs/{t.fleet_run.pk}/vms.csv", None, 200),
-    "fleet run summary JSON": ("get", lambda t: f"/fleets/runs/{t.fleet_run.pk}/summary.json", None, 200),
-    "fleet run event log": ("get", lambda t: f"/fleets/runs/{t.fleet_run.pk}/events.jsonl", None, 200),
-    "fleet run scenario YAML": ("get", lambda t: f"/fleets/runs/{t.fleet_run.pk}/scenario.yaml", None, 200),
-    "fleet run scenario JSON": ("get", lambda t: f"/fleets/runs/{t.fleet_run.pk}/scenario.json", None, 200),
+    "fleet run summary JSON": (
+        "get",
+        lambda t: f"/fleets/runs/{t.fleet_run.pk}/summary.json",
+        None,
+        200,
+    ),
+    "fleet run event log": (
+        "get",
+        lambda t: f"/fleets/runs/{t.fleet_run.pk}/events.jsonl",
+        None,
+        200,
+    ),
+    "fleet run scenario YAML": (
+        "get",
+        lambda t: f"/fleets/runs/{t.fleet_run.pk}/scenario.yaml",
+        None,
+        200,
+    ),
+    "fleet run scenario JSON": (
+        "get",
+        lambda t: f"/fleets/runs/{t.fleet_run.pk}/scenario.json",
+        None,
+        200,
+    ),
     "VM anatomy click-through": (
-        "post", lambda t: f"/fleets/runs/{t.fleet_run.pk}/vms/{t.vm}/anatomy/", None, 302),
-    "compare": ("get", lambda t: f"/fleets/runs/compare/?runs={t.fleet_run.pk},{t.other_run.pk}", None, 200),
+        "post",
+        lambda t: f"/fleets/runs/{t.fleet_run.pk}/vms/{t.vm}/anatomy/",
+        None,
+        302,
+    ),
+    "compare": (
+        "get",
+        lambda t: f"/fleets/runs/compare/?runs={t.fleet_run.pk},{t.other_run.pk}",
+        None,
+        200,
+    ),
     "sweep page": ("get", lambda t: f"/fleets/sweeps/{t.sweep.pk}/", None, 200),
     "sweep results JSON": ("get", lambda t: f"/fleets/sweeps/{t.sweep.pk}/results.json", None, 200),
 }
@@ -63,13 +106,16 @@ BOUNDARIES = {
 def _ask(client, name, things, owner_client):
     method, url, data, _ = BOUNDARIES[name]
     body = data(things, owner_client) if data else {}
-    return getattr(client, method)(url(things), body) if method == "post" else client.get(url(things))
+    return (
+        getattr(client, method)(url(things), body) if method == "post" else client.get(url(things))
+    )
 
 
 def _state():
     """Everything a request could have made or changed."""
-    return ([list(model.objects.order_by("id").values()) for model in (Fleet, Run, FleetRun, Sweep)]
-            + [RateLimitHit.objects.count()])
+    return [
+        list(model.objects.order_by("id").values()) for model in (Fleet, Run, FleetRun, Sweep)
+    ] + [RateLimitHit.objects.count()]
 
 
 @pytest.mark.parametrize("name", BOUNDARIES)
@@ -108,15 +154,22 @@ def test_someone_elses_thing_and_a_thing_that_does_not_exist_look_the_same(alice
 
 # --- what a page shows besides its object ------------------------------------------------------
 
+
 def test_a_rerun_link_prefills_only_from_your_own_run(alices, client, bob_client):
-    assert f'href="/runs/{alices.run.pk}/">run {alices.run.pk}</a>' in client.get(
-        f"/?from={alices.run.pk}").content.decode()
+    assert (
+        f'href="/runs/{alices.run.pk}/">run {alices.run.pk}</a>'
+        in client.get(f"/?from={alices.run.pk}").content.decode()
+    )
     html = bob_client.get(f"/?from={alices.run.pk}").content.decode()
     assert "Re-running" not in html and f"/runs/{alices.run.pk}/" not in html
 
 
-def test_re_running_a_fleet_with_changes_prefills_only_from_your_own_run(alices, client, bob_client):
-    assert "Re-running" in client.get(f"/fleets/new/?from_run={alices.fleet_run.pk}").content.decode()
+def test_re_running_a_fleet_with_changes_prefills_only_from_your_own_run(
+    alices, client, bob_client
+):
+    assert (
+        "Re-running" in client.get(f"/fleets/new/?from_run={alices.fleet_run.pk}").content.decode()
+    )
     html = bob_client.get(f"/fleets/new/?from_run={alices.fleet_run.pk}").content.decode()
     assert "Re-running" not in html and f"/fleets/runs/{alices.fleet_run.pk}/" not in html
 
@@ -125,7 +178,9 @@ def test_compare_refuses_a_run_of_someone_else_among_your_own(alices, bob, bob_c
     from playground.accounts.access import Visitor
 
     bobs = things_of(Visitor(bob.pk))
-    response = bob_client.get(f"/fleets/runs/compare/?runs={bobs.fleet_run.pk},{alices.fleet_run.pk}")
+    response = bob_client.get(
+        f"/fleets/runs/compare/?runs={bobs.fleet_run.pk},{alices.fleet_run.pk}"
+    )
     assert response.status_code == 404 and "no such finished run" in response.content.decode()
     assert "rows" not in response.context  # no numbers of alice's run on the page
 
@@ -136,17 +191,28 @@ def test_lists_show_only_your_own_things(url, alices, bob, bob_client):
 
     bobs = things_of(Visitor(bob.pk))
     html = bob_client.get(url).content.decode()
-    links = {f"/runs/{alices.run.pk}/", f"/fleets/{alices.fleet.pk}/", f"/fleets/runs/{alices.fleet_run.pk}/",
-             f"/fleets/sweeps/{alices.sweep.pk}/"}
+    links = {
+        f"/runs/{alices.run.pk}/",
+        f"/fleets/{alices.fleet.pk}/",
+        f"/fleets/runs/{alices.fleet_run.pk}/",
+        f"/fleets/sweeps/{alices.sweep.pk}/",
+    }
     assert not [link for link in links if f'href="{link}"' in html]
-    theirs = {"/runs/": f"/runs/{bobs.run.pk}/", "/fleets/": f"/fleets/{bobs.fleet.pk}/",
-              "/fleets/runs/": f"/fleets/runs/{bobs.fleet_run.pk}/", "/": f"/runs/{bobs.run.pk}/"}
+    theirs = {
+        "/runs/": f"/runs/{bobs.run.pk}/",
+        "/fleets/": f"/fleets/{bobs.fleet.pk}/",
+        "/fleets/runs/": f"/fleets/runs/{bobs.fleet_run.pk}/",
+        "/": f"/runs/{bobs.run.pk}/",
+    }
     assert f'href="{theirs[url]}"' in html
 
 
 # --- anonymous visitors ---------------------------------------------------------------------------
 
-def test_anonymous_visitors_use_the_public_presets_and_own_what_they_start(anon_client, form_data, client):
+
+def test_anonymous_visitors_use_the_public_presets_and_own_what_they_start(
+    anon_client, form_data, client
+):
     from playground.anatomy.models import Scenario
 
     Scenario.objects.create(slug="busy", title="Busy", description="d", params={"memory": "16GiB"})
@@ -168,8 +234,14 @@ def test_anonymous_visitors_use_the_public_presets_and_own_what_they_start(anon_
 def test_signing_up_keeps_what_this_browser_made_anonymously(anon_client):
     anon_client.post("/fleets/from-preset/", {"preset": "demo"})
     fleet = Fleet.objects.get()
-    response = anon_client.post("/accounts/signup/", {
-        "username": "carol", "password1": "a-long-passphrase-9", "password2": "a-long-passphrase-9"})
+    response = anon_client.post(
+        "/accounts/signup/",
+        {
+            "username": "carol",
+            "password1": "a-long-passphrase-9",
+            "password2": "a-long-passphrase-9",
+        },
+    )
     assert response.status_code == 302
     fleet.refresh_from_db()
     assert fleet.owner.username == "carol" and fleet.visitor_key == ""
@@ -206,11 +278,24 @@ def test_a_fleets_scenario_edited_in_the_admin_is_checked_by_the_engine(staff):
     admin = signed_in(staff)
     fleet = Fleet.objects.create(scenario=tiny(), source="test")
     url = f"/admin/fleets/fleet/{fleet.pk}/change/"
-    assert admin.get("/admin/fleets/fleet/").status_code == 200 and admin.get(url).status_code == 200
+    assert (
+        admin.get("/admin/fleets/fleet/").status_code == 200 and admin.get(url).status_code == 200
+    )
     bad = tiny()
     bad["fleet"]["racks"][0]["hosts"] = 0
-    response = admin.post(url, {"scenario": json.dumps(bad), "source": "test", "visitor_key": "",
-                                "created_0": "2026-01-01", "created_1": "00:00:00"})
-    assert response.status_code == 200 and "fleet.racks[0].hosts: must be &gt; 0" in response.content.decode()
+    response = admin.post(
+        url,
+        {
+            "scenario": json.dumps(bad),
+            "source": "test",
+            "visitor_key": "",
+            "created_0": "2026-01-01",
+            "created_1": "00:00:00",
+        },
+    )
+    assert (
+        response.status_code == 200
+        and "fleet.racks[0].hosts: must be &gt; 0" in response.content.decode()
+    )
     fleet.refresh_from_db()
     assert fleet.scenario == tiny()

@@ -59,8 +59,9 @@ async def _watch_whole_stream(communicator):
 
 @pytest.mark.parametrize("name", STREAMS)
 async def test_the_owner_watches(name, alices_things, user):
-    communicator, connected, _ = await _open(_path(name, alices_things),
-                                             await sync_to_async(ws_headers)(user))
+    communicator, connected, _ = await _open(
+        _path(name, alices_things), await sync_to_async(ws_headers)(user)
+    )
     assert connected
     assert await _watch_whole_stream(communicator) == ["events", "status"]
     await communicator.disconnect()
@@ -68,8 +69,9 @@ async def test_the_owner_watches(name, alices_things, user):
 
 @pytest.mark.parametrize("name", STREAMS)
 async def test_staff_watch(name, alices_things, staff):
-    communicator, connected, _ = await _open(_path(name, alices_things),
-                                             await sync_to_async(ws_headers)(staff))
+    communicator, connected, _ = await _open(
+        _path(name, alices_things), await sync_to_async(ws_headers)(staff)
+    )
     assert connected
     await communicator.disconnect()
 
@@ -99,7 +101,9 @@ def _anonymous_session(key: str) -> str:
 async def test_an_anonymous_owner_watches_with_the_session_that_made_it(name):
     things = await sync_to_async(things_of)(Visitor(None, "anon-key-123"))
     cookie = await sync_to_async(_anonymous_session)("anon-key-123")
-    communicator, connected, _ = await _open(_path(name, things), ws_headers() + [(b"cookie", cookie.encode())])
+    communicator, connected, _ = await _open(
+        _path(name, things), ws_headers() + [(b"cookie", cookie.encode())]
+    )
     assert connected
     await communicator.disconnect()
     other = await sync_to_async(_anonymous_session)("another-visitor")
@@ -108,11 +112,14 @@ async def test_an_anonymous_owner_watches_with_the_session_that_made_it(name):
 
 
 @pytest.mark.parametrize("name", STREAMS)
-async def test_a_page_of_another_site_may_not_open_one_even_with_the_owners_cookie(name, alices_things, user):
+async def test_a_page_of_another_site_may_not_open_one_even_with_the_owners_cookie(
+    name, alices_things, user
+):
     cookie = await sync_to_async(session_cookie)(user)
     for origin in ([(b"origin", b"http://evil.example")], [(b"origin", b"null")], []):  # [] : none
-        communicator = WebsocketCommunicator(application, _path(name, alices_things),
-                                             headers=origin + [(b"cookie", cookie.encode())])
+        communicator = WebsocketCommunicator(
+            application, _path(name, alices_things), headers=origin + [(b"cookie", cookie.encode())]
+        )
         connected, _ = await communicator.connect()
         assert not connected, origin
 

@@ -36,11 +36,13 @@ def test_one_visitor_holds_at_most_their_share_and_others_still_get_one():
         error = refused.value
         assert error.status == 429 and error.reason == "tooManyRehearsals"
         assert error.message.startswith(
-            "Your address has 2 rehearsals running (the limit per visitor)")
+            "Your address has 2 rehearsals running (the limit per visitor)"
+        )
         assert 1 <= error.retry_after_s <= rehearsals.MAX_AGE_S
         registry.create(_scenario(), speed=10, creator="addr:10.0.0.2")  # another visitor
         registry.create(_scenario(), speed=10, creator="user:5")
         _close_all(registry)
+
     asyncio.run(scenario())
 
 
@@ -54,6 +56,7 @@ def test_the_process_wide_cap_is_a_429_with_retry_after_too():
         assert refused.value.status == 429 and refused.value.retry_after_s >= 1
         assert "3 rehearsals already run in this process" in refused.value.message
         _close_all(registry)
+
     asyncio.run(scenario())
 
 
@@ -68,15 +71,17 @@ def test_a_finished_rehearsal_frees_its_slot_sooner_and_retry_after_says_so(monk
         assert refused.value.retry_after_s <= 60
         assert "You have 1 rehearsals" in refused.value.message
         _close_all(registry)
+
     asyncio.run(scenario())
 
 
 def test_over_http_the_third_rehearsal_of_an_address_is_a_429_with_retry_after(tmp_path):
-    with running_daphne("embedded", tmp_path,
-                        {"PLAYGROUND_REHEARSALS_PER_VISITOR": "2"}) as server:
+    with running_daphne("embedded", tmp_path, {"PLAYGROUND_REHEARSALS_PER_VISITOR": "2"}) as server:
         body = json.dumps({"scenario": vm_list_scenario(), "speed": 10}).encode()
-        answers = [request(server.base_url + "/rehearsals/new.json", method="POST", data=body)
-                   for _ in range(3)]
+        answers = [
+            request(server.base_url + "/rehearsals/new.json", method="POST", data=body)
+            for _ in range(3)
+        ]
         assert [status for status, _, _ in answers] == [201, 201, 429]
         status, headers, text = answers[2]
         assert int(headers["Retry-After"]) >= 1

@@ -20,9 +20,13 @@ from ..support import PYTHON, ROOT, _clean_env
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("rehearsal-accounts")
     env = {**_clean_env(), "PLAYGROUND_VAR_DIR": str(tmp / "var")}
-    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    users = ("from django.contrib.auth.models import User; "
-             "[User.objects.create_user(n, password=n + '-password-1') for n in ('alice', 'bob')]")
+    subprocess.run(
+        [PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    users = (
+        "from django.contrib.auth.models import User; "
+        "[User.objects.create_user(n, password=n + '-password-1') for n in ('alice', 'bob')]"
+    )
     subprocess.run([PYTHON, "manage.py", "shell", "-c", users], cwd=ROOT, env=env, check=True)
     with running_daphne("embedded", tmp) as running:
         yield running
@@ -35,14 +39,23 @@ def _token(server, opener, path):
 
 
 def _post(server, opener, path, data):
-    body = urllib.parse.urlencode({"csrfmiddlewaretoken": _token(server, opener, path), **data}).encode()
-    return request(server.base_url + path, method="POST", data=body, opener=opener,
-                   headers={"Referer": server.base_url + path})
+    body = urllib.parse.urlencode(
+        {"csrfmiddlewaretoken": _token(server, opener, path), **data}
+    ).encode()
+    return request(
+        server.base_url + path,
+        method="POST",
+        data=body,
+        opener=opener,
+        headers={"Referer": server.base_url + path},
+    )
 
 
 def _signed_in(server, name):
     opener = browser()
-    status, _, html = _post(server, opener, "/accounts/login/", {"username": name, "password": f"{name}-password-1"})
+    status, _, html = _post(
+        server, opener, "/accounts/login/", {"username": name, "password": f"{name}-password-1"}
+    )
     assert status == 200 and f"Signed in as <strong>{name}</strong>" in html, html[:300]
     return opener
 

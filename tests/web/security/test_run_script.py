@@ -38,12 +38,23 @@ def _session_processes(sid: int) -> list[str]:
 @pytest.fixture
 def started_run(tmp_path):
     port = free_port()
-    env = {**_clean_env(), "PORT": str(port), "PLAYGROUND_VAR_DIR": str(tmp_path / "var"),
-           "PLAYGROUND_NO_INSTALL": "1", "WORKERS": "1"}
+    env = {
+        **_clean_env(),
+        "PORT": str(port),
+        "PLAYGROUND_VAR_DIR": str(tmp_path / "var"),
+        "PLAYGROUND_NO_INSTALL": "1",
+        "WORKERS": "1",
+    }
     env.pop("DJANGO_DEBUG", None)
     log = (tmp_path / "run.log").open("wb")
-    proc = subprocess.Popen([str(ROOT / "run")], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(ROOT / "run")],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         wait_for_port(port, timeout=120, proc=proc)
         yield proc, f"http://127.0.0.1:{port}"

@@ -23,8 +23,14 @@ SECRET = "kaboom-4f1d-secret"
 def _debug_of(**env) -> str:
     base = {k: v for k, v in os.environ.items() if k not in ("DJANGO_DEBUG", "PLAYGROUND_MODE")}
     code = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**base, **env},
-                          capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 def test_embedded_mode_runs_with_debug_off_unless_asked():
@@ -49,7 +55,9 @@ def test_a_missing_page_is_our_404_without_the_url_list(anon_client):
 def test_a_missing_thing_on_a_json_endpoint_is_a_json_404(anon_client):
     response = anon_client.get("/rehearsals/" + "a" * 16 + "/" + "b" * 32 + "/events.json")
     assert response.status_code == 404 and response.json() == {
-        "error": "There is nothing here: no such page, or it is not yours.", "field": ""}
+        "error": "There is nothing here: no such page, or it is not yours.",
+        "field": "",
+    }
 
 
 def test_a_crash_is_our_500_without_the_exception(monkeypatch):
@@ -89,13 +97,15 @@ def test_a_limit_page_is_a_429_in_our_style(client, form_data, settings):
     client.post("/runs/", form_data)
     from playground.accounts import limits
 
-    response = limits.too_many(client.get("/").wsgi_request,
-                               limits.RateLimited("You started 1 runs.", 30))
+    response = limits.too_many(
+        client.get("/").wsgi_request, limits.RateLimited("You started 1 runs.", 30)
+    )
     assert "You started 1 runs." in _is_our_page(response, 429) and response["Retry-After"] == "30"
 
 
-def test_healthz_says_what_is_down_and_leaves_the_why_to_the_log(anon_client, settings, caplog,
-                                                                   in_memory_layer):
+def test_healthz_says_what_is_down_and_leaves_the_why_to_the_log(
+    anon_client, settings, caplog, in_memory_layer
+):
     port = free_port()
     settings.CELERY_BROKER_URL = f"redis://:{SECRET}@127.0.0.1:{port}/0"
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
@@ -103,8 +113,11 @@ def test_healthz_says_what_is_down_and_leaves_the_why_to_the_log(anon_client, se
         response = anon_client.get("/healthz")
     assert response.status_code == 503
     broker = response.json()["checks"]["broker"]
-    assert broker == {"ok": False, "ms": broker["ms"],
-                      "error": "the Celery broker did not answer (the server log says why)"}
+    assert broker == {
+        "ok": False,
+        "ms": broker["ms"],
+        "error": "the Celery broker did not answer (the server log says why)",
+    }
     assert str(port) not in response.content.decode() and SECRET not in response.content.decode()
     assert any(record.exc_info for record in caplog.records)  # the why, with its traceback
 
@@ -115,11 +128,16 @@ async def test_a_body_over_the_servers_limit_on_a_page_is_our_413_page_in_words(
 
     from playground.asgi import application
 
-    communicator = HttpCommunicator(application, "POST", "/fleets/import/", body=b"x",
-                                    headers=[(b"content-length", b"5000000000"),
-                                             (b"host", b"127.0.0.1")])
+    communicator = HttpCommunicator(
+        application,
+        "POST",
+        "/fleets/import/",
+        body=b"x",
+        headers=[(b"content-length", b"5000000000"), (b"host", b"127.0.0.1")],
+    )
     response = await communicator.get_response(timeout=10)
     html = response["body"].decode()
     assert response["status"] == 413 and dict(response["headers"])[b"content-type"].startswith(
-        b"text/html")
+        b"text/html"
+    )
     assert "Request body too large: at most 4 MiB." in html and 'class="brand"' in html

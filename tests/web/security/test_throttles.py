@@ -24,6 +24,7 @@ def _wrong(client: Client, username: str = "alice"):
 
 # --- sign-ins ----------------------------------------------------------------------------------
 
+
 def test_it_locks_out_a_username_after_n_failures_from_anywhere(user, settings):
     settings.AXES_FAILURE_LIMIT = 3
     codes = [_wrong(Client(REMOTE_ADDR=f"10.0.0.{i}")).status_code for i in range(1, 6)]
@@ -73,9 +74,12 @@ def test_forty_wrong_passwords_in_a_row_are_not_forty_tries(user):
 
 # --- sign-ups ----------------------------------------------------------------------------------
 
+
 def _signup(client: Client, name: str):
-    return client.post("/accounts/signup/", {"username": name, "password1": "a-long-passphrase-9",
-                                             "password2": "a-long-passphrase-9"})
+    return client.post(
+        "/accounts/signup/",
+        {"username": name, "password1": "a-long-passphrase-9", "password2": "a-long-passphrase-9"},
+    )
 
 
 def test_sign_ups_from_one_address_are_limited_per_hour(settings):

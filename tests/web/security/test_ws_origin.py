@@ -27,12 +27,19 @@ def test_the_pages_own_origin_is_allowed_on_any_port():
     assert origin_allowed(scope("https://127.0.0.1:5555", scheme="wss"))
 
 
-@pytest.mark.parametrize("origin", [
-    "http://127.0.0.1:6666",    # another port of the same host: another origin
-    "https://127.0.0.1:5555",   # another scheme
-    "http://127.0.0.1",         # the default port is not 5555
-    "http://evil.example", "null", "", "file://", "http://127.0.0.1:5555.evil.example",
-])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://127.0.0.1:6666",  # another port of the same host: another origin
+        "https://127.0.0.1:5555",  # another scheme
+        "http://127.0.0.1",  # the default port is not 5555
+        "http://evil.example",
+        "null",
+        "",
+        "file://",
+        "http://127.0.0.1:5555.evil.example",
+    ],
+)
 def test_another_port_scheme_or_site_is_refused(origin):
     assert not origin_allowed(scope(origin))
 
@@ -75,7 +82,10 @@ def test_behind_a_tls_proxy_the_forwarded_scheme_counts(settings):
 
 @pytest.mark.asyncio
 async def test_the_asgi_app_refuses_another_port_before_any_consumer():
-    communicator = WebsocketCommunicator(application, "/ws/runs/1/", headers=[
-        (b"origin", b"http://127.0.0.1:6666"), (b"host", b"127.0.0.1:5555")])
+    communicator = WebsocketCommunicator(
+        application,
+        "/ws/runs/1/",
+        headers=[(b"origin", b"http://127.0.0.1:6666"), (b"host", b"127.0.0.1:5555")],
+    )
     connected, _ = await communicator.connect()
     assert not connected  # the handshake is refused (daphne answers HTTP 403)

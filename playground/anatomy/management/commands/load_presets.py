@@ -7,32 +7,96 @@ from django.core.management.base import BaseCommand
 from playground.anatomy.models import Scenario
 
 SCENARIOS = [
-    ("web-10g", "A web server on 10 GbE",
-     "The everyday case: a small hot set, QEMU's defaults. Converges in a few rounds.",
-     {"memory": "4GiB", "workload": "web", "bandwidth": "10Gbit/s", "policy": "qemu",
-      "downtime_limit": "300ms", "speed": "10"}),
-    ("idle", "An idle VM",
-     "Most memory was never written: round 0 is cheap and the blackout tiny.",
-     {"memory": "8GiB", "workload": "idle", "bandwidth": "10Gbit/s", "policy": "qemu", "speed": "10"}),
-    ("cache-1g", "A busy cache on a 1 Gbit/s link",
-     "Dirtying close to the link rate: watch the pending bytes refuse to shrink.",
-     {"memory": "8GiB", "workload": "cache", "bandwidth": "1Gbit/s", "policy": "qemu", "speed": "100"}),
-    ("muncher-autoconverge", "The memory muncher, tamed by auto-converge",
-     "Dirties faster than any link; auto-converge throttles the vCPUs until it can stop.",
-     {"memory": "4GiB", "workload": "muncher", "bandwidth": "10Gbit/s", "policy": "qemu",
-      "auto_converge": True, "speed": "100"}),
-    ("muncher-postcopy", "The memory muncher, moved by post-copy",
-     "Switch to the target after the first pass and pull the missing pages on demand.",
-     {"memory": "4GiB", "workload": "muncher", "bandwidth": "10Gbit/s", "policy": "qemu",
-      "post_copy": True, "speed": "100"}),
-    ("textbook", "The textbook closed form (Liu/Akoush)",
-     "8 GiB, 10 GbE, 200 MB/s dirtied linearly: two live rounds, a 176 ms blackout.",
-     {"memory": "8GiB", "workload": "custom", "dirty_rate": "200MB/s", "bandwidth": "1.25GB/s",
-      "policy": "textbook", "downtime_limit": "300ms", "speed": "10"}),
-    ("pages-oltp", "An OLTP database, page by page",
-     "The pages resolution: a real dirty bitmap, seeded. Watch the buffer pool light up.",
-     {"memory": "2GiB", "workload": "oltp", "bandwidth": "10Gbit/s", "policy": "gce",
-      "resolution": "pages", "speed": "10"}),
+    (
+        "web-10g",
+        "A web server on 10 GbE",
+        "The everyday case: a small hot set, QEMU's defaults. Converges in a few rounds.",
+        {
+            "memory": "4GiB",
+            "workload": "web",
+            "bandwidth": "10Gbit/s",
+            "policy": "qemu",
+            "downtime_limit": "300ms",
+            "speed": "10",
+        },
+    ),
+    (
+        "idle",
+        "An idle VM",
+        "Most memory was never written: round 0 is cheap and the blackout tiny.",
+        {
+            "memory": "8GiB",
+            "workload": "idle",
+            "bandwidth": "10Gbit/s",
+            "policy": "qemu",
+            "speed": "10",
+        },
+    ),
+    (
+        "cache-1g",
+        "A busy cache on a 1 Gbit/s link",
+        "Dirtying close to the link rate: watch the pending bytes refuse to shrink.",
+        {
+            "memory": "8GiB",
+            "workload": "cache",
+            "bandwidth": "1Gbit/s",
+            "policy": "qemu",
+            "speed": "100",
+        },
+    ),
+    (
+        "muncher-autoconverge",
+        "The memory muncher, tamed by auto-converge",
+        "Dirties faster than any link; auto-converge throttles the vCPUs until it can stop.",
+        {
+            "memory": "4GiB",
+            "workload": "muncher",
+            "bandwidth": "10Gbit/s",
+            "policy": "qemu",
+            "auto_converge": True,
+            "speed": "100",
+        },
+    ),
+    (
+        "muncher-postcopy",
+        "The memory muncher, moved by post-copy",
+        "Switch to the target after the first pass and pull the missing pages on demand.",
+        {
+            "memory": "4GiB",
+            "workload": "muncher",
+            "bandwidth": "10Gbit/s",
+            "policy": "qemu",
+            "post_copy": True,
+            "speed": "100",
+        },
+    ),
+    (
+        "textbook",
+        "The textbook closed form (Liu/Akoush)",
+        "8 GiB, 10 GbE, 200 MB/s dirtied linearly: two live rounds, a 176 ms blackout.",
+        {
+            "memory": "8GiB",
+            "workload": "custom",
+            "dirty_rate": "200MB/s",
+            "bandwidth": "1.25GB/s",
+            "policy": "textbook",
+            "downtime_limit": "300ms",
+            "speed": "10",
+        },
+    ),
+    (
+        "pages-oltp",
+        "An OLTP database, page by page",
+        "The pages resolution: a real dirty bitmap, seeded. Watch the buffer pool light up.",
+        {
+            "memory": "2GiB",
+            "workload": "oltp",
+            "bandwidth": "10Gbit/s",
+            "policy": "gce",
+            "resolution": "pages",
+            "speed": "10",
+        },
+    ),
 ]
 
 
@@ -42,6 +106,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         for position, (slug, title, description, params) in enumerate(SCENARIOS):
             Scenario.objects.update_or_create(
-                slug=slug, defaults={"title": title, "description": description,
-                                     "params": params, "position": position})
+                slug=slug,
+                defaults={
+                    "title": title,
+                    "description": description,
+                    "params": params,
+                    "position": position,
+                },
+            )
         self.stdout.write(f"{len(SCENARIOS)} scenarios loaded")
