@@ -24,10 +24,5 @@ class AnatomyConfig(AppConfig):
                 invalid_input=(InvalidParameter,),
                 invalid_message="The stored parameters are no longer valid: {error}",
                 failed_message="The model failed: {error}",
-                events_noun="events",
-                max_events_setting="PLAYGROUND_RUN_MAX_EVENTS",
-                batch_size_setting="PLAYGROUND_PUBLISH_BATCH_SIZE",
-                interval_setting="PLAYGROUND_PUBLISH_INTERVAL_S",
-                replay_page=500,
             )
         )

@@ -42,8 +42,5 @@ class FleetsConfig(AppConfig):
                 invalid_message="The scenario is not valid: {error}",
                 failed_message="The plan could not be computed: {error}",
                 events_noun="steps",
-                max_events_setting="PLAYGROUND_RUN_MAX_EVENTS",
-                batch_size_setting="PLAYGROUND_PUBLISH_BATCH_SIZE",
-                interval_setting="PLAYGROUND_PUBLISH_INTERVAL_S",
             )
         )

@@ -42,12 +42,12 @@ class RunKind:
     invalid_input: tuple[type[Exception], ...]  # raised for stored input that no longer validates
     invalid_message: str  # "The stored parameters are no longer valid: {error}"
     failed_message: str  # "The model failed: {error}"
-    events_noun: str  # what the budget counts, in words: "events", "progress frames"
+    events_noun: str = "events"  # what the budget counts, in words
     # the settings (names) that tune it: the most events a run may make, the most per stored
     # batch and message, the longest wall time between two publications
-    max_events_setting: str  # "PLAYGROUND_RUN_MAX_EVENTS"
-    batch_size_setting: str  # "PLAYGROUND_PUBLISH_BATCH_SIZE"
-    interval_setting: str  # "PLAYGROUND_PUBLISH_INTERVAL_S"
+    max_events_setting: str = "PLAYGROUND_RUN_MAX_EVENTS"
+    batch_size_setting: str = "PLAYGROUND_PUBLISH_BATCH_SIZE"
+    interval_setting: str = "PLAYGROUND_PUBLISH_INTERVAL_S"
     replay_page: int = 500  # events per message when a viewer catches up
 
 
