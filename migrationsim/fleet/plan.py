@@ -220,8 +220,10 @@ def _predicted(scenario, base, events: list[dict], vm_count: int) -> dict:
         "eta_high_s": max(makespans),
         "eta_method": method,
         "eta_seeds": seeds,
-        "not_placed": max(not_placed),
+        # this seed's (the run an approval starts), with its reasons; the other seeds' worst
+        "not_placed": not_placed[0],
         "not_placed_reasons": sorted(reasons.items(), key=lambda kv: -kv[1])[:8],
+        "not_placed_max_over_seeds": max(not_placed),
         "not_handled": base.not_handled(),
     }
 

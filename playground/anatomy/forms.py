@@ -32,12 +32,6 @@ DEFAULTS = {
     "seed": 1,
 }
 
-MAX_PAGES_MEMORY_BYTES = 512 * 1024**3  # measured: 512 GiB, 5 s and 1.3 GB; 4 TiB, 50 s and 9 GB
-ERROR_PAGES_TOO_BIG = (
-    "at most 512GiB with the pages resolution in the web playground "
-    "(fluid takes up to 16TiB, and so does the command line with pages)"
-)
-
 
 def _text(label: str, *, example: str, required: bool = True, help_from: str | None = None):
     help_text = simulation.parameter_help(help_from) if help_from else ""
@@ -102,17 +96,13 @@ class AnatomyForm(forms.Form):
         cleaned = super().clean()
         if self.errors:  # a field already failed its own check; the model would repeat it
             return cleaned
-        try:
-            spec = simulation.validate(cleaned)
+        try:  # the model's rules, its size limits included (the pages resolution: 1 TiB)
+            simulation.validate(cleaned)
         except simulation.InvalidParameter as exc:
             field = exc.field if exc.field in self.fields else None
             message = exc.message if field else f"{exc.field}: {exc.message}"
             self.add_error(field, message)
             return cleaned
-        # the web's own limit: a per-page bitmap costs the worker ~2.5 bytes of RAM per page
-        # (16 TiB would take ~37 GB); the model itself allows up to 16 TiB for the CLI
-        if spec.resolution == "pages" and spec.memory_bytes > MAX_PAGES_MEMORY_BYTES:
-            self.add_error("memory", ERROR_PAGES_TOO_BIG)
         return cleaned
 
     def run_params(self) -> dict:

@@ -214,3 +214,14 @@ def test_every_wave_and_event_carries_its_predicted_figures():
             "slo_breaches",
         }
         assert wave["predicted"]["done_s"] is not None
+
+
+def test_the_vms_not_placed_are_counted_on_the_seed_whose_reasons_are_given():
+    from migrationsim.fleet.plan import plan
+    from migrationsim.fleet.text import preset_scenario
+
+    for seed in range(1, 9):
+        p = plan({**preset_scenario("demo"), "seed": seed}, sensitivity=False)
+        assert sum(n for _, n in p["not_placed_reasons"]) <= p["not_placed"]
+        assert (p["not_placed"] == 0) == (p["not_placed_reasons"] == [])
+        assert p["not_placed_max_over_seeds"] >= p["not_placed"]

@@ -9,6 +9,7 @@ from django.test import RequestFactory
 
 from migrationsim.fleet import parse_scenario
 from playground.rehearsals import registry as rehearsals
+from playground.rehearsals import session as rehearsal_session
 from playground.rehearsals.registry import Registry, RehearsalError
 
 from .rehearsal_support import vm_list_scenario
@@ -37,8 +38,10 @@ def test_a_process_runs_at_most_its_limit_of_rehearsals_and_says_why_when_full()
 
 
 def test_a_finished_idle_rehearsal_is_dropped_and_a_busy_one_is_kept(monkeypatch):
-    monkeypatch.setattr(rehearsals, "IDLE_S", 0.2)
-    monkeypatch.setattr(rehearsals, "MAX_SLEEP_S", 0.05)
+    for module in (rehearsals, rehearsal_session):  # limits live in session.py
+        monkeypatch.setattr(module, "IDLE_S", 0.2)
+    for module in (rehearsals, rehearsal_session):  # limits live in session.py
+        monkeypatch.setattr(module, "MAX_SLEEP_S", 0.05)
 
     async def scenario():
         registry = Registry(max_alive=5)

@@ -299,8 +299,8 @@ def test_the_pages_resolution_is_capped_where_the_worker_would_need_gigabytes(cl
     ok = client.post("/runs/", {**form_data, "memory": "512GiB", "resolution": "pages"})
     assert ok.status_code == 302
     response = client.post("/runs/", {**form_data, "memory": "4TiB", "resolution": "pages"})
-    assert response.status_code == 422 and 'id="id_memory_error"' in response.content.decode()
-    assert "at most 512GiB with the pages resolution" in response.content.decode()
+    assert response.status_code == 422 and 'id="id_resolution_error"' in response.content.decode()
+    assert "a 1 TiB guest; use fluid" in response.content.decode()  # the model's own limit
     assert client.post("/runs/", {**form_data, "memory": "4TiB"}).status_code == 302  # fluid
 
 
