@@ -494,6 +494,34 @@ async def abuse(base: str, args, daphne_pid: int | None) -> dict:
         response = await browser.post_form("/fleets/", "/fleets/from-preset/", {"preset": "demo"})
         fleet_paths.append(location(response) if response.status == 302 else "/fleets/")
     setup_s = time.monotonic() - setup_started
+    # one download alone, nobody else busy: what one costs (first byte, daphne's memory)
+    solo_rss: list[float] = []
+    solo_stop = asyncio.Event()
+    solo_before = rss_mib(daphne_pid) if daphne_pid else None
+    solo_sampler = (
+        asyncio.create_task(sample_rss(daphne_pid, solo_rss, solo_stop)) if daphne_pid else None
+    )
+    status, ttfb, size, total, _ = await raw_request(
+        base,
+        "GET",
+        f"/fleets/runs/{run_id}/events.jsonl",
+        cookies=owner.cookie_header(),
+        timeout=120,
+        keep_body=False,
+    )
+    solo_stop.set()
+    if solo_sampler:
+        await solo_sampler
+    solo = {
+        "status": status,
+        "first_byte_s": round(ttfb, 3),
+        "download_s": round(total, 2),
+        "download_mib": round(size / MiB, 1),
+        "rss_growth_mib": round(max(solo_rss) - solo_before, 1)
+        if solo_rss and solo_before is not None
+        else None,
+    }
+    await asyncio.sleep(2.0)
 
     stop = asyncio.Event()
     walkers = [
@@ -510,11 +538,12 @@ async def abuse(base: str, args, daphne_pid: int | None) -> dict:
     rss: list[float] = []
     rss_before = rss_mib(daphne_pid) if daphne_pid else None
     sampler = asyncio.create_task(sample_rss(daphne_pid, rss, stop)) if daphne_pid else None
+    load_before = round(os.getloadavg()[0], 2)
     seen.measuring = True
     started = time.monotonic()
     deadline = started + args.deadline
     cases = [
-        *(export(base, owner, run_id, n + 1, mix) for n in range(4)),
+        *(export(base, owner, run_id, n + 1, mix) for n in range(args.exports)),
         never_ending(base, owner, mix, deadline),
         deep_json(base, mix),
         alias_bombs(base, stats, mix),
@@ -579,6 +608,8 @@ async def abuse(base: str, args, daphne_pid: int | None) -> dict:
         ],
         "visitor_4xx": len([e for e in seen.errors if "HTTP 4" in e]),
         **mix.notes,
+        "solo_export": solo,
+        "load_average_1min": {"before_mix": load_before, "after_mix": round(os.getloadavg()[0], 2)},
         "large_run": {"preset": args.preset, "id": run_id, "fleet_to_done_s": round(large_s, 1)},
         "visitors": args.visitors,
         "think_s": args.think,
@@ -689,6 +720,9 @@ def main() -> None:
     parser.add_argument("--server-pid", type=int, help="with --url: daphne's PID, for its RSS")
     parser.add_argument("--preset", default="heartbleed", help="the large run to export")
     parser.add_argument("--visitors", type=int, default=20)
+    parser.add_argument(
+        "--exports", type=int, default=4, help="concurrent downloads of the large run's log"
+    )
     parser.add_argument(
         "--think", type=float, default=0.5, help="a visitor's pause between pages (seconds)"
     )
