@@ -37,7 +37,8 @@ A group of requests is one case: ``status`` is its last answer, ``seconds`` its 
 ``statuses`` counts them. Prints ONE JSON object as its last line: ``cases``, ``errors_5xx``
 (every 5xx seen, visitors' pages included), ``rss_growth_mib`` (daphne's VmRSS, max during the
 mix minus before), ``page_p99_s`` (the visitors' pages during the mix), ``targets`` (each one
-met or not) and details. Bounded: every request has a timeout, the mix a ``--deadline``.
+met or not) and details; exits 1 when a target is missed. Bounded: every request has a
+timeout, the large run ``--setup-timeout``, the mix ``--deadline``.
 """
 
 from __future__ import annotations
