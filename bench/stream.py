@@ -86,11 +86,14 @@ def publish(run_id: int, rate: float, seconds: float) -> None:
     sink.publisher.status("done")
 
 
-async def listen(url: str, origin: str, expected: int, timeout: float):
+async def listen(url: str, origin: str, expected: int, timeout: float, cookie: str = ""):
     import websockets
 
     latencies, last, first_produced = [], 0.0, float("inf")
-    async with websockets.connect(url, origin=origin, max_size=None) as ws:
+    headers = {"Cookie": cookie} if cookie else {}
+    async with websockets.connect(
+        url, origin=origin, max_size=None, additional_headers=headers
+    ) as ws:
         time.time()
         while len(latencies) < expected:
             message = json.loads(await asyncio.wait_for(ws.recv(), timeout))
@@ -141,9 +144,20 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from playground.accounts.access import VISITOR_SESSION_KEY
     from playground.anatomy.models import Run
 
-    run = Run.objects.create(params={"memory": "4GiB"}, status="running")
+    # the viewer is the run's owner: an anonymous visitor whose session holds its key
+    session = SessionStore()
+    session[VISITOR_SESSION_KEY] = "bench-stream"
+    session.create()
+    cookie = f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+    run = Run.objects.create(
+        params={"memory": "4GiB"}, status="running", visitor_key="bench-stream"
+    )
     port = free_port()
     daphne = subprocess.Popen(
         [
@@ -176,7 +190,7 @@ def main() -> None:
 
         async def both():
             listener = asyncio.create_task(
-                listen(url, f"http://127.0.0.1:{port}", expected, timeout=30)
+                listen(url, f"http://127.0.0.1:{port}", expected, timeout=30, cookie=cookie)
             )
             await asyncio.sleep(0.5)  # connected and subscribed before the first event
             nonlocal publisher

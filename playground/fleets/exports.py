@@ -8,6 +8,7 @@ import io
 import json
 import zlib
 
+from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
@@ -17,7 +18,7 @@ from migrationsim.fleet.text import dumps_yaml
 from playground.ops.csv_safe import csv_safe_row
 from playground.runs.models import RunStatus
 
-from .models import FleetRunLog
+from .models import FleetRunLog, FleetRunVm
 from .run_views import run_or_404
 from .views import fleet_or_404
 
@@ -40,18 +41,20 @@ def fleet_run_vms_csv(request: HttpRequest, run_id: int) -> HttpResponse:
     if run.status != RunStatus.DONE:
         return HttpResponse("the run is not done yet", status=409, content_type="text/plain")
 
-    def rows():
+    async def rows():  # async: daphne streams it (a sync iterator it would buffer whole)
         buffer = io.StringIO()
         writer = csv.DictWriter(
             buffer, fieldnames=[*VM_COLUMNS, "host", "rack"], extrasaction="ignore"
         )
         writer.writeheader()
-        for vm in run.vms.order_by("id").iterator(chunk_size=2000):
-            writer.writerow(csv_safe_row(vm.data))
-            if buffer.tell() > 64_000:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
+        after = 0
+        while page := await _vm_rows(run.pk, after):
+            for vm_id, data in page:
+                writer.writerow(csv_safe_row(data))
+                after = vm_id
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
         yield buffer.getvalue()
 
     return attachment(
@@ -86,17 +89,34 @@ def fleet_run_events_jsonl(request: HttpRequest, run_id: int) -> HttpResponse:
     if not ids:
         return HttpResponse(ERROR_NO_EVENT_LOG, status=404, content_type="text/plain")
 
-    def lines():
+    async def lines():  # async: daphne streams it (a sync iterator it would buffer whole)
         gunzip = zlib.decompressobj(wbits=31)
         for chunk_id in ids:
-            data = FleetRunLog.objects.values_list("data", flat=True).get(id=chunk_id)
-            yield gunzip.decompress(bytes(data))
+            data = await _log_slice(chunk_id)
+            while data:  # at most OUT_BYTES of text at a time
+                yield gunzip.decompress(data, OUT_BYTES)
+                data = gunzip.unconsumed_tail
         yield gunzip.flush()
 
     return attachment(
         StreamingHttpResponse(lines(), content_type="application/x-ndjson"),
         f"fleet-run-{run.pk}-events.jsonl",
     )
+
+
+OUT_BYTES = 1024 * 1024  # a download's piece
+VM_ROWS_PAGE = 2000
+
+
+@sync_to_async
+def _vm_rows(run_id: int, after: int) -> list[tuple[int, dict]]:
+    rows = FleetRunVm.objects.filter(run_id=run_id, id__gt=after).order_by("id")
+    return list(rows.values_list("id", "data")[:VM_ROWS_PAGE])
+
+
+@sync_to_async
+def _log_slice(chunk_id: int) -> bytes:
+    return bytes(FleetRunLog.objects.values_list("data", flat=True).get(id=chunk_id))
 
 
 @require_GET

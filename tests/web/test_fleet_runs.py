@@ -166,7 +166,7 @@ def test_the_celery_task_runs_the_service(in_memory_layer):
 def test_the_vm_csv_has_one_row_per_vm_with_its_outcome_and_reason(client, demo_run):
     _done(demo_run)
     response = client.get(f"/fleets/runs/{demo_run.pk}/vms.csv")
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response).decode())))
     assert len(rows) == 96 and set(VM_COLUMNS) <= set(rows[0])
     gpu = [r for r in rows if "GPU" in r["reason"]]
     assert len(gpu) == 2 and all(r["outcome"] == "restarted" and r["host"] for r in gpu)
@@ -177,7 +177,7 @@ def test_the_summary_and_the_event_log_download(client, demo_run):
     summary = json.loads(client.get(f"/fleets/runs/{demo_run.pk}/summary.json").content)
     assert summary["summary"] == demo_run.summary
     lines = b"".join(
-        client.get(f"/fleets/runs/{demo_run.pk}/events.jsonl").streaming_content
+        client.get(f"/fleets/runs/{demo_run.pk}/events.jsonl")
     ).splitlines()
     events = [json.loads(line) for line in lines]
     assert sum(1 for e in events if e["kind"] == "migrated") == demo_run.summary["migrations"]
@@ -197,7 +197,7 @@ def test_the_event_log_download_streams_what_the_worker_stored_and_never_simulat
     monkeypatch.setattr("migrationsim.fleet.engine.FleetRun.__init__", no_simulation)
     response = client.get(f"/fleets/runs/{demo_run.pk}/events.jsonl")
     assert response.status_code == 200 and response.streaming
-    assert b"".join(response.streaming_content).count(b"\n") > 100
+    assert b"".join(response).count(b"\n") > 100
 
 
 def test_a_run_without_a_stored_event_log_says_so_instead_of_simulating(client, demo_run):
@@ -365,3 +365,41 @@ def test_results_fragment_opened_in_a_tab_goes_to_the_run_page(client, demo_run)
     fetched = client.get(url, headers={"Sec-Fetch-Mode": "cors"})
     assert fetched.status_code == 200 and b'id="results-section"' in fetched.content
     assert "Sec-Fetch-Mode" in response["Vary"] and "Sec-Fetch-Mode" in fetched["Vary"]
+
+
+@pytest.mark.django_db(transaction=True)  # the ASGI app's threads see the committed rows
+def test_under_asgi_the_event_log_leaves_in_pieces_before_the_whole_is_read(alice, demo_run):
+    """daphne buffers a sync iterator whole (Django's fallback): the export must be async."""
+    import asyncio
+    import warnings
+
+    from channels.testing import ApplicationCommunicator
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from playground.asgi import application
+
+    _done(demo_run)
+    client = Client()
+    client.force_login(get_user_model().objects.get(pk=alice.user_id))
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+
+    async def first_body():
+        scope = {"type": "http", "method": "GET", "path": f"/fleets/runs/{demo_run.pk}/events.jsonl",
+                 "query_string": b"", "headers": [(b"host", b"testserver"), (b"cookie", cookie)],
+                 "http_version": "1.1", "scheme": "http", "server": ("testserver", 80),
+                 "client": ("127.0.0.1", 1)}
+        app = ApplicationCommunicator(application, scope)
+        await app.send_input({"type": "http.request", "body": b"", "more_body": False})
+        start = await app.receive_output(10)
+        body = await app.receive_output(10)
+        await app.wait(10)
+        return start, body
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        start, body = asyncio.run(first_body())
+    assert start["status"] == 200, body
+    assert body["more_body"] is True  # a piece, with more to come
+    buffered = [w for w in caught if "must consume synchronous iterators" in str(w.message)]
+    assert buffered == []  # Django read no sync iterator whole before sending
