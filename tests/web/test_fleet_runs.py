@@ -176,9 +176,7 @@ def test_the_summary_and_the_event_log_download(client, demo_run):
     _done(demo_run)
     summary = json.loads(client.get(f"/fleets/runs/{demo_run.pk}/summary.json").content)
     assert summary["summary"] == demo_run.summary
-    lines = b"".join(
-        client.get(f"/fleets/runs/{demo_run.pk}/events.jsonl")
-    ).splitlines()
+    lines = b"".join(client.get(f"/fleets/runs/{demo_run.pk}/events.jsonl")).splitlines()
     events = [json.loads(line) for line in lines]
     assert sum(1 for e in events if e["kind"] == "migrated") == demo_run.summary["migrations"]
     assert [e["t_s"] for e in events] == sorted(e["t_s"] for e in events)
@@ -385,10 +383,17 @@ def test_under_asgi_the_event_log_leaves_in_pieces_before_the_whole_is_read(alic
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
 
     async def first_body():
-        scope = {"type": "http", "method": "GET", "path": f"/fleets/runs/{demo_run.pk}/events.jsonl",
-                 "query_string": b"", "headers": [(b"host", b"testserver"), (b"cookie", cookie)],
-                 "http_version": "1.1", "scheme": "http", "server": ("testserver", 80),
-                 "client": ("127.0.0.1", 1)}
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": f"/fleets/runs/{demo_run.pk}/events.jsonl",
+            "query_string": b"",
+            "headers": [(b"host", b"testserver"), (b"cookie", cookie)],
+            "http_version": "1.1",
+            "scheme": "http",
+            "server": ("testserver", 80),
+            "client": ("127.0.0.1", 1),
+        }
         app = ApplicationCommunicator(application, scope)
         await app.send_input({"type": "http.request", "body": b"", "more_body": False})
         start = await app.receive_output(10)
