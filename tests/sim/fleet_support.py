@@ -24,6 +24,7 @@ PLAN_KEYS = {
     "eta_method",
     "not_placed",
     "not_placed_reasons",
+    "not_placed_max_over_seeds",
     # the engine's prediction (issue #14): figures, what is not handled, the binding limit
     "makespan_s",
     "migrations",
