@@ -126,9 +126,10 @@ def session_cookie(user) -> str:
 
 
 def ws_headers(user=None, origin: str = "http://127.0.0.1:8000") -> list[tuple[bytes, bytes]]:
-    """Handshake headers for ``channels.testing.WebsocketCommunicator``: the page's Origin and,
-    for ``user``, a signed-in session cookie (the consumers check who watches)."""
-    headers = [(b"origin", origin.encode())]
+    """Handshake headers for ``channels.testing.WebsocketCommunicator``: the page's Origin, the
+    Host it was served from (the same origin, as a browser sends them, in any mode) and, for
+    ``user``, a signed-in session cookie (the consumers check who watches)."""
+    headers = [(b"origin", origin.encode()), (b"host", origin.split("://", 1)[1].encode())]
     if user is not None:
         headers.append((b"cookie", session_cookie(user).encode()))
     return headers

@@ -55,7 +55,7 @@ def test_a_host_header_outside_allowed_hosts_proves_nothing():
 
 
 def test_the_configured_origins_are_allowed_exactly(settings):
-    assert settings.PLAYGROUND_ALLOWED_ORIGINS[0] == "http://127.0.0.1:8000"  # ./run's default
+    settings.PLAYGROUND_ALLOWED_ORIGINS = ["http://127.0.0.1:8000"]  # ./run's default, embedded
     assert origin_allowed(scope("http://127.0.0.1:8000", host=None))  # no Host: the list only
     assert not origin_allowed(scope("http://127.0.0.1:8001", host=None))
     settings.PLAYGROUND_ALLOWED_ORIGINS = ["https://playground.example"]
