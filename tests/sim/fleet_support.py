@@ -123,3 +123,33 @@ def max_concurrent(events, key=lambda e: "all"):
         elif e["kind"] == "migration_end":
             live[group_of.pop(e["vm"])] -= 1
     return peak
+
+
+# a tiny fleet (fast): 2 racks of 2 hosts, 3 VMs each; one rack patched (tests/web uses it too)
+TINY = {
+    "name": "tiny",
+    "seed": 2,
+    "fleet": {
+        "zone": "z",
+        "host": {"vcpus": 32, "memory": "64GiB", "nic": "10Gbit/s"},
+        "racks": [{"name": "r", "count": 2, "hosts": 2}],
+        "vms": {
+            "per_host": 3,
+            "memory": ["1GiB", "4GiB"],
+            "vcpus": [1, 2],
+            "mix": {"idle": 0.5, "web": 0.5},
+            "gpu_share": 0.2,
+        },
+    },
+    "policy": {"name": "qemu", "downtime_limit": "300ms"},
+    "caps": {"per_source_host": 1, "per_target_host": 2},
+    "events": [
+        {
+            "name": "k",
+            "kind": "kernel_upgrade",
+            "scope": {"racks": ["r1"]},
+            "max_hosts_in_maintenance": 1,
+            "host_downtime": "2min",
+        }
+    ],
+}

@@ -7,35 +7,7 @@ from migrationsim.fleet.frames import FleetStream
 from migrationsim.fleet.plan import plan
 from migrationsim.fleet.text import preset_scenario
 
-from .fleet_support import PLAN_EVENT_KEYS, PLAN_KEYS
-
-TINY = {
-    "name": "tiny",
-    "seed": 2,
-    "fleet": {
-        "zone": "z",
-        "host": {"vcpus": 32, "memory": "64GiB", "nic": "10Gbit/s"},
-        "racks": [{"name": "r", "count": 2, "hosts": 2}],
-        "vms": {
-            "per_host": 3,
-            "memory": ["1GiB", "4GiB"],
-            "vcpus": [1, 2],
-            "mix": {"idle": 0.5, "web": 0.5},
-            "gpu_share": 0.2,
-        },
-    },
-    "policy": {"name": "qemu", "downtime_limit": "300ms"},
-    "caps": {"per_source_host": 1, "per_target_host": 2},
-    "events": [
-        {
-            "name": "k",
-            "kind": "kernel_upgrade",
-            "scope": {"racks": ["r1"]},
-            "max_hosts_in_maintenance": 1,
-            "host_downtime": "2min",
-        }
-    ],
-}
+from .fleet_support import PLAN_EVENT_KEYS, PLAN_KEYS, TINY
 
 
 def tiny():
