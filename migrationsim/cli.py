@@ -102,14 +102,13 @@ def make_parser() -> argparse.ArgumentParser:
 def _migrate(args: argparse.Namespace) -> int:
     params = {name: getattr(args, name) for name in PARAMETERS if getattr(args, name) is not None}
     try:
-        spec = build_spec(**params)
+        result = simulate(build_spec(**params))  # a run may refuse too (the pages work budget)
     except InvalidParameter as exc:
         print(
             f"python -m migrationsim migrate: error: {flag(exc.field)}: {exc.message}",
             file=sys.stderr,
         )
         return 2
-    result = simulate(spec)
     if args.json:
         print(json.dumps(result.to_dict(), allow_nan=False))
     else:

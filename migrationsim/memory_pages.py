@@ -14,14 +14,37 @@ import math
 
 import numpy as np
 
+from .errors import InvalidParameter
 from .layout import Region
 
 CHUNK_PAGES = 1 << 18  # pages scanned or drawn at a time: bounds scratch memory to a few MB
 SPARSE_HIT = 0.2  # below this hit probability, draw the hit pages' positions, not every page
 
+# The work budget, counted in page scans: a run at pages resolution costs the pages its
+# vectorised scans visit, DRAW_COST_PAGES per page hit or drawn by a write, and CALL_COST_PAGES
+# per call (the Python around them). About 1 s on this machine (2 s when it is busy);
+# past it the run stops with an answer naming --resolution, never a run of minutes.
+WORK_BUDGET_PAGES = 3_000_000_000
+CALL_COST_PAGES = 40_000
+DRAW_COST_PAGES = 12  # a random draw costs about as much as scanning this many pages
+SPARSE_DRAW_COST_PAGES = 40  # a hit page drawn as a geometric gap
+
+
+class WorkBudgetExceeded(InvalidParameter):
+    def __init__(self, total_pages: int, budget: int):
+        seconds = budget / WORK_BUDGET_PAGES
+        super().__init__(
+            "resolution",
+            f"the pages resolution would take too long for this guest: its work budget "
+            f"({budget:,} page visits, about {seconds:.0f} s) ran out before the migration "
+            f"ended ({total_pages:,} pages, swept again in every round). Use the fluid "
+            f"resolution (--resolution fluid), which answers it in milliseconds, or a "
+            f"smaller guest.",
+        )
+
 
 class PageMemory:
-    def __init__(self, spec, regions: list[Region]):
+    def __init__(self, spec, regions: list[Region], work_budget: int = WORK_BUDGET_PAGES):
         self.total_pages = spec.memory_pages
         self.bitmap = np.ones(self.total_pages, dtype=np.bool_)  # True: dirty, not yet sent
         self.regions = regions
@@ -34,6 +57,13 @@ class PageMemory:
         self.linear_carry = [0.0] * len(spec.working_sets)
         self.rng = np.random.default_rng(spec.seed)
         self._wire_credit = 0.0
+        self.work_pages = 0
+        self.work_budget = work_budget
+
+    def _spend(self, pages: int) -> None:
+        self.work_pages += pages + CALL_COST_PAGES
+        if self.work_pages > self.work_budget:
+            raise WorkBudgetExceeded(self.total_pages, self.work_budget)
 
     def _chunks(self):
         """(start, end, wire cost per page) pieces in address order from the cursor: one lap."""
@@ -55,6 +85,7 @@ class PageMemory:
         for a, b, cost in self._chunks():
             if need <= 0:
                 break
+            self._spend(b - a)
             n = int(np.count_nonzero(self.bitmap[a:b]))
             take = min(n, need)
             wire += take * cost
@@ -75,6 +106,7 @@ class PageMemory:
             if afford <= 0:
                 break
             chunk = self.bitmap[a:b]
+            self._spend(b - a)
             n = int(np.count_nonzero(chunk))
             if n <= afford:
                 if n:
@@ -99,6 +131,7 @@ class PageMemory:
         return float(sent), used
 
     def send_all(self) -> tuple[float, float]:
+        self._spend(self.total_pages)
         wire = 0.0
         for r in self.regions:
             wire += (
@@ -122,8 +155,17 @@ class PageMemory:
             view = self.bitmap[region.start_page : region.end_page]
             writes = rate * interval_s
             if ws.pattern == "sequential":
+                self._spend(int(min(region.pages, writes)))
                 newly += self._sweep(k, view, writes)
-            elif self.linear:
+                continue
+            hits = min(region.pages, writes)
+            if self.linear or writes < min(region.pages / 64, 4096):  # each write drawn
+                self._spend(int(DRAW_COST_PAGES * hits))
+            elif -math.expm1(-writes / region.pages) < SPARSE_HIT:  # each hit page drawn
+                self._spend(int(region.pages + SPARSE_DRAW_COST_PAGES * hits))
+            else:  # a draw for every page
+                self._spend(int(DRAW_COST_PAGES * region.pages))
+            if self.linear:
                 self.linear_carry[k] += writes
                 count = min(region.pages, int(self.linear_carry[k]))
                 self.linear_carry[k] -= count
@@ -202,6 +244,7 @@ class PageMemory:
         return False
 
     def pending_by_working_set(self) -> list[float]:
+        self._spend(self.total_pages)
         out = [0.0] * len(self.working_sets)
         for k, r in self.ws_regions.items():
             out[k] = float(np.count_nonzero(self.bitmap[r.start_page : r.end_page]))

@@ -11,7 +11,7 @@ from . import phases as ph
 from .forwarding import Forwarding, post_migration_brownout
 from .layout import layout_regions
 from .memory_fluid import FluidMemory
-from .memory_pages import PageMemory
+from .memory_pages import WORK_BUDGET_PAGES, PageMemory
 from .notice import guest_notice
 from .policies import Stop
 from .precopy import LinkRate, Precopy, PrecopyOutcome, Round
@@ -20,10 +20,11 @@ from .switchover import Switchover, abort, stop_and_copy, switch_to_postcopy
 from .units import format_bytes, format_duration, format_rate
 
 
-def new_memory(spec: MigrationSpec):
+def new_memory(spec: MigrationSpec, pages_work_budget: int = WORK_BUDGET_PAGES):
     regions = layout_regions(spec)
-    memory_class = FluidMemory if spec.resolution == "fluid" else PageMemory
-    return memory_class(spec, regions), regions
+    if spec.resolution == "fluid":
+        return FluidMemory(spec, regions), regions
+    return PageMemory(spec, regions, work_budget=pages_work_budget), regions
 
 
 class MigrationResult(NamedTuple):
@@ -199,11 +200,14 @@ def _after_precopy(
 
 
 def simulate(
-    spec: MigrationSpec, link_rate_changes: Sequence[tuple[float, float]] = ()
+    spec: MigrationSpec,
+    link_rate_changes: Sequence[tuple[float, float]] = (),
+    pages_work_budget: int = WORK_BUDGET_PAGES,
 ) -> MigrationResult:
     """Run one migration. ``link_rate_changes``: ``(t_s, bandwidth_bps)`` pairs, t from the
-    start of pre-copy, for a link whose rate changes while the migration runs."""
-    memory, _ = new_memory(spec)
+    start of pre-copy, for a link whose rate changes while the migration runs.
+    ``pages_work_budget``: the pages resolution's work budget (memory_pages.py)."""
+    memory, _ = new_memory(spec, pages_work_budget)
     link = LinkRate(spec.bandwidth_bps, link_rate_changes)
     run = Precopy(spec, memory)
     rounds = list(run.rounds(link))
@@ -216,6 +220,7 @@ def stream(
     link_rate_changes: Sequence[tuple[float, float]] = (),
     memory_map_every_s: float = 1.0,
     memory_map_first_rounds: int = 50,
+    pages_work_budget: int = WORK_BUDGET_PAGES,
 ) -> Iterator[dict]:
     """Yield JSON-ready events in simulated-time order (``t_s`` from the maintenance trigger)
     as the model produces them; the last is ``{"kind": "summary", "result": {...}}``.

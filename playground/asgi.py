@@ -21,8 +21,12 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from playground.accounts.limits import RequestBodyLimit  # noqa: E402
+from playground.ops import backpressure  # noqa: E402
 from playground.ops.origins import OriginValidator  # noqa: E402
 from playground.runs.routing import websocket_urlpatterns  # noqa: E402
+
+# daphne streams a response body as fast as the app yields it; wait for the client instead
+backpressure.install()
 
 application = ProtocolTypeRouter(
     {

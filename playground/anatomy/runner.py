@@ -10,6 +10,7 @@ from typing import Any
 
 import migrationsim
 from migrationsim import InvalidParameter, build_spec, stream
+from migrationsim.memory_pages import WORK_BUDGET_PAGES
 from migrationsim.phases import EXPLANATIONS
 from playground.runs.kinds import Outcome
 
@@ -93,9 +94,14 @@ def validate(values: dict[str, Any]):
     return build_spec(**spec_kwargs(values))
 
 
+# The worker streams a run as it goes and has its own wall-time budget (PLAYGROUND_RUN_MAX_WALL_S),
+# so its pages runs may work about a minute, where the command line stops after about a second.
+PAGES_WORK_BUDGET = 60 * WORK_BUDGET_PAGES
+
+
 def events_for(values: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """The model's events for a run's stored parameters, in simulated-time order."""
-    return stream(validate(values))
+    return stream(validate(values), pages_work_budget=PAGES_WORK_BUDGET)
 
 
 MEMORY_MAP_DECIMALS = 3  # a cell is a share of a block's pages: 0.1 % is finer than any eye

@@ -90,12 +90,21 @@ class Lease:
         if self._thread is not None:
             self._thread.join(timeout=30)
 
+    def _ended_by_this_attempt(self) -> bool:
+        return self.model.objects.filter(
+            id=self.run_id,
+            attempts=self.attempt,
+            status__in=[RunStatus.DONE, RunStatus.FAILED],
+        ).exists()
+
     def _beat(self) -> None:
         try:
             while not self._stop.wait(self.interval_s):
                 try:
                     if not self.model.beat(self.run_id, self.attempt):
                         self.lost.set()
+                        if self._stop.is_set() or self._ended_by_this_attempt():
+                            return  # the run has just ended, by this attempt: nothing lost
                         log.warning(
                             "lease lost",
                             extra=run_fields(self.model.kind, self.run_id, self.attempt),

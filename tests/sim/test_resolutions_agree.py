@@ -53,7 +53,10 @@ def assert_agree(fluid, pages):
 @pytest.mark.parametrize("bandwidth", ["1Gbit/s", "10Gbit/s"])
 @pytest.mark.parametrize("workload", sorted(PRESETS))
 def test_fluid_and_pages_agree_for_every_workload_preset(workload, bandwidth):
-    params = {"memory": "4GiB", "workload": workload, "bandwidth": bandwidth}
+    # ingest's 4 GiB guest makes 7,368 rounds: past the pages resolution's work budget
+    # (tests/sim/test_pages_budget.py), so it is compared at 2 GiB
+    memory = "2GiB" if workload == "ingest" else "4GiB"
+    params = {"memory": memory, "workload": workload, "bandwidth": bandwidth}
     fluid = fluid_run(**params)
     assert_agree(fluid, mean_of_pages_runs(**params))
 

@@ -210,3 +210,30 @@ def test_log_lines_carry_the_run_id_as_key_value_or_json():
     line = StructuredFormatter("kv").format(record)
     assert 'msg="run claimed"' in line and " run_id=42 kind=run attempt=2" in line
     assert json.loads(StructuredFormatter("json").format(record))["run_id"] == 42
+
+
+def _one_heartbeat(lease: leases.Lease) -> None:
+    """The heartbeat thread's loop, for one beat (its thread does not start inside a test's
+    transaction)."""
+    beats = iter([False, True])
+    lease._stop.wait = lambda timeout=None: next(beats)
+    lease._beat()
+
+
+def test_a_heartbeat_after_the_run_ended_by_this_attempt_warns_of_nothing(run, caplog):
+    attempt = Run.claim(run.pk)
+    assert Run.finish(run.pk, attempt=attempt)
+    lease = leases.Lease(Run, run.pk, attempt, interval_s=1)
+    with caplog.at_level(logging.WARNING, logger=leases.log.name):
+        _one_heartbeat(lease)
+    assert "lease lost" not in caplog.text
+    assert lease.lost.is_set()  # it stops beating all the same
+
+
+def test_a_heartbeat_after_another_attempt_took_the_run_warns(run, caplog):
+    attempt = Run.claim(run.pk)
+    Run.objects.filter(id=run.pk).update(attempts=attempt + 1)  # the reaper gave it to another
+    lease = leases.Lease(Run, run.pk, attempt, interval_s=1)
+    with caplog.at_level(logging.WARNING, logger=leases.log.name):
+        _one_heartbeat(lease)
+    assert "lease lost" in caplog.text
