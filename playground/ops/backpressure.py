@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import asyncio
 
-from zope.interface import implementer
-
 from daphne.server import Server
 from twisted.internet.interfaces import IPushProducer
+from zope.interface import implementer
 
 
 @implementer(IPushProducer)

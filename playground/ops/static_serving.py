@@ -12,7 +12,6 @@ from __future__ import annotations
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from whitenoise.middleware import WhiteNoiseMiddleware
 
-
 READ_BYTES = 256 * 1024
 
 

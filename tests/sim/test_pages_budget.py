@@ -4,8 +4,7 @@ and in the API alike; guests within the budget are untouched by it."""
 
 import pytest
 
-from migrationsim import InvalidParameter, build_spec, simulate
-from migrationsim import memory_pages
+from migrationsim import InvalidParameter, build_spec, memory_pages, simulate
 from migrationsim.memory_pages import WORK_BUDGET_PAGES, WorkBudgetExceeded
 
 from .test_certain_outcomes import cli

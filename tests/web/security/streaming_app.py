@@ -14,8 +14,16 @@ if os.environ.get("BACKPRESSURE") != "off":
 async def app(scope, receive, send):
     if scope["type"] != "http":
         return
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/octet-stream")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/octet-stream")],
+        }
+    )
     for i in range(int(os.environ.get("STREAM_MIB", "200"))):
         # a new object each time, as a real export's decompressed slice is
-        await send({"type": "http.response.body", "body": CHUNK[:-1] + bytes([i % 256]), "more_body": True})
+        await send(
+            {"type": "http.response.body", "body": CHUNK[:-1] + bytes([i % 256]), "more_body": True}
+        )
     await send({"type": "http.response.body", "body": b"", "more_body": False})

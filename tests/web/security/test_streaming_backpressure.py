@@ -37,9 +37,23 @@ def growth_while_clients_stall(backpressure: str, clients: int = 2) -> tuple[flo
     """Start daphne on the streaming app, let ``clients`` downloads stall for a while without
     reading, then read them whole; return daphne's RSS growth (MiB) and the bytes read."""
     port = free_port()
-    env = {**os.environ, "BACKPRESSURE": backpressure, "STREAM_MIB": str(STREAM_MIB), "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "BACKPRESSURE": backpressure,
+        "STREAM_MIB": str(STREAM_MIB),
+        "PYTHONPATH": str(ROOT),
+    }
     daphne = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "tests.web.security.streaming_app:app"],
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "tests.web.security.streaming_app:app",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
