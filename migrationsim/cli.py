@@ -222,6 +222,7 @@ def _fleet_lines(s: dict) -> list[str]:
         f"blackout p50 {ms(s['blackout_p50_s'])}, p99 {ms(s['blackout_p99_s'])}, max "
         f"{ms(s['blackout_max_s'])}; {s['blackout_slo_breaches']} over {ms(s['blackout_slo_s'])}",
         f"queue wait p50 {s['queue_wait_p50_s'] or 0:.0f} s, p99 {s['queue_wait_p99_s'] or 0:.0f} s",
+        *([f"STOPPED: {s['stopped']}"] if s.get("stopped") else []),
     ]
 
 

@@ -37,6 +37,8 @@ from .scenario import MaintenanceEvent, Scenario
 
 SPOT_NOTICE_S = 30.0  # Spot VMs get a 30 s preemption notice
 MAX_ATTEMPTS = 3  # migrations of one VM that fail before the switch, before giving up
+MAX_ACTIONS_PER_VM = 1000  # the ceiling on a run's work (the presets take about 15 a VM)
+MAX_SIMULATED_S = 10 * 365.25 * 86400.0  # and on its simulated time: ten years
 
 
 @dataclass
@@ -107,6 +109,9 @@ class FleetRun(Kernel):
         self.busiest_links = busiest_links
         self.rng = random.Random(scenario.seed)
         self.fleet: Fleet = build_fleet(scenario, random.Random(scenario.seed + 1))
+        # the ceiling (kernel.py): ~15 actions a VM in the presets; hostile input stops here
+        self.max_actions = MAX_ACTIONS_PER_VM * len(self.fleet.vms) + 100_000
+        self.max_time_s = MAX_SIMULATED_S
         self.network = Network()
         self.placement = Placement(self.fleet, scenario, random.Random(scenario.seed + 2))
         self.records = [VmRecord(vm.id) for vm in self.fleet.vms]

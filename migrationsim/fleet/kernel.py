@@ -12,6 +12,10 @@ An action scheduled with ``observer=True`` watches the world without changing it
 sample): it is not activity, so ``last_activity_s`` stays the time the last real thing happened.
 The kernel knows nothing of hosts, VMs or migrations: a model subclasses it and schedules its
 own actions.
+
+A ceiling bounds every run whatever its input: at most ``max_actions`` actions and nothing
+after ``max_time_s`` simulated seconds. A run that reaches it stops there, ``finish`` is called
+as at any end, and ``stopped`` says why in a sentence (None for a run that ran out of work).
 """
 
 from __future__ import annotations
@@ -19,9 +23,14 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterator
 
+YEAR_S = 365.25 * 86400.0
+
 
 class Kernel:
-    def __init__(self):
+    def __init__(self, *, max_actions: int | None = None, max_time_s: float | None = None):
+        self.max_actions, self.max_time_s = max_actions, max_time_s
+        self.actions = 0  # run so far
+        self.stopped: str | None = None  # why the run stopped at its ceiling
         self.now = 0.0  # simulated seconds
         self.last_activity_s = 0.0  # when the last action that was not an observer ran
         self.listeners: list[Callable[[dict], None]] = []
@@ -49,8 +58,21 @@ class Kernel:
 
     def step(self) -> bool:
         """Run the next action; False when nothing was left."""
-        if not self._heap:
+        if not self._heap or self.stopped:
             return False
+        if self.max_actions is not None and self.actions >= self.max_actions:
+            self.stopped = (
+                f"stopped after {self.actions:,} actions at t={self.now:,.0f} s, the ceiling "
+                f"for this fleet: what had not happened by then is counted as not done"
+            )
+            return False
+        if self.max_time_s is not None and self._heap[0][0] > self.max_time_s:
+            self.stopped = (
+                f"stopped at {self.max_time_s / YEAR_S:g} years of simulated time, the ceiling: "
+                f"what had not happened by then is counted as not done"
+            )
+            return False
+        self.actions += 1
         time_s, _, _, action, args, observer = heapq.heappop(self._heap)
         self.now = max(self.now, time_s)
         if not observer:

@@ -73,4 +73,6 @@ def summarize(run) -> dict:
         "not_converged": sum(1 for r in migrated if r.converged is False),
         "unfinished_reasons": reasons,
         "racks": racks,
+        # only when the run reached its ceiling (kernel.py): why, in a sentence
+        **({"stopped": run.stopped} if run.stopped else {}),
     }
