@@ -101,6 +101,25 @@ def test_the_link_is_read_only(alices, client):
     assert [list(m.objects.order_by("id").values()) for m in (Fleet, FleetRun)] == before
 
 
+def test_a_viewer_may_open_a_vms_anatomy_as_a_run_of_their_own(alices, client):
+    """Drilling into one VM is watching: it makes a single-VM run that is the viewer's, and
+    changes nothing of the shared run."""
+    from playground.anatomy.models import Run
+
+    run = alices.fleet_run
+    url = f"/fleets/runs/{run.pk}/vms/{alices.vm}/anatomy/"
+    assert Client().post(url).status_code == 404  # without the link
+    visitor = _opened(_share_link(client, run))
+    before = list(FleetRun.objects.filter(pk=run.pk).values())
+    response = visitor.post(url)
+    assert response.status_code == 302
+    created = Run.objects.latest("id")
+    assert created.owner_id is None and created.visitor_key  # the viewer's, not alice's
+    assert visitor.get(created.get_absolute_url()).status_code == 200
+    assert client.get(created.get_absolute_url()).status_code == 404
+    assert list(FleetRun.objects.filter(pk=run.pk).values()) == before
+
+
 def test_a_visitor_with_the_link_does_not_own_the_run(alices, client):
     visitor = _opened(_share_link(client, alices.fleet_run))
     html = visitor.get("/fleets/runs/").content.decode()
