@@ -88,6 +88,7 @@ def test_the_link_is_read_only(alices, client):
     visitor = _opened(_share_link(client, run))
     page = visitor.get(f"/fleets/runs/{run.pk}/").content.decode()
     assert "read only" in page and 'id="rerun"' not in page
+    assert "?select=" not in page  # no "Compare with…" either
     assert 'id="rerun"' in client.get(f"/fleets/runs/{run.pk}/").content.decode()  # the owner's
     before = [list(m.objects.order_by("id").values()) for m in (Fleet, FleetRun)]
     # the run's fleet, its plan, its form and a re-run prefilled from it stay the owner's
