@@ -18,6 +18,11 @@ session (``claim`` makes one the first time they make something). The rules:
 - Public, for anyone including anonymous visitors: the scenario presets and the fleet presets.
   They are not rows anyone owns; starting a run from one makes a run of your own.
 - Signing in adopts what the session made anonymously (``adopt_on_login``).
+- A **share link** lets anyone watch one fleet run, read-only: its URL carries a token signed
+  with the secret key over that run's id (``share_token``), so it opens that run and no other.
+  Opened (``accept_share``), the token is kept in the visitor's session, so the run's fragments,
+  JSON, exports and its WebSocket (``watchable``, ``watch_or_404``) open for them too; whatever
+  changes or starts something still asks ``visible`` / ``get_or_404`` (the owner's).
 - Rehearsals live in memory (``playground/rehearsals/registry.py``, no tables): their secret token (in
   the URL for guests and scripts, in a cookie for the browser that created one) as before, or
   the signed-in user who created one from the page (``owns_rehearsal``).
@@ -26,15 +31,19 @@ session (``claim`` makes one the first time they make something). The rules:
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.contrib.auth.signals import user_logged_in
+from django.core.signing import Signer
 from django.db.models import Model, Q, QuerySet
 from django.dispatch import receiver
 from django.shortcuts import get_object_or_404
 
 VISITOR_SESSION_KEY = "playground_visitor"
+SHARES_SESSION_KEY = "playground_shares"  # {"fleets.fleetrun:7": "<token>"}: share links opened
+SHARES_KEPT = 100  # a session remembers this many share links (the oldest forgotten first)
+SHARE_SALT = "playground.accounts.access.share"
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,7 @@ class Visitor:
     key: str = ""  # the anonymous visitor key of the session ("" until they make something)
     is_staff: bool = False
     username: str = ""
+    shares: tuple[tuple[str, str], ...] = ()  # (label, token) of the share links they opened
 
     @property
     def signed_in(self) -> bool:
@@ -52,16 +62,25 @@ class Visitor:
 NOBODY = Visitor()
 
 
+def _shares(stored) -> tuple[tuple[str, str], ...]:
+    if not isinstance(stored, dict):
+        return ()
+    return tuple((str(label), str(token)) for label, token in stored.items())
+
+
 def _visitor(user, session) -> Visitor:
-    key = ""
+    key, shares = "", ()
     if session is not None:
         try:
             key = str(session.get(VISITOR_SESSION_KEY, "") or "")
+            shares = _shares(session.get(SHARES_SESSION_KEY))
         except Exception:  # a session store that cannot be read: nobody in particular
-            key = ""
+            key, shares = "", ()
     if user is not None and getattr(user, "is_authenticated", False):
-        return Visitor(user.pk, key, bool(user.is_staff and user.is_active), user.get_username())
-    return Visitor(None, key)
+        return Visitor(
+            user.pk, key, bool(user.is_staff and user.is_active), user.get_username(), shares
+        )
+    return Visitor(None, key, shares=shares)
 
 
 def for_request(request) -> Visitor:
@@ -88,7 +107,7 @@ def claim(request) -> Visitor:
     if not visitor.signed_in and not visitor.key:
         key = secrets.token_urlsafe(24)
         request.session[VISITOR_SESSION_KEY] = key
-        visitor = Visitor(None, key)
+        visitor = replace(visitor, key=key)
         request.visitor = visitor
     return visitor
 
@@ -121,15 +140,18 @@ def can_access(visitor: Visitor, obj: Model) -> bool:
     return visitor.is_staff or owns(visitor, obj)
 
 
-def mine(queryset, visitor: Visitor) -> QuerySet:
-    """What this visitor made (lists)."""
-    queryset = _queryset(queryset)
+def _made_by(visitor: Visitor) -> Q:
     match = Q(pk__in=[])
     if visitor.signed_in:
         match |= Q(owner_id=visitor.user_id)
     if visitor.key:
         match |= Q(owner__isnull=True, visitor_key=visitor.key)
-    return queryset.filter(match)
+    return match
+
+
+def mine(queryset, visitor: Visitor) -> QuerySet:
+    """What this visitor made (lists)."""
+    return _queryset(queryset).filter(_made_by(visitor))
 
 
 def visible(queryset, visitor: Visitor) -> QuerySet:
@@ -142,6 +164,67 @@ def get_or_404(queryset, visitor: Visitor, **lookup):
     """The object if this visitor may see it; else the same 404 as for one that does not
     exist."""
     return get_object_or_404(visible(queryset, visitor), **lookup)
+
+
+# --- share links: watching one run, read-only -----------------------------------------------------
+
+
+def _share_label(model, pk) -> str:
+    return f"{model._meta.label_lower}:{pk}"
+
+
+def share_token(obj: Model) -> str:
+    """The token of ``obj``'s share link: signed with the secret key over its kind and id, so
+    it opens this object and no other (and nobody can make one without the key)."""
+    return Signer(salt=SHARE_SALT).signature(_share_label(type(obj), obj.pk))
+
+
+def _opens(model, pk, token: str) -> bool:
+    expected = Signer(salt=SHARE_SALT).signature(_share_label(model, pk))
+    return bool(token) and secrets.compare_digest(str(token).encode(), expected.encode())
+
+
+def accept_share(request, obj: Model, token: str) -> bool:
+    """The share link was opened: when ``token`` is ``obj``'s, keep it in this visitor's session
+    (so the page's fragments, JSON and WebSocket open too) and say True."""
+    if not _opens(type(obj), obj.pk, token):
+        return False
+    label = _share_label(type(obj), obj.pk)
+    shares = dict(_shares(request.session.get(SHARES_SESSION_KEY)))
+    shares.pop(label, None)
+    shares[label] = token
+    request.session[SHARES_SESSION_KEY] = dict(list(shares.items())[-SHARES_KEPT:])
+    request.visitor = replace(for_request(request), shares=_shares(shares))
+    return True
+
+
+def _shared_pks(model, visitor: Visitor) -> list:
+    prefix = model._meta.label_lower + ":"
+    return [
+        label.removeprefix(prefix)
+        for label, token in visitor.shares
+        if label.startswith(prefix) and _opens(model, label.removeprefix(prefix), token)
+    ]
+
+
+def watchable(queryset, visitor: Visitor) -> QuerySet:
+    """What this visitor may watch (read only): what they may open, and what a share link they
+    opened shows them."""
+    queryset = _queryset(queryset)
+    if visitor.is_staff:
+        return queryset
+    shared = _shared_pks(queryset.model, visitor)
+    return queryset.filter(_made_by(visitor) | Q(pk__in=shared) if shared else _made_by(visitor))
+
+
+def watch_or_404(queryset, visitor: Visitor, **lookup):
+    """The object if this visitor may watch it (``watchable``); else the same 404."""
+    return get_object_or_404(watchable(queryset, visitor), **lookup)
+
+
+def shared_with(visitor: Visitor, obj: Model) -> bool:
+    """Watched through a share link, not owned: the page offers nothing that changes it."""
+    return not can_access(visitor, obj)
 
 
 def _queryset(queryset) -> QuerySet:
@@ -184,12 +267,13 @@ class VisitorMiddleware:
             request.user = user  # resolved: templates of async views read it without a query
         session = getattr(request, "session", None)
         key = str(await session.aget(VISITOR_SESSION_KEY, "") or "") if session is not None else ""
+        shares = _shares(await session.aget(SHARES_SESSION_KEY)) if session is not None else ()
         if user is not None and user.is_authenticated:
             request.visitor = Visitor(
-                user.pk, key, bool(user.is_staff and user.is_active), user.get_username()
+                user.pk, key, bool(user.is_staff and user.is_active), user.get_username(), shares
             )
         else:
-            request.visitor = Visitor(None, key)
+            request.visitor = Visitor(None, key, shares=shares)
         return await self.get_response(request)
 
 

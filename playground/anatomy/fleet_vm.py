@@ -28,7 +28,7 @@ def anatomy_params(*, run: FleetRun, vm_name: str) -> dict | None:
 
 @require_POST
 def fleet_run_anatomy(request: HttpRequest, run_id: int, vm: str) -> HttpResponse:
-    run = access.get_or_404(FleetRun, access.for_request(request), pk=run_id)
+    run = access.watch_or_404(FleetRun, access.for_request(request), pk=run_id)  # share links too
     params = anatomy_params(run=run, vm_name=vm)
     if params is None:
         return HttpResponse(ERROR_UNKNOWN_VM.format(name=vm), status=404, content_type="text/plain")

@@ -45,9 +45,16 @@ COMPARE_ROWS = [
 
 
 def run_or_404(request: HttpRequest, run_id: int, queryset=None) -> FleetRun:
-    return access.get_or_404(
+    """The run to watch (its page, fragments, JSON, exports: read only): its owner's, or opened
+    through its share link (``access.watch_or_404``)."""
+    return access.watch_or_404(
         FleetRun if queryset is None else queryset, access.for_request(request), pk=run_id
     )
+
+
+def share_url(request: HttpRequest, run: FleetRun) -> str:
+    """The run's share link: anyone who opens it may watch the run and its results, read only."""
+    return request.build_absolute_uri(f"{run.get_absolute_url()}?share={access.share_token(run)}")
 
 
 # --- a run ---------------------------------------------------------------------------------
@@ -64,6 +71,11 @@ def _speed_for(run: FleetRun) -> str:
 
 @require_GET
 def fleet_run(request: HttpRequest, run_id: int) -> HttpResponse:
+    token = request.GET.get("share", "")
+    if token:  # the share link: remember it in this browser, then the page without the token
+        shared = FleetRun.objects.filter(pk=run_id).first()
+        if shared is not None and access.accept_share(request, shared, token):
+            return redirect(shared.get_absolute_url())
     run = run_or_404(request, run_id, FleetRun.objects.select_related("fleet", "sweep"))
     config = {
         "id": run.pk,
@@ -82,7 +94,17 @@ def fleet_run(request: HttpRequest, run_id: int) -> HttpResponse:
         "hosts_in_scope": (run.plan or {}).get("hosts_in_scope"),
         "eta_s": (run.plan or {}).get("eta_s"),
     }
-    return render(request, "fleets/run.html", {"run": run, "config": config, **_results(run)})
+    return render(
+        request,
+        "fleets/run.html",
+        {
+            "run": run,
+            "config": config,
+            "shared": access.shared_with(access.for_request(request), run),
+            **_results(run),
+            "share_url": share_url(request, run),
+        },
+    )
 
 
 def _results(run: FleetRun) -> dict:
@@ -115,7 +137,11 @@ def fleet_run_results(request: HttpRequest, run_id: int) -> HttpResponse:
     ):  # opened in a tab, not fetched: the page
         response = redirect(f"{run.get_absolute_url()}#results")
     else:
-        response = render(request, "fleets/_results.html", {"run": run, **_results(run)})
+        response = render(
+            request,
+            "fleets/_results.html",
+            {"run": run, **_results(run), "share_url": share_url(request, run)},
+        )
     patch_vary_headers(response, ["Sec-Fetch-Mode"])
     return response
 

@@ -121,6 +121,8 @@ def _created_json(request: HttpRequest, session: Session, status: int = 201) -> 
                 "name": session.name,
                 "speed": session.speed,
                 "zone": session.zone,
+                "project": session.project.project_id,
+                "project_number": session.project.numeric_id,
                 "page": page,
                 "events": request.build_absolute_uri(events),
                 "compute": compute_base_url(request, session),

@@ -4,6 +4,7 @@ The rehearsal's own pages are ``views``."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 
@@ -91,9 +92,6 @@ async def maintenance_event(request: HttpRequest, rid: str, token: str, vm: str)
     return _metadata(value, etag=etag)
 
 
-SCHEDULING_KEYS = ("automaticRestart", "onHostMaintenance", "preemptible")
-
-
 def _scheduling(session: Session, vm_name: str) -> dict:
     vm = session.rehearsal.vms[vm_name]
     return {
@@ -103,28 +101,98 @@ def _scheduling(session: Session, vm_name: str) -> dict:
     }
 
 
-@csrf_exempt
-async def scheduling(
+def _tree(session: Session, vm: str) -> dict:
+    """What the metadata server holds for ``vm`` under ``computeMetadata/v1/``: directories are
+    dicts (keys as in GCE's paths, sorted as GCE lists them), leaves are values; a callable leaf
+    is read only when answered (``maintenance-event``: reading it counts as the guest watching)."""
+    project = session.project
+    return {
+        "instance": {
+            "id": session.guests[vm].instance_id,
+            "maintenance-event": lambda: session.read(vm)[0],
+            "name": vm,
+            "scheduling": _scheduling(session, vm),
+            "zone": project.zone_path(session.zone),
+        },
+        "project": {
+            "numeric-project-id": project.numeric_id,
+            "project-id": project.project_id,
+        },
+    }
+
+
+def _camel(key: str) -> str:
+    """A path's key as GCE names it in a recursive JSON answer (``numeric-project-id`` ->
+    ``numericProjectId``)."""
+    first, *rest = key.split("-")
+    return first + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _value(leaf):
+    return leaf() if callable(leaf) else leaf
+
+
+def _as_json(node):
+    if isinstance(node, dict):
+        return {_camel(key): _as_json(child) for key, child in node.items()}
+    return _value(node)
+
+
+def _etag(body: str) -> str:
+    return hashlib.sha1(body.encode()).hexdigest()[:16]
+
+
+@csrf_exempt  # token in the URL, GET only: 405 for other methods, not a CSRF 403
+async def metadata(
     request: HttpRequest, rid: str, token: str, vm: str, key: str = ""
 ) -> HttpResponse:
+    """``computeMetadata/v1/<key>`` other than ``maintenance-event`` (its own view, with
+    hanging GETs): a leaf as text (``?alt=json``: as JSON, numbers as numbers); a directory
+    (``key`` ending in ``/``) as its entries one a line, subdirectories with a ``/``
+    (``?recursive=true``: the whole subtree as JSON, keys in camelCase). As GCE: a directory
+    asked for without its ``/`` is a 301 to it; anything else unknown is 404."""
     session, refused = _metadata_guard(request, rid, token, vm)
     if refused:
         return refused
-    values = _scheduling(session, vm)
-    import hashlib
-
-    if key:
-        if key not in values:
-            return _metadata(f"Not found: scheduling/{key}\n", 404)
-        body = values[key]
-        return _metadata(body, etag=hashlib.sha1(f"{vm}:{key}:{body}".encode()).hexdigest()[:16])
-    if request.GET.get("recursive", "").lower() == "true":
-        body = json.dumps(values)
-        return _metadata(
-            body, etag=hashlib.sha1(body.encode()).hexdigest()[:16], content_type="application/json"
+    params = request.GET
+    try:
+        recursive = _truthy(params.get("recursive", "false"), "recursive")
+        if _truthy(params.get("wait_for_change", "false"), "wait_for_change"):
+            raise RehearsalError(
+                "wait_for_change",
+                "wait_for_change is served on instance/maintenance-event; "
+                f"{key or 'this'} does not change during a rehearsal",
+                400,
+            )
+        alt = params.get("alt", "text")
+        if alt not in ("text", "json"):
+            raise RehearsalError("alt", "alt must be text or json", 400)
+    except RehearsalError as error:
+        return _metadata(error.message + "\n", 400)
+    node = _tree(session, vm)
+    parts = key.removesuffix("/").split("/") if key else []
+    for part in parts:
+        if not isinstance(node, dict) or part not in node:
+            return _metadata(f"Not found: {key}\n", 404)
+        node = node[part]
+    is_directory = isinstance(node, dict)
+    if is_directory and key and not key.endswith("/"):
+        query = "?" + request.META["QUERY_STRING"] if request.META.get("QUERY_STRING") else ""
+        moved = _metadata(f"Moved: {key}/\n", 301)
+        moved["Location"] = parts[-1] + "/" + query
+        return moved
+    if not is_directory and key.endswith("/"):
+        return _metadata(f"Not found: {key}\n", 404)
+    if is_directory and recursive or not is_directory and alt == "json":
+        body = json.dumps(_as_json(node))
+        return _metadata(body, etag=_etag(body), content_type="application/json")
+    if is_directory:
+        body = "".join(
+            f"{name}/\n" if isinstance(child, dict) else f"{name}\n" for name, child in node.items()
         )
-    body = "".join(f"{k}\n" for k in SCHEDULING_KEYS)
-    return _metadata(body, etag=hashlib.sha1(body.encode()).hexdigest()[:16])
+    else:
+        body = str(_value(node))
+    return _metadata(body, etag=_etag(body))
 
 
 @csrf_exempt
@@ -134,6 +202,15 @@ async def guest_base(request: HttpRequest, rid: str, token: str, vm: str) -> Htt
     if refused:
         return refused
     return _metadata("computeMetadata/\n")
+
+
+@csrf_exempt
+async def metadata_versions(request: HttpRequest, rid: str, token: str, vm: str) -> HttpResponse:
+    """``computeMetadata/``: the versions served."""
+    session, refused = _metadata_guard(request, rid, token, vm)
+    if refused:
+        return refused
+    return _metadata("v1/\n")
 
 
 # --- the compute API ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from migrationsim import notice as notices
 from migrationsim.fleet.realtime import Rehearsal
 
+from . import identity
 from .scenarios import RehearsalError
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class GuestView:
     notice_at_s: float | None = None
     state: str = "running"
     host: str = ""
+    instance_id: int = 0  # ``instance/id``
 
 
 _STATE_OF_KIND = {
@@ -86,6 +88,7 @@ class Session:
     zone: str
     owner_id: int | None = None  # issue 6: the creating user
     creator: str = ""  # who counts it (``user:<id>`` or ``addr:<address>``): PER_VISITOR
+    project: identity.Project | None = None  # the project its guests are in (made from the name)
     created: float = field(default_factory=time.monotonic)
     created_wall: float = field(default_factory=time.time)
     last_activity: float = field(default_factory=time.monotonic)
@@ -101,8 +104,12 @@ class Session:
 
     def __post_init__(self):
         hosts = self.rehearsal.run.fleet.hosts
-        for vm in self.rehearsal.run.fleet.vms:
-            self.guests[vm.name] = GuestView(host=hosts[vm.host].name)
+        vms = self.rehearsal.run.fleet.vms
+        ids = identity.instance_ids(vm.name for vm in vms)
+        for vm in vms:
+            self.guests[vm.name] = GuestView(host=hosts[vm.host].name, instance_id=ids[vm.name])
+        if self.project is None:
+            self.project = identity.project_for(self.name)
 
     # the clock and the event log
     def sim_now(self) -> float:

@@ -2,7 +2,9 @@
 
 ``<rid>`` is the rehearsal's id; ``<token>`` its secret, in the URLs that guests and scripts
 use. A VM's base URL is ``rehearsals/<rid>/<token>/vms/<vm>/``: append the GCE path
-(``computeMetadata/v1/instance/maintenance-event``).
+(``computeMetadata/v1/instance/maintenance-event``). ``maintenance-event`` has its own view
+(hanging GETs); every other key (``project/project-id``, ``instance/zone``, ``scheduling/``
+...) is ``guest_api.metadata``.
 """
 
 from django.urls import path, register_converter
@@ -22,7 +24,8 @@ class _Secret:
 
 register_converter(_Secret, "rehearsal_secret")
 
-META = "rehearsal_secret:token>/vms/<str:vm>/computeMetadata/v1/instance/"
+VM = "rehearsal_secret:token>/vms/<str:vm>/"
+META = VM + "computeMetadata/v1/instance/"
 COMPUTE = "rehearsal_secret:token>/compute/v1/projects/<str:project>/zones/<str:zone>/"
 
 urlpatterns = [
@@ -52,14 +55,19 @@ urlpatterns = [
         name="rehearsal-maintenance-event",
     ),
     path(
-        "<rehearsal_secret:rid>/<" + META + "scheduling/",
-        guest_api.scheduling,
-        name="rehearsal-scheduling",
+        "<rehearsal_secret:rid>/<" + VM + "computeMetadata/",
+        guest_api.metadata_versions,
+        name="rehearsal-metadata-versions",
     ),
     path(
-        "<rehearsal_secret:rid>/<" + META + "scheduling/<str:key>",
-        guest_api.scheduling,
-        name="rehearsal-scheduling-key",
+        "<rehearsal_secret:rid>/<" + VM + "computeMetadata/v1/",
+        guest_api.metadata,
+        name="rehearsal-metadata-root",
+    ),
+    path(
+        "<rehearsal_secret:rid>/<" + VM + "computeMetadata/v1/<path:key>",
+        guest_api.metadata,
+        name="rehearsal-metadata",
     ),
     path(
         "<rehearsal_secret:rid>/<rehearsal_secret:token>/compute/v1/",

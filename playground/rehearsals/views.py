@@ -209,7 +209,7 @@ async def events_json(request: HttpRequest, rid: str, token: str) -> JsonRespons
 def operation_json(request: HttpRequest, session: Session, op: dict) -> dict:
     base = (
         compute_base_url(request, session)
-        + f"projects/{op.get('project', 'rehearsal')}/zones/{session.zone}"
+        + f"projects/{op.get('project', session.project.project_id)}/zones/{session.zone}"
     )
     start_wall = op.get("insertTime_wall")
     end_wall = None

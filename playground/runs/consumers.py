@@ -3,7 +3,7 @@ VM's events), ``/ws/fleet-runs/<id>/?after=<seq>`` (a fleet's progress frames). 
 the kind (``RunConsumer.as_asgi(kind=...)``); everything else is the same.
 
 It only relays. On connect it checks that the run exists and that this visitor may watch it
-(``playground/accounts/access.py``: the owner, or staff; anyone else gets the same close code 4404 as
+(``playground/accounts/access.py``: the owner, staff, or who opened its share link; anyone else gets the same close code 4404 as
 for a run that does not exist; the Origin is checked before, in ``asgi.py``), joins the
 run's group *before* reading the database, replays the stored events after ``after``, then
 relays the live tail, dropping any event it already sent (sequence numbers make that exact) and
@@ -46,8 +46,9 @@ AFTER = re.compile(r"-?[0-9]{1,12}")
 
 @database_sync_to_async
 def _may_watch(model, run_id: int, scope) -> bool:
-    """The one check: ``access`` decides for the scope's user and session."""
-    return access.visible(model, access.for_scope(scope)).filter(pk=run_id).exists()
+    """The one check: ``access`` decides for the scope's user and session (its owner's, or
+    opened through its share link: watching is read only)."""
+    return access.watchable(model, access.for_scope(scope)).filter(pk=run_id).exists()
 
 
 @database_sync_to_async

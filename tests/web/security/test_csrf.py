@@ -103,8 +103,9 @@ def test_htmx_requests_carry_the_token_from_the_body_hx_headers(user, form_data)
 EXEMPT = {
     "rehearsal-create-json": "creates a new rehearsal; returns its token; reads no cookie",
     "rehearsal-maintenance-event": "GET only (else 405, as GCE's metadata server), token in the URL",
-    "rehearsal-scheduling": "GET only, token in the URL",
-    "rehearsal-scheduling-key": "GET only, token in the URL",
+    "rehearsal-metadata": "GET only (else 405), token in the URL",
+    "rehearsal-metadata-root": "GET only (else 405), token in the URL",
+    "rehearsal-metadata-versions": "GET only (else 405), token in the URL",
     "rehearsal-guest-base": "GET only, token in the URL",
     "rehearsal-simulate-api": "simulateMaintenanceEvent: POST with the token in the URL, no cookie counts",
 }
