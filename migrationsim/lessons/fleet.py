@@ -35,6 +35,10 @@ def span(s: float) -> str:
     return f"{s / 60:.1f} min" if s >= 120 else f"{s:.0f} s"
 
 
+def _pct(change: float) -> str:
+    return f"{round(change):+d} %"
+
+
 def describe_fleet(runs: Mapping[str, Any]) -> tuple[str, ...]:
     (data,) = runs.values()
     scenario = parse_scenario(data)
@@ -76,7 +80,7 @@ def teach_rack(runs: Mapping[str, Any]) -> Outcome:
         "Then it ran the same plan again with each limit relaxed in turn, same VMs, same seed: "
         + "; ".join(
             f"{r['label']} {r['current']} to {r['relaxed_to']}: {span(r['makespan_s'])} "
-            f"({r['change_pct']:+.0f} %)"
+            f"({_pct(r['change_pct'])})"
             for r in rows
         )
         + ".",
@@ -117,7 +121,7 @@ def teach_rack(runs: Mapping[str, Any]) -> Outcome:
                     f"{r['label']} {r['current']} to {r['relaxed_to']}"
                     if r["constraint"] != "all"
                     else r["label"],
-                    (span(r["makespan_s"]), f"{r['change_pct']:+.0f} %"),
+                    (span(r["makespan_s"]), _pct(r["change_pct"])),
                 )
                 for r in binding["table"]
             ),

@@ -464,7 +464,12 @@ def teach_aids(runs: Mapping[str, Any]) -> Outcome:
         + (
             (
                 "post-copy phase",
-                (duration(auto.switchover.postcopy_s), duration(post.switchover.postcopy_s)),
+                tuple(
+                    duration(r.switchover.postcopy_s)
+                    if r.switchover.kind == "post_copy"
+                    else "none"
+                    for r in (auto, post)
+                ),
             ),
         ),
         chart=_pending_chart(
@@ -553,6 +558,7 @@ def teach_notice(runs: Mapping[str, Any]) -> Outcome:
     traces = [
         {
             "name": name.replace("_", " "),
+            "phase": name,  # the web page colours and names phases as the anatomy page does
             "y": ["watches the key", "does not watch"],
             "x": [
                 next((p.duration_s for p in r.phases if p.name == name), 0.0)

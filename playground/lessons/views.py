@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from migrationsim.lessons import LESSONS, get
+from playground.anatomy.runner import PHASES
 
 from . import results
 
@@ -37,9 +38,22 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
             context.update(
                 pick=pick,
                 outcome=outcome,
+                chart=_in_site_colours(outcome.chart),
                 right=pick.key == outcome.answer,
                 answer=lesson.choice(outcome.answer),
                 figure_rows=[(label, values) for label, values in outcome.figures],
             )
     template = "lessons/_lesson.html" if request.htmx else "lessons/detail.html"
     return render(request, template, context, status=status)
+
+
+def _in_site_colours(chart: dict) -> dict:
+    """A phase keeps the anatomy page's name and colour in a lesson's chart."""
+    by_name = {p["name"]: p for p in PHASES}
+    traces = []
+    for trace in chart["traces"]:
+        phase = by_name.get(trace.get("phase"))
+        if phase is not None:
+            trace = {**trace, "name": phase["label"], "marker": {"color": phase["color"]}}
+        traces.append({k: v for k, v in trace.items() if k != "phase"})
+    return {**chart, "traces": traces}

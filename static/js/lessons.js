@@ -9,10 +9,10 @@
     if (!data || !el || typeof Plotly === "undefined") return;
     const chart = JSON.parse(data.textContent);
     const layout = {
-      margin: { l: chart.traces.some((t) => t.orientation === "h") ? 190 : 60, r: 10, t: 10, b: 50 },
+      margin: { l: chart.traces.some((t) => t.orientation === "h") ? 190 : 60, r: 10, t: 40, b: 50 },
       xaxis: { title: { text: chart.x_title || "" } },
       yaxis: { title: { text: chart.y_title || "" }, type: chart.y_type || "-", automargin: true },
-      legend: { orientation: "h", y: -0.25 },
+      legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" },
       barmode: chart.barmode || "group",
       font: { size: 14 },
     };
