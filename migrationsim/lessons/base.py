@@ -42,6 +42,10 @@ class Lesson:
     describe: Callable[[Mapping[str, Any]], tuple[str, ...]]  # the runs in words (no run needed)
     teach: Callable[[Mapping[str, Any]], Outcome]  # runs the model, reads its results
     topics: tuple[str, ...]  # pages that link here: "anatomy", "run", "fleet"
+    labels: Mapping[str, str] = field(default_factory=dict)  # each run's name for people
+
+    def label(self, key: str) -> str:
+        return self.labels.get(key, key.replace("_", " "))
 
     @property
     def run_params(self) -> dict[str, Any]:

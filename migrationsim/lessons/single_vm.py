@@ -233,6 +233,8 @@ def teach_write_heavy(runs: Mapping[str, Any]) -> Outcome:
     )
 
 
+WRITE_HEAVY_LABELS = {"guest": "The run"}
+
 WRITE_HEAVY = Lesson(
     slug="write-heavy-never-converges",
     title="Why a write-heavy VM never converges",
@@ -241,7 +243,8 @@ WRITE_HEAVY = Lesson(
     "pre-copy?",
     choices=WRITE_HEAVY_CHOICES,
     runs=(("guest", {"memory": "8GiB", "workload": "cache"}),),
-    describe=describe_runs({"guest": "The run"}),
+    describe=describe_runs(WRITE_HEAVY_LABELS),
+    labels=WRITE_HEAVY_LABELS,
     teach=teach_write_heavy,
     topics=("anatomy", "run"),
 )
@@ -368,6 +371,8 @@ def _compare_figures(*results: MigrationResult) -> tuple:
     )
 
 
+DOWNTIME_LABELS = {"tight": "Tight limit", "loose": "Looser limit"}
+
 DOWNTIME_LIMIT = Lesson(
     slug="downtime-limit-trade",
     title="What the downtime limit trades",
@@ -379,7 +384,8 @@ DOWNTIME_LIMIT = Lesson(
         ("tight", {"memory": "8GiB", "workload": "ingest", "downtime_limit": "300ms"}),
         ("loose", {"memory": "8GiB", "workload": "ingest", "downtime_limit": "1s"}),
     ),
-    describe=describe_runs({"tight": "Tight limit", "loose": "Looser limit"}),
+    describe=describe_runs(DOWNTIME_LABELS),
+    labels=DOWNTIME_LABELS,
     teach=teach_downtime_limit,
     topics=("anatomy", "run"),
 )
@@ -479,6 +485,8 @@ def teach_aids(runs: Mapping[str, Any]) -> Outcome:
     )
 
 
+AIDS_LABELS = {"auto_converge": "Auto-converge", "post_copy": "Post-copy"}
+
 AIDS = Lesson(
     slug="auto-converge-vs-post-copy",
     title="Auto-converge against post-copy on the same guest",
@@ -490,7 +498,8 @@ AIDS = Lesson(
         ("auto_converge", {"memory": "8GiB", "workload": "cache", "auto_converge": True}),
         ("post_copy", {"memory": "8GiB", "workload": "cache", "post_copy": True}),
     ),
-    describe=describe_runs({"auto_converge": "Auto-converge", "post_copy": "Post-copy"}),
+    describe=describe_runs(AIDS_LABELS),
+    labels=AIDS_LABELS,
     teach=teach_aids,
     topics=("anatomy", "run"),
 )
@@ -602,6 +611,8 @@ def teach_notice(runs: Mapping[str, Any]) -> Outcome:
     )
 
 
+NOTICE_LABELS = {"watches": "Watching guest", "ignores": "Other guest"}
+
 NOTICE = Lesson(
     slug="maintenance-event-notice",
     title="What the 60 s notice buys a guest that watches maintenance-event",
@@ -613,7 +624,8 @@ NOTICE = Lesson(
         ("watches", {"memory": "8GiB", "workload": "web", "guest_watches": True}),
         ("ignores", {"memory": "8GiB", "workload": "web", "guest_watches": False}),
     ),
-    describe=describe_runs({"watches": "Watching guest", "ignores": "Other guest"}),
+    describe=describe_runs(NOTICE_LABELS),
+    labels=NOTICE_LABELS,
     teach=teach_notice,
     topics=("anatomy", "run", "fleet"),
 )
@@ -729,6 +741,8 @@ def teach_forwarding(runs: Mapping[str, Any]) -> Outcome:
     )
 
 
+FORWARDING_LABELS = {"forwarding": "Forwarding", "no_forwarding": "No forwarding"}
+
 FORWARDING = Lesson(
     slug="post-migration-brownout-forwarding",
     title="Why the post-migration brownout forwards packets",
@@ -738,13 +752,14 @@ FORWARDING = Lesson(
     "lose?",
     choices=FORWARDING_CHOICES,
     runs=(
-        ("forwarding", {"memory": "8GiB", "workload": "web", "forwarding": True}),
+        ("forwarding", {"memory": "8GiB", "workload": "web"}),
         (
             "no_forwarding",
             {"memory": "8GiB", "workload": "web", "forwarding": False},
         ),
     ),
-    describe=describe_runs({"forwarding": "Forwarding", "no_forwarding": "No forwarding"}),
+    describe=describe_runs(FORWARDING_LABELS),
+    labels=FORWARDING_LABELS,
     teach=teach_forwarding,
     topics=("anatomy", "run"),
 )

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 from migrationsim.lessons import LESSONS, get
 from playground.anatomy.runner import PHASES
 
-from . import results
+from . import players, results
 
 ERROR_PICK = "Pick one of the predictions first."
 
@@ -39,6 +39,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
                 pick=pick,
                 outcome=outcome,
                 chart=_in_site_colours(outcome.chart),
+                players=players.players(lesson),
                 right=pick.key == outcome.answer,
                 answer=lesson.choice(outcome.answer),
                 figure_rows=[(label, values) for label, values in outcome.figures],

@@ -161,3 +161,40 @@ def test_a_fleet_run_and_a_plan_link_the_rack_evacuation(client, alice, monkeypa
     assert rack in client.get(reverse("fleet-run", args=[run.pk])).content.decode()
     fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
     assert rack in client.get(reverse("fleet-plan", args=[fleet.pk])).content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("slug", ["auto-converge-vs-post-copy", "maintenance-event-notice"])
+def test_the_anatomy_player_replays_the_lessons_own_run(anon_client, monkeypatch, slug):
+    """Each "watch it in the anatomy player" form makes a run of the very spec the lesson ran."""
+    from migrationsim import build_spec
+    from playground.anatomy.models import Run
+    from playground.anatomy.runner import spec_kwargs
+    from playground.runs import tasks
+
+    monkeypatch.setattr(tasks.execute_run, "delay", lambda kind, run_id: None)
+    lesson = get(slug)
+    outcome = results.outcome_of(lesson)
+    text = anon_client.get(
+        reverse("lesson", args=[slug]), {"pick": outcome.answer}
+    ).content.decode()
+    forms = re.findall(r'<form method="post" action="/runs/">(.*?)</form>', text, re.S)
+    assert len(forms) == len(lesson.runs)
+    for (key, params), form in zip(lesson.runs, forms, strict=True):
+        posted = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', form))
+        posted.pop("csrfmiddlewaretoken")
+        response = anon_client.post(reverse("runs"), posted)
+        assert response.status_code == 302, response.content.decode()[-2000:]
+        run = Run.objects.latest("pk")
+        assert build_spec(**spec_kwargs(run.params)) == build_spec(**params)
+        assert lesson.label(key) in form
+
+
+def test_a_run_the_form_cannot_say_gets_no_player(anon_client):
+    lesson = get("post-migration-brownout-forwarding")
+    outcome = results.outcome_of(lesson)
+    text = anon_client.get(
+        reverse("lesson", args=[lesson.slug]), {"pick": outcome.answer}
+    ).content.decode()
+    assert "No forwarding" not in text.split('id="lesson-players"', 1)[-1].split("</div>")[0]
+    assert "Watch “Forwarding” in the anatomy player" in text
