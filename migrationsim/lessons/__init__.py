@@ -9,7 +9,7 @@ an explanation read from that run (never written by hand). ``LESSONS`` in the or
 
 from .base import Choice, Lesson, Outcome
 from .fleet import RACK_EVACUATION
-from .single_vm import AIDS, DOWNTIME_LIMIT, FORWARDING, NOTICE, WRITE_HEAVY
+from .single_vm import AIDS, DOWNTIME_LIMIT, FORWARDING, LINK, NOTICE, WRITE_HEAVY
 
 LESSONS: tuple[Lesson, ...] = (
     WRITE_HEAVY,
@@ -17,6 +17,7 @@ LESSONS: tuple[Lesson, ...] = (
     AIDS,
     NOTICE,
     FORWARDING,
+    LINK,
     RACK_EVACUATION,
 )
 BY_SLUG = {lesson.slug: lesson for lesson in LESSONS}

@@ -48,7 +48,9 @@ def _describe_vm(spec) -> list[str]:
         + f" that dirties {rate(spec.dirty_rate_bps)}",
         f"{spec.policy} policy on a {rate(spec.bandwidth_bps)} link",
     ]
-    if spec.max_bandwidth_bps is not None and spec.max_bandwidth_bps < spec.bandwidth_bps:
+    if spec.max_bandwidth_bps is None:
+        words.append("live rounds not capped")
+    elif spec.max_bandwidth_bps < spec.bandwidth_bps:
         words.append(f"live rounds capped at {rate(spec.max_bandwidth_bps)}")
     words.append(f"downtime limit {duration(spec.downtime_limit_s)}")
     if spec.auto_converge:
@@ -761,5 +763,105 @@ FORWARDING = Lesson(
     describe=describe_runs(FORWARDING_LABELS),
     labels=FORWARDING_LABELS,
     teach=teach_forwarding,
+    topics=("anatomy", "run"),
+)
+
+
+# --- 7. what a faster link buys under QEMU's cap ------------------------------------------------
+
+LINK_CHOICES = (
+    Choice("scales", "Pre-copy finishes about as many times sooner as the link is faster"),
+    Choice("blackout_only", "Pre-copy takes as long as before; only the blackout gets shorter"),
+    Choice("nothing", "Nothing changes: the guest's writes set the pace, not the link"),
+)
+
+
+def _link_answer(slow: MigrationResult, fast: MigrationResult) -> str:
+    link_ratio = fast.spec.bandwidth_bps / slow.spec.bandwidth_bps
+    speedup = slow.precopy.time_s / fast.precopy.time_s
+    if speedup >= link_ratio / 2:
+        return "scales"
+    if fast.switchover.blackout_s < slow.switchover.blackout_s * (1 - SAME_WITHIN):
+        return "blackout_only"
+    return "nothing"
+
+
+def _link_label(result: MigrationResult) -> str:
+    cap = result.spec.max_bandwidth_bps
+    capped = f", capped at {rate(cap)}" if cap is not None else ", no cap"
+    return f"{rate(result.spec.bandwidth_bps)}{capped}"
+
+
+def teach_link(runs: Mapping[str, Any]) -> Outcome:
+    slow, fast, *uncapped = (_run(p) for p in runs.values())
+    answer = _link_answer(slow, fast)
+    paragraphs = [
+        f"The link became {fast.spec.bandwidth_bps / slow.spec.bandwidth_bps:.0f} times faster "
+        f"({rate(slow.spec.bandwidth_bps)} to {rate(fast.spec.bandwidth_bps)}), but the live "
+        f"rounds ran at {rate(_live_rate_bps(slow))} and {rate(_live_rate_bps(fast))}: QEMU's "
+        f"max-bandwidth cap, not the link, set their pace. Pre-copy took "
+        f"{duration(slow.precopy.time_s)} ({slow.precopy.live_rounds} live rounds) and "
+        f"{duration(fast.precopy.time_s)} ({fast.precopy.live_rounds} live rounds).",
+        f"The blackout is not capped: its final copy runs at the full link rate. It lasted "
+        f"{duration(slow.switchover.blackout_s)} on the slower link (the last "
+        f"{bytes_(slow.switchover.final_bytes)}) and {duration(fast.switchover.blackout_s)} on "
+        f"the faster one (the last {bytes_(fast.switchover.final_bytes)}).",
+    ]
+    for free in uncapped:
+        paragraphs.append(
+            f"With the cap lifted ({_link_label(free)}) the live rounds ran at "
+            f"{rate(_live_rate_bps(free))}: pre-copy took {duration(free.precopy.time_s)} in "
+            f"{free.precopy.live_rounds} live round{'s' if free.precopy.live_rounds != 1 else ''}, "
+            f"and the blackout was {duration(free.switchover.blackout_s)}: the threshold "
+            f"({bytes_(free.precopy.threshold_bytes)}) is the measured bandwidth x the downtime "
+            f"limit, so a faster measured rate lets QEMU stop with more left to copy."
+        )
+    happened = (
+        f"Pre-copy took {duration(slow.precopy.time_s)} on {rate(slow.spec.bandwidth_bps)} and "
+        f"{duration(fast.precopy.time_s)} on {rate(fast.spec.bandwidth_bps)}; the blackout "
+        f"{duration(slow.switchover.blackout_s)} and {duration(fast.switchover.blackout_s)}."
+    )
+    results = (slow, fast, *uncapped)
+    return Outcome(
+        answer=answer,
+        verdict=_verdict(LINK_CHOICES, answer, happened),
+        explanation=tuple(paragraphs),
+        columns=tuple(_link_label(r) for r in results),
+        figures=(("live copy rate", tuple(rate(_live_rate_bps(r)) for r in results)),)
+        + _compare_figures(*results),
+        chart=_pending_chart([t for r in results for t in _pending_traces(r, _link_label(r))]),
+        numbers={"slow": slow.to_dict(), "fast": fast.to_dict()},
+    )
+
+
+LINK_LABELS = {
+    "slow": "The link as it is",
+    "fast": "A faster link",
+    "uncapped": "The faster link, cap lifted",
+}
+
+LINK = Lesson(
+    slug="faster-link-under-the-cap",
+    title="What a faster link buys a QEMU migration",
+    summary="The same guest on a link ten times faster, with QEMU's default bandwidth cap.",
+    question="The same guest is migrated over a link ten times faster, with QEMU's default "
+    "settings. What does the faster link change?",
+    choices=LINK_CHOICES,
+    runs=(
+        ("slow", {"memory": "8GiB", "workload": "web", "bandwidth": "10Gbit/s"}),
+        ("fast", {"memory": "8GiB", "workload": "web", "bandwidth": "100Gbit/s"}),
+        (
+            "uncapped",
+            {
+                "memory": "8GiB",
+                "workload": "web",
+                "bandwidth": "100Gbit/s",
+                "max_bandwidth": "none",
+            },
+        ),
+    ),
+    describe=describe_runs(LINK_LABELS),
+    labels=LINK_LABELS,
+    teach=teach_link,
     topics=("anatomy", "run"),
 )

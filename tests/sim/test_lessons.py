@@ -207,3 +207,30 @@ def test_rack_evacuation_with_more_hosts_out_at_once_binds_elsewhere():
     before, after = lesson.outcome(), lesson.outcome({"fleet": data})
     assert before.answer == "hosts_at_once" and after.answer != "hosts_at_once"
     assert plan(copy.deepcopy(data))["binding_limit"]["sentence"] in text(after)
+
+
+# --- 7. a faster link under QEMU's cap ----------------------------------------------------------
+
+
+def test_faster_link_says_both_pre_copy_times_and_blackouts():
+    lesson = get("faster-link-under-the-cap")
+    slow, fast, free = (run_of(lesson, key) for key in ("slow", "fast", "uncapped"))
+    outcome = lesson.outcome()
+    said = text(outcome)
+    for result in (slow, fast, free):
+        assert duration(result.precopy.time_s) in said
+        assert duration(result.switchover.blackout_s) in said
+    assert bytes_(free.precopy.threshold_bytes) in said
+    assert slow.precopy.time_s == pytest.approx(fast.precopy.time_s, rel=0.1)
+    assert outcome.answer == "blackout_only"
+
+
+def test_faster_link_without_the_cap_scales_with_the_link():
+    lesson = get("faster-link-under-the-cap")
+    runs = copy.deepcopy(lesson.run_params)
+    for key in ("slow", "fast"):
+        runs[key]["max_bandwidth"] = "none"
+    after = lesson.outcome(runs)
+    fast = simulate(build_spec(**runs["fast"]))
+    assert after.answer == "scales"
+    assert duration(fast.precopy.time_s) in text(after)
