@@ -843,8 +843,8 @@ LINK_LABELS = {
 LINK = Lesson(
     slug="faster-link-under-the-cap",
     title="What a faster link buys a QEMU migration",
-    summary="The same guest on a link ten times faster, with QEMU's default bandwidth cap.",
-    question="The same guest is migrated over a link ten times faster, with QEMU's default "
+    summary="The same guest on a much faster link, with QEMU's default bandwidth cap.",
+    question="The same guest is migrated again over a much faster link, with QEMU's default "
     "settings. What does the faster link change?",
     choices=LINK_CHOICES,
     runs=(
