@@ -642,8 +642,9 @@ FORWARDING_CHOICES = (
 )
 
 
-def _forwarding_series(params: Mapping[str, Any]) -> tuple[list[float], list[float], list[float]]:
-    """The engine's own forwarding events: (seconds after resume, forwarded, lost)."""
+def _forwarding_series(params: Mapping[str, Any]) -> tuple[list[float], ...]:
+    """The engine's own forwarding events: (seconds after resume, forwarded, lost, and the
+    seconds after resume of QEMU's self-announcements)."""
     events = list(stream(build_spec(**params), memory_map_cells=1))
     start = next(
         e["t_s"]
@@ -655,6 +656,7 @@ def _forwarding_series(params: Mapping[str, Any]) -> tuple[list[float], list[flo
         [e["t_s"] - start for e in points],
         [e["forwarded_packets"] for e in points],
         [e["lost_packets"] for e in points],
+        [e["t_s"] - start for e in events if e["kind"] == "announce"],
     )
 
 
@@ -698,8 +700,8 @@ def teach_forwarding(runs: Mapping[str, Any]) -> Outcome:
         f"{duration(without.switchover.blackout_s)} and the fabric took "
         f"{duration(lost.fabric_convergence_s)}."
     )
-    t_with, forwarded, _ = _forwarding_series(with_params)
-    t_without, _, dropped = _forwarding_series(without_params)
+    t_with, forwarded, _, announced = _forwarding_series(with_params)
+    t_without, _, dropped, _ = _forwarding_series(without_params)
     return Outcome(
         answer=answer,
         verdict=_verdict(FORWARDING_CHOICES, answer, happened),
@@ -736,6 +738,15 @@ def teach_forwarding(runs: Mapping[str, Any]) -> Outcome:
                     "y": dropped,
                     "type": "scatter",
                     "mode": "lines",
+                    "line": {"dash": "dash"},
+                },
+                {
+                    "name": "QEMU announces the move",
+                    "x": announced,
+                    "y": [0.0] * len(announced),
+                    "type": "scatter",
+                    "mode": "markers",
+                    "marker": {"symbol": "triangle-up", "size": 12},
                 },
             ],
         },
