@@ -42,7 +42,6 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
                 players=players.players(lesson),
                 right=pick.key == outcome.answer,
                 answer=lesson.choice(outcome.answer),
-                figure_rows=[(label, values) for label, values in outcome.figures],
             )
     template = "lessons/_lesson.html" if request.htmx else "lessons/detail.html"
     return render(request, template, context, status=status)
