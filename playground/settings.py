@@ -126,6 +126,7 @@ INSTALLED_APPS = [
     "playground.rehearsals",
     "playground.fleets",
     "playground.anatomy",
+    "playground.lessons",
 ]
 
 MIDDLEWARE = [

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("playground.anatomy.urls")),
     path("rehearsals/", include("playground.rehearsals.urls")),
     path("fleets/", include("playground.fleets.urls")),
+    path("lessons/", include("playground.lessons.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
