@@ -379,3 +379,6 @@ PLAYGROUND_MAX_REQUEST_BYTES = env_int("PLAYGROUND_MAX_REQUEST_BYTES", 4 * 1024 
 PLAYGROUND_RUN_MAX_EVENTS = env_int("PLAYGROUND_RUN_MAX_EVENTS", 20_000)  # single-VM events
 PLAYGROUND_FLEET_MAX_FRAMES = env_int("PLAYGROUND_FLEET_MAX_FRAMES", 20_000)  # fleet frames
 PLAYGROUND_RUN_MAX_WALL_S = env_float("PLAYGROUND_RUN_MAX_WALL_S", 900.0)  # either, wall time
+# Views that burn CPU (password hashing) run in a pool thread, not Django's one sync thread
+# (playground/ops/offload.py); the test suite turns this off (its transaction is per thread).
+PLAYGROUND_VIEWS_IN_WORKER_THREADS = True

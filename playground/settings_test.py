@@ -31,3 +31,7 @@ os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("PLAYGROUND_REDIS_PREFIX", f"test-{os.getpid()}:")
 
 from playground.settings import *  # noqa: E402, F403
+
+# A test's database transaction is invisible to other threads: slow views run inline here
+# (playground/ops/offload.py); the tests against a real server take the worker-thread path.
+PLAYGROUND_VIEWS_IN_WORKER_THREADS = False

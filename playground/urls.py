@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from playground.accounts import views as accounts
 from playground.ops import health
+from playground.ops.offload import in_worker_thread
 
 urlpatterns = [
     path("", include("playground.anatomy.urls")),
@@ -13,9 +14,10 @@ urlpatterns = [
     path("fleets/", include("playground.fleets.urls")),
     path("lessons/", include("playground.lessons.urls")),
     path("healthz", health.healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    # password hashing (~0.4 s of CPU) must not hold up every page: ops/offload.py
+    path("accounts/login/", in_worker_thread(auth_views.LoginView.as_view()), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/signup/", accounts.signup, name="signup"),
+    path("accounts/signup/", in_worker_thread(accounts.signup), name="signup"),
     path("admin/", admin.site.urls),
 ]
 
