@@ -324,6 +324,8 @@
       y: m.announce.map(() => PHASE.post_migration_brownout.label),
       marker: { symbol: "triangle-down", size: 12, color: "#000" }, hovertemplate: "announce at %{x:.3f} s<extra></extra>",
     });
+    // every phase's row from the first draw on (a row does not appear when its phase starts)
+    data.push({ type: "scatter", mode: "markers", name: "rows", x: PHASES.map(() => null), y: PHASES.map((p) => p.label), hoverinfo: "skip" });
     const range = visibleRange();
     const whole = runSpans().whole;
     const xaxis = range ? Object.assign(timeAxis(range), { range: range.slice(), autorange: false }) : { title: { text: "simulated time (s)" }, gridcolor: GRID, zeroline: false, autorange: true };
