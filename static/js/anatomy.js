@@ -211,6 +211,7 @@
   const MAX_TICKS = 8;
   let timelineView = "migration"; // or "whole"
   let userRange = null; // [from, to] in simulated seconds, after a zoom or a drag of the slider
+  let viewRevision = 0; // bumped at every change of view (the x axis's uirevision)
   let spans = { counted: -1 };
 
   // the whole run and the migration, in simulated seconds, from the events received so far
@@ -242,6 +243,7 @@
   function toggleTimelineView() {
     timelineView = !userRange && timelineView === "migration" ? "whole" : "migration";
     userRange = null;
+    viewRevision++;
     updateViewButton();
     dirty = true;
   }
@@ -330,6 +332,7 @@
     const whole = runSpans().whole;
     const xaxis = range ? Object.assign(timeAxis(range), { range: range.slice(), autorange: false }) : { title: { text: "simulated time (s)" }, gridcolor: GRID, zeroline: false, autorange: true };
     xaxis.rangeslider = whole ? { visible: true, thickness: 0.14, autorange: false, range: whole.slice() } : { visible: true, thickness: 0.14 };
+    xaxis.uirevision = viewRevision; // a new view overrides what Plotly kept of the last gesture
     timelineRange = range ? range.slice() : null;
     Plotly.react("chart-timeline", data, layout({
       barmode: "overlay", height: 380, margin: { l: 190, r: 20, t: 10, b: 50 },
@@ -340,17 +343,22 @@
   }
   let timelineRange = null; // what the last draw showed (window.anatomy.state())
 
-  // a zoom, a pan or a drag of the range slider: keep that range (the next draws use it)
+  // a zoom, a pan or a drag of the range slider: keep that range (the next draws use it); a
+  // double-click drops it
   let zoomsHeard = false;
   function listenToZooms() {
     const chart = $("chart-timeline");
     if (zoomsHeard || !chart.on) return;
     zoomsHeard = true;
+    let reset = false; // a double-click: Plotly resets the axes, the page goes back to its view
+    chart.on("plotly_doubleclick", () => { reset = true; });
     chart.on("plotly_relayout", (ev) => {
-      if (ev["xaxis.autorange"]) { userRange = null; timelineView = "whole"; }
+      if (reset) { reset = false; userRange = null; }
+      else if (ev["xaxis.autorange"]) { userRange = null; timelineView = "whole"; }
       else if (Array.isArray(ev["xaxis.range"])) userRange = ev["xaxis.range"].map(Number);
       else if (ev["xaxis.range[0]"] !== undefined && ev["xaxis.range[1]"] !== undefined) userRange = [Number(ev["xaxis.range[0]"]), Number(ev["xaxis.range[1]"])];
       else return;
+      viewRevision++;
       updateViewButton();
       dirty = true;
     });

@@ -111,6 +111,13 @@ def test_the_timeline_opens_on_the_migration_and_a_toggle_shows_the_whole_run(st
     page.wait_for_function("window.anatomy.state().timelineView == 'migration'")
     page.wait_for_timeout(300)
     assert page.evaluate(f"{TIMELINE}.layout.xaxis.title.text") == "simulated time (s)"
+    migration = _x_range(page)
+    _drag_zoom(page, blackout - 0.2, blackout + 0.3)
+    page.wait_for_function("window.anatomy.state().timelineView == 'zoomed'")
+    page.dblclick("#chart-timeline .nsewdrag")  # Plotly's reset: the page's own view again
+    page.wait_for_function("window.anatomy.state().timelineView == 'migration'")
+    page.wait_for_timeout(300)
+    assert _x_range(page) == pytest.approx(migration)
     assert page.errors == []
 
 
