@@ -307,7 +307,8 @@
         hovertemplate: `${p.label}<br>from %{customdata[0]}, lasting %{customdata[1]}<extra></extra>`,
       };
     });
-    // short phases (the blackout is tens of ms in a run of seconds) get a labelled marker
+    // short phases (the blackout is tens of ms in a run of seconds) get a labelled marker (the
+    // label an annotation: not repeated in the range slider, hidden when off the view)
     const shortX = [], shortY = [], shortText = [], shortColor = [];
     for (const p of PHASES) {
       const b = m.bars[p.name];
@@ -317,10 +318,11 @@
       });
     }
     data.push({
-      type: "scatter", mode: "markers+text", name: "short phases", x: shortX, y: shortY, text: shortText,
-      textposition: "top center", marker: { symbol: "diamond", size: 12, color: shortColor, line: { color: "#000", width: 1 } },
+      type: "scatter", mode: "markers", name: "short phases", x: shortX, y: shortY,
+      marker: { symbol: "diamond", size: 12, color: shortColor, line: { color: "#000", width: 1 } },
       hoverinfo: "skip", cliponaxis: false,
     });
+    const shortLabels = shortX.map((x, i) => ({ xref: "x", yref: "y", x, y: shortY[i], text: shortText[i], showarrow: false, yshift: 17 }));
     data.push({
       type: "scatter", mode: "markers", name: "announce", x: m.announce.slice(),
       y: m.announce.map(() => PHASE.post_migration_brownout.label),
@@ -336,7 +338,7 @@
     timelineRange = range ? range.slice() : null;
     Plotly.react("chart-timeline", data, layout({
       barmode: "overlay", height: 380, margin: { l: 190, r: 20, t: 10, b: 50 },
-      xaxis, annotations: range ? foldedNotes(range) : [],
+      xaxis, annotations: shortLabels.concat(range ? foldedNotes(range) : []),
       yaxis: { categoryorder: "array", categoryarray: PHASES.map((p) => p.label).reverse(), automargin: true, fixedrange: true },
     }), PLOT_CONFIG);
     listenToZooms();

@@ -90,7 +90,8 @@ def test_the_timeline_opens_on_the_migration_and_a_toggle_shows_the_whole_run(st
     start, stop = _x_range(page)
     assert start <= 0 and stop >= end
     assert page.inner_text("#timeline-view") == "Show the migration"
-    assert not page.evaluate(f"{TIMELINE}.layout.annotations.length")
+    notes = page.evaluate(f"{TIMELINE}.layout.annotations.map((a) => a.text)")
+    assert not [text for text in notes if "before this view" in text], notes
 
     page.click("#timeline-view")
     page.wait_for_function("window.anatomy.state().timelineView == 'migration'")
