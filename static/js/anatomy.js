@@ -198,6 +198,99 @@
   const NOT_YET = "Nothing copied yet:<br>rounds start after the guest notice<br>and the target setup.";
   const TICKS = { ticks: "outside", ticklen: 6, tickcolor: "white" }; // keeps the axes' first labels apart
 
+  // --- the timeline's view ------------------------------------------------------------------------
+  // A 60 s guest notice would dwarf a migration of a few seconds, so the timeline opens on the
+  // migration: from the start of the pre-migration brownout, less a margin, to the end of the
+  // run, both read from the run's own (received) events; the phases before it are folded off
+  // the left edge, with a note on their rows. The range slider under the chart always shows the
+  // whole run; "Show the whole timeline" (or Z) switches views; a zoom or a drag of the slider is
+  // kept until the next switch. Under a few seconds on screen, the ticks are in milliseconds.
+  const VIEW_MARGIN_SHARE = 0.08; // of the migration's span, before and after it
+  const MS_TICKS_UNDER_S = 3;
+  const MS_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+  const MAX_TICKS = 8;
+  let timelineView = "migration"; // or "whole"
+  let userRange = null; // [from, to] in simulated seconds, after a zoom or a drag of the slider
+  let viewRevision = 0; // bumped at every change of view (the x axis's uirevision)
+  let spans = { counted: -1 };
+
+  // the whole run and the migration, in simulated seconds, from the events received so far
+  function runSpans() {
+    if (spans.counted === received.length) return spans;
+    let first = Infinity, last = -Infinity, brownout = null;
+    for (const ev of received) {
+      if (typeof ev.t_s !== "number") continue;
+      first = Math.min(first, ev.t_s);
+      last = Math.max(last, typeof ev.end_s === "number" ? ev.end_s : ev.t_s);
+      if (brownout === null && ev.kind === "phase_start" && ev.phase === "pre_migration_brownout") brownout = ev.t_s;
+    }
+    spans = { counted: received.length, whole: null, migration: null };
+    if (!(last > first)) return spans;
+    spans.whole = [first, last + VIEW_MARGIN_SHARE * (last - first)];
+    if (brownout !== null && last > brownout) {
+      const margin = VIEW_MARGIN_SHARE * (last - brownout);
+      spans.migration = [Math.max(first, brownout - margin), last + margin];
+    }
+    return spans;
+  }
+
+  function visibleRange() {
+    if (userRange) return userRange;
+    const s = runSpans();
+    return (timelineView === "migration" && s.migration) || s.whole;
+  }
+
+  function toggleTimelineView() {
+    timelineView = !userRange && timelineView === "migration" ? "whole" : "migration";
+    userRange = null;
+    viewRevision++;
+    updateViewButton();
+    dirty = true;
+  }
+
+  function updateViewButton() {
+    const button = $("timeline-view");
+    const showsMigration = !userRange && timelineView === "migration";
+    button.textContent = showsMigration ? "Show the whole timeline" : "Show the migration";
+  }
+
+  // the x axis for a visible range: Plotly's ticks in seconds, or ticks in milliseconds after a
+  // whole second when the range is short
+  function timeAxis(range) {
+    const axis = { title: { text: "simulated time (s)" }, gridcolor: GRID, zeroline: false, tickmode: "auto", tickvals: null, ticktext: null };
+    const span = range[1] - range[0];
+    if (!(span > 0) || span >= MS_TICKS_UNDER_S) return axis;
+    const stepMs = MS_STEPS.find((step) => (span * 1000) / step <= MAX_TICKS) || MS_STEPS[MS_STEPS.length - 1];
+    const origin = Math.floor(range[0]);
+    const vals = [];
+    for (let ms = Math.ceil(((range[0] - origin) * 1000) / stepMs) * stepMs; origin + ms / 1000 <= range[1]; ms += stepMs) vals.push(ms);
+    return Object.assign(axis, {
+      title: { text: `milliseconds after ${origin} s (simulated time)` }, tickmode: "array",
+      tickvals: vals.map((ms) => origin + ms / 1000), ticktext: vals.map((ms) => `${ms.toLocaleString("en")} ms`),
+    });
+  }
+
+  // a phase entirely left of the visible range gets a note on its row: it is folded, not gone
+  function foldedNotes(range) {
+    const notes = [];
+    for (const p of PHASES) {
+      const b = model.bars[p.name];
+      const open = model.open[p.name];
+      if (!b.x.length && open === undefined) continue;
+      const ends = b.x.map((d, i) => b.base[i] + d);
+      if (open !== undefined) ends.push(clock.t);
+      if (Math.max(...ends) >= range[0]) continue;
+      const starts = b.base.concat(open !== undefined ? [open] : []);
+      const lasted = Math.max(...ends) - Math.min(...starts);
+      notes.push({
+        xref: "paper", x: 0, xanchor: "left", yref: "y", y: p.label, showarrow: false,
+        text: `◀ ${seconds(lasted)}${open !== undefined ? " so far" : ""}, before this view`, font: { size: 13, color: "#333" },
+        bgcolor: "#ffffffcc",
+      });
+    }
+    return notes;
+  }
+
   function drawTimeline() {
     const m = model;
     const data = PHASES.map((p) => {
@@ -210,10 +303,12 @@
       return {
         type: "bar", orientation: "h", name: p.label, y: x.map(() => p.label), x, base, text,
         textposition: "inside", insidetextanchor: "middle", marker: { color: p.color, line: { color: "white", width: 1 } },
-        hovertemplate: `${p.label}<br>%{base:.3f} s + %{x:.3f} s<extra></extra>`,
+        customdata: x.map((d, i) => [`${base[i].toFixed(3)} s`, seconds(d)]),
+        hovertemplate: `${p.label}<br>from %{customdata[0]}, lasting %{customdata[1]}<extra></extra>`,
       };
     });
-    // short phases (the blackout is tens of ms in a run of seconds) get a labelled marker
+    // short phases (the blackout is tens of ms in a run of seconds) get a labelled marker (the
+    // label an annotation: not repeated in the range slider, hidden when off the view)
     const shortX = [], shortY = [], shortText = [], shortColor = [];
     for (const p of PHASES) {
       const b = m.bars[p.name];
@@ -223,20 +318,52 @@
       });
     }
     data.push({
-      type: "scatter", mode: "markers+text", name: "short phases", x: shortX, y: shortY, text: shortText,
-      textposition: "top center", marker: { symbol: "diamond", size: 12, color: shortColor, line: { color: "#000", width: 1 } },
+      type: "scatter", mode: "markers", name: "short phases", x: shortX, y: shortY,
+      marker: { symbol: "diamond", size: 12, color: shortColor, line: { color: "#000", width: 1 } },
       hoverinfo: "skip", cliponaxis: false,
     });
+    const shortLabels = shortX.map((x, i) => ({ xref: "x", yref: "y", x, y: shortY[i], text: shortText[i], showarrow: false, yshift: 17 }));
     data.push({
       type: "scatter", mode: "markers", name: "announce", x: m.announce.slice(),
       y: m.announce.map(() => PHASE.post_migration_brownout.label),
       marker: { symbol: "triangle-down", size: 12, color: "#000" }, hovertemplate: "announce at %{x:.3f} s<extra></extra>",
     });
+    // every phase's row from the first draw on (a row does not appear when its phase starts)
+    data.push({ type: "scatter", mode: "markers", name: "rows", x: PHASES.map(() => null), y: PHASES.map((p) => p.label), hoverinfo: "skip" });
+    const range = visibleRange();
+    const whole = runSpans().whole;
+    const xaxis = range ? Object.assign(timeAxis(range), { range: range.slice(), autorange: false }) : { title: { text: "simulated time (s)" }, gridcolor: GRID, zeroline: false, autorange: true };
+    xaxis.rangeslider = whole ? { visible: true, thickness: 0.14, autorange: false, range: whole.slice() } : { visible: true, thickness: 0.14 };
+    xaxis.uirevision = viewRevision; // a new view overrides what Plotly kept of the last gesture
+    timelineRange = range ? range.slice() : null;
     Plotly.react("chart-timeline", data, layout({
-      barmode: "overlay", height: 300, margin: { l: 190, r: 20, t: 10, b: 50 },
-      xaxis: { title: { text: "simulated time (s)" }, gridcolor: GRID, zeroline: false },
-      yaxis: { categoryorder: "array", categoryarray: PHASES.map((p) => p.label).reverse(), automargin: true },
+      barmode: "overlay", height: 380, margin: { l: 190, r: 20, t: 10, b: 50 },
+      xaxis, annotations: shortLabels.concat(range ? foldedNotes(range) : []),
+      yaxis: { categoryorder: "array", categoryarray: PHASES.map((p) => p.label).reverse(), automargin: true, fixedrange: true },
     }), PLOT_CONFIG);
+    listenToZooms();
+  }
+  let timelineRange = null; // what the last draw showed (window.anatomy.state())
+
+  // a zoom, a pan or a drag of the range slider: keep that range (the next draws use it); a
+  // double-click drops it
+  let zoomsHeard = false;
+  function listenToZooms() {
+    const chart = $("chart-timeline");
+    if (zoomsHeard || !chart.on) return;
+    zoomsHeard = true;
+    let reset = false; // a double-click: Plotly resets the axes, the page goes back to its view
+    chart.on("plotly_doubleclick", () => { reset = true; });
+    chart.on("plotly_relayout", (ev) => {
+      if (reset) { reset = false; userRange = null; }
+      else if (ev["xaxis.autorange"]) { userRange = null; timelineView = "whole"; }
+      else if (Array.isArray(ev["xaxis.range"])) userRange = ev["xaxis.range"].map(Number);
+      else if (ev["xaxis.range[0]"] !== undefined && ev["xaxis.range[1]"] !== undefined) userRange = [Number(ev["xaxis.range[0]"]), Number(ev["xaxis.range[1]"])];
+      else return;
+      viewRevision++;
+      updateViewButton();
+      dirty = true;
+    });
   }
 
   function drawPending() {
@@ -392,14 +519,11 @@
   $("btn-step").addEventListener("click", step);
   $("btn-restart").addEventListener("click", restart);
   $("speed").addEventListener("change", (e) => setSpeed(e.target.value));
-  document.addEventListener("keydown", (e) => {
-    if (e.altKey || e.ctrlKey || e.metaKey) return;
-    const tag = (e.target.tagName || "").toLowerCase();
-    if (["input", "select", "textarea", "button"].includes(tag)) return;
-    if (e.key === " ") { e.preventDefault(); togglePlay(); }
-    else if (e.key === "s" || e.key === "S" || e.key === "ArrowRight") step();
-    else if (e.key === "r" || e.key === "R") restart();
-    else if (["1", "2", "3", "4"].includes(e.key)) setSpeed(["1", "10", "100", "max"][+e.key - 1]);
+  $("timeline-view").addEventListener("click", toggleTimelineView);
+  // whatever has focus (a clicked button, the speed select, the chart), except text fields
+  RunStream.shortcuts({
+    " ": togglePlay, s: step, ArrowRight: step, r: restart, z: toggleTimelineView,
+    1: () => setSpeed("1"), 2: () => setSpeed("10"), 3: () => setSpeed("100"), 4: () => setSpeed("max"),
   });
 
   // for the browser tests and the curious: window.anatomy.state()
@@ -409,12 +533,14 @@
       lastSeq: stream ? stream.lastSeq : 0, stream: stream ? stream.state() : null,
       timelinePoints: PHASES.reduce((n, p) => n + model.bars[p.name].x.length, 0),
       finished: model.finished,
+      timelineView: userRange ? "zoomed" : timelineView, timelineRange,
     }),
   };
 
   const serverSummary = document.querySelector("[data-server-summary]");
   if (serverSummary) serverSummary.remove(); // the playback will show it when it gets there
   setSpeed(config.speed in SPEEDS ? config.speed : "10");
+  updateViewButton();
   setPlaying(true);
   connect();
   requestAnimationFrame(tick);

@@ -166,20 +166,31 @@
     return String(a).localeCompare(String(b), undefined, {numeric: true});
   }
 
-  let timelineInfo = {points: 0, rows: 0, mode: null};
+  // Row labels never overlap: when rows are thinner than a label's line, only every k-th row is
+  // labelled (the hover names every bar's VM or host).
+  const TIMELINE_FONT_PX = 14, LABEL_LINE = 1.3;
+  const TIMELINE_MARGIN = {t: 10, b: 55};
+  function labelledRows(rows, height) {
+    const rowPx = (height - TIMELINE_MARGIN.t - TIMELINE_MARGIN.b) / Math.max(rows.length, 1);
+    const every = Math.max(1, Math.ceil((TIMELINE_FONT_PX * LABEL_LINE) / rowPx));
+    return rows.filter((_, i) => i % every === 0);
+  }
+
+  let timelineInfo = {points: 0, rows: 0, mode: null, labels: 0};
   function drawTimeline() {
     const {traces, rows, mode: m, points} = timelineTraces();
-    timelineInfo = {points, rows: rows.length, mode: m};
-    if (modeSelect.value !== m) modeSelect.value = m;
     const height = Math.max(300, Math.min(900, 40 + rows.length * (rows.length > 150 ? 4 : 14)));
+    const labelled = labelledRows(rows, height);
+    timelineInfo = {points, rows: rows.length, mode: m, labels: labelled.length};
+    if (modeSelect.value !== m) modeSelect.value = m;
     $("chart-timeline").style.height = `${height}px`;
     Plotly.react("chart-timeline", traces, {
       ...baseLayout(), barmode: "overlay", height, showlegend: false,
-      margin: {l: rows.length > 150 ? 20 : 90, r: 20, t: 10, b: 55},
+      margin: {l: 90, r: 20, ...TIMELINE_MARGIN},
       xaxis: {title: {text: "simulated time (s)"}, range: [0, Math.max(clock.t, config.bucket_s)]},
       yaxis: {type: "category", categoryorder: "array", categoryarray: rows.slice().reverse(),
-              tickmode: "array", tickvals: rows, ticktext: rows.map(plotText),
-              showticklabels: rows.length <= 150, automargin: true},
+              tickmode: "array", tickvals: labelled, ticktext: labelled.map(plotText),
+              tickfont: {size: TIMELINE_FONT_PX}, automargin: true},
     }, plotConfig);
   }
 
@@ -294,11 +305,8 @@
   playButton.addEventListener("click", togglePlay);
   $("btn-restart").addEventListener("click", restart);
   function restart() { resetAcc(); played = 0; clock.restart(); notesShown = 0; $("notes").innerHTML = ""; setPlaying(true); dirty = true; }
-  document.addEventListener("keydown", (e) => {
-    if (e.target.closest("input, select, textarea")) return;
-    if (e.key === " ") { e.preventDefault(); togglePlay(); }
-    if (e.key === "r" || e.key === "R") restart();
-  });
+  // whatever has focus (a clicked button, a select, the chart), except text fields (a VM's name)
+  RunStream.shortcuts({" ": togglePlay, r: restart});
 
   const modeSelect = $("timeline-mode");
   modeSelect.addEventListener("change", () => { mode = modeSelect.value; dirty = true; });
@@ -356,7 +364,8 @@
                    lastSeq: stream ? stream.lastSeq : 0, stream: stream ? stream.state() : null,
                    finished: status === "done" && played === frames.length && frames.length > 0,
                    counts: acc.counts, hosts: acc.hosts, timelinePoints: timelineInfo.points,
-                   timelineRows: timelineInfo.rows, mode: timelineInfo.mode,
+                   timelineRows: timelineInfo.rows, timelineLabels: timelineInfo.labels, mode: timelineInfo.mode,
+                   playing: clock.playing,
                    blackouts: acc.blackouts.length, firstMessageMs: firstMessageAt}),
     restart, setZoom,
   };

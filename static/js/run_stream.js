@@ -32,6 +32,15 @@
  *
  * The simulated clock is the pages' playback: an event is applied once clock.t has passed its
  * t_s; what to apply and how to draw it stays in the page.
+ *
+ *   RunStream.shortcuts({" ": togglePlay, r: restart, ...})
+ *     // keys (lower case, or a KeyboardEvent key name like "ArrowRight") that work whatever has
+ *     // focus (a clicked button, the speed select, a chart) except where keys type text
+ *     // (text inputs, textareas, contenteditable); a shortcut key is then the page's only:
+ *     // Space does not also click the focused button, nor open the focused select.
+ *
+ * The sticky playback bar (.player) publishes its height as the CSS variable --sticky-bar-h,
+ * so an anchor (#results) lands below it (playground.css: scroll-padding-top).
  */
 (function () {
   "use strict";
@@ -180,5 +189,41 @@
     restart() { this.t = 0; this.playing = true; }
   }
 
-  window.RunStream = {open, Clock, reasonFor, FINISHED};
+  // --- keyboard shortcuts ------------------------------------------------------------------------
+  const NOT_TEXT = new Set(["button", "checkbox", "radio", "range", "color", "file", "image", "reset", "submit"]);
+  function typesText(el) {
+    if (!el || !el.tagName) return false;
+    if (el.isContentEditable) return true;
+    const tag = el.tagName.toLowerCase();
+    if (tag === "textarea") return true;
+    return tag === "input" && !NOT_TEXT.has((el.type || "text").toLowerCase());
+  }
+  const SELECT_KEYS = new Set(["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown"]);
+
+  function shortcuts(keys) {
+    document.addEventListener("keydown", (e) => {
+      if (e.altKey || e.ctrlKey || e.metaKey || e.defaultPrevented || typesText(e.target)) return;
+      const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
+      const action = keys[key];
+      if (!action) return;
+      // a focused select keeps its own arrow keys (they choose an option)
+      if (e.target.tagName && e.target.tagName.toLowerCase() === "select" && SELECT_KEYS.has(key)) return;
+      e.preventDefault(); // Space on a focused button would click it as well
+      if (key === " " && e.repeat) return; // holding Space does not flicker play/pause
+      action(e);
+    });
+  }
+
+  // --- the sticky playback bar's height, for the anchors below it ----------------------------------
+  function publishStickyBarHeight() {
+    const bar = document.querySelector(".player");
+    if (!bar) return;
+    const publish = () => document.documentElement.style.setProperty("--sticky-bar-h", `${Math.ceil(bar.getBoundingClientRect().height)}px`);
+    publish();
+    if (window.ResizeObserver) new ResizeObserver(publish).observe(bar);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", publishStickyBarHeight);
+  else publishStickyBarHeight();
+
+  window.RunStream = {open, Clock, reasonFor, FINISHED, shortcuts, typesText};
 })();
