@@ -35,6 +35,7 @@ class Measured:
     converged: bool
     time_s: float  # QEMU's total-time minus its setup-time (or the time until the cancel)
     ram_bytes: int  # ram.transferred
+    precopy_bytes: int  # ram.precopy-bytes: sent while the guest ran
     syncs: int  # dirty-sync-count
     blackout_s: float | None  # QEMU's downtime
     page_writes_per_s: float
@@ -49,6 +50,7 @@ class Predicted:
     stop_reason: str
     time_s: float
     ram_bytes: float  # bytes sent minus the device state: what QEMU counts as ram.transferred
+    precopy_bytes: float  # the live rounds' bytes: what QEMU counts as ram.precopy-bytes
     syncs: int
     blackout_s: float
     throttle_max: float
@@ -69,6 +71,7 @@ def measured_from_record(record: dict) -> Measured:
         converged=result.converged,
         time_s=result.migration_time_s,
         ram_bytes=result.ram_transferred_bytes,
+        precopy_bytes=result.precopy_bytes or 0,
         syncs=result.dirty_sync_count,
         blackout_s=result.downtime_s,
         page_writes_per_s=rate,
@@ -116,6 +119,9 @@ def predict(case: Case, measured: Measured, link: Link) -> Predicted:
         stop_reason=result["stop_reason"],
         time_s=result["total_time_s"],
         ram_bytes=result["bytes_sent"] - (link.device_state_bytes if migrated else 0),
+        precopy_bytes=sum(
+            r["bytes"] * r["repeat"] for r in result["rounds"] if r["phase"] == "live"
+        ),
         syncs=predicted_syncs(result),
         blackout_s=result["blackout_s"] if migrated else 0.0,
         throttle_max=result["throttle_max"],
@@ -168,6 +174,7 @@ def compare_case(case: Case, records: list[dict], link: Link) -> dict:
             "converged": [m.converged for m in measured],
             "time_s": spread([m.time_s for m in measured]),
             "ram_bytes": spread([m.ram_bytes for m in measured]),
+            "precopy_bytes": spread([m.precopy_bytes for m in measured]),
             "syncs": spread([m.syncs for m in measured]),
             "blackout_s": spread([m.blackout_s for m in measured if m.blackout_s is not None])
             if any(m.blackout_s is not None for m in measured)
@@ -180,6 +187,7 @@ def compare_case(case: Case, records: list[dict], link: Link) -> dict:
             "stop_reason": predicted[0].stop_reason,
             "time_s": med([p.time_s for p in predicted]),
             "ram_bytes": med([p.ram_bytes for p in predicted]),
+            "precopy_bytes": med([p.precopy_bytes for p in predicted]),
             "syncs": med([p.syncs for p in predicted]),
             "blackout_s": med([p.blackout_s for p in predicted]),
             "throttle_max": med([p.throttle_max for p in predicted]),
@@ -188,6 +196,10 @@ def compare_case(case: Case, records: list[dict], link: Link) -> dict:
     row["errors"] = {
         "time": relative_error(row["predicted"]["time_s"], row["measured"]["time_s"][0]),
         "bytes": relative_error(row["predicted"]["ram_bytes"], row["measured"]["ram_bytes"][0]),
+        "precopy_bytes": relative_error(
+            row["predicted"]["precopy_bytes"], row["measured"]["precopy_bytes"][0]
+        ),
+        "time_vs_fastest": relative_error(row["predicted"]["time_s"], row["measured"]["time_s"][1]),
         "syncs": row["predicted"]["syncs"] - row["measured"]["syncs"][0],
         "blackout_s": (
             row["predicted"]["blackout_s"] - row["measured"]["blackout_s"][0]

@@ -2,7 +2,7 @@
 
     python -m validation.run                 # calibrate, all cases x3, write results.json, print
     python -m validation.run --cases idle,seq-8M --repetitions 1
-    python -m validation.run --from-results validation/results.json   # recompute, no QEMU
+    python -m validation.run --from-results validation/results.json   # re-analyse, no QEMU
 
 Needs Debian's qemu-system-x86 and gcc (multilib -m32). It takes a few minutes on two cores.
 """
@@ -74,15 +74,23 @@ def analyse(measurements: dict) -> dict:
 
 
 def table(analysis: dict) -> str:
+    """The table of docs/validation.md: QEMU's median [min-max] of the repetitions, the model,
+    the error of the model against the median."""
     lines = [
-        "| case | writes/s (guest) | time s: QEMU median [min-max] | model | err | RAM MB: QEMU median "
-        "[min-max] | model | err | syncs QEMU / model | blackout ms: QEMU median [min-max] | model "
-        "| converged QEMU / model |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| case | writes/s (guest) | time s: QEMU | model | err | RAM MB: QEMU | model | err "
+        "| pre-copy MB: QEMU | model | err | syncs: QEMU / model | blackout ms: QEMU | model "
+        "| converged: QEMU / model |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in analysis["rows"]:
         m, p, e = row["measured"], row["predicted"], row["errors"]
-        t, b, s, w = m["time_s"], m["ram_bytes"], m["syncs"], m["page_writes_per_s"]
+        t, b, c, s, w = (
+            m["time_s"],
+            m["ram_bytes"],
+            m["precopy_bytes"],
+            m["syncs"],
+            m["page_writes_per_s"],
+        )
         blackout = (
             f"{m['blackout_s'][0] * 1e3:.0f} [{m['blackout_s'][1] * 1e3:.0f}-"
             f"{m['blackout_s'][2] * 1e3:.0f}] | {p['blackout_s'] * 1e3:.1f}"
@@ -96,9 +104,10 @@ def table(analysis: dict) -> str:
         )
         lines.append(
             f"| {row['case']} | {w[0]:.0f} | {t[0]:.3f} [{t[1]:.3f}-{t[2]:.3f}] | "
-            f"{p['time_s']:.3f} | {e['time'] * 100:+.1f} % | {b[0] / 1e6:.2f} "
-            f"[{b[1] / 1e6:.2f}-{b[2] / 1e6:.2f}] | {p['ram_bytes'] / 1e6:.2f} | "
-            f"{e['bytes'] * 100:+.1f} % | {syncs} | {blackout} | {converged} |"
+            f"{p['time_s']:.3f} | {e['time'] * 100:+.1f} % | {_mb(b)} | "
+            f"{p['ram_bytes'] / 1e6:.2f} | {e['bytes'] * 100:+.1f} % | {_mb(c)} | "
+            f"{p['precopy_bytes'] / 1e6:.2f} | {e['precopy_bytes'] * 100:+.1f} % | {syncs} | "
+            f"{blackout} | {converged} |"
         )
     s = analysis["summary"]
     lines.append("")
@@ -112,6 +121,10 @@ def table(analysis: dict) -> str:
         f"{analysis['link']['device_state_bytes']} B."
     )
     return "\n".join(lines)
+
+
+def _mb(values: tuple) -> str:
+    return f"{values[0] / 1e6:.2f} [{values[1] / 1e6:.2f}-{values[2] / 1e6:.2f}]"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,10 +141,10 @@ def main(argv: list[str] | None = None) -> int:
         measurements = measure([CASES_BY_NAME[n] for n in names], args.repetitions)
         args.output.write_text(json.dumps({"measurements": measurements}, indent=1) + "\n")
     analysis = analyse(measurements)
-    if not args.from_results:
-        args.output.write_text(
-            json.dumps({"measurements": measurements, "analysis": analysis}, indent=1) + "\n"
-        )
+    output = args.from_results or args.output  # a recomputed analysis replaces the recorded one
+    output.write_text(
+        json.dumps({"measurements": measurements, "analysis": analysis}, indent=1) + "\n"
+    )
     print(table(analysis))
     return 0
 

@@ -153,3 +153,12 @@ def test_the_link_is_the_median_uncapped_rate_and_the_table_shows_every_case():
     }
     text = table(analysis)
     assert "| idle |" in text and "| seq-8M |" in text and "Mean |error|" in text
+
+
+def test_the_model_stops_pre_copy_at_the_byte_qemu_stopped_at():
+    # the switch-over rule (docs/model.md, section 2) against a recorded QEMU 7.2 run: a random
+    # 8 MiB set at 32 MiB/s, pre-copy ends after the same bytes as QEMU's precopy-bytes
+    link = link_from_calibration(recorded_calibration())
+    row = compare_case(CASES_BY_NAME["random-8M"], [recorded("random-8M")], link)
+    assert row["errors"]["precopy_bytes"] == pytest.approx(0, abs=0.001)
+    assert row["predicted"]["syncs"] == row["measured"]["syncs"][0] == 3
