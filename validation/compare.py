@@ -156,10 +156,13 @@ def blackout_ok(predicted_s: float, measured_s: float) -> bool:
     return abs(predicted_s - measured_s) <= max(0.2 * measured_s, 0.002)
 
 
-def compare_case(case: Case, records: list[dict], link: Link) -> dict:
+def compare_case(
+    case: Case, records: list[dict], link: Link, sender_link: Link | None = None
+) -> dict:
     """One row of the table: the repetitions' median and spread, the prediction for the median
     guest and the errors. Each repetition is predicted from its own measured guest; the row's
-    prediction is the median of those predictions."""
+    prediction is the median of those predictions. With `sender_link`, the row also carries the
+    model's time and blackout with the link at that speed (a sensitivity, not the validation)."""
     measured = [measured_from_record(r) for r in records]
     predicted = [predict(case, m, link) for m in measured]
 
@@ -193,6 +196,12 @@ def compare_case(case: Case, records: list[dict], link: Link) -> dict:
             "throttle_max": med([p.throttle_max for p in predicted]),
         },
     }
+    if sender_link is not None:
+        at_sender = [predict(case, m, sender_link) for m in measured]
+        row["predicted_at_sender_speed"] = {
+            "time_s": med([p.time_s for p in at_sender]),
+            "blackout_s": med([p.blackout_s for p in at_sender]),
+        }
     row["errors"] = {
         "time": relative_error(row["predicted"]["time_s"], row["measured"]["time_s"][0]),
         "bytes": relative_error(row["predicted"]["ram_bytes"], row["measured"]["ram_bytes"][0]),

@@ -139,6 +139,7 @@ def run_migration(case: Case, guest: Path) -> dict:
                 "host_elapsed_s": elapsed,
                 "setup_time_ms_while_active": setup_time_ms,
                 "polls": polls,
+                "host_load_average": os.getloadavg()[0],
                 "trace": trace,
                 "guest_tsc_hz": parse_tsc_hz(serial_at_start),
                 "serial_before": _reports_tail(serial_at_start, 40),
@@ -174,33 +175,49 @@ def cpu_count() -> int:
     return os.cpu_count() or 0
 
 
-def device_state_bytes(case: Case, guest: Path) -> int:
-    """The bytes a migration stream carries besides RAM: migrate the guest to a file
-    (`exec:cat > file`) and subtract `ram.transferred` from the file's size."""
+def migrate_to_command(case: Case, guest: Path, command: str, max_bandwidth_bps: int) -> dict:
+    """Migrate the guest into a shell command (`exec:`) with no destination QEMU; returns the
+    final `query-migrate` answer. The command runs in a temporary folder ($PWD)."""
     with tempfile.TemporaryDirectory(prefix="mig-validation-") as tmp:
         tmp_path = Path(tmp)
         serial = tmp_path / "src.txt"
-        stream = tmp_path / "stream.bin"
         proc = subprocess.Popen(
-            qemu_command(case, guest, tmp_path / "src.sock", serial), stdout=subprocess.DEVNULL
+            qemu_command(case, guest, tmp_path / "src.sock", serial),
+            stdout=subprocess.DEVNULL,
+            cwd=tmp,
         )
         try:
             qmp = Qmp(str(tmp_path / "src.sock"))
             _wait_for(lambda: serial.exists() and "READY" in serial.read_text(), 60, "READY")
-            qmp.command("migrate", uri=f"exec:cat > {stream}")
+            qmp.command("migrate-set-parameters", **{"max-bandwidth": max_bandwidth_bps})
+            qmp.command("migrate", uri=f"exec:{command}")
             while (answer := qmp.command("query-migrate"))["status"] not in (
                 "completed",
                 "failed",
             ):
                 time.sleep(POLL_S)
-            time.sleep(0.5)  # cat has the last bytes
-            ram = int(answer["ram"]["transferred"])
+            time.sleep(0.5)  # the command has the last bytes
+            if command.startswith("cat > ") and not command[6:].startswith("/"):
+                answer["stream_file_bytes"] = (tmp_path / command[6:]).stat().st_size
             qmp.command("quit")
             qmp.close()
-            return stream.stat().st_size - ram
+            return answer
         finally:
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def device_state_bytes(case: Case, guest: Path) -> int:
+    """The bytes a migration stream carries besides RAM: migrate the guest to a file
+    (`exec:cat > file`) and subtract `ram.transferred` from the file's size."""
+    answer = migrate_to_command(case, guest, "cat > stream.bin", case.max_bandwidth_bps)
+    return answer["stream_file_bytes"] - int(answer["ram"]["transferred"])
+
+
+def sender_run(case: Case, guest: Path, max_bandwidth_bps: int) -> dict:
+    """An uncapped migration into `cat > /dev/null`: how fast the source alone writes its stream
+    when the reader keeps up (what a socket buffer hides from the source's clock)."""
+    return migrate_to_command(case, guest, "cat > /dev/null", max_bandwidth_bps)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .cases import CASES, CASES_BY_NAME, Case
 from .compare import Link, compare_case, summary
-from .harness import build_guest, device_state_bytes, qemu_version, run_migration
+from .harness import build_guest, device_state_bytes, qemu_version, run_migration, sender_run
 
 RESULTS = Path(__file__).parent / "results.json"
 UNCAPPED_BPS = 100 * 10**9  # QEMU's max-bandwidth far above what loopback carries
@@ -31,16 +31,31 @@ def calibration_case() -> Case:
     )
 
 
-def link_from_calibration(calibration: dict) -> Link:
-    """The loopback's rate: RAM bytes over pre-copy time of uncapped write-once migrations
-    (median), and the device state measured through a file."""
+def uncapped_rate_bps(answers: list[dict]) -> float:
+    """RAM bytes over pre-copy time of uncapped migrations, median."""
     rates = []
-    for record in calibration["link_runs"]:
-        answer = record["query_migrate"]
+    for answer in answers:
         seconds = (answer["total-time"] - answer["setup-time"] - answer["downtime"]) / 1000.0
         rates.append(answer["ram"]["precopy-bytes"] / seconds)
+    return statistics.median(rates)
+
+
+def link_from_calibration(calibration: dict) -> Link:
+    """The loopback's rate: uncapped write-once migrations to a destination QEMU, and the device
+    state measured through a file."""
     return Link(
-        rate_bps=statistics.median(rates),
+        rate_bps=uncapped_rate_bps([r["query_migrate"] for r in calibration["link_runs"]]),
+        device_state_bytes=calibration["device_state_bytes"],
+    )
+
+
+def sender_link_from_calibration(calibration: dict) -> Link | None:
+    """The source's own speed: uncapped migrations into `cat > /dev/null` (a reader that keeps
+    up). Only for the sensitivity table; None in recordings made before it was measured."""
+    if "sender_runs" not in calibration:
+        return None
+    return Link(
+        rate_bps=uncapped_rate_bps(calibration["sender_runs"]),
         device_state_bytes=calibration["device_state_bytes"],
     )
 
@@ -51,6 +66,10 @@ def measure(cases: list[Case], repetitions: int) -> dict:
         calibration = {
             "link_runs": [run_migration(calibration_case(), guest) for _ in range(repetitions)],
             "device_state_bytes": device_state_bytes(CASES_BY_NAME["idle"], guest),
+            "sender_runs": [
+                sender_run(CASES_BY_NAME["write-once-64M"], guest, UNCAPPED_BPS)
+                for _ in range(repetitions)
+            ],
         }
         records: dict[str, list[dict]] = {case.name: [] for case in cases}
         for repetition in range(repetitions):
@@ -62,12 +81,14 @@ def measure(cases: list[Case], repetitions: int) -> dict:
 
 def analyse(measurements: dict) -> dict:
     link = link_from_calibration(measurements["calibration"])
+    sender = sender_link_from_calibration(measurements["calibration"])
     rows = [
-        compare_case(CASES_BY_NAME[name], records, link)
+        compare_case(CASES_BY_NAME[name], records, link, sender)
         for name, records in measurements["records"].items()
     ]
     return {
         "link": {"rate_bps": link.rate_bps, "device_state_bytes": link.device_state_bytes},
+        "sender_rate_bps": sender.rate_bps if sender else None,
         "rows": rows,
         "summary": summary(rows),
     }
@@ -123,6 +144,28 @@ def table(analysis: dict) -> str:
     return "\n".join(lines)
 
 
+def sensitivity_table(analysis: dict) -> str:
+    """The model again with the link at the source's own speed (what the socket buffer hides):
+    not the validation, a check of which mechanism the errors come from."""
+    if not analysis.get("sender_rate_bps"):
+        return ""
+    lines = [
+        f"| case | time s: QEMU median [min] | model, link {analysis['link']['rate_bps'] / 1e6:.0f}"
+        f" MB/s | model, link {analysis['sender_rate_bps'] / 1e6:.0f} MB/s | blackout ms: QEMU "
+        "median | model, sustained link | model, sender's speed |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in analysis["rows"]:
+        m, p, q = row["measured"], row["predicted"], row["predicted_at_sender_speed"]
+        blackout = f"{m['blackout_s'][0] * 1e3:.0f}" if m["blackout_s"] else "-"
+        lines.append(
+            f"| {row['case']} | {m['time_s'][0]:.3f} [{m['time_s'][1]:.3f}] | {p['time_s']:.3f} | "
+            f"{q['time_s']:.3f} | {blackout} | {p['blackout_s'] * 1e3:.1f} | "
+            f"{q['blackout_s'] * 1e3:.1f} |"
+        )
+    return "\n".join(lines)
+
+
 def _mb(values: tuple) -> str:
     return f"{values[0] / 1e6:.2f} [{values[1] / 1e6:.2f}-{values[2] / 1e6:.2f}]"
 
@@ -146,6 +189,10 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps({"measurements": measurements, "analysis": analysis}, indent=1) + "\n"
     )
     print(table(analysis))
+    sensitivity = sensitivity_table(analysis)
+    if sensitivity:
+        print()
+        print(sensitivity)
     return 0
 
 

@@ -14,7 +14,12 @@ from validation.compare import (
     relative_error,
     summary,
 )
-from validation.run import link_from_calibration, table
+from validation.run import (
+    link_from_calibration,
+    sender_link_from_calibration,
+    sensitivity_table,
+    table,
+)
 
 from .validation_support import recorded, recorded_calibration
 
@@ -162,3 +167,33 @@ def test_the_model_stops_pre_copy_at_the_byte_qemu_stopped_at():
     row = compare_case(CASES_BY_NAME["random-8M"], [recorded("random-8M")], link)
     assert row["errors"]["precopy_bytes"] == pytest.approx(0, abs=0.001)
     assert row["predicted"]["syncs"] == row["measured"]["syncs"][0] == 3
+
+
+def test_the_sensitivity_row_runs_the_model_again_with_the_senders_speed():
+    record = recorded("random-8M")
+    fast = Link(rate_bps=1.4e9, device_state_bytes=LINK.device_state_bytes)
+    row = compare_case(CASES_BY_NAME["random-8M"], [record], LINK, fast)
+    at_sender = row["predicted_at_sender_speed"]
+    assert at_sender["blackout_s"] < row["predicted"]["blackout_s"]
+    assert at_sender["time_s"] < row["predicted"]["time_s"]
+    assert "predicted_at_sender_speed" not in compare_case(
+        CASES_BY_NAME["random-8M"], [record], LINK
+    )
+
+
+def test_without_sender_runs_there_is_no_sensitivity_table():
+    calibration = recorded_calibration()
+    without = {k: v for k, v in calibration.items() if k != "sender_runs"}
+    assert sender_link_from_calibration(without) is None
+    assert sensitivity_table({"sender_rate_bps": None, "rows": []}) == ""
+
+
+def test_the_senders_speed_is_the_median_of_migrations_into_a_reader_that_keeps_up():
+    calibration = recorded_calibration()
+    sender = sender_link_from_calibration(calibration)
+    rates = sorted(
+        a["ram"]["precopy-bytes"] / ((a["total-time"] - a["setup-time"] - a["downtime"]) / 1000)
+        for a in calibration["sender_runs"]
+    )
+    assert sender.rate_bps == pytest.approx(rates[1])
+    assert sender.rate_bps > link_from_calibration(calibration).rate_bps
