@@ -1,0 +1,200 @@
+"""Run every validation case against real QEMU and compare with the model (docs/validation.md).
+
+    python -m validation.run                 # calibrate, all cases x3, write results.json, print
+    python -m validation.run --cases idle,seq-8M --repetitions 1
+    python -m validation.run --from-results validation/results.json   # re-analyse, no QEMU
+
+Needs Debian's qemu-system-x86 and gcc (multilib -m32). It takes a few minutes on two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from .cases import CASES, CASES_BY_NAME, Case
+from .compare import Link, compare_case, summary
+from .harness import build_guest, device_state_bytes, qemu_version, run_migration, sender_run
+
+RESULTS = Path(__file__).parent / "results.json"
+UNCAPPED_BPS = 100 * 10**9  # QEMU's max-bandwidth far above what loopback carries
+
+
+def calibration_case() -> Case:
+    return replace(
+        CASES_BY_NAME["write-once-64M"], name="calibration-uncapped", max_bandwidth_bps=UNCAPPED_BPS
+    )
+
+
+def uncapped_rate_bps(answers: list[dict]) -> float:
+    """RAM bytes over pre-copy time of uncapped migrations, median."""
+    rates = []
+    for answer in answers:
+        seconds = (answer["total-time"] - answer["setup-time"] - answer["downtime"]) / 1000.0
+        rates.append(answer["ram"]["precopy-bytes"] / seconds)
+    return statistics.median(rates)
+
+
+def link_from_calibration(calibration: dict) -> Link:
+    """The loopback's rate: uncapped write-once migrations to a destination QEMU, and the device
+    state measured through a file."""
+    return Link(
+        rate_bps=uncapped_rate_bps([r["query_migrate"] for r in calibration["link_runs"]]),
+        device_state_bytes=calibration["device_state_bytes"],
+    )
+
+
+def sender_link_from_calibration(calibration: dict) -> Link | None:
+    """The source's own speed: uncapped migrations into `cat > /dev/null` (a reader that keeps
+    up). Only for the sensitivity table; None in recordings made before it was measured."""
+    if "sender_runs" not in calibration:
+        return None
+    return Link(
+        rate_bps=uncapped_rate_bps(calibration["sender_runs"]),
+        device_state_bytes=calibration["device_state_bytes"],
+    )
+
+
+def measure(cases: list[Case], repetitions: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="mig-validation-guest-") as tmp:
+        guest = build_guest(Path(tmp))
+        calibration = {
+            "link_runs": [run_migration(calibration_case(), guest) for _ in range(repetitions)],
+            "device_state_bytes": device_state_bytes(CASES_BY_NAME["idle"], guest),
+            "sender_runs": [
+                sender_run(CASES_BY_NAME["write-once-64M"], guest, UNCAPPED_BPS)
+                for _ in range(repetitions)
+            ],
+        }
+        records: dict[str, list[dict]] = {case.name: [] for case in cases}
+        for repetition in range(repetitions):
+            for case in cases:
+                print(f"[{repetition + 1}/{repetitions}] {case.name}", file=sys.stderr, flush=True)
+                records[case.name].append(run_migration(case, guest))
+    return {"qemu": qemu_version(), "calibration": calibration, "records": records}
+
+
+def analyse(measurements: dict) -> dict:
+    link = link_from_calibration(measurements["calibration"])
+    sender = sender_link_from_calibration(measurements["calibration"])
+    rows = [
+        compare_case(CASES_BY_NAME[name], records, link, sender)
+        for name, records in measurements["records"].items()
+    ]
+    return {
+        "link": {"rate_bps": link.rate_bps, "device_state_bytes": link.device_state_bytes},
+        "sender_rate_bps": sender.rate_bps if sender else None,
+        "rows": rows,
+        "summary": summary(rows),
+    }
+
+
+def table(analysis: dict) -> str:
+    """The table of docs/validation.md: QEMU's median [min-max] of the repetitions, the model,
+    the error of the model against the median."""
+    lines = [
+        "| case | writes/s (guest) | time s: QEMU | model | err | RAM MB: QEMU | model | err "
+        "| pre-copy MB: QEMU | model | err | syncs: QEMU / model | blackout ms: QEMU | model "
+        "| converged: QEMU / model |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in analysis["rows"]:
+        m, p, e = row["measured"], row["predicted"], row["errors"]
+        t, b, c, s, w = (
+            m["time_s"],
+            m["ram_bytes"],
+            m["precopy_bytes"],
+            m["syncs"],
+            m["page_writes_per_s"],
+        )
+        blackout = (
+            f"{m['blackout_s'][0] * 1e3:.0f} [{m['blackout_s'][1] * 1e3:.0f}-"
+            f"{m['blackout_s'][2] * 1e3:.0f}] | {p['blackout_s'] * 1e3:.1f}"
+            if m["blackout_s"]
+            else f"- | {p['blackout_s'] * 1e3:.1f}"
+        )
+        syncs = f"{s[0]:.0f} [{s[1]}-{s[2]}] / {p['syncs']:.0f}"
+        converged = (
+            f"{sum(m['converged'])}/{len(m['converged'])} / "
+            f"{sum(p['converged'])}/{len(p['converged'])} ({p['stop_reason']})"
+        )
+        lines.append(
+            f"| {row['case']} | {w[0]:.0f} | {t[0]:.3f} [{t[1]:.3f}-{t[2]:.3f}] | "
+            f"{p['time_s']:.3f} | {e['time'] * 100:+.1f} % | {_mb(b)} | "
+            f"{p['ram_bytes'] / 1e6:.2f} | {e['bytes'] * 100:+.1f} % | {_mb(c)} | "
+            f"{p['precopy_bytes'] / 1e6:.2f} | {e['precopy_bytes'] * 100:+.1f} % | {syncs} | "
+            f"{blackout} | {converged} |"
+        )
+    s = analysis["summary"]
+    lines.append("")
+    lines.append(
+        f"Mean |error|: time {s['mean_time_error'] * 100:.1f} %, bytes "
+        f"{s['mean_bytes_error'] * 100:.1f} %. Worst: time {s['worst_time_error'] * 100:.1f} %, "
+        f"bytes {s['worst_bytes_error'] * 100:.1f} %. Blackouts within 20 % or 2 ms: "
+        f"{s['blackouts_on_target']}/{s['blackouts']}. Outcomes agree: "
+        f"{s['outcomes_agree']}/{s['cases']}. Link (loopback, measured): "
+        f"{analysis['link']['rate_bps'] / 1e6:.0f} MB/s, device state "
+        f"{analysis['link']['device_state_bytes']} B."
+    )
+    return "\n".join(lines)
+
+
+def sensitivity_table(analysis: dict) -> str:
+    """The model again with the link at the source's own speed (what the socket buffer hides):
+    not the validation, a check of which mechanism the errors come from."""
+    if not analysis.get("sender_rate_bps"):
+        return ""
+    lines = [
+        f"| case | time s: QEMU median [min] | model, link {analysis['link']['rate_bps'] / 1e6:.0f}"
+        f" MB/s | model, link {analysis['sender_rate_bps'] / 1e6:.0f} MB/s | blackout ms: QEMU "
+        "median | model, sustained link | model, sender's speed |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in analysis["rows"]:
+        m, p, q = row["measured"], row["predicted"], row["predicted_at_sender_speed"]
+        blackout = f"{m['blackout_s'][0] * 1e3:.0f}" if m["blackout_s"] else "-"
+        lines.append(
+            f"| {row['case']} | {m['time_s'][0]:.3f} [{m['time_s'][1]:.3f}] | {p['time_s']:.3f} | "
+            f"{q['time_s']:.3f} | {blackout} | {p['blackout_s'] * 1e3:.1f} | "
+            f"{q['blackout_s'] * 1e3:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def _mb(values: tuple) -> str:
+    return f"{values[0] / 1e6:.2f} [{values[1] / 1e6:.2f}-{values[2] / 1e6:.2f}]"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", help="comma-separated case names (default: all)")
+    parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument("--from-results", type=Path, help="recompute from a recorded results.json")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    if args.from_results:
+        measurements = json.loads(args.from_results.read_text())["measurements"]
+    else:
+        names = args.cases.split(",") if args.cases else [case.name for case in CASES]
+        measurements = measure([CASES_BY_NAME[n] for n in names], args.repetitions)
+        args.output.write_text(json.dumps({"measurements": measurements}, indent=1) + "\n")
+    analysis = analyse(measurements)
+    output = args.from_results or args.output  # a recomputed analysis replaces the recorded one
+    output.write_text(
+        json.dumps({"measurements": measurements, "analysis": analysis}, indent=1) + "\n"
+    )
+    print(table(analysis))
+    sensitivity = sensitivity_table(analysis)
+    if sensitivity:
+        print()
+        print(sensitivity)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
