@@ -35,3 +35,8 @@ from playground.settings import *  # noqa: E402, F403
 # A test's database transaction is invisible to other threads: slow views run inline here
 # (playground/ops/offload.py); the tests against a real server take the worker-thread path.
 PLAYGROUND_VIEWS_IN_WORKER_THREADS = False
+
+# Each test run on a shared PostgreSQL gets its own test database (two runs at once on one
+# server would otherwise drop each other's); .ci/run drops those left by killed runs.
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": f"test_playground_{os.getpid()}"}  # noqa: F405
