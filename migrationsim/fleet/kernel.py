@@ -67,6 +67,8 @@ class Kernel:
             )
             return False
         if self.max_time_s is not None and self._heap[0][0] > self.max_time_s:
+            # something was still to happen: the run lasts at least until the ceiling
+            self.now = self.last_activity_s = self.max_time_s
             self.stopped = (
                 f"stopped at {self.max_time_s / YEAR_S:g} years of simulated time, the ceiling: "
                 f"what had not happened by then is counted as not done"

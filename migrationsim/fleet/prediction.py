@@ -141,7 +141,12 @@ class Prediction:
             elif host.state in ("scheduled", "maintenance"):
                 late = obs.late_arrivals.get(name, [])
                 waiting = [fleet.vms[v].name for v in sorted(host.vms)]
-                if late and set(late) >= set(waiting):
+                if not waiting:  # emptied, but its maintenance outlasted the run's ceiling
+                    reason = "emptied, but still in maintenance when the run " + (
+                        run.stopped or "ended"
+                    )
+                    code = "in_maintenance"
+                elif late and set(late) >= set(waiting):
                     reason = (
                         f"never emptied: {len(late)} VMs landed on it after it was scheduled "
                         "for maintenance and nothing asked them to leave"
