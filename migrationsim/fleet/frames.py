@@ -17,8 +17,8 @@ from migrationsim import notice as notices
 
 from .engine import FleetRun
 from .export import vm_rows
+from .prediction import watch
 from .scenario import parse_scenario
-from .summary import summarize
 
 # A VM's phases on the fleet timeline, with the single-VM page's Okabe-Ito colours; markers
 # (zero-length segments) for what ends a VM's stay abruptly.
@@ -83,6 +83,7 @@ class FleetStream:
         self.scenario = parse_scenario(data)
         self.bucket_s = float(bucket_s)
         self.run = FleetRun(self.scenario, sample_every_s=self.bucket_s)
+        self._seen = watch(self.run)  # what the plan reads too: figures, what is not handled
         fleet = self.run.fleet
         self.vm_level = len(fleet.vms) <= VM_TIMELINE_MAX_VMS if vm_level is None else vm_level
         self._vm_by_name = {vm.name: vm for vm in fleet.vms}
@@ -301,7 +302,8 @@ class FleetStream:
 
     # after the run
     def summary(self) -> dict:
-        return summarize(self.run)
+        """The plan's figures, by the plan's code, and every host or VM not handled."""
+        return self._seen().summary()
 
     def compare_series(self, max_points: int = 400) -> dict:
         """What the compare page overlays: progress over time and the blackout distribution

@@ -17,6 +17,7 @@ from playground.accounts import access
 from playground.runs.models import RunStatus
 
 from .models import FleetRun, FleetRunVm
+from .plan_vs_run import plan_vs_run
 
 ERROR_BAD_AFTER = "after must be a whole number >= 0"
 ERROR_COMPARE_NEEDS_TWO = "choose at least two finished runs to compare (?runs=1,2)"
@@ -99,6 +100,8 @@ def _results(run: FleetRun) -> dict:
         "unfinished": sorted(
             (summary.get("unfinished_reasons") or {}).items(), key=lambda kv: -kv[1]
         ),
+        "plan_vs_run": plan_vs_run(run) if run.status == RunStatus.DONE else None,
+        "not_handled": summary.get("not_handled"),
         "problem_vms": list(
             run.vms.exclude(outcome__in=["migrated", "unaffected"]).order_by("outcome", "id")[:50]
         )
