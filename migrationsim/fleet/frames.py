@@ -103,12 +103,14 @@ class FleetStream:
         # for the comparison charts, kept for the whole run
         self.series: dict[str, list] = {
             "t_s": [],
-            "done": [],
+            "done": [],  # VMs done now (one that must move again leaves it: it can drop)
+            "completed": [],  # migrations completed so far (never drops)
             "migrating": [],
             "queued": [],
             "hosts_done": [],
         }
         self.blackouts: list[float] = []
+        self.completed = 0
 
     def _reset(self) -> None:
         self._segments: list = []
@@ -160,6 +162,7 @@ class FleetStream:
         elif kind == "migrated":
             self._close(vm, t)
             self._done.add(vm)
+            self.completed += 1
             self._blackouts.append(round(float(e["blackout_s"]), 6))
         elif kind == "backed_out":
             opened = self._open.get(vm)
@@ -293,6 +296,7 @@ class FleetStream:
         s = self.series
         s["t_s"].append(frame["t_s"])
         s["done"].append(counts["done"])
+        s["completed"].append(self.completed)
         s["migrating"].append(counts["migrating"])
         s["queued"].append(queued)
         s["hosts_done"].append(self.hosts_done)
