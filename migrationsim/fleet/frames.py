@@ -19,6 +19,7 @@ from .engine import FleetRun
 from .export import vm_rows
 from .prediction import watch
 from .scenario import parse_scenario
+from .single_vm import LinkShares
 
 # A VM's phases on the fleet timeline, with the single-VM page's Okabe-Ito colours; markers
 # (zero-length segments) for what ends a VM's stay abruptly.
@@ -84,6 +85,8 @@ class FleetStream:
         self.bucket_s = float(bucket_s)
         self.run = FleetRun(self.scenario, sample_every_s=self.bucket_s)
         self._seen = watch(self.run)  # what the plan reads too: figures, what is not handled
+        self.link_shares = LinkShares()  # each VM's bandwidth over time, for its anatomy
+        self.run.listeners.append(self.link_shares)
         fleet = self.run.fleet
         self.vm_level = len(fleet.vms) <= VM_TIMELINE_MAX_VMS if vm_level is None else vm_level
         self._vm_by_name = {vm.name: vm for vm in fleet.vms}
@@ -329,4 +332,5 @@ class FleetStream:
             row["host"] = self._first_host[vm.name]  # where it was when the run began
             row["rack"] = self._rack_of_host[row["host"]]
             row["segments"] = self.vm_segments.get(vm.name, [])
+            row["link_rates"] = self.link_shares.rates.get(vm.name, [])
         return rows

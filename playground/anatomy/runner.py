@@ -94,8 +94,10 @@ def validate(values: dict[str, Any]):
 
 
 def events_for(values: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The model's events for a run's stored parameters, in simulated-time order."""
-    return stream(validate(values))
+    """The model's events for a run's stored parameters, in simulated-time order (with the
+    link's rate changes of a fleet VM's run: the bandwidth it got in the fleet, over time)."""
+    changes = [(float(t), float(bps)) for t, bps in values.get("link_rate_changes") or ()]
+    return stream(validate(values), link_rate_changes=changes)
 
 
 MEMORY_MAP_DECIMALS = 3  # a cell is a share of a block's pages: 0.1 % is finer than any eye
