@@ -72,3 +72,38 @@ def test_compare_shows_the_parameters_that_differ_first_oldest_run_first(stack, 
     for _, y in traces:
         assert y == sorted(y) and y[-1] > 0
     assert page.errors == []
+
+
+def test_the_form_focuses_an_error_and_adds_and_removes_events_in_place(stack, page):
+    page.goto(stack.base_url + "/fleets/")
+    page.click("button[data-preset=demo]")
+    page.wait_for_url(re.compile(r"/fleets/\d+/$"))
+    page.fill("#id_cap_per_target_host", "0")  # far down the form
+    page.evaluate("window.scrollTo(0, 0)")
+    page.click("#save-plan")
+    page.wait_for_selector("#id_cap_per_target_host_error")
+    page.wait_for_function("document.activeElement.id === 'id_cap_per_target_host'")
+    box = page.evaluate(
+        "(() => { const r = document.activeElement.getBoundingClientRect();"
+        " return [r.top, r.bottom, window.innerHeight]; })()"
+    )
+    assert box[0] >= 0 and box[1] <= box[2], box  # scrolled into view
+    page.fill("#id_cap_per_target_host", "2")
+    page.click("#add-event")
+    page.wait_for_selector("#id_events-1-name")
+    page.wait_for_function("document.activeElement.id === 'id_events-1-name'")
+    page.fill("#id_events-1-name", "bios-later")
+    page.select_option("#id_events-1-kind", "bios_rollout")
+    page.fill("#id_events-1-start", "2h")
+    assert not page.is_visible("#id_events-0-DELETE")  # the button does it
+    page.click("#remove-event-0")
+    assert not page.is_visible("#event-0") and page.is_checked("#id_events-0-DELETE")
+    page.click(".event-removed .undo-remove")
+    assert page.is_visible("#event-0") and not page.is_checked("#id_events-0-DELETE")
+    page.click("#remove-event-0")
+    page.click("#save-plan")
+    page.wait_for_url(re.compile(r"/fleets/\d+/plan/$"))
+    page.wait_for_selector("#approve", timeout=90_000)
+    plan = page.inner_text("#plan")
+    assert "bios-later (bios_rollout)" in plan and "kernel-upgrade" not in plan
+    assert page.errors == []
