@@ -107,3 +107,14 @@ def test_the_form_focuses_an_error_and_adds_and_removes_events_in_place(stack, p
     plan = page.inner_text("#plan")
     assert "bios-later (bios_rollout)" in plan and "kernel-upgrade" not in plan
     assert page.errors == []
+
+
+def test_an_import_error_says_line_and_column_and_its_field_is_focused(stack, page):
+    page.goto(stack.base_url + "/fleets/")
+    page.fill("#id_text", "name: x\nfleet:\n  racks: [1, 2\n  vms: 3\n")
+    page.click("#import-submit")
+    page.wait_for_selector("#id_text_error")
+    said = page.inner_text("#id_text_error")
+    assert "line 4, column 6" in said and "not closed" in said, said
+    page.wait_for_function("document.activeElement.id === 'id_text'")
+    assert page.errors == []
