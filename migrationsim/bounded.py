@@ -45,7 +45,14 @@ class TooMany(InputRefused):
 
 
 class Malformed(InputRefused):
+    """Not valid JSON: ``problem`` is the parser's own words, ``line`` and ``column`` (from 1)
+    where it stopped, when it says."""
+
     status = 400
+
+    def __init__(self, message: str, *, problem: str = "", line: int = 0, column: int = 0):
+        super().__init__(message)
+        self.problem, self.line, self.column = problem, line, column
 
 
 def size_in_words(n: int) -> str:
@@ -86,6 +93,13 @@ def load_json(data: bytes | str, *, max_bytes: int, max_depth: int) -> Any:
         raise TooDeep(f"the JSON nests {depth:,} levels deep; at most {max_depth} levels")
     try:
         return json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise Malformed(
+            f"not valid JSON: {str(error)[:200]}",
+            problem=error.msg,
+            line=error.lineno,
+            column=error.colno,
+        ) from None
     except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
         raise Malformed(f"not valid JSON: {str(error)[:200]}") from None
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from .errors import InvalidParameter
 from .migration import simulate
-from .spec import PARAMETERS, build_spec
+from .spec import PARAMETERS, SEED_MAX, build_spec
 from .workload import PRESETS
 
 
@@ -165,10 +165,13 @@ def _fleet(args: argparse.Namespace) -> int:
     if args.seed is not None:
         try:
             seed = int(args.seed)
-            if seed < 0:
+            if not 0 <= seed <= SEED_MAX:
                 raise ValueError
         except ValueError:
-            print(f"{prog}: error: --seed: must be a whole number >= 0", file=sys.stderr)
+            print(
+                f"{prog}: error: --seed: must be a whole number from 0 to {SEED_MAX}",
+                file=sys.stderr,
+            )
             return 2
     if args.plan:
         data = scenario.raw if seed is None else {**scenario.raw, "seed": seed}

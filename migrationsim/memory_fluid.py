@@ -416,7 +416,7 @@ class FluidMemory:
         size = self.total_pages / cells
         out = [0.0] * cells
         for s in self.segs:
-            if s[PENDING] <= 0.0:
+            if s[PENDING] <= 0.0 or s[PAGES] <= 0.0:  # an empty segment's float crumb
                 continue
             density = s[PENDING] / s[PAGES]
             a, b = s[START], s[START] + s[PAGES]

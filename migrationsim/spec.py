@@ -171,6 +171,16 @@ def _int(value: Any) -> int:
         raise ValueError(f"must be a whole number (got {value!r})") from None
 
 
+SEED_MAX = 2**32 - 1  # a fleet scenario's seeds too (its VM's anatomy runs with the fleet's)
+
+
+def _seed(value: Any) -> int:
+    seed = _int(value)
+    if not 0 <= seed <= SEED_MAX:
+        raise ValueError(f"must be a whole number from 0 to {SEED_MAX} (got {seed})")
+    return seed
+
+
 def _float(value: Any) -> float:
     try:
         number = float(value)
@@ -316,7 +326,7 @@ PARAMETERS: dict[str, Parameter] = {
     "resolution": Parameter(
         _choice(RESOLUTIONS), "fluid", "fluid (expected values) or pages (per-page bitmap)"
     ),
-    "seed": Parameter(_int, 1, "random seed (pages resolution)"),
+    "seed": Parameter(_seed, 1, f"random seed (pages resolution), 0 to {SEED_MAX}"),
 }
 
 

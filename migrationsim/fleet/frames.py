@@ -17,8 +17,9 @@ from migrationsim import notice as notices
 
 from .engine import FleetRun
 from .export import vm_rows
+from .prediction import watch
 from .scenario import parse_scenario
-from .summary import summarize
+from .single_vm import LinkShares
 
 # A VM's phases on the fleet timeline, with the single-VM page's Okabe-Ito colours; markers
 # (zero-length segments) for what ends a VM's stay abruptly.
@@ -83,6 +84,9 @@ class FleetStream:
         self.scenario = parse_scenario(data)
         self.bucket_s = float(bucket_s)
         self.run = FleetRun(self.scenario, sample_every_s=self.bucket_s)
+        self._seen = watch(self.run)  # what the plan reads too: figures, what is not handled
+        self.link_shares = LinkShares()  # each VM's bandwidth over time, for its anatomy
+        self.run.listeners.append(self.link_shares)
         fleet = self.run.fleet
         self.vm_level = len(fleet.vms) <= VM_TIMELINE_MAX_VMS if vm_level is None else vm_level
         self._vm_by_name = {vm.name: vm for vm in fleet.vms}
@@ -102,12 +106,14 @@ class FleetStream:
         # for the comparison charts, kept for the whole run
         self.series: dict[str, list] = {
             "t_s": [],
-            "done": [],
+            "done": [],  # VMs done now (one that must move again leaves it: it can drop)
+            "completed": [],  # migrations completed so far (never drops)
             "migrating": [],
             "queued": [],
             "hosts_done": [],
         }
         self.blackouts: list[float] = []
+        self.completed = 0
 
     def _reset(self) -> None:
         self._segments: list = []
@@ -159,6 +165,7 @@ class FleetStream:
         elif kind == "migrated":
             self._close(vm, t)
             self._done.add(vm)
+            self.completed += 1
             self._blackouts.append(round(float(e["blackout_s"]), 6))
         elif kind == "backed_out":
             opened = self._open.get(vm)
@@ -292,6 +299,7 @@ class FleetStream:
         s = self.series
         s["t_s"].append(frame["t_s"])
         s["done"].append(counts["done"])
+        s["completed"].append(self.completed)
         s["migrating"].append(counts["migrating"])
         s["queued"].append(queued)
         s["hosts_done"].append(self.hosts_done)
@@ -301,7 +309,8 @@ class FleetStream:
 
     # after the run
     def summary(self) -> dict:
-        return summarize(self.run)
+        """The plan's figures, by the plan's code, and every host or VM not handled."""
+        return self._seen().summary()
 
     def compare_series(self, max_points: int = 400) -> dict:
         """What the compare page overlays: progress over time and the blackout distribution
@@ -323,4 +332,5 @@ class FleetStream:
             row["host"] = self._first_host[vm.name]  # where it was when the run began
             row["rack"] = self._rack_of_host[row["host"]]
             row["segments"] = self.vm_segments.get(vm.name, [])
+            row["link_rates"] = self.link_shares.rates.get(vm.name, [])
         return rows

@@ -9,6 +9,7 @@ plan reports. Nothing here changes how the engine behaves.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import reasons as why
@@ -254,6 +255,12 @@ class Prediction:
             "queue_wait_p99_s": s["queue_wait_p99_s"],
         }
 
+    def summary(self) -> dict:
+        """The run's summary as its results page shows it: ``summarize`` with the plan's own
+        figures (the same makespan rule, terminations) and what was not handled, so a run's
+        figures sit beside its plan's computed by the same code."""
+        return {**summarize(self.run), **self.figures(), "not_handled": self.not_handled()}
+
 
 def _code(rec) -> str:
     if rec.outcome == "crashed":
@@ -271,6 +278,15 @@ def _vm_sentence(what: str, code: str, reason: str) -> str:
     if reason:
         return reason
     return why.SENTENCES.get(code, code.replace("_", " "))
+
+
+def watch(run: FleetRun) -> Callable[[], Prediction]:
+    """Listen to ``run`` (not yet started) as ``observe`` does; call the result once it has
+    finished for its ``Prediction`` (a fleet run's stream uses this for its summary)."""
+    obs = Observer()
+    run.listeners.append(obs)
+    home = [vm.host for vm in run.fleet.vms]
+    return lambda: Prediction(run, obs, home)
 
 
 def observe(scenario, *, capacity_factor: float = 1.0) -> Prediction:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrationsim.errors import InvalidParameter
-from migrationsim.spec import PARAMETERS, build_spec
+from migrationsim.spec import PARAMETERS, SEED_MAX, build_spec
 from migrationsim.units import parse_bytes, parse_duration, parse_rate
 from migrationsim.workload import PRESETS as WORKLOADS
 
@@ -423,7 +423,7 @@ def parse_scenario(data: Any) -> Scenario:
     scenario = Scenario(
         name=top.get("name", _text, "scenario"),
         description=top.get("description", lambda v: _text(v, 4000), ""),
-        seed=top.get("seed", _int(0, 2**32 - 1), 1),
+        seed=top.get("seed", _int(0, SEED_MAX), 1),
         zone=zone,
         racks=tuple(groups),
         spine_bps=spine,
@@ -517,13 +517,14 @@ def _vm_list(fleet: _Reader, groups: list[RackGroup]) -> tuple:
     return tuple(vms)
 
 
-_DEFAULT_DOWNTIME_S = {
+DEFAULT_HOST_DOWNTIME_S = {
     "bios_rollout": 900.0,
     "urgent_patch": 300.0,
     "kernel_upgrade": 600.0,
     "hw_failure": 3600.0,
 }
-_DEFAULT_MAX_HOSTS = {
+DEFAULT_FAILURE_AFTER_S = 1800.0  # a hardware failure's mean time to failure
+DEFAULT_MAX_HOSTS_IN_MAINTENANCE = {
     "bios_rollout": "100%",
     "urgent_patch": "10%",
     "kernel_upgrade": "10%",
@@ -563,9 +564,13 @@ def _event(raw: Any, i: int) -> MaintenanceEvent:
         raise ScenarioError(ev.at("window"), "needs both start and end")
     if w_start is not None and w_end <= w_start:
         raise ScenarioError(ev.at("window.end"), "must be after window.start")
-    max_hosts = ev.get("max_hosts_in_maintenance", _host_limit, _DEFAULT_MAX_HOSTS[kind])
+    max_hosts = ev.get(
+        "max_hosts_in_maintenance", _host_limit, DEFAULT_MAX_HOSTS_IN_MAINTENANCE[kind]
+    )
     failure = ev.get(
-        "failure_after", _positive(parse_duration), 1800.0 if kind == "hw_failure" else None
+        "failure_after",
+        _positive(parse_duration),
+        DEFAULT_FAILURE_AFTER_S if kind == "hw_failure" else None,
     )
     event = MaintenanceEvent(
         name=ev.get("name", _text, f"{kind}-{i + 1}"),
@@ -577,7 +582,7 @@ def _event(raw: Any, i: int) -> MaintenanceEvent:
         deadline_s=ev.get("deadline", _positive(parse_duration), None),
         window=None if w_start is None else (w_start, w_end),
         max_hosts_in_maintenance=max_hosts,
-        host_downtime_s=ev.get("host_downtime", parse_duration, _DEFAULT_DOWNTIME_S[kind]),
+        host_downtime_s=ev.get("host_downtime", parse_duration, DEFAULT_HOST_DOWNTIME_S[kind]),
         failure_after_mean_s=failure if kind == "hw_failure" else None,
     )
     ev.finish()

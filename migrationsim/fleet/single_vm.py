@@ -1,5 +1,8 @@
 """One VM of a fleet as the single-VM model's parameters: what the single-VM (anatomy) page
-needs to replay one fleet VM's migration on its own, with its memory, workload and host NIC.
+needs to replay one fleet VM's migration on its own, with its memory, workload and host NIC,
+and, from a fleet run, the bandwidth it actually got there over time (``LinkShares`` records
+it while the run goes; ``with_fleet_bandwidth`` puts it into the parameters as the single-VM
+model's piecewise-constant link, ``migrationsim.precopy.LinkRate``).
 """
 
 from __future__ import annotations
@@ -8,8 +11,8 @@ from .engine import FleetRun
 from .scenario import parse_scenario
 
 
-def _text_rate(bps: float) -> str:
-    return f"{bps * 8 / 1e9:.6g}Gbit/s"
+def _text_rate(bps: float, digits: int = 6) -> str:
+    return f"{bps * 8 / 1e9:.{digits}g}Gbit/s"
 
 
 def vm_anatomy_params(data: dict, vm_name: str) -> dict | None:
@@ -49,3 +52,52 @@ def vm_anatomy_params(data: dict, vm_name: str) -> dict | None:
     )
     params["fleet_vm"] = {"vm": vm.name, "host": host.name, "vcpus": vm.vcpus}
     return params
+
+
+MAX_LINK_POINTS = 500  # per VM: a pre-copy that never converges syncs every 100 ms for minutes
+_SAME_RATE = 1e-3  # consecutive rounds within 0.1 % of each other are one step
+
+
+class LinkShares:
+    """A fleet run's listener: each VM's first pre-copy as ``[[t_s, bps], ...]``, the rate it
+    actually sent at in each round (the round's bytes over its duration: its share of the
+    shared links, under its policy's cap), ``t_s`` from the start of that pre-copy. The first
+    pre-copy is the one from the host the VM started on (what its anatomy replays)."""
+
+    def __init__(self):
+        self.rates: dict[str, list[list[float]]] = {}
+        self._start_s: dict[str, float] = {}  # VMs whose first pre-copy is under way
+
+    def __call__(self, e: dict) -> None:
+        kind = e["kind"]
+        if kind == "precopy_start":
+            if e["vm"] not in self.rates:
+                self.rates[e["vm"]] = []
+                self._start_s[e["vm"]] = e["t_s"]
+        elif kind == "round":
+            start = self._start_s.get(e["vm"])
+            if start is None or not e.get("rate_bps") or e.get("duration_s", 0) <= 0:
+                return
+            points = self.rates[e["vm"]]
+            t_s, bps = round(e["t_s"] - e["duration_s"] - start, 6), round(float(e["rate_bps"]))
+            if points and abs(bps - points[-1][1]) <= _SAME_RATE * points[-1][1]:
+                return
+            if len(points) < MAX_LINK_POINTS and bps > 0:
+                points.append([max(0.0, t_s), bps])
+        elif kind in ("blackout_start", "aborted", "backed_out", "crashed"):
+            self._start_s.pop(e.get("vm"), None)  # later pre-copies are not recorded
+
+
+def with_fleet_bandwidth(params: dict, link_rates: list) -> dict:
+    """``params`` (``vm_anatomy_params``'s) replaying the bandwidth the VM got in the fleet:
+    the first round's rate as the link, each later change as ``link_rate_changes`` (``t_s``
+    from the start of pre-copy, what ``migrationsim.stream`` takes). Unchanged without rates
+    (a VM that did not migrate keeps its NIC's migration share)."""
+    if not link_rates:
+        return params
+    (_, first_bps), *later = link_rates
+    return {
+        **params,
+        "bandwidth": _text_rate(first_bps, digits=9),  # bytes/s, whole: exact in 9 digits
+        "link_rate_changes": [[float(t), float(bps)] for t, bps in later],
+    }

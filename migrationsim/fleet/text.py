@@ -19,6 +19,7 @@ import yaml
 from migrationsim import bounded
 
 from .scenario import Scenario, ScenarioError, parse_scenario
+from .text_errors import json_words, located, yaml_words
 
 MAX_SCENARIO_CHARS = 2_000_000  # an uploaded scenario's text, at most
 MAX_TEXT_DEPTH = 20  # a scenario nests about 6 levels deep
@@ -42,11 +43,12 @@ def read_text(text: str, *, name: str = "") -> Any:
             )
         return bounded.load_yaml(text, max_depth=MAX_TEXT_DEPTH, max_nodes=MAX_TEXT_VALUES)
     except bounded.Malformed as exc:  # its message says "not valid JSON: ..."
-        raise ScenarioError("scenario", f"{said}{exc.message}") from None
+        words = json_words(exc.problem, exc.line, exc.column) if exc.line else exc.message
+        raise ScenarioError("scenario", f"{said}{words}") from None
     except bounded.InputRefused as exc:
         raise ScenarioTextRefused("scenario", f"{said}{exc.message}") from None
     except yaml.YAMLError as exc:
-        raise ScenarioError("scenario", f"{said}not valid YAML: {str(exc)[:300]}") from None
+        raise ScenarioError("scenario", f"{said}{yaml_words(exc)}") from None
     except RecursionError:
         raise ScenarioTextRefused("scenario", f"{said}nested too deeply") from None
     except ValueError as exc:  # e.g. an integer of 5,000 digits (Python refuses to read it)
@@ -98,8 +100,10 @@ def parse_text(text: str, *, max_events: int | None = None, max_list: int | None
         plain = _without_nones(json.loads(json.dumps(data, default=str)))
         validate(plain)  # the same scenario to the engine (a null value is an absent key)
         return plain
-    except ScenarioError:
+    except ScenarioTextRefused:
         raise
+    except ScenarioError as exc:  # the path, and where it is in the text
+        raise located(exc, text) from None
     except RecursionError:
         raise ScenarioError("scenario", "nested too deeply") from None
     except ValueError as exc:  # e.g. an integer of 5,000 digits (Python refuses to write it)

@@ -1,5 +1,7 @@
 """The anatomy of one VM of a fleet run: a single-VM run of that VM (its memory, workload, the
-scenario's policy, its NIC's migration share as the link), opened from the fleet run's page."""
+scenario's policy), opened from the fleet run's page, replaying the bandwidth it actually got in
+the fleet over time (its stored ``link_rates``; a VM that did not migrate gets its NIC's
+migration share). The run page links back to the fleet run and says which it is."""
 
 from __future__ import annotations
 
@@ -8,9 +10,9 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from migrationsim.fleet.single_vm import vm_anatomy_params
+from migrationsim.fleet.single_vm import vm_anatomy_params, with_fleet_bandwidth
 from playground.accounts import access, limits
-from playground.fleets.models import FleetRun
+from playground.fleets.models import FleetRun, FleetRunVm
 
 from .services import create_run
 
@@ -23,6 +25,10 @@ def anatomy_params(*, run: FleetRun, vm_name: str) -> dict | None:
     if params is None:
         return None
     params["fleet_vm"]["fleet_run"] = run.pk
+    row = FleetRunVm.objects.filter(run=run, name=vm_name).only("data").first()
+    link_rates = (row.data.get("link_rates") if row is not None else None) or []
+    params = with_fleet_bandwidth(params, link_rates)
+    params["fleet_vm"]["bandwidth"] = "fleet" if link_rates else "nic_share"
     return params
 
 

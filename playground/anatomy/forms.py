@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from django import forms
 
+from migrationsim.spec import SEED_MAX
+
 from . import runner as simulation
 
 SPEEDS = [
@@ -81,7 +83,7 @@ class AnatomyForm(forms.Form):
     seed = forms.IntegerField(
         label="Seed",
         min_value=0,
-        max_value=2**31 - 1,
+        max_value=SEED_MAX,
         help_text="same seed and parameters: same run",
     )
 

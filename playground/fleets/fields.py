@@ -20,7 +20,9 @@ from django import forms
 from django.core.validators import MaxLengthValidator
 
 from migrationsim.fleet.scenario import workload_names
+from migrationsim.spec import SEED_MAX
 
+from . import hints
 from .field_kinds import (
     FLAG,
     HOST_LIMIT,
@@ -125,7 +127,7 @@ POLICIES = [
     ("gce", "gce: diminishing returns"),
 ]
 TIMEOUT_ACTIONS = [
-    ("", "the policy's default (abort)"),
+    ("", hints.timeout_action()),
     ("abort", "abort: the VM stays on its source"),
     ("force-complete", "force-complete: pause and finish"),
     ("post-copy", "post-copy: switch and pull the rest"),
@@ -135,7 +137,7 @@ NO_CAP = "blank: no cap"
 FLEET_FIELDS: tuple[Row, ...] = (
     Row("name", "name", text("Name", max_length=200)),
     Row("description", "description", description_field()),
-    Row("seed", "seed", whole("Seed", "same seed and scenario: same run", high=2**32 - 1), WHOLE),
+    Row("seed", "seed", whole("Seed", "same seed and scenario: same run", high=SEED_MAX), WHOLE),
     Row("zone", "fleet.zone", text("Zone", max_length=200)),
     Row("racks", "fleet.racks[0].count", whole("Racks", high=10_000), WHOLE),
     Row("hosts_per_rack", "fleet.racks[0].hosts", whole("Hosts per rack", high=1000), WHOLE),
@@ -211,22 +213,17 @@ FLEET_FIELDS: tuple[Row, ...] = (
     Row(
         "downtime_limit",
         "policy.downtime_limit",
-        text("Downtime limit", "300ms", "e.g. 300ms", required=False),
+        text("Downtime limit", "300ms", hints.downtime_limit(), required=False),
     ),
     Row(
         "max_bandwidth",
         "policy.max_bandwidth",
-        text(
-            "Bandwidth cap per migration",
-            "128MiB/s",
-            "blank: the policy's default (qemu 128MiB/s)",
-            required=False,
-        ),
+        text("Bandwidth cap per migration", "128MiB/s", hints.max_bandwidth(), required=False),
     ),
     Row(
         "completion_timeout",
         "policy.completion_timeout",
-        text("Completion timeout", "150s", "blank: none; e.g. 150s", required=False),
+        text("Completion timeout", "150s", hints.completion_timeout(), required=False),
     ),
     Row(
         "timeout_action",
@@ -290,7 +287,7 @@ EVENT_FIELDS: tuple[Row, ...] = (
             widget=forms.TextInput(attrs={"placeholder": "rack1, rack2", **TEXT_ATTRS}),
         ),
     ),
-    Row("start", "start", text("Start", "0s", "after the run starts, e.g. 0s", required=False)),
+    Row("start", "start", text("Start", "0s", "after the run starts; blank: 0s", required=False)),
     Row(
         "deadline",
         "deadline",
@@ -304,12 +301,7 @@ EVENT_FIELDS: tuple[Row, ...] = (
     Row(
         "max_hosts_in_maintenance",
         "max_hosts_in_maintenance",
-        text(
-            "Hosts out at once",
-            "10%",
-            "a count (2) or a share (10%); blank: the kind's default",
-            required=False,
-        ),
+        text("Hosts out at once", "10%", hints.max_hosts_in_maintenance(), required=False),
         HOST_LIMIT,
     ),
     Row(
@@ -321,12 +313,12 @@ EVENT_FIELDS: tuple[Row, ...] = (
     Row(
         "host_downtime",
         "host_downtime",
-        text("Host downtime", "10min", "blank: the kind's default (5-60 min)", required=False),
+        text("Host downtime", "10min", hints.host_downtime(), required=False),
     ),
     Row(
         "failure_after",
         "failure_after",
-        text("Mean time to failure", "30min", "hardware failures only, e.g. 30min", required=False),
+        text("Mean time to failure", "30min", hints.failure_after(), required=False),
     ),
 )
 

@@ -17,6 +17,8 @@ from playground.accounts import access
 from playground.runs.models import RunStatus
 
 from .models import FleetRun, FleetRunVm
+from .plan_vs_run import plan_vs_run
+from .scenario_diff import differing_parameters
 
 ERROR_BAD_AFTER = "after must be a whole number >= 0"
 ERROR_COMPARE_NEEDS_TWO = "choose at least two finished runs to compare (?runs=1,2)"
@@ -121,6 +123,8 @@ def _results(run: FleetRun) -> dict:
         "unfinished": sorted(
             (summary.get("unfinished_reasons") or {}).items(), key=lambda kv: -kv[1]
         ),
+        "plan_vs_run": plan_vs_run(run) if run.status == RunStatus.DONE else None,
+        "not_handled": summary.get("not_handled"),
         "problem_vms": list(
             run.vms.exclude(outcome__in=["migrated", "unaffected"]).order_by("outcome", "id")[:50]
         )
@@ -199,11 +203,15 @@ def fleet_runs(request: HttpRequest) -> HttpResponse:
 
 
 def _run_ids(request: HttpRequest) -> list[int] | None:
-    raw = ",".join(request.GET.getlist("runs"))
+    """The runs to compare, in the order chosen: ``?runs=3,1`` as written; ticked on the list
+    of runs (``?runs=3&runs=1``, which lists the newest first), oldest first."""
+    given = request.GET.getlist("runs")
+    raw = ",".join(given)
     parts = [p.strip() for p in raw.split(",") if p.strip()]
     if not all(ID.fullmatch(p) for p in parts):
         return None
-    return list(dict.fromkeys(int(p) for p in parts))
+    ids = list(dict.fromkeys(int(p) for p in parts))
+    return sorted(ids) if len(given) > 1 else ids
 
 
 @require_GET
@@ -257,6 +265,7 @@ def fleet_compare(request: HttpRequest) -> HttpResponse:
         outcome_rows.append(
             {
                 "label": name,
+                "any_differs": any(v != values[0] for v in values),
                 "cells": [
                     {
                         "value": v,
@@ -282,7 +291,19 @@ def fleet_compare(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "fleets/compare.html",
-        {"runs": runs, "rows": rows, "outcome_rows": outcome_rows, "config": config},
+        {
+            "runs": runs,
+            "rows": rows,
+            "outcome_rows": outcome_rows,
+            "config": config,
+            "parameters": differing_parameters([r.scenario for r in runs]),
+            "outcomes_differ": [r for r in rows if r["any_differs"]]
+            + [
+                {**r, "label": f"VMs {r['label']}", "key": ""}
+                for r in outcome_rows
+                if r["any_differs"]
+            ],
+        },
     )
 
 

@@ -129,15 +129,21 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         """Send what is stored and, if it changed, the status; returns the status. The status
         is read *before* the replay: a run's events are stored before it is marked finished,
         so a finished status read first means the replay holds every event (read after, a run
-        that ended in between would say "done" ahead of its last events)."""
-        status, error = await _status(self.spec.model, self.run_id)
+        that ended in between would say "done" ahead of its last events). It is read and sent
+        under the lock, as a status message is: a "running" read here cannot go out after a
+        "done" relayed in between (a viewer saw done, running, done)."""
         async with self.lock:
+            status, error = await _status(self.spec.model, self.run_id)
             await self._replay()
-        if status != self.sent_status:
             await self._send_status(status, error)
         return status
 
     async def _send_status(self, status: str, error: str) -> None:
+        """Send a status, unless it is the one sent last or the run was already said to be
+        finished: a finished run never runs again, so a status that is not finished after one
+        is a late message or a stale read, never news."""
+        if status == self.sent_status or (self.sent_status in FINISHED and status not in FINISHED):
+            return
         self.sent_status = status
         await self.send_json({"type": "status", "status": status, "error": error})
 
@@ -169,7 +175,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
                 await self._forward(fresh)
 
     async def run_status(self, message: dict) -> None:
-        if message["status"] in FINISHED:
-            async with self.lock:  # everything stored before the end goes out before it
-                await self._replay()
-        await self._send_status(message["status"], message.get("error", ""))
+        async with self.lock:  # in order with the catch-up's statuses
+            if message["status"] in FINISHED:
+                await self._replay()  # everything stored before the end goes out before it
+            await self._send_status(message["status"], message.get("error", ""))

@@ -10,7 +10,10 @@
   const line = (key) => config.runs.map((r, i) => ({type: "scatter", mode: "lines", name: plotText(r.label),
     x: r.series.t_s || [], y: r.series[key] || [], line: {color: COLORS[i % 6], width: 3, dash: DASHES[i % 6]}}));
   const time = {title: {text: "simulated time (s)"}};
-  Plotly.newPlot("cmp-done", line("done"), layout(time, {title: {text: "VMs done"}, rangemode: "tozero"}), plotConfig);
+  // migrations completed so far: never drops (a VM "done" that must move again would leave
+  // "done"); runs stored before the series existed show "done"
+  const completed = config.runs.every((r) => r.series.completed) ? "completed" : "done";
+  Plotly.newPlot("cmp-done", line(completed), layout(time, {title: {text: completed === "completed" ? "migrations completed" : "VMs done"}, rangemode: "tozero"}), plotConfig);
   Plotly.newPlot("cmp-migrating", line("migrating"), layout(time, {title: {text: "migrations"}, rangemode: "tozero"}), plotConfig);
   Plotly.newPlot("cmp-queued", line("queued"), layout(time, {title: {text: "VMs queued"}, rangemode: "tozero"}), plotConfig);
   const cdf = config.runs.map((r, i) => {

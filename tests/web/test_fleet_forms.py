@@ -89,7 +89,9 @@ def test_an_upload_with_a_bad_field_shows_the_engines_path_verbatim():
     bad["fleet"]["racks"][0]["hosts"] = 0
     form = ImportForm({"text": json.dumps(bad)})
     assert not form.is_valid()
-    assert form.errors["text"] == ["fleet.racks[0].hosts: must be > 0"]
+    (error,) = form.errors["text"]
+    at = json.dumps(bad).index('"hosts": 0') + len('"hosts": ') + 1  # the value's column
+    assert error == f"fleet.racks[0].hosts: must be > 0; see line 1, column {at}"
 
 
 def test_an_upload_that_is_not_yaml_is_refused():

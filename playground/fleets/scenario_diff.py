@@ -1,0 +1,92 @@
+"""The parameters that differ between runs: their scenario dicts compared path by path
+(``policy.downtime_limit``, ``events[0].max_hosts_in_maintenance``, as the engine names them in
+its errors), each with its value in every run, in the scenario's own units (sizes and rates are
+written with theirs; a share stored as 0..1 is shown in percent, as the form shows it). A key
+one run leaves out is shown as the engine's default for it when the form table knows one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .field_kinds import MIX_SHARE, PERCENT
+from .fields import DEFAULTS, EVENT_DEFAULTS, EVENT_FIELDS, FLEET_FIELDS
+from .paths import ABSENT, lookup, steps, text
+
+MAX_ROWS = 200  # a VM list edited VM by VM stays a readable table
+_SHARES = (PERCENT, MIX_SHARE)
+
+
+def leaves(value: Any, path: str = "") -> dict[str, Any]:
+    """Every value of a scenario by its path; a list of plain values (``[1GiB, 16GiB]``) is one
+    value, a list of mappings (racks, events, a VM list) is walked item by item."""
+    if isinstance(value, dict) and value:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(leaves(item, f"{path}.{key}" if path else str(key)))
+        return out
+    if isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value):
+        out = {}
+        for i, item in enumerate(value):
+            out.update(leaves(item, f"{path}[{i}]"))
+        return out
+    return {path: value}
+
+
+def _row(path: str):
+    """The form's row for ``path`` (fleet or event field), if the form edits it."""
+    walked = steps(path)
+    if len(walked) >= 2 and walked[0] == "events" and isinstance(walked[1], int):
+        inner = text(walked[2:])
+        return next((r for r in EVENT_FIELDS if r.path == inner), None), inner
+    return next((r for r in FLEET_FIELDS if r.path == path), None), None
+
+
+def _default(path: str) -> Any:
+    row, inner = _row(path)
+    if inner is not None:
+        return EVENT_DEFAULTS.get(inner, ABSENT)
+    return lookup({}, path, DEFAULTS)
+
+
+def shown(path: str, value: Any) -> str:
+    """A scenario value as the page shows it, in its units."""
+    row, _ = _row(path)
+    if row is not None and row.convert in _SHARES and isinstance(value, (int, float)):
+        return f"{round(float(value) * 100, 6):g} %"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return " – ".join(str(v) for v in value)
+    if value == {}:
+        return "{}"
+    return str(value)
+
+
+def label(path: str) -> str:
+    row, _ = _row(path)
+    return str(row.field.label) if row is not None and row.field.label else ""
+
+
+def _cell(path: str, value: Any) -> dict:
+    if value is not ABSENT:
+        return {"text": shown(path, value), "absent": False}
+    default = _default(path)
+    if default is ABSENT:
+        return {"text": "not set", "absent": True}
+    return {"text": f"{shown(path, default)} (default)", "absent": True}
+
+
+def differing_parameters(scenarios: list[dict]) -> dict:
+    """``{"rows": [{"path", "label", "cells": [{"text", "absent"}]}], "more": int}``: each path
+    whose value is not the same in every scenario, in the order the scenarios write them."""
+    flat = [leaves(s) for s in scenarios]
+    paths = list(dict.fromkeys(p for f in flat for p in f))
+    rows = []
+    for path in paths:
+        values = [f.get(path, ABSENT) for f in flat]
+        effective = [_default(path) if v is ABSENT else v for v in values]
+        if all(v == effective[0] for v in effective[1:]):
+            continue  # the same, or left out where the engine assumes the same
+        rows.append({"path": path, "label": label(path), "cells": [_cell(path, v) for v in values]})
+    return {"rows": rows[:MAX_ROWS], "more": max(0, len(rows) - MAX_ROWS)}

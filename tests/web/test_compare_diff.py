@@ -1,0 +1,118 @@
+"""Compare (issue #14, section 4): first a table of the parameters that differ, path by path
+with each run's value in its units, then the outcomes that differ; the columns in the order
+chosen (ticked on the list of runs: oldest first); a progress chart that never drops."""
+
+import pytest
+
+from playground.fleets import services as fleet_services
+from playground.fleets.scenario_diff import differing_parameters, leaves
+from playground.runs.pipeline import execute_run
+
+from .fleet_support import tiny
+from .support import RecordingPublisher
+
+pytestmark = pytest.mark.django_db
+
+
+def _done(alice, scenario):
+    run = fleet_services.start_run(scenario=scenario, queue=False, visitor=alice)
+    assert execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher()) is True
+    run.refresh_from_db()
+    return run
+
+
+def _compare(client, query):
+    response = client.get(f"/fleets/runs/compare/?{query}")
+    assert response.status_code == 200
+    return response
+
+
+def changed():
+    """TINY with three parameters changed: a cap, a share, and one event's host downtime."""
+    data = tiny(seed=5)
+    data["caps"] = {"per_source_host": 2, "per_target_host": 2, "headroom": 0.1}
+    data["events"][0]["host_downtime"] = "5min"
+    return data
+
+
+def test_the_parameters_that_differ_come_first_path_by_path_with_each_runs_value(alice, client):
+    a, b = _done(alice, tiny()), _done(alice, changed())
+    response = _compare(client, f"runs={a.pk},{b.pk}")
+    rows = {
+        row["path"]: [c["text"] for c in row["cells"]]
+        for row in response.context["parameters"]["rows"]
+    }
+    assert rows == {
+        "seed": ["2", "5"],
+        "caps.per_source_host": ["1", "2"],
+        "caps.headroom": ["not set", "10 %"],  # a share, in percent as the form shows it
+        "events[0].host_downtime": ["2min", "5min"],
+    }
+    page = response.content.decode()
+    assert page.index('id="compare-parameters"') < page.index('id="compare-outcomes"')
+    assert page.index('id="compare-outcomes"') < page.index('id="compare-table"')
+    assert "<code>caps.per_source_host</code>" in page and "Per source host" in page
+
+
+def test_a_key_left_out_shows_the_default_the_engine_assumes():
+    left_out = tiny()
+    del left_out["seed"]  # the engine's default seed is 1
+    written = tiny(seed=1)
+    assert differing_parameters([left_out, written])["rows"] == []
+    (row,) = differing_parameters([left_out, tiny(seed=9)])["rows"]
+    assert [c["text"] for c in row["cells"]] == ["1 (default)", "9"]
+    assert row["cells"][0]["absent"] is True
+
+
+def test_lists_of_mappings_are_walked_item_by_item_and_plain_lists_are_one_value():
+    data = tiny()
+    assert leaves(data)["fleet.vms.memory"] == ["1GiB", "4GiB"]
+    assert leaves(data)["events[0].scope.racks"] == ["r1"]
+    assert leaves(data)["fleet.racks[0].hosts"] == 2
+    two_events = tiny()
+    two_events["events"].append({"kind": "bios_rollout", "scope": {"zone": True}})
+    rows = {r["path"]: r for r in differing_parameters([tiny(), two_events])["rows"]}
+    assert [c["text"] for c in rows["events[1].kind"]["cells"]] == ["not set", "bios_rollout"]
+    assert [c["text"] for c in rows["events[1].scope.zone"]["cells"]] == ["not set", "yes"]
+
+
+def test_the_same_scenario_says_so_and_only_outcomes_that_differ_are_listed(alice, client):
+    a, b = _done(alice, tiny()), _done(alice, tiny())
+    response = _compare(client, f"runs={a.pk},{b.pk}")
+    assert response.context["parameters"]["rows"] == []
+    assert response.context["outcomes_differ"] == []
+    assert b'id="compare-parameters-same"' in response.content
+    assert b'id="compare-outcomes-same"' in response.content
+
+
+def test_the_outcomes_that_differ_are_those_highlighted_in_the_full_table(alice, client):
+    a, b = _done(alice, tiny()), _done(alice, changed())
+    response = _compare(client, f"runs={a.pk},{b.pk}")
+    every = response.context["rows"]
+    assert {r["label"] for r in response.context["outcomes_differ"]} >= {
+        r["label"] for r in every if r["any_differs"]
+    }
+    assert all(any(c["differs"] for c in r["cells"]) for r in response.context["outcomes_differ"])
+    assert response.context["outcomes_differ"]  # another seed and caps: some figure moved
+
+
+def test_ticked_runs_are_compared_oldest_first_and_a_written_list_in_its_order(alice, client):
+    a, b, c = _done(alice, tiny()), _done(alice, tiny(seed=3)), _done(alice, tiny(seed=4))
+    ticked = _compare(client, f"runs={c.pk}&runs={a.pk}&runs={b.pk}")  # the list: newest first
+    assert [r.pk for r in ticked.context["runs"]] == [a.pk, b.pk, c.pk]
+    assert [r["id"] for r in ticked.context["config"]["runs"]] == [a.pk, b.pk, c.pk]
+    written = _compare(client, f"runs={c.pk},{a.pk}")
+    assert [r.pk for r in written.context["runs"]] == [c.pk, a.pk]
+
+
+def test_the_progress_series_the_compare_chart_draws_never_drops(alice):
+    from migrationsim.fleet.frames import FleetStream
+    from migrationsim.fleet.text import preset_scenario
+
+    stream = FleetStream(preset_scenario("demo"), bucket_s=60)
+    for _ in stream.frames():
+        pass
+    done, completed = stream.series["done"], stream.series["completed"]
+    assert any(b < a for a, b in zip(done, done[1:], strict=False))  # VMs that move twice
+    assert completed == sorted(completed)
+    assert completed[-1] == stream.summary()["migrations"]

@@ -1,0 +1,91 @@
+"""The anatomy of a VM from a fleet run (issue #14, section 4) replays it with the bandwidth it
+actually got in the fleet (its share over time), links back to the run, and says so."""
+
+import pytest
+
+from migrationsim.fleet.single_vm import vm_anatomy_params, with_fleet_bandwidth
+from playground.anatomy.models import Run
+from playground.anatomy.runner import events_for
+from playground.fleets import services as fleet_services
+from playground.fleets.models import FleetRunVm
+from playground.runs.pipeline import execute_run
+
+from .fleet_support import tiny
+from .support import RecordingPublisher
+
+pytestmark = pytest.mark.django_db
+
+
+def shared_links():
+    """Three migrations leave each host at once, uncapped enough to share its NIC: each VM's
+    bandwidth changes as the others start and finish."""
+    data = tiny()
+    data["policy"] = {"name": "qemu", "downtime_limit": "300ms", "max_bandwidth": "4GiB/s"}
+    data["caps"] = {"per_source_host": 3, "per_target_host": 3}
+    data["fleet"]["vms"].update(mix={"web": 1.0}, gpu_share=0)
+    return data
+
+
+@pytest.fixture
+def fleet_run(alice):
+    run = fleet_services.start_run(scenario=shared_links(), queue=False, visitor=alice)
+    assert execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher()) is True
+    run.refresh_from_db()
+    return run
+
+
+def _vm_with_changes(run) -> FleetRunVm:
+    return next(vm for vm in run.vms.order_by("id") if len(vm.data["link_rates"]) >= 3)
+
+
+def _anatomy(client, run, vm_name) -> Run:
+    response = client.post(f"/fleets/runs/{run.pk}/vms/{vm_name}/anatomy/")
+    assert response.status_code == 302
+    return Run.objects.get(pk=int(response.url.strip("/").split("/")[-1]))
+
+
+def test_the_fleet_run_stores_each_vms_bandwidth_over_time(fleet_run):
+    vm = _vm_with_changes(fleet_run)
+    rates = vm.data["link_rates"]
+    assert rates[0][0] == 0.0 and [t for t, _ in rates] == sorted(t for t, _ in rates)
+    nic_share = 10e9 / 8 * 0.5  # a 10 Gbit/s NIC, half for migrations
+    assert all(0 < bps <= nic_share * 1.000001 for _, bps in rates)
+    assert len({bps for _, bps in rates}) == len(rates)  # a step is a change
+    unaffected = fleet_run.vms.filter(outcome="unaffected").first()
+    assert unaffected.data["link_rates"] == []
+
+
+def test_the_anatomy_replays_the_share_the_vm_got_in_the_fleet(client, fleet_run):
+    vm = _vm_with_changes(fleet_run)
+    single = _anatomy(client, fleet_run, vm.name)
+    (_, first), *later = vm.data["link_rates"]
+    assert single.params["link_rate_changes"] == [[t, bps] for t, bps in later]
+    assert (
+        single.params["bandwidth"] != vm_anatomy_params(fleet_run.scenario, vm.name)["bandwidth"]
+    )  # not its NIC's share: what it got
+    rounds = [e for e in events_for(single.params) if e["kind"] == "round" and e["phase"] == "live"]
+    assert rounds[0]["rate_bps"] == pytest.approx(first, rel=1e-6)
+    replayed = next(e for e in events_for(single.params) if e["kind"] == "summary")["result"]
+    assert replayed["precopy_time_s"] == pytest.approx(vm.data["precopy_s"], rel=0.05)
+    nic = vm_anatomy_params(fleet_run.scenario, vm.name)
+    alone = next(e for e in events_for(nic) if e["kind"] == "summary")["result"]
+    assert alone["precopy_time_s"] < replayed["precopy_time_s"] * 0.8  # alone it was faster
+
+
+def test_every_vm_of_the_run_replays_to_the_end(fleet_run):
+    """A link change in the middle of a round leaves the fluid memory a crumb of an empty
+    segment: the memory map must not divide by its zero pages."""
+    for vm in fleet_run.vms.exclude(data__link_rates=[]):
+        params = vm_anatomy_params(fleet_run.scenario, vm.name)
+        params = with_fleet_bandwidth(params, vm.data["link_rates"])
+        assert list(events_for(params))[-1]["kind"] == "summary"
+
+
+def test_the_anatomy_page_links_back_to_the_fleet_run_and_says_whose_bandwidth(client, fleet_run):
+    vm = _vm_with_changes(fleet_run)
+    page = client.get(_anatomy(client, fleet_run, vm.name).get_absolute_url()).content.decode()
+    assert f'href="/fleets/runs/{fleet_run.pk}/" id="back-to-fleet-run"' in page
+    assert "the share it actually got in the fleet" in page
+    idle = fleet_run.vms.filter(outcome="unaffected").first()
+    page = client.get(_anatomy(client, fleet_run, idle.name).get_absolute_url()).content.decode()
+    assert "did not migrate in that run" in page and 'id="back-to-fleet-run"' in page
