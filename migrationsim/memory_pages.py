@@ -78,11 +78,13 @@ class PageMemory:
             n = int(np.count_nonzero(chunk))
             if n <= afford:
                 if n:
+                    # the cursor ends just after the last page sent (QEMU's last_page), not
+                    # at the chunk's end: the next pass starts there
+                    cursor = b - int(np.argmax(chunk[::-1]))
                     chunk[:] = False
                     sent += n
                     budget -= n * cost
                     used += n * cost
-                    cursor = b  # just after the last page sent, to the chunk
                 continue
             last = int(np.flatnonzero(chunk)[afford - 1])
             chunk[: last + 1] = False
