@@ -416,8 +416,8 @@ class FluidMemory:
         size = self.total_pages / cells
         out = [0.0] * cells
         for s in self.segs:
-            if s[PENDING] <= 0.0:
-                continue
+            if s[PENDING] <= 0.0 or s[PAGES] <= 0.0:
+                continue  # (a send's cut can leave a segment of no pages with float dust)
             density = s[PENDING] / s[PAGES]
             a, b = s[START], s[START] + s[PAGES]
             for c in range(int(a // size), min(cells - 1, int((b - _EPS) // size)) + 1):

@@ -10,13 +10,14 @@ from typing import Any
 
 import migrationsim
 from migrationsim import InvalidParameter, build_spec, stream
-from migrationsim.phases import EXPLANATIONS
+from migrationsim.phases import EXPLANATIONS, POST_COPY
 from playground.runs.kinds import Outcome
 
 __all__ = [
     "InvalidParameter",
     "SPEC_FIELDS",
     "PHASES",
+    "phases_for",
     "spec_kwargs",
     "validate",
     "events_for",
@@ -60,6 +61,22 @@ PHASES: list[dict[str, str]] = [
         ("cleanup", "Cleanup", "#0072B2"),
     )
 ]
+# Post-copy runs inside the post-migration brownout; its row is shown where a run asks for it.
+POST_COPY_PHASE = {
+    "name": POST_COPY,
+    "label": "Post-copy",
+    "color": "#000000",  # Okabe-Ito black: the palette's one colour left
+    "explain": EXPLANATIONS[POST_COPY],
+}
+
+
+def phases_for(params: dict[str, Any]) -> list[dict[str, str]]:
+    """The phases a run's page shows: the six, and post-copy's row (after the blackout) when
+    the run asked for post-copy."""
+    if not params.get("post_copy"):
+        return PHASES
+    at = next(i for i, p in enumerate(PHASES) if p["name"] == "blackout") + 1
+    return [*PHASES[:at], POST_COPY_PHASE, *PHASES[at:]]
 
 
 def _blank(value: Any) -> bool:

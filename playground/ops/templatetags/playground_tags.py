@@ -54,12 +54,25 @@ def label(key: str) -> str:
     return human_label(str(key))
 
 
+# A group of figures in a run's summary (a dict) is shown as one row per figure, named after it.
+GROUP_LABELS = {"postcopy": "post-copy"}
+
+
 @register.filter
 def summary_rows(result: dict | None) -> list[tuple[str, str]]:
+    """A run's summary as (label, value) rows: its figures, and those of its groups (the
+    post-copy figures); lists (rounds, phases) have charts of their own."""
     if not result:
         return []
-    return [
-        (human_label(k), human_value(k, v))
-        for k, v in result.items()
-        if not isinstance(v, (list, dict))
-    ]
+    rows = []
+    for k, v in result.items():
+        if isinstance(v, dict):
+            group = GROUP_LABELS.get(k, human_label(k))
+            rows += [
+                (f"{group} {human_label(sub)}", human_value(sub, x))
+                for sub, x in v.items()
+                if not isinstance(x, (list, dict))
+            ]
+        elif not isinstance(v, list):
+            rows.append((human_label(k), human_value(k, v)))
+    return rows
