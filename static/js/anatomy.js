@@ -167,19 +167,19 @@
     }
   }
 
-  // [label, key, value] for every figure of a summary, a group's (post-copy's) one row per
-  // figure, as the server's summary_rows; lists (rounds, phases) have charts of their own
+  // [label, key, value] for every figure of a summary, post-copy's group one row per figure, as
+  // the server's summary_rows; lists (rounds, phases) have charts of their own
   const GROUP_LABELS = { postcopy: "post-copy" };
   function summaryFigures(result) {
     const rows = [];
     for (const [k, v] of Object.entries(result)) {
       if (Array.isArray(v)) continue;
       if (v !== null && typeof v === "object") {
-        const group = GROUP_LABELS[k] || label(k);
+        if (!GROUP_LABELS[k]) continue; // (the notice: its own events tell it)
         for (const [sub, x] of Object.entries(v)) {
-          if (x === null || typeof x !== "object") rows.push([`${group} ${label(sub)}`, sub, x]);
+          if (x === null || typeof x !== "object") rows.push([`${GROUP_LABELS[k]} ${label(sub)}`, `${k}_${sub}`, x]);
         }
-      } else rows.push([label(k), k, v]);
+      } else rows.push([GROUP_LABELS[k] || label(k), k, v]);
     }
     return rows;
   }
@@ -272,8 +272,8 @@
       type: "scatter", mode: "lines", name: "bytes still to send on the wire", x: model.pending.x.slice(), y: model.pending.wire.slice(),
       line: { color: "#E69F00", width: 2, dash: "dash" }, hovertemplate: "%{x:.3f} s: %{y:.4s}B to send<extra></extra>",
     }], layout({
-      showlegend: true, legend: { orientation: "h", y: 1.15 }, margin: { l: 70, r: 20, t: 30, b: 50 },
-      height: 280, xaxis: { title: { text: "simulated time (s)" }, gridcolor: GRID, ...TICKS },
+      showlegend: true, legend: { orientation: "h", x: 0, y: -0.3, yanchor: "top" }, margin: { l: 70, r: 20, t: 10, b: 100 },
+      height: 330, xaxis: { title: { text: "simulated time (s)" }, gridcolor: GRID, ...TICKS },
       yaxis: { title: { text: "bytes" }, gridcolor: GRID, rangemode: "tozero", exponentformat: "SI", ...TICKS },
     }), PLOT_CONFIG);
   }

@@ -108,7 +108,8 @@ window.AnatomyCharts = (function () {
         line: { color: "#009E73", width: 2, dash: "dash" }, hovertemplate: "%{x:.3f} s: %{y:.3s} pages pushed<extra></extra>",
       },
     ], layout({
-      showlegend: true, legend: { orientation: "h", y: 1.3 }, margin: { l: 70, r: 70, t: 50, b: 50 }, shapes,
+      height: 360, showlegend: true, legend: { orientation: "h", x: 0, y: -0.3, yanchor: "top" },
+      margin: { l: 70, r: 70, t: 10, b: 120 }, shapes,
       annotations: p.start === null ? [] : [{
         text: "post-copy", xref: "x", yref: "paper", x: p.start, y: 1, xanchor: "left", yanchor: "top",
         showarrow: false, font: { size: 13, color: "#333" },
