@@ -34,6 +34,9 @@ class PageMemory:
         self.linear_carry = [0.0] * len(spec.working_sets)
         self.rng = np.random.default_rng(spec.seed)
         self._wire_credit = 0.0
+        # a written page's wire cost, and the regions whose pages cost less (zero pages)
+        self._page_cost = max(r.wire_cost_bytes for r in regions)
+        self._marker_regions = [r for r in regions if r.wire_cost_bytes < self._page_cost]
 
     def _chunks(self):
         """(start, end, wire cost per page) pieces in address order from the cursor: one lap."""
@@ -202,6 +205,23 @@ class PageMemory:
         """Never: random writes make every round of the pages resolution its own (the fluid
         resolution's exact steady state has no counterpart here)."""
         return False
+
+    def pending_wire_bytes(self) -> float:
+        """What the pending pages cost on the wire (a zero page is a marker): what a
+        stop-and-copy now would send, to the byte. Every pending page is counted at a written
+        page's cost, less what the zero pages still pending save; those are counted on the
+        bitmap until none is left (no guest writes them, so a zero region once sent stays
+        sent and is not counted again)."""
+        page_cost = self._page_cost
+        wire = self.pending * page_cost
+        left = []
+        for r in self._marker_regions:
+            n = int(np.count_nonzero(self.bitmap[r.start_page : r.end_page]))
+            if n:
+                wire -= n * (page_cost - r.wire_cost_bytes)
+                left.append(r)
+        self._marker_regions = left
+        return float(wire)
 
     def pending_by_working_set(self) -> list[float]:
         out = [0.0] * len(self.working_sets)

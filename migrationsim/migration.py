@@ -258,7 +258,7 @@ def stream(
         "memory_map": memory.memory_map(cells),
         # before round 0 every page is pending: QEMU's count, and what it costs on the wire
         "pending_bytes": memory.pending * PAGE_SIZE_BYTES,
-        "pending_wire_bytes": memory.wire_bytes_for(memory.pending),
+        "pending_wire_bytes": memory.pending_wire_bytes(),
     }
     yield {"kind": "notice", "t_s": 0.0, "value": notice_value, "lead_s": notice_s}
     yield phase(ph.GUEST_NOTICE, 0.0)
@@ -289,7 +289,7 @@ def stream(
             "end_s": start_s + r.start_s + r.duration_s * r.repeat,
             # what the pending pages cost on the wire (a zero page is a 9 B marker), beside
             # pending_after_bytes, QEMU's count (every pending page x 4096 B)
-            "pending_wire_bytes": memory.wire_bytes_for(memory.pending),
+            "pending_wire_bytes": memory.pending_wire_bytes(),
         }
         end_s = event["end_s"]
         if (

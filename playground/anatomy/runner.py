@@ -10,7 +10,7 @@ from typing import Any
 
 import migrationsim
 from migrationsim import InvalidParameter, build_spec, stream
-from migrationsim.phases import EXPLANATIONS, POST_COPY
+from migrationsim.phases import EXPLANATIONS
 from playground.runs.kinds import Outcome
 
 __all__ = [
@@ -63,10 +63,10 @@ PHASES: list[dict[str, str]] = [
 ]
 # Post-copy runs inside the post-migration brownout; its row is shown where a run asks for it.
 POST_COPY_PHASE = {
-    "name": POST_COPY,
+    "name": "post_copy",
     "label": "Post-copy",
     "color": "#000000",  # Okabe-Ito black: the palette's one colour left
-    "explain": EXPLANATIONS[POST_COPY],
+    "explain": EXPLANATIONS["post_copy"],
 }
 
 
