@@ -25,6 +25,9 @@ class PageMemory:
         self.total_pages = spec.memory_pages
         self.bitmap = np.ones(self.total_pages, dtype=np.bool_)  # True: dirty, not yet sent
         self.regions = regions
+        # a written page's wire cost, and the regions whose pages cost less (zero pages)
+        self._page_cost = max(r.wire_cost_bytes for r in regions)
+        self._marker_regions = [r for r in regions if r.wire_cost_bytes < self._page_cost]
         self.cursor = 0
         self.pending = self.total_pages
         self.working_sets = spec.working_sets
@@ -34,9 +37,6 @@ class PageMemory:
         self.linear_carry = [0.0] * len(spec.working_sets)
         self.rng = np.random.default_rng(spec.seed)
         self._wire_credit = 0.0
-        # a written page's wire cost, and the regions whose pages cost less (zero pages)
-        self._page_cost = max(r.wire_cost_bytes for r in regions)
-        self._marker_regions = [r for r in regions if r.wire_cost_bytes < self._page_cost]
 
     def _chunks(self):
         """(start, end, wire cost per page) pieces in address order from the cursor: one lap."""
