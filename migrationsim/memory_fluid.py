@@ -404,6 +404,13 @@ class FluidMemory:
 
     # --- views -----------------------------------------------------------------------------
 
+    def pending_wire_bytes(self) -> float:
+        """What the pending pages cost on the wire (a zero page is a marker): what a
+        stop-and-copy now would send (``send_all`` sums the same)."""
+        if self._collapsed:
+            return self.pending * self._cost
+        return sum(s[PENDING] * s[COST] for s in self._segs)
+
     def pending_by_working_set(self) -> list[float]:
         out = [0.0] * len(self.working_sets)
         for s in self.segs:

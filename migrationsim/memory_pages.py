@@ -48,6 +48,9 @@ class PageMemory:
         self.total_pages = spec.memory_pages
         self.bitmap = np.ones(self.total_pages, dtype=np.bool_)  # True: dirty, not yet sent
         self.regions = regions
+        # a written page's wire cost, and the regions whose pages cost less (zero pages)
+        self._page_cost = max(r.wire_cost_bytes for r in regions)
+        self._marker_regions = [r for r in regions if r.wire_cost_bytes < self._page_cost]
         self.cursor = 0
         self.pending = self.total_pages
         self.working_sets = spec.working_sets
@@ -110,11 +113,13 @@ class PageMemory:
             n = int(np.count_nonzero(chunk))
             if n <= afford:
                 if n:
+                    # the cursor ends just after the last page sent (QEMU's last_page), not
+                    # at the chunk's end: the next pass starts there
+                    cursor = b - int(np.argmax(chunk[::-1]))
                     chunk[:] = False
                     sent += n
                     budget -= n * cost
                     used += n * cost
-                    cursor = b  # just after the last page sent, to the chunk
                 continue
             last = int(np.flatnonzero(chunk)[afford - 1])
             chunk[: last + 1] = False
@@ -242,6 +247,23 @@ class PageMemory:
         """Never: random writes make every round of the pages resolution its own (the fluid
         resolution's exact steady state has no counterpart here)."""
         return False
+
+    def pending_wire_bytes(self) -> float:
+        """What the pending pages cost on the wire (a zero page is a marker): what a
+        stop-and-copy now would send, to the byte. Every pending page is counted at a written
+        page's cost, less what the zero pages still pending save; those are counted on the
+        bitmap until none is left (no guest writes them, so a zero region once sent stays
+        sent and is not counted again)."""
+        page_cost = self._page_cost
+        wire = self.pending * page_cost
+        left = []
+        for r in self._marker_regions:
+            n = int(np.count_nonzero(self.bitmap[r.start_page : r.end_page]))
+            if n:
+                wire -= n * (page_cost - r.wire_cost_bytes)
+                left.append(r)
+        self._marker_regions = left
+        return float(wire)
 
     def pending_by_working_set(self) -> list[float]:
         self._spend(self.total_pages)

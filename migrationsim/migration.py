@@ -16,8 +16,14 @@ from .notice import guest_notice
 from .policies import Stop
 from .precopy import LinkRate, Precopy, PrecopyOutcome, Round
 from .spec import MigrationSpec
-from .switchover import Switchover, abort, stop_and_copy, switch_to_postcopy
-from .units import format_bytes, format_duration, format_rate
+from .switchover import (
+    Switchover,
+    abort,
+    postcopy_progress,
+    stop_and_copy,
+    switch_to_postcopy,
+)
+from .units import PAGE_SIZE_BYTES, format_bytes, format_duration, format_rate
 
 
 def new_memory(spec: MigrationSpec, pages_work_budget: int = WORK_BUDGET_PAGES):
@@ -255,6 +261,9 @@ def stream(
             for r in regions
         ],
         "memory_map": memory.memory_map(cells),
+        # before round 0 every page is pending: QEMU's count, and what it costs on the wire
+        "pending_bytes": memory.pending * PAGE_SIZE_BYTES,
+        "pending_wire_bytes": memory.pending_wire_bytes(),
     }
     yield {"kind": "notice", "t_s": 0.0, "value": notice_value, "lead_s": notice_s}
     yield phase(ph.GUEST_NOTICE, 0.0)
@@ -283,6 +292,9 @@ def stream(
             **r.to_dict(),
             "t_s": start_s + r.start_s,
             "end_s": start_s + r.start_s + r.duration_s * r.repeat,
+            # what the pending pages cost on the wire (a zero page is a 9 B marker), beside
+            # pending_after_bytes, QEMU's count (every pending page x 4096 B)
+            "pending_wire_bytes": memory.pending_wire_bytes(),
         }
         end_s = event["end_s"]
         if (
@@ -315,7 +327,10 @@ def stream(
         p = by_name[name]
         if name == ph.POST_MIGRATION_BROWNOUT:
             yield phase(name, p.start_s)
-            yield from _forwarding_events(result, p)
+            yield from sorted(
+                _forwarding_events(result, p) + _postcopy_events(result, p, phase),
+                key=lambda e: e["t_s"],
+            )
         yield {"kind": "phase_end", "phase": name, "t_s": p.end_s}
     cleanup = by_name[ph.CLEANUP]
     yield {
@@ -325,6 +340,25 @@ def stream(
     yield {"kind": "notice", "t_s": cleanup.end_s, "value": "NONE", "lead_s": 0.0}
     yield {"kind": "phase_end", "phase": ph.CLEANUP, "t_s": cleanup.end_s}
     yield {"kind": "summary", "t_s": cleanup.end_s, "result": result.to_dict()}
+
+
+POSTCOPY_SAMPLES = 40  # points on the post-copy charts, denser where faults are most frequent
+
+
+def _postcopy_events(result: MigrationResult, brownout: ph.Phase, phase) -> list[dict]:
+    """With post-copy: its phase (from the guest's resume on the target to the last page) and
+    its progress, sampled at ``T (i / n)^2`` into the push of ``T`` seconds."""
+    sw = result.switchover
+    if sw.kind != "post_copy":
+        return []
+    start, push_s = brownout.start_s, sw.postcopy_s
+    events = [phase(ph.POST_COPY, start)]
+    for i in range(POSTCOPY_SAMPLES + 1):
+        offset = push_s * (i / POSTCOPY_SAMPLES) ** 2
+        progress = postcopy_progress(result.spec, sw, offset)
+        events.append({"kind": "postcopy", "t_s": start + offset, **progress._asdict()})
+    events.append({"kind": "phase_end", "phase": ph.POST_COPY, "t_s": start + push_s})
+    return events
 
 
 def _forwarding_events(result: MigrationResult, phase: ph.Phase) -> list[dict]:

@@ -10,6 +10,9 @@ PRE_MIGRATION_BROWNOUT = "pre_migration_brownout"
 BLACKOUT = "blackout"
 POST_MIGRATION_BROWNOUT = "post_migration_brownout"
 CLEANUP = "cleanup"
+# Not one of the consecutive phases: with post-copy it runs inside the post-migration brownout,
+# from the guest's resume on the target until the last page has left the source.
+POST_COPY = "post_copy"
 
 PHASE_ORDER = (
     GUEST_NOTICE,
@@ -37,6 +40,11 @@ EXPLANATIONS = {
     "until the fabric converges; the target announces itself at 0, 50, "
     "200, 450 and 800 ms. With post-copy, missing pages are fetched on "
     "demand here too.",
+    POST_COPY: "The guest already runs on the target, but part of its memory is still on the "
+    "source. The source pushes those pages in the background at link speed; a page the guest "
+    "touches before it arrives is a remote page fault: the vCPU waits a network round trip "
+    "while the page is fetched on demand. Until the last page arrives, a failure of either "
+    "host loses the VM.",
     CLEANUP: "The source VM is deleted and its resources freed; the metadata key returns to NONE.",
 }
 

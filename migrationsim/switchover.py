@@ -33,6 +33,8 @@ class Switchover(NamedTuple):
     postcopy_s: float = 0.0
     postcopy_faults: float = 0.0
     postcopy_stall_s: float = 0.0
+    # pages still on the source at the switch, per working set (the faults' sources)
+    postcopy_pending_by_ws: tuple[float, ...] = ()
 
 
 def device_and_resume_s(spec, link_bps: float) -> float:
@@ -76,7 +78,43 @@ def switch_to_postcopy(spec, memory, link_bps: float) -> Switchover:
         postcopy_s=push_s,
         postcopy_faults=faults,
         postcopy_stall_s=faults * spec.postcopy_fault_latency_s,
+        postcopy_pending_by_ws=tuple(pending_by_ws),
     )
+
+
+class PostcopyProgress(NamedTuple):
+    """Post-copy ``offset_s`` seconds after the guest resumed on the target."""
+
+    faults_per_s: float  # remote page faults per second (expected)
+    fetched_on_demand_pages: float  # pages a fault has pulled so far
+    pushed_pages: float  # pages the background push has sent so far
+
+
+def postcopy_progress(spec, switchover: Switchover, offset_s: float) -> PostcopyProgress:
+    """The same expected faults as ``switch_to_postcopy``, as they accrue over the push.
+
+    A pending page of working set ``k`` is pushed at a uniform time in ``[0, T]`` and touched
+    first after an exponential time of rate ``a``; it faults at ``t`` if touched then, before
+    its push: fault rate ``p_k a e^(-a t) (1 - t / T)``, whose integral to ``t`` is
+    ``p_k ((1 - e^(-a t)) - (1 - e^(-a t) (1 + a t)) / (a T))`` (at ``t = T``, the total of
+    ``switch_to_postcopy``). The push sends ``pages / T`` pages a second."""
+    push_s = switchover.postcopy_s
+    pages = switchover.postcopy_pages
+    if push_s <= 0.0:
+        return PostcopyProgress(0.0, 0.0, pages)
+    t = min(max(offset_s, 0.0), push_s)
+    rate = fetched = 0.0
+    for ws, pending in zip(spec.working_sets, switchover.postcopy_pending_by_ws, strict=False):
+        a = ws.page_writes_per_s / max(1, ws.pages)
+        if pending <= 0 or a <= 0:
+            continue
+        decay = math.exp(-a * t)
+        rate += pending * a * decay * (1.0 - t / push_s)
+        touched = -math.expm1(-a * t)  # 1 - e^(-a t), exact for small a t
+        # 1 - e^(-a t) (1 + a t): touched by t, counting where in [0, t] it happened
+        within = touched - a * t * decay
+        fetched += pending * (touched - within / (a * push_s))
+    return PostcopyProgress(rate, fetched, pages * t / push_s)
 
 
 def pending_bytes(memory) -> float:

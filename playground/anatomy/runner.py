@@ -18,6 +18,7 @@ __all__ = [
     "InvalidParameter",
     "SPEC_FIELDS",
     "PHASES",
+    "phases_for",
     "spec_kwargs",
     "validate",
     "events_for",
@@ -61,6 +62,22 @@ PHASES: list[dict[str, str]] = [
         ("cleanup", "Cleanup", "#0072B2"),
     )
 ]
+# Post-copy runs inside the post-migration brownout; its row is shown where a run asks for it.
+POST_COPY_PHASE = {
+    "name": "post_copy",
+    "label": "Post-copy",
+    "color": "#000000",  # Okabe-Ito black: the palette's one colour left
+    "explain": EXPLANATIONS["post_copy"],
+}
+
+
+def phases_for(params: dict[str, Any]) -> list[dict[str, str]]:
+    """The phases a run's page shows: the six, and post-copy's row (after the blackout) when
+    the run asked for post-copy."""
+    if not params.get("post_copy"):
+        return PHASES
+    at = next(i for i, p in enumerate(PHASES) if p["name"] == "blackout") + 1
+    return [*PHASES[:at], POST_COPY_PHASE, *PHASES[at:]]
 
 
 def _blank(value: Any) -> bool:
@@ -103,9 +120,7 @@ def events_for(values: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """The model's events for a run's stored parameters, in simulated-time order (with the
     link's rate changes of a fleet VM's run: the bandwidth it got in the fleet, over time)."""
     changes = [(float(t), float(bps)) for t, bps in values.get("link_rate_changes") or ()]
-    return stream(
-        validate(values), link_rate_changes=changes, pages_work_budget=PAGES_WORK_BUDGET
-    )
+    return stream(validate(values), link_rate_changes=changes, pages_work_budget=PAGES_WORK_BUDGET)
 
 
 MEMORY_MAP_DECIMALS = 3  # a cell is a share of a block's pages: 0.1 % is finer than any eye

@@ -101,13 +101,14 @@ def _run_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = access.get_or_404(Run, access.for_request(request), pk=run_id)
+    phases = simulation.phases_for(run.params)
     config = {
         "id": run.pk,
         "ws_path": f"/ws/runs/{run.pk}/",
         "events_url": f"/runs/{run.pk}/events.json",
         "speed": str(run.params.get("speed", "10")),
         "status": run.status,
-        "phases": simulation.PHASES,
+        "phases": phases,
     }
     return render(
         request,
@@ -115,7 +116,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         {
             "run": run,
             "config": config,
-            "phases": simulation.PHASES,
+            "phases": phases,
             "summary": run.summary(),
             "params": _param_rows(run.params),
         },

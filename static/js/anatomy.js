@@ -18,6 +18,8 @@
   const GRID = "#d0d0d0";
 
   const $ = (id) => document.getElementById(id);
+  // the policy charts (throttle, post-copy) live in anatomy_charts.js and play the same events
+  const policyCharts = window.AnatomyCharts || { reset() {}, apply() {}, draw() {} };
 
   // --- number formatting (mirrors playground/templatetags/playground_tags.py) -----------------
   function scaled(v, units, base) {
@@ -61,7 +63,7 @@
     for (const p of PHASES) bars[p.name] = { base: [], x: [], text: [] };
     return {
       bars, open: {}, current: null, finished: false,
-      pending: { x: [], y: [] },
+      pending: { x: [], y: [], wire: [] }, initialPending: null,
       rounds: { idx: [], sent: [], dirtied: [], kind: [] },
       memory: null, memoryLabel: "before round 0",
       fwd: { x: [], y: [] },
@@ -73,6 +75,7 @@
   // --- applying events to the model ---------------------------------------------------------
   function apply(ev) {
     const m = model;
+    policyCharts.apply(ev);
     switch (ev.kind) {
       case "phase_start":
         m.open[ev.phase] = ev.t_s;
@@ -100,8 +103,10 @@
           const b = m.bars.pre_migration_brownout;
           b.base.push(ev.t_s); b.x.push(Math.max(ev.end_s - ev.t_s, 1e-6)); b.text.push(`r${ev.index}`);
         }
-        if (ev.index === 0 && ev.pages) { m.pending.x.push(ev.t_s); m.pending.y.push(ev.pages * 4096); }
-        m.pending.x.push(ev.end_s); m.pending.y.push(ev.pending_after_bytes);
+        if (ev.index === 0 && m.initialPending) {
+          m.pending.x.push(ev.t_s); m.pending.y.push(m.initialPending.pages); m.pending.wire.push(m.initialPending.wire);
+        }
+        m.pending.x.push(ev.end_s); m.pending.y.push(ev.pending_after_bytes); m.pending.wire.push(ev.pending_wire_bytes);
         m.rounds.idx.push(live ? String(ev.index) : "final"); // short: the chart is narrow
         m.rounds.sent.push(ev.bytes); m.rounds.dirtied.push(ev.dirty_bytes);
         if (Array.isArray(ev.memory_map) && ev.memory_map.length) {
@@ -109,12 +114,13 @@
           m.memoryLabel = live ? `after round ${ev.index}` : "after the final copy";
         }
         let text = `${live ? "Round " + ev.index : "Final copy (VM paused)"}: sent ${bytes(ev.bytes)} in ${seconds(ev.duration_s)}` +
-          ` while the guest dirtied ${bytes(ev.dirty_bytes)}; ${bytes(ev.pending_after_bytes)} still to send.`;
+          ` while the guest dirtied ${bytes(ev.dirty_bytes)}; ${bytes(ev.pending_wire_bytes ?? ev.pending_after_bytes)} still to send.`;
         if (ev.throttle) text += ` vCPUs throttled to ${Math.round(ev.throttle * 100)} %.`;
         setExplain(text, ev.phase === "final" ? "blackout" : "pre_migration_brownout");
         break;
       }
       case "memory_layout":
+        if (ev.pending_bytes !== undefined) m.initialPending = { pages: ev.pending_bytes, wire: ev.pending_wire_bytes };
         if (Array.isArray(ev.memory_map) && ev.memory_map.length) {
           m.memory = toGrid(ev.memory_map, ev.memory_map_width);
           m.memoryLabel = "before round 0: every page still to send";
@@ -161,6 +167,23 @@
     }
   }
 
+  // [label, key, value] for every figure of a summary, post-copy's group one row per figure, as
+  // the server's summary_rows; lists (rounds, phases) have charts of their own
+  const GROUP_LABELS = { postcopy: "post-copy" };
+  function summaryFigures(result) {
+    const rows = [];
+    for (const [k, v] of Object.entries(result)) {
+      if (Array.isArray(v)) continue;
+      if (v !== null && typeof v === "object") {
+        if (!GROUP_LABELS[k]) continue; // (the notice: its own events tell it)
+        for (const [sub, x] of Object.entries(v)) {
+          if (x === null || typeof x !== "object") rows.push([`${GROUP_LABELS[k]} ${label(sub)}`, `${k}_${sub}`, x]);
+        }
+      } else rows.push([GROUP_LABELS[k] || label(k), k, v]);
+    }
+    return rows;
+  }
+
   function renderSummary(result) {
     const box = $("summary");
     box.innerHTML = "";
@@ -169,11 +192,10 @@
     table.id = "summary-table";
     table.createCaption().textContent = "Summary";
     const body = table.createTBody();
-    for (const [k, v] of Object.entries(result)) {
-      if (v !== null && typeof v === "object") continue;
+    for (const [name, k, v] of summaryFigures(result)) {
       const row = body.insertRow();
       const th = document.createElement("th");
-      th.scope = "row"; th.textContent = label(k);
+      th.scope = "row"; th.textContent = name;
       row.appendChild(th);
       row.insertCell().textContent = human(k, v);
     }
@@ -368,11 +390,17 @@
 
   function drawPending() {
     if (!model.pending.x.length) { Plotly.react("chart-pending", [], emptyLayout(NOT_YET), PLOT_CONFIG); return; }
+    // two accountings of the same pages: QEMU's count (pages x 4 KiB, what the threshold is
+    // compared with) and their cost on the wire (a zero page is a 9 B marker)
     Plotly.react("chart-pending", [{
-      type: "scatter", mode: "lines+markers", x: model.pending.x.slice(), y: model.pending.y.slice(),
-      line: { color: "#0072B2", width: 3 }, marker: { size: 8 }, hovertemplate: "%{x:.3f} s: %{y:.4s}B<extra></extra>",
+      type: "scatter", mode: "lines+markers", name: "dirty pages x 4 KiB (QEMU's count)", x: model.pending.x.slice(), y: model.pending.y.slice(),
+      line: { color: "#0072B2", width: 3 }, marker: { size: 8 }, hovertemplate: "%{x:.3f} s: %{y:.4s}B pending<extra></extra>",
+    }, {
+      type: "scatter", mode: "lines", name: "bytes still to send on the wire", x: model.pending.x.slice(), y: model.pending.wire.slice(),
+      line: { color: "#E69F00", width: 2, dash: "dash" }, hovertemplate: "%{x:.3f} s: %{y:.4s}B to send<extra></extra>",
     }], layout({
-      height: 280, xaxis: { title: { text: "simulated time (s)" }, gridcolor: GRID, ...TICKS },
+      showlegend: true, legend: { orientation: "h", x: 0, y: -0.3, yanchor: "top" }, margin: { l: 70, r: 20, t: 10, b: 100 },
+      height: 330, xaxis: { title: { text: "simulated time (s)" }, gridcolor: GRID, ...TICKS },
       yaxis: { title: { text: "bytes" }, gridcolor: GRID, rangemode: "tozero", exponentformat: "SI", ...TICKS },
     }), PLOT_CONFIG);
   }
@@ -420,6 +448,7 @@
 
   function draw() {
     drawTimeline(); drawPending(); drawRounds(); drawMemory(); drawForwarding();
+    policyCharts.draw(model.finished);
     $("sim-clock").textContent = `${clock.t.toFixed(3)} s`;
     $("played-count").textContent = cursor;
     $("received-count").textContent = received.length;
@@ -476,6 +505,7 @@
 
   function restart() {
     model = freshModel();
+    policyCharts.reset();
     cursor = 0; clock.restart();
     for (const s of document.querySelectorAll("[data-phase-time]")) s.textContent = "";
     $("summary").innerHTML = "";

@@ -54,12 +54,24 @@ def label(key: str) -> str:
     return human_label(str(key))
 
 
+# The groups of figures in a run's summary (dicts) shown as one row per figure, and their names.
+GROUP_LABELS = {"postcopy": "post-copy"}
+
+
 @register.filter
 def summary_rows(result: dict | None) -> list[tuple[str, str]]:
+    """A run's summary as (label, value) rows: its figures, and post-copy's group of figures
+    one row each; lists (rounds, phases) have charts of their own."""
     if not result:
         return []
-    return [
-        (human_label(k), human_value(k, v))
-        for k, v in result.items()
-        if not isinstance(v, (list, dict))
-    ]
+    rows = []
+    for k, v in result.items():
+        if isinstance(v, dict) and k in GROUP_LABELS:
+            rows += [
+                (f"{GROUP_LABELS[k]} {human_label(sub)}", human_value(f"{k}_{sub}", x))
+                for sub, x in v.items()
+                if not isinstance(x, (list, dict))
+            ]
+        elif not isinstance(v, (list, dict)):
+            rows.append((GROUP_LABELS.get(k, human_label(k)), human_value(k, v)))
+    return rows
