@@ -12,6 +12,13 @@ after an exponential time of rate ``r_k / W_k``, so the expected faults are
 ``p_k * (1 - (1 - exp(-a T)) / (a T))`` with ``a = r_k / W_k`` and ``p_k`` its pending pages.
 Writes are the only accesses the model knows, so this is a lower bound. Until the push ends a
 failure of either host loses the VM.
+
+A faulting writer waits for its page (QEMU's postcopy: the vCPU blocks on userfaultfd until the
+page arrives, ``--fault-latency`` later), so a working set's writes slow down while its faults
+are served. With one writer a working set, its faults ``F`` (above, at full speed) become
+``F T / (T + F L)`` for a push of ``T`` seconds and a fault latency ``L``: the writer runs for
+``T - F' L`` of the push and faults at the same rate while it runs, never more than ``T / L``
+faults, never more stall than the push lasts.
 """
 
 from __future__ import annotations
@@ -66,7 +73,8 @@ def switch_to_postcopy(spec, memory, link_bps: float) -> Switchover:
         access_rate = ws.page_writes_per_s / max(1, ws.pages)  # per page, per second
         x = access_rate * push_s
         if pending > 0 and x > 0:
-            faults += pending * (1.0 - (-math.expm1(-x)) / x)
+            unslowed = pending * (1.0 - (-math.expm1(-x)) / x)
+            faults += unslowed * _writer_share(unslowed, push_s, spec.postcopy_fault_latency_s)
     return Switchover(
         "post_copy",
         0.0,
@@ -80,6 +88,12 @@ def switch_to_postcopy(spec, memory, link_bps: float) -> Switchover:
         postcopy_stall_s=faults * spec.postcopy_fault_latency_s,
         postcopy_pending_by_ws=tuple(pending_by_ws),
     )
+
+
+def _writer_share(faults: float, push_s: float, latency_s: float) -> float:
+    """The share of the push a working set's writer runs (not waiting for a fault): T / (T + F L)."""
+    stalled = faults * latency_s
+    return push_s / (push_s + stalled) if stalled > 0.0 else 1.0
 
 
 class PostcopyProgress(NamedTuple):
@@ -108,12 +122,15 @@ def postcopy_progress(spec, switchover: Switchover, offset_s: float) -> Postcopy
         a = ws.page_writes_per_s / max(1, ws.pages)
         if pending <= 0 or a <= 0:
             continue
+        x = a * push_s
+        unslowed = pending * (1.0 - (-math.expm1(-x)) / x)
+        share = _writer_share(unslowed, push_s, spec.postcopy_fault_latency_s)
         decay = math.exp(-a * t)
-        rate += pending * a * decay * (1.0 - t / push_s)
+        rate += share * pending * a * decay * (1.0 - t / push_s)
         touched = -math.expm1(-a * t)  # 1 - e^(-a t), exact for small a t
         # 1 - e^(-a t) (1 + a t): touched by t, counting where in [0, t] it happened
         within = touched - a * t * decay
-        fetched += pending * (touched - within / (a * push_s))
+        fetched += share * pending * (touched - within / (a * push_s))
     return PostcopyProgress(rate, fetched, pages * t / push_s)
 
 
