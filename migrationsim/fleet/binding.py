@@ -444,8 +444,7 @@ def _work(row: dict, ref: dict) -> str:
     if row["unfinished_hosts"] != ref["unfinished_hosts"]:
         n = row["unfinished_hosts"]
         parts.append(
-            f"{n} host{'' if n == 1 else 's'} left not handled instead of "
-            f"{ref['unfinished_hosts']}"
+            f"{n} host{'' if n == 1 else 's'} left not handled instead of {ref['unfinished_hosts']}"
         )
     if row["vms_not_moved"] != ref["vms_not_moved"]:
         n = row["vms_not_moved"]

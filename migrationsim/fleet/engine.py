@@ -208,7 +208,7 @@ class FleetRun(Kernel):
         if ev.kind == "hw_failure":
             for host in hosts:
                 fail_at = ev.start_s + self.rng.expovariate(1.0 / ev.failure_after_mean_s)
-                self.at(fail_at, self._host_fails, host, "hardware failure")
+                self.at(fail_at, self._hardware_fails, host, controller)
         self._activate(controller)
 
     def scope(self, ev: MaintenanceEvent) -> list[Host]:
@@ -285,6 +285,7 @@ class FleetRun(Kernel):
         self.emit("host_back", host=host.name, event=ev.name)
         c = self.controllers[ev.name]
         c.active.discard(host.id)
+        c.done.add(host.id)
         self._activate(c)
         for other in self.controllers.values():  # an overlapping event waiting for this host
             if host.id in other.deferred:
@@ -846,6 +847,14 @@ class FleetRun(Kernel):
         vm.host = target.id
         self.emit("restarted", vm=vm.name, host=target.name, host_error=crashed)
         self._pump_placement()
+
+    def _hardware_fails(self, host: Host, c: Rollout) -> None:
+        """The impending failure strikes, unless the host was repaired before (emptied, then
+        back from this event's maintenance): the repair removed its cause."""
+        if host.id in c.done:
+            self.idle()
+            return
+        self._host_fails(host, "hardware failure")
 
     def _host_fails(self, host: Host, cause: str) -> None:
         if host.state in (FAILED, MAINTENANCE):

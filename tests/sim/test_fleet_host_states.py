@@ -203,3 +203,34 @@ def test_two_vms_of_the_same_workload_and_memory_on_different_nics_get_their_own
     for vm in reversed(fleet_run.fleet.vms):
         nic = fleet_run.fleet.hosts[vm.host].nic_bps
         assert fleet_run.spec_for(vm).bandwidth_bps == nic * share
+
+
+# --- a host repaired before its impending failure does not fail afterwards ----------------------
+
+
+def test_a_host_repaired_before_its_hardware_failure_does_not_fail_after_it_is_back():
+    # the VM leaves in seconds, the host is repaired in a minute; its failure (mean 30 min)
+    # comes almost always later: then the repair has removed its cause
+    failed_after_back = 0
+    for seed in range(1, 6):
+        data = scenario(
+            hosts=3,
+            seed=seed,
+            vms=[("a", "r1-h1", "1GiB", "idle"), ("b", "r1-h2", "1GiB", "idle")],
+            events=[
+                {
+                    "kind": "hw_failure",
+                    "scope": {"hosts": ["r1-h1"]},
+                    "failure_after": "30min",
+                    "host_downtime": "1min",
+                }
+            ],
+        )
+        fleet_run, events = run(data)
+        (back,) = of_kind(events, "host_back")
+        failed_after_back += sum(
+            1 for e in of_kind(events, "host_failed") if e["t_s"] > back["t_s"]
+        )
+        assert of_kind(events, "crashed") == []
+        assert fleet_run.fleet.hosts[0].state == "up"
+    assert failed_after_back == 0
