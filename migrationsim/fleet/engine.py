@@ -115,9 +115,8 @@ class FleetRun(Kernel):
         self._specs: dict = {}
         self._flows: dict[Flow, Migration] = {}
         self.in_flight: dict[int, Migration] = {}  # by VM id
-        self.leaving: set[int] = (
-            set()
-        )  # VMs asked to leave their host, until they are gone or give up
+        # VMs asked to leave their host, until they are gone (moved, terminated) or give up
+        self.leaving: set[int] = set()
         self.queues: dict[int, deque] = {}  # source host id -> VMs waiting to leave
         self.blocked: dict[tuple, dict] = {}  # what a host waits for -> hosts (ordered)
         self.rack_out = [0] * len(self.fleet.racks)

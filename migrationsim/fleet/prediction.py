@@ -22,7 +22,6 @@ _NOT_MOVED = ("aborted", "stuck", "crashed")
 class Observer:
     """A listener that keeps the few things the plan needs from the event stream."""
 
-    last_s: float = 0.0  # the last event, a deadline that found nothing left aside
     queued: Counter = field(default_factory=Counter)  # reason code -> times a VM waited on it
     skipped: list = field(default_factory=list)  # (host, event, reason)
     deadlines: list = field(default_factory=list)  # (event, t_s, hosts_left)
@@ -39,8 +38,6 @@ class Observer:
         kind = e["kind"]
         if kind == "deadline":
             self.deadlines.append((e["event"], e["t_s"], e["hosts_left"]))
-            if not e["hosts_left"]:
-                return  # nothing left to do: not activity a planner waits for
         elif kind == "queued":
             self.queued[e["reason"]] += 1
         elif kind == "host_scheduled":
@@ -59,7 +56,6 @@ class Observer:
             self.abort_detail[e["vm"]] = e.get("detail") or ""
         elif kind == "maintenance_done":
             self.done_s[e["event"]] = e["t_s"]
-        self.last_s = max(self.last_s, e["t_s"])
 
 
 @dataclass
