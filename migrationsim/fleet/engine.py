@@ -263,16 +263,22 @@ class FleetRun(Kernel):
             return
         if any(vm_id in self.leaving for vm_id in host.vms):
             return
-        staying = [self.records[vm_id] for vm_id in sorted(host.vms)]
+        staying: dict[str, list[str]] = {}  # why -> the VMs that stay for it
+        for vm_id in sorted(host.vms):
+            rec = self.records[vm_id]
+            staying.setdefault(rec.reason or rec.outcome, []).append(self.fleet.vms[vm_id].name)
         self._skip_host(
             host,
             "; ".join(
                 why.sentence(
                     why.VM_STAYS,
-                    vm=self.fleet.vms[rec.vm].name,
-                    reason=rec.reason or rec.outcome,
+                    vms=names[0]
+                    if len(names) == 1
+                    else ", ".join(names[:-1]) + " and " + names[-1],
+                    reason=reason,
+                    keep="keeps" if len(names) == 1 else "keep",
                 )
-                for rec in staying
+                for reason, names in staying.items()
             ),
         )
 

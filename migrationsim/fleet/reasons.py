@@ -85,4 +85,4 @@ def explain_rejections(counts: dict[str, int]) -> str:
 
 # A host the maintenance goes on without: a VM of it would not move and keeps running there
 VM_STAYS = "vm_stays"
-SENTENCES[VM_STAYS] = "{vm} could not be migrated ({reason}) and keeps running on it"
+SENTENCES[VM_STAYS] = "{vms} could not be migrated ({reason}) and {keep} running on it"

@@ -129,6 +129,20 @@ def test_a_host_whose_vm_aborts_while_others_still_leave_is_skipped_and_the_next
     assert fleet_run.fleet.hosts[0].state == "up"
 
 
+def test_the_skip_names_every_vm_that_stays_once_per_reason():
+    data = _rolling(
+        [("busy", "r1-h1", "1GiB", "muncher"), ("busier", "r1-h1", "1GiB", "muncher")],
+        hosts=2,
+        at_once=1,
+        policy={"name": "qemu", "completion_timeout": "5s", "timeout_action": "abort"},
+    )
+    _, events = run(data)
+    (skipped,) = of_kind(events, "host_skipped")
+    assert skipped["reason"] == (
+        "busy and busier could not be migrated (timeout_abort) and keep running on it"
+    )
+
+
 def test_a_host_is_not_skipped_while_a_vm_of_it_still_waits_for_its_notice():
     # busy aborts at 5 s; watcher is still inside its 60 s notice: the host must wait for it
     data = _rolling(
