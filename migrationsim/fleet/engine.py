@@ -732,11 +732,11 @@ class FleetRun(Kernel):
         self.emit("notice", vm=m.vm.name, value=notices.NONE, lead_s=0.0)
         self._drop_target(m)  # the arrival slot; the reservation became the VM's at the switch
         self.leaving.discard(m.vm.id)
+        self._end_migration(m, "migrated")
         ev = self.host_event.get(m.target.id)
         if m.target.state == SCHEDULED and ev is not None:
             # it landed on a host taken out of service while it was on its way: it leaves too
             self._evacuate(m.vm, ev)
-        self._end_migration(m, "migrated")
         self._settle(m.source)
         self._settle(m.target)
         self._pump_placement()
