@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from .errors import InvalidParameter
+from .memory_pages import WORK_BUDGET_PAGES
 from .migration import simulate
 from .spec import PARAMETERS, SEED_MAX, build_spec
 from .workload import PRESETS
@@ -102,7 +103,8 @@ def make_parser() -> argparse.ArgumentParser:
 def _migrate(args: argparse.Namespace) -> int:
     params = {name: getattr(args, name) for name in PARAMETERS if getattr(args, name) is not None}
     try:
-        result = simulate(build_spec(**params))  # a run may refuse too (the pages work budget)
+        # a run may refuse too: the pages resolution's work budget, about 1 s here
+        result = simulate(build_spec(**params), pages_work_budget=WORK_BUDGET_PAGES)
     except InvalidParameter as exc:
         print(
             f"python -m migrationsim migrate: error: {flag(exc.field)}: {exc.message}",

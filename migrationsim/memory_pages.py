@@ -24,7 +24,8 @@ SPARSE_HIT = 0.2  # below this hit probability, draw the hit pages' positions, n
 # vectorised scans visit, DRAW_COST_PAGES per page hit or drawn by a write, and CALL_COST_PAGES
 # per call (the Python around them). About 1 s on this machine (2 s when it is busy);
 # past it the run stops with an answer naming --resolution, never a run of minutes.
-WORK_BUDGET_PAGES = 3_000_000_000
+WORK_BUDGET_PAGES = 3_000_000_000  # the command line's: about 1 s
+LONG_WORK_BUDGET_PAGES = 60 * WORK_BUDGET_PAGES  # a caller that streams (the web worker): ~1 min
 CALL_COST_PAGES = 40_000
 DRAW_COST_PAGES = 12  # a random draw costs about as much as scanning this many pages
 SPARSE_DRAW_COST_PAGES = 40  # a hit page drawn as a geometric gap
@@ -44,7 +45,7 @@ class WorkBudgetExceeded(InvalidParameter):
 
 
 class PageMemory:
-    def __init__(self, spec, regions: list[Region], work_budget: int = WORK_BUDGET_PAGES):
+    def __init__(self, spec, regions: list[Region], work_budget: int = LONG_WORK_BUDGET_PAGES):
         self.total_pages = spec.memory_pages
         self.bitmap = np.ones(self.total_pages, dtype=np.bool_)  # True: dirty, not yet sent
         self.regions = regions

@@ -11,7 +11,7 @@ from . import phases as ph
 from .forwarding import Forwarding, post_migration_brownout
 from .layout import layout_regions
 from .memory_fluid import FluidMemory
-from .memory_pages import WORK_BUDGET_PAGES, PageMemory
+from .memory_pages import LONG_WORK_BUDGET_PAGES, PageMemory
 from .notice import guest_notice
 from .policies import Stop
 from .precopy import LinkRate, Precopy, PrecopyOutcome, Round
@@ -26,7 +26,7 @@ from .switchover import (
 from .units import PAGE_SIZE_BYTES, format_bytes, format_duration, format_rate
 
 
-def new_memory(spec: MigrationSpec, pages_work_budget: int = WORK_BUDGET_PAGES):
+def new_memory(spec: MigrationSpec, pages_work_budget: int = LONG_WORK_BUDGET_PAGES):
     regions = layout_regions(spec)
     if spec.resolution == "fluid":
         return FluidMemory(spec, regions), regions
@@ -208,7 +208,7 @@ def _after_precopy(
 def simulate(
     spec: MigrationSpec,
     link_rate_changes: Sequence[tuple[float, float]] = (),
-    pages_work_budget: int = WORK_BUDGET_PAGES,
+    pages_work_budget: int = LONG_WORK_BUDGET_PAGES,
 ) -> MigrationResult:
     """Run one migration. ``link_rate_changes``: ``(t_s, bandwidth_bps)`` pairs, t from the
     start of pre-copy, for a link whose rate changes while the migration runs.
@@ -226,7 +226,7 @@ def stream(
     link_rate_changes: Sequence[tuple[float, float]] = (),
     memory_map_every_s: float = 1.0,
     memory_map_first_rounds: int = 50,
-    pages_work_budget: int = WORK_BUDGET_PAGES,
+    pages_work_budget: int = LONG_WORK_BUDGET_PAGES,
 ) -> Iterator[dict]:
     """Yield JSON-ready events in simulated-time order (``t_s`` from the maintenance trigger)
     as the model produces them; the last is ``{"kind": "summary", "result": {...}}``.

@@ -120,6 +120,8 @@ class FleetRun(Kernel):
         self._specs: dict = {}
         self._flows: dict[Flow, Migration] = {}
         self.in_flight: dict[int, Migration] = {}  # by VM id
+        # VMs asked to leave their host, until they are gone (moved, terminated) or give up
+        self.leaving: set[int] = set()
         self.queues: dict[int, deque] = {}  # source host id -> VMs waiting to leave
         self.blocked: dict[tuple, dict] = {}  # what a host waits for -> hosts (ordered)
         self.rack_out = [0] * len(self.fleet.racks)
@@ -154,8 +156,9 @@ class FleetRun(Kernel):
                         head=queue[0].name,
                         reason=head.wait_reason or "its own wait",
                     )
-        for rec in self.records:
-            if rec.queued_at is not None and rec.done_at is None and rec.outcome == "unaffected":
+        for vm_id in sorted(self.leaving):
+            rec = self.records[vm_id]
+            if rec.queued_at is not None:
                 rec.outcome = "stuck"
                 rec.queue_wait_s = self.now - rec.queued_at
                 rec.reason = rec.reason or rec.wait_reason or "still waiting when the run ended"
@@ -193,6 +196,7 @@ class FleetRun(Kernel):
         hosts = self.scope(ev)
         controller = Rollout(ev, hosts)
         self.controllers[ev.name] = controller
+        self.placement.will_take(hosts)
         self.emit(
             "maintenance_start",
             event=ev.name,
@@ -208,7 +212,7 @@ class FleetRun(Kernel):
         if ev.kind == "hw_failure":
             for host in hosts:
                 fail_at = ev.start_s + self.rng.expovariate(1.0 / ev.failure_after_mean_s)
-                self.at(fail_at, self._host_fails, host, "hardware failure")
+                self.at(fail_at, self._hardware_fails, host, controller)
         self._activate(controller)
 
     def scope(self, ev: MaintenanceEvent) -> list[Host]:
@@ -224,11 +228,13 @@ class FleetRun(Kernel):
             c.pending.popleft()
             c.current_rack = host.rack
             if host.state == FAILED:
+                self.placement.taken(host)
                 c.skipped += 1
                 continue
             if self.host_event.get(host.id) is not None:  # another event has it: after that one
                 c.deferred.add(host.id)
                 continue
+            self.placement.taken(host)
             c.active.add(host.id)
             self.host_event[host.id] = c.event
             host.state = SCHEDULED
@@ -242,18 +248,44 @@ class FleetRun(Kernel):
             )
             for vm_id in sorted(host.vms):
                 self._evacuate(self.fleet.vms[vm_id], c.event)
-            self._check_empty(host)
+            self._settle(host)
         if not c.pending and not c.active and not c.deferred and not c.finished:
             c.finished = True
             self.emit("maintenance_done", event=c.event.name, hosts=c.total, skipped=c.skipped)
 
-    def _check_empty(self, host: Host) -> None:
+    def _settle(self, host: Host) -> None:
+        """A scheduled host with nothing more to wait for reaches its next state: empty, it goes
+        into maintenance; with VMs that will not leave (aborted or given up), it is skipped with
+        the reason. It waits while any of its VMs is still leaving (in its notice, queued or
+        migrating) and while migrations stream into it (they land, then leave like the others)."""
         ev = self.host_event.get(host.id)
-        if host.state != SCHEDULED or ev is None or host.vms:
+        if host.state != SCHEDULED or ev is None or host.incoming:
             return
-        host.state = MAINTENANCE
-        self.emit("host_maintenance_start", host=host.name, event=ev.name)
-        self.at(self.now + ev.host_downtime_s, self._host_back, host, ev)
+        if not host.vms:
+            host.state = MAINTENANCE
+            self.emit("host_maintenance_start", host=host.name, event=ev.name)
+            self.at(self.now + ev.host_downtime_s, self._host_back, host, ev)
+            return
+        if any(vm_id in self.leaving for vm_id in host.vms):
+            return
+        staying: dict[str, list[str]] = {}  # why -> the VMs that stay for it
+        for vm_id in sorted(host.vms):
+            rec = self.records[vm_id]
+            staying.setdefault(rec.reason or rec.outcome, []).append(self.fleet.vms[vm_id].name)
+        self._skip_host(
+            host,
+            "; ".join(
+                why.sentence(
+                    why.VM_STAYS,
+                    vms=names[0]
+                    if len(names) == 1
+                    else ", ".join(names[:-1]) + " and " + names[-1],
+                    reason=reason,
+                    keep="keeps" if len(names) == 1 else "keep",
+                )
+                for reason, names in staying.items()
+            ),
+        )
 
     def _host_back(self, host: Host, ev: MaintenanceEvent) -> None:
         host.state = UP
@@ -263,6 +295,7 @@ class FleetRun(Kernel):
         self.emit("host_back", host=host.name, event=ev.name)
         c = self.controllers[ev.name]
         c.active.discard(host.id)
+        c.done.add(host.id)
         self._activate(c)
         for other in self.controllers.values():  # an overlapping event waiting for this host
             if host.id in other.deferred:
@@ -285,17 +318,19 @@ class FleetRun(Kernel):
         self._activate(c)
 
     def _deadline(self, ev: MaintenanceEvent) -> None:
-        """Past the deadline the remaining hosts are rebooted whatever runs on them."""
+        """Past the deadline the remaining hosts are rebooted whatever runs on them. A deadline
+        that finds every host done changes nothing: it is not the end of the maintenance."""
         c = self.controllers[ev.name]
-        self.emit("deadline", event=ev.name, hosts_left=len(c.pending) + len(c.active))
+        hosts_left = len(c.pending) + len(c.active) + len(c.deferred)
+        if not hosts_left:
+            self.idle()
+        self.emit("deadline", event=ev.name, hosts_left=hosts_left)
+        c.forced = True
         c.max_active = math.inf
         c.by_rack = False
-        for host_id in list(c.active):
+        for host_id in sorted(c.active):
             self._force_out(self.fleet.hosts[host_id])
-        while c.pending:
-            self._activate(c)
-            for host_id in list(c.active):
-                self._force_out(self.fleet.hosts[host_id])
+        self._activate(c)  # the rest at once, each rebooted as it is taken (``_evacuate``)
 
     def _force_out(self, host: Host) -> None:
         for vm_id in sorted(host.vms):
@@ -306,13 +341,22 @@ class FleetRun(Kernel):
             self._terminate(vm, why.DEADLINE, why.sentence(why.DEADLINE))
 
     def _window_opens(self, ev: MaintenanceEvent) -> None:
+        if not self.blocked.get(("window", ev.name)):
+            self.idle()  # nobody was waiting for it
         self.emit("window_open", event=ev.name)
         self._pump(("window", ev.name))
 
     # --- one VM leaving its host ------------------------------------------------------------
 
     def _evacuate(self, vm: Vm, ev: MaintenanceEvent) -> None:
+        """Ask a VM to leave its host (taken out of service by ``ev``)."""
         rec = self.records[vm.id]
+        host_id = vm.host
+        if self.controllers[ev.name].forced:  # past the deadline: rebooted with its host
+            self._terminate(vm, why.DEADLINE, why.sentence(why.DEADLINE))
+            return
+        self.leaving.add(vm.id)
+        rec.done_at = None
         if not vm.live_migratable:
             if vm.accelerator:
                 value, lead = notices.guest_notice(guest_watches=False, accelerator=True)
@@ -324,20 +368,22 @@ class FleetRun(Kernel):
             rec.notice_s = lead
             self.emit("notice", vm=vm.name, value=value, lead_s=lead)
             detail = why.sentence(why.NOT_MIGRATABLE, why=vm.why_not_migratable())
-            self.at(self.now + lead, self._terminate, vm, why.NOT_MIGRATABLE, detail)
+            self.at(
+                self.now + lead, self._terminate, vm, why.NOT_MIGRATABLE, detail, False, host_id
+            )
             return
         value, lead = notices.guest_notice(guest_watches=self.guest_watches(vm, self.now))
         rec.notice_s = lead
         self.emit("notice", vm=vm.name, value=value, lead_s=lead)
-        self.at(self.now + lead, self._enqueue, vm, ev)
+        self.at(self.now + lead, self._enqueue, vm, host_id)
 
-    def _enqueue(self, vm: Vm, ev: MaintenanceEvent) -> None:
-        host = self.fleet.hosts[vm.host]
-        if vm.id not in host.vms or host.state == FAILED:
+    def _enqueue(self, vm: Vm, host_id: int) -> None:
+        """After its notice the VM queues to leave the host it was asked to leave (unless it
+        is gone from it meanwhile: terminated, crashed)."""
+        host = self.fleet.hosts[host_id]
+        if vm.host != host_id or vm.id not in host.vms or host.state == FAILED:
             return
-        rec = self.records[vm.id]
-        if rec.queued_at is None:
-            rec.queued_at = self.now
+        self.records[vm.id].queued_at = self.now  # this departure's wait
         self.queues.setdefault(host.id, deque()).append(vm)
         self._try_host(host)
 
@@ -354,6 +400,7 @@ class FleetRun(Kernel):
             ev = self.host_event.get(host.id)
             if ev is None:  # the host was skipped or is back: nothing to do for this VM
                 queue.popleft()
+                self.leaving.discard(vm.id)
                 continue
             blocked = self._blocker(vm, host, ev)
             if isinstance(blocked, Host):
@@ -492,21 +539,25 @@ class FleetRun(Kernel):
 
     # --- pre-copy over the shared network ----------------------------------------------------
 
-    def _spec_for(self, vm: Vm):
-        key = (vm.workload, vm.memory_bytes)
+    def spec_for(self, vm: Vm):
+        """The single-VM model's spec this VM migrates with: its memory and workload, its host
+        NIC's migration share as the link, the scenario's policy. Cached by everything it is
+        built from (the policy is the run's)."""
+        bandwidth_bps = vm_nic_share(self.fleet, self.fleet.hosts[vm.host])
+        key = (vm.workload, vm.memory_bytes, bandwidth_bps)
         spec = self._specs.get(key)
         if spec is None:
             spec = build_spec(
                 memory=vm.memory_bytes,
                 workload=vm.workload,
-                bandwidth=vm_nic_share(self.fleet, self.fleet.hosts[vm.host]),
+                bandwidth=bandwidth_bps,
                 **self.scenario.policy,
             )
             self._specs[key] = spec
         return spec
 
     def _begin_precopy(self, m: Migration) -> None:
-        spec = self._spec_for(m.vm)
+        spec = self.spec_for(m.vm)
         memory = FluidMemory(spec, layout_regions(spec))
         m.precopy = Precopy(spec, memory, start_s=self.now)
         m.phase = "precopy"
@@ -667,6 +718,11 @@ class FleetRun(Kernel):
     def _cleanup_end(self, m: Migration) -> None:
         m.phase = "done"
         rec = self.records[m.vm.id]
+        if m.vm.id not in m.target.vms:  # its new host failed under it: it crashed there
+            self._drop_target(m)
+            self._end_migration(m, why.TARGET_FAILED)
+            self._settle(m.source)
+            return
         rec.migrations += 1
         rec.outcome = "migrated"
         rec.source, rec.target = m.source.name, m.target.name
@@ -680,8 +736,14 @@ class FleetRun(Kernel):
         )
         self.emit("notice", vm=m.vm.name, value=notices.NONE, lead_s=0.0)
         self._drop_target(m)  # the arrival slot; the reservation became the VM's at the switch
+        self.leaving.discard(m.vm.id)
         self._end_migration(m, "migrated")
-        self._check_empty(m.source)
+        ev = self.host_event.get(m.target.id)
+        if m.target.state == SCHEDULED and ev is not None:
+            # it landed on a host taken out of service while it was on its way: it leaves too
+            self._evacuate(m.vm, ev)
+        self._settle(m.source)
+        self._settle(m.target)
         self._pump_placement()
 
     def _end_migration(self, m: Migration, result: str) -> None:
@@ -713,8 +775,8 @@ class FleetRun(Kernel):
             rec.outcome = "aborted"
             rec.reason = reason
             rec.done_at = self.now
-            if not self._has_work(m.source, m.vm):
-                self._skip_host(m.source, f"{m.vm.name} could not be migrated ({reason})")
+            self.leaving.discard(m.vm.id)
+            self._settle(m.source)
             return
         self.emit("backed_out", vm=m.vm.name, reason=reason)
         if rec.attempts >= MAX_ATTEMPTS:  # give up: the VM keeps running where it is
@@ -725,24 +787,12 @@ class FleetRun(Kernel):
                 reason=reason,
                 detail=f"gave up after {rec.attempts} attempts",
             )
-            if not self._has_work(m.source, m.vm):
-                self._skip_host(m.source, f"{m.vm.name} could not be migrated ({reason})")
+            self.leaving.discard(m.vm.id)
+            self._settle(m.source)
             return
         self._dequeue(m.vm, m.source)
         self.queues.setdefault(m.source.id, deque()).append(m.vm)
         self._try_host(m.source)
-
-    def _has_work(self, host: Host, besides: Vm) -> bool:
-        """Whether other VMs of this host are still leaving or waiting to."""
-        return any(
-            v in self.in_flight or self._queued(self.fleet.vms[v], host)
-            for v in host.vms
-            if v != besides.id
-        )
-
-    def _queued(self, vm: Vm, host: Host) -> bool:
-        queue = self.queues.get(host.id)
-        return bool(queue) and vm in queue
 
     def _target_fails(self, m: Migration, version: int) -> None:
         if m.phase not in ("setup", "precopy"):
@@ -758,10 +808,16 @@ class FleetRun(Kernel):
 
     # --- terminations, restarts, crashes -----------------------------------------------------
 
-    def _terminate(self, vm: Vm, code: str, detail: str, crashed: bool = False) -> None:
+    def _terminate(
+        self, vm: Vm, code: str, detail: str, crashed: bool = False, from_host: int | None = None
+    ) -> None:
+        """Stop a VM on its host (``from_host``: only if it still runs there) and restart it
+        elsewhere if it restarts automatically."""
         host = self.fleet.hosts[vm.host]
-        if vm.id not in host.vms:
+        if vm.id not in host.vms or (from_host is not None and vm.host != from_host):
             return
+        self.leaving.discard(vm.id)
+        self._dequeue(vm, host)
         host.vms.discard(vm.id)
         host.release(vm.vcpus, vm.memory_bytes)
         rec = self.records[vm.id]
@@ -783,13 +839,32 @@ class FleetRun(Kernel):
             else:
                 rec.reason = detail + "; " + why.sentence(why.NO_RESTART_CAPACITY)
         rec.outcome = outcome
-        self._check_empty(host)
+        self._settle(host)
 
     def _restarted(self, vm: Vm, target: Host, crashed: bool) -> None:
+        """The VM starts on the host reserved for it, or, if that host was taken out of service
+        (or failed) meanwhile, on another one chosen now."""
+        if target.state != UP:
+            target.release(vm.vcpus, vm.memory_bytes)
+            target, _ = self.placement.choose(vm, target, restart=True)
+            if target is None:
+                rec = self.records[vm.id]
+                rec.outcome = "crashed" if crashed else "terminated"
+                rec.reason += "; " + why.sentence(why.NO_RESTART_CAPACITY)
+                return
+            target.reserve(vm.vcpus, vm.memory_bytes)
         target.vms.add(vm.id)
         vm.host = target.id
         self.emit("restarted", vm=vm.name, host=target.name, host_error=crashed)
         self._pump_placement()
+
+    def _hardware_fails(self, host: Host, c: Rollout) -> None:
+        """The impending failure strikes, unless the host was repaired before (emptied, then
+        back from this event's maintenance): the repair removed its cause."""
+        if host.id in c.done:
+            self.idle()
+            return
+        self._host_fails(host, "hardware failure")
 
     def _host_fails(self, host: Host, cause: str) -> None:
         if host.state in (FAILED, MAINTENANCE):

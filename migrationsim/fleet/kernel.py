@@ -10,6 +10,8 @@ through ``emit`` to every listener; ``events()`` is that stream as a generator.
 
 An action scheduled with ``observer=True`` watches the world without changing it (a periodic
 sample): it is not activity, so ``last_activity_s`` stays the time the last real thing happened.
+An action that finds nothing to do (a deadline after every host is done) calls ``idle()``: it
+is not activity either.
 The kernel knows nothing of hosts, VMs or migrations: a model subclasses it and schedules its
 own actions.
 
@@ -33,6 +35,7 @@ class Kernel:
         self.stopped: str | None = None  # why the run stopped at its ceiling
         self.now = 0.0  # simulated seconds
         self.last_activity_s = 0.0  # when the last action that was not an observer ran
+        self._activity_before_s = 0.0  # last_activity_s before the running action
         self.listeners: list[Callable[[dict], None]] = []
         self._heap: list[tuple] = []  # (time_s, priority, sequence, action, args, observer)
         self._sequence = 0
@@ -77,10 +80,15 @@ class Kernel:
         self.actions += 1
         time_s, _, _, action, args, observer = heapq.heappop(self._heap)
         self.now = max(self.now, time_s)
+        self._activity_before_s = self.last_activity_s
         if not observer:
             self.last_activity_s = self.now
         action(*args)
         return True
+
+    def idle(self) -> None:
+        """The running action found nothing to do: it does not count as activity."""
+        self.last_activity_s = self._activity_before_s
 
     def run(self):
         """Run to the end."""

@@ -5,7 +5,9 @@ VM (the empty target VM reserves them), keep the capacity headroom, hold no VM o
 anti-affinity group, and be under its per-target cap. Among those, a scoring rule picks one
 (``scoring.py``: ``least_loaded``, ``best_fit``, or one you register in ``SCORINGS``), after
 preferring hosts already through this maintenance (the VM will not have to move again) and
-another rack than the source's (spread). Large fleets are sampled: ``candidates`` hosts drawn
+another rack than the source's (spread). Hosts a running maintenance has still to take out of
+service come last: a VM sent there would have to move again (hosts already through it, or
+outside its scope, first). Large fleets are sampled: ``candidates`` hosts drawn
 at random from those in service, the way large schedulers sample rather than scan.
 """
 
@@ -28,6 +30,20 @@ class Placement:
         self.rng = rng
         self.pool: list[int] = [h.id for h in fleet.hosts]  # hosts in service
         self.index = {h: i for i, h in enumerate(self.pool)}
+        self.due: dict[int, int] = {}  # host id -> maintenance events still to take it
+
+    def will_take(self, hosts) -> None:
+        """A maintenance event will take these hosts out of service, each in its turn."""
+        for host in hosts:
+            self.due[host.id] = self.due.get(host.id, 0) + 1
+
+    def taken(self, host: Host) -> None:
+        """One maintenance event took this host (or passed it by: it had failed)."""
+        left = self.due.get(host.id, 0) - 1
+        if left > 0:
+            self.due[host.id] = left
+        else:
+            self.due.pop(host.id, None)
 
     def leave_pool(self, host: Host) -> None:
         i = self.index.pop(host.id, None)
@@ -71,6 +87,7 @@ class Placement:
         ids = pool if len(pool) <= self.candidates else self.rng.sample(pool, self.candidates)
         hosts = self.fleet.hosts
         rejections: dict[str, int] = {}
+        due = self.due
         best, best_key = None, None
         for host_id in ids:
             if host_id in exclude:
@@ -81,6 +98,7 @@ class Placement:
                 rejections[code] = rejections.get(code, 0) + 1
                 continue
             key = (
+                host_id in due,  # a maintenance will take it later: the VM would move again
                 not host.patched,
                 host.rack == source.rack,
                 self.score(host, vm),

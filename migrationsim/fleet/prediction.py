@@ -23,7 +23,6 @@ _NOT_MOVED = ("aborted", "stuck", "crashed")
 class Observer:
     """A listener that keeps the few things the plan needs from the event stream."""
 
-    last_s: float = 0.0  # the last event, a deadline that found nothing left aside
     queued: Counter = field(default_factory=Counter)  # reason code -> times a VM waited on it
     skipped: list = field(default_factory=list)  # (host, event, reason)
     deadlines: list = field(default_factory=list)  # (event, t_s, hosts_left)
@@ -31,9 +30,6 @@ class Observer:
     scheduled: dict = field(
         default_factory=dict
     )  # host -> event, while scheduled or in maintenance
-    late_arrivals: dict = field(
-        default_factory=dict
-    )  # host -> VMs that landed after it was scheduled
     back_s: dict = field(default_factory=dict)  # host -> when it came back
     drained_s: dict = field(default_factory=dict)  # event -> when its last host was empty
     done_s: dict = field(default_factory=dict)  # event -> maintenance_done
@@ -43,15 +39,10 @@ class Observer:
         kind = e["kind"]
         if kind == "deadline":
             self.deadlines.append((e["event"], e["t_s"], e["hosts_left"]))
-            if not e["hosts_left"]:
-                return  # nothing left to do: not activity a planner waits for
         elif kind == "queued":
             self.queued[e["reason"]] += 1
         elif kind == "host_scheduled":
             self.scheduled[e["host"]] = e["event"]
-        elif kind == "blackout_end":
-            if e["host"] in self.scheduled:  # landed on a host already named by a maintenance
-                self.late_arrivals.setdefault(e["host"], []).append(e["vm"])
         elif kind == "host_maintenance_start":
             self.drained_s[e["event"]] = e["t_s"]
         elif kind == "host_back":
@@ -66,7 +57,6 @@ class Observer:
             self.abort_detail[e["vm"]] = e.get("detail") or ""
         elif kind == "maintenance_done":
             self.done_s[e["event"]] = e["t_s"]
-        self.last_s = max(self.last_s, e["t_s"])
 
 
 @dataclass
@@ -77,12 +67,9 @@ class Prediction:
 
     @property
     def makespan_s(self) -> float:
-        """The engine's makespan, except that a deadline which finds every host already done is
-        not the end of the maintenance (the engine counts it; a planner does not wait for it)."""
-        obs, run = self.observer, self.run
-        if any(left == 0 and t == run.makespan_s for _, t, left in obs.deadlines):
-            return obs.last_s
-        return run.makespan_s
+        """The engine's makespan (a deadline that finds every host done is not counted: the
+        engine does not count it either)."""
+        return self.run.makespan_s
 
     def unfinished_hosts(self) -> int:
         """Hosts in scope that were never patched (skipped, never emptied, never taken)."""
@@ -90,6 +77,12 @@ class Prediction:
 
     def deadline_reboots(self) -> int:
         return sum(len(v) for v in self.observer.deadline_vms.values())
+
+    def vms_not_moved(self) -> int:
+        """VMs the maintenance asked to leave that did not: aborted, stuck, crashed, or rebooted
+        with their host at a deadline."""
+        left = sum(1 for rec in self.run.records if rec.outcome in _NOT_MOVED)
+        return left + self.deadline_reboots()
 
     def not_handled(self) -> dict:
         """Hosts left unpatched or rebooted with VMs on them, VMs not moved: counts, names, reasons."""
@@ -103,7 +96,6 @@ class Prediction:
                 continue
             name = host.name
             if name in obs.deadline_vms:
-                late = obs.late_arrivals.get(name, [])
                 reason = (
                     why.sentence(why.DEADLINE)
                     .replace("it could move", "they could move")
@@ -115,13 +107,7 @@ class Prediction:
                         "status": "rebooted_at_deadline",
                         "code": why.DEADLINE,
                         "reason": f"{_vms(len(obs.deadline_vms[name]))} still on it at the "
-                        f"deadline: {reason}"
-                        + (
-                            f"; {len(late)} of them had landed on it after it was scheduled "
-                            "for maintenance and nothing asked them to leave"
-                            if late
-                            else ""
-                        ),
+                        f"deadline: {reason}",
                         "vms": obs.deadline_vms[name][:6],
                     }
                 )
@@ -140,31 +126,17 @@ class Prediction:
                     }
                 )
             elif host.state in ("scheduled", "maintenance"):
-                late = obs.late_arrivals.get(name, [])
                 waiting = [fleet.vms[v].name for v in sorted(host.vms)]
                 if not waiting:  # emptied, but its maintenance outlasted the run's ceiling
+                    code = "in_maintenance"
                     reason = "emptied, but still in maintenance when the run " + (
                         run.stopped or "ended"
                     )
-                    code = "in_maintenance"
-                elif late and set(late) >= set(waiting):
-                    reason = (
-                        f"never emptied: {len(late)} VMs landed on it after it was scheduled "
-                        "for maintenance and nothing asked them to leave"
-                    )
-                    code = "late_arrival"
                 else:
                     codes = Counter(_code(run.records[v]) for v in host.vms)
                     code = codes.most_common(1)[0][0] if codes else "unknown"
-                    recs = [run.records[v] for v in sorted(host.vms)]
-                    aborted = [fleet.vms[r.vm].name for r in recs if r.outcome == "aborted"]
                     reason = f"never emptied: {_vms(len(waiting))} still on it"
-                    if aborted:
-                        reason += (
-                            f"; {', '.join(aborted[:3])} could not be migrated ({code}) and "
-                            "the host was never released"
-                        )
-                    else:
+                    if waiting:
                         reason += f" ({code}: {self._words(code, waiting[0])})"
                 hosts.append(
                     {

@@ -81,3 +81,8 @@ def explain_rejections(counts: dict[str, int]) -> str:
     }
     parts = [f"{n} {short[code]}" for code, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n]
     return f"of {total} candidates, " + ", ".join(parts) if parts else "no candidate hosts"
+
+
+# A host the maintenance goes on without: a VM of it would not move and keeps running there
+VM_STAYS = "vm_stays"
+SENTENCES[VM_STAYS] = "{vms} could not be migrated ({reason}) and {keep} running on it"

@@ -71,6 +71,8 @@ class Rollout:
         self.current_rack = -1
         self.finished = False
         self.skipped = 0
+        self.done: set = set()  # hosts back from this event's maintenance
+        self.forced = False  # past its deadline: every host it takes is rebooted with its VMs
 
 
 def planned_waves(ev: MaintenanceEvent, hosts: list[Host]) -> list[list[Host]]:

@@ -186,7 +186,10 @@ def _int(lo: int | None = None, hi: int | None = None) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise ValueError("must be a whole number")
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int of 309+ digits
+            raise ValueError("must be a whole number of at most 308 digits") from None
         if not math.isfinite(number) or number != int(number):
             raise ValueError("must be a whole number")
         number = int(number)
@@ -202,7 +205,10 @@ def _int(lo: int | None = None, hi: int | None = None) -> Callable[[Any], int]:
 def _share(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError("must be a number from 0 to 1")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValueError("must be a number from 0 to 1") from None
     if not (0.0 <= number <= 1.0):
         raise ValueError("must be a number from 0 to 1")
     return number

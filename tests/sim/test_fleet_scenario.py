@@ -132,3 +132,20 @@ def test_the_order_of_keys_does_not_change_the_fleet():
     a, b = FleetRun(parse_scenario(forward)).run(), FleetRun(parse_scenario(backward)).run()
     assert [vm.workload for vm in a.fleet.vms] == [vm.workload for vm in b.fleet.vms]
     assert summarize(a) == summarize(b)
+
+
+def test_an_integer_too_large_for_a_float_is_refused_naming_its_path():
+    import copy
+
+    import pytest as _pytest
+
+    from migrationsim.fleet import parse_scenario as _parse
+    from migrationsim.fleet.scenario import ScenarioError
+
+    from .fleet_support import TINY as _TINY
+
+    data = copy.deepcopy(_TINY)
+    data["seed"] = 10**400
+    with _pytest.raises(ScenarioError) as refused:
+        _parse(data)
+    assert "seed" in str(refused.value)

@@ -21,7 +21,7 @@ def test_a_guest_beyond_the_budget_stops_with_the_resolution_named(monkeypatch):
     monkeypatch.setattr(memory_pages.PageMemory, "_spend", spend)
     spec = build_spec(memory="16GiB", workload="ingest", resolution="pages", seed=1)
     with pytest.raises(WorkBudgetExceeded) as refused:
-        simulate(spec)
+        simulate(spec, pages_work_budget=WORK_BUDGET_PAGES)
     assert isinstance(refused.value, InvalidParameter)
     assert refused.value.field == "resolution"
     assert "fluid" in refused.value.message
@@ -46,4 +46,4 @@ def test_the_cli_answers_exit_2_naming_resolution():
 )
 def test_ordinary_pages_runs_fit_the_budget(memory, workload, outcome):
     spec = build_spec(memory=memory, workload=workload, resolution="pages", seed=1)
-    assert simulate(spec).outcome == outcome
+    assert simulate(spec, pages_work_budget=WORK_BUDGET_PAGES).outcome == outcome
