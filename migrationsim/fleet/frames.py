@@ -95,8 +95,11 @@ class FleetStream:
         self._done: set = set()
         self._terminated: set = set()
         self._failed: set = set()
+        # hosts, not host-events: a host named by two events counts once, and is through its
+        # maintenance when every event that named it is done with it
         self.hosts_scope = 0
         self.hosts_done = 0
+        self._host_events_left: dict[str, int] = {}
         self._last_links: dict = {"links": [], "in_flight_by_rack": {}}
         self._reset()
         # for the comparison charts, kept for the whole run
@@ -176,7 +179,13 @@ class FleetStream:
             if kind == "aborted":
                 self._notes.append([t, f"{vm}: aborted ({e.get('reason', '')})"])
         elif kind == "maintenance_start":
-            self.hosts_scope += int(e.get("hosts") or 0)
+            controller = self.run.controllers.get(e["event"])
+            for host in controller.hosts if controller is not None else ():
+                left = self._host_events_left.get(host.name, 0)
+                if left == 0 and host.name in self._host_events_left:
+                    self.hosts_done -= 1  # through an earlier event, named again
+                self._host_events_left[host.name] = left + 1
+            self.hosts_scope = len(self._host_events_left)
             self._notes.append(
                 [t, f"maintenance {e['event']} ({e['maintenance']}) starts: {e['hosts']} hosts"]
             )
@@ -187,7 +196,7 @@ class FleetStream:
             self._host_open[e["host"]] = ("maintenance", t)
         elif kind == "host_back":
             self._host_close(e["host"], t)
-            self.hosts_done += 1
+            self._host_through(e["host"])
         elif kind in ("host_skipped", "host_failed"):
             self._host_close(e["host"], t)
             marker = "skipped" if kind == "host_skipped" else "failed"
@@ -201,7 +210,7 @@ class FleetStream:
                 ]
             )
             if kind == "host_skipped":
-                self.hosts_done += 1
+                self._host_through(e["host"])
             self._notes.append(
                 [
                     t,
@@ -211,6 +220,14 @@ class FleetStream:
             )
         elif kind in ("deadline", "maintenance_done", "window_open"):
             self._notes.append([t, f"{kind.replace('_', ' ')}: {e.get('event', '')}"])
+
+    def _host_through(self, host: str) -> None:
+        """One event is done with the host; the host is through once every event is."""
+        left = self._host_events_left.get(host, 0)
+        if left > 0:
+            self._host_events_left[host] = left - 1
+            if left == 1:
+                self.hosts_done += 1
 
     def _segment(self, vm: str, host: str, phase: str, start: float, end: float) -> None:
         seg = [vm, host, _PHASE[phase], round(start, 3), round(end, 3)]

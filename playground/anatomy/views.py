@@ -8,9 +8,11 @@ import re
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
+from migrationsim import outcomes
 from playground.accounts import access, limits
 
 from . import runner as simulation
@@ -101,6 +103,7 @@ def _run_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = access.get_or_404(Run, access.for_request(request), pk=run_id)
+    summary = run.summary()
     config = {
         "id": run.pk,
         "ws_path": f"/ws/runs/{run.pk}/",
@@ -108,6 +111,9 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "speed": str(run.params.get("speed", "10")),
         "status": run.status,
         "phases": simulation.PHASES,
+        # the summary in words and humanised numbers, rendered here (one formatter, one table)
+        "summary_url": reverse("run-summary", args=[run.pk]),
+        "outcome": outcomes.of_result(summary),
     }
     return render(
         request,
@@ -116,10 +122,22 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             "run": run,
             "config": config,
             "phases": simulation.PHASES,
-            "summary": run.summary(),
+            "summary": summary,
             "params": _param_rows(run.params),
         },
     )
+
+
+@require_GET
+def run_summary(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The summary of a finished run as the page shows it (its outcome in the words of
+    ``migrationsim.outcomes``, its numbers humanised): the playback fetches it when it plays
+    the summary event. 404 until the run has one."""
+    run = access.get_or_404(Run, access.for_request(request), pk=run_id)
+    summary = run.summary()
+    if summary is None:
+        return HttpResponse("this run has no summary yet", status=404, content_type="text/plain")
+    return render(request, "runs/_summary.html", {"summary": summary})
 
 
 def _param_rows(params: dict) -> list[tuple[str, object]]:
