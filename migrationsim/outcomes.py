@@ -223,7 +223,7 @@ def label(code: str, **figures) -> str:
 def describe(code: str, **figures) -> str:
     """The sentence for a code with its figures; a fleet reason with its figures takes
     ``fleet/reasons.py``'s sentence; without the figures a sentence needs, its label."""
-    if code in fleet_reasons.SENTENCES and code not in OUTCOMES:
+    if figures and code in fleet_reasons.SENTENCES and code not in OUTCOMES:
         filled = _fill(fleet_reasons.SENTENCES[code], figures)
         if filled is not None:
             return filled
@@ -294,5 +294,5 @@ def fleet_vm(outcome: str, reason: str = "") -> dict:
         "outcome_label": w.label if w else outcome,
         "outcome_sentence": w.sentence if w else "",
         "reason_code": reason if reason_words else "",
-        "reason_words": reason_words.sentence if reason_words else reason,
+        "reason_words": describe(reason) if reason_words else reason,
     }
