@@ -111,11 +111,13 @@ def format_rate(bps: float) -> str:
 
 
 def _significant(x: float, digits: int = 3) -> str:
-    """At most ``digits`` significant digits, no exponent: 52.34 -> '52.3', 0.5 -> '0.5'."""
+    """At most ``digits`` significant digits, no exponent, no trailing zeros: 52.34 -> '52.3',
+    25.0 -> '25', 0.5 -> '0.5'."""
     if x == 0:
         return "0"
     decimals = max(0, digits - 1 - int(math.floor(math.log10(abs(x)))))
-    return f"{x:.{decimals}f}"
+    text = f"{x:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def format_duration(s: float) -> str:
@@ -131,7 +133,7 @@ def format_duration(s: float) -> str:
         return "1 s" if ms == "1000" else f"{ms} ms"
     if s < 60:
         text = _significant(s)
-        return "1 min 0 s" if text == "60.0" else f"{text} s"
+        return "1 min 0 s" if text == "60" else f"{text} s"
     if s < 3600:
         minutes, seconds = divmod(round(s), 60)
         return "1 h 0 min" if minutes >= 60 else f"{minutes} min {seconds} s"
