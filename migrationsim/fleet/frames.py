@@ -168,7 +168,7 @@ class FleetStream:
             self._close(vm, t)
             if opened:
                 self._open[vm] = ("queued", t, opened[2])
-            self._notes.append([t, f"{vm}: backed out ({e.get('reason', '')})"])
+            self._notes.append([t, f"{vm}: backed out ({_reason_words(e.get('reason', ''))})"])
         elif kind in ("aborted", "crashed", "terminated"):
             opened = self._open.get(vm)
             host = opened[2] if opened else e.get("host", "")
@@ -177,7 +177,13 @@ class FleetStream:
             self._segment(vm, host, marker, t, t)
             (self._terminated if kind == "terminated" else self._failed).add(vm)
             if kind == "aborted":
-                self._notes.append([t, f"{vm}: aborted ({e.get('reason', '')})"])
+                self._notes.append(
+                    [
+                        t,
+                        f"{vm}: aborted, keeps running on its source "
+                        f"({_reason_words(e.get('reason', ''))})",
+                    ]
+                )
         elif kind == "maintenance_start":
             controller = self.run.controllers.get(e["event"])
             for host in controller.hosts if controller is not None else ():
@@ -341,3 +347,11 @@ class FleetStream:
             row["rack"] = self._rack_of_host[row["host"]]
             row["segments"] = self.vm_segments.get(vm.name, [])
         return rows
+
+
+def _reason_words(code: str) -> str:
+    """A reason code in the outcome table's words, the code beside them ("completion timeout:
+    abort [timeout_abort]"); a reason that is a sentence already stays as it is."""
+    from migrationsim import outcomes  # the table reads this package's reasons
+
+    return f"{outcomes.label(code)} [{code}]" if outcomes.words(code) else code

@@ -82,6 +82,8 @@ def fleet_run(request: HttpRequest, run_id: int) -> HttpResponse:
         "google_p99_s": GOOGLE_BLACKOUT_P99_S,
         "hosts_in_scope": (run.plan or {}).get("hosts_in_scope"),
         "eta_s": (run.plan or {}).get("eta_s"),
+        # why VMs wait, in words (the waiting chart's legend): the one table's labels
+        "reason_labels": {code: w.label for code, w in outcomes.REASONS.items()},
     }
     return render(request, "fleets/run.html", {"run": run, "config": config, **_results(run)})
 

@@ -74,7 +74,9 @@ def sweep_detail(request: HttpRequest, sweep_id: int) -> HttpResponse:
             "config": config,
             "table_rows": [
                 (ylabel, list(zip(row, text, strict=False)))
-                for ylabel, row, text in zip(ylabels, results["grid"], results["text"], strict=False)
+                for ylabel, row, text in zip(
+                    ylabels, results["grid"], results["text"], strict=False
+                )
             ],
             "run_ids": ",".join(str(c["run"]) for row in results["grid"] for c in row if c["run"]),
         },

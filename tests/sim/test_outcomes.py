@@ -188,3 +188,11 @@ def test_progress_counts_hosts_not_host_events():
     assert scope == len(named) == 2  # not 4 host-events
     assert max(f["hosts"]["scope"] for f in frames) == scope
     assert frames[-1]["hosts"]["done"] == scope  # every host through both events, once
+
+
+def test_the_fleet_notes_word_an_abort_with_its_code():
+    stream = FleetStream({**TINY, "failures": {"target_failure": 1.0}}, bucket_s=600)
+    notes = [text for f in stream.frames() for _, text in f["notes"]]
+    aborted = [n for n in notes if ": aborted" in n]
+    assert aborted and all("keeps running on its source" in n for n in aborted)
+    assert all("[target_failed]" in n for n in notes if "backed out" in n)

@@ -139,3 +139,15 @@ def test_a_sweep_table_takes_one_unit_under_its_label():
     shown = _shown("makespan_s", [[30.0, 8000.0], [None, 120.0]])
     assert shown["label"] == "Makespan (h)" and shown["unit"] == "h"
     assert shown["text"] == [["0.00833", "2.22"], ["…", "0.0333"]]
+
+
+def test_the_fleet_runs_list_shows_each_runs_outcomes(client, aborting_fleet_run):
+    html = client.get("/fleets/runs/").content.decode()
+    n = aborting_fleet_run.summary["outcomes"]["aborted"]
+    assert f'aborted {n} <code class="code">aborted</code>' in html
+    assert escape(outcomes.TERMS["aborted"].sentence) in html
+
+
+def test_the_fleet_page_gives_the_waiting_chart_the_reasons_in_words(client, aborting_fleet_run):
+    config = client.get(f"/fleets/runs/{aborting_fleet_run.pk}/").context["config"]
+    assert config["reason_labels"]["head_of_line"] == outcomes.label("head_of_line")

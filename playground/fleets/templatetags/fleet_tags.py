@@ -42,6 +42,17 @@ def vm_outcome_definition(code: str) -> str:
 
 
 @register.filter
+def outcome_counts(summary: dict | None) -> list[tuple[str, str, str, int]]:
+    """(code, words, definition, count) for each outcome a run's VMs had, besides unaffected."""
+    counts = (summary or {}).get("outcomes") or {}
+    return [
+        (code, vm_outcome(code), vm_outcome_definition(code), n)
+        for code, n in counts.items()
+        if n and code != "unaffected"
+    ]
+
+
+@register.filter
 def vm_reason(row: dict) -> dict:
     """A fleet VM row's reason in words, with its code when it is one (``outcomes.fleet_vm``)."""
     row = row or {}
