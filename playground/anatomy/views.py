@@ -51,7 +51,7 @@ def _form_page(
         "form": form,
         "scenarios": Scenario.objects.all(),
         "phases": simulation.PHASES,
-        "recent_runs": access.mine(Run, access.for_request(request))[:5],
+        "recent_runs": _with_results(list(access.mine(Run, access.for_request(request))[:5])),
         **extra,
     }
     template = "anatomy/_form.html" if request.htmx else "anatomy/index.html"
@@ -85,15 +85,20 @@ def runs(request: HttpRequest) -> HttpResponse:
     return redirect(run)
 
 
-def _run_list(request: HttpRequest) -> HttpResponse:
-    """The visitor's runs; the list refreshes itself (htmx) while one is unfinished."""
-    runs = list(access.mine(Run, access.for_request(request))[:200])
+def _with_results(runs: list[Run]) -> list[Run]:
+    """Each run with ``result``: its summary ({} until it has one), read in one query."""
     summaries = {
         row.run_id: row.payload.get("result", {})
         for row in RunEvent.objects.filter(run__in=runs, kind="summary")
     }
     for run in runs:
         run.result = summaries.get(run.pk) or {}
+    return runs
+
+
+def _run_list(request: HttpRequest) -> HttpResponse:
+    """The visitor's runs; the list refreshes itself (htmx) while one is unfinished."""
+    runs = _with_results(list(access.mine(Run, access.for_request(request))[:200]))
     template = "runs/_list.html" if request.htmx else "runs/list.html"
     return render(
         request, template, {"runs": runs, "polling": any(not r.is_finished for r in runs)}

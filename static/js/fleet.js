@@ -275,10 +275,12 @@
     $("timeline-legend").innerHTML = phases.map((p) => `<span><span class="swatch" style="background:${p.color}"></span>${p.label}</span>`).join(" ");
   }
 
+  // as migrationsim/units.py format_duration reads a time: "45 s", "4 min 10 s", "12 h 5 min"
   function fmtTime(s) {
-    if (s < 120) return `${s.toFixed(0)} s`;
-    if (s < 7200) return `${(s / 60).toFixed(1)} min`;
-    return `${(s / 3600).toFixed(2)} h`;
+    if (s < 60) return `${s.toFixed(0)} s`;
+    if (s < 3600) { const r = Math.round(s); return `${Math.floor(r / 60)} min ${r % 60} s`; }
+    const m = Math.round(s / 60);
+    return `${Math.floor(m / 60)} h ${m % 60} min`;
   }
 
   // --- controls ------------------------------------------------------------------------------

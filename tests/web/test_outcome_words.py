@@ -151,3 +151,33 @@ def test_the_fleet_runs_list_shows_each_runs_outcomes(client, aborting_fleet_run
 def test_the_fleet_page_gives_the_waiting_chart_the_reasons_in_words(client, aborting_fleet_run):
     config = client.get(f"/fleets/runs/{aborting_fleet_run.pk}/").context["config"]
     assert config["reason_labels"]["head_of_line"] == outcomes.label("head_of_line")
+
+
+def test_a_sweeps_table_shows_every_cell_in_the_unit_of_its_label(client, alice):
+    import re
+
+    from playground.fleets.sweeps import create_sweep
+
+    sweep = create_sweep(
+        fleet=None,
+        scenario=tiny(),
+        x_param="caps.per_source_host",
+        x_values=[1, 2],
+        metric="makespan_s",
+        visitor=alice,
+    )
+    for run in sweep.runs.all():
+        execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher())
+    html = client.get(f"/fleets/sweeps/{sweep.pk}/").content.decode()
+    caption = re.search(r"<caption>Makespan \((ms|s|min|h)\)</caption>", html)
+    assert caption, html
+    cells = re.findall(r"<td data-cell><a [^>]*>([^<]*)</a>", html)
+    assert len(cells) == 2 and all(re.fullmatch(r"[0-9.]+", c) for c in cells), cells
+    data = client.get(f"/fleets/sweeps/{sweep.pk}/results.json").json()
+    assert data["metric_label"] == f"Makespan ({caption.group(1)})"
+    assert data["text"][0] == cells
+
+
+def test_the_form_pages_recent_runs_show_their_outcome(client, aborted_run):
+    html = client.get("/").content.decode()
+    assert '<code class="code">aborted</code>' in html
