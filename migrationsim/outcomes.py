@@ -17,6 +17,7 @@ one migration's result (a ``MigrationResult.to_dict()``) as code, label and sent
 
 from __future__ import annotations
 
+import re
 import string
 from typing import NamedTuple
 
@@ -217,7 +218,8 @@ def label(code: str, **figures) -> str:
     w = words(code)
     if w is None:
         return code.replace("_", " ")
-    return _fill(w.label, figures) or _fill(w.label.split(" {")[0], {}) or w.label
+    # without its figures a label drops them with the word before: "completed after throttling"
+    return _fill(w.label, figures) or re.sub(r"\s+\S+\s+\{\w+\}", "", w.label)
 
 
 def describe(code: str, **figures) -> str:

@@ -196,3 +196,9 @@ def test_the_fleet_notes_word_an_abort_with_its_code():
     aborted = [n for n in notes if ": aborted" in n]
     assert aborted and all("keeps running on its source" in n for n in aborted)
     assert all("[target_failed]" in n for n in notes if "backed out" in n)
+
+
+def test_without_its_figures_a_code_still_reads_as_words():
+    assert outcomes.label("completed_throttled") == "completed after throttling"
+    assert outcomes.describe("aborted") == "aborted"
+    assert "{" not in outcomes.describe("completed_post_copy")
