@@ -181,3 +181,7 @@ def test_a_sweeps_table_shows_every_cell_in_the_unit_of_its_label(client, alice)
 def test_the_form_pages_recent_runs_show_their_outcome(client, aborted_run):
     html = client.get("/").content.decode()
     assert '<code class="code">aborted</code>' in html
+
+
+def test_someone_elses_run_summary_is_a_404(anon_client, aborted_run):
+    assert anon_client.get(f"/runs/{aborted_run.pk}/summary/").status_code == 404
