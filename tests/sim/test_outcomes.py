@@ -202,3 +202,12 @@ def test_without_its_figures_a_code_still_reads_as_words():
     assert outcomes.label("completed_throttled") == "completed after throttling"
     assert outcomes.describe("aborted") == "aborted"
     assert "{" not in outcomes.describe("completed_post_copy")
+
+
+def test_a_vm_that_gave_up_after_its_targets_failed_is_counted_under_that_reason():
+    from migrationsim.fleet import summarize
+
+    fleet_run, _ = run({**TINY, "failures": {"target_failure": 1.0}})
+    unfinished = summarize(fleet_run)["unfinished_reasons"]
+    assert unfinished and "unknown" not in unfinished
+    assert set(unfinished) <= {reasons.TARGET_FAILED, reasons.AUTH_FAILED}
