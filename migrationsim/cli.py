@@ -308,7 +308,8 @@ def _prediction_lines(p: dict) -> list[str]:
         if gone["hosts_total"] > 12:
             lines.append(f"  ... and {gone['hosts_total'] - 12} more hosts")
         lines += [
-            f"  {v['vms']} VMs {v['outcome']} [{v['code']}]: {v['reason']}" for v in gone["vms"][:8]
+            f"  {v['vms']} VMs {_outcome_words(v['outcome'])} [{v['code']}]: {v['reason']}"
+            for v in gone["vms"][:8]
         ]
     else:
         lines.append("not handled: none (every host in scope is patched, every VM handled)")
@@ -326,6 +327,12 @@ def _prediction_lines(p: dict) -> list[str]:
                 + (f"  ({row['note']})" if row["note"] else "")
             )
     return lines
+
+
+def _outcome_words(code: str) -> str:
+    from . import outcomes
+
+    return outcomes.fleet_vm(code)["outcome_label"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
