@@ -216,19 +216,31 @@ def _preset_names():
 
 
 def _fleet_lines(s: dict) -> list[str]:
-    def ms(x):
-        return "-" if x is None else f"{x * 1000:.0f} ms"
+    from . import outcomes
+    from .humanize import duration, size
 
-    outcomes = ", ".join(f"{k} {v}" for k, v in s["outcomes"].items() if v)
-    return [
-        f"{s['scenario']}: {s['vms']} VMs on {s['hosts']} hosts; {outcomes}",
-        f"makespan {s['makespan_s'] / 60:.1f} min; {s['migrations']} migrations, "
-        f"at most {s['peak_concurrent_migrations']} at once",
+    def ms(x):
+        return "-" if x is None else duration(x)
+
+    counts = ", ".join(
+        f"{outcomes.fleet_vm(k)['outcome_label']} {v}" for k, v in s["outcomes"].items() if v
+    )
+    lines = [
+        f"{s['scenario']}: {s['vms']} VMs on {s['hosts']} hosts; {counts}",
+        f"makespan {duration(s['makespan_s'])}; {s['migrations']} migrations, "
+        f"at most {s['peak_concurrent_migrations']} at once; sent {size(s['bytes_sent'])}",
         f"blackout p50 {ms(s['blackout_p50_s'])}, p99 {ms(s['blackout_p99_s'])}, max "
         f"{ms(s['blackout_max_s'])}; {s['blackout_slo_breaches']} over {ms(s['blackout_slo_s'])}",
-        f"queue wait p50 {s['queue_wait_p50_s'] or 0:.0f} s, p99 {s['queue_wait_p99_s'] or 0:.0f} s",
+        f"queue wait p50 {duration(s['queue_wait_p50_s'] or 0)}, "
+        f"p99 {duration(s['queue_wait_p99_s'] or 0)}",
+        f"{outcomes.TERMS['not_converged'].label}: {s['not_converged']}",
         *([f"STOPPED: {s['stopped']}"] if s.get("stopped") else []),
     ]
+    for code, n in sorted(s["unfinished_reasons"].items(), key=lambda kv: -kv[1]):
+        lines.append(f"  did not move, {n}: {outcomes.label(code)} [{code}]")
+    present = [t for t in outcomes.TERMS if t == "not_converged" or s["outcomes"].get(t)]
+    lines += [f"  ({outcomes.TERMS[t].label}: {outcomes.TERMS[t].sentence})" for t in present]
+    return lines
 
 
 def _plan_lines(p: dict) -> list[str]:
@@ -301,7 +313,8 @@ def _prediction_lines(p: dict) -> list[str]:
         if gone["hosts_total"] > 12:
             lines.append(f"  ... and {gone['hosts_total'] - 12} more hosts")
         lines += [
-            f"  {v['vms']} VMs {v['outcome']} [{v['code']}]: {v['reason']}" for v in gone["vms"][:8]
+            f"  {v['vms']} VMs {_outcome_words(v['outcome'])} [{v['code']}]: {v['reason']}"
+            for v in gone["vms"][:8]
         ]
     else:
         lines.append("not handled: none (every host in scope is patched, every VM handled)")
@@ -319,6 +332,12 @@ def _prediction_lines(p: dict) -> list[str]:
                 + (f"  ({row['note']})" if row["note"] else "")
             )
     return lines
+
+
+def _outcome_words(code: str) -> str:
+    from . import outcomes
+
+    return outcomes.fleet_vm(code)["outcome_label"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from . import phases as ph
 from .forwarding import Forwarding, post_migration_brownout
+from .humanize import duration, size
 from .layout import layout_regions
 from .memory_fluid import FluidMemory
 from .memory_pages import LONG_WORK_BUDGET_PAGES, PageMemory
@@ -23,7 +24,7 @@ from .switchover import (
     stop_and_copy,
     switch_to_postcopy,
 )
-from .units import PAGE_SIZE_BYTES, format_bytes, format_duration, format_rate
+from .units import PAGE_SIZE_BYTES, format_rate
 
 
 def new_memory(spec: MigrationSpec, pages_work_budget: int = LONG_WORK_BUDGET_PAGES):
@@ -67,8 +68,12 @@ class MigrationResult(NamedTuple):
         )
 
     def to_dict(self) -> dict:
+        """Every figure of the result; ``outcome_words`` is the outcome in words (the one
+        table, ``outcomes.py``): what the narration, the badges and the CLI say."""
+        from . import outcomes  # not at import time: the table reads the fleet's reasons too
+
         spec, sw, fwd = self.spec, self.switchover, self.forwarding
-        return {
+        result = {
             "policy": spec.policy,
             "resolution": spec.resolution,
             "outcome": self.outcome,
@@ -112,27 +117,31 @@ class MigrationResult(NamedTuple):
             "workload": spec.workload,
             "seed": spec.seed,
         }
+        result["outcome_words"] = outcomes.single_vm(result)
+        return result
 
     def summary_lines(self) -> list[str]:
         """A short human summary (the CLI's output without --json)."""
         spec, sw = self.spec, self.switchover
+        said = self.to_dict()["outcome_words"]
         lines = [
-            f"policy {spec.policy} ({spec.resolution}), {format_bytes(spec.memory_bytes)} guest, "
+            f"policy {spec.policy} ({spec.resolution}), {size(spec.memory_bytes)} guest, "
             f"link {format_rate(spec.bandwidth_bps)}",
-            f"{self.outcome}: {self.stop.reason} - {self.stop.message}",
-            f"live rounds {self.precopy.live_rounds}, pre-copy {format_duration(self.precopy.time_s)}, "
-            f"blackout {format_duration(sw.blackout_s)}, total {format_duration(self.total_time_s)}",
-            f"sent {format_bytes(self.bytes_sent)} (final copy {format_bytes(sw.final_bytes)}), "
+            f"{said['label']} [{said['code']}]: {said['sentence']}",
+            f"why pre-copy stopped [{self.stop.reason}]: {self.stop.message}",
+            f"live rounds {self.precopy.live_rounds}, pre-copy {duration(self.precopy.time_s)}, "
+            f"blackout {duration(sw.blackout_s)}, total {duration(self.total_time_s)}",
+            f"sent {size(self.bytes_sent)} (final copy {size(sw.final_bytes)}), "
             f"max throttle {self.precopy.throttle_max:.0%}",
         ]
         if sw.kind == "post_copy":
             lines.append(
-                f"post-copy: {format_bytes(sw.postcopy_bytes)} pushed in "
-                f"{format_duration(sw.postcopy_s)}, ~{sw.postcopy_faults:.0f} remote faults"
+                f"post-copy: {size(sw.postcopy_bytes)} pushed in "
+                f"{duration(sw.postcopy_s)}, ~{sw.postcopy_faults:.0f} remote faults"
             )
         if self.forwarding:
             lines.append(
-                f"post-migration brownout {format_duration(self.forwarding.duration_s)}: "
+                f"post-migration brownout {duration(self.forwarding.duration_s)}: "
                 f"{self.forwarding.forwarded_packets:.0f} packets forwarded"
             )
         return lines

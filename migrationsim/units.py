@@ -110,19 +110,47 @@ def format_rate(bps: float) -> str:
     return f"{bits:.3g} bit/s"
 
 
+def _significant(x: float, digits: int = 3) -> str:
+    """At most ``digits`` significant digits, no exponent, no trailing zeros: 52.34 -> '52.3',
+    25.0 -> '25', 0.5 -> '0.5'."""
+    if x == 0:
+        return "0"
+    decimals = max(0, digits - 1 - int(math.floor(math.log10(abs(x)))))
+    text = f"{x:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def format_duration(s: float) -> str:
+    """Seconds in the unit that reads best: '0.35 ms', '52.3 ms', '12.3 s', '4 min 10 s',
+    '12 h 5 min' (not '725.0 min'), '3 d 4 h'; past a month in words ('2.3 years')."""
+    s = float(s)
+    if not math.isfinite(s):
+        return "forever" if s > 0 else "-"
+    if s < 0:
+        return "-" + format_duration(-s)
     if s < 1:
-        return f"{s * 1000:.1f} ms"
-    if s < 120:
-        return f"{s:.2f} s"
-    return f"{s / 60:.1f} min"
+        ms = _significant(s * 1000)
+        return "1 s" if ms == "1000" else f"{ms} ms"
+    if s < 60:
+        text = _significant(s)
+        return "1 min 0 s" if text == "60" else f"{text} s"
+    if s < 3600:
+        minutes, seconds = divmod(round(s), 60)
+        return "1 h 0 min" if minutes >= 60 else f"{minutes} min {seconds} s"
+    if s < 2 * 86400:
+        hours, minutes = divmod(round(s / 60), 60)
+        return f"{hours} h {minutes} min"
+    if s < 31 * 86400:
+        days, hours = divmod(round(s / 3600), 24)
+        return f"{days} d {hours} h"
+    return format_long_duration(s)
 
 
 def format_long_duration(s: float) -> str:
     """Durations of any size, in words: '2.3 days', '4.4 million years'."""
     year = 365.25 * 86400
-    if s < 2 * 86400:
-        return format_duration(s) if s < 7200 else f"{s / 3600:.1f} hours"
+    if s < 31 * 86400:
+        return format_duration(s)
     if s < year:
         return f"{s / 86400:.1f} days"
     years = s / year

@@ -425,11 +425,8 @@ def _note(out: dict, ref: dict) -> str:
 
 
 def _span(s: float) -> str:
-    if s >= 3600:
-        return f"{s / 3600:.1f} h"
-    if s >= 60:
-        return f"{s / 60:.1f} min"
-    return f"{s:.0f} s"
+    """The one duration formatter ('2 h 6 min', not '2.1 h')."""
+    return format_duration(s)
 
 
 def _better(row: dict, ref: dict) -> tuple:

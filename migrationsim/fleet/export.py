@@ -32,6 +32,8 @@ COLUMNS = (
     "forwarding_latency_s",
     "converged",
     "stop_reason",
+    "outcome_words",
+    "reason_words",
 )
 
 
@@ -61,9 +63,19 @@ def vm_rows(run) -> list[dict]:
                 "forwarding_latency_s": rec.forwarding_latency_s,
                 "converged": "" if rec.converged is None else rec.converged,
                 "stop_reason": rec.stop_reason,
+                **words_of(rec.outcome, rec.reason),
             }
         )
     return rows
+
+
+def words_of(outcome: str, reason: str) -> dict:
+    """The ``outcome_words`` and ``reason_words`` columns: the outcome table's words for a
+    row's codes (``outcomes.py``); a reason that is already a sentence stays as it is."""
+    from migrationsim import outcomes  # the table imports this package's reasons
+
+    said = outcomes.fleet_vm(outcome, reason)
+    return {"outcome_words": said["outcome_label"], "reason_words": said["reason_words"]}
 
 
 def vm_rows_csv(run) -> str:

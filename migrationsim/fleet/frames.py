@@ -99,8 +99,11 @@ class FleetStream:
         self._done: set = set()
         self._terminated: set = set()
         self._failed: set = set()
+        # hosts, not host-events: a host named by two events counts once, and is through its
+        # maintenance when every event that named it is done with it
         self.hosts_scope = 0
         self.hosts_done = 0
+        self._host_events_left: dict[str, int] = {}
         self._last_links: dict = {"links": [], "in_flight_by_rack": {}}
         self._reset()
         # for the comparison charts, kept for the whole run
@@ -172,7 +175,7 @@ class FleetStream:
             self._close(vm, t)
             if opened:
                 self._open[vm] = ("queued", t, opened[2])
-            self._notes.append([t, f"{vm}: backed out ({e.get('reason', '')})"])
+            self._notes.append([t, f"{vm}: backed out ({_reason_words(e.get('reason', ''))})"])
         elif kind in ("aborted", "crashed", "terminated"):
             opened = self._open.get(vm)
             host = opened[2] if opened else e.get("host", "")
@@ -181,9 +184,21 @@ class FleetStream:
             self._segment(vm, host, marker, t, t)
             (self._terminated if kind == "terminated" else self._failed).add(vm)
             if kind == "aborted":
-                self._notes.append([t, f"{vm}: aborted ({e.get('reason', '')})"])
+                self._notes.append(
+                    [
+                        t,
+                        f"{vm}: aborted, keeps running on its source "
+                        f"({_reason_words(e.get('reason', ''))})",
+                    ]
+                )
         elif kind == "maintenance_start":
-            self.hosts_scope += int(e.get("hosts") or 0)
+            controller = self.run.controllers.get(e["event"])
+            for host in controller.hosts if controller is not None else ():
+                left = self._host_events_left.get(host.name, 0)
+                if left == 0 and host.name in self._host_events_left:
+                    self.hosts_done -= 1  # through an earlier event, named again
+                self._host_events_left[host.name] = left + 1
+            self.hosts_scope = len(self._host_events_left)
             self._notes.append(
                 [t, f"maintenance {e['event']} ({e['maintenance']}) starts: {e['hosts']} hosts"]
             )
@@ -194,7 +209,7 @@ class FleetStream:
             self._host_open[e["host"]] = ("maintenance", t)
         elif kind == "host_back":
             self._host_close(e["host"], t)
-            self.hosts_done += 1
+            self._host_through(e["host"])
         elif kind in ("host_skipped", "host_failed"):
             self._host_close(e["host"], t)
             marker = "skipped" if kind == "host_skipped" else "failed"
@@ -208,7 +223,7 @@ class FleetStream:
                 ]
             )
             if kind == "host_skipped":
-                self.hosts_done += 1
+                self._host_through(e["host"])
             self._notes.append(
                 [
                     t,
@@ -218,6 +233,14 @@ class FleetStream:
             )
         elif kind in ("deadline", "maintenance_done", "window_open"):
             self._notes.append([t, f"{kind.replace('_', ' ')}: {e.get('event', '')}"])
+
+    def _host_through(self, host: str) -> None:
+        """One event is done with the host; the host is through once every event is."""
+        left = self._host_events_left.get(host, 0)
+        if left > 0:
+            self._host_events_left[host] = left - 1
+            if left == 1:
+                self.hosts_done += 1
 
     def _segment(self, vm: str, host: str, phase: str, start: float, end: float) -> None:
         seg = [vm, host, _PHASE[phase], round(start, 3), round(end, 3)]
@@ -334,3 +357,11 @@ class FleetStream:
             row["segments"] = self.vm_segments.get(vm.name, [])
             row["link_rates"] = self.link_shares.rates.get(vm.name, [])
         return rows
+
+
+def _reason_words(code: str) -> str:
+    """A reason code in the outcome table's words, the code beside them ("completion timeout:
+    abort [timeout_abort]"); a reason that is a sentence already stays as it is."""
+    from migrationsim import outcomes  # the table reads this package's reasons
+
+    return f"{outcomes.label(code)} [{code}]" if outcomes.words(code) else code

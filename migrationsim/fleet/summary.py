@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import reasons as why
+
 OUTCOMES = ("migrated", "terminated", "restarted", "crashed", "aborted", "stuck", "unaffected")
 BLACKOUT_SLO_S = 0.300  # Google's published p99
 GOOGLE_BLACKOUT_P50_S = 0.050  # Google's published median blackout (VEE'18)
@@ -44,7 +46,10 @@ def summarize(run) -> dict:
     reasons: dict[str, int] = {}
     for r in records:
         if r.outcome in ("stuck", "aborted"):
-            code = r.stop_reason or r.wait_reason or "unknown"
+            # an abort after backing out (target failed, authentication) has no stop reason:
+            # its reason is the code of the failure
+            given_up = r.reason if r.outcome == "aborted" and r.reason in why.SENTENCES else ""
+            code = r.stop_reason or r.wait_reason or given_up or "unknown"
             reasons[code] = reasons.get(code, 0) + 1
     return {
         "scenario": run.scenario.name,

@@ -8,9 +8,11 @@ import re
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
+from migrationsim import outcomes
 from playground.accounts import access, limits
 
 from . import runner as simulation
@@ -49,7 +51,7 @@ def _form_page(
         "form": form,
         "scenarios": Scenario.objects.all(),
         "phases": simulation.PHASES,
-        "recent_runs": access.mine(Run, access.for_request(request))[:5],
+        "recent_runs": _with_results(list(access.mine(Run, access.for_request(request))[:5])),
         **extra,
     }
     template = "anatomy/_form.html" if request.htmx else "anatomy/index.html"
@@ -83,15 +85,20 @@ def runs(request: HttpRequest) -> HttpResponse:
     return redirect(run)
 
 
-def _run_list(request: HttpRequest) -> HttpResponse:
-    """The visitor's runs; the list refreshes itself (htmx) while one is unfinished."""
-    runs = list(access.mine(Run, access.for_request(request))[:200])
+def _with_results(runs: list[Run]) -> list[Run]:
+    """Each run with ``result``: its summary ({} until it has one), read in one query."""
     summaries = {
         row.run_id: row.payload.get("result", {})
         for row in RunEvent.objects.filter(run__in=runs, kind="summary")
     }
     for run in runs:
         run.result = summaries.get(run.pk) or {}
+    return runs
+
+
+def _run_list(request: HttpRequest) -> HttpResponse:
+    """The visitor's runs; the list refreshes itself (htmx) while one is unfinished."""
+    runs = _with_results(list(access.mine(Run, access.for_request(request))[:200]))
     template = "runs/_list.html" if request.htmx else "runs/list.html"
     return render(
         request, template, {"runs": runs, "polling": any(not r.is_finished for r in runs)}
@@ -102,6 +109,7 @@ def _run_list(request: HttpRequest) -> HttpResponse:
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = access.get_or_404(Run, access.for_request(request), pk=run_id)
     phases = simulation.phases_for(run.params)
+    summary = run.summary()
     config = {
         "id": run.pk,
         "ws_path": f"/ws/runs/{run.pk}/",
@@ -109,6 +117,9 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "speed": str(run.params.get("speed", "10")),
         "status": run.status,
         "phases": phases,
+        # the summary in words and humanised numbers, rendered here (one formatter, one table)
+        "summary_url": reverse("run-summary", args=[run.pk]),
+        "outcome": outcomes.of_result(summary),
     }
     return render(
         request,
@@ -117,10 +128,22 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             "run": run,
             "config": config,
             "phases": phases,
-            "summary": run.summary(),
+            "summary": summary,
             "params": _param_rows(run.params),
         },
     )
+
+
+@require_GET
+def run_summary(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The summary of a finished run as the page shows it (its outcome in the words of
+    ``migrationsim.outcomes``, its numbers humanised): the playback fetches it when it plays
+    the summary event. 404 until the run has one."""
+    run = access.get_or_404(Run, access.for_request(request), pk=run_id)
+    summary = run.summary()
+    if summary is None:
+        return HttpResponse("this run has no summary yet", status=404, content_type="text/plain")
+    return render(request, "runs/_summary.html", {"summary": summary})
 
 
 def _param_rows(params: dict) -> list[tuple[str, object]]:

@@ -13,7 +13,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
+from migrationsim import outcomes
 from migrationsim.fleet.export import COLUMNS as VM_COLUMNS
+from migrationsim.fleet.export import words_of
 from migrationsim.fleet.text import dumps_yaml
 from playground.ops.csv_safe import csv_safe_row
 from playground.runs.models import RunStatus
@@ -50,7 +52,9 @@ def fleet_run_vms_csv(request: HttpRequest, run_id: int) -> HttpResponse:
         after = 0
         while page := await _vm_rows(run.pk, after):
             for vm_id, data in page:
-                writer.writerow(csv_safe_row(data))
+                # the words from the table now (a row stored before it carried them has none)
+                words = words_of(str(data.get("outcome", "")), str(data.get("reason") or ""))
+                writer.writerow(csv_safe_row({**data, **words}))
                 after = vm_id
             yield buffer.getvalue()
             buffer.seek(0)
@@ -74,10 +78,31 @@ def fleet_run_summary_json(request: HttpRequest, run_id: int) -> JsonResponse:
             "seed": run.seed,
             "summary": run.summary,
             "plan": run.plan,
+            # the codes of the summary in words (``migrationsim.outcomes``, the one table)
+            "words": summary_words(run.summary),
         },
         json_dumps_params={"indent": 2},
     )
     return attachment(response, f"fleet-run-{run.pk}-summary.json")
+
+
+def summary_words(summary: dict | None) -> dict:
+    """The summary's outcome and reason codes, and the fleet's counting terms, in words."""
+    summary = summary or {}
+    said = {code: outcomes.fleet_vm(code) for code in summary.get("outcomes") or {}}
+    reasons = summary.get("unfinished_reasons") or {}
+    return {
+        "outcomes": {
+            c: {"label": w["outcome_label"], "sentence": w["outcome_sentence"]}
+            for c, w in said.items()
+        },
+        "unfinished_reasons": {
+            c: {"label": outcomes.label(c), "sentence": outcomes.describe(c)} for c in reasons
+        },
+        "terms": {
+            t: {"label": w.label, "definition": w.sentence} for t, w in outcomes.TERMS.items()
+        },
+    }
 
 
 @require_GET

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from migrationsim import outcomes
 from migrationsim.fleet.frames import HOST_PHASES, PHASES
 from migrationsim.fleet.summary import GOOGLE_BLACKOUT_P50_S, GOOGLE_BLACKOUT_P99_S
 from playground.accounts import access
@@ -42,7 +43,7 @@ COMPARE_ROWS = [
     ("queue_wait_p99_s", "Queue wait p99"),
     ("peak_concurrent_migrations", "Peak concurrent migrations"),
     ("bytes_sent", "Bytes sent"),
-    ("not_converged", "Did not converge"),
+    ("not_converged", outcomes.TERMS["not_converged"].label.capitalize()),
 ]
 
 
@@ -95,6 +96,8 @@ def fleet_run(request: HttpRequest, run_id: int) -> HttpResponse:
         "google_p99_s": GOOGLE_BLACKOUT_P99_S,
         "hosts_in_scope": (run.plan or {}).get("hosts_in_scope"),
         "eta_s": (run.plan or {}).get("eta_s"),
+        # why VMs wait, in words (the waiting chart's legend): the one table's labels
+        "reason_labels": {code: w.label for code, w in outcomes.REASONS.items()},
     }
     return render(
         request,
@@ -111,18 +114,29 @@ def fleet_run(request: HttpRequest, run_id: int) -> HttpResponse:
 
 def _results(run: FleetRun) -> dict:
     summary = run.summary or {}
-    outcomes = summary.get("outcomes") or {}
+    counts = summary.get("outcomes") or {}
     return {
         "summary": summary,
-        "outcomes": outcomes,
-        "outcome_total": sum(outcomes.values()) or 1,
+        "outcomes": counts,
+        "outcome_total": sum(counts.values()) or 1,
+        # (code, words, definition, count): the outcome table's words, the code beside them
+        "outcome_rows": [
+            (code, outcomes.fleet_outcome(code).label, outcomes.fleet_outcome(code).sentence, n)
+            if code in outcomes.OUTCOMES
+            else (code, code, "", n)
+            for code, n in counts.items()
+        ],
+        "terms": [(outcomes.TERMS[t].label, outcomes.TERMS[t].sentence) for t in outcomes.TERMS],
         "summary_rows": [
             (label, key, summary.get(key)) for key, label in COMPARE_ROWS if key in summary
         ],
         "racks": summary.get("racks") or [],
-        "unfinished": sorted(
-            (summary.get("unfinished_reasons") or {}).items(), key=lambda kv: -kv[1]
-        ),
+        "unfinished": [
+            (code, outcomes.label(code), outcomes.describe(code), n)
+            for code, n in sorted(
+                (summary.get("unfinished_reasons") or {}).items(), key=lambda kv: -kv[1]
+            )
+        ],
         "plan_vs_run": plan_vs_run(run) if run.status == RunStatus.DONE else None,
         "not_handled": summary.get("not_handled"),
         "problem_vms": list(
@@ -264,7 +278,9 @@ def fleet_compare(request: HttpRequest) -> HttpResponse:
         values = [((r.summary or {}).get("outcomes") or {}).get(name, 0) for r in runs]
         outcome_rows.append(
             {
-                "label": name,
+                "code": name,
+                "label": outcomes.fleet_outcome(name).label,
+                "definition": outcomes.fleet_outcome(name).sentence,
                 "any_differs": any(v != values[0] for v in values),
                 "cells": [
                     {

@@ -72,7 +72,12 @@ def sweep_detail(request: HttpRequest, sweep_id: int) -> HttpResponse:
             "sweep": sweep,
             "results": results,
             "config": config,
-            "table_rows": list(zip(ylabels, results["grid"], strict=False)),
+            "table_rows": [
+                (ylabel, list(zip(row, text, strict=False)))
+                for ylabel, row, text in zip(
+                    ylabels, results["grid"], results["text"], strict=False
+                )
+            ],
             "run_ids": ",".join(str(c["run"]) for row in results["grid"] for c in row if c["run"]),
         },
     )

@@ -8,6 +8,7 @@ import itertools
 
 from django.db import transaction
 
+from migrationsim import humanize
 from playground.accounts import access
 from playground.runs import pipeline
 from playground.runs.models import RunStatus
@@ -28,11 +29,11 @@ SWEEP_PARAMS: dict[str, tuple[str, type]] = {
     "seed": ("Seed", int),
 }
 SWEEP_METRICS = {
-    "makespan_s": "Makespan (s)",
-    "blackout_p99_s": "Blackout p99 (s)",
-    "blackout_p50_s": "Blackout median (s)",
+    "makespan_s": "Makespan",
+    "blackout_p99_s": "Blackout p99",
+    "blackout_p50_s": "Blackout median",
     "blackout_slo_breaches": "SLO breaches (blackouts over 300 ms)",
-    "queue_wait_p99_s": "Queue wait p99 (s)",
+    "queue_wait_p99_s": "Queue wait p99",
     "peak_concurrent_migrations": "Peak concurrent migrations",
 }
 
@@ -141,18 +142,39 @@ def sweep_results(sweep: Sweep) -> dict:
         for y in ys
     ]
     done = sum(1 for r in runs if r.is_finished)
+    shown = _shown(sweep.metric, [[c["value"] for c in row] for row in grid])
     return {
         "x_param": sweep.x_param,
         "x_values": xs,
         "y_param": sweep.y_param,
         "y_values": sweep.y_values,
         "metric": sweep.metric,
-        "metric_label": SWEEP_METRICS.get(sweep.metric, sweep.metric),
+        "metric_label": shown["label"],
+        # one unit for every cell under the one label (not s in one cell and h in the next)
+        "metric_unit": shown["unit"],
+        "z_shown": shown["z"],
+        "text": shown["text"],
         "grid": grid,
         "z": [[c["value"] for c in row] for row in grid],
         "done": done,
         "total": len(runs),
         "complete": done == len(runs),
+    }
+
+
+def _shown(metric: str, z: list[list]) -> dict:
+    """The metric's label with its unit, and each cell in that unit (a duration metric takes
+    the one unit its largest value reads best in: ``humanize.common_duration_unit``)."""
+    name = SWEEP_METRICS.get(metric, metric)
+    if not metric.endswith("_s"):
+        text = [["…" if v is None else humanize.value(metric, v) for v in row] for row in z]
+        return {"label": name, "unit": "", "z": z, "text": text}
+    unit, scale_s = humanize.common_duration_unit(v for row in z for v in row)
+    return {
+        "label": f"{name} ({unit})",
+        "unit": unit,
+        "z": [[None if v is None else v / scale_s for v in row] for row in z],
+        "text": [["…" if v is None else humanize.in_unit(v, scale_s) for v in row] for row in z],
     }
 
 

@@ -30,7 +30,14 @@
     return `${+v.toPrecision(3)} ${units[units.length - 1]}`;
   }
   const bytes = (v) => scaled(v, ["B", "KiB", "MiB", "GiB", "TiB"], 1024);
-  const seconds = (v) => (Math.abs(v) < 1 ? `${+(v * 1000).toPrecision(3)} ms` : `${+v.toPrecision(4)} s`);
+  // durations as migrationsim/units.py format_duration reads them: ms, s, then min s and h min
+  function seconds(v) {
+    if (Math.abs(v) < 1) return `${+(v * 1000).toPrecision(3)} ms`;
+    if (Math.abs(v) < 60) return `${+v.toPrecision(3)} s`;
+    if (Math.abs(v) < 3600) { const s = Math.round(v); return `${Math.floor(s / 60)} min ${s % 60} s`; }
+    const m = Math.round(v / 60);
+    return `${Math.floor(m / 60)} h ${m % 60} min`;
+  }
   function human(key, v) {
     if (typeof v === "boolean") return v ? "yes" : "no";
     if (v === null || v === undefined) return "none";
@@ -135,13 +142,18 @@
       case "notice":
         setExplain(`The metadata key maintenance-event now reads ${ev.value}.`, m.current);
         break;
-      case "summary":
+      case "summary": {
         m.summary = ev.result || {};
         m.finished = true;
         m.current = null;
-        setExplain("Done: the VM runs on the target host. The summary is below.", null);
+        // the outcome in the words of migrationsim/outcomes.py: carried by the event, or (a run
+        // stored before it carried them) worked out by the server from the stored summary
+        const said = m.summary.outcome_words || config.outcome || null;
+        setExplain(said ? `${said.sentence} The summary is below.` : "Finished. The summary is below.", null);
+        showOutcome(said);
         renderSummary(m.summary);
         break;
+      }
     }
     dirty = true;
   }
@@ -184,7 +196,31 @@
     return rows;
   }
 
+  function showOutcome(said) {
+    const badge = $("run-outcome");
+    if (!badge || !said) return;
+    badge.className = `outcome-badge outcome-${said.code}`;
+    badge.textContent = `: ${said.label} `;
+    const code = document.createElement("code");
+    code.className = "code";
+    code.textContent = said.code;
+    badge.appendChild(code);
+    badge.hidden = false;
+  }
+
+  // the server renders the summary (its words and humanised numbers); the table below is the
+  // fallback while that answer is on its way or if it does not come
   function renderSummary(result) {
+    renderSummaryTable(result);
+    if (!config.summary_url) return;
+    const shown = model;
+    fetch(config.summary_url, { headers: { Accept: "text/html" } })
+      .then((r) => (r.ok ? r.text() : Promise.reject(r.status)))
+      .then((html) => { if (model === shown && shown.finished) $("summary").innerHTML = html; })
+      .catch(() => {});
+  }
+
+  function renderSummaryTable(result) {
     const box = $("summary");
     box.innerHTML = "";
     const table = document.createElement("table");

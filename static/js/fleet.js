@@ -194,10 +194,12 @@
     }, plotConfig);
   }
 
-  function linesFrom(map, {stack = false, limit = 10, scale = 1} = {}) {
+  // a reason code in the words of migrationsim/outcomes.py (served in the config), code beside
+  const codeName = (k) => (config.reason_labels && config.reason_labels[k] ? `${config.reason_labels[k]} (${k})` : k);
+  function linesFrom(map, {stack = false, limit = 10, scale = 1, names = (k) => k} = {}) {
     const keys = [...map.keys()].sort((a, b) => Math.max(...map.get(b)) - Math.max(...map.get(a)) || natural(a, b));
     const shown = keys.slice(0, limit);
-    const traces = shown.map((k) => ({type: "scatter", mode: "lines", name: plotText(k), x: acc.t, y: map.get(k).map((v) => v === null ? null : v * scale),
+    const traces = shown.map((k) => ({type: "scatter", mode: "lines", name: plotText(names(k)), x: acc.t, y: map.get(k).map((v) => v === null ? null : v * scale),
                                       stackgroup: stack ? "one" : undefined, line: {width: 2}}));
     if (keys.length > limit && stack) {
       const rest = acc.t.map((_, i) => keys.slice(limit).reduce((n, k) => n + (map.get(k)[i] || 0), 0));
@@ -258,7 +260,7 @@
       {type: "scatter", mode: "markers+text", x: [config.google_p50_s, config.google_p99_s], y: [0.5, 0.99], name: "Google",
        text: ["50 ms, p50", "300 ms, p99"], textposition: "bottom right", marker: {size: 12, symbol: "diamond", color: "#0072B2"}}],
       lay({xaxis: {title: {text: "blackout (s, log scale)"}, type: "log", range: [-3, 1.5]}, yaxis: {title: {text: "share of migrated VMs"}, range: [0, 1.02]}}), plotConfig);
-    Plotly.react("chart-waiting", linesFrom(acc.waiting, {stack: true, limit: 7}),
+    Plotly.react("chart-waiting", linesFrom(acc.waiting, {stack: true, limit: 7, names: codeName}),
                  lay({xaxis: {title: {text: "simulated time (s)"}}, yaxis: {title: {text: "VMs waiting"}, rangemode: "tozero"}}), plotConfig);
     const w = acc.waits.filter((v) => v > 0);
     Plotly.react("chart-waits", [{type: "histogram", x: w, nbinsx: 40, marker: {color: "#56B4E9"}, name: "migrations"}],
@@ -284,10 +286,12 @@
     $("timeline-legend").innerHTML = phases.map((p) => `<span><span class="swatch" style="background:${p.color}"></span>${p.label}</span>`).join(" ");
   }
 
+  // as migrationsim/units.py format_duration reads a time: "45 s", "4 min 10 s", "12 h 5 min"
   function fmtTime(s) {
-    if (s < 120) return `${s.toFixed(0)} s`;
-    if (s < 7200) return `${(s / 60).toFixed(1)} min`;
-    return `${(s / 3600).toFixed(2)} h`;
+    if (s < 60) return `${s.toFixed(0)} s`;
+    if (s < 3600) { const r = Math.round(s); return `${Math.floor(r / 60)} min ${r % 60} s`; }
+    const m = Math.round(s / 60);
+    return `${Math.floor(m / 60)} h ${m % 60} min`;
   }
 
   // --- controls ------------------------------------------------------------------------------

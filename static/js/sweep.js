@@ -10,13 +10,14 @@
   function draw() {
     const xs = results.x_values.map(label);
     const ys = results.y_param ? results.y_values.map(label) : [results.metric_label];
-    const text = results.z.map((row) => row.map((v) => v === null ? "…" : fmt(v)));
-    Plotly.react("sweep-heatmap", [{type: "heatmap", x: xs, y: ys, z: results.z, text, texttemplate: "%{text}",
+    // cells in the one unit of the label (the server's: migrationsim/humanize.py)
+    const z = results.z_shown || results.z, text = results.text || results.z.map((row) => row.map(String));
+    Plotly.react("sweep-heatmap", [{type: "heatmap", x: xs, y: ys, z, text, texttemplate: "%{text}",
       colorscale: "Cividis", hoverongaps: false, colorbar: {title: {text: results.metric_label, side: "right"}}}],
       {margin: {l: 90, r: 20, t: 10, b: 60}, font: {size: 14},
        xaxis: {title: {text: plotText(results.x_param)}, type: "category"}, yaxis: {title: {text: plotText(results.y_param || "")}, type: "category"}}, plotConfig);
-    const lines = results.z.map((row, i) => ({type: "scatter", mode: "lines+markers", name: results.y_param ? `${results.y_param} = ${ys[i]}` : results.metric_label,
-                                              x: xs, y: row, connectgaps: false, line: {width: 3}}));
+    const lines = z.map((row, i) => ({type: "scatter", mode: "lines+markers", name: results.y_param ? `${results.y_param} = ${ys[i]}` : results.metric_label,
+                                              x: xs, y: z[i], connectgaps: false, line: {width: 3}}));
     Plotly.react("sweep-lines", lines, {margin: {l: 70, r: 20, t: 10, b: 60}, font: {size: 14}, legend: {orientation: "h", x: 0, y: 1.02, yanchor: "bottom"},
       xaxis: {title: {text: results.x_param}, type: "category"}, yaxis: {title: {text: results.metric_label}, rangemode: "tozero"}}, plotConfig);
     document.getElementById("sweep-progress").textContent = `${results.done} / ${results.total}`;
@@ -25,15 +26,9 @@
       if (!c.run) return;
       const a = document.createElement("a");
       a.href = c.url;
-      a.textContent = c.value === null ? c.status : fmt(c.value);
+      a.textContent = c.value === null ? c.status : text[i][j];
       td.replaceChildren(a);
     }));
-  }
-
-  function fmt(v) {
-    if (typeof v !== "number") return String(v);
-    if (results.metric.endsWith("_s")) return v < 1 ? `${(v * 1000).toPrecision(3)} ms` : v < 7200 ? `${v.toPrecision(4)} s` : `${(v / 3600).toFixed(2)} h`;
-    return String(Math.round(v * 1000) / 1000);
   }
 
   function poll() {

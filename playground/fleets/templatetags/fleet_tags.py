@@ -1,9 +1,12 @@
-"""Fleet numbers as people read them (seconds as h/min/s, shares as percents)."""
+"""Fleet numbers and codes as people read them (``migrationsim.humanize``: seconds as
+ms/s/min/h, bytes in IEC units; shares as percents; outcomes in the words of
+``migrationsim.outcomes``)."""
 
 from __future__ import annotations
 
 from django import template
 
+from migrationsim import humanize, outcomes
 from playground.ops.templatetags.playground_tags import human_value
 
 register = template.Library()
@@ -15,13 +18,7 @@ def duration(seconds) -> str:
         s = float(seconds)
     except (TypeError, ValueError):  # None, or "" for a run with no summary yet
         return "–"
-    if s < 1:
-        return f"{s * 1000:.3g} ms"
-    if s < 120:
-        return f"{s:.3g} s"
-    if s < 7200:
-        return f"{s / 60:.1f} min"
-    return f"{s / 3600:.2f} h"
+    return humanize.duration(s)
 
 
 @register.filter
@@ -30,9 +27,36 @@ def fleet_value(value, key: str = "") -> str:
         return "–"
     if str(key).endswith("_s") and isinstance(value, (int, float)):
         return duration(value)
-    if key == "bytes_sent" and isinstance(value, (int, float)):
-        return human_value("x_bytes", value)
     return human_value(str(key), value)
+
+
+@register.filter
+def vm_outcome(code: str) -> str:
+    """A fleet VM's outcome in a few words ('failed: source crash' for ``crashed``)."""
+    return outcomes.fleet_outcome(code).label if code in outcomes.OUTCOMES else code
+
+
+@register.filter
+def vm_outcome_definition(code: str) -> str:
+    return outcomes.fleet_outcome(code).sentence if code in outcomes.OUTCOMES else ""
+
+
+@register.filter
+def outcome_counts(summary: dict | None) -> list[tuple[str, str, str, int]]:
+    """(code, words, definition, count) for each outcome a run's VMs had, besides unaffected."""
+    counts = (summary or {}).get("outcomes") or {}
+    return [
+        (code, vm_outcome(code), vm_outcome_definition(code), n)
+        for code, n in counts.items()
+        if n and code != "unaffected"
+    ]
+
+
+@register.filter
+def vm_reason(row: dict) -> dict:
+    """A fleet VM row's reason in words, with its code when it is one (``outcomes.fleet_vm``)."""
+    row = row or {}
+    return outcomes.fleet_vm(str(row.get("outcome", "")), str(row.get("reason") or ""))
 
 
 @register.filter

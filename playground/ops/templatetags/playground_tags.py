@@ -1,47 +1,22 @@
-"""Numbers as people read them: bytes in IEC units, rates, durations."""
+"""Numbers and codes as people read them: bytes in IEC units, rates, durations
+(``migrationsim.humanize``, the one formatter), and outcome and reason codes in words
+(``migrationsim.outcomes``, the one table)."""
 
 from __future__ import annotations
 
 from django import template
 
+from migrationsim import humanize, outcomes
+
 register = template.Library()
 
 
-def _scaled(value: float, units: list[str], base: float) -> str:
-    for unit in units[:-1]:
-        if abs(value) < base:
-            return f"{value:.3g} {unit}"
-        value /= base
-    return f"{value:.3g} {units[-1]}"
-
-
 def human_value(key: str, value) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if value is None:
-        return "none"
-    if isinstance(value, (int, float)):
-        if key.endswith("_bytes"):
-            return _scaled(float(value), ["B", "KiB", "MiB", "GiB", "TiB"], 1024)
-        if key.endswith("_bps"):
-            return _scaled(float(value), ["B/s", "KB/s", "MB/s", "GB/s"], 1000)
-        if key.endswith("_s"):
-            return f"{value * 1000:.3g} ms" if abs(value) < 1 else f"{value:.4g} s"
-        if isinstance(value, float):
-            return f"{value:.4g}"
-        return f"{value:,}"
-    if isinstance(value, (list, tuple)):
-        return f"{len(value)} items"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {human_value(k, v)}" for k, v in value.items())
-    return str(value)
+    return humanize.value(key, value)
 
 
 def human_label(key: str) -> str:
-    for suffix in ("_bytes", "_bps", "_s"):
-        if key.endswith(suffix):
-            key = key[: -len(suffix)]
-    return key.replace("_", " ")
+    return humanize.label(key)
 
 
 @register.filter
@@ -58,20 +33,50 @@ def label(key: str) -> str:
 GROUP_LABELS = {"postcopy": "post-copy"}
 
 
+# summary keys that hold a code: shown in words, the code small beside them
+_CODE_ROWS = {"outcome": "outcome", "stop_reason": "why pre-copy stopped"}
+
+
 @register.filter
-def summary_rows(result: dict | None) -> list[tuple[str, str]]:
-    """A run's summary as (label, value) rows: its figures, and post-copy's group of figures
-    one row each; lists (rounds, phases) have charts of their own."""
+def summary_rows(result: dict | None) -> list[tuple[str, str, str]]:
+    """(label, value in words, code or "") for each plain value of a run's summary."""
     if not result:
         return []
+    said = run_outcome(result)
     rows = []
     for k, v in result.items():
-        if isinstance(v, dict) and k in GROUP_LABELS:
+        if isinstance(v, dict) and k in GROUP_LABELS:  # post-copy's figures, one row each
             rows += [
-                (f"{GROUP_LABELS[k]} {human_label(sub)}", human_value(f"{k}_{sub}", x))
+                (f"{GROUP_LABELS[k]} {human_label(sub)}", human_value(f"{k}_{sub}", x), "")
                 for sub, x in v.items()
                 if not isinstance(x, (list, dict))
             ]
-        elif not isinstance(v, (list, dict)):
-            rows.append((GROUP_LABELS.get(k, human_label(k)), human_value(k, v)))
+            continue
+        if isinstance(v, (list, dict)):
+            continue
+        if k == "outcome":
+            rows.append((_CODE_ROWS[k], said["label"], said["code"]))
+        elif k == "stop_reason":
+            rows.append((_CODE_ROWS[k], outcomes.label(str(v)), str(v)))
+        else:
+            rows.append((human_label(k), human_value(k, v), ""))
     return rows
+
+
+@register.filter
+def run_outcome(result: dict | None) -> dict | None:
+    """One migration's outcome in words (code, label, sentence) from its stored summary: the
+    words it carries, or the table's for a summary stored before it carried them."""
+    return outcomes.of_result(result)
+
+
+@register.filter
+def code_label(code: str) -> str:
+    """Any outcome or reason code in a few words (``outcomes.label``)."""
+    return outcomes.label(str(code)) if code else ""
+
+
+@register.filter
+def code_sentence(code: str) -> str:
+    """Any outcome or reason code as a sentence (``outcomes.describe``)."""
+    return outcomes.describe(str(code)) if code else ""

@@ -1,0 +1,97 @@
+"""Numbers as people read them: one formatter for sizes, rates and durations, used by the CLI,
+the pages (through the template filters) and the sentences of the outcome table.
+
+    size(4294967296)      -> '4.0 GiB'
+    duration(0.0523)      -> '52.3 ms'
+    duration(43500)       -> '12 h 5 min'      (not '725.0 min')
+    value("bytes_sent", 4.295e9) -> '4.0 GiB'  (a summary key's unit read from its name)
+
+A table whose cells share one label takes one unit for all of them: ``common_duration_unit``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .units import _significant, format_bytes, format_duration, format_rate
+
+# (unit, seconds per unit), smallest first: what a column of durations may be shown in
+DURATION_UNITS = (("ms", 1e-3), ("s", 1.0), ("min", 60.0), ("h", 3600.0))
+
+
+def size(n: float) -> str:
+    """Bytes in IEC units: 4294967296 -> '4.0 GiB', 40265318 -> '38.4 MiB'."""
+    return format_bytes(float(n))
+
+
+def rate(bps: float) -> str:
+    """Bytes per second as the bits per second links are sold in: 1.25e9 -> '10 Gbit/s'."""
+    return format_rate(float(bps))
+
+
+def _number(x: float, digits: int = 3) -> str:
+    return _significant(x, digits)
+
+
+def duration(s: float) -> str:
+    """Seconds in the unit that reads best: '52.3 ms', '12.3 s', '4 min 10 s', '12 h 5 min'."""
+    return format_duration(s)
+
+
+def common_duration_unit(values) -> tuple[str, float]:
+    """One unit for a column of durations (so one label holds): the largest unit in which the
+    biggest value is at least 1 (ms below a second). Returns (unit, seconds per unit)."""
+    finite = [abs(float(v)) for v in values if v is not None and math.isfinite(float(v))]
+    biggest = max(finite, default=0.0)
+    chosen = DURATION_UNITS[0]
+    for unit in DURATION_UNITS:
+        if biggest >= unit[1]:
+            chosen = unit
+    return chosen
+
+
+def in_unit(s: float, scale_s: float) -> str:
+    """A duration as a bare number in a column's unit: in_unit(7560, 3600) -> '2.1'."""
+    return _number(float(s) / scale_s)
+
+
+def percent(share: float) -> str:
+    """0.6 -> '60 %'."""
+    return f"{share * 100:.0f} %"
+
+
+def _is_bytes(key: str) -> bool:
+    return key.endswith("_bytes") or key.startswith("bytes_") or key == "bytes"
+
+
+def value(key: str, v) -> str:
+    """A summary value read by its key's unit suffix (``_bytes``/``bytes_``, ``_bps``, ``_s``)."""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if v is None:
+        return "none"
+    if isinstance(v, (int, float)):
+        if _is_bytes(key):
+            return size(v)
+        if key.endswith("_bps"):
+            return rate(v)
+        if key.endswith("_s"):
+            return duration(v)
+        if isinstance(v, float):
+            if v.is_integer() and abs(v) < 1e15:
+                return f"{int(v):,}"
+            return f"{v:,.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
+        return f"{v:,}"
+    if isinstance(v, (list, tuple)):
+        return f"{len(v)} items"
+    if isinstance(v, dict):
+        return ", ".join(f"{k}: {value(k, x)}" for k, x in v.items())
+    return str(v)
+
+
+def label(key: str) -> str:
+    """A summary key as words, its unit suffix dropped: 'blackout_s' -> 'blackout'."""
+    for suffix in ("_bytes", "_bps", "_s"):
+        if key.endswith(suffix):
+            key = key[: -len(suffix)]
+    return key.replace("_", " ")

@@ -1,0 +1,65 @@
+"""Headless Chromium: a single-VM run that aborts is narrated as aborted (issue #14, section 1):
+why, and that the VM keeps running on the source; never "Done: the VM runs on the target host".
+The words are the server's (``migrationsim/outcomes.py``), not a copy in the page's script."""
+
+import re
+import time
+
+import pytest
+
+from migrationsim import outcomes
+
+from .support import CHROMIUM, CHROMIUM_ARGS, chromium_available, service_skip
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not chromium_available():
+        service_skip(f"Chromium ({CHROMIUM}; apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    yield page
+    context.close()
+
+
+def test_an_aborted_run_is_narrated_as_aborted_with_why_and_where_the_vm_is(stack, page):
+    page.goto(stack.base_url + "/")
+    page.fill("#id_memory", "2GiB")
+    page.select_option("#id_workload", "muncher")  # dirties faster than 10 GbE copies: no end
+    page.uncheck("#id_guest_watches")
+    page.select_option("#id_speed", "max")
+    page.click("#simulate")
+    page.wait_for_url(re.compile(r"/runs/\d+/$"), timeout=15_000)
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not page.evaluate("window.anatomy.state().finished"):
+        time.sleep(0.1)
+    assert page.evaluate("window.anatomy.state().finished"), stack.log_tail()
+
+    narration = page.inner_text("#explain-now")
+    assert "Done: the VM runs on the target host" not in narration
+    assert narration.startswith("Aborted:")
+    assert outcomes.REASONS["timeout_abort"].sentence in narration  # why
+    assert "keeps running on the source" in narration
+
+    badge = page.inner_text("#run-outcome")
+    assert "aborted" in badge and page.is_visible("#run-outcome")
+
+    # the summary the server rendered: the outcome in words, the numbers humanised
+    page.wait_for_selector("#summary #run-outcome-sentence", timeout=10_000)
+    summary = page.inner_text("#summary")
+    assert "keeps running on the source" in summary and "timeout_abort" in summary
+    assert "GiB" in summary and not re.search(r"\de\+\d", summary)
+    assert page.errors == []

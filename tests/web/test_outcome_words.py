@@ -1,0 +1,187 @@
+"""Every page and export reads the one outcome table (``migrationsim/outcomes.py``): the run
+page, its badge and summary, the past runs, the fleet results, the comparison, the CSV and the
+summary JSON say the table's words, with the codes small beside them; numbers are humanised."""
+
+import csv
+import io
+import json
+
+import pytest
+from django.utils.html import escape
+
+from migrationsim import build_spec, outcomes, simulate
+from playground.anatomy.models import Run, RunEvent
+from playground.fleets import services as fleet_services
+from playground.fleets.sweeps import _shown
+from playground.runs.models import RunStatus
+from playground.runs.pipeline import execute_run
+
+from .fleet_support import tiny
+from .support import RecordingPublisher
+
+pytestmark = pytest.mark.django_db
+
+ABORTING = {"workload": "muncher", "completion_timeout": "30s", "timeout_action": "abort"}
+
+
+def _stored_run(result: dict, owner, params) -> Run:
+    run = Run.objects.create(params=params, seed=1, status=RunStatus.DONE, owner=owner)
+    RunEvent.objects.create(
+        run=run, seq=1, kind="summary", payload={"kind": "summary", "t_s": 1.0, "result": result}
+    )
+    return run
+
+
+@pytest.fixture
+def aborted_run(user, valid_params):
+    return _stored_run(simulate(build_spec(**ABORTING)).to_dict(), user, valid_params)
+
+
+def test_the_run_page_of_an_aborted_run_says_aborted_why_and_where_the_vm_is(client, aborted_run):
+    html = client.get(f"/runs/{aborted_run.pk}/").content.decode()
+    said = aborted_run.summary()["outcome_words"]
+    assert escape(said["sentence"]) in html
+    assert "keeps running on the source" in said["sentence"]
+    assert "Done: the VM runs on the target host" not in html
+    badge = html[html.index('id="run-outcome"') :][:200]
+    assert "aborted" in badge and '<code class="code">aborted</code>' in badge
+
+
+def test_the_summary_shows_bytes_and_durations_humanised(client, aborted_run):
+    html = client.get(f"/runs/{aborted_run.pk}/summary/").content.decode()
+    sent = aborted_run.summary()["bytes_sent"]
+    assert "GiB" in html and "e+" not in html and f"{sent:.4g}" not in html
+    assert "why pre-copy stopped" in html and '<code class="code">timeout_abort</code>' in html
+    assert escape(outcomes.label("timeout_abort")) in html
+
+
+def test_the_summary_fragment_is_a_404_until_the_run_has_one(client, user, valid_params):
+    run = Run.objects.create(params=valid_params, seed=1, owner=user)
+    assert client.get(f"/runs/{run.pk}/summary/").status_code == 404
+
+
+def test_the_run_page_config_carries_the_words_of_a_summary_stored_without_them(
+    client, user, valid_params
+):
+    old = {"outcome": "aborted", "stop_reason": "timeout_abort", "converged": False}
+    run = _stored_run(old, user, valid_params)
+    response = client.get(f"/runs/{run.pk}/")
+    said = response.context["config"]["outcome"]
+    assert said["code"] == "aborted" and "keeps running on the source" in said["sentence"]
+
+
+def test_the_past_runs_show_each_runs_outcome(client, aborted_run, user, valid_params):
+    completed = _stored_run(simulate(build_spec(memory="1GiB")).to_dict(), user, valid_params)
+    html = client.get("/runs/").content.decode()
+    assert "Outcome" in html
+    assert '<code class="code">aborted</code>' in html
+    assert completed.summary()["outcome_words"]["label"] in html
+
+
+# --- fleets ----------------------------------------------------------------------------------
+
+
+def _fleet_run(visitor, **changes):
+    run = fleet_services.start_run(scenario=tiny(**changes), queue=False, visitor=visitor)
+    assert execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher()) is True
+    run.refresh_from_db()
+    return run
+
+
+@pytest.fixture
+def aborting_fleet_run(alice):
+    """Every target fails: each VM gives up after its attempts (aborted, target back-out)."""
+    run = _fleet_run(alice, failures={"target_failure": 1.0})
+    assert run.summary["outcomes"]["aborted"] > 0
+    return run
+
+
+def test_the_fleet_results_word_every_outcome_and_define_the_terms(client, aborting_fleet_run):
+    html = client.get(f"/fleets/runs/{aborting_fleet_run.pk}/results/").content.decode()
+    for code in aborting_fleet_run.summary["outcomes"]:
+        said = outcomes.fleet_outcome(code)
+        assert escape(said.label) in html and escape(said.sentence) in html
+        assert f'<code class="code">{code}</code>' in html
+    for term in outcomes.TERMS.values():
+        assert escape(term.label) in html and escape(term.sentence) in html
+    assert "Did not converge" not in html
+    # the problem VMs: the reason code in words, the code beside them
+    assert escape(outcomes.describe("target_failed")) in html
+
+
+def test_the_vm_csv_has_the_words_of_each_code(client, aborting_fleet_run):
+    response = client.get(f"/fleets/runs/{aborting_fleet_run.pk}/vms.csv")
+    text = b"".join(response).decode()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    aborted = [r for r in rows if r["outcome"] == "aborted"]
+    assert aborted and all(r["outcome_words"] == "aborted" for r in aborted)
+    assert all(r["reason_words"] == outcomes.describe(r["reason"]) for r in aborted)
+
+
+def test_the_summary_json_carries_the_words(client, aborting_fleet_run):
+    response = client.get(f"/fleets/runs/{aborting_fleet_run.pk}/summary.json")
+    words = json.loads(response.content)["words"]
+    assert words["outcomes"]["aborted"]["sentence"] == outcomes.TERMS["aborted"].sentence
+    assert set(words["terms"]) == set(outcomes.TERMS)
+
+
+def test_compare_words_the_outcomes(client, alice, aborting_fleet_run):
+    other = _fleet_run(alice)
+    response = client.get(f"/fleets/runs/compare/?runs={aborting_fleet_run.pk},{other.pk}")
+    html = response.content.decode()
+    for row in response.context["outcome_rows"]:
+        assert row["label"] == outcomes.fleet_outcome(row["code"]).label
+        assert f'<code class="code">{row["code"]}</code>' in html
+    assert escape(outcomes.TERMS["not_converged"].label.capitalize()) in html
+
+
+def test_a_sweep_table_takes_one_unit_under_its_label():
+    shown = _shown("makespan_s", [[30.0, 8000.0], [None, 120.0]])
+    assert shown["label"] == "Makespan (h)" and shown["unit"] == "h"
+    assert shown["text"] == [["0.00833", "2.22"], ["…", "0.0333"]]
+
+
+def test_the_fleet_runs_list_shows_each_runs_outcomes(client, aborting_fleet_run):
+    html = client.get("/fleets/runs/").content.decode()
+    n = aborting_fleet_run.summary["outcomes"]["aborted"]
+    assert f'aborted {n} <code class="code">aborted</code>' in html
+    assert escape(outcomes.TERMS["aborted"].sentence) in html
+
+
+def test_the_fleet_page_gives_the_waiting_chart_the_reasons_in_words(client, aborting_fleet_run):
+    config = client.get(f"/fleets/runs/{aborting_fleet_run.pk}/").context["config"]
+    assert config["reason_labels"]["head_of_line"] == outcomes.label("head_of_line")
+
+
+def test_a_sweeps_table_shows_every_cell_in_the_unit_of_its_label(client, alice):
+    import re
+
+    from playground.fleets.sweeps import create_sweep
+
+    sweep = create_sweep(
+        fleet=None,
+        scenario=tiny(),
+        x_param="caps.per_source_host",
+        x_values=[1, 2],
+        metric="makespan_s",
+        visitor=alice,
+    )
+    for run in sweep.runs.all():
+        execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher())
+    html = client.get(f"/fleets/sweeps/{sweep.pk}/").content.decode()
+    caption = re.search(r"<caption>Makespan \((ms|s|min|h)\)</caption>", html)
+    assert caption, html
+    cells = re.findall(r"<td data-cell><a [^>]*>([^<]*)</a>", html)
+    assert len(cells) == 2 and all(re.fullmatch(r"[0-9.]+", c) for c in cells), cells
+    data = client.get(f"/fleets/sweeps/{sweep.pk}/results.json").json()
+    assert data["metric_label"] == f"Makespan ({caption.group(1)})"
+    assert data["text"][0] == cells
+
+
+def test_the_form_pages_recent_runs_show_their_outcome(client, aborted_run):
+    html = client.get("/").content.decode()
+    assert '<code class="code">aborted</code>' in html
+
+
+def test_someone_elses_run_summary_is_a_404(anon_client, aborted_run):
+    assert anon_client.get(f"/runs/{aborted_run.pk}/summary/").status_code == 404
