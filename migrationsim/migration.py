@@ -9,7 +9,6 @@ from typing import NamedTuple
 
 from . import phases as ph
 from .forwarding import Forwarding, post_migration_brownout
-from .layout import layout_regions
 from .memory_fluid import FluidMemory
 from .memory_pages import WORK_BUDGET_PAGES, PageMemory
 from .notice import guest_notice
@@ -21,7 +20,7 @@ from .units import format_bytes, format_duration, format_rate
 
 
 def new_memory(spec: MigrationSpec, pages_work_budget: int = WORK_BUDGET_PAGES):
-    regions = layout_regions(spec)
+    regions = spec.regions
     if spec.resolution == "fluid":
         return FluidMemory(spec, regions), regions
     return PageMemory(spec, regions, work_budget=pages_work_budget), regions
