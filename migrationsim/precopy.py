@@ -101,10 +101,12 @@ _STEADY_REL = 1e-12
 
 def _same_round(a: Round, b: Round) -> bool:
     """The same round again (all but its index and start), to rounding."""
-    x, y = a[3], b[3]  # duration_s first: it tells most rounds apart
-    if abs(x - y) > _STEADY_REL * x:
-        return False
-    return all(abs(x - y) <= _STEADY_REL * abs(x) for x, y in zip(a[4:], b[4:], strict=False))
+    # pending first (it tells a converging guest's rounds apart), then the duration
+    for i in (7, 3, 4, 5, 6, 8, 9, 10, 11):
+        x, y = a[i], b[i]
+        if abs(x - y) > _STEADY_REL * abs(x):
+            return False
+    return True
 
 
 class PrecopyOutcome(NamedTuple):
@@ -280,7 +282,7 @@ class Precopy:
         memory, now_s = self.memory, self.state.now_s
         if self.window is not None:  # QEMU's thread, window by window, on a copy of its clock
             seconds, _, _ = self.window.copy().run(
-                now_s, link_bps, self._need(), self._dry(), self.horizon_s
+                now_s, link_bps, self._need, self._dry(), self.horizon_s
             )
             return seconds
         remaining = memory.wire_bytes_for(memory.pending) / self.rate_bps(link_bps)
@@ -294,28 +296,19 @@ class Precopy:
         memory = self.memory
         return memory.wire_bytes_for(memory.pending)
 
-    def _need(self):
-        """``threshold -> wire bytes`` to send before QEMU's pending estimate (pending pages x
-        4096 B, whatever their content) is below the threshold: whole pages, counted to a
-        millionth of a page (float rounding must not flip a page where the threshold is a
-        whole number of pages)."""
+    def _need(self, threshold: float) -> float:
+        """Wire bytes to send before QEMU's pending estimate (pending pages x 4096 B, whatever
+        their content) is below ``threshold``: whole pages, counted to a millionth of a page
+        (float rounding must not flip a page where the threshold is a whole number of pages).
+        Memory does not change while the thread runs: the pending count is read as it is."""
         memory = self.memory
-        pending = memory.pending
-        cache: dict[float, float] = {}
-
-        def need(threshold: float) -> float:
-            wire = cache.get(threshold)
-            if wire is None:
-                pages = math.floor(pending - threshold / PAGE_SIZE_BYTES + 1e-6) + 1
-                wire = cache[threshold] = memory.wire_bytes_for(pages) if pages > 0 else 0.0
-            return wire
-
-        return need
+        pages = math.floor(memory.pending - threshold / PAGE_SIZE_BYTES + 1e-6) + 1
+        return memory.wire_bytes_for(pages) if pages > 0 else 0.0
 
     def send_for(self, seconds: float, link_bps: float) -> None:
         if self.window is not None:
             _, wire, _ = self.window.run(
-                self.state.now_s, link_bps, self._need(), self._dry(), self.state.now_s + seconds
+                self.state.now_s, link_bps, self._need, self._dry(), self.state.now_s + seconds
             )
             pages, wire = self.memory.send(wire)
         else:
@@ -329,11 +322,11 @@ class Precopy:
         if self.window is None:
             self.send_for(self.time_to_round_end(link_bps), link_bps)
             return
-        state = self.state
+        state, memory = self.state, self.memory
         seconds, wire, _ = self.window.run(
-            state.now_s, link_bps, self._need(), self._dry(), self.horizon_s
+            state.now_s, link_bps, self._need, memory.wire_bytes_for(memory.pending), self.horizon_s
         )
-        pages, wire = self.memory.send(wire)
+        pages, wire = memory.send(wire)
         self.round_pages += pages
         self.round_wire += wire
         state.now_s += seconds
@@ -391,8 +384,8 @@ class Precopy:
             before is not None
             and rate_bps == self._round_rate_bps
             and (self.window is None or (fresh and self._round_fresh))
-            and _same_round(before, live_round)
             and memory.saturated()
+            and _same_round(before, live_round)
         ):
             self.steady_syncs += 1
         else:
