@@ -23,7 +23,7 @@ from .policies import (
     postcopy_switch_stop,
     timeout_stop,
 )
-from .ratelimit import RateWindow
+from .ratelimit import QEMU_MAX_WAIT_S, QEMU_RATE_WINDOW_S, RateWindow
 from .units import PAGE_SIZE_BYTES, format_bytes, format_long_duration, format_rate
 
 _TIME_EPS = 1e-9
@@ -538,6 +538,125 @@ class Precopy:
         self.window_streak = 0
         return rounds
 
+    # --- one random writer, collapsed: QEMU's rounds in a tight loop ---------------------
+
+    def run_collapsed_rounds(self, link_bps: float) -> Iterator[Round]:
+        """Call after ``decide`` said go on, on a constant link, instead of ``run_round`` and
+        ``end_round``. When memory is one collapsed random writer (``FluidMemory._collapse``:
+        its totals follow from the pending count) and QEMU's thread starts a fresh window whose
+        budget one iteration spends, each round is the closed form of ``RateWindow.run`` (checks
+        at window ends), one send, one sync and the policy's check: the same operations as the
+        plain path, in the same order, without its calls and generator steps. A converging
+        cache's pending creeps towards its fixed point for a hundred rounds this way. The loop
+        stops before anything else could happen (a pass that runs dry, the deadline, a stop, a
+        ramp step, the steady state or the window regime) and leaves the rest to the plain
+        path. Yields each round as it is done (a stream looks at memory between rounds);
+        returns how many."""
+        memory, window, state = self.memory, self.window, self.state
+        if (
+            window is None
+            or not getattr(memory, "_collapsed", False)
+            or self.auto_converge is not None
+            or state.live_rounds == 0
+            or (self.spec.post_copy and self.aids)
+            or self.steady_syncs >= 2
+            or self.window_streak >= self.WINDOW_STREAK
+            or not window.fresh
+            or not window.budget_bytes <= QEMU_MAX_WAIT_S * link_bps
+        ):
+            return 0
+        policy, need = self.policy, self._need
+        budget, w = window.budget_bytes, QEMU_RATE_WINDOW_S
+        horizon_s, deadline_s, started_s = self.horizon_s, self.deadline_s, self.started_s
+        full_bytes, full_s = window.full_window(link_bps)
+        throttle = self.throttle
+        write_scale = 1.0 - throttle
+        done = 0
+        while True:
+            # RateWindow.run's closed form: a check at the end of window k
+            now_s = state.now_s
+            steady = window.steady_threshold(link_bps, now_s)
+            dry = memory.wire_bytes_for(memory.pending)
+            target = min(need(steady), dry)
+            k = max(1.0, math.ceil(target / budget - 1e-9))
+            if not k < max(1.0, math.ceil(dry / budget - 1e-9)):
+                break  # the pass may run dry: the plain path
+            end = k * w
+            if not (end <= horizon_s - now_s and end <= window._steady[1] - now_s):
+                break
+            window.threshold = steady
+            pages, wire = memory.send(min(k * budget, dry))
+            # end_round, for this case
+            now_s = state.now_s = now_s + end
+            interval = now_s - self.last_sync_s
+            state.estimate_bytes = memory.pending * PAGE_SIZE_BYTES
+            dirty_bytes = memory.dirty(interval, write_scale) * PAGE_SIZE_BYTES
+            self.last_sync_s = now_s
+            duration = now_s - self.round_start_s
+            state.previous_pending_bytes = state.pending_bytes
+            pending_bytes = state.pending_bytes = round(memory.pending, 6) * PAGE_SIZE_BYTES
+            index = state.live_rounds
+            state.live_rounds = index + 1
+            self.threshold = threshold = window.threshold
+            state.live_wire_bytes += wire
+            state.last_round_dirty_rate_bps = dirty_bytes / interval if interval > 0 else 0.0
+            live_round = _new_round(
+                Round,
+                (
+                    index,
+                    "live",
+                    self.round_start_s - started_s,
+                    duration,
+                    wire,
+                    pages,
+                    dirty_bytes,
+                    pending_bytes,
+                    wire / duration if duration > 0 else 0.0,
+                    throttle,
+                    threshold,
+                    1,
+                ),
+            )
+            before, self.last_round = self.last_round, live_round
+            self._round_link_bps = math.nan
+            rate_bps, self._last_round_rate_bps = self._last_round_rate_bps, self._round_rate_bps
+            # _count_window_round (this round began a fresh window)
+            if (
+                abs(duration - full_s) <= 1e-9 * full_s
+                and abs(wire - full_bytes) <= 1e-9 * full_bytes
+                and pending_bytes >= threshold
+            ):
+                self.window_streak += 1
+            else:
+                self.window_streak = 0
+            fresh, self._last_round_fresh = self._last_round_fresh, True
+            if (
+                fresh
+                and rate_bps == self._round_rate_bps
+                and memory.saturated()
+                and _same_round(before, live_round)
+            ):
+                self.steady_syncs += 1
+            else:
+                self.steady_syncs = 0
+            done += 1
+            yield live_round
+            # decide, when it certainly says go on (else it is left to the plain path)
+            if (
+                self.steady_syncs >= 2
+                or self.window_streak >= self.WINDOW_STREAK
+                or now_s >= horizon_s - _TIME_EPS
+                or now_s >= deadline_s - _TIME_EPS
+                or policy.check(state, threshold) is not None
+            ):
+                break
+            self._round_rate_bps = policy.live_rate_bps(state, link_bps)
+            self._round_link_bps = link_bps
+            self._round_fresh = window.fresh
+            self.round_start_s = now_s
+            self.round_wire = self.round_pages = 0.0
+        return done
+
     def rounds(self, link: LinkRate) -> Iterator[Round]:
         """Every live round over a link whose rate changes are known in advance (cut into
         pieces of constant rate); ``result`` holds the outcome once they are done."""
@@ -563,6 +682,8 @@ class Precopy:
                     yield from repeated
                     continue
             if constant:
+                if (yield from self.run_collapsed_rounds(link_bps)):
+                    continue
                 self.run_round(link_bps)
             else:
                 while True:  # pieces of constant link rate

@@ -29,6 +29,11 @@ from migrationsim.workload import WorkingSet
 REL = 1e-9
 
 
+def _no_rounds():
+    return 0
+    yield  # a generator that yields nothing
+
+
 @contextlib.contextmanager
 def stepped_one_by_one():
     """The reference: no repeated rounds, no collapsed memory, no window regime."""
@@ -36,6 +41,7 @@ def stepped_one_by_one():
     mp.setattr(Precopy, "repeat_steady_rounds", lambda self: [])
     mp.setattr(Precopy, "repeat_window_rounds", lambda self, link_bps: [])
     mp.setattr(FluidMemory, "_collapse", lambda self: None)
+    mp.setattr(Precopy, "run_collapsed_rounds", lambda self, link_bps: _no_rounds())
     try:
         yield
     finally:
