@@ -13,7 +13,7 @@ from .memory_fluid import FluidMemory
 from .memory_pages import WORK_BUDGET_PAGES, PageMemory
 from .notice import guest_notice
 from .policies import Stop
-from .precopy import LinkRate, Precopy, PrecopyOutcome, Round
+from .precopy import LinkRate, Precopy, PrecopyOutcome, Round, _new_round
 from .spec import MigrationSpec
 from .switchover import Switchover, abort, stop_and_copy, switch_to_postcopy
 from .units import format_bytes, format_duration, format_rate
@@ -151,7 +151,7 @@ def _after_precopy(
 ) -> MigrationResult:
     """The blackout (or abort, or switch to post-copy), the post-migration brownout and the
     timeline, once pre-copy has stopped."""
-    link_bps = link.rate_at(outcome.time_s)
+    link_bps = link.points[0][1] if len(link.points) == 1 else link.rate_at(outcome.time_s)
     action = outcome.stop.action
     if action == "abort":
         switchover = abort()
@@ -159,18 +159,22 @@ def _after_precopy(
         switchover = switch_to_postcopy(spec, memory, link_bps)
     else:
         switchover = stop_and_copy(spec, memory, link_bps)
-        final = Round(
-            index=outcome.live_rounds,
-            phase="final",
-            start_s=outcome.time_s,
-            duration_s=switchover.final_copy_s,
-            bytes=switchover.final_bytes,
-            pages=switchover.final_pages,
-            dirty_bytes=0.0,
-            pending_after_bytes=0.0,
-            rate_bps=link_bps,
-            throttle=outcome.throttle,
-            threshold_bytes=outcome.threshold_bytes,
+        final = _new_round(  # Round(index, phase, start_s, duration_s, bytes, pages,
+            Round,  # dirty_bytes, pending_after_bytes, rate_bps, throttle, threshold_bytes, repeat)
+            (
+                outcome.live_rounds,
+                "final",
+                outcome.time_s,
+                switchover.final_copy_s,
+                switchover.final_bytes,
+                switchover.final_pages,
+                0.0,
+                0.0,
+                link_bps,
+                outcome.throttle,
+                outcome.threshold_bytes,
+                1,
+            ),
         )
         rounds.append(final)
 

@@ -333,14 +333,15 @@ class Precopy:
 
     def end_round(self) -> Round:
         """The bitmap sync that ends a round: what the guest dirtied joins the pending set."""
-        state, memory = self.state, self.memory
+        state, memory, window = self.state, self.memory, self.window
         round_link_bps = self._round_link_bps
         self._round_link_bps = math.nan  # the policy decides the next round's rate afresh
         rate_bps, self._last_round_rate_bps = self._last_round_rate_bps, self._round_rate_bps
         now_s = state.now_s
         interval = now_s - self.last_sync_s
         state.estimate_bytes = memory.pending * PAGE_SIZE_BYTES  # what the check compared
-        dirty_bytes = memory.dirty(interval, 1.0 - self.throttle) * PAGE_SIZE_BYTES
+        throttle = self.throttle
+        dirty_bytes = memory.dirty(interval, 1.0 - throttle) * PAGE_SIZE_BYTES
         self.last_sync_s = now_s
         duration = now_s - self.round_start_s
         wire = self.round_wire
@@ -350,11 +351,10 @@ class Precopy:
         pending_bytes = state.pending_bytes = round(memory.pending, 6) * PAGE_SIZE_BYTES
         index = state.live_rounds
         state.live_rounds = index + 1
-        if self.window is not None:
-            self.threshold = self.window.threshold  # the one the sync's check compared with
+        if window is not None:
+            self.threshold = window.threshold  # the one the sync's check compared with
         state.live_wire_bytes += wire
         state.last_round_dirty_rate_bps = dirty_bytes / interval if interval > 0 else 0.0
-        round_throttle = self.throttle
         if self.auto_converge is not None:
             self.throttle = self.auto_converge.on_sync(now_s, dirty_bytes, wire)
             if self.throttle > self.throttle_max:
@@ -371,19 +371,20 @@ class Precopy:
                 dirty_bytes,
                 pending_bytes,
                 wire / duration if duration > 0 else 0.0,
-                round_throttle,
+                throttle,
                 self.threshold,
                 1,
             ),
         )
         before, self.last_round = self.last_round, live_round
-        if self.window is not None:
+        round_fresh = self._round_fresh
+        if window is not None:
             self._count_window_round(round_link_bps, duration, wire, pending_bytes)
-        fresh, self._last_round_fresh = self._last_round_fresh, self._round_fresh
+        fresh, self._last_round_fresh = self._last_round_fresh, round_fresh
         if (
             before is not None
             and rate_bps == self._round_rate_bps
-            and (self.window is None or (fresh and self._round_fresh))
+            and (window is None or (fresh and round_fresh))
             and memory.saturated()
             and _same_round(before, live_round)
         ):
@@ -460,10 +461,12 @@ class Precopy:
     def _count_window_round(
         self, link_bps: float, duration: float, wire: float, pending_bytes: float
     ) -> None:
+        if not self._round_fresh:
+            self.window_streak = 0
+            return
         full_bytes, full_s = self.window.full_window(link_bps) if link_bps > 0 else (0.0, 0.0)
         if (
-            self._round_fresh
-            and abs(duration - full_s) <= 1e-9 * full_s
+            abs(duration - full_s) <= 1e-9 * full_s
             and abs(wire - full_bytes) <= 1e-9 * full_bytes
             and pending_bytes >= self.threshold
         ):
