@@ -568,96 +568,117 @@ class Precopy:
             or not window.budget_bytes <= QEMU_MAX_WAIT_S * link_bps
         ):
             return 0
-        policy, need = self.policy, self._need
+        policy, need, wire_bytes_for = self.policy, self._need, memory.wire_bytes_for
+        send_and_sync = memory.collapsed_send_and_sync
         budget, w = window.budget_bytes, QEMU_RATE_WINDOW_S
         horizon_s, deadline_s, started_s = self.horizon_s, self.deadline_s, self.started_s
         full_bytes, full_s = window.full_window(link_bps)
         throttle = self.throttle
         write_scale = 1.0 - throttle
+        streak_limit = self.WINDOW_STREAK
+        rate_bps = self._round_rate_bps  # the policy's rate this round (decide just said)
+        last_rate_bps = self._last_round_rate_bps
+        last_fresh = self._last_round_fresh
+        last_sync_s, round_start_s = self.last_sync_s, self.round_start_s
+        before, streak, steady_syncs = self.last_round, self.window_streak, self.steady_syncs
         done = 0
-        while True:
-            # RateWindow.run's closed form: a check at the end of window k
-            now_s = state.now_s
-            steady = window.steady_threshold(link_bps, now_s)
-            dry = memory.wire_bytes_for(memory.pending)
-            target = min(need(steady), dry)
-            k = max(1.0, math.ceil(target / budget - 1e-9))
-            if not k < max(1.0, math.ceil(dry / budget - 1e-9)):
-                break  # the pass may run dry: the plain path
-            end = k * w
-            if not (end <= horizon_s - now_s and end <= window._steady[1] - now_s):
-                break
-            window.threshold = steady
-            pages, wire = memory.send(min(k * budget, dry))
-            # end_round, for this case
-            now_s = state.now_s = now_s + end
-            interval = now_s - self.last_sync_s
-            state.estimate_bytes = memory.pending * PAGE_SIZE_BYTES
-            dirty_bytes = memory.dirty(interval, write_scale) * PAGE_SIZE_BYTES
-            self.last_sync_s = now_s
-            duration = now_s - self.round_start_s
-            state.previous_pending_bytes = state.pending_bytes
-            pending_bytes = state.pending_bytes = round(memory.pending, 6) * PAGE_SIZE_BYTES
-            index = state.live_rounds
-            state.live_rounds = index + 1
-            self.threshold = threshold = window.threshold
-            state.live_wire_bytes += wire
-            state.last_round_dirty_rate_bps = dirty_bytes / interval if interval > 0 else 0.0
-            live_round = _new_round(
-                Round,
-                (
-                    index,
-                    "live",
-                    self.round_start_s - started_s,
-                    duration,
-                    wire,
-                    pages,
-                    dirty_bytes,
-                    pending_bytes,
-                    wire / duration if duration > 0 else 0.0,
-                    throttle,
-                    threshold,
-                    1,
-                ),
-            )
-            before, self.last_round = self.last_round, live_round
-            self._round_link_bps = math.nan
-            rate_bps, self._last_round_rate_bps = self._last_round_rate_bps, self._round_rate_bps
-            # _count_window_round (this round began a fresh window)
-            if (
-                abs(duration - full_s) <= 1e-9 * full_s
-                and abs(wire - full_bytes) <= 1e-9 * full_bytes
-                and pending_bytes >= threshold
-            ):
-                self.window_streak += 1
-            else:
-                self.window_streak = 0
-            fresh, self._last_round_fresh = self._last_round_fresh, True
-            if (
-                fresh
-                and rate_bps == self._round_rate_bps
-                and memory.saturated()
-                and _same_round(before, live_round)
-            ):
-                self.steady_syncs += 1
-            else:
-                self.steady_syncs = 0
-            done += 1
-            yield live_round
-            # decide, when it certainly says go on (else it is left to the plain path)
-            if (
-                self.steady_syncs >= 2
-                or self.window_streak >= self.WINDOW_STREAK
-                or now_s >= horizon_s - _TIME_EPS
-                or now_s >= deadline_s - _TIME_EPS
-                or policy.check(state, threshold) is not None
-            ):
-                break
-            self._round_rate_bps = policy.live_rate_bps(state, link_bps)
-            self._round_link_bps = link_bps
-            self._round_fresh = window.fresh
-            self.round_start_s = now_s
-            self.round_wire = self.round_pages = 0.0
+        try:
+            while True:
+                # RateWindow.run's closed form: a check at the end of window k
+                now_s = state.now_s
+                steady = window.steady_threshold(link_bps, now_s)
+                dry = wire_bytes_for(memory.pending)
+                target = need(steady)
+                if dry < target:
+                    target = dry
+                k = math.ceil(target / budget - 1e-9)
+                if k < 1:
+                    k = 1.0
+                if not k < math.ceil(dry / budget - 1e-9):
+                    break  # the pass may run dry: the plain path
+                end = k * w
+                if not (end <= horizon_s - now_s and end <= window._steady[1] - now_s):
+                    break
+                window.threshold = threshold = steady
+                # the send, then end_round's sync and bookkeeping, for this case
+                now_s = state.now_s = now_s + end
+                interval = now_s - last_sync_s
+                wire = k * budget
+                if dry < wire:
+                    wire = dry
+                pages, wire, estimate, newly = send_and_sync(wire, interval, write_scale)
+                state.estimate_bytes = estimate * PAGE_SIZE_BYTES
+                dirty_bytes = newly * PAGE_SIZE_BYTES
+                last_sync_s = now_s
+                duration = now_s - round_start_s
+                state.previous_pending_bytes = state.pending_bytes
+                pending_bytes = state.pending_bytes = round(memory.pending, 6) * PAGE_SIZE_BYTES
+                index = state.live_rounds
+                state.live_rounds = index + 1
+                state.live_wire_bytes += wire
+                state.last_round_dirty_rate_bps = dirty_bytes / interval if interval > 0 else 0.0
+                live_round = _new_round(
+                    Round,
+                    (
+                        index,
+                        "live",
+                        round_start_s - started_s,
+                        duration,
+                        wire,
+                        pages,
+                        dirty_bytes,
+                        pending_bytes,
+                        wire / duration if duration > 0 else 0.0,
+                        throttle,
+                        threshold,
+                        1,
+                    ),
+                )
+                # _count_window_round (this round began a fresh window)
+                if (
+                    abs(duration - full_s) <= 1e-9 * full_s
+                    and abs(wire - full_bytes) <= 1e-9 * full_bytes
+                    and pending_bytes >= threshold
+                ):
+                    streak += 1
+                else:
+                    streak = 0
+                # the steady-state count (a collapsed writer is saturated, see FluidMemory)
+                if (
+                    before is not None
+                    and abs(before[7] - pending_bytes) <= _STEADY_REL * abs(before[7])
+                    and last_fresh
+                    and last_rate_bps == rate_bps
+                    and _same_round(before, live_round)
+                ):
+                    steady_syncs += 1
+                else:
+                    steady_syncs = 0
+                before, last_rate_bps, last_fresh = live_round, rate_bps, True
+                done += 1
+                yield live_round
+                # decide, when it certainly says go on (else it is left to the plain path)
+                if (
+                    steady_syncs >= 2
+                    or streak >= streak_limit
+                    or now_s >= horizon_s - _TIME_EPS
+                    or now_s >= deadline_s - _TIME_EPS
+                    or policy.check(state, threshold) is not None
+                ):
+                    break
+                rate_bps = policy.live_rate_bps(state, link_bps)
+                round_start_s = now_s
+        finally:
+            if done:  # as end_round left them (decide comes next)
+                self.threshold = before.threshold_bytes
+                self.last_sync_s = last_sync_s
+                self.round_start_s = round_start_s
+                self.last_round = before
+                self._round_link_bps = math.nan
+                self._round_rate_bps, self._last_round_rate_bps = rate_bps, last_rate_bps
+                self._round_fresh = self._last_round_fresh = True
+                self.window_streak, self.steady_syncs = streak, steady_syncs
+                self.round_wire = self.round_pages = 0.0
         return done
 
     def rounds(self, link: LinkRate) -> Iterator[Round]:
