@@ -57,7 +57,7 @@ def pages_run(memory: str, workload: str) -> dict:
     memory_model, _ = new_memory(spec)
     return {
         "wall_s": round(wall, 3),
-        "cpu_s": round(cpu, 3),  # this process's CPU time: what other load on the machine adds not
+        "cpu_s": round(cpu, 3),  # this process's CPU time: less inflated by other load
         "live_rounds": result.precopy.live_rounds,
         "stop_reason": result.stop.reason,
         "bitmap_bytes_per_page": memory_model.bitmap.nbytes / spec.memory_pages,
