@@ -99,6 +99,12 @@ SUMMARISE_ABOVE_ROUNDS = 1000
 _STEADY_REL = 1e-12
 
 
+def _pages_below(pending_pages: float, threshold_bytes: float) -> int:
+    """Whole pages to send before ``pending_pages`` x 4096 B is below ``threshold_bytes``,
+    counted to a millionth of a page."""
+    return math.floor(pending_pages - threshold_bytes / PAGE_SIZE_BYTES + 1e-6) + 1
+
+
 def _same_round(a: Round, b: Round) -> bool:
     """The same round again (all but its index and start), to rounding."""
     # pending first (it tells a converging guest's rounds apart), then the duration
@@ -302,7 +308,7 @@ class Precopy:
         (float rounding must not flip a page where the threshold is a whole number of pages).
         Memory does not change while the thread runs: the pending count is read as it is."""
         memory = self.memory
-        pages = math.floor(memory.pending - threshold / PAGE_SIZE_BYTES + 1e-6) + 1
+        pages = _pages_below(memory.pending, threshold)
         return memory.wire_bytes_for(pages) if pages > 0 else 0.0
 
     def send_for(self, seconds: float, link_bps: float) -> None:
@@ -568,8 +574,10 @@ class Precopy:
             or not window.budget_bytes <= QEMU_MAX_WAIT_S * link_bps
         ):
             return 0
-        policy, need, wire_bytes_for = self.policy, self._need, memory.wire_bytes_for
-        send_and_sync = memory.collapsed_send_and_sync
+        policy, send_and_sync = self.policy, memory.collapsed_send_and_sync
+        cost = memory._cost  # every pending page's wire cost, once collapsed (wire_bytes_for)
+        steady = window.steady_threshold(link_bps, state.now_s)
+        steady_until_s = window._steady[1]
         budget, w = window.budget_bytes, QEMU_RATE_WINDOW_S
         horizon_s, deadline_s, started_s = self.horizon_s, self.deadline_s, self.started_s
         full_bytes, full_s = window.full_window(link_bps)
@@ -586,9 +594,13 @@ class Precopy:
             while True:
                 # RateWindow.run's closed form: a check at the end of window k
                 now_s = state.now_s
-                steady = window.steady_threshold(link_bps, now_s)
-                dry = wire_bytes_for(memory.pending)
-                target = need(steady)
+                if now_s >= steady_until_s:  # the downtime limit may have stepped
+                    steady = window.steady_threshold(link_bps, now_s)
+                    steady_until_s = window._steady[1]
+                pending = memory.pending
+                dry = pending * cost  # wire_bytes_for(pending)
+                pages = _pages_below(pending, steady)  # self._need(steady):
+                target = (pages if pages < pending else pending) * cost if pages > 0 else 0.0
                 if dry < target:
                     target = dry
                 k = math.ceil(target / budget - 1e-9)
@@ -597,7 +609,7 @@ class Precopy:
                 if not k < math.ceil(dry / budget - 1e-9):
                     break  # the pass may run dry: the plain path
                 end = k * w
-                if not (end <= horizon_s - now_s and end <= window._steady[1] - now_s):
+                if not (end <= horizon_s - now_s and end <= steady_until_s - now_s):
                     break
                 window.threshold = threshold = steady
                 # the send, then end_round's sync and bookkeeping, for this case
