@@ -230,7 +230,9 @@ class Precopy:
             threshold = self._threshold_for(rate)
         else:  # the threshold QEMU measured over its last window
             threshold = self.threshold = window.threshold
-            self._round_fresh = window.fresh
+            self._round_fresh = (  # window.fresh
+                window.elapsed_s == 0.0 and window.iter_elapsed_s == 0.0 and not window.sleeping
+            )
         at_horizon = state.now_s >= self.horizon_s - _TIME_EPS
         if at_horizon and window is not None and state.live_rounds > 0:
             # the operator's deadline (or the ceiling) cut the round: no check of QEMU's came
@@ -698,6 +700,11 @@ class Precopy:
         pieces of constant rate); ``result`` holds the outcome once they are done."""
         constant = len(link.points) == 1
         link_bps = link.points[0][1]
+        memory = self.memory
+        # a fluid memory under QEMU's thread may collapse to one writer (run_collapsed_rounds)
+        collapsible = (
+            constant and self.window is not None and hasattr(memory, "collapsed_send_and_sync")
+        )
         while True:
             if not constant:
                 link_bps = link.rate_at(self.state.now_s)
@@ -718,7 +725,11 @@ class Precopy:
                     yield from repeated
                     continue
             if constant:
-                if (yield from self.run_collapsed_rounds(link_bps)):
+                if (
+                    collapsible
+                    and memory._collapsed
+                    and (yield from self.run_collapsed_rounds(link_bps))
+                ):
                     continue
                 self.run_round(link_bps)
             else:
