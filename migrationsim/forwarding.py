@@ -40,11 +40,18 @@ class Forwarding(NamedTuple):
 
 def post_migration_brownout(spec, postcopy_s: float = 0.0) -> Forwarding:
     stale_packets = spec.packet_rate_pps * spec.fabric_convergence_s
-    return Forwarding(
-        duration_s=max(spec.fabric_convergence_s, postcopy_s),
-        fabric_convergence_s=spec.fabric_convergence_s,
-        forwarded_packets=stale_packets if spec.forwarding else 0.0,
-        lost_packets=0.0 if spec.forwarding else stale_packets,
-        added_latency_s=spec.forwarding_latency_s if spec.forwarding else 0.0,
-        announcements_s=list(ANNOUNCEMENTS_S),
+    fabric_s, forwarding = spec.fabric_convergence_s, spec.forwarding
+    return _new_forwarding(
+        Forwarding,
+        (
+            fabric_s if fabric_s >= postcopy_s else postcopy_s,  # the brownout
+            fabric_s,
+            stale_packets if forwarding else 0.0,  # forwarded
+            0.0 if forwarding else stale_packets,  # lost
+            spec.forwarding_latency_s if forwarding else 0.0,
+            list(ANNOUNCEMENTS_S),
+        ),
     )
+
+
+_new_forwarding = tuple.__new__  # a Forwarding from its fields, without the keyword pass

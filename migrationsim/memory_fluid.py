@@ -157,6 +157,37 @@ class FluidMemory:
             self.pending = 0.0
         return pages, wire
 
+    def collapsed_send_and_sync(
+        self, wire_budget_bytes: float, interval_s: float, write_scale: float
+    ) -> tuple[float, float, float, float]:
+        """For a collapsed writer (see ``_collapse``): ``send`` then ``dirty``, the same
+        operations in one call (``Precopy.run_collapsed_rounds``). Returns (pages sent, wire
+        bytes, pending pages after the send, pages newly pending at the sync)."""
+        cost, pending, deferred = self._cost, self.pending, self._deferred
+        pages = wire_budget_bytes / cost
+        if pages >= pending:
+            pages = pending
+            wire = pages * cost
+        else:
+            wire = wire_budget_bytes
+        deferred.append(("send", wire_budget_bytes))
+        pending -= pages
+        if pending <= _EPS:
+            pending = 0.0
+        self.pending = sent = pending
+        if interval_s <= 0.0 or write_scale <= 0.0:
+            return pages, wire, sent, 0.0
+        writes = self._one_writer[1] * write_scale * interval_s
+        region = self._region_pages
+        hit = min(1.0, writes / region) if self.linear else -math.expm1(-writes / region)
+        newly = (region - pending) * hit
+        if newly < 0.0:
+            newly = 0.0
+        deferred.append(("sync", hit))
+        self.last_sync_saturating = hit >= 1.0
+        self.pending = pending + newly
+        return pages, wire, sent, newly
+
     def _send_segments(self, wire_budget_bytes: float) -> tuple[float, float]:
         segs = self._segs
         budget, sent = wire_budget_bytes, 0.0

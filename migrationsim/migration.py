@@ -10,12 +10,11 @@ from typing import NamedTuple
 from . import phases as ph
 from .forwarding import Forwarding, post_migration_brownout
 from .humanize import duration, size
-from .layout import layout_regions
 from .memory_fluid import FluidMemory
 from .memory_pages import LONG_WORK_BUDGET_PAGES, PageMemory
 from .notice import guest_notice
 from .policies import Stop
-from .precopy import LinkRate, Precopy, PrecopyOutcome, Round
+from .precopy import LinkRate, Precopy, PrecopyOutcome, Round, _new_round
 from .spec import MigrationSpec
 from .switchover import (
     Switchover,
@@ -28,7 +27,7 @@ from .units import PAGE_SIZE_BYTES, format_rate
 
 
 def new_memory(spec: MigrationSpec, pages_work_budget: int = LONG_WORK_BUDGET_PAGES):
-    regions = layout_regions(spec)
+    regions = spec.regions
     if spec.resolution == "fluid":
         return FluidMemory(spec, regions), regions
     return PageMemory(spec, regions, work_budget=pages_work_budget), regions
@@ -167,7 +166,7 @@ def _after_precopy(
 ) -> MigrationResult:
     """The blackout (or abort, or switch to post-copy), the post-migration brownout and the
     timeline, once pre-copy has stopped."""
-    link_bps = link.rate_at(outcome.time_s)
+    link_bps = link.points[0][1] if len(link.points) == 1 else link.rate_at(outcome.time_s)
     action = outcome.stop.action
     if action == "abort":
         switchover = abort()
@@ -175,18 +174,22 @@ def _after_precopy(
         switchover = switch_to_postcopy(spec, memory, link_bps)
     else:
         switchover = stop_and_copy(spec, memory, link_bps)
-        final = Round(
-            index=outcome.live_rounds,
-            phase="final",
-            start_s=outcome.time_s,
-            duration_s=switchover.final_copy_s,
-            bytes=switchover.final_bytes,
-            pages=switchover.final_pages,
-            dirty_bytes=0.0,
-            pending_after_bytes=0.0,
-            rate_bps=link_bps,
-            throttle=outcome.throttle,
-            threshold_bytes=outcome.threshold_bytes,
+        final = _new_round(  # Round(index, phase, start_s, duration_s, bytes, pages,
+            Round,  # dirty_bytes, pending_after_bytes, rate_bps, throttle, threshold_bytes, repeat)
+            (
+                outcome.live_rounds,
+                "final",
+                outcome.time_s,
+                switchover.final_copy_s,
+                switchover.final_bytes,
+                switchover.final_pages,
+                0.0,
+                0.0,
+                link_bps,
+                outcome.throttle,
+                outcome.threshold_bytes,
+                1,
+            ),
         )
         rounds.append(final)
 

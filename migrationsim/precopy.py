@@ -23,7 +23,7 @@ from .policies import (
     postcopy_switch_stop,
     timeout_stop,
 )
-from .ratelimit import RateWindow
+from .ratelimit import QEMU_MAX_WAIT_S, QEMU_RATE_WINDOW_S, RateWindow
 from .units import PAGE_SIZE_BYTES, format_bytes, format_long_duration, format_rate
 
 _TIME_EPS = 1e-9
@@ -99,12 +99,20 @@ SUMMARISE_ABOVE_ROUNDS = 1000
 _STEADY_REL = 1e-12
 
 
+def _pages_below(pending_pages: float, threshold_bytes: float) -> int:
+    """Whole pages to send before ``pending_pages`` x 4096 B is below ``threshold_bytes``,
+    counted to a millionth of a page."""
+    return math.floor(pending_pages - threshold_bytes / PAGE_SIZE_BYTES + 1e-6) + 1
+
+
 def _same_round(a: Round, b: Round) -> bool:
     """The same round again (all but its index and start), to rounding."""
-    x, y = a[3], b[3]  # duration_s first: it tells most rounds apart
-    if abs(x - y) > _STEADY_REL * x:
-        return False
-    return all(abs(x - y) <= _STEADY_REL * abs(x) for x, y in zip(a[4:], b[4:], strict=False))
+    # pending first (it tells a converging guest's rounds apart), then the duration
+    for i in (7, 3, 4, 5, 6, 8, 9, 10, 11):
+        x, y = a[i], b[i]
+        if abs(x - y) > _STEADY_REL * abs(x):
+            return False
+    return True
 
 
 class PrecopyOutcome(NamedTuple):
@@ -222,7 +230,9 @@ class Precopy:
             threshold = self._threshold_for(rate)
         else:  # the threshold QEMU measured over its last window
             threshold = self.threshold = window.threshold
-            self._round_fresh = window.fresh
+            self._round_fresh = (  # window.fresh
+                window.elapsed_s == 0.0 and window.iter_elapsed_s == 0.0 and not window.sleeping
+            )
         at_horizon = state.now_s >= self.horizon_s - _TIME_EPS
         if at_horizon and window is not None and state.live_rounds > 0:
             # the operator's deadline (or the ceiling) cut the round: no check of QEMU's came
@@ -280,7 +290,7 @@ class Precopy:
         memory, now_s = self.memory, self.state.now_s
         if self.window is not None:  # QEMU's thread, window by window, on a copy of its clock
             seconds, _, _ = self.window.copy().run(
-                now_s, link_bps, self._need(), self._dry(), self.horizon_s
+                now_s, link_bps, self._need, self._dry(), self.horizon_s
             )
             return seconds
         remaining = memory.wire_bytes_for(memory.pending) / self.rate_bps(link_bps)
@@ -294,28 +304,19 @@ class Precopy:
         memory = self.memory
         return memory.wire_bytes_for(memory.pending)
 
-    def _need(self):
-        """``threshold -> wire bytes`` to send before QEMU's pending estimate (pending pages x
-        4096 B, whatever their content) is below the threshold: whole pages, counted to a
-        millionth of a page (float rounding must not flip a page where the threshold is a
-        whole number of pages)."""
+    def _need(self, threshold: float) -> float:
+        """Wire bytes to send before QEMU's pending estimate (pending pages x 4096 B, whatever
+        their content) is below ``threshold``: whole pages, counted to a millionth of a page
+        (float rounding must not flip a page where the threshold is a whole number of pages).
+        Memory does not change while the thread runs: the pending count is read as it is."""
         memory = self.memory
-        pending = memory.pending
-        cache: dict[float, float] = {}
-
-        def need(threshold: float) -> float:
-            wire = cache.get(threshold)
-            if wire is None:
-                pages = math.floor(pending - threshold / PAGE_SIZE_BYTES + 1e-6) + 1
-                wire = cache[threshold] = memory.wire_bytes_for(pages) if pages > 0 else 0.0
-            return wire
-
-        return need
+        pages = _pages_below(memory.pending, threshold)
+        return memory.wire_bytes_for(pages) if pages > 0 else 0.0
 
     def send_for(self, seconds: float, link_bps: float) -> None:
         if self.window is not None:
             _, wire, _ = self.window.run(
-                self.state.now_s, link_bps, self._need(), self._dry(), self.state.now_s + seconds
+                self.state.now_s, link_bps, self._need, self._dry(), self.state.now_s + seconds
             )
             pages, wire = self.memory.send(wire)
         else:
@@ -329,25 +330,26 @@ class Precopy:
         if self.window is None:
             self.send_for(self.time_to_round_end(link_bps), link_bps)
             return
-        state = self.state
+        state, memory = self.state, self.memory
         seconds, wire, _ = self.window.run(
-            state.now_s, link_bps, self._need(), self._dry(), self.horizon_s
+            state.now_s, link_bps, self._need, memory.wire_bytes_for(memory.pending), self.horizon_s
         )
-        pages, wire = self.memory.send(wire)
+        pages, wire = memory.send(wire)
         self.round_pages += pages
         self.round_wire += wire
         state.now_s += seconds
 
     def end_round(self) -> Round:
         """The bitmap sync that ends a round: what the guest dirtied joins the pending set."""
-        state, memory = self.state, self.memory
+        state, memory, window = self.state, self.memory, self.window
         round_link_bps = self._round_link_bps
         self._round_link_bps = math.nan  # the policy decides the next round's rate afresh
         rate_bps, self._last_round_rate_bps = self._last_round_rate_bps, self._round_rate_bps
         now_s = state.now_s
         interval = now_s - self.last_sync_s
         state.estimate_bytes = memory.pending * PAGE_SIZE_BYTES  # what the check compared
-        dirty_bytes = memory.dirty(interval, 1.0 - self.throttle) * PAGE_SIZE_BYTES
+        throttle = self.throttle
+        dirty_bytes = memory.dirty(interval, 1.0 - throttle) * PAGE_SIZE_BYTES
         self.last_sync_s = now_s
         duration = now_s - self.round_start_s
         wire = self.round_wire
@@ -357,11 +359,10 @@ class Precopy:
         pending_bytes = state.pending_bytes = round(memory.pending, 6) * PAGE_SIZE_BYTES
         index = state.live_rounds
         state.live_rounds = index + 1
-        if self.window is not None:
-            self.threshold = self.window.threshold  # the one the sync's check compared with
+        if window is not None:
+            self.threshold = window.threshold  # the one the sync's check compared with
         state.live_wire_bytes += wire
         state.last_round_dirty_rate_bps = dirty_bytes / interval if interval > 0 else 0.0
-        round_throttle = self.throttle
         if self.auto_converge is not None:
             self.throttle = self.auto_converge.on_sync(now_s, dirty_bytes, wire)
             if self.throttle > self.throttle_max:
@@ -378,21 +379,22 @@ class Precopy:
                 dirty_bytes,
                 pending_bytes,
                 wire / duration if duration > 0 else 0.0,
-                round_throttle,
+                throttle,
                 self.threshold,
                 1,
             ),
         )
         before, self.last_round = self.last_round, live_round
-        if self.window is not None:
+        round_fresh = self._round_fresh
+        if window is not None:
             self._count_window_round(round_link_bps, duration, wire, pending_bytes)
-        fresh, self._last_round_fresh = self._last_round_fresh, self._round_fresh
+        fresh, self._last_round_fresh = self._last_round_fresh, round_fresh
         if (
             before is not None
             and rate_bps == self._round_rate_bps
-            and (self.window is None or (fresh and self._round_fresh))
-            and _same_round(before, live_round)
+            and (window is None or (fresh and round_fresh))
             and memory.saturated()
+            and _same_round(before, live_round)
         ):
             self.steady_syncs += 1
         else:
@@ -467,10 +469,12 @@ class Precopy:
     def _count_window_round(
         self, link_bps: float, duration: float, wire: float, pending_bytes: float
     ) -> None:
+        if not self._round_fresh:
+            self.window_streak = 0
+            return
         full_bytes, full_s = self.window.full_window(link_bps) if link_bps > 0 else (0.0, 0.0)
         if (
-            self._round_fresh
-            and abs(duration - full_s) <= 1e-9 * full_s
+            abs(duration - full_s) <= 1e-9 * full_s
             and abs(wire - full_bytes) <= 1e-9 * full_bytes
             and pending_bytes >= self.threshold
         ):
@@ -545,11 +549,162 @@ class Precopy:
         self.window_streak = 0
         return rounds
 
+    # --- one random writer, collapsed: QEMU's rounds in a tight loop ---------------------
+
+    def run_collapsed_rounds(self, link_bps: float) -> Iterator[Round]:
+        """Call after ``decide`` said go on, on a constant link, instead of ``run_round`` and
+        ``end_round``. When memory is one collapsed random writer (``FluidMemory._collapse``:
+        its totals follow from the pending count) and QEMU's thread starts a fresh window whose
+        budget one iteration spends, each round is the closed form of ``RateWindow.run`` (checks
+        at window ends), one send, one sync and the policy's check: the same operations as the
+        plain path, in the same order, without its calls and generator steps. A converging
+        cache's pending creeps towards its fixed point for a hundred rounds this way. The loop
+        stops before anything else could happen (a pass that runs dry, the deadline, a stop, a
+        ramp step, the steady state or the window regime) and leaves the rest to the plain
+        path. Yields each round as it is done (a stream looks at memory between rounds);
+        returns how many."""
+        memory, window, state = self.memory, self.window, self.state
+        if (
+            window is None
+            or not getattr(memory, "_collapsed", False)
+            or self.auto_converge is not None
+            or state.live_rounds == 0
+            or (self.spec.post_copy and self.aids)
+            or self.steady_syncs >= 2
+            or self.window_streak >= self.WINDOW_STREAK
+            or not window.fresh
+            or not window.budget_bytes <= QEMU_MAX_WAIT_S * link_bps
+        ):
+            return 0
+        policy, send_and_sync = self.policy, memory.collapsed_send_and_sync
+        cost = memory._cost  # every pending page's wire cost, once collapsed (wire_bytes_for)
+        steady = window.steady_threshold(link_bps, state.now_s)
+        steady_until_s = window._steady[1]
+        budget, w = window.budget_bytes, QEMU_RATE_WINDOW_S
+        horizon_s, deadline_s, started_s = self.horizon_s, self.deadline_s, self.started_s
+        full_bytes, full_s = window.full_window(link_bps)
+        throttle = self.throttle
+        write_scale = 1.0 - throttle
+        streak_limit = self.WINDOW_STREAK
+        rate_bps = self._round_rate_bps  # the policy's rate this round (decide just said)
+        last_rate_bps = self._last_round_rate_bps
+        last_fresh = self._last_round_fresh
+        last_sync_s, round_start_s = self.last_sync_s, self.round_start_s
+        before, streak, steady_syncs = self.last_round, self.window_streak, self.steady_syncs
+        done = 0
+        try:
+            while True:
+                # RateWindow.run's closed form: a check at the end of window k
+                now_s = state.now_s
+                if now_s >= steady_until_s:  # the downtime limit may have stepped
+                    steady = window.steady_threshold(link_bps, now_s)
+                    steady_until_s = window._steady[1]
+                pending = memory.pending
+                dry = pending * cost  # wire_bytes_for(pending)
+                pages = _pages_below(pending, steady)  # self._need(steady):
+                target = (pages if pages < pending else pending) * cost if pages > 0 else 0.0
+                if dry < target:
+                    target = dry
+                k = math.ceil(target / budget - 1e-9)
+                if k < 1:
+                    k = 1.0
+                if not k < math.ceil(dry / budget - 1e-9):
+                    break  # the pass may run dry: the plain path
+                end = k * w
+                if not (end <= horizon_s - now_s and end <= steady_until_s - now_s):
+                    break
+                window.threshold = threshold = steady
+                # the send, then end_round's sync and bookkeeping, for this case
+                now_s = state.now_s = now_s + end
+                interval = now_s - last_sync_s
+                wire = k * budget
+                if dry < wire:
+                    wire = dry
+                pages, wire, estimate, newly = send_and_sync(wire, interval, write_scale)
+                state.estimate_bytes = estimate * PAGE_SIZE_BYTES
+                dirty_bytes = newly * PAGE_SIZE_BYTES
+                last_sync_s = now_s
+                duration = now_s - round_start_s
+                state.previous_pending_bytes = state.pending_bytes
+                pending_bytes = state.pending_bytes = round(memory.pending, 6) * PAGE_SIZE_BYTES
+                index = state.live_rounds
+                state.live_rounds = index + 1
+                state.live_wire_bytes += wire
+                state.last_round_dirty_rate_bps = dirty_bytes / interval if interval > 0 else 0.0
+                live_round = _new_round(
+                    Round,
+                    (
+                        index,
+                        "live",
+                        round_start_s - started_s,
+                        duration,
+                        wire,
+                        pages,
+                        dirty_bytes,
+                        pending_bytes,
+                        wire / duration if duration > 0 else 0.0,
+                        throttle,
+                        threshold,
+                        1,
+                    ),
+                )
+                # _count_window_round (this round began a fresh window)
+                if (
+                    abs(duration - full_s) <= 1e-9 * full_s
+                    and abs(wire - full_bytes) <= 1e-9 * full_bytes
+                    and pending_bytes >= threshold
+                ):
+                    streak += 1
+                else:
+                    streak = 0
+                # the steady-state count (a collapsed writer is saturated, see FluidMemory)
+                if (
+                    before is not None
+                    and abs(before[7] - pending_bytes) <= _STEADY_REL * abs(before[7])
+                    and last_fresh
+                    and last_rate_bps == rate_bps
+                    and _same_round(before, live_round)
+                ):
+                    steady_syncs += 1
+                else:
+                    steady_syncs = 0
+                before, last_rate_bps, last_fresh = live_round, rate_bps, True
+                done += 1
+                yield live_round
+                # decide, when it certainly says go on (else it is left to the plain path)
+                if (
+                    steady_syncs >= 2
+                    or streak >= streak_limit
+                    or now_s >= horizon_s - _TIME_EPS
+                    or now_s >= deadline_s - _TIME_EPS
+                    or policy.check(state, threshold) is not None
+                ):
+                    break
+                rate_bps = policy.live_rate_bps(state, link_bps)
+                round_start_s = now_s
+        finally:
+            if done:  # as end_round left them (decide comes next)
+                self.threshold = before.threshold_bytes
+                self.last_sync_s = last_sync_s
+                self.round_start_s = round_start_s
+                self.last_round = before
+                self._round_link_bps = math.nan
+                self._round_rate_bps, self._last_round_rate_bps = rate_bps, last_rate_bps
+                self._round_fresh = self._last_round_fresh = True
+                self.window_streak, self.steady_syncs = streak, steady_syncs
+                self.round_wire = self.round_pages = 0.0
+        return done
+
     def rounds(self, link: LinkRate) -> Iterator[Round]:
         """Every live round over a link whose rate changes are known in advance (cut into
         pieces of constant rate); ``result`` holds the outcome once they are done."""
         constant = len(link.points) == 1
         link_bps = link.points[0][1]
+        memory = self.memory
+        # a fluid memory under QEMU's thread may collapse to one writer (run_collapsed_rounds)
+        collapsible = (
+            constant and self.window is not None and hasattr(memory, "collapsed_send_and_sync")
+        )
         while True:
             if not constant:
                 link_bps = link.rate_at(self.state.now_s)
@@ -570,6 +725,12 @@ class Precopy:
                     yield from repeated
                     continue
             if constant:
+                if (
+                    collapsible
+                    and memory._collapsed
+                    and (yield from self.run_collapsed_rounds(link_bps))
+                ):
+                    continue
                 self.run_round(link_bps)
             else:
                 while True:  # pieces of constant link rate

@@ -146,11 +146,20 @@ class RateWindow:
             and self.iter_elapsed_s == 0.0
             and budget <= mw * link_bps
         ):
-            steady = self.steady_threshold(link_bps, now_s)
-            target = min(need(steady), dry)
-            k_need = max(1.0, math.ceil(target / budget - 1e-9))
-            k_dry = max(1.0, math.ceil(dry / budget - 1e-9))
-            until = self._steady[1] - now_s  # the downtime limit stays put until then
+            link, until_s, steady = self._steady
+            if link != link_bps or now_s >= until_s:
+                steady = self.steady_threshold(link_bps, now_s)
+                until_s = self._steady[1]
+            target = need(steady)
+            if dry < target:
+                target = dry
+            k_need = math.ceil(target / budget - 1e-9)
+            if k_need < 1:
+                k_need = 1.0
+            k_dry = math.ceil(dry / budget - 1e-9)
+            if k_dry < 1:
+                k_dry = 1.0
+            until = until_s - now_s  # the downtime limit stays put until then
             if k_need < k_dry or dry >= k_dry * budget * (1 - 1e-12):  # a check at a window's end
                 k = k_need if k_need < k_dry else k_dry
                 end = k * w

@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from .errors import InvalidParameter
+from .layout import Region, layout_regions
 from .units import PAGE_SIZE_BYTES, parse_bytes, parse_duration, parse_rate
 from .workload import DIRTY_MODELS, PRESETS, WRITE_PATTERNS, WorkingSet
 
@@ -97,6 +98,11 @@ class MigrationSpec:
     @cached_property
     def memory_pages(self) -> int:
         return int(self.memory_bytes // PAGE_SIZE_BYTES)
+
+    @cached_property
+    def regions(self) -> tuple[Region, ...]:
+        """The guest's address-ordered regions (``layout.layout_regions``), worked out once."""
+        return tuple(layout_regions(self))
 
     @property
     def live_rate_cap_bps(self) -> float:

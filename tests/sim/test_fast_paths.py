@@ -29,6 +29,11 @@ from migrationsim.workload import WorkingSet
 REL = 1e-9
 
 
+def _no_rounds():
+    return 0
+    yield  # a generator that yields nothing
+
+
 @contextlib.contextmanager
 def stepped_one_by_one():
     """The reference: no repeated rounds, no collapsed memory, no window regime."""
@@ -36,6 +41,7 @@ def stepped_one_by_one():
     mp.setattr(Precopy, "repeat_steady_rounds", lambda self: [])
     mp.setattr(Precopy, "repeat_window_rounds", lambda self, link_bps: [])
     mp.setattr(FluidMemory, "_collapse", lambda self: None)
+    mp.setattr(Precopy, "run_collapsed_rounds", lambda self, link_bps: _no_rounds())
     try:
         yield
     finally:
@@ -355,3 +361,94 @@ def test_the_window_regime_takes_ingest_to_its_timeout_by_arithmetic():
     assert fast["live_rounds"] == slow["live_rounds"] > 5000
     assert len(fast["rounds"]) < 100 and fast["rounds_summarised"]
     assert fast["bytes_sent"] == pytest.approx(slow["bytes_sent"], rel=1e-12)
+
+
+# --- a collapsed writer's QEMU rounds in one loop (issue 15, section 3) -------------------------
+
+
+@st.composite
+def one_random_writer_guests(draw):
+    """A guest whose pending pages end up in one randomly written set (the cache case): set,
+    rate, link, cap, downtime limit and timeout anywhere around convergence."""
+    memory = draw(st.integers(min_value=256 * 1024**2, max_value=8 * 1024**3))
+    zero = draw(st.floats(min_value=0.0, max_value=0.5))
+    cap = draw(st.sampled_from([32 * 1024**2, 128 * 1024**2, 125e6, 1e9]))
+    params = dict(
+        policy=draw(st.sampled_from(["qemu", "qemu", "gce"])),
+        memory=memory,
+        zero_fraction=zero,
+        working_set=draw(st.floats(min_value=0.05, max_value=1.0)) * memory * (1 - zero),
+        dirty_rate=cap * draw(st.floats(min_value=0.05, max_value=1.5)),  # around the cap
+        bandwidth=draw(st.sampled_from(["1Gbit/s", "10Gbit/s", "25Gbit/s"])),
+        max_bandwidth=cap,
+        downtime_limit=draw(st.floats(min_value=0.05, max_value=1.0)),
+        completion_timeout=draw(st.floats(min_value=10.0, max_value=300.0)),
+        timeout_action=draw(st.sampled_from(["abort", "force-complete", "post-copy"])),
+        layout=draw(st.sampled_from(["hot,cold,zero", "zero,hot,cold", "cold,zero,hot"])),
+    )
+    assume(params["working_set"] >= 4096)
+    return params
+
+
+def _collapsed_rounds_counted(spec) -> tuple[dict, int]:
+    counted = []
+    original = Precopy.run_collapsed_rounds
+
+    def counting(self, link_bps):
+        done = yield from original(self, link_bps)
+        counted.append(done)
+        return done
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Precopy, "run_collapsed_rounds", counting)
+        return simulate(spec).to_dict(), sum(counted)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(one_random_writer_guests())
+def test_a_collapsed_writers_rounds_in_one_loop_are_the_plain_rounds_to_the_last_bit(params):
+    spec = build_spec(**params)
+    fast, _ = _collapsed_rounds_counted(spec)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Precopy, "run_collapsed_rounds", lambda self, link_bps: _no_rounds())
+        slow = simulate(spec).to_dict()
+    assert fast == slow
+
+
+def test_the_cache_preset_runs_its_rounds_in_the_loop_and_gets_the_plain_answer():
+    spec = build_spec(workload="cache")
+    fast, looped = _collapsed_rounds_counted(spec)
+    assert looped > 90 and fast["live_rounds"] == 105
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Precopy, "run_collapsed_rounds", lambda self, link_bps: _no_rounds())
+        assert simulate(spec).to_dict() == fast
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    pending_share=st.floats(min_value=0.0, max_value=1.0),
+    budget_pages=st.floats(min_value=0.0, max_value=2e6),
+    interval_s=st.floats(min_value=0.0, max_value=100.0),
+    write_scale=st.sampled_from([1.0, 0.8, 0.01, 0.0]),
+    linear=st.booleans(),
+)
+def test_one_send_and_sync_call_is_send_then_dirty(
+    pending_share, budget_pages, interval_s, write_scale, linear
+):
+    spec = build_spec(
+        workload="cache", memory="4GiB", dirty_model="linear" if linear else "saturating"
+    )
+    one, _ = new_memory(spec)
+    two, _ = new_memory(spec)
+    for memory in (one, two):
+        memory.send(4 * 1024**3)  # a first pass, then a sync: one writer holds what is pending
+        memory.dirty(1.0)
+        memory.send(pending_share * memory.pending * 4104)
+        assert memory._collapsed
+    wire_budget = budget_pages * 4104
+    pages, wire, estimate, newly = one.collapsed_send_and_sync(wire_budget, interval_s, write_scale)
+    assert (pages, wire) == two.send(wire_budget)
+    assert estimate == two.pending
+    assert newly == two.dirty(interval_s, write_scale)
+    assert one.pending == two.pending and one._deferred == two._deferred
+    assert one.last_sync_saturating == two.last_sync_saturating
