@@ -82,6 +82,13 @@ def test_a_worker_killed_mid_sweep_loses_no_member_and_the_heat_map_completes(tw
     sweep_id = int(sweep_path.rstrip("/").rsplit("/", 1)[1])
     assert len(members(stack, sweep_id)) == MEMBERS
 
+    # both workers take members: each holds one task at a time, so neither hoards the queue
+    wait_for(
+        lambda: len({m[4] for m in members(stack, sweep_id) if m[1] == "running"}) == 2,
+        90,
+        stack,
+        "two members running at once, one on each worker",
+    )
     victim_run, claimed_by = wait_for(
         lambda: running_with_frames(stack, sweep_id), 60, stack, "a member with stored frames"
     )
