@@ -44,9 +44,7 @@ async def _received_events(communicator, *, until_seq, timeout=2):
 
 
 async def _publish(run_id, seqs):
-    await get_channel_layer().group_send(
-        f"run.{run_id}", events_message([_event(s) for s in seqs])
-    )
+    await get_channel_layer().group_send(f"run.{run_id}", events_message([_event(s) for s in seqs]))
 
 
 @pytest.fixture
