@@ -216,5 +216,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         self.last_relayed = time.monotonic()
         if message["status"] in FINISHED:
             async with self.lock:  # everything stored before the end goes out before it
-                await self._replay()
+                last_seq = message.get("last_seq")
+                if last_seq is None or last_seq > self.last_seq:
+                    await self._replay()  # (not when this viewer has the last one published)
         await self._send_status(message["status"], message.get("error", ""))

@@ -4,7 +4,9 @@ kind's name and the id), as typed messages:
 - ``{"type": "run.events", "first_seq": 1, "last_seq": 3, "text": "<JSON>"}``: ``text`` is the
   browser's message, ``{"type": "events", "events": [{"seq": 1, "kind": ..., "t_s": ...}, ...]}``,
   encoded once here (``events_message``) rather than again by the consumer of every viewer;
-- ``{"type": "run.status", "status": "running"|"done"|"failed", "error": ""}``
+- ``{"type": "run.status", "status": "running"|"done"|"failed", "error": "", "last_seq": 3}``:
+  ``last_seq``, the last event this publisher sent (``None`` before the first): a viewer who has
+  it needs no look at the database when the run ends.
 
 The consumer (``playground/runs/consumers.py``) relays them to browsers (the text as it is, when
 it follows what a viewer has). Publishing is best effort:
@@ -43,6 +45,7 @@ class RunEventPublisher:
         self.group = group
         self.layer = layer if layer is not None else get_channel_layer()
         self.sent_messages = 0
+        self.last_seq: int | None = None  # of the last events published
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def _send(self, message: dict) -> None:
@@ -76,6 +79,9 @@ class RunEventPublisher:
     def events(self, events: list[dict]) -> None:
         if events:
             self._send(events_message(events))
+            self.last_seq = events[-1]["seq"]
 
     def status(self, status: str, error: str = "") -> None:
-        self._send({"type": STATUS_MESSAGE, "status": status, "error": error})
+        self._send(
+            {"type": STATUS_MESSAGE, "status": status, "error": error, "last_seq": self.last_seq}
+        )

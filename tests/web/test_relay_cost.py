@@ -165,3 +165,44 @@ async def test_the_resync_is_idle_while_the_stream_flows_and_checks_when_it_stop
     await asyncio.sleep(1.5)  # quiet: the viewer checks again (a lost message, a lost group)
     assert len(checks) >= 2
     await communicator.disconnect()
+
+
+@live
+async def test_the_end_needs_no_database_for_a_viewer_who_has_every_event(
+    viewer, run, in_memory_layer, monkeypatch, settings
+):
+    """The done status says the last event published: a viewer who has it goes to no thread (at
+    the end of a run, hundreds of viewers at once); one who missed it replays the database."""
+    settings.PLAYGROUND_VIEWER_RESYNC_S = 3600
+    (up_to_date,) = await _viewers(run.pk, viewer, 1)
+    layer = get_channel_layer()
+    await layer.group_send(f"run.{run.pk}", events_message([_event(1)]))
+    assert (await up_to_date.receive_json_from())["events"] == [_event(1)]
+    hops = Counting(monkeypatch, SyncToAsync, "__call__")
+    done = {"type": "run.status", "status": "done", "error": "", "last_seq": 1}
+    await layer.group_send(f"run.{run.pk}", done)
+    assert await up_to_date.receive_json_from() == {"type": "status", "status": "done", "error": ""}
+    assert hops.calls == 0
+    await up_to_date.disconnect()
+
+
+@live
+async def test_a_viewer_who_missed_the_last_events_replays_them_before_the_end(
+    viewer, run, in_memory_layer, settings
+):
+    from asgiref.sync import sync_to_async
+
+    from playground.anatomy.models import RunEvent
+
+    settings.PLAYGROUND_VIEWER_RESYNC_S = 3600
+    (behind,) = await _viewers(run.pk, viewer, 1)
+    for seq in (1, 2):  # stored and published, but this viewer's message was lost
+        payload = {k: v for k, v in _event(seq).items() if k != "seq"}
+        await sync_to_async(RunEvent.objects.create)(
+            run=run, seq=seq, kind="notice", payload=payload
+        )
+    done = {"type": "run.status", "status": "done", "error": "", "last_seq": 2}
+    await get_channel_layer().group_send(f"run.{run.pk}", done)
+    assert [e["seq"] for e in (await behind.receive_json_from())["events"]] == [1, 2]
+    assert (await behind.receive_json_from())["status"] == "done"
+    await behind.disconnect()
