@@ -404,7 +404,11 @@ async def listen(redis_url: str, group: str, layer_kind: str = "core") -> None:
     while True:
         message = await layer.receive(channel)
         now = time.time()
-        lines = [f"{frame['seq']} {now:.6f}" for frame in message.get("events", ())]
+        if "text" in message:  # encoded once by the publisher (what the viewers get)
+            events = json.loads(message["text"])["events"]
+        else:  # an older publisher
+            events = message.get("events", ())
+        lines = [f"{frame['seq']} {now:.6f}" for frame in events]
         if lines:
             print("\n".join(lines), flush=True)
 
