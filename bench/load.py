@@ -3,6 +3,7 @@ message, and how long do pages and messages take? Against the production-mode se
 
     .venv/bin/python bench/load.py [--viewers 50] [--users 20] [--seconds 60] [--deadline 300]
                                    [--preset heartbleed] [--run-interval 4] [--url URL]
+                                   [--client-procs 1]
 
 Without ``--url`` it deploys the server itself, the way docs/deploy.md says (``deploy/serve
 release``, ``web``, ``worker worker1``, ``worker worker2``: daphne on 127.0.0.1 and two Celery
@@ -24,6 +25,12 @@ What it does, all from one asyncio client (raw HTTP/1.1 and ``websockets``), lik
    its CSRF token (``POST /runs/``, a single-VM run with a fresh seed), the run page, the run's
    WebSocket until ``done``, the run list, the fleet list; one loop per ``--run-interval``
    seconds at most (4 s: 15 runs a minute, under the default limit of 20).
+
+``--client-procs N`` spreads the viewers over N client processes (their decoding competes with
+daphne for the same CPUs; in one process it also delays the viewers' own reading): each reports
+its frames (as hashes), receive times and its event loop's lag, which says how much of the
+measured latency is the client's (``client_loop_lag_p99_ms``: how late the client's event loop
+ran a 10 ms timer, the worst of its processes).
 
 Prints ONE JSON object:
 
@@ -53,6 +60,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import random
@@ -227,6 +235,7 @@ class Stats:
         self.runs_started = 0
         self.run_done_s: list[float] = []
         self.signin_s: list[float] = []
+        self.client_cpu_s = 0.0  # of the client processes (--client-procs)
         self.measuring = False  # page latencies count during the load phase only
 
     def page(self, label: str, seconds: float) -> None:
@@ -302,6 +311,83 @@ class Viewer:
                 self.stats.error(f"viewer {self.index}: {type(exc).__name__}: {exc}")
             await asyncio.sleep(0.5)
 
+    def report(self) -> dict:
+        """What the parent needs of this viewer (from a client process: as JSON, frames hashed)."""
+        return {
+            "index": self.index,
+            "frames": {str(seq): frame_hash(frame) for seq, frame in self.frames.items()},
+            "duplicates": self.duplicates,
+            "live": self.live,
+            "replayed": self.replayed,
+            "ws_messages": self.ws_messages,
+            "status": self.status,
+            "connect_s": self.connect_s,
+        }
+
+
+def frame_hash(frame: dict) -> str:
+    return hashlib.blake2b(json.dumps(frame, sort_keys=True).encode(), digest_size=8).hexdigest()
+
+
+class LoopLag:
+    """How late this process's event loop runs a 10 ms timer: the client's share of latency."""
+
+    def __init__(self, every_s: float = 0.01):
+        self.every_s = every_s
+        self.lags: list[float] = []
+
+    async def run(self) -> None:
+        while True:
+            started = time.perf_counter()
+            await asyncio.sleep(self.every_s)
+            self.lags.append(max(0.0, time.perf_counter() - started - self.every_s))
+
+
+async def viewer_process(url: str, origin: str, first: int, count: int, timeout: float) -> None:
+    """``--viewer-proc``: ``count`` viewers in this process; prints one JSON line at the end."""
+    stats = Stats()
+    cookies = sys.stdin.readline().strip()  # the owner's session: not on the command line
+    viewers = [Viewer(first + i, url, origin, cookies, stats) for i in range(count)]
+    lag = LoopLag()
+    lag_task = asyncio.create_task(lag.run())
+    cpu_before = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
+    tasks = [asyncio.create_task(v.watch()) for v in viewers]
+    _, pending = await asyncio.wait(tasks, timeout=timeout)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    lag_task.cancel()
+    print(
+        json.dumps(
+            {
+                "viewers": [v.report() for v in viewers],
+                "errors": stats.errors,
+                "loop_lag_p99_s": pct(lag.lags, 99),
+                "cpu_s": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]) - cpu_before,
+            }
+        ),
+        flush=True,
+    )
+
+
+async def client_process(
+    url: str, origin: str, cookies: str, first: int, count: int, timeout: float
+) -> dict:
+    proc = await asyncio.create_subprocess_exec(
+        *[str(PYTHON), __file__, "--viewer-proc", url, origin, str(first), str(count)],
+        str(timeout),
+        cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, _ = await proc.communicate((cookies + "\n").encode())
+    except asyncio.CancelledError:
+        proc.terminate()  # our own child, by its handle
+        await proc.wait()
+        raise
+    return json.loads(out)
+
 
 async def listen(redis_url: str, group: str, layer_kind: str = "core") -> None:
     """``--listen``: subscribe to the run's group as a consumer does and print ``seq time`` for
@@ -318,7 +404,11 @@ async def listen(redis_url: str, group: str, layer_kind: str = "core") -> None:
     while True:
         message = await layer.receive(channel)
         now = time.time()
-        lines = [f"{frame['seq']} {now:.6f}" for frame in message.get("events", ())]
+        if "text" in message:  # encoded once by the publisher (what the viewers get)
+            events = json.loads(message["text"])["events"]
+        else:  # an older publisher
+            events = message.get("events", ())
+        lines = [f"{frame['seq']} {now:.6f}" for frame in events]
         if lines:
             print("\n".join(lines), flush=True)
 
@@ -493,11 +583,32 @@ async def load(base: str, redis_url: str, args, cpu=None) -> dict:
     publish = PublishTimes(redis_url, run_id, args.layer)
     await publish.__aenter__()
     ws_base = base.replace("http://", "ws://")
-    viewers = [
-        Viewer(i, f"{ws_base}/ws/fleet-runs/{run_id}/", base, owner.cookie_header(), stats)
-        for i in range(args.viewers)
-    ]
-    viewer_tasks = [asyncio.create_task(v.watch()) for v in viewers]
+    viewer_url = f"{ws_base}/ws/fleet-runs/{run_id}/"
+    procs = max(1, min(args.client_procs, args.viewers))
+    viewers = []
+    if procs == 1:  # in this process
+        viewers = [
+            Viewer(i, viewer_url, base, owner.cookie_header(), stats) for i in range(args.viewers)
+        ]
+        viewer_tasks = [asyncio.create_task(v.watch()) for v in viewers]
+    else:  # spread over client processes, as evenly as they go
+        shares = [args.viewers // procs + (k < args.viewers % procs) for k in range(procs)]
+        firsts = [sum(shares[:k]) for k in range(procs)]
+        viewer_tasks = [
+            asyncio.create_task(
+                client_process(
+                    viewer_url,
+                    base,
+                    owner.cookie_header(),
+                    first,
+                    share,
+                    max(1.0, deadline - time.monotonic()),
+                )
+            )
+            for first, share in zip(firsts, shares, strict=True)
+        ]
+    lag = LoopLag()
+    lag_task = asyncio.create_task(lag.run())
     until = loop_started + args.seconds
     user_tasks = [
         asyncio.create_task(user(i, b, stats, until, args.run_interval, deadline))
@@ -515,10 +626,21 @@ async def load(base: str, redis_url: str, args, cpu=None) -> dict:
         if task.exception() is not None:
             stats.error(f"task: {type(task.exception()).__name__}: {task.exception()}")
     wall_s = time.monotonic() - loop_started
+    lag_task.cancel()
+    reports = [v.report() for v in viewers]
+    loop_lags = [pct(lag.lags, 99)]
+    for task in viewer_tasks if procs > 1 else ():
+        if task.done() and not task.cancelled() and task.exception() is None:
+            client = task.result()
+            reports += client["viewers"]
+            stats.errors += client["errors"]
+            loop_lags.append(client["loop_lag_p99_s"])
+            stats.client_cpu_s += client["cpu_s"]
     cpu_used = {f"{k}_cpu_s": round(v - cpu_before[k], 1) for k, v in cpu().items()} if cpu else {}
     cpu_used["bench_cpu_s"] = round(
         sum(resource.getrusage(resource.RUSAGE_SELF)[:2]) - bench_before, 1
     )
+    cpu_used["client_procs_cpu_s"] = round(stats.client_cpu_s, 1)  # --client-procs
     # everything else busy meanwhile: PostgreSQL, Redis, the listener, and whatever else runs
     # on this machine (another test suite would show here)
     cpu_used["machine_busy_cpu_s"] = round(machine_busy_seconds() - machine_before, 1)
@@ -539,16 +661,20 @@ async def load(base: str, redis_url: str, args, cpu=None) -> dict:
         stats.error("the stored stream has a gap")
     dropped = duplicates = mismatches = 0
     latencies, replayed = [], 0
-    for viewer in viewers:
-        dropped += len(expected - set(viewer.frames))
-        duplicates += viewer.duplicates
-        mismatches += sum(1 for seq, frame in viewer.frames.items() if stored.get(seq) != frame)
-        replayed += viewer.replayed
-        if viewer.status != "done":
-            stats.error(f"viewer {viewer.index}: last status {viewer.status!r}")
-        latencies += [received - seen[seq] for seq, received in viewer.live if seq in seen]
+    stored_hashes = {str(seq): frame_hash(frame) for seq, frame in stored.items()}
+    for viewer in reports:
+        dropped += len(set(stored_hashes) - set(viewer["frames"]))
+        duplicates += viewer["duplicates"]
+        mismatches += sum(
+            1 for seq, digest in viewer["frames"].items() if stored_hashes.get(seq) != digest
+        )
+        replayed += viewer["replayed"]
+        if viewer["status"] != "done":
+            stats.error(f"viewer {viewer['index']}: last status {viewer['status']!r}")
+        latencies += [received - seen[seq] for seq, received in viewer["live"] if seq in seen]
+    dropped += len(stored_hashes) * (args.viewers - len(reports))  # a client process lost
     pages = [s for values in stats.pages.values() for s in values]
-    connects = [v.connect_s for v in viewers if v.connect_s is not None]
+    connects = [v["connect_s"] for v in reports if v["connect_s"] is not None]
     response = await owner.get(f"/fleets/runs/{run_id}/summary.json")
     summary = (json.loads(response.body).get("summary") or {}) if response.status == 200 else {}
     return {
@@ -566,8 +692,10 @@ async def load(base: str, redis_url: str, args, cpu=None) -> dict:
         "message_latency": "worker's publish (as a channel-layer subscriber in the bench sees "
         "it) to each viewer's WebSocket; live deliveries only",
         "message_latency_samples": len(latencies),
-        "messages_received": sum(len(v.frames) for v in viewers),
-        "ws_messages_received": sum(v.ws_messages for v in viewers),
+        "messages_received": sum(len(v["frames"]) for v in reports),
+        "ws_messages_received": sum(v["ws_messages"] for v in reports),
+        "client_procs": procs,
+        "client_loop_lag_p99_ms": ms(max((x for x in loop_lags if x is not None), default=None)),
         "replayed_messages": replayed,
         "large_run": {
             "id": run_id,
@@ -816,8 +944,20 @@ def main() -> None:
         metavar="N",
         help="run the deployed workers at this nice level (they yield the CPU to daphne)",
     )
+    parser.add_argument(
+        "--client-procs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="spread the viewers over N client processes (default 1: this one)",
+    )
     parser.add_argument("--listen", nargs=3, help=argparse.SUPPRESS)  # the listener subprocess
+    parser.add_argument("--viewer-proc", nargs=5, help=argparse.SUPPRESS)  # a client process
     args = parser.parse_args()
+    if args.viewer_proc:
+        url, origin, first, count, timeout = args.viewer_proc
+        asyncio.run(viewer_process(url, origin, int(first), int(count), float(timeout)))
+        return
     if args.listen:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(listen(*args.listen))

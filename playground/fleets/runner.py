@@ -2,13 +2,20 @@
 the stored scenario, aggregated into *frames* (one per ``bucket_s`` of simulated time, see
 ``FleetStream``), into the pipeline's sink; then one row per VM, the summary and the event log,
 stored in the transaction that marks the run done.
+
+The frames reach the sink paced (``FramePacer``, ``PLAYGROUND_FLEET_FRAMES_PER_S``): the end of
+a big run is cheap to compute (hosts coming back, nothing migrating), and unpaced its last
+hundreds of frames would go out in a second, in messages of 100 frames, to every viewer at once.
 """
 
 from __future__ import annotations
 
 import gzip
 import tempfile
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
+
+from django.conf import settings
 
 from migrationsim.fleet.export import event_line
 from migrationsim.fleet.frames import FleetStream
@@ -23,7 +30,9 @@ LOG_SPOOL_BYTES = 16 * 1024 * 1024  # the compressed log stays in memory up to t
 def run_fleet(run: FleetRun, sink) -> Outcome:
     log = EventLog()
     stream = FleetStream(run.scenario, bucket_s=run.bucket_s, on_event=log.write)
+    pacer = FramePacer(settings.PLAYGROUND_FLEET_FRAMES_PER_S)
     for frame in stream.frames():
+        pacer.wait()
         sink.add(frame)
     vm_rows = stream.vm_rows()
 
@@ -34,6 +43,40 @@ def run_fleet(run: FleetRun, sink) -> Outcome:
     return Outcome(
         fields={"summary": stream.summary(), "series": stream.compare_series()}, store=store
     )
+
+
+class FramePacer:
+    """Lets frames through at most ``frames_per_s`` a second on average, after a first burst of
+    ``2 * frames_per_s`` (a token bucket): a run that computes its frames slower than that is
+    never held back, a burst is spread out (a stream of small messages instead of a few big
+    ones). ``frames_per_s`` 0: no pacing."""
+
+    def __init__(
+        self,
+        frames_per_s: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.interval_s = 1 / frames_per_s if frames_per_s > 0 else 0.0
+        self.burst = max(1.0, 2.0 * frames_per_s)
+        self.tokens = self.burst
+        self.clock, self.sleep = clock, sleep
+        self.last_s: float | None = None
+
+    def wait(self) -> None:
+        """Return when the next frame may go (at once, or after a sleep)."""
+        if not self.interval_s:
+            return
+        now = self.clock()
+        if self.last_s is not None:
+            self.tokens = min(self.burst, self.tokens + (now - self.last_s) / self.interval_s)
+        self.last_s = now
+        if self.tokens < 1:
+            pause_s = (1 - self.tokens) * self.interval_s
+            self.sleep(pause_s)
+            self.last_s, self.tokens = now + pause_s, 1.0
+        self.tokens -= 1
 
 
 class EventLog:

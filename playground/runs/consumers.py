@@ -9,10 +9,19 @@ run's group *before* reading the database, replays the stored events after ``aft
 relays the live tail, dropping any event it already sent (sequence numbers make that exact) and
 filling any gap from the database. Nothing is lost, nothing is doubled.
 
-While the run is not finished it also re-joins the group and reads the database every
-``PLAYGROUND_VIEWER_RESYNC_S`` (a group lost with a Redis restart, or a message dropped, costs
-a pause, not the rest of the stream), and on connect it asks the reaper about its run (a run
-whose worker died is queued again or failed: ``playground/leases.py``).
+Relaying is cheap, because one process may hold hundreds of viewers of one run: the publisher
+encodes each batch once (``publisher.events_message``) and the consumer sends that text as it
+is when it follows what its viewer has (decoding it only to drop an overlap); the group
+messages skip Channels' ``dispatch`` wrapper, whose ``aclose_old_connections`` is a hop to the
+one shared sync thread per viewer and message (the database is read, through that thread, only
+to fill a gap or replay).
+
+While the run is not finished and its stream is quiet (nothing relayed for
+``PLAYGROUND_VIEWER_RESYNC_S``), it also re-joins the group and reads the database, about
+every ``PLAYGROUND_VIEWER_RESYNC_S`` (jittered, so that viewers who connected together do not
+check together): a group lost with a Redis restart, or a message dropped, costs a pause, not
+the rest of the stream. On connect it asks the reaper about its run (a run whose worker died is
+queued again or failed: ``playground/leases.py``).
 
 Messages to the browser: ``{"type": "events", "events": [...]}`` and
 ``{"type": "status", "status": ..., "error": ...}``.
@@ -22,8 +31,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import math
+import random
 import re
+import time
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -34,6 +47,7 @@ from playground.accounts import access
 
 from . import kinds, leases
 from .models import group_name_for
+from .publisher import EVENTS_MESSAGE, STATUS_MESSAGE
 
 log = logging.getLogger(__name__)
 FINISHED = ("done", "failed")
@@ -42,6 +56,13 @@ CLOSE_RUN_NOT_FOUND = 4404
 CLOSE_BAD_REQUEST = 4400
 
 AFTER = re.compile(r"-?[0-9]{1,12}")
+RESYNC_JITTER = 0.5  # a check waits the resync period times 1 +/- this, at random
+
+
+def resync_delay_s(period_s: float) -> float:
+    """How long a viewer waits before its next check: about ``period_s``, never in step with the
+    viewers who connected at the same moment."""
+    return period_s * random.uniform(1 - RESYNC_JITTER, 1 + RESYNC_JITTER)
 
 
 @database_sync_to_async
@@ -71,6 +92,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
     group: str | None = None
     sent_status: str | None = None
     _resync: asyncio.Task | None = None
+    last_relayed = -math.inf  # time.monotonic() of the last group message relayed
 
     def __init__(self, *args, kind: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -115,9 +137,24 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             with contextlib.suppress(Exception):  # the layer may be what went away
                 await self.channel_layer.group_discard(self.group, self.channel_name)
 
+    async def dispatch(self, message: dict) -> None:
+        """The run's group messages go straight to their handler: Channels' ``dispatch`` would
+        first hop to the shared sync thread (``aclose_old_connections``) for each, and they need
+        no database (what does reads it through ``database_sync_to_async``, which closes old
+        connections itself)."""
+        if message["type"] == EVENTS_MESSAGE:
+            await self.run_events(message)
+        elif message["type"] == STATUS_MESSAGE:
+            await self.run_status(message)
+        else:
+            await super().dispatch(message)
+
     async def _resync_loop(self) -> None:
+        period_s = settings.PLAYGROUND_VIEWER_RESYNC_S
         while True:
-            await asyncio.sleep(settings.PLAYGROUND_VIEWER_RESYNC_S)
+            await asyncio.sleep(resync_delay_s(period_s))
+            if time.monotonic() - self.last_relayed < period_s:
+                continue  # the stream flows: the group is there, a gap shows on the next message
             try:
                 await self.channel_layer.group_add(self.group, self.channel_name)
             except Exception:
@@ -166,16 +203,26 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
     # --- group messages (sent by playground.runs.publisher) ---------------------------------------
 
     async def run_events(self, message: dict) -> None:
+        self.last_relayed = time.monotonic()
         async with self.lock:
-            fresh = [event for event in message["events"] if event["seq"] > self.last_seq]
-            if fresh and fresh[0]["seq"] != self.last_seq + 1:
+            if message["last_seq"] <= self.last_seq:
+                return  # replayed already
+            if message["first_seq"] == self.last_seq + 1:  # what follows: as it is
+                await self.send(text_data=message["text"])
+                self.last_seq = message["last_seq"]
+                return
+            if message["first_seq"] > self.last_seq + 1:
                 await self._replay()  # a message went missing: the database has it
-                fresh = [event for event in fresh if event["seq"] > self.last_seq]
+            events = json.loads(message["text"])["events"]
+            fresh = [event for event in events if event["seq"] > self.last_seq]
             if fresh:
                 await self._forward(fresh)
 
     async def run_status(self, message: dict) -> None:
+        self.last_relayed = time.monotonic()
         async with self.lock:  # in order with the catch-up's statuses
             if message["status"] in FINISHED:
-                await self._replay()  # everything stored before the end goes out before it
+                last_seq = message.get("last_seq")
+                if last_seq is None or last_seq > self.last_seq:
+                    await self._replay()  # everything stored before the end goes out before it
             await self._send_status(message["status"], message.get("error", ""))

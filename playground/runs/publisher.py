@@ -1,10 +1,15 @@
 """Pushes a run's progress to its channel-layer group (``run.<id>``, ``fleet.<id>``: the run
 kind's name and the id), as typed messages:
 
-- ``{"type": "run.events", "events": [{"seq": 1, "kind": ..., "t_s": ...}, ...]}``
-- ``{"type": "run.status", "status": "running"|"done"|"failed", "error": ""}``
+- ``{"type": "run.events", "first_seq": 1, "last_seq": 3, "text": "<JSON>"}``: ``text`` is the
+  browser's message, ``{"type": "events", "events": [{"seq": 1, "kind": ..., "t_s": ...}, ...]}``,
+  encoded once here (``events_message``) rather than again by the consumer of every viewer;
+- ``{"type": "run.status", "status": "running"|"done"|"failed", "error": "", "last_seq": 3}``:
+  ``last_seq``, the last event this publisher sent (``None`` before the first): a viewer who has
+  it needs no look at the database when the run ends.
 
-The consumer (``playground/runs/consumers.py``) relays them to browsers. Publishing is best effort:
+The consumer (``playground/runs/consumers.py``) relays them to browsers (the text as it is, when
+it follows what a viewer has). Publishing is best effort:
 the events are already in the database, so a viewer that missed a message still gets it by
 reconnecting with ``?after=<seq>``.
 """
@@ -12,6 +17,7 @@ reconnecting with ``?after=<seq>``.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 from asgiref.sync import async_to_sync
@@ -23,11 +29,23 @@ EVENTS_MESSAGE = "run.events"
 STATUS_MESSAGE = "run.status"
 
 
+def events_message(events: list[dict]) -> dict:
+    """The group message for a batch of events (numbered, in order): the browser's message,
+    encoded once for every viewer, and the range of sequence numbers it holds."""
+    return {
+        "type": EVENTS_MESSAGE,
+        "first_seq": events[0]["seq"],
+        "last_seq": events[-1]["seq"],
+        "text": json.dumps({"type": "events", "events": events}),
+    }
+
+
 class RunEventPublisher:
     def __init__(self, group: str, *, layer=None):
         self.group = group
         self.layer = layer if layer is not None else get_channel_layer()
         self.sent_messages = 0
+        self.last_seq: int | None = None  # of the last events published
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def _send(self, message: dict) -> None:
@@ -60,7 +78,10 @@ class RunEventPublisher:
 
     def events(self, events: list[dict]) -> None:
         if events:
-            self._send({"type": EVENTS_MESSAGE, "events": events})
+            self._send(events_message(events))
+            self.last_seq = events[-1]["seq"]
 
     def status(self, status: str, error: str = "") -> None:
-        self._send({"type": STATUS_MESSAGE, "status": status, "error": error})
+        self._send(
+            {"type": STATUS_MESSAGE, "status": status, "error": error, "last_seq": self.last_seq}
+        )

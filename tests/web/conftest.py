@@ -3,6 +3,13 @@ from channels.layers import channel_layers
 from django.test import Client
 
 
+@pytest.fixture(autouse=True)
+def unpaced_frames(settings):
+    """Fleet runs in this process hand their frames over unpaced (a demo run is 200 frames at
+    once: paced, 3 s); tests/web/test_frame_pacing.py paces them, and so do the real stacks."""
+    settings.PLAYGROUND_FLEET_FRAMES_PER_S = 0
+
+
 @pytest.fixture
 def in_memory_layer(settings):
     """The consumer and publisher tests use Channels' in-memory layer (one process)."""

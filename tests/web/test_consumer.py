@@ -6,6 +6,7 @@ from playground.anatomy.models import Run, RunEvent
 from playground.asgi import application
 from playground.runs.consumers import CLOSE_BAD_REQUEST, CLOSE_RUN_NOT_FOUND
 from playground.runs.models import RunStatus
+from playground.runs.publisher import events_message
 
 from .support import close_code, ws_headers
 
@@ -43,9 +44,7 @@ async def _received_events(communicator, *, until_seq, timeout=2):
 
 
 async def _publish(run_id, seqs):
-    await get_channel_layer().group_send(
-        f"run.{run_id}", {"type": "run.events", "events": [_event(s) for s in seqs]}
-    )
+    await get_channel_layer().group_send(f"run.{run_id}", events_message([_event(s) for s in seqs]))
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from playground.asgi import application
 from playground.fleets.models import FleetRun, FleetRunMessage
 from playground.runs.consumers import CLOSE_RUN_NOT_FOUND
 from playground.runs.models import RunStatus
+from playground.runs.publisher import events_message
 
 from .fleet_support import tiny
 from .support import close_code, ws_headers
@@ -77,15 +78,13 @@ async def test_it_relays_live_frames_once_and_fills_gaps_from_the_database(
     assert await _frames(communicator, 2) == [1, 2]
     await communicator.receive_json_from()  # status
     layer = get_channel_layer()
-    await layer.group_send(
-        f"fleet.{run.pk}", {"type": "run.events", "events": [_frame(2), _frame(3)]}
-    )
+    await layer.group_send(f"fleet.{run.pk}", events_message([_frame(2), _frame(3)]))
     assert await _frames(communicator, 3) == [3]
     for seq in (4, 5):  # stored, but their message was lost
         await sync_to_async(FleetRunMessage.objects.create)(
             run=run, seq=seq, payload={"kind": "frame", "t_s": 1.0}
         )
-    await layer.group_send(f"fleet.{run.pk}", {"type": "run.events", "events": [_frame(5)]})
+    await layer.group_send(f"fleet.{run.pk}", events_message([_frame(5)]))
     assert await _frames(communicator, 5) == [4, 5]
     await communicator.disconnect()
 
@@ -94,9 +93,7 @@ async def test_single_vm_run_groups_do_not_leak_into_a_fleet_run(viewer, user, i
     run = await _make_run(user)
     communicator, _, _ = await _connect(run.pk, headers=viewer)
     await communicator.receive_json_from()  # status
-    await get_channel_layer().group_send(
-        f"run.{run.pk}", {"type": "run.events", "events": [_frame(1)]}
-    )
+    await get_channel_layer().group_send(f"run.{run.pk}", events_message([_frame(1)]))
     assert await communicator.receive_nothing(timeout=0.2)
     await communicator.disconnect()
 

@@ -1,0 +1,90 @@
+"""A fleet run's frames reach the sink paced (``playground/fleets/runner.py``, issue #16): the
+end of a big run is cheap to compute, and unpaced its last hundreds of frames went out in a
+second, in messages of 100 frames, to every viewer at once."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from migrationsim.fleet.plan import plan as plan_of
+from migrationsim.fleet.text import preset_scenario
+from playground.fleets import services as fleet_services
+from playground.fleets.runner import FramePacer
+from playground.runs.pipeline import execute_run
+
+from .support import RecordingPublisher
+
+
+class FakeClock:
+    def __init__(self):
+        self.now_s = 0.0
+        self.slept_s = 0.0
+
+    def __call__(self) -> float:
+        return self.now_s
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds > 0
+        self.now_s += seconds
+        self.slept_s += seconds
+
+
+def _release_times(pacer: FramePacer, clock: FakeClock, frames: int, compute_s: float) -> list:
+    """When each of ``frames`` frames went, each computed in ``compute_s``."""
+    times = []
+    for _ in range(frames):
+        clock.now_s += compute_s
+        pacer.wait()
+        times.append(clock.now_s)
+    return times
+
+
+def test_a_burst_of_frames_is_spread_at_the_pace_after_a_first_burst():
+    clock = FakeClock()
+    pacer = FramePacer(40, clock=clock, sleep=clock.sleep)
+    times = _release_times(pacer, clock, 240, compute_s=0.0)  # all computed at once
+    assert times[79] == 0.0  # the first burst: twice the pace, at once
+    assert times[-1] == pytest.approx((240 - 80) / 40)  # then 40 a second
+    for start in range(0, 200):  # never more than the pace plus the burst in any second
+        assert sum(1 for t in times if times[start] <= t < times[start] + 1.0) <= 40 + 80
+
+
+def test_frames_computed_slower_than_the_pace_are_never_held_back():
+    clock = FakeClock()
+    pacer = FramePacer(40, clock=clock, sleep=clock.sleep)
+    _release_times(pacer, clock, 300, compute_s=0.05)  # 20 a second
+    assert clock.slept_s == 0.0
+
+
+def test_a_pace_of_zero_is_no_pacing():
+    clock = FakeClock()
+    pacer = FramePacer(0, clock=clock, sleep=clock.sleep)
+    _release_times(pacer, clock, 1000, compute_s=0.0)
+    assert clock.slept_s == 0.0
+
+
+@pytest.mark.django_db
+def test_a_fleet_run_publishes_its_frames_paced(alice, settings):
+    """The demo's 200 frames are computed in a fraction of a second; at 50 a second, after a
+    first burst of 100, the rest go out over 2 s."""
+    pace = 50
+    settings.PLAYGROUND_FLEET_FRAMES_PER_S = pace
+    scenario = preset_scenario("demo")
+    run = fleet_services.start_run(
+        scenario=scenario, plan=plan_of(scenario), queue=False, visitor=alice
+    )
+    published = []
+
+    class Timed(RecordingPublisher):
+        def events(self, events):
+            published.append((time.monotonic(), len(events)))
+            super().events(events)
+
+    assert execute_run(kind="fleet", run_id=run.pk, publisher=Timed(), interval_s=0.0) is True
+    frames = sum(n for _, n in published)
+    burst = 2 * pace
+    assert frames > burst + 50  # a run long enough to be paced
+    spread_s = published[-1][0] - published[0][0]
+    assert spread_s >= (frames - burst) / pace * 0.9
