@@ -373,6 +373,8 @@ PLAYGROUND_HEALTH_TIMEOUT_S = env_float("PLAYGROUND_HEALTH_TIMEOUT_S", 3.0)
 # Starts per user (or anonymous session) in a sliding window; 0 switches a limit off.
 PLAYGROUND_RUNS_PER_MINUTE = env_int("PLAYGROUND_RUNS_PER_MINUTE", 20)
 PLAYGROUND_SWEEPS_PER_HOUR = env_int("PLAYGROUND_SWEEPS_PER_HOUR", 10)
+# a new plan costs a worker as much as a run (a plan already computed costs nothing)
+PLAYGROUND_PLANS_PER_MINUTE = env_int("PLAYGROUND_PLANS_PER_MINUTE", 10)
 # Accounts created from one client address in any hour (a new account is a new budget).
 PLAYGROUND_SIGNUPS_PER_HOUR = env_int("PLAYGROUND_SIGNUPS_PER_HOUR", 5)
 # All anonymous sessions from one client address share this many times the budget.

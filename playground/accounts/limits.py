@@ -9,6 +9,7 @@ Settings (environment variables of the same name, see README "Accounts and limit
 - ``PLAYGROUND_RUNS_PER_MINUTE`` (20): single-VM runs, fleet runs (an approved plan), a VM's
   anatomy run and rehearsals started in any 60 s, per user or anonymous session;
 - ``PLAYGROUND_SWEEPS_PER_HOUR`` (10): sweeps started in any hour;
+- ``PLAYGROUND_PLANS_PER_MINUTE`` (10): new plans (a scenario not planned yet) a worker computes;
 - ``PLAYGROUND_ANONYMOUS_ADDRESS_FACTOR`` (3): all anonymous sessions from one client address
   together get this many times the budget (a script that drops its cookies is still limited);
 - ``PLAYGROUND_MAX_REQUEST_BYTES`` (4 MiB): a bigger request body gets 413 before Django
@@ -31,9 +32,9 @@ from django.utils import timezone
 
 from . import access
 
-RUNS, SWEEPS, SIGNUPS = "runs", "sweeps", "signups"
-NOUNS = {RUNS: "runs", SWEEPS: "sweeps", SIGNUPS: "accounts"}
-VERBS = {RUNS: "started", SWEEPS: "started", SIGNUPS: "created"}
+RUNS, SWEEPS, SIGNUPS, PLANS = "runs", "sweeps", "signups", "plans"
+NOUNS = {RUNS: "runs", SWEEPS: "sweeps", SIGNUPS: "accounts", PLANS: "new plans"}
+VERBS = {RUNS: "started", SWEEPS: "started", SIGNUPS: "created", PLANS: "asked for"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ def budget(bucket: str) -> Budget:
         return Budget(settings.PLAYGROUND_SWEEPS_PER_HOUR, 3600)
     if bucket == SIGNUPS:
         return Budget(settings.PLAYGROUND_SIGNUPS_PER_HOUR, 3600)
+    if bucket == PLANS:
+        return Budget(settings.PLAYGROUND_PLANS_PER_MINUTE, 60)
     raise ValueError(f"unknown rate-limit bucket {bucket!r}")
 
 

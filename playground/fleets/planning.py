@@ -27,12 +27,16 @@ def scenario_key(scenario: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def plan_for(scenario: dict) -> FleetPlan:
-    """The scenario's plan: done, or queued (or being computed) by a worker."""
+def plan_for(scenario: dict, *, before_queue=None) -> FleetPlan:
+    """The scenario's plan: done, or queued (or being computed) by a worker.
+    ``before_queue()``: called before a new plan is queued (a visitor's rate limit: computing a
+    plan costs a worker as much as a run); it may raise to refuse."""
     key = scenario_key(scenario)
     found = FleetPlan.objects.filter(key=key).first()
     if found is not None:
         return found
+    if before_queue is not None:
+        before_queue()
     try:
         with transaction.atomic():
             row = FleetPlan.objects.create(key=key, scenario=scenario)
@@ -42,10 +46,12 @@ def plan_for(scenario: dict) -> FleetPlan:
     return row
 
 
-def plan_again(row: FleetPlan) -> FleetPlan:
+def plan_again(row: FleetPlan, *, before_queue=None) -> FleetPlan:
     """A failed plan is computed afresh (its failure may have been the worker's, not the
     scenario's)."""
     scenario = row.scenario
+    if before_queue is not None:
+        before_queue()
     FleetPlan.objects.filter(pk=row.pk, status=row.status).delete()
     return plan_for(scenario)
 

@@ -206,10 +206,14 @@ def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
         validate(scenario)
     except ScenarioError as exc:  # edited in the admin into something invalid
         return _plan_page(request, {"fleet": fleet, "error": str(exc)}, status=422)
-    row = planning.plan_for(scenario)
-    if request.method == "POST" and row.status == RunStatus.FAILED and "again" in request.POST:
-        planning.plan_again(row)
-        return redirect("fleet-plan", fleet.pk)
+    counted = lambda: limits.check(request, limits.PLANS)  # noqa: E731
+    try:
+        row = planning.plan_for(scenario, before_queue=counted)
+        if request.method == "POST" and row.status == RunStatus.FAILED and "again" in request.POST:
+            planning.plan_again(row, before_queue=counted)
+            return redirect("fleet-plan", fleet.pk)
+    except limits.RateLimited as error:
+        return limits.too_many(request, error)
     context = _plan_context(fleet, row)
     if request.method == "POST":
         if row.status != RunStatus.DONE:
@@ -235,7 +239,12 @@ def fleet_plan_status(request: HttpRequest, fleet_id: int) -> HttpResponse:
     the worker's current step, or, once the plan is done or failed, the whole plan fragment in
     its place."""
     fleet = fleet_or_404(request, fleet_id)
-    row = planning.plan_for(fleet.to_scenario())
+    try:
+        row = planning.plan_for(
+            fleet.to_scenario(), before_queue=lambda: limits.check(request, limits.PLANS)
+        )
+    except limits.RateLimited as error:
+        return limits.too_many(request, error)
     if row.is_finished:
         response = render(request, "fleets/_plan.html", _plan_context(fleet, row))
         response["HX-Retarget"], response["HX-Reswap"] = "#plan", "outerHTML"

@@ -339,3 +339,17 @@ def test_sweep_size_caps_are_form_errors(client, alice):
         and "at most 25 runs in a sweep (this one has 30)" in response.content.decode()
     )
     assert not Sweep.objects.exists()
+
+
+def test_new_plans_are_limited_per_visitor(client, alice, settings):
+    """Each new plan costs a worker as much as a run: a visitor who asks for many (a new
+    scenario each time) meets the limit; a plan already queued costs nothing."""
+    settings.PLAYGROUND_PLANS_PER_MINUTE = 3
+    fleet_ids = []
+    for seed in range(5):
+        data = tiny()
+        data["seed"] = 100 + seed
+        fleet_ids.append(fleet_services.create_fleet(scenario=data, visitor=alice).pk)
+    answers = [client.get(f"/fleets/{pk}/plan/").status_code for pk in fleet_ids]
+    assert answers == [200, 200, 200, 429, 429]
+    assert client.get(f"/fleets/{fleet_ids[0]}/plan/").status_code == 200  # already queued
