@@ -35,13 +35,13 @@ def anatomy_params(*, run: FleetRun, vm_name: str) -> dict | None:
 @require_POST
 def fleet_run_anatomy(request: HttpRequest, run_id: int, vm: str) -> HttpResponse:
     run = access.watch_or_404(FleetRun, access.for_request(request), pk=run_id)  # share links too
-    params = anatomy_params(run=run, vm_name=vm)
-    if params is None:
-        return HttpResponse(ERROR_UNKNOWN_VM.format(name=vm), status=404, content_type="text/plain")
-    try:
+    try:  # before the fleet is rebuilt to find the VM: an unknown name costs that work too
         limits.check(request, limits.RUNS)
     except limits.RateLimited as error:
         return limits.too_many(request, error)
+    params = anatomy_params(run=run, vm_name=vm)
+    if params is None:
+        return HttpResponse(ERROR_UNKNOWN_VM.format(name=vm), status=404, content_type="text/plain")
     created = create_run(params=params, visitor=access.claim(request))
     if request.htmx:
         return HttpResponseClientRedirect(created.get_absolute_url())
