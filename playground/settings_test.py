@@ -40,3 +40,7 @@ PLAYGROUND_VIEWS_IN_WORKER_THREADS = False
 # server would otherwise drop each other's); .ci/run drops those left by killed runs.
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": f"test_playground_{os.getpid()}"}  # noqa: F405
+
+# Many tests plan many scenarios from one session; the limit on new plans is tested where it
+# is the subject (tests/web/security/test_limits.py sets it).
+PLAYGROUND_PLANS_PER_MINUTE = 0

@@ -38,6 +38,7 @@ def _no_rate_limits(settings):
     """These tests are about input, not about how often (test_limits.py is)."""
     settings.PLAYGROUND_RUNS_PER_MINUTE = 0
     settings.PLAYGROUND_SWEEPS_PER_HOUR = 0
+    settings.PLAYGROUND_PLANS_PER_MINUTE = 0
 
 
 NUMBERS = st.one_of(
