@@ -18,7 +18,9 @@ def test_every_middleware_can_run_async():
 
 
 @pytest.mark.asyncio
-async def test_static_files_are_served_on_the_async_path(db):
+async def test_static_files_are_served_on_the_async_path(db, settings):
+    # from the finders, as in embedded mode (production serves collectstatic's hashed copies)
+    settings.WHITENOISE_AUTOREFRESH = settings.WHITENOISE_USE_FINDERS = True
     response = await AsyncClient().get("/static/js/run_stream.js")
     assert response.status_code == 200
     body = b"".join([part async for part in response])

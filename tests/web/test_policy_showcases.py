@@ -87,7 +87,7 @@ def test_a_post_copy_run_shows_its_row_its_chart_and_its_summary_lines(client, u
     assert names.index("post_copy") == names.index("blackout") + 1
     assert 'id="chart-postcopy"' in html and 'id="chart-throttle"' not in html
     assert "js/anatomy_charts.js" in html
-    labels = dict(summary_rows(run.summary()))
+    labels = {label: value for label, value, _code in summary_rows(run.summary())}
     assert {"post-copy pages", "post-copy faults", "post-copy duration"} <= set(labels)
     for label in ("post-copy pages", "post-copy faults", "post-copy duration"):
         assert f'<th scope="row">{label}</th>' in html
@@ -104,5 +104,5 @@ def test_an_auto_converge_run_shows_the_throttle_chart_and_no_post_copy_row(clie
 def test_a_summary_without_post_copy_says_none_in_one_line():
     result = result_of({"memory": "1GiB", "workload": "web"})
     assert result["postcopy"] is None
-    rows = [(label, value) for label, value in summary_rows(result) if "post-copy" in label]
+    rows = [(label, value) for label, value, _code in summary_rows(result) if "post-copy" in label]
     assert rows == [("post-copy", "none")]

@@ -59,7 +59,7 @@ def summary_rows(result: dict | None) -> list[tuple[str, str, str]]:
         elif k == "stop_reason":
             rows.append((_CODE_ROWS[k], outcomes.label(str(v)), str(v)))
         else:
-            rows.append((human_label(k), human_value(k, v), ""))
+            rows.append((GROUP_LABELS.get(k, human_label(k)), human_value(k, v), ""))
     return rows
 
 
