@@ -247,6 +247,8 @@ class FleetRun(Kernel):
                 vms=len(host.vms),
             )
             for vm_id in sorted(host.vms):
+                if vm_id in self.in_flight:
+                    continue  # still arriving (past its switch): it leaves when it has landed
                 self._evacuate(self.fleet.vms[vm_id], c.event)
             self._settle(host)
         if not c.pending and not c.active and not c.deferred and not c.finished:

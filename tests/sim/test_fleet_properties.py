@@ -1,6 +1,6 @@
 """Invariants of any fleet run (hypothesis): it ends, slots balance, capacity holds, VMs are counted once."""
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from migrationsim.fleet import FleetRun, parse_scenario, summarize
@@ -75,8 +75,42 @@ def small_fleets(draw):
     )
 
 
+# A host scheduled while a VM is still landing on it (past its switch, in its post-migration
+# brownout) once asked that VM to leave twice: at the scheduling and again when it had landed,
+# so it queued twice and later migrated from a host it was no longer on (two copies of it).
+A_VM_LANDING_ON_A_HOST_JUST_SCHEDULED = scenario(
+    racks=3,
+    hosts=4,
+    seed=266,
+    host={"vcpus": 32, "memory": "48GiB", "nic": "10Gbit/s"},
+    mix={
+        "per_host": 4,
+        "memory": ["1GiB", "8GiB"],
+        "vcpus": [1, 4],
+        "mix": {"idle": 1, "web": 1, "oltp": 1, "muncher": 0},
+        "gpu_share": 0,
+        "spot_share": 0,
+        "watching_share": 0.5,
+        "anti_affinity_groups": 2,
+        "anti_affinity_share": 0.5,
+    },
+    caps={"per_source_host": 3, "per_target_host": 1, "global": None, "headroom": 0},
+    failures={"auth_failure": 0, "target_failure": 0, "source_failure": 0},
+    policy={"name": "qemu", "completion_timeout": "20s"},
+    events=[
+        {
+            "kind": "bios_rollout",
+            "scope": {"zone": True},
+            "max_hosts_in_maintenance": 1,
+            "host_downtime": "0s",
+        }
+    ],
+)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_fleets())
+@example(A_VM_LANDING_ON_A_HOST_JUST_SCHEDULED)
 def test_every_run_ends_with_balanced_slots_and_sane_books(data):
     events = []
     run = FleetRun(parse_scenario(data), events.append, sample_every_s=300)
