@@ -20,9 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from migrationsim import notice as notices
-from migrationsim.layout import layout_regions
-from migrationsim.memory_fluid import FluidMemory
-from migrationsim.precopy import Precopy
 from migrationsim.spec import build_spec
 from migrationsim.switchover import device_and_resume_s
 
@@ -34,6 +31,7 @@ from .network import Flow, Network, in_order
 from .placement import Placement
 from .rollout import Rollout, hosts_in_scope, next_window_open
 from .scenario import MaintenanceEvent, Scenario
+from .shared_precopy import SharedPrecopy, TrajectoryFamily
 
 SPOT_NOTICE_S = 30.0  # Spot VMs get a 30 s preemption notice
 MAX_ATTEMPTS = 3  # migrations of one VM that fail before the switch, before giving up
@@ -76,7 +74,7 @@ class Migration:
     target: Host
     event: MaintenanceEvent
     started_s: float
-    precopy: Precopy | None = None
+    precopy: SharedPrecopy | None = None
     flow: Flow | None = None
     rate_bps: float = 0.0  # the rate it has been sending at since ``last_s``
     last_s: float = 0.0
@@ -96,12 +94,14 @@ class FleetRun(Kernel):
         sample_every_s: float | None = None,
         busiest_links: int = 8,
         guest_watches: Callable[[Vm, float], bool] | None = None,
+        share_precopy: bool = True,
     ):
         """``sample_every_s``: also emit a ``links`` event that often (simulated seconds) with
         the busiest links' utilisation and the migrations in flight per rack.
         ``guest_watches(vm, now_s)``: whether the guest has read its maintenance-event key since
         the last event (default: the VM's ``watches_metadata``); a live rehearsal passes the
-        real polls here."""
+        real polls here. ``share_precopy=False``: every migration simulates its pre-copy
+        alone (``shared_precopy.py``; what sharing must equal, for tests)."""
         super().__init__()
         self.scenario = scenario
         self.guest_watches = guest_watches or (lambda vm, now_s: vm.watches_metadata)
@@ -118,6 +118,8 @@ class FleetRun(Kernel):
         if on_event:
             self.listeners.append(on_event)
         self._specs: dict = {}
+        self._families: dict[int, TrajectoryFamily] = {}  # by id of a spec in ``_specs``
+        self.share_precopy = share_precopy
         self._flows: dict[Flow, Migration] = {}
         self.in_flight: dict[int, Migration] = {}  # by VM id
         # VMs asked to leave their host, until they are gone (moved, terminated) or give up
@@ -558,10 +560,17 @@ class FleetRun(Kernel):
             self._specs[key] = spec
         return spec
 
+    def _precopy_for(self, vm: Vm) -> SharedPrecopy:
+        """The VM's pre-copy, sharing the rounds of every migration of its spec at its cap
+        (``shared_precopy.py``)."""
+        spec = self.spec_for(vm)
+        family = self._families.get(id(spec))
+        if family is None:
+            family = self._families[id(spec)] = TrajectoryFamily(spec)
+        return SharedPrecopy(family) if self.share_precopy else SharedPrecopy.alone(family)
+
     def _begin_precopy(self, m: Migration) -> None:
-        spec = self.spec_for(m.vm)
-        memory = FluidMemory(spec, layout_regions(spec))
-        m.precopy = Precopy(spec, memory, start_s=self.now)
+        m.precopy = self._precopy_for(m.vm)
         m.phase = "precopy"
         path = self.network.migration_path(self.fleet, m.source, m.target)
         m.flow = Flow(m.vm.name, path, m.precopy.rate_bps(math.inf))
@@ -571,7 +580,7 @@ class FleetRun(Kernel):
         m.rate_bps = m.flow.rate_bps
         self.emit("precopy_start", vm=m.vm.name, rate_bps=m.rate_bps)
         scenario = self.scenario
-        first_pass_s = memory.wire_bytes_for(memory.pending) / max(m.rate_bps, 1.0)  # round 0
+        first_pass_s = m.precopy.first_pass_wire_bytes() / max(m.rate_bps, 1.0)  # round 0
         if scenario.target_failure and self.rng.random() < scenario.target_failure:
             self.at(self.now + self.rng.random() * first_pass_s, self._target_fails, m, m.version)
         if scenario.source_failure and self.rng.random() < scenario.source_failure:
@@ -648,9 +657,9 @@ class FleetRun(Kernel):
             self._release_flow(m)
             self._back_out(m, stop.reason, aborted=True)
             return
-        spec, memory = m.precopy.spec, m.precopy.memory
+        spec = m.precopy.spec
         m.phase = "blackout"
-        pages, wire = memory.send_all()
+        _, wire = m.precopy.send_all()
         rec.bytes_sent += wire + spec.device_state_bytes
         if stop.action == "post_copy":
             # the guest resumes at once; the rest is pushed uncapped for seconds: re-share links
