@@ -80,7 +80,7 @@ def make_parser() -> argparse.ArgumentParser:
     fleet.add_argument(
         "--preset",
         help="a scenario shipped with migrationsim: "
-        "demo, heartbleed, bios-rollout, hw-failure, gce-calibrated",
+        "demo, heartbleed, bios-rollout, hw-failure, gce-calibrated, region",
     )
     fleet.add_argument("--seed", help="override the scenario's seed")
     fleet.add_argument(
@@ -194,7 +194,8 @@ def _fleet(args: argparse.Namespace) -> int:
     events_file = open(args.events, "w") if args.events else None  # noqa: SIM115
     try:
         listener = (lambda e: events_file.write(json.dumps(e) + "\n")) if events_file else None
-        run = FleetRun(scenario, listener).run()
+        # each pre-copy round is an event only for an event log that asks for every event
+        run = FleetRun(scenario, listener, round_events=events_file is not None).run()
     finally:
         if events_file:
             events_file.close()

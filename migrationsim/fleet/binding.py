@@ -197,12 +197,14 @@ def _hosts(ev, scenario: Scenario) -> int:
 
 def _scope_names(ev, scenario: Scenario) -> list[str]:
     names = []
+    racks, hosts, zones = set(ev.scope_racks), set(ev.scope_hosts), set(ev.scope_zones)
     for rack, g in zip(
         rack_names_of(scenario.racks), _group_of_each_rack(scenario.racks), strict=False
     ):
+        in_zone = (g.zone or scenario.zone) in zones
         for j in range(g.hosts):
             host = f"{rack}-h{j + 1}"
-            if ev.scope_zone or rack in ev.scope_racks or host in ev.scope_hosts:
+            if ev.scope_zone or in_zone or rack in racks or host in hosts:
                 names.append(host)
     return names
 
@@ -253,6 +255,7 @@ def slice_of(
     sliced_ev = dataclasses.replace(
         ev,
         scope_zone=False,
+        scope_zones=(),
         scope_racks=(),
         scope_hosts=tuple(chosen),
         max_hosts_in_maintenance=new_limit,

@@ -15,7 +15,7 @@ def build_fleet(scenario: Scenario, rng: random.Random) -> Fleet:
     names = iter(rack_names_of(scenario.racks))
     for group in scenario.racks:
         for _ in range(group.count):
-            rack = Rack(len(racks), next(names), [], group.uplink_bps)
+            rack = Rack(len(racks), next(names), [], group.uplink_bps, group.zone or scenario.zone)
             racks.append(rack)
             for j in range(group.hosts):
                 host = Host(

@@ -39,7 +39,7 @@ MAX_ACTIONS_PER_VM = 1000  # the ceiling on a run's work (the presets take about
 MAX_SIMULATED_S = 10 * 365.25 * 86400.0  # and on its simulated time: ten years
 
 
-@dataclass
+@dataclass(slots=True)
 class VmRecord:
     """What happened to one VM (the rows of the results table)."""
 
@@ -67,7 +67,7 @@ class VmRecord:
     done_at: float | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Migration:
     vm: Vm
     source: Host
@@ -95,13 +95,16 @@ class FleetRun(Kernel):
         busiest_links: int = 8,
         guest_watches: Callable[[Vm, float], bool] | None = None,
         share_precopy: bool = True,
+        round_events: bool = True,
     ):
         """``sample_every_s``: also emit a ``links`` event that often (simulated seconds) with
         the busiest links' utilisation and the migrations in flight per rack.
         ``guest_watches(vm, now_s)``: whether the guest has read its maintenance-event key since
         the last event (default: the VM's ``watches_metadata``); a live rehearsal passes the
         real polls here. ``share_precopy=False``: every migration simulates its pre-copy
-        alone (``shared_precopy.py``; what sharing must equal, for tests)."""
+        alone (``shared_precopy.py``; what sharing must equal, for tests).
+        ``round_events=False``: no ``round`` event for each pre-copy round (a plan, a summary):
+        rounds are still counted, and a migration is only woken where something can happen."""
         super().__init__()
         self.scenario = scenario
         self.guest_watches = guest_watches or (lambda vm, now_s: vm.watches_metadata)
@@ -120,6 +123,7 @@ class FleetRun(Kernel):
         self._specs: dict = {}
         self._families: dict[int, TrajectoryFamily] = {}  # by id of a spec in ``_specs``
         self.share_precopy = share_precopy
+        self.round_events = round_events
         self._flows: dict[Flow, Migration] = {}
         self.in_flight: dict[int, Migration] = {}  # by VM id
         # VMs asked to leave their host, until they are gone (moved, terminated) or give up
@@ -162,7 +166,9 @@ class FleetRun(Kernel):
             rec = self.records[vm_id]
             if rec.queued_at is not None:
                 rec.outcome = "stuck"
-                rec.queue_wait_s = self.now - rec.queued_at
+                # waiting until the run ended: its last activity (a wake-up nobody waited for
+                # after it, an observer's sample, is not the end)
+                rec.queue_wait_s = self.last_activity_s - rec.queued_at
                 rec.reason = rec.reason or rec.wait_reason or "still waiting when the run ended"
 
     def start_maintenance(self, event: MaintenanceEvent) -> None:
@@ -611,7 +617,12 @@ class FleetRun(Kernel):
         m.version += 1
         if m.rate_bps <= 0:
             return  # starved: rescheduled when its rate changes
-        self.at(self.now + m.precopy.time_to_round_end(m.rate_bps), self._round_end, m, m.version)
+        at_s = m.precopy.wake_at(self.now, m.rate_bps, every_round=self.round_events)
+        # pre-copy decisions that fall on the same instant (timeouts of migrations started
+        # together) run after everything else then, in VM order: never in the order they were
+        # scheduled, which depends on how often each was woken before
+        rank = 1.0 + m.vm.id / (len(self.fleet.vms) + 1)
+        self.at(at_s, self._round_end, m, m.version, priority=rank)
 
     def _decide(self, m: Migration) -> None:
         stop = m.precopy.decide(m.rate_bps if m.rate_bps > 0 else m.flow.demand_bps)
@@ -627,20 +638,23 @@ class FleetRun(Kernel):
 
     def _round_end(self, m: Migration, version: int) -> None:
         if version != m.version or m.phase != "precopy":
+            self.idle()  # a wake-up its migration no longer waits for: nothing happens
             return
         self._advance(m)
-        live_round = m.precopy.end_round()
-        self.records[m.vm.id].rounds += 1
-        self.emit(
-            "round",
-            vm=m.vm.name,
-            index=live_round.index,
-            bytes=live_round.bytes,
-            duration_s=live_round.duration_s,
-            dirty_bytes=live_round.dirty_bytes,
-            pending_after_bytes=live_round.pending_after_bytes,
-            rate_bps=live_round.rate_bps,
-        )
+        rounds = m.precopy.end_rounds()
+        self.records[m.vm.id].rounds += len(rounds)
+        if self.round_events and self.listeners:
+            for live_round in rounds:
+                self.emit(
+                    "round",
+                    vm=m.vm.name,
+                    index=live_round.index,
+                    bytes=live_round.bytes,
+                    duration_s=live_round.duration_s,
+                    dirty_bytes=live_round.dirty_bytes,
+                    pending_after_bytes=live_round.pending_after_bytes,
+                    rate_bps=live_round.rate_bps,
+                )
         self._decide(m)
 
     # --- switch-over, brownout, cleanup --------------------------------------------------------
@@ -687,6 +701,7 @@ class FleetRun(Kernel):
     def _release_flow(self, m: Migration) -> None:
         if m.flow is not None and m.flow in self._flows:
             self._advance(m)
+            self.records[m.vm.id].rounds += m.precopy.rounds_passed()
             del self._flows[m.flow]
             self._rates_changed(self.network.remove(m.flow))
             m.flow = m.flow  # keep for reporting
@@ -807,6 +822,7 @@ class FleetRun(Kernel):
 
     def _target_fails(self, m: Migration, version: int) -> None:
         if m.phase not in ("setup", "precopy"):
+            self.idle()  # the migration it would have hit is over
             return
         self.emit(
             "target_failed",

@@ -1,4 +1,5 @@
-"""The datacenter: a zone of racks of hosts, VMs on them, and the links between them."""
+"""The datacenter: a zone (or a region of zones) of racks of hosts, VMs on them, and the links
+between them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ MAINTENANCE = "maintenance"  # empty, being patched or repaired
 FAILED = "failed"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Host:
     id: int
     name: str
@@ -47,15 +48,16 @@ class Host:
         return self.used_memory_bytes / self.memory_bytes
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Rack:
     id: int
     name: str
     hosts: list  # host ids
     uplink_bps: float
+    zone: str = "zone-a"  # live migration stays within a zone (its own spine and targets)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Vm:
     id: int
     name: str
@@ -96,3 +98,11 @@ class Fleet:
 
     def rack_of(self, host: Host) -> Rack:
         return self.racks[host.rack]
+
+    def zone_of(self, host: Host) -> str:
+        return self.racks[host.rack].zone
+
+    @property
+    def zones(self) -> list[str]:
+        """The zones of the fleet's racks, in rack order (a region has several)."""
+        return list(dict.fromkeys(rack.zone for rack in self.racks))

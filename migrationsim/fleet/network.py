@@ -61,6 +61,7 @@ class Network:
         self.links: dict[str, Link] = {}
         self.flows: set[Flow] = set()
         self._added = 0
+        self._one_zone: bool | None = None  # the fleet's, known at its first migration
 
     def link(self, name: str, capacity_bps: float) -> Link:
         if name not in self.links:
@@ -75,8 +76,11 @@ class Network:
         if source.rack != target.rack:
             src_rack, dst_rack = fleet.racks[source.rack], fleet.racks[target.rack]
             path.append(self.link(f"{src_rack.name}/up", src_rack.uplink_bps))
-            if fleet.spine_bps is not None:
-                path.append(self.link("spine", fleet.spine_bps))
+            if fleet.spine_bps is not None:  # each zone of a region has its own
+                if self._one_zone is None:
+                    self._one_zone = len(fleet.zones) == 1
+                spine = "spine" if self._one_zone else f"{src_rack.zone}/spine"
+                path.append(self.link(spine, fleet.spine_bps))
             path.append(self.link(f"{dst_rack.name}/down", dst_rack.uplink_bps))
         path.append(self.link(f"{target.name}/rx", target.nic_bps * share))
         return tuple(path)

@@ -8,7 +8,8 @@ preferring hosts already through this maintenance (the VM will not have to move 
 another rack than the source's (spread). Hosts a running maintenance has still to take out of
 service come last: a VM sent there would have to move again (hosts already through it, or
 outside its scope, first). Large fleets are sampled: ``candidates`` hosts drawn
-at random from those in service, the way large schedulers sample rather than scan.
+at random from those in service, the way large schedulers sample rather than scan. A VM moves
+within its zone only (a region's zones share no live migration): each zone has its own pool.
 """
 
 from __future__ import annotations
@@ -28,8 +29,12 @@ class Placement:
         self.score = SCORINGS[scenario.scoring]
         self.candidates = scenario.candidates
         self.rng = rng
-        self.pool: list[int] = [h.id for h in fleet.hosts]  # hosts in service
-        self.index = {h: i for i, h in enumerate(self.pool)}
+        # hosts in service, by zone; a host's place in its zone's pool
+        self.zone_of = [fleet.racks[h.rack].zone for h in fleet.hosts]
+        self.pools: dict[str, list[int]] = {zone: [] for zone in fleet.zones}
+        for h in fleet.hosts:
+            self.pools[self.zone_of[h.id]].append(h.id)
+        self.index = {h: i for pool in self.pools.values() for i, h in enumerate(pool)}
         self.due: dict[int, int] = {}  # host id -> maintenance events still to take it
 
     def will_take(self, hosts) -> None:
@@ -49,15 +54,17 @@ class Placement:
         i = self.index.pop(host.id, None)
         if i is None:
             return
-        last = self.pool.pop()
+        pool = self.pools[self.zone_of[host.id]]
+        last = pool.pop()
         if last != host.id:
-            self.pool[i] = last
+            pool[i] = last
             self.index[last] = i
 
     def join_pool(self, host: Host) -> None:
         if host.id not in self.index:
-            self.index[host.id] = len(self.pool)
-            self.pool.append(host.id)
+            pool = self.pools[self.zone_of[host.id]]
+            self.index[host.id] = len(pool)
+            pool.append(host.id)
 
     def rejection(self, vm: Vm, source: Host, host: Host, restart: bool) -> str | None:
         if host is source:
@@ -83,7 +90,7 @@ class Placement:
 
     def choose(self, vm: Vm, source: Host, *, exclude=(), restart: bool = False):
         """(the chosen host or None, {rejection code: count})."""
-        pool = self.pool
+        pool = self.pools[self.zone_of[source.id]]
         ids = pool if len(pool) <= self.candidates else self.rng.sample(pool, self.candidates)
         hosts = self.fleet.hosts
         rejections: dict[str, int] = {}

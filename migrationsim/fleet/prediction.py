@@ -265,7 +265,7 @@ def observe(scenario, *, capacity_factor: float = 1.0) -> Prediction:
     """Run the engine on ``scenario`` (its own seed). ``capacity_factor`` multiplies every host's
     vCPUs and memory after the VMs are drawn (the same VMs, more room to place them)."""
     obs = Observer()
-    run = FleetRun(scenario, obs)
+    run = FleetRun(scenario, obs, round_events=False)  # the observer reads no round
     if capacity_factor != 1.0:
         for host in run.fleet.hosts:
             host.vcpus = int(host.vcpus * capacity_factor)

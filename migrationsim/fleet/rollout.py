@@ -19,10 +19,11 @@ DAY_S = 86400.0  # maintenance windows repeat daily
 
 
 def hosts_in_scope(fleet: Fleet, ev: MaintenanceEvent) -> list[Host]:
-    """The hosts a maintenance event names (the zone, racks or hosts), in fleet order."""
+    """The hosts a maintenance event names (the zone, zones, racks or hosts), in fleet order."""
     if ev.scope_zone:
         return list(fleet.hosts)
-    racks = {r.id for r in fleet.racks if r.name in ev.scope_racks}
+    named, zones = set(ev.scope_racks), set(ev.scope_zones)
+    racks = {r.id for r in fleet.racks if r.name in named or r.zone in zones}
     names = set(ev.scope_hosts)
     return [h for h in fleet.hosts if h.rack in racks or h.name in names]
 

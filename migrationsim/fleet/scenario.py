@@ -48,6 +48,7 @@ class RackGroup:
     memory_bytes: float
     nic_bps: float
     uplink_bps: float
+    zone: str | None = None  # None: the fleet's zone (``fleet.zone``)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class MaintenanceEvent:
     max_hosts_in_maintenance: str | int  # a count of hosts, or a share of the scope ("10%")
     host_downtime_s: float
     failure_after_mean_s: float | None  # hw_failure: exponential time to failure
+    scope_zones: tuple[str, ...] = ()  # of a region: every host of these zones
 
 
 @dataclass(frozen=True)
@@ -325,6 +327,7 @@ def parse_scenario(data: Any) -> Scenario:
                 memory_bytes=g_memory,
                 nic_bps=g_nic,
                 uplink_bps=uplink,
+                zone=rack.get("zone", _text, None),
             )
         )
         rack.finish()
@@ -418,9 +421,17 @@ def parse_scenario(data: Any) -> Scenario:
         for rack, g in zip(rack_names, _group_of_each_rack(groups), strict=False)
         for j in range(g.hosts)
     }
+    known_racks = set(rack_names)
+    known_zones = {g.zone or zone for g in groups}
     for i, ev in enumerate(events):
+        for name in ev.scope_zones:
+            if name not in known_zones:
+                raise ScenarioError(
+                    f"events[{i}].scope.zones",
+                    f"no zone named {name!r}; zones: {', '.join(sorted(known_zones))}",
+                )
         for name in ev.scope_racks:
-            if name not in rack_names:
+            if name not in known_racks:
                 raise ScenarioError(f"events[{i}].scope.racks", f"no rack named {name!r}")
         for name in ev.scope_hosts:
             if name not in host_names:
@@ -557,11 +568,12 @@ def _event(raw: Any, i: int) -> MaintenanceEvent:
     zone = scope.get(
         "zone", lambda v: bool(v) if isinstance(v, bool) else _bad("must be true or false"), False
     )
+    zones = scope.get("zones", _names, ())
     racks = scope.get("racks", _names, ())
     hosts = scope.get("hosts", _names, ())
     scope.finish()
-    if not (zone or racks or hosts):
-        raise ScenarioError(ev.at("scope"), "must name the zone, racks or hosts")
+    if not (zone or zones or racks or hosts):
+        raise ScenarioError(ev.at("scope"), "must name the zone, zones, racks or hosts")
     window = ev.sub("window")
     w_start = window.get("start", parse_duration, None)
     w_end = window.get("end", parse_duration, None)
@@ -583,6 +595,7 @@ def _event(raw: Any, i: int) -> MaintenanceEvent:
         kind=kind,
         start_s=ev.get("start", parse_duration, 0.0),
         scope_zone=zone,
+        scope_zones=zones,
         scope_racks=racks,
         scope_hosts=hosts,
         deadline_s=ev.get("deadline", _positive(parse_duration), None),

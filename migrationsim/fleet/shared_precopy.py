@@ -16,6 +16,11 @@ Either way the migration goes through the same model (``precopy.py``); a shared 
 one simulated alone only by float rounding (the engine's clock is absolute, the trajectory's
 durations are not), about 1e-15 of a value.
 
+A run that does not report each round (``FleetRun(round_events=False)``: plans, benches, a
+summary) wakes a migration on a trajectory only where something can happen: at the decision
+that stops pre-copy or changes its demand (``time_to_decision``); the rounds in between are read
+from the trajectory when it wakes (or when it leaves the trajectory or fails on the way).
+
 A trajectory is kept only for a rate a migration gets when nothing shares its links (its
 policy's cap, or its NIC's migration share when that is lower), so there are few of them: one
 or two per spec, whatever the size of the fleet.
@@ -42,13 +47,24 @@ def fresh_precopy(spec) -> Precopy:
 class Trajectory:
     """One spec's pre-copy at one constant link rate, extended lazily round by round.
 
-    Step ``k`` (the ``k``-th decision, ``k`` rounds done): ``stops[k]`` is what ``decide`` said
-    (None: another round), ``demands[k]`` the migration's demand after it; when it said go on,
-    ``durations[k]`` is the round's length and ``rounds[k]`` the round. At the stop, ``outcome``
-    and ``final_copy`` (pages and wire bytes of the stop-and-copy) are kept.
+    Decision ``k`` is taken after ``k`` rounds: ``stops[k]`` is what ``decide`` said (None:
+    another round), ``demands[k]`` the migration's demand after it; when it said go on,
+    ``durations[k]`` is the round's length, ``rounds[k]`` the round, and ``elapsed[k + 1]`` the
+    pre-copy time at the next decision. At the stop, ``end`` keeps the outcome and the final
+    copy (pages and wire bytes of the stop-and-copy).
     """
 
-    __slots__ = ("rate_bps", "precopy", "stops", "demands", "durations", "rounds", "end")
+    __slots__ = (
+        "rate_bps",
+        "precopy",
+        "stops",
+        "demands",
+        "durations",
+        "elapsed",
+        "rounds",
+        "end",
+        "_next",
+    )
 
     def __init__(self, spec, rate_bps: float):
         self.rate_bps = rate_bps
@@ -56,8 +72,10 @@ class Trajectory:
         self.stops: list[Stop | None] = []
         self.demands: list[float] = []
         self.durations: list[float] = []
+        self.elapsed: list[float] = [0.0]
         self.rounds: list[Round] = []
         self.end: tuple[PrecopyOutcome, tuple[float, float]] | None = None
+        self._next: dict[int, int] = {}  # decision -> the next one where something can happen
 
     def step(self, k: int) -> None:
         """Make sure decision ``k`` (and, if it goes on, round ``k``) is known."""
@@ -74,7 +92,21 @@ class Trajectory:
             duration = precopy.time_to_round_end(rate)
             precopy.send_for(duration, rate)
             self.durations.append(duration)
+            self.elapsed.append(self.elapsed[-1] + duration)
             self.rounds.append(precopy.end_round())
+
+    def next_decision(self, k: int) -> int:
+        """After decision ``k`` (which went on): the next decision that stops pre-copy or changes
+        the demand; the ones between only start another round."""
+        found = self._next.get(k)
+        if found is None:
+            i = k + 1
+            self.step(i)
+            while self.stops[i] is None and self.demands[i] == self.demands[k]:
+                i += 1
+                self.step(i)
+            self._next[k] = found = i
+        return found
 
 
 class TrajectoryFamily:
@@ -105,17 +137,24 @@ class TrajectoryFamily:
 
 
 class SharedPrecopy:
-    """One migration's pre-copy: on a shared trajectory while it can be, its own after."""
+    """One migration's pre-copy: on a shared trajectory while it can be, its own after.
 
-    __slots__ = ("family", "trajectory", "own", "k", "sent_s", "decided")
+    On the trajectory: ``k`` decisions were passed (``decided``: decision ``k`` too, and its
+    round is under way), ``sent_s`` seconds were sent since decision ``k`` (more than a round
+    when rounds are not reported one by one), and the engine wakes it at decision ``until``.
+    """
+
+    __slots__ = ("family", "trajectory", "own", "k", "sent_s", "decided", "until", "unreported")
 
     def __init__(self, family: TrajectoryFamily):
         self.family = family
         self.trajectory: Trajectory | None = None
         self.own: Precopy | None = None
-        self.k = 0  # rounds done
-        self.sent_s = 0.0  # seconds sent in the current round, at the trajectory's rate
-        self.decided = False  # decision k was taken (the round under way is k)
+        self.k = 0
+        self.sent_s = 0.0
+        self.decided = False
+        self.until = 1
+        self.unreported: list[Round] = []  # rounds its own pre-copy ended while catching up
 
     @classmethod
     def alone(cls, family: TrajectoryFamily) -> SharedPrecopy:
@@ -132,18 +171,21 @@ class SharedPrecopy:
         """Wire bytes of one pass over memory as it is at the start (round 0's length)."""
         return self.family.first_pass_wire_bytes
 
+    def _on(self, link_bps: float) -> bool:
+        """On the trajectory, in a round under way, at its rate."""
+        return self.own is None and self.decided and link_bps == self.trajectory.rate_bps
+
     def rate_bps(self, link_bps: float) -> float:
         """The migration's demand (``link_bps`` is math.inf) or its rate on ``link_bps``."""
         if self.own is not None:
             return self.own.rate_bps(link_bps)
         if link_bps == math.inf:
-            if self.trajectory is None or not self.decided:
-                return self._demand_before(self.k)
-            return self.trajectory.demands[self.k]
+            if self.decided:
+                return self.trajectory.demands[self.k]
+            return (
+                self.family.first_demand_bps if self.k == 0 else self.trajectory.demands[self.k - 1]
+            )
         return self._leave().rate_bps(link_bps)
-
-    def _demand_before(self, k: int) -> float:
-        return self.family.first_demand_bps if k == 0 else self.trajectory.demands[k - 1]
 
     def decide(self, link_bps: float) -> Stop | None:
         if self.own is None and not self.decided and self.sent_s == 0.0:
@@ -156,27 +198,63 @@ class SharedPrecopy:
                 return trajectory.stops[self.k]
         return self._leave().decide(link_bps)
 
+    def wake_at(self, now_s: float, link_bps: float, every_round: bool = True) -> float:
+        """When (on the clock that reads ``now_s`` now) to wake it at ``link_bps``: at the end of
+        the round under way, or (``every_round=False``) at the next decision where something
+        can happen (pre-copy stops, or its demand changes). The rounds between are added one
+        by one, as waking at each would have: the same instant to the last bit, so that
+        decisions falling on one instant keep their order either way."""
+        if self._on(link_bps):
+            trajectory, k = self.trajectory, self.k
+            self.until = k + 1 if every_round else trajectory.next_decision(k)
+            durations = trajectory.durations
+            at_s = now_s + (durations[k] - self.sent_s)
+            for i in range(k + 1, self.until):
+                at_s += durations[i]
+            return at_s
+        return now_s + self._leave().time_to_round_end(link_bps)
+
     def time_to_round_end(self, link_bps: float) -> float:
-        if self.own is None and self.decided and link_bps == self.trajectory.rate_bps:
-            return self.trajectory.durations[self.k] - self.sent_s
-        return self._leave().time_to_round_end(link_bps)
+        """Seconds until the round under way ends at ``link_bps`` (the next decision)."""
+        return self.wake_at(0.0, link_bps)
 
     def send_for(self, seconds: float, link_bps: float) -> None:
-        if self.own is None and self.decided and link_bps == self.trajectory.rate_bps:
+        if self._on(link_bps):
             self.sent_s += seconds
             return
         self._leave().send_for(seconds, link_bps)
 
-    def end_round(self) -> Round:
+    def end_rounds(self) -> list[Round]:
+        """At the time ``time_to_*`` gave: the rounds that ended since the last report (one,
+        when rounds are reported one by one)."""
         if self.own is None and self.decided:
-            duration = self.trajectory.durations[self.k]
-            if abs(self.sent_s - duration) <= _SAME_DURATION_S:
-                live_round = self.trajectory.rounds[self.k]
-                self.k += 1
-                self.sent_s = 0.0
-                self.decided = False
-                return live_round
-        return self._leave().end_round()
+            trajectory, k, until = self.trajectory, self.k, self.until
+            span = trajectory.elapsed[until] - trajectory.elapsed[k]
+            if abs(self.sent_s - span) <= _SAME_DURATION_S:
+                self.k, self.sent_s, self.decided = until, 0.0, False
+                return trajectory.rounds[k:until]
+        own = self._leave()
+        rounds = [*self.unreported, own.end_round()]
+        self.unreported = []
+        return rounds
+
+    def rounds_passed(self) -> int:
+        """Rounds that ended on the way and were not reported yet (a migration that fails or
+        is stopped between two wake-ups); they count as reported now."""
+        if self.own is not None:
+            count, self.unreported = len(self.unreported), []
+            return count
+        if not self.decided:
+            return 0
+        trajectory, k = self.trajectory, self.k
+        i = k
+        while i + 1 < self.until and (
+            trajectory.elapsed[i + 1] - trajectory.elapsed[k] <= self.sent_s + _SAME_DURATION_S
+        ):
+            i += 1
+        self.sent_s -= trajectory.elapsed[i] - trajectory.elapsed[k]
+        self.k = i
+        return i - k
 
     def outcome(self, stop: Stop) -> PrecopyOutcome:
         if self.own is None:
@@ -191,21 +269,29 @@ class SharedPrecopy:
 
     def _leave(self) -> Precopy:
         """The migration's own pre-copy, brought to where it is on the trajectory: the same
-        rounds replayed at the trajectory's rate, then what it sent of the round under way."""
+        rounds replayed at the trajectory's rate, then what it sent since its last decision
+        (rounds that ended on the way are kept to be reported)."""
         if self.own is not None:
             return self.own
         own = fresh_precopy(self.family.spec)
         trajectory = self.trajectory
         if trajectory is not None:
-            rate = trajectory.rate_bps
+            rate, durations = trajectory.rate_bps, trajectory.durations
             for k in range(self.k):
                 own.decide(rate)
-                own.send_for(trajectory.durations[k], rate)
+                own.send_for(durations[k], rate)
                 own.end_round()
             if self.decided:
                 own.decide(rate)
-                if self.sent_s:
-                    own.send_for(self.sent_s, rate)
+                i, left = self.k, self.sent_s
+                while i + 1 < self.until and left > durations[i] + _SAME_DURATION_S:
+                    own.send_for(durations[i], rate)  # a round that ended on the way
+                    self.unreported.append(own.end_round())
+                    own.decide(rate)
+                    left -= durations[i]
+                    i += 1
+                if left > 0.0:
+                    own.send_for(left, rate)
         self.own = own
         self.trajectory = None
         return own

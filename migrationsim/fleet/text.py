@@ -25,7 +25,7 @@ MAX_SCENARIO_CHARS = 2_000_000  # an uploaded scenario's text, at most
 MAX_TEXT_DEPTH = 20  # a scenario nests about 6 levels deep
 MAX_TEXT_VALUES = 2_000_000  # values once YAML's aliases are expanded (a text's own are fewer)
 PRESETS_DIR = Path(__file__).with_name("presets")
-PRESET_NAMES = ("demo", "heartbleed", "bios-rollout", "hw-failure", "gce-calibrated")
+PRESET_NAMES = ("demo", "heartbleed", "bios-rollout", "hw-failure", "gce-calibrated", "region")
 
 
 def read_text(text: str, *, name: str = "") -> Any:

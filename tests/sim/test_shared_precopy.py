@@ -1,6 +1,7 @@
 """Shared pre-copy trajectories (``fleet/shared_precopy.py``): a migration that reads the rounds
 of others with its spec and cap goes through what it would have gone through alone."""
 
+import dataclasses
 import json
 import math
 
@@ -39,30 +40,46 @@ def assert_same_figures(a: dict, b: dict) -> None:
             assert x == y, key
 
 
-def _run(data: dict, share: bool, **options):
+def _run(data: dict, share: bool, round_events: bool = True, **options):
     kinds = []
     run = FleetRun(
-        parse_scenario(data), lambda e: kinds.append(e["kind"]), share_precopy=share, **options
+        parse_scenario(data),
+        lambda e: kinds.append(e["kind"]),
+        share_precopy=share,
+        round_events=round_events,
+        **options,
     ).run()
     return run, kinds, json.loads(json.dumps(summarize(run)))
+
+
+def _records(run) -> dict:
+    return {"records": [dataclasses.asdict(rec) for rec in run.records]}
+
+
+def _same_runs(data: dict, **options) -> None:
+    """Shared (rounds reported, or not), and every migration alone: the same run."""
+    alone_run, alone_kinds, alone = _run(data, False, **options)
+    shared_run, shared_kinds, shared = _run(data, True, **options)
+    assert shared_kinds == alone_kinds  # the same events in the same order
+    assert_same_figures(shared, alone)
+    assert_same_figures(_records(shared_run), _records(alone_run))  # each VM's figures too
+    quiet_run, quiet_kinds, quiet = _run(data, True, round_events=False, **options)
+    assert quiet_kinds == [kind for kind in alone_kinds if kind != "round"]
+    # woken only where something happens, at the same instants to the bit: exactly the run
+    assert quiet == shared
+    assert _records(quiet_run) == _records(shared_run)  # rounds counted, not told
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_every_golden_run_is_the_same_shared_or_alone(name):
     make, options = CASES[name]
-    _, shared_kinds, shared = _run(make(), True, **options)
-    _, alone_kinds, alone = _run(make(), False, **options)
-    assert shared_kinds == alone_kinds  # the same events in the same order
-    assert_same_figures(shared, alone)
+    _same_runs(make(), **options)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_fleets())
 def test_any_small_fleet_is_the_same_shared_or_alone(data):
-    _, shared_kinds, shared = _run(data, True)
-    _, alone_kinds, alone = _run(data, False)
-    assert shared_kinds == alone_kinds
-    assert_same_figures(shared, alone)
+    _same_runs(data)
 
 
 def test_migrations_alike_share_one_trajectory_per_spec_and_cap():
@@ -89,13 +106,13 @@ def test_a_rate_change_within_a_round_leaves_the_trajectory_at_the_same_point():
     for_a_while = [("decide", cap), ("time_to_round_end", cap)]
     warm = SharedPrecopy(family)  # a first migration walks the trajectory two rounds ahead
     duration = _drive(warm, for_a_while)[1]
-    _drive(warm, [("send_for", duration, cap), ("end_round",), ("decide", cap)])
+    _drive(warm, [("send_for", duration, cap), ("end_rounds",), ("decide", cap)])
 
     def calls(first_duration):
         return [
             ("decide", cap),
             ("send_for", first_duration, cap),
-            ("end_round",),
+            ("end_rounds",),
             ("decide", cap),
             ("send_for", 0.01, cap),  # part of round 1 at the cap, then the network halves it
             ("time_to_round_end", cap / 2),
