@@ -32,13 +32,16 @@ def fleet_value(value, key: str = "") -> str:
 
 @register.filter
 def vm_outcome(code: str) -> str:
-    """A fleet VM's outcome in a few words ('failed: source crash' for ``crashed``)."""
-    return outcomes.fleet_outcome(code).label if code in outcomes.OUTCOMES else code
+    """A fleet VM's outcome in a few words ('failed: source crash' for ``crashed``, 'migrated
+    without converging' for the term ``not_converged``)."""
+    said = outcomes.fleet_words(str(code))
+    return said.label if said else str(code).replace("_", " ")
 
 
 @register.filter
 def vm_outcome_definition(code: str) -> str:
-    return outcomes.fleet_outcome(code).sentence if code in outcomes.OUTCOMES else ""
+    said = outcomes.fleet_words(str(code))
+    return said.sentence if said else ""
 
 
 @register.filter
