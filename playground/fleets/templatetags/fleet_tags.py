@@ -6,19 +6,11 @@ from __future__ import annotations
 
 from django import template
 
-from migrationsim import humanize, outcomes
-from playground.ops.templatetags.playground_tags import human_value
+from migrationsim import outcomes
+from playground.ops.templatetags.playground_tags import duration, human_value
 
 register = template.Library()
-
-
-@register.filter
-def duration(seconds) -> str:
-    try:
-        s = float(seconds)
-    except (TypeError, ValueError):  # None, or "" for a run with no summary yet
-        return "–"
-    return humanize.duration(s)
+register.filter("duration", duration)  # the one duration filter, under this library too
 
 
 @register.filter
