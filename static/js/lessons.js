@@ -28,7 +28,9 @@
         range: chart.x_range || undefined,
         autorange: chart.x_range ? false : true,
       },
-      yaxis: { title: { text: chart.y_title || "" }, type: chart.y_type || "-", automargin: true },
+      yaxis: chart.y_type === "log"
+        ? logAxis({ title: { text: chart.y_title || "" }, automargin: true })
+        : { title: { text: chart.y_title || "" }, automargin: true },
       legend: { orientation: "h", x: 0, xanchor: "left", yref: "container", y: 0, yanchor: "bottom" },
       barmode: chart.barmode || "group",
       font: { size: 14 },

@@ -2,6 +2,7 @@
 and a run that ends in a minute is not squeezed into the first few percent of an axis drawn for
 a run of twenty."""
 
+import math
 import os
 
 import pytest
@@ -68,3 +69,15 @@ def test_the_run_that_converged_fills_the_axis_not_its_first_percent(live_server
     assert high >= loose_s  # all of the converged run is on it
     assert "double-click" in outcome.chart["title"]
     assert page.errors == []
+
+
+def test_a_log_axis_labels_only_the_powers_of_ten(live_server, page):
+    """Not Plotly's labelled minor ticks ('10k 5 2 1000 5 2 100')."""
+    _drawn(live_server, page, "write-heavy-never-converges")
+    labels = page.eval_on_selector_all(
+        "#lesson-chart .ytick text", "(nodes) => nodes.map((n) => n.textContent)"
+    )
+    assert len(labels) >= 2, labels
+    values = [float(label.replace(",", "")) for label in labels]
+    assert all(math.log10(v) == round(math.log10(v)) for v in values), labels
+    assert not any("k" in label for label in labels), labels
