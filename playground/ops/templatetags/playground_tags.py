@@ -35,6 +35,12 @@ def duration(seconds) -> str:
 
 
 @register.filter
+def param(value, name: str = "") -> str:
+    """A single-VM parameter as typed, in the unit people read (``humanize.parameter``)."""
+    return humanize.parameter(str(name), value)
+
+
+@register.filter
 def label(key: str) -> str:
     return human_label(str(key))
 
