@@ -143,6 +143,16 @@
           m.memoryLabel = "before round 0: every page still to send";
         }
         break;
+      case "postcopy": // the pages still only on the source, as post-copy pushes and fetches them
+        if (m.postcopyPages === undefined) { m.postcopyPages = ev.on_source_pages; m.postcopyStart = ev.t_s; }
+        if (Array.isArray(ev.memory_map) && ev.memory_map.length) {
+          m.memory = toGrid(ev.memory_map, ev.memory_map_width);
+          const left = m.postcopyPages ? ev.on_source_pages / m.postcopyPages : 0;
+          m.memoryLabel = left > 0
+            ? `post-copy, ${seconds(ev.t_s - m.postcopyStart)} after the switch: ${Math.round(left * 100)} % of the pages left at the switch still on the source`
+            : "post-copy done: every page on the target";
+        }
+        break;
       case "forwarding":
         m.fwd.x.push(ev.t_s); m.fwd.y.push(ev.forwarded_packets);
         break;
