@@ -183,3 +183,15 @@ def test_the_plan_and_the_run_say_what_became_of_the_vms_not_handled_in_words(
             assert words is not None and words.label != group["outcome"]
             assert f'title="{escape(words.sentence)}">{escape(words.label)}</span> ·' in page
             assert f"</strong> {group['outcome']} " not in page
+
+
+def test_no_group_of_vms_not_handled_gives_a_bare_code_as_its_reason():
+    """A VM stuck at the head of its queue kept its wait code as its reason ('no_target')."""
+    from migrationsim import outcomes as table
+
+    groups = plan_of(full_hosts(), sensitivity=False)["not_handled"]["vms"]
+    assert any(g["code"] == "no_target" for g in groups)
+    for group in groups:
+        assert group["reason"] != group["code"], group
+    no_target = next(g for g in groups if g["code"] == "no_target")
+    assert no_target["reason"] == table.describe("no_target")
