@@ -13,7 +13,15 @@ from __future__ import annotations
 
 import math
 
-from .units import _significant, format_bytes, format_duration, format_rate
+from .units import (
+    _significant,
+    format_bytes,
+    format_duration,
+    format_rate,
+    parse_bytes,
+    parse_duration,
+    parse_rate,
+)
 
 # (unit, seconds per unit), smallest first: what a column of durations may be shown in
 DURATION_UNITS = (("ms", 1e-3), ("s", 1.0), ("min", 60.0), ("h", 3600.0))
@@ -60,6 +68,10 @@ def percent(share: float) -> str:
     return f"{share * 100:.0f} %"
 
 
+# summary keys that hold a share of 1 (said as a percent): auto-converge's deepest throttle
+SHARE_KEYS = frozenset({"throttle_max"})
+
+
 def _is_bytes(key: str) -> bool:
     return key.endswith("_bytes") or key.startswith("bytes_") or key == "bytes"
 
@@ -71,6 +83,8 @@ def value(key: str, v) -> str:
     if v is None:
         return "none"
     if isinstance(v, (int, float)):
+        if key in SHARE_KEYS:
+            return percent(v)
         if _is_bytes(key):
             return size(v)
         if key.endswith("_bps"):
@@ -95,3 +109,28 @@ def label(key: str) -> str:
         if key.endswith(suffix):
             key = key[: -len(suffix)]
     return key.replace("_", " ")
+
+
+# the single-VM parameters typed with a unit: how each is read, and how it is said
+_PARAMETERS = {
+    "memory": (parse_bytes, size),
+    "working_set": (parse_bytes, size),
+    "dirty_rate": (parse_rate, rate),
+    "bandwidth": (parse_rate, rate),
+    "max_bandwidth": (parse_rate, rate),
+    "downtime_limit": (parse_duration, duration),
+}
+
+
+def parameter(name: str, text) -> str:
+    """A parameter as typed, said in the unit people read: bandwidth '1250000000' (bytes/s) ->
+    '10 Gbit/s', memory '4GiB' -> '4.0 GiB'; a value that is no quantity ('none', 'web') as
+    it is."""
+    known = _PARAMETERS.get(name)
+    if known is None:
+        return str(text)
+    read, say = known
+    try:
+        return say(read(text))
+    except (TypeError, ValueError):
+        return str(text)

@@ -4,7 +4,7 @@ cleanup. ``simulate`` returns the result; ``stream`` yields events as they are p
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import NamedTuple
 
 from . import phases as ph
@@ -147,14 +147,18 @@ class MigrationResult(NamedTuple):
 
 
 def _migrate(
-    spec: MigrationSpec, link: LinkRate, memory
+    spec: MigrationSpec, link: LinkRate, memory, at_switch: Callable | None = None
 ) -> Generator[Round, None, MigrationResult]:
-    """Yields each round as it is simulated (the final copy last); returns the result."""
+    """Yields each round as it is simulated (the final copy last); returns the result.
+    ``at_switch(memory)`` sees the memory as pre-copy left it, before the switch-over sends
+    the rest."""
     run = Precopy(spec, memory)
     rounds: list[Round] = []
     for live_round in run.rounds(link):
         rounds.append(live_round)
         yield live_round
+    if at_switch is not None:
+        at_switch(memory)
     result = _after_precopy(spec, link, memory, rounds, run.result)
     if result.rounds and result.rounds[-1].phase == "final":
         yield result.rounds[-1]
@@ -284,7 +288,13 @@ def stream(
     yield {"kind": "phase_end", "phase": ph.TARGET_SETUP, "t_s": start_s}
     yield phase(ph.PRE_MIGRATION_BROWNOUT, start_s)
 
-    run = _migrate(spec, LinkRate(spec.bandwidth_bps, link_rate_changes), memory)
+    at_switch: list[list[float]] = []  # post-copy: the pending pages' map at the switch
+    run = _migrate(
+        spec,
+        LinkRate(spec.bandwidth_bps, link_rate_changes),
+        memory,
+        (lambda mem: at_switch.append(mem.memory_map(cells))) if spec.post_copy else None,
+    )
     last_map_s = -math.inf
     while True:
         try:
@@ -340,7 +350,8 @@ def stream(
         if name == ph.POST_MIGRATION_BROWNOUT:
             yield phase(name, p.start_s)
             yield from sorted(
-                _forwarding_events(result, p) + _postcopy_events(result, p, phase),
+                _forwarding_events(result, p)
+                + _postcopy_events(result, p, phase, at_switch[0] if at_switch else None, width),
                 key=lambda e: e["t_s"],
             )
         yield {"kind": "phase_end", "phase": name, "t_s": p.end_s}
@@ -355,11 +366,21 @@ def stream(
 
 
 POSTCOPY_SAMPLES = 40  # points on the post-copy charts, denser where faults are most frequent
+POSTCOPY_MAP_EVERY = 4  # a post-copy sample with the memory map: every 4th, and the last
 
 
-def _postcopy_events(result: MigrationResult, brownout: ph.Phase, phase) -> list[dict]:
+def _postcopy_events(
+    result: MigrationResult,
+    brownout: ph.Phase,
+    phase,
+    switch_map: list[float] | None = None,
+    width: int = 1,
+) -> list[dict]:
     """With post-copy: its phase (from the guest's resume on the target to the last page) and
-    its progress, sampled at ``T (i / n)^2`` into the push of ``T`` seconds."""
+    its progress, sampled at ``T (i / n)^2`` into the push of ``T`` seconds. Every
+    ``POSTCOPY_MAP_EVERY``-th sample (and the last) carries ``memory_map``: the pages still
+    only on the source, cell by cell (the map at the switch, times the share still there:
+    the model pushes the pages in no particular order)."""
     sw = result.switchover
     if sw.kind != "post_copy":
         return []
@@ -368,7 +389,12 @@ def _postcopy_events(result: MigrationResult, brownout: ph.Phase, phase) -> list
     for i in range(POSTCOPY_SAMPLES + 1):
         offset = push_s * (i / POSTCOPY_SAMPLES) ** 2
         progress = postcopy_progress(result.spec, sw, offset)
-        events.append({"kind": "postcopy", "t_s": start + offset, **progress._asdict()})
+        event = {"kind": "postcopy", "t_s": start + offset, **progress._asdict()}
+        if switch_map is not None and (i % POSTCOPY_MAP_EVERY == 0 or i == POSTCOPY_SAMPLES):
+            left = progress.on_source_pages / sw.postcopy_pages if sw.postcopy_pages else 0.0
+            event["memory_map"] = [v * left for v in switch_map]
+            event["memory_map_width"] = width
+        events.append(event)
     events.append({"kind": "phase_end", "phase": ph.POST_COPY, "t_s": start + push_s})
     return events
 

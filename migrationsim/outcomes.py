@@ -204,6 +204,14 @@ def fleet_outcome(code: str) -> Words:
     return FLEET_ABORTED if code == ABORTED else OUTCOMES[code]
 
 
+def fleet_words(code: str) -> Words | None:
+    """What became of a fleet VM, or a fleet term (``not_converged``), in words (None if
+    unknown): the plan's and the run's "not handled" groups read this."""
+    if code in OUTCOMES:
+        return fleet_outcome(code)
+    return TERMS.get(code)
+
+
 def words(code: str) -> Words | None:
     """The words of any code: an outcome, a reason or a fleet term (None if unknown)."""
     return OUTCOMES.get(code) or REASONS.get(code) or TERMS.get(code)

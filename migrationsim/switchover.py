@@ -102,6 +102,7 @@ class PostcopyProgress(NamedTuple):
     faults_per_s: float  # remote page faults per second (expected)
     fetched_on_demand_pages: float  # pages a fault has pulled so far
     pushed_pages: float  # pages the background push has sent so far
+    on_source_pages: float  # pages still only on the source: neither pushed nor fetched yet
 
 
 def postcopy_progress(spec, switchover: Switchover, offset_s: float) -> PostcopyProgress:
@@ -115,9 +116,9 @@ def postcopy_progress(spec, switchover: Switchover, offset_s: float) -> Postcopy
     push_s = switchover.postcopy_s
     pages = switchover.postcopy_pages
     if push_s <= 0.0:
-        return PostcopyProgress(0.0, 0.0, pages)
+        return PostcopyProgress(0.0, 0.0, pages, 0.0)
     t = min(max(offset_s, 0.0), push_s)
-    rate = fetched = 0.0
+    rate = fetched = early = 0.0
     for ws, pending in zip(spec.working_sets, switchover.postcopy_pending_by_ws, strict=False):
         a = ws.page_writes_per_s / max(1, ws.pages)
         if pending <= 0 or a <= 0:
@@ -131,7 +132,10 @@ def postcopy_progress(spec, switchover: Switchover, offset_s: float) -> Postcopy
         # 1 - e^(-a t) (1 + a t): touched by t, counting where in [0, t] it happened
         within = touched - a * t * decay
         fetched += share * pending * (touched - within / (a * push_s))
-    return PostcopyProgress(rate, fetched, pages * t / push_s)
+        early += share * pending * touched  # touched by t: fetched, unless pushed already
+    # still on the source: a page not yet pushed (1 - t / T of each) and not touched by t
+    on_source = max(0.0, (1.0 - t / push_s) * (pages - early))
+    return PostcopyProgress(rate, fetched, pages * t / push_s, on_source)
 
 
 def pending_bytes(memory) -> float:

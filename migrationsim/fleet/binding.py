@@ -27,6 +27,7 @@ import dataclasses
 import math
 from collections.abc import Callable
 
+from migrationsim import humanize
 from migrationsim.spec import POLICY_DEFAULTS
 from migrationsim.units import format_duration
 
@@ -57,13 +58,23 @@ CONSTRAINTS = {
 
 
 def _rate(bps: float) -> str:
-    for unit, size in (("GiB/s", 2**30), ("MiB/s", 2**20)):
-        if bps >= size and abs(bps / size - round(bps / size)) < 1e-6:
-            return f"{bps / size:.0f} {unit}"
-    bits = bps * 8
-    if bits >= 1e9:
-        return f"{bits / 1e9:g} Gbit/s"
-    return f"{bits / 1e6:g} Mbit/s"
+    """A rate as every page says one (``humanize.rate``: bits/s, as links are sold), so the
+    per-migration cap reads '1.07 Gbit/s' here as in the single-VM pages."""
+    return humanize.rate(bps)
+
+
+def _times(text: str) -> str:
+    """A relaxed value, and by how much: '8 (x4)'."""
+    return f"{text} (x{FACTOR})"
+
+
+def _capacity(scenario: Scenario, factor: float = 1.0) -> str:
+    """Every host group's vCPUs and memory: '64 vCPUs, 256.0 GiB per host'."""
+    groups = sorted({(g.vcpus, g.memory_bytes) for g in scenario.racks})
+    return (
+        " / ".join(f"{int(v * factor)} vCPUs, {humanize.size(m * factor)}" for v, m in groups)
+        + " per host"
+    )
 
 
 def _max_bandwidth(scenario: Scenario) -> float | None:
@@ -106,7 +117,7 @@ def relaxations(scenario: Scenario) -> list[dict]:
             add(
                 name,
                 str(value),
-                f"{value * FACTOR} (x{FACTOR})",
+                _times(str(value * FACTOR)),
                 lambda s, a=attr, v=value: dataclasses.replace(
                     s, caps=dataclasses.replace(s.caps, **{a: v * FACTOR})
                 ),
@@ -114,8 +125,8 @@ def relaxations(scenario: Scenario) -> list[dict]:
     if any(_limit(ev, scenario) < _hosts(ev, scenario) for ev in scenario.events):
         add(
             "hosts_at_once",
-            ", ".join(str(ev.max_hosts_in_maintenance) for ev in scenario.events),
-            f"x{FACTOR}",
+            ", ".join(str(_limit(ev, scenario)) for ev in scenario.events),
+            _times(", ".join(str(_limit(ev, scenario) * FACTOR) for ev in scenario.events)),
             lambda s: dataclasses.replace(
                 s,
                 events=tuple(
@@ -129,25 +140,30 @@ def relaxations(scenario: Scenario) -> list[dict]:
         add(
             "max_bandwidth",
             _rate(cap),
-            f"{_rate(cap * FACTOR)} (x{FACTOR})",
+            _times(_rate(cap * FACTOR)),
             lambda s: dataclasses.replace(s, policy={**s.policy, "max_bandwidth": cap * FACTOR}),
         )
     nics = sorted({g.nic_bps for g in scenario.racks})
     add(
         "nic",
         " / ".join(_rate(n) for n in nics),
-        " / ".join(_rate(n * FACTOR) for n in nics) + f" (x{FACTOR})",
+        _times(" / ".join(_rate(n * FACTOR) for n in nics)),
         lambda s: dataclasses.replace(
             s, racks=tuple(dataclasses.replace(g, nic_bps=g.nic_bps * FACTOR) for g in s.racks)
         ),
     )
     if len(scenario.racks) > 1 or any(g.count > 1 for g in scenario.racks):
         ups = sorted({g.uplink_bps for g in scenario.racks})
-        spine = f", spine {_rate(scenario.spine_bps)}" if scenario.spine_bps else ""
+        spine = scenario.spine_bps
+
+        def uplinks(factor: float) -> str:
+            text = " / ".join(_rate(u * factor) for u in ups)
+            return text + (f", spine {_rate(spine * factor)}" if spine else "")
+
         add(
             "uplink",
-            " / ".join(_rate(u) for u in ups) + spine,
-            f"x{FACTOR}",
+            uplinks(1),
+            _times(uplinks(FACTOR)),
             lambda s: dataclasses.replace(
                 s,
                 spine_bps=None if s.spine_bps is None else s.spine_bps * FACTOR,
@@ -159,11 +175,11 @@ def relaxations(scenario: Scenario) -> list[dict]:
     if caps.headroom > 0:
         add(
             "headroom",
-            f"{caps.headroom:.0%}",
-            "0 %",
+            humanize.percent(caps.headroom),
+            humanize.percent(0.0),
             lambda s: dataclasses.replace(s, caps=dataclasses.replace(s.caps, headroom=0.0)),
         )
-    add("capacity", "as drawn", f"every host's vCPUs and memory x{FACTOR}", lambda s: s, FACTOR)
+    add("capacity", _capacity(scenario), _times(_capacity(scenario, FACTOR)), lambda s: s, FACTOR)
     deadlines = [ev for ev in scenario.events if ev.deadline_s is not None]
     if deadlines:
         add(

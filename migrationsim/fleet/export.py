@@ -37,7 +37,26 @@ COLUMNS = (
 )
 
 
+# How finely a row's numbers are written: seconds to the microsecond (a blackout is tens of ms,
+# a forwarding hop 50 us: whole ms would turn it into 0), bytes and packets whole.
+SECONDS_DECIMALS = 6
+WHOLE = ("memory_bytes", "bytes_sent", "forwarded_packets", "lost_packets")
+
+
+def rounded(key: str, value):
+    """A row's number as the export writes it: ``blackout_s`` 0.08724280391544953 -> 0.087243,
+    ``bytes_sent`` 876738907.93 -> 876738908; anything else as it is."""
+    if isinstance(value, bool) or not isinstance(value, float):
+        return value
+    if key in WHOLE:
+        return round(value)
+    if key.endswith("_s"):
+        return round(value, SECONDS_DECIMALS)
+    return value
+
+
 def vm_rows(run) -> list[dict]:
+    """One row per VM, its numbers rounded (``rounded``): the CSV, and what a web run stores."""
     rows = []
     for vm, rec in zip(run.fleet.vms, run.records, strict=False):
         rows.append(
@@ -66,7 +85,7 @@ def vm_rows(run) -> list[dict]:
                 **words_of(rec.outcome, rec.reason),
             }
         )
-    return rows
+    return [{k: rounded(k, v) for k, v in row.items()} for row in rows]
 
 
 def words_of(outcome: str, reason: str) -> dict:

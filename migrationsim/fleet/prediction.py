@@ -247,9 +247,12 @@ def _vms(n: int) -> str:
 def _vm_sentence(what: str, code: str, reason: str) -> str:
     if what == "not_converged":
         return f"moved, but pre-copy did not converge: the blackout was forced ({reason})"
-    if reason:
+    if reason and reason != code:
         return reason
-    return why.SENTENCES.get(code, code.replace("_", " "))
+    # a bare code (a VM stuck at the head of its queue keeps its wait code): in words
+    from migrationsim import outcomes  # the table imports this package's reasons
+
+    return outcomes.describe(code)
 
 
 def watch(run: FleetRun) -> Callable[[], Prediction]:

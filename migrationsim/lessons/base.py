@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from migrationsim import humanize
 from migrationsim.units import format_bytes, format_duration, format_rate
 
 
@@ -79,7 +80,8 @@ def count(n: float) -> str:
 
 
 def share(x: float) -> str:
-    return f"{x:.0%}"
+    """0.6 -> '60 %', as every page says a share (``humanize.percent``)."""
+    return humanize.percent(x)
 
 
 def mib(n: float) -> float:

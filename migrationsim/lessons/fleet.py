@@ -31,10 +31,6 @@ RACK_CHOICES = (
 )
 
 
-def span(s: float) -> str:
-    return f"{s / 60:.1f} min" if s >= 120 else f"{s:.0f} s"
-
-
 def _pct(change: float) -> str:
     return f"{round(change):+d} %"
 
@@ -75,11 +71,11 @@ def teach_rack(runs: Mapping[str, Any]) -> Outcome:
         f"{count(result['hosts'])} hosts: {count(result['vms_in_scope'])} VMs, "
         f"{count(result['migrations'])} migrations, at most "
         f"{count(result['peak_concurrent_migrations'])} at once. It takes "
-        f"{span(result['makespan_s'])}; the blackout's 99th percentile is "
+        f"{duration(result['makespan_s'])}; the blackout's 99th percentile is "
         f"{duration(result['blackout_p99_s'])}.",
         "Then it ran the same plan again with each limit relaxed in turn, same VMs, same seed: "
         + "; ".join(
-            f"{r['label']} {r['current']} to {r['relaxed_to']}: {span(r['makespan_s'])} "
+            f"{r['label']} {r['current']} to {r['relaxed_to']}: {duration(r['makespan_s'])} "
             f"({_pct(r['change_pct'])})"
             for r in rows
         )
@@ -115,13 +111,13 @@ def teach_rack(runs: Mapping[str, Any]) -> Outcome:
         explanation=tuple(paragraphs),
         columns=("makespan", "change"),
         figures=(
-            ("as planned", (span(result["makespan_s"]), "")),
+            ("as planned", (duration(result["makespan_s"]), "")),
             *(
                 (
                     f"{r['label']} {r['current']} to {r['relaxed_to']}"
                     if r["constraint"] != "all"
                     else r["label"],
-                    (span(r["makespan_s"]), _pct(r["change_pct"])),
+                    (duration(r["makespan_s"]), _pct(r["change_pct"])),
                 )
                 for r in binding["table"]
             ),

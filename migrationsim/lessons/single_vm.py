@@ -14,6 +14,9 @@ from .base import Choice, Lesson, Outcome, bytes_, count, duration, mib, rate, s
 
 MAX_CHART_POINTS = 400  # a chart shows at most this many rounds of one run (evenly picked)
 SAME_WITHIN = 0.10  # two times within 10 % of each other are "about the same"
+SAME_BLACKOUT_S = 1e-4  # blackouts closer than 0.1 ms are "the same"
+FOCUS_RATIO = 5  # a chart whose longest run is this many times its shortest focuses on the latter
+FOCUS_ROOM = 2.5  # ... showing this many times the shorter run's pre-copy
 
 
 # --- reading a run ------------------------------------------------------------------------------
@@ -50,6 +53,17 @@ def _key_numbers(result: MigrationResult) -> dict:
     }
 
 
+def _written_bytes(spec) -> float:
+    """The memory the guest keeps writing (its working sets): what is pending after a round
+    can never be more than this, however fast the guest writes."""
+    return sum(ws.size_bytes for ws in spec.working_sets)
+
+
+def _hot_set(spec):
+    """The working set written fastest (where the guest's writes mostly land)."""
+    return max(spec.working_sets, key=lambda ws: ws.write_rate_bps, default=None)
+
+
 def _phase(result: MigrationResult, name: str):
     return next((p for p in result.phases if p.name == name), None)
 
@@ -58,7 +72,7 @@ def _describe_vm(spec) -> list[str]:
     words = [
         f"a guest with {bytes_(spec.memory_bytes)} of memory"
         + (f" running the {spec.workload} workload" if spec.workload else "")
-        + f" that dirties {rate(spec.dirty_rate_bps)}",
+        + f" that dirties {rate(spec.dirty_rate_bps)} across {bytes_(_written_bytes(spec))}",
         f"{spec.policy} policy on a {rate(spec.bandwidth_bps)} link",
     ]
     if spec.max_bandwidth_bps is None:
@@ -146,6 +160,25 @@ def _pending_chart(traces: list[dict]) -> dict:
     }
 
 
+def _focused(chart: dict, results, label) -> dict:
+    """A chart whose runs end far apart (one converged in a minute, one ran on for twenty)
+    first shows the span of the shorter with room after it, so its points are not squeezed into
+    the first few percent of the axis; the title says what runs on beyond it (the chart's
+    autorange, a double-click, shows it all)."""
+    ends = sorted((r.precopy.time_s, i) for i, r in enumerate(results))
+    (short_s, _), (long_s, longest) = ends[0], ends[-1]
+    if short_s <= 0 or long_s < FOCUS_RATIO * short_s:
+        return chart
+    shown_s = FOCUS_ROOM * short_s
+    return {
+        **chart,
+        "x_range": [0.0, shown_s],
+        "title": f"{chart['title']}: the first {duration(shown_s)} (the run with "
+        f"{label(results[longest])} went on to {duration(long_s)}; double-click the chart to "
+        f"see it all)",
+    }
+
+
 def _verdict(lesson_choices: tuple[Choice, ...], answer: str, happened: str) -> str:
     right = next((c.text for c in lesson_choices if c.key == answer), None)
     if right is None:
@@ -203,7 +236,8 @@ def teach_write_heavy(runs: Mapping[str, Any]) -> Outcome:
         paragraphs.append(
             f"Over {result.precopy.live_rounds} live rounds pending never fell below "
             f"{bytes_(lowest)}, {lowest / max(threshold, 1):.1f} times the threshold: each "
-            f"round took long enough for the guest to dirty as much again."
+            f"round took long enough for the guest to dirty as much again, and it writes "
+            f"across {bytes_(_written_bytes(spec))}, far more than the threshold lets through."
         )
     paragraphs.append(
         f"{result.stop.message} In {duration(result.precopy.time_s)} of pre-copy it sent "
@@ -211,9 +245,11 @@ def teach_write_heavy(runs: Mapping[str, Any]) -> Outcome:
     )
     if not result.stop.converged:
         paragraphs.append(
-            "A guest that writes faster than the migration copies cannot converge by waiting: "
-            "something must slow its writes (auto-converge), change the method (post-copy), or "
-            "allow a pause long enough for what it rewrites."
+            "A guest that rewrites more memory in a round than the threshold lets through "
+            "cannot converge by waiting: something must slow its writes (auto-converge), change "
+            "the method (post-copy), or allow a pause long enough for what it rewrites. How "
+            "fast it writes is only half of it: a guest that writes even faster, but into less "
+            "memory, can converge (the lesson on the downtime limit shows one)."
         )
     happened = (
         f"The run {'converged' if result.stop.converged else 'did not converge'} "
@@ -334,6 +370,18 @@ def teach_downtime_limit(runs: Mapping[str, Any]) -> Outcome:
             f"guest rewrites all the time cannot fit under {bytes_(tight.precopy.threshold_bytes)}, "
             f"but fits under {bytes_(loose.precopy.threshold_bytes)}."
         )
+    hot = _hot_set(loose.spec)
+    if loose.stop.converged and hot is not None:
+        live_bps = _live_rate_bps(loose)
+        paragraphs.append(
+            f"This guest writes {rate(loose.spec.dirty_rate_bps)}, "
+            f"{loose.spec.dirty_rate_bps / live_bps:.1f} times as fast as pre-copy copies, and "
+            f"still converged under the looser limit: {rate(hot.write_rate_bps)} of its writes "
+            f"land in the same {bytes_(hot.size_bytes)}, rewritten again and again. What is "
+            f"pending after a round is what was rewritten during it, never more than the memory "
+            f"written to: how fast the guest writes decides how quickly that fills up again, "
+            f"how much memory it writes decides where pending stays."
+        )
     for result in (tight, loose):
         spec = result.spec
         if result.stop.converged and result.switchover.blackout_s < spec.downtime_limit_s / 2:
@@ -356,9 +404,13 @@ def teach_downtime_limit(runs: Mapping[str, Any]) -> Outcome:
         explanation=tuple(paragraphs),
         columns=(_limit_label(tight), _limit_label(loose)),
         figures=_compare_figures(tight, loose),
-        chart=_pending_chart(
-            _pending_traces(tight, _limit_label(tight))
-            + _pending_traces(loose, _limit_label(loose))
+        chart=_focused(
+            _pending_chart(
+                _pending_traces(tight, _limit_label(tight))
+                + _pending_traces(loose, _limit_label(loose))
+            ),
+            (tight, loose),
+            _limit_label,
         ),
         numbers={
             "tight": _key_numbers(tight),
@@ -544,6 +596,20 @@ def _notice_answer(watches: MigrationResult, ignores: MigrationResult) -> str:
     return ""
 
 
+def _warning(notice_s: float) -> str:
+    return f"{duration(notice_s)} of warning" if notice_s > 0 else "no warning"
+
+
+def _blackout_change(diff_s: float, blackout_s: float) -> str:
+    """How the notice changed the blackout, without a '0 ms' for nothing."""
+    if abs(diff_s) < SAME_BLACKOUT_S:
+        return (
+            f"The notice did not change the blackout ({duration(blackout_s)} both times, the "
+            f"same to within {duration(SAME_BLACKOUT_S)})."
+        )
+    return f"The notice changed the blackout by {duration(abs(diff_s))}."
+
+
 def _trip(result: MigrationResult) -> str:
     copy = _phase(result, PRE_MIGRATION_BROWNOUT)
     blackout = _phase(result, "blackout")
@@ -565,9 +631,8 @@ def teach_notice(runs: Mapping[str, Any]) -> Outcome:
     paragraphs = [
         f"The guest that watches maintenance-event saw it turn to {watches.notice_value} at "
         f"t = 0 and had {duration(watches.notice_s)} before anything moved: {_trip(watches)}.",
-        f"The guest that never read the key got {duration(ignores.notice_s)} of warning: "
-        f"{_trip(ignores)}.",
-        f"The notice changed the blackout by {duration(abs(diff))} and moved it "
+        f"The guest that never read the key got {_warning(ignores.notice_s)}: {_trip(ignores)}.",
+        f"{_blackout_change(diff, watches.switchover.blackout_s)} It moved everything "
         f"{duration(end_w - end_i)} later; the maintenance took {duration(end_w)} instead of "
         f"{duration(end_i)}.",
         f"What the {duration(watches.notice_s)} buy is time for the guest itself: to drain "
@@ -599,7 +664,12 @@ def teach_notice(runs: Mapping[str, Any]) -> Outcome:
         explanation=tuple(paragraphs),
         columns=("watches the key", "does not watch"),
         figures=(
-            ("warning", (duration(watches.notice_s), duration(ignores.notice_s))),
+            (
+                "warning",
+                tuple(
+                    duration(r.notice_s) if r.notice_s > 0 else "none" for r in (watches, ignores)
+                ),
+            ),
             (
                 "pre-copy starts at",
                 tuple(

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
-from migrationsim import outcomes
+from migrationsim import humanize, outcomes
 from playground.accounts import access, limits
 
 from . import runner as simulation
@@ -150,7 +150,7 @@ def _param_rows(params: dict) -> list[tuple[str, object]]:
     labels = {name: field.label for name, field in AnatomyForm.base_fields.items()}
     shown = {True: "yes", False: "no"}
     return [
-        (labels.get(k, k), shown.get(v, v) if isinstance(v, bool) else v)
+        (labels.get(k, k), shown.get(v, v) if isinstance(v, bool) else humanize.parameter(k, v))
         for k, v in params.items()
         if v not in ("", None) and k in labels
     ]

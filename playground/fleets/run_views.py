@@ -29,22 +29,37 @@ ID = re.compile(r"[0-9]{1,12}")
 MESSAGES_PAGE = 500
 COMPARE_MAX = 6
 
+# Which way a figure is better, for the compare page's colours: LOWER (a shorter makespan, a
+# shorter blackout), HIGHER, or NEUTRAL (counts that say what the scenario asked for, not how
+# well it went: a change is shown, neither better nor worse).
+LOWER, HIGHER, NEUTRAL = "lower", "higher", ""
+
 COMPARE_ROWS = [
-    ("vms", "VMs"),
-    ("makespan_s", "Makespan"),
-    ("migrations", "Migrations"),
-    ("blackout_p50_s", "Blackout median"),
-    ("blackout_p99_s", "Blackout p99"),
-    ("blackout_max_s", "Blackout max"),
-    ("blackout_slo_breaches", "Blackouts over 300 ms"),
-    ("pre_brownout_p50_s", "Pre-migration brownout median"),
-    ("post_brownout_p99_s", "Post-migration brownout p99"),
-    ("queue_wait_p50_s", "Queue wait median"),
-    ("queue_wait_p99_s", "Queue wait p99"),
-    ("peak_concurrent_migrations", "Peak concurrent migrations"),
-    ("bytes_sent", "Bytes sent"),
-    ("not_converged", outcomes.TERMS["not_converged"].label.capitalize()),
+    ("vms", "VMs", NEUTRAL),
+    ("makespan_s", "Makespan", LOWER),
+    ("migrations", "Migrations", NEUTRAL),
+    ("blackout_p50_s", "Blackout median", LOWER),
+    ("blackout_p99_s", "Blackout p99", LOWER),
+    ("blackout_max_s", "Blackout max", LOWER),
+    ("blackout_slo_breaches", "Blackouts over 300 ms", LOWER),
+    ("pre_brownout_p50_s", "Pre-migration brownout median", LOWER),
+    ("post_brownout_p99_s", "Post-migration brownout p99", LOWER),
+    ("queue_wait_p50_s", "Queue wait median", LOWER),
+    ("queue_wait_p99_s", "Queue wait p99", LOWER),
+    ("peak_concurrent_migrations", "Peak concurrent migrations", NEUTRAL),
+    ("bytes_sent", "Bytes sent", NEUTRAL),
+    ("not_converged", outcomes.TERMS["not_converged"].label.capitalize(), LOWER),
 ]
+# what became of the VMs: more migrated is better; crashed, aborted and stuck are worse;
+# terminated and restarted follow from what the VMs are (GPUs, Spot), neither
+OUTCOME_DIRECTIONS = {
+    "migrated": HIGHER,
+    "terminated": NEUTRAL,
+    "restarted": NEUTRAL,
+    "crashed": LOWER,
+    "aborted": LOWER,
+    "stuck": LOWER,
+}
 
 
 def run_or_404(request: HttpRequest, run_id: int, queryset=None) -> FleetRun:
@@ -128,7 +143,7 @@ def _results(run: FleetRun) -> dict:
         ],
         "terms": [(outcomes.TERMS[t].label, outcomes.TERMS[t].sentence) for t in outcomes.TERMS],
         "summary_rows": [
-            (label, key, summary.get(key)) for key, label in COMPARE_ROWS if key in summary
+            (label, key, summary.get(key)) for key, label, _ in COMPARE_ROWS if key in summary
         ],
         "racks": summary.get("racks") or [],
         "unfinished": [
@@ -256,15 +271,8 @@ def fleet_compare(request: HttpRequest) -> HttpResponse:
         )
     runs = [found[i] for i in ids]
     rows = []
-    for key, label in COMPARE_ROWS:
-        values = [(r.summary or {}).get(key) for r in runs]
-        base = values[0]
-        cells = []
-        for v in values:
-            differs = _differs(base, v)
-            cells.append(
-                {"value": v, "differs": differs, "delta": _delta(base, v) if differs else ""}
-            )
+    for key, label, direction in COMPARE_ROWS:
+        cells = _cells([(r.summary or {}).get(key) for r in runs], direction)
         rows.append(
             {
                 "key": key,
@@ -274,22 +282,17 @@ def fleet_compare(request: HttpRequest) -> HttpResponse:
             }
         )
     outcome_rows = []
-    for name in ("migrated", "terminated", "restarted", "crashed", "aborted", "stuck"):
-        values = [((r.summary or {}).get("outcomes") or {}).get(name, 0) for r in runs]
+    for name, direction in OUTCOME_DIRECTIONS.items():
+        cells = _cells(
+            [((r.summary or {}).get("outcomes") or {}).get(name, 0) for r in runs], direction
+        )
         outcome_rows.append(
             {
                 "code": name,
                 "label": outcomes.fleet_outcome(name).label,
                 "definition": outcomes.fleet_outcome(name).sentence,
-                "any_differs": any(v != values[0] for v in values),
-                "cells": [
-                    {
-                        "value": v,
-                        "differs": v != values[0],
-                        "delta": _delta(values[0], v) if v != values[0] else "",
-                    }
-                    for v in values
-                ],
+                "any_differs": any(c["differs"] for c in cells),
+                "cells": cells,
             }
         )
     config = {
@@ -329,6 +332,32 @@ def _point_label(run: FleetRun) -> str:
     if sweep.y_param:
         text += f", {sweep.y_param}={run.sweep_point.get('y')}"
     return text
+
+
+def _cells(values: list, direction: str) -> list[dict]:
+    """Each run's value beside the first run's: whether it differs, by how much, and whether
+    that is better or worse ("" when the figure has no better way, or does not differ)."""
+    base = values[0]
+    cells = []
+    for v in values:
+        differs = _differs(base, v)
+        cells.append(
+            {
+                "value": v,
+                "differs": differs,
+                "delta": _delta(base, v) if differs else "",
+                "judged": _judged(base, v, direction) if differs else "",
+            }
+        )
+    return cells
+
+
+def _judged(base, value, direction: str) -> str:
+    """'better' or 'worse' than the first run, for a figure with a better way; else ''."""
+    if direction == NEUTRAL or not all(isinstance(x, (int, float)) for x in (base, value)):
+        return ""
+    lower = value < base
+    return "better" if lower == (direction == LOWER) else "worse"
 
 
 def _differs(a, b) -> bool:

@@ -27,11 +27,26 @@ def _param_choices(blank: bool):
     return ([("", "(none: a line, not a grid)")] if blank else []) + choices
 
 
-_UNIT_EXAMPLES = {
-    "policy.max_bandwidth": "128MiB/s",
-    "policy.downtime_limit": "300ms",
-    "fleet.host.nic": "25Gbit/s",
+# Each parameter's example values: the values field's placeholder, and what the form puts in
+# it when its parameter is chosen (sweep_form.js), so the values always fit their parameter
+# (the "1, 2, 4" of a cap left under a downtime limit was refused, 422, as "'1' needs a unit").
+EXAMPLES = {
+    "policy.max_bandwidth": "64MiB/s, 128MiB/s, 256MiB/s",
+    "policy.downtime_limit": "100ms, 300ms, 1s",
+    "caps.per_source_host": "1, 2, 4",
+    "caps.per_target_host": "1, 2, 4",
+    "caps.global": "4, 8, 16",
+    "caps.per_rack": "1, 2, 4",
+    "fleet.host.nic": "10Gbit/s, 25Gbit/s, 100Gbit/s",
+    "network.migration_share": "0.25, 0.5, 1",
+    "seed": "1, 2, 3",
 }
+
+
+def _unit_example(param: str) -> str:
+    """The middle example (128MiB/s, 300ms, 25Gbit/s: the usual value) for an error message."""
+    values = [v.strip() for v in EXAMPLES.get(param, "128MiB/s").split(",")]
+    return values[len(values) // 2]
 
 
 def _is_bare_number(text: str) -> bool:
@@ -59,6 +74,11 @@ class SweepForm(forms.Form):
     def __init__(self, *args, scenario: dict, **kwargs):
         super().__init__(*args, **kwargs)
         self.scenario = scenario
+        for param_field, values_field in (("x_param", "x_values"), ("y_param", "y_values")):
+            chosen = self[param_field].value() or ""
+            widget = self.fields[values_field].widget
+            widget.attrs["placeholder"] = EXAMPLES.get(chosen, "")
+            widget.attrs["data-examples-of"] = param_field  # sweep_form.js
 
     def _values(self, param_field: str, values_field: str) -> list:
         param = self.cleaned_data.get(param_field)
@@ -71,7 +91,7 @@ class SweepForm(forms.Form):
             if parse is str and _is_bare_number(part):  # "1" would silently mean 1 B/s or 1 s
                 self.add_error(
                     values_field,
-                    f"{part!r} needs a unit (e.g. {_UNIT_EXAMPLES.get(param, '64MiB/s')})",
+                    f"{part!r} needs a unit (e.g. {_unit_example(param)})",
                 )
                 return []
             try:

@@ -11,7 +11,7 @@ from playground.accounts import access, limits
 
 from . import sweeps
 from .models import Sweep
-from .sweep_forms import SweepForm
+from .sweep_forms import EXAMPLES, SweepForm
 from .views import fleet_or_404
 
 # --- sweeps --------------------------------------------------------------------------------
@@ -26,21 +26,21 @@ def sweep_new(request: HttpRequest, fleet_id: int) -> HttpResponse:
             scenario=scenario,
             initial={
                 "x_param": "policy.max_bandwidth",
-                "x_values": "64MiB/s, 128MiB/s, 256MiB/s",
+                "x_values": EXAMPLES["policy.max_bandwidth"],
                 "y_param": "caps.per_source_host",
-                "y_values": "1, 2, 4",
+                "y_values": EXAMPLES["caps.per_source_host"],
                 "metric": "makespan_s",
             },
         )
-        return render(request, "sweeps/new.html", {"form": form, "fleet": fleet})
+        return render(request, "sweeps/new.html", _form_context(form, fleet))
     form = SweepForm(request.POST, scenario=scenario)
     if not form.is_valid():
-        return render(request, "sweeps/new.html", {"form": form, "fleet": fleet}, status=422)
+        return render(request, "sweeps/new.html", _form_context(form, fleet), status=422)
     try:
         limits.check(request, limits.SWEEPS)
     except limits.RateLimited as error:
         form.add_error(None, error.message)
-        return limits.too_many(request, error, "sweeps/new.html", {"form": form, "fleet": fleet})
+        return limits.too_many(request, error, "sweeps/new.html", _form_context(form, fleet))
     data = form.cleaned_data
     sweep = sweeps.create_sweep(
         fleet=fleet,
@@ -53,6 +53,10 @@ def sweep_new(request: HttpRequest, fleet_id: int) -> HttpResponse:
         visitor=access.claim(request),
     )
     return redirect(sweep)
+
+
+def _form_context(form: SweepForm, fleet) -> dict:
+    return {"form": form, "fleet": fleet, "examples": EXAMPLES}
 
 
 @require_GET

@@ -30,6 +30,7 @@ import logging
 import secrets
 import time
 
+from migrationsim import humanize
 from migrationsim.fleet.realtime import Rehearsal
 
 from .scenarios import (  # noqa: F401  (re-exported: the views and tests read them here)
@@ -83,7 +84,7 @@ class Registry:
             raise RehearsalError(
                 "",
                 f"{len(self.sessions)} rehearsals already run in this process (the limit); "
-                f"finished ones are dropped after {IDLE_S / 60:.0f} min without requests",
+                f"finished ones are dropped after {humanize.duration(IDLE_S)} without requests",
                 429,
                 "tooManyRehearsals",
                 retry_after_s=int(soonest + 0.999),
@@ -98,7 +99,7 @@ class Registry:
                 "",
                 f"{who} {len(theirs)} rehearsals running (the limit per visitor); the "
                 f"soonest ends within {_minutes(soonest)} (a finished one "
-                f"{IDLE_S / 60:.0f} min after its last request)",
+                f"{humanize.duration(IDLE_S)} after its last request)",
                 429,
                 "tooManyRehearsals",
                 retry_after_s=int(soonest + 0.999),
@@ -173,7 +174,7 @@ registry = Registry()
 
 
 def _minutes(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+    return humanize.duration(seconds)
 
 
 # --- ownership ------------------------------------------------------------------------------------

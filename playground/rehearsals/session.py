@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import time
 import uuid
 from dataclasses import dataclass, field
 
+from migrationsim import humanize
 from migrationsim import notice as notices
 from migrationsim.fleet.realtime import Rehearsal
 
@@ -214,8 +216,9 @@ class Session:
             wait = SIMULATE_VM_INTERVAL_S - (now - last)
             raise RehearsalError(
                 "",
-                f"{vm} had a simulated maintenance event {now - last:.0f} s ago; one per VM "
-                f"every {SIMULATE_VM_INTERVAL_S:.0f} s (retry in {wait:.0f} s)",
+                f"{vm} had a simulated maintenance event {humanize.duration(now - last)} ago; "
+                f"one per VM every {humanize.duration(SIMULATE_VM_INTERVAL_S)} (retry in "
+                f"{humanize.duration(math.ceil(wait))})",
                 429,
                 "rateLimitExceeded",
             )

@@ -38,12 +38,22 @@
     const m = Math.round(v / 60);
     return `${Math.floor(m / 60)} h ${m % 60} min`;
   }
+  // bytes/s as the bits/s links are sold in (humanize.rate): 1.25e9 -> "10 Gbit/s"
+  function bitRate(bps) {
+    const bits = bps * 8;
+    for (const [unit, scale] of [["Gbit/s", 1e9], ["Mbit/s", 1e6], ["kbit/s", 1e3]]) {
+      if (bits >= scale) return `${+(bits / scale).toPrecision(3)} ${unit}`;
+    }
+    return `${+bits.toPrecision(3)} bit/s`;
+  }
+  const SHARE_KEYS = new Set(["throttle_max"]); // humanize.SHARE_KEYS: said as a percent
   function human(key, v) {
     if (typeof v === "boolean") return v ? "yes" : "no";
     if (v === null || v === undefined) return "none";
     if (typeof v === "number") {
       if (key.endsWith("_bytes") || key.startsWith("bytes_")) return bytes(v);
-      if (key.endsWith("_bps")) return scaled(v, ["B/s", "KB/s", "MB/s", "GB/s"], 1000);
+      if (key.endsWith("_bps")) return bitRate(v);
+      if (SHARE_KEYS.has(key)) return `${Math.round(v * 100)} %`;
       if (key.endsWith("_s")) return seconds(v);
       return Number.isInteger(v) ? v.toLocaleString("en") : `${+v.toPrecision(4)}`;
     }
@@ -131,6 +141,16 @@
         if (Array.isArray(ev.memory_map) && ev.memory_map.length) {
           m.memory = toGrid(ev.memory_map, ev.memory_map_width);
           m.memoryLabel = "before round 0: every page still to send";
+        }
+        break;
+      case "postcopy": // the pages still only on the source, as post-copy pushes and fetches them
+        if (m.postcopyPages === undefined) { m.postcopyPages = ev.on_source_pages; m.postcopyStart = ev.t_s; }
+        if (Array.isArray(ev.memory_map) && ev.memory_map.length) {
+          m.memory = toGrid(ev.memory_map, ev.memory_map_width);
+          const left = m.postcopyPages ? ev.on_source_pages / m.postcopyPages : 0;
+          m.memoryLabel = left > 0
+            ? `post-copy, ${seconds(ev.t_s - m.postcopyStart)} after the switch: ${Math.round(left * 100)} % of the pages left at the switch still on the source`
+            : "post-copy done: every page on the target";
         }
         break;
       case "forwarding":

@@ -248,7 +248,7 @@
                  lay({xaxis: {title: {text: "simulated time (s)"}}, yaxis: {title: {text: "utilisation (%)"}, range: [0, 105]}}), plotConfig);
     const h = histogram(acc.blackouts);
     Plotly.react("chart-blackout-hist", [{type: "bar", x: h.x, y: h.counts, width: h.width, name: "VMs", marker: {color: "#D55E00"}}],
-                 lay({xaxis: {title: {text: "blackout (s, log scale)"}, type: "log", range: [-3, 1.5]}, yaxis: {title: {text: "VMs"}},
+                 lay({xaxis: logAxis({title: {text: "blackout (s, log scale)"}, range: [-3, 1.5]}), yaxis: {title: {text: "VMs"}},
                       shapes: googleLines(1).map((s) => ({...s, yref: "paper"})), annotations: googleNotes(1.02), showlegend: false}), plotConfig);
     const sorted = acc.blackouts.slice().sort((a, b) => a - b);
     const step = Math.max(1, Math.floor(sorted.length / 600));
@@ -259,7 +259,7 @@
       {type: "scatter", mode: "lines", x: cx, y: cy, name: "this run", line: {color: "#D55E00", width: 3, shape: "hv"}},
       {type: "scatter", mode: "markers+text", x: [config.google_p50_s, config.google_p99_s], y: [0.5, 0.99], name: "Google",
        text: ["50 ms, p50", "300 ms, p99"], textposition: "bottom right", marker: {size: 12, symbol: "diamond", color: "#0072B2"}}],
-      lay({xaxis: {title: {text: "blackout (s, log scale)"}, type: "log", range: [-3, 1.5]}, yaxis: {title: {text: "share of migrated VMs"}, range: [0, 1.02]}}), plotConfig);
+      lay({xaxis: logAxis({title: {text: "blackout (s, log scale)"}, range: [-3, 1.5]}), yaxis: {title: {text: "share of migrated VMs"}, range: [0, 1.02]}}), plotConfig);
     Plotly.react("chart-waiting", linesFrom(acc.waiting, {stack: true, limit: 7, names: codeName}),
                  lay({xaxis: {title: {text: "simulated time (s)"}}, yaxis: {title: {text: "VMs waiting"}, rangemode: "tozero"}}), plotConfig);
     const w = acc.waits.filter((v) => v > 0);

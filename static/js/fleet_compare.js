@@ -24,7 +24,7 @@
   cdf.push({type: "scatter", mode: "markers+text", name: "Google", x: [config.google_p50_s, config.google_p99_s],
             y: [0.5, 0.99], text: ["50 ms", "300 ms"], textposition: "bottom right",
             marker: {size: 12, symbol: "diamond", color: "#000"}});
-  Plotly.newPlot("cmp-cdf", cdf, layout({title: {text: "blackout (s, log scale)"}, type: "log", range: [-3, 1.5]},
+  Plotly.newPlot("cmp-cdf", cdf, layout(logAxis({title: {text: "blackout (s, log scale)"}, range: [-3, 1.5]}),
                                         {title: {text: "share of migrated VMs"}, range: [0, 1.02]}), plotConfig);
   window.fleetCompare = {traces: () => document.getElementById("cmp-cdf").data.length - 1};
 })();

@@ -5,3 +5,12 @@
 window.plotText = function (value) {
   return String(value).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 };
+
+/* A log axis whose ticks read cleanly: one labelled tick per power of ten ("0.001", "0.01", ...,
+   "10,000"), not Plotly's default labelled minor ticks ("10k 5 2 1000 5 2"). Minor ticks stay
+   as unlabelled marks. Spread over any axis settings: logAxis({title: ..., range: [-3, 1.5]}). */
+window.logAxis = function (axis) {
+  return Object.assign(
+    {type: "log", dtick: 1, exponentformat: "none", separatethousands: true, minor: {ticks: "outside", dtick: "D1", ticklen: 3}},
+    axis || {});
+};

@@ -6,10 +6,13 @@ import copy
 
 import pytest
 
+from migrationsim import humanize
 from migrationsim.fleet import PRESET_NAMES, parse_scenario, run_scenario, summarize
 from migrationsim.fleet.binding import SLICE_VMS, slice_of
 from migrationsim.fleet.plan import plan
 from migrationsim.fleet.text import preset_scenario
+from migrationsim.lessons.fleet import RACK_SCENARIO
+from migrationsim.spec import QEMU_DEFAULT_MAX_BANDWIDTH_BPS
 
 from .fleet_support import scenario
 
@@ -134,9 +137,10 @@ def test_the_binding_limit_names_the_constraint_built_to_bind(constraint):
 
 def test_the_per_migration_cap_sentence_says_the_nic_changes_nothing():
     binding = plan(copy.deepcopy(CASES["max_bandwidth"]))["binding_limit"]
+    cap = QEMU_DEFAULT_MAX_BANDWIDTH_BPS  # 128 MiB/s, said as every page says a rate
     assert binding["sentence"].startswith(
-        "The per-migration bandwidth cap (128 MiB/s) binds: with a "
-        "512 MiB/s cap the makespan falls from"
+        f"The per-migration bandwidth cap ({humanize.rate(cap)}) binds: with a "
+        f"{humanize.rate(4 * cap)} cap the makespan falls from"
     )
     assert "400 Gbit/s NICs" in binding["sentence"] and "change nothing" in binding["sentence"]
     nic = next(r for r in binding["table"] if r["constraint"] == "nic")
@@ -225,3 +229,33 @@ def test_the_vms_not_placed_are_counted_on_the_seed_whose_reasons_are_given():
         assert sum(n for _, n in p["not_placed_reasons"]) <= p["not_placed"]
         assert (p["not_placed"] == 0) == (p["not_placed_reasons"] == [])
         assert p["not_placed_max_over_seeds"] >= p["not_placed"]
+
+
+def test_every_relaxation_says_what_was_relaxed_from_what_to_what():
+    """One form for every row of the sensitivity table: the limit, its value now, the value
+    it was relaxed to (and by how much), never a bare 'x4' or 'as drawn'."""
+    data = copy.deepcopy(RACK_SCENARIO)  # QEMU's default cap, two racks, two hosts out at once
+    data["caps"] = {**data["caps"], "headroom": 0.1}
+    table = plan(data)["binding_limit"]["table"]
+    rows = {r["constraint"]: r for r in table if r["constraint"] != "all"}
+    assert {"hosts_at_once", "uplink", "capacity", "max_bandwidth", "nic"} <= set(rows)
+    for row in rows.values():
+        assert row["current"] and row["relaxed_to"], row
+        assert not row["relaxed_to"].startswith("x") and row["current"] != "as drawn", row
+        assert row["relaxed_to"] != row["current"], row
+    for name in (
+        "per_source_host",
+        "per_target_host",
+        "hosts_at_once",
+        "max_bandwidth",
+        "nic",
+        "uplink",
+        "capacity",
+    ):
+        if name in rows:
+            assert rows[name]["relaxed_to"].endswith(" (x4)"), rows[name]
+    cap = QEMU_DEFAULT_MAX_BANDWIDTH_BPS
+    assert rows["max_bandwidth"]["current"] == humanize.rate(cap)
+    assert rows["max_bandwidth"]["relaxed_to"] == f"{humanize.rate(4 * cap)} (x4)"
+    assert rows["headroom"]["current"] == humanize.percent(0.1)
+    assert rows["capacity"]["current"].endswith(" per host")

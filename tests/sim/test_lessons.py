@@ -234,3 +234,56 @@ def test_faster_link_without_the_cap_scales_with_the_link():
     fast = simulate(build_spec(**runs["fast"]))
     assert after.answer == "scales"
     assert duration(fast.precopy.time_s) in text(after)
+
+
+# --- the lessons agree with each other and say figures one way ----------------------------------
+
+
+def _everything(lesson) -> str:
+    outcome = lesson.outcome()
+    cells = " ".join(" ".join(values) for _, values in outcome.figures)
+    return " ".join((*lesson.setup(), text(outcome), cells, outcome.chart["title"]))
+
+
+def test_a_guest_writing_faster_than_the_copy_is_not_said_never_to_converge():
+    """Lesson 1 once said a guest writing faster than pre-copy copies cannot converge; lesson 2's
+    guest writes six times faster and converges. What decides is how much memory it rewrites:
+    both lessons say so, with the sizes from their runs."""
+    heavy, limit = get("write-heavy-never-converges"), get("downtime-limit-trade")
+    heavy_run, loose = run_of(heavy, "guest"), run_of(limit, "loose")
+    assert loose.stop.converged
+    assert loose.spec.dirty_rate_bps > heavy_run.spec.dirty_rate_bps  # faster, and it converged
+    heavy_said = text(heavy.outcome())
+    assert "writes faster than the migration copies cannot converge" not in heavy_said
+    written = sum(ws.size_bytes for ws in heavy_run.spec.working_sets)
+    assert f"across {bytes_(written)}" in heavy_said
+    hot = max(loose.spec.working_sets, key=lambda ws: ws.write_rate_bps)
+    assert f"land in the same {bytes_(hot.size_bytes)}" in text(limit.outcome())
+
+
+def test_the_per_migration_cap_is_said_in_one_unit_in_every_lesson():
+    from migrationsim.spec import QEMU_DEFAULT_MAX_BANDWIDTH_BPS
+
+    cap = rate(QEMU_DEFAULT_MAX_BANDWIDTH_BPS)
+    for slug in ("write-heavy-never-converges", "rack-evacuation-binding-limit"):
+        said = _everything(get(slug))
+        assert cap in said, slug
+        assert "MiB/s" not in said, slug
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.slug)
+def test_no_lesson_says_a_duration_in_decimal_minutes_or_zero_ms(lesson):
+    import re
+
+    said = _everything(lesson)
+    assert not re.search(r"\b\d+\.\d+ min\b", said), said  # '15.9 min' beside '54.9 s'
+    assert not re.search(r"(?<![\d.])0(\.0+)? (ms|µs)\b", said), said  # '0 ms' for nothing
+
+
+def test_a_chart_of_runs_that_end_far_apart_shows_the_shorter_one_readably():
+    lesson = get("downtime-limit-trade")
+    outcome = lesson.outcome()
+    loose_s = outcome.numbers["loose"]["precopy_time_s"]
+    low, high = outcome.chart["x_range"]
+    assert low == 0 and loose_s <= high and loose_s / high >= 0.25
+    assert duration(outcome.numbers["tight"]["precopy_time_s"]) in outcome.chart["title"]

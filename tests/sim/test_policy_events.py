@@ -79,3 +79,34 @@ def test_a_migration_that_converges_before_post_copy_has_no_post_copy_events():
 def test_the_post_copy_events_tell_the_same_story_as_simulate():
     params = {**MUNCHER, "post_copy": True}
     assert events_of(**params)[-1]["result"] == simulate(build_spec(**params)).to_dict()
+
+
+def test_post_copy_maps_the_pages_still_on_the_source_until_none_is_left():
+    """The memory grid during post-copy: the pending pages at the switch, cell by cell, times
+    the share still only on the source; empty once the last page has arrived."""
+    events = events_of(**MUNCHER, post_copy=True)
+    result = events[-1]["result"]
+    live = [e for e in events if e["kind"] == "round" and e["phase"] == "live"]
+    samples = [e for e in events if e["kind"] == "postcopy"]
+    mapped = [s for s in samples if "memory_map" in s]
+    assert mapped[0] is samples[0] and mapped[-1] is samples[-1] and len(mapped) >= 5
+    on_source = [s["on_source_pages"] for s in samples]
+    assert on_source[0] == pytest.approx(result["postcopy"]["pages"])
+    assert on_source == sorted(on_source, reverse=True) and on_source[-1] == 0.0
+    # what pre-copy left dirty: the map of its last round, when that round carried one
+    if "memory_map" in live[-1]:
+        assert mapped[0]["memory_map"] == pytest.approx(live[-1]["memory_map"])
+    totals = [sum(s["memory_map"]) for s in mapped]
+    assert totals == sorted(totals, reverse=True) and totals[0] > 0 and totals[-1] == 0.0
+    for s in mapped:
+        share = s["on_source_pages"] / on_source[0]
+        assert s["memory_map"] == pytest.approx([v * share for v in mapped[0]["memory_map"]])
+
+
+def test_pages_still_on_the_source_are_those_neither_pushed_nor_fetched():
+    _, samples, _, _ = post_copy_run(**MUNCHER)
+    pages = samples[0]["on_source_pages"]
+    for s in samples:
+        arrived = pages - s["on_source_pages"]
+        assert arrived >= s["pushed_pages"] - 1e-6 * pages  # every pushed page has arrived
+        assert arrived <= s["pushed_pages"] + s["fetched_on_demand_pages"] + 1e-6 * pages

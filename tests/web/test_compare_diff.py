@@ -116,3 +116,40 @@ def test_the_progress_series_the_compare_chart_draws_never_drops(alice):
     assert any(b < a for a, b in zip(done, done[1:], strict=False))  # VMs that move twice
     assert completed == sorted(completed)
     assert completed[-1] == stream.summary()["migrations"]
+
+
+def _cell(response, key: str, column: int) -> dict:
+    row = next(r for r in response.context["rows"] if r["key"] == key)
+    return row["cells"][column]
+
+
+def test_a_change_is_coloured_better_or_worse_by_the_figures_way_and_parameters_neutral(
+    alice, client
+):
+    slow = tiny()
+    fast = tiny()
+    fast["caps"] = {"per_source_host": 3, "per_target_host": 6}  # more at once: sooner done
+    a, b = _done(alice, slow), _done(alice, fast)
+    assert b.summary["makespan_s"] < a.summary["makespan_s"]
+    forward = _compare(client, f"runs={a.pk},{b.pk}")
+    assert _cell(forward, "makespan_s", 1)["judged"] == "better"
+    backward = _compare(client, f"runs={b.pk},{a.pk}")
+    assert _cell(backward, "makespan_s", 1)["judged"] == "worse"
+    assert _cell(forward, "makespan_s", 0)["judged"] == ""  # the first run is the reference
+    page = forward.content.decode()
+    assert 'class="differs better"' in page and ", better)" in page
+    assert 'class="differs worse"' in backward.content.decode()
+    # a parameter that differs is highlighted, neither better nor worse
+    params = page[page.index('id="compare-parameters"') : page.index('id="compare-outcomes"')]
+    assert 'class=" differs"' in params and "better" not in params and "worse" not in params
+
+
+def test_more_vms_crashed_is_worse_and_a_count_with_no_better_way_is_only_changed(alice, client):
+    a, b = _done(alice, tiny()), _done(alice, tiny(failures={"source_failure": 1.0}))
+    response = _compare(client, f"runs={a.pk},{b.pk}")
+    crashed = next(r for r in response.context["outcome_rows"] if r["code"] == "crashed")
+    assert crashed["cells"][1]["differs"] and crashed["cells"][1]["judged"] == "worse"
+    migrated = next(r for r in response.context["outcome_rows"] if r["code"] == "migrated")
+    assert migrated["cells"][1]["judged"] == "worse"  # fewer moved
+    if _cell(response, "migrations", 1)["differs"]:
+        assert _cell(response, "migrations", 1)["judged"] == ""

@@ -63,6 +63,10 @@ def test_a_fleet_from_a_preset_is_planned_run_and_watched_live_then_a_vm_opens(s
     page.wait_for_selector("#fleet-summary-table", timeout=10_000)
     assert "migrated" in page.inner_text("#outcomes-table")
     assert page.evaluate("document.getElementById('chart-blackout-cdf').data[0].x.length") > 0
+    ticks = page.eval_on_selector_all(  # a log axis labels its powers of ten only, not "5 2"
+        "#chart-blackout-cdf .xtick text", "(nodes) => nodes.map((n) => n.textContent)"
+    )
+    assert ticks == ["0.001", "0.01", "0.1", "1", "10"], ticks
     page.fill("#anatomy-vm", "vm-3")
     page.click("#anatomy-open")
     page.wait_for_url(re.compile(r"/runs/\d+/$"))

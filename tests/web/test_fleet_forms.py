@@ -7,7 +7,7 @@ from playground.fleets import services as fleet_services
 from playground.fleets.forms import ERROR_TOO_MANY_HOSTS, FleetForm
 from playground.fleets.import_forms import ImportForm
 from playground.fleets.models import Fleet
-from playground.fleets.sweep_forms import SweepForm
+from playground.fleets.sweep_forms import EXAMPLES, SweepForm
 
 from .fleet_support import fleet_post_data, tiny
 
@@ -191,3 +191,30 @@ def test_a_sweep_over_one_parameter_twice_is_refused():
         scenario=tiny(),
     )
     assert not form.is_valid() and "y_param" in form.errors
+
+
+@pytest.mark.parametrize("param", list(EXAMPLES))
+def test_every_parameters_example_values_make_a_sweep_as_either_parameter(param):
+    """The values the form offers for a parameter always fit it: nothing the page puts in a
+    field is refused (a cap's '1, 2, 4' left under a downtime limit was, with a 422)."""
+    other = "seed" if param != "seed" else "caps.per_source_host"
+    for x, y in ((param, other), (other, param)):
+        form = SweepForm(
+            {
+                "x_param": x,
+                "x_values": EXAMPLES[x],
+                "y_param": y,
+                "y_values": EXAMPLES[y],
+                "metric": "makespan_s",
+            },
+            scenario=tiny(),
+        )
+        assert form.is_valid(), (x, y, form.errors)
+
+
+def test_the_sweep_page_offers_each_parameters_examples(client, alice):
+    fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
+    html = client.get(f"/fleets/{fleet.pk}/sweep/").content.decode()
+    assert 'id="sweep-examples"' in html and "sweep_form.js" in html
+    assert f'placeholder="{EXAMPLES["caps.per_source_host"]}"' in html
+    assert 'data-examples-of="y_param"' in html

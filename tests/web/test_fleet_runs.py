@@ -1,6 +1,7 @@
 import csv
 import io
 import json
+import re
 import time
 
 import pytest
@@ -408,3 +409,21 @@ def test_under_asgi_the_event_log_leaves_in_pieces_before_the_whole_is_read(alic
     assert body["more_body"] is True  # a piece, with more to come
     buffered = [w for w in caught if "must consume synchronous iterators" in str(w.message)]
     assert buffered == []  # Django read no sync iterator whole before sending
+
+
+def test_the_vm_csv_writes_seconds_to_the_microsecond_and_bytes_and_packets_whole(client, alice):
+    run = fleet_services.start_run(scenario=tiny(), queue=False, visitor=alice)
+    _done(run)
+    rows = list(
+        csv.DictReader(io.StringIO(b"".join(client.get(f"/fleets/runs/{run.pk}/vms.csv")).decode()))
+    )
+    moved = [r for r in rows if r["outcome"] == "migrated"]
+    assert moved
+    for row in rows:
+        for key in ("memory_bytes", "bytes_sent", "forwarded_packets", "lost_packets"):
+            assert re.fullmatch(r"[0-9]+", row[key]), (key, row[key])
+        for key in (k for k in VM_COLUMNS if k.endswith("_s")):
+            assert float(row[key]) == round(float(row[key]), 6), (key, row[key])
+    # rounded, not zeroed: a 50 us forwarding hop is still there
+    assert all(float(r["forwarding_latency_s"]) > 0 for r in moved)
+    assert all(float(r["blackout_s"]) > 0 for r in moved)

@@ -9,7 +9,7 @@ import json
 import pytest
 from django.utils.html import escape
 
-from migrationsim import build_spec, outcomes, simulate
+from migrationsim import build_spec, humanize, outcomes, simulate
 from playground.anatomy.models import Run, RunEvent
 from playground.fleets import services as fleet_services
 from playground.fleets.sweeps import _shown
@@ -185,3 +185,21 @@ def test_the_form_pages_recent_runs_show_their_outcome(client, aborted_run):
 
 def test_someone_elses_run_summary_is_a_404(anon_client, aborted_run):
     assert anon_client.get(f"/runs/{aborted_run.pk}/summary/").status_code == 404
+
+
+def test_the_summary_says_the_deepest_throttle_as_a_percent(client, user, valid_params):
+    result = simulate(build_spec(memory="8GiB", workload="cache", auto_converge=True)).to_dict()
+    assert 0 < result["throttle_max"] < 1
+    run = _stored_run(result, user, valid_params)
+    html = client.get(f"/runs/{run.pk}/summary/").content.decode()
+    row = html[html.index('<th scope="row">throttle max</th>') :][:80]
+    assert f"<td>{humanize.percent(result['throttle_max'])}</td>" in row, row
+    assert f"<td>{result['throttle_max']}</td>" not in row
+
+
+def test_the_run_page_says_its_parameters_in_their_units(client, user, valid_params):
+    params = {**valid_params, "bandwidth": "1250000000", "memory": "4294967296"}  # as typed
+    run = _stored_run(simulate(build_spec(memory="1GiB")).to_dict(), user, params)
+    shown = dict(client.get(f"/runs/{run.pk}/").context["params"])
+    assert shown["Link bandwidth"] == "10 Gbit/s" and shown["VM memory"] == "4.0 GiB"
+    assert shown["Downtime limit"] == humanize.duration(0.3)

@@ -5,6 +5,7 @@ by the same code as the plan's."""
 import pytest
 from django.utils.html import escape
 
+from migrationsim import outcomes
 from migrationsim.fleet.frames import FleetStream
 from migrationsim.fleet.plan import plan as plan_of
 from playground.fleets import services as fleet_services
@@ -148,3 +149,49 @@ def test_the_run_and_the_plan_name_the_same_hosts_and_vms_by_the_same_rule():
     assert summary["not_handled"]["hosts_total"] == 4
     for key, _ in ROWS[:6]:
         assert summary[key] == predicted[key], key
+
+
+# --- 3. what became of the VMs not handled, in words ---------------------------------------------
+
+
+def crashing(**_):
+    """Every source host fails: its VMs crash (``crashed``, words 'failed: source crash')."""
+    return tiny(failures={"source_failure": 1.0})
+
+
+def not_converging(**_):
+    """Dirty VMs and a two-round limit: they move without converging (``not_converged``)."""
+    data = tiny()
+    data["fleet"]["vms"]["mix"] = {"muncher": 1.0}
+    data["policy"]["max_rounds"] = 2
+    return data
+
+
+@pytest.mark.parametrize("scenario", [crashing, not_converging], ids=["crashed", "not-converged"])
+def test_the_plan_and_the_run_say_what_became_of_the_vms_not_handled_in_words(
+    alice, client, scenario
+):
+    fleet = fleet_services.create_fleet(scenario=scenario(), visitor=alice)
+    plan_page = planned(client, f"/fleets/{fleet.pk}/plan/").content.decode()
+    run = _finished(fleet_services.start_run(scenario=scenario(), queue=False, visitor=alice))
+    run_page = client.get(f"/fleets/runs/{run.pk}/").content.decode()
+    groups = run.summary["not_handled"]["vms"]
+    assert groups
+    for page in (plan_page, run_page):
+        for group in groups:
+            words = outcomes.fleet_words(group["outcome"])
+            assert words is not None and words.label != group["outcome"]
+            assert f'title="{escape(words.sentence)}">{escape(words.label)}</span> ·' in page
+            assert f"</strong> {group['outcome']} " not in page
+
+
+def test_no_group_of_vms_not_handled_gives_a_bare_code_as_its_reason():
+    """A VM stuck at the head of its queue kept its wait code as its reason ('no_target')."""
+    from migrationsim import outcomes as table
+
+    groups = plan_of(full_hosts(), sensitivity=False)["not_handled"]["vms"]
+    assert any(g["code"] == "no_target" for g in groups)
+    for group in groups:
+        assert group["reason"] != group["code"], group
+    no_target = next(g for g in groups if g["code"] == "no_target")
+    assert no_target["reason"] == table.describe("no_target")

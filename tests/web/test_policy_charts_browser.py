@@ -85,6 +85,11 @@ def test_the_post_copy_showcase_draws_its_phase_its_faults_and_its_summary(showc
     row = next(t for t in timeline if t["name"] == "Post-copy")
     assert row["x"] == pytest.approx([band["phase_end"] - band["phase_start"]])
 
+    # the memory grid follows post-copy to its end, not left at the last pre-copy round
+    assert page.inner_text("#memory-round") == "post-copy done: every page on the target"
+    grid = page.evaluate("document.getElementById('chart-memory').data[0].z")
+    assert grid and all(v == 0 for row in grid for v in row)
+
     summary = page.inner_text("#summary-table")
     for label in ("post-copy pages", "post-copy faults", "post-copy duration"):
         assert label in summary

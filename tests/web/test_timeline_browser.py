@@ -235,3 +235,50 @@ def test_the_fleet_timeline_labels_do_not_overlap_and_the_results_anchor_clears_
     page.wait_for_timeout(200)
     assert page.evaluate("window.fleetRun.state().playing") is False
     assert page.errors == []
+
+
+def _fits(tab, chart_id):
+    """The chart's drawn width against its element's and the window's."""
+    return tab.evaluate(
+        f"""(() => {{
+          const el = document.getElementById('{chart_id}');
+          const box = el.getBoundingClientRect();
+          return {{plot: el._fullLayout.width, element: Math.round(box.width),
+                   right: Math.round(box.right), page: document.documentElement.clientWidth}};
+        }})()"""
+    )
+
+
+def _resized_and_refitted(tab, chart_id):
+    for width in (1280, 900, 700, 1280):
+        tab.set_viewport_size({"width": width, "height": 800})
+        tab.wait_for_timeout(700)  # the resize handler redraws the chart
+        fit = _fits(tab, chart_id)
+        assert abs(fit["plot"] - fit["element"]) <= 2, (width, fit)
+        assert fit["right"] <= fit["page"], (width, fit)
+
+
+def test_the_anatomy_timeline_is_laid_out_again_when_the_window_is_resized(stack, page):  # noqa: F811
+    page.set_viewport_size({"width": 1280, "height": 800})
+    _start_run_with_notice(stack, page, "max")
+    page.wait_for_function("window.anatomy.state().finished", timeout=60_000)
+    _resized_and_refitted(page, "chart-timeline")
+    assert page.errors == []
+
+
+def test_the_fleet_timeline_is_laid_out_again_when_the_window_is_resized(stack, page):  # noqa: F811
+    page.set_viewport_size({"width": 1280, "height": 800})
+    _start_demo_run(stack, page)
+    page.select_option("#speed", "max")
+    page.wait_for_function("window.fleetRun.state().finished", timeout=30_000)
+    _resized_and_refitted(page, "chart-timeline")
+    assert page.errors == []
+
+
+def test_the_anatomy_timeline_refits_a_resize_while_the_run_plays(stack, page):  # noqa: F811
+    page.set_viewport_size({"width": 1280, "height": 800})
+    _start_run_with_notice(stack, page, "10")
+    page.wait_for_function("window.anatomy.state().received > 0", timeout=20_000)
+    _resized_and_refitted(page, "chart-timeline")
+    assert not page.evaluate("window.anatomy.state().finished")  # it was still playing
+    assert page.errors == []

@@ -6,19 +6,11 @@ from __future__ import annotations
 
 from django import template
 
-from migrationsim import humanize, outcomes
-from playground.ops.templatetags.playground_tags import human_value
+from migrationsim import outcomes
+from playground.ops.templatetags.playground_tags import duration, human_value
 
 register = template.Library()
-
-
-@register.filter
-def duration(seconds) -> str:
-    try:
-        s = float(seconds)
-    except (TypeError, ValueError):  # None, or "" for a run with no summary yet
-        return "–"
-    return humanize.duration(s)
+register.filter("duration", duration)  # the one duration filter, under this library too
 
 
 @register.filter
@@ -32,13 +24,16 @@ def fleet_value(value, key: str = "") -> str:
 
 @register.filter
 def vm_outcome(code: str) -> str:
-    """A fleet VM's outcome in a few words ('failed: source crash' for ``crashed``)."""
-    return outcomes.fleet_outcome(code).label if code in outcomes.OUTCOMES else code
+    """A fleet VM's outcome in a few words ('failed: source crash' for ``crashed``, 'migrated
+    without converging' for the term ``not_converged``)."""
+    said = outcomes.fleet_words(str(code))
+    return said.label if said else str(code).replace("_", " ")
 
 
 @register.filter
 def vm_outcome_definition(code: str) -> str:
-    return outcomes.fleet_outcome(code).sentence if code in outcomes.OUTCOMES else ""
+    said = outcomes.fleet_words(str(code))
+    return said.sentence if said else ""
 
 
 @register.filter

@@ -25,6 +25,22 @@ def human(value, key: str = "") -> str:
 
 
 @register.filter
+def duration(seconds) -> str:
+    """Seconds as ``humanize.duration`` reads them ('64.98' -> '1 min 5 s'); '–' for none."""
+    try:
+        s = float(seconds)
+    except (TypeError, ValueError):  # None, or "" for a run with no summary yet
+        return "–"
+    return humanize.duration(s)
+
+
+@register.filter
+def param(value, name: str = "") -> str:
+    """A single-VM parameter as typed, in the unit people read (``humanize.parameter``)."""
+    return humanize.parameter(str(name), value)
+
+
+@register.filter
 def label(key: str) -> str:
     return human_label(str(key))
 
