@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from .model import Fleet, Host, Rack, Vm
+from .model import Fleet, Host, HostTable, Rack, Vm
 from .scenario import Scenario, rack_names_of
 
 GIB = 1024**3
@@ -12,6 +12,7 @@ GIB = 1024**3
 
 def build_fleet(scenario: Scenario, rng: random.Random) -> Fleet:
     racks, hosts = [], []
+    table = HostTable()
     names = iter(rack_names_of(scenario.racks))
     for group in scenario.racks:
         for _ in range(group.count):
@@ -19,7 +20,7 @@ def build_fleet(scenario: Scenario, rng: random.Random) -> Fleet:
             racks.append(rack)
             for j in range(group.hosts):
                 host = Host(
-                    len(hosts),
+                    table,
                     f"{rack.name}-h{j + 1}",
                     rack.id,
                     group.vcpus,
@@ -36,6 +37,7 @@ def build_fleet(scenario: Scenario, rng: random.Random) -> Fleet:
             _listed_vms(scenario, hosts),
             scenario.spine_bps,
             scenario.migration_share,
+            table,
         )
     mix = scenario.vms
     names = [name for name, _ in mix.workloads]
@@ -79,7 +81,9 @@ def build_fleet(scenario: Scenario, rng: random.Random) -> Fleet:
             host.vms.add(vm_id)
             host.reserve(vcpus, memory)
             vms.append(vm)
-    return Fleet(scenario.zone, racks, hosts, vms, scenario.spine_bps, scenario.migration_share)
+    return Fleet(
+        scenario.zone, racks, hosts, vms, scenario.spine_bps, scenario.migration_share, table
+    )
 
 
 def _listed_vms(scenario: Scenario, hosts: list[Host]) -> list[Vm]:

@@ -25,7 +25,7 @@ from migrationsim.switchover import device_and_resume_s
 
 from . import reasons as why
 from .build import build_fleet
-from .kernel import Kernel
+from .kernel import Kernel, collector_paused
 from .model import FAILED, MAINTENANCE, SCHEDULED, UP, Fleet, Host, Vm
 from .network import Flow, Network, in_order
 from .placement import Placement
@@ -111,13 +111,14 @@ class FleetRun(Kernel):
         self.sample_every_s = sample_every_s
         self.busiest_links = busiest_links
         self.rng = random.Random(scenario.seed)
-        self.fleet: Fleet = build_fleet(scenario, random.Random(scenario.seed + 1))
+        with collector_paused():  # millions of objects without cycles (kernel.py)
+            self.fleet: Fleet = build_fleet(scenario, random.Random(scenario.seed + 1))
+            self.records = [VmRecord(vm.id) for vm in self.fleet.vms]
         # the ceiling (kernel.py): ~15 actions a VM in the presets; hostile input stops here
         self.max_actions = MAX_ACTIONS_PER_VM * len(self.fleet.vms) + 100_000
         self.max_time_s = MAX_SIMULATED_S
         self.network = Network()
         self.placement = Placement(self.fleet, scenario, random.Random(scenario.seed + 2))
-        self.records = [VmRecord(vm.id) for vm in self.fleet.vms]
         if on_event:
             self.listeners.append(on_event)
         self._specs: dict = {}

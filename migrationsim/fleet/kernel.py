@@ -15,6 +15,12 @@ is not activity either.
 The kernel knows nothing of hosts, VMs or migrations: a model subclasses it and schedules its
 own actions.
 
+Python's cyclic garbage collector walks every live object at each full collection: a
+million-VM fleet is millions of objects without cycles, walked again and again for nothing (a
+fifth of such a run). ``collector_paused`` holds it while a model builds its world, and a run
+moves what exists when it starts out of its way (``gc.freeze``) until it ends; new objects are
+still collected as usual.
+
 A ceiling bounds every run whatever its input: at most ``max_actions`` actions and nothing
 after ``max_time_s`` simulated seconds. A run that reaches it stops there, ``finish`` is called
 as at any end, and ``stopped`` says why in a sentence (None for a run that ran out of work).
@@ -22,8 +28,10 @@ as at any end, and ``stopped`` says why in a sentence (None for a run that ran o
 
 from __future__ import annotations
 
+import gc
 import heapq
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 YEAR_S = 365.25 * 86400.0
 
@@ -92,8 +100,9 @@ class Kernel:
 
     def run(self):
         """Run to the end."""
-        while self.step():
-            pass
+        with _world_frozen():
+            while self.step():
+                pass
         self.finish()
         return self
 
@@ -101,13 +110,36 @@ class Kernel:
         """Run to the end, yielding every event as it is produced (for streaming)."""
         buffer: list[dict] = []
         self.listeners.append(buffer.append)
-        while self.step():
-            if buffer:
-                yield from buffer
-                buffer.clear()
+        with _world_frozen():
+            while self.step():
+                if buffer:
+                    yield from buffer
+                    buffer.clear()
         self.finish()
         yield from buffer
         buffer.clear()
 
     def finish(self) -> None:
         """Called once when the run is over (nothing left to happen): a model closes its books."""
+
+
+@contextmanager
+def collector_paused():
+    """No cyclic garbage collection inside (building a world of objects without cycles)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@contextmanager
+def _world_frozen():
+    """What exists now is left out of full collections until the run ends (``gc.freeze``)."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

@@ -19,7 +19,7 @@ import random
 from . import reasons as why
 from .model import UP, Fleet, Host, Vm
 from .scenario import Scenario
-from .scoring import SCORINGS
+from .scoring import ROW_SCORINGS, SCORINGS
 
 
 class Placement:
@@ -27,28 +27,27 @@ class Placement:
         self.fleet = fleet
         self.caps = scenario.caps
         self.score = SCORINGS[scenario.scoring]
+        self.score_row = ROW_SCORINGS.get(self.score)  # the same rule on the hosts' columns
         self.candidates = scenario.candidates
         self.rng = rng
         # hosts in service, by zone; a host's place in its zone's pool
         self.zone_of = [fleet.racks[h.rack].zone for h in fleet.hosts]
+        self.rack_of = [h.rack for h in fleet.hosts]
         self.pools: dict[str, list[int]] = {zone: [] for zone in fleet.zones}
         for h in fleet.hosts:
             self.pools[self.zone_of[h.id]].append(h.id)
         self.index = {h: i for pool in self.pools.values() for i, h in enumerate(pool)}
-        self.due: dict[int, int] = {}  # host id -> maintenance events still to take it
+        self.due = [0] * len(fleet.hosts)  # by host id: maintenance events still to take it
 
     def will_take(self, hosts) -> None:
         """A maintenance event will take these hosts out of service, each in its turn."""
         for host in hosts:
-            self.due[host.id] = self.due.get(host.id, 0) + 1
+            self.due[host.id] += 1
 
     def taken(self, host: Host) -> None:
         """One maintenance event took this host (or passed it by: it had failed)."""
-        left = self.due.get(host.id, 0) - 1
-        if left > 0:
-            self.due[host.id] = left
-        else:
-            self.due.pop(host.id, None)
+        if self.due[host.id] > 0:
+            self.due[host.id] -= 1
 
     def leave_pool(self, host: Host) -> None:
         i = self.index.pop(host.id, None)
@@ -96,22 +95,45 @@ class Placement:
         rejections: dict[str, int] = {}
         due = self.due
         best, best_key = None, None
+        # The common case is checked on the hosts' columns (model.HostTable): a host up, with
+        # room, no anti-affinity group, under its cap. Anything else goes through
+        # ``rejection``, which names the reason.
+        table = self.fleet.table
+        state, patched = table.state, table.patched
+        vcpus_of, used_vcpus = table.vcpus, table.used_vcpus
+        memory_of, used_memory = table.memory_bytes, table.used_memory_bytes
+        incoming = table.incoming
+        rack_of = self.rack_of
+        vcpus, memory_bytes = vm.vcpus, vm.memory_bytes
+        plain = vm.anti_affinity is None and not self.caps.headroom
+        per_target = None if restart else self.caps.per_target_host
+        source_id, source_rack = source.id, source.rack
+        score, score_row = self.score, self.score_row
         for host_id in ids:
             if host_id in exclude:
                 continue
-            host = hosts[host_id]
-            code = self.rejection(vm, source, host, restart)
-            if code is not None:
-                rejections[code] = rejections.get(code, 0) + 1
-                continue
+            if not (
+                plain
+                and host_id != source_id
+                and state[host_id] == UP
+                and used_vcpus[host_id] + vcpus <= vcpus_of[host_id] + 1e-9
+                and used_memory[host_id] + memory_bytes <= memory_of[host_id] + 1e-6
+                and (per_target is None or incoming[host_id] < per_target)
+            ):
+                code = self.rejection(vm, source, hosts[host_id], restart)
+                if code is not None:
+                    rejections[code] = rejections.get(code, 0) + 1
+                    continue
             key = (
-                host_id in due,  # a maintenance will take it later: the VM would move again
-                not host.patched,
-                host.rack == source.rack,
-                self.score(host, vm),
-                host.incoming,
-                host.id,
+                due[host_id] > 0,  # a maintenance will take it later: the VM would move again
+                not patched[host_id],
+                rack_of[host_id] == source_rack,
+                score_row(table, host_id, vm) if score_row else score(hosts[host_id], vm),
+                incoming[host_id],
+                host_id,
             )
             if best_key is None or key < best_key:
-                best, best_key = host, key
+                best_key = key
+        if best_key is not None:
+            best = hosts[best_key[-1]]
         return best, rejections

@@ -92,3 +92,32 @@ def test_a_registered_scoring_function_plugs_in():
         assert target.name == "r1-h4"
     finally:
         del SCORINGS["highest_id"]
+
+
+def test_the_column_form_of_each_scoring_rule_gives_exactly_the_rule():
+    """Placement scores the hosts it checks from the hosts' columns (``ROW_SCORINGS``): for any
+    load, each gives the very number its rule gives on the ``Host``."""
+    from migrationsim.fleet.scoring import ROW_SCORINGS, SCORINGS
+
+    fleet, _ = setup()
+    rng = random.Random(5)
+    for host in fleet.hosts:
+        host.reserve(rng.randint(0, 8), rng.random() * 60 * 2**30)
+    for name, rule in SCORINGS.items():
+        row = ROW_SCORINGS[rule]
+        for host in fleet.hosts:
+            assert row(fleet.table, host.id, fleet.vms[0]) == rule(host, fleet.vms[0]), name
+
+
+def test_a_host_reads_and_writes_its_row_of_the_table():
+    fleet, _ = setup()
+    host = fleet.hosts[2]
+    host.state, host.incoming = SCHEDULED, 3
+    host.reserve(2, 2**30)
+    table = fleet.table
+    assert (table.state[2], table.incoming[2]) == (SCHEDULED, 3)
+    assert (
+        table.used_vcpus[2] == host.used_vcpus
+        and table.used_memory_bytes[2] == host.used_memory_bytes
+    )
+    assert [h.state for h in fleet.hosts].count(SCHEDULED) == 1  # the others' rows untouched
