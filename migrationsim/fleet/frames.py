@@ -120,6 +120,7 @@ class FleetStream:
 
     def _reset(self) -> None:
         self._segments: list = []
+        self._peak_in_flight = 0
         self._host_segments: list = []
         self._blackouts: list = []
         self._waits: list = []
@@ -165,6 +166,9 @@ class FleetStream:
             self._open[vm] = (_NEXT_PHASE[kind], t, host)
             if kind == "migration_start":
                 self._waits.append(round(float(e.get("queue_wait_s") or 0.0), 3))
+                # the most in flight during the frame: a migration that starts and ends
+                # between two frames is counted (a count at the frame's end would miss it)
+                self._peak_in_flight = max(self._peak_in_flight, len(self.run.in_flight))
         elif kind == "migrated":
             self._close(vm, t)
             self._done.add(vm)
@@ -323,7 +327,7 @@ class FleetStream:
         s["t_s"].append(frame["t_s"])
         s["done"].append(counts["done"])
         s["completed"].append(self.completed)
-        s["migrating"].append(counts["migrating"])
+        s["migrating"].append(max(self._peak_in_flight, len(run.in_flight)))
         s["queued"].append(queued)
         s["hosts_done"].append(self.hosts_done)
         self.blackouts.extend(self._blackouts)
@@ -340,6 +344,8 @@ class FleetStream:
         (every blackout, or evenly spaced quantiles of them for big fleets)."""
         step = max(1, math.ceil(len(self.series["t_s"]) / max_points))
         series = {k: v[::step] for k, v in self.series.items()}
+        migrating = self.series["migrating"]  # peaks: the most in flight over each kept step
+        series["migrating"] = [max(migrating[i : i + step]) for i in range(0, len(migrating), step)]
         values = sorted(self.blackouts)
         if len(values) > 2000:
             values = [values[round(i * (len(values) - 1) / 1999)] for i in range(2000)]

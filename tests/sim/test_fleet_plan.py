@@ -66,3 +66,15 @@ def test_the_plan_says_in_words_when_a_wave_cannot_be_placed():
     result = plan(data)
     assert result["capacity"] and "GiB of memory" in result["capacity"][0]["reasons"][0]
     assert result["not_placed"] > 0 and result["not_placed_reasons"]
+
+
+def test_the_in_flight_series_counts_migrations_that_start_and_end_between_two_frames():
+    """A frame every hour, migrations of seconds: the compare chart's "in flight" line is the
+    most in flight during each frame, never the count at its end (which is 0 there)."""
+    stream = FleetStream(preset_scenario("demo"), bucket_s=3600.0)
+    frames = list(stream.frames())
+    peak = stream.run.peak_concurrent
+    assert peak > 0
+    assert max(stream.series["migrating"]) == peak
+    assert max(stream.compare_series(max_points=2)["migrating"]) == peak  # kept when thinned
+    assert frames[-1]["counts"]["migrating"] == 0
