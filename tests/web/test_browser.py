@@ -4,31 +4,7 @@ in the embedded and the production mode."""
 import re
 import time
 
-import pytest
-
-from .support import CHROMIUM, CHROMIUM_ARGS, chromium_available, service_skip
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not chromium_available():
-        service_skip(f"Chromium ({CHROMIUM}; apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    yield page
-    context.close()
+from .browser_support import browser, page  # noqa: F401  (the Chromium fixtures)
 
 
 def test_the_timeline_grows_while_the_run_plays_then_the_summary_appears(stack, page):

@@ -6,7 +6,7 @@ import time
 
 from migrationsim.fleet import FleetRun, load_scenario, summarize
 
-from .test_browser import browser, page  # noqa: F401  (the same Chromium fixtures)
+from .browser_support import browser, page  # noqa: F401  (the Chromium fixtures)
 
 # What the engine says of the demo preset: the page must show the same numbers.
 DEMO = summarize(FleetRun(load_scenario("demo")).run())

@@ -10,24 +10,15 @@ import pytest
 from migrationsim.lessons import get
 from playground.lessons import results
 
-from .support import CHROMIUM, CHROMIUM_ARGS, chromium_available, service_skip
+from .browser_support import chromium, open_page
 
 SHOTS = os.environ.get("UI_SHOTS_DIR", "")  # set it to keep a screenshot of each chart
 
 
 @pytest.fixture
-def page(live_server):
-    if not chromium_available():
-        service_skip(f"Chromium ({CHROMIUM}; apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-        page.errors = []
-        page.on("pageerror", lambda error: page.errors.append(str(error)))
-        yield page
-        browser.close()
+def page(live_server):  # Chromium after the live server (browser_support.py says why)
+    with chromium() as browser:
+        yield open_page(browser, 1280, 800)
 
 
 def _drawn(live_server, page, slug: str) -> dict:

@@ -5,33 +5,9 @@ The words are the server's (``migrationsim/outcomes.py``), not a copy in the pag
 import re
 import time
 
-import pytest
-
 from migrationsim import outcomes
 
-from .support import CHROMIUM, CHROMIUM_ARGS, chromium_available, service_skip
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not chromium_available():
-        service_skip(f"Chromium ({CHROMIUM}; apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    yield page
-    context.close()
+from .browser_support import browser, page  # noqa: F401  (the Chromium fixtures)
 
 
 def test_an_aborted_run_is_narrated_as_aborted_with_why_and_where_the_vm_is(stack, page):

@@ -9,8 +9,8 @@ import re
 
 import pytest
 
+from .browser_support import browser, open_page  # noqa: F401  (the Chromium fixtures)
 from .rehearsal_support import create, request, running_daphne, simulate
-from .support import CHROMIUM, CHROMIUM_ARGS, chromium_available, service_skip
 
 
 @pytest.fixture(scope="module")
@@ -19,24 +19,11 @@ def server(tmp_path_factory):
         yield running
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not chromium_available():
-        service_skip(f"Chromium ({CHROMIUM}; apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    page = context.new_page()
+def page(browser):  # noqa: F811
+    page = open_page(browser, 1200, 900)
     yield page
-    context.close()
+    page.context.close()
 
 
 def _width(page, selector: str) -> float:

@@ -4,7 +4,7 @@ that never drops). The demo preset only, so it stays fast."""
 
 import re
 
-from .test_browser import browser, page  # noqa: F401  (the same Chromium fixtures)
+from .browser_support import browser, page  # noqa: F401  (the Chromium fixtures)
 
 
 def _planned_and_run(stack, page, *, seed: str | None = None) -> int:

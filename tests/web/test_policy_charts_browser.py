@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
+from .browser_support import browser, page  # noqa: F401  (the Chromium fixtures)
 from .support import PYTHON, ROOT
-from .test_browser import browser, page  # noqa: F401  (the same Chromium fixtures)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from .test_browser import browser, page  # noqa: F401  (the same Chromium fixtures)
+from .browser_support import browser, page  # noqa: F401  (the Chromium fixtures)
 from .test_fleet_browser import _start_demo_run
 
 RUN_SOCKET = re.compile(r"/ws/(fleet-)?runs/\d+/")

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from .test_browser import browser, page  # noqa: F401  (the same Chromium fixtures)
+from .browser_support import browser, page  # noqa: F401  (the Chromium fixtures)
 from .test_fleet_browser import _start_demo_run
 
 TIMELINE = "document.getElementById('chart-timeline')"
