@@ -77,7 +77,13 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlencode, urlparse, urlsplit, urlunparse
 
-from loopback import dechunk, free_port  # bench/ is on sys.path when a script here runs
+from loopback import (  # bench/ is on sys.path when a script here runs
+    create_services,
+    database_url,
+    dechunk,
+    drop_database,
+    free_port,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = Path(sys.executable)
@@ -823,24 +829,12 @@ class Deployment:
         return {"web": cpu_seconds(web.pid), "workers": sum(cpu_seconds(w.pid) for w in workers)}
 
     def _db_url(self, name: str) -> str:
-        return urlunparse(urlparse(self.admin_url)._replace(path=f"/{name}"))
+        return database_url(self.admin_url, name)
 
     def __enter__(self):
-        import psycopg
-        import redis
-
-        with psycopg.connect(self._db_url("postgres"), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{self.dbname}"')
-        redis.Redis.from_url(self.redis_url).flushdb()
         try:
-            subprocess.run(
-                [str(SERVE), "release"],
-                cwd=ROOT,
-                env=self.env,
-                check=True,
-                stdout=(self.workdir / "release.log").open("wb"),
-                stderr=subprocess.STDOUT,
-                timeout=180,
+            create_services(
+                self.admin_url, self.dbname, self.redis_url, self.env, self.workdir, 180
             )
             for name, argv in (
                 ("worker1", ["worker", "worker1"]),
@@ -888,10 +882,7 @@ class Deployment:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=5)
-        import psycopg
-
-        with psycopg.connect(self._db_url("postgres"), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)')
+        drop_database(self.admin_url, self.dbname)
 
 
 def main() -> None:

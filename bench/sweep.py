@@ -55,7 +55,12 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
-from loopback import free_port  # bench/ is on sys.path when a script here runs
+from loopback import (  # bench/ is on sys.path when a script here runs
+    create_services,
+    database_url,
+    drop_database,
+    free_port,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVE = ROOT / "deploy" / "serve"
@@ -218,7 +223,7 @@ class Deployment:
         return f"http://127.0.0.1:{self.port}"
 
     def db_url(self, name: str) -> str:
-        return urlunparse(urlparse(self.admin_url)._replace(path=f"/{name}"))
+        return database_url(self.admin_url, name)
 
     def _spawn(self, name: str, *argv: str) -> subprocess.Popen:
         log = self.workdir / f"{name}.log"
@@ -233,21 +238,9 @@ class Deployment:
         )
 
     def __enter__(self):
-        import psycopg
-        import redis
-
-        with psycopg.connect(self.db_url("postgres"), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{self.dbname}"')
-        redis.Redis.from_url(self.redis_url).flushdb()
         try:
-            subprocess.run(
-                [str(SERVE), "release"],
-                cwd=ROOT,
-                env=self.env,
-                check=True,
-                stdout=(self.workdir / "release.log").open("wb"),
-                stderr=subprocess.STDOUT,
-                timeout=300,
+            create_services(
+                self.admin_url, self.dbname, self.redis_url, self.env, self.workdir, 300
             )
             self.web = self._spawn("web", "web")
             deadline = time.monotonic() + 120
@@ -289,10 +282,8 @@ class Deployment:
     def __exit__(self, *exc):
         _stop_all([*self.workers, *([self.web] if self.web else [])])
         self.workers, self.web = [], None
-        import psycopg
 
-        with psycopg.connect(self.db_url("postgres"), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)')
+        drop_database(self.admin_url, self.dbname)
 
 
 def _stop_all(procs: list[subprocess.Popen]) -> None:
