@@ -1,5 +1,5 @@
 """ASGI entry point: ``http`` goes to Django (request bodies capped: ``limits``), ``websocket``
-to the Channels consumers, behind an Origin check (scheme, host and port: ``ops/origins.py``) and
+to the Channels consumers, behind a cap on sockets per client address (``limits``), an Origin check (scheme, host and port: ``ops/origins.py``) and
 the session and user (``scope["user"]``, ``scope["session"]``) the consumers check owners with.
 
 Run it with ``daphne playground.asgi:application``.
@@ -20,7 +20,7 @@ django_asgi_app = get_asgi_application()  # before importing anything that touch
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from playground.accounts.limits import RequestBodyLimit  # noqa: E402
+from playground.accounts.limits import RequestBodyLimit, WebSocketsPerClient  # noqa: E402
 from playground.ops import backpressure  # noqa: E402
 from playground.ops.origins import OriginValidator  # noqa: E402
 from playground.runs.routing import websocket_urlpatterns  # noqa: E402
@@ -31,6 +31,8 @@ backpressure.install()
 application = ProtocolTypeRouter(
     {
         "http": RequestBodyLimit(django_asgi_app),
-        "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": WebSocketsPerClient(
+            OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )

@@ -379,6 +379,9 @@ PLAYGROUND_PLANS_PER_MINUTE = env_int("PLAYGROUND_PLANS_PER_MINUTE", 10)
 PLAYGROUND_SIGNUPS_PER_HOUR = env_int("PLAYGROUND_SIGNUPS_PER_HOUR", 5)
 # All anonymous sessions from one client address share this many times the budget.
 PLAYGROUND_ANONYMOUS_ADDRESS_FACTOR = env_int("PLAYGROUND_ANONYMOUS_ADDRESS_FACTOR", 3)
+# WebSockets open at once from one client address, per web process (a lecture hall behind one
+# NAT fits); one more is closed with 4429 (playground/accounts/limits.py). 0: no limit.
+PLAYGROUND_WEBSOCKETS_PER_CLIENT = env_int("PLAYGROUND_WEBSOCKETS_PER_CLIENT", 300)
 # A request body over this many bytes gets 413 before it is read (an upload is at most 2 MB).
 PLAYGROUND_MAX_REQUEST_BYTES = env_int("PLAYGROUND_MAX_REQUEST_BYTES", 4 * 1024 * 1024)
 # What one run may cost a worker: a run that goes past any of these fails with the reason.

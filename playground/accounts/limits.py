@@ -242,6 +242,40 @@ class RequestBodyLimit:
                 await _refuse(send, limit, scope)
 
 
+CLOSE_TOO_MANY_SOCKETS = 4429
+
+
+class WebSocketsPerClient:
+    """ASGI middleware: at most ``PLAYGROUND_WEBSOCKETS_PER_CLIENT`` WebSockets open at once from
+    one client address in this process (0: no limit). One more is accepted and closed at once
+    with 4429 (a browser sees a close code only on a socket that opened), which the page says in
+    words and does not retry. Each open socket costs the process memory and a place in its
+    groups; without a cap one visitor could open them by the thousand. The default leaves room
+    for a lecture hall behind one address."""
+
+    def __init__(self, app):
+        self.app = app
+        self.open: dict[str, int] = {}
+
+    async def __call__(self, scope, receive, send):
+        limit = settings.PLAYGROUND_WEBSOCKETS_PER_CLIENT
+        if scope["type"] != "websocket" or limit <= 0:
+            return await self.app(scope, receive, send)
+        client = (scope.get("client") or ("unknown",))[0]
+        if self.open.get(client, 0) >= limit:
+            await receive()  # websocket.connect
+            await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": CLOSE_TOO_MANY_SOCKETS})
+            return None
+        self.open[client] = self.open.get(client, 0) + 1
+        try:
+            return await self.app(scope, receive, send)
+        finally:
+            self.open[client] -= 1
+            if not self.open[client]:
+                del self.open[client]
+
+
 async def _refuse(send, limit: int, scope, status: int = 413, text: str | None = None) -> None:
     """The refusal, as JSON for a JSON endpoint (a path ending in ``.json``), else our page."""
     import json

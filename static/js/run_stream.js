@@ -49,6 +49,7 @@
   const REASONS = {
     4404: "This run does not exist or is not yours.",
     4400: "Bad request.",
+    4429: "Too many live streams are open from your address; close some tabs and reload.",
   };
   function reasonFor(code) {
     return REASONS[code] || `The server closed the live stream (code ${code}); reload the page to try again.`;
