@@ -4,8 +4,9 @@
 event stream). Each maintenance event takes its hosts out of service as its ``Rollout`` allows
 (``rollout.py``). Each VM that must leave a host goes through GCE's phases (MODEL.md section 6):
 guest notice, queueing under the rollout caps, target selection (``placement.py``) and setup
-(with authentication), pre-copy (driven by the same ``Precopy`` object as the single-VM model,
-at the rate the network gives it, ``network.py``), blackout, post-migration brownout with
+(with authentication), pre-copy (the single-VM model's ``Precopy``, at the rate the network
+gives it, ``network.py``; migrations alike share its rounds, ``shared_precopy.py``), blackout,
+post-migration brownout with
 packet forwarding, cleanup. VMs that cannot live-migrate are terminated (and restarted elsewhere
 when ``automaticRestart``); VMs on a host that fails crash. Every step is an event with a time;
 ``FleetRun.events()`` yields them as produced.
