@@ -6,10 +6,9 @@ event stream). Each maintenance event takes its hosts out of service as its ``Ro
 guest notice, queueing under the rollout caps, target selection (``placement.py``) and setup
 (with authentication), pre-copy (the single-VM model's ``Precopy``, at the rate the network
 gives it, ``network.py``; migrations alike share its rounds, ``shared_precopy.py``), blackout,
-post-migration brownout with
-packet forwarding, cleanup. VMs that cannot live-migrate are terminated (and restarted elsewhere
-when ``automaticRestart``); VMs on a host that fails crash. Every step is an event with a time;
-``FleetRun.events()`` yields them as produced.
+post-migration brownout with packet forwarding, cleanup. VMs that cannot live-migrate are
+terminated (and restarted elsewhere when ``automaticRestart``); VMs on a host that fails crash.
+Every step is an event with a time; ``FleetRun.events()`` yields them as produced.
 """
 
 from __future__ import annotations
