@@ -17,9 +17,10 @@ own actions.
 
 Python's cyclic garbage collector walks every live object at each full collection: a
 million-VM fleet is millions of objects without cycles, walked again and again for nothing (a
-fifth of such a run). ``collector_paused`` holds it while a model builds its world, and a run
-moves what exists when it starts out of its way (``gc.freeze``) until it ends; new objects are
-still collected as usual.
+fifth of such a run). ``collector_paused`` holds it while a model builds its world and while
+``run`` runs (the model makes no cycles worth collecting meanwhile); ``events`` hands control to
+its consumer between events, so there what exists when it starts is only moved out of the
+collector's way (``gc.freeze``) until it ends, and new objects are collected as usual.
 
 A ceiling bounds every run whatever its input: at most ``max_actions`` actions and nothing
 after ``max_time_s`` simulated seconds. A run that reaches it stops there, ``finish`` is called
@@ -99,8 +100,8 @@ class Kernel:
         self.last_activity_s = self._activity_before_s
 
     def run(self):
-        """Run to the end."""
-        with _world_frozen():
+        """Run to the end (a run makes no reference cycles worth collecting while it runs)."""
+        with _world_frozen(), collector_paused():
             while self.step():
                 pass
         self.finish()
