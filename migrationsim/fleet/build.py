@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from itertools import accumulate
 
 from .model import Fleet, Host, HostTable, Rack, Vm
 from .scenario import Scenario, rack_names_of
@@ -41,7 +42,10 @@ def build_fleet(scenario: Scenario, rng: random.Random) -> Fleet:
         )
     mix = scenario.vms
     names = [name for name, _ in mix.workloads]
-    weights = [share for _, share in mix.workloads]
+    # the cumulative weights once (``choices`` with ``weights`` adds them up again for every VM;
+    # the draws are the same)
+    cum_weights = list(accumulate(share for _, share in mix.workloads))
+    customers = [f"customer-{i + 1}" for i in range(mix.customers)]  # one string each
     lo_gib, hi_gib = mix.memory_bytes[0] / GIB, mix.memory_bytes[1] / GIB
     vms = []
     for host in hosts:
@@ -67,8 +71,8 @@ def build_fleet(scenario: Scenario, rng: random.Random) -> Fleet:
                 host=host.id,
                 memory_bytes=float(memory),
                 vcpus=vcpus,
-                workload=rng.choices(names, weights)[0],
-                customer=f"customer-{rng.randrange(mix.customers) + 1}",
+                workload=rng.choices(names, cum_weights=cum_weights)[0],
+                customer=customers[rng.randrange(mix.customers)],
                 anti_affinity=anti,
                 on_host_maintenance="TERMINATE"
                 if (terminate or accelerator or spot)
