@@ -15,6 +15,7 @@ within its zone only (a region's zones share no live migration): each zone has i
 from __future__ import annotations
 
 import random
+from array import array
 
 from . import reasons as why
 from .model import UP, Fleet, Host, Vm
@@ -33,7 +34,9 @@ class Placement:
         # hosts in service, by zone; a host's place in its zone's pool
         self.zone_of = [fleet.racks[h.rack].zone for h in fleet.hosts]
         self.rack_of = [h.rack for h in fleet.hosts]
-        self.pools: dict[str, list[int]] = {zone: [] for zone in fleet.zones}
+        # (arrays of machine ints: a sampled id is read from the array, not from an int object
+        # somewhere in a million-VM heap)
+        self.pools: dict[str, array] = {zone: array("l") for zone in fleet.zones}
         for h in fleet.hosts:
             self.pools[self.zone_of[h.id]].append(h.id)
         self.index = {h: i for pool in self.pools.values() for i, h in enumerate(pool)}
