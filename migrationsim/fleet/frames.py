@@ -20,7 +20,7 @@ from .export import vm_rows
 from .frame_zones import ZoneTally
 from .prediction import watch
 from .scenario import parse_scenario
-from .single_vm import LinkShares
+from .single_vm import LinkShares, vm_facts
 
 # A VM's phases on the fleet timeline, with the single-VM page's Okabe-Ito colours; markers
 # (zero-length segments) for what ends a VM's stay abruptly.
@@ -362,11 +362,14 @@ class FleetStream:
         run = self.run
         fleet = run.fleet
         rows = vm_rows(run)
+        host_named = {host.name: host for host in fleet.hosts}
         for vm, row in zip(fleet.vms, rows, strict=False):
             row["host"] = self._first_host[vm.name]  # where it was when the run began
             row["rack"] = self._rack_of_host[row["host"]]
             row["segments"] = self.vm_segments.get(vm.name, [])
             row["link_rates"] = self.link_shares.rates.get(vm.name, [])
+            facts = vm_facts(fleet, vm, host_named[row["host"]])  # its anatomy, no rebuild
+            row.update(vcpus=facts["vcpus"], watches=facts["watches"], link_bps=facts["link_bps"])
         return rows
 
 
