@@ -14,6 +14,8 @@ with, draining, in maintenance, and migrations in flight out of it. A frame carr
 
 from __future__ import annotations
 
+from .scenario import parse_scenario, rack_names_of
+
 RACK_FIELDS = ("scope", "done", "draining", "maintenance", "migrating")
 
 
@@ -67,3 +69,27 @@ class ZoneTally:
             part["layout"] = self.layout()
             self._first = False
         return part
+
+
+def racks_by_zone(data: dict, racks: list[dict]) -> list[dict]:
+    """A summary's per-rack rows grouped by zone, in the scenario's order, each zone with its
+    sums (hosts, VMs now, migrated out): what a results page shows of a region. Read from the
+    scenario's rack groups, without building the fleet."""
+    scenario = parse_scenario(data)
+    zone_of = dict(
+        zip(
+            rack_names_of(scenario.racks),
+            (g.zone or scenario.zone for g in scenario.racks for _ in range(g.count)),
+            strict=True,
+        )
+    )
+    zones: dict[str, dict] = {}
+    for row in racks:
+        zone = zones.setdefault(
+            zone_of.get(row["rack"], scenario.zone),
+            {"hosts": 0, "vms_now": 0, "migrated_out": 0, "racks": []},
+        )
+        zone["racks"].append(row)
+        for key in ("hosts", "vms_now", "migrated_out"):
+            zone[key] += row.get(key) or 0
+    return [{"zone": name, **zone} for name, zone in zones.items()]
