@@ -59,26 +59,41 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def create_run(preset: str) -> tuple[int, float, str]:
+def create_run(preset: str) -> tuple[int, float, str, str]:
+    """The run (a signed-in viewer's: the consumer lets only its owner watch), its bucket and
+    speed, and the viewer's session cookie."""
     import django
 
     django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
     from migrationsim.fleet.plan import plan as plan_of
     from migrationsim.fleet.text import preset_scenario
+    from playground.accounts.access import Visitor
     from playground.fleets import services as fleet_services
     from playground.fleets.run_views import _speed_for
 
+    user = get_user_model().objects.create_user("viewer", password="bench-viewer-password-1")
+    client = Client()
+    client.force_login(user)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
     scenario = preset_scenario(preset)
     plan = plan_of(scenario)
-    run = fleet_services.start_run(scenario=scenario, plan=plan, queue=False)
-    return run.pk, run.bucket_s, _speed_for(run)
+    run = fleet_services.start_run(
+        scenario=scenario, plan=plan, queue=False, visitor=Visitor(user.pk, username="viewer")
+    )
+    return run.pk, run.bucket_s, _speed_for(run), cookie
 
 
-async def listen(url: str, origin: str, timeout: float):
+async def listen(url: str, origin: str, timeout: float, cookie: str):
     import websockets
 
     arrivals = []  # (wall time, bytes, frames)
-    async with websockets.connect(url, origin=origin, max_size=None) as ws:
+    async with websockets.connect(
+        url, origin=origin, max_size=None, additional_headers={"Cookie": cookie}
+    ) as ws:
         deadline = time.time() + timeout
         while time.time() < deadline:
             try:
@@ -125,7 +140,7 @@ def main() -> None:
     subprocess.run(
         [python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
     )
-    run_id, bucket_s, speed = create_run(args.preset)
+    run_id, bucket_s, speed, cookie = create_run(args.preset)
 
     port = free_port()
     log = (tmp / "daphne.log").open("wb")
@@ -155,6 +170,7 @@ def main() -> None:
                     f"ws://127.0.0.1:{port}/ws/fleet-runs/{run_id}/",
                     f"http://127.0.0.1:{port}",
                     args.timeout,
+                    cookie,
                 )
             )
             await asyncio.sleep(1.0)  # the viewer is connected and has the (empty) replay

@@ -17,9 +17,10 @@ from migrationsim import notice as notices
 
 from .engine import FleetRun
 from .export import vm_rows
+from .frame_zones import ZoneTally
 from .prediction import watch
 from .scenario import parse_scenario
-from .single_vm import LinkShares
+from .single_vm import LinkShares, vm_facts
 
 # A VM's phases on the fleet timeline, with the single-VM page's Okabe-Ito colours; markers
 # (zero-length segments) for what ends a VM's stay abruptly.
@@ -92,6 +93,8 @@ class FleetStream:
         self._vm_by_name = {vm.name: vm for vm in fleet.vms}
         self._rack_of_host = {h.name: fleet.racks[h.rack].name for h in fleet.hosts}
         self._first_host = {vm.name: fleet.hosts[vm.host].name for vm in fleet.vms}
+        self.zone_tally = ZoneTally(fleet)  # zones and racks, for a region's map
+        self.many_zones = len(fleet.zones) > 1
         self.vm_segments: dict[str, list] = {}  # every VM's segments, for the stored rows
         self._open: dict[str, tuple] = {}  # vm -> (phase, start, host)
         self._host_open: dict[str, tuple] = {}
@@ -199,8 +202,12 @@ class FleetStream:
             controller = self.run.controllers.get(e["event"])
             for host in controller.hosts if controller is not None else ():
                 left = self._host_events_left.get(host.name, 0)
+                rack = self._rack_of_host[host.name]
                 if left == 0 and host.name in self._host_events_left:
                     self.hosts_done -= 1  # through an earlier event, named again
+                    self.zone_tally.done[rack] -= 1
+                elif left == 0:
+                    self.zone_tally.scope[rack] += 1
                 self._host_events_left[host.name] = left + 1
             self.hosts_scope = len(self._host_events_left)
             self._notes.append(
@@ -245,6 +252,7 @@ class FleetStream:
             self._host_events_left[host] = left - 1
             if left == 1:
                 self.hosts_done += 1
+                self.zone_tally.done[self._rack_of_host[host]] += 1
 
     def _segment(self, vm: str, host: str, phase: str, start: float, end: float) -> None:
         seg = [vm, host, _PHASE[phase], round(start, 3), round(end, 3)]
@@ -299,6 +307,7 @@ class FleetStream:
         if final:
             counts.update(notified=0, migrating=0)
         links = self._last_links
+        in_flight_by_rack = {} if final else links.get("in_flight_by_rack") or {}
         frame = {
             "kind": "frame",
             "t_s": round(t, 3),
@@ -310,7 +319,8 @@ class FleetStream:
                 "draining": sum(1 for p, _ in self._host_open.values() if p == "draining"),
                 "maintenance": sum(1 for p, _ in self._host_open.values() if p == "maintenance"),
             },
-            "in_flight": {} if final else dict(links.get("in_flight_by_rack") or {}),
+            # per rack for one zone; a region's racks are in ``racks``, its zones in ``zones``
+            "in_flight": {} if final or self.many_zones else dict(in_flight_by_rack),
             "links": []
             if final
             else [
@@ -322,6 +332,7 @@ class FleetStream:
             "blackouts": self._blackouts,
             "waits": self._waits,
             "notes": self._notes[:20],
+            **self.zone_tally.frame_part(self._host_open, self._rack_of_host, in_flight_by_rack),
         }
         s = self.series
         s["t_s"].append(frame["t_s"])
@@ -357,11 +368,14 @@ class FleetStream:
         run = self.run
         fleet = run.fleet
         rows = vm_rows(run)
+        host_named = {host.name: host for host in fleet.hosts}
         for vm, row in zip(fleet.vms, rows, strict=False):
             row["host"] = self._first_host[vm.name]  # where it was when the run began
             row["rack"] = self._rack_of_host[row["host"]]
             row["segments"] = self.vm_segments.get(vm.name, [])
             row["link_rates"] = self.link_shares.rates.get(vm.name, [])
+            facts = vm_facts(fleet, vm, host_named[row["host"]])  # its anatomy, no rebuild
+            row.update(vcpus=facts["vcpus"], watches=facts["watches"], link_bps=facts["link_bps"])
         return rows
 
 

@@ -18,30 +18,56 @@ def _text_rate(bps: float, digits: int = 6) -> str:
 def vm_anatomy_params(data: dict, vm_name: str) -> dict | None:
     """The single-VM form's values for one VM of the scenario's fleet: its memory and workload,
     the scenario's policy, and its host NIC's migration share as the link bandwidth. None if
-    the fleet has no such VM. (The fleet is rebuilt from the scenario and seed: same VMs.)"""
+    the fleet has no such VM. (The fleet is rebuilt from the scenario and seed: same VMs; a
+    finished web run has each VM's ``vm_facts`` in its row: ``anatomy_params_of`` needs no
+    rebuild.)"""
     run = FleetRun(parse_scenario(data))
     fleet = run.fleet
     vm = next((v for v in fleet.vms if v.name == vm_name), None)
     if vm is None:
         return None
-    host = fleet.hosts[vm.host]
-    policy = dict(run.scenario.policy)
-    gib = vm.memory_bytes / 2**30
-    params = {
-        "memory": f"{gib:g}GiB" if gib == int(gib) else f"{vm.memory_bytes:.0f}B",
+    return anatomy_params_of(run.scenario, vm_facts(fleet, vm))
+
+
+FACTS = ("vm", "host", "memory_bytes", "workload", "vcpus", "watches", "link_bps")
+
+
+def vm_facts(fleet, vm, host=None) -> dict:
+    """What a VM's anatomy needs of its fleet (``FACTS``): the host it started on (``host``;
+    default: where it is now) and its NIC's migration share, its size, workload and whether its
+    guest watches the metadata server."""
+    host = fleet.hosts[vm.host] if host is None else host
+    return {
+        "vm": vm.name,
+        "host": host.name,
+        "memory_bytes": vm.memory_bytes,
         "workload": vm.workload,
+        "vcpus": vm.vcpus,
+        "watches": bool(vm.watches_metadata),
+        "link_bps": host.nic_bps * fleet.migration_share,
+    }
+
+
+def anatomy_params_of(scenario, facts: dict) -> dict:
+    """The single-VM form's values for a VM of this (parsed) scenario, from its ``vm_facts``."""
+    policy = dict(scenario.policy)
+    memory_bytes = facts["memory_bytes"]
+    gib = memory_bytes / 2**30
+    params = {
+        "memory": f"{gib:g}GiB" if gib == int(gib) else f"{memory_bytes:.0f}B",
+        "workload": facts["workload"],
         "dirty_rate": "",
         "working_set": "",
-        "bandwidth": _text_rate(host.nic_bps * fleet.migration_share),
+        "bandwidth": _text_rate(facts["link_bps"]),
         "max_bandwidth": str(policy.pop("max_bandwidth", "") or ""),
         "policy": str(policy.pop("policy", "qemu")),
         "downtime_limit": str(policy.pop("downtime_limit", "300ms")),
         "auto_converge": bool(policy.pop("auto_converge", False)),
         "post_copy": bool(policy.pop("post_copy", False)),
-        "guest_watches": bool(vm.watches_metadata),
+        "guest_watches": bool(facts["watches"]),
         "resolution": "fluid",
         "speed": "10",
-        "seed": int(run.scenario.seed),
+        "seed": int(scenario.seed),
     }
     params.update(
         {
@@ -50,7 +76,7 @@ def vm_anatomy_params(data: dict, vm_name: str) -> dict | None:
             if k != "resolution"
         }
     )
-    params["fleet_vm"] = {"vm": vm.name, "host": host.name, "vcpus": vm.vcpus}
+    params["fleet_vm"] = {"vm": facts["vm"], "host": facts["host"], "vcpus": facts["vcpus"]}
     return params
 
 

@@ -10,9 +10,16 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from migrationsim.fleet.single_vm import vm_anatomy_params, with_fleet_bandwidth
+from migrationsim.fleet.scenario import parse_scenario
+from migrationsim.fleet.single_vm import (
+    FACTS,
+    anatomy_params_of,
+    vm_anatomy_params,
+    with_fleet_bandwidth,
+)
 from playground.accounts import access, limits
 from playground.fleets.models import FleetRun, FleetRunVm
+from playground.runs.models import RunStatus
 
 from .services import create_run
 
@@ -21,11 +28,16 @@ ERROR_UNKNOWN_VM = "this fleet run has no VM named {name!r}"
 
 def anatomy_params(*, run: FleetRun, vm_name: str) -> dict | None:
     """The single-VM form's values for one VM of this fleet run. None if there is no such VM."""
-    params = vm_anatomy_params(run.scenario, vm_name)
+    row = FleetRunVm.objects.filter(run=run, name=vm_name).only("data").first()
+    if row is None and run.status == RunStatus.DONE:  # a done run stored every VM's row
+        return None
+    if row is not None and all(key in row.data for key in FACTS):  # stored by the worker
+        params = anatomy_params_of(parse_scenario(run.scenario), row.data)
+    else:  # not done yet (or stored before the facts were): rebuild the fleet
+        params = vm_anatomy_params(run.scenario, vm_name)
     if params is None:
         return None
     params["fleet_vm"]["fleet_run"] = run.pk
-    row = FleetRunVm.objects.filter(run=run, name=vm_name).only("data").first()
     link_rates = (row.data.get("link_rates") if row is not None else None) or []
     params = with_fleet_bandwidth(params, link_rates)
     params["fleet_vm"]["bandwidth"] = "fleet" if link_rates else "nic_share"

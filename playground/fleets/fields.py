@@ -97,7 +97,8 @@ class Row:
 
 @dataclass(frozen=True)
 class ScopeRow(Row):
-    """An event's scope: its kind (zone, racks or hosts) and the names, two fields, one mapping."""
+    """An event's scope: its kind (the whole zone, zones of a region, racks or hosts) and the
+    names, two fields, one mapping."""
 
     names_field: forms.Field = None
 
@@ -110,7 +111,7 @@ class ScopeRow(Row):
 
     def initial(self, event: dict, defaults: dict) -> dict:
         scope = event.get(self.path) or {}
-        kind = "zone" if scope.get("zone") else "racks" if scope.get("racks") else "hosts"
+        kind = next((k for k in ("zone", "zones", "racks") if scope.get(k)), "hosts")
         names = "" if kind == "zone" else ", ".join(str(n) for n in scope.get(kind, []))
         return {self.name: kind, "scope_names": names}
 
@@ -266,7 +267,7 @@ EVENT_KINDS = [
     ("kernel_upgrade", "Kernel upgrade"),
     ("hw_failure", "Impending hardware failure"),
 ]
-SCOPES = [("zone", "The whole zone"), ("racks", "Racks"), ("hosts", "Hosts")]
+SCOPES = [("zone", "The whole zone"), ("zones", "Zones"), ("racks", "Racks"), ("hosts", "Hosts")]
 
 EVENT_FIELDS: tuple[Row, ...] = (
     Row(
@@ -280,10 +281,10 @@ EVENT_FIELDS: tuple[Row, ...] = (
         "scope",
         choice("Scope", SCOPES),
         names_field=forms.CharField(
-            label="Racks or hosts",
+            label="Zones, racks or hosts",
             required=False,
             validators=[MaxLengthValidator(MAX_DESCRIPTION)],
-            help_text="e.g. rack1, rack2 or rack1-h3 (not for the whole zone)",
+            help_text="e.g. region-1-a, rack1, rack2 or rack1-h3 (not for the whole zone)",
             widget=forms.TextInput(attrs={"placeholder": "rack1, rack2", **TEXT_ATTRS}),
         ),
     ),

@@ -21,8 +21,9 @@ from migrationsim.fleet.text import validate
 from . import fields, sizes
 from .fields import DEFAULTS, EVENT_DEFAULTS, EVENT_FIELDS, FLEET_FIELDS
 
-MAX_HOSTS = 2_000
-MAX_VMS = 40_000
+# the largest fleet the web runs: the region preset's (4 zones x 250 racks x 16 hosts x 16 VMs)
+MAX_HOSTS = 16_000
+MAX_VMS = 256_000
 MAX_EVENTS = 10  # the form edits at most this many; an upload may not bring more
 ERROR_TOO_MANY_HOSTS = f"at most {MAX_HOSTS:,} hosts in the web playground (use the CLI for more)"
 ERROR_TOO_MANY_VMS = f"at most {MAX_VMS:,} VMs in the web playground (use the CLI for more)"
@@ -76,7 +77,7 @@ class EventForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         if (
-            cleaned.get("scope") in ("racks", "hosts")
+            cleaned.get("scope") in ("zones", "racks", "hosts")
             and not (cleaned.get("scope_names") or "").strip()
         ):
             self.add_error("scope_names", f"name the {cleaned['scope']} (separated by commas)")
@@ -143,6 +144,7 @@ _FLEET_ALIASES = {
 }
 _EVENT_ALIASES = {
     "window": "window_start",
+    "scope.zones": "scope_names",
     "scope.racks": "scope_names",
     "scope.hosts": "scope_names",
     "scope": "scope_names",

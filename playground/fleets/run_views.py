@@ -12,6 +12,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from migrationsim import outcomes
+from migrationsim.fleet.frame_zones import racks_by_zone
 from migrationsim.fleet.frames import HOST_PHASES, PHASES
 from migrationsim.fleet.summary import GOOGLE_BLACKOUT_P50_S, GOOGLE_BLACKOUT_P99_S
 from playground.accounts import access
@@ -146,6 +147,7 @@ def _results(run: FleetRun) -> dict:
             (label, key, summary.get(key)) for key, label, _ in COMPARE_ROWS if key in summary
         ],
         "racks": summary.get("racks") or [],
+        "zones": racks_by_zone(run.scenario, summary.get("racks") or []),
         "unfinished": [
             (code, outcomes.label(code), outcomes.describe(code), n)
             for code, n in sorted(

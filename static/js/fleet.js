@@ -10,6 +10,9 @@
   const MARKERS = new Set(["terminated", "failed"]);
   const HOST_MARKERS = new Set(["skipped", "failed"]);
   const REDRAW_MS = 250;
+  const RACK_FIELDS = ["scope", "done", "draining", "maintenance", "migrating"];  // frame_zones.py
+  const BIG_RACKS = 64;      // more racks: a rack's row is its hosts' spans, hosts need a rack picked
+  const EXACT_MAX = 20000;   // more blackouts or waits: binned as they arrive, not sorted on each draw
 
   // --- received and played --------------------------------------------------------------------
   const frames = [];          // in seq order
@@ -26,8 +29,16 @@
       vmSegs: [], hostSegs: [], vmHost: new Map(), hostRack: new Map(),
       t: [], inflight: new Map(), links: new Map(), waiting: new Map(),
       blackouts: [], waits: [], notes: [],
+      layout: [], racks: new Map(), zones: {}, rackZone: new Map(), rackSpans: new Map(),
+      blackoutBins: new Array(FINE_BINS).fill(0), waitMax: 0,
     };
+    rackCells.clear();
+    dirtyRacks.clear();
+    mapBuilt = false;
   }
+  const FINE_BINS = 500;  // 0.01 decade each, 1 ms .. 100 s
+  const rackCells = new Map(), dirtyRacks = new Set();
+  let mapBuilt = false;
   resetAcc();
 
   function applyFrame(f) {
@@ -39,14 +50,30 @@
       acc.vmSegs.push(s);
       if (!acc.vmHost.has(s[0])) acc.vmHost.set(s[0], s[1]);
     }
-    for (const s of f.host_segments || []) { acc.hostSegs.push(s); acc.hostRack.set(s[0], s[1]); }
-    series(acc.inflight, f.in_flight || {}, i);
+    for (const s of f.host_segments || []) {
+      acc.hostSegs.push(s); acc.hostRack.set(s[0], s[1]);
+      const spans = acc.rackSpans.get(s[1]) || new Map();  // phase -> [first start, last end]
+      const span = spans.get(s[2]);
+      if (span) { span[0] = Math.min(span[0], s[3]); span[1] = Math.max(span[1], s[4]); } else spans.set(s[2], [s[3], s[4]]);
+      acc.rackSpans.set(s[1], spans);
+    }
+    if (f.layout) {
+      acc.layout = f.layout;
+      for (const z of f.layout) for (const [rack] of z.racks) acc.rackZone.set(rack, z.zone);
+    }
+    for (const [rack, state] of Object.entries(f.racks || {})) { acc.racks.set(rack, state); dirtyRacks.add(rack); }
+    if (f.zones) acc.zones = f.zones;
+    const inflight = manyZones() ? Object.fromEntries(Object.entries(f.zones || {}).map(([z, c]) => [z, c.migrating])) : (f.in_flight || {});
+    series(acc.inflight, inflight, i);
     series(acc.waiting, f.waiting || {}, i);
     const links = {};
     for (const [name, u] of f.links || []) links[name] = u * 100;
     series(acc.links, links, i, null);
-    acc.blackouts.push(...(f.blackouts || []));
-    acc.waits.push(...(f.waits || []));
+    for (const b of f.blackouts || []) {
+      acc.blackouts.push(b);
+      acc.blackoutBins[Math.min(Math.max(Math.floor((Math.log10(Math.max(b, 1e-3)) + 3) * 100), 0), FINE_BINS - 1)]++;
+    }
+    for (const w of f.waits || []) { acc.waits.push(w); if (w > acc.waitMax) acc.waitMax = w; }
     for (const n of f.notes || []) acc.notes.push(n);
   }
 
@@ -57,6 +84,9 @@
     }
     for (const [key, arr] of map) arr.push(key in values ? values[key] : missing);
   }
+
+  const manyZones = () => acc.layout.length > 1;
+  const bigFleet = () => acc.racks.size > BIG_RACKS;
 
   // --- playback ------------------------------------------------------------------------------
   function tick(now) {
@@ -74,12 +104,15 @@
       }
       dirty = true;
     }
-    if (dirty && now - lastDraw >= REDRAW_MS) { draw(); lastDraw = now; dirty = false; }
+    // a redraw is a pass of steps, one chart per animation frame: no frame of the page's holds
+    // the main thread for all seven charts at once (a region's charts took 100-700 ms together)
+    if (!pending.length && dirty && now - lastDraw >= REDRAW_MS) { pending = drawSteps(); lastDraw = now; dirty = false; }
+    if (pending.length) pending.shift()();
     if (status === "done" && played === frames.length && !resultsLoaded) loadResults();
     if (clock.playing && status === "done" && frames.length && played === frames.length) setPlaying(false, true);
     requestAnimationFrame(tick);
   }
-  let dirty = true, lastDraw = -Infinity;
+  let dirty = true, lastDraw = -Infinity, pending = [];
 
   // --- the socket (run_stream.js: resume after the last seq, reconnect, stop on 4xxx) --------
   function connect() {
@@ -115,10 +148,12 @@
   const baseLayout = () => ({margin: {l: 70, r: 20, t: 10, b: 55}, font: {size: 14},
                              legend: {orientation: "h", x: 0, y: 1.02, yanchor: "bottom"}, paper_bgcolor: "#fff", plot_bgcolor: "#fff"});
   let zoomHost = "", zoomVms = null;  // zoomVms: fetched rows of a big fleet's host
+  let zoomRack = "", timelineZone = "";  // one rack's hosts; a region's zone on the timeline
   let mode = null;
 
   function defaultMode() {
-    const hosts = new Set(acc.hostSegs.map((s) => s[0])).size || acc.hosts.scope;
+    if (zoomRack) return "host";
+    const hosts = acc.hostRack.size || acc.hosts.scope;
     if (acc.vmSegs.length || frames.some((f) => (f.segments || []).length)) return "vm";
     return hosts > 64 ? "rack" : "host";
   }
@@ -132,11 +167,22 @@
     } else if (m === "vm") {
       segs = zoomHost ? acc.vmSegs.filter((s) => s[1] === zoomHost) : acc.vmSegs;
       rowOf = (s) => s[0];
+    } else if (m === "rack" && !zoomHost && !zoomRack && bigFleet()) {
+      // a rack's row: each phase from its first host's start to its last host's end (a zone of
+      // 250 racks is 500 bars, not its hosts' 12,000)
+      phases = HOST_PHASES; markers = HOST_MARKERS;
+      for (const [rack, spans] of acc.rackSpans) {
+        if (timelineZone && acc.rackZone.get(rack) !== timelineZone) continue;
+        for (const [phase, [a, b]] of spans) segs.push([rack, acc.rackZone.get(rack) || "", phase, a, b]);
+      }
+      rowOf = (s) => s[0];
     } else {
       phases = HOST_PHASES; markers = HOST_MARKERS;
-      segs = acc.hostSegs.map((s) => [s[0], s[1], s[2], s[3], s[4]]);
+      segs = acc.hostSegs;
       if (zoomHost) segs = segs.filter((s) => s[0] === zoomHost);
-      rowOf = m === "rack" && !zoomHost ? (s) => s[1] : (s) => s[0];
+      else if (zoomRack) segs = segs.filter((s) => s[1] === zoomRack);
+      else if (m === "host" && bigFleet()) segs = [];  // thousands of hosts: pick a rack first
+      rowOf = m === "rack" && !zoomHost && !zoomRack ? (s) => s[1] : (s) => s[0];
     }
     const order = new Map();
     for (const s of segs) if (!order.has(rowOf(s))) order.set(rowOf(s), [s[1], rowOf(s)]);
@@ -154,7 +200,7 @@
       } else {
         traces.push({type: "bar", orientation: "h", name: p.label, base: mine.map((s) => s[3]),
                      x: mine.map((s) => Math.max(s[4] - s[3], 0.001)), y: mine.map(rowOf),
-                     marker: {color: p.color, opacity: m === "rack" && !zoomHost ? 0.35 : 1},
+                     marker: {color: p.color, opacity: m === "rack" && !zoomHost && !zoomRack && !bigFleet() ? 0.35 : 1},
                      customdata: names,
                      hovertemplate: `%{customdata[0]} (%{customdata[1]}): ${p.label} %{base:.0f}-%{x:.1f} s<extra></extra>`});
       }
@@ -182,6 +228,9 @@
     const height = Math.max(300, Math.min(900, 40 + rows.length * (rows.length > 150 ? 4 : 14)));
     const labelled = labelledRows(rows, height);
     timelineInfo = {points, rows: rows.length, mode: m, labels: labelled.length};
+    const note = $("timeline-note");
+    if (m === "host" && bigFleet() && !zoomRack && !zoomHost) note.textContent = PICK_RACK;
+    else if (note.textContent === PICK_RACK) note.textContent = timelineHelp;
     if (modeSelect.value !== m) modeSelect.value = m;
     $("chart-timeline").style.height = `${height}px`;
     Plotly.react("chart-timeline", traces, {
@@ -232,7 +281,14 @@
             {x: Math.log10(config.google_p99_s), y, yref: "paper", text: "Google p99 300 ms", showarrow: false, xanchor: "left", font: {color: "#D55E00", size: 12}}];
   }
 
-  function draw() {
+  function drawSteps() {
+    const lay = (extra) => ({...baseLayout(), ...extra});
+    return [drawHeader, drawTimeline, drawZones, () => drawInflight(lay), () => drawLinks(lay),
+            () => drawHistogram(lay), () => drawCdf(lay), () => drawWaiting(lay), () => drawWaits(lay),
+            () => { drawNotes(); drawLegend(); }];
+  }
+
+  function drawHeader() {
     $("sim-clock").textContent = fmtTime(clock.t);
     $("played-count").textContent = played;
     const scope = acc.hosts.scope || config.hosts_in_scope || 0;
@@ -240,33 +296,137 @@
     $("progress").value = acc.hosts.done;
     $("progress-text").textContent = `${acc.hosts.done} / ${scope || "?"} hosts`;
     for (const li of document.querySelectorAll("#counts li")) li.querySelector(".n").textContent = acc.counts[li.dataset.count] ?? 0;
-    drawTimeline();
-    const lay = (extra) => ({...baseLayout(), ...extra});
+  }
+  function drawInflight(lay) {
     Plotly.react("chart-inflight", linesFrom(acc.inflight, {stack: true, limit: 8}),
                  lay({xaxis: {title: {text: "simulated time (s)"}}, yaxis: {title: {text: "migrations"}, rangemode: "tozero"}}), plotConfig);
+  }
+  function drawLinks(lay) {
     Plotly.react("chart-links", linesFrom(acc.links, {limit: 8}),
                  lay({xaxis: {title: {text: "simulated time (s)"}}, yaxis: {title: {text: "utilisation (%)"}, range: [0, 105]}}), plotConfig);
-    const h = histogram(acc.blackouts);
+  }
+  function drawHistogram(lay) {
+    const h = acc.blackouts.length > EXACT_MAX ? binnedHistogram() : histogram(acc.blackouts);
     Plotly.react("chart-blackout-hist", [{type: "bar", x: h.x, y: h.counts, width: h.width, name: "VMs", marker: {color: "#D55E00"}}],
                  lay({xaxis: logAxis({title: {text: "blackout (s, log scale)"}, range: [-3, 1.5]}), yaxis: {title: {text: "VMs"}},
                       shapes: googleLines(1).map((s) => ({...s, yref: "paper"})), annotations: googleNotes(1.02), showlegend: false}), plotConfig);
-    const sorted = acc.blackouts.slice().sort((a, b) => a - b);
-    const step = Math.max(1, Math.floor(sorted.length / 600));
-    const cx = [], cy = [];
-    for (let i = 0; i < sorted.length; i += step) { cx.push(sorted[i]); cy.push((i + 1) / sorted.length); }
-    if (sorted.length) { cx.push(sorted[sorted.length - 1]); cy.push(1); }
+  }
+  function drawCdf(lay) {
+    const [cx, cy] = acc.blackouts.length > EXACT_MAX ? binnedCdf() : exactCdf();
     Plotly.react("chart-blackout-cdf", [
       {type: "scatter", mode: "lines", x: cx, y: cy, name: "this run", line: {color: "#D55E00", width: 3, shape: "hv"}},
       {type: "scatter", mode: "markers+text", x: [config.google_p50_s, config.google_p99_s], y: [0.5, 0.99], name: "Google",
        text: ["50 ms, p50", "300 ms, p99"], textposition: "bottom right", marker: {size: 12, symbol: "diamond", color: "#0072B2"}}],
       lay({xaxis: logAxis({title: {text: "blackout (s, log scale)"}, range: [-3, 1.5]}), yaxis: {title: {text: "share of migrated VMs"}, range: [0, 1.02]}}), plotConfig);
+  }
+  function drawWaiting(lay) {
     Plotly.react("chart-waiting", linesFrom(acc.waiting, {stack: true, limit: 7, names: codeName}),
                  lay({xaxis: {title: {text: "simulated time (s)"}}, yaxis: {title: {text: "VMs waiting"}, rangemode: "tozero"}}), plotConfig);
+  }
+  function drawWaits(lay) {
+    const [waitTrace, atOnce] = acc.waits.length > EXACT_MAX ? binnedWaits() : exactWaits();
+    Plotly.react("chart-waits", [waitTrace],
+                 lay({xaxis: {title: {text: `queue wait (s); ${atOnce} started at once`}}, yaxis: {title: {text: "migrations"}}, showlegend: false}), plotConfig);
+  }
+
+  function exactCdf() {
+    const sorted = acc.blackouts.slice().sort((a, b) => a - b);
+    const step = Math.max(1, Math.floor(sorted.length / 600));
+    const cx = [], cy = [];
+    for (let i = 0; i < sorted.length; i += step) { cx.push(sorted[i]); cy.push((i + 1) / sorted.length); }
+    if (sorted.length) { cx.push(sorted[sorted.length - 1]); cy.push(1); }
+    return [cx, cy];
+  }
+  // many blackouts: the CDF at the upper edge of each 0.01-decade bin they were counted into
+  function binnedCdf() {
+    const cx = [], cy = [], n = acc.blackouts.length;
+    let seen = 0;
+    acc.blackoutBins.forEach((c, i) => {
+      if (!c) return;
+      seen += c; cx.push(Math.pow(10, (i + 1) / 100 - 3)); cy.push(seen / n);
+    });
+    return [cx, cy];
+  }
+  function binnedHistogram() {  // the 0.1-decade bins of histogram(), summed from the fine ones
+    const counts = new Array(BIN_EDGES.length - 1).fill(0);
+    acc.blackoutBins.forEach((c, i) => { counts[Math.min(Math.floor(i / 10), counts.length - 1)] += c; });
+    const x = counts.map((_, i) => Math.sqrt(BIN_EDGES[i] * BIN_EDGES[i + 1]));
+    const width = counts.map((_, i) => BIN_EDGES[i + 1] - BIN_EDGES[i]);
+    return {x, counts, width};
+  }
+  function exactWaits() {
     const w = acc.waits.filter((v) => v > 0);
-    Plotly.react("chart-waits", [{type: "histogram", x: w, nbinsx: 40, marker: {color: "#56B4E9"}, name: "migrations"}],
-                 lay({xaxis: {title: {text: `queue wait (s); ${acc.waits.length - w.length} started at once`}}, yaxis: {title: {text: "migrations"}}, showlegend: false}), plotConfig);
-    drawNotes();
-    drawLegend();
+    return [{type: "histogram", x: w, nbinsx: 40, marker: {color: "#56B4E9"}, name: "migrations"}, acc.waits.length - w.length];
+  }
+  function binnedWaits() {  // 40 bars over 0 .. the longest wait
+    const width = (acc.waitMax || 1) / 40, counts = new Array(40).fill(0);
+    let atOnce = 0;
+    for (const v of acc.waits) { if (v > 0) counts[Math.min(Math.floor(v / width), 39)]++; else atOnce++; }
+    return [{type: "bar", x: counts.map((_, i) => (i + 0.5) * width), y: counts, width: width, marker: {color: "#56B4E9"}, name: "migrations"}, atOnce];
+  }
+
+  // --- the zones-and-racks map: built once from the first frame's layout, then only the racks
+  // that changed are recoloured ---------------------------------------------------------------
+  function rackClass(state) {
+    const [scope, done, draining, maintenance, migrating] = state || [0, 0, 0, 0, 0];
+    if (draining || maintenance || migrating) return "rack-busy";
+    if (!scope) return "rack-idle";
+    if (done >= scope) return "rack-done";
+    return done ? "rack-partial" : "rack-waiting";
+  }
+  function rackTitle(rack, state) {
+    const s = state || [0, 0, 0, 0, 0];
+    return `${rack}: ${s[1]} / ${s[0]} hosts done, ${s[2]} draining, ${s[3]} in maintenance, ${s[4]} migrating`;
+  }
+  function zoneLine(zone) {
+    const c = acc.zones[zone] || {};
+    return `${c.done || 0} / ${c.scope || 0} hosts done · ${c.draining || 0} draining · ${c.maintenance || 0} in maintenance · ${c.migrating || 0} migrating`;
+  }
+  function drawZones() {
+    const map = $("zone-map");
+    if (!mapBuilt && acc.layout.length) {
+      map.replaceChildren(...acc.layout.map((z) => {
+        const row = document.createElement("div");
+        row.className = "zone-row";
+        row.dataset.zone = z.zone;
+        const h = document.createElement("h3");
+        h.append(`${z.zone} `);
+        const line = document.createElement("span");
+        line.className = "muted zone-line";
+        h.append(line, ` · ${z.racks.length} racks`);
+        const cells = document.createElement("div");
+        cells.className = "rack-cells";
+        for (const [rack] of z.racks) {
+          const b = document.createElement("button");
+          b.type = "button"; b.dataset.rack = rack;
+          b.setAttribute("aria-label", rack);
+          rackCells.set(rack, b);
+          cells.appendChild(b);
+          dirtyRacks.add(rack);
+        }
+        row.append(h, cells);
+        return row;
+      }));
+      mapBuilt = true;
+      $("zones-panel").hidden = false;
+      const zoneSelect = $("timeline-zone");
+      if (manyZones() && !zoneSelect.options.length) {
+        zoneSelect.replaceChildren(...["", ...acc.layout.map((z) => z.zone)].map((z) => {
+          const o = document.createElement("option"); o.value = z; o.textContent = z || "all zones"; return o;
+        }));
+        for (const el of document.querySelectorAll(".zone-only")) el.hidden = false;
+        $("inflight-caption").textContent = "Migrations in flight, per zone";
+      }
+    }
+    for (const rack of dirtyRacks) {
+      const cell = rackCells.get(rack);
+      if (!cell) continue;
+      const state = acc.racks.get(rack);
+      cell.className = rackClass(state) + (rack === zoomRack ? " selected" : "");
+      cell.title = rackTitle(rack, state);
+    }
+    dirtyRacks.clear();
+    for (const row of map.children) row.querySelector(".zone-line").textContent = zoneLine(row.dataset.zone);
   }
 
   let notesShown = 0;
@@ -314,9 +474,25 @@
 
   const modeSelect = $("timeline-mode");
   modeSelect.addEventListener("change", () => { mode = modeSelect.value; dirty = true; });
+  const timelineHelp = $("timeline-note").textContent;
+  const PICK_RACK = "This fleet has too many hosts for one chart: pick a rack (in the map above, or type its name) to see its hosts.";
+  const rackInput = $("zoom-rack");
+  rackInput.addEventListener("change", () => setRack(rackInput.value.trim()));
+  $("timeline-zone").addEventListener("change", (e) => { timelineZone = e.target.value; dirty = true; });
+  $("zone-map").addEventListener("click", (e) => {
+    const cell = e.target.closest("button[data-rack]");
+    if (cell) { setRack(cell.dataset.rack); $("chart-timeline").scrollIntoView({block: "nearest"}); }
+  });
+  function setRack(rack) {
+    const before = zoomRack;
+    zoomRack = rack; rackInput.value = rack; zoomHost = ""; zoomVms = null; zoomInput.value = "";
+    if (rack) { mode = "host"; modeSelect.value = "host"; }
+    for (const r of [before, rack]) if (r) dirtyRacks.add(r);
+    dirty = true;
+  }
   const zoomInput = $("zoom-host");
   zoomInput.addEventListener("change", () => setZoom(zoomInput.value.trim()));
-  $("zoom-clear").addEventListener("click", () => setZoom(""));
+  $("zoom-clear").addEventListener("click", () => { setZoom(""); setRack(""); });
   function setZoom(host) {
     zoomHost = host; zoomVms = null; zoomInput.value = host; dirty = true;
     if (host && (mode || defaultMode()) !== "vm") {
@@ -329,7 +505,8 @@
 
   const hostList = $("host-names");
   setInterval(() => {
-    const names = new Set([...acc.hostSegs.map((s) => s[0]), ...acc.vmSegs.map((s) => s[1])]);
+    const names = new Set(acc.hostRack.keys());
+    for (const host of acc.vmHost.values()) names.add(host);
     if (names.size !== hostList.children.length) {
       hostList.replaceChildren(...[...names].sort(natural).slice(0, 2000).map((n) => {
         const option = document.createElement("option");
@@ -349,6 +526,7 @@
       const m = timelineInfo.mode;
       if (zoomVms || m === "vm") openAnatomy(p.y);
       else if (m === "host" || zoomHost) setZoom(p.y);
+      else if (bigFleet()) setRack(p.y);  // a rack's row: its hosts
       else { modeSelect.value = "host"; mode = "host"; dirty = true; }
     });
   }
@@ -370,8 +548,10 @@
                    counts: acc.counts, hosts: acc.hosts, timelinePoints: timelineInfo.points,
                    timelineRows: timelineInfo.rows, timelineLabels: timelineInfo.labels, mode: timelineInfo.mode,
                    playing: clock.playing,
-                   blackouts: acc.blackouts.length, firstMessageMs: firstMessageAt}),
-    restart, setZoom,
+                   blackouts: acc.blackouts.length, firstMessageMs: firstMessageAt,
+                   zones: acc.layout.map((z) => z.zone), racks: acc.racks.size, zoomRack,
+                   zoneCounts: acc.zones}),
+    restart, setZoom, setRack,
   };
 
   connect();

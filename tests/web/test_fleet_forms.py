@@ -72,7 +72,7 @@ def test_percentages_over_100_are_refused(client, fleet):
 
 
 def test_fleets_too_big_for_the_web_are_refused_with_a_reason(client, fleet):
-    response = _post(client, fleet, racks="100", hosts_per_rack="100")
+    response = _post(client, fleet, racks="200", hosts_per_rack="100")
     assert response.status_code == 422
     assert response.context["form"].errors["racks"] == [ERROR_TOO_MANY_HOSTS]
 
@@ -218,3 +218,16 @@ def test_the_sweep_page_offers_each_parameters_examples(client, alice):
     assert 'id="sweep-examples"' in html and "sweep_form.js" in html
     assert f'placeholder="{EXAMPLES["caps.per_source_host"]}"' in html
     assert 'data-examples-of="y_param"' in html
+
+
+def test_an_event_scoped_to_zones_by_name_is_stored_as_a_list_of_zones(client, fleet):
+    response = _post(client, fleet, **{"events-0-scope": "zones", "events-0-scope_names": "z"})
+    assert response.status_code == 302
+    fleet.refresh_from_db()
+    assert fleet.scenario["events"][0]["scope"] == {"zones": ["z"]}
+
+
+def test_a_zone_the_fleet_does_not_have_is_refused_next_to_the_names(client, fleet):
+    response = _post(client, fleet, **{"events-0-scope": "zones", "events-0-scope_names": "zz"})
+    assert response.status_code == 422
+    assert "no zone named 'zz'" in response.context["formset"].forms[0].errors["scope_names"][0]

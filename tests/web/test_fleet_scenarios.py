@@ -193,3 +193,18 @@ def test_re_run_with_changes_prefills_the_form_from_the_runs_scenario(alice, cli
     assert response.status_code == 200
     assert response.context["form"]["name"].value() == "again"
     assert response.context["formset"].forms[0]["scope_names"].value() == "r1"
+
+
+def test_the_region_preset_is_offered_on_the_dashboard_and_opens_its_form(client):
+    assert b'data-preset="region"' in client.get("/fleets/").content
+    response = client.post("/fleets/from-preset/", {"preset": "region"})
+    fleet = Fleet.objects.latest("id")
+    assert response.status_code == 302 and response.url == fleet.get_absolute_url()
+    form = client.get(response.url)
+    assert form.status_code == 200
+    assert [g["zone"] for g in fleet.scenario["fleet"]["racks"]] == [
+        "region-1-a",
+        "region-1-b",
+        "region-1-c",
+        "region-1-d",
+    ]

@@ -310,8 +310,8 @@ def test_fleet_size_caps_are_field_errors(client, alice):
     fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
     url = f"/fleets/{fleet.pk}/"
     for changes, field in (
-        ({"racks": "100", "hosts_per_rack": "100"}, "racks"),
-        ({"racks": "40", "hosts_per_rack": "40", "vms_per_host": "30"}, "vms_per_host"),
+        ({"racks": "200", "hosts_per_rack": "100"}, "racks"),
+        ({"racks": "100", "hosts_per_rack": "100", "vms_per_host": "30"}, "vms_per_host"),
         ({"gpu_share": "101"}, "gpu_share"),
         ({"seed": str(2**70)}, "seed"),
         ({"description": "x" * 5000}, "description"),
@@ -356,7 +356,8 @@ def test_new_plans_are_limited_per_visitor(client, alice, settings):
 
 
 def test_asking_for_unknown_vms_anatomy_counts_against_the_run_limit(client, alice, settings):
-    """Finding the VM rebuilds the fleet (0.3 s for 40,000 VMs): unknown names are not free."""
+    """Finding a VM of an unfinished run rebuilds the fleet (0.3 s for 40,000 VMs): unknown
+    names are not free."""
     settings.PLAYGROUND_RUNS_PER_MINUTE = 2
     run = fleet_services.start_run(scenario=tiny(), queue=False, visitor=alice)
     pipeline.execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher())

@@ -1,0 +1,76 @@
+"""Frames of a region: zones, each with its racks summarised, and only the racks that changed."""
+
+import copy
+
+from migrationsim.fleet import load_scenario
+from migrationsim.fleet.frame_zones import RACK_FIELDS
+from migrationsim.fleet.frames import FleetStream
+
+from .fleet_support import TINY
+
+
+def _small_region(racks_per_zone: int = 3) -> dict:
+    data = copy.deepcopy(load_scenario("region").raw)
+    for group in data["fleet"]["racks"]:
+        group["count"] = racks_per_zone
+    data["fleet"]["vms"]["per_host"] = 4
+    return data
+
+
+def _frames(data: dict, bucket_s: float = 300) -> list[dict]:
+    return list(FleetStream(data, bucket_s=bucket_s).frames())
+
+
+def _racks_as_last_seen(frames: list[dict]) -> dict[str, list[int]]:
+    state: dict[str, list[int]] = {}
+    for frame in frames:
+        state.update(frame["racks"])
+    return state
+
+
+def test_the_first_frame_lays_out_the_zones_and_their_racks_and_no_other_does():
+    frames = _frames(_small_region())
+    layout = frames[0]["layout"]
+    assert [z["zone"] for z in layout] == ["region-1-a", "region-1-b", "region-1-c", "region-1-d"]
+    assert [name for name, _ in layout[0]["racks"]] == ["a-r1", "a-r2", "a-r3"]
+    assert all(hosts == 16 for z in layout for _, hosts in z["racks"])
+    assert all("layout" not in f for f in frames[1:])
+    assert set(frames[0]["racks"]) == {name for z in layout for name, _ in z["racks"]}
+
+
+def test_a_frame_sends_only_the_racks_whose_state_changed():
+    frames = _frames(_small_region())
+    later = [len(f["racks"]) for f in frames[1:]]
+    assert max(later) < 12 and min(later) == 0  # 12 racks; quiet frames send none
+
+
+def test_zones_are_their_racks_summed_and_end_with_every_host_done():
+    frames = _frames(_small_region())
+    racks = {}
+    for frame in frames:
+        racks.update(frame["racks"])
+        layout = frames[0]["layout"]
+        for zone in layout:
+            summed = [sum(racks[name][i] for name, _ in zone["racks"]) for i in range(5)]
+            assert summed == [frame["zones"][zone["zone"]][f] for f in RACK_FIELDS]
+    last = frames[-1]["zones"]
+    assert all(z["scope"] == z["done"] == 48 for z in last.values())
+    assert all(z["draining"] == z["maintenance"] == z["migrating"] == 0 for z in last.values())
+    assert sum(z["done"] for z in last.values()) == frames[-1]["hosts"]["done"]
+
+
+def test_one_zone_upgraded_at_a_time_shows_in_the_zones():
+    frames = _frames(_small_region())
+    busy = [
+        {z for z, c in f["zones"].items() if c["draining"] or c["maintenance"] or c["migrating"]}
+        for f in frames
+    ]
+    assert all(len(zones) <= 1 for zones in busy)
+    assert [z for zones in busy for z in zones][0] == "region-1-a"
+
+
+def test_a_fleet_of_one_zone_keeps_migrations_in_flight_per_rack():
+    frames = _frames(copy.deepcopy(TINY), bucket_s=5)
+    assert len(frames[0]["layout"]) == 1
+    assert any(f["in_flight"] for f in frames)
+    assert all(not f["in_flight"] for f in _frames(_small_region()))
