@@ -35,6 +35,10 @@ def _session_processes(sid: int) -> list[str]:
     return found
 
 
+def _default_interrupt() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def started_run(tmp_path):
     port = free_port()
@@ -54,6 +58,9 @@ def started_run(tmp_path):
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        # as from a terminal: Ctrl-C at its default (a signal the parent ignores stays ignored
+        # in the child, and bash cannot trap a signal ignored when it started)
+        preexec_fn=_default_interrupt,
     )
     try:
         wait_for_port(port, timeout=120, proc=proc)
