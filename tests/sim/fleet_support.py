@@ -1,6 +1,8 @@
 """Small fleets for the fleet-engine tests."""
 
-from migrationsim.fleet import FleetRun, parse_scenario
+import copy
+
+from migrationsim.fleet import FleetRun, load_scenario, parse_scenario
 
 # What the web's plan page and ``fleet --plan --json`` read: the plan's keys are a contract.
 PLAN_KEYS = {
@@ -153,3 +155,13 @@ TINY = {
         }
     ],
 }
+
+
+def small_region(racks_per_zone: int, per_host: int) -> dict:
+    """The region preset with a few racks a zone and fewer VMs a host: the same four zones and
+    rolling upgrade, seconds to run."""
+    data = copy.deepcopy(load_scenario("region").raw)
+    for group in data["fleet"]["racks"]:
+        group["count"] = racks_per_zone
+    data["fleet"]["vms"]["per_host"] = per_host
+    return data

@@ -2,19 +2,10 @@
 
 import copy
 
-from migrationsim.fleet import load_scenario
 from migrationsim.fleet.frame_zones import RACK_FIELDS
 from migrationsim.fleet.frames import FleetStream
 
-from .fleet_support import TINY
-
-
-def _small_region(racks_per_zone: int = 3) -> dict:
-    data = copy.deepcopy(load_scenario("region").raw)
-    for group in data["fleet"]["racks"]:
-        group["count"] = racks_per_zone
-    data["fleet"]["vms"]["per_host"] = 4
-    return data
+from .fleet_support import TINY, small_region
 
 
 def _frames(data: dict, bucket_s: float = 300) -> list[dict]:
@@ -29,7 +20,7 @@ def _racks_as_last_seen(frames: list[dict]) -> dict[str, list[int]]:
 
 
 def test_the_first_frame_lays_out_the_zones_and_their_racks_and_no_other_does():
-    frames = _frames(_small_region())
+    frames = _frames(small_region(3, 4))
     layout = frames[0]["layout"]
     assert [z["zone"] for z in layout] == ["region-1-a", "region-1-b", "region-1-c", "region-1-d"]
     assert [name for name, _ in layout[0]["racks"]] == ["a-r1", "a-r2", "a-r3"]
@@ -39,13 +30,13 @@ def test_the_first_frame_lays_out_the_zones_and_their_racks_and_no_other_does():
 
 
 def test_a_frame_sends_only_the_racks_whose_state_changed():
-    frames = _frames(_small_region())
+    frames = _frames(small_region(3, 4))
     later = [len(f["racks"]) for f in frames[1:]]
     assert max(later) < 12 and min(later) == 0  # 12 racks; quiet frames send none
 
 
 def test_zones_are_their_racks_summed_and_end_with_every_host_done():
-    frames = _frames(_small_region())
+    frames = _frames(small_region(3, 4))
     racks = {}
     for frame in frames:
         racks.update(frame["racks"])
@@ -60,7 +51,7 @@ def test_zones_are_their_racks_summed_and_end_with_every_host_done():
 
 
 def test_one_zone_upgraded_at_a_time_shows_in_the_zones():
-    frames = _frames(_small_region())
+    frames = _frames(small_region(3, 4))
     busy = [
         {z for z, c in f["zones"].items() if c["draining"] or c["maintenance"] or c["migrating"]}
         for f in frames
@@ -73,4 +64,4 @@ def test_a_fleet_of_one_zone_keeps_migrations_in_flight_per_rack():
     frames = _frames(copy.deepcopy(TINY), bucket_s=5)
     assert len(frames[0]["layout"]) == 1
     assert any(f["in_flight"] for f in frames)
-    assert all(not f["in_flight"] for f in _frames(_small_region()))
+    assert all(not f["in_flight"] for f in _frames(small_region(3, 4)))

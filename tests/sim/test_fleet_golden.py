@@ -15,6 +15,8 @@ import pytest
 
 from migrationsim.fleet import FleetRun, load_scenario, parse_scenario, summarize
 
+from .fleet_support import small_region
+
 GOLDEN = Path(__file__).with_name("golden") / "fleet_runs.json"
 
 
@@ -37,14 +39,6 @@ def _stressed_demo() -> dict:
     return data
 
 
-def _small_region() -> dict:
-    data = _preset("region")
-    for group in data["fleet"]["racks"]:
-        group["count"] = 2  # 4 zones x 2 racks x 16 hosts (the preset has 250 racks a zone)
-    data["fleet"]["vms"]["per_host"] = 8
-    return data
-
-
 # name -> (scenario dict, FleetRun keywords)
 CASES = {
     "demo": (lambda: _preset("demo"), {}),
@@ -54,7 +48,7 @@ CASES = {
     "heartbleed-128-hosts": (_small_heartbleed, {}),
     "demo-sampled-every-60s": (lambda: _preset("demo"), {"sample_every_s": 60.0}),
     "demo-post-copy-failures-window": (_stressed_demo, {"sample_every_s": 30.0}),
-    "region-2-racks-a-zone": (_small_region, {}),
+    "region-2-racks-a-zone": (lambda: small_region(2, 8), {}),
 }
 
 

@@ -1,21 +1,12 @@
 """A region: zones of racks. Live migration stays inside a zone; an event may name zones."""
 
-import copy
-
 import pytest
 
 from migrationsim.fleet import FleetRun, load_scenario, parse_scenario, summarize
 from migrationsim.fleet.rollout import hosts_in_scope
 from migrationsim.fleet.scenario import ScenarioError
 
-
-def _small_region(racks_per_zone: int = 2) -> dict:
-    """The region preset with a few racks a zone (the same shape, seconds to run)."""
-    data = copy.deepcopy(load_scenario("region").raw)
-    for group in data["fleet"]["racks"]:
-        group["count"] = racks_per_zone
-    data["fleet"]["vms"]["per_host"] = 8
-    return data
+from .fleet_support import small_region
 
 
 def _zone_of_host(run: FleetRun) -> dict[str, str]:
@@ -38,7 +29,7 @@ def test_the_region_preset_is_four_zones_upgraded_one_after_another():
 
 def test_every_migration_stays_in_its_zone():
     events = []
-    run = FleetRun(parse_scenario(_small_region()), events.append).run()
+    run = FleetRun(parse_scenario(small_region(2, 8)), events.append).run()
     zone_of = _zone_of_host(run)
     starts = [e for e in events if e["kind"] == "migration_start"]
     assert len(starts) > 100
