@@ -6,18 +6,23 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass
 
+import numpy as np
+
 # host states during maintenance
 UP = "up"  # in service, a possible target
 SCHEDULED = "scheduled"  # named by a running maintenance wave: no new VMs, its VMs leave
 MAINTENANCE = "maintenance"  # empty, being patched or repaired
 FAILED = "failed"
+STATES = (UP, SCHEDULED, MAINTENANCE, FAILED)
+STATE_CODE = {state: code for code, state in enumerate(STATES)}  # as ``HostTable`` stores it
 
 
 class HostTable:
-    """The hosts' changing state in columns, one row per host id (``Host`` reads and writes its
-    row). Placement checks 64 hosts drawn at random for every VM it places; at a million VMs,
+    """The hosts' changing state in columns of machine numbers, one row per host id (``Host``
+    reads and writes its row). Placement checks 64 hosts drawn at random for every VM it places,
+    on all of them at once (``views``: numpy arrays over the same memory). At a million VMs,
     reading those from objects and floats scattered over a gigabyte costs more than the checks
-    themselves (memory latency), while a column of 125,000 doubles is one megabyte."""
+    themselves (memory latency), while a column of 125,000 numbers is one megabyte."""
 
     __slots__ = (
         "state",
@@ -28,21 +33,24 @@ class HostTable:
         "used_memory_bytes",
         "incoming",
         "outgoing",
+        "_views",
     )
 
     def __init__(self):
-        self.state: list[str] = []
-        self.patched: list[bool] = []
-        self.vcpus: list[int] = []
-        self.used_vcpus: list[int] = []
+        self.state = array("b")  # STATE_CODE of the host's state
+        self.patched = array("b")
+        self.vcpus = array("q")
+        self.used_vcpus = array("q")
         self.memory_bytes = array("d")
         self.used_memory_bytes = array("d")
-        self.incoming: list[int] = []
-        self.outgoing: list[int] = []
+        self.incoming = array("q")
+        self.outgoing = array("q")
+        self._views = None
 
     def add_row(self, vcpus: int, memory_bytes: float) -> int:
         """A new host's row (up, unpatched, empty); returns its index, the host's id."""
-        self.state.append(UP)
+        self._views = None  # a column cannot grow while numpy looks at it
+        self.state.append(STATE_CODE[UP])
         self.patched.append(False)
         self.vcpus.append(vcpus)
         self.used_vcpus.append(0)
@@ -51,6 +59,23 @@ class HostTable:
         self.incoming.append(0)
         self.outgoing.append(0)
         return len(self.state) - 1
+
+    def views(self) -> HostColumns:
+        """The columns as numpy arrays sharing their memory (a write through ``Host`` shows)."""
+        if self._views is None:
+            self._views = HostColumns(self)
+        return self._views
+
+
+class HostColumns:
+    """numpy views of a ``HostTable``'s columns, for checks on many hosts at once."""
+
+    __slots__ = HostTable.__slots__[:-1]
+
+    def __init__(self, table: HostTable):
+        for name in self.__slots__:
+            column = getattr(table, name)
+            setattr(self, name, np.frombuffer(column, dtype=column.typecode))
 
 
 class Host:
@@ -75,15 +100,15 @@ class Host:
 
     @property
     def state(self) -> str:  # UP, SCHEDULED, MAINTENANCE or FAILED
-        return self.table.state[self.id]
+        return STATES[self.table.state[self.id]]
 
     @state.setter
     def state(self, value: str) -> None:
-        self.table.state[self.id] = value
+        self.table.state[self.id] = STATE_CODE[value]
 
     @property
     def patched(self) -> bool:  # has been through this run's maintenance
-        return self.table.patched[self.id]
+        return bool(self.table.patched[self.id])
 
     @patched.setter
     def patched(self, value: bool) -> None:

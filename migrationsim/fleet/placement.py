@@ -17,10 +17,15 @@ from __future__ import annotations
 import random
 from array import array
 
+import numpy as np
+
 from . import reasons as why
-from .model import UP, Fleet, Host, Vm
+from .model import STATE_CODE, UP, Fleet, Host, Vm
+from .sampling import sample_positions
 from .scenario import Scenario
 from .scoring import ROW_SCORINGS, SCORINGS
+
+_UP_CODE = STATE_CODE[UP]
 
 
 class Placement:
@@ -33,14 +38,16 @@ class Placement:
         self.rng = rng
         # hosts in service, by zone; a host's place in its zone's pool
         self.zone_of = [fleet.racks[h.rack].zone for h in fleet.hosts]
-        self.rack_of = [h.rack for h in fleet.hosts]
+        self.rack_of = np.array([h.rack for h in fleet.hosts], dtype=np.int64)
         # (arrays of machine ints: a sampled id is read from the array, not from an int object
         # somewhere in a million-VM heap)
-        self.pools: dict[str, array] = {zone: array("l") for zone in fleet.zones}
+        self.pools: dict[str, array] = {zone: array("q") for zone in fleet.zones}
         for h in fleet.hosts:
             self.pools[self.zone_of[h.id]].append(h.id)
         self.index = {h: i for pool in self.pools.values() for i, h in enumerate(pool)}
-        self.due = [0] * len(fleet.hosts)  # by host id: maintenance events still to take it
+        # by host id: maintenance events still to take it
+        self.due = array("q", bytes(8 * len(fleet.hosts)))
+        self.due_view = np.frombuffer(self.due, dtype=np.int64)
 
     def will_take(self, hosts) -> None:
         """A maintenance event will take these hosts out of service, each in its turn."""
@@ -93,50 +100,69 @@ class Placement:
     def choose(self, vm: Vm, source: Host, *, exclude=(), restart: bool = False):
         """(the chosen host or None, {rejection code: count})."""
         pool = self.pools[self.zone_of[source.id]]
-        ids = pool if len(pool) <= self.candidates else self.rng.sample(pool, self.candidates)
+        if len(pool) <= self.candidates:
+            ids = np.array(pool, dtype=np.int64)
+        else:
+            drawn = sample_positions(self.rng, len(pool), self.candidates)
+            ids = np.frombuffer(pool, dtype=np.int64)[drawn]  # (a copy)
+        if ids.size == 0:
+            return None, {}
         hosts = self.fleet.hosts
-        rejections: dict[str, int] = {}
-        due = self.due
-        best, best_key = None, None
-        # The common case is checked on the hosts' columns (model.HostTable): a host up, with
-        # room, no anti-affinity group, under its cap. Anything else goes through
-        # ``rejection``, which names the reason.
-        table = self.fleet.table
-        state, patched = table.state, table.patched
-        vcpus_of, used_vcpus = table.vcpus, table.used_vcpus
-        memory_of, used_memory = table.memory_bytes, table.used_memory_bytes
-        incoming = table.incoming
-        rack_of = self.rack_of
-        vcpus, memory_bytes = vm.vcpus, vm.memory_bytes
-        plain = vm.anti_affinity is None and not self.caps.headroom
+        columns = self.fleet.table.views()
+        # The common case is checked on all drawn hosts at once, on the hosts' columns: a host
+        # up, with room, under its cap, for a VM with no anti-affinity group and no headroom
+        # to keep. Any other host goes through ``rejection``, which names the reason.
         per_target = None if restart else self.caps.per_target_host
-        source_id, source_rack = source.id, source.rack
-        score, score_row = self.score, self.score_row
-        for host_id in ids:
+        if vm.anti_affinity is None and not self.caps.headroom:
+            quick = (
+                (columns.state[ids] == _UP_CODE)
+                & (ids != source.id)
+                & (columns.used_vcpus[ids] + vm.vcpus <= columns.vcpus[ids] + 1e-9)
+                & (
+                    columns.used_memory_bytes[ids] + vm.memory_bytes
+                    <= columns.memory_bytes[ids] + 1e-6
+                )
+            )
+            if per_target is not None:
+                quick &= columns.incoming[ids] < per_target
+        else:
+            quick = np.zeros(ids.size, dtype=bool)
+        allowed = quick.copy()
+        rejections: dict[str, int] = {}
+        for i in np.flatnonzero(~quick).tolist():  # in the order drawn
+            host_id = int(ids[i])
             if host_id in exclude:
                 continue
-            if not (
-                plain
-                and host_id != source_id
-                and state[host_id] == UP
-                and used_vcpus[host_id] + vcpus <= vcpus_of[host_id] + 1e-9
-                and used_memory[host_id] + memory_bytes <= memory_of[host_id] + 1e-6
-                and (per_target is None or incoming[host_id] < per_target)
-            ):
-                code = self.rejection(vm, source, hosts[host_id], restart)
-                if code is not None:
-                    rejections[code] = rejections.get(code, 0) + 1
-                    continue
-            key = (
-                due[host_id] > 0,  # a maintenance will take it later: the VM would move again
-                not patched[host_id],
-                rack_of[host_id] == source_rack,
-                score_row(table, host_id, vm) if score_row else score(hosts[host_id], vm),
-                incoming[host_id],
-                host_id,
+            code = self.rejection(vm, source, hosts[host_id], restart)
+            if code is None:
+                allowed[i] = True
+            else:
+                rejections[code] = rejections.get(code, 0) + 1
+        if exclude:
+            allowed &= ~np.isin(ids, list(exclude))
+        ids = ids[allowed]
+        if ids.size == 0:
+            return None, rejections
+        return hosts[self._preferred(ids, vm, source, columns)], rejections
+
+    def _preferred(self, ids, vm: Vm, source: Host, columns) -> int:
+        """The host, among those allowed, that a VM should go to, in this order: one no
+        maintenance will take later (the VM would move again), one already through this
+        maintenance, another rack than the source's, the best score, the fewest arriving
+        migrations, the lowest id."""
+        if self.score_row is not None:
+            score = self.score_row(columns, ids, vm)
+        else:
+            hosts = self.fleet.hosts
+            score = np.array([self.score(hosts[h], vm) for h in ids.tolist()], dtype=np.float64)
+        order = np.lexsort(
+            (
+                ids,
+                columns.incoming[ids],
+                score,
+                self.rack_of[ids] == source.rack,
+                columns.patched[ids] == 0,
+                self.due_view[ids] > 0,
             )
-            if best_key is None or key < best_key:
-                best_key = key
-        if best_key is not None:
-            best = hosts[best_key[-1]]
-        return best, rejections
+        )
+        return int(ids[order[0]])

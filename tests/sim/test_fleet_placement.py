@@ -2,10 +2,12 @@
 
 import random
 
+import numpy as np
+
 from migrationsim.fleet import parse_scenario
 from migrationsim.fleet import reasons as why
 from migrationsim.fleet.build import build_fleet
-from migrationsim.fleet.model import SCHEDULED
+from migrationsim.fleet.model import MAINTENANCE, SCHEDULED, STATE_CODE, UP
 from migrationsim.fleet.placement import Placement
 
 from .fleet_support import scenario
@@ -95,18 +97,18 @@ def test_a_registered_scoring_function_plugs_in():
 
 
 def test_the_column_form_of_each_scoring_rule_gives_exactly_the_rule():
-    """Placement scores the hosts it checks from the hosts' columns (``ROW_SCORINGS``): for any
-    load, each gives the very number its rule gives on the ``Host``."""
+    """Placement scores the hosts it checks all at once from the hosts' columns
+    (``ROW_SCORINGS``): for any load, each gives the very number its rule gives on the ``Host``."""
     from migrationsim.fleet.scoring import ROW_SCORINGS, SCORINGS
 
     fleet, _ = setup()
     rng = random.Random(5)
     for host in fleet.hosts:
         host.reserve(rng.randint(0, 8), rng.random() * 60 * 2**30)
+    ids = np.arange(len(fleet.hosts))
     for name, rule in SCORINGS.items():
-        row = ROW_SCORINGS[rule]
-        for host in fleet.hosts:
-            assert row(fleet.table, host.id, fleet.vms[0]) == rule(host, fleet.vms[0]), name
+        scores = ROW_SCORINGS[rule](fleet.table.views(), ids, fleet.vms[0])
+        assert scores.tolist() == [rule(host, fleet.vms[0]) for host in fleet.hosts], name
 
 
 def test_a_host_reads_and_writes_its_row_of_the_table():
@@ -114,10 +116,80 @@ def test_a_host_reads_and_writes_its_row_of_the_table():
     host = fleet.hosts[2]
     host.state, host.incoming = SCHEDULED, 3
     host.reserve(2, 2**30)
-    table = fleet.table
-    assert (table.state[2], table.incoming[2]) == (SCHEDULED, 3)
+    table, columns = fleet.table, fleet.table.views()
+    assert (table.state[2], table.incoming[2]) == (STATE_CODE[SCHEDULED], 3)
+    assert (columns.state[2], columns.incoming[2]) == (STATE_CODE[SCHEDULED], 3)  # one memory
     assert (
-        table.used_vcpus[2] == host.used_vcpus
-        and table.used_memory_bytes[2] == host.used_memory_bytes
+        table.used_vcpus[2] == host.used_vcpus == columns.used_vcpus[2]
+        and table.used_memory_bytes[2] == host.used_memory_bytes == columns.used_memory_bytes[2]
     )
+    assert type(host.used_vcpus) is int and type(host.patched) is bool  # no numpy types leak
     assert [h.state for h in fleet.hosts].count(SCHEDULED) == 1  # the others' rows untouched
+
+
+def _choose_one_by_one(placement, vm, source, drawn, exclude=(), restart=False):
+    """Placement's rule, written host by host: every drawn host not excluded is either rejected
+    with its reason or ranked by (taken later by a maintenance, not yet patched, the source's
+    rack, score, arriving migrations, id); the lowest rank wins."""
+    rejections, ranked = {}, []
+    for host_id in drawn:
+        if host_id in exclude:
+            continue
+        host = placement.fleet.hosts[host_id]
+        code = placement.rejection(vm, source, host, restart)
+        if code is not None:
+            rejections[code] = rejections.get(code, 0) + 1
+            continue
+        rank = (
+            placement.due[host_id] > 0,
+            not host.patched,
+            host.rack == source.rack,
+            placement.score(host, vm),
+            host.incoming,
+            host_id,
+        )
+        ranked.append((rank, host))
+    return (min(ranked, key=lambda r: r[0])[1] if ranked else None), rejections
+
+
+def test_placement_checks_all_drawn_hosts_at_once_exactly_as_one_by_one():
+    """Placement checks the drawn hosts on the columns, all at once: on random fleets in random
+    states it picks the very host, and counts the very rejections, of the rule host by host."""
+    for seed in range(40):
+        rng = random.Random(seed)
+        data = scenario(hosts=12, host={"vcpus": 16, "memory": "64GiB", "nic": "10Gbit/s"}, vms=[])
+        data["fleet"]["racks"][0]["count"] = 3
+        data["fleet"]["vms"] = {"per_host": 3, "memory": ["1GiB", "24GiB"], "vcpus": [1, 6]}
+        data["caps"] = {"per_target_host": rng.choice([1, 2, None])}
+        if rng.random() < 0.3:
+            data["caps"]["headroom"] = 0.1
+        data["placement"] = {
+            "candidates": rng.choice([4, 64]),
+            "scoring": rng.choice(["least_loaded", "best_fit"]),
+        }
+        sc = parse_scenario(data)
+        fleet = build_fleet(sc, random.Random(seed))
+        placement = Placement(fleet, sc, random.Random(seed))
+        for host in fleet.hosts:
+            host.state = rng.choice([UP, UP, UP, SCHEDULED, MAINTENANCE])
+            host.patched = rng.random() < 0.3
+            host.incoming = rng.randint(0, 2)
+            if rng.random() < 0.2:
+                placement.will_take([host])
+        for vm in fleet.vms[:8]:
+            vm.anti_affinity = rng.choice([None, None, "db"])
+            source = fleet.hosts[vm.host]
+            exclude = set(rng.sample(range(len(fleet.hosts)), rng.randint(0, 2)))
+            restart = rng.random() < 0.2
+            state = placement.rng.getstate()
+            chosen = placement.choose(vm, source, exclude=exclude, restart=restart)
+            placement.rng.setstate(state)
+            pool = placement.pools[fleet.zone_of(source)]
+            drawn = (
+                list(pool)
+                if len(pool) <= placement.candidates
+                else placement.rng.sample(pool, placement.candidates)
+            )
+            expected = _choose_one_by_one(placement, vm, source, drawn, exclude, restart)
+            assert chosen == expected, (seed, vm.id)
+            assert list(chosen[1]) == list(expected[1])  # reasons in the order first met
