@@ -44,7 +44,7 @@ import math
 import random
 import re
 import time
-from functools import partial
+from functools import cached_property, partial
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
@@ -55,7 +55,7 @@ from playground.accounts import access
 
 from . import kinds, leases, shared_reads
 from .models import group_name_for
-from .publisher import EVENTS_MESSAGE, STATUS_MESSAGE
+from .publisher import EVENTS_MESSAGE, STATUS_MESSAGE, events_message
 
 log = logging.getLogger(__name__)
 FINISHED = ("done", "failed")
@@ -98,15 +98,25 @@ def _read_status(model, run_id: int) -> tuple[str, str] | None:
     return tuple(row) if row else None
 
 
-async def _events_after(model, run_id: int, seq: int, limit: int) -> list[dict]:
-    """Shared by the viewers replaying the same page (they connected together): treat as read
-    only."""
+class _Page:
+    """Stored events as the viewers replaying them get them: read once and encoded once for all
+    the viewers who connected together (they share it: read only)."""
+
+    def __init__(self, events: list[dict]):
+        self.events = events
+
+    @cached_property
+    def text(self) -> str:
+        return events_message(self.events)["text"]  # the browser's message, as the publisher's
+
+
+async def _events_after(model, run_id: int, seq: int, limit: int) -> _Page:
     key = ("events", model._meta.label, run_id, seq, limit)
     return await shared_reads.fresh(key, partial(_read_events_after, model, run_id, seq, limit))
 
 
-def _read_events_after(model, run_id: int, seq: int, limit: int) -> list[dict]:
-    return model(pk=run_id).events_after(seq, limit=limit)
+def _read_events_after(model, run_id: int, seq: int, limit: int) -> _Page:
+    return _Page(model(pk=run_id).events_after(seq, limit=limit))
 
 
 async def _reap(kind: str, run_id: int) -> None:
@@ -228,12 +238,13 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
 
     async def _replay(self) -> None:
         while True:
-            events = await _events_after(
+            page = await _events_after(
                 self.spec.model, self.run_id, self.last_seq, self.spec.replay_page
             )
-            if events:
-                await self._forward(events)
-            if len(events) < self.spec.replay_page:
+            if page.events:
+                await self.send(text_data=page.text)
+                self.last_seq = page.events[-1]["seq"]
+            if len(page.events) < self.spec.replay_page:
                 return  # all that was stored when it was read; what follows comes to the group
 
     async def _forward(self, events: list[dict]) -> None:

@@ -89,11 +89,13 @@ async def test_a_class_connecting_together_causes_a_handful_of_reads(run, owner,
     statuses = Counted(monkeypatch, consumers, "_read_status")
     pages = Counted(monkeypatch, consumers, "_read_events_after")
     reaps = Counted(monkeypatch, leases, "reap")
+    encodes = Counted(monkeypatch, consumers, "events_message")
     greetings = await asyncio.gather(*(_watch(run.pk, owner) for _ in range(CLASS)))
     assert greetings == [([1, 2, 3], "running")] * CLASS  # each has everything, once
     assert 1 <= owners.calls <= SHARED
     assert 1 <= statuses.calls <= SHARED
     assert 1 <= pages.calls <= SHARED  # a short page is the end: no read to find nothing
+    assert encodes.calls <= pages.calls  # a page replayed is encoded once, not per viewer
     assert reaps.calls == 1  # once per run and PLAYGROUND_REAP_INTERVAL_S in a process
 
 
