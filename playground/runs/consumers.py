@@ -84,6 +84,8 @@ async def _may_watch(model, run_id: int, scope) -> bool:
 
 
 def _owner(model, run_id: int):
+    """The run's row with what ``access.may_watch`` needs (``owner_id``, ``visitor_key``) and
+    nothing else; None if there is no such run."""
     return model.objects.filter(pk=run_id).only("pk", "owner_id", "visitor_key").first()
 
 
