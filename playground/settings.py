@@ -347,7 +347,8 @@ PLAYGROUND_FLEET_FRAMES_PER_S = env_float("PLAYGROUND_FLEET_FRAMES_PER_S", 40.0)
 
 # Leases (``playground/runs/leases.py``): a worker running a run renews its lease every
 # HEARTBEAT_S seconds; a run whose lease is older than LEASE_S is taken back by the reaper
-# (every worker runs one every REAP_INTERVAL_S, and a viewer connecting checks its run) and
+# (every worker runs one every REAP_INTERVAL_S, and a viewer connecting checks its run, at
+# most every REAP_INTERVAL_S per run in a daphne process) and
 # queued again, or failed with the reason once it was claimed MAX_ATTEMPTS times. A run queued
 # for REQUEUE_AFTER_S without a worker claiming it has its task sent again (a message lost
 # with a Redis restart); a duplicate is harmless, the claim is atomic.

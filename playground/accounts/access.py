@@ -100,6 +100,19 @@ def for_scope(scope) -> Visitor:
     return _visitor(scope.get("user"), scope.get("session"))
 
 
+async def afor_scope(scope) -> Visitor:
+    """``for_scope`` from the event loop: the session is read through Django's async session
+    API, which goes to a thread only if it is not loaded yet (``AuthMiddlewareStack`` loaded it
+    to find the user, so for a WebSocket it is not a hop)."""
+    session = scope.get("session")
+    if session is not None:
+        try:
+            await session.aget(VISITOR_SESSION_KEY)  # loads it, if it was not
+        except Exception:  # a session store that cannot be read: nobody in particular
+            return _visitor(scope.get("user"), None)
+    return _visitor(scope.get("user"), session)
+
+
 def claim(request) -> Visitor:
     """The visitor who is about to make something: an anonymous visitor gets their key now
     (kept in the session, whose cookie the response sets)."""
@@ -215,6 +228,16 @@ def watchable(queryset, visitor: Visitor) -> QuerySet:
         return queryset
     shared = _shared_pks(queryset.model, visitor)
     return queryset.filter(_made_by(visitor) | Q(pk__in=shared) if shared else _made_by(visitor))
+
+
+def may_watch(visitor: Visitor, obj: Model) -> bool:
+    """``watchable``'s rule for one row already read (its ``owner_id`` and ``visitor_key``): the
+    WebSocket consumers read a run once for all the viewers who connect together, then ask
+    here for each."""
+    if can_access(visitor, obj):
+        return True
+    label = _share_label(type(obj), obj.pk)
+    return _opens(type(obj), obj.pk, dict(visitor.shares).get(label, ""))
 
 
 def watch_or_404(queryset, visitor: Visitor, **lookup):

@@ -16,6 +16,13 @@ messages skip Channels' ``dispatch`` wrapper, whose ``aclose_old_connections`` i
 one shared sync thread per viewer and message (the database is read, through that thread, only
 to fill a gap or replay).
 
+Connecting is cheap too (a classroom opens the run at once): the reads of a connect (the run's
+owner fields, its status, the replay's pages) are shared by the viewers asking for the same at
+the same time (``shared_reads.fresh``: one read per run answers all who asked while the one
+before ran, and no read answers a viewer who asked after it began), the decision who may watch is
+made per viewer from the row read (``access.may_watch``), and the reaper is asked at most every
+``PLAYGROUND_REAP_INTERVAL_S`` per run and process.
+
 While the run is not finished and its stream is quiet (nothing relayed for
 ``PLAYGROUND_VIEWER_RESYNC_S``), it also re-joins the group and reads the database, about
 every ``PLAYGROUND_VIEWER_RESYNC_S`` (jittered, so that viewers who connected together do not
@@ -37,17 +44,18 @@ import math
 import random
 import re
 import time
+from functools import cached_property, partial
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from playground.accounts import access
 
-from . import kinds, leases
+from . import kinds, leases, shared_reads
 from .models import group_name_for
-from .publisher import EVENTS_MESSAGE, STATUS_MESSAGE
+from .publisher import EVENTS_MESSAGE, STATUS_MESSAGE, events_message
 
 log = logging.getLogger(__name__)
 FINISHED = ("done", "failed")
@@ -65,27 +73,68 @@ def resync_delay_s(period_s: float) -> float:
     return period_s * random.uniform(1 - RESYNC_JITTER, 1 + RESYNC_JITTER)
 
 
-@database_sync_to_async
-def _may_watch(model, run_id: int, scope) -> bool:
+async def _may_watch(model, run_id: int, scope) -> bool:
     """The one check: ``access`` decides for the scope's user and session (its owner's, or
-    opened through its share link: watching is read only)."""
-    return access.watchable(model, access.for_scope(scope)).filter(pk=run_id).exists()
+    opened through its share link: watching is read only), on the run's owner fields read once
+    for every viewer connecting at the same time."""
+    run = await shared_reads.fresh(
+        ("owner", model._meta.label, run_id), partial(_owner, model, run_id)
+    )
+    return run is not None and access.may_watch(await access.afor_scope(scope), run)
 
 
-@database_sync_to_async
-def _status(model, run_id: int) -> tuple[str, str] | None:
+def _owner(model, run_id: int):
+    """The run's row with what ``access.may_watch`` needs (``owner_id``, ``visitor_key``) and
+    nothing else; None if there is no such run."""
+    return model.objects.filter(pk=run_id).only("pk", "owner_id", "visitor_key").first()
+
+
+async def _status(model, run_id: int) -> tuple[str, str] | None:
+    return await shared_reads.fresh(
+        ("status", model._meta.label, run_id), partial(_read_status, model, run_id)
+    )
+
+
+def _read_status(model, run_id: int) -> tuple[str, str] | None:
     row = model.objects.filter(pk=run_id).values_list("status", "error").first()
     return tuple(row) if row else None
 
 
-@database_sync_to_async
-def _events_after(model, run_id: int, seq: int, limit: int) -> list[dict]:
-    return model(pk=run_id).events_after(seq, limit=limit)
+class _Page:
+    """Stored events as the viewers replaying them get them: read once and encoded once for all
+    the viewers who connected together (they share it: read only)."""
+
+    def __init__(self, events: list[dict]):
+        self.events = events
+
+    @cached_property
+    def text(self) -> str:
+        return events_message(self.events)["text"]  # the browser's message, as the publisher's
 
 
-@database_sync_to_async
-def _reap(kind: str, run_id: int) -> None:
-    leases.reap(only=(kind, run_id))
+async def _events_after(model, run_id: int, seq: int, limit: int) -> _Page:
+    key = ("events", model._meta.label, run_id, seq, limit)
+    return await shared_reads.fresh(key, partial(_read_events_after, model, run_id, seq, limit))
+
+
+def _read_events_after(model, run_id: int, seq: int, limit: int) -> _Page:
+    return _Page(model(pk=run_id).events_after(seq, limit=limit))
+
+
+async def _reap(kind: str, run_id: int) -> None:
+    """Ask the reaper about this run, at most every ``PLAYGROUND_REAP_INTERVAL_S`` in this
+    process (the viewers connecting meanwhile wait for that one)."""
+    interval_s = settings.PLAYGROUND_REAP_INTERVAL_S
+    await shared_reads.at_most_every(
+        ("reap", kind, run_id), interval_s, partial(_reap_now, kind, run_id)
+    )
+
+
+def _reap_now(kind: str, run_id: int) -> None:
+    try:
+        leases.reap(only=(kind, run_id))
+    except Exception:  # best effort: the workers reap too
+        log.exception("reaper check failed", extra={"run_id": run_id})
 
 
 class RunConsumer(AsyncJsonWebsocketConsumer):
@@ -110,10 +159,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         if not await _may_watch(self.spec.model, self.run_id, self.scope):
             await self._refuse(CLOSE_RUN_NOT_FOUND)  # unknown, or someone else's: the same
             return
-        try:
-            await _reap(self.kind, self.run_id)
-        except Exception:  # best effort: the workers reap too
-            log.exception("reaper check failed", extra={"run_id": self.run_id})
+        await _reap(self.kind, self.run_id)
         self.lock = asyncio.Lock()
         self.group = group_name_for(self.kind, self.run_id)
         await self.channel_layer.group_add(self.group, self.channel_name)  # before the replay
@@ -138,16 +184,21 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
                 await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def dispatch(self, message: dict) -> None:
-        """The run's group messages go straight to their handler: Channels' ``dispatch`` would
-        first hop to the shared sync thread (``aclose_old_connections``) for each, and they need
-        no database (what does reads it through ``database_sync_to_async``, which closes old
-        connections itself)."""
+        """Every message goes straight to its handler: Channels' ``dispatch`` would first hop to
+        the shared sync thread (``aclose_old_connections``) for each, per viewer: for every
+        group message, and for each connect and disconnect (a classroom connecting at once
+        queued there one viewer after another). None needs it: what reads the database does
+        so through ``database_sync_to_async`` (``shared_reads``), which closes old connections
+        itself."""
         if message["type"] == EVENTS_MESSAGE:
             await self.run_events(message)
         elif message["type"] == STATUS_MESSAGE:
             await self.run_status(message)
-        else:
-            await super().dispatch(message)
+        else:  # websocket.connect, websocket.receive, websocket.disconnect
+            handler = getattr(self, get_handler_name(message), None)
+            if handler is None:
+                raise ValueError(f"No handler for message type {message['type']}")
+            await handler(message)
 
     async def _resync_loop(self) -> None:
         period_s = settings.PLAYGROUND_VIEWER_RESYNC_S
@@ -189,12 +240,14 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
 
     async def _replay(self) -> None:
         while True:
-            events = await _events_after(
+            page = await _events_after(
                 self.spec.model, self.run_id, self.last_seq, self.spec.replay_page
             )
-            if not events:
-                return
-            await self._forward(events)
+            if page.events:
+                await self.send(text_data=page.text)
+                self.last_seq = page.events[-1]["seq"]
+            if len(page.events) < self.spec.replay_page:
+                return  # all that was stored when it was read; what follows comes to the group
 
     async def _forward(self, events: list[dict]) -> None:
         await self.send_json({"type": "events", "events": events})

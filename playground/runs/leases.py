@@ -14,7 +14,8 @@
 - Who reaps: a thread in every Celery worker (every ``PLAYGROUND_REAP_INTERVAL_S``, started
   by the ``worker_process_init`` signal in each pool process, never the main process that
   forks them, see ``playground/celery.py``), and the WebSocket consumer
-  for the run a viewer opens.
+  for the run a viewer opens (at most every ``PLAYGROUND_REAP_INTERVAL_S`` per run and process:
+  a classroom connecting at once asks once).
 
 A retried run resumes: the model is deterministic (the seed is stored), so the new attempt
 regenerates the stream, checks that its event at the last stored ``seq`` equals the stored

@@ -132,7 +132,7 @@ async def test_relaying_in_sequence_goes_to_no_thread(
     for communicator in viewers:
         await communicator.receive_json_from()
         await communicator.disconnect()
-    assert hops.calls >= len(viewers)
+    assert hops.calls >= 1  # (one read may answer several viewers: shared_reads)
 
 
 def test_the_resync_checks_of_viewers_who_connected_together_are_spread_out():
