@@ -268,6 +268,10 @@ LOGGING = {
 # consumer torn down ("Timeout reading from ...", close 1011; channels_redis issue #422).
 # The read timeout must outlast the blocking pop (still finite: a dead peer is noticed).
 REDIS_LAYER_SOCKET_TIMEOUT_S = env_float("PLAYGROUND_REDIS_LAYER_SOCKET_TIMEOUT_S", 15.0)
+# redis-py 8 lets a pool hold at most 100 connections and fails the 101st at once ("Too many
+# connections"): a classroom of 200 viewers connecting together each take one for their
+# ``group_add``, and the overflow was refused with HTTP 500. Redis itself takes 10,000 clients.
+REDIS_LAYER_MAX_CONNECTIONS = env_int("PLAYGROUND_REDIS_LAYER_MAX_CONNECTIONS", 1000)
 # Every Redis key of this deployment (broker queues, channel groups) starts with this: two
 # playgrounds (or two test runs) can share one Redis server without taking each other's tasks.
 REDIS_KEY_PREFIX = env_str("PLAYGROUND_REDIS_PREFIX", "")
@@ -277,7 +281,13 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "socket_timeout": REDIS_LAYER_SOCKET_TIMEOUT_S}],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": REDIS_LAYER_SOCKET_TIMEOUT_S,
+                        "max_connections": REDIS_LAYER_MAX_CONNECTIONS,
+                    }
+                ],
                 "capacity": 1000,
                 "expiry": 60,
                 "prefix": f"{REDIS_KEY_PREFIX}asgi",
