@@ -24,15 +24,15 @@ def best_fit(host: Host, vm: Vm) -> float:
 SCORINGS = {"least_loaded": least_loaded, "best_fit": best_fit}
 
 
-# The same rules on many hosts at once, read from the hosts' columns (``model.HostColumns``, numpy),
-# which placement uses for the 64 hosts it checks per VM (a rule without one here is called with
-# each ``Host``): each must give exactly what its rule gives, as an array of scores.
-def _least_loaded_row(columns, host_ids, vm: Vm):
-    return -(columns.memory_bytes[host_ids] - columns.used_memory_bytes[host_ids])
+# The same rules on many hosts at once, from the hosts' memory and used memory (numpy arrays, as
+# placement reads them from the host table for the 64 hosts it checks per VM; a rule without one
+# here is called with each ``Host``): each must give exactly what its rule gives.
+def _least_loaded_row(memory_bytes, used_memory_bytes, vm: Vm):
+    return -(memory_bytes - used_memory_bytes)
 
 
-def _best_fit_row(columns, host_ids, vm: Vm):
-    return columns.memory_bytes[host_ids] - columns.used_memory_bytes[host_ids]
+def _best_fit_row(memory_bytes, used_memory_bytes, vm: Vm):
+    return memory_bytes - used_memory_bytes
 
 
 ROW_SCORINGS = {least_loaded: _least_loaded_row, best_fit: _best_fit_row}
