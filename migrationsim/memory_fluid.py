@@ -47,6 +47,12 @@ class FluidMemory:
             for k, ws in enumerate(spec.working_sets)
             if k in self.ws_regions and ws.page_writes_per_s > 0
         ]
+        # the same writers for ``dirty``, their regions' figures read once: (working set,
+        # page writes/s, sequential, pages, first page, end page), as floats
+        self._dirty_plan = [
+            (k, rate, sequential, float(r.pages), float(r.start_page), float(r.end_page))
+            for k, rate, r, sequential in self._writers
+        ]
         self._hit = [0.0] * len(spec.working_sets)
         # whether the last sync found every page of every working set written (a sequential
         # writer lapped its region, a random one's hit probability rounded to 1)
@@ -112,18 +118,21 @@ class FluidMemory:
         segs = self._segs
         if pos >= self.total_pages - _EPS:
             pos = 0.0
-        for i, s in enumerate(segs):
-            start = s[START]
-            end = start + s[PAGES]
-            if start - _EPS <= pos < end - _EPS:
-                if pos <= start + _EPS:
-                    return i
-                frac = (pos - start) / s[PAGES]
-                tail = [pos, end - pos, s[PENDING] * (1.0 - frac), s[WS], s[COST]]
-                s[PAGES] = pos - start
-                s[PENDING] *= frac
-                segs.insert(i + 1, tail)
-                return i + 1
+        for i, s in enumerate(
+            segs
+        ):  # s: [START, PAGES, PENDING, WS, COST] (literal indices: a hot loop)
+            start = s[0]
+            if start - _EPS <= pos:
+                end = start + s[1]
+                if pos < end - _EPS:
+                    if pos <= start + _EPS:
+                        return i
+                    frac = (pos - start) / s[1]
+                    tail = [pos, end - pos, s[2] * (1.0 - frac), s[3], s[4]]
+                    s[1] = pos - start
+                    s[2] *= frac
+                    segs.insert(i + 1, tail)
+                    return i + 1
         return 0
 
     def wire_bytes_for(self, pages: float) -> float:
@@ -260,19 +269,24 @@ class FluidMemory:
         hit = self._hit
         any_random = False
         saturating = True
-        for k, page_writes_per_s, region, sequential in self._writers:
+        linear = self.linear
+        for k, page_writes_per_s, sequential, pages, start, end in self._dirty_plan:
             writes = page_writes_per_s * write_scale * interval_s
             if sequential:
-                newly += self._sweep(k, region, writes)
+                newly = self._sweep(k, pages, start, end, writes, newly)
                 hit[k] = 0.0
-                saturating = saturating and writes >= region.pages
+                if not writes >= pages:
+                    saturating = False
             else:
-                h = hit[k] = (
-                    min(1.0, writes / region.pages)
-                    if self.linear
-                    else -math.expm1(-writes / region.pages)
-                )
-                saturating = saturating and h >= 1.0
+                if linear:
+                    h = writes / pages
+                    if not h < 1.0:  # min(1.0, h)
+                        h = 1.0
+                else:
+                    h = -math.expm1(-writes / pages)
+                hit[k] = h
+                if not h >= 1.0:
+                    saturating = False
                 any_random = True
         self.last_sync_saturating = saturating
         if any_random:
@@ -289,44 +303,47 @@ class FluidMemory:
         """Each segment of a randomly written set: its clean pages go pending with the hit
         probability in ``_hit``. Returns the pages that went pending."""
         hit, newly = self._hit, 0.0
-        for s in self._segs:
-            k = s[WS]
+        for s in self._segs:  # s: [START, PAGES, PENDING, WS, COST]
+            k = s[3]
             if k >= 0:
-                inc = (s[PAGES] - s[PENDING]) * hit[k]
+                inc = (s[1] - s[2]) * hit[k]
                 if inc > 0.0:
-                    s[PENDING] += inc
+                    s[2] += inc
                     newly += inc
         return newly
 
-    def _sweep(self, k: int, region: Region, advance_pages: float) -> float:
-        """A sequential writer moves ``advance_pages`` through its region; those pages go dirty."""
-        if advance_pages >= region.pages:  # a whole lap (or more): every page of the region
-            ranges = [(float(region.start_page), float(region.end_page))]
-            self.sweep_pos[k] = (self.sweep_pos[k] + advance_pages) % region.pages
-        else:
-            a = region.start_page + self.sweep_pos[k]
-            b = a + advance_pages
-            if b <= region.end_page:
-                ranges = [(a, b)]
-            else:
-                ranges = [
-                    (a, float(region.end_page)),
-                    (float(region.start_page), region.start_page + b - region.end_page),
-                ]
-            self.sweep_pos[k] = (self.sweep_pos[k] + advance_pages) % region.pages
-        newly = 0.0
-        for a, b in ranges:
-            self._boundary(a)
-            self._boundary(b)
-            a -= _EPS
-            b += _EPS
-            for s in self._segs:
-                start = s[START]
-                if start >= a and start + s[PAGES] <= b:
-                    clean = s[PAGES] - s[PENDING]
+    def _sweep(
+        self, k: int, pages: float, first: float, end: float, advance_pages: float, newly: float
+    ) -> float:
+        """A sequential writer moves ``advance_pages`` through its region (``pages`` pages from
+        ``first`` to ``end``); those pages go dirty. Returns ``newly`` plus the pages that went
+        pending (added one by one, in address range order)."""
+        pos = self.sweep_pos[k]
+        self.sweep_pos[k] = (pos + advance_pages) % pages
+        if advance_pages >= pages:  # a whole lap (or more): every page of the region
+            return self._dirty_range(first, end, newly)
+        a = first + pos
+        b = a + advance_pages
+        if b <= end:
+            return self._dirty_range(a, b, newly)
+        newly = self._dirty_range(a, end, newly)
+        return self._dirty_range(first, first + b - end, newly)
+
+    def _dirty_range(self, a: float, b: float, newly: float) -> float:
+        """Pages ``a`` to ``b`` all pending; returns ``newly`` plus those that were clean."""
+        self._boundary(a)
+        self._boundary(b)
+        a -= _EPS
+        b += _EPS
+        for s in self._segs:  # s: [START, PAGES, PENDING, WS, COST]
+            start = s[0]
+            if start >= a:
+                pages = s[1]
+                if start + pages <= b:
+                    clean = pages - s[2]
                     if clean > 0.0:
                         newly += clean
-                    s[PENDING] = s[PAGES]
+                    s[2] = pages
         return newly
 
     def _merge(self) -> None:
@@ -334,18 +351,19 @@ class FluidMemory:
         segs = self._segs
         last = segs[0]
         merged = [last]
-        for s in segs[1:]:
-            if s[PAGES] <= _EPS:
+        for i in range(1, len(segs)):
+            s = segs[i]  # [START, PAGES, PENDING, WS, COST]
+            pages = s[1]
+            if pages <= _EPS:
                 continue
             if (
-                s[WS] == last[WS]
-                and s[COST] == last[COST]
-                and abs(last[START] + last[PAGES] - s[START]) <= _EPS
-                and abs(s[PENDING] * last[PAGES] - last[PENDING] * s[PAGES])
-                <= 1e-12 * last[PAGES] * s[PAGES]
+                s[3] == last[3]
+                and s[4] == last[4]
+                and abs(last[0] + last[1] - s[0]) <= _EPS
+                and abs(s[2] * last[1] - last[2] * pages) <= 1e-12 * last[1] * pages
             ):
-                last[PAGES] += s[PAGES]
-                last[PENDING] += s[PENDING]
+                last[1] += pages
+                last[2] += s[2]
             else:
                 merged.append(s)
                 last = s

@@ -105,6 +105,26 @@ def _pages_below(pending_pages: float, threshold_bytes: float) -> int:
     return math.floor(pending_pages - threshold_bytes / PAGE_SIZE_BYTES + 1e-6) + 1
 
 
+# below this, x * 1e6 is within 0.002 of the exact product (its ulp is at most 2**-8)
+_MILLIONTHS_EXACT_BELOW = 2.0**44
+
+
+def _to_millionths(x: float) -> float:
+    """``round(x, 6)``, bit for bit, without its decimal conversion where the result is
+    certain: a positive x whose x * 1e6 lies clearly away from a half (the exact product is
+    within 0.002 of the float one) rounds to the nearest whole n, and n / 1e6 is the double
+    nearest n millionths, which is what ``round`` returns. Anything else goes to ``round``."""
+    y = x * 1e6
+    if 0.0 < y < _MILLIONTHS_EXACT_BELOW:
+        n = math.floor(y)
+        f = y - n  # exact (Sterbenz)
+        if f < 0.49:
+            return n / 1e6
+        if f > 0.51:
+            return (n + 1) / 1e6
+    return round(x, 6)
+
+
 def _same_round(a: Round, b: Round) -> bool:
     """The same round again (all but its index and start), to rounding."""
     # pending first (it tells a converging guest's rounds apart), then the duration
@@ -356,7 +376,7 @@ class Precopy:
         state.previous_pending_bytes = state.pending_bytes
         # pending to a millionth of a page: float noise in the fluid sums must not decide a
         # comparison with a threshold that is a whole number of pages
-        pending_bytes = state.pending_bytes = round(memory.pending, 6) * PAGE_SIZE_BYTES
+        pending_bytes = state.pending_bytes = _to_millionths(memory.pending) * PAGE_SIZE_BYTES
         index = state.live_rounds
         state.live_rounds = index + 1
         if window is not None:
@@ -549,24 +569,24 @@ class Precopy:
         self.window_streak = 0
         return rounds
 
-    # --- one random writer, collapsed: QEMU's rounds in a tight loop ---------------------
+    # --- QEMU's fresh windows in a tight loop ----------------------------------------------
 
-    def run_collapsed_rounds(self, link_bps: float) -> Iterator[Round]:
+    def run_fresh_window_rounds(self, link_bps: float) -> Iterator[Round]:
         """Call after ``decide`` said go on, on a constant link, instead of ``run_round`` and
-        ``end_round``. When memory is one collapsed random writer (``FluidMemory._collapse``:
-        its totals follow from the pending count) and QEMU's thread starts a fresh window whose
-        budget one iteration spends, each round is the closed form of ``RateWindow.run`` (checks
-        at window ends), one send, one sync and the policy's check: the same operations as the
-        plain path, in the same order, without its calls and generator steps. A converging
-        cache's pending creeps towards its fixed point for a hundred rounds this way. The loop
-        stops before anything else could happen (a pass that runs dry, the deadline, a stop, a
-        ramp step, the steady state or the window regime) and leaves the rest to the plain
-        path. Yields each round as it is done (a stream looks at memory between rounds);
-        returns how many."""
+        ``end_round``. While QEMU's thread starts each round with a fresh window whose budget
+        one iteration spends (a capped migration once its first pass is over), each round is
+        the closed form of ``RateWindow.run`` (checks at window ends), one send, one sync and
+        the policy's check: the same operations as the plain path, in the same order, without
+        its calls and generator steps. A fluid memory's send and sync are its own (``send``
+        and ``dirty``; one call, ``collapsed_send_and_sync``, once it is one collapsed random
+        writer, see ``FluidMemory._collapse``: a converging cache's pending creeps towards its
+        fixed point for a hundred rounds this way). The loop stops before anything else could
+        happen (a pass that may run dry, the deadline, a stop, a ramp step, the steady state or
+        the window regime) and leaves the rest to the plain path. Yields each round as it is
+        done (a stream looks at memory between rounds); returns how many."""
         memory, window, state = self.memory, self.window, self.state
         if (
             window is None
-            or not getattr(memory, "_collapsed", False)
             or self.auto_converge is not None
             or state.live_rounds == 0
             or (self.spec.post_copy and self.aids)
@@ -576,13 +596,15 @@ class Precopy:
             or not window.budget_bytes <= QEMU_MAX_WAIT_S * link_bps
         ):
             return 0
-        policy, send_and_sync = self.policy, memory.collapsed_send_and_sync
-        cost = memory._cost  # every pending page's wire cost, once collapsed (wire_bytes_for)
+        policy = self.policy
+        send, dirty, wire_bytes_for = memory.send, memory.dirty, memory.wire_bytes_for
+        send_and_sync, saturated = memory.collapsed_send_and_sync, memory.saturated
         steady = window.steady_threshold(link_bps, state.now_s)
         steady_until_s = window._steady[1]
         budget, w = window.budget_bytes, QEMU_RATE_WINDOW_S
         horizon_s, deadline_s, started_s = self.horizon_s, self.deadline_s, self.started_s
         full_bytes, full_s = window.full_window(link_bps)
+        full_bytes_tol, full_s_tol = 1e-9 * full_bytes, 1e-9 * full_s
         throttle = self.throttle
         write_scale = 1.0 - throttle
         streak_limit = self.WINDOW_STREAK
@@ -600,9 +622,15 @@ class Precopy:
                     steady = window.steady_threshold(link_bps, now_s)
                     steady_until_s = window._steady[1]
                 pending = memory.pending
-                dry = pending * cost  # wire_bytes_for(pending)
-                pages = _pages_below(pending, steady)  # self._need(steady):
-                target = (pages if pages < pending else pending) * cost if pages > 0 else 0.0
+                pages = _pages_below(pending, steady)  # self._need(steady)
+                collapsed = memory._collapsed
+                if collapsed:  # wire_bytes_for, worked out inline
+                    cost = memory._cost
+                    dry = pending * cost
+                    target = (pages if pages < pending else pending) * cost if pages > 0 else 0.0
+                else:
+                    dry = wire_bytes_for(pending)
+                    target = wire_bytes_for(pages) if pages > 0 else 0.0
                 if dry < target:
                     target = dry
                 k = math.ceil(target / budget - 1e-9)
@@ -620,13 +648,20 @@ class Precopy:
                 wire = k * budget
                 if dry < wire:
                     wire = dry
-                pages, wire, estimate, newly = send_and_sync(wire, interval, write_scale)
+                if collapsed:
+                    pages, wire, estimate, newly = send_and_sync(wire, interval, write_scale)
+                else:
+                    pages, wire = send(wire)
+                    estimate = memory.pending
+                    newly = dirty(interval, write_scale)
                 state.estimate_bytes = estimate * PAGE_SIZE_BYTES
                 dirty_bytes = newly * PAGE_SIZE_BYTES
                 last_sync_s = now_s
                 duration = now_s - round_start_s
                 state.previous_pending_bytes = state.pending_bytes
-                pending_bytes = state.pending_bytes = round(memory.pending, 6) * PAGE_SIZE_BYTES
+                pending_bytes = state.pending_bytes = (
+                    _to_millionths(memory.pending) * PAGE_SIZE_BYTES
+                )
                 index = state.live_rounds
                 state.live_rounds = index + 1
                 state.live_wire_bytes += wire
@@ -650,19 +685,20 @@ class Precopy:
                 )
                 # _count_window_round (this round began a fresh window)
                 if (
-                    abs(duration - full_s) <= 1e-9 * full_s
-                    and abs(wire - full_bytes) <= 1e-9 * full_bytes
+                    -full_s_tol <= duration - full_s <= full_s_tol
+                    and -full_bytes_tol <= wire - full_bytes <= full_bytes_tol
                     and pending_bytes >= threshold
                 ):
                     streak += 1
                 else:
                     streak = 0
-                # the steady-state count (a collapsed writer is saturated, see FluidMemory)
+                # the steady-state count, as end_round keeps it
                 if (
                     before is not None
                     and abs(before[7] - pending_bytes) <= _STEADY_REL * abs(before[7])
                     and last_fresh
                     and last_rate_bps == rate_bps
+                    and saturated()
                     and _same_round(before, live_round)
                 ):
                     steady_syncs += 1
@@ -700,10 +736,9 @@ class Precopy:
         pieces of constant rate); ``result`` holds the outcome once they are done."""
         constant = len(link.points) == 1
         link_bps = link.points[0][1]
-        memory = self.memory
-        # a fluid memory under QEMU's thread may collapse to one writer (run_collapsed_rounds)
-        collapsible = (
-            constant and self.window is not None and hasattr(memory, "collapsed_send_and_sync")
+        # a fluid memory under QEMU's thread: its fresh windows in a tight loop
+        loop = (
+            constant and self.window is not None and hasattr(self.memory, "collapsed_send_and_sync")
         )
         while True:
             if not constant:
@@ -725,11 +760,7 @@ class Precopy:
                     yield from repeated
                     continue
             if constant:
-                if (
-                    collapsible
-                    and memory._collapsed
-                    and (yield from self.run_collapsed_rounds(link_bps))
-                ):
+                if loop and (yield from self.run_fresh_window_rounds(link_bps)):
                     continue
                 self.run_round(link_bps)
             else:

@@ -41,7 +41,7 @@ def stepped_one_by_one():
     mp.setattr(Precopy, "repeat_steady_rounds", lambda self: [])
     mp.setattr(Precopy, "repeat_window_rounds", lambda self, link_bps: [])
     mp.setattr(FluidMemory, "_collapse", lambda self: None)
-    mp.setattr(Precopy, "run_collapsed_rounds", lambda self, link_bps: _no_rounds())
+    mp.setattr(Precopy, "run_fresh_window_rounds", lambda self, link_bps: _no_rounds())
     try:
         yield
     finally:
@@ -392,7 +392,7 @@ def one_random_writer_guests(draw):
 
 def _collapsed_rounds_counted(spec) -> tuple[dict, int]:
     counted = []
-    original = Precopy.run_collapsed_rounds
+    original = Precopy.run_fresh_window_rounds
 
     def counting(self, link_bps):
         done = yield from original(self, link_bps)
@@ -400,7 +400,7 @@ def _collapsed_rounds_counted(spec) -> tuple[dict, int]:
         return done
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Precopy, "run_collapsed_rounds", counting)
+        mp.setattr(Precopy, "run_fresh_window_rounds", counting)
         return simulate(spec).to_dict(), sum(counted)
 
 
@@ -410,7 +410,7 @@ def test_a_collapsed_writers_rounds_in_one_loop_are_the_plain_rounds_to_the_last
     spec = build_spec(**params)
     fast, _ = _collapsed_rounds_counted(spec)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Precopy, "run_collapsed_rounds", lambda self, link_bps: _no_rounds())
+        mp.setattr(Precopy, "run_fresh_window_rounds", lambda self, link_bps: _no_rounds())
         slow = simulate(spec).to_dict()
     assert fast == slow
 
@@ -420,7 +420,48 @@ def test_the_cache_preset_runs_its_rounds_in_the_loop_and_gets_the_plain_answer(
     fast, looped = _collapsed_rounds_counted(spec)
     assert looped > 90 and fast["live_rounds"] == 105
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Precopy, "run_collapsed_rounds", lambda self, link_bps: _no_rounds())
+        mp.setattr(Precopy, "run_fresh_window_rounds", lambda self, link_bps: _no_rounds())
+        assert simulate(spec).to_dict() == fast
+
+
+@st.composite
+def fresh_window_guests(draw):
+    """Any preset's guest (random and sequential writers, several at once) under QEMU's cap:
+    size, cap, link, downtime limit and its ramp, layout and timeout drawn around the presets."""
+    params = dict(
+        workload=draw(st.sampled_from(sorted(PRESETS))),
+        policy=draw(st.sampled_from(["qemu", "qemu", "gce"])),
+        memory=draw(st.sampled_from(["1GiB", "2GiB", "4GiB", "8GiB"])),
+        bandwidth=draw(st.sampled_from(["1Gbit/s", "10Gbit/s", "25Gbit/s"])),
+        max_bandwidth=draw(st.sampled_from(["32MiB/s", "128MiB/s", "400MiB/s"])),
+        downtime_limit=draw(st.floats(min_value=0.02, max_value=1.0)),
+        completion_timeout=draw(st.floats(min_value=10.0, max_value=300.0)),
+        layout=draw(st.sampled_from(["hot,cold,zero", "zero,hot,cold", "cold,zero,hot"])),
+        dirty_model=draw(st.sampled_from(["saturating", "saturating", "linear"])),
+    )
+    if draw(st.booleans()):
+        params.update(downtime_ramp_steps=draw(st.integers(1, 6)), downtime_ramp_delay=2)
+    return params
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fresh_window_guests())
+def test_any_guests_fresh_window_rounds_in_one_loop_are_the_plain_rounds_to_the_last_bit(params):
+    spec = build_spec(**params)
+    fast, _ = _collapsed_rounds_counted(spec)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Precopy, "run_fresh_window_rounds", lambda self, link_bps: _no_rounds())
+        slow = simulate(spec).to_dict()
+    assert fast == slow
+
+
+@pytest.mark.parametrize("workload", ["web", "oltp", "ingest"])
+def test_a_converging_guests_rounds_after_its_first_pass_run_in_the_loop(workload):
+    spec = build_spec(workload=workload)
+    fast, looped = _collapsed_rounds_counted(spec)
+    assert looped >= fast["live_rounds"] - 3 if workload != "ingest" else looped >= 10
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Precopy, "run_fresh_window_rounds", lambda self, link_bps: _no_rounds())
         assert simulate(spec).to_dict() == fast
 
 
