@@ -22,6 +22,18 @@ START, PAGES, PENDING, WS, COST = range(5)
 MERGE_ABOVE_SEGMENTS = 8
 
 
+def _cut(segs: list[list], i: int, pos: float) -> None:
+    """Split segment ``i`` at address ``pos`` (inside it): its pending pages shared by size."""
+    s = segs[i]  # [START, PAGES, PENDING, WS, COST]
+    start = s[0]
+    end = start + s[1]
+    frac = (pos - start) / s[1]
+    tail = [pos, end - pos, s[2] * (1.0 - frac), s[3], s[4]]
+    s[1] = pos - start
+    s[2] *= frac
+    segs.insert(i + 1, tail)
+
+
 class FluidMemory:
     def __init__(self, spec, regions: list[Region]):
         self.total_pages = float(spec.memory_pages)
@@ -53,6 +65,7 @@ class FluidMemory:
             (k, rate, sequential, float(r.pages), float(r.start_page), float(r.end_page))
             for k, rate, r, sequential in self._writers
         ]
+        self._one_sweeper = sum(1 for w in self._writers if w[3]) == 1  # see ``dirty``
         self._hit = [0.0] * len(spec.working_sets)
         # whether the last sync found every page of every working set written (a sequential
         # writer lapped its region, a random one's hit probability rounded to 1)
@@ -118,21 +131,13 @@ class FluidMemory:
         segs = self._segs
         if pos >= self.total_pages - _EPS:
             pos = 0.0
-        for i, s in enumerate(
-            segs
-        ):  # s: [START, PAGES, PENDING, WS, COST] (literal indices: a hot loop)
+        for i, s in enumerate(segs):  # s: [START, PAGES, PENDING, WS, COST]
             start = s[0]
-            if start - _EPS <= pos:
-                end = start + s[1]
-                if pos < end - _EPS:
-                    if pos <= start + _EPS:
-                        return i
-                    frac = (pos - start) / s[1]
-                    tail = [pos, end - pos, s[2] * (1.0 - frac), s[3], s[4]]
-                    s[1] = pos - start
-                    s[2] *= frac
-                    segs.insert(i + 1, tail)
-                    return i + 1
+            if start - _EPS <= pos < start + s[1] - _EPS:
+                if pos <= start + _EPS:
+                    return i
+                _cut(segs, i, pos)
+                return i + 1
         return 0
 
     def wire_bytes_for(self, pages: float) -> float:
@@ -270,10 +275,16 @@ class FluidMemory:
         any_random = False
         saturating = True
         linear = self.linear
+        swept = None  # the one sequential writer's single range, marked with the random sets
         for k, page_writes_per_s, sequential, pages, start, end in self._dirty_plan:
             writes = page_writes_per_s * write_scale * interval_s
             if sequential:
-                newly = self._sweep(k, pages, start, end, writes, newly)
+                ranges = self._sweep(k, pages, start, end, writes)
+                if len(ranges) == 1 and self._one_sweeper:
+                    swept = ranges[0]
+                else:
+                    for a, b in ranges:
+                        newly = self._dirty_range(a, b, newly)
                 hit[k] = 0.0
                 if not writes >= pages:
                     saturating = False
@@ -289,7 +300,9 @@ class FluidMemory:
                     saturating = False
                 any_random = True
         self.last_sync_saturating = saturating
-        if any_random:
+        if swept is not None:
+            newly = self._dirty_swept_and_random(swept[0], swept[1], any_random)
+        elif any_random:
             newly += self._dirty_random_segments()
         if newly > 0.0:
             self.pending += newly
@@ -313,21 +326,19 @@ class FluidMemory:
         return newly
 
     def _sweep(
-        self, k: int, pages: float, first: float, end: float, advance_pages: float, newly: float
-    ) -> float:
+        self, k: int, pages: float, first: float, end: float, advance_pages: float
+    ) -> tuple[tuple[float, float], ...]:
         """A sequential writer moves ``advance_pages`` through its region (``pages`` pages from
-        ``first`` to ``end``); those pages go dirty. Returns ``newly`` plus the pages that went
-        pending (added one by one, in address range order)."""
+        ``first`` to ``end``): the address ranges it wrote, in order (two when it wrapped)."""
         pos = self.sweep_pos[k]
         self.sweep_pos[k] = (pos + advance_pages) % pages
         if advance_pages >= pages:  # a whole lap (or more): every page of the region
-            return self._dirty_range(first, end, newly)
+            return ((first, end),)
         a = first + pos
         b = a + advance_pages
         if b <= end:
-            return self._dirty_range(a, b, newly)
-        newly = self._dirty_range(a, end, newly)
-        return self._dirty_range(first, first + b - end, newly)
+            return ((a, b),)
+        return ((a, end), (first, first + b - end))
 
     def _dirty_range(self, a: float, b: float, newly: float) -> float:
         """Pages ``a`` to ``b`` all pending; returns ``newly`` plus those that were clean."""
@@ -345,6 +356,43 @@ class FluidMemory:
                         newly += clean
                     s[2] = pages
         return newly
+
+    def _dirty_swept_and_random(self, a: float, b: float, any_random: bool) -> float:
+        """``_dirty_range(a, b, 0.0)`` then, if ``any_random``, ``_dirty_random_segments``, in
+        one pass after the cut at ``a``; the pass makes the cut at ``b`` where it meets it (the
+        first segment in order that holds it, as ``_boundary`` finds it; a cut only changes the
+        segment it cuts). A swept segment is wholly pending, so the random pass adds nothing
+        to it; the two sums are kept apart and added as they were."""
+        self._boundary(a)
+        segs = self._segs
+        cut_b = 0.0 if b >= self.total_pages - _EPS else b
+        find_b = True
+        a -= _EPS
+        b += _EPS
+        hit, swept, randomly = self._hit, 0.0, 0.0
+        i = 0
+        while i < len(segs):
+            s = segs[i]  # [START, PAGES, PENDING, WS, COST]
+            start = s[0]
+            if find_b and start - _EPS <= cut_b < start + s[1] - _EPS:
+                find_b = False
+                if not cut_b <= start + _EPS:
+                    _cut(segs, i, cut_b)
+            i += 1
+            if start >= a and start + s[1] <= b:
+                pages = s[1]
+                clean = pages - s[2]
+                if clean > 0.0:
+                    swept += clean
+                s[2] = pages
+            elif any_random:
+                k = s[3]
+                if k >= 0:
+                    inc = (s[1] - s[2]) * hit[k]
+                    if inc > 0.0:
+                        s[2] += inc
+                        randomly += inc
+        return swept + randomly if any_random else swept
 
     def _merge(self) -> None:
         """Join address neighbours of the same working set, wire cost and pending density."""

@@ -65,6 +65,7 @@ class Policy:
     name = ""
     mechanics = FULL_PASS
     supports_aids = False  # auto-converge and post-copy
+    rate_from_link_alone = True  # live_rate_bps reads the link rate and the spec, not the state
     operator_timeout = False  # the operator layer's completion timeout (qemu never gives up)
 
     def __init__(self, spec):
@@ -83,7 +84,7 @@ class Policy:
         return math.inf
 
     def check(self, state: PrecopyState, threshold: float) -> Stop | None:
-        return self._limits(state)
+        return self._limits(state) if self.limited else None
 
     def _limits(self, state: PrecopyState) -> Stop | None:
         if not self.limited:
@@ -193,7 +194,7 @@ class Qemu(Policy):
                 f"{format_bytes(threshold)} (measured bandwidth x downtime limit): the VM "
                 f"pauses and the rest is copied at full link speed.",
             )
-        return self._limits(state)
+        return self._limits(state) if self.limited else None
 
 
 class Gce(Qemu):
@@ -224,6 +225,7 @@ class Xen(Policy):
     """Xen libxc save loop (Clark et al., NSDI'05)."""
 
     name = "xen"
+    rate_from_link_alone = False  # adaptive: the last round's dirty rate
 
     def live_rate_bps(self, state, link_bps):
         cap = super().live_rate_bps(state, link_bps)

@@ -597,12 +597,22 @@ class Precopy:
         ):
             return 0
         policy = self.policy
+        same_rate = policy.rate_from_link_alone  # the rate decide gave holds every round
         send, dirty, wire_bytes_for = memory.send, memory.dirty, memory.wire_bytes_for
         send_and_sync, saturated = memory.collapsed_send_and_sync, memory.saturated
         steady = window.steady_threshold(link_bps, state.now_s)
         steady_until_s = window._steady[1]
         budget, w = window.budget_bytes, QEMU_RATE_WINDOW_S
         horizon_s, deadline_s, started_s = self.horizon_s, self.deadline_s, self.started_s
+        horizon_near_s, deadline_near_s = horizon_s - _TIME_EPS, deadline_s - _TIME_EPS
+        # module names bound locally (a hot loop)
+        ceil, pages_below, to_millionths, new_round = (
+            math.ceil,
+            _pages_below,
+            _to_millionths,
+            _new_round,
+        )
+        page_bytes = PAGE_SIZE_BYTES
         full_bytes, full_s = window.full_window(link_bps)
         full_bytes_tol, full_s_tol = 1e-9 * full_bytes, 1e-9 * full_s
         throttle = self.throttle
@@ -622,7 +632,7 @@ class Precopy:
                     steady = window.steady_threshold(link_bps, now_s)
                     steady_until_s = window._steady[1]
                 pending = memory.pending
-                pages = _pages_below(pending, steady)  # self._need(steady)
+                pages = pages_below(pending, steady)  # self._need(steady)
                 collapsed = memory._collapsed
                 if collapsed:  # wire_bytes_for, worked out inline
                     cost = memory._cost
@@ -633,10 +643,10 @@ class Precopy:
                     target = wire_bytes_for(pages) if pages > 0 else 0.0
                 if dry < target:
                     target = dry
-                k = math.ceil(target / budget - 1e-9)
+                k = ceil(target / budget - 1e-9)
                 if k < 1:
                     k = 1.0
-                if not k < math.ceil(dry / budget - 1e-9):
+                if not k < ceil(dry / budget - 1e-9):
                     break  # the pass may run dry: the plain path
                 end = k * w
                 if not (end <= horizon_s - now_s and end <= steady_until_s - now_s):
@@ -654,19 +664,17 @@ class Precopy:
                     pages, wire = send(wire)
                     estimate = memory.pending
                     newly = dirty(interval, write_scale)
-                state.estimate_bytes = estimate * PAGE_SIZE_BYTES
-                dirty_bytes = newly * PAGE_SIZE_BYTES
+                state.estimate_bytes = estimate * page_bytes
+                dirty_bytes = newly * page_bytes
                 last_sync_s = now_s
                 duration = now_s - round_start_s
                 state.previous_pending_bytes = state.pending_bytes
-                pending_bytes = state.pending_bytes = (
-                    _to_millionths(memory.pending) * PAGE_SIZE_BYTES
-                )
+                pending_bytes = state.pending_bytes = to_millionths(memory.pending) * page_bytes
                 index = state.live_rounds
                 state.live_rounds = index + 1
                 state.live_wire_bytes += wire
                 state.last_round_dirty_rate_bps = dirty_bytes / interval if interval > 0 else 0.0
-                live_round = _new_round(
+                live_round = new_round(
                     Round,
                     (
                         index,
@@ -711,12 +719,13 @@ class Precopy:
                 if (
                     steady_syncs >= 2
                     or streak >= streak_limit
-                    or now_s >= horizon_s - _TIME_EPS
-                    or now_s >= deadline_s - _TIME_EPS
+                    or now_s >= horizon_near_s
+                    or now_s >= deadline_near_s
                     or policy.check(state, threshold) is not None
                 ):
                     break
-                rate_bps = policy.live_rate_bps(state, link_bps)
+                if not same_rate:
+                    rate_bps = policy.live_rate_bps(state, link_bps)
                 round_start_s = now_s
         finally:
             if done:  # as end_round left them (decide comes next)
