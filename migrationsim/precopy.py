@@ -599,6 +599,7 @@ class Precopy:
         policy = self.policy
         same_rate = policy.rate_from_link_alone  # the rate decide gave holds every round
         send, dirty, wire_bytes_for = memory.send, memory.dirty, memory.wire_bytes_for
+        wire_bytes_for_both = memory.wire_bytes_for_both
         send_and_sync, saturated = memory.collapsed_send_and_sync, memory.saturated
         steady = window.steady_threshold(link_bps, state.now_s)
         steady_until_s = window._steady[1]
@@ -638,9 +639,10 @@ class Precopy:
                     cost = memory._cost
                     dry = pending * cost
                     target = (pages if pages < pending else pending) * cost if pages > 0 else 0.0
+                elif pages > 0:
+                    target, dry = wire_bytes_for_both(pages, pending)
                 else:
-                    dry = wire_bytes_for(pending)
-                    target = wire_bytes_for(pages) if pages > 0 else 0.0
+                    target, dry = 0.0, wire_bytes_for(pending)
                 if dry < target:
                     target = dry
                 k = ceil(target / budget - 1e-9)

@@ -455,6 +455,22 @@ def test_any_guests_fresh_window_rounds_in_one_loop_are_the_plain_rounds_to_the_
     assert fast == slow
 
 
+@pytest.mark.parametrize("workload", ["web", "oltp", "analytics", "ingest"])
+def test_one_walk_for_two_page_counts_gives_each_ones_wire_bytes_to_the_last_bit(workload):
+    spec = build_spec(workload=workload)
+    memory, _ = new_memory(spec)
+    run = Precopy(spec, memory)
+    counts = [0.5, 1, 3.25, 1000, 1e5, 1e6, 1e7]
+    for live_round in run.rounds(LinkRate(spec.bandwidth_bps)):
+        if live_round.index > 20:
+            break
+        pending = memory.pending
+        for pages in [*counts, pending, pending * 0.3, pending + 1]:
+            for more in [pending, pending * 0.7, pages]:
+                both = memory.wire_bytes_for_both(pages, more)
+                assert both == (memory.wire_bytes_for(pages), memory.wire_bytes_for(more))
+
+
 @pytest.mark.parametrize("workload", ["web", "oltp", "ingest"])
 def test_a_converging_guests_rounds_after_its_first_pass_run_in_the_loop(workload):
     spec = build_spec(workload=workload)
