@@ -76,7 +76,8 @@ class FluidMemory:
             self._writers[0] if (len(self._writers) == 1 and not self._writers[0][3]) else None
         )
         self._collapsed = False
-        self._region_pages = self._cost = 0.0  # the writer's region and wire cost, once collapsed
+        # the writer's region, page writes/s and wire cost, once collapsed
+        self._region_pages = self._writes_per_s = self._cost = 0.0
         self._deferred: list[tuple] = []
 
     # --- one random writer: the totals no longer depend on where pages are ---------------
@@ -98,6 +99,7 @@ class FluidMemory:
         if cost is not None:
             self._collapsed = True
             self._region_pages = float(region.pages)
+            self._writes_per_s = self._one_writer[1]
             self._cost = cost
 
     @property
@@ -105,17 +107,18 @@ class FluidMemory:
         """The segments, with every deferred send and sync applied."""
         if self._deferred:
             deferred, self._deferred = self._deferred, []
-            for op, value in deferred:
-                if op == "send":
-                    self._send_segments(value)
-                elif op == "sync":
-                    self._hit[self._one_writer[0]] = value
+            for op in deferred:  # ("send", wire budget), ("sync", hit), both, or ("all",)
+                kind = op[0]
+                if kind == "send" or kind == "send+sync":
+                    self._send_segments(op[1])
+                if kind == "sync" or kind == "send+sync":
+                    self._hit[self._one_writer[0]] = op[-1]
                     if (
                         self._dirty_random_segments() > 0.0
                         and len(self._segs) > MERGE_ABOVE_SEGMENTS
                     ):
                         self._merge()
-                else:  # "all"
+                elif kind == "all":
                     self._clear_segments()
         return self._segs
 
@@ -198,29 +201,30 @@ class FluidMemory:
         self, wire_budget_bytes: float, interval_s: float, write_scale: float
     ) -> tuple[float, float, float, float]:
         """For a collapsed writer (see ``_collapse``): ``send`` then ``dirty``, the same
-        operations in one call (``Precopy.run_collapsed_rounds``). Returns (pages sent, wire
-        bytes, pending pages after the send, pages newly pending at the sync)."""
-        cost, pending, deferred = self._cost, self.pending, self._deferred
+        operations in one call (``Precopy.run_fresh_window_rounds``), deferred as one.
+        Returns (pages sent, wire bytes, pending pages after the send, pages newly pending at
+        the sync)."""
+        cost, pending = self._cost, self.pending
         pages = wire_budget_bytes / cost
         if pages >= pending:
             pages = pending
             wire = pages * cost
         else:
             wire = wire_budget_bytes
-        deferred.append(("send", wire_budget_bytes))
         pending -= pages
         if pending <= _EPS:
             pending = 0.0
         self.pending = sent = pending
         if interval_s <= 0.0 or write_scale <= 0.0:
+            self._deferred.append(("send", wire_budget_bytes))
             return pages, wire, sent, 0.0
-        writes = self._one_writer[1] * write_scale * interval_s
+        writes = self._writes_per_s * write_scale * interval_s
         region = self._region_pages
         hit = min(1.0, writes / region) if self.linear else -math.expm1(-writes / region)
         newly = (region - pending) * hit
         if newly < 0.0:
             newly = 0.0
-        deferred.append(("sync", hit))
+        self._deferred.append(("send+sync", wire_budget_bytes, hit))
         self.last_sync_saturating = hit >= 1.0
         self.pending = pending + newly
         return pages, wire, sent, newly
@@ -263,7 +267,7 @@ class FluidMemory:
         pages = self.pending
         if self._collapsed:
             wire = pages * self._cost
-            self._deferred.append(("all", None))
+            self._deferred.append(("all",))
         else:
             wire = sum(s[PENDING] * s[COST] for s in self._segs)
             self._clear_segments()
