@@ -594,6 +594,8 @@ class Precopy:
             or self.window_streak >= self.WINDOW_STREAK
             or not window.fresh
             or not window.budget_bytes <= QEMU_MAX_WAIT_S * link_bps
+            # a round as long as the last would cross the horizon: the loop would stop at once
+            or state.now_s + self.last_round.duration_s > self.horizon_s
         ):
             return 0
         policy = self.policy
