@@ -136,12 +136,16 @@ class Qemu(Policy):
     supports_aids = True
     operator_timeout = True
 
+    def __init__(self, spec):
+        super().__init__(spec)
+        self.ramped = spec.downtime_ramp_steps > 0  # else the downtime limit never changes
+
     def downtime_limit_s(self, now_s: float) -> float:
         """The downtime limit in force: fixed, or Nova's ramp from limit/steps up to the limit."""
         spec = self.spec
-        steps = spec.downtime_ramp_steps
-        if steps <= 0:
+        if not self.ramped:
             return spec.downtime_limit_s
+        steps = spec.downtime_ramp_steps
         delay_s = spec.downtime_ramp_delay_s_per_gib * spec.memory_bytes / 1024**3
         step = steps if delay_s <= 0 else min(steps, int(now_s // delay_s))
         base = spec.downtime_limit_s / steps
@@ -156,10 +160,10 @@ class Qemu(Policy):
         return float(qemu_threshold_bytes(bandwidth_bps, self.downtime_limit_s(now_s)))
 
     def threshold_fixed_until_s(self, now_s):
+        if not self.ramped:
+            return math.inf
         spec = self.spec
         steps = spec.downtime_ramp_steps
-        if steps <= 0:
-            return math.inf
         delay_s = spec.downtime_ramp_delay_s_per_gib * spec.memory_bytes / 1024**3
         if delay_s <= 0 or now_s // delay_s >= steps:
             return math.inf
