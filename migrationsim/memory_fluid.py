@@ -34,47 +34,75 @@ def _cut(segs: list[list], i: int, pos: float) -> None:
     segs.insert(i + 1, tail)
 
 
-class FluidMemory:
-    def __init__(self, spec, regions: list[Region]):
-        self.total_pages = float(spec.memory_pages)
-        # Segments in address order starting at the cursor (the list is rotated as the cursor
-        # moves, so the next page to send is always in segs[0]); START stays the address.
-        self._segs = [
-            [
+class _Layout:
+    """What a fluid memory reads from its spec and regions, never changes, and costs time to
+    work out: worked out once per spec (``_layout``)."""
+
+    __slots__ = ("segments", "ws_regions", "writers", "dirty_plan", "one_sweeper", "one_writer")
+
+    def __init__(self, spec, regions):
+        # the segments before round 0: every page pending
+        self.segments = tuple(
+            (
                 float(r.start_page),
                 float(r.pages),
                 float(r.pages),
                 r.working_set,
                 float(r.wire_cost_bytes),
-            ]
+            )
             for r in regions
-        ]
-        self.pending = float(spec.memory_pages)
-        self.working_sets = spec.working_sets
+        )
         self.ws_regions = {r.working_set: r for r in regions if r.working_set >= 0}
-        self.linear = spec.dirty_model == "linear"
-        self.sweep_pos = [0.0] * len(spec.working_sets)  # sequential writers' pointers
-        self._writers = [
+        # (working set, page writes/s, region, sequential) of every set that writes
+        self.writers = tuple(
             (k, ws.page_writes_per_s, self.ws_regions[k], ws.pattern == "sequential")
             for k, ws in enumerate(spec.working_sets)
             if k in self.ws_regions and ws.page_writes_per_s > 0
-        ]
+        )
         # the same writers for ``dirty``, their regions' figures read once: (working set,
         # page writes/s, sequential, pages, first page, end page), as floats
-        self._dirty_plan = [
+        self.dirty_plan = tuple(
             (k, rate, sequential, float(r.pages), float(r.start_page), float(r.end_page))
-            for k, rate, r, sequential in self._writers
-        ]
-        self._one_sweeper = sum(1 for w in self._writers if w[3]) == 1  # see ``dirty``
+            for k, rate, r, sequential in self.writers
+        )
+        self.one_sweeper = sum(1 for w in self.writers if w[3]) == 1  # see ``dirty``
+        writers = self.writers
+        self.one_writer = writers[0] if (len(writers) == 1 and not writers[0][3]) else None
+
+
+def _layout(spec, regions) -> _Layout:
+    """The spec's layout, kept beside its cached properties (``MigrationSpec.regions``) when the
+    regions are the spec's own; other regions are worked out anew."""
+    if regions is not spec.regions:
+        return _Layout(spec, regions)
+    layout = spec.__dict__.get("_fluid_layout")
+    if layout is None:
+        layout = spec.__dict__["_fluid_layout"] = _Layout(spec, regions)
+    return layout
+
+
+class FluidMemory:
+    def __init__(self, spec, regions: list[Region]):
+        layout = _layout(spec, regions)
+        self.total_pages = float(spec.memory_pages)
+        # Segments in address order starting at the cursor (the list is rotated as the cursor
+        # moves, so the next page to send is always in segs[0]); START stays the address.
+        self._segs = [list(s) for s in layout.segments]
+        self.pending = float(spec.memory_pages)
+        self.working_sets = spec.working_sets
+        self.ws_regions = layout.ws_regions
+        self.linear = spec.dirty_model == "linear"
+        self.sweep_pos = [0.0] * len(spec.working_sets)  # sequential writers' pointers
+        self._writers = layout.writers
+        self._dirty_plan = layout.dirty_plan
+        self._one_sweeper = layout.one_sweeper
         self._hit = [0.0] * len(spec.working_sets)
         # whether the last sync found every page of every working set written (a sequential
         # writer lapped its region, a random one's hit probability rounded to 1)
         self.last_sync_saturating = False
         # One random writer holding every pending page (see ``_collapse``): its region's pages
         # and wire cost, and the sends and syncs not yet applied to the segments.
-        self._one_writer = (
-            self._writers[0] if (len(self._writers) == 1 and not self._writers[0][3]) else None
-        )
+        self._one_writer = layout.one_writer
         self._collapsed = False
         # the writer's region, page writes/s and wire cost, once collapsed
         self._region_pages = self._writes_per_s = self._cost = 0.0

@@ -71,6 +71,7 @@ class Policy:
     def __init__(self, spec):
         self.spec = spec
         self.limited = spec.max_rounds is not None or spec.max_volume is not None
+        self.ramped = spec.downtime_ramp_steps > 0  # qemu's downtime limit steps up (Nova's ramp)
 
     def live_rate_bps(self, state: PrecopyState, link_bps: float) -> float:
         cap = self.spec.max_bandwidth_bps
@@ -135,10 +136,6 @@ class Qemu(Policy):
     mechanics = SYNC_BELOW_THRESHOLD
     supports_aids = True
     operator_timeout = True
-
-    def __init__(self, spec):
-        super().__init__(spec)
-        self.ramped = spec.downtime_ramp_steps > 0  # else the downtime limit never changes
 
     def downtime_limit_s(self, now_s: float) -> float:
         """The downtime limit in force: fixed, or Nova's ramp from limit/steps up to the limit."""
