@@ -463,9 +463,24 @@ class Precopy:
         if room > SUMMARISE_ABOVE_ROUNDS:
             rounds = [_new_round(Round, (first_index, "live", first_start, *last[3:11], room))]
         else:
+            _, _, _, d, b, p, dirty, pending, rate, throttle, threshold, _ = last  # read once
             rounds = [
                 _new_round(
-                    Round, (first_index + j, "live", first_start + j * duration, *last[3:11], 1)
+                    Round,
+                    (
+                        first_index + j,
+                        "live",
+                        first_start + j * duration,
+                        d,
+                        b,
+                        p,
+                        dirty,
+                        pending,
+                        rate,
+                        throttle,
+                        threshold,
+                        1,
+                    ),
                 )
                 for j in range(room)
             ]
@@ -475,8 +490,9 @@ class Precopy:
         state.previous_pending_bytes = state.pending_bytes
         state.live_rounds += room
         state.live_wire_bytes += room * wire
-        self.last_round = rounds[-1]._replace(
-            index=state.live_rounds - 1, repeat=1, start_s=first_start + (room - 1) * duration
+        self.last_round = _new_round(  # the last of them, alone
+            Round,
+            (state.live_rounds - 1, "live", first_start + (room - 1) * duration, *last[3:11], 1),
         )
         self.steady_syncs = 0
         return rounds
@@ -555,16 +571,34 @@ class Precopy:
         if room > SUMMARISE_ABOVE_ROUNDS:
             rounds = [_new_round(Round, (first_index, "live", first_start, *fields, room))]
         else:
+            p, dirty, pending, rate, throttle, threshold = fields[2:]  # read once
             rounds = [
-                _new_round(Round, (first_index + j, "live", first_start + j * full_s, *fields, 1))
+                _new_round(
+                    Round,
+                    (
+                        first_index + j,
+                        "live",
+                        first_start + j * full_s,
+                        full_s,
+                        full_bytes,
+                        p,
+                        dirty,
+                        pending,
+                        rate,
+                        throttle,
+                        threshold,
+                        1,
+                    ),
+                )
                 for j in range(room)
             ]
         state.now_s += room * full_s
         self.last_sync_s = state.now_s
         state.live_rounds += room
         state.live_wire_bytes += room * full_bytes
-        self.last_round = rounds[-1]._replace(
-            index=state.live_rounds - 1, repeat=1, start_s=first_start + (room - 1) * full_s
+        self.last_round = _new_round(  # the last of them, alone
+            Round,
+            (state.live_rounds - 1, "live", first_start + (room - 1) * full_s, *fields, 1),
         )
         self.window_streak = 0
         return rounds
