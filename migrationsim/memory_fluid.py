@@ -187,25 +187,34 @@ class FluidMemory:
     def wire_bytes_for_both(self, pages: float, more_pages: float) -> tuple[float, float]:
         """``(wire_bytes_for(pages), wire_bytes_for(more_pages))`` in one walk over the
         segments (the same sums: both add the same terms in the same order until each ends)."""
-        if self._collapsed:
+        if self._collapsed or pages > more_pages:
             return self.wire_bytes_for(pages), self.wire_bytes_for(more_pages)
         wire, need, more = 0.0, pages, more_pages
-        first = None
-        for s in self._segs:  # s: [START, PAGES, PENDING, WS, COST]
+        segs = self._segs
+        n = len(segs)
+        i = 0
+        while i < n:  # both counted, until ``pages`` are found (they are no more than the other)
+            s = segs[i]  # [START, PAGES, PENDING, WS, COST]
             p = s[2]
-            if first is None and p >= need:
+            if p >= need:
                 first = wire + need * s[4]
-            if p >= more:
-                second = wire + more * s[4]
-                if first is not None:
-                    return first, second
-                more = math.inf  # done: only ``pages`` is still counted
+                break
             wire += p * s[4]
             need -= p
             more -= p
-        if more != math.inf:
-            second = wire
-        return (wire if first is None else first), second
+            i += 1
+        else:
+            return wire, wire
+        while True:  # then ``more_pages`` alone, from the same segment
+            if p >= more:
+                return first, wire + more * s[4]
+            wire += p * s[4]
+            more -= p
+            i += 1
+            if i == n:
+                return first, wire
+            s = segs[i]
+            p = s[2]
 
     def send(self, wire_budget_bytes: float) -> tuple[float, float]:
         """Send pending pages in address order from the cursor, within a wire budget.

@@ -660,6 +660,7 @@ class Precopy:
         last_fresh = self._last_round_fresh
         last_sync_s, round_start_s = self.last_sync_s, self.round_start_s
         before, streak, steady_syncs = self.last_round, self.window_streak, self.steady_syncs
+        collapsed, cost = False, 0.0  # see FluidMemory._collapse
         done = 0
         try:
             while True:
@@ -670,9 +671,9 @@ class Precopy:
                     steady_until_s = window._steady[1]
                 pending = memory.pending
                 pages = pages_below(pending, steady)  # self._need(steady)
-                collapsed = memory._collapsed
+                if not collapsed and memory._collapsed:  # (a collapsed memory stays so)
+                    collapsed, cost = True, memory._cost  # every pending page's wire cost
                 if collapsed:  # wire_bytes_for, worked out inline
-                    cost = memory._cost
                     dry = pending * cost
                     target = (pages if pages < pending else pending) * cost if pages > 0 else 0.0
                 elif pages > 0:
