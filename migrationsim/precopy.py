@@ -105,14 +105,14 @@ def _pages_below(pending_pages: float, threshold_bytes: float) -> int:
     return math.floor(pending_pages - threshold_bytes / PAGE_SIZE_BYTES + 1e-6) + 1
 
 
-# below this, x * 1e6 is within 0.002 of the exact product (its ulp is at most 2**-8)
+# below this, x * 1e6 is within 2**-10 of the exact product (half its ulp, at most 2**-9)
 _MILLIONTHS_EXACT_BELOW = 2.0**44
 
 
 def _to_millionths(x: float) -> float:
     """``round(x, 6)``, bit for bit, without its decimal conversion where the result is
     certain: a positive x whose x * 1e6 lies clearly away from a half (the exact product is
-    within 0.002 of the float one) rounds to the nearest whole n, and n / 1e6 is the double
+    within 0.001 of the float one) rounds to the nearest whole n, and n / 1e6 is the double
     nearest n millionths, which is what ``round`` returns. Anything else goes to ``round``."""
     y = x * 1e6
     if 0.0 < y < _MILLIONTHS_EXACT_BELOW:

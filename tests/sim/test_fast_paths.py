@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import struct
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -23,7 +24,7 @@ from hypothesis import strategies as st
 from migrationsim import PRESETS, build_spec, simulate, stream
 from migrationsim.memory_fluid import FluidMemory
 from migrationsim.migration import new_memory
-from migrationsim.precopy import LinkRate, Precopy
+from migrationsim.precopy import LinkRate, Precopy, _to_millionths
 from migrationsim.workload import WorkingSet
 
 REL = 1e-9
@@ -509,3 +510,16 @@ def test_one_send_and_sync_call_is_send_then_dirty(
     assert newly == two.dirty(interval_s, write_scale)
     assert one.pending == two.pending and one.segs == two.segs  # the same when replayed
     assert one.last_sync_saturating == two.last_sync_saturating
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    x=st.one_of(
+        st.floats(allow_nan=False),
+        st.floats(min_value=0.0, max_value=2e7),
+        st.integers(0, 10**12).map(lambda n: (n + 0.5) / 1e6),  # halves of a millionth
+        st.integers(0, 10**12).map(lambda n: n / 1e6),
+    )
+)
+def test_pending_to_a_millionth_is_round_to_six_places_bit_for_bit(x):
+    assert struct.pack("<d", _to_millionths(x)) == struct.pack("<d", round(x, 6))
