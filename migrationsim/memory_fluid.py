@@ -22,42 +22,90 @@ START, PAGES, PENDING, WS, COST = range(5)
 MERGE_ABOVE_SEGMENTS = 8
 
 
-class FluidMemory:
-    def __init__(self, spec, regions: list[Region]):
-        self.total_pages = float(spec.memory_pages)
-        # Segments in address order starting at the cursor (the list is rotated as the cursor
-        # moves, so the next page to send is always in segs[0]); START stays the address.
-        self._segs = [
-            [
+def _cut(segs: list[list], i: int, pos: float) -> None:
+    """Split segment ``i`` at address ``pos`` (inside it): its pending pages shared by size."""
+    s = segs[i]  # [START, PAGES, PENDING, WS, COST]
+    start = s[0]
+    end = start + s[1]
+    frac = (pos - start) / s[1]
+    tail = [pos, end - pos, s[2] * (1.0 - frac), s[3], s[4]]
+    s[1] = pos - start
+    s[2] *= frac
+    segs.insert(i + 1, tail)
+
+
+class _Layout:
+    """What a fluid memory reads from its spec and regions, never changes, and costs time to
+    work out: worked out once per spec (``_layout``)."""
+
+    __slots__ = ("segments", "ws_regions", "writers", "dirty_plan", "one_sweeper", "one_writer")
+
+    def __init__(self, spec, regions):
+        # the segments before round 0: every page pending
+        self.segments = tuple(
+            (
                 float(r.start_page),
                 float(r.pages),
                 float(r.pages),
                 r.working_set,
                 float(r.wire_cost_bytes),
-            ]
+            )
             for r in regions
-        ]
-        self.pending = float(spec.memory_pages)
-        self.working_sets = spec.working_sets
+        )
         self.ws_regions = {r.working_set: r for r in regions if r.working_set >= 0}
-        self.linear = spec.dirty_model == "linear"
-        self.sweep_pos = [0.0] * len(spec.working_sets)  # sequential writers' pointers
-        self._writers = [
+        # (working set, page writes/s, region, sequential) of every set that writes
+        self.writers = tuple(
             (k, ws.page_writes_per_s, self.ws_regions[k], ws.pattern == "sequential")
             for k, ws in enumerate(spec.working_sets)
             if k in self.ws_regions and ws.page_writes_per_s > 0
-        ]
+        )
+        # the same writers for ``dirty``, their regions' figures read once: (working set,
+        # page writes/s, sequential, pages, first page, end page), as floats
+        self.dirty_plan = tuple(
+            (k, rate, sequential, float(r.pages), float(r.start_page), float(r.end_page))
+            for k, rate, r, sequential in self.writers
+        )
+        self.one_sweeper = sum(1 for w in self.writers if w[3]) == 1  # see ``dirty``
+        writers = self.writers
+        self.one_writer = writers[0] if (len(writers) == 1 and not writers[0][3]) else None
+
+
+def _layout(spec, regions) -> _Layout:
+    """The spec's layout, kept beside its cached properties (``MigrationSpec.regions``) when the
+    regions are the spec's own; other regions are worked out anew."""
+    if regions is not spec.regions:
+        return _Layout(spec, regions)
+    layout = spec.__dict__.get("_fluid_layout")
+    if layout is None:
+        layout = spec.__dict__["_fluid_layout"] = _Layout(spec, regions)
+    return layout
+
+
+class FluidMemory:
+    def __init__(self, spec, regions: list[Region]):
+        layout = _layout(spec, regions)
+        self.total_pages = float(spec.memory_pages)
+        # Segments in address order starting at the cursor (the list is rotated as the cursor
+        # moves, so the next page to send is always in segs[0]); START stays the address.
+        self._segs = [list(s) for s in layout.segments]
+        self.pending = float(spec.memory_pages)
+        self.working_sets = spec.working_sets
+        self.ws_regions = layout.ws_regions
+        self.linear = spec.dirty_model == "linear"
+        self.sweep_pos = [0.0] * len(spec.working_sets)  # sequential writers' pointers
+        self._writers = layout.writers
+        self._dirty_plan = layout.dirty_plan
+        self._one_sweeper = layout.one_sweeper
         self._hit = [0.0] * len(spec.working_sets)
         # whether the last sync found every page of every working set written (a sequential
         # writer lapped its region, a random one's hit probability rounded to 1)
         self.last_sync_saturating = False
         # One random writer holding every pending page (see ``_collapse``): its region's pages
         # and wire cost, and the sends and syncs not yet applied to the segments.
-        self._one_writer = (
-            self._writers[0] if (len(self._writers) == 1 and not self._writers[0][3]) else None
-        )
+        self._one_writer = layout.one_writer
         self._collapsed = False
-        self._region_pages = self._cost = 0.0  # the writer's region and wire cost, once collapsed
+        # the writer's region, page writes/s and wire cost, once collapsed
+        self._region_pages = self._writes_per_s = self._cost = 0.0
         self._deferred: list[tuple] = []
 
     # --- one random writer: the totals no longer depend on where pages are ---------------
@@ -79,6 +127,7 @@ class FluidMemory:
         if cost is not None:
             self._collapsed = True
             self._region_pages = float(region.pages)
+            self._writes_per_s = self._one_writer[1]
             self._cost = cost
 
     @property
@@ -86,17 +135,18 @@ class FluidMemory:
         """The segments, with every deferred send and sync applied."""
         if self._deferred:
             deferred, self._deferred = self._deferred, []
-            for op, value in deferred:
-                if op == "send":
-                    self._send_segments(value)
-                elif op == "sync":
-                    self._hit[self._one_writer[0]] = value
+            for op in deferred:  # ("send", wire budget), ("sync", hit), both, or ("all",)
+                kind = op[0]
+                if kind == "send" or kind == "send+sync":
+                    self._send_segments(op[1])
+                if kind == "sync" or kind == "send+sync":
+                    self._hit[self._one_writer[0]] = op[-1]
                     if (
                         self._dirty_random_segments() > 0.0
                         and len(self._segs) > MERGE_ABOVE_SEGMENTS
                     ):
                         self._merge()
-                else:  # "all"
+                elif kind == "all":
                     self._clear_segments()
         return self._segs
 
@@ -112,17 +162,12 @@ class FluidMemory:
         segs = self._segs
         if pos >= self.total_pages - _EPS:
             pos = 0.0
-        for i, s in enumerate(segs):
-            start = s[START]
-            end = start + s[PAGES]
-            if start - _EPS <= pos < end - _EPS:
+        for i, s in enumerate(segs):  # s: [START, PAGES, PENDING, WS, COST]
+            start = s[0]
+            if start - _EPS <= pos < start + s[1] - _EPS:
                 if pos <= start + _EPS:
                     return i
-                frac = (pos - start) / s[PAGES]
-                tail = [pos, end - pos, s[PENDING] * (1.0 - frac), s[WS], s[COST]]
-                s[PAGES] = pos - start
-                s[PENDING] *= frac
-                segs.insert(i + 1, tail)
+                _cut(segs, i, pos)
                 return i + 1
         return 0
 
@@ -138,6 +183,38 @@ class FluidMemory:
             wire += p * s[COST]
             need -= p
         return wire
+
+    def wire_bytes_for_both(self, pages: float, more_pages: float) -> tuple[float, float]:
+        """``(wire_bytes_for(pages), wire_bytes_for(more_pages))`` in one walk over the
+        segments (the same sums: both add the same terms in the same order until each ends)."""
+        if self._collapsed or pages > more_pages:
+            return self.wire_bytes_for(pages), self.wire_bytes_for(more_pages)
+        wire, need, more = 0.0, pages, more_pages
+        segs = self._segs
+        n = len(segs)
+        i = 0
+        while i < n:  # both counted, until ``pages`` are found (they are no more than the other)
+            s = segs[i]  # [START, PAGES, PENDING, WS, COST]
+            p = s[2]
+            if p >= need:
+                first = wire + need * s[4]
+                break
+            wire += p * s[4]
+            need -= p
+            more -= p
+            i += 1
+        else:
+            return wire, wire
+        while True:  # then ``more_pages`` alone, from the same segment
+            if p >= more:
+                return first, wire + more * s[4]
+            wire += p * s[4]
+            more -= p
+            i += 1
+            if i == n:
+                return first, wire
+            s = segs[i]
+            p = s[2]
 
     def send(self, wire_budget_bytes: float) -> tuple[float, float]:
         """Send pending pages in address order from the cursor, within a wire budget.
@@ -161,29 +238,30 @@ class FluidMemory:
         self, wire_budget_bytes: float, interval_s: float, write_scale: float
     ) -> tuple[float, float, float, float]:
         """For a collapsed writer (see ``_collapse``): ``send`` then ``dirty``, the same
-        operations in one call (``Precopy.run_collapsed_rounds``). Returns (pages sent, wire
-        bytes, pending pages after the send, pages newly pending at the sync)."""
-        cost, pending, deferred = self._cost, self.pending, self._deferred
+        operations in one call (``Precopy.run_fresh_window_rounds``), deferred as one.
+        Returns (pages sent, wire bytes, pending pages after the send, pages newly pending at
+        the sync)."""
+        cost, pending = self._cost, self.pending
         pages = wire_budget_bytes / cost
         if pages >= pending:
             pages = pending
             wire = pages * cost
         else:
             wire = wire_budget_bytes
-        deferred.append(("send", wire_budget_bytes))
         pending -= pages
         if pending <= _EPS:
             pending = 0.0
         self.pending = sent = pending
         if interval_s <= 0.0 or write_scale <= 0.0:
+            self._deferred.append(("send", wire_budget_bytes))
             return pages, wire, sent, 0.0
-        writes = self._one_writer[1] * write_scale * interval_s
+        writes = self._writes_per_s * write_scale * interval_s
         region = self._region_pages
         hit = min(1.0, writes / region) if self.linear else -math.expm1(-writes / region)
         newly = (region - pending) * hit
         if newly < 0.0:
             newly = 0.0
-        deferred.append(("sync", hit))
+        self._deferred.append(("send+sync", wire_budget_bytes, hit))
         self.last_sync_saturating = hit >= 1.0
         self.pending = pending + newly
         return pages, wire, sent, newly
@@ -226,7 +304,7 @@ class FluidMemory:
         pages = self.pending
         if self._collapsed:
             wire = pages * self._cost
-            self._deferred.append(("all", None))
+            self._deferred.append(("all",))
         else:
             wire = sum(s[PENDING] * s[COST] for s in self._segs)
             self._clear_segments()
@@ -260,22 +338,35 @@ class FluidMemory:
         hit = self._hit
         any_random = False
         saturating = True
-        for k, page_writes_per_s, region, sequential in self._writers:
+        linear = self.linear
+        swept = None  # the one sequential writer's single range, marked with the random sets
+        for k, page_writes_per_s, sequential, pages, start, end in self._dirty_plan:
             writes = page_writes_per_s * write_scale * interval_s
             if sequential:
-                newly += self._sweep(k, region, writes)
+                ranges = self._sweep(k, pages, start, end, writes)
+                if len(ranges) == 1 and self._one_sweeper:
+                    swept = ranges[0]
+                else:
+                    for a, b in ranges:
+                        newly = self._dirty_range(a, b, newly)
                 hit[k] = 0.0
-                saturating = saturating and writes >= region.pages
+                if not writes >= pages:
+                    saturating = False
             else:
-                h = hit[k] = (
-                    min(1.0, writes / region.pages)
-                    if self.linear
-                    else -math.expm1(-writes / region.pages)
-                )
-                saturating = saturating and h >= 1.0
+                if linear:
+                    h = writes / pages
+                    if not h < 1.0:  # min(1.0, h)
+                        h = 1.0
+                else:
+                    h = -math.expm1(-writes / pages)
+                hit[k] = h
+                if not h >= 1.0:
+                    saturating = False
                 any_random = True
         self.last_sync_saturating = saturating
-        if any_random:
+        if swept is not None:
+            newly = self._dirty_swept_and_random(swept[0], swept[1], any_random)
+        elif any_random:
             newly += self._dirty_random_segments()
         if newly > 0.0:
             self.pending += newly
@@ -289,63 +380,102 @@ class FluidMemory:
         """Each segment of a randomly written set: its clean pages go pending with the hit
         probability in ``_hit``. Returns the pages that went pending."""
         hit, newly = self._hit, 0.0
-        for s in self._segs:
-            k = s[WS]
+        for s in self._segs:  # s: [START, PAGES, PENDING, WS, COST]
+            k = s[3]
             if k >= 0:
-                inc = (s[PAGES] - s[PENDING]) * hit[k]
+                inc = (s[1] - s[2]) * hit[k]
                 if inc > 0.0:
-                    s[PENDING] += inc
+                    s[2] += inc
                     newly += inc
         return newly
 
-    def _sweep(self, k: int, region: Region, advance_pages: float) -> float:
-        """A sequential writer moves ``advance_pages`` through its region; those pages go dirty."""
-        if advance_pages >= region.pages:  # a whole lap (or more): every page of the region
-            ranges = [(float(region.start_page), float(region.end_page))]
-            self.sweep_pos[k] = (self.sweep_pos[k] + advance_pages) % region.pages
-        else:
-            a = region.start_page + self.sweep_pos[k]
-            b = a + advance_pages
-            if b <= region.end_page:
-                ranges = [(a, b)]
-            else:
-                ranges = [
-                    (a, float(region.end_page)),
-                    (float(region.start_page), region.start_page + b - region.end_page),
-                ]
-            self.sweep_pos[k] = (self.sweep_pos[k] + advance_pages) % region.pages
-        newly = 0.0
-        for a, b in ranges:
-            self._boundary(a)
-            self._boundary(b)
-            a -= _EPS
-            b += _EPS
-            for s in self._segs:
-                start = s[START]
-                if start >= a and start + s[PAGES] <= b:
-                    clean = s[PAGES] - s[PENDING]
+    def _sweep(
+        self, k: int, pages: float, first: float, end: float, advance_pages: float
+    ) -> tuple[tuple[float, float], ...]:
+        """A sequential writer moves ``advance_pages`` through its region (``pages`` pages from
+        ``first`` to ``end``): the address ranges it wrote, in order (two when it wrapped)."""
+        pos = self.sweep_pos[k]
+        self.sweep_pos[k] = (pos + advance_pages) % pages
+        if advance_pages >= pages:  # a whole lap (or more): every page of the region
+            return ((first, end),)
+        a = first + pos
+        b = a + advance_pages
+        if b <= end:
+            return ((a, b),)
+        return ((a, end), (first, first + b - end))
+
+    def _dirty_range(self, a: float, b: float, newly: float) -> float:
+        """Pages ``a`` to ``b`` all pending; returns ``newly`` plus those that were clean."""
+        self._boundary(a)
+        self._boundary(b)
+        a -= _EPS
+        b += _EPS
+        for s in self._segs:  # s: [START, PAGES, PENDING, WS, COST]
+            start = s[0]
+            if start >= a:
+                pages = s[1]
+                if start + pages <= b:
+                    clean = pages - s[2]
                     if clean > 0.0:
                         newly += clean
-                    s[PENDING] = s[PAGES]
+                    s[2] = pages
         return newly
+
+    def _dirty_swept_and_random(self, a: float, b: float, any_random: bool) -> float:
+        """``_dirty_range(a, b, 0.0)`` then, if ``any_random``, ``_dirty_random_segments``, in
+        one pass after the cut at ``a``; the pass makes the cut at ``b`` where it meets it (the
+        first segment in order that holds it, as ``_boundary`` finds it; a cut only changes the
+        segment it cuts). A swept segment is wholly pending, so the random pass adds nothing
+        to it; the two sums are kept apart and added as they were."""
+        self._boundary(a)
+        segs = self._segs
+        cut_b = 0.0 if b >= self.total_pages - _EPS else b
+        find_b = True
+        a -= _EPS
+        b += _EPS
+        hit, swept, randomly = self._hit, 0.0, 0.0
+        i = 0
+        while i < len(segs):
+            s = segs[i]  # [START, PAGES, PENDING, WS, COST]
+            start = s[0]
+            if find_b and start - _EPS <= cut_b < start + s[1] - _EPS:
+                find_b = False
+                if not cut_b <= start + _EPS:
+                    _cut(segs, i, cut_b)
+            i += 1
+            if start >= a and start + s[1] <= b:
+                pages = s[1]
+                clean = pages - s[2]
+                if clean > 0.0:
+                    swept += clean
+                s[2] = pages
+            elif any_random:
+                k = s[3]
+                if k >= 0:
+                    inc = (s[1] - s[2]) * hit[k]
+                    if inc > 0.0:
+                        s[2] += inc
+                        randomly += inc
+        return swept + randomly if any_random else swept
 
     def _merge(self) -> None:
         """Join address neighbours of the same working set, wire cost and pending density."""
         segs = self._segs
         last = segs[0]
         merged = [last]
-        for s in segs[1:]:
-            if s[PAGES] <= _EPS:
+        for i in range(1, len(segs)):
+            s = segs[i]  # [START, PAGES, PENDING, WS, COST]
+            pages = s[1]
+            if pages <= _EPS:
                 continue
             if (
-                s[WS] == last[WS]
-                and s[COST] == last[COST]
-                and abs(last[START] + last[PAGES] - s[START]) <= _EPS
-                and abs(s[PENDING] * last[PAGES] - last[PENDING] * s[PAGES])
-                <= 1e-12 * last[PAGES] * s[PAGES]
+                s[3] == last[3]
+                and s[4] == last[4]
+                and abs(last[0] + last[1] - s[0]) <= _EPS
+                and abs(s[2] * last[1] - last[2] * pages) <= 1e-12 * last[1] * pages
             ):
-                last[PAGES] += s[PAGES]
-                last[PENDING] += s[PENDING]
+                last[1] += pages
+                last[2] += s[2]
             else:
                 merged.append(s)
                 last = s

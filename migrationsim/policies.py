@@ -65,11 +65,13 @@ class Policy:
     name = ""
     mechanics = FULL_PASS
     supports_aids = False  # auto-converge and post-copy
+    rate_from_link_alone = True  # live_rate_bps reads the link rate and the spec, not the state
     operator_timeout = False  # the operator layer's completion timeout (qemu never gives up)
 
     def __init__(self, spec):
         self.spec = spec
         self.limited = spec.max_rounds is not None or spec.max_volume is not None
+        self.ramped = spec.downtime_ramp_steps > 0  # qemu's downtime limit steps up (Nova's ramp)
 
     def live_rate_bps(self, state: PrecopyState, link_bps: float) -> float:
         cap = self.spec.max_bandwidth_bps
@@ -83,7 +85,7 @@ class Policy:
         return math.inf
 
     def check(self, state: PrecopyState, threshold: float) -> Stop | None:
-        return self._limits(state)
+        return self._limits(state) if self.limited else None
 
     def _limits(self, state: PrecopyState) -> Stop | None:
         if not self.limited:
@@ -138,9 +140,9 @@ class Qemu(Policy):
     def downtime_limit_s(self, now_s: float) -> float:
         """The downtime limit in force: fixed, or Nova's ramp from limit/steps up to the limit."""
         spec = self.spec
-        steps = spec.downtime_ramp_steps
-        if steps <= 0:
+        if not self.ramped:
             return spec.downtime_limit_s
+        steps = spec.downtime_ramp_steps
         delay_s = spec.downtime_ramp_delay_s_per_gib * spec.memory_bytes / 1024**3
         step = steps if delay_s <= 0 else min(steps, int(now_s // delay_s))
         base = spec.downtime_limit_s / steps
@@ -155,10 +157,10 @@ class Qemu(Policy):
         return float(qemu_threshold_bytes(bandwidth_bps, self.downtime_limit_s(now_s)))
 
     def threshold_fixed_until_s(self, now_s):
+        if not self.ramped:
+            return math.inf
         spec = self.spec
         steps = spec.downtime_ramp_steps
-        if steps <= 0:
-            return math.inf
         delay_s = spec.downtime_ramp_delay_s_per_gib * spec.memory_bytes / 1024**3
         if delay_s <= 0 or now_s // delay_s >= steps:
             return math.inf
@@ -193,7 +195,7 @@ class Qemu(Policy):
                 f"{format_bytes(threshold)} (measured bandwidth x downtime limit): the VM "
                 f"pauses and the rest is copied at full link speed.",
             )
-        return self._limits(state)
+        return self._limits(state) if self.limited else None
 
 
 class Gce(Qemu):
@@ -224,6 +226,7 @@ class Xen(Policy):
     """Xen libxc save loop (Clark et al., NSDI'05)."""
 
     name = "xen"
+    rate_from_link_alone = False  # adaptive: the last round's dirty rate
 
     def live_rate_bps(self, state, link_bps):
         cap = super().live_rate_bps(state, link_bps)

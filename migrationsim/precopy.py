@@ -105,6 +105,26 @@ def _pages_below(pending_pages: float, threshold_bytes: float) -> int:
     return math.floor(pending_pages - threshold_bytes / PAGE_SIZE_BYTES + 1e-6) + 1
 
 
+# below this, x * 1e6 is within 2**-10 of the exact product (half its ulp, at most 2**-9)
+_MILLIONTHS_EXACT_BELOW = 2.0**44
+
+
+def _to_millionths(x: float) -> float:
+    """``round(x, 6)``, bit for bit, without its decimal conversion where the result is
+    certain: a positive x whose x * 1e6 lies clearly away from a half (the exact product is
+    within 0.001 of the float one) rounds to the nearest whole n, and n / 1e6 is the double
+    nearest n millionths, which is what ``round`` returns. Anything else goes to ``round``."""
+    y = x * 1e6
+    if 0.0 < y < _MILLIONTHS_EXACT_BELOW:
+        n = math.floor(y)
+        f = y - n  # exact (Sterbenz)
+        if f < 0.49:
+            return n / 1e6
+        if f > 0.51:
+            return (n + 1) / 1e6
+    return round(x, 6)
+
+
 def _same_round(a: Round, b: Round) -> bool:
     """The same round again (all but its index and start), to rounding."""
     # pending first (it tells a converging guest's rounds apart), then the duration
@@ -356,7 +376,7 @@ class Precopy:
         state.previous_pending_bytes = state.pending_bytes
         # pending to a millionth of a page: float noise in the fluid sums must not decide a
         # comparison with a threshold that is a whole number of pages
-        pending_bytes = state.pending_bytes = round(memory.pending, 6) * PAGE_SIZE_BYTES
+        pending_bytes = state.pending_bytes = _to_millionths(memory.pending) * PAGE_SIZE_BYTES
         index = state.live_rounds
         state.live_rounds = index + 1
         if window is not None:
@@ -443,9 +463,24 @@ class Precopy:
         if room > SUMMARISE_ABOVE_ROUNDS:
             rounds = [_new_round(Round, (first_index, "live", first_start, *last[3:11], room))]
         else:
+            _, _, _, d, b, p, dirty, pending, rate, throttle, threshold, _ = last  # read once
             rounds = [
                 _new_round(
-                    Round, (first_index + j, "live", first_start + j * duration, *last[3:11], 1)
+                    Round,
+                    (
+                        first_index + j,
+                        "live",
+                        first_start + j * duration,
+                        d,
+                        b,
+                        p,
+                        dirty,
+                        pending,
+                        rate,
+                        throttle,
+                        threshold,
+                        1,
+                    ),
                 )
                 for j in range(room)
             ]
@@ -455,8 +490,9 @@ class Precopy:
         state.previous_pending_bytes = state.pending_bytes
         state.live_rounds += room
         state.live_wire_bytes += room * wire
-        self.last_round = rounds[-1]._replace(
-            index=state.live_rounds - 1, repeat=1, start_s=first_start + (room - 1) * duration
+        self.last_round = _new_round(  # the last of them, alone
+            Round,
+            (state.live_rounds - 1, "live", first_start + (room - 1) * duration, *last[3:11], 1),
         )
         self.steady_syncs = 0
         return rounds
@@ -535,38 +571,56 @@ class Precopy:
         if room > SUMMARISE_ABOVE_ROUNDS:
             rounds = [_new_round(Round, (first_index, "live", first_start, *fields, room))]
         else:
+            p, dirty, pending, rate, throttle, threshold = fields[2:]  # read once
             rounds = [
-                _new_round(Round, (first_index + j, "live", first_start + j * full_s, *fields, 1))
+                _new_round(
+                    Round,
+                    (
+                        first_index + j,
+                        "live",
+                        first_start + j * full_s,
+                        full_s,
+                        full_bytes,
+                        p,
+                        dirty,
+                        pending,
+                        rate,
+                        throttle,
+                        threshold,
+                        1,
+                    ),
+                )
                 for j in range(room)
             ]
         state.now_s += room * full_s
         self.last_sync_s = state.now_s
         state.live_rounds += room
         state.live_wire_bytes += room * full_bytes
-        self.last_round = rounds[-1]._replace(
-            index=state.live_rounds - 1, repeat=1, start_s=first_start + (room - 1) * full_s
+        self.last_round = _new_round(  # the last of them, alone
+            Round,
+            (state.live_rounds - 1, "live", first_start + (room - 1) * full_s, *fields, 1),
         )
         self.window_streak = 0
         return rounds
 
-    # --- one random writer, collapsed: QEMU's rounds in a tight loop ---------------------
+    # --- QEMU's fresh windows in a tight loop ----------------------------------------------
 
-    def run_collapsed_rounds(self, link_bps: float) -> Iterator[Round]:
+    def run_fresh_window_rounds(self, link_bps: float) -> Iterator[Round]:
         """Call after ``decide`` said go on, on a constant link, instead of ``run_round`` and
-        ``end_round``. When memory is one collapsed random writer (``FluidMemory._collapse``:
-        its totals follow from the pending count) and QEMU's thread starts a fresh window whose
-        budget one iteration spends, each round is the closed form of ``RateWindow.run`` (checks
-        at window ends), one send, one sync and the policy's check: the same operations as the
-        plain path, in the same order, without its calls and generator steps. A converging
-        cache's pending creeps towards its fixed point for a hundred rounds this way. The loop
-        stops before anything else could happen (a pass that runs dry, the deadline, a stop, a
-        ramp step, the steady state or the window regime) and leaves the rest to the plain
-        path. Yields each round as it is done (a stream looks at memory between rounds);
-        returns how many."""
+        ``end_round``. While QEMU's thread starts each round with a fresh window whose budget
+        one iteration spends (a capped migration once its first pass is over), each round is
+        the closed form of ``RateWindow.run`` (checks at window ends), one send, one sync and
+        the policy's check: the same operations as the plain path, in the same order, without
+        its calls and generator steps. A fluid memory's send and sync are its own (``send``
+        and ``dirty``; one call, ``collapsed_send_and_sync``, once it is one collapsed random
+        writer, see ``FluidMemory._collapse``: a converging cache's pending creeps towards its
+        fixed point for a hundred rounds this way). The loop stops before anything else could
+        happen (a pass that may run dry, the deadline, a stop, a ramp step, the steady state or
+        the window regime) and leaves the rest to the plain path. Yields each round as it is
+        done (a stream looks at memory between rounds); returns how many."""
         memory, window, state = self.memory, self.window, self.state
         if (
             window is None
-            or not getattr(memory, "_collapsed", False)
             or self.auto_converge is not None
             or state.live_rounds == 0
             or (self.spec.post_copy and self.aids)
@@ -574,15 +628,30 @@ class Precopy:
             or self.window_streak >= self.WINDOW_STREAK
             or not window.fresh
             or not window.budget_bytes <= QEMU_MAX_WAIT_S * link_bps
+            # a round as long as the last would cross the horizon: the loop would stop at once
+            or state.now_s + self.last_round.duration_s > self.horizon_s
         ):
             return 0
-        policy, send_and_sync = self.policy, memory.collapsed_send_and_sync
-        cost = memory._cost  # every pending page's wire cost, once collapsed (wire_bytes_for)
+        policy = self.policy
+        same_rate = policy.rate_from_link_alone  # the rate decide gave holds every round
+        send, dirty, wire_bytes_for = memory.send, memory.dirty, memory.wire_bytes_for
+        wire_bytes_for_both = memory.wire_bytes_for_both
+        send_and_sync, saturated = memory.collapsed_send_and_sync, memory.saturated
         steady = window.steady_threshold(link_bps, state.now_s)
         steady_until_s = window._steady[1]
         budget, w = window.budget_bytes, QEMU_RATE_WINDOW_S
         horizon_s, deadline_s, started_s = self.horizon_s, self.deadline_s, self.started_s
+        horizon_near_s, deadline_near_s = horizon_s - _TIME_EPS, deadline_s - _TIME_EPS
+        # module names bound locally (a hot loop)
+        ceil, pages_below, to_millionths, new_round = (
+            math.ceil,
+            _pages_below,
+            _to_millionths,
+            _new_round,
+        )
+        page_bytes = PAGE_SIZE_BYTES
         full_bytes, full_s = window.full_window(link_bps)
+        full_bytes_tol, full_s_tol = 1e-9 * full_bytes, 1e-9 * full_s
         throttle = self.throttle
         write_scale = 1.0 - throttle
         streak_limit = self.WINDOW_STREAK
@@ -591,6 +660,7 @@ class Precopy:
         last_fresh = self._last_round_fresh
         last_sync_s, round_start_s = self.last_sync_s, self.round_start_s
         before, streak, steady_syncs = self.last_round, self.window_streak, self.steady_syncs
+        collapsed, cost = False, 0.0  # see FluidMemory._collapse
         done = 0
         try:
             while True:
@@ -600,15 +670,22 @@ class Precopy:
                     steady = window.steady_threshold(link_bps, now_s)
                     steady_until_s = window._steady[1]
                 pending = memory.pending
-                dry = pending * cost  # wire_bytes_for(pending)
-                pages = _pages_below(pending, steady)  # self._need(steady):
-                target = (pages if pages < pending else pending) * cost if pages > 0 else 0.0
+                pages = pages_below(pending, steady)  # self._need(steady)
+                if not collapsed and memory._collapsed:  # (a collapsed memory stays so)
+                    collapsed, cost = True, memory._cost  # every pending page's wire cost
+                if collapsed:  # wire_bytes_for, worked out inline
+                    dry = pending * cost
+                    target = (pages if pages < pending else pending) * cost if pages > 0 else 0.0
+                elif pages > 0:
+                    target, dry = wire_bytes_for_both(pages, pending)
+                else:
+                    target, dry = 0.0, wire_bytes_for(pending)
                 if dry < target:
                     target = dry
-                k = math.ceil(target / budget - 1e-9)
+                k = ceil(target / budget - 1e-9)
                 if k < 1:
                     k = 1.0
-                if not k < math.ceil(dry / budget - 1e-9):
+                if not k < ceil(dry / budget - 1e-9):
                     break  # the pass may run dry: the plain path
                 end = k * w
                 if not (end <= horizon_s - now_s and end <= steady_until_s - now_s):
@@ -620,18 +697,23 @@ class Precopy:
                 wire = k * budget
                 if dry < wire:
                     wire = dry
-                pages, wire, estimate, newly = send_and_sync(wire, interval, write_scale)
-                state.estimate_bytes = estimate * PAGE_SIZE_BYTES
-                dirty_bytes = newly * PAGE_SIZE_BYTES
+                if collapsed:
+                    pages, wire, estimate, newly = send_and_sync(wire, interval, write_scale)
+                else:
+                    pages, wire = send(wire)
+                    estimate = memory.pending
+                    newly = dirty(interval, write_scale)
+                state.estimate_bytes = estimate * page_bytes
+                dirty_bytes = newly * page_bytes
                 last_sync_s = now_s
                 duration = now_s - round_start_s
                 state.previous_pending_bytes = state.pending_bytes
-                pending_bytes = state.pending_bytes = round(memory.pending, 6) * PAGE_SIZE_BYTES
+                pending_bytes = state.pending_bytes = to_millionths(memory.pending) * page_bytes
                 index = state.live_rounds
                 state.live_rounds = index + 1
                 state.live_wire_bytes += wire
                 state.last_round_dirty_rate_bps = dirty_bytes / interval if interval > 0 else 0.0
-                live_round = _new_round(
+                live_round = new_round(
                     Round,
                     (
                         index,
@@ -650,19 +732,20 @@ class Precopy:
                 )
                 # _count_window_round (this round began a fresh window)
                 if (
-                    abs(duration - full_s) <= 1e-9 * full_s
-                    and abs(wire - full_bytes) <= 1e-9 * full_bytes
+                    -full_s_tol <= duration - full_s <= full_s_tol
+                    and -full_bytes_tol <= wire - full_bytes <= full_bytes_tol
                     and pending_bytes >= threshold
                 ):
                     streak += 1
                 else:
                     streak = 0
-                # the steady-state count (a collapsed writer is saturated, see FluidMemory)
+                # the steady-state count, as end_round keeps it
                 if (
                     before is not None
                     and abs(before[7] - pending_bytes) <= _STEADY_REL * abs(before[7])
                     and last_fresh
                     and last_rate_bps == rate_bps
+                    and saturated()
                     and _same_round(before, live_round)
                 ):
                     steady_syncs += 1
@@ -675,12 +758,13 @@ class Precopy:
                 if (
                     steady_syncs >= 2
                     or streak >= streak_limit
-                    or now_s >= horizon_s - _TIME_EPS
-                    or now_s >= deadline_s - _TIME_EPS
+                    or now_s >= horizon_near_s
+                    or now_s >= deadline_near_s
                     or policy.check(state, threshold) is not None
                 ):
                     break
-                rate_bps = policy.live_rate_bps(state, link_bps)
+                if not same_rate:
+                    rate_bps = policy.live_rate_bps(state, link_bps)
                 round_start_s = now_s
         finally:
             if done:  # as end_round left them (decide comes next)
@@ -700,10 +784,9 @@ class Precopy:
         pieces of constant rate); ``result`` holds the outcome once they are done."""
         constant = len(link.points) == 1
         link_bps = link.points[0][1]
-        memory = self.memory
-        # a fluid memory under QEMU's thread may collapse to one writer (run_collapsed_rounds)
-        collapsible = (
-            constant and self.window is not None and hasattr(memory, "collapsed_send_and_sync")
+        # a fluid memory under QEMU's thread: its fresh windows in a tight loop
+        loop = (
+            constant and self.window is not None and hasattr(self.memory, "collapsed_send_and_sync")
         )
         while True:
             if not constant:
@@ -725,11 +808,7 @@ class Precopy:
                     yield from repeated
                     continue
             if constant:
-                if (
-                    collapsible
-                    and memory._collapsed
-                    and (yield from self.run_collapsed_rounds(link_bps))
-                ):
+                if loop and (yield from self.run_fresh_window_rounds(link_bps)):
                     continue
                 self.run_round(link_bps)
             else:

@@ -175,6 +175,9 @@ class RateWindow:
                     self.elapsed_s = part / link_bps
                     self.bytes = part
                     return end, dry, True
+        # need(threshold) for the last threshold asked (memory does not change while the
+        # thread runs: the same threshold needs the same bytes)
+        need_of, need_bytes = math.nan, 0.0
         while True:
             if self.sleeping:
                 rest = w - self.elapsed_s
@@ -189,8 +192,11 @@ class RateWindow:
                     # full windows whose checks all fall short of the target, before the
                     # horizon and before the downtime limit may change: crossed by arithmetic
                     full_bytes, full_s = self.full_window(link_bps)
-                    if self.threshold == self.steady_threshold(link_bps, now_s + t):
-                        target = min(need(self.threshold), dry)
+                    threshold = self.threshold
+                    if threshold == self.steady_threshold(link_bps, now_s + t):
+                        if threshold != need_of:
+                            need_of, need_bytes = threshold, need(threshold)
+                        target = min(need_bytes, dry)
                         until = min(horizon, self.dl_fixed_until_s(now_s + t) - now_s)
                         k = min((target - sent) // full_bytes, (until - t) // full_s) - 1
                         if k >= 1:
@@ -224,5 +230,10 @@ class RateWindow:
                     continue  # the check comes after the sleep and the measurement
             # migration_iteration_run: the pending estimate against the threshold
             self.iter_elapsed_s = 0.0
-            if _reached(sent, dry) or _reached(sent, need(self.threshold)):
+            if _reached(sent, dry):
+                return t, sent, True
+            threshold = self.threshold
+            if threshold != need_of:
+                need_of, need_bytes = threshold, need(threshold)
+            if _reached(sent, need_bytes):
                 return t, sent, True

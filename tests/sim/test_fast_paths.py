@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import struct
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -23,7 +24,7 @@ from hypothesis import strategies as st
 from migrationsim import PRESETS, build_spec, simulate, stream
 from migrationsim.memory_fluid import FluidMemory
 from migrationsim.migration import new_memory
-from migrationsim.precopy import LinkRate, Precopy
+from migrationsim.precopy import LinkRate, Precopy, _to_millionths
 from migrationsim.workload import WorkingSet
 
 REL = 1e-9
@@ -41,7 +42,7 @@ def stepped_one_by_one():
     mp.setattr(Precopy, "repeat_steady_rounds", lambda self: [])
     mp.setattr(Precopy, "repeat_window_rounds", lambda self, link_bps: [])
     mp.setattr(FluidMemory, "_collapse", lambda self: None)
-    mp.setattr(Precopy, "run_collapsed_rounds", lambda self, link_bps: _no_rounds())
+    mp.setattr(Precopy, "run_fresh_window_rounds", lambda self, link_bps: _no_rounds())
     try:
         yield
     finally:
@@ -392,7 +393,7 @@ def one_random_writer_guests(draw):
 
 def _collapsed_rounds_counted(spec) -> tuple[dict, int]:
     counted = []
-    original = Precopy.run_collapsed_rounds
+    original = Precopy.run_fresh_window_rounds
 
     def counting(self, link_bps):
         done = yield from original(self, link_bps)
@@ -400,7 +401,7 @@ def _collapsed_rounds_counted(spec) -> tuple[dict, int]:
         return done
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Precopy, "run_collapsed_rounds", counting)
+        mp.setattr(Precopy, "run_fresh_window_rounds", counting)
         return simulate(spec).to_dict(), sum(counted)
 
 
@@ -410,7 +411,7 @@ def test_a_collapsed_writers_rounds_in_one_loop_are_the_plain_rounds_to_the_last
     spec = build_spec(**params)
     fast, _ = _collapsed_rounds_counted(spec)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Precopy, "run_collapsed_rounds", lambda self, link_bps: _no_rounds())
+        mp.setattr(Precopy, "run_fresh_window_rounds", lambda self, link_bps: _no_rounds())
         slow = simulate(spec).to_dict()
     assert fast == slow
 
@@ -420,7 +421,64 @@ def test_the_cache_preset_runs_its_rounds_in_the_loop_and_gets_the_plain_answer(
     fast, looped = _collapsed_rounds_counted(spec)
     assert looped > 90 and fast["live_rounds"] == 105
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Precopy, "run_collapsed_rounds", lambda self, link_bps: _no_rounds())
+        mp.setattr(Precopy, "run_fresh_window_rounds", lambda self, link_bps: _no_rounds())
+        assert simulate(spec).to_dict() == fast
+
+
+@st.composite
+def fresh_window_guests(draw):
+    """Any preset's guest (random and sequential writers, several at once) under QEMU's cap:
+    size, cap, link, downtime limit and its ramp, layout and timeout drawn around the presets."""
+    params = dict(
+        workload=draw(st.sampled_from(sorted(PRESETS))),
+        policy=draw(st.sampled_from(["qemu", "qemu", "gce"])),
+        memory=draw(st.sampled_from(["1GiB", "2GiB", "4GiB", "8GiB"])),
+        bandwidth=draw(st.sampled_from(["1Gbit/s", "10Gbit/s", "25Gbit/s"])),
+        max_bandwidth=draw(st.sampled_from(["32MiB/s", "128MiB/s", "400MiB/s"])),
+        downtime_limit=draw(st.floats(min_value=0.02, max_value=1.0)),
+        completion_timeout=draw(st.floats(min_value=10.0, max_value=300.0)),
+        layout=draw(st.sampled_from(["hot,cold,zero", "zero,hot,cold", "cold,zero,hot"])),
+        dirty_model=draw(st.sampled_from(["saturating", "saturating", "linear"])),
+    )
+    if draw(st.booleans()):
+        params.update(downtime_ramp_steps=draw(st.integers(1, 6)), downtime_ramp_delay=2)
+    return params
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fresh_window_guests())
+def test_any_guests_fresh_window_rounds_in_one_loop_are_the_plain_rounds_to_the_last_bit(params):
+    spec = build_spec(**params)
+    fast, _ = _collapsed_rounds_counted(spec)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Precopy, "run_fresh_window_rounds", lambda self, link_bps: _no_rounds())
+        slow = simulate(spec).to_dict()
+    assert fast == slow
+
+
+@pytest.mark.parametrize("workload", ["web", "oltp", "analytics", "ingest"])
+def test_one_walk_for_two_page_counts_gives_each_ones_wire_bytes_to_the_last_bit(workload):
+    spec = build_spec(workload=workload)
+    memory, _ = new_memory(spec)
+    run = Precopy(spec, memory)
+    counts = [0.5, 1, 3.25, 1000, 1e5, 1e6, 1e7]
+    for live_round in run.rounds(LinkRate(spec.bandwidth_bps)):
+        if live_round.index > 20:
+            break
+        pending = memory.pending
+        for pages in [*counts, pending, pending * 0.3, pending + 1]:
+            for more in [pending, pending * 0.7, pages]:
+                both = memory.wire_bytes_for_both(pages, more)
+                assert both == (memory.wire_bytes_for(pages), memory.wire_bytes_for(more))
+
+
+@pytest.mark.parametrize("workload", ["web", "oltp", "ingest"])
+def test_a_converging_guests_rounds_after_its_first_pass_run_in_the_loop(workload):
+    spec = build_spec(workload=workload)
+    fast, looped = _collapsed_rounds_counted(spec)
+    assert looped >= fast["live_rounds"] - 3 if workload != "ingest" else looped >= 10
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Precopy, "run_fresh_window_rounds", lambda self, link_bps: _no_rounds())
         assert simulate(spec).to_dict() == fast
 
 
@@ -450,5 +508,18 @@ def test_one_send_and_sync_call_is_send_then_dirty(
     assert (pages, wire) == two.send(wire_budget)
     assert estimate == two.pending
     assert newly == two.dirty(interval_s, write_scale)
-    assert one.pending == two.pending and one._deferred == two._deferred
+    assert one.pending == two.pending and one.segs == two.segs  # the same when replayed
     assert one.last_sync_saturating == two.last_sync_saturating
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    x=st.one_of(
+        st.floats(allow_nan=False),
+        st.floats(min_value=0.0, max_value=2e7),
+        st.integers(0, 10**12).map(lambda n: (n + 0.5) / 1e6),  # halves of a millionth
+        st.integers(0, 10**12).map(lambda n: n / 1e6),
+    )
+)
+def test_pending_to_a_millionth_is_round_to_six_places_bit_for_bit(x):
+    assert struct.pack("<d", _to_millionths(x)) == struct.pack("<d", round(x, 6))
