@@ -151,9 +151,10 @@ class Placement:
             score = np.array(
                 [self.score(hosts[h], vm) for h in ids[allowed].tolist()], dtype=np.float64
             )
-        return hosts[self._preferred(ids[allowed], incoming[allowed], score, source)], rejections
+        chosen = self._preferred(ids[allowed], incoming[allowed], score, source, columns)
+        return hosts[chosen], rejections
 
-    def _preferred(self, ids, incoming, score, source: Host) -> int:
+    def _preferred(self, ids, incoming, score, source: Host, columns) -> int:
         """The host, among those allowed, that a VM should go to, in this order: one no
         maintenance will take later (the VM would move again), one already through this
         maintenance, another rack than the source's, the best score, the fewest arriving
@@ -164,7 +165,7 @@ class Placement:
                 incoming,
                 score,
                 self.rack_of[ids] == source.rack,
-                self.fleet.table.views().patched[ids] == 0,
+                columns.patched[ids] == 0,
                 self.due_view[ids] > 0,
             )
         )

@@ -405,24 +405,26 @@ def _collapsed_rounds_counted(spec) -> tuple[dict, int]:
         return simulate(spec).to_dict(), sum(counted)
 
 
+def _plain_rounds(spec) -> dict:
+    """The run with every round simulated one by one (no fresh-window loop)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Precopy, "run_fresh_window_rounds", lambda self, link_bps: _no_rounds())
+        return simulate(spec).to_dict()
+
+
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(one_random_writer_guests())
 def test_a_collapsed_writers_rounds_in_one_loop_are_the_plain_rounds_to_the_last_bit(params):
     spec = build_spec(**params)
     fast, _ = _collapsed_rounds_counted(spec)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Precopy, "run_fresh_window_rounds", lambda self, link_bps: _no_rounds())
-        slow = simulate(spec).to_dict()
-    assert fast == slow
+    assert fast == _plain_rounds(spec)
 
 
 def test_the_cache_preset_runs_its_rounds_in_the_loop_and_gets_the_plain_answer():
     spec = build_spec(workload="cache")
     fast, looped = _collapsed_rounds_counted(spec)
     assert looped > 90 and fast["live_rounds"] == 105
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Precopy, "run_fresh_window_rounds", lambda self, link_bps: _no_rounds())
-        assert simulate(spec).to_dict() == fast
+    assert _plain_rounds(spec) == fast
 
 
 @st.composite
@@ -450,10 +452,7 @@ def fresh_window_guests(draw):
 def test_any_guests_fresh_window_rounds_in_one_loop_are_the_plain_rounds_to_the_last_bit(params):
     spec = build_spec(**params)
     fast, _ = _collapsed_rounds_counted(spec)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Precopy, "run_fresh_window_rounds", lambda self, link_bps: _no_rounds())
-        slow = simulate(spec).to_dict()
-    assert fast == slow
+    assert fast == _plain_rounds(spec)
 
 
 @pytest.mark.parametrize("workload", ["web", "oltp", "analytics", "ingest"])
@@ -477,9 +476,7 @@ def test_a_converging_guests_rounds_after_its_first_pass_run_in_the_loop(workloa
     spec = build_spec(workload=workload)
     fast, looped = _collapsed_rounds_counted(spec)
     assert looped >= fast["live_rounds"] - 3 if workload != "ingest" else looped >= 10
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Precopy, "run_fresh_window_rounds", lambda self, link_bps: _no_rounds())
-        assert simulate(spec).to_dict() == fast
+    assert _plain_rounds(spec) == fast
 
 
 @settings(max_examples=200, deadline=None)
