@@ -172,9 +172,12 @@ class PageMemory:
             else:  # a draw for every page
                 self._spend(int(DRAW_COST_PAGES * region.pages))
             if self.linear:
+                # whole writes now, the fraction carried to the next interval; writes beyond
+                # the region's pages rewrite pages this interval already wrote (not carried)
                 self.linear_carry[k] += writes
-                count = min(region.pages, int(self.linear_carry[k]))
-                self.linear_carry[k] -= count
+                whole = int(self.linear_carry[k])
+                self.linear_carry[k] -= whole
+                count = min(region.pages, whole)
                 idx = self.rng.choice(region.pages, size=count, replace=False)
                 newly += self._set(view, idx)
             elif writes < min(region.pages / 64, 4096):  # few writes: draw them, repeats and all
