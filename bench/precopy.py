@@ -8,6 +8,7 @@
   (``fluid_migrations_per_s_all_presets``: ingest's ring buffer sits just above QEMU's
   threshold, so QEMU re-syncs every ~80 ms until the 600 s timeout, 7,000+ rounds, each one
   simulated); each preset alone; and rounds per second;
+- which of the pre-copy loop's modules ran compiled (``model_modules``, migrationsim/native.py);
 - pages: wall time of one 16 GiB and one 64 GiB migration (and their CPU time, ``cpu_s``, which
   other load on a shared machine inflates less), and the dirty bitmap's bytes per page (plus the
   peak of everything numpy allocated, per page, measured with tracemalloc).
@@ -24,7 +25,7 @@ import tracemalloc
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from migrationsim import PRESETS, build_spec, simulate  # noqa: E402
+from migrationsim import PRESETS, build_spec, native, simulate  # noqa: E402
 from migrationsim.migration import new_memory  # noqa: E402
 
 # The presets the simulation-core issue lists; ``ingest`` came later, to show QEMU re-syncing
@@ -104,6 +105,9 @@ def main() -> None:
                 "pages_16gib": pages_16,
                 "pages_64gib": pages_64,
                 "all_presets_to_converging_ratio": round(mix / converging_mix, 3),
+                # compiled or from source, per module (migrationsim/native.py; MIGRATIONSIM_PURE=1
+                # measures the source alone)
+                "model_modules": native.status(),
                 "load_average_1min": round(os.getloadavg()[0], 2),
                 "cpus": os.cpu_count(),
                 "targets": {

@@ -11,6 +11,11 @@ brownout), switchover.py (blackout, post-copy), forwarding.py (post-migration br
 phases.py (the timeline), memory_fluid.py / memory_pages.py (guest memory and dirtying).
 """
 
+# first: importing native decides, per module, compiled or source (a compiled module is used
+# only while it matches its source)
+from . import native  # noqa: F401
+
+# isort: split
 from .baselines import cloudsim_migration_time_s
 from .errors import InvalidParameter
 from .migration import MigrationResult, simulate, stream

@@ -3,6 +3,7 @@
 Tests that need a service (Redis, PostgreSQL, Chromium) skip with a reason that starts with
 ``SERVICE_UNAVAILABLE`` when it is missing. Under ``CI=true`` such a skip is turned into a
 failure: CI installs and starts every service, so a skip there means something is broken.
+The same holds for ``BUILD_MISSING``: the set-up (./test) compiles the model's hot modules.
 """
 
 import os
@@ -10,6 +11,7 @@ import os
 import pytest
 
 SERVICE_UNAVAILABLE = "service unavailable:"
+BUILD_MISSING = "build missing:"  # the compiled model (tests/sim/test_native.py): ./test builds it
 
 
 def _in_ci() -> bool:
@@ -23,6 +25,6 @@ def pytest_runtest_makereport(item, call):
     if not (report.skipped and _in_ci()):
         return
     reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-    if SERVICE_UNAVAILABLE in reason:
+    if SERVICE_UNAVAILABLE in reason or BUILD_MISSING in reason:
         report.outcome = "failed"
         report.longrepr = f"CI=true, so a missing service is a failure, not a skip: {reason}"
