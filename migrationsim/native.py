@@ -35,6 +35,8 @@ PACKAGE = __name__.rpartition(".")[0]
 PACKAGE_DIR = Path(__file__).resolve().parent
 BUILD_RECORD = PACKAGE_DIR / "_native_build.json"  # {module: SHA-256 of the source compiled}
 PURE_ENV = "MIGRATIONSIM_PURE"
+COMPILED = "compiled"
+NOT_COMPILED = "source (not compiled: python -m migrationsim.native_build)"
 
 
 def source_digest(name: str) -> str:
@@ -65,7 +67,7 @@ def status(honour_pure: bool = True) -> dict[str, str]:
     out = {}
     for name in MODULES:
         if not compiled_files(name):
-            out[name] = "source (not compiled: python -m migrationsim.native_build)"
+            out[name] = NOT_COMPILED
         elif pure:
             out[name] = f"source ({PURE_ENV} is set)"
         elif record.get(name) != source_digest(name):
@@ -73,7 +75,7 @@ def status(honour_pure: bool = True) -> dict[str, str]:
                 "source (changed since it was compiled: python -m migrationsim.native_build)"
             )
         else:
-            out[name] = "compiled"
+            out[name] = COMPILED
     return out
 
 
@@ -97,7 +99,7 @@ def install() -> None:
     from_source = {
         f"{PACKAGE}.{name}"
         for name, state in status().items()
-        if state != "compiled" and compiled_files(name)
+        if state not in (COMPILED, NOT_COMPILED)  # a compiled file is there, not to be used
     }
     if from_source and not any(isinstance(f, _SourceFirst) for f in sys.meta_path):
         sys.meta_path.insert(0, _SourceFirst(from_source))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .native import MODULES, build, status
+from .native import COMPILED, MODULES, build, status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,8 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--status", action="store_true", help="only say which run compiled")
     args = parser.parse_args(argv)
-    stale = [n for n, state in status(honour_pure=False).items() if state != "compiled"]
-    if not args.status and (stale or not args.if_changed):
+    current = all(state == COMPILED for state in status(honour_pure=False).values())
+    if not args.status and not (args.if_changed and current):
         print(f"==> compiling {', '.join(MODULES)} (migrationsim/native.py)", file=sys.stderr)
         try:
             build()

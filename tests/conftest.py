@@ -27,4 +27,6 @@ def pytest_runtest_makereport(item, call):
     reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
     if SERVICE_UNAVAILABLE in reason or BUILD_MISSING in reason:
         report.outcome = "failed"
-        report.longrepr = f"CI=true, so a missing service is a failure, not a skip: {reason}"
+        report.longrepr = (
+            f"CI=true, so a missing service or build is a failure, not a skip: {reason}"
+        )
