@@ -78,7 +78,7 @@ async def fresh(key: Hashable, read: Callable[[], Any]) -> Any:
     flights = _state().flights
     while True:
         flight = flights.get(key)
-        if flight is None:
+        if flight is None or flight.done():  # landed: its callback forgets it a moment later
             flight = _start(flights, key, stamped)
         began, answer = await asyncio.shield(flight)  # one viewer leaving stops no shared read
         if began >= asked:
@@ -90,7 +90,7 @@ async def at_most_every(key: Hashable, interval_s: float, action: Callable[[], N
     ago; if it is running, wait for it."""
     state = _state()
     running = state.actions.get(key)
-    if running is None:
+    if running is None or running.done():  # (as in ``fresh``)
         now = time.monotonic()
         last = state.ran.get(key)
         if last is not None and now - last < interval_s:

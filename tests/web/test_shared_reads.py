@@ -105,3 +105,23 @@ async def test_an_action_runs_at_most_once_per_interval_and_who_comes_meanwhile_
     await asyncio.sleep(0.35)
     await shared_reads.at_most_every("reap", 0.3, action)
     assert action.count == 2
+
+
+async def test_a_read_that_has_landed_but_is_not_yet_forgotten_is_not_awaited_again():
+    """A read is forgotten by its done-callback, which the event loop runs a moment after the
+    read lands. A viewer asking in that moment gets a new read: it used to await the landed one
+    again and again without ever yielding, so the callback never ran (100 % CPU, a CI run hung
+    in test_classroom_connect). Asked in a thread of its own, so that a spin fails the test."""
+    read, answers = Reads(), []
+
+    async def ask() -> None:
+        landed = asyncio.get_running_loop().create_future()
+        landed.set_result((0.0, "from before the question"))  # done, its callbacks not yet run
+        shared_reads._state().flights["status"] = landed
+        answers.append(await shared_reads.fresh("status", read))
+
+    viewer = threading.Thread(target=asyncio.run, args=(ask(),), daemon=True)
+    viewer.start()
+    await asyncio.to_thread(viewer.join, 10)
+    assert not viewer.is_alive(), "fresh() spun on a read that had already landed"
+    assert answers == [1] and read.count == 1
