@@ -350,8 +350,8 @@ PLAYGROUND_PUBLISH_INTERVAL_S = float(env_str("PLAYGROUND_PUBLISH_INTERVAL_S", "
 # viewer gets a few messages a second however many VMs move (the first frame goes at once).
 PLAYGROUND_FLEET_PUBLISH_INTERVAL_S = float(env_str("PLAYGROUND_FLEET_PUBLISH_INTERVAL_S", "0.25"))
 PLAYGROUND_FLEET_PUBLISH_BATCH_SIZE = env_int("PLAYGROUND_FLEET_PUBLISH_BATCH_SIZE", 100)
-# ...and reach it at most this many frames a second on average (after a first burst of twice
-# that): a big run's cheap end (hosts coming back) would otherwise be hundreds of frames in a
+# ...and reach it at most this many frames a second, at most one publish interval's worth at
+# once: a big run's cheap end (hosts coming back) would otherwise be hundreds of frames in a
 # second to every viewer at once. 0: unpaced.
 PLAYGROUND_FLEET_FRAMES_PER_S = env_float("PLAYGROUND_FLEET_FRAMES_PER_S", 40.0)
 

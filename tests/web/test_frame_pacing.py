@@ -41,14 +41,25 @@ def _release_times(pacer: FramePacer, clock: FakeClock, frames: int, compute_s: 
     return times
 
 
-def test_a_burst_of_frames_is_spread_at_the_pace_after_a_first_burst():
+def test_a_burst_of_frames_is_spread_at_the_pace_after_a_quarter_second_of_them():
     clock = FakeClock()
-    pacer = FramePacer(40, clock=clock, sleep=clock.sleep)
+    pacer = FramePacer(40, burst_s=0.25, clock=clock, sleep=clock.sleep)
     times = _release_times(pacer, clock, 240, compute_s=0.0)  # all computed at once
-    assert times[79] == 0.0  # the first burst: twice the pace, at once
-    assert times[-1] == pytest.approx((240 - 80) / 40)  # then 40 a second
-    for start in range(0, 200):  # never more than the pace plus the burst in any second
-        assert sum(1 for t in times if times[start] <= t < times[start] + 1.0) <= 40 + 80
+    assert times[9] == 0.0 and times[10] > 0.0  # the first 10 (a quarter second's worth) at once
+    assert times[-1] == pytest.approx((240 - 10) / 40)  # then 40 a second
+    for start in range(0, 200):  # never more than the pace plus the bucket in any second
+        assert sum(1 for t in times if times[start] <= t < times[start] + 1.0) <= 40 + 10
+
+
+def test_a_fast_stretch_after_a_slow_one_is_not_let_out_at_once():
+    """Most of a big run computes slower than the pace (the bucket fills), then its end is
+    cheap: what was computed fast goes at the pace, not in one message."""
+    clock = FakeClock()
+    pacer = FramePacer(40, burst_s=0.25, clock=clock, sleep=clock.sleep)
+    _release_times(pacer, clock, 100, compute_s=0.2)  # 5 a second for 20 s
+    fast = _release_times(pacer, clock, 100, compute_s=0.0)
+    assert sum(1 for t in fast if t == fast[0]) <= 10
+    assert fast[-1] - fast[0] >= (100 - 10) / 40  # the rest at 40 a second
 
 
 def test_frames_computed_slower_than_the_pace_are_never_held_back():
@@ -68,9 +79,10 @@ def test_a_pace_of_zero_is_no_pacing():
 @pytest.mark.django_db
 def test_a_fleet_run_publishes_its_frames_paced(alice, settings):
     """The demo's 200 frames are computed in a fraction of a second; at 50 a second, after a
-    first burst of 100, the rest go out over 2 s."""
+    first quarter second's worth, the rest go out over 3.5 s."""
     pace = 50
     settings.PLAYGROUND_FLEET_FRAMES_PER_S = pace
+    settings.PLAYGROUND_FLEET_PUBLISH_INTERVAL_S = 0.25
     scenario = preset_scenario("demo")
     run = fleet_services.start_run(
         scenario=scenario, plan=plan_of(scenario), queue=False, visitor=alice
@@ -84,7 +96,7 @@ def test_a_fleet_run_publishes_its_frames_paced(alice, settings):
 
     assert execute_run(kind="fleet", run_id=run.pk, publisher=Timed(), interval_s=0.0) is True
     frames = sum(n for _, n in published)
-    burst = 2 * pace
+    burst = pace * 0.25
     assert frames > burst + 50  # a run long enough to be paced
     spread_s = published[-1][0] - published[0][0]
     assert spread_s >= (frames - burst) / pace * 0.9
