@@ -12,6 +12,12 @@ An action scheduled with ``observer=True`` watches the world without changing it
 sample): it is not activity, so ``last_activity_s`` stays the time the last real thing happened.
 An action that finds nothing to do (a deadline after every host is done) calls ``idle()``: it
 is not activity either.
+Only the actions due within the current second of simulated time (``BUCKET_S``) are kept in
+the heap; a later one waits unsorted in the bucket of its second, and a bucket becomes the heap
+when the clock reaches it. The order is exactly one heap's (every action in the heap is due
+before every action in a bucket), but the heap holds a few hundred actions instead of one per
+migration in flight: at a million VMs, 25,000 of them, each pop walked tuples scattered over
+memory and cost 2.2 us instead of 1 us (about a second of the run).
 The kernel knows nothing of hosts, VMs or migrations: a model subclasses it and schedules its
 own actions.
 
@@ -31,10 +37,13 @@ from __future__ import annotations
 
 import gc
 import heapq
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 YEAR_S = 365.25 * 86400.0
+BUCKET_S = 1.0  # simulated seconds of actions a bucket holds
+_LAST_BUCKET_S = 1e15  # from here on (infinity included) one last bucket
 
 
 class Kernel:
@@ -46,7 +55,12 @@ class Kernel:
         self.last_activity_s = 0.0  # when the last action that was not an observer ran
         self._activity_before_s = 0.0  # last_activity_s before the running action
         self.listeners: list[Callable[[dict], None]] = []
-        self._heap: list[tuple] = []  # (time_s, priority, sequence, action, args, observer)
+        # (time_s, priority, sequence, action, args, observer) of every action due before
+        # ``_horizon_s``; the later ones wait unsorted in buckets of BUCKET_S (see below)
+        self._heap: list[tuple] = []
+        self._horizon_s = -math.inf
+        self._buckets: dict[float, list[tuple]] = {}  # bucket number -> its actions
+        self._bucket_numbers: list[float] = []  # a heap of the keys of ``_buckets``
         self._sequence = 0
 
     def at(
@@ -54,12 +68,34 @@ class Kernel:
     ) -> None:
         """Run ``action(*args)`` at ``time_s`` (simulated seconds)."""
         self._sequence += 1
-        heapq.heappush(self._heap, (time_s, priority, self._sequence, action, args, observer))
+        entry = (time_s, priority, self._sequence, action, args, observer)
+        if time_s < self._horizon_s:
+            heapq.heappush(self._heap, entry)
+            return
+        number = time_s // BUCKET_S if time_s < _LAST_BUCKET_S else math.inf
+        bucket = self._buckets.get(number)
+        if bucket is None:
+            self._buckets[number] = [entry]
+            heapq.heappush(self._bucket_numbers, number)
+        else:
+            bucket.append(entry)
+
+    def _due(self) -> list[tuple]:
+        """The heap of actions due next (the next bucket's, sorted now), empty when nothing is
+        left to happen."""
+        heap = self._heap
+        if not heap and self._bucket_numbers:
+            number = heapq.heappop(self._bucket_numbers)
+            heap[:] = self._buckets.pop(number)
+            heapq.heapify(heap)
+            self._horizon_s = (number + 1) * BUCKET_S
+        return heap
 
     @property
     def next_s(self) -> float | None:
         """When the next action is due, or None when nothing is left to happen."""
-        return self._heap[0][0] if self._heap else None
+        heap = self._due()
+        return heap[0][0] if heap else None
 
     def emit(self, kind: str, **fields) -> None:
         """Report an event at the current time to every listener."""
@@ -70,7 +106,8 @@ class Kernel:
 
     def step(self) -> bool:
         """Run the next action; False when nothing was left."""
-        if not self._heap or self.stopped:
+        heap = self._heap or self._due()
+        if not heap or self.stopped:
             return False
         if self.max_actions is not None and self.actions >= self.max_actions:
             self.stopped = (
@@ -78,7 +115,7 @@ class Kernel:
                 f"for this fleet: what had not happened by then is counted as not done"
             )
             return False
-        if self.max_time_s is not None and self._heap[0][0] > self.max_time_s:
+        if self.max_time_s is not None and heap[0][0] > self.max_time_s:
             # something was still to happen: the run lasts at least until the ceiling
             self.now = self.last_activity_s = self.max_time_s
             self.stopped = (
@@ -87,7 +124,7 @@ class Kernel:
             )
             return False
         self.actions += 1
-        time_s, _, _, action, args, observer = heapq.heappop(self._heap)
+        time_s, _, _, action, args, observer = heapq.heappop(heap)
         self.now = max(self.now, time_s)
         self._activity_before_s = self.last_activity_s
         if not observer:
