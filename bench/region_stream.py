@@ -99,16 +99,17 @@ def main() -> None:
     plan_s = time.monotonic() - started
     viewer = _Viewer()
     kind = kinds.get("fleet")  # the fleet run's batching, as the pipeline reads it
+    interval_s = getattr(settings, kind.interval_setting)
     sink = pipeline.EventSink(
         _Rows,
         1,
         viewer,
         batch_size=getattr(settings, kind.batch_size_setting),
-        interval_s=getattr(settings, kind.interval_setting),
+        interval_s=interval_s,
     )
     log = EventLog()
     stream = FleetStream(data, bucket_s=bucket_s, on_event=log.write)
-    pacer = FramePacer(args.frames_per_s)
+    pacer = FramePacer(args.frames_per_s, burst_s=interval_s)  # as fleets/runner.py paces
     frames = 0
     started = time.monotonic()
     with mock.patch.object(pipeline.transaction, "atomic", contextlib.nullcontext):

@@ -61,7 +61,7 @@ class FramePacer:
         self,
         frames_per_s: float,
         *,
-        burst_s: float = 0.25,
+        burst_s: float,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ):
