@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 _REL_EPS = 1e-9
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Link:
     name: str
     capacity_bps: float
@@ -42,7 +42,7 @@ class Link:
         return self.carried_bps / self.capacity_bps if self.capacity_bps > 0 else 0.0
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Flow:
     name: str
     path: tuple  # of Link
