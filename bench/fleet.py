@@ -1,12 +1,17 @@
 """The standard evacuation wave, at any size. Prints one JSON object.
 
     python bench/fleet.py --vms 100000 [--evacuate-fraction 0.1 | --all] [--per-host-cap 2] [--seed 1]
+    python bench/fleet.py --vms 1000000 --linear-from 100000   # and the ratio to a smaller fleet
 
 8 VMs per host, 16 hosts per rack, 10 Gbit/s host links, 40 Gbit/s rack uplinks, VM memory
 uniform 1-16 GiB, every VM running a workload preset (idle to heavy), the full phase model
 (notice, queueing, placement, pre-copy over shared links, blackout, forwarding, cleanup). A
 fraction of the racks is evacuated at once (a kernel upgrade), or with --all every host, 10 % of
 the hosts at a time (an urgent patch).
+
+With --linear-from N the same wave at N VMs runs too, in a process of its own just before and
+just after the measured run (the host's speed drifts over minutes: the two bracket it), and
+``wall_ratio`` is ``wall_s`` over the smaller fleet's median time (linear: the ratio of the VMs).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import argparse
 import json
 import os
 import resource
+import statistics
+import subprocess
 import sys
 import time
 
@@ -75,8 +82,14 @@ def main() -> None:
     group.add_argument("--all", action="store_true")
     parser.add_argument("--per-host-cap", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--linear-from", type=int, metavar="N", help="also time N VMs, before and after"
+    )
     args = parser.parse_args()
+    if args.linear_from is not None and not 0 < args.linear_from <= args.vms:
+        parser.error(f"--linear-from: must be between 1 and --vms ({args.vms})")
 
+    smaller_wall_s = [_wall_s_at(args, args.linear_from)] if args.linear_from else []
     start = time.perf_counter()
     scenario = parse_scenario(
         standard_wave(args.vms, args.evacuate_fraction, args.all, args.per_host_cap, args.seed)
@@ -84,6 +97,15 @@ def main() -> None:
     run = FleetRun(scenario, round_events=False).run()  # a summary: rounds counted, not told
     summary = summarize(run)
     wall = time.perf_counter() - start
+    peak_rss_mib = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    figures = {}
+    if args.linear_from:
+        smaller_wall_s.append(_wall_s_at(args, args.linear_from))
+        figures = {
+            "linear_from_vms": args.linear_from,
+            "linear_from_wall_s": smaller_wall_s,  # before and after the measured run
+            "wall_ratio": round(wall / statistics.median(smaller_wall_s), 2),
+        }
     print(
         json.dumps(
             {
@@ -91,7 +113,7 @@ def main() -> None:
                 "migrations": summary["migrations"],
                 "makespan_s": round(summary["makespan_s"], 1),
                 "wall_s": round(wall, 2),
-                "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "peak_rss_mib": peak_rss_mib,
                 "evacuated": "all" if args.all else args.evacuate_fraction,
                 "per_host_cap": args.per_host_cap,
                 "outcomes": summary["outcomes"],
@@ -100,9 +122,19 @@ def main() -> None:
                 "peak_concurrent_migrations": summary["peak_concurrent_migrations"],
                 "wall_s_per_migration_ms": round(1000 * wall / max(1, summary["migrations"]), 3),
                 "round_events": False,
+                **figures,
             }
         )
     )
+
+
+def _wall_s_at(args, vms: int) -> float:
+    """The same wave at ``vms`` VMs, timed in a process of its own."""
+    command = [sys.executable, os.path.abspath(__file__), "--vms", str(vms)]
+    command += ["--all"] if args.all else ["--evacuate-fraction", str(args.evacuate_fraction)]
+    command += ["--per-host-cap", str(args.per_host_cap), "--seed", str(args.seed)]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])["wall_s"]
 
 
 if __name__ == "__main__":

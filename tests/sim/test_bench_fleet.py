@@ -1,0 +1,33 @@
+"""``bench/fleet.py``: its JSON keys are a contract; ``--linear-from`` adds the same-run ratio."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "fleet.py"
+
+
+def _bench(*flags: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(BENCH), *flags], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_ratio_to_a_smaller_fleet_is_timed_before_and_after_the_measured_run():
+    done = _bench("--vms", "2048", "--linear-from", "512")
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    for key in ("vms", "migrations", "makespan_s", "wall_s", "peak_rss_mib", "outcomes"):
+        assert key in figures  # the keys scripts already read stay
+    assert figures["linear_from_vms"] == 512
+    before, after = figures["linear_from_wall_s"]
+    assert before > 0 and after > 0
+    median = (before + after) / 2
+    assert figures["wall_ratio"] == round(figures["wall_s"] / median, 2)
+
+
+def test_a_smaller_fleet_larger_than_the_measured_one_is_refused_naming_the_flag():
+    done = _bench("--vms", "200", "--linear-from", "2000")
+    assert done.returncode == 2
+    assert "--linear-from" in done.stderr
