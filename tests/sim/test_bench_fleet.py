@@ -24,7 +24,8 @@ def test_the_ratio_to_a_smaller_fleet_is_timed_before_and_after_the_measured_run
     before, after = figures["linear_from_wall_s"]
     assert before > 0 and after > 0
     median = (before + after) / 2
-    assert figures["wall_ratio"] == round(figures["wall_s"] / median, 2)
+    # wall_s is printed to 0.01 s, the ratio from the unrounded time (and then to 0.01)
+    assert abs(figures["wall_ratio"] - figures["wall_s"] / median) <= 0.005 / median + 0.005
 
 
 def test_a_smaller_fleet_larger_than_the_measured_one_is_refused_naming_the_flag():
