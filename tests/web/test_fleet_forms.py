@@ -38,6 +38,26 @@ def test_a_bad_size_gets_the_engines_message_next_to_the_field(client, fleet):
     assert "cannot read 'lots'" in response.context["form"].errors["host_memory"][0]
 
 
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        ("host_nic", "1e-320", "at least 1bit/s"),
+        ("host_nic", "1bit/s", "at least 1bit/s"),  # a migration gets half of it
+        ("vm_memory_min", "100B", "4096 B page"),
+        ("vm_memory_max", "1e308", "16.0 TiB"),
+    ],
+)
+def test_what_the_single_vm_model_refuses_is_a_field_error_not_a_failed_plan(
+    client, fleet, field, value, words
+):
+    """Saved, these made every plan and run fail in the worker ("InvalidParameter: bandwidth:
+    must be at least 1bit/s"): each migration is the single-VM model's, with its limits."""
+    response = _post(client, fleet, **{field: value})
+    assert response.status_code == 422
+    errors = response.context["form"].errors  # the VM memory range's error is on its first field
+    assert words in errors.get(field, errors.get("vm_memory_min"))[0]
+
+
 def test_a_bad_policy_value_is_mapped_to_its_field(client, fleet):
     response = _post(client, fleet, downtime_limit="soon")
     assert response.status_code == 422
