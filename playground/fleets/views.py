@@ -26,6 +26,10 @@ from .models import Fleet, FleetRun, Sweep
 
 ERROR_UNKNOWN_PRESET = "no such preset"
 ERROR_NOT_PLANNED = "The plan is still being computed: approve it once it is shown."
+ERROR_PLAN_FAILED = (
+    "The plan could not be computed, so there is nothing to approve: change the fleet, or plan "
+    "again."
+)
 ID = re.compile(r"[0-9]{1,12}")
 
 
@@ -217,7 +221,8 @@ def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
     context = _plan_context(fleet, row)
     if request.method == "POST":
         if row.status != RunStatus.DONE:
-            return _plan_page(request, {**context, "refused": ERROR_NOT_PLANNED}, status=409)
+            refused = ERROR_PLAN_FAILED if row.status == RunStatus.FAILED else ERROR_NOT_PLANNED
+            return _plan_page(request, {**context, "refused": refused}, status=409)
         if context["too_long"]:
             return _plan_page(request, context, status=422)
         try:

@@ -64,6 +64,20 @@ def test_the_plan_is_computed_by_a_worker_while_the_page_says_planning(
     assert FleetPlan.objects.get().events.exists()  # its steps, as it went
 
 
+def test_approving_a_plan_that_failed_says_it_failed_not_that_it_is_still_computing(alice, client):
+    from playground.fleets.planning import scenario_key
+
+    fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
+    scenario = fleet.to_scenario()
+    FleetPlan.objects.create(
+        key=scenario_key(scenario), scenario=scenario, status=RunStatus.FAILED, error="boom"
+    )
+    response = client.post(f"/fleets/{fleet.pk}/plan/")
+    assert response.status_code == 409 and not FleetRun.objects.exists()
+    assert b"could not be computed, so there is nothing to approve" in response.content
+    assert b"still being computed" not in response.content
+
+
 def test_the_same_scenario_is_planned_once_whoever_asks(alice, client):
     fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
     other = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
