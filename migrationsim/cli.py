@@ -49,22 +49,18 @@ def make_parser() -> argparse.ArgumentParser:
     for name, param in PARAMETERS.items():
         default = param.default
         shown = "the policy's" if default == "policy" else default
+        # no default (the workload's figures, or none): the help says what then, not "None"
+        said = param.help if default is None else f"{param.help} (default: {shown})"
         if param.flag_kind == "bool":
             migrate.add_argument(
                 flag(name),
                 dest=name,
                 action=argparse.BooleanOptionalAction,
                 default=None,
-                help=f"{param.help} (default: {shown})",
+                help=said,
             )
         else:
-            migrate.add_argument(
-                flag(name),
-                dest=name,
-                default=None,
-                metavar="VALUE",
-                help=f"{param.help} (default: {shown})",
-            )
+            migrate.add_argument(flag(name), dest=name, default=None, metavar="VALUE", help=said)
     migrate.add_argument("--json", action="store_true", help="print one JSON object")
 
     commands.add_parser("presets", help="list the workload presets and their numbers")
