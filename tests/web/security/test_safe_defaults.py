@@ -141,3 +141,25 @@ async def test_a_body_over_the_servers_limit_on_a_page_is_our_413_page_in_words(
         b"text/html"
     )
     assert "Request body too large: at most 4 MiB." in html and 'class="brand"' in html
+
+
+@pytest.mark.parametrize(
+    "method, path, allowed",
+    [
+        ("get", "/fleets/runs/1/vms/vm-1/anatomy/", "POST"),  # a VM's "open its anatomy" button
+        ("get", "/fleets/import/", "POST"),
+        ("get", "/fleets/1/delete/", "POST"),
+        ("post", "/fleets/1/plan/status/", "GET"),
+    ],
+)
+def test_a_method_an_address_does_not_answer_is_our_405_in_words(method, path, allowed):
+    """Django's require_POST answered with an empty body: a blank page for a copied link."""
+    response = getattr(Client(), method)(path)
+    html = _is_our_page(response, 405)
+    assert f"This address answers {allowed}, not {method.upper()}" in html
+    assert response["Allow"] == allowed
+
+
+def test_a_405_on_a_json_endpoint_is_json():
+    response = Client().post("/fleets/sweeps/1/results.json")
+    assert response.status_code == 405 and "answers GET" in response.json()["error"]
