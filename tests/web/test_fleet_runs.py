@@ -78,6 +78,18 @@ def test_approving_a_plan_that_failed_says_it_failed_not_that_it_is_still_comput
     assert b"still being computed" not in response.content
 
 
+def test_a_plan_whose_hosts_are_not_all_handled_never_says_every_vm_moved(alice, client):
+    """A host down longer than the run's ceiling: the second host of the rack is never taken
+    and its VMs never move, yet the plan said "every VM found a target and moved"."""
+    scenario = tiny()
+    scenario["events"][0]["host_downtime"] = "1e308"
+    fleet = fleet_services.create_fleet(scenario=scenario, visitor=alice)
+    page = planned(client, f"/fleets/{fleet.pk}/plan/").content.decode()
+    assert "never taken out of service" in page
+    assert "every VM found a target and moved" not in page
+    assert "No VM is left stuck or aborted, but 2 hosts in scope are not handled" in page
+
+
 def test_the_same_scenario_is_planned_once_whoever_asks(alice, client):
     fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
     other = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
