@@ -90,6 +90,15 @@ def test_a_plan_whose_hosts_are_not_all_handled_never_says_every_vm_moved(alice,
     assert "No VM is left stuck or aborted, but 2 hosts in scope are not handled" in page
 
 
+def test_the_plan_says_a_downtime_limit_typed_without_a_unit_in_its_unit(alice, client):
+    """A bare number is seconds to the model; the plan's policy line printed it as typed
+    ("downtime limit 0.3", "downtime limit 1e-320")."""
+    scenario = tiny(policy={"name": "qemu", "downtime_limit": "0.3"})
+    fleet = fleet_services.create_fleet(scenario=scenario, visitor=alice)
+    page = planned(client, f"/fleets/{fleet.pk}/plan/").content.decode()
+    assert "downtime limit 300 ms;" in page
+
+
 def test_the_same_scenario_is_planned_once_whoever_asks(alice, client):
     fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
     other = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
