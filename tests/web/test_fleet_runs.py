@@ -90,6 +90,18 @@ def test_a_plan_whose_hosts_are_not_all_handled_never_says_every_vm_moved(alice,
     assert "No VM is left stuck or aborted, but 2 hosts in scope are not handled" in page
 
 
+def test_a_plan_whose_vms_crash_with_their_host_never_says_every_vm_moved(alice, client):
+    """hw-failure: VMs still on the host when it dies crash (hostError); the plan said "With
+    this seed every VM found a target and moved" above its own "10 VMs ... not handled"."""
+    scenario = preset_scenario("hw-failure")
+    fleet = fleet_services.create_fleet(scenario=scenario, visitor=alice)
+    plan = planned(client, f"/fleets/{fleet.pk}/plan/")
+    crashed = plan.context["plan"]["not_handled"]["vms_total"]
+    page = plan.content.decode()
+    assert crashed and "every VM found a target and moved" not in page
+    assert f"No VM is left stuck or aborted, but {crashed} VMs in scope are not handled" in page
+
+
 def test_the_plan_says_a_downtime_limit_typed_without_a_unit_in_its_unit(alice, client):
     """A bare number is seconds to the model; the plan's policy line printed it as typed
     ("downtime limit 0.3", "downtime limit 1e-320")."""
