@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from migrationsim import outcomes
 from migrationsim.fleet.frame_zones import racks_by_zone
@@ -88,7 +88,7 @@ def _speed_for(run: FleetRun) -> str:
     return "max"
 
 
-@require_GET
+@require_safe
 def fleet_run(request: HttpRequest, run_id: int) -> HttpResponse:
     token = request.GET.get("share", "")
     if token:  # the share link: remember it in this browser, then the page without the token
@@ -164,7 +164,7 @@ def _results(run: FleetRun) -> dict:
     }
 
 
-@require_GET
+@require_safe
 def fleet_run_results(request: HttpRequest, run_id: int) -> HttpResponse:
     run = run_or_404(request, run_id)
     if (
@@ -181,7 +181,7 @@ def fleet_run_results(request: HttpRequest, run_id: int) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def fleet_run_messages(request: HttpRequest, run_id: int) -> JsonResponse:
     after = request.GET.get("after", "0")
     if not ID.fullmatch(after):
@@ -199,7 +199,7 @@ def fleet_run_messages(request: HttpRequest, run_id: int) -> JsonResponse:
     )
 
 
-@require_GET
+@require_safe
 def fleet_run_timeline(request: HttpRequest, run_id: int) -> JsonResponse:
     """One host's VMs and their phases (zoom into a host of a big fleet), once the run is done."""
     run = run_or_404(request, run_id)
@@ -223,7 +223,7 @@ def fleet_run_timeline(request: HttpRequest, run_id: int) -> JsonResponse:
 # --- lists and comparisons -----------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 def fleet_runs(request: HttpRequest) -> HttpResponse:
     """The visitor's fleet runs; the list refreshes itself (htmx) while one is unfinished."""
     runs = list(access.mine(FleetRun, access.for_request(request)).select_related("sweep")[:200])
@@ -245,7 +245,7 @@ def _run_ids(request: HttpRequest) -> list[int] | None:
     return sorted(ids) if len(given) > 1 else ids
 
 
-@require_GET
+@require_safe
 def fleet_compare(request: HttpRequest) -> HttpResponse:
     ids = _run_ids(request)
     if ids is None or len(ids) < 2:
