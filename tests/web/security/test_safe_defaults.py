@@ -166,7 +166,9 @@ def test_a_405_on_a_json_endpoint_is_json():
     assert response.status_code == 405 and "answers GET" in response.json()["error"]
 
 
-@pytest.mark.parametrize("path", ["/", "/healthz", "/runs/", "/fleets/", "/lessons/"])
+@pytest.mark.parametrize(
+    "path", ["/", "/healthz", "/runs/", "/fleets/", "/lessons/", "/rehearsals/"]
+)
 def test_a_page_answers_head_as_it_answers_get(path):
     """HEAD is GET without the body (monitors, link checkers, ``curl -I``): it was a 405,
     /healthz's included."""
