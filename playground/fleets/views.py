@@ -17,6 +17,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from migrationsim.fleet.scenario import ScenarioError
 from migrationsim.fleet.text import PRESET_NAMES, preset_scenario, validate
 from playground.accounts import access, limits
+from playground.ops import errors
 from playground.runs.models import RunStatus
 
 from . import fields, planning, services
@@ -73,7 +74,7 @@ def fleet_list(request: HttpRequest) -> HttpResponse:
 def fleet_from_preset(request: HttpRequest) -> HttpResponse:
     preset = request.POST.get("preset", "")
     if preset not in PRESET_NAMES:
-        return HttpResponseBadRequest(f"{ERROR_UNKNOWN_PRESET}: {preset!r}")
+        return errors.answer(request, 400, f"{ERROR_UNKNOWN_PRESET}: {preset!r}")
     fleet = services.create_fleet_from_preset(preset=preset, visitor=access.claim(request))
     return redirect(fleet)
 
