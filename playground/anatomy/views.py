@@ -14,13 +14,13 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from migrationsim import humanize, outcomes
 from playground.accounts import access, limits
+from playground.runs.after import ERROR_BAD_AFTER, parse_after
 
 from . import runner as simulation
 from . import services
 from .forms import DEFAULTS, AnatomyForm
 from .models import Run, RunEvent, Scenario
 
-ERROR_BAD_AFTER = "after must be a whole number >= 0"
 ID = re.compile(r"[0-9]{1,12}")
 ERROR_UNKNOWN_RUN = "no such run"
 EVENTS_PAGE = 1000
@@ -160,13 +160,13 @@ def _param_rows(params: dict) -> list[tuple[str, object]]:
 def run_events(request: HttpRequest, run_id: int) -> JsonResponse:
     """The stored events as JSON, ``?after=<seq>``, for scripts and for clients without
     WebSockets."""
-    after = request.GET.get("after", "0")
-    if not ID.fullmatch(after):
+    after = parse_after(request.GET.get("after", "0"))
+    if after is None:
         return JsonResponse({"error": ERROR_BAD_AFTER}, status=400)
     run = access.visible(Run, access.for_request(request)).filter(pk=run_id).first()
     if run is None:  # unknown, or someone else's: the same answer
         return JsonResponse({"error": ERROR_UNKNOWN_RUN}, status=404)
-    events = run.events_after(int(after), limit=EVENTS_PAGE)
+    events = run.events_after(after, limit=EVENTS_PAGE)
     return JsonResponse(
         {
             "run": run.pk,

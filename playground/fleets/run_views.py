@@ -16,13 +16,13 @@ from migrationsim.fleet.frame_zones import racks_by_zone
 from migrationsim.fleet.frames import HOST_PHASES, PHASES
 from migrationsim.fleet.summary import GOOGLE_BLACKOUT_P50_S, GOOGLE_BLACKOUT_P99_S
 from playground.accounts import access
+from playground.runs.after import ERROR_BAD_AFTER, parse_after
 from playground.runs.models import RunStatus
 
 from .models import FleetRun, FleetRunVm
 from .plan_vs_run import plan_vs_run
 from .scenario_diff import differing_parameters
 
-ERROR_BAD_AFTER = "after must be a whole number >= 0"
 ERROR_COMPARE_NEEDS_TWO = "choose at least two finished runs to compare (?runs=1,2)"
 ERROR_COMPARE_TOO_MANY = "compare at most 6 runs at once"
 ERROR_TIMELINE_NOT_READY = "the per-VM timeline of a host is stored when the run is done"
@@ -183,11 +183,11 @@ def fleet_run_results(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @require_safe
 def fleet_run_messages(request: HttpRequest, run_id: int) -> JsonResponse:
-    after = request.GET.get("after", "0")
-    if not ID.fullmatch(after):
+    after = parse_after(request.GET.get("after", "0"))
+    if after is None:
         return JsonResponse({"error": ERROR_BAD_AFTER}, status=400)
     run = run_or_404(request, run_id)
-    messages = run.events_after(int(after), limit=MESSAGES_PAGE)
+    messages = run.events_after(after, limit=MESSAGES_PAGE)
     return JsonResponse(
         {
             "run": run.pk,
