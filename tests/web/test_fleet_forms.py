@@ -130,6 +130,17 @@ def test_an_upload_that_is_not_yaml_is_refused():
     assert not form.is_valid() and form.errors["text"][0].startswith("scenario: not valid YAML")
 
 
+def test_a_file_and_a_pasted_scenario_together_are_refused_not_one_dropped():
+    """The file was imported and the paste silently ignored."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from playground.fleets.import_forms import ERROR_FILE_AND_TEXT
+
+    upload = SimpleUploadedFile("zone.yaml", json.dumps(tiny()).encode())
+    form = ImportForm({"text": json.dumps(tiny(seed=9))}, {"file": upload})
+    assert not form.is_valid() and form.errors["text"] == [ERROR_FILE_AND_TEXT]
+
+
 def test_an_upload_never_reads_a_file_named_in_it():
     form = ImportForm({"text": "/etc/passwd.json"})
     assert not form.is_valid()
