@@ -474,3 +474,12 @@ def test_the_vm_csv_writes_seconds_to_the_microsecond_and_bytes_and_packets_whol
     # rounded, not zeroed: a 50 us forwarding hop is still there
     assert all(float(r["forwarding_latency_s"]) > 0 for r in moved)
     assert all(float(r["blackout_s"]) > 0 for r in moved)
+
+
+def test_the_live_terminated_counter_says_it_counts_the_restarted_too(client, demo_run):
+    """The counter counts every VM stopped on its host (demo: 4); the results on the same page
+    split them, terminated 2 and restarted elsewhere 2: "4 terminated" contradicted them."""
+    _done(demo_run)
+    page = client.get(f"/fleets/runs/{demo_run.pk}/").content.decode()
+    counter = page[page.index('data-count="terminated"') :]
+    assert counter[: counter.index("</li>")].endswith("terminated or restarted elsewhere")
