@@ -49,22 +49,18 @@ def make_parser() -> argparse.ArgumentParser:
     for name, param in PARAMETERS.items():
         default = param.default
         shown = "the policy's" if default == "policy" else default
+        # no default (the workload's figures, or none): the help says what then, not "None"
+        said = param.help if default is None else f"{param.help} (default: {shown})"
         if param.flag_kind == "bool":
             migrate.add_argument(
                 flag(name),
                 dest=name,
                 action=argparse.BooleanOptionalAction,
                 default=None,
-                help=f"{param.help} (default: {shown})",
+                help=said,
             )
         else:
-            migrate.add_argument(
-                flag(name),
-                dest=name,
-                default=None,
-                metavar="VALUE",
-                help=f"{param.help} (default: {shown})",
-            )
+            migrate.add_argument(flag(name), dest=name, default=None, metavar="VALUE", help=said)
     migrate.add_argument("--json", action="store_true", help="print one JSON object")
 
     commands.add_parser("presets", help="list the workload presets and their numbers")
@@ -135,6 +131,7 @@ def _fleet(args: argparse.Namespace) -> int:
     from .fleet import FleetRun, ScenarioError, load_scenario, summarize
     from .fleet.export import vm_rows_csv
     from .fleet.plan import plan
+    from .fleet.text import load_file
 
     prog = "python -m migrationsim fleet"
     if bool(args.scenario) == bool(args.preset):
@@ -156,12 +153,10 @@ def _fleet(args: argparse.Namespace) -> int:
         )
         return 2
     try:
-        scenario = load_scenario(args.preset if args.preset else args.scenario)
+        # the argument is always a file, whatever its name ends with (never scenario text)
+        scenario = load_scenario(args.preset) if args.preset else load_file(args.scenario)
     except ScenarioError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"{prog}: error: cannot read the scenario: {exc}", file=sys.stderr)
         return 2
     seed = None
     if args.seed is not None:
@@ -191,18 +186,32 @@ def _fleet(args: argparse.Namespace) -> int:
         from dataclasses import replace
 
         scenario = replace(scenario, seed=seed)
-    events_file = open(args.events, "w") if args.events else None  # noqa: SIM115
+    # both output files are opened before the run: one that cannot be written is a flag's
+    # mistake said at once, not a traceback after the run
+    outputs = {}
+    for name, value in (("--events", args.events), ("--vms", args.vms)):
+        if value:
+            try:
+                outputs[name] = open(value, "w")  # noqa: SIM115
+            except OSError as exc:
+                for opened in outputs.values():
+                    opened.close()
+                print(
+                    f"{prog}: error: {name}: cannot write {value}: {exc.strerror or exc}",
+                    file=sys.stderr,
+                )
+                return 2
+    events_file, vms_file = outputs.get("--events"), outputs.get("--vms")
     try:
         listener = (lambda e: events_file.write(json.dumps(e) + "\n")) if events_file else None
         # each pre-copy round is an event only for an event log that asks for every event
         run = FleetRun(scenario, listener, round_events=events_file is not None).run()
+        if vms_file:
+            vms_file.write(vm_rows_csv(run))
     finally:
-        if events_file:
-            events_file.close()
+        for opened in outputs.values():
+            opened.close()
     summary = summarize(run)
-    if args.vms:
-        with open(args.vms, "w") as out:
-            out.write(vm_rows_csv(run))
     if args.json:
         print(json.dumps(summary, allow_nan=False))
     else:

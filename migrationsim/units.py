@@ -128,6 +128,8 @@ def format_duration(s: float) -> str:
         return "forever" if s > 0 else "-"
     if s < 0:
         return "-" + format_duration(-s)
+    if 0 < s < 1e-6:  # below a microsecond (a typed 1e-320 s): short, not 300 digits of ms
+        return f"{s * 1e6:.3g} µs"
     if s < 1:
         ms = _significant(s * 1000)
         return "1 s" if ms == "1000" else f"{ms} ms"

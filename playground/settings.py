@@ -134,6 +134,7 @@ MIDDLEWARE = [
     "playground.ops.static_serving.AsyncWhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "playground.ops.errors.method_not_allowed_in_words",  # a 405 is a page in words, not blank
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -425,7 +425,9 @@ def binding_limit(
 
 
 def _pct(value: float, ref: float) -> float:
-    return 0.0 if ref <= 0 else round((value - ref) / ref * 100, 1)
+    """The change in percent, to 0.1 %; a change that rounds to nothing is 0.0, not -0.0 (the
+    plan page printed "-0.0 %")."""
+    return 0.0 if ref <= 0 else round((value - ref) / ref * 100, 1) + 0.0
 
 
 def _note(out: dict, ref: dict) -> str:

@@ -13,8 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrationsim.errors import InvalidParameter
-from migrationsim.spec import PARAMETERS, SEED_MAX, build_spec
-from migrationsim.units import parse_bytes, parse_duration, parse_rate
+from migrationsim.spec import MAX_MEMORY_BYTES, MIN_RATE_BPS, PARAMETERS, SEED_MAX, build_spec
+from migrationsim.units import (
+    PAGE_SIZE_BYTES,
+    format_bytes,
+    parse_bytes,
+    parse_duration,
+    parse_rate,
+)
 from migrationsim.workload import PRESETS as WORKLOADS
 
 from .scoring import SCORINGS
@@ -226,6 +232,17 @@ def _positive(parse: Callable[[Any], float]) -> Callable[[Any], float]:
     return parse_positive
 
 
+def _vm_memory(value: Any) -> float:
+    """A VM's memory: what the single-VM model migrates (one page to 16 TiB, ``spec.py``)."""
+    number = parse_bytes(value)
+    if not PAGE_SIZE_BYTES <= number <= MAX_MEMORY_BYTES:
+        raise ValueError(
+            f"a VM's memory must be from one {PAGE_SIZE_BYTES} B page to "
+            f"{format_bytes(MAX_MEMORY_BYTES)}"
+        )
+    return number
+
+
 def _text(value: Any, limit: int = 200) -> str:
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         raise ValueError("must be text")
@@ -306,7 +323,7 @@ def parse_scenario(data: Any) -> Scenario:
     fleet.used.add("racks")
     if not isinstance(raw_racks, list) or not raw_racks:
         raise ScenarioError("fleet.racks", "must be a non-empty list of rack groups")
-    groups = []
+    groups, nic_paths = [], []
     for i, raw in enumerate(raw_racks):
         rack = _Reader(raw, f"fleet.racks[{i}]")
         hosts = rack.get("hosts", _int(1, 1000), None)
@@ -316,6 +333,7 @@ def parse_scenario(data: Any) -> Scenario:
         g_vcpus = host.get("vcpus", _int(1, 4096), vcpus)
         g_memory = host.get("memory", _positive(parse_bytes), memory)
         g_nic = host.get("nic", _positive(parse_rate), nic)
+        nic_paths.append(host.at("nic") if "nic" in host.data else "fleet.host.nic")
         host.finish()
         uplink = rack.get("uplink", _positive(parse_rate), hosts * g_nic / oversubscription)
         groups.append(
@@ -354,7 +372,7 @@ def parse_scenario(data: Any) -> Scenario:
     mix.sort()  # the same fleet whatever order the keys were stored in (PostgreSQL reorders JSON)
     vm_mix = VmMix(
         per_host=vms.get("per_host", _int(0, 1000), 8),
-        memory_bytes=vms.get("memory", _range(parse_bytes), (1024**3, 16 * 1024**3)),
+        memory_bytes=vms.get("memory", _range(_vm_memory), (1024**3, 16 * 1024**3)),
         vcpus=tuple(int(x) for x in vms.get("vcpus", _range(_int(1, 4096)), (1, 8))),
         workloads=tuple(mix),
         customers=vms.get("customers", _int(1, 1_000_000), 20),
@@ -389,6 +407,7 @@ def parse_scenario(data: Any) -> Scenario:
 
     net = top.sub("network")
     migration_share = net.get("migration_share", _positive(_share), 0.5)
+    _check_migration_rate(groups, nic_paths, migration_share)
     conv_median = net.get("fabric_convergence", _positive(parse_duration), 1.0)
     conv_sigma = net.get("fabric_convergence_sigma", _share, 0.5)
     net.finish()
@@ -466,6 +485,18 @@ def parse_scenario(data: Any) -> Scenario:
     return scenario
 
 
+def _check_migration_rate(groups: list, nic_paths: list[str], migration_share: float) -> None:
+    """A migration gets its host NIC's migration share (``engine.vm_nic_share``): at least the
+    single-VM model's slowest link, 1 bit/s, or the first migration would fail the run."""
+    for group, path in zip(groups, nic_paths, strict=True):
+        if group.nic_bps * migration_share < MIN_RATE_BPS:
+            raise ScenarioError(
+                path,
+                f"must give a migration at least 1bit/s (a migration gets {migration_share:.3g} "
+                "of the NIC: network.migration_share)",
+            )
+
+
 def rack_names_of(groups) -> list[str]:
     """Rack names in order: a group's prefix and a number that counts on across groups."""
     names, counters = [], {}
@@ -516,7 +547,7 @@ def _vm_list(fleet: _Reader, groups: list[RackGroup]) -> tuple:
             VmSpec(
                 name=name,
                 host=host,
-                memory_bytes=vm.get("memory", _positive(parse_bytes), 4 * 1024**3),
+                memory_bytes=vm.get("memory", _vm_memory, 4 * 1024**3),
                 vcpus=vm.get("vcpus", _int(1, 4096), 2),
                 workload=workload,
                 customer=vm.get("customer", _text, "customer-1"),

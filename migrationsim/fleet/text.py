@@ -45,7 +45,8 @@ def read_text(text: str, *, name: str = "") -> Any:
     except bounded.Malformed as exc:  # its message says "not valid JSON: ..."
         words = json_words(exc.problem, exc.line, exc.column) if exc.line else exc.message
         raise ScenarioError("scenario", f"{said}{words}") from None
-    except bounded.InputRefused as exc:
+    except bounded.InputRefused as exc:  # "the JSON nests 71 levels deep; ...": after a colon
+        said = f"{name}: " if name else ""
         raise ScenarioTextRefused("scenario", f"{said}{exc.message}") from None
     except yaml.YAMLError as exc:
         raise ScenarioError("scenario", f"{said}{yaml_words(exc)}") from None
@@ -68,10 +69,30 @@ def load_scenario(source: str | Path) -> Scenario:
         return parse_scenario(read_text(path.read_text(), name=path.name))
     path = Path(text)
     if "\n" not in text and path.suffix in (".json", ".yaml", ".yml"):
-        if not path.exists():
-            raise ScenarioError("scenario", f"no such file: {text}")
-        return parse_scenario(read_text(path.read_text(), name=path.name))
+        return load_file(path)
     return parse_scenario(read_text(text))
+
+
+def load_file(path: str | Path) -> Scenario:
+    """A scenario file, JSON or YAML whatever its name ends with (the command line's argument):
+    a file that is missing, a directory, unreadable or not UTF-8 is a ``ScenarioError`` naming
+    it, like any mistake inside it."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ScenarioError("scenario", f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise ScenarioError("scenario", f"{path} is a directory, not a scenario file") from None
+    except OSError as exc:
+        raise ScenarioError("scenario", f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            "scenario", f"{path.name} is not UTF-8 text (byte {exc.start:,} is not)"
+        ) from None
+    return parse_scenario(read_text(text, name=path.name))
 
 
 def preset_scenario(name: str) -> dict:

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 from . import limits
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("anatomy")

@@ -19,6 +19,7 @@ from migrationsim.fleet.single_vm import (
 )
 from playground.accounts import access, limits
 from playground.fleets.models import FleetRun, FleetRunVm
+from playground.ops import errors
 from playground.runs.models import RunStatus
 
 from .services import create_run
@@ -52,8 +53,8 @@ def fleet_run_anatomy(request: HttpRequest, run_id: int, vm: str) -> HttpRespons
     except limits.RateLimited as error:
         return limits.too_many(request, error)
     params = anatomy_params(run=run, vm_name=vm)
-    if params is None:
-        return HttpResponse(ERROR_UNKNOWN_VM.format(name=vm), status=404, content_type="text/plain")
+    if params is None:  # a name typed in the run page's box: a page in words, not bare text
+        return errors.answer(request, 404, ERROR_UNKNOWN_VM.format(name=vm))
     created = create_run(params=params, visitor=access.claim(request))
     if request.htmx:
         return HttpResponseClientRedirect(created.get_absolute_url())

@@ -9,18 +9,18 @@ import re
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 from django_htmx.http import HttpResponseClientRedirect
 
 from migrationsim import humanize, outcomes
 from playground.accounts import access, limits
+from playground.runs.after import ERROR_BAD_AFTER, parse_after
 
 from . import runner as simulation
 from . import services
 from .forms import DEFAULTS, AnatomyForm
 from .models import Run, RunEvent, Scenario
 
-ERROR_BAD_AFTER = "after must be a whole number >= 0"
 ID = re.compile(r"[0-9]{1,12}")
 ERROR_UNKNOWN_RUN = "no such run"
 EVENTS_PAGE = 1000
@@ -58,15 +58,15 @@ def _form_page(
     return render(request, template, context, status=status)
 
 
-@require_GET
+@require_safe
 def anatomy(request: HttpRequest) -> HttpResponse:
     initial, source, scenario = _initial(request)
     return _form_page(request, AnatomyForm(initial=initial), rerun_of=source, scenario=scenario)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def runs(request: HttpRequest) -> HttpResponse:
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return _run_list(request)
     form = AnatomyForm(request.POST)
     if not form.is_valid():
@@ -105,7 +105,7 @@ def _run_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = access.get_or_404(Run, access.for_request(request), pk=run_id)
     phases = simulation.phases_for(run.params)
@@ -134,7 +134,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def run_summary(request: HttpRequest, run_id: int) -> HttpResponse:
     """The summary of a finished run as the page shows it (its outcome in the words of
     ``migrationsim.outcomes``, its numbers humanised): the playback fetches it when it plays
@@ -156,17 +156,17 @@ def _param_rows(params: dict) -> list[tuple[str, object]]:
     ]
 
 
-@require_GET
+@require_safe
 def run_events(request: HttpRequest, run_id: int) -> JsonResponse:
     """The stored events as JSON, ``?after=<seq>``, for scripts and for clients without
     WebSockets."""
-    after = request.GET.get("after", "0")
-    if not ID.fullmatch(after):
+    after = parse_after(request.GET.get("after", "0"))
+    if after is None:
         return JsonResponse({"error": ERROR_BAD_AFTER}, status=400)
     run = access.visible(Run, access.for_request(request)).filter(pk=run_id).first()
     if run is None:  # unknown, or someone else's: the same answer
         return JsonResponse({"error": ERROR_UNKNOWN_RUN}, status=404)
-    events = run.events_after(int(after), limit=EVENTS_PAGE)
+    events = run.events_after(after, limit=EVENTS_PAGE)
     return JsonResponse(
         {
             "run": run.pk,

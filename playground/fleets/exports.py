@@ -37,6 +37,8 @@ def attachment(response: HttpResponse, filename: str) -> HttpResponse:
     return response
 
 
+# Exports answer GET only (not HEAD, unlike the pages): a HEAD would compute a streamed body to
+# throw it away.
 @require_GET
 def fleet_run_vms_csv(request: HttpRequest, run_id: int) -> HttpResponse:
     run = run_or_404(request, run_id)

@@ -15,6 +15,7 @@ from .forms import ERROR_TOO_MANY_HOSTS, ERROR_TOO_MANY_VMS, MAX_EVENTS, MAX_HOS
 
 ERROR_EMPTY_UPLOAD = "paste a scenario or choose a file"
 ERROR_UPLOAD_NOT_TEXT = "the file is not UTF-8 text (JSON or YAML)"
+ERROR_FILE_AND_TEXT = "choose a file or paste a scenario, not both (which one did you mean?)"
 
 
 class ImportForm(forms.Form):
@@ -31,6 +32,9 @@ class ImportForm(forms.Form):
         cleaned = super().clean()
         upload = cleaned.get("file")
         text = cleaned.get("text") or ""
+        if upload and text.strip():  # the file would win and the paste be dropped unsaid
+            self.add_error("text", ERROR_FILE_AND_TEXT)
+            return cleaned
         if upload:
             if upload.size > MAX_SCENARIO_CHARS:
                 raise forms.ValidationError(f"the file is larger than {MAX_SCENARIO_CHARS:,} bytes")

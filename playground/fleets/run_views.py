@@ -9,20 +9,20 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from migrationsim import outcomes
 from migrationsim.fleet.frame_zones import racks_by_zone
 from migrationsim.fleet.frames import HOST_PHASES, PHASES
 from migrationsim.fleet.summary import GOOGLE_BLACKOUT_P50_S, GOOGLE_BLACKOUT_P99_S
 from playground.accounts import access
+from playground.runs.after import ERROR_BAD_AFTER, parse_after
 from playground.runs.models import RunStatus
 
 from .models import FleetRun, FleetRunVm
 from .plan_vs_run import plan_vs_run
 from .scenario_diff import differing_parameters
 
-ERROR_BAD_AFTER = "after must be a whole number >= 0"
 ERROR_COMPARE_NEEDS_TWO = "choose at least two finished runs to compare (?runs=1,2)"
 ERROR_COMPARE_TOO_MANY = "compare at most 6 runs at once"
 ERROR_TIMELINE_NOT_READY = "the per-VM timeline of a host is stored when the run is done"
@@ -88,7 +88,7 @@ def _speed_for(run: FleetRun) -> str:
     return "max"
 
 
-@require_GET
+@require_safe
 def fleet_run(request: HttpRequest, run_id: int) -> HttpResponse:
     token = request.GET.get("share", "")
     if token:  # the share link: remember it in this browser, then the page without the token
@@ -164,7 +164,7 @@ def _results(run: FleetRun) -> dict:
     }
 
 
-@require_GET
+@require_safe
 def fleet_run_results(request: HttpRequest, run_id: int) -> HttpResponse:
     run = run_or_404(request, run_id)
     if (
@@ -181,13 +181,13 @@ def fleet_run_results(request: HttpRequest, run_id: int) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def fleet_run_messages(request: HttpRequest, run_id: int) -> JsonResponse:
-    after = request.GET.get("after", "0")
-    if not ID.fullmatch(after):
+    after = parse_after(request.GET.get("after", "0"))
+    if after is None:
         return JsonResponse({"error": ERROR_BAD_AFTER}, status=400)
     run = run_or_404(request, run_id)
-    messages = run.events_after(int(after), limit=MESSAGES_PAGE)
+    messages = run.events_after(after, limit=MESSAGES_PAGE)
     return JsonResponse(
         {
             "run": run.pk,
@@ -199,7 +199,7 @@ def fleet_run_messages(request: HttpRequest, run_id: int) -> JsonResponse:
     )
 
 
-@require_GET
+@require_safe
 def fleet_run_timeline(request: HttpRequest, run_id: int) -> JsonResponse:
     """One host's VMs and their phases (zoom into a host of a big fleet), once the run is done."""
     run = run_or_404(request, run_id)
@@ -223,7 +223,7 @@ def fleet_run_timeline(request: HttpRequest, run_id: int) -> JsonResponse:
 # --- lists and comparisons -----------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 def fleet_runs(request: HttpRequest) -> HttpResponse:
     """The visitor's fleet runs; the list refreshes itself (htmx) while one is unfinished."""
     runs = list(access.mine(FleetRun, access.for_request(request)).select_related("sweep")[:200])
@@ -245,7 +245,7 @@ def _run_ids(request: HttpRequest) -> list[int] | None:
     return sorted(ids) if len(given) > 1 else ids
 
 
-@require_GET
+@require_safe
 def fleet_compare(request: HttpRequest) -> HttpResponse:
     ids = _run_ids(request)
     if ids is None or len(ids) < 2:

@@ -56,8 +56,10 @@ def shown(path: str, value: Any) -> str:
         return f"{round(float(value) * 100, 6):g} %"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, list):
-        return " – ".join(str(v) for v in value)
+    if isinstance(value, list):  # a [low, high] range (VM memory, vCPUs), else a list of names
+        default = _default(path)
+        is_range = isinstance(default, list) and len(default) == 2
+        return (" – " if is_range else ", ").join(str(v) for v in value)
     if value == {}:
         return "{}"
     return str(value)

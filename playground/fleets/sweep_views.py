@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from playground.accounts import access, limits
 
@@ -17,11 +17,11 @@ from .views import fleet_or_404
 # --- sweeps --------------------------------------------------------------------------------
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def sweep_new(request: HttpRequest, fleet_id: int) -> HttpResponse:
     fleet = fleet_or_404(request, fleet_id)
     scenario = fleet.to_scenario()
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         form = SweepForm(
             scenario=scenario,
             initial={
@@ -59,7 +59,7 @@ def _form_context(form: SweepForm, fleet) -> dict:
     return {"form": form, "fleet": fleet, "examples": EXAMPLES}
 
 
-@require_GET
+@require_safe
 def sweep_detail(request: HttpRequest, sweep_id: int) -> HttpResponse:
     sweep = access.get_or_404(Sweep, access.for_request(request), pk=sweep_id)
     results = sweeps.sweep_results(sweep)
@@ -87,7 +87,7 @@ def sweep_detail(request: HttpRequest, sweep_id: int) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def sweep_results(request: HttpRequest, sweep_id: int) -> JsonResponse:
     sweep = access.get_or_404(Sweep, access.for_request(request), pk=sweep_id)
     metric = request.GET.get("metric")

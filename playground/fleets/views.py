@@ -11,12 +11,13 @@ import re
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect
 
 from migrationsim.fleet.scenario import ScenarioError
 from migrationsim.fleet.text import PRESET_NAMES, preset_scenario, validate
 from playground.accounts import access, limits
+from playground.ops import errors
 from playground.runs.models import RunStatus
 
 from . import fields, planning, services
@@ -26,6 +27,10 @@ from .models import Fleet, FleetRun, Sweep
 
 ERROR_UNKNOWN_PRESET = "no such preset"
 ERROR_NOT_PLANNED = "The plan is still being computed: approve it once it is shown."
+ERROR_PLAN_FAILED = (
+    "The plan could not be computed, so there is nothing to approve: change the fleet, or plan "
+    "again."
+)
 ID = re.compile(r"[0-9]{1,12}")
 
 
@@ -60,7 +65,7 @@ def fleet_or_404(request: HttpRequest, fleet_id: int) -> Fleet:
     return access.get_or_404(Fleet, access.for_request(request), pk=fleet_id)
 
 
-@require_GET
+@require_safe
 def fleet_list(request: HttpRequest) -> HttpResponse:
     return _fleet_list(request)
 
@@ -69,7 +74,7 @@ def fleet_list(request: HttpRequest) -> HttpResponse:
 def fleet_from_preset(request: HttpRequest) -> HttpResponse:
     preset = request.POST.get("preset", "")
     if preset not in PRESET_NAMES:
-        return HttpResponseBadRequest(f"{ERROR_UNKNOWN_PRESET}: {preset!r}")
+        return errors.answer(request, 400, f"{ERROR_UNKNOWN_PRESET}: {preset!r}")
     fleet = services.create_fleet_from_preset(preset=preset, visitor=access.claim(request))
     return redirect(fleet)
 
@@ -123,7 +128,7 @@ def _posted(request: HttpRequest):
     return request.POST if request.method == "POST" else None
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def fleet_new(request: HttpRequest) -> HttpResponse:
     """A new fleet, or one prefilled from a run's scenario (``?from_run=<id>``: re-run with
     changes; the form posts back to the same address, so what it does not edit comes from the
@@ -137,7 +142,7 @@ def fleet_new(request: HttpRequest) -> HttpResponse:
     return _edit_page(request, form, formset, fleet=None, source_run=source_run)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def fleet_edit(request: HttpRequest, fleet_id: int) -> HttpResponse:
     fleet = fleet_or_404(request, fleet_id)
     form, formset = fleet_forms(_posted(request), scenario=fleet.scenario)
@@ -158,7 +163,7 @@ def _save(request, form, formset, *, fleet: Fleet | None, source_run: FleetRun |
     return HttpResponseClientRedirect(plan) if request.htmx else redirect(plan)
 
 
-@require_GET
+@require_safe
 def fleet_event_form(request: HttpRequest) -> HttpResponse:
     """One more blank maintenance event for the form (htmx: "Add an event"); ``events-TOTAL_FORMS``
     is the number of event forms on the page, which becomes this form's index."""
@@ -194,7 +199,7 @@ def _plan_page(request: HttpRequest, context: dict, *, status: int = 200) -> Htt
     return render(request, template, context, status=status)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
     """The dry run, computed by a worker (``planning``): the page says "planning..." until it is
     there. POST approves it: the run starts with the stored plan (unless the plan is still
@@ -217,7 +222,8 @@ def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
     context = _plan_context(fleet, row)
     if request.method == "POST":
         if row.status != RunStatus.DONE:
-            return _plan_page(request, {**context, "refused": ERROR_NOT_PLANNED}, status=409)
+            refused = ERROR_PLAN_FAILED if row.status == RunStatus.FAILED else ERROR_NOT_PLANNED
+            return _plan_page(request, {**context, "refused": refused}, status=409)
         if context["too_long"]:
             return _plan_page(request, context, status=422)
         try:
@@ -233,7 +239,7 @@ def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
     return _plan_page(request, context)
 
 
-@require_GET
+@require_safe
 def fleet_plan_status(request: HttpRequest, fleet_id: int) -> HttpResponse:
     """The "planning..." fragment the plan page (or the edit page's preview) polls with htmx:
     the worker's current step, or, once the plan is done or failed, the whole plan fragment in

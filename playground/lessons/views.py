@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from migrationsim.lessons import LESSONS, get
 from playground.anatomy.runner import PHASES
@@ -16,12 +16,12 @@ from . import players, results
 ERROR_PICK = "Pick one of the predictions first."
 
 
-@require_GET
+@require_safe
 def index(request: HttpRequest) -> HttpResponse:
     return render(request, "lessons/index.html", {"lessons": LESSONS})
 
 
-@require_GET
+@require_safe
 def detail(request: HttpRequest, slug: str) -> HttpResponse:
     lesson = get(slug)
     if lesson is None:

@@ -7,10 +7,12 @@ not a bare 400."""
 
 from __future__ import annotations
 
+from asgiref.sync import iscoroutinefunction
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
+from django.utils.decorators import sync_and_async_middleware
 
 from migrationsim.bounded import size_in_words
 
@@ -26,6 +28,7 @@ TITLES = {
     400: "Bad request",
     403: "Forbidden",
     404: "Not found",
+    405: "Method not allowed",
     413: "Too large",
     429: "Not now",
     500: "Server error",
@@ -86,3 +89,38 @@ def csrf_failure(request, reason: str = ""):
         403,
         "This form has expired or came from another site: reload the page and send it again.",
     )
+
+
+def method_not_allowed(request: HttpRequest, allowed: str) -> HttpResponse:
+    """A 405 in words: which methods this address answers (a link to a button's address, a
+    script that GETs a form's)."""
+    only = " or ".join(m.strip() for m in allowed.split(",") if m.strip()) or "another method"
+    hint = " (a button sends it: open the page that has the button)" if only == "POST" else ""
+    response = answer(request, 405, f"This address answers {only}, not {request.method}{hint}.")
+    response["Allow"] = allowed
+    return response
+
+
+@sync_and_async_middleware
+def method_not_allowed_in_words(get_response):
+    """Django's ``require_POST`` and friends answer 405 with an empty body (a blank page):
+    ours says which methods the address answers. A 405 that already says something (the
+    metadata server's, the compute API's) is left as it is."""
+
+    def words(request, response):
+        streaming = getattr(response, "streaming", False)
+        if response.status_code == 405 and not streaming and not response.content:
+            return method_not_allowed(request, response.get("Allow", ""))
+        return response
+
+    if iscoroutinefunction(get_response):
+
+        async def middleware(request):
+            return words(request, await get_response(request))
+
+    else:
+
+        def middleware(request):
+            return words(request, get_response(request))
+
+    return middleware

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def _ms(start: float) -> float:
 
 
 @never_cache
-@require_GET
+@require_safe
 async def healthz(request):
     checks = dict(
         await asyncio.gather(

@@ -140,7 +140,7 @@ def _created_json(request: HttpRequest, session: Session, status: int = 201) -> 
 async def index(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return await _create_from_form(request)
-    if request.method != "GET":
+    if request.method not in ("GET", "HEAD"):
         return HttpResponse("GET or POST", status=405, content_type="text/plain")
     return _form_page(request, {"preset": PRESET_DEFAULT, "speed": "10", "start_events": True}, {})
 

@@ -8,7 +8,6 @@ Unknown ids, unknown tokens and rehearsals of someone else are all the same 404.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -17,6 +16,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from migrationsim import notice as notices
+from playground.runs.after import ERROR_BAD_AFTER, parse_after
 
 from . import registry as service
 from .registry import RehearsalError, Session, registry
@@ -177,9 +177,9 @@ async def simulate_from_page(request: HttpRequest, rid: str, vm: str) -> HttpRes
 async def events_json(request: HttpRequest, rid: str, token: str) -> JsonResponse:
     """The engine's events so far (``?after=<n>`` skips the first n), the simulated clock."""
     session = session_or_404(request, rid, token)
-    after = request.GET.get("after", "0")
-    if not re.fullmatch(r"[0-9]{1,12}", after):
-        return JsonResponse({"error": "after must be a whole number >= 0"}, status=400)
+    after = parse_after(request.GET.get("after", "0"))
+    if after is None:
+        return JsonResponse({"error": ERROR_BAD_AFTER}, status=400)
     session.tick()
     events = session.rehearsal.playback.events
     return JsonResponse(
@@ -189,7 +189,7 @@ async def events_json(request: HttpRequest, rid: str, token: str) -> JsonRespons
             "sim_now_s": session.sim_now(),
             "finished": session.finished,
             "error": session.error,
-            "events": events[int(after) :],
+            "events": events[after:],
             "count": len(events),
             "waiting": sum(g.waiting for g in session.guests.values()),
             "guests": {

@@ -279,3 +279,13 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
                 if last_seq is None or last_seq > self.last_seq:
                     await self._replay()  # everything stored before the end goes out before it
             await self._send_status(message["status"], message.get("error", ""))
+
+
+class NoSuchStream(AsyncJsonWebsocketConsumer):
+    """Any other WebSocket path (``/ws/plans/1/``, ``/ws/fleet-runs/abc/``): closed with the
+    code of a run that does not exist, as the consumer closes for an unknown run, rather than
+    Channels' router raising (HTTP 500 to the client, a traceback in the log)."""
+
+    async def connect(self) -> None:
+        await self.accept()
+        await self.close(code=CLOSE_RUN_NOT_FOUND)

@@ -126,3 +126,13 @@ def test_presets_lists_every_workload():
     assert done.returncode == 0
     for name in ("idle", "web", "oltp", "cache", "analytics", "muncher"):
         assert name in done.stdout
+
+
+def test_the_help_never_says_a_default_is_none(capsys):
+    """A flag with no default of its own (the workload's figures, or none) is explained by its
+    help, not followed by "(default: None)" (--packet-rate said "(default: from the workload)
+    (default: None)")."""
+    with pytest.raises(SystemExit):
+        main(["migrate", "--help"])
+    out = capsys.readouterr().out
+    assert "--packet-rate" in out and "(default: None)" not in out

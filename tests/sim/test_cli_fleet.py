@@ -80,6 +80,49 @@ def test_bad_fleet_input_exits_2_with_a_reason(capsys, args, words):
     assert words in capsys.readouterr().err
 
 
+TINY_YAML = (
+    "fleet:\n  racks: [{hosts: 2}]\n  vms: {per_host: 2, mix: {idle: 1}}\n"
+    "events: [{kind: kernel_upgrade, scope: {hosts: [rack1-h1]}}]\n"
+)
+
+
+@pytest.mark.parametrize(
+    "name, content, words",
+    [
+        ("latin1.yaml", "name: caf\xe9\n".encode("latin-1"), "latin1.yaml is not UTF-8 text"),
+        ("deep.json", b"[" * 50, "deep.json: the JSON nests 50 levels deep"),
+        ("a-directory", None, "a-directory is a directory, not a scenario file"),
+    ],
+)
+def test_a_scenario_file_that_cannot_be_read_exits_2_naming_it(
+    capsys, tmp_path, name, content, words
+):
+    """Not a traceback (a file in Latin-1 raised UnicodeDecodeError), and a directory or a name
+    without .yaml is read as a file, not as scenario text ('must be a mapping')."""
+    path = tmp_path / name
+    path.mkdir() if content is None else path.write_bytes(content)
+    assert main(["fleet", str(path)]) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_a_scenario_file_runs_whatever_its_name_ends_with(capsys, tmp_path):
+    path = tmp_path / "zone.scenario"
+    path.write_text(TINY_YAML)
+    assert main(["fleet", str(path)]) == 0
+    assert "migrated 2" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flag", ["--events", "--vms"])
+def test_an_output_file_that_cannot_be_written_exits_2_naming_its_flag_before_the_run(
+    capsys, tmp_path, flag
+):
+    """It was a traceback (FileNotFoundError, IsADirectoryError), for --vms after the whole run."""
+    for target in (tmp_path / "missing-dir" / "out", tmp_path):
+        assert main(["fleet", "--preset", "demo", flag, str(target)]) == 2
+        err = capsys.readouterr().err
+        assert f"{flag}: cannot write {target}" in err and "Traceback" not in err
+
+
 def test_a_bad_scenario_field_is_named(capsys, tmp_path):
     path = tmp_path / "bad.json"
     path.write_text(

@@ -259,3 +259,11 @@ def test_every_relaxation_says_what_was_relaxed_from_what_to_what():
     assert rows["max_bandwidth"]["relaxed_to"] == f"{humanize.rate(4 * cap)} (x4)"
     assert rows["headroom"]["current"] == humanize.percent(0.1)
     assert rows["capacity"]["current"].endswith(" per host")
+
+
+def test_a_change_that_rounds_to_nothing_reads_0_0_not_minus_0_0():
+    """The demo's host NIC row printed "-0.0 %" on the plan page (-0.04 % rounded)."""
+    from migrationsim.fleet.binding import _pct
+
+    assert str(_pct(99.96, 100.0)) == "0.0" and str(_pct(100.04, 100.0)) == "0.0"
+    assert _pct(99.0, 100.0) == -1.0

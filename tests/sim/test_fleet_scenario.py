@@ -62,6 +62,32 @@ def test_json_and_yaml_text_both_load(tmp_path):
         ),
         (lambda d: d["fleet"]["vm_list"][0].update(memory="-1GiB"), "fleet.vm_list[0].memory", ""),
         (
+            lambda d: d["fleet"]["vm_list"][0].update(memory="100B"),
+            "fleet.vm_list[0].memory",
+            "from one 4096 B page to 16.0 TiB",
+        ),
+        (
+            lambda d: d["fleet"]["vm_list"][0].update(memory="17TiB"),
+            "fleet.vm_list[0].memory",
+            "from one 4096 B page to 16.0 TiB",
+        ),
+        (
+            lambda d: d["fleet"].update(vms={"memory": ["1e-320", "16GiB"]}),
+            "fleet.vms.memory",
+            "4096 B page",
+        ),
+        (lambda d: d["fleet"]["host"].update(nic="1bit/s"), "fleet.host.nic", "at least 1bit/s"),
+        (
+            lambda d: d["fleet"]["racks"][0].update(host={"nic": "1.5bit/s"}),
+            "fleet.racks[0].host.nic",
+            "at least 1bit/s",
+        ),
+        (
+            lambda d: d.update(network={"migration_share": 1e-12}),
+            "fleet.host.nic",
+            "network.migration_share",
+        ),
+        (
             lambda d: d.update(policy={"downtime_limit": "soon"}),
             "policy.downtime_limit",
             "duration",
@@ -149,3 +175,15 @@ def test_an_integer_too_large_for_a_float_is_refused_naming_its_path():
     with _pytest.raises(ScenarioError) as refused:
         _parse(data)
     assert "seed" in str(refused.value)
+
+
+def test_every_scenario_it_accepts_migrates_within_the_single_vm_models_limits():
+    """The edges of what the schema accepts run (a VM of one page, the slowest NIC whose
+    migration share is 1 bit/s): a migration's ``build_spec`` raised InvalidParameter in the
+    middle of the run for a 100 B VM or a 1.5 bit/s NIC, which the schema had let through."""
+    from migrationsim.fleet import FleetRun, summarize
+
+    data = scenario(vms=[("a", "r1-h1", "4096B", "idle"), ("b", "r1-h1", "16TiB", "idle")])
+    data["fleet"]["host"].update(nic="2bit/s", memory="17TiB")
+    summary = summarize(FleetRun(parse_scenario(data)).run())
+    assert sum(summary["outcomes"].values()) == 2

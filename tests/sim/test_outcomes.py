@@ -148,6 +148,9 @@ def test_the_cli_prints_the_outcome_in_words_with_its_code(capsys):
         (250, "4 min 10 s"),
         (725.0 * 60, "12 h 5 min"),
         (3 * 86400 + 4 * 3600, "3 d 4 h"),
+        (0.0, "0 ms"),
+        (5e-7, "0.5 µs"),
+        (1e-320, "1e-314 µs"),  # a typed downtime limit: it printed 320 digits of ms
     ],
 )
 def test_durations_read_in_the_unit_that_fits(seconds, text):

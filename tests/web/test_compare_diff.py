@@ -153,3 +153,14 @@ def test_more_vms_crashed_is_worse_and_a_count_with_no_better_way_is_only_change
     assert migrated["cells"][1]["judged"] == "worse"  # fewer moved
     if _cell(response, "migrations", 1)["differs"]:
         assert _cell(response, "migrations", 1)["judged"] == ""
+
+
+def test_a_list_of_names_reads_as_a_list_and_only_a_range_as_a_range():
+    """An event's racks read "r1 – r2" (a range, as if r1 to r2) where the form says "r1, r2";
+    the VM memory range keeps its dash."""
+    both = tiny()
+    both["events"][0]["scope"] = {"racks": ["r1", "r2"]}
+    both["fleet"]["vms"]["memory"] = ["2GiB", "8GiB"]
+    rows = {r["path"]: r for r in differing_parameters([tiny(), both])["rows"]}
+    assert rows["events[0].scope.racks"]["cells"][1]["text"] == "r1, r2"
+    assert rows["fleet.vms.memory"]["cells"][1]["text"] == "2GiB – 8GiB"

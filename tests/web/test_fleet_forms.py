@@ -38,6 +38,37 @@ def test_a_bad_size_gets_the_engines_message_next_to_the_field(client, fleet):
     assert "cannot read 'lots'" in response.context["form"].errors["host_memory"][0]
 
 
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        ("host_nic", "1e-320", "at least 1bit/s"),
+        ("host_nic", "1bit/s", "at least 1bit/s"),  # a migration gets half of it
+        ("vm_memory_min", "100B", "4096 B page"),
+        ("vm_memory_max", "1e308", "16.0 TiB"),
+    ],
+)
+def test_what_the_single_vm_model_refuses_is_a_field_error_not_a_failed_plan(
+    client, fleet, field, value, words
+):
+    """Saved, these made every plan and run fail in the worker ("InvalidParameter: bandwidth:
+    must be at least 1bit/s"): each migration is the single-VM model's, with its limits."""
+    response = _post(client, fleet, **{field: value})
+    assert response.status_code == 422
+    errors = response.context["form"].errors  # the VM memory range's error is on its first field
+    assert words in errors.get(field, errors.get("vm_memory_min"))[0]
+
+
+def test_a_post_claiming_thousands_of_events_builds_at_most_the_forms_allowed(client, fleet):
+    """The formset's own count, not the post's: a TOTAL_FORMS of 100000 built 1,010 event
+    forms (3 s of daphne's one sync thread) and answered a 5 MB page."""
+    from playground.fleets.forms import MAX_EVENTS
+
+    response = _post(client, fleet, **{"events-TOTAL_FORMS": "100000"})
+    assert response.status_code == 422
+    assert len(response.context["formset"].forms) <= MAX_EVENTS
+    assert f"at most {MAX_EVENTS} forms" in str(response.context["formset"].non_form_errors())
+
+
 def test_a_bad_policy_value_is_mapped_to_its_field(client, fleet):
     response = _post(client, fleet, downtime_limit="soon")
     assert response.status_code == 422
@@ -97,6 +128,17 @@ def test_an_upload_with_a_bad_field_shows_the_engines_path_verbatim():
 def test_an_upload_that_is_not_yaml_is_refused():
     form = ImportForm({"text": "name: [unclosed"})
     assert not form.is_valid() and form.errors["text"][0].startswith("scenario: not valid YAML")
+
+
+def test_a_file_and_a_pasted_scenario_together_are_refused_not_one_dropped():
+    """The file was imported and the paste silently ignored."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from playground.fleets.import_forms import ERROR_FILE_AND_TEXT
+
+    upload = SimpleUploadedFile("zone.yaml", json.dumps(tiny()).encode())
+    form = ImportForm({"text": json.dumps(tiny(seed=9))}, {"file": upload})
+    assert not form.is_valid() and form.errors["text"] == [ERROR_FILE_AND_TEXT]
 
 
 def test_an_upload_never_reads_a_file_named_in_it():

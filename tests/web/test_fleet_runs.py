@@ -64,6 +64,53 @@ def test_the_plan_is_computed_by_a_worker_while_the_page_says_planning(
     assert FleetPlan.objects.get().events.exists()  # its steps, as it went
 
 
+def test_approving_a_plan_that_failed_says_it_failed_not_that_it_is_still_computing(alice, client):
+    from playground.fleets.planning import scenario_key
+
+    fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
+    scenario = fleet.to_scenario()
+    FleetPlan.objects.create(
+        key=scenario_key(scenario), scenario=scenario, status=RunStatus.FAILED, error="boom"
+    )
+    response = client.post(f"/fleets/{fleet.pk}/plan/")
+    assert response.status_code == 409 and not FleetRun.objects.exists()
+    assert b"could not be computed, so there is nothing to approve" in response.content
+    assert b"still being computed" not in response.content
+
+
+def test_a_plan_whose_hosts_are_not_all_handled_never_says_every_vm_moved(alice, client):
+    """A host down longer than the run's ceiling: the second host of the rack is never taken
+    and its VMs never move, yet the plan said "every VM found a target and moved"."""
+    scenario = tiny()
+    scenario["events"][0]["host_downtime"] = "1e308"
+    fleet = fleet_services.create_fleet(scenario=scenario, visitor=alice)
+    page = planned(client, f"/fleets/{fleet.pk}/plan/").content.decode()
+    assert "never taken out of service" in page
+    assert "every VM found a target and moved" not in page
+    assert "No VM is left stuck or aborted, but 2 hosts in scope are not handled" in page
+
+
+def test_a_plan_whose_vms_crash_with_their_host_never_says_every_vm_moved(alice, client):
+    """hw-failure: VMs still on the host when it dies crash (hostError); the plan said "With
+    this seed every VM found a target and moved" above its own "10 VMs ... not handled"."""
+    scenario = preset_scenario("hw-failure")
+    fleet = fleet_services.create_fleet(scenario=scenario, visitor=alice)
+    plan = planned(client, f"/fleets/{fleet.pk}/plan/")
+    crashed = plan.context["plan"]["not_handled"]["vms_total"]
+    page = plan.content.decode()
+    assert crashed and "every VM found a target and moved" not in page
+    assert f"No VM is left stuck or aborted, but {crashed} VMs in scope are not handled" in page
+
+
+def test_the_plan_says_a_downtime_limit_typed_without_a_unit_in_its_unit(alice, client):
+    """A bare number is seconds to the model; the plan's policy line printed it as typed
+    ("downtime limit 0.3", "downtime limit 1e-320")."""
+    scenario = tiny(policy={"name": "qemu", "downtime_limit": "0.3"})
+    fleet = fleet_services.create_fleet(scenario=scenario, visitor=alice)
+    page = planned(client, f"/fleets/{fleet.pk}/plan/").content.decode()
+    assert "downtime limit 300 ms;" in page
+
+
 def test_the_same_scenario_is_planned_once_whoever_asks(alice, client):
     fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
     other = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
@@ -427,3 +474,12 @@ def test_the_vm_csv_writes_seconds_to_the_microsecond_and_bytes_and_packets_whol
     # rounded, not zeroed: a 50 us forwarding hop is still there
     assert all(float(r["forwarding_latency_s"]) > 0 for r in moved)
     assert all(float(r["blackout_s"]) > 0 for r in moved)
+
+
+def test_the_live_terminated_counter_says_it_counts_the_restarted_too(client, demo_run):
+    """The counter counts every VM stopped on its host (demo: 4); the results on the same page
+    split them, terminated 2 and restarted elsewhere 2: "4 terminated" contradicted them."""
+    _done(demo_run)
+    page = client.get(f"/fleets/runs/{demo_run.pk}/").content.decode()
+    counter = page[page.index('data-count="terminated"') :]
+    assert counter[: counter.index("</li>")].endswith("terminated or restarted elsewhere")

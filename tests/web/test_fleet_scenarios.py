@@ -185,6 +185,7 @@ def test_creating_from_a_preset_stores_it_and_an_unknown_preset_is_a_400(client)
     assert response.url == f"/fleets/{fleet.pk}/" and fleet.vm_count == 25_600
     response = client.post("/fleets/from-preset/", {"preset": "nope"})
     assert response.status_code == 400 and b"no such preset" in response.content
+    assert b'id="refused"' in response.content  # the playground's page, with a way back
 
 
 def test_re_run_with_changes_prefills_the_form_from_the_runs_scenario(alice, client):

@@ -111,3 +111,14 @@ def test_a_finished_runs_vm_opens_from_its_stored_row_as_from_the_rebuilt_fleet(
     monkeypatch.setattr(fleet_vm, "vm_anatomy_params", no_rebuild)
     params = fleet_vm.anatomy_params(run=fleet_run, vm_name=moved.name)
     assert params["workload"] == rebuilt["workload"] and params["memory"] == rebuilt["memory"]
+
+
+def test_a_vm_name_the_run_does_not_have_is_a_404_page_saying_so(client, fleet_run):
+    """The run page's "VM name" box posts the name typed; a typo got a bare text/plain answer
+    (no page, no way back, and no charset: a non-ASCII name read as mojibake)."""
+    response = client.post(f"/fleets/runs/{fleet_run.pk}/vms/vm-ü999/anatomy/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    page = response.content.decode()
+    assert 'id="refused"' in page and "this fleet run has no VM named &#x27;vm-ü999&#x27;" in page
+    assert not Run.objects.exists()

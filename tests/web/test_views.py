@@ -220,3 +220,15 @@ def test_create_run_stores_the_seed(valid_params, queued, django_capture_on_comm
     with django_capture_on_commit_callbacks(execute=True):
         run = services.create_run(params={**valid_params, "seed": 7})
     assert run.seed == 7 and queued == [run.pk]
+
+
+def test_an_after_too_long_to_be_a_sequence_number_is_refused_saying_the_range(
+    client, user, valid_params
+):
+    """13 digits is a whole number >= 0, which the message asked for: it says the range now,
+    the same words on every endpoint that takes ``after`` (runs.after)."""
+    run = _run_with_events(valid_params, owner=user)
+    response = client.get(f"/runs/{run.pk}/events.json?after=1234567890123")
+    assert response.status_code == 400
+    assert response.json() == {"error": "after must be a whole number from 0 to 999,999,999,999"}
+    assert client.get(f"/runs/{run.pk}/events.json?after=999999999999").status_code == 200

@@ -129,3 +129,12 @@ async def test_an_unknown_run_and_someone_elses_close_the_same_way(alices_things
     theirs = await _refused(_path("run stream", alices_things), headers)
     missing = await _refused("/ws/runs/999999/", headers)
     assert theirs == missing == CLOSE_RUN_NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    "path", ["/ws/plans/1/", "/ws/fleet-runs/abc/", "/ws/sweeps/1/", "/ws/", "/ws/runs/1/x/"]
+)
+async def test_a_stream_that_does_not_exist_closes_with_4404_not_an_error(path, user):
+    """No route: the same close code as an unknown run (the router used to raise, a 500)."""
+    headers = await sync_to_async(ws_headers)(user)
+    assert await _refused(path, headers) == CLOSE_RUN_NOT_FOUND

@@ -141,3 +141,41 @@ async def test_a_body_over_the_servers_limit_on_a_page_is_our_413_page_in_words(
         b"text/html"
     )
     assert "Request body too large: at most 4 MiB." in html and 'class="brand"' in html
+
+
+@pytest.mark.parametrize(
+    "method, path, allowed",
+    [
+        ("get", "/fleets/runs/1/vms/vm-1/anatomy/", "POST"),  # a VM's "open its anatomy" button
+        ("get", "/fleets/import/", "POST"),
+        ("get", "/fleets/1/delete/", "POST"),
+        ("post", "/fleets/1/plan/status/", "GET, HEAD"),
+    ],
+)
+def test_a_method_an_address_does_not_answer_is_our_405_in_words(method, path, allowed):
+    """Django's require_POST answered with an empty body: a blank page for a copied link."""
+    response = getattr(Client(), method)(path)
+    html = _is_our_page(response, 405)
+    said = allowed.replace(", ", " or ")
+    assert f"This address answers {said}, not {method.upper()}" in html
+    assert response["Allow"] == allowed
+
+
+def test_a_405_on_a_json_endpoint_is_json():
+    response = Client().post("/fleets/sweeps/1/results.json")
+    assert response.status_code == 405 and "answers GET" in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/healthz", "/runs/", "/fleets/", "/lessons/", "/rehearsals/"]
+)
+def test_a_page_answers_head_as_it_answers_get(path):
+    """HEAD is GET without the body (monitors, link checkers, ``curl -I``): it was a 405,
+    /healthz's included."""
+    client = Client()
+    assert client.head(path).status_code == client.get(path).status_code == 200
+
+
+def test_head_on_a_form_address_reads_nothing_as_a_post():
+    """A HEAD of the run form's address is its GET (the list), not an empty post (a 422)."""
+    assert Client().head("/runs/").status_code == 200
