@@ -262,10 +262,14 @@ def _plan_lines(p: dict) -> list[str]:
         if p["terminate_total"]
         else ""
     )
+    migrate = p["migrate"]
+    if p.get("outcomes") and p["outcomes"]["migrated"] != migrate:  # the engine says otherwise
+        moved = p["outcomes"]["migrated"]
+        migrate = f"{moved} (the engine's prediction; {p['migrate']} in scope can)"
     lines = [
         f"{p['name']}: {p['vms_in_scope']} VMs on the {p['hosts_in_scope']} hosts in scope "
         f"(of {p['hosts']} hosts, {p['vms']} VMs, {p['racks']} racks)",
-        f"will live-migrate {p['migrate']}; will be terminated {p['terminate_total']}{restart}",
+        f"will live-migrate {migrate}; will be terminated {p['terminate_total']}{restart}",
     ]
     lines += [f"  {n}: {reason}" for reason, n in p["terminate_reasons"] if n]
     lines.append(

@@ -170,6 +170,15 @@ def test_the_plan_of_a_preset_reads_like_the_plan_page(capsys):
     assert "  wave 2: 2 hosts, 24 VMs: rack1-h3, rack1-h4" in out
 
 
+def test_the_plan_says_how_many_vms_the_engine_predicts_will_live_migrate(capsys):
+    """hw-failure: 20 VMs in scope can live-migrate, the engine predicts 10 do (the others
+    crash with their host); the plan said "will live-migrate 20" above "10 migrations"."""
+    assert main(["fleet", "--preset", "hw-failure", "--plan"]) == 0
+    out = capsys.readouterr().out
+    assert "will live-migrate 10 (the engine's prediction; 20 in scope can)" in out
+    assert "predicted: 10 migrations" in out
+
+
 def test_the_plan_of_a_scenario_file_as_json_has_the_plan_keys(capsys, tmp_path):
     path = tmp_path / "tiny.yaml"
     path.write_text(

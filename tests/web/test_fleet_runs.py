@@ -102,6 +102,31 @@ def test_a_plan_whose_vms_crash_with_their_host_never_says_every_vm_moved(alice,
     assert f"No VM is left stuck or aborted, but {crashed} VMs in scope are not handled" in page
 
 
+def test_the_will_live_migrate_card_shows_what_the_engine_predicts_not_the_policy_count(
+    alice, client
+):
+    """hw-failure: 20 VMs in scope could live-migrate, but those still on a host when it dies
+    crash there; the card said "Will live-migrate 20" above the engine's 10."""
+    fleet = fleet_services.create_fleet(scenario=preset_scenario("hw-failure"), visitor=alice)
+    plan = planned(client, f"/fleets/{fleet.pk}/plan/")
+    predicted = plan.context["plan"]
+    moved, can = predicted["outcomes"]["migrated"], predicted["migrate"]
+    assert moved < can  # the case this is about
+    card = plan.content.decode().split('id="plan-migrate"')[1].split("</section>")[0]
+    assert f'<p class="big warn">{moved}</p>' in card
+    assert f"{can} VMs in scope can live-migrate; the engine predicts {moved} do" in card
+
+
+def test_the_will_live_migrate_card_is_one_number_when_the_engine_agrees(alice, client):
+    fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
+    plan = planned(client, f"/fleets/{fleet.pk}/plan/")
+    predicted = plan.context["plan"]
+    assert predicted["outcomes"]["migrated"] == predicted["migrate"]
+    card = plan.content.decode().split('id="plan-migrate"')[1].split("</section>")[0]
+    assert f'<p class="big">{predicted["migrate"]}</p>' in card
+    assert "plan-migrate-predicted" not in card
+
+
 def test_the_plan_says_a_downtime_limit_typed_without_a_unit_in_its_unit(alice, client):
     """A bare number is seconds to the model; the plan's policy line printed it as typed
     ("downtime limit 0.3", "downtime limit 1e-320")."""
