@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -187,20 +188,28 @@ def _fleet(args: argparse.Namespace) -> int:
 
         scenario = replace(scenario, seed=seed)
     # both output files are opened before the run: one that cannot be written is a flag's
-    # mistake said at once, not a traceback after the run
-    outputs = {}
+    # mistake said at once, not a traceback after the run; and an existing file is emptied only
+    # once both could be opened (a refused --vms must not cost the last run's --events)
+    outputs, created = {}, []
     for name, value in (("--events", args.events), ("--vms", args.vms)):
         if value:
+            new = not os.path.exists(value)
             try:
-                outputs[name] = open(value, "w")  # noqa: SIM115
+                outputs[name] = open(value, "a")  # noqa: SIM115
             except OSError as exc:
                 for opened in outputs.values():
                     opened.close()
+                for path in created:
+                    os.unlink(path)
                 print(
                     f"{prog}: error: {name}: cannot write {value}: {exc.strerror or exc}",
                     file=sys.stderr,
                 )
                 return 2
+            if new:
+                created.append(value)
+    for opened in outputs.values():
+        opened.truncate(0)
     events_file, vms_file = outputs.get("--events"), outputs.get("--vms")
     try:
         listener = (lambda e: events_file.write(json.dumps(e) + "\n")) if events_file else None

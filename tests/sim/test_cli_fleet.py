@@ -123,6 +123,26 @@ def test_an_output_file_that_cannot_be_written_exits_2_naming_its_flag_before_th
         assert f"{flag}: cannot write {target}" in err and "Traceback" not in err
 
 
+def test_a_refused_vms_file_leaves_the_events_file_as_it_was(capsys, tmp_path):
+    """--events opened first: it was emptied (or created) before --vms was refused."""
+    kept, fresh = tmp_path / "last-run.jsonl", tmp_path / "new.jsonl"
+    kept.write_text('{"kind": "from the last run"}\n')
+    for events in (kept, fresh):
+        args = ["fleet", "--preset", "demo", "--events", str(events), "--vms", str(tmp_path)]
+        assert main(args) == 2
+    assert kept.read_text() == '{"kind": "from the last run"}\n'
+    assert not fresh.exists()
+    assert "--vms: cannot write" in capsys.readouterr().err
+
+
+def test_an_existing_output_file_is_replaced_not_appended_to(capsys, tmp_path):
+    events = tmp_path / "events.jsonl"
+    events.write_text("old line\n" * 1000)
+    assert main(["fleet", "--preset", "demo", "--events", str(events)]) == 0
+    lines = events.read_text().splitlines()
+    assert "old line" not in lines and json.loads(lines[0])["kind"]
+
+
 def test_a_bad_scenario_field_is_named(capsys, tmp_path):
     path = tmp_path / "bad.json"
     path.write_text(
