@@ -65,8 +65,7 @@ def load_scenario(source: str | Path) -> Scenario:
     """A scenario from a file path, a preset name, or JSON/YAML text."""
     text = str(source)
     if text in PRESET_NAMES:
-        path = PRESETS_DIR / f"{text}.yaml"
-        return parse_scenario(read_text(path.read_text(), name=path.name))
+        return load_file(PRESETS_DIR / f"{text}.yaml")
     path = Path(text)
     if "\n" not in text and path.suffix in (".json", ".yaml", ".yml"):
         return load_file(path)
