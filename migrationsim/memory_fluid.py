@@ -572,6 +572,13 @@ class FluidMemory:
             return self.pending * self._cost
         return sum(s[PENDING] * s[COST] for s in self._segs)
 
+    def pending_runs(self) -> list[tuple[float, float]]:
+        """(pending pages, wire cost a page) of each segment from the cursor, in the order
+        a pass sends them (``pacing.PagePace``)."""
+        if self._collapsed:
+            return [(self.pending, self._cost)]
+        return [(s[PENDING], s[COST]) for s in self._segs if s[PENDING] > 0.0]
+
     def pending_by_working_set(self) -> list[float]:
         out = [0.0] * len(self.working_sets)
         for s in self.segs:

@@ -269,6 +269,25 @@ class PageMemory:
         self._marker_regions = left
         return float(wire)
 
+    def pending_runs(self) -> list[tuple[float, float]]:
+        """(pending pages, wire cost a page) of each region from the cursor, in the order a
+        pass sends them (``pacing.PagePace``): the cursor's region in two parts."""
+        self._spend(self.total_pages)
+        cursor, runs = self.cursor % self.total_pages, []
+        regions = self.regions
+        i0 = next(i for i, r in enumerate(regions) if r.start_page <= cursor < r.end_page)
+        here = regions[i0]
+        pieces = [(cursor, here.end_page, here.wire_cost_bytes)]
+        pieces += [
+            (r.start_page, r.end_page, r.wire_cost_bytes) for r in regions[i0 + 1 :] + regions[:i0]
+        ]
+        pieces.append((here.start_page, cursor, here.wire_cost_bytes))
+        for a, b, cost in pieces:
+            n = int(np.count_nonzero(self.bitmap[a:b])) if b > a else 0
+            if n:
+                runs.append((float(n), float(cost)))
+        return runs
+
     def pending_by_working_set(self) -> list[float]:
         self._spend(self.total_pages)
         out = [0.0] * len(self.working_sets)

@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
+from .pacing import binds, pace_for
 from .policies import (
     FULL_PASS,
     AutoConverge,
@@ -182,6 +183,8 @@ class Precopy:
         "_round_fresh",
         "_last_round_fresh",
         "window_streak",
+        "page_time_s",
+        "_writer_cost",
     )
 
     def __init__(self, spec, memory, start_s: float = 0.0):
@@ -227,6 +230,13 @@ class Precopy:
             )
         )
         self._round_fresh = self._last_round_fresh = False  # rounds that began a fresh window
+        # the migration thread's time per page (pacing.py); 0: pages go at the link's rate
+        self.page_time_s = spec.page_time_s
+        # the cheapest page a guest's writes can make pending (pacing: whether the thread's
+        # time could bind for pages not pending yet)
+        self._writer_cost = min(
+            (r.wire_cost_bytes for r in spec.regions if r.working_set >= 0), default=math.inf
+        )
         self.window_streak = 0  # rounds in a row that were one full window each, not converging
 
     @property
@@ -280,7 +290,10 @@ class Precopy:
         if self.horizon_s >= self.deadline_s:
             return None  # the operator's timeout comes first: it is simulated as usual
         memory = self.memory
-        pass_s = memory.wire_bytes_for(memory.pending) / rate_bps
+        pace = self._pace(rate_bps)
+        pass_s = (
+            memory.wire_bytes_for(memory.pending) / rate_bps if pace is None else pace.total_seconds
+        )
         if pass_s <= MAX_PRECOPY_S:
             return None
         spec = self.spec
@@ -305,15 +318,33 @@ class Precopy:
             self._threshold_key = (rate_bps, self.policy.threshold_fixed_until_s(now_s))
         return self.threshold
 
+    def _pace(self, rate_bps: float):
+        """The clock of the pending pages at ``rate_bps`` where the thread's time per page
+        binds for some of them (``pacing.PagePace``), else None."""
+        if self.page_time_s <= 0.0:
+            return None
+        return pace_for(self.memory, rate_bps, self.page_time_s)
+
+    def paced(self, link_bps: float) -> bool:
+        """Whether the thread's time per page may set the pace at ``link_bps``, now or for pages
+        the guest dirties later: then the closed forms that assume the link's rate are off."""
+        return self.page_time_s > 0.0 and (
+            binds(self.page_time_s, link_bps, self._writer_cost) or self._pace(link_bps) is not None
+        )
+
     def time_to_round_end(self, link_bps: float) -> float:
         """Seconds until the current round's sync if the rate stays ``link_bps``."""
         memory, now_s = self.memory, self.state.now_s
         if self.window is not None:  # QEMU's thread, window by window, on a copy of its clock
             seconds, _, _ = self.window.copy().run(
-                now_s, link_bps, self._need, self._dry(), self.horizon_s
+                now_s, link_bps, self._need, self._dry(), self.horizon_s, self._pace(link_bps)
             )
             return seconds
-        remaining = memory.wire_bytes_for(memory.pending) / self.rate_bps(link_bps)
+        rate = self.rate_bps(link_bps)
+        pace = self._pace(rate)
+        remaining = (
+            memory.wire_bytes_for(memory.pending) / rate if pace is None else pace.total_seconds
+        )
         left = self.horizon_s - now_s
         if remaining > left:
             remaining = left
@@ -336,11 +367,20 @@ class Precopy:
     def send_for(self, seconds: float, link_bps: float) -> None:
         if self.window is not None:
             _, wire, _ = self.window.run(
-                self.state.now_s, link_bps, self._need, self._dry(), self.state.now_s + seconds
+                self.state.now_s,
+                link_bps,
+                self._need,
+                self._dry(),
+                self.state.now_s + seconds,
+                self._pace(link_bps),
             )
             pages, wire = self.memory.send(wire)
         else:
-            pages, wire = self.memory.send(self.rate_bps(link_bps) * seconds)
+            rate = self.rate_bps(link_bps)
+            pace = self._pace(rate)
+            pages, wire = self.memory.send(
+                rate * seconds if pace is None else pace.wire_within(0.0, seconds)
+            )
         self.round_pages += pages
         self.round_wire += wire
         self.state.now_s += seconds
@@ -352,7 +392,12 @@ class Precopy:
             return
         state, memory = self.state, self.memory
         seconds, wire, _ = self.window.run(
-            state.now_s, link_bps, self._need, memory.wire_bytes_for(memory.pending), self.horizon_s
+            state.now_s,
+            link_bps,
+            self._need,
+            memory.wire_bytes_for(memory.pending),
+            self.horizon_s,
+            self._pace(link_bps),
         )
         pages, wire = memory.send(wire)
         self.round_pages += pages
@@ -802,13 +847,17 @@ class Precopy:
                 if repeated:
                     yield from repeated
                     continue
-            if self.window_streak >= self.WINDOW_STREAK and constant:
+            if self.window_streak >= self.WINDOW_STREAK and constant and not self.paced(link_bps):
                 repeated = self.repeat_window_rounds(link_bps)
                 if repeated:
                     yield from repeated
                     continue
             if constant:
-                if loop and (yield from self.run_fresh_window_rounds(link_bps)):
+                if (
+                    loop
+                    and not self.paced(link_bps)
+                    and (yield from self.run_fresh_window_rounds(link_bps))
+                ):
                     continue
                 self.run_round(link_bps)
             else:

@@ -26,7 +26,9 @@ What QEMU 7.x does (``migration/migration.c`` and ``migration/ram.c``), and wher
 without touching memory: the caller says how many wire bytes the check needs sent before the
 estimate drops below a threshold (``need``) and how many bytes are pending at all (``dry``), and
 gets back how long it ran, how many bytes went out, and whether a check ended the round (the
-bitmap sync). Runs of identical full windows are crossed by arithmetic.
+bitmap sync). Runs of identical full windows are crossed by arithmetic. Where the thread's own
+time per page is slower than the link for some pages (zero pages: ``pacing.py``), the same
+schedule runs on their clock (``_run_paced``).
 """
 
 from __future__ import annotations
@@ -34,10 +36,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from .pacing import PagePace
+
 QEMU_RATE_WINDOW_S = 0.1  # BUFFER_DELAY
 QEMU_MAX_WAIT_S = 0.051  # ram_save_iterate's MAX_WAIT (50 ms), ``t1 > MAX_WAIT`` in whole ms
 
 _EPS_S = 1e-12
+_STEADY_REL = 1e-9
 
 
 def _reached(sent: float, target: float) -> bool:
@@ -124,11 +129,16 @@ class RateWindow:
         need: Callable[[float], float],
         dry: float,
         horizon_s: float,
+        pace: PagePace | None = None,
     ) -> tuple[float, float, bool]:
         """Run the thread from ``now_s`` at ``link_bps`` until a check ends the round or
         ``horizon_s``. ``need(threshold)``: wire bytes to send before the estimate is below
-        ``threshold``; ``dry``: wire bytes of every pending page. Returns (seconds, wire
-        bytes sent, whether a check ended the round)."""
+        ``threshold``; ``dry``: wire bytes of every pending page. ``pace``: where the thread's
+        own time per page binds for some pending pages (``pacing.py``), the clock of those
+        pages at this link rate. Returns (seconds, wire bytes sent, whether a check ended the
+        round)."""
+        if pace is not None:
+            return self._run_paced(now_s, pace, need, dry, horizon_s)
         w, mw = QEMU_RATE_WINDOW_S, QEMU_MAX_WAIT_S
         t, sent = 0.0, 0.0  # since now_s
         horizon = horizon_s - now_s
@@ -229,6 +239,85 @@ class RateWindow:
                     self.sleeping = True  # migration_rate_limit: wait out the window;
                     continue  # the check comes after the sleep and the measurement
             # migration_iteration_run: the pending estimate against the threshold
+            self.iter_elapsed_s = 0.0
+            if _reached(sent, dry):
+                return t, sent, True
+            threshold = self.threshold
+            if threshold != need_of:
+                need_of, need_bytes = threshold, need(threshold)
+            if _reached(sent, need_bytes):
+                return t, sent, True
+
+    def _run_paced(
+        self,
+        now_s: float,
+        pace: PagePace,
+        need: Callable[[float], float],
+        dry: float,
+        horizon_s: float,
+    ) -> tuple[float, float, bool]:
+        """``run`` where the pages do not all go at the link's rate: the same schedule
+        (iterations, sleeps, measurements, checks), each iteration's time read from ``pace``
+        (wire bytes from the cursor -> seconds). The budget stays in wire bytes. Full windows
+        inside one run of pages of one pace are crossed by arithmetic, as ``run`` crosses them
+        at a constant link."""
+        w, mw = QEMU_RATE_WINDOW_S, QEMU_MAX_WAIT_S
+        t, sent = 0.0, 0.0  # since now_s; wire bytes from the cursor
+        horizon = horizon_s - now_s
+        budget = self.budget_bytes
+        need_of, need_bytes = math.nan, 0.0
+        while True:
+            if self.sleeping:
+                rest = w - self.elapsed_s
+                if t + rest > horizon:
+                    self.elapsed_s += horizon - t
+                    return horizon, sent, False
+                t += rest
+                self.elapsed_s = w
+                self._measure(now_s + t)
+            else:
+                if self.elapsed_s == 0.0 and self.iter_elapsed_s == 0.0:
+                    run_end, rate_bps = pace.run_end(sent)
+                    full_bytes, full_s = self.full_window(rate_bps)
+                    threshold = self.threshold
+                    steady = self.steady_threshold(rate_bps, now_s + t)
+                    # the same threshold to rounding (the pace's seconds <-> bytes are not
+                    # exact to the last bit, so a measured full window may differ there)
+                    if abs(threshold - steady) <= _STEADY_REL * steady:
+                        if threshold != need_of:
+                            need_of, need_bytes = threshold, need(threshold)
+                        target = min(need_bytes, dry, run_end)
+                        until = min(horizon, self.dl_fixed_until_s(now_s + t) - now_s)
+                        k = min((target - sent) // full_bytes, (until - t) // full_s) - 1
+                        if k >= 1:
+                            t += k * full_s
+                            sent += k * full_bytes
+                # one iteration: until the budget is spent, MAX_WAIT, or no page is left
+                most = min(budget - self.bytes, dry - sent)
+                if most < 0.0:
+                    most = 0.0
+                dt_most = pace.seconds(sent, sent + most)
+                dt = min(dt_most, mw - self.iter_elapsed_s)
+                if dt < 0.0:
+                    dt = 0.0
+                if t + dt > horizon + _EPS_S:
+                    dt = horizon - t
+                    x = pace.wire_within(sent, dt)
+                    self.bytes += x
+                    self.elapsed_s += dt
+                    self.iter_elapsed_s += dt
+                    return horizon, sent + x, False
+                x = most if dt == dt_most else pace.wire_within(sent, dt)
+                t += dt
+                sent += x
+                self.bytes += x
+                self.elapsed_s += dt
+                if self.elapsed_s >= w - _EPS_S:
+                    self._measure(now_s + t)
+                elif _reached(self.bytes, budget):
+                    self.bytes = budget
+                    self.sleeping = True
+                    continue
             self.iter_elapsed_s = 0.0
             if _reached(sent, dry):
                 return t, sent, True

@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from .errors import InvalidParameter
-from .layout import Region, layout_regions
+from .layout import WIRE_COST_BYTES, Region, layout_regions
 from .units import PAGE_SIZE_BYTES, parse_bytes, parse_duration, parse_rate
 from .workload import DIRTY_MODELS, PRESETS, WRITE_PATTERNS, WorkingSet
 
@@ -65,6 +65,7 @@ class MigrationSpec:
     # The link
     bandwidth_bps: float
     max_bandwidth_bps: float | None
+    page_time_s: float  # the migration thread's time per page sent (pacing.py)
     # The policy and the operator layer on top of it
     policy: str
     downtime_limit_s: float
@@ -308,6 +309,12 @@ PARAMETERS: dict[str, Parameter] = {
         "bool",
     ),
     # switch-over
+    "page_time": Parameter(
+        parse_duration,
+        "0s",
+        "the migration thread's time per page (reading it, testing it for zero): a page "
+        "takes the longer of this and its wire bytes at the link rate (0: not modelled)",
+    ),
     "device_state": Parameter(parse_bytes, "2MiB", "device and CPU state sent during blackout"),
     "resume_time": Parameter(parse_duration, "20ms", "time for the target to resume the guest"),
     "fault_latency": Parameter(parse_duration, "500us", "post-copy: stall per remote page fault"),
@@ -393,6 +400,14 @@ def build_spec(**params: Any) -> MigrationSpec:
     ):
         if v[name] > MAX_DURATION_S:
             raise InvalidParameter(name, f"must be at most {MAX_DURATION_S:g}s (about 32 years)")
+    written_page_bytes = WIRE_COST_BYTES[v["wire_format"]]["normal"]
+    if v["page_time"] * v["bandwidth"] > written_page_bytes:
+        raise InvalidParameter(
+            "page_time",
+            f"must be at most the time a written page takes on the link ({written_page_bytes} B "
+            f"at the bandwidth: {written_page_bytes / v['bandwidth'] * 1e6:.3g} µs); "
+            "a migration thread slower than its link for every page is not modelled",
+        )
     if v["device_state"] > MAX_MEMORY_BYTES:
         raise InvalidParameter("device_state", "must be at most 16TiB")
     if v["packet_rate"] is not None and v["packet_rate"] > MAX_RATE_BPS:
@@ -428,6 +443,7 @@ def build_spec(**params: Any) -> MigrationSpec:
         workload=v["workload"],
         bandwidth_bps=v["bandwidth"],
         max_bandwidth_bps=v["max_bandwidth"],
+        page_time_s=v["page_time"],
         policy=policy,
         downtime_limit_s=v["downtime_limit"],
         auto_converge=v["auto_converge"],

@@ -1,6 +1,7 @@
 """The blackout and what may follow it: stop-and-copy, or a switch to post-copy.
 
-Blackout = final dirty bytes / link rate + device state / link rate + resume time. The final
+Blackout = final dirty bytes / link rate + device state / link rate + resume time (with a
+``page_time``, each page of the final copy takes at least that: ``pacing.py``). The final
 copy is not rate-limited (QEMU lifts max-bandwidth once the guest is paused), so it runs at the
 full link rate even when live rounds were capped.
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+from .pacing import pace_for
 from .units import PAGE_SIZE_BYTES
 
 
@@ -48,9 +50,15 @@ def device_and_resume_s(spec, link_bps: float) -> float:
     return spec.device_state_bytes / link_bps + spec.resume_time_s
 
 
-def stop_and_copy(spec, memory, link_bps: float) -> Switchover:
+def _send_all(spec, memory, link_bps: float) -> tuple[float, float, float]:
+    """Every pending page at once: (pages, wire bytes, seconds at ``link_bps``)."""
+    pace = pace_for(memory, link_bps, spec.page_time_s)  # before the pages are sent
     pages, wire = memory.send_all()
-    final_copy_s = wire / link_bps
+    return pages, wire, (wire / link_bps if pace is None else pace.total_seconds)
+
+
+def stop_and_copy(spec, memory, link_bps: float) -> Switchover:
+    pages, wire, final_copy_s = _send_all(spec, memory, link_bps)
     return Switchover(
         "stop_and_copy",
         pages,
@@ -66,8 +74,8 @@ def abort() -> Switchover:
 
 def switch_to_postcopy(spec, memory, link_bps: float) -> Switchover:
     pending_by_ws = memory.pending_by_working_set()
-    pages, wire = memory.send_all()  # pushed in the background after the guest resumes
-    push_s = wire / link_bps
+    # pushed in the background after the guest resumes
+    pages, wire, push_s = _send_all(spec, memory, link_bps)
     faults = 0.0
     for ws, pending in zip(spec.working_sets, pending_by_ws, strict=False):
         access_rate = ws.page_writes_per_s / max(1, ws.pages)  # per page, per second

@@ -32,11 +32,12 @@ _SECONDS = {
     "sec": 1.0,
     "ms": 1e-3,
     "us": 1e-6,
+    "ns": 1e-9,
     "µs": 1e-6,
     "min": 60.0,
     "h": 3600.0,
 }
-_DURATION = re.compile(r"^\s*" + _NUMBER + r"\s*(s|sec|ms|us|µs|min|h)?\s*$")
+_DURATION = re.compile(r"^\s*" + _NUMBER + r"\s*(s|sec|ms|us|µs|ns|min|h)?\s*$")
 
 
 def _split(text: str) -> tuple[float, float, str]:

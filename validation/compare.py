@@ -28,6 +28,9 @@ class Link:
 
     rate_bps: float
     device_state_bytes: float
+    # the migration thread's time per page (reading and testing it): the source host's, like
+    # the link (0 in recordings made before it was measured)
+    page_time_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ def model_parameters(case: Case, measured: Measured, link: Link) -> dict:
         completion_timeout=case.time_limit_s / (memory / 2**30),
         timeout_action="abort",
         device_state=link.device_state_bytes,
+        page_time=link.page_time_s,
         resume_time=0,  # QEMU's downtime ends on the source, before the target resumes
         target_setup=0,
         cleanup=0,

@@ -17,11 +17,14 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from migrationsim.layout import WIRE_COST_BYTES
+
 from .cases import CASES, CASES_BY_NAME, Case
 from .compare import Link, compare_case, summary
 from .harness import build_guest, device_state_bytes, qemu_version, run_migration, sender_run
 
 RESULTS = Path(__file__).parent / "results.json"
+ZERO_PAGE_WIRE_BYTES = WIRE_COST_BYTES["qemu"]["zero"]
 UNCAPPED_BPS = 100 * 10**9  # QEMU's max-bandwidth far above what loopback carries
 
 
@@ -29,6 +32,46 @@ def calibration_case() -> Case:
     return replace(
         CASES_BY_NAME["write-once-64M"], name="calibration-uncapped", max_bandwidth_bps=UNCAPPED_BPS
     )
+
+
+def page_time_case() -> Case:
+    """An idle guest four times the cases' size, uncapped: a pass of 131,000 zero pages, whose
+    time is the migration thread's (testing each page), not the link's. It is none of the
+    cases: a property of the host, measured once for all of them like the link."""
+    return replace(
+        CASES_BY_NAME["idle"],
+        name="calibration-page-time",
+        max_bandwidth_bps=UNCAPPED_BPS,
+        memory_mib=512,
+    )
+
+
+def _precopy_s(answer: dict) -> float:
+    return (answer["total-time"] - answer["setup-time"] - answer["downtime"]) / 1000.0
+
+
+def _zero_and_other_bytes(answer: dict) -> tuple[int, int]:
+    """(zero pages, wire bytes of everything else) of a migration's pre-copy."""
+    zero = int(answer["ram"]["duplicate"])
+    return zero, int(answer["ram"]["precopy-bytes"]) - zero * ZERO_PAGE_WIRE_BYTES
+
+
+def solve_link_and_page_time(
+    link_answers: list[dict], page_answers: list[dict]
+) -> tuple[float, float]:
+    """(link rate in bytes/s, time per page in s) from two kinds of uncapped migration whose
+    pre-copy takes ``zero pages x page time + other wire bytes / link`` (a zero page's 9 B
+    take less than the thread's test at these rates; a written page's 4104 B far more): the
+    write-once guest (mostly link) and the big idle guest (mostly page time), each the median
+    of its runs, solved as two equations in two unknowns."""
+    z1, n1 = map(statistics.median, zip(*map(_zero_and_other_bytes, page_answers), strict=True))
+    t1 = statistics.median(map(_precopy_s, page_answers))
+    z2, n2 = map(statistics.median, zip(*map(_zero_and_other_bytes, link_answers), strict=True))
+    t2 = statistics.median(map(_precopy_s, link_answers))
+    det = z1 * n2 - z2 * n1  # [z1 n1; z2 n2] [page time; 1 / link] = [t1; t2]
+    page_time_s = (t1 * n2 - t2 * n1) / det
+    seconds_per_byte = (z1 * t2 - z2 * t1) / det
+    return 1.0 / seconds_per_byte, page_time_s
 
 
 def uncapped_rate_bps(answers: list[dict]) -> float:
@@ -41,11 +84,22 @@ def uncapped_rate_bps(answers: list[dict]) -> float:
 
 
 def link_from_calibration(calibration: dict) -> Link:
-    """The loopback's rate: uncapped write-once migrations to a destination QEMU, and the device
-    state measured through a file."""
+    """The loopback's rate and the thread's time per page: uncapped write-once and big idle
+    migrations to a destination QEMU (``solve_link_and_page_time``); the device state measured
+    through a file. Recordings without the idle runs give the link alone (page time 0)."""
+    link_answers = [r["query_migrate"] for r in calibration["link_runs"]]
+    if "page_time_runs" not in calibration:
+        return Link(
+            rate_bps=uncapped_rate_bps(link_answers),
+            device_state_bytes=calibration["device_state_bytes"],
+        )
+    rate_bps, page_time_s = solve_link_and_page_time(
+        link_answers, [r["query_migrate"] for r in calibration["page_time_runs"]]
+    )
     return Link(
-        rate_bps=uncapped_rate_bps([r["query_migrate"] for r in calibration["link_runs"]]),
+        rate_bps=rate_bps,
         device_state_bytes=calibration["device_state_bytes"],
+        page_time_s=page_time_s,
     )
 
 
@@ -57,6 +111,7 @@ def sender_link_from_calibration(calibration: dict) -> Link | None:
     return Link(
         rate_bps=uncapped_rate_bps(calibration["sender_runs"]),
         device_state_bytes=calibration["device_state_bytes"],
+        page_time_s=link_from_calibration(calibration).page_time_s,
     )
 
 
@@ -65,6 +120,7 @@ def measure(cases: list[Case], repetitions: int) -> dict:
         guest = build_guest(Path(tmp))
         calibration = {
             "link_runs": [run_migration(calibration_case(), guest) for _ in range(repetitions)],
+            "page_time_runs": [run_migration(page_time_case(), guest) for _ in range(repetitions)],
             "device_state_bytes": device_state_bytes(CASES_BY_NAME["idle"], guest),
             "sender_runs": [
                 sender_run(CASES_BY_NAME["write-once-64M"], guest, UNCAPPED_BPS)
@@ -87,7 +143,11 @@ def analyse(measurements: dict) -> dict:
         for name, records in measurements["records"].items()
     ]
     return {
-        "link": {"rate_bps": link.rate_bps, "device_state_bytes": link.device_state_bytes},
+        "link": {
+            "rate_bps": link.rate_bps,
+            "device_state_bytes": link.device_state_bytes,
+            "page_time_s": link.page_time_s,
+        },
         "sender_rate_bps": sender.rate_bps if sender else None,
         "rows": rows,
         "summary": summary(rows),
@@ -139,7 +199,8 @@ def table(analysis: dict) -> str:
         f"{s['blackouts_on_target']}/{s['blackouts']}. Outcomes agree: "
         f"{s['outcomes_agree']}/{s['cases']}. Link (loopback, measured): "
         f"{analysis['link']['rate_bps'] / 1e6:.0f} MB/s, device state "
-        f"{analysis['link']['device_state_bytes']} B."
+        f"{analysis['link']['device_state_bytes']} B, time per page "
+        f"{analysis['link'].get('page_time_s', 0.0) * 1e9:.0f} ns."
     )
     return "\n".join(lines)
 

@@ -91,6 +91,7 @@ def legal_guests(draw):
         working_set = writable if writable >= 4096 else 0.0
         if working_set == 0.0:
             rate = 0.0
+    bandwidth = draw(st.floats(min_value=1e6 / 8, max_value=100e9 / 8))
     params = dict(
         resolution=resolution,
         policy=policy,
@@ -100,7 +101,9 @@ def legal_guests(draw):
         working_set=working_set,
         write_pattern=draw(st.sampled_from(["random", "sequential"])),
         dirty_model=draw(st.sampled_from(["saturating", "linear"])),
-        bandwidth=draw(st.floats(min_value=1e6 / 8, max_value=100e9 / 8)),
+        bandwidth=bandwidth,
+        # the thread's time per page: none, or up to a written page's time on the link
+        page_time=draw(st.sampled_from([0.0, 0.0, 0.01, 0.3, 1.0])) * 4096 / bandwidth,
         max_bandwidth=draw(st.sampled_from(["policy", "none", "32MiB/s", "10Gbit/s"])),
         downtime_limit=draw(st.floats(min_value=1e-3, max_value=5.0)),
         completion_timeout=draw(st.floats(min_value=1.0, max_value=300.0)),

@@ -18,6 +18,7 @@ from validation.run import (
     link_from_calibration,
     sender_link_from_calibration,
     sensitivity_table,
+    solve_link_and_page_time,
     table,
 )
 
@@ -133,8 +134,43 @@ def test_the_summary_takes_mean_and_worst_of_absolute_errors():
     assert (s["outcomes_agree"], s["cases"]) == (1, 2)
 
 
+def _uncapped(zero_pages, other_bytes, link_bps, page_time_s, setup_ms=7, downtime_ms=2):
+    """A query-migrate answer whose pre-copy took zero pages x page time + other bytes / link."""
+    precopy_ms = (zero_pages * page_time_s + other_bytes / link_bps) * 1000
+    return {
+        "total-time": setup_ms + precopy_ms + downtime_ms,
+        "setup-time": setup_ms,
+        "downtime": downtime_ms,
+        "ram": {"duplicate": zero_pages, "precopy-bytes": other_bytes + 9 * zero_pages},
+    }
+
+
+def test_the_link_and_the_page_time_are_solved_from_two_kinds_of_uncapped_migration():
+    # the big idle guest: 131,000 zero pages (31.44 ms at 240 ns) and 500,000 B of others
+    # (0.83 ms at 600 MB/s); the write-once guest: 16,000 zero pages (3.84 ms) and 67.8 MB
+    # (113 ms). Neither alone gives either figure: RAM bytes over time would say 1.75 MB/s
+    # and 584 MB/s.
+    idle = [_uncapped(131_000, 500_000, 600e6, 240e-9, setup_ms=s) for s in (5, 7, 9)]
+    once = [_uncapped(16_000, 67_800_000, 600e6, 240e-9, downtime_ms=d) for d in (1, 2, 3)]
+    link_bps, page_time_s = solve_link_and_page_time(once, idle)
+    assert link_bps == pytest.approx(600e6, rel=1e-9)
+    assert page_time_s == pytest.approx(240e-9, rel=1e-9)
+    calibration = {
+        "link_runs": [{"query_migrate": a} for a in once],
+        "page_time_runs": [{"query_migrate": a} for a in idle],
+        "device_state_bytes": 112_585,
+    }
+    link = link_from_calibration(calibration)
+    assert (link.rate_bps, link.page_time_s) == pytest.approx((600e6, 240e-9), rel=1e-9)
+    assert model_parameters(CASES_BY_NAME["idle"], measured_from_record(recorded("idle")), link)[
+        "page_time"
+    ] == pytest.approx(240e-9)
+
+
 def test_the_link_is_the_median_uncapped_rate_and_the_table_shows_every_case():
+    # a recording made before the page time was measured: the link alone, page time 0
     calibration = recorded_calibration()
+    calibration.pop("page_time_runs", None)
     link = link_from_calibration(calibration)
     rates = sorted(
         r["query_migrate"]["ram"]["precopy-bytes"]
@@ -150,6 +186,7 @@ def test_the_link_is_the_median_uncapped_rate_and_the_table_shows_every_case():
     )
     assert link.rate_bps == pytest.approx(rates[len(rates) // 2])
     assert link.device_state_bytes == calibration["device_state_bytes"]
+    assert link.page_time_s == 0
     rows = [compare_case(CASES_BY_NAME[n], [recorded(n)], link) for n in ("idle", "seq-8M")]
     analysis = {
         "link": {"rate_bps": link.rate_bps, "device_state_bytes": link.device_state_bytes},
