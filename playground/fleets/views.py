@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -26,6 +26,10 @@ from .import_forms import ImportForm
 from .models import Fleet, FleetRun, Sweep
 
 ERROR_UNKNOWN_PRESET = "no such preset"
+ERROR_EVENT_COUNT = (
+    "The number of events on the form (events-TOTAL_FORMS) is missing or not a whole number: "
+    "reload the fleet form and add the event again."
+)
 ERROR_NOT_PLANNED = "The plan is still being computed: approve it once it is shown."
 ERROR_PLAN_FAILED = (
     "The plan could not be computed, so there is nothing to approve: change the fleet, or plan "
@@ -168,8 +172,8 @@ def fleet_event_form(request: HttpRequest) -> HttpResponse:
     """One more blank maintenance event for the form (htmx: "Add an event"); ``events-TOTAL_FORMS``
     is the number of event forms on the page, which becomes this form's index."""
     index = request.GET.get("events-TOTAL_FORMS", "")
-    if not ID.fullmatch(index):
-        return HttpResponseBadRequest("events-TOTAL_FORMS must be a whole number")
+    if not ID.fullmatch(index):  # a tampered or hand-made request: the form always sends it
+        return errors.answer(request, 400, ERROR_EVENT_COUNT)
     if int(index) >= MAX_EVENTS:
         return HttpResponse(status=204)
     return render(
