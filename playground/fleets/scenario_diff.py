@@ -1,7 +1,8 @@
 """The parameters that differ between runs: their scenario dicts compared path by path
 (``policy.downtime_limit``, ``events[0].max_hosts_in_maintenance``, as the engine names them in
 its errors), each with its value in every run, in the scenario's own units (sizes and rates are
-written with theirs; a share stored as 0..1 is shown in percent, as the form shows it). A key
+written with theirs; one typed without is said in the unit the engine reads it in, ``10`` seconds
+as ``10 s``; a share stored as 0..1 is shown in percent, as the form shows it). A key
 one run leaves out is shown as the engine's default for it when the form table knows one.
 """
 
@@ -50,16 +51,20 @@ def _default(path: str) -> Any:
 
 
 def shown(path: str, value: Any) -> str:
-    """A scenario value as the page shows it, in its units."""
+    """A scenario value as the page shows it, in its units: as typed when typed with them
+    (``2min``), said in them when typed without (``10`` seconds: ``10 s``)."""
     row, _ = _row(path)
     if row is not None and row.convert in _SHARES and isinstance(value, (int, float)):
         return f"{round(float(value) * 100, 6):g} %"
+    if row is not None and row.unit is not None and (said := row.unit.said(value)):
+        return said
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):  # a [low, high] range (VM memory, vCPUs), else a list of names
         default = _default(path)
-        is_range = isinstance(default, list) and len(default) == 2
-        return (" – " if is_range else ", ").join(str(v) for v in value)
+        if isinstance(default, list) and len(default) == 2:
+            return " – ".join(shown(f"{path}[{i}]", v) for i, v in enumerate(value))
+        return ", ".join(str(v) for v in value)
     if value == {}:
         return "{}"
     return str(value)
