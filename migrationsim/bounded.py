@@ -9,6 +9,8 @@ nesting depth and (YAML) alias expansion, each refusal a sentence naming the lim
   see it: an alias bomb (``&a [*b, *b, ...]`` ten levels deep: a billion nodes from a kilobyte)
   is ``TooMany`` within milliseconds, a structure that contains itself too; only then built by
   ``yaml.SafeLoader`` (no Python tags).
+- ``unique_keys=True`` (both): a key given twice in one mapping is ``DuplicateKey``, naming the
+  key and its path (``fleet.racks[0].hosts``), not the last one silently winning.
 
 Both are CPU work: call them from a sync view or a worker thread, never on the event loop.
 """
@@ -55,6 +57,33 @@ class Malformed(InputRefused):
         self.problem, self.line, self.column = problem, line, column
 
 
+class DuplicateKey(InputRefused):
+    """A key given twice in one JSON object or YAML mapping (the parsers keep the last one and
+    say nothing). ``key``: the key; ``path``: where it is (``fleet.racks[0].hosts``, the key
+    alone at the top level); ``line`` and ``column`` (from 1, YAML only): where it is given the
+    second time."""
+
+    status = 400
+
+    def __init__(self, key: Any, path: str, *, line: int = 0, column: int = 0):
+        self.key, self.path, self.line, self.column = key, path, line, column
+        super().__init__(f"{path}: {self.words()}")
+
+    def words(self, name: str = "") -> str:
+        """What is wrong, without the path: ``the key "hosts" is given twice (...)``."""
+        of = f" of {name}" if name else ""
+        if self.line:
+            where = f" (again on line {self.line}, column {self.column}{of})"
+        else:
+            where = f" (in {name})" if name else ""
+        return f'the key "{self.key}" is given twice{where}; give each key once'
+
+
+def key_path(path: str, key: Any) -> str:
+    """A key's path below ``path``, as the scenario's errors write it: ``fleet.racks[0].hosts``."""
+    return f"{path}.{key}" if path else str(key)
+
+
 def size_in_words(n: int) -> str:
     """``4194304`` -> ``4 MiB``, ``262144`` -> ``256 KiB``, ``2621440`` -> ``2.5 MiB``,
     ``1000`` -> ``1,000 bytes``."""
@@ -84,15 +113,58 @@ def json_depth(data: bytes) -> int:
     return deepest
 
 
-def load_json(data: bytes | str, *, max_bytes: int, max_depth: int) -> Any:
+class _TwiceGiven(dict):
+    """A JSON object in which ``key`` was given twice (built as the parser would, the last one
+    kept), found by ``_first_twice_given`` once the whole text is read."""
+
+    key: Any = None
+
+
+def _objects_once_each(found: list) -> Any:
+    """An ``object_pairs_hook``: the object ``json`` would build, marked (and counted in
+    ``found``) when a key repeats."""
+
+    def hook(pairs: list) -> dict:
+        built = dict(pairs)
+        if len(built) == len(pairs):
+            return built
+        seen: set = set()
+        marked = _TwiceGiven(built)
+        marked.key = next(k for k, _ in pairs if k in seen or seen.add(k))
+        found.append(marked)
+        return marked
+
+    return hook
+
+
+def _first_twice_given(data: Any) -> DuplicateKey:
+    """The first object (in the text's order) holding a key twice, as a ``DuplicateKey``."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, _TwiceGiven):
+            return DuplicateKey(value.key, key_path(path, value.key))
+        if isinstance(value, dict):
+            stack.extend((key_path(path, k), v) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", v) for i, v in reversed(list(enumerate(value))))
+    raise AssertionError("no object marked")  # pragma: no cover - called when one was
+
+
+def load_json(
+    data: bytes | str, *, max_bytes: int, max_depth: int, unique_keys: bool = False
+) -> Any:
     raw = data.encode() if isinstance(data, str) else bytes(data)
     if len(raw) > max_bytes:
         raise TooLarge(f"the body is {size_in_words(len(raw))}; at most {size_in_words(max_bytes)}")
     depth = json_depth(raw)
     if depth > max_depth:
         raise TooDeep(f"the JSON nests {depth:,} levels deep; at most {max_depth} levels")
+    found: list = []
     try:
-        return json.loads(raw)
+        value = json.loads(
+            raw, object_pairs_hook=_objects_once_each(found) if unique_keys else None
+        )
     except json.JSONDecodeError as error:
         raise Malformed(
             f"not valid JSON: {str(error)[:200]}",
@@ -102,14 +174,19 @@ def load_json(data: bytes | str, *, max_bytes: int, max_depth: int) -> Any:
         ) from None
     except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
         raise Malformed(f"not valid JSON: {str(error)[:200]}") from None
+    if found:  # where: the path of the first one, walking the objects read
+        raise _first_twice_given(value)
+    return value
 
 
 # --- YAML ---------------------------------------------------------------------------------------
 
 
-def load_yaml(text: str, *, max_depth: int, max_nodes: int) -> Any:
+def load_yaml(text: str, *, max_depth: int, max_nodes: int, unique_keys: bool = False) -> Any:
     """YAML (JSON too) to Python data, refused when nested deeper than ``max_depth`` or when
-    it would be more than ``max_nodes`` values once its aliases are expanded."""
+    it would be more than ``max_nodes`` values once its aliases are expanded; with
+    ``unique_keys``, when a mapping gives a key twice (``DuplicateKey``, the first in the text).
+    A key a merge (``<<: *base``) brings in may be given again: that is what merging is for."""
     if json_depth(text.encode()) > 4 * max_depth:  # flow brackets, cheaply, before PyYAML
         raise _too_deep(max_depth)
     # libyaml composes ten times faster (and holds the GIL ten times shorter); its depth is then
@@ -123,6 +200,8 @@ def load_yaml(text: str, *, max_depth: int, max_nodes: int) -> Any:
         if node is None:
             return None
         _measure(node, max_depth=max_depth, max_nodes=max_nodes)
+        if unique_keys:
+            _check_unique_keys(loader, node)
         return loader.construct_document(node)
     finally:
         loader.dispose()
@@ -195,3 +274,51 @@ def _measure(root, *, max_depth: int, max_nodes: int) -> None:
                 stack.append((kid, False))
         if len(on_path) > max_depth + 1:
             raise _too_deep(max_depth)
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _check_unique_keys(loader, root) -> None:
+    """``DuplicateKey`` for the first key (in the text) given twice in one mapping of the
+    composed graph. Keys are compared as built (``1`` and ``0x1`` are one key, as in the dict
+    they become); the loader keeps what it built for the document. A mapping reached again
+    through an alias is checked once. Keys that are lists or mappings are left to the loader
+    (it refuses them)."""
+    first: DuplicateKey | None = None
+    first_at: tuple[int, int] = (0, 0)
+    checked: set[int] = set()
+    stack: list[tuple[str, Any]] = [("", root)]
+    while stack:
+        path, node = stack.pop()
+        if id(node) in checked:
+            continue
+        checked.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((f"{path}[{i}]", kid) for i, kid in reversed(list(enumerate(node.value))))
+            continue
+        if not isinstance(node, yaml.MappingNode):
+            continue
+        seen: set = set()
+        # visited in the text's order: an anchor before its aliases
+        kids: list[tuple[str, Any]] = []
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE_TAG:
+                kids.append((path, value_node))  # a merge's mappings sit at this path
+                continue
+            key = loader.construct_object(key_node)
+            try:
+                repeated = key in seen
+                seen.add(key)
+            except TypeError:  # unhashable: the loader says so when it builds the mapping
+                continue
+            kids.append((key_path(path, key), value_node))
+            mark = key_node.start_mark
+            if repeated and (first is None or (mark.line, mark.column) < first_at):
+                first_at = (mark.line, mark.column)
+                first = DuplicateKey(
+                    key, key_path(path, key), line=mark.line + 1, column=mark.column + 1
+                )
+        stack.extend(reversed(kids))
+    if first is not None:
+        raise first

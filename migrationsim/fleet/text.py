@@ -3,7 +3,8 @@ named on the command line, a shipped preset, an upload, a rehearsal's form), and
 
 ``read_text`` turns text into plain data and nothing more: safe YAML only (no tag builds a
 Python object), JSON when the text opens with ``{`` or ``[``; anything it cannot read is a
-``ScenarioError`` on the path ``scenario``. ``load_scenario`` reads a file, a preset or text to a
+``ScenarioError`` on the path ``scenario``, a key given twice in one mapping one on the key's
+path (``fleet.racks[0].hosts: the key "hosts" is given twice (again on line 4, column 20)``). ``load_scenario`` reads a file, a preset or text to a
 validated ``Scenario``; ``parse_text`` is the upload path (size and list caps, then validation,
 then the same data with nulls dropped); ``dumps_yaml`` writes a scenario dict back as YAML.
 """
@@ -39,9 +40,13 @@ def read_text(text: str, *, name: str = "") -> Any:
     try:
         if text.lstrip().startswith(("{", "[")):
             return bounded.load_json(
-                text, max_bytes=4 * MAX_SCENARIO_CHARS, max_depth=MAX_TEXT_DEPTH
+                text, max_bytes=4 * MAX_SCENARIO_CHARS, max_depth=MAX_TEXT_DEPTH, unique_keys=True
             )
-        return bounded.load_yaml(text, max_depth=MAX_TEXT_DEPTH, max_nodes=MAX_TEXT_VALUES)
+        return bounded.load_yaml(
+            text, max_depth=MAX_TEXT_DEPTH, max_nodes=MAX_TEXT_VALUES, unique_keys=True
+        )
+    except bounded.DuplicateKey as exc:  # the last one would silently win: which did they mean?
+        raise ScenarioError(exc.path, exc.words(name)) from None
     except bounded.Malformed as exc:  # its message says "not valid JSON: ..."
         words = json_words(exc.problem, exc.line, exc.column) if exc.line else exc.message
         raise ScenarioError("scenario", f"{said}{words}") from None

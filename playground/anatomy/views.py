@@ -4,8 +4,6 @@ with small private helpers; who may see what is ``access``'s to say (a run of so
 
 from __future__ import annotations
 
-import re
-
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,6 +12,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from migrationsim import humanize, outcomes
 from playground.accounts import access, limits
+from playground.ops.ids import whole_number
 from playground.runs.after import ERROR_BAD_AFTER, parse_after
 
 from . import runner as simulation
@@ -21,7 +20,6 @@ from . import services
 from .forms import DEFAULTS, AnatomyForm
 from .models import Run, RunEvent, Scenario
 
-ID = re.compile(r"[0-9]{1,12}")
 ERROR_UNKNOWN_RUN = "no such run"
 EVENTS_PAGE = 1000
 
@@ -29,12 +27,8 @@ EVENTS_PAGE = 1000
 def _initial(request: HttpRequest) -> tuple[dict, Run | None, Scenario | None]:
     """Defaults, or a past run's values (``?from=<id>``: re-run), or a scenario's."""
     initial, source, scenario = dict(DEFAULTS), None, None
-    if ID.fullmatch(request.GET.get("from", "")):
-        source = (
-            access.visible(Run, access.for_request(request))
-            .filter(pk=int(request.GET["from"]))
-            .first()
-        )
+    if (source_id := whole_number(request.GET.get("from", ""))) is not None:
+        source = access.visible(Run, access.for_request(request)).filter(pk=source_id).first()
         if source is not None:
             initial.update({k: v for k, v in source.params.items() if k in DEFAULTS})
     elif request.GET.get("scenario"):

@@ -1,7 +1,9 @@
 """The kinds of field the fleet form has (``fields.py`` arranges them into its tables): how a
 scenario value becomes a form value and back (``Conversion``: a share stored as 0..1 shown in
-percent, a blank text or a false flag meaning the key is absent), and the form field of each
-kind (sizes and rates typed with their units, whole numbers, percents, flags, choices)."""
+percent, a blank text or a false flag meaning the key is absent), the quantity a text field
+holds (``Quantity``: a size, a rate or a duration, read as the engine reads it), and the form
+field of each kind (sizes and rates typed with their units, whole numbers, percents, flags,
+choices)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,9 @@ from typing import Any
 
 from django import forms
 from django.core.validators import MaxLengthValidator
+
+from migrationsim import humanize
+from migrationsim.units import parse_bytes, parse_duration, parse_rate
 
 from .paths import ABSENT
 
@@ -59,6 +64,34 @@ PERCENT = Conversion(read=_percent, write=_share, blank=0.0)
 MIX_SHARE = Conversion(read=_percent, write=lambda v: _share(v) if v else ABSENT, blank=0)
 FLAG = Conversion(read=bool, write=lambda v: True if v else ABSENT, blank=False)
 HOST_LIMIT = Conversion(read=str, write=_host_limit, blank="")
+
+
+# --- quantities: a text field holding a size, a rate or a duration -----------------------------
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """How the engine reads a quantity typed in a text field (a bare number is bytes, bytes per
+    second or seconds: ``migrationsim.units``) and how the pages say one (``humanize``)."""
+
+    read: Callable[[Any], float]
+    say: Callable[[float], str]
+
+    def said(self, value: Any) -> str | None:
+        """A value typed without its unit (``10``, ``"0.5"``) in the unit people read
+        (``10 s``, ``500 ms``); None for one typed with its unit or not a quantity at all."""
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            return None
+        try:
+            float(value)  # a bare number: no unit written
+            return self.say(self.read(value))
+        except (TypeError, ValueError, OverflowError):
+            return None
+
+
+SIZE = Quantity(read=parse_bytes, say=humanize.size)
+RATE = Quantity(read=parse_rate, say=humanize.rate)
+DURATION = Quantity(read=parse_duration, say=humanize.duration)
 
 
 # --- form fields -------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """The fleet form's fields and where each one lives in the engine's scenario dict: one table
 (``FLEET_FIELDS``; ``EVENT_FIELDS`` for one maintenance event). Each row names the form field,
 its scenario path, the form field itself and the conversion between the two (a share stored as
-0..1 is shown in percent; a blank text, a false flag or a zero share means the key is absent).
+0..1 is shown in percent; a blank text, a false flag or a zero share means the key is absent),
+and for a text field holding a size, rate or duration its ``unit`` (how the engine reads it,
+how a page says it: the compare page says a value typed without its unit in it).
 
 Reading fills a form from a scenario, with the engine's defaults (``DEFAULTS``) where a key is
 absent. Writing puts what the visitor changed into a copy of the scenario, so every key no row
@@ -24,16 +26,20 @@ from migrationsim.spec import SEED_MAX
 
 from . import hints
 from .field_kinds import (
+    DURATION,
     FLAG,
     HOST_LIMIT,
     MAX_DESCRIPTION,
     MIX_SHARE,
     NUMBER,
     PERCENT,
+    RATE,
+    SIZE,
     TEXT,
     TEXT_ATTRS,
     WHOLE,
     Conversion,
+    Quantity,
     choice,
     description_field,
     flag,
@@ -79,6 +85,7 @@ class Row:
     path: str  # where its value lives in the scenario
     field: forms.Field
     convert: Conversion = TEXT
+    unit: Quantity | None = None  # a size, rate or duration typed as text (a bare number too)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -144,12 +151,13 @@ FLEET_FIELDS: tuple[Row, ...] = (
     Row("hosts_per_rack", "fleet.racks[0].hosts", whole("Hosts per rack", high=1000), WHOLE),
     Row("rack_prefix", "fleet.racks[0].name", text("Rack name prefix", max_length=200)),
     Row("host_vcpus", "fleet.host.vcpus", whole("vCPUs per host"), WHOLE),
-    Row("host_memory", "fleet.host.memory", text("Memory per host", "256GiB")),
-    Row("host_nic", "fleet.host.nic", text("Host NIC speed", "10Gbit/s")),
+    Row("host_memory", "fleet.host.memory", text("Memory per host", "256GiB"), unit=SIZE),
+    Row("host_nic", "fleet.host.nic", text("Host NIC speed", "10Gbit/s"), unit=RATE),
     Row(
         "uplink",
         "fleet.racks[0].uplink",
         text("Rack uplink", "40Gbit/s", "blank: hosts x NIC / oversubscription", required=False),
+        unit=RATE,
     ),
     Row(
         "oversubscription",
@@ -161,6 +169,7 @@ FLEET_FIELDS: tuple[Row, ...] = (
         "spine",
         "fleet.spine",
         text("Spine capacity", "1.6Tbit/s", "blank: non-blocking", required=False),
+        unit=RATE,
     ),
     Row(
         "migration_share",
@@ -169,8 +178,8 @@ FLEET_FIELDS: tuple[Row, ...] = (
         PERCENT,
     ),
     Row("vms_per_host", "fleet.vms.per_host", whole("VMs per host"), WHOLE),
-    Row("vm_memory_min", "fleet.vms.memory[0]", text("VM memory from", "1GiB")),
-    Row("vm_memory_max", "fleet.vms.memory[1]", text("to", "16GiB")),
+    Row("vm_memory_min", "fleet.vms.memory[0]", text("VM memory from", "1GiB"), unit=SIZE),
+    Row("vm_memory_max", "fleet.vms.memory[1]", text("to", "16GiB"), unit=SIZE),
     Row("vm_vcpus_min", "fleet.vms.vcpus[0]", whole("VM vCPUs from"), WHOLE),
     Row("vm_vcpus_max", "fleet.vms.vcpus[1]", whole("to"), WHOLE),
     Row("customers", "fleet.vms.customers", whole("Customers"), WHOLE),
@@ -215,16 +224,19 @@ FLEET_FIELDS: tuple[Row, ...] = (
         "downtime_limit",
         "policy.downtime_limit",
         text("Downtime limit", "300ms", hints.downtime_limit(), required=False),
+        unit=DURATION,
     ),
     Row(
         "max_bandwidth",
         "policy.max_bandwidth",
         text("Bandwidth cap per migration", "128MiB/s", hints.max_bandwidth(), required=False),
+        unit=RATE,
     ),
     Row(
         "completion_timeout",
         "policy.completion_timeout",
         text("Completion timeout", "150s", hints.completion_timeout(), required=False),
+        unit=DURATION,
     ),
     Row(
         "timeout_action",
@@ -288,7 +300,12 @@ EVENT_FIELDS: tuple[Row, ...] = (
             widget=forms.TextInput(attrs={"placeholder": "rack1, rack2", **TEXT_ATTRS}),
         ),
     ),
-    Row("start", "start", text("Start", "0s", "after the run starts; blank: 0s", required=False)),
+    Row(
+        "start",
+        "start",
+        text("Start", "0s", "after the run starts; blank: 0s", required=False),
+        unit=DURATION,
+    ),
     Row(
         "deadline",
         "deadline",
@@ -298,6 +315,7 @@ EVENT_FIELDS: tuple[Row, ...] = (
             "urgent patches: hosts still busy then are rebooted anyway",
             required=False,
         ),
+        unit=DURATION,
     ),
     Row(
         "max_hosts_in_maintenance",
@@ -309,17 +327,20 @@ EVENT_FIELDS: tuple[Row, ...] = (
         "window_start",
         "window.start",
         text("Window opens", "1h", "migrations start only in the window (daily)", required=False),
+        unit=DURATION,
     ),
-    Row("window_end", "window.end", text("Window closes", "5h", required=False)),
+    Row("window_end", "window.end", text("Window closes", "5h", required=False), unit=DURATION),
     Row(
         "host_downtime",
         "host_downtime",
         text("Host downtime", "10min", hints.host_downtime(), required=False),
+        unit=DURATION,
     ),
     Row(
         "failure_after",
         "failure_after",
         text("Mean time to failure", "30min", hints.failure_after(), required=False),
+        unit=DURATION,
     ),
 )
 

@@ -3,8 +3,6 @@ timeline as JSON, the list of runs, and the comparison of runs."""
 
 from __future__ import annotations
 
-import re
-
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +14,7 @@ from migrationsim.fleet.frame_zones import racks_by_zone
 from migrationsim.fleet.frames import HOST_PHASES, PHASES
 from migrationsim.fleet.summary import GOOGLE_BLACKOUT_P50_S, GOOGLE_BLACKOUT_P99_S
 from playground.accounts import access
+from playground.ops.ids import whole_number
 from playground.runs.after import ERROR_BAD_AFTER, parse_after
 from playground.runs.models import RunStatus
 
@@ -26,7 +25,6 @@ from .scenario_diff import differing_parameters
 ERROR_COMPARE_NEEDS_TWO = "choose at least two finished runs to compare (?runs=1,2)"
 ERROR_COMPARE_TOO_MANY = "compare at most 6 runs at once"
 ERROR_TIMELINE_NOT_READY = "the per-VM timeline of a host is stored when the run is done"
-ID = re.compile(r"[0-9]{1,12}")
 MESSAGES_PAGE = 500
 COMPARE_MAX = 6
 
@@ -239,10 +237,11 @@ def _run_ids(request: HttpRequest) -> list[int] | None:
     given = request.GET.getlist("runs")
     raw = ",".join(given)
     parts = [p.strip() for p in raw.split(",") if p.strip()]
-    if not all(ID.fullmatch(p) for p in parts):
+    numbers = [whole_number(p) for p in parts]
+    if None in numbers:
         return None
-    ids = list(dict.fromkeys(int(p) for p in parts))
-    return sorted(ids) if len(given) > 1 else ids
+    chosen = list(dict.fromkeys(numbers))
+    return sorted(chosen) if len(given) > 1 else chosen
 
 
 @require_safe

@@ -1,7 +1,8 @@
 """The parameters that differ between runs: their scenario dicts compared path by path
 (``policy.downtime_limit``, ``events[0].max_hosts_in_maintenance``, as the engine names them in
 its errors), each with its value in every run, in the scenario's own units (sizes and rates are
-written with theirs; a share stored as 0..1 is shown in percent, as the form shows it). A key
+written with theirs; one typed without is said in the unit the engine reads it in, ``10`` seconds
+as ``10 s``; a share stored as 0..1 is shown in percent, as the form shows it). A key
 one run leaves out is shown as the engine's default for it when the form table knows one.
 """
 
@@ -50,16 +51,20 @@ def _default(path: str) -> Any:
 
 
 def shown(path: str, value: Any) -> str:
-    """A scenario value as the page shows it, in its units."""
+    """A scenario value as the page shows it, in its units: as typed when typed with them
+    (``2min``), said in them when typed without (``10`` seconds: ``10 s``)."""
     row, _ = _row(path)
     if row is not None and row.convert in _SHARES and isinstance(value, (int, float)):
         return f"{round(float(value) * 100, 6):g} %"
+    if row is not None and row.unit is not None and (said := row.unit.said(value)):
+        return said
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):  # a [low, high] range (VM memory, vCPUs), else a list of names
         default = _default(path)
-        is_range = isinstance(default, list) and len(default) == 2
-        return (" – " if is_range else ", ").join(str(v) for v in value)
+        if isinstance(default, list) and len(default) == 2:
+            return " – ".join(shown(f"{path}[{i}]", v) for i, v in enumerate(value))
+        return ", ".join(str(v) for v in value)
     if value == {}:
         return "{}"
     return str(value)
@@ -70,25 +75,43 @@ def label(path: str) -> str:
     return str(row.field.label) if row is not None and row.field.label else ""
 
 
-def _cell(path: str, value: Any) -> dict:
+def _amount(path: str, value: Any) -> Any:
+    """A value as the engine reads it, to compare: a size, rate or duration by its amount
+    (``64GiB`` and ``68719476736`` are one size), a range item by item, anything else as is."""
+    row, _ = _row(path)
+    if row is not None and row.unit is not None:
+        try:
+            return row.unit.read(value)
+        except (TypeError, ValueError, OverflowError):
+            return value
+    default = _default(path)
+    if isinstance(value, list) and isinstance(default, list) and len(default) == 2:
+        return [_amount(f"{path}[{i}]", v) for i, v in enumerate(value)]
+    return value
+
+
+def _cell(path: str, value: Any, differs: bool) -> dict:
     if value is not ABSENT:
-        return {"text": shown(path, value), "absent": False}
+        return {"text": shown(path, value), "absent": False, "differs": differs}
     default = _default(path)
     if default is ABSENT:
-        return {"text": "not set", "absent": True}
-    return {"text": f"{shown(path, default)} (default)", "absent": True}
+        return {"text": "not set", "absent": True, "differs": differs}
+    return {"text": f"{shown(path, default)} (default)", "absent": True, "differs": differs}
 
 
 def differing_parameters(scenarios: list[dict]) -> dict:
-    """``{"rows": [{"path", "label", "cells": [{"text", "absent"}]}], "more": int}``: each path
-    whose value is not the same in every scenario, in the order the scenarios write them."""
+    """``{"rows": [{"path", "label", "cells": [{"text", "absent", "differs"}]}], "more": int}``:
+    each path whose value is not the same in every scenario (to the engine: ``10Gbit/s`` and
+    ``1.25GB/s`` are the same rate), in the order the scenarios write them; ``differs``: this
+    run's value is not the first run's."""
     flat = [leaves(s) for s in scenarios]
     paths = list(dict.fromkeys(p for f in flat for p in f))
     rows = []
     for path in paths:
         values = [f.get(path, ABSENT) for f in flat]
-        effective = [_default(path) if v is ABSENT else v for v in values]
+        effective = [_amount(path, _default(path) if v is ABSENT else v) for v in values]
         if all(v == effective[0] for v in effective[1:]):
             continue  # the same, or left out where the engine assumes the same
-        rows.append({"path": path, "label": label(path), "cells": [_cell(path, v) for v in values]})
+        cells = [_cell(path, v, e != effective[0]) for v, e in zip(values, effective, strict=True)]
+        rows.append({"path": path, "label": label(path), "cells": cells})
     return {"rows": rows[:MAX_ROWS], "more": max(0, len(rows) - MAX_ROWS)}

@@ -6,9 +6,7 @@ unknown id). A run's pages are in ``run_views``, its exports in ``exports``, swe
 
 from __future__ import annotations
 
-import re
-
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -18,6 +16,7 @@ from migrationsim.fleet.scenario import ScenarioError
 from migrationsim.fleet.text import PRESET_NAMES, preset_scenario, validate
 from playground.accounts import access, limits
 from playground.ops import errors
+from playground.ops.ids import whole_number
 from playground.runs.models import RunStatus
 
 from . import fields, planning, services
@@ -26,12 +25,15 @@ from .import_forms import ImportForm
 from .models import Fleet, FleetRun, Sweep
 
 ERROR_UNKNOWN_PRESET = "no such preset"
+ERROR_EVENT_COUNT = (
+    "The number of events on the form (events-TOTAL_FORMS) is missing or not a whole number: "
+    "reload the fleet form and add the event again."
+)
 ERROR_NOT_PLANNED = "The plan is still being computed: approve it once it is shown."
 ERROR_PLAN_FAILED = (
     "The plan could not be computed, so there is nothing to approve: change the fleet, or plan "
     "again."
 )
-ID = re.compile(r"[0-9]{1,12}")
 
 
 # --- fleets --------------------------------------------------------------------------------
@@ -115,13 +117,10 @@ def _edit_page(
 
 
 def _source_run(request: HttpRequest) -> FleetRun | None:
-    if not ID.fullmatch(request.GET.get("from_run", "")):
+    run_id = whole_number(request.GET.get("from_run", ""))
+    if run_id is None:
         return None
-    return (
-        access.visible(FleetRun, access.for_request(request))
-        .filter(pk=int(request.GET["from_run"]))
-        .first()
-    )
+    return access.visible(FleetRun, access.for_request(request)).filter(pk=run_id).first()
 
 
 def _posted(request: HttpRequest):
@@ -167,19 +166,15 @@ def _save(request, form, formset, *, fleet: Fleet | None, source_run: FleetRun |
 def fleet_event_form(request: HttpRequest) -> HttpResponse:
     """One more blank maintenance event for the form (htmx: "Add an event"); ``events-TOTAL_FORMS``
     is the number of event forms on the page, which becomes this form's index."""
-    index = request.GET.get("events-TOTAL_FORMS", "")
-    if not ID.fullmatch(index):
-        return HttpResponseBadRequest("events-TOTAL_FORMS must be a whole number")
-    if int(index) >= MAX_EVENTS:
+    index = whole_number(request.GET.get("events-TOTAL_FORMS", ""))
+    if index is None:  # a tampered or hand-made request: the form always sends it
+        return errors.answer(request, 400, ERROR_EVENT_COUNT)
+    if index >= MAX_EVENTS:
         return HttpResponse(status=204)
     return render(
         request,
         "fleets/_event.html",
-        {
-            "ef": EventFormSet(events=[]).new_form(int(index)),
-            "index": int(index),
-            "total": int(index) + 1,
-        },
+        {"ef": EventFormSet(events=[]).new_form(index), "index": index, "total": index + 1},
     )
 
 

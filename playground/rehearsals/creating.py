@@ -79,8 +79,15 @@ def _read_json(request: HttpRequest):
         )
     try:
         body = bounded.load_json(
-            request.body or b"{}", max_bytes=MAX_JSON_BYTES, max_depth=MAX_JSON_DEPTH
+            request.body or b"{}",
+            max_bytes=MAX_JSON_BYTES,
+            max_depth=MAX_JSON_DEPTH,
+            unique_keys=True,
         )
+    except bounded.DuplicateKey as error:  # a scenario's key twice is the scenario's mistake
+        if error.path.startswith("scenario."):
+            raise RehearsalError("scenario", error.message.removeprefix("scenario.")) from None
+        raise RehearsalError("", error.message, error.status) from None
     except bounded.InputRefused as error:
         raise RehearsalError("", error.message, error.status) from None
     if not isinstance(body, dict):

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+
+from playground.ops.ids import whole_number
 
 from . import registry as service
 from .registry import RehearsalError, Session, registry
@@ -71,11 +72,12 @@ async def maintenance_event(request: HttpRequest, rid: str, token: str, vm: str)
         timeout_raw = params.get("timeout_sec")
         timeout_s = service.HANGING_GET_DEFAULT_S
         if timeout_raw is not None:
-            if not re.fullmatch(r"[0-9]{1,12}", timeout_raw.strip()) or int(timeout_raw) < 1:
+            seconds = whole_number(timeout_raw.strip())
+            if seconds is None or seconds < 1:
                 raise RehearsalError(
                     "timeout_sec", "timeout_sec must be a whole number of seconds >= 1", 400
                 )
-            timeout_s = min(int(timeout_raw), service.HANGING_GET_MAX_S)
+            timeout_s = min(seconds, service.HANGING_GET_MAX_S)
         alt = params.get("alt", "text")
         if alt not in ("text", "json"):
             raise RehearsalError("alt", "alt must be text or json", 400)

@@ -42,7 +42,6 @@ import json
 import logging
 import math
 import random
-import re
 import time
 from functools import cached_property, partial
 from urllib.parse import parse_qs
@@ -52,6 +51,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from playground.accounts import access
+from playground.ops.ids import whole_number
 
 from . import kinds, leases, shared_reads
 from .models import group_name_for
@@ -63,7 +63,6 @@ FINISHED = ("done", "failed")
 CLOSE_RUN_NOT_FOUND = 4404
 CLOSE_BAD_REQUEST = 4400
 
-AFTER = re.compile(r"-?[0-9]{1,12}")
 RESYNC_JITTER = 0.5  # a check waits the resync period times 1 +/- this, at random
 
 
@@ -152,10 +151,11 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         self.run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         after = query.get("after", ["0"])[0] or "0"
-        if not AFTER.fullmatch(after):
+        seq = whole_number(after.removeprefix("-"))  # a negative one: from the start
+        if seq is None:
             await self._refuse(CLOSE_BAD_REQUEST)
             return
-        self.last_seq = max(0, int(after))
+        self.last_seq = 0 if after.startswith("-") else seq
         if not await _may_watch(self.spec.model, self.run_id, self.scope):
             await self._refuse(CLOSE_RUN_NOT_FOUND)  # unknown, or someone else's: the same
             return

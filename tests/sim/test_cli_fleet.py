@@ -316,3 +316,20 @@ def test_the_top_seed_plans_from_the_command_line(capsys):
     assert preview["eta_method"] == "engine, seeds 4294967295, 0, 1"
     assert main(["fleet", "--preset", "demo", "--json", "--seed", str(2**32 - 1)]) == 0
     assert json.loads(capsys.readouterr().out)["makespan_s"] == preview["makespan_s"]
+
+
+@pytest.mark.parametrize("name", ["twice.yaml", "twice.json"])
+def test_a_scenario_file_giving_a_key_twice_exits_2_naming_the_key_and_its_path(
+    capsys, tmp_path, name
+):
+    """It ran, with the second value: a `seed:` further down silently won."""
+    path = tmp_path / name
+    if name.endswith(".json"):
+        data = {"fleet": {"racks": [{"hosts": 2}]}, "events": []}
+        path.write_text(json.dumps(data).replace('"hosts": 2', '"hosts": 2, "hosts": 3'))
+    else:
+        path.write_text(TINY_YAML.replace("{hosts: 2}", "{hosts: 2, hosts: 3}"))
+    assert main(["fleet", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert 'fleet.racks[0].hosts: the key "hosts" is given twice' in err
+    assert name in err and "Traceback" not in err

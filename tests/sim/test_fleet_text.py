@@ -70,3 +70,50 @@ def test_a_preset_written_as_yaml_reads_back_the_same(name):
     data = preset_scenario(name)
     assert read_text(dumps_yaml(data)) == data
     assert load_scenario(name).raw == data
+
+
+@pytest.mark.parametrize(
+    "text, path, words",
+    [
+        (
+            "seed: 1\nname: x\nseed: 2\n",
+            "seed",
+            '"seed" is given twice (again on line 3, column 1)',
+        ),
+        (
+            "fleet:\n  racks:\n    - {hosts: 2, vcpus: 8, hosts: 3}\n",
+            "fleet.racks[0].hosts",
+            '"hosts" is given twice (again on line 3, column 28)',
+        ),
+        ('{"seed": 1, "seed": 2}', "seed", '"seed" is given twice;'),
+        (
+            '{"fleet": {"racks": [{"hosts": 2}, {"hosts": 2, "hosts": 3}]}}',
+            "fleet.racks[1].hosts",
+            '"hosts" is given twice;',
+        ),
+        ("'seed': 1\nseed: 2\n", "seed", '"seed" is given twice'),  # one key, however quoted
+        ("base: &b {a: 1, a: 2}\nx: *b\n", "base.a", '"a" is given twice'),  # where it is written
+    ],
+)
+def test_a_key_given_twice_is_refused_on_its_path_not_the_last_one_kept(text, path, words):
+    """YAML and JSON readers keep the last of two equal keys and say nothing: a scenario whose
+    `seed: 2` further down silently replaced `seed: 1` ran with a seed nobody chose."""
+    with pytest.raises(ScenarioError) as error:
+        read_text(text)
+    assert error.value.path == path
+    assert words in error.value.message and "give each key once" in error.value.message
+
+
+def test_a_key_given_twice_names_the_file_it_is_in(tmp_path):
+    (tmp_path / "twice.yaml").write_text(TINY_YAML + "fleet: {}\n")
+    (tmp_path / "twice.json").write_text('{"events": [], "events": []}')
+    with pytest.raises(ScenarioError, match=r"again on line 5, column 1 of twice\.yaml"):
+        load_scenario(str(tmp_path / "twice.yaml"))
+    with pytest.raises(ScenarioError, match=r'^events: the key "events" .* \(in twice\.json\)'):
+        load_scenario(str(tmp_path / "twice.json"))
+
+
+def test_keys_a_yaml_merge_brings_in_may_be_given_again():
+    """`<<: *base` then `hosts: 3` is YAML's way to override a merged key, not a key twice."""
+    text = "base: &b {hosts: 2, vcpus: 8}\nrack:\n  <<: *b\n  hosts: 3\n"
+    assert read_text(text)["rack"] == {"hosts": 3, "vcpus": 8}

@@ -49,6 +49,8 @@ def test_the_parameters_that_differ_come_first_path_by_path_with_each_runs_value
         "events[0].host_downtime": ["2min", "5min"],
     }
     page = response.content.decode()
+    parameters = page[page.index('id="compare-parameters"') : page.index('id="compare-outcomes"')]
+    assert parameters.count('<td class=" differs">') == 4  # each of the second run's values
     assert page.index('id="compare-parameters"') < page.index('id="compare-outcomes"')
     assert page.index('id="compare-outcomes"') < page.index('id="compare-table"')
     assert "<code>caps.per_source_host</code>" in page and "Per source host" in page
@@ -164,3 +166,44 @@ def test_a_list_of_names_reads_as_a_list_and_only_a_range_as_a_range():
     rows = {r["path"]: r for r in differing_parameters([tiny(), both])["rows"]}
     assert rows["events[0].scope.racks"]["cells"][1]["text"] == "r1, r2"
     assert rows["fleet.vms.memory"]["cells"][1]["text"] == "2GiB – 8GiB"
+
+
+def test_a_value_typed_without_its_unit_is_said_in_the_unit_the_engine_reads_it_in():
+    """The form takes `10` for a host downtime (10 s to the engine): the table showed "10"
+    beside "2min", as if minutes or nothing; sizes and rates typed bare are bytes and bytes/s."""
+    bare = tiny()
+    bare["events"][0]["host_downtime"] = "10"
+    bare["policy"] = {"name": "qemu", "downtime_limit": 0.5, "completion_timeout": "30"}
+    bare["fleet"]["host"] = {"vcpus": 32, "memory": "1073741824", "nic": 2500000000}
+    bare["fleet"]["vms"]["memory"] = ["536870912", "4GiB"]
+    rows = {
+        r["path"]: [c["text"] for c in r["cells"]]
+        for r in differing_parameters([tiny(), bare])["rows"]
+    }
+    assert rows == {
+        "fleet.host.memory": ["64GiB", "1.0 GiB"],
+        "fleet.host.nic": ["10Gbit/s", "20 Gbit/s"],
+        "fleet.vms.memory": ["1GiB – 4GiB", "512.0 MiB – 4GiB"],
+        "policy.downtime_limit": ["300ms", "500 ms"],
+        "events[0].host_downtime": ["2min", "10 s"],
+        "policy.completion_timeout": ["not set", "30 s"],
+    }
+
+
+def test_the_same_amount_written_two_ways_is_no_difference():
+    """`64GiB` and `68719476736` are one size to the engine: they were listed as parameters
+    that differ (and, said in their unit, read "64GiB" and "64.0 GiB")."""
+    spelled = tiny()
+    spelled["fleet"]["host"] = {"vcpus": 32, "memory": 64 * 1024**3, "nic": "1.25GB/s"}
+    spelled["fleet"]["vms"]["memory"] = ["1024MiB", "4GiB"]
+    spelled["events"][0]["host_downtime"] = "120s"
+    assert differing_parameters([tiny(), spelled])["rows"] == []
+    smaller = tiny()
+    smaller["fleet"]["host"]["memory"] = "32GiB"
+    (row,) = differing_parameters([tiny(), spelled, smaller])["rows"]
+    assert row["path"] == "fleet.host.memory"
+    assert [(c["text"], c["differs"]) for c in row["cells"]] == [
+        ("64GiB", False),
+        ("64.0 GiB", False),  # not highlighted, though written otherwise than the first
+        ("32GiB", True),
+    ]

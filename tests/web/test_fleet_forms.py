@@ -179,6 +179,21 @@ def test_a_bad_import_is_a_422_with_the_error_next_to_the_field(client):
     assert b"fleet.racks: must be a non-empty list" in response.content
 
 
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+def test_an_import_giving_a_key_twice_is_a_422_naming_the_key(client, fmt):
+    """It was imported with the last value, the first one dropped unsaid."""
+    import yaml
+
+    if fmt == "yaml":
+        pasted = yaml.safe_dump(tiny(seed=1)) + "seed: 2\n"
+    else:
+        pasted = json.dumps(tiny(seed=1))[:-1] + ', "seed": 2}'
+    response = client.post("/fleets/import/", {"text": pasted})
+    assert response.status_code == 422
+    assert "seed: the key &quot;seed&quot; is given twice" in response.content.decode()
+    assert not Fleet.objects.exists()
+
+
 def test_sweep_values_must_parse_and_make_valid_scenarios():
     form = SweepForm(
         {"x_param": "caps.per_source_host", "x_values": "1, two", "metric": "makespan_s"},

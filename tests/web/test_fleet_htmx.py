@@ -6,6 +6,7 @@ import pytest
 from playground.anatomy import services as anatomy_services
 from playground.fleets import services as fleet_services
 from playground.fleets.forms import MAX_EVENTS
+from playground.fleets.views import ERROR_EVENT_COUNT
 
 from .fleet_support import compute_plans, fleet_post_data, tiny
 
@@ -79,6 +80,17 @@ def test_no_event_is_added_past_the_limit_or_for_a_count_that_is_no_number(clien
         client.get("/fleets/new/event/", {"events-TOTAL_FORMS": str(MAX_EVENTS)}).status_code == 204
     )
     assert client.get("/fleets/new/event/", {"events-TOTAL_FORMS": "two"}).status_code == 400
+
+
+@pytest.mark.parametrize("query", [{}, {"events-TOTAL_FORMS": "two"}, {"events-TOTAL_FORMS": "-1"}])
+def test_a_tampered_event_count_is_a_400_page_saying_why(client, query):
+    """It was a line of bare text naming a form field, not a page (nor JSON to a JSON client)."""
+    page = client.get("/fleets/new/event/", query)
+    assert page.status_code == 400
+    assert page.templates[0].name == "400.html" and page.context["message"] == ERROR_EVENT_COUNT
+    assert "reload the fleet form" in page.content.decode()
+    refused = client.get("/fleets/new/event/", query, HTTP_ACCEPT="application/json")
+    assert refused.status_code == 400 and refused.json()["error"] == ERROR_EVENT_COUNT
 
 
 def test_the_plan_is_a_fragment_for_htmx_and_a_page_otherwise(client, fleet):

@@ -2,12 +2,14 @@
 No server: the registry is driven on an event loop of its own."""
 
 import asyncio
+import json
 import time
 
 import pytest
 from django.test import RequestFactory
 
 from migrationsim.fleet import parse_scenario
+from playground.rehearsals import creating
 from playground.rehearsals import registry as rehearsals
 from playground.rehearsals import session as rehearsal_session
 from playground.rehearsals.registry import Registry, RehearsalError
@@ -102,3 +104,24 @@ def test_the_scenario_and_speed_are_checked_before_anything_runs():
     with pytest.raises(RehearsalError, match="without '/'"):
         rehearsals.scenario_from(data=slashed)
     assert "heartbleed" not in [name for name, _, _ in rehearsals.small_presets()]
+
+
+def test_a_key_given_twice_in_the_json_body_is_refused_naming_it():
+    """`{"scenario": {..., "seed": 1, "seed": 2}}` ran with seed 2; a scenario sent as text
+    was already refused (the one text reader)."""
+    scenario = json.dumps(vm_list_scenario(seed=1))[:-1] + ', "seed": 2}'
+
+    def refused(body: str) -> RehearsalError:
+        request = RequestFactory().post("/", body, content_type="application/json")
+        with pytest.raises(RehearsalError) as error:
+            creating._read_json(request)
+        return error.value
+
+    in_scenario = refused('{"speed": 10, "scenario": ' + scenario + "}")
+    assert (in_scenario.field, in_scenario.status) == ("scenario", 422)
+    assert in_scenario.message.startswith('seed: the key "seed" is given twice')
+    in_body = refused('{"preset": "demo", "speed": 1, "speed": 100}')
+    assert (in_body.field, in_body.status) == ("", 400)
+    assert in_body.message.startswith('speed: the key "speed" is given twice')
+    as_text = refused(json.dumps({"scenario": scenario}))
+    assert as_text.field == "scenario" and 'seed: the key "seed" is given twice' in as_text.message

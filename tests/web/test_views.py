@@ -1,14 +1,18 @@
 import re
+from pathlib import Path
 
 import pytest
 from django.contrib.staticfiles import finders
 
+import playground
 from playground.anatomy import services
 from playground.anatomy.models import Run, RunEvent, Scenario
 from playground.anatomy.views import ERROR_BAD_AFTER, ERROR_UNKNOWN_RUN
+from playground.ops.ids import whole_number
 from playground.runs.models import RunStatus
 
 pytestmark = pytest.mark.django_db
+PLAYGROUND = Path(playground.__file__).parent
 
 
 @pytest.fixture
@@ -208,6 +212,24 @@ def test_events_json_rejects_a_bad_after_with_a_reason(client, user, valid_param
     response = client.get(f"/runs/{run.pk}/events.json?after=-1")
     assert response.status_code == 400
     assert response.json() == {"error": ERROR_BAD_AFTER}
+
+
+@pytest.mark.parametrize(
+    "text, number",
+    [("0", 0), ("42", 42), ("9" * 12, 999_999_999_999), ("9" * 13, None), ("-1", None)]
+    + [("1e3", None), (" 1", None), ("+1", None), ("\u0663", None), ("", None)],
+)
+def test_every_number_in_a_request_is_read_by_one_rule(text, number):
+    """A run's id (?from=, ?from_run=, ?runs=), the fleet form's event count, ?after=, a
+    metadata timeout: 12 digits 0-9 at most, no sign, no other script's digits. One rule
+    (``ops.ids``), where each view had its own copy of the pattern."""
+    assert whole_number(text) == number
+    copies = [
+        str(path.relative_to(PLAYGROUND))
+        for path in PLAYGROUND.rglob("*.py")
+        if "{1,12}" in path.read_text() and path != PLAYGROUND / "ops" / "ids.py"
+    ]
+    assert copies == []
 
 
 def test_events_json_for_an_unknown_run_is_a_404_with_a_reason(client):

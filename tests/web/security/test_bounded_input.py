@@ -90,3 +90,24 @@ def test_yaml_python_tags_are_still_refused():
 
     with pytest.raises(yaml.YAMLError):
         bounded.load_yaml("!!python/object/apply:os.system ['true']", max_depth=5, max_nodes=20)
+
+
+def test_a_key_given_twice_is_named_with_its_path_when_asked():
+    with pytest.raises(bounded.DuplicateKey) as twice:
+        bounded.load_yaml("a: [{b: 1, c: 2, b: 3}]", max_depth=5, max_nodes=20, unique_keys=True)
+    assert (twice.value.key, twice.value.path, twice.value.line) == ("b", "a[0].b", 1)
+    with pytest.raises(bounded.DuplicateKey, match=r"^a\[0\]\.b: the key \"b\" is given twice"):
+        bounded.load_json(
+            b'{"a": [{"b": 1, "b": 3}]}', max_bytes=100, max_depth=5, unique_keys=True
+        )
+    assert bounded.load_json(b'{"b": 1, "b": 3}', max_bytes=100, max_depth=5) == {"b": 3}
+
+
+def test_a_mapping_aliases_reach_many_times_is_checked_for_keys_given_twice_once():
+    """A thousand keys reached through a thousand aliases: a million checks if each alias were
+    checked again."""
+    keys = ", ".join(f"k{i}: {i}" for i in range(1000))
+    text = f"base: &b {{{keys}}}\nall: [" + ", ".join(["*b"] * 1000) + "]\n"
+    started = time.monotonic()
+    data = bounded.load_yaml(text, max_depth=5, max_nodes=3_000_000, unique_keys=True)
+    assert time.monotonic() - started < 0.5 and len(data["all"]) == 1000
