@@ -141,7 +141,11 @@ def _uncapped(zero_pages, other_bytes, link_bps, page_time_s, setup_ms=7, downti
         "total-time": setup_ms + precopy_ms + downtime_ms,
         "setup-time": setup_ms,
         "downtime": downtime_ms,
-        "ram": {"duplicate": zero_pages, "precopy-bytes": other_bytes + 9 * zero_pages},
+        "ram": {
+            "duplicate": zero_pages,
+            "precopy-bytes": other_bytes + 9 * zero_pages,
+            "transferred": other_bytes + 9 * zero_pages,
+        },
     }
 
 
@@ -165,6 +169,24 @@ def test_the_link_and_the_page_time_are_solved_from_two_kinds_of_uncapped_migrat
     assert model_parameters(CASES_BY_NAME["idle"], measured_from_record(recorded("idle")), link)[
         "page_time"
     ] == pytest.approx(240e-9)
+
+
+def test_a_calibration_whose_pages_went_partly_in_the_downtime_is_refused():
+    # the zero pages' share of pre-copy is then unknown: a 300 ms limit let an uncapped
+    # migration stop after its first window with 16 MB still to send
+    idle = [_uncapped(131_000, 500_000, 600e6, 240e-9)]
+    once = [_uncapped(16_000, 67_800_000, 600e6, 240e-9)]
+    once[0]["ram"]["transferred"] += 16_000_000
+    with pytest.raises(ValueError, match="downtime"):
+        solve_link_and_page_time(once, idle)
+
+
+def test_calibrations_that_imply_a_negative_time_per_page_are_refused():
+    idle = [_uncapped(131_000, 500_000, 600e6, 240e-9)]
+    once = [_uncapped(16_000, 67_800_000, 600e6, 240e-9)]
+    idle[0]["total-time"] -= 40  # the idle pass took less time than its other bytes' link time
+    with pytest.raises(ValueError, match="quiet host"):
+        solve_link_and_page_time(once, idle)
 
 
 def test_the_link_is_the_median_uncapped_rate_and_the_table_shows_every_case():
