@@ -17,7 +17,13 @@ from migrationsim import build_spec, simulate
 from migrationsim.units import PAGE_SIZE_BYTES
 
 from .cases import Case
-from .qmp import MigrationResult, parse_query_migrate, rate_between, with_elapsed
+from .qmp import (
+    MigrationResult,
+    guest_pause_s,
+    parse_query_migrate,
+    rate_between,
+    with_elapsed,
+)
 
 MODEL_PATTERNS = {"seq": "sequential", "random": "random"}
 
@@ -45,6 +51,9 @@ class Measured:
     zero_pages: int
     ram_total_bytes: int
     throttle_percentage: int
+    # the guest's pause: the source's STOP to the destination's RESUME (None in recordings made
+    # before the harness kept QMP's events, and for migrations that did not complete)
+    pause_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,11 @@ def measured_from_record(record: dict) -> Measured:
         precopy_bytes=result.precopy_bytes or 0,
         syncs=result.dirty_sync_count,
         blackout_s=result.downtime_s,
+        pause_s=(
+            guest_pause_s(record["events"]["source"], record["events"]["destination"])
+            if result.converged and "events" in record
+            else None
+        ),
         page_writes_per_s=rate,
         zero_pages=result.zero_pages,
         ram_total_bytes=result.ram_total_bytes,
@@ -185,6 +199,9 @@ def compare_case(
             "syncs": spread([m.syncs for m in measured]),
             "blackout_s": spread([m.blackout_s for m in measured if m.blackout_s is not None])
             if any(m.blackout_s is not None for m in measured)
+            else None,
+            "pause_s": spread([m.pause_s for m in measured if m.pause_s is not None])
+            if any(m.pause_s is not None for m in measured)
             else None,
             "page_writes_per_s": spread([m.page_writes_per_s for m in measured]),
             "throttle_percentage": spread([m.throttle_percentage for m in measured]),

@@ -148,6 +148,9 @@ def run_migration(case: Case, guest: Path) -> dict:
             if cancelled:
                 record["cancelled_after_s"] = elapsed_at_cancel
                 record["query_migrate_last_active"] = last_active
+            if status == "completed":  # the destination resumes the guest once it has loaded it
+                _wait_for(lambda: dst.command("query-status")["running"], 10, "guest resumed")
+            record["events"] = {"source": src.events, "destination": dst.events}
             for qmp in (src, dst):
                 with contextlib.suppress(OSError):  # a destination may have quit already
                     qmp.command("quit")

@@ -1,7 +1,8 @@
 """A minimal QMP client and the parsing of QEMU's `query-migrate` answers.
 
 QMP is JSON lines on a socket: a greeting, then `qmp_capabilities`, then one answer per command
-(events may arrive in between and are skipped). Only what the harness needs is here.
+(events may arrive in between: they are kept, with QEMU's timestamps, in ``Qmp.events``). Only
+what the harness needs is here.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Qmp:
                     raise
                 time.sleep(0.05)
         self._file = self._sock.makefile("rwb")
+        self.events: list[dict] = []  # {"event": "STOP", "timestamp": {...}, ...} as received
         self._read_message()  # the greeting
         self.command("qmp_capabilities")
 
@@ -53,7 +55,8 @@ class Qmp:
                 return answer["return"]
             if "error" in answer:
                 raise QmpError(f"{name}: {answer['error'].get('desc', answer['error'])}")
-            # an event: skip it
+            if "event" in answer:
+                self.events.append(answer)
 
     def close(self) -> None:
         """Close; a peer that already quit (a destination whose incoming migration was
@@ -167,3 +170,25 @@ def rate_between(first: tuple[int, int], last: tuple[int, int]) -> GuestRate:
     """The guest's rate between two of its reports, in guest time (the ACPI PM timer, which
     under TCG follows the host's clock)."""
     return GuestRate(seconds=(last[0] - first[0]) / PM_TIMER_HZ, page_writes=last[1] - first[1])
+
+
+def event_time_us(events: list[dict], name: str) -> int | None:
+    """The host time (whole microseconds) QEMU stamped on the first event ``name`` (QMP events
+    carry ``{"seconds", "microseconds"}`` of the host's clock), or None if it never came."""
+    for event in events:
+        if event.get("event") == name:
+            stamp = event["timestamp"]
+            return stamp["seconds"] * 1_000_000 + stamp["microseconds"]
+    return None
+
+
+def guest_pause_s(source_events: list[dict], destination_events: list[dict]) -> float | None:
+    """How long the guest did not run: from the source's STOP (``migration_completion`` stops
+    the VM) to the destination's RESUME (``process_incoming_migration_bh`` starts it once every
+    page and the device state are loaded). QEMU's own ``downtime`` ends earlier, when the
+    source has written its last byte into the socket."""
+    stop = event_time_us(source_events, "STOP")
+    resume = event_time_us(destination_events, "RESUME")
+    if stop is None or resume is None:
+        return None
+    return (resume - stop) / 1e6

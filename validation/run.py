@@ -183,8 +183,8 @@ def table(analysis: dict) -> str:
     lines = [
         "| case | writes/s (guest) | time s: QEMU | model | err | RAM MB: QEMU | model | err "
         "| pre-copy MB: QEMU | model | err | syncs: QEMU / model | blackout ms: QEMU | model "
-        "| converged: QEMU / model |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| guest pause ms: QEMU | converged: QEMU / model |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in analysis["rows"]:
         m, p, e = row["measured"], row["predicted"], row["errors"]
@@ -202,6 +202,10 @@ def table(analysis: dict) -> str:
             else f"- | {p['blackout_s'] * 1e3:.1f}"
         )
         syncs = f"{s[0]:.0f} [{s[1]}-{s[2]}] / {p['syncs']:.0f}"
+        pause = m.get("pause_s")
+        pause = (
+            f"{pause[0] * 1e3:.0f} [{pause[1] * 1e3:.0f}-{pause[2] * 1e3:.0f}]" if pause else "-"
+        )
         converged = (
             f"{sum(m['converged'])}/{len(m['converged'])} / "
             f"{sum(p['converged'])}/{len(p['converged'])} ({p['stop_reason']})"
@@ -211,7 +215,7 @@ def table(analysis: dict) -> str:
             f"{p['time_s']:.3f} | {e['time'] * 100:+.1f} % | {_mb(b)} | "
             f"{p['ram_bytes'] / 1e6:.2f} | {e['bytes'] * 100:+.1f} % | {_mb(c)} | "
             f"{p['precopy_bytes'] / 1e6:.2f} | {e['precopy_bytes'] * 100:+.1f} % | {syncs} | "
-            f"{blackout} | {converged} |"
+            f"{blackout} | {pause} | {converged} |"
         )
     s = analysis["summary"]
     lines.append("")

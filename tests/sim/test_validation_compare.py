@@ -171,6 +171,19 @@ def test_the_link_and_the_page_time_are_solved_from_two_kinds_of_uncapped_migrat
     ] == pytest.approx(240e-9)
 
 
+def test_the_guests_pause_is_read_from_the_recorded_events_when_there_are_any():
+    record = recorded("seq-8M")
+    assert measured_from_record({k: v for k, v in record.items() if k != "events"}).pause_s is None
+    stamp = {"seconds": 1_700_000_000, "microseconds": 0}
+    record["events"] = {
+        "source": [{"event": "STOP", "timestamp": stamp}],
+        "destination": [{"event": "RESUME", "timestamp": {**stamp, "microseconds": 13_000}}],
+    }
+    assert measured_from_record(record).pause_s == pytest.approx(0.013)
+    row = compare_case(CASES_BY_NAME["seq-8M"], [record], LINK)
+    assert row["measured"]["pause_s"] == pytest.approx((0.013, 0.013, 0.013))
+
+
 def test_a_calibration_whose_pages_went_partly_in_the_downtime_is_refused():
     # the zero pages' share of pre-copy is then unknown: a 300 ms limit let an uncapped
     # migration stop after its first window with 16 MB still to send

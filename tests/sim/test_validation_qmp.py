@@ -14,6 +14,7 @@ from validation.qmp import (
     PM_TIMER_HZ,
     Qmp,
     QmpError,
+    guest_pause_s,
     parse_guest_reports,
     parse_query_migrate,
     parse_tsc_hz,
@@ -94,7 +95,7 @@ class FakeQmp:
         conn.close()
 
 
-def test_the_client_negotiates_skips_events_and_raises_on_errors(tmp_path):
+def test_the_client_negotiates_keeps_events_and_raises_on_errors(tmp_path):
     answer = recorded("idle")["query_migrate"]
     server = FakeQmp(tmp_path / "qmp.sock", answer)
     qmp = Qmp(str(tmp_path / "qmp.sock"))
@@ -109,3 +110,17 @@ def test_the_client_negotiates_skips_events_and_raises_on_errors(tmp_path):
         "migrate",
     ]
     assert server.received[2]["arguments"] == {"uri": "tcp:127.0.0.1:1"}
+    # the event sent before each answer, kept in order
+    assert [e["event"] for e in qmp.events] == ["MIGRATION"] * 3
+
+
+def _event(name, seconds, microseconds):
+    return {"event": name, "timestamp": {"seconds": seconds, "microseconds": microseconds}}
+
+
+def test_the_guests_pause_runs_from_the_sources_stop_to_the_destinations_resume():
+    source = [_event("STOP", 1_700_000_000, 990_000), _event("SHUTDOWN", 1_700_000_001, 0)]
+    destination = [_event("RESUME", 1_700_000_001, 2_500), _event("SHUTDOWN", 1_700_000_001, 9)]
+    assert guest_pause_s(source, destination) == pytest.approx(0.0125)
+    # a migration that did not complete: the guest never resumed on the destination
+    assert guest_pause_s(source, []) is None
