@@ -1,5 +1,6 @@
 """The binding limit, computed: re-plan with each constraint relaxed in turn and name the one that
-moves the makespan most.
+moves the makespan most, then every other one that alone also moves it by ``MOVES_PCT`` or more
+(the most first, each with its own re-run's makespan), and every one that changes nothing.
 
 A relaxation counts as a gain only when it does at least the same work: as few hosts not handled
 and as few VMs not moved as the plan itself. One that shortens the makespan by leaving more
@@ -526,8 +527,43 @@ def _verdict(rows: list[dict], ref: dict, reference: Prediction, sliced: bool) -
         if best["change_pct"] <= -MOVES_PCT
         else f"the makespan stays at {_span(best['makespan_s'])}"
     )
-    relaxed = best["relaxed_to"].replace(f" (x{FACTOR})", "")
-    what = {
+    text = f"The {best['label']} ({best['current']}) binds{where}: with {_with(best)} {change}"
+    if does_more(best, ref):
+        text += f", and it does more work: {_work(best, ref)}"
+    for r in _also_binding(comparable, best):
+        text += (
+            f"; the {r['label']} ({r['current']}) binds too: with {_with(r)} alone the makespan "
+            f"falls to {_span(r['makespan_s'])} ({r['change_pct']:+.0f} %)"
+        )
+        if does_more(r, ref):
+            text += f", and it does more work: {_work(r, ref)}"
+    text += caveat
+    if nothing:
+        # every one of them (the table lists them too), each relaxed alone: "would" reads right
+        # after one plural name ("4x uplinks") as after several
+        text += f"; {_join([_short(r) for r in nothing], 'or')} would change nothing"
+    if together and together["change_pct"] < best["change_pct"] - 10:
+        text += (
+            f"; all of them relaxed together: {_span(together['makespan_s'])} "
+            f"({together['change_pct']:+.0f} %), so other limits bind next"
+        )
+    return best["constraint"], text + "."
+
+
+def _also_binding(comparable: list[dict], best: dict) -> list[dict]:
+    """The other relaxations that, alone and doing at least the plan's work, also shorten the
+    makespan by ``MOVES_PCT`` or more: the most first (the shortest relaxed makespan, as the
+    engine re-ran it), then by how much more each handles."""
+    others = [
+        r for r in comparable if r is not best and r["change_pct"] <= -MOVES_PCT and r["rerun"]
+    ]
+    return sorted(others, key=lambda r: (r["makespan_s"], _better(r, {})))
+
+
+def _with(row: dict) -> str:
+    """What a relaxation gives, after "with": '512 MiB/s cap' as 'a 512 MiB/s cap'."""
+    relaxed = row["relaxed_to"].replace(f" (x{FACTOR})", "")
+    return {
         "per_source_host": f"{relaxed} migrations per source host",
         "per_target_host": f"{relaxed} arrivals per target host",
         "per_rack": f"{relaxed} migrations per rack",
@@ -541,20 +577,7 @@ def _verdict(rows: list[dict], ref: dict, reference: Prediction, sliced: bool) -
         "capacity": f"{FACTOR} times the host capacity",
         "deadline": "no deadline",
         "window": "an always-open window",
-    }[best["constraint"]]
-    text = f"The {best['label']} ({best['current']}) binds{where}: with {what} {change}"
-    if does_more(best, ref):
-        text += f", and it does more work: {_work(best, ref)}"
-    text += caveat
-    if nothing:
-        names = [_short(r) for r in nothing[:3]]
-        text += f"; {_join(names)} change{'s' if len(names) == 1 else ''} nothing"
-    if together and together["change_pct"] < best["change_pct"] - 10:
-        text += (
-            f"; all of them relaxed together: {_span(together['makespan_s'])} "
-            f"({together['change_pct']:+.0f} %), so other limits bind next"
-        )
-    return best["constraint"], text + "."
+    }[row["constraint"]]
 
 
 def _short(row: dict) -> str:
@@ -576,10 +599,10 @@ def _short(row: dict) -> str:
     }[row["constraint"]]
 
 
-def _join(items: list[str]) -> str:
+def _join(items: list[str], last: str = "and") -> str:
     if len(items) <= 1:
         return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    return ", ".join(items[:-1]) + f" {last} " + items[-1]
 
 
 __all__ = ["CONSTRAINTS", "binding_limit", "relaxations", "slice_of"]

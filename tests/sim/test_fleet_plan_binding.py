@@ -3,16 +3,19 @@ preset, plans the whole seed range, names what is not handled, and computes the 
 relaxing each constraint in turn."""
 
 import copy
+from collections import Counter
+from types import SimpleNamespace
 
 import pytest
 
 from migrationsim import humanize
 from migrationsim.fleet import PRESET_NAMES, parse_scenario, run_scenario, summarize
-from migrationsim.fleet.binding import SLICE_VMS, slice_of
+from migrationsim.fleet.binding import CONSTRAINTS, SLICE_VMS, binding_limit, relaxations, slice_of
 from migrationsim.fleet.plan import plan
 from migrationsim.fleet.text import preset_scenario
 from migrationsim.lessons.fleet import RACK_SCENARIO
 from migrationsim.spec import QEMU_DEFAULT_MAX_BANDWIDTH_BPS
+from migrationsim.units import format_duration
 
 from .fleet_support import scenario
 
@@ -267,3 +270,139 @@ def test_a_change_that_rounds_to_nothing_reads_0_0_not_minus_0_0():
 
     assert str(_pct(99.96, 100.0)) == "0.0" and str(_pct(100.04, 100.0)) == "0.0"
     assert _pct(99.0, 100.0) == -1.0
+
+
+# --- every limit that binds alone is named, most first; nothing left out of "changes nothing" -----
+
+
+def test_a_second_limit_that_alone_shortens_the_makespan_is_named_too_with_its_engine_figures():
+    """Four VMs of 8 GiB per host, two migrations per host at QEMU's 128 MiB/s: lifting the
+    per-migration cap cuts most, and lifting the per-host cap alone also cuts the makespan by
+    far more than 1 %. Both are named, the cap first, each with the makespan its own engine
+    re-run gave (the table's row, never a formula)."""
+    data = _evacuate(
+        hosts=2,
+        racks=2,
+        vms_per_host=4,
+        memory="8GiB",
+        policy={"name": "qemu"},
+        caps={"per_source_host": 2},
+    )
+    binding = plan(data)["binding_limit"]
+    rows = {r["constraint"]: r for r in binding["table"]}
+    cap, per_host = rows["max_bandwidth"], rows["per_source_host"]
+    assert binding["name"] == "max_bandwidth"
+    assert cap["change_pct"] < per_host["change_pct"] <= -1.0  # both bind, the cap more
+    sentence = binding["sentence"]
+    also = (
+        f"the per-source-host cap (2) binds too: with 8 migrations per source host alone the "
+        f"makespan falls to {format_duration(per_host['makespan_s'])} "
+        f"({per_host['change_pct']:+.0f} %)"
+    )
+    assert also in sentence, sentence
+    assert sentence.index("per-migration bandwidth cap") < sentence.index(also)
+    assert f"to {format_duration(cap['makespan_s'])} ({cap['change_pct']:+.0f} %)" in sentence
+
+
+SMALL = parse_scenario(
+    scenario(
+        racks=2,
+        hosts=2,
+        vms=[(f"v{i}", "r1-h1", "2GiB", "idle") for i in range(4)],
+        policy={"name": "qemu"},
+        events=[{"kind": "kernel_upgrade", "scope": {"racks": ["r1"]}}],
+    )
+)  # its relaxations: per-source-host, per-target-host, hosts out at once, cap, NIC, uplink, capacity
+
+
+class _Ran:
+    """What ``binding_limit`` reads of one engine run, with the work all done."""
+
+    def __init__(self, makespan_s):
+        self.makespan_s = makespan_s
+        self.observer = SimpleNamespace(
+            queued=Counter({code: 1 for _, code in CONSTRAINTS.values() if code}), deadlines=[]
+        )
+
+    def unfinished_hosts(self):
+        return 0
+
+    def deadline_reboots(self):
+        return 0
+
+    def vms_not_moved(self):
+        return 0
+
+
+def _stand_in(makespans: dict, together: float):
+    """An engine stand-in: the makespan of each relaxation alone (1000 s when not given), and of
+    all of them together, so that every figure of the sentence can be checked by hand."""
+    every = relaxations(SMALL)
+
+    def runner(s, capacity_factor=1.0):
+        for r in every:
+            if r["apply"](SMALL) == s and r["capacity_factor"] == capacity_factor:
+                return _Ran(makespans.get(r["name"], 1000.0))
+        return _Ran(together)
+
+    return runner
+
+
+def test_every_limit_that_alone_cuts_the_makespan_by_1_percent_is_named_largest_cut_first():
+    """From 1000 s: the cap to 600 s (-40 %), capacity to 700 s (-30 %), the per-host cap to
+    800 s (-20 %), NICs to 990 s (-1 %, just enough); hosts out at once to 995 s (-0.5 %, not
+    enough); the others 1000 s."""
+    runner = _stand_in(
+        {
+            "max_bandwidth": 600.0,
+            "nic": 990.0,
+            "per_source_host": 800.0,
+            "capacity": 700.0,
+            "hosts_at_once": 995.0,
+        },
+        together=100.0,
+    )
+    sentence = binding_limit(SMALL, _Ran(1000.0), 4, 2.0, runner=runner)["sentence"]
+    assert sentence == (
+        "The per-migration bandwidth cap (1.07 Gbit/s) binds: with a 4.29 Gbit/s cap the "
+        "makespan falls from 16 min 40 s to 10 min 0 s (-40 %)"
+        "; the placement capacity (64 vCPUs, 256.0 GiB per host) binds too: with 4 times the "
+        "host capacity alone the makespan falls to 11 min 40 s (-30 %)"
+        "; the per-source-host cap (2) binds too: with 8 migrations per source host alone the "
+        "makespan falls to 13 min 20 s (-20 %)"
+        "; the host NIC bandwidth (10 Gbit/s) binds too: with 40 Gbit/s NICs alone the makespan "
+        "falls to 16 min 30 s (-1 %)"
+        "; 8 arrivals per target host, 4x hosts out at once or 4x uplinks would change nothing"
+        "; all of them relaxed together: 1 min 40 s (-90 %), so other limits bind next."
+    )
+
+
+def test_the_list_of_what_changes_nothing_is_never_cut_short():
+    """Only the cap moves the makespan: the five other limits re-run (placement capacity is
+    never listed there) all change nothing, and all five are said (the sentence used to keep
+    the first three and drop the rest unsaid)."""
+    runner = _stand_in({"max_bandwidth": 500.0}, together=500.0)
+    binding = binding_limit(SMALL, _Ran(1000.0), 4, 2.0, runner=runner)
+    unchanged = [
+        r
+        for r in binding["table"]
+        if r["constraint"] not in ("all", "max_bandwidth", "capacity") and r["change_pct"] == 0
+    ]
+    assert len(unchanged) == 5
+    assert binding["sentence"].endswith(
+        "; 8 migrations per source host, 8 arrivals per target host, 4x hosts out at once, "
+        "40 Gbit/s NICs or 4x uplinks would change nothing."
+    ), binding["sentence"]
+    assert "binds too" not in binding["sentence"]
+
+
+def test_one_plural_limit_that_changes_nothing_reads_as_english():
+    """'4x uplinks changes nothing' was wrong: a plural subject, a singular verb."""
+    runner = _stand_in(
+        dict.fromkeys(("per_source_host", "per_target_host", "hosts_at_once", "nic"), 500.0)
+        | {"max_bandwidth": 400.0},
+        together=300.0,
+    )
+    sentence = binding_limit(SMALL, _Ran(1000.0), 4, 2.0, runner=runner)["sentence"]
+    assert "; 4x uplinks would change nothing" in sentence, sentence
+    assert "changes nothing" not in sentence
