@@ -55,7 +55,12 @@ class VmRecord:
     precopy_s: float = 0.0
     blackout_s: float = 0.0
     post_brownout_s: float = 0.0
-    bytes_sent: float = 0.0
+    bytes_sent: float = 0.0  # every migration's, those that failed or were aborted included
+    # its migrations that did not complete (aborted, or failed: target or source host, or
+    # authentication): the time each ran (from its start to its end, setup included) and the
+    # bytes each sent (these are in ``bytes_sent`` too)
+    failed_s: float = 0.0
+    failed_bytes: float = 0.0
     forwarded_packets: float = 0.0
     lost_packets: float = 0.0
     forwarding_latency_s: float = 0.0  # added to each forwarded packet (one more host hop)
@@ -83,6 +88,7 @@ class Migration:
     arriving: bool = False  # holds a per-target-host slot (until cleanup)
     phase: str = "setup"  # setup, precopy, blackout, post, cleanup, done
     rejected_targets: set = field(default_factory=set)
+    sent_bytes: float = 0.0  # what it has sent so far (added to its VM's ``bytes_sent`` too)
 
 
 class FleetRun(Kernel):
@@ -540,6 +546,7 @@ class FleetRun(Kernel):
             self._drop_target(m)
             target, _ = self.placement.choose(m.vm, m.source, exclude=m.rejected_targets)
             if target is None or len(m.rejected_targets) >= 3:
+                self._failed(m)
                 self._back_out(m, why.AUTH_FAILED)
                 return
             self._take_target(m, target)
@@ -664,18 +671,19 @@ class FleetRun(Kernel):
         rec = self.records[m.vm.id]
         outcome = m.precopy.outcome(stop)
         rec.precopy_s += outcome.time_s
-        rec.bytes_sent += outcome.live_wire_bytes
+        self._sent(m, outcome.live_wire_bytes)
         rec.converged = stop.converged
         rec.stop_reason = stop.reason
         if stop.action == "abort":
             self.emit("aborted", vm=m.vm.name, reason=stop.reason, detail=stop.message)
             self._release_flow(m)
+            self._failed(m, cut_short=False)  # what it sent is counted above, from the outcome
             self._back_out(m, stop.reason, aborted=True)
             return
         spec = m.precopy.spec
         m.phase = "blackout"
         _, wire = m.precopy.send_all()
-        rec.bytes_sent += wire + spec.device_state_bytes
+        self._sent(m, wire + spec.device_state_bytes)
         if stop.action == "post_copy":
             # the guest resumes at once; the rest is pushed uncapped for seconds: re-share links
             self._rates_changed(self.network.set_demand(m.flow, math.inf), m)
@@ -698,6 +706,22 @@ class FleetRun(Kernel):
             stop_reason=stop.reason,
         )
         self.at(self.now + blackout_s, self._blackout_end, m, push_s)
+
+    def _sent(self, m: Migration, wire_bytes: float) -> None:
+        m.sent_bytes += wire_bytes
+        self.records[m.vm.id].bytes_sent += wire_bytes
+
+    def _failed(self, m: Migration, cut_short: bool = True) -> None:
+        """A migration that ends without the VM running on its target (aborted, backed out, its
+        source failed, or it crashed on a target that failed after the switch): the time it ran
+        and what it sent are counted, never dropped. One cut short in pre-copy counts the rounds
+        it finished and the part of the one under way (``_release_flow`` brought it to now)."""
+        rec = self.records[m.vm.id]
+        if cut_short and m.phase == "precopy" and m.precopy is not None:
+            _, wire = m.precopy.sent_so_far()
+            self._sent(m, wire)
+        rec.failed_s += self.now - m.started_s
+        rec.failed_bytes += m.sent_bytes
 
     def _release_flow(self, m: Migration) -> None:
         if m.flow is not None and m.flow in self._flows:
@@ -746,6 +770,7 @@ class FleetRun(Kernel):
         m.phase = "done"
         rec = self.records[m.vm.id]
         if m.vm.id not in m.target.vms:  # its new host failed under it: it crashed there
+            self._failed(m)
             self._drop_target(m)
             self._end_migration(m, why.TARGET_FAILED)
             self._settle(m.source)
@@ -832,6 +857,7 @@ class FleetRun(Kernel):
             detail=why.sentence(why.TARGET_FAILED),
         )
         self._release_flow(m)
+        self._failed(m)
         self._back_out(m, why.TARGET_FAILED)
 
     # --- terminations, restarts, crashes -----------------------------------------------------
@@ -906,6 +932,7 @@ class FleetRun(Kernel):
         for m in list(self.in_flight.values()):
             if m.target is host and m.phase in ("setup", "precopy"):
                 self._release_flow(m)
+                self._failed(m)
                 self.emit(
                     "target_failed",
                     vm=m.vm.name,
@@ -916,6 +943,7 @@ class FleetRun(Kernel):
         for m in list(self.in_flight.values()):
             if m.source is host and m.phase in ("setup", "precopy"):
                 self._release_flow(m)
+                self._failed(m)
                 self._drop_target(m)
                 m.phase = "done"
                 self._end_migration(m, why.SOURCE_FAILED)

@@ -27,6 +27,8 @@ COLUMNS = (
     "post_brownout_s",
     "rounds",
     "bytes_sent",
+    "failed_s",
+    "failed_bytes",
     "forwarded_packets",
     "lost_packets",
     "forwarding_latency_s",
@@ -40,7 +42,7 @@ COLUMNS = (
 # How finely a row's numbers are written: seconds to the microsecond (a blackout is tens of ms,
 # a forwarding hop 50 us: whole ms would turn it into 0), bytes and packets whole.
 SECONDS_DECIMALS = 6
-WHOLE = ("memory_bytes", "bytes_sent", "forwarded_packets", "lost_packets")
+WHOLE = ("memory_bytes", "bytes_sent", "failed_bytes", "forwarded_packets", "lost_packets")
 
 
 def rounded(key: str, value):
@@ -77,6 +79,8 @@ def vm_rows(run) -> list[dict]:
                 "post_brownout_s": rec.post_brownout_s,
                 "rounds": rec.rounds,
                 "bytes_sent": rec.bytes_sent,
+                "failed_s": rec.failed_s,
+                "failed_bytes": rec.failed_bytes,
                 "forwarded_packets": rec.forwarded_packets,
                 "lost_packets": rec.lost_packets,
                 "forwarding_latency_s": rec.forwarding_latency_s,

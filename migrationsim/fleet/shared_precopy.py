@@ -256,6 +256,14 @@ class SharedPrecopy:
         self.k = i
         return i - k
 
+    def sent_so_far(self) -> tuple[float, float]:
+        """(seconds of pre-copy, wire bytes sent) up to where it is now: the rounds that ended
+        and the part of the one under way. For a migration that fails before its stop (its
+        target or source failed): the engine sent it up to the failure (``send_for``) and asks
+        this once, so the replay ``_leave`` makes costs only failed migrations."""
+        own = self._leave()
+        return own.now_s - own.started_s, own.state.live_wire_bytes + own.round_wire
+
     def outcome(self, stop: Stop) -> PrecopyOutcome:
         if self.own is None:
             return self.trajectory.end[0]

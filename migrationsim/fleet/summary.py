@@ -66,7 +66,11 @@ def summarize(run) -> dict:
         "pre_brownout_p99_s": _pct(pre, 99),
         "post_brownout_p50_s": _pct(post, 50),
         "post_brownout_p99_s": _pct(post, 99),
+        # every migration's bytes, those of migrations that failed or were aborted included;
+        # those alone, and the time the failed ones ran (from their start to their failure)
         "bytes_sent": float(sum(r.bytes_sent for r in records)),
+        "failed_bytes_sent": float(sum(r.failed_bytes for r in records)),
+        "failed_migration_s": float(sum(r.failed_s for r in records)),
         "forwarded_packets": float(sum(r.forwarded_packets for r in records)),
         "lost_packets": float(sum(r.lost_packets for r in records)),
         "forwarding_latency_s": max((r.forwarding_latency_s for r in migrated), default=0.0),
