@@ -177,6 +177,9 @@ REASONS: dict[str, Words] = {
     fleet_reasons.NO_RESTART_CAPACITY: Words(
         "no room to restart", "no host had room to restart it"
     ),
+    fleet_reasons.RESTARTED_ELSEWHERE: Words(
+        "restarted elsewhere", "it was started again on another host (automaticRestart)"
+    ),
     fleet_reasons.VM_STAYS: Words(
         "host kept by its VMs",
         "VMs on it could not be migrated and keep running there, so the host was skipped",

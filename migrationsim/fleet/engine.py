@@ -888,16 +888,20 @@ class FleetRun(Kernel):
             target, _ = self.placement.choose(vm, host, restart=True)
             if target is not None:
                 target.reserve(vm.vcpus, vm.memory_bytes)
-                self.at(self.now + self.scenario.restart_s, self._restarted, vm, target, crashed)
+                self.at(
+                    self.now + self.scenario.restart_s, self._restarted, vm, target, crashed, host
+                )
                 outcome = "crashed" if crashed else "restarted"
             else:
                 rec.reason = detail + "; " + why.sentence(why.NO_RESTART_CAPACITY)
         rec.outcome = outcome
         self._settle(host)
 
-    def _restarted(self, vm: Vm, target: Host, crashed: bool) -> None:
+    def _restarted(self, vm: Vm, target: Host, crashed: bool, stopped_on: Host) -> None:
         """The VM starts on the host reserved for it, or, if that host was taken out of service
-        (or failed) meanwhile, on another one chosen now."""
+        (or failed) meanwhile, on another one chosen now. Its record says so (its reason ends
+        "restarted on another host"; ``source`` is where it stopped, ``target`` where it
+        started again): a crash never reads as if the VM had simply vanished."""
         if target.state != UP:
             target.release(vm.vcpus, vm.memory_bytes)
             target, _ = self.placement.choose(vm, target, restart=True)
@@ -909,6 +913,10 @@ class FleetRun(Kernel):
             target.reserve(vm.vcpus, vm.memory_bytes)
         target.vms.add(vm.id)
         vm.host = target.id
+        rec = self.records[vm.id]
+        restarted = why.sentence(why.RESTARTED_ELSEWHERE)
+        rec.reason = f"{rec.reason}; {restarted}" if rec.reason else restarted
+        rec.source, rec.target = stopped_on.name, target.name
         self.emit("restarted", vm=vm.name, host=target.name, host_error=crashed)
         self._pump_placement()
 

@@ -198,6 +198,14 @@ class FleetStream:
                         f"({_reason_words(e.get('reason', ''))})",
                     ]
                 )
+            elif kind == "crashed":
+                self._notes.append(
+                    [t, f"{vm}: crashed on {host} ({_reason_words(e.get('reason', ''))})"]
+                )
+        elif kind == "restarted" and e.get("host_error"):
+            # a crashed VM is not gone: it starts again elsewhere (automaticRestart); a VM
+            # stopped because it cannot live-migrate is not narrated, nor is its termination
+            self._notes.append([t, f"{vm}: crashed, then restarted on another host, {e['host']}"])
         elif kind == "maintenance_start":
             controller = self.run.controllers.get(e["event"])
             for host in controller.hosts if controller is not None else ():

@@ -28,6 +28,7 @@ SOURCE_FAILED = "source_failed"
 NOT_MIGRATABLE = "not_migratable"
 DEADLINE = "deadline"
 NO_RESTART_CAPACITY = "no_restart_capacity"
+RESTARTED_ELSEWHERE = "restarted_elsewhere"  # after a crash or a termination (automaticRestart)
 
 SENTENCES = {
     CAP_SOURCE_HOST: "its host already has {cap} migrations leaving (per-host cap)",
@@ -50,6 +51,7 @@ SENTENCES = {
     NOT_MIGRATABLE: "it cannot be live-migrated: it {why}",
     DEADLINE: "the maintenance deadline passed before it could move; its host was rebooted",
     NO_RESTART_CAPACITY: "no host had room to restart it",
+    RESTARTED_ELSEWHERE: "restarted on another host",
 }
 
 PLACEMENT_REJECTIONS = (

@@ -1,0 +1,72 @@
+"""A VM that crashed (its host failed, in the middle of its migration or before it could leave)
+or was stopped, and was restarted on another host, is told as such: its record, its export row
+and the run's notes say it was restarted on another host and where. It never reads as a
+migration that succeeded, nor as a VM that simply vanished."""
+
+from migrationsim.fleet.export import vm_rows
+from migrationsim.fleet.frames import FleetStream
+
+from .fleet_support import of_kind, run, scenario
+
+# r1-h1 fails (source_failure 1.0) while a's migration is in its first pass; b waits behind it
+# (one migration per host): both crash, and both restart elsewhere (automaticRestart)
+CRASH = scenario(
+    hosts=3,
+    vms=[("a", "r1-h1", "8GiB", "web"), ("b", "r1-h1", "8GiB", "web")],
+    failures={"source_failure": 1.0},
+    caps={"per_source_host": 1},
+)
+
+
+def test_a_crashed_vm_restarted_elsewhere_says_so_and_where_in_its_export_row():
+    fleet_run, events = run(CRASH)
+    restarted = {e["vm"]: e["host"] for e in of_kind(events, "restarted")}
+    assert set(restarted) == {"a", "b"} and all(
+        e["host_error"] for e in of_kind(events, "restarted")
+    )
+    assert not of_kind(events, "migrated")
+    for row in vm_rows(fleet_run):
+        assert row["outcome"] == "crashed"  # not migrated: the migration failed
+        assert row["outcome_words"] == "failed: source crash"
+        assert row["reason"].endswith("; restarted on another host"), row["reason"]
+        assert row["reason_words"].endswith("; restarted on another host")
+        assert row["source"] == "r1-h1"  # where it crashed
+        assert row["target"] == restarted[row["vm"]] != "r1-h1"  # where it runs now
+        assert fleet_run.fleet.hosts[fleet_run.fleet.vms[0].host].name in restarted.values()
+
+
+def test_the_run_notes_tell_the_crash_and_then_the_restart_on_another_host():
+    notes = [text for f in FleetStream(CRASH, bucket_s=60).frames() for _, text in f["notes"]]
+    for vm in ("a", "b"):
+        crashed = next(i for i, n in enumerate(notes) if n.startswith(f"{vm}: crashed on r1-h1"))
+        back = next(i for i, n in enumerate(notes) if n.startswith(f"{vm}: crashed, then"))
+        assert crashed < back
+        assert "restarted on another host, r1-h" in notes[back]
+        assert not notes[back].endswith("r1-h1")
+
+
+def test_a_crashed_vm_that_does_not_restart_automatically_is_never_told_as_restarted():
+    data = scenario(
+        hosts=3,
+        vms=[("a", "r1-h1", "8GiB", "web", {"automatic_restart": False})],
+        failures={"source_failure": 1.0},
+    )
+    fleet_run, events = run(data)
+    assert of_kind(events, "crashed") and not of_kind(events, "restarted")
+    (row,) = vm_rows(fleet_run)
+    assert row["outcome"] == "crashed" and row["target"] == ""
+    assert "restarted" not in row["reason"]
+    notes = [text for f in FleetStream(data, bucket_s=60).frames() for _, text in f["notes"]]
+    assert any(n.startswith("a: crashed on r1-h1") for n in notes)
+    assert not any("restarted" in n for n in notes)
+
+
+def test_a_vm_that_cannot_live_migrate_is_restarted_elsewhere_with_its_new_host_in_the_row():
+    data = scenario(hosts=3, vms=[("gpu", "r1-h1", "8GiB", "web", {"accelerator": "gpu"})])
+    fleet_run, events = run(data)
+    (restart,) = of_kind(events, "restarted")
+    (row,) = vm_rows(fleet_run)
+    assert row["outcome"] == "restarted" and row["migrations"] == 0
+    assert row["reason"].startswith("it cannot be live-migrated")
+    assert row["reason"].endswith("; restarted on another host")
+    assert (row["source"], row["target"]) == ("r1-h1", restart["host"])
