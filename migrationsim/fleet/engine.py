@@ -48,6 +48,7 @@ class VmRecord:
     reason: str = ""
     migrations: int = 0
     attempts: int = 0
+    restarts_after_crash: int = 0  # times it crashed with its host and started again elsewhere
     notice_s: float = 0.0
     queued_at: float | None = None
     queue_wait_s: float = 0.0
@@ -914,6 +915,7 @@ class FleetRun(Kernel):
         target.vms.add(vm.id)
         vm.host = target.id
         rec = self.records[vm.id]
+        rec.restarts_after_crash += crashed
         restarted = why.sentence(why.RESTARTED_ELSEWHERE)
         rec.reason = f"{rec.reason}; {restarted}" if rec.reason else restarted
         rec.source, rec.target = stopped_on.name, target.name

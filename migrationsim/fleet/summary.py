@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from . import reasons as why
@@ -43,6 +45,7 @@ def summarize(run) -> dict:
                 "blackout_p99_s": _pct(rb, 99),
             }
         )
+    moves = Counter(r.migrations for r in records)
     reasons: dict[str, int] = {}
     for r in records:
         if r.outcome in ("stuck", "aborted"):
@@ -58,6 +61,10 @@ def summarize(run) -> dict:
         "hosts": len(fleet.hosts),
         "outcomes": outcomes,
         "migrations": sum(r.migrations for r in records),
+        # VMs that crashed with their host and were started again elsewhere (whatever became
+        # of them after), and VMs that moved more than once, by how many times ("2": 3)
+        "crashed_restarted": sum(1 for r in records if r.restarts_after_crash),
+        "moved_more_than_once": {str(n): count for n, count in sorted(moves.items()) if n > 1},
         "makespan_s": run.makespan_s,
         "blackout_p50_s": _pct(blackouts, 50),
         "blackout_p99_s": _pct(blackouts, 99),

@@ -1,0 +1,74 @@
+"""The run's summary counts, from the engine's records, the VMs that crashed and were restarted
+elsewhere and the VMs that moved more than once, and its text says them in words ("3 VMs moved
+twice"). Each count is checked by hand against the event log: a ``restarted`` event with
+``host_error`` per crash, a ``migrated`` event per move."""
+
+import json
+from collections import Counter
+
+from migrationsim.cli import _fleet_lines, main
+from migrationsim.fleet import FleetRun, load_scenario, summarize
+
+from .fleet_support import of_kind, run, scenario
+
+
+def _moves_by_vm(events) -> Counter:
+    """How many VMs moved n times, n >= 2, from the ``migrated`` events."""
+    per_vm = Counter(e["vm"] for e in of_kind(events, "migrated"))
+    return Counter(n for n in per_vm.values() if n > 1)
+
+
+def test_the_demo_summary_says_3_vms_moved_twice_as_its_event_log_shows(capsys):
+    events = []
+    fleet_run = FleetRun(load_scenario("demo"), events.append).run()
+    summary = summarize(fleet_run)
+    assert _moves_by_vm(events) == Counter({2: 3})  # the event log, read by hand
+    assert summary["moved_more_than_once"] == {"2": 3}
+    assert summary["crashed_restarted"] == 0
+    main(["fleet", "--preset", "demo"])
+    out = capsys.readouterr().out
+    assert "3 VMs moved twice" in out.splitlines()
+    assert "crashed with" not in out  # no crash in the demo: nothing said of one
+
+
+def test_two_vms_that_crash_with_their_host_and_restart_are_counted_and_said():
+    data = scenario(
+        hosts=3,
+        vms=[("a", "r1-h1", "8GiB", "web"), ("b", "r1-h1", "8GiB", "web")],
+        failures={"source_failure": 1.0},
+        caps={"per_source_host": 1},
+    )
+    fleet_run, events = run(data)
+    summary = summarize(fleet_run)
+    restarts = [e for e in of_kind(events, "restarted") if e["host_error"]]
+    assert len(restarts) == summary["crashed_restarted"] == 2
+    assert summary["moved_more_than_once"] == {}
+    lines = _fleet_lines(json.loads(json.dumps(summary)))
+    assert "2 VMs crashed with their host and were restarted elsewhere" in lines
+    # what the failed migration sent is in the total, and said with its share
+    sent = next(line for line in lines if line.startswith("makespan"))
+    assert "of it by migrations that failed or were aborted" in sent
+
+
+def test_one_vm_crashed_and_several_move_counts_read_in_english():
+    summary = {"crashed_restarted": 1, "moved_more_than_once": {"3": 1, "2": 12}}
+    from migrationsim.cli import _moves_lines
+
+    assert _moves_lines(summary) == [
+        "1 VM crashed with its host and was restarted elsewhere; "
+        "12 VMs moved twice, 1 VM moved 3 times"
+    ]
+    assert _moves_lines({}) == []  # an older summary without the counts: nothing invented
+
+
+def test_the_gce_preset_counts_its_moves_from_its_records():
+    events = []
+    fleet_run = FleetRun(load_scenario("gce-calibrated"), events.append).run()
+    summary = summarize(fleet_run)
+    moved = {str(n): c for n, c in sorted(_moves_by_vm(events).items())}
+    assert summary["moved_more_than_once"] == moved
+    assert (
+        sum(int(n) * c for n, c in moved.items())
+        + (summary["outcomes"]["migrated"] - sum(moved.values()))
+        == summary["migrations"]
+    )
