@@ -53,9 +53,9 @@ class VmRecord:
     queued_at: float | None = None
     queue_wait_s: float = 0.0
     wait_reason: str = ""
-    precopy_s: float = 0.0
-    blackout_s: float = 0.0
-    post_brownout_s: float = 0.0
+    precopy_s: float = 0.0  # all its pre-copies (aborted ones too; not those a host failure cut)
+    blackout_s: float = 0.0  # its last migration's
+    post_brownout_s: float = 0.0  # its last migration's
     bytes_sent: float = 0.0  # every migration's, those that failed or were aborted included
     # its migrations that did not complete (aborted, or failed: target or source host, or
     # authentication): the time each ran (from its start to its end, setup included) and the
@@ -90,6 +90,10 @@ class Migration:
     phase: str = "setup"  # setup, precopy, blackout, post, cleanup, done
     rejected_targets: set = field(default_factory=set)
     sent_bytes: float = 0.0  # what it has sent so far (added to its VM's ``bytes_sent`` too)
+
+
+# the phases in which the source still holds the whole VM (paused there in the blackout)
+BEFORE_SWITCH = ("setup", "precopy", "blackout")
 
 
 class FleetRun(Kernel):
@@ -720,7 +724,10 @@ class FleetRun(Kernel):
         rec = self.records[m.vm.id]
         if cut_short and m.phase == "precopy" and m.precopy is not None:
             _, wire = m.precopy.sent_so_far()
-            self._sent(m, wire)
+            # whole bytes: the part of a round is summed from the pieces of time it was sent
+            # in, and those depend on how often the run woke it (rounds told or not), which
+            # must not move a figure by an ulp
+            self._sent(m, float(round(wire)))
         rec.failed_s += self.now - m.started_s
         rec.failed_bytes += m.sent_bytes
 
@@ -733,6 +740,9 @@ class FleetRun(Kernel):
             m.flow = m.flow  # keep for reporting
 
     def _blackout_end(self, m: Migration, push_s: float) -> None:
+        if m.phase != "blackout":  # a host failed under it (``_host_fails``)
+            self.idle()
+            return
         vm, source, target = m.vm, m.source, m.target
         source.vms.discard(vm.id)
         source.release(vm.vcpus, vm.memory_bytes)
@@ -757,6 +767,9 @@ class FleetRun(Kernel):
         self.at(self.now + rec.post_brownout_s, self._post_end, m)
 
     def _post_end(self, m: Migration) -> None:
+        if m.phase != "post":  # its source failed during the post-copy push
+            self.idle()
+            return
         m.phase = "cleanup"
         rec = self.records[m.vm.id]
         self.emit(
@@ -939,8 +952,11 @@ class FleetRun(Kernel):
         host.state = FAILED
         self.placement.leave_pool(host)
         self.queues.pop(host.id, None)
+        # Where each migration's VM is decides what it lives through. Until the blackout ends
+        # the source holds all of it (paused in the blackout): a failed target means it resumes
+        # there, a failed source that it is lost with it (the loop over its VMs below).
         for m in list(self.in_flight.values()):
-            if m.target is host and m.phase in ("setup", "precopy"):
+            if m.target is host and m.phase in BEFORE_SWITCH:
                 self._release_flow(m)
                 self._failed(m)
                 self.emit(
@@ -951,12 +967,28 @@ class FleetRun(Kernel):
                 )
                 self._back_out(m, why.TARGET_FAILED)
         for m in list(self.in_flight.values()):
-            if m.source is host and m.phase in ("setup", "precopy"):
+            if m.source is host and m.phase in BEFORE_SWITCH:
                 self._release_flow(m)
                 self._failed(m)
                 self._drop_target(m)
                 m.phase = "done"
                 self._end_migration(m, why.SOURCE_FAILED)
+                self._settle(m.target)  # a scheduled target may have waited for this arrival
+            elif m.source is host and m.phase == "post" and m.flow in self._flows:
+                # post-copy: it runs on its target, but pages it has not pulled are on the
+                # source (a pre-copy switch leaves nothing there: losing it loses nothing)
+                self._release_flow(m)
+                self._failed(m)
+                m.phase = "done"
+                self._drop_target(m)
+                self._end_migration(m, why.SOURCE_FAILED)
+                self._terminate(  # settles its target too
+                    m.vm,
+                    why.SOURCE_FAILED,
+                    "its source failed during post-copy, before every page had reached the "
+                    "target (hostError)",
+                    crashed=True,
+                )
         for vm_id in sorted(host.vms):
             self._terminate(
                 self.fleet.vms[vm_id],
