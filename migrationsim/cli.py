@@ -236,6 +236,7 @@ def _preset_names():
 
 def _fleet_lines(s: dict) -> list[str]:
     from . import outcomes
+    from .fleet.summary import failed_work_sentence, moves_sentence
     from .humanize import duration, size
 
     def ms(x):
@@ -248,17 +249,12 @@ def _fleet_lines(s: dict) -> list[str]:
         f"{s['scenario']}: {s['vms']} VMs on {s['hosts']} hosts; {counts}",
         f"makespan {duration(s['makespan_s'])}; {s['migrations']} migrations, "
         f"at most {s['peak_concurrent_migrations']} at once; sent {size(s['bytes_sent'])}"
-        + (
-            f" ({size(s['failed_bytes_sent'])} of it by migrations that failed or were aborted, "
-            f"which ran {duration(s['failed_migration_s'])} in all)"
-            if s.get("failed_bytes_sent")
-            else ""
-        ),
+        + (f" ({said})" if (said := failed_work_sentence(s)) else ""),
         f"blackout p50 {ms(s['blackout_p50_s'])}, p99 {ms(s['blackout_p99_s'])}, max "
         f"{ms(s['blackout_max_s'])}; {s['blackout_slo_breaches']} over {ms(s['blackout_slo_s'])}",
         f"queue wait p50 {duration(s['queue_wait_p50_s'] or 0)}, "
         f"p99 {duration(s['queue_wait_p99_s'] or 0)}",
-        *_moves_lines(s),
+        *([said] if (said := moves_sentence(s)) else []),
         f"{outcomes.TERMS['not_converged'].label}: {s['not_converged']}",
         *([f"STOPPED: {s['stopped']}"] if s.get("stopped") else []),
     ]
@@ -267,35 +263,6 @@ def _fleet_lines(s: dict) -> list[str]:
     present = [t for t in outcomes.TERMS if t == "not_converged" or s["outcomes"].get(t)]
     lines += [f"  ({outcomes.TERMS[t].label}: {outcomes.TERMS[t].sentence})" for t in present]
     return lines
-
-
-def _vms(n: int) -> str:
-    return f"{n:,} VM" if n == 1 else f"{n:,} VMs"
-
-
-def _times(n: int) -> str:
-    return {1: "once", 2: "twice"}.get(n, f"{n:,} times")
-
-
-def _moves_lines(s: dict) -> list[str]:
-    """The summary's restarts after a crash and VMs that moved more than once, the engine's
-    counts in words ("3 VMs moved twice"); nothing when there are none (an older summary
-    without these keys too)."""
-    parts = []
-    crashed = s.get("crashed_restarted") or 0
-    if crashed:
-        were = "was" if crashed == 1 else "were"
-        their = "its" if crashed == 1 else "their"
-        parts.append(f"{_vms(crashed)} crashed with {their} host and {were} restarted elsewhere")
-    moved = s.get("moved_more_than_once") or {}
-    if moved:
-        parts.append(
-            ", ".join(
-                f"{_vms(n)} moved {_times(int(k))}"
-                for k, n in sorted(moved.items(), key=lambda kv: int(kv[0]))
-            )
-        )
-    return ["; ".join(parts)] if parts else []
 
 
 def _plan_lines(p: dict) -> list[str]:

@@ -73,7 +73,7 @@ SHARE_KEYS = frozenset({"throttle_max"})
 
 
 def _is_bytes(key: str) -> bool:
-    return key.endswith("_bytes") or key.startswith("bytes_") or key == "bytes"
+    return key.endswith("_bytes") or key.startswith("bytes_") or "_bytes_" in key or key == "bytes"
 
 
 def value(key: str, v) -> str:

@@ -6,6 +6,8 @@ from collections import Counter
 
 import numpy as np
 
+from migrationsim.humanize import duration, size
+
 from . import reasons as why
 
 OUTCOMES = ("migrated", "terminated", "restarted", "crashed", "aborted", "stuck", "unaffected")
@@ -92,3 +94,46 @@ def summarize(run) -> dict:
         # only when the run reached its ceiling (kernel.py): why, in a sentence
         **({"stopped": run.stopped} if run.stopped else {}),
     }
+
+
+# --- the summary's counts in words (the CLI's run summary and the web's results say them alike)
+
+
+def _vms(n: int) -> str:
+    return f"{n:,} VM" if n == 1 else f"{n:,} VMs"
+
+
+def _times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n:,} times")
+
+
+def moves_sentence(summary: dict) -> str:
+    """The restarts after a crash and the VMs that moved more than once, the engine's counts in
+    words ("10 VMs crashed with their host and were restarted elsewhere; 3 VMs moved twice");
+    "" when there are none (and for a summary stored before these keys existed)."""
+    parts = []
+    crashed = summary.get("crashed_restarted") or 0
+    if crashed:
+        were = "was" if crashed == 1 else "were"
+        their = "its" if crashed == 1 else "their"
+        parts.append(f"{_vms(crashed)} crashed with {their} host and {were} restarted elsewhere")
+    moved = summary.get("moved_more_than_once") or {}
+    if moved:
+        parts.append(
+            ", ".join(
+                f"{_vms(n)} moved {_times(int(k))}"
+                for k, n in sorted(moved.items(), key=lambda kv: int(kv[0]))
+            )
+        )
+    return "; ".join(parts)
+
+
+def failed_work_sentence(summary: dict) -> str:
+    """What migrations that did not complete cost the network ("8.2 GiB of it by migrations that
+    failed or were aborted, which ran 3 min 27 s in all"); "" when none did."""
+    if not summary.get("failed_bytes_sent"):
+        return ""
+    return (
+        f"{size(summary['failed_bytes_sent'])} of it by migrations that failed or were aborted, "
+        f"which ran {duration(summary['failed_migration_s'])} in all"
+    )

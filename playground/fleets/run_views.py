@@ -12,7 +12,12 @@ from django.views.decorators.http import require_safe
 from migrationsim import outcomes
 from migrationsim.fleet.frame_zones import racks_by_zone
 from migrationsim.fleet.frames import HOST_PHASES, PHASES
-from migrationsim.fleet.summary import GOOGLE_BLACKOUT_P50_S, GOOGLE_BLACKOUT_P99_S
+from migrationsim.fleet.summary import (
+    GOOGLE_BLACKOUT_P50_S,
+    GOOGLE_BLACKOUT_P99_S,
+    failed_work_sentence,
+    moves_sentence,
+)
 from playground.accounts import access
 from playground.ops.ids import whole_number
 from playground.runs.after import ERROR_BAD_AFTER, parse_after
@@ -47,6 +52,7 @@ COMPARE_ROWS = [
     ("queue_wait_p99_s", "Queue wait p99", LOWER),
     ("peak_concurrent_migrations", "Peak concurrent migrations", NEUTRAL),
     ("bytes_sent", "Bytes sent", NEUTRAL),
+    ("failed_bytes_sent", "Bytes sent by migrations that failed", LOWER),
     ("not_converged", outcomes.TERMS["not_converged"].label.capitalize(), LOWER),
 ]
 # what became of the VMs: more migrated is better; crashed, aborted and stuck are worse;
@@ -141,6 +147,9 @@ def _results(run: FleetRun) -> dict:
             for code, n in counts.items()
         ],
         "terms": [(outcomes.TERMS[t].label, outcomes.TERMS[t].sentence) for t in outcomes.TERMS],
+        # the engine's counts in words, as the CLI says them ("3 VMs moved twice")
+        "moves_sentence": moves_sentence(summary),
+        "failed_work_sentence": failed_work_sentence(summary),
         "summary_rows": [
             (label, key, summary.get(key)) for key, label, _ in COMPARE_ROWS if key in summary
         ],

@@ -52,13 +52,17 @@ def test_two_vms_that_crash_with_their_host_and_restart_are_counted_and_said():
 
 def test_one_vm_crashed_and_several_move_counts_read_in_english():
     summary = {"crashed_restarted": 1, "moved_more_than_once": {"3": 1, "2": 12}}
-    from migrationsim.cli import _moves_lines
+    from migrationsim.fleet.summary import failed_work_sentence, moves_sentence
 
-    assert _moves_lines(summary) == [
+    assert moves_sentence(summary) == (
         "1 VM crashed with its host and was restarted elsewhere; "
         "12 VMs moved twice, 1 VM moved 3 times"
-    ]
-    assert _moves_lines({}) == []  # an older summary without the counts: nothing invented
+    )
+    assert moves_sentence({}) == ""  # an older summary without the counts: nothing invented
+    assert failed_work_sentence({"failed_bytes_sent": 0.0, "failed_migration_s": 0.0}) == ""
+    assert failed_work_sentence({"failed_bytes_sent": 2**30, "failed_migration_s": 90.0}) == (
+        "1.0 GiB of it by migrations that failed or were aborted, which ran 1 min 30 s in all"
+    )
 
 
 def test_the_gce_preset_counts_its_moves_from_its_records():

@@ -305,6 +305,16 @@ def test_the_run_page_shows_the_results_and_a_shareable_url_when_done(client, de
         assert needle in response.content
 
 
+def test_the_results_say_which_vms_moved_more_than_once_as_the_cli_does(client, demo_run):
+    """The demo's engine run moves 3 of its VMs twice (its golden summary): the page says so in
+    the CLI's words, from the stored summary, not from a count of its own."""
+    _done(demo_run)
+    assert demo_run.summary["moved_more_than_once"] == {"2": 3}
+    response = client.get(f"/fleets/runs/{demo_run.pk}/")
+    assert b'id="results-moves"' in response.content
+    assert b"3 VMs moved twice." in response.content
+
+
 def test_zooming_into_a_host_returns_its_vms_phases(client, demo_run):
     _done(demo_run)
     data = client.get(f"/fleets/runs/{demo_run.pk}/timeline.json?host=rack1-h1").json()
