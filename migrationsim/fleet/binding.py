@@ -38,6 +38,15 @@ from .scenario import Scenario, _group_of_each_rack, rack_names_of
 
 SLICE_VMS = 1000  # above this many VMs in scope, relaxations run on a slice
 FACTOR = 4  # counts and rates are relaxed x4
+# the limits on how many migrations run at once (relaxed, more of them share the same links)
+CONCURRENCY = (
+    "per_source_host",
+    "per_target_host",
+    "per_rack",
+    "per_customer",
+    "global",
+    "hosts_at_once",
+)
 MOVES_PCT = 1.0  # a change under 1 % of the makespan "changes nothing"
 
 # name -> (the words, the queued reason code that shows it acted, or None: always re-run)
@@ -538,6 +547,17 @@ def _verdict(rows: list[dict], ref: dict, reference: Prediction, sliced: bool) -
         if does_more(r, ref):
             text += f", and it does more work: {_work(r, ref)}"
     text += caveat
+    for r in sorted(
+        (r for r in comparable if r["change_pct"] >= MOVES_PCT and r["rerun"]),
+        key=lambda r: -r["change_pct"],
+    ):
+        # a relaxation that makes it slower is a finding too (more migrations at once, each
+        # with a smaller share of the same links): said, never left to the table alone
+        text += (
+            f"; {_short(r)} would make it longer: {_span(r['makespan_s'])} "
+            f"({r['change_pct']:+.0f} %)"
+            + (", more at once is not faster here" if r["constraint"] in CONCURRENCY else "")
+        )
     if nothing:
         # every one of them (the table lists them too), each relaxed alone: "would" reads right
         # after one plural name ("4x uplinks") as after several
