@@ -300,6 +300,9 @@ def _policy(value: Any) -> dict:
                 f"policy.{key}",
                 "unknown migration parameter (memory and workload come from each VM)",
             )
+    for key in params:
+        if key in SET_BY_THE_FLEET:
+            raise ScenarioError(f"policy.{key}", SET_BY_THE_FLEET[key])
     try:
         build_spec(**params)
     except InvalidParameter as exc:
@@ -307,6 +310,43 @@ def _policy(value: Any) -> dict:
     if params.get("resolution", "fluid") != "fluid":
         raise ScenarioError("policy.resolution", "fleets run at fluid resolution")
     return params
+
+
+# Single-VM parameters a fleet's policy may not set: the fleet gives them per host or per VM, or
+# does not model them. Accepted, each would be ignored (or break a run its check never saw).
+SET_BY_THE_FLEET = {
+    "bandwidth": "each VM's link is its host NIC's migration share "
+    "(fleet.host.nic, network.migration_share); the cap is policy.max_bandwidth",
+    "target_setup": "a fleet's target setup time is timing.target_setup",
+    "cleanup": "a fleet's cleanup time is timing.cleanup",
+    "fabric_convergence": "a fleet's fabric convergence is network.fabric_convergence",
+    "guest_watches": "which guests watch the metadata server is fleet.vms.watching_share "
+    "(or each listed VM's watches_metadata)",
+    "fault_latency": "the fleet models a post-copy push by its bytes, not its page faults",
+    "page_time": "the migration thread's time per page is a single-VM parameter (measured by "
+    "the validation on one host); the fleet shares links by average rates and does not take it",
+}
+
+
+def _policy_fits_every_workload(policy: dict, vm_mix, vm_list: tuple) -> None:
+    """The policy with each workload the fleet's VMs run, at the smallest memory a VM of it has
+    (a zero-page share that leaves no room for a workload's working sets is refused here, not in
+    the middle of a run)."""
+    smallest: dict[str, float] = {}
+    if vm_list:
+        for vm in vm_list:
+            smallest[vm.workload] = min(smallest.get(vm.workload, math.inf), vm.memory_bytes)
+    elif vm_mix.per_host:
+        smallest = {name: vm_mix.memory_bytes[0] for name, share in vm_mix.workloads if share > 0}
+    for workload, memory_bytes in sorted(smallest.items()):
+        try:
+            build_spec(memory=memory_bytes, workload=workload, **policy)
+        except InvalidParameter as exc:
+            raise ScenarioError(
+                f"policy.{exc.field}",
+                f"{exc.message} (with the {workload!r} workload in a VM of "
+                f"{format_bytes(memory_bytes)})",
+            ) from None
 
 
 def parse_scenario(data: Any) -> Scenario:
@@ -392,6 +432,7 @@ def parse_scenario(data: Any) -> Scenario:
         raise ScenarioError("fleet.vms.per_host", f"at most {MAX_VMS} VMs in all")
 
     policy = top.get("policy", _policy, {"policy": "qemu"})
+    _policy_fits_every_workload(policy, vm_mix, vm_list)
 
     caps_r = top.sub("caps")
     optional_count = _int(1, 10_000_000)

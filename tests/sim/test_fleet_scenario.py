@@ -93,6 +93,37 @@ def test_json_and_yaml_text_both_load(tmp_path):
             "duration",
         ),
         (lambda d: d.update(policy={"memory": "4GiB"}), "policy.memory", "unknown"),
+        # single-VM parameters the fleet sets itself or does not model: refused, never ignored
+        # (page_time and bandwidth used to crash the run; target_setup was silently ignored)
+        (
+            lambda d: d.update(policy={"bandwidth": "1Gbit/s"}),
+            "policy.bandwidth",
+            "network.migration_share",
+        ),
+        (lambda d: d.update(policy={"page_time": "3.2us"}), "policy.page_time", "single-VM"),
+        (
+            lambda d: d.update(policy={"target_setup": "1e9s"}),
+            "policy.target_setup",
+            "timing.target_setup",
+        ),
+        (lambda d: d.update(policy={"cleanup": "5s"}), "policy.cleanup", "timing.cleanup"),
+        (
+            lambda d: d.update(policy={"fabric_convergence": "5s"}),
+            "policy.fabric_convergence",
+            "network.fabric_convergence",
+        ),
+        (
+            lambda d: d.update(policy={"guest_watches": True}),
+            "policy.guest_watches",
+            "watching_share",
+        ),
+        (lambda d: d.update(policy={"fault_latency": "1ms"}), "policy.fault_latency", "post-copy"),
+        # a policy checked with the fleet's own workloads and memories, before the run
+        (
+            lambda d: d.update(policy={"zero_fraction": 1}),
+            "policy.zero_fraction",
+            "with the 'idle' workload in a VM of 2.0 GiB",
+        ),
         (lambda d: d.update(caps={"per_source_host": 0}), "caps.per_source_host", "must be > 0"),
         (lambda d: d.update(caps={"headroom": 2}), "caps.headroom", "from 0 to 1"),
         (lambda d: d["events"][0].update(kind="earthquake"), "events[0].kind", "one of"),
