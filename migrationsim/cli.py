@@ -237,7 +237,7 @@ def _preset_names():
 def _fleet_lines(s: dict) -> list[str]:
     from . import outcomes
     from .fleet.summary import failed_work_sentence, moves_sentence
-    from .humanize import duration, size
+    from .humanize import count, duration, size
 
     def ms(x):
         return "-" if x is None else duration(x)
@@ -247,8 +247,9 @@ def _fleet_lines(s: dict) -> list[str]:
     )
     lines = [
         f"{s['scenario']}: {s['vms']} VMs on {s['hosts']} hosts; {counts}",
-        f"makespan {duration(s['makespan_s'])}; {s['migrations']} migrations, "
-        f"at most {s['peak_concurrent_migrations']} at once; sent {size(s['bytes_sent'])}"
+        f"makespan {duration(s['makespan_s'])}; {count(s['migrations'], 'migration')} "
+        f"completed, at most {s['peak_concurrent_migrations']} under way at once; "
+        f"sent {size(s['bytes_sent'])}"
         + (f" ({said})" if (said := failed_work_sentence(s)) else ""),
         f"blackout p50 {ms(s['blackout_p50_s'])}, p99 {ms(s['blackout_p99_s'])}, max "
         f"{ms(s['blackout_max_s'])}; {s['blackout_slo_breaches']} over {ms(s['blackout_slo_s'])}",
@@ -267,6 +268,7 @@ def _fleet_lines(s: dict) -> list[str]:
 
 def _plan_lines(p: dict) -> list[str]:
     """The plan as the web's plan page words it."""
+    from .humanize import count
     from .units import format_duration as span
 
     restart = (
@@ -279,8 +281,9 @@ def _plan_lines(p: dict) -> list[str]:
         moved = p["outcomes"]["migrated"]
         migrate = f"{moved} (the engine's prediction; {p['migrate']} in scope can)"
     lines = [
-        f"{p['name']}: {p['vms_in_scope']} VMs on the {p['hosts_in_scope']} hosts in scope "
-        f"(of {p['hosts']} hosts, {p['vms']} VMs, {p['racks']} racks)",
+        f"{p['name']}: {count(p['vms_in_scope'], 'VM')} on the "
+        f"{count(p['hosts_in_scope'], 'host')} in scope "
+        f"(of {count(p['hosts'], 'host')}, {count(p['vms'], 'VM')}, {count(p['racks'], 'rack')})",
         f"will live-migrate {migrate}; will be terminated {p['terminate_total']}{restart}",
     ]
     lines += [f"  {n}: {reason}" for reason, n in p["terminate_reasons"] if n]
@@ -306,15 +309,17 @@ def _plan_lines(p: dict) -> list[str]:
         when = f"; deadline {span(ev['deadline_s'])} after the start" if ev["deadline_s"] else ""
         if ev["window"]:
             when += f"; migrations start only between {span(ev['window'][0])} and {span(ev['window'][1])}"
-        plural = "" if len(waves) == 1 else "s"
         lines.append(
-            f"{ev['name']} ({ev['kind']}): {ev['hosts']} hosts in {len(waves)} wave{plural}; "
+            f"{ev['name']} ({ev['kind']}): {count(ev['hosts'], 'host')} in "
+            f"{count(len(waves), 'wave')}; "
             f"at most {ev['max_hosts_in_maintenance']} hosts out at once, each down for "
             f"{span(ev['host_downtime_s'])}{when}"
         )
         for w in waves[:12]:
             names = ", ".join(w["names"]) + (f" and {w['more']} more" if w["more"] else "")
-            lines.append(f"  wave {w['wave']}: {w['hosts']} hosts, {w['vms']} VMs: {names}")
+            lines.append(
+                f"  wave {w['wave']}: {count(w['hosts'], 'host')}, {count(w['vms'], 'VM')}: {names}"
+            )
         if len(waves) > 12:
             lines.append(f"  ... and {len(waves) - 12} more waves")
     return lines
@@ -322,6 +327,7 @@ def _plan_lines(p: dict) -> list[str]:
 
 def _prediction_lines(p: dict) -> list[str]:
     """The engine's prediction, what it does not handle, and the binding limit with its table."""
+    from .humanize import count
     from .units import format_duration as span
 
     def ms(x):
@@ -334,12 +340,14 @@ def _prediction_lines(p: dict) -> list[str]:
     ]
     gone = p["not_handled"]
     if gone["hosts_total"] or gone["vms_total"]:
-        lines.append(f"not handled: {gone['hosts_total']} hosts, {gone['vms_total']} VMs")
+        lines.append(
+            f"not handled: {count(gone['hosts_total'], 'host')}, {count(gone['vms_total'], 'VM')}"
+        )
         lines += [f"  {h['host']} ({h['status']}): {h['reason']}" for h in gone["hosts"][:12]]
         if gone["hosts_total"] > 12:
             lines.append(f"  ... and {gone['hosts_total'] - 12} more hosts")
         lines += [
-            f"  {v['vms']} VMs {_outcome_words(v['outcome'])} [{v['code']}]: {v['reason']}"
+            f"  {count(v['vms'], 'VM')} {_outcome_words(v['outcome'])} [{v['code']}]: {v['reason']}"
             for v in gone["vms"][:8]
         ]
     else:

@@ -134,3 +134,9 @@ def parameter(name: str, text) -> str:
         return say(read(text))
     except (TypeError, ValueError):
         return str(text)
+
+
+def count(n: int, noun: str) -> str:
+    """A count with its noun in the right number: '1 host', '3 hosts', '1,200 VMs' (the noun's
+    plural is an 's' added: host, VM, wave, migration)."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"

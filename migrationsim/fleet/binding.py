@@ -29,6 +29,7 @@ import math
 from collections.abc import Callable
 
 from migrationsim import humanize
+from migrationsim.humanize import count
 from migrationsim.spec import POLICY_DEFAULTS
 from migrationsim.units import format_duration
 
@@ -499,75 +500,116 @@ def _verdict(rows: list[dict], ref: dict, reference: Prediction, sliced: bool) -
             f" ({_short(r)} would cut the makespan to {_span(r['makespan_s'])} only by doing "
             f"less: {_work(r, ref)})"
         )
-    nothing = [
-        r
-        for r in singles
-        if abs(r["change_pct"]) < MOVES_PCT and r["constraint"] != "capacity" and r["rerun"]
-    ]
     together = next((r for r in rows if r["constraint"] == "all"), None)
     if together is not None and does_less(together, ref):
         together = None  # faster only by doing less: it says nothing about what binds
     base = _span(ref["makespan_s"])
     if best is None or -best["change_pct"] < MOVES_PCT:
         text = (
-            f"No single limit binds{where}: relaxing each of them x{FACTOR} changes the makespan "
-            f"({base}) by under {MOVES_PCT:g} %"
+            f"No single limit binds{where}: relaxing none of them x{FACTOR} shortens the "
+            f"makespan ({base}) by {MOVES_PCT:g} % or more while doing the plan's work"
         )
         if together and together["change_pct"] <= -MOVES_PCT:
             text += (
                 f"; relaxing all of them together cuts it to {_span(together['makespan_s'])} "
-                f"({together['change_pct']:+.0f} %): several limits bind at once"
+                f"({_pc(together['change_pct'])} %): several limits bind at once"
             )
-        else:
+        elif all(r in _unchanged(singles, ref) for r in singles if r["rerun"]):
             text += (
                 ": the time goes to what no limit here governs (notices, the host downtime, the "
                 "VMs' own copying)"
             )
-        more = [r for r in comparable if does_more(r, ref)]
-        if more:
-            r = max(more, key=lambda r: _better(r, ref))
-            text += f"; with {_short(r)} it does more work: {_work(r, ref)}"
-        text += caveat
+        text += caveat + _the_others(singles, ref, named=())
         if ref["unfinished_hosts"]:
-            text += f". {ref['unfinished_hosts']} hosts in scope are not handled (see below)"
+            n = ref["unfinished_hosts"]
+            text += (
+                f". {count(n, 'host')} in scope {'is' if n == 1 else 'are'} not handled (see below)"
+            )
         return "none", text + "."
     change = (
-        f"the makespan falls from {base} to {_span(best['makespan_s'])} ({best['change_pct']:+.0f} %)"
+        f"the makespan falls from {base} to {_span(best['makespan_s'])} "
+        f"({_pc(best['change_pct'])} %)"
         if best["change_pct"] <= -MOVES_PCT
         else f"the makespan stays at {_span(best['makespan_s'])}"
     )
     text = f"The {best['label']} ({best['current']}) binds{where}: with {_with(best)} {change}"
     if does_more(best, ref):
         text += f", and it does more work: {_work(best, ref)}"
-    for r in _also_binding(comparable, best):
+    also = _also_binding(comparable, best)
+    for r in also:
         text += (
             f"; the {r['label']} ({r['current']}) binds too: with {_with(r)} alone the makespan "
-            f"falls to {_span(r['makespan_s'])} ({r['change_pct']:+.0f} %)"
+            f"falls to {_span(r['makespan_s'])} ({_pc(r['change_pct'])} %)"
         )
         if does_more(r, ref):
             text += f", and it does more work: {_work(r, ref)}"
-    text += caveat
+    text += caveat + _the_others(singles, ref, named=(best, *also, *less))
+    if together and together["change_pct"] < best["change_pct"] - 10:
+        text += (
+            f"; all of them relaxed together: {_span(together['makespan_s'])} "
+            f"({_pc(together['change_pct'])} %), so other limits bind next"
+        )
+    return best["constraint"], text + "."
+
+
+def _pc(change_pct: float) -> str:
+    """A row's change as its table prints it, to 0.1 %, without a trailing '.0' ('-2.5',
+    '+5', '-40'): the sentence never rounds the table's figure again."""
+    return f"{change_pct:+.1f}".removesuffix(".0")
+
+
+def _unchanged(singles: list[dict], ref: dict) -> list[dict]:
+    """Re-run relaxations that change neither the makespan (under ``MOVES_PCT``) nor the work
+    done (placement capacity is never listed: more capacity is not a limit one relaxes)."""
+    return [
+        r
+        for r in singles
+        if r["rerun"]
+        and abs(r["change_pct"]) < MOVES_PCT
+        and not does_less(r, ref)
+        and not does_more(r, ref)
+        and r["constraint"] != "capacity"
+    ]
+
+
+def _the_others(singles: list[dict], ref: dict, named) -> str:
+    """Every re-run relaxation the sentence has not named yet, said as the table has it: those
+    that make the run longer (largest first), those that leave more undone or do more in about
+    the same time, and those that change nothing (all of them, none dropped)."""
+    named_ids = {id(r) for r in named}
+    rest = [r for r in singles if r["rerun"] and id(r) not in named_ids]
+    text = ""
     for r in sorted(
-        (r for r in comparable if r["change_pct"] >= MOVES_PCT and r["rerun"]),
-        key=lambda r: -r["change_pct"],
+        (r for r in rest if r["change_pct"] >= MOVES_PCT), key=lambda r: -r["change_pct"]
     ):
         # a relaxation that makes it slower is a finding too (more migrations at once, each
         # with a smaller share of the same links): said, never left to the table alone
         text += (
             f"; {_short(r)} would make it longer: {_span(r['makespan_s'])} "
-            f"({r['change_pct']:+.0f} %)"
-            + (", more at once is not faster here" if r["constraint"] in CONCURRENCY else "")
+            f"({_pc(r['change_pct'])} %)"
         )
+        if does_less(r, ref):
+            text += f", and leave more undone: {_work(r, ref)}"
+        elif does_more(r, ref):
+            text += f", doing more work: {_work(r, ref)}"
+        elif r["constraint"] in CONCURRENCY:
+            text += ", more at once is not faster here"
+    for r in rest:
+        if abs(r["change_pct"]) < MOVES_PCT and (does_less(r, ref) or does_more(r, ref)):
+            verb = "would leave more undone" if does_less(r, ref) else "would do more work"
+            text += f"; {_short(r)} {verb} in about the same time: {_work(r, ref)}"
+    for r in rest:
+        if r["change_pct"] <= -MOVES_PCT and does_less(r, ref):
+            text += (
+                f"; {_short(r)} would cut it to {_span(r['makespan_s'])} "
+                f"({_pc(r['change_pct'])} %) only by doing less: {_work(r, ref)}"
+            )
+    nothing = [r for r in _unchanged(singles, ref) if id(r) not in named_ids]
     if nothing:
         # every one of them (the table lists them too), each relaxed alone: "would" reads right
         # after one plural name ("4x uplinks") as after several
         text += f"; {_join([_short(r) for r in nothing], 'or')} would change nothing"
-    if together and together["change_pct"] < best["change_pct"] - 10:
-        text += (
-            f"; all of them relaxed together: {_span(together['makespan_s'])} "
-            f"({together['change_pct']:+.0f} %), so other limits bind next"
-        )
-    return best["constraint"], text + "."
+    return text
 
 
 def _also_binding(comparable: list[dict], best: dict) -> list[dict]:

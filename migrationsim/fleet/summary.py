@@ -109,14 +109,19 @@ def _times(n: int) -> str:
 
 def moves_sentence(summary: dict) -> str:
     """The restarts after a crash and the VMs that moved more than once, the engine's counts in
-    words ("10 VMs crashed with their host and were restarted elsewhere; 3 VMs moved twice");
+    words ("10 VMs that crashed with their host were restarted on another host; 3 VMs moved
+    twice");
     "" when there are none (and for a summary stored before these keys existed)."""
     parts = []
     crashed = summary.get("crashed_restarted") or 0
     if crashed:
         were = "was" if crashed == 1 else "were"
         their = "its" if crashed == 1 else "their"
-        parts.append(f"{_vms(crashed)} crashed with {their} host and {were} restarted elsewhere")
+        # "of the crashed": they keep the outcome crashed (never "restarted", which is a VM
+        # stopped because it cannot live-migrate), so the sentence says which they are
+        parts.append(
+            f"{_vms(crashed)} that crashed with {their} host {were} restarted on another host"
+        )
     moved = summary.get("moved_more_than_once") or {}
     if moved:
         parts.append(
@@ -129,11 +134,11 @@ def moves_sentence(summary: dict) -> str:
 
 
 def failed_work_sentence(summary: dict) -> str:
-    """What migrations that did not complete cost the network ("8.2 GiB of it by migrations that
-    failed or were aborted, which ran 3 min 27 s in all"); "" when none did."""
+    """What migrations that did not complete cost the network ("migrations that failed or were
+    aborted sent 8.2 GiB of the total and ran 3 min 27 s in all"); "" when none did."""
     if not summary.get("failed_bytes_sent"):
         return ""
     return (
-        f"{size(summary['failed_bytes_sent'])} of it by migrations that failed or were aborted, "
-        f"which ran {duration(summary['failed_migration_s'])} in all"
+        f"migrations that failed or were aborted sent {size(summary['failed_bytes_sent'])} of "
+        f"the total and ran {duration(summary['failed_migration_s'])} in all"
     )

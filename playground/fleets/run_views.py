@@ -52,7 +52,7 @@ COMPARE_ROWS = [
     ("queue_wait_p99_s", "Queue wait p99", LOWER),
     ("peak_concurrent_migrations", "Peak concurrent migrations", NEUTRAL),
     ("bytes_sent", "Bytes sent", NEUTRAL),
-    ("failed_bytes_sent", "Bytes sent by migrations that failed", LOWER),
+    ("failed_bytes_sent", "Bytes sent by migrations that failed or were aborted", LOWER),
     ("not_converged", outcomes.TERMS["not_converged"].label.capitalize(), LOWER),
 ]
 # what became of the VMs: more migrated is better; crashed, aborted and stuck are worse;

@@ -297,11 +297,11 @@ def test_a_second_limit_that_alone_shortens_the_makespan_is_named_too_with_its_e
     also = (
         f"the per-source-host cap (2) binds too: with 8 migrations per source host alone the "
         f"makespan falls to {format_duration(per_host['makespan_s'])} "
-        f"({per_host['change_pct']:+.0f} %)"
+        f"({per_host['change_pct']:+.1f} %)".replace(".0 %", " %")
     )
     assert also in sentence, sentence
     assert sentence.index("per-migration bandwidth cap") < sentence.index(also)
-    assert f"to {format_duration(cap['makespan_s'])} ({cap['change_pct']:+.0f} %)" in sentence
+    assert f"to {format_duration(cap['makespan_s'])} ({cap['change_pct']:+.1f} %)" in sentence
 
 
 SMALL = parse_scenario(
@@ -316,10 +316,12 @@ SMALL = parse_scenario(
 
 
 class _Ran:
-    """What ``binding_limit`` reads of one engine run, with the work all done."""
+    """What ``binding_limit`` reads of one engine run: its makespan and how many VMs it left
+    not moved (0 unless given)."""
 
-    def __init__(self, makespan_s):
+    def __init__(self, makespan_s, not_moved=0):
         self.makespan_s = makespan_s
+        self.not_moved = not_moved
         self.observer = SimpleNamespace(
             queued=Counter({code: 1 for _, code in CONSTRAINTS.values() if code}), deadlines=[]
         )
@@ -331,10 +333,10 @@ class _Ran:
         return 0
 
     def vms_not_moved(self):
-        return 0
+        return self.not_moved
 
 
-def _stand_in(makespans: dict, together: float):
+def _stand_in(makespans: dict, together: float, not_moved: int = 0):
     """An engine stand-in: the makespan of each relaxation alone (1000 s when not given), and of
     all of them together, so that every figure of the sentence can be checked by hand."""
     every = relaxations(SMALL)
@@ -342,8 +344,9 @@ def _stand_in(makespans: dict, together: float):
     def runner(s, capacity_factor=1.0):
         for r in every:
             if r["apply"](SMALL) == s and r["capacity_factor"] == capacity_factor:
-                return _Ran(makespans.get(r["name"], 1000.0))
-        return _Ran(together)
+                given = makespans.get(r["name"], (1000.0, not_moved))
+                return _Ran(*given) if isinstance(given, tuple) else _Ran(given)
+        return _Ran(together, not_moved)
 
     return runner
 
@@ -421,5 +424,41 @@ def test_a_limit_whose_relaxation_makes_the_run_longer_is_said_not_left_to_the_t
         "; 8 migrations per source host would make it longer: 17 min 30 s (+5 %), more at once "
         "is not faster here"
         "; 40 Gbit/s NICs would make it longer: 17 min 0 s (+2 %)"
+        "; 8 arrivals per target host, 4x hosts out at once or 4x uplinks would change nothing."
+    ) in sentence, sentence
+
+
+def test_the_sentence_gives_each_change_as_the_table_does_never_rounded_again():
+    """hw-failure's plan said '(-2 %)' beside a table row of -2.5 % (-2.54 %, rounded twice)."""
+    runner = _stand_in({"max_bandwidth": 974.6}, together=974.6)
+    binding = binding_limit(SMALL, _Ran(1000.0), 4, 2.0, runner=runner)
+    row = next(r for r in binding["table"] if r["constraint"] == "max_bandwidth")
+    assert row["change_pct"] == -2.5
+    assert "(-2.5 %)" in binding["sentence"], binding["sentence"]
+
+
+def test_no_limit_binds_is_never_said_over_rows_that_make_the_run_longer_or_do_less():
+    """hw-failure --seed 15 said 'relaxing each of them changes the makespan by under 1 %'
+    beside table rows of +344 % and +255 %; other seeds said a relaxation that left 6 more VMs
+    not moved 'would change nothing'. From 1000 s with 10 VMs not moved: the per-host cap to
+    4440 s (+344 %), NICs to 3548 s (+254.8 %), the cap to 1000 s but 16 VMs not moved; the
+    rest unchanged."""
+    runner = _stand_in(
+        {"per_source_host": (4440.0, 10), "nic": (3548.0, 10), "max_bandwidth": (1000.0, 16)},
+        together=4000.0,
+        not_moved=10,
+    )
+    sentence = binding_limit(SMALL, _Ran(1000.0, 10), 4, 2.0, runner=runner)["sentence"]
+    assert sentence.startswith(
+        "No single limit binds: relaxing none of them x4 shortens the makespan (16 min 40 s) by "
+        "1 % or more while doing the plan's work"
+    ), sentence
+    assert "under 1 %" not in sentence and "no limit here governs" not in sentence
+    assert (
+        "; 8 migrations per source host would make it longer: 1 h 14 min (+344 %), more at once "
+        "is not faster here"
+        "; 40 Gbit/s NICs would make it longer: 59 min 8 s (+254.8 %)"
+        "; a 4.29 Gbit/s per-migration cap would leave more undone in about the same time: "
+        "16 VMs not moved instead of 10"
         "; 8 arrivals per target host, 4x hosts out at once or 4x uplinks would change nothing."
     ) in sentence, sentence

@@ -44,10 +44,12 @@ def test_two_vms_that_crash_with_their_host_and_restart_are_counted_and_said():
     assert len(restarts) == summary["crashed_restarted"] == 2
     assert summary["moved_more_than_once"] == {}
     lines = _fleet_lines(json.loads(json.dumps(summary)))
-    assert "2 VMs crashed with their host and were restarted elsewhere" in lines
+    assert "2 VMs that crashed with their host were restarted on another host" in lines
     # what the failed migration sent is in the total, and said with its share
     sent = next(line for line in lines if line.startswith("makespan"))
-    assert "of it by migrations that failed or were aborted" in sent
+    assert (
+        "(migrations that failed or were aborted sent " in sent and " of the total and ran " in sent
+    )
 
 
 def test_one_vm_crashed_and_several_move_counts_read_in_english():
@@ -55,13 +57,13 @@ def test_one_vm_crashed_and_several_move_counts_read_in_english():
     from migrationsim.fleet.summary import failed_work_sentence, moves_sentence
 
     assert moves_sentence(summary) == (
-        "1 VM crashed with its host and was restarted elsewhere; "
+        "1 VM that crashed with its host was restarted on another host; "
         "12 VMs moved twice, 1 VM moved 3 times"
     )
     assert moves_sentence({}) == ""  # an older summary without the counts: nothing invented
     assert failed_work_sentence({"failed_bytes_sent": 0.0, "failed_migration_s": 0.0}) == ""
     assert failed_work_sentence({"failed_bytes_sent": 2**30, "failed_migration_s": 90.0}) == (
-        "1.0 GiB of it by migrations that failed or were aborted, which ran 1 min 30 s in all"
+        "migrations that failed or were aborted sent 1.0 GiB of the total and ran 1 min 30 s in all"
     )
 
 

@@ -73,3 +73,12 @@ def sweep_point(run) -> str:
     if sweep.y_param:
         text += f", {sweep.y_param}={point.get('y')}"
     return text
+
+
+@register.filter
+def left_unnamed(names, total) -> int:
+    """How many of ``total`` a list of example names leaves out (the not-handled rows name six)."""
+    try:
+        return max(0, int(total) - len(names or ()))
+    except (TypeError, ValueError):
+        return 0
