@@ -12,6 +12,7 @@ status 2 and a message naming the flag.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -208,18 +209,33 @@ def _fleet(args: argparse.Namespace) -> int:
                 return 2
             if new:
                 created.append(value)
-    for opened in outputs.values():
-        opened.truncate(0)
     events_file, vms_file = outputs.get("--events"), outputs.get("--vms")
+    writing = "--events"  # which output a failed write (a full disk, /dev/full) was to
     try:
+        for name, opened in outputs.items():
+            writing = name
+            opened.truncate(0)
+        writing = "--events"
         listener = (lambda e: events_file.write(json.dumps(e) + "\n")) if events_file else None
         # each pre-copy round is an event only for an event log that asks for every event
         run = FleetRun(scenario, listener, round_events=events_file is not None).run()
         if vms_file:
+            writing = "--vms"
             vms_file.write(vm_rows_csv(run))
+        for name, opened in outputs.items():
+            writing = name
+            opened.close()
+    except OSError as exc:
+        value = args.events if writing == "--events" else args.vms
+        print(
+            f"{prog}: error: {writing}: cannot write {value}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 2
     finally:
         for opened in outputs.values():
-            opened.close()
+            with contextlib.suppress(OSError):  # already said above
+                opened.close()
     summary = summarize(run)
     if args.json:
         print(json.dumps(summary, allow_nan=False))

@@ -177,8 +177,8 @@ class Qemu(Policy):
                 True,
                 f"The pass left nothing pending before QEMU had measured its bandwidth "
                 f"(threshold still 0): the VM pauses and the "
-                f"{format_bytes(state.pending_bytes)} written meanwhile are copied at "
-                f"full link speed.",
+                f"{format_bytes(state.pending_bytes)} written meanwhile are copied "
+                f"without the rate cap.",
             )
         if state.pending_bytes == 0.0:
             return Stop(
@@ -191,9 +191,8 @@ class Qemu(Policy):
             return Stop(
                 "threshold_reached",
                 True,
-                f"Pending {format_bytes(state.pending_bytes)} fell below the threshold "
-                f"{format_bytes(threshold)} (measured bandwidth x downtime limit): the VM "
-                f"pauses and the rest is copied at full link speed.",
+                f"Pending {_below(state.pending_bytes, threshold)} (measured bandwidth x "
+                f"downtime limit): the VM pauses and the rest is copied without the rate cap.",
             )
         return self._limits(state) if self.limited else None
 
@@ -290,6 +289,15 @@ def postcopy_switch_stop(state: PrecopyState) -> Stop:
         f"moves to the target now and the rest follows by post-copy.",
         "post_copy",
     )
+
+
+def _below(pending: float, threshold: float) -> str:
+    """'38.1 MiB fell below the threshold 38.4 MiB', in whole bytes where the rounded figures
+    would read as equal."""
+    said, limit = format_bytes(pending), format_bytes(threshold)
+    if said == limit:
+        said, limit = f"{pending:,.0f} B", f"{threshold:,.0f} B"
+    return f"{said} fell below the threshold {limit}"
 
 
 class AutoConverge:

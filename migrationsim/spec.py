@@ -388,7 +388,7 @@ def build_spec(**params: Any) -> MigrationSpec:
     for name in ("bandwidth", "max_bandwidth", "dirty_rate"):
         if v[name] is not None and v[name] > MAX_RATE_BPS:
             raise InvalidParameter(
-                name, "must be at most 1PB/s (faster than any memory bus or link)"
+                name, "must be at most 1e15B/s (1 PB/s: faster than any memory bus or link)"
             )
     for name in (
         "resume_time",
@@ -405,7 +405,7 @@ def build_spec(**params: Any) -> MigrationSpec:
         raise InvalidParameter(
             "page_time",
             f"must be at most the time a written page takes on the link ({written_page_bytes} B "
-            f"at the bandwidth: {written_page_bytes / v['bandwidth'] * 1e6:.3g} µs); "
+            f"at the bandwidth: {written_page_bytes / v['bandwidth'] * 1e9:.6g} ns); "
             "a migration thread slower than its link for every page is not modelled",
         )
     if v["device_state"] > MAX_MEMORY_BYTES:

@@ -1,6 +1,7 @@
 """`python -m migrationsim fleet`: the summary contract, the event log, and the plan (--plan)."""
 
 import json
+import os
 
 import pytest
 
@@ -121,6 +122,15 @@ def test_an_output_file_that_cannot_be_written_exits_2_naming_its_flag_before_th
         assert main(["fleet", "--preset", "demo", flag, str(target)]) == 2
         err = capsys.readouterr().err
         assert f"{flag}: cannot write {target}" in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this system")
+@pytest.mark.parametrize("flag", ["--events", "--vms"])
+def test_an_output_whose_writes_fail_exits_2_naming_its_flag(capsys, flag):
+    """/dev/full opens, then every write fails (a full disk): it was a traceback."""
+    assert main(["fleet", "--preset", "demo", flag, "/dev/full"]) == 2
+    err = capsys.readouterr().err
+    assert f"{flag}: cannot write /dev/full" in err and "Traceback" not in err
 
 
 def test_a_refused_vms_file_leaves_the_events_file_as_it_was(capsys, tmp_path):
