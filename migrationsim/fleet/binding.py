@@ -381,6 +381,7 @@ def binding_limit(
         else:
             trial = runner(r["apply"](subject), capacity_factor=r["capacity_factor"])
             out = _outcome(trial)
+            del trial  # one relaxed run alive at a time (each is the whole fleet)
             row.update(
                 out,
                 rerun=True,

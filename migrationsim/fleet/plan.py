@@ -91,13 +91,16 @@ def plan(
         "capacity": _capacity_check(events, fleet, scenario),
         "policy": scenario.policy,
     }
+    vms_in_scope, per_host = len(vms), len(vms) / max(1, len(in_scope))
+    # the fleet drawn for the counts above is not needed again: freed before the engine draws
+    # its own (a plan's peak memory is then the engine run's, not twice it)
+    del run, fleet, in_scope, vms, migrate
     progress(f"Running the engine on the scenario (seed {scenario.seed})")
     base = observe(scenario)
-    result.update(_predicted(scenario, base, events, len(fleet.vms)))
+    result.update(_predicted(scenario, base, events, result["vms"]))
     if sensitivity:
-        per_host = len(vms) / max(1, len(in_scope))
         result["binding_limit"] = binding_limit(
-            scenario, base, len(vms), per_host, progress=progress
+            scenario, base, vms_in_scope, per_host, progress=progress
         )
     else:
         result["binding_limit"] = None
