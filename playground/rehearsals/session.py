@@ -139,7 +139,13 @@ class Session:
             if kind == "migrated":
                 guest.host = event["target"]
             elif kind == "restarted":
+                # what stopped it stays said: a crash (its host failed) or a termination
                 guest.host = event["host"]
+                guest.state = (
+                    "crashed, then restarted on another host"
+                    if event.get("host_error")
+                    else "terminated, then restarted on another host"
+                )
         self._cursor = len(events)
 
     @property
