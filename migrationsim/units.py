@@ -122,7 +122,7 @@ def _significant(x: float, digits: int = 3) -> str:
 
 
 def format_duration(s: float) -> str:
-    """Seconds in the unit that reads best: '0.35 ms', '52.3 ms', '12.3 s', '4 min 10 s',
+    """Seconds in the unit that reads best: '3.28 µs', '0.35 ms', '52.3 ms', '12.3 s', '4 min 10 s',
     '12 h 5 min' (not '725.0 min'), '3 d 4 h'; past a month in words ('2.3 years')."""
     s = float(s)
     if not math.isfinite(s):
@@ -131,6 +131,8 @@ def format_duration(s: float) -> str:
         return "-" + format_duration(-s)
     if 0 < s < 1e-6:  # below a microsecond (a typed 1e-320 s): short, not 300 digits of ms
         return f"{s * 1e6:.3g} µs"
+    if 0 < s < 1e-5:  # a few microseconds: '3.28 µs', not '0.00328 ms'
+        return f"{_significant(s * 1e6)} µs"
     if s < 1:
         ms = _significant(s * 1000)
         return "1 s" if ms == "1000" else f"{ms} ms"

@@ -150,6 +150,8 @@ def test_the_cli_prints_the_outcome_in_words_with_its_code(capsys):
         (3 * 86400 + 4 * 3600, "3 d 4 h"),
         (0.0, "0 ms"),
         (5e-7, "0.5 µs"),
+        (3.28e-6, "3.28 µs"),  # a 4 KiB guest's pre-copy read '0.00328 ms'
+        (3.5e-4, "0.35 ms"),
         (1e-320, "1e-314 µs"),  # a typed downtime limit: it printed 320 digits of ms
     ],
 )
