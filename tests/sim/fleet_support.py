@@ -165,3 +165,25 @@ def small_region(racks_per_zone: int, per_host: int) -> dict:
         group["count"] = racks_per_zone
     data["fleet"]["vms"]["per_host"] = per_host
     return data
+
+
+def two_vms_whose_source_fails() -> dict:
+    """Two 8 GiB web VMs on r1-h1, one migrating at a time; r1-h1 fails during the first
+    migration's first pass (source_failure 1.0): both crash (and restart elsewhere)."""
+    return scenario(
+        hosts=3,
+        vms=[("a", "r1-h1", "8GiB", "web"), ("b", "r1-h1", "8GiB", "web")],
+        failures={"source_failure": 1.0},
+        caps={"per_source_host": 1},
+    )
+
+
+def six_vms_with_flaky_targets() -> dict:
+    """Six 4 GiB web VMs on r1-h1, two at a time, each attempt's target failing with
+    probability 0.3 (target_failure): some attempts fail and are retried."""
+    return scenario(
+        hosts=3,
+        vms=[(f"v{i}", "r1-h1", "4GiB", "web") for i in range(6)],
+        failures={"target_failure": 0.3},
+        caps={"per_source_host": 2},
+    )

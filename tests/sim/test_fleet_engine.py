@@ -8,7 +8,14 @@ from migrationsim.migration import new_memory
 from migrationsim.precopy import LinkRate, Precopy
 from migrationsim.switchover import device_and_resume_s
 
-from .fleet_support import max_concurrent, of_kind, run, scenario
+from .fleet_support import (
+    max_concurrent,
+    of_kind,
+    run,
+    scenario,
+    six_vms_with_flaky_targets,
+    two_vms_whose_source_fails,
+)
 
 GIB = 1024**3
 
@@ -297,24 +304,14 @@ def test_a_target_failure_before_the_switch_backs_out_and_the_vm_stays_on_its_so
 
 
 def test_a_failed_attempt_is_retried_and_can_succeed():
-    data = scenario(
-        hosts=3,
-        vms=[(f"v{i}", "r1-h1", "4GiB", "web") for i in range(6)],
-        failures={"target_failure": 0.3},
-        caps={"per_source_host": 2},
-    )
+    data = six_vms_with_flaky_targets()
     fleet_run, events = run(data)
     retried = [r for r in fleet_run.records if r.attempts > 1 and r.outcome == "migrated"]
     assert of_kind(events, "target_failed") and retried
 
 
 def test_a_source_failure_during_migration_crashes_its_vms():
-    data = scenario(
-        hosts=3,
-        vms=[("a", "r1-h1", "8GiB", "web"), ("b", "r1-h1", "8GiB", "web")],
-        failures={"source_failure": 1.0},
-        caps={"per_source_host": 1},
-    )
+    data = two_vms_whose_source_fails()
     fleet_run, events = run(data)
     assert of_kind(events, "host_failed")[0]["host"] == "r1-h1"
     assert {e["vm"] for e in of_kind(events, "crashed")} == {"a", "b"}

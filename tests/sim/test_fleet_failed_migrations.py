@@ -9,7 +9,13 @@ import pytest
 
 from migrationsim.fleet import summarize
 
-from .fleet_support import of_kind, run, scenario
+from .fleet_support import (
+    of_kind,
+    run,
+    scenario,
+    six_vms_with_flaky_targets,
+    two_vms_whose_source_fails,
+)
 
 CAP = 128 * 2**20  # QEMU's default max_bandwidth, bytes a second
 WINDOW_S = 0.1  # QEMU sends in 100 ms rate-limit windows: a window's bytes is the slack
@@ -41,12 +47,7 @@ def test_three_attempts_that_fail_on_their_target_count_every_byte_and_second_th
 
 
 def test_a_retried_migration_that_succeeds_counts_its_failed_attempts_too():
-    data = scenario(
-        hosts=3,
-        vms=[(f"v{i}", "r1-h1", "4GiB", "web") for i in range(6)],
-        failures={"target_failure": 0.3},
-        caps={"per_source_host": 2},
-    )
+    data = six_vms_with_flaky_targets()
     fleet_run, events = run(data)
     retried = [r for r in fleet_run.records if r.attempts > 1 and r.outcome == "migrated"]
     assert retried
@@ -66,12 +67,7 @@ def test_a_retried_migration_that_succeeds_counts_its_failed_attempts_too():
 def test_migrations_cut_short_by_their_source_failing_count_what_they_sent():
     """source_failure 1.0: the source fails during the first migration's first pass, the VMs
     crash (and restart elsewhere). The one migrating had sent data: it is counted."""
-    data = scenario(
-        hosts=3,
-        vms=[("a", "r1-h1", "8GiB", "web"), ("b", "r1-h1", "8GiB", "web")],
-        failures={"source_failure": 1.0},
-        caps={"per_source_host": 1},
-    )
+    data = two_vms_whose_source_fails()
     fleet_run, events = run(data)
     (start,) = of_kind(events, "migration_start")
     (precopy,) = of_kind(events, "precopy_start")

@@ -9,7 +9,7 @@ from collections import Counter
 from migrationsim.cli import _fleet_lines, main
 from migrationsim.fleet import FleetRun, load_scenario, summarize
 
-from .fleet_support import of_kind, run, scenario
+from .fleet_support import of_kind, run, two_vms_whose_source_fails
 
 
 def _moves_by_vm(events) -> Counter:
@@ -32,12 +32,7 @@ def test_the_demo_summary_says_3_vms_moved_twice_as_its_event_log_shows(capsys):
 
 
 def test_two_vms_that_crash_with_their_host_and_restart_are_counted_and_said():
-    data = scenario(
-        hosts=3,
-        vms=[("a", "r1-h1", "8GiB", "web"), ("b", "r1-h1", "8GiB", "web")],
-        failures={"source_failure": 1.0},
-        caps={"per_source_host": 1},
-    )
+    data = two_vms_whose_source_fails()
     fleet_run, events = run(data)
     summary = summarize(fleet_run)
     restarts = [e for e in of_kind(events, "restarted") if e["host_error"]]
