@@ -410,9 +410,17 @@ class FleetRun(Kernel):
         self._try_host(host)
 
     def _dequeue(self, vm: Vm, host: Host) -> None:
+        """Take a VM out of its host's queue without starting it (it crashed or was stopped):
+        its wait ends now, as a start would end it (it read 0 s, pulling the median down)."""
         queue = self.queues.get(host.id)
         if queue and vm in queue:
             queue.remove(vm)
+            self._waited(vm)
+
+    def _waited(self, vm: Vm) -> None:
+        rec = self.records[vm.id]
+        if rec.queued_at is not None:
+            rec.queue_wait_s = self.now - rec.queued_at
 
     def _try_host(self, host: Host) -> None:
         """Start the migrations waiting on this host that the caps and placement allow."""
@@ -422,6 +430,7 @@ class FleetRun(Kernel):
             ev = self.host_event.get(host.id)
             if ev is None:  # the host was skipped or is back: nothing to do for this VM
                 queue.popleft()
+                self._waited(vm)
                 self.leaving.discard(vm.id)
                 continue
             blocked = self._blocker(vm, host, ev)
@@ -951,7 +960,8 @@ class FleetRun(Kernel):
         self.emit("host_failed", host=host.name, cause=cause)
         host.state = FAILED
         self.placement.leave_pool(host)
-        self.queues.pop(host.id, None)
+        for vm in self.queues.pop(host.id, None) or ():
+            self._waited(vm)  # its wait ended with its host
         # Where each migration's VM is decides what it lives through. Until the blackout ends
         # the source holds all of it (paused in the blackout): a failed target means it resumes
         # there, a failed source that it is lost with it (the loop over its VMs below).

@@ -159,3 +159,16 @@ def test_a_scheduled_host_waiting_for_an_arrival_whose_source_fails_goes_into_ma
     assert starts and starts[0]["t_s"] == r1_h1_failed["t_s"]
     assert {h.name: h.state for h in fleet_run.fleet.hosts}["r1-h3"] == "up"  # patched, back
     assert of_kind(events, "maintenance_done")
+
+
+def test_a_vm_still_queued_when_its_host_fails_waited_until_the_failure():
+    """Its queue wait read 0 s (only a start ended a wait), pulling the run's median down:
+    hw-failure's median queue wait was 29.5 s where its queued VMs had waited minutes."""
+    from .fleet_support import run, two_vms_whose_source_fails
+
+    fleet_run, events = run(two_vms_whose_source_fails())
+    (failed,) = of_kind(events, "host_failed")
+    (queued,) = [e for e in of_kind(events, "queued") if e["vm"] == "b"]
+    b = next(r for r in fleet_run.records if fleet_run.fleet.vms[r.vm].name == "b")
+    assert b.outcome == "crashed" and b.attempts == 0
+    assert b.queue_wait_s == failed["t_s"] - queued["t_s"] > 0
