@@ -609,7 +609,7 @@ def _the_others(singles: list[dict], ref: dict, named) -> str:
     if nothing:
         # every one of them (the table lists them too), each relaxed alone: "would" reads right
         # after one plural name ("4x uplinks") as after several
-        text += f"; {_join([_short(r) for r in nothing], 'or')} would change nothing"
+        text += f"; {_join([_short(r) for r in nothing], 'or')} would change it by under {MOVES_PCT:g} %"
     return text
 
 

@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Iterator
 
 from migrationsim import notice as notices
+from migrationsim.humanize import count
 
 from .engine import FleetRun
 from .export import vm_rows
@@ -219,7 +220,10 @@ class FleetStream:
                 self._host_events_left[host.name] = left + 1
             self.hosts_scope = len(self._host_events_left)
             self._notes.append(
-                [t, f"maintenance {e['event']} ({e['maintenance']}) starts: {e['hosts']} hosts"]
+                [
+                    t,
+                    f"maintenance {e['event']} ({e['maintenance']}) starts: {count(e['hosts'], 'host')}",
+                ]
             )
         elif kind == "host_scheduled":
             self._host_open[e["host"]] = ("draining", t)
