@@ -100,6 +100,10 @@ def test_a_plan_whose_vms_crash_with_their_host_never_says_every_vm_moved(alice,
     page = plan.content.decode()
     assert crashed and "every VM found a target and moved" not in page
     assert f"No VM is left stuck or aborted, but {crashed} VMs in scope are not handled" in page
+    # the card counts what it says it counts: a big "0" under "Will not move" read as if the
+    # crashed VMs had moved; its six example names say how many more there are
+    assert "<h2>Stuck or aborted</h2>" in page and "Will not move" not in page
+    assert f"and {crashed - 6} more)" in page
 
 
 def test_the_will_live_migrate_card_shows_what_the_engine_predicts_not_the_policy_count(
