@@ -64,6 +64,8 @@ OUTCOME_DIRECTIONS = {
     "crashed": LOWER,
     "aborted": LOWER,
     "stuck": LOWER,
+    # the VMs no maintenance asked to leave: with it the rows add up to the run's VMs
+    "unaffected": NEUTRAL,
 }
 
 

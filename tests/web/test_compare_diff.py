@@ -155,6 +155,10 @@ def test_more_vms_crashed_is_worse_and_a_count_with_no_better_way_is_only_change
     assert migrated["cells"][1]["judged"] == "worse"  # fewer moved
     if _cell(response, "migrations", 1)["differs"]:
         assert _cell(response, "migrations", 1)["judged"] == ""
+    # the outcome rows add up to each run's VMs (there was no row for the unaffected ones)
+    for i, run in enumerate((a, b)):
+        rows = response.context["outcome_rows"]
+        assert sum(r["cells"][i]["value"] for r in rows) == run.summary["vms"]
 
 
 def test_a_list_of_names_reads_as_a_list_and_only_a_range_as_a_range():
