@@ -115,5 +115,11 @@ def test_the_past_runs_lists_are_fragments_for_htmx_and_refresh_while_a_run_is_u
         assert f'<div id="{list_id}"' in client.get(url).content.decode()
 
 
+def test_the_past_runs_page_says_it_lists_single_vm_runs_and_links_the_fleet_runs(client):
+    """It said "No runs yet" to a visitor with two fleet runs, and led nowhere near them."""
+    page = client.get("/runs/").content.decode()
+    assert 'id="runs-scope"' in page and 'href="/fleets/runs/"' in page
+
+
 def test_a_finished_list_does_not_refresh(client):
     assert "hx-trigger" not in client.get("/fleets/runs/", **HTMX).content.decode()
