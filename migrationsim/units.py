@@ -129,10 +129,8 @@ def format_duration(s: float) -> str:
         return "forever" if s > 0 else "-"
     if s < 0:
         return "-" + format_duration(-s)
-    if 0 < s < 1e-6:  # below a microsecond (a typed 1e-320 s): short, not 300 digits of ms
+    if 0 < s < 1e-5:  # microseconds: '3.28 µs', not '0.00328 ms'; a typed 1e-320 s is short
         return f"{s * 1e6:.3g} µs"
-    if 0 < s < 1e-5:  # a few microseconds: '3.28 µs', not '0.00328 ms'
-        return f"{_significant(s * 1e6)} µs"
     if s < 1:
         ms = _significant(s * 1000)
         return "1 s" if ms == "1000" else f"{ms} ms"

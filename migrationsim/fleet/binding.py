@@ -494,9 +494,10 @@ def _verdict(rows: list[dict], ref: dict, reference: Prediction, sliced: bool) -
         and r["change_pct"] <= -MOVES_PCT
         and (best is None or r["change_pct"] < best["change_pct"])
     ]
-    caveat = ""
+    caveat, shortest_by_less = "", ()
     if less:
         r = min(less, key=lambda r: r["change_pct"])
+        shortest_by_less = (r,)  # said once, here; the others of ``less`` by ``_the_others``
         caveat = (
             f" ({_short(r)} would cut the makespan to {_span(r['makespan_s'])} only by doing "
             f"less: {_work(r, ref)})"
@@ -515,12 +516,12 @@ def _verdict(rows: list[dict], ref: dict, reference: Prediction, sliced: bool) -
                 f"; relaxing all of them together cuts it to {_span(together['makespan_s'])} "
                 f"({_pc(together['change_pct'])} %): several limits bind at once"
             )
-        elif all(r in _unchanged(singles, ref) for r in singles if r["rerun"]):
+        elif len(_unchanged(singles, ref)) == sum(1 for r in singles if r["rerun"]):
             text += (
                 ": the time goes to what no limit here governs (notices, the host downtime, the "
                 "VMs' own copying)"
             )
-        text += caveat + _the_others(singles, ref, named=())
+        text += caveat + _the_others(singles, ref, named=shortest_by_less)
         if ref["unfinished_hosts"]:
             n = ref["unfinished_hosts"]
             text += (
@@ -544,7 +545,7 @@ def _verdict(rows: list[dict], ref: dict, reference: Prediction, sliced: bool) -
         )
         if does_more(r, ref):
             text += f", and it does more work: {_work(r, ref)}"
-    text += caveat + _the_others(singles, ref, named=(best, *also, *less))
+    text += caveat + _the_others(singles, ref, named=(best, *also, *shortest_by_less))
     if together and together["change_pct"] < best["change_pct"] - 10:
         text += (
             f"; all of them relaxed together: {_span(together['makespan_s'])} "

@@ -6,7 +6,7 @@ from collections import Counter
 
 import numpy as np
 
-from migrationsim.humanize import duration, size
+from migrationsim.humanize import count, duration, size
 
 from . import reasons as why
 
@@ -62,11 +62,11 @@ def summarize(run) -> dict:
         "vms": len(records),
         "hosts": len(fleet.hosts),
         "outcomes": outcomes,
-        "migrations": sum(r.migrations for r in records),
+        "migrations": sum(n * vms for n, vms in moves.items()),
         # VMs that crashed with their host and were started again elsewhere (whatever became
         # of them after), and VMs that moved more than once, by how many times ("2": 3)
         "crashed_restarted": sum(1 for r in records if r.restarts_after_crash),
-        "moved_more_than_once": {str(n): count for n, count in sorted(moves.items()) if n > 1},
+        "moved_more_than_once": {str(n): vms for n, vms in sorted(moves.items()) if n > 1},
         "makespan_s": run.makespan_s,
         "blackout_p50_s": _pct(blackouts, 50),
         "blackout_p99_s": _pct(blackouts, 99),
@@ -99,10 +99,6 @@ def summarize(run) -> dict:
 # --- the summary's counts in words (the CLI's run summary and the web's results say them alike)
 
 
-def _vms(n: int) -> str:
-    return f"{n:,} VM" if n == 1 else f"{n:,} VMs"
-
-
 def _times(n: int) -> str:
     return {1: "once", 2: "twice"}.get(n, f"{n:,} times")
 
@@ -110,23 +106,22 @@ def _times(n: int) -> str:
 def moves_sentence(summary: dict) -> str:
     """The restarts after a crash and the VMs that moved more than once, the engine's counts in
     words ("10 VMs that crashed with their host were restarted on another host; 3 VMs moved
-    twice");
-    "" when there are none (and for a summary stored before these keys existed)."""
+    twice"); "" when there are none (and for a summary stored before these keys existed)."""
     parts = []
     crashed = summary.get("crashed_restarted") or 0
     if crashed:
         were = "was" if crashed == 1 else "were"
         their = "its" if crashed == 1 else "their"
-        # "of the crashed": they keep the outcome crashed (never "restarted", which is a VM
+        # "that crashed": they keep the outcome crashed (never "restarted", which is a VM
         # stopped because it cannot live-migrate), so the sentence says which they are
         parts.append(
-            f"{_vms(crashed)} that crashed with {their} host {were} restarted on another host"
+            f"{count(crashed, 'VM')} that crashed with {their} host {were} restarted on another host"
         )
     moved = summary.get("moved_more_than_once") or {}
     if moved:
         parts.append(
             ", ".join(
-                f"{_vms(n)} moved {_times(int(k))}"
+                f"{count(n, 'VM')} moved {_times(int(k))}"
                 for k, n in sorted(moved.items(), key=lambda kv: int(kv[0]))
             )
         )

@@ -15,8 +15,6 @@ from migrationsim.fleet import FleetRun, parse_scenario, summarize
 
 from .fleet_support import of_kind, scenario
 
-BIG = 64 * 2**30  # the hosts' memory, for the accounting checks
-
 
 def _fleet(policy=None):
     return scenario(
