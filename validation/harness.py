@@ -39,11 +39,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def qemu_command(case: Case, guest: Path, qmp_path: Path, serial_path: Path) -> list[str]:
+def qemu_command(
+    case: Case, guest: Path, qmp_path: Path, serial_path: Path, accel: str = "tcg"
+) -> list[str]:
+    """``accel``: ``tcg`` (the vCPU emulated, what every host can run) or ``kvm`` (the vCPU on
+    the host's CPU, where ``/dev/kvm`` works)."""
     return [
         QEMU,
         "-accel",
-        "tcg",
+        accel,
         "-m",
         f"{case.memory_mib}M",
         "-nodefaults",
@@ -68,13 +72,13 @@ def _wait_for(predicate, timeout_s: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def run_migration(case: Case, guest: Path) -> dict:
+def run_migration(case: Case, guest: Path, accel: str = "tcg") -> dict:
     with tempfile.TemporaryDirectory(prefix="mig-validation-") as tmp:
         tmp_path = Path(tmp)
         port = free_port()
         src_serial, dst_serial = tmp_path / "src.txt", tmp_path / "dst.txt"
-        src_cmd = qemu_command(case, guest, tmp_path / "src.sock", src_serial)
-        dst_cmd = qemu_command(case, guest, tmp_path / "dst.sock", dst_serial) + [
+        src_cmd = qemu_command(case, guest, tmp_path / "src.sock", src_serial, accel)
+        dst_cmd = qemu_command(case, guest, tmp_path / "dst.sock", dst_serial, accel) + [
             "-incoming",
             f"tcp:127.0.0.1:{port}",
         ]
@@ -178,14 +182,16 @@ def cpu_count() -> int:
     return os.cpu_count() or 0
 
 
-def migrate_to_command(case: Case, guest: Path, command: str, max_bandwidth_bps: int) -> dict:
+def migrate_to_command(
+    case: Case, guest: Path, command: str, max_bandwidth_bps: int, accel: str = "tcg"
+) -> dict:
     """Migrate the guest into a shell command (`exec:`) with no destination QEMU; returns the
     final `query-migrate` answer. The command runs in a temporary folder ($PWD)."""
     with tempfile.TemporaryDirectory(prefix="mig-validation-") as tmp:
         tmp_path = Path(tmp)
         serial = tmp_path / "src.txt"
         proc = subprocess.Popen(
-            qemu_command(case, guest, tmp_path / "src.sock", serial),
+            qemu_command(case, guest, tmp_path / "src.sock", serial, accel),
             stdout=subprocess.DEVNULL,
             cwd=tmp,
         )
@@ -213,14 +219,14 @@ def migrate_to_command(case: Case, guest: Path, command: str, max_bandwidth_bps:
                 proc.wait()
 
 
-def device_state_bytes(case: Case, guest: Path) -> int:
+def device_state_bytes(case: Case, guest: Path, accel: str = "tcg") -> int:
     """The bytes a migration stream carries besides RAM: migrate the guest to a file
     (`exec:cat > file`) and subtract `ram.transferred` from the file's size."""
-    answer = migrate_to_command(case, guest, "cat > stream.bin", case.max_bandwidth_bps)
+    answer = migrate_to_command(case, guest, "cat > stream.bin", case.max_bandwidth_bps, accel)
     return answer["stream_file_bytes"] - int(answer["ram"]["transferred"])
 
 
-def sender_run(case: Case, guest: Path, max_bandwidth_bps: int) -> dict:
+def sender_run(case: Case, guest: Path, max_bandwidth_bps: int, accel: str = "tcg") -> dict:
     """An uncapped migration into `cat > /dev/null`: how fast the source alone writes its stream
     when the reader keeps up (what a socket buffer hides from the source's clock)."""
-    return migrate_to_command(case, guest, "cat > /dev/null", max_bandwidth_bps)
+    return migrate_to_command(case, guest, "cat > /dev/null", max_bandwidth_bps, accel)

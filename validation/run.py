@@ -138,15 +138,19 @@ def sender_link_from_calibration(calibration: dict) -> Link | None:
     )
 
 
-def measure(cases: list[Case], repetitions: int) -> dict:
+def measure(cases: list[Case], repetitions: int, accel: str = "tcg") -> dict:
     with tempfile.TemporaryDirectory(prefix="mig-validation-guest-") as tmp:
         guest = build_guest(Path(tmp))
         calibration = {
-            "link_runs": [run_migration(calibration_case(), guest) for _ in range(repetitions)],
-            "page_time_runs": [run_migration(page_time_case(), guest) for _ in range(repetitions)],
-            "device_state_bytes": device_state_bytes(CASES_BY_NAME["idle"], guest),
+            "link_runs": [
+                run_migration(calibration_case(), guest, accel) for _ in range(repetitions)
+            ],
+            "page_time_runs": [
+                run_migration(page_time_case(), guest, accel) for _ in range(repetitions)
+            ],
+            "device_state_bytes": device_state_bytes(CASES_BY_NAME["idle"], guest, accel),
             "sender_runs": [
-                sender_run(CASES_BY_NAME["write-once-64M"], guest, UNCAPPED_BPS)
+                sender_run(CASES_BY_NAME["write-once-64M"], guest, UNCAPPED_BPS, accel)
                 for _ in range(repetitions)
             ],
         }
@@ -154,8 +158,13 @@ def measure(cases: list[Case], repetitions: int) -> dict:
         for repetition in range(repetitions):
             for case in cases:
                 print(f"[{repetition + 1}/{repetitions}] {case.name}", file=sys.stderr, flush=True)
-                records[case.name].append(run_migration(case, guest))
-    return {"qemu": qemu_version(), "calibration": calibration, "records": records}
+                records[case.name].append(run_migration(case, guest, accel))
+    return {
+        "qemu": qemu_version(),
+        "accel": accel,
+        "calibration": calibration,
+        "records": records,
+    }
 
 
 def analyse(measurements: dict) -> dict:
@@ -254,6 +263,51 @@ def sensitivity_table(analysis: dict) -> str:
     return "\n".join(lines)
 
 
+def run_name(path: Path) -> str:
+    """A recording's name in the run-to-run table: the published one is ``published``."""
+    return "published" if path.resolve() == RESULTS.resolve() else path.stem
+
+
+def runs_table(runs: list[tuple[str, dict]]) -> str:
+    """The same cases in several recorded runs, side by side (each run predicted with its own
+    calibration): QEMU's median and the model's, time and blackout, then each run's summary.
+    How far QEMU's own medians move from run to run is the floor under any model's error."""
+    names = [name for name, _ in runs]
+    lines = [
+        "| case | "
+        + " | ".join(f"time s: {n} (QEMU / model)" for n in names)
+        + " | "
+        + " | ".join(f"blackout ms: {n} (QEMU / model)" for n in names)
+        + " |",
+        "|---|" + "---|" * (2 * len(runs)),
+    ]
+    rows_by_run = [{row["case"]: row for row in analysis["rows"]} for _, analysis in runs]
+    for case in rows_by_run[0]:
+        rows = [by_case.get(case) for by_case in rows_by_run]
+        times = [
+            f"{r['measured']['time_s'][0]:.3f} / {r['predicted']['time_s']:.3f}" if r else "-"
+            for r in rows
+        ]
+        blackouts = [
+            f"{r['measured']['blackout_s'][0] * 1e3:.0f} / {r['predicted']['blackout_s'] * 1e3:.1f}"
+            if r and r["measured"]["blackout_s"]
+            else "-"
+            for r in rows
+        ]
+        lines.append(f"| {case} | " + " | ".join(times + blackouts) + " |")
+    lines.append("")
+    for name, analysis in runs:
+        s, link = analysis["summary"], analysis["link"]
+        lines.append(
+            f"- {name}: mean |error| time {s['mean_time_error'] * 100:.1f} %, bytes "
+            f"{s['mean_bytes_error'] * 100:.1f} %; blackouts within 20 % or 2 ms "
+            f"{s['blackouts_on_target']}/{s['blackouts']}; outcomes {s['outcomes_agree']}/"
+            f"{s['cases']}; link {link['rate_bps'] / 1e6:.0f} MB/s, time per page "
+            f"{link.get('page_time_s', 0.0) * 1e9:.0f} ns."
+        )
+    return "\n".join(lines)
+
+
 def _mb(values: tuple) -> str:
     return f"{values[0] / 1e6:.2f} [{values[1] / 1e6:.2f}-{values[2] / 1e6:.2f}]"
 
@@ -264,12 +318,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--from-results", type=Path, help="recompute from a recorded results.json")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--runs",
+        type=Path,
+        nargs="+",
+        metavar="RESULTS",
+        help="compare recorded runs side by side (no QEMU): the run-to-run table",
+    )
+    parser.add_argument(
+        "--accel",
+        choices=("tcg", "kvm"),
+        default="tcg",
+        help="QEMU's accelerator: tcg (any host) or kvm (where /dev/kvm works)",
+    )
     args = parser.parse_args(argv)
+    if args.runs:
+        runs = [
+            (run_name(path), analyse(json.loads(path.read_text())["measurements"]))
+            for path in args.runs
+        ]
+        print(runs_table(runs))
+        return 0
     if args.from_results:
         measurements = json.loads(args.from_results.read_text())["measurements"]
     else:
         names = args.cases.split(",") if args.cases else [case.name for case in CASES]
-        measurements = measure([CASES_BY_NAME[n] for n in names], args.repetitions)
+        measurements = measure([CASES_BY_NAME[n] for n in names], args.repetitions, args.accel)
         args.output.write_text(json.dumps({"measurements": measurements}, indent=1) + "\n")
     analysis = analyse(measurements)
     output = args.from_results or args.output  # a recomputed analysis replaces the recorded one

@@ -273,3 +273,25 @@ def test_the_senders_speed_is_the_median_of_migrations_into_a_reader_that_keeps_
     )
     assert sender.rate_bps == pytest.approx(rates[1])
     assert sender.rate_bps > link_from_calibration(calibration).rate_bps
+
+
+def test_qemu_runs_under_tcg_unless_kvm_is_asked_for(tmp_path):
+    from validation.harness import qemu_command
+
+    case = CASES_BY_NAME["idle"]
+    args = (case, tmp_path / "guest.elf", tmp_path / "qmp.sock", tmp_path / "serial.txt")
+    default = qemu_command(*args)
+    assert default[default.index("-accel") + 1] == "tcg"
+    kvm = qemu_command(*args, accel="kvm")
+    assert kvm[kvm.index("-accel") + 1] == "kvm"
+
+
+def test_an_unknown_accelerator_is_refused_before_anything_runs(capsys):
+    import pytest
+
+    from validation.run import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--accel", "hvf"])
+    assert exit_.value.code == 2
+    assert "--accel" in capsys.readouterr().err

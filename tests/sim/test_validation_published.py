@@ -36,3 +36,13 @@ def test_the_published_calibration_is_solved_from_the_recorded_uncapped_runs():
     assert f"**{link['rate_bps'] / 1e6:.0f} MB/s**" in page
     assert f"**{link['page_time_s'] * 1e9:.0f} ns**" in page
     assert f"**{link['device_state_bytes']:,} B**" in page
+
+
+def test_the_run_to_run_table_is_the_models_answer_on_every_recorded_run():
+    from validation.run import run_name, runs_table
+
+    paths = [RESULTS, *sorted((ROOT / "validation" / "runs").glob("*.json"))]
+    runs = [(run_name(p), analyse(json.loads(p.read_text())["measurements"])) for p in paths]
+    page = PAGE.read_text()
+    for line in runs_table(runs).splitlines():
+        assert line in page, line
