@@ -214,12 +214,14 @@ class Vm:
         return self.on_host_maintenance == "MIGRATE" and self.accelerator is None and not self.spot
 
     def why_not_migratable(self) -> str:
+        """Why, in words that follow "it cannot be live-migrated: it " (reasons.py): no colon
+        of their own, so the sentence has one."""
         if self.accelerator:
             return (
-                f"has a {self.accelerator.upper()} attached: accelerators cannot be live-migrated"
+                f"has a {self.accelerator.upper()} attached (accelerators cannot be live-migrated)"
             )
         if self.spot:
-            return "is a Spot VM: Spot VMs are preempted, not migrated"
+            return "is a Spot VM (Spot VMs are preempted, not migrated)"
         return "has onHostMaintenance=TERMINATE"
 
 

@@ -70,3 +70,25 @@ def test_a_vm_that_cannot_live_migrate_is_restarted_elsewhere_with_its_new_host_
     assert row["reason"].startswith("it cannot be live-migrated")
     assert row["reason"].endswith("; restarted on another host")
     assert (row["source"], row["target"]) == ("r1-h1", restart["host"])
+
+
+def test_why_a_vm_cannot_live_migrate_reads_as_one_sentence_with_one_colon():
+    """The "Why" of a GPU, a Spot or a TERMINATE VM says what it is and why that stops a live
+    migration, in one sentence: "it cannot be live-migrated: it has a GPU attached
+    (accelerators cannot be live-migrated)", never a colon after a colon."""
+    kinds = {"gpu": {"accelerator": "gpu"}, "spot": {"spot": True, "automatic_restart": False}}
+    kinds["terminate"] = {"on_host_maintenance": "TERMINATE"}
+    data = scenario(
+        hosts=3, vms=[(name, "r1-h1", "8GiB", "web", options) for name, options in kinds.items()]
+    )
+    fleet_run, events = run(data)
+    rows = {row["vm"]: row for row in vm_rows(fleet_run)}
+    assert set(rows) == set(kinds)
+    for row in rows.values():
+        assert row["reason"].startswith("it cannot be live-migrated: it ")
+        assert row["reason"].count(":") == 1, row["reason"]
+    assert "GPU attached (accelerators cannot be live-migrated)" in rows["gpu"]["reason"]
+    assert "Spot VM (Spot VMs are preempted, not migrated)" in rows["spot"]["reason"]
+    assert "onHostMaintenance=TERMINATE" in rows["terminate"]["reason"]
+    for event in of_kind(events, "terminated"):
+        assert event["detail"].count(":") == 1, event["detail"]
