@@ -4,6 +4,7 @@ its errors), each with its value in every run, in the scenario's own units (size
 written with theirs; one typed without is said in the unit the engine reads it in, ``10`` seconds
 as ``10 s``; a share stored as 0..1 is shown in percent, as the form shows it). A key
 one run leaves out is shown as the engine's default for it when the form table knows one.
+Every row is labelled in words, with its unit, from the one mapping of ``labels.parameter``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from .field_kinds import MIX_SHARE, PERCENT
 from .fields import DEFAULTS, EVENT_DEFAULTS, EVENT_FIELDS, FLEET_FIELDS
+from .labels import parameter
 from .paths import ABSENT, lookup, steps, text
 
 MAX_ROWS = 200  # a VM list edited VM by VM stays a readable table
@@ -53,10 +55,10 @@ def _default(path: str) -> Any:
 def shown(path: str, value: Any) -> str:
     """A scenario value as the page shows it, in its units: as typed when typed with them
     (``2min``), said in them when typed without (``10`` seconds: ``10 s``)."""
-    row, _ = _row(path)
-    if row is not None and row.convert in _SHARES and isinstance(value, (int, float)):
+    row = parameter(path)
+    if row.convert in _SHARES and isinstance(value, (int, float)) and not isinstance(value, bool):
         return f"{round(float(value) * 100, 6):g} %"
-    if row is not None and row.unit is not None and (said := row.unit.said(value)):
+    if row.unit is not None and (said := row.unit.said(value)):
         return said
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -71,15 +73,15 @@ def shown(path: str, value: Any) -> str:
 
 
 def label(path: str) -> str:
-    row, _ = _row(path)
-    return str(row.field.label) if row is not None and row.field.label else ""
+    """The row's label in words, with its unit (``labels.parameter``): never the raw key."""
+    return parameter(path).label
 
 
 def _amount(path: str, value: Any) -> Any:
     """A value as the engine reads it, to compare: a size, rate or duration by its amount
     (``64GiB`` and ``68719476736`` are one size), a range item by item, anything else as is."""
-    row, _ = _row(path)
-    if row is not None and row.unit is not None:
+    row = parameter(path)
+    if row.unit is not None:
         try:
             return row.unit.read(value)
         except (TypeError, ValueError, OverflowError):

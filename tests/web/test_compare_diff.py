@@ -53,7 +53,7 @@ def test_the_parameters_that_differ_come_first_path_by_path_with_each_runs_value
     assert parameters.count('<td class=" differs">') == 4  # each of the second run's values
     assert page.index('id="compare-parameters"') < page.index('id="compare-outcomes"')
     assert page.index('id="compare-outcomes"') < page.index('id="compare-table"')
-    assert "<code>caps.per_source_host</code>" in page and "Per source host" in page
+    assert "<code>caps.per_source_host</code>" in page and "Migrations per source host" in page
 
 
 def test_a_key_left_out_shows_the_default_the_engine_assumes():
@@ -211,3 +211,53 @@ def test_the_same_amount_written_two_ways_is_no_difference():
         ("64.0 GiB", False),  # not highlighted, though written otherwise than the first
         ("32GiB", True),
     ]
+
+
+def test_every_parameter_that_differs_is_named_in_words_with_its_unit(alice, client):
+    """Comparing a `demo` run with an `hw-failure` run listed `network.fabric_convergence`,
+    `fleet.vms.memory` and `events[0].scope.hosts` by their raw keys only; every row now has
+    a label in words (its path small beside it), a share's label says (%) and its value is in
+    percent, and a duration typed bare is said in seconds."""
+    demo, hw = tiny(), tiny(seed=7)
+    demo["network"] = {"fabric_convergence": "1s"}
+    hw["network"] = {"fabric_convergence": 3}
+    hw["fleet"]["vms"]["memory"] = ["4GiB", "8GiB"]
+    hw["events"][0]["scope"] = {"hosts": ["r1-h1"]}
+    hw["failures"] = {"source_failure": 0.05}
+    hw["timing"] = {"restart": "2min"}
+    a, b = _done(alice, demo), _done(alice, hw)
+    response = _compare(client, f"runs={a.pk},{b.pk}")
+    rows = {r["path"]: r for r in response.context["parameters"]["rows"]}
+    labels = {path: row["label"] for path, row in rows.items()}
+    assert labels["network.fabric_convergence"] == "Fabric convergence (median)"
+    assert labels["fleet.vms.memory"] == "VM memory (from – to)"
+    assert labels["events[0].scope.racks"] == "Scope: racks (event 1)"
+    assert labels["events[0].scope.hosts"] == "Scope: hosts (event 1)"
+    assert labels["failures.source_failure"] == "Source host failure chance (%)"
+    assert labels["timing.restart"] == "Restart time (automaticRestart)"
+    assert [c["text"] for c in rows["failures.source_failure"]["cells"]] == ["not set", "5 %"]
+    assert [c["text"] for c in rows["network.fabric_convergence"]["cells"]] == ["1s", "3 s"]
+    for path, said in labels.items():
+        assert said and said != path and "_" not in said.replace("automaticRestart", ""), path
+    page = response.content.decode()
+    table = page[page.index('id="compare-parameters"') : page.index('id="compare-outcomes"')]
+    assert (
+        '<th scope="row">Fabric convergence (median)<br>'
+        '<span class="muted"><code>network.fabric_convergence</code></span></th>'
+    ) in table
+
+
+def test_the_labels_of_the_shipped_presets_compared_come_from_the_one_mapping():
+    """`demo` beside `hw-failure`, every preset's parameters: each path has words of its own."""
+    from migrationsim.fleet.text import PRESET_NAMES, preset_scenario
+    from playground.fleets.labels import parameter
+
+    scenarios = [preset_scenario(name) for name in PRESET_NAMES]
+    for path in {p for s in scenarios for p in leaves(s)}:
+        said = parameter(path).label
+        assert said and "_" not in said and "." not in said.split(" (")[0], path
+    rows = differing_parameters([preset_scenario("demo"), preset_scenario("hw-failure")])["rows"]
+    by_path = {r["path"]: r["label"] for r in rows}
+    assert by_path["caps.per_source_host"] == "Migrations per source host"
+    assert by_path["fleet.vms.mix.oltp"] == "Workload mix: oltp (%)"
+    assert by_path["events[0].failure_after"] == "Mean time to failure (event 1)"
