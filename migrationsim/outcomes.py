@@ -69,14 +69,17 @@ OUTCOMES: dict[str, Words] = {
         "stopped and not restarted: it cannot live-migrate (a GPU or other accelerator, a Spot "
         "VM, onHostMaintenance=TERMINATE), or the deadline passed before it could move",
     ),
+    # a VM restarted after a crash keeps the outcome crashed: "restarted" says it was stopped
     "restarted": Words(
-        "restarted elsewhere",
+        "stopped and restarted elsewhere",
         "stopped on its host (it cannot live-migrate, or the deadline passed), then restarted "
-        "on another host (automaticRestart)",
+        "on another host (automaticRestart); a VM restarted after its host failed is counted "
+        "as crashed, not here",
     ),
     "crashed": Words(
         "failed: source crash",
-        "its host failed (hostError) before or while it was leaving: the VM crashed",
+        "its host failed (hostError) before or while it was leaving, and the VM crashed; it is "
+        "counted here even when it was then restarted on another host (automaticRestart)",
     ),
     "stuck": Words("stuck", "still waiting in its host's queue when the run ended"),
     "unaffected": Words("unaffected", "its host was not under maintenance"),
@@ -205,6 +208,27 @@ TERMS: dict[str, Words] = {
 def fleet_outcome(code: str) -> Words:
     """What became of a fleet VM (``VmRecord.outcome``), in words."""
     return FLEET_ABORTED if code == ABORTED else OUTCOMES[code]
+
+
+def fleet_outcome_rows(summary: dict) -> list[tuple[str, str, str, int]]:
+    """(code, label, definition, count) for each outcome of a fleet run's summary, in its
+    order: the results' outcome table. The crashed row says how many of them were then
+    restarted on another host ("failed: source crash (10 then restarted on another host)"),
+    from the summary's ``crashed_restarted`` when it has it (and it does not count more VMs
+    than crashed: a VM restarted after a crash may have moved on since)."""
+    counts = summary.get("outcomes") or {}
+    restarted = summary.get("crashed_restarted") or 0
+    rows = []
+    for code, n in counts.items():
+        if code not in OUTCOMES:
+            rows.append((code, code, "", n))
+            continue
+        said = fleet_outcome(code)
+        label = said.label
+        if code == "crashed" and 0 < restarted <= n:
+            label += f" ({restarted:,} then restarted on another host)"
+        rows.append((code, label, said.sentence, n))
+    return rows
 
 
 def fleet_words(code: str) -> Words | None:

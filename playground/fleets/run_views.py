@@ -141,13 +141,8 @@ def _results(run: FleetRun) -> dict:
         "summary": summary,
         "outcomes": counts,
         "outcome_total": sum(counts.values()) or 1,
-        # (code, words, definition, count): the outcome table's words, the code beside them
-        "outcome_rows": [
-            (code, outcomes.fleet_outcome(code).label, outcomes.fleet_outcome(code).sentence, n)
-            if code in outcomes.OUTCOMES
-            else (code, code, "", n)
-            for code, n in counts.items()
-        ],
+        # (code, words, definition, count): the outcome table's words
+        "outcome_rows": outcomes.fleet_outcome_rows(summary),
         "terms": [(outcomes.TERMS[t].label, outcomes.TERMS[t].sentence) for t in outcomes.TERMS],
         # the engine's counts in words, as the CLI says them ("3 VMs moved twice")
         "moves_sentence": moves_sentence(summary),

@@ -83,6 +83,44 @@ def test_a_reason_that_is_already_a_sentence_stays_as_it_is():
     assert row["reason_code"] == "timeout_abort" and "completion timeout" in row["reason_words"]
 
 
+def test_restarted_elsewhere_says_it_counts_vms_stopped_not_vms_that_crashed():
+    """A VM restarted on another host after its host failed keeps the outcome crashed: the
+    outcome "restarted" is named for the VMs it counts, stopped ones, and says where the
+    others are; the crashed outcome says it keeps those restarted after the crash."""
+    restarted, crashed = outcomes.fleet_outcome("restarted"), outcomes.fleet_outcome("crashed")
+    assert restarted.label == "stopped and restarted elsewhere"
+    assert "counted as crashed" in restarted.sentence
+    assert "then restarted on another host" in crashed.sentence
+
+
+def test_the_crashed_row_says_how_many_of_them_were_restarted_on_another_host():
+    summary = {"outcomes": {"migrated": 10, "crashed": 10, "restarted": 0}, "crashed_restarted": 10}
+    rows = {code: (label, n) for code, label, _, n in outcomes.fleet_outcome_rows(summary)}
+    assert rows["crashed"] == ("failed: source crash (10 then restarted on another host)", 10)
+    assert rows["restarted"] == ("stopped and restarted elsewhere", 0)
+    assert rows["migrated"] == ("migrated", 10)
+    assert list(rows) == ["migrated", "crashed", "restarted"]  # the summary's order
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        {"outcomes": {"crashed": 3}},  # stored before the summary counted restarts
+        {"outcomes": {"crashed": 3}, "crashed_restarted": 0},
+        # more restarted after a crash than crashed: some moved on since (migrated again)
+        {"outcomes": {"crashed": 3}, "crashed_restarted": 5},
+    ],
+)
+def test_the_crashed_row_says_nothing_of_restarts_it_cannot_count(summary):
+    ((code, label, _, n),) = outcomes.fleet_outcome_rows(summary)
+    assert (code, label, n) == ("crashed", "failed: source crash", 3)
+
+
+def test_an_outcome_the_table_does_not_know_is_shown_as_its_code():
+    rows = outcomes.fleet_outcome_rows({"outcomes": {"evicted": 2}})
+    assert rows == [("evicted", "evicted", "", 2)]
+
+
 # --- one VM's outcome ------------------------------------------------------------------------
 
 

@@ -517,8 +517,9 @@ def test_the_vm_csv_writes_seconds_to_the_microsecond_and_bytes_and_packets_whol
 
 def test_the_live_terminated_counter_says_it_counts_the_restarted_too(client, demo_run):
     """The counter counts every VM stopped on its host (demo: 4); the results on the same page
-    split them, terminated 2 and restarted elsewhere 2: "4 terminated" contradicted them."""
+    split them, terminated 2 and stopped and restarted elsewhere 2: "4 terminated" contradicted
+    them."""
     _done(demo_run)
     page = client.get(f"/fleets/runs/{demo_run.pk}/").content.decode()
     counter = page[page.index('data-count="terminated"') :]
-    assert counter[: counter.index("</li>")].endswith("terminated or restarted elsewhere")
+    assert counter[: counter.index("</li>")].endswith("stopped (terminated or restarted elsewhere)")

@@ -1,0 +1,62 @@
+"""The fleet run's results say what each count counts, in words a new user reads once: the
+labels alone (the codes stay in data- attributes for scripts), a crash restarted on another
+host told on the crashed row, and "restarted elsewhere" named for the VMs it counts."""
+
+import pytest
+from django.utils.html import escape
+
+from migrationsim import outcomes
+from migrationsim.fleet.text import preset_scenario
+from playground.fleets import services as fleet_services
+from playground.runs.pipeline import execute_run
+
+from .support import RecordingPublisher
+
+pytestmark = pytest.mark.django_db
+
+
+def _finished(preset: str, visitor):
+    run = fleet_services.start_run(scenario=preset_scenario(preset), queue=False, visitor=visitor)
+    assert execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher()) is True
+    run.refresh_from_db()
+    return run
+
+
+@pytest.fixture
+def hw_failure_run(alice):
+    """hw-failure: 10 VMs crash with their failing host, and all 10 restart on another host."""
+    run = _finished("hw-failure", alice)
+    assert run.summary["outcomes"]["crashed"] == run.summary["crashed_restarted"] == 10
+    return run
+
+
+def _row(html: str, code: str) -> str:
+    row = html[html.index(f'<tr data-outcome="{code}">') :]
+    return row[: row.index("</tr>")]
+
+
+def test_the_crashed_row_says_how_many_of_them_were_restarted_on_another_host(
+    client, hw_failure_run
+):
+    html = client.get(f"/fleets/runs/{hw_failure_run.pk}/results/").content.decode()
+    crashed = _row(html, "crashed")
+    assert "failed: source crash (10 then restarted on another host)" in crashed
+    assert "<td>10</td>" in crashed
+    # the outcome that reads 0 says it counts VMs stopped, not VMs that crashed
+    restarted = _row(html, "restarted")
+    assert "stopped and restarted elsewhere" in restarted and "<td>0</td>" in restarted
+    assert escape(outcomes.fleet_outcome("restarted").sentence) in restarted
+    assert "counted as crashed" in outcomes.fleet_outcome("restarted").sentence
+
+
+def test_the_live_counters_say_where_a_crash_restarted_elsewhere_is_counted(client, hw_failure_run):
+    page = client.get(f"/fleets/runs/{hw_failure_run.pk}/").content.decode()
+    counters = page[page.index('<ul class="counts" id="counts">') :]
+    counters = counters[: counters.index("</ul>")]
+    stopped = counters[counters.index('data-count="terminated"') :]
+    stopped = stopped[: stopped.index("</li>")]
+    failed = counters[counters.index('data-count="failed"') :]
+    failed = failed[: failed.index("</li>")]
+    assert stopped.endswith("stopped (terminated or restarted elsewhere)")
+    assert "not counted here but under aborted or crashed" in stopped
+    assert "counted here even when it was then restarted on another host" in failed
