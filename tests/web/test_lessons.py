@@ -165,6 +165,41 @@ def test_a_fleet_run_and_a_plan_link_the_rack_evacuation(client, alice, monkeypa
 
 
 @pytest.mark.django_db
+def test_a_fleet_page_links_only_the_lessons_about_its_kind_of_maintenance(
+    client, alice, monkeypatch
+):
+    """The `hw-failure` preset's plan linked the rack evacuation (a kernel upgrade): a lesson
+    about one kind of event is linked beside that kind only (`EVENT_KIND_LESSONS`); the plan of
+    a failing host links no such lesson, its run keeps the lessons about every fleet."""
+    from migrationsim.fleet.plan import plan as plan_of
+    from migrationsim.fleet.text import preset_scenario
+    from migrationsim.lessons import EVENT_KIND_LESSONS, for_scenario
+    from playground.fleets import services as fleet_services
+    from playground.runs import tasks
+
+    monkeypatch.setattr(tasks.execute_run, "delay", lambda kind, run_id: None)
+    rack = reverse("lesson", args=["rack-evacuation-binding-limit"])
+    notice = reverse("lesson", args=["maintenance-event-notice"])
+    assert get("rack-evacuation-binding-limit") in EVENT_KIND_LESSONS["kernel_upgrade"]
+
+    failing = fleet_services.create_fleet_from_preset(preset="hw-failure", visitor=alice)
+    text = client.get(reverse("fleet-plan", args=[failing.pk])).content.decode()
+    assert rack not in text and 'class="lesson-links"' not in text
+    demo = fleet_services.create_fleet_from_preset(preset="demo", visitor=alice)
+    assert rack in client.get(reverse("fleet-plan", args=[demo.pk])).content.decode()
+
+    scenario = preset_scenario("hw-failure")
+    run = fleet_services.start_run(
+        scenario=scenario, plan=plan_of(scenario), queue=False, visitor=alice
+    )
+    text = client.get(reverse("fleet-run", args=[run.pk])).content.decode()
+    assert rack not in text and notice in text
+    for kind in ("bios_rollout", "urgent_patch", "hw_failure"):
+        only = {"events": [{"kind": kind, "scope": {"zone": True}}]}
+        assert get("rack-evacuation-binding-limit") not in for_scenario("plan", only)
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("slug", [lesson.slug for lesson in LESSONS if "run" in lesson.topics])
 def test_the_anatomy_player_replays_the_lessons_own_run(anon_client, monkeypatch, slug):
     """Each "watch it in the anatomy player" form makes a run of the very spec the lesson ran."""
