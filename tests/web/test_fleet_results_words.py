@@ -60,3 +60,37 @@ def test_the_live_counters_say_where_a_crash_restarted_elsewhere_is_counted(clie
     assert stopped.endswith("stopped (terminated or restarted elsewhere)")
     assert "not counted here but under aborted or crashed" in stopped
     assert "counted here even when it was then restarted on another host" in failed
+
+
+@pytest.fixture
+def demo_run(alice):
+    """demo: 44 migrated, 2 terminated, 2 stopped and restarted elsewhere."""
+    return _finished("demo", alice)
+
+
+def test_the_outcomes_say_their_label_once_never_the_code_beside_it(client, demo_run):
+    """The outcome table and the VM table read "migrated", not "migrated migrated": the label
+    alone, the code kept in ``data-outcome`` for scripts and tests."""
+    html = client.get(f"/fleets/runs/{demo_run.pk}/results/").content.decode()
+    for code, n in demo_run.summary["outcomes"].items():
+        row = _row(html, code)
+        said = outcomes.fleet_outcome(code)
+        assert f'title="{escape(said.sentence)}">{escape(said.label)}</th>' in row
+        assert f"<td>{n}</td>" in row and "<code" not in row
+    vms = html[html.index('id="problem-vms"') :]
+    vms = vms[: vms.index("</table>")]
+    assert '<td data-outcome="terminated"' in vms and '<td data-outcome="restarted"' in vms
+    assert '<code class="code">terminated</code>' not in vms
+    assert '<code class="code">restarted</code>' not in vms
+    assert "terminated terminated" not in vms and "restarted elsewhere restarted" not in vms
+
+
+def test_the_runs_list_and_the_comparison_say_each_outcome_once(client, alice, demo_run):
+    other = _finished("demo", alice)
+    listed = client.get("/fleets/runs/").content.decode()
+    compared = client.get(f"/fleets/runs/compare/?runs={demo_run.pk},{other.pk}").content.decode()
+    assert 'data-outcome="migrated" title="' in listed and ">migrated 44</span>" in listed
+    assert '<tr data-outcome="migrated"><th scope="row"' in compared
+    assert ">VMs migrated</th>" in compared
+    for html in (listed, compared):
+        assert '<code class="code">migrated</code>' not in html

@@ -1,6 +1,8 @@
 """Every page and export reads the one outcome table (``migrationsim/outcomes.py``): the run
 page, its badge and summary, the past runs, the fleet results, the comparison, the CSV and the
-summary JSON say the table's words, with the codes small beside them; numbers are humanised."""
+summary JSON say the table's words (a single VM's pages with the codes small beside them; the
+fleet pages say a VM's outcome by its label alone, its code in a ``data-outcome`` attribute);
+numbers are humanised."""
 
 import csv
 import io
@@ -101,7 +103,7 @@ def test_the_fleet_results_word_every_outcome_and_define_the_terms(client, abort
     for code in aborting_fleet_run.summary["outcomes"]:
         said = outcomes.fleet_outcome(code)
         assert escape(said.label) in html and escape(said.sentence) in html
-        assert f'<code class="code">{code}</code>' in html
+        assert f'data-outcome="{code}"' in html and f'<code class="code">{code}</code>' not in html
     for term in outcomes.TERMS.values():
         assert escape(term.label) in html and escape(term.sentence) in html
     assert "Did not converge" not in html
@@ -131,7 +133,8 @@ def test_compare_words_the_outcomes(client, alice, aborting_fleet_run):
     html = response.content.decode()
     for row in response.context["outcome_rows"]:
         assert row["label"] == outcomes.fleet_outcome(row["code"]).label
-        assert f'<code class="code">{row["code"]}</code>' in html
+        assert f'<tr data-outcome="{row["code"]}">' in html
+        assert f'<code class="code">{row["code"]}</code>' not in html
     assert escape(outcomes.TERMS["not_converged"].label.capitalize()) in html
 
 
@@ -144,7 +147,9 @@ def test_a_sweep_table_takes_one_unit_under_its_label():
 def test_the_fleet_runs_list_shows_each_runs_outcomes(client, aborting_fleet_run):
     html = client.get("/fleets/runs/").content.decode()
     n = aborting_fleet_run.summary["outcomes"]["aborted"]
-    assert f'aborted {n} <code class="code">aborted</code>' in html
+    definition = escape(outcomes.TERMS["aborted"].sentence)
+    assert f'data-outcome="aborted" title="{definition}">aborted {n}</span>' in html
+    assert '<code class="code">aborted</code>' not in html
     assert escape(outcomes.TERMS["aborted"].sentence) in html
 
 
