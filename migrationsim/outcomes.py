@@ -3,8 +3,8 @@
 The model speaks in stable codes (``"aborted"``, ``"timeout_abort"``, ``"cap_rack"``); people
 read the words here. The CLI, the narration of a run, its badges, the past runs, the fleet
 results, the exports and the comparison all take their words from this module (a single VM's
-pages show the code small beside them; the fleet pages say a VM's outcome by its label alone and
-keep the code in a ``data-outcome`` attribute). Figures in a sentence (``{throttle}``,
+pages show the code small beside them; the fleet pages say a VM's outcome and every reason in
+words alone and keep the code in a ``data-outcome`` or ``data-reason`` attribute). Figures in a sentence (``{throttle}``,
 ``{why}``) come from the run.
 
 - ``OUTCOMES``: what became of a VM (one VM's migration, or a VM of a fleet);

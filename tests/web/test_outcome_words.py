@@ -107,8 +107,9 @@ def test_the_fleet_results_word_every_outcome_and_define_the_terms(client, abort
     for term in outcomes.TERMS.values():
         assert escape(term.label) in html and escape(term.sentence) in html
     assert "Did not converge" not in html
-    # the problem VMs: the reason code in words, the code beside them
+    # the problem VMs: the reason code in words (the code in data-reason)
     assert escape(outcomes.describe("target_failed")) in html
+    assert 'data-reason="target_failed"' in html and '<code class="code">target_failed<' not in html
 
 
 def test_the_vm_csv_has_the_words_of_each_code(client, aborting_fleet_run):
