@@ -2,10 +2,10 @@
 
 The model speaks in stable codes (``"aborted"``, ``"timeout_abort"``, ``"cap_rack"``); people
 read the words here. The CLI, the narration of a run, its badges, the past runs, the fleet
-results, the exports and the comparison all take their words from this module (a single VM's
-pages show the code small beside them; the fleet pages say a VM's outcome and every reason in
-words alone and keep the code in a ``data-outcome`` or ``data-reason`` attribute). Figures in a sentence (``{throttle}``,
-``{why}``) come from the run.
+results, the exports and the comparison all take their words from this module (the pages show
+the words alone, "aborted" and not "aborted aborted", and keep the code in a ``data-outcome``,
+``data-reason`` or ``data-code`` attribute; the CLI prints it as ``[code]``). Figures in a
+sentence (``{throttle}``, ``{why}``) come from the run.
 
 - ``OUTCOMES``: what became of a VM (one VM's migration, or a VM of a fleet);
 - ``REASONS``: why pre-copy stopped (single-VM stop reasons) and why a fleet VM waited, was

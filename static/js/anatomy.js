@@ -220,11 +220,9 @@
     const badge = $("run-outcome");
     if (!badge || !said) return;
     badge.className = `outcome-badge outcome-${said.code}`;
-    badge.textContent = `: ${said.label} `;
-    const code = document.createElement("code");
-    code.className = "code";
-    code.textContent = said.code;
-    badge.appendChild(code);
+    badge.dataset.outcome = said.code; // the label alone is shown, the code kept for scripts
+    badge.title = said.sentence || "";
+    badge.textContent = `: ${said.label}`;
     badge.hidden = false;
   }
 

@@ -1,8 +1,8 @@
 """Every page and export reads the one outcome table (``migrationsim/outcomes.py``): the run
 page, its badge and summary, the past runs, the fleet results, the comparison, the CSV and the
-summary JSON say the table's words (a single VM's pages with the codes small beside them; the
-fleet pages say a VM's outcome by its label alone, its code in a ``data-outcome`` attribute);
-numbers are humanised."""
+summary JSON say the table's words: an outcome by its label or sentence alone, a reason in words
+alone, never with the code printed beside them ("aborted", not "aborted aborted"); the code stays
+in a ``data-outcome``, ``data-reason`` or ``data-code`` attribute. Numbers are humanised."""
 
 import csv
 import io
@@ -45,16 +45,20 @@ def test_the_run_page_of_an_aborted_run_says_aborted_why_and_where_the_vm_is(cli
     assert escape(said["sentence"]) in html
     assert "keeps running on the source" in said["sentence"]
     assert "Done: the VM runs on the target host" not in html
-    badge = html[html.index('id="run-outcome"') :][:200]
-    assert "aborted" in badge and '<code class="code">aborted</code>' in badge
+    badge = html[html.index('<span id="run-outcome"') :]
+    badge = badge[: badge.index("</span>")]
+    assert 'data-outcome="aborted"' in badge and badge.endswith(">: aborted")
+    assert "<code" not in badge
 
 
 def test_the_summary_shows_bytes_and_durations_humanised(client, aborted_run):
     html = client.get(f"/runs/{aborted_run.pk}/summary/").content.decode()
     sent = aborted_run.summary()["bytes_sent"]
     assert "GiB" in html and "e+" not in html and f"{sent:.4g}" not in html
-    assert "why pre-copy stopped" in html and '<code class="code">timeout_abort</code>' in html
-    assert escape(outcomes.label("timeout_abort")) in html
+    stop = f'<td data-code="timeout_abort">{escape(outcomes.label("timeout_abort"))}</td>'
+    assert f'<th scope="row">why pre-copy stopped</th>{stop}' in html
+    assert '<td data-code="aborted">aborted</td>' in html
+    assert "<code" not in html
 
 
 def test_the_summary_fragment_is_a_404_until_the_run_has_one(client, user, valid_params):
@@ -76,8 +80,34 @@ def test_the_past_runs_show_each_runs_outcome(client, aborted_run, user, valid_p
     completed = _stored_run(simulate(build_spec(memory="1GiB")).to_dict(), user, valid_params)
     html = client.get("/runs/").content.decode()
     assert "Outcome" in html
-    assert '<code class="code">aborted</code>' in html
+    assert 'data-outcome="aborted"' in html and '<code class="code">aborted</code>' not in html
     assert completed.summary()["outcome_words"]["label"] in html
+
+
+def test_a_single_vm_run_says_its_outcome_once_never_aborted_aborted(client, aborted_run):
+    """The run's badge, its summary sentence and table, the past runs and the form page's recent
+    runs show the label (or the sentence) alone; the code is kept in a data- attribute."""
+    pk = aborted_run.pk
+    pages = {
+        "run": client.get(f"/runs/{pk}/").content.decode(),
+        "summary": client.get(f"/runs/{pk}/summary/").content.decode(),
+        "runs": client.get("/runs/").content.decode(),
+        "form": client.get("/").content.decode(),
+    }
+    said = aborted_run.summary()["outcome_words"]
+    sentence, definition = escape(said["sentence"]), f'title="{escape(said["sentence"])}"'
+    assert f'data-outcome="aborted" {definition}>: aborted</span>' in pages["run"]
+    assert f'id="run-outcome-sentence" data-outcome="aborted">{sentence}</p>' in pages["summary"]
+    assert (
+        f'<span class="outcome-aborted" data-outcome="aborted" {definition}>aborted</span>'
+        in (pages["runs"])
+    )
+    assert (
+        f': <span class="outcome-aborted" data-outcome="aborted" {definition}>aborted</span>'
+        in (pages["form"])
+    )
+    for html in pages.values():
+        assert '<code class="code">' not in html and "aborted aborted" not in html
 
 
 # --- fleets ----------------------------------------------------------------------------------
@@ -186,7 +216,7 @@ def test_a_sweeps_table_shows_every_cell_in_the_unit_of_its_label(client, alice)
 
 def test_the_form_pages_recent_runs_show_their_outcome(client, aborted_run):
     html = client.get("/").content.decode()
-    assert '<code class="code">aborted</code>' in html
+    assert 'data-outcome="aborted"' in html and '<code class="code">aborted</code>' not in html
 
 
 def test_someone_elses_run_summary_is_a_404(anon_client, aborted_run):

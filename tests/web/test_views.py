@@ -162,9 +162,10 @@ def test_a_finished_run_shows_its_summary_without_javascript(client, user, valid
     ]
     run = _run_with_events(valid_params, events, owner=user)
     html = client.get(f"/runs/{run.pk}/").content.decode()
-    # the outcome in the words of migrationsim/outcomes.py, its code small beside them
+    # the outcome in the words of migrationsim/outcomes.py alone, its code in data-outcome
     assert "51.5 ms" in html and "Done: the VM runs on the target host." in html
-    assert '<code class="code">completed</code>' in html
+    assert 'data-outcome="completed"' in html and '<code class="code">completed</code>' not in html
+    assert ">: completed</span>" in html and "completed completed" not in html
 
 
 def test_an_unknown_run_is_a_404(client):

@@ -49,7 +49,7 @@ def label(key: str) -> str:
 GROUP_LABELS = {"postcopy": "post-copy"}
 
 
-# summary keys that hold a code: shown in words, the code small beside them
+# summary keys that hold a code: shown in words, the code in the cell's data-code
 _CODE_ROWS = {"outcome": "outcome", "stop_reason": "why pre-copy stopped"}
 
 
