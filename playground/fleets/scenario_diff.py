@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from .field_kinds import MIX_SHARE, PERCENT
-from .fields import DEFAULTS, EVENT_DEFAULTS, EVENT_FIELDS, FLEET_FIELDS
+from .fields import DEFAULTS, EVENT_DEFAULTS, EVENT_FIELDS, EVENT_KINDS, FLEET_FIELDS
 from .labels import parameter
 from .paths import ABSENT, lookup, steps, text
 
 MAX_ROWS = 200  # a VM list edited VM by VM stays a readable table
+_KIND_NAMES = dict(EVENT_KINDS)  # an event's kind as the form names it: "Kernel upgrade"
 _SHARES = (PERCENT, MIX_SHARE)
 
 
@@ -54,7 +55,10 @@ def _default(path: str) -> Any:
 
 def shown(path: str, value: Any) -> str:
     """A scenario value as the page shows it, in its units: as typed when typed with them
-    (``2min``), said in them when typed without (``10`` seconds: ``10 s``)."""
+    (``2min``), said in them when typed without (``10`` seconds: ``10 s``); an event's kind by
+    the name the form gives it (``hw_failure``: "Impending hardware failure")."""
+    if _row(path)[1] == "kind" and isinstance(value, str) and value in _KIND_NAMES:
+        return _KIND_NAMES[value]
     row = parameter(path)
     if row.convert in _SHARES and isinstance(value, (int, float)) and not isinstance(value, bool):
         return f"{round(float(value) * 100, 6):g} %"

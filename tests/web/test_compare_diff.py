@@ -74,7 +74,7 @@ def test_lists_of_mappings_are_walked_item_by_item_and_plain_lists_are_one_value
     two_events = tiny()
     two_events["events"].append({"kind": "bios_rollout", "scope": {"zone": True}})
     rows = {r["path"]: r for r in differing_parameters([tiny(), two_events])["rows"]}
-    assert [c["text"] for c in rows["events[1].kind"]["cells"]] == ["not set", "bios_rollout"]
+    assert [c["text"] for c in rows["events[1].kind"]["cells"]] == ["not set", "BIOS rollout"]
     assert [c["text"] for c in rows["events[1].scope.zone"]["cells"]] == ["not set", "yes"]
 
 
@@ -261,3 +261,16 @@ def test_the_labels_of_the_shipped_presets_compared_come_from_the_one_mapping():
     assert by_path["caps.per_source_host"] == "Migrations per source host"
     assert by_path["fleet.vms.mix.oltp"] == "Workload mix: oltp (%)"
     assert by_path["events[0].failure_after"] == "Mean time to failure (event 1)"
+
+
+def test_an_events_kind_is_named_as_the_form_names_it_never_by_its_code(alice, client):
+    """The compare page says "Kernel upgrade" and "BIOS rollout" (the form's names for the
+    kinds), not ``kernel_upgrade`` and ``bios_rollout``; the path stays small beside the label."""
+    bios = tiny()
+    bios["events"][0]["kind"] = "bios_rollout"
+    a, b = _done(alice, tiny()), _done(alice, bios)
+    page = _compare(client, f"runs={a.pk},{b.pk}").content.decode()
+    row = page[page.index('<tr data-path="events[0].kind">') :]
+    row = row[: row.index("</tr>")]
+    assert ">Kernel upgrade</td>" in row and ">BIOS rollout</td>" in row
+    assert "kernel_upgrade" not in row and "bios_rollout" not in row
