@@ -73,6 +73,55 @@ class VmRecord:
     done_at: float | None = None
 
 
+class VmRecords:
+    """Every VM's record, by VM id, made when the engine first touches it. Most VMs of a big
+    fleet never move (at a million VMs, nine in ten): their records would be a quarter of a
+    gigabyte of defaults. Indexing makes a record on first use and keeps it; iterating makes
+    every missing one (a list of every VM's record, as before); ``touched`` goes over the
+    records made so far only, in id order, and ``untouched`` counts the others (each is
+    ``VmRecord(id)`` as made: unaffected, nothing sent)."""
+
+    __slots__ = ("_rows", "_made")
+
+    def __init__(self, vms: int):
+        self._rows: list[VmRecord | None] = [None] * vms
+        self._made = 0
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, vm_id: int) -> VmRecord:
+        rec = self._rows[vm_id]
+        if rec is None:
+            if vm_id < 0:  # a list's negative index, to the same VM
+                return self[len(self._rows) + vm_id]
+            rec = self._rows[vm_id] = VmRecord(vm_id)
+            self._made += 1
+        return rec
+
+    def __iter__(self):
+        rows = self._rows
+        if self._made < len(rows):
+            for vm_id, rec in enumerate(rows):
+                if rec is None:
+                    rows[vm_id] = VmRecord(vm_id)
+            self._made = len(rows)
+        return iter(rows)
+
+    @property
+    def rows(self) -> list[VmRecord | None]:
+        """The records by VM id, None where none was made yet (for ``FleetRun._record``)."""
+        return self._rows
+
+    def touched(self):
+        """The records made so far, in VM id order."""
+        return (rec for rec in self._rows if rec is not None)
+
+    @property
+    def untouched(self) -> int:
+        return len(self._rows) - self._made
+
+
 @dataclass(eq=False, slots=True)
 class Migration:
     vm: Vm
@@ -124,7 +173,8 @@ class FleetRun(Kernel):
         self.rng = random.Random(scenario.seed)
         with collector_paused():  # millions of objects without cycles (kernel.py)
             self.fleet: Fleet = build_fleet(scenario, random.Random(scenario.seed + 1))
-            self.records = [VmRecord(vm.id) for vm in self.fleet.vms]
+            self.records = VmRecords(len(self.fleet.vms))
+            self._rows = self.records.rows  # ``_record`` reads it directly (the hot path)
         # the ceiling (kernel.py): ~15 actions a VM in the presets; hostile input stops here
         self.max_actions = MAX_ACTIONS_PER_VM * len(self.fleet.vms) + 100_000
         self.max_time_s = MAX_SIMULATED_S
@@ -154,6 +204,11 @@ class FleetRun(Kernel):
         if sample_every_s:
             self.at(0.0, self._sample, observer=True)
 
+    def _record(self, vm_id: int) -> VmRecord:
+        """The VM's record, made on first use (``VmRecords``); a plain list read once it exists
+        (this runs a dozen times for every migration)."""
+        return self._rows[vm_id] or self.records[vm_id]
+
     @property
     def makespan_s(self) -> float:
         """When the last thing happened (samples aside)."""
@@ -167,7 +222,7 @@ class FleetRun(Kernel):
             if queue:
                 head = self.records[queue[0].id]
                 for vm in list(queue)[1:]:
-                    rec = self.records[vm.id]
+                    rec = self._record(vm.id)
                     rec.wait_reason = rec.wait_reason or why.HEAD_OF_LINE
                     rec.reason = why.sentence(
                         why.HEAD_OF_LINE,
@@ -175,7 +230,7 @@ class FleetRun(Kernel):
                         reason=head.wait_reason or "its own wait",
                     )
         for vm_id in sorted(self.leaving):
-            rec = self.records[vm_id]
+            rec = self._record(vm_id)
             if rec.queued_at is not None:
                 rec.outcome = "stuck"
                 # waiting until the run ended: its last activity (a wake-up nobody waited for
@@ -292,7 +347,7 @@ class FleetRun(Kernel):
             return
         staying: dict[str, list[str]] = {}  # why -> the VMs that stay for it
         for vm_id in sorted(host.vms):
-            rec = self.records[vm_id]
+            rec = self._record(vm_id)
             staying.setdefault(rec.reason or rec.outcome, []).append(self.fleet.vms[vm_id].name)
         self._skip_host(
             host,
@@ -372,7 +427,7 @@ class FleetRun(Kernel):
 
     def _evacuate(self, vm: Vm, ev: MaintenanceEvent) -> None:
         """Ask a VM to leave its host (taken out of service by ``ev``)."""
-        rec = self.records[vm.id]
+        rec = self._record(vm.id)
         host_id = vm.host
         if self.controllers[ev.name].forced:  # past the deadline: rebooted with its host
             self._terminate(vm, why.DEADLINE, why.sentence(why.DEADLINE))
@@ -405,7 +460,7 @@ class FleetRun(Kernel):
         host = self.fleet.hosts[host_id]
         if vm.host != host_id or vm.id not in host.vms or host.state == FAILED:
             return
-        self.records[vm.id].queued_at = self.now  # this departure's wait
+        self._record(vm.id).queued_at = self.now  # this departure's wait
         self.queues.setdefault(host.id, deque()).append(vm)
         self._try_host(host)
 
@@ -418,7 +473,7 @@ class FleetRun(Kernel):
             self._waited(vm)
 
     def _waited(self, vm: Vm) -> None:
-        rec = self.records[vm.id]
+        rec = self._record(vm.id)
         if rec.queued_at is not None:
             rec.queue_wait_s = self.now - rec.queued_at
 
@@ -440,7 +495,7 @@ class FleetRun(Kernel):
                 continue
             key, code, sentence = blocked
             self.blocked.setdefault(key, {})[host.id] = None
-            rec = self.records[vm.id]
+            rec = self._record(vm.id)
             if rec.wait_reason != code:
                 rec.wait_reason = code
                 self.emit("queued", vm=vm.name, host=host.name, reason=code, detail=sentence)
@@ -508,7 +563,7 @@ class FleetRun(Kernel):
         self._pump(("placement",))
 
     def _start(self, vm: Vm, source: Host, target: Host, ev: MaintenanceEvent) -> None:
-        rec = self.records[vm.id]
+        rec = self._record(vm.id)
         rec.attempts += 1
         if rec.queued_at is not None:
             rec.queue_wait_s = self.now - rec.queued_at
@@ -664,7 +719,7 @@ class FleetRun(Kernel):
             return
         self._advance(m)
         rounds = m.precopy.end_rounds()
-        self.records[m.vm.id].rounds += len(rounds)
+        self._record(m.vm.id).rounds += len(rounds)
         if self.round_events and self.listeners:
             for live_round in rounds:
                 self.emit(
@@ -682,7 +737,7 @@ class FleetRun(Kernel):
     # --- switch-over, brownout, cleanup --------------------------------------------------------
 
     def _switchover(self, m: Migration, stop) -> None:
-        rec = self.records[m.vm.id]
+        rec = self._record(m.vm.id)
         outcome = m.precopy.outcome(stop)
         rec.precopy_s += outcome.time_s
         self._sent(m, outcome.live_wire_bytes)
@@ -723,14 +778,14 @@ class FleetRun(Kernel):
 
     def _sent(self, m: Migration, wire_bytes: float) -> None:
         m.sent_bytes += wire_bytes
-        self.records[m.vm.id].bytes_sent += wire_bytes
+        self._record(m.vm.id).bytes_sent += wire_bytes
 
     def _failed(self, m: Migration, cut_short: bool = True) -> None:
         """A migration that ends without the VM running on its target (aborted, backed out, its
         source failed, or it crashed on a target that failed after the switch): the time it ran
         and what it sent are counted, never dropped. One cut short in pre-copy counts the rounds
         it finished and the part of the one under way (``_release_flow`` brought it to now)."""
-        rec = self.records[m.vm.id]
+        rec = self._record(m.vm.id)
         if cut_short and m.phase == "precopy" and m.precopy is not None:
             _, wire = m.precopy.sent_so_far()
             # whole bytes: the part of a round is summed from the pieces of time it was sent
@@ -743,7 +798,7 @@ class FleetRun(Kernel):
     def _release_flow(self, m: Migration) -> None:
         if m.flow is not None and m.flow in self._flows:
             self._advance(m)
-            self.records[m.vm.id].rounds += m.precopy.rounds_passed()
+            self._record(m.vm.id).rounds += m.precopy.rounds_passed()
             del self._flows[m.flow]
             self._rates_changed(self.network.remove(m.flow))
             m.flow = m.flow  # keep for reporting
@@ -759,7 +814,7 @@ class FleetRun(Kernel):
         vm.host = target.id
         m.reserved = False  # the target VM's reservation is now the running VM's
         m.phase = "post"
-        rec = self.records[vm.id]
+        rec = self._record(vm.id)
         sigma = self.scenario.fabric_convergence_sigma
         convergence_s = self.scenario.fabric_convergence_median_s * math.exp(
             sigma * self.rng.gauss(0.0, 1.0)
@@ -780,7 +835,7 @@ class FleetRun(Kernel):
             self.idle()
             return
         m.phase = "cleanup"
-        rec = self.records[m.vm.id]
+        rec = self._record(m.vm.id)
         self.emit(
             "post_brownout_end",
             vm=m.vm.name,
@@ -790,8 +845,11 @@ class FleetRun(Kernel):
         self.at(self.now + self.scenario.cleanup_s, self._cleanup_end, m)
 
     def _cleanup_end(self, m: Migration) -> None:
+        if m.phase != "cleanup":  # its target failed under it (``_host_fails``)
+            self.idle()
+            return
         m.phase = "done"
-        rec = self.records[m.vm.id]
+        rec = self._record(m.vm.id)
         if m.vm.id not in m.target.vms:  # its new host failed under it: it crashed there
             self._failed(m)
             self._drop_target(m)
@@ -844,8 +902,9 @@ class FleetRun(Kernel):
         """Any failure before the switch: the VM keeps running on its source."""
         self._drop_target(m)
         m.phase = "done"
-        rec = self.records[m.vm.id]
+        rec = self._record(m.vm.id)
         self._end_migration(m, "aborted" if aborted else reason)
+        self._settle(m.target)  # a target scheduled meanwhile waited for this arrival
         if aborted:
             rec.outcome = "aborted"
             rec.reason = reason
@@ -897,7 +956,7 @@ class FleetRun(Kernel):
         self._dequeue(vm, host)
         host.vms.discard(vm.id)
         host.release(vm.vcpus, vm.memory_bytes)
-        rec = self.records[vm.id]
+        rec = self._record(vm.id)
         rec.reason, rec.done_at = detail, self.now
         self.emit(
             "crashed" if crashed else "terminated",
@@ -929,14 +988,14 @@ class FleetRun(Kernel):
             target.release(vm.vcpus, vm.memory_bytes)
             target, _ = self.placement.choose(vm, target, restart=True)
             if target is None:
-                rec = self.records[vm.id]
+                rec = self._record(vm.id)
                 rec.outcome = "crashed" if crashed else "terminated"
                 rec.reason += "; " + why.sentence(why.NO_RESTART_CAPACITY)
                 return
             target.reserve(vm.vcpus, vm.memory_bytes)
         target.vms.add(vm.id)
         vm.host = target.id
-        rec = self.records[vm.id]
+        rec = self._record(vm.id)
         rec.restarts_after_crash += crashed
         restarted = why.sentence(why.RESTARTED_ELSEWHERE)
         rec.reason = f"{rec.reason}; {restarted}" if rec.reason else restarted
@@ -976,6 +1035,16 @@ class FleetRun(Kernel):
                     detail=why.sentence(why.TARGET_FAILED),
                 )
                 self._back_out(m, why.TARGET_FAILED)
+            elif m.target is host and m.phase in ("post", "cleanup"):
+                # after the switch the VM runs on its target and crashes with it (below): its
+                # migration ends now, not at a cleanup that will never come (the slot held
+                # until then let the host go into maintenance under an arrival)
+                self._release_flow(m)  # a post-copy push into it
+                self._failed(m)
+                m.phase = "done"
+                self._drop_target(m)
+                self._end_migration(m, why.TARGET_FAILED)
+                self._settle(m.source)
         for m in list(self.in_flight.values()):
             if m.source is host and m.phase in BEFORE_SWITCH:
                 self._release_flow(m)

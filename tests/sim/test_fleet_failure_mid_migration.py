@@ -105,6 +105,32 @@ def test_source_failing_during_a_post_copy_push_crashes_the_vm_on_its_target():
     _accounting_is_sound(fleet_run)
 
 
+def test_target_failing_after_the_switch_ends_the_migration_with_the_crash():
+    """The VM runs on its target from the blackout's end: if the target fails in the
+    post-migration brownout or the cleanup after it, the VM crashes there and its migration
+    ends at that instant (it used to end at a cleanup that would never come, holding the
+    arrival slot while the failed host went into maintenance)."""
+    data = _fleet()
+    _, clean = _run(data)
+    target = _target_of(clean)
+    for start_kind, end_kind in (
+        ("blackout_end", "post_brownout_end"),  # the post-migration brownout
+        ("post_brownout_end", "migration_end"),  # the cleanup
+    ):
+        fail_at_s = _midway(clean, start_kind, end_kind)
+        fleet_run, events = _run(data, fail_at_s, target)
+
+        (end,) = of_kind(events, "migration_end")
+        assert end["t_s"] == fail_at_s and end["result"] == "target_failed"
+        (crash, *_) = [e for e in of_kind(events, "crashed") if e["vm"] == "a"]
+        assert crash["t_s"] == fail_at_s and crash["host"] == target
+        assert of_kind(events, "migrated") == []  # never narrated as a success
+        assert fleet_run.records[0].outcome == "crashed"
+        assert fleet_run.records[0].failed_bytes > 0
+        assert all(h.incoming == 0 and h.outgoing == 0 for h in fleet_run.fleet.hosts)
+        _accounting_is_sound(fleet_run)
+
+
 def test_source_failing_after_a_pre_copy_switch_loses_nothing():
     data = _fleet()
     _, clean = _run(data)
@@ -170,3 +196,38 @@ def test_a_vm_still_queued_when_its_host_fails_waited_until_the_failure():
     b = next(r for r in fleet_run.records if fleet_run.fleet.vms[r.vm].name == "b")
     assert b.outcome == "crashed" and b.attempts == 0
     assert b.queue_wait_s == failed["t_s"] - queued["t_s"] > 0
+
+
+def test_a_target_scheduled_under_an_arrival_that_backs_out_still_goes_into_maintenance():
+    """An urgent patch's deadline schedules the host a migration is streaming into; that
+    migration then backs out (a target failure drawn for the attempt). The host waited for the
+    arrival: once it will not come, the empty host goes into maintenance (it stayed scheduled
+    for ever, its maintenance never done)."""
+    data = {
+        "seed": 410,
+        "fleet": {
+            "racks": [{"name": "r", "count": 1, "hosts": 2}],
+            "host": {"vcpus": 32, "memory": "48GiB", "nic": "10Gbit/s"},
+            "vms": {"per_host": 1, "memory": ["1GiB", "8GiB"], "vcpus": [1, 4]},
+        },
+        "events": [
+            {
+                "kind": "urgent_patch",
+                "scope": {"zone": True},
+                "max_hosts_in_maintenance": 1,
+                "host_downtime": "0s",
+                "deadline": "30s",
+            }
+        ],
+        "policy": {"name": "qemu", "completion_timeout": "20s"},
+        "caps": {"per_source_host": 1, "per_target_host": 1},
+        "failures": {"target_failure": 0.3},
+    }
+    fleet_run, events = _run(data)
+    (scheduled,) = [e for e in of_kind(events, "host_scheduled") if e["host"] == "r1-h2"]
+    arrivals = [e for e in of_kind(events, "backed_out") if e["t_s"] > scheduled["t_s"]]
+    assert arrivals, "the scenario no longer backs an arrival out after the deadline"
+    (repair,) = [e for e in of_kind(events, "host_maintenance_start") if e["host"] == "r1-h2"]
+    assert repair["t_s"] == arrivals[0]["t_s"]
+    assert all(h.state == "up" for h in fleet_run.fleet.hosts)
+    _accounting_is_sound(fleet_run)
