@@ -345,10 +345,13 @@ class FleetRun(Kernel):
             return
         if any(vm_id in self.leaving for vm_id in host.vms):
             return
-        staying: dict[str, list[str]] = {}  # why -> the VMs that stay for it
+        from migrationsim.outcomes import label  # the words of every code (it reads reasons.py)
+
+        staying: dict[str, list[str]] = {}  # why, in words -> the VMs that stay for it
         for vm_id in sorted(host.vms):
             rec = self._record(vm_id)
-            staying.setdefault(rec.reason or rec.outcome, []).append(self.fleet.vms[vm_id].name)
+            reason = label(rec.reason or rec.outcome)  # "failed: target back-out", not its code
+            staying.setdefault(reason, []).append(self.fleet.vms[vm_id].name)
         self._skip_host(
             host,
             "; ".join(

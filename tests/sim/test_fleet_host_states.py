@@ -121,7 +121,7 @@ def test_a_host_whose_vm_aborts_while_others_still_leave_is_skipped_and_the_next
     assert aborted and aborted[0]["vm"] == "busy" and aborted[0]["t_s"] < calm_done["t_s"]
     (skipped,) = of_kind(events, "host_skipped")
     assert skipped["host"] == "r1-h1" and skipped["t_s"] == calm_done["t_s"]
-    assert "busy could not be migrated (timeout_abort)" in skipped["reason"]
+    assert "busy could not be migrated (completion timeout: abort)" in skipped["reason"]
     assert "keeps running on it" in skipped["reason"]
     assert "r1-h2" in {e["host"] for e in of_kind(events, "host_back")}, "the wave goes on"
     (done,) = of_kind(events, "maintenance_done")
@@ -139,7 +139,7 @@ def test_the_skip_names_every_vm_that_stays_once_per_reason():
     _, events = run(data)
     (skipped,) = of_kind(events, "host_skipped")
     assert skipped["reason"] == (
-        "busy and busier could not be migrated (timeout_abort) and keep running on it"
+        "busy and busier could not be migrated (completion timeout: abort) and keep running on it"
     )
 
 
