@@ -243,8 +243,9 @@
     }, plotConfig);
   }
 
-  // a reason code in the words of migrationsim/outcomes.py (served in the config), code beside
-  const codeName = (k) => (config.reason_labels && config.reason_labels[k] ? `${config.reason_labels[k]} (${k})` : k);
+  // a reason code in the words of migrationsim/outcomes.py (served in the config), the words
+  // alone as everywhere on the pages (an unknown code as itself)
+  const codeName = (k) => (config.reason_labels && config.reason_labels[k]) || k;
   function linesFrom(map, {stack = false, limit = 10, scale = 1, names = (k) => k} = {}) {
     const keys = [...map.keys()].sort((a, b) => Math.max(...map.get(b)) - Math.max(...map.get(a)) || natural(a, b));
     const shown = keys.slice(0, limit);

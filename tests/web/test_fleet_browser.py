@@ -63,6 +63,8 @@ def test_a_fleet_from_a_preset_is_planned_run_and_watched_live_then_a_vm_opens(s
     page.wait_for_selector("#fleet-summary-table", timeout=10_000)
     assert "migrated" in page.inner_text("#outcomes-table")
     assert page.evaluate("document.getElementById('chart-blackout-cdf').data[0].x.length") > 0
+    waiting = page.evaluate("document.getElementById('chart-waiting').data.map((t) => t.name)")
+    assert waiting and not any("_" in name for name in waiting), waiting  # words, never a code
     ticks = page.eval_on_selector_all(  # a log axis labels its powers of ten only, not "5 2"
         "#chart-blackout-cdf .xtick text", "(nodes) => nodes.map((n) => n.textContent)"
     )
