@@ -140,7 +140,7 @@ def test_the_fleet_form_shows_an_error_in_place_then_saves_with_an_added_event(s
     page.click("#save-plan")
     page.wait_for_url(re.compile(r"/fleets/\d+/plan/$"))
     page.wait_for_selector("#approve", timeout=90_000)  # a worker plans it
-    assert "bios-later (bios_rollout)" in page.inner_text("#plan")
+    assert "bios-later (BIOS rollout)" in page.inner_text("#plan")
     assert page.errors == []
 
 

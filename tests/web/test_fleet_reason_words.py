@@ -12,6 +12,7 @@ from django.utils.html import escape
 
 from migrationsim import outcomes
 from playground.fleets import services as fleet_services
+from playground.fleets.fields import EVENT_KINDS
 from playground.runs.pipeline import execute_run
 
 from .fleet_support import planned, tiny
@@ -94,3 +95,14 @@ def test_the_plans_capacity_check_names_the_wait_in_words(client, alice):
     check = _element(page, "plan-capacity", "</section>")
     assert 'Some VMs will wait (<span data-reason="no_target">no target</span>)' in check
     assert "no_target" not in _visible(check)
+
+
+def test_the_plan_names_each_events_kind_as_the_form_does(client, alice):
+    """The plan's heading for an event reads "kernel-upgrade-1 (Kernel upgrade): ...", the kind
+    as the fleet form offers it, with its code in ``data-kind``."""
+    fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
+    page = planned(client, f"/fleets/{fleet.pk}/plan/").content.decode()
+    (kind,) = {e["kind"] for e in tiny()["events"]}
+    heading = page[page.index(f'<h2 data-kind="{kind}">') :]
+    heading = _visible(heading[: heading.index("</h2>")])
+    assert f"({dict(EVENT_KINDS)[kind]}):" in heading and kind not in heading

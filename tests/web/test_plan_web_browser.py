@@ -105,7 +105,7 @@ def test_the_form_focuses_an_error_and_adds_and_removes_events_in_place(stack, p
     page.wait_for_url(re.compile(r"/fleets/\d+/plan/$"))
     page.wait_for_selector("#approve", timeout=90_000)
     plan = page.inner_text("#plan")
-    assert "bios-later (bios_rollout)" in plan and "kernel-upgrade" not in plan
+    assert "bios-later (BIOS rollout)" in plan and "kernel-upgrade" not in plan
     assert page.errors == []
 
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 from django import template
 
 from migrationsim import outcomes
+from playground.fleets.fields import EVENT_KINDS
 from playground.ops.templatetags.playground_tags import duration, human_value
+
+_KIND_NAMES = dict(EVENT_KINDS)
 
 register = template.Library()
 register.filter("duration", duration)  # the one duration filter, under this library too
@@ -20,6 +23,13 @@ def fleet_value(value, key: str = "") -> str:
     if str(key).endswith("_s") and isinstance(value, (int, float)):
         return duration(value)
     return human_value(str(key), value)
+
+
+@register.filter
+def event_kind(code: str) -> str:
+    """A maintenance event's kind as the fleet form names it ('Kernel upgrade' for
+    ``kernel_upgrade``), the code with spaces if the form does not know it."""
+    return _KIND_NAMES.get(str(code), str(code).replace("_", " "))
 
 
 @register.filter
