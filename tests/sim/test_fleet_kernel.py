@@ -116,3 +116,27 @@ def test_actions_waiting_in_buckets_run_in_exactly_the_order_of_one_heap():
     assert len(ran) > 3000
     assert any(t == math.inf for t, _, _ in ran) and any(t > 1e8 for t, _, _ in ran)
     assert ran == _script(OneHeap())
+
+
+def test_many_actions_at_one_instant_run_by_priority_then_in_the_order_scheduled():
+    """An evacuation schedules thousands of notices for one instant: they run by priority, then
+    in the order they were scheduled, with those scheduled meanwhile for that instant among
+    them, exactly as one heap runs them."""
+
+    def script(kernel):
+        ran = []
+
+        def act(label, priority):
+            ran.append(label)
+            if label % 97 == 0 and label < 1000:  # more for the same instant, as it runs
+                kernel.at(5.0, act, label + 1000, 0, priority=-1)
+                kernel.at(5.0, act, label + 2000, 1, priority=1)
+
+        for label in range(1000):
+            priority = (-1, 0, 1)[label % 3]
+            kernel.at(5.0, act, label, priority, priority=priority)
+        kernel.run()
+        return ran
+
+    ran = script(Kernel())
+    assert len(ran) == 1000 + 2 * 11 and ran == script(OneHeap())
