@@ -39,10 +39,20 @@ def test_a_regions_racks_are_grouped_by_zone_with_the_zones_sums(client, alice):
         mine = [r for r in summary["racks"] if r["rack"].startswith(f"{zone[-1]}-r")]
         vms, out = sum(r["vms_now"] for r in mine), sum(r["migrated_out"] for r in mine)
         assert len(mine) == 2 and out > 100
-        assert text == f"{zone}: 2 racks, 32 hosts, {vms} VMs now, {out} migrated out"
+        assert text == f"{zone}: 2 racks, 32 hosts, {vms} VMs now, {out} migrated off their hosts"
     assert 'id="racks-table"' not in html
 
 
 def test_a_fleet_of_one_zone_keeps_its_one_table_of_racks(client, alice):
     html, _ = _results(client, alice, tiny())
     assert 'id="racks-table"' in html and "data-zone=" not in html
+
+
+def test_the_racks_table_says_its_count_is_of_vms_moved_off_the_racks_hosts(client, alice):
+    """A VM counted for a rack left one of its hosts; it may have landed in the same rack, so
+    the column does not say "out" of the rack."""
+    html, _ = _results(client, alice, tiny())
+    head = html[html.index('id="racks-table"') :]
+    head = head[: head.index("</thead>")]
+    assert ">Migrated off its hosts</th>" in head and "Migrated out" not in head
+    assert "one of this rack included" in head
