@@ -35,6 +35,8 @@ PHASES: list[dict[str, str]] = [
     {"name": "cleanup", "label": "Cleanup", "color": "#0072B2"},
     {"name": "terminated", "label": "Terminated", "color": "#000000"},
     {"name": "failed", "label": "Crashed / aborted", "color": "#A3001B"},
+    # appended, not inserted: a segment names its phase by index, in stored runs too
+    {"name": "restarted", "label": "Restarted elsewhere", "color": "#7A5195"},
 ]
 HOST_PHASES: list[dict[str, str]] = [
     {"name": "draining", "label": "Draining (VMs leaving)", "color": "#E69F00"},
@@ -203,10 +205,15 @@ class FleetStream:
                 self._notes.append(
                     [t, f"{vm}: crashed on {host} ({_reason_words(e.get('reason', ''))})"]
                 )
-        elif kind == "restarted" and e.get("host_error"):
-            # a crashed VM is not gone: it starts again elsewhere (automaticRestart); a VM
-            # stopped because it cannot live-migrate is not narrated, nor is its termination
-            self._notes.append([t, f"{vm}: crashed, then restarted on another host, {e['host']}"])
+        elif kind == "restarted":
+            # a VM that crashed or was stopped is not gone: it starts again on another host
+            # (automaticRestart), a marker on its timeline there; the notes tell a crash's
+            # restart (a VM stopped because it cannot live-migrate is not narrated)
+            self._segment(vm, e["host"], "restarted", t, t)
+            if e.get("host_error"):
+                self._notes.append(
+                    [t, f"{vm}: crashed, then restarted on another host, {e['host']}"]
+                )
         elif kind == "maintenance_start":
             controller = self.run.controllers.get(e["event"])
             for host in controller.hosts if controller is not None else ():

@@ -7,7 +7,7 @@
   const config = JSON.parse(document.getElementById("fleet-config").textContent);
   const $ = (id) => document.getElementById(id);
   const PHASES = config.phases, HOST_PHASES = config.host_phases;
-  const MARKERS = new Set(["terminated", "failed"]);
+  const MARKERS = new Set(["terminated", "failed", "restarted"]);
   const HOST_MARKERS = new Set(["skipped", "failed"]);
   const REDRAW_MS = 250;
   const RACK_FIELDS = ["scope", "done", "draining", "maintenance", "migrating"];  // frame_zones.py
@@ -195,7 +195,7 @@
       const names = mine.map((s) => [plotText(rowOf(s)), plotText(s[1])]);
       if (markers.has(p.name)) {
         traces.push({type: "scatter", mode: "markers", name: p.label, x: mine.map((s) => s[3]),
-                     y: mine.map(rowOf), marker: {symbol: "x", size: 9, color: p.color}, customdata: names,
+                     y: mine.map(rowOf), marker: {symbol: p.name === "restarted" ? "triangle-right" : "x", size: 9, color: p.color}, customdata: names,
                      hovertemplate: `%{customdata[0]}: ${p.label} at %{x:.0f} s<extra></extra>`});
       } else {
         traces.push({type: "bar", orientation: "h", name: p.label, base: mine.map((s) => s[3]),

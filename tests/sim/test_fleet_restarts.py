@@ -92,3 +92,20 @@ def test_why_a_vm_cannot_live_migrate_reads_as_one_sentence_with_one_colon():
     assert "onHostMaintenance=TERMINATE" in rows["terminate"]["reason"]
     for event in of_kind(events, "terminated"):
         assert event["detail"].count(":") == 1, event["detail"]
+
+
+def test_a_restart_is_a_marker_on_the_vms_timeline_after_its_crash_on_its_new_host():
+    """The per-VM timeline did not show the restart: after the crash's marker, nothing. Each
+    restarted VM now has a "restarted" marker at its restart, on the host it started on."""
+    from migrationsim.fleet.frames import PHASES
+
+    stream = FleetStream(CRASH, bucket_s=60)
+    for _ in stream.frames():
+        pass
+    _, events = run(CRASH)
+    names = [p["name"] for p in PHASES]
+    for e in of_kind(events, "restarted"):
+        segments = [(names[phase], start, end) for phase, start, end in stream.vm_segments[e["vm"]]]
+        crash = max(start for name, start, _ in segments if name == "failed")
+        (restart,) = [(start, end) for name, start, end in segments if name == "restarted"]
+        assert crash <= restart[0] == restart[1] == round(e["t_s"], 3)
