@@ -26,6 +26,7 @@ from playground.runs.models import RunStatus
 from .models import FleetRun, FleetRunVm
 from .plan_vs_run import plan_vs_run
 from .scenario_diff import differing_parameters
+from .sweeps import point_in_words
 
 ERROR_COMPARE_NEEDS_TWO = "choose at least two finished runs to compare (?runs=1,2)"
 ERROR_COMPARE_TOO_MANY = "compare at most 6 runs at once"
@@ -306,7 +307,8 @@ def fleet_compare(request: HttpRequest) -> HttpResponse:
         "runs": [
             {
                 "id": r.pk,
-                "label": f"run {r.pk}: {r.name}" + (f" ({_point_label(r)})" if r.sweep_id else ""),
+                "label": f"run {r.pk}: {r.name}"
+                + (f" ({point_in_words(r)})" if r.sweep_id else ""),
                 "series": r.series or {},
             }
             for r in runs
@@ -331,14 +333,6 @@ def fleet_compare(request: HttpRequest) -> HttpResponse:
             ],
         },
     )
-
-
-def _point_label(run: FleetRun) -> str:
-    sweep = run.sweep
-    text = f"{sweep.x_param}={run.sweep_point.get('x')}"
-    if sweep.y_param:
-        text += f", {sweep.y_param}={run.sweep_point.get('y')}"
-    return text
 
 
 def _cells(values: list, direction: str) -> list[dict]:

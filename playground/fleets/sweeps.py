@@ -57,6 +57,25 @@ def set_path(scenario: dict, path: str, value) -> dict:
     return out
 
 
+def param_name(key: str) -> str:
+    """A swept parameter as the sweep form names it, without the key it shows in parentheses
+    ("Bandwidth cap per migration" for ``policy.max_bandwidth``)."""
+    label = SWEEP_PARAMS.get(key, (key,))[0]
+    return label.removesuffix(f" ({key})")
+
+
+def point_in_words(run) -> str:
+    """A sweep member's point: "Bandwidth cap per migration 64MiB/s, Migrations per source
+    host 2" ("" for a run that is not part of a sweep)."""
+    sweep, point = run.sweep, run.sweep_point or {}
+    if sweep is None:
+        return ""
+    text = f"{param_name(sweep.x_param)} {point.get('x')}"
+    if sweep.y_param:
+        text += f", {param_name(sweep.y_param)} {point.get('y')}"
+    return text
+
+
 def sweep_points(
     *, x_param: str, x_values: list, y_param: str = "", y_values: list | None = None
 ) -> list[dict]:

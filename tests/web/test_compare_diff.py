@@ -274,3 +274,32 @@ def test_an_events_kind_is_named_as_the_form_names_it_never_by_its_code(alice, c
     row = row[: row.index("</tr>")]
     assert ">Kernel upgrade</td>" in row and ">BIOS rollout</td>" in row
     assert "kernel_upgrade" not in row and "bios_rollout" not in row
+
+
+def test_a_sweep_members_column_names_its_point_in_words(
+    alice, client, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Two members of a sweep side by side: each column says its point as the sweep form names
+    the parameters ("Bandwidth cap per migration 64MiB/s"), not "policy.max_bandwidth=64MiB/s"."""
+    from playground.fleets.models import FleetRun
+    from playground.runs import tasks
+
+    fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
+    monkeypatch.setattr(tasks.execute_run, "delay", lambda kind, run_id: None)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            f"/fleets/{fleet.pk}/sweep/",
+            {
+                "x_param": "policy.max_bandwidth",
+                "x_values": "64MiB/s, 256MiB/s",
+                "y_param": "caps.per_source_host",
+                "y_values": "1",
+                "metric": "makespan_s",
+            },
+        )
+    runs = list(FleetRun.objects.order_by("id"))
+    for run in runs:
+        assert execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher()) is True
+    page = _compare(client, f"runs={runs[0].pk},{runs[1].pk}").content.decode()
+    assert "(Bandwidth cap per migration 64MiB/s, Migrations per source host 1)" in page
+    assert "policy.max_bandwidth=" not in page and "caps.per_source_host=" not in page

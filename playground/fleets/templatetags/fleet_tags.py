@@ -8,6 +8,7 @@ from django import template
 
 from migrationsim import outcomes
 from playground.fleets.fields import EVENT_KINDS
+from playground.fleets.sweeps import point_in_words
 from playground.ops.templatetags.playground_tags import duration, human_value
 
 _KIND_NAMES = dict(EVENT_KINDS)
@@ -74,15 +75,9 @@ def percent(part, whole) -> str:
 
 @register.filter
 def sweep_point(run) -> str:
-    """A sweep run's point by parameter name (``policy.max_bandwidth=64MiB/s``), not as the
-    stored ``x``/``y`` keys."""
-    sweep, point = run.sweep, run.sweep_point or {}
-    if sweep is None:
-        return ""
-    text = f"{sweep.x_param}={point.get('x')}"
-    if sweep.y_param:
-        text += f", {sweep.y_param}={point.get('y')}"
-    return text
+    """A sweep run's point in words (``sweeps.point_in_words``), not as the stored ``x``/``y``
+    keys."""
+    return point_in_words(run)
 
 
 @register.filter
