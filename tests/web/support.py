@@ -109,8 +109,24 @@ def scratch_postgres_database(url: str):
     try:
         yield _conninfo(url, name)
     finally:
-        with psycopg.connect(_conninfo(url, "postgres"), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop_database(url, name)
+
+
+def _drop_database(url: str, name: str, attempts: int = 20) -> None:
+    """Drop a scratch database, ending its sessions. An autovacuum worker that happens to be in
+    it belongs to no role ours may signal (InsufficientPrivilege, unless the role is a member of
+    pg_signal_backend): it is done in moments, so the drop is tried again."""
+    import psycopg
+
+    for attempt in range(attempts):
+        try:
+            with psycopg.connect(_conninfo(url, "postgres"), autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.25)
 
 
 def session_cookie(user) -> str:
