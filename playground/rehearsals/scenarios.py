@@ -4,6 +4,8 @@ an HTTP status). ``registry`` re-exports all of it."""
 
 from __future__ import annotations
 
+from functools import cache
+
 from migrationsim.fleet import PRESET_NAMES, ScenarioError, load_scenario, parse_scenario
 from migrationsim.fleet.text import ScenarioTextRefused, read_text
 
@@ -37,13 +39,20 @@ def vm_count(scenario) -> int:
 
 def small_presets() -> list[tuple[str, str, int]]:
     """(name, description, VMs) of the presets small enough to rehearse."""
+    return list(_small_presets())
+
+
+@cache
+def _small_presets() -> tuple[tuple[str, str, int], ...]:
+    """Read once per process: the presets ship with the code (every preset's YAML, parsed and
+    validated, is tens of milliseconds a page otherwise)."""
     out = []
     for name in PRESET_NAMES:
         scenario = load_scenario(name)
         count = vm_count(scenario)
         if count <= MAX_VMS:
             out.append((name, scenario.description, count))
-    return out
+    return tuple(out)
 
 
 def scenario_from(*, preset: str = "", text: str = "", data=None):

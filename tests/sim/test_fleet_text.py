@@ -117,3 +117,22 @@ def test_keys_a_yaml_merge_brings_in_may_be_given_again():
     """`<<: *base` then `hosts: 3` is YAML's way to override a merged key, not a key twice."""
     text = "base: &b {hosts: 2, vcpus: 8}\nrack:\n  <<: *b\n  hosts: 3\n"
     assert read_text(text)["rack"] == {"hosts": 3, "vcpus": 8}
+
+
+def test_a_preset_is_read_once_per_process_and_every_caller_gets_a_copy_of_its_own(monkeypatch):
+    """The fleet list shows every preset on every visit: the files are parsed once, not per page,
+    and what one caller changes in its dict never reaches the next."""
+    from migrationsim.fleet import text
+
+    text._preset_json.cache_clear()
+    reads = []
+    real = text.load_scenario
+    monkeypatch.setattr(text, "load_scenario", lambda name: reads.append(name) or real(name))
+    first = preset_scenario("demo")
+    first["name"] = "changed by a caller"
+    first["fleet"]["racks"].clear()
+    second = preset_scenario("demo")
+    assert reads == ["demo"]
+    assert second == load_scenario("demo").raw
+    assert second["name"] != "changed by a caller" and second["fleet"]["racks"]
+    text._preset_json.cache_clear()
