@@ -19,7 +19,11 @@ durations are not), about 1e-15 of a value.
 A run that does not report each round (``FleetRun(round_events=False)``: plans, benches, a
 summary) wakes a migration on a trajectory only where something can happen: at the decision
 that stops pre-copy or changes its demand (``time_to_decision``); the rounds in between are read
-from the trajectory when it wakes (or when it leaves the trajectory or fails on the way).
+from the trajectory when it wakes (or when it leaves the trajectory or fails on the way). Its
+figures are those of the run that reports every round, to the bit when its rate stays put
+between its wake-ups; a rate that changes in the middle of a round nobody was woken for makes
+it count the rest of that round from a different sum of the same durations (float rounding,
+about 1e-16 of a value, like sharing itself).
 
 A trajectory is kept only for a rate a migration gets when nothing shares its links (its
 policy's cap, or its NIC's migration share when that is lower), so there are few of them: one

@@ -56,8 +56,12 @@ def _records(run) -> dict:
     return {"records": [dataclasses.asdict(rec) for rec in run.records]}
 
 
-def _same_runs(data: dict, **options) -> None:
-    """Shared (rounds reported, or not), and every migration alone: the same run."""
+def _same_runs(data: dict, *, quiet_to_the_bit: bool = True, **options) -> None:
+    """Shared (rounds reported, or not), and every migration alone: the same run.
+    ``quiet_to_the_bit``: the run that reports no rounds has every figure of the one that does
+    to the bit (the golden fleets); otherwise to float rounding, as shared and alone are (a
+    migration whose rate changes in the middle of a round that nobody is woken for counts the
+    rest of that round from a different sum: a random fleet found a blackout 1 ulp apart)."""
     alone_run, alone_kinds, alone = _run(data, False, **options)
     shared_run, shared_kinds, shared = _run(data, True, **options)
     assert shared_kinds == alone_kinds  # the same events in the same order
@@ -65,9 +69,13 @@ def _same_runs(data: dict, **options) -> None:
     assert_same_figures(_records(shared_run), _records(alone_run))  # each VM's figures too
     quiet_run, quiet_kinds, quiet = _run(data, True, round_events=False, **options)
     assert quiet_kinds == [kind for kind in alone_kinds if kind != "round"]
-    # woken only where something happens, at the same instants to the bit: exactly the run
-    assert quiet == shared
-    assert _records(quiet_run) == _records(shared_run)  # rounds counted, not told
+    if quiet_to_the_bit:
+        # woken only where something happens, at the same instants to the bit: exactly the run
+        assert quiet == shared
+        assert _records(quiet_run) == _records(shared_run)  # rounds counted, not told
+    else:
+        assert_same_figures(quiet, shared)
+        assert_same_figures(_records(quiet_run), _records(shared_run))
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -79,7 +87,7 @@ def test_every_golden_run_is_the_same_shared_or_alone(name):
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_fleets())
 def test_any_small_fleet_is_the_same_shared_or_alone(data):
-    _same_runs(data)
+    _same_runs(data, quiet_to_the_bit=False)
 
 
 def test_migrations_alike_share_one_trajectory_per_spec_and_cap():
