@@ -11,6 +11,9 @@ nesting depth and (YAML) alias expansion, each refusal a sentence naming the lim
   ``yaml.SafeLoader`` (no Python tags).
 - ``unique_keys=True`` (both): a key given twice in one mapping is ``DuplicateKey``, naming the
   key and its path (``fleet.racks[0].hosts``), not the last one silently winning.
+- Both: a string (a key too) holding a lone surrogate, an escape such as ``"\\ud800"`` that is
+  half a UTF-16 pair and no character, is ``NotText`` naming its path: Python reads it, but no
+  page, file or terminal can write it as UTF-8 (every page showing it would fail).
 
 Both are CPU work: call them from a sync view or a worker thread, never on the event loop.
 """
@@ -77,6 +80,20 @@ class DuplicateKey(InputRefused):
         else:
             where = f" (in {name})" if name else ""
         return f'the key "{self.key}" is given twice{where}; give each key once'
+
+
+class NotText(Malformed):
+    """A string (or a key) holding a lone surrogate (``"\\ud800"``): ``path`` says where."""
+
+    def __init__(self, path: str):
+        self.path = path
+        super().__init__(f"{path or 'the value'}: {NOT_TEXT}")
+
+
+NOT_TEXT = (
+    "holds a lone surrogate (an escape such as \\ud800, half of a UTF-16 pair, not a "
+    "character); write the character itself"
+)
 
 
 def key_path(path: str, key: Any) -> str:
@@ -176,7 +193,37 @@ def load_json(
         raise Malformed(f"not valid JSON: {str(error)[:200]}") from None
     if found:  # where: the path of the first one, walking the objects read
         raise _first_twice_given(value)
+    if _JSON_SURROGATE_ESCAPE.search(raw):  # only an escape makes one (the bytes are UTF-8)
+        _refuse_lone_surrogates(value)
     return value
+
+
+_JSON_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_YAML_SURROGATE = re.compile(r"\\(?:u|U0000)[dD][89a-fA-F]|[\ud800-\udfff]")
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _refuse_lone_surrogates(data: Any) -> None:
+    """``NotText`` for the first string or key (depth first) that UTF-8 cannot encode."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise NotText(path) from None
+        elif isinstance(value, dict):
+            for key, item in reversed(list(value.items())):
+                shown = key_path(path, _printable(key) if isinstance(key, str) else key)
+                if isinstance(key, str):
+                    stack.append((shown, key))
+                stack.append((shown, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", v) for i, v in reversed(list(enumerate(value))))
 
 
 # --- YAML ---------------------------------------------------------------------------------------
@@ -202,9 +249,12 @@ def load_yaml(text: str, *, max_depth: int, max_nodes: int, unique_keys: bool = 
         _measure(node, max_depth=max_depth, max_nodes=max_nodes)
         if unique_keys:
             _check_unique_keys(loader, node)
-        return loader.construct_document(node)
+        value = loader.construct_document(node)
     finally:
         loader.dispose()
+    if _YAML_SURROGATE.search(text):  # "\ud800" or "\U0000d800" in a double-quoted scalar
+        _refuse_lone_surrogates(value)
+    return value
 
 
 def _too_deep(max_depth: int) -> TooDeep:

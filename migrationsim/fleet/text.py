@@ -48,6 +48,9 @@ def read_text(text: str, *, name: str = "") -> Any:
         )
     except bounded.DuplicateKey as exc:  # the last one would silently win: which did they mean?
         raise ScenarioError(exc.path, exc.words(name)) from None
+    except bounded.NotText as exc:  # a lone surrogate: no page or terminal could show it
+        of = f" (in {name})" if name else ""
+        raise ScenarioError(exc.path or "scenario", f"{bounded.NOT_TEXT}{of}") from None
     except bounded.Malformed as exc:  # its message says "not valid JSON: ..."
         words = json_words(exc.problem, exc.line, exc.column) if exc.line else exc.message
         raise ScenarioError("scenario", f"{said}{words}") from None

@@ -47,6 +47,40 @@ def test_text_it_cannot_read_is_a_scenario_error_on_the_path_scenario(text, word
     assert refusal(read_text, text).startswith(words)
 
 
+@pytest.mark.parametrize(
+    "text, path",
+    [
+        ('{"name": "\\ud800"}', "name"),
+        ('{"fleet": {"racks": [{"name": "r\\udc00"}]}}', "fleet.racks[0].name"),
+        ('{"fleet": {"\\ud800x": 1}}', "fleet.\\ud800x"),  # a key, shown escaped
+        ('name: "\\ud800"\n', "scenario"),  # libyaml refuses the escape itself
+    ],
+)
+def test_a_lone_surrogate_is_refused_naming_its_path(text, path):
+    """Python reads "\\ud800" (half a UTF-16 pair) but cannot write it as UTF-8: accepted, it
+    made the CLI die with a traceback printing the summary and every page showing it a 500."""
+    with pytest.raises(ScenarioError) as error:
+        read_text(text)
+    assert error.value.path == path
+    assert "surrogate" in error.value.message or "invalid Unicode" in error.value.message
+
+
+def test_a_character_written_as_a_surrogate_pair_is_read():
+    assert read_text('{"name": "\\ud83d\\ude00"}') == {"name": "\U0001f600"}
+
+
+def test_a_lone_surrogate_from_the_command_line_exits_2(tmp_path, capsys):
+    from migrationsim.cli import main
+
+    path = tmp_path / "s.json"
+    path.write_text(
+        '{"name": "\\ud800", "fleet": {"racks": [{"hosts": 2}]}, '
+        '"events": [{"kind": "kernel_upgrade", "scope": {"zone": true}}]}'
+    )
+    assert main(["fleet", str(path)]) == 2
+    assert "name: holds a lone surrogate" in capsys.readouterr().err
+
+
 def test_a_file_is_named_in_the_message(tmp_path):
     path = tmp_path / "bad.json"
     path.write_text('{"fleet": [1, 2')

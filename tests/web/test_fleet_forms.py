@@ -194,6 +194,23 @@ def test_an_import_giving_a_key_twice_is_a_422_naming_the_key(client, fmt):
     assert not Fleet.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        json.dumps(tiny(name="x")).replace('"x"', '"\\ud800"'),  # a value
+        json.dumps(tiny(name="x")).replace('"name"', '"\\udfff"'),  # a key
+    ],
+)
+def test_an_import_holding_a_lone_surrogate_is_a_422_and_the_list_still_opens(client, pasted):
+    """Imported, "\\ud800" (half a UTF-16 pair) was stored; no page can write it as UTF-8, so
+    the visitor's fleet list, the fleet, its plan and its exports were a 500 from then on."""
+    response = client.post("/fleets/import/", {"text": pasted})
+    assert response.status_code == 422
+    assert "lone surrogate" in response.content.decode()
+    assert not Fleet.objects.exists()
+    assert client.get("/fleets/").status_code == 200
+
+
 def test_sweep_values_must_parse_and_make_valid_scenarios():
     form = SweepForm(
         {"x_param": "caps.per_source_host", "x_values": "1, two", "metric": "makespan_s"},
