@@ -191,10 +191,10 @@ def load_json(
         ) from None
     except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
         raise Malformed(f"not valid JSON: {str(error)[:200]}") from None
+    if _JSON_SURROGATE_ESCAPE.search(raw):  # only an escape makes one (the bytes are UTF-8)
+        _refuse_lone_surrogates(value)  # first: a message naming such a key could not be shown
     if found:  # where: the path of the first one, walking the objects read
         raise _first_twice_given(value)
-    if _JSON_SURROGATE_ESCAPE.search(raw):  # only an escape makes one (the bytes are UTF-8)
-        _refuse_lone_surrogates(value)
     return value
 
 

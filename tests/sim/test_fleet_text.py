@@ -53,6 +53,7 @@ def test_text_it_cannot_read_is_a_scenario_error_on_the_path_scenario(text, word
         ('{"name": "\\ud800"}', "name"),
         ('{"fleet": {"racks": [{"name": "r\\udc00"}]}}', "fleet.racks[0].name"),
         ('{"fleet": {"\\ud800x": 1}}', "fleet.\\ud800x"),  # a key, shown escaped
+        ('{"\\ud800": 1, "\\ud800": 2}', "\\ud800"),  # not "the key ... is given twice"
         ('name: "\\ud800"\n', "scenario"),  # libyaml refuses the escape itself
     ],
 )
