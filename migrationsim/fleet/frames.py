@@ -20,7 +20,7 @@ from .engine import FleetRun
 from .export import vm_rows
 from .frame_zones import ZoneTally
 from .prediction import watch
-from .scenario import parse_scenario
+from .scenario import EVENT_KIND_WORDS, parse_scenario
 from .single_vm import LinkShares, vm_facts
 
 # A VM's phases on the fleet timeline, with the single-VM page's Okabe-Ito colours; markers
@@ -229,7 +229,9 @@ class FleetStream:
             self._notes.append(
                 [
                     t,
-                    f"maintenance {e['event']} ({e['maintenance']}) starts: {count(e['hosts'], 'host')}",
+                    f"maintenance {e['event']} "
+                    f"({EVENT_KIND_WORDS.get(e['maintenance'], e['maintenance'])}) "
+                    f"starts: {count(e['hosts'], 'host')}",
                 ]
             )
         elif kind == "host_scheduled":

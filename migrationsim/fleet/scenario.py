@@ -26,6 +26,12 @@ from migrationsim.workload import PRESETS as WORKLOADS
 from .scoring import SCORINGS
 
 EVENT_KINDS = ("bios_rollout", "urgent_patch", "kernel_upgrade", "hw_failure")
+EVENT_KIND_WORDS = {  # a kind in words, for pages and the run's notes (not its code)
+    "bios_rollout": "BIOS rollout",
+    "urgent_patch": "urgent patch",
+    "kernel_upgrade": "kernel upgrade",
+    "hw_failure": "hardware failure",
+}
 MAX_VMS = 2_000_000
 MAX_HOSTS = 200_000
 

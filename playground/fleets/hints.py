@@ -8,15 +8,9 @@ from migrationsim.fleet.scenario import (
     DEFAULT_FAILURE_AFTER_S,
     DEFAULT_HOST_DOWNTIME_S,
     DEFAULT_MAX_HOSTS_IN_MAINTENANCE,
+    EVENT_KIND_WORDS,
 )
 from migrationsim.spec import PARAMETERS, POLICY_DEFAULTS
-
-KIND_WORDS = {
-    "bios_rollout": "BIOS rollout",
-    "urgent_patch": "urgent patch",
-    "kernel_upgrade": "kernel upgrade",
-    "hw_failure": "hardware failure",
-}
 
 
 def _minutes(seconds: float) -> str:
@@ -32,7 +26,9 @@ def _rate(bps: float) -> str:
 
 
 def _per_kind(defaults: dict, show) -> str:
-    return ", ".join(f"{KIND_WORDS.get(kind, kind)} {show(v)}" for kind, v in defaults.items())
+    return ", ".join(
+        f"{EVENT_KIND_WORDS.get(kind, kind)} {show(v)}" for kind, v in defaults.items()
+    )
 
 
 def downtime_limit() -> str:
