@@ -1,0 +1,50 @@
+"""The plan page writes its counts as the rest of the playground does ('1,200 VMs', as
+``humanize.count`` and the preset's own description do), not '1200 VMs', and a share of hosts
+out at once reads 'at most 20% of its hosts', not '20% hosts'."""
+
+import pytest
+
+from playground.fleets import services as fleet_services
+
+from .fleet_support import planned
+
+pytestmark = pytest.mark.django_db
+
+# 10 racks x 10 hosts x 12 VMs (1,200 VMs); one rack patched, 20 % of it out at once
+ZONE = {
+    "name": "twelve-hundred",
+    "seed": 1,
+    "fleet": {
+        "zone": "z",
+        "host": {"vcpus": 64, "memory": "256GiB", "nic": "10Gbit/s"},
+        "racks": [{"name": "r", "count": 10, "hosts": 10}],
+        "vms": {"per_host": 12, "memory": ["1GiB", "2GiB"], "vcpus": [1, 2], "mix": {"idle": 1.0}},
+    },
+    "events": [
+        {
+            "name": "k",
+            "kind": "kernel_upgrade",
+            "scope": {"racks": ["r1"]},
+            "max_hosts_in_maintenance": "20%",
+            "host_downtime": "1min",
+        }
+    ],
+}
+
+
+def test_the_plan_page_counts_have_thousands_separators_and_a_share_reads_of_its_hosts(
+    alice, client
+):
+    fleet = fleet_services.create_fleet(scenario=ZONE, visitor=alice)
+    page = planned(client, f"/fleets/{fleet.pk}/plan/")
+    assert page.context["plan"]["vms"] == 1200
+    html = page.content.decode()
+    assert "(of 100 hosts, 1,200 VMs)" in html
+    assert "At most 20% of its hosts out at once" in html
+
+
+def test_a_count_of_hosts_out_at_once_still_reads_hosts(alice, client):
+    scenario = {**ZONE, "events": [{**ZONE["events"][0], "max_hosts_in_maintenance": 2}]}
+    fleet = fleet_services.create_fleet(scenario=scenario, visitor=alice)
+    html = planned(client, f"/fleets/{fleet.pk}/plan/").content.decode()
+    assert "At most 2 hosts out at once" in html
