@@ -17,6 +17,7 @@ from migrationsim import outcomes
 from migrationsim.fleet.export import COLUMNS as VM_COLUMNS
 from migrationsim.fleet.export import words_of
 from migrationsim.fleet.text import dumps_yaml
+from playground.ops import errors
 from playground.ops.csv_safe import csv_safe_row
 from playground.runs.models import RunStatus
 
@@ -146,20 +147,40 @@ def _log_slice(chunk_id: int) -> bytes:
     return bytes(FleetRunLog.objects.values_list("data", flat=True).get(id=chunk_id))
 
 
+# A scenario that lists its VMs one by one may hold 256,000 of them (megabytes of JSON). Writing
+# YAML is PyYAML's pure-Python emitter, about 0.3 MB of scenario a second, and so is JSON with
+# indentation: seconds to a minute of one request's CPU. Past this many characters (compact
+# JSON, written by the C encoder in milliseconds), the JSON download is written compact and the
+# YAML one is refused with the reason: the JSON is the same scenario, and every reader of
+# scenarios here (the import form, the command line) reads JSON.
+SCENARIO_PRETTY_MAX_CHARS = 250_000
+
+
 @require_GET
 def fleet_export(request: HttpRequest, fleet_id: int, fmt: str) -> HttpResponse:
     fleet = fleet_or_404(request, fleet_id)
-    return scenario_file(fleet.to_scenario(), fleet.name, fmt)
+    return scenario_file(request, fleet.to_scenario(), fleet.name, fmt)
 
 
-def scenario_file(scenario: dict, name: str, fmt: str) -> HttpResponse:
+def scenario_file(request: HttpRequest, scenario: dict, name: str, fmt: str) -> HttpResponse:
     """A scenario as a JSON or YAML download named after it."""
     if fmt not in ("json", "yaml"):
         return HttpResponse(
             "the format must be json or yaml", status=404, content_type="text/plain"
         )
+    compact = json.dumps(scenario)
+    large = len(compact) > SCENARIO_PRETTY_MAX_CHARS
     if fmt == "json":
-        body, ctype = json.dumps(scenario, indent=2) + "\n", "application/json"
+        body = (compact if large else json.dumps(scenario, indent=2)) + "\n"
+        ctype = "application/json"
+    elif large:
+        return errors.answer(
+            request,
+            413,
+            f"This scenario is {len(compact):,} characters of JSON: a YAML download is written "
+            f"up to {SCENARIO_PRETTY_MAX_CHARS:,} (YAML is slow to write). Download it as JSON "
+            "instead: the same scenario, and the import form and the command line read it.",
+        )
     else:
         body, ctype = dumps_yaml(scenario), "application/yaml"
     response = HttpResponse(body, content_type=f"{ctype}; charset=utf-8")
@@ -169,4 +190,4 @@ def scenario_file(scenario: dict, name: str, fmt: str) -> HttpResponse:
 @require_GET
 def fleet_run_scenario(request: HttpRequest, run_id: int, fmt: str) -> HttpResponse:
     run = run_or_404(request, run_id)
-    return scenario_file(run.scenario, run.name or f"fleet-run-{run.pk}", fmt)
+    return scenario_file(request, run.scenario, run.name or f"fleet-run-{run.pk}", fmt)
