@@ -44,3 +44,4 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
 # Many tests plan many scenarios from one session; the limit on new plans is tested where it
 # is the subject (tests/web/security/test_limits.py sets it).
 PLAYGROUND_PLANS_PER_MINUTE = 0
+PLAYGROUND_FLEETS_PER_HOUR = 0  # the same for fleets (tests/web/security/test_limits.py sets it)

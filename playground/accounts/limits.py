@@ -10,6 +10,8 @@ Settings (environment variables of the same name, see README "Accounts and limit
   anatomy run and rehearsals started in any 60 s, per user or anonymous session;
 - ``PLAYGROUND_SWEEPS_PER_HOUR`` (10): sweeps started in any hour;
 - ``PLAYGROUND_PLANS_PER_MINUTE`` (10): new plans (a scenario not planned yet) a worker computes;
+- ``PLAYGROUND_FLEETS_PER_HOUR`` (60): fleets saved (from a preset, an upload or the form) in any
+  hour: each is a stored scenario, up to megabytes for an upload listing its VMs;
 - ``PLAYGROUND_ANONYMOUS_ADDRESS_FACTOR`` (3): all anonymous sessions from one client address
   together get this many times the budget (a script that drops its cookies is still limited);
 - ``PLAYGROUND_MAX_REQUEST_BYTES`` (4 MiB): a bigger request body gets 413 before Django
@@ -32,9 +34,15 @@ from django.utils import timezone
 
 from . import access
 
-RUNS, SWEEPS, SIGNUPS, PLANS = "runs", "sweeps", "signups", "plans"
-NOUNS = {RUNS: "runs", SWEEPS: "sweeps", SIGNUPS: "accounts", PLANS: "new plans"}
-VERBS = {RUNS: "started", SWEEPS: "started", SIGNUPS: "created", PLANS: "asked for"}
+RUNS, SWEEPS, SIGNUPS, PLANS, FLEETS = "runs", "sweeps", "signups", "plans", "fleets"
+NOUNS = {RUNS: "runs", SWEEPS: "sweeps", SIGNUPS: "accounts", PLANS: "new plans", FLEETS: "fleets"}
+VERBS = {
+    RUNS: "started",
+    SWEEPS: "started",
+    SIGNUPS: "created",
+    PLANS: "asked for",
+    FLEETS: "saved",
+}
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,8 @@ def budget(bucket: str) -> Budget:
         return Budget(settings.PLAYGROUND_SIGNUPS_PER_HOUR, 3600)
     if bucket == PLANS:
         return Budget(settings.PLAYGROUND_PLANS_PER_MINUTE, 60)
+    if bucket == FLEETS:
+        return Budget(settings.PLAYGROUND_FLEETS_PER_HOUR, 3600)
     raise ValueError(f"unknown rate-limit bucket {bucket!r}")
 
 

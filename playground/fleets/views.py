@@ -77,6 +77,10 @@ def fleet_from_preset(request: HttpRequest) -> HttpResponse:
     preset = request.POST.get("preset", "")
     if preset not in PRESET_NAMES:
         return errors.answer(request, 400, f"{ERROR_UNKNOWN_PRESET}: {preset!r}")
+    try:
+        limits.check(request, limits.FLEETS)
+    except limits.RateLimited as error:
+        return limits.too_many(request, error)
     fleet = services.create_fleet_from_preset(preset=preset, visitor=access.claim(request))
     return redirect(fleet)
 
@@ -86,6 +90,13 @@ def fleet_import(request: HttpRequest) -> HttpResponse:
     form = ImportForm(request.POST, request.FILES)
     if not form.is_valid():
         return _fleet_list(request, import_form=form, status=422)
+    try:
+        limits.check(request, limits.FLEETS)
+    except limits.RateLimited as error:
+        form.add_error(None, error.message)
+        response = _fleet_list(request, import_form=form, status=429)
+        response["Retry-After"] = str(error.retry_after_s)
+        return response
     upload = form.cleaned_data.get("file")
     fleet = services.create_fleet(
         scenario=form.cleaned_data["scenario"],
@@ -155,6 +166,15 @@ def _save(request, form, formset, *, fleet: Fleet | None, source_run: FleetRun |
     if scenario is None:
         return _edit_page(request, form, formset, fleet=fleet, source_run=source_run, status=422)
     if fleet is None:
+        try:
+            limits.check(request, limits.FLEETS)
+        except limits.RateLimited as error:
+            form.add_error(None, error.message)
+            response = _edit_page(
+                request, form, formset, fleet=None, source_run=source_run, status=429
+            )
+            response["Retry-After"] = str(error.retry_after_s)
+            return response
         fleet = services.create_fleet(scenario=scenario, visitor=access.claim(request))
     else:
         services.update_fleet(fleet=fleet, scenario=scenario)

@@ -172,6 +172,23 @@ def test_sweeps_have_their_own_budget(client, alice, settings):
     assert Sweep.objects.count() == 1 and FleetRun.objects.count() == 2
 
 
+def test_fleets_saved_have_their_own_budget(client, alice, settings):
+    """Each fleet is a stored scenario (megabytes for an upload listing its VMs): a visitor
+    saves at most PLAYGROUND_FLEETS_PER_HOUR of them, from a preset or an upload alike; an
+    upload refused for its content does not count."""
+    settings.PLAYGROUND_FLEETS_PER_HOUR = 2
+    assert client.post("/fleets/import/", {"text": "not: [a scenario"}).status_code == 422
+    assert client.post("/fleets/import/", {"text": json.dumps(tiny())}).status_code == 302
+    assert client.post("/fleets/from-preset/", {"preset": "demo"}).status_code == 302
+    refused = client.post("/fleets/import/", {"text": json.dumps(tiny())})
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert "You saved 2 fleets in the last hour" in refused.content.decode()
+    assert 'name="text"' in refused.content.decode()  # the import form, to try again later
+    again = client.post("/fleets/from-preset/", {"preset": "demo"})
+    assert again.status_code == 429 and "You saved 2 fleets" in again.content.decode()
+    assert Fleet.objects.count() == 2
+
+
 # --- request bodies and uploads --------------------------------------------------------------------
 
 
