@@ -99,6 +99,13 @@ def _read_status(model, run_id: int) -> tuple[str, str] | None:
     return tuple(row) if row else None
 
 
+# daphne (autobahn) refuses to send a WebSocket message over 1 MiB (its default
+# websocket_max_message_size) and the consumer dies with it: a replayed page of a region's
+# frames (200 of them, 5 MB) never reached the browser, whose page stayed empty. A page is sent
+# in messages of at most this many bytes (an event bigger than that alone goes alone).
+MAX_MESSAGE_BYTES = 512 * 1024
+
+
 class _Page:
     """Stored events as the viewers replaying them get them: read once and encoded once for all
     the viewers who connected together (they share it: read only)."""
@@ -109,6 +116,21 @@ class _Page:
     @cached_property
     def text(self) -> str:
         return events_message(self.events)["text"]  # the browser's message, as the publisher's
+
+    @cached_property
+    def texts(self) -> list[str]:
+        """The page as messages of at most ``MAX_MESSAGE_BYTES`` each, in order."""
+        return _split(self.events, self.text)
+
+
+def _split(events: list[dict], text: str) -> list[str]:
+    if len(events) == 1 or len(text.encode()) <= MAX_MESSAGE_BYTES:
+        return [text]
+    half = len(events) // 2
+    first, second = events[:half], events[half:]
+    return _split(first, events_message(first)["text"]) + _split(
+        second, events_message(second)["text"]
+    )
 
 
 async def _events_after(model, run_id: int, seq: int, limit: int) -> _Page:
@@ -244,7 +266,8 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
                 self.spec.model, self.run_id, self.last_seq, self.spec.replay_page
             )
             if page.events:
-                await self.send(text_data=page.text)
+                for text in page.texts:
+                    await self.send(text_data=text)
                 self.last_seq = page.events[-1]["seq"]
             if len(page.events) < self.spec.replay_page:
                 return  # all that was stored when it was read; what follows comes to the group
