@@ -21,3 +21,13 @@ def test_the_outcome_counts_have_thousands_separators(alice, client):
     row = html[html.index('<tr data-outcome="unaffected">') :]
     row = row[: row.index("</tr>")]
     assert "<td>1,080</td>" in row
+
+
+def test_the_runs_list_outcome_counts_have_thousands_separators(alice, client):
+    whole_zone = {**ZONE, "events": [{**ZONE["events"][0], "scope": {"zone": True}}]}
+    run = fleet_services.start_run(scenario=whole_zone, queue=False, visitor=alice)
+    assert execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher()) is True
+    run.refresh_from_db()
+    assert run.summary["outcomes"]["migrated"] == 1200
+    html = client.get("/fleets/runs/").content.decode()
+    assert ">migrated 1,200</span>" in html
