@@ -21,6 +21,9 @@
     Plotly.react("sweep-lines", lines, {margin: {l: 70, r: 20, t: 10, b: 60}, font: {size: 14}, legend: {orientation: "h", x: 0, y: 1.02, yanchor: "bottom"},
       xaxis: {title: {text: results.x_param}, type: "category"}, yaxis: {title: {text: results.metric_label}, rangemode: "tozero"}}, plotConfig);
     document.getElementById("sweep-progress").textContent = `${results.done} / ${results.total}`;
+    // the table's caption is the label too: its unit follows the values that came in (a sweep
+    // opened before any run finished read "(ms)" over hours), and the outcome chosen above
+    document.getElementById("sweep-table-caption").textContent = results.metric_label;
     document.querySelectorAll("#sweep-table tbody tr").forEach((tr, i) => tr.querySelectorAll("td").forEach((td, j) => {
       const c = results.grid[i][j];
       if (!c.run) return;
