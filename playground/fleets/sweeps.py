@@ -164,8 +164,10 @@ def sweep_results(sweep: Sweep) -> dict:
     shown = _shown(sweep.metric, [[c["value"] for c in row] for row in grid])
     return {
         "x_param": sweep.x_param,
+        "x_label": param_name(sweep.x_param),  # the parameter in words, for the page
         "x_values": xs,
         "y_param": sweep.y_param,
+        "y_label": param_name(sweep.y_param) if sweep.y_param else "",
         "y_values": sweep.y_values,
         "metric": sweep.metric,
         "metric_label": shown["label"],

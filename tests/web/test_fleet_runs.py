@@ -453,6 +453,36 @@ def test_a_sweep_fans_out_one_run_per_combination_and_fills_the_grid(
     assert client.get(f"/fleets/sweeps/{sweep.pk}/").status_code == 200
 
 
+def test_the_sweep_pages_name_the_swept_parameters_in_words(alice, client, monkeypatch):
+    """The sweep page's header, table and charts, and the fleet list, say "Bandwidth cap per
+    migration", not the scenario key ``policy.max_bandwidth`` (the keys stay in results.json
+    for scripts, with the words beside them)."""
+    fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
+    monkeypatch.setattr(tasks.execute_run, "delay", lambda kind, run_id: None)
+    client.post(
+        f"/fleets/{fleet.pk}/sweep/",
+        {
+            "x_param": "policy.max_bandwidth",
+            "x_values": "64MiB/s, 256MiB/s",
+            "y_param": "caps.per_source_host",
+            "y_values": "1, 2",
+            "metric": "makespan_s",
+        },
+    )
+    sweep = FleetRun.objects.first().sweep
+    data = client.get(f"/fleets/sweeps/{sweep.pk}/results.json").json()
+    assert (data["x_param"], data["y_param"]) == ("policy.max_bandwidth", "caps.per_source_host")
+    assert data["x_label"] == "Bandwidth cap per migration"
+    assert data["y_label"].startswith("Migrations per source host")
+    page = client.get(f"/fleets/sweeps/{sweep.pk}/").content.decode()
+    table = page[page.index("<table") : page.index("</table>")]
+    assert "Bandwidth cap per migration = 64MiB/s" in table
+    assert "policy.max_bandwidth" not in table and "caps.per_source_host" not in table
+    listing = client.get("/fleets/").content.decode()
+    assert "Bandwidth cap per migration × Migrations per source host" in listing
+    assert "policy.max_bandwidth" not in listing
+
+
 def test_a_bad_sweep_is_a_422_with_the_reason(alice, client):
     fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
     response = client.post(

@@ -8,7 +8,7 @@ from django import template
 
 from migrationsim import outcomes
 from playground.fleets.fields import EVENT_KINDS
-from playground.fleets.sweeps import point_in_words
+from playground.fleets.sweeps import param_name, point_in_words
 from playground.ops.templatetags.playground_tags import duration, human_value
 
 _KIND_NAMES = dict(EVENT_KINDS)
@@ -78,6 +78,13 @@ def sweep_point(run) -> str:
     """A sweep run's point in words (``sweeps.point_in_words``), not as the stored ``x``/``y``
     keys."""
     return point_in_words(run)
+
+
+@register.filter
+def swept_param(key: str) -> str:
+    """A swept parameter in the sweep form's words ("Bandwidth cap per migration"), not its
+    scenario key (``policy.max_bandwidth``)."""
+    return param_name(key)
 
 
 @register.filter
