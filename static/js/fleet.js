@@ -289,14 +289,17 @@
             () => { drawNotes(); drawLegend(); }];
   }
 
+  // counts with thousands separators, as the server's pages write them ("245,735 migrated")
+  const num = (n) => Number(n || 0).toLocaleString("en-US");
+
   function drawHeader() {
     $("sim-clock").textContent = fmtTime(clock.t);
-    $("played-count").textContent = played;
+    $("played-count").textContent = num(played);
     const scope = acc.hosts.scope || config.hosts_in_scope || 0;
     $("progress").max = Math.max(scope, 1);
     $("progress").value = acc.hosts.done;
-    $("progress-text").textContent = `${acc.hosts.done} / ${scope || "?"} hosts`;
-    for (const li of document.querySelectorAll("#counts li")) li.querySelector(".n").textContent = acc.counts[li.dataset.count] ?? 0;
+    $("progress-text").textContent = `${num(acc.hosts.done)} / ${scope ? num(scope) : "?"} hosts`;
+    for (const li of document.querySelectorAll("#counts li")) li.querySelector(".n").textContent = num(acc.counts[li.dataset.count]);
   }
   function drawInflight(lay) {
     Plotly.react("chart-inflight", linesFrom(acc.inflight, {stack: true, limit: 8}),
@@ -377,11 +380,11 @@
   }
   function rackTitle(rack, state) {
     const s = state || [0, 0, 0, 0, 0];
-    return `${rack}: ${s[1]} / ${s[0]} hosts done, ${s[2]} draining, ${s[3]} in maintenance, ${s[4]} migrating`;
+    return `${rack}: ${num(s[1])} / ${num(s[0])} hosts done, ${num(s[2])} draining, ${num(s[3])} in maintenance, ${num(s[4])} migrating`;
   }
   function zoneLine(zone) {
     const c = acc.zones[zone] || {};
-    return `${c.done || 0} / ${c.scope || 0} hosts done · ${c.draining || 0} draining · ${c.maintenance || 0} in maintenance · ${c.migrating || 0} migrating`;
+    return `${num(c.done)} / ${num(c.scope)} hosts done · ${num(c.draining)} draining · ${num(c.maintenance)} in maintenance · ${num(c.migrating)} migrating`;
   }
   function drawZones() {
     const map = $("zone-map");

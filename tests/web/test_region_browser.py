@@ -66,6 +66,9 @@ def test_a_region_streams_into_a_map_of_zones_and_racks_without_long_tasks(stack
     assert all(c["done"] == c["scope"] == 320 for c in state["zoneCounts"].values())
     assert page.locator("#zone-map button.rack-done").count() == 80
     assert "320 / 320 hosts done" in page.inner_text("#zone-map .zone-row[data-zone=region-1-c]")
+    # counts as the server's pages write them: with thousands separators
+    scope = sum(c["scope"] for c in state["zoneCounts"].values())
+    assert scope >= 1000 and page.inner_text("#progress-text") == f"{scope:,} / {scope:,} hosts"
     # the timeline of a region: one row per rack (its hosts' spans), not per host
     assert state["mode"] == "rack" and state["timelineRows"] == 80
     # a rack opens its 16 hosts, a host its 16 VMs (from the stored rows, the run is done)
