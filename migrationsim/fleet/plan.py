@@ -214,7 +214,7 @@ def _predicted(scenario, base, events: list[dict], vm_count: int) -> dict:
     )
     method = f"engine, {seed_words}"
     if len(seeds) == 1:
-        method += f" (one seed: {vm_count:,} VMs; the range is one run)"
+        method += f"; one seed only at {vm_count:,} VMs, so no range"
     _per_wave(base, events)
     return {
         **figures,

@@ -48,3 +48,24 @@ def test_a_count_of_hosts_out_at_once_still_reads_hosts(alice, client):
     fleet = fleet_services.create_fleet(scenario=scenario, visitor=alice)
     html = planned(client, f"/fleets/{fleet.pk}/plan/").content.decode()
     assert "At most 2 hosts out at once" in html
+
+
+def test_a_plan_on_one_seed_shows_no_range_of_one_value(alice, client, monkeypatch):
+    """Above ENGINE_ETA_MAX_VMS the plan runs one seed: the page does not show 'range X – X'
+    and says why in one sentence (no brackets inside brackets); on small fleets the range
+    stays."""
+    import migrationsim.fleet.plan as plan_module
+
+    monkeypatch.setattr(plan_module, "ENGINE_ETA_MAX_VMS", 1000)  # ZONE has 1,200 VMs
+    fleet = fleet_services.create_fleet(scenario=ZONE, visitor=alice)
+    page = planned(client, f"/fleets/{fleet.pk}/plan/")
+    html = page.content.decode()
+    eta = html[html.index('id="plan-eta"') : html.index('id="plan-unplaced"')]
+    assert page.context["plan"]["eta_seeds"] == [1]
+    assert "<p>range" not in eta
+    assert "engine, seed 1; one seed only at 1,200 VMs, so no range" in eta
+    assert "((" not in html and "))" not in html
+    monkeypatch.setattr(plan_module, "ENGINE_ETA_MAX_VMS", 3000)
+    other = fleet_services.create_fleet(scenario={**ZONE, "seed": 2}, visitor=alice)
+    again = planned(client, f"/fleets/{other.pk}/plan/").content.decode()
+    assert "<p>range " in again[again.index('id="plan-eta"') : again.index('id="plan-unplaced"')]
