@@ -418,6 +418,16 @@ def test_compare_needs_two_finished_runs(alice, client):
     assert client.get(f"/fleets/runs/compare/?runs={a.pk},9999").status_code == 404
 
 
+# a bandwidth cap (x) by a per-host cap (y): four runs
+TWO_BY_TWO_SWEEP = {
+    "x_param": "policy.max_bandwidth",
+    "x_values": "64MiB/s, 256MiB/s",
+    "y_param": "caps.per_source_host",
+    "y_values": "1, 2",
+    "metric": "makespan_s",
+}
+
+
 def test_a_sweep_fans_out_one_run_per_combination_and_fills_the_grid(
     alice, client, django_capture_on_commit_callbacks, monkeypatch
 ):
@@ -429,13 +439,7 @@ def test_a_sweep_fans_out_one_run_per_combination_and_fills_the_grid(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             f"/fleets/{fleet.pk}/sweep/",
-            {
-                "x_param": "policy.max_bandwidth",
-                "x_values": "64MiB/s, 256MiB/s",
-                "y_param": "caps.per_source_host",
-                "y_values": "1, 2",
-                "metric": "makespan_s",
-            },
+            TWO_BY_TWO_SWEEP,
         )
     runs = list(FleetRun.objects.order_by("id"))
     assert len(runs) == 4 and sent == [("fleet", r.pk) for r in runs]  # a task each
@@ -461,13 +465,7 @@ def test_the_sweep_pages_name_the_swept_parameters_in_words(alice, client, monke
     monkeypatch.setattr(tasks.execute_run, "delay", lambda kind, run_id: None)
     client.post(
         f"/fleets/{fleet.pk}/sweep/",
-        {
-            "x_param": "policy.max_bandwidth",
-            "x_values": "64MiB/s, 256MiB/s",
-            "y_param": "caps.per_source_host",
-            "y_values": "1, 2",
-            "metric": "makespan_s",
-        },
+        TWO_BY_TWO_SWEEP,
     )
     sweep = FleetRun.objects.first().sweep
     data = client.get(f"/fleets/sweeps/{sweep.pk}/results.json").json()
