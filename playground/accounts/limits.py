@@ -201,6 +201,15 @@ def too_many(
     return response
 
 
+def in_form(error: RateLimited, form, page) -> HttpResponse:
+    """HTTP 429: ``page(status)``, the page of ``form``, with the message at the form's top (to
+    try again later), and ``Retry-After``."""
+    form.add_error(None, error.message)
+    response = page(429)
+    response["Retry-After"] = str(error.retry_after_s)
+    return response
+
+
 # --- request bodies -------------------------------------------------------------------------------
 
 

@@ -69,10 +69,7 @@ def runs(request: HttpRequest) -> HttpResponse:
     try:
         limits.check(request, limits.RUNS)
     except limits.RateLimited as error:
-        form.add_error(None, error.message)
-        response = _form_page(request, form, status=429)
-        response["Retry-After"] = str(error.retry_after_s)
-        return response
+        return limits.in_form(error, form, lambda status: _form_page(request, form, status=status))
     run = services.create_run(params=form.run_params(), visitor=access.claim(request))
     if request.htmx:
         return HttpResponseClientRedirect(run.get_absolute_url())

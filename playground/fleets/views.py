@@ -78,7 +78,7 @@ def fleet_from_preset(request: HttpRequest) -> HttpResponse:
     if preset not in PRESET_NAMES:
         return errors.answer(request, 400, f"{ERROR_UNKNOWN_PRESET}: {preset!r}")
     try:
-        limits.check(request, limits.FLEETS)
+        limits.check(request, limits.FLEETS)  # a new fleet: a stored scenario (limits.py)
     except limits.RateLimited as error:
         return limits.too_many(request, error)
     fleet = services.create_fleet_from_preset(preset=preset, visitor=access.claim(request))
@@ -93,10 +93,9 @@ def fleet_import(request: HttpRequest) -> HttpResponse:
     try:
         limits.check(request, limits.FLEETS)
     except limits.RateLimited as error:
-        form.add_error(None, error.message)
-        response = _fleet_list(request, import_form=form, status=429)
-        response["Retry-After"] = str(error.retry_after_s)
-        return response
+        return limits.in_form(
+            error, form, lambda status: _fleet_list(request, import_form=form, status=status)
+        )
     upload = form.cleaned_data.get("file")
     fleet = services.create_fleet(
         scenario=form.cleaned_data["scenario"],
@@ -169,12 +168,13 @@ def _save(request, form, formset, *, fleet: Fleet | None, source_run: FleetRun |
         try:
             limits.check(request, limits.FLEETS)
         except limits.RateLimited as error:
-            form.add_error(None, error.message)
-            response = _edit_page(
-                request, form, formset, fleet=None, source_run=source_run, status=429
+            return limits.in_form(
+                error,
+                form,
+                lambda status: _edit_page(
+                    request, form, formset, fleet=None, source_run=source_run, status=status
+                ),
             )
-            response["Retry-After"] = str(error.retry_after_s)
-            return response
         fleet = services.create_fleet(scenario=scenario, visitor=access.claim(request))
     else:
         services.update_fleet(fleet=fleet, scenario=scenario)

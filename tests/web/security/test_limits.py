@@ -23,7 +23,7 @@ from playground.fleets.models import Fleet, FleetRun, Sweep
 from playground.runs import pipeline
 from playground.runs.models import RunStatus
 
-from ..fleet_support import planned, tiny
+from ..fleet_support import fleet_post_data, planned, tiny
 from ..support import RecordingPublisher
 
 pytestmark = pytest.mark.django_db
@@ -186,6 +186,10 @@ def test_fleets_saved_have_their_own_budget(client, alice, settings):
     assert 'name="text"' in refused.content.decode()  # the import form, to try again later
     again = client.post("/fleets/from-preset/", {"preset": "demo"})
     assert again.status_code == 429 and "You saved 2 fleets" in again.content.decode()
+    form = client.post("/fleets/new/", {**fleet_post_data(client, "/fleets/new/"), "name": "x"})
+    assert form.status_code == 429 and int(form["Retry-After"]) > 0
+    assert 'id="fleet-errors"' in form.content.decode()  # the fleet form, with the reason on top
+    assert "You saved 2 fleets" in form.content.decode()
     assert Fleet.objects.count() == 2
 
 
