@@ -1,31 +1,65 @@
-"""The sweep form in headless Chromium: choosing a parameter puts that parameter's example
-values in its field (never a cap's '1, 2, 4' under a downtime limit), and keeps typed ones."""
+"""Sweeps in headless Chromium, as a signed-up user. The form: choosing a parameter puts that
+parameter's example values in its field (never a cap's '1, 2, 4' under a downtime limit), and
+keeps typed ones. The sweep page: its table caption says what its cells hold, as the charts'
+labels do, and choosing another outcome above retitles it (it said 'Makespan (ms)' over a table
+of hours: the label the page was rendered with before any run had finished, never updated)."""
 
 import pytest
 
 from playground.accounts.access import Visitor
 from playground.fleets import services as fleet_services
+from playground.fleets import sweeps
 from playground.fleets.sweep_forms import EXAMPLES
+from playground.runs import pipeline
+from playground.runs.pipeline import execute_run
 
 from .fleet_support import tiny
+from .support import RecordingPublisher
 from .test_lessons_browser import page  # noqa: F401  (Chromium against live_server)
+
+USERNAME, PASSWORD = "sweeper", "sweeper-password-1"
 
 
 @pytest.fixture
-def fleet(live_server, django_user_model):
-    """A fleet of a signed-up user (made before Chromium starts: the ORM is not called from
-    Playwright's event loop)."""
-    user = django_user_model.objects.create_user("sweeper", password="sweeper-password-1")
-    visitor = Visitor(user.pk, "", False, user.username)
-    return fleet_services.create_fleet(scenario=tiny(), visitor=visitor)
+def sweeper(live_server, django_user_model) -> Visitor:
+    """A signed-up user (made before Chromium starts: the ORM is not called from Playwright's
+    event loop)."""
+    user = django_user_model.objects.create_user(USERNAME, password=PASSWORD)
+    return Visitor(user.pk, "", False, user.username)
+
+
+@pytest.fixture
+def fleet(sweeper):
+    return fleet_services.create_fleet(scenario=tiny(), visitor=sweeper)
+
+
+@pytest.fixture
+def sweep(sweeper, fleet, monkeypatch):
+    """A finished two-run sweep of that user's fleet."""
+    monkeypatch.setattr(pipeline, "enqueue", lambda run: None)  # run below, here
+    made = sweeps.create_sweep(
+        fleet=fleet,
+        scenario=fleet.to_scenario(),
+        x_param="caps.per_source_host",
+        x_values=[1, 2],
+        metric="makespan_s",
+        visitor=sweeper,
+    )
+    for run in made.runs.all():
+        assert execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher())
+    return made
+
+
+def _sign_in(page, live_server) -> None:  # noqa: F811  (the page fixture, passed in)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", USERNAME)
+    page.fill("#id_password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_load_state()
 
 
 def test_choosing_a_parameter_fills_in_its_own_example_values(live_server, fleet, page):  # noqa: F811
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", "sweeper")
-    page.fill("#id_password", "sweeper-password-1")
-    page.click("#login-submit")
-    page.wait_for_load_state()
+    _sign_in(page, live_server)
     page.goto(f"{live_server.url}/fleets/{fleet.pk}/sweep/")
     assert page.input_value("#id_y_values") == EXAMPLES["caps.per_source_host"]
     page.select_option("#id_y_param", "policy.downtime_limit")
@@ -36,4 +70,22 @@ def test_choosing_a_parameter_fills_in_its_own_example_values(live_server, fleet
     assert page.input_value("#id_x_values") == "32MiB/s, 96MiB/s"
     page.select_option("#id_y_param", "")
     assert page.input_value("#id_y_values") == ""
+    assert page.errors == []
+
+
+def test_the_table_caption_follows_the_outcome_chosen(live_server, sweep, page):  # noqa: F811
+    _sign_in(page, live_server)
+    page.goto(f"{live_server.url}/fleets/sweeps/{sweep.pk}/")
+    assert page.inner_text("#sweep-table caption").startswith("Makespan (")
+    page.select_option("#metric", "peak_concurrent_migrations")
+    page.wait_for_function(
+        "document.querySelector('#sweep-table caption').textContent"
+        " === 'Peak concurrent migrations'",
+        timeout=10_000,
+    )
+    page.select_option("#metric", "blackout_p99_s")
+    page.wait_for_function(
+        "document.querySelector('#sweep-table caption').textContent.startsWith('Blackout p99 (')",
+        timeout=10_000,
+    )
     assert page.errors == []
