@@ -89,17 +89,19 @@ def parse_duration(value: str | float | int) -> float:
     return _finite_non_negative(float(number) * _SECONDS[unit or ""], value)
 
 
+_BYTE_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB", "EiB")  # IEC, each 1024 times the last
+
+
 def format_bytes(n: float) -> str:
-    """Human-readable IEC size: 40265318 -> '38.4 MiB'."""
-    for unit, scale in (
-        ("TiB", 1024.0**4),
-        ("GiB", 1024.0**3),
-        ("MiB", 1024.0**2),
-        ("KiB", 1024.0),
-    ):
-        if abs(n) >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n:.0f} B"
+    """Human-readable IEC size: 40265318 -> '38.4 MiB'. The unit is the largest that shows at
+    least 1 (up to EiB), so never a thousand or more of one unit: '3.1 PiB', not '3198.9 TiB',
+    and '1.0 PiB', not '1024.0 TiB', just under a PiB."""
+    if not abs(n) >= 1023.5:  # what would show as 1024 B is 1.0 KiB (a NaN stays in B)
+        return f"{n:.0f} B"
+    power = 1
+    while power < len(_BYTE_UNITS) and abs(n) / 1024.0**power >= 1023.95:  # .1f: 1024.0
+        power += 1
+    return f"{n / 1024.0**power:.1f} {_BYTE_UNITS[power - 1]}"
 
 
 def format_rate(bps: float) -> str:

@@ -21,7 +21,7 @@
   // the policy charts (throttle, post-copy) live in anatomy_charts.js and play the same events
   const policyCharts = window.AnatomyCharts || { reset() {}, apply() {}, draw() {} };
 
-  // --- number formatting (mirrors playground/templatetags/playground_tags.py) -----------------
+  // --- number formatting (mirrors migrationsim/humanize.py, behind the template filters) -------
   function scaled(v, units, base) {
     for (let i = 0; i < units.length - 1; i++) {
       if (Math.abs(v) < base) return `${+v.toPrecision(3)} ${units[i]}`;
@@ -29,7 +29,8 @@
     }
     return `${+v.toPrecision(3)} ${units[units.length - 1]}`;
   }
-  const bytes = (v) => scaled(v, ["B", "KiB", "MiB", "GiB", "TiB"], 1024);
+  // IEC up to EiB, as humanize.size: never thousands of TiB
+  const bytes = (v) => scaled(v, ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"], 1024);
   // durations as migrationsim/units.py format_duration reads them: ms, s, then min s and h min
   function seconds(v) {
     if (Math.abs(v) < 1) return `${+(v * 1000).toPrecision(3)} ms`;
@@ -619,6 +620,7 @@
       finished: model.finished,
       timelineView: userRange ? "zoomed" : timelineView, timelineRange,
     }),
+    bytes,  // the page's one size formatter (the browser tests hold it to humanize.size's units)
   };
 
   const serverSummary = document.querySelector("[data-server-summary]");

@@ -4,6 +4,8 @@ in the embedded and the production mode."""
 import re
 import time
 
+from migrationsim import humanize
+
 from .browser_support import browser, page  # noqa: F401  (the Chromium fixtures)
 
 
@@ -36,6 +38,17 @@ def test_the_timeline_grows_while_the_run_plays_then_the_summary_appears(stack, 
     assert "blackout" in summary.inner_text()
     assert page.inner_text("#run-status") == "Done"
     assert page.errors == []
+
+
+def test_the_run_page_says_sizes_in_the_units_of_the_server_up_to_eib(stack, page):
+    page.goto(stack.base_url + "/?scenario=")
+    page.click("#simulate")
+    page.wait_for_url(re.compile(r"/runs/\d+/$"), timeout=15_000)
+    page.wait_for_function("window.anatomy !== undefined")
+    for n in (40265318, 5 * 2**40, 3198.9 * 2**40, 2**50, 3 * 2**60, 5000 * 2**60):
+        shown = page.evaluate(f"window.anatomy.bytes({n})")
+        assert shown.split()[1] == humanize.size(n).split()[1], (n, shown, humanize.size(n))
+    assert page.evaluate(f"window.anatomy.bytes({3198.9 * 2**40})") == "3.12 PiB"
 
 
 def test_the_controls_pause_step_and_restart(stack, page):

@@ -1,0 +1,46 @@
+"""Sizes in IEC units: the largest unit that shows at least 1, up to EiB, so a region's bytes
+read '3.1 PiB', never thousands of TiB (``units.format_bytes``, behind ``humanize.size`` and the
+template filters)."""
+
+import pytest
+
+from migrationsim import humanize
+
+KiB, TiB, PiB, EiB = 1024.0, 1024.0**4, 1024.0**5, 1024.0**6
+
+
+@pytest.mark.parametrize(
+    ("n", "shown"),
+    [
+        (3198.9 * TiB, "3.1 PiB"),  # a finished region run's bytes sent
+        (1023.9 * TiB, "1023.9 TiB"),
+        (PiB, "1.0 PiB"),
+        (PiB - 1, "1.0 PiB"),  # not '1024.0 TiB'
+        (1023.9 * PiB, "1023.9 PiB"),
+        (EiB, "1.0 EiB"),
+        (2.5 * EiB, "2.5 EiB"),
+        (5000 * EiB, "5000.0 EiB"),  # the largest unit takes whatever is beyond it
+    ],
+)
+def test_large_sizes_are_said_in_pib_and_eib(n, shown):
+    assert humanize.size(n) == shown
+
+
+@pytest.mark.parametrize(
+    ("n", "shown"),
+    [
+        (0, "0 B"),
+        (1023, "1023 B"),
+        (1023.6, "1.0 KiB"),  # not '1024 B'
+        (1024, "1.0 KiB"),
+        (40265318, "38.4 MiB"),
+        (4294967296, "4.0 GiB"),
+        (-2048, "-2.0 KiB"),
+    ],
+)
+def test_smaller_sizes_keep_their_units(n, shown):
+    assert humanize.size(n) == shown
+
+
+def test_a_summary_value_in_bytes_is_said_in_the_same_units():
+    assert humanize.value("bytes_sent", 3198.9 * TiB) == "3.1 PiB"
