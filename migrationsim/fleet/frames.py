@@ -133,18 +133,29 @@ class FleetStream:
         self._notes: list = []
 
     def frames(self) -> Iterator[dict]:
+        """The frames, the last one (``final``) at the run's makespan, the time the results
+        and the plan show: no frame is later. The engine goes on past its last activity (a
+        deadline or a window opening that finds nothing left to do, and the link samples until
+        then), so a frame is made at its time but held until something really happens after
+        it; what the frames held at the end carried is sent in the final frame."""
         end = self.bucket_s
-        for event in self.run.events():
+        run = self.run
+        held: list[dict] = []  # made, not yet known to be before the makespan
+        for event in run.events():
             if self.on_event is not None:
                 self.on_event(event)
             t = event["t_s"]
             if t >= end:
-                yield self._frame(end)
+                held.append(self._frame(end))
                 end = (math.floor(t / self.bucket_s) + 1) * self.bucket_s
+            while held and held[0]["t_s"] < run.last_activity_s:
+                yield held.pop(0)
             self._track(event)
+        makespan_s = run.makespan_s
         for vm in list(self._open):  # still open when the run ended (stuck in a queue)
-            self._close(vm, self.run.now)
-        yield self._frame(max(self.run.now, end - self.bucket_s), final=True)
+            self._close(vm, makespan_s)
+        self._forget(len(held))
+        yield self._with_held(held, self._frame(makespan_s, final=True), makespan_s)
 
     # per event
     def _track(self, e: dict) -> None:
@@ -365,6 +376,30 @@ class FleetStream:
         self.blackouts.extend(self._blackouts)
         self._reset()
         return frame
+
+    def _forget(self, frames: int) -> None:
+        """Take the last ``frames`` frames out of the comparison series (made, never sent)."""
+        if frames:
+            for values in self.series.values():
+                del values[-frames:]
+
+    @staticmethod
+    def _with_held(held: list[dict], final: dict, makespan_s: float) -> dict:
+        """The final frame with what the frames held past the makespan carried besides the
+        state at their time: the segments, blackouts and waits closed before them, the racks
+        that changed (each frame sends only those) and, were one the first, the layout. Notes
+        after the makespan (a deadline with nothing left to do) are not the run's story."""
+        if held:
+            for key in ("segments", "host_segments", "blackouts", "waits", "notes"):
+                final[key] = [item for frame in held for item in frame[key]] + final[key]
+            racks: dict = {}
+            for frame in [*held, final]:
+                racks.update(frame["racks"])
+            final["racks"] = racks
+            if "layout" in held[0]:
+                final["layout"] = held[0]["layout"]
+        final["notes"] = [note for note in final["notes"] if note[0] <= makespan_s][:20]
+        return final
 
     # after the run
     def summary(self) -> dict:
