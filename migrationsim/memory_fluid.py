@@ -92,7 +92,7 @@ class FluidMemory:
         self.working_sets = spec.working_sets
         self.ws_regions = layout.ws_regions
         self.linear = spec.dirty_model == "linear"
-        self.sweep_pos = [0.0] * len(spec.working_sets)  # sequential writers' pointers
+        self.sweep_pos = list(spec.sweep_start_pages)  # sequential writers' pointers
         self._writers = layout.writers
         self._dirty_plan = layout.dirty_plan
         self._one_sweeper = layout.one_sweeper

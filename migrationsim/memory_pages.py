@@ -57,7 +57,7 @@ class PageMemory:
         self.working_sets = spec.working_sets
         self.ws_regions = {r.working_set: r for r in regions if r.working_set >= 0}
         self.linear = spec.dirty_model == "linear"
-        self.sweep_pos = [0.0] * len(spec.working_sets)
+        self.sweep_pos = list(spec.sweep_start_pages)
         self.linear_carry = [0.0] * len(spec.working_sets)
         self.rng = np.random.default_rng(spec.seed)
         self._wire_credit = 0.0

@@ -60,6 +60,9 @@ class MigrationSpec:
     zero_fraction: float
     dirty_model: str
     layout: tuple[str, ...]
+    # where each sequential writer's pointer is in its working set when pre-copy starts, a
+    # share of the set (0: its first page); the writer sweeps on from there and wraps
+    write_start: float
     packet_rate_pps: float
     workload: str | None
     # The link
@@ -104,6 +107,17 @@ class MigrationSpec:
     def regions(self) -> tuple[Region, ...]:
         """The guest's address-ordered regions (``layout.layout_regions``), worked out once."""
         return tuple(layout_regions(self))
+
+    @cached_property
+    def sweep_start_pages(self) -> tuple[float, ...]:
+        """Each working set's writer pointer when pre-copy starts, in pages from the set's
+        first page: ``write_start`` of its region for a sequential writer, 0 for the others
+        (a random writer has no pointer)."""
+        region_pages = {r.working_set: r.pages for r in self.regions if r.working_set >= 0}
+        return tuple(
+            self.write_start * region_pages.get(k, 0) if ws.pattern == "sequential" else 0.0
+            for k, ws in enumerate(self.working_sets)
+        )
 
     @property
     def live_rate_cap_bps(self) -> float:
@@ -247,6 +261,12 @@ PARAMETERS: dict[str, Parameter] = {
     ),
     "layout": Parameter(
         _layout, "hot,cold,zero", "address order of the hot (working sets), cold and zero regions"
+    ),
+    "write_start": Parameter(
+        _fraction,
+        0.0,
+        "where a sequential writer's pointer is when pre-copy starts, a share of its working "
+        "set from 0 (its first page) to below 1",
     ),
     "packet_rate": Parameter(
         _optional(parse_rate), None, "inbound packets/s to the VM (default: from the workload)"
@@ -439,6 +459,7 @@ def build_spec(**params: Any) -> MigrationSpec:
         zero_fraction=zero_fraction,
         dirty_model=v["dirty_model"],
         layout=v["layout"],
+        write_start=v["write_start"],
         packet_rate_pps=packet_rate,
         workload=v["workload"],
         bandwidth_bps=v["bandwidth"],

@@ -20,6 +20,7 @@ from .cases import Case
 from .qmp import (
     MigrationResult,
     guest_pause_s,
+    migration_span_s,
     parse_query_migrate,
     rate_between,
     with_elapsed,
@@ -54,6 +55,11 @@ class Measured:
     # the guest's pause: the source's STOP to the destination's RESUME (None in recordings made
     # before the harness kept QMP's events, and for migrations that did not complete)
     pause_s: float | None = None
+    # where the sequential writer's pointer was when pre-copy started, in pages from its set's
+    # first page, not yet wrapped (None in recordings made before the harness read it)
+    writer_pointer_pages: float | None = None
+    # time_s from the MIGRATION events' microseconds (else QEMU's whole-millisecond counters)
+    time_from_events: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,9 +85,16 @@ def measured_from_record(record: dict) -> Measured:
         )
     reports = record["serial_before"]
     rate = rate_between(reports[0], reports[-1]).page_writes_per_s if len(reports) >= 2 else 0.0
+    span_s = (
+        migration_span_s(record["events"]["source"])
+        if result.converged and "events" in record
+        else None
+    )
     return Measured(
         converged=result.converged,
-        time_s=result.migration_time_s,
+        time_s=span_s if span_s is not None else result.migration_time_s,
+        time_from_events=span_s is not None,
+        writer_pointer_pages=writer_pointer_pages(record, rate, result.setup_time_s),
         ram_bytes=result.ram_transferred_bytes,
         precopy_bytes=result.precopy_bytes or 0,
         syncs=result.dirty_sync_count,
@@ -98,6 +111,27 @@ def measured_from_record(record: dict) -> Measured:
     )
 
 
+def writer_pointer_pages(
+    record: dict, page_writes_per_s: float, setup_time_s: float
+) -> float | None:
+    """The sequential writer's pointer when pre-copy started: the EDI the harness read before
+    `migrate`, moved on by the guest's rate over the time from that read to the end of QEMU's
+    setup (the first bitmap sync, where the model's pre-copy starts). Pages, not wrapped."""
+    pointer = record.get("guest_pointer")
+    if pointer is None:
+        return None
+    return pointer["edi"] + page_writes_per_s * (pointer["read_before_migrate_s"] + setup_time_s)
+
+
+def write_start(case: Case, measured: Measured) -> float:
+    """The model's ``write_start``: the measured pointer as a share of the working set, for a
+    sequential writer (0 for the others, and for recordings without the pointer)."""
+    if case.pattern != "seq" or measured.writer_pointer_pages is None:
+        return 0.0
+    pages = case.working_set_pages
+    return (measured.writer_pointer_pages % pages) / pages
+
+
 def model_parameters(case: Case, measured: Measured, link: Link) -> dict:
     """The model's parameters for a case's guest as measured (build_spec's keywords)."""
     memory = measured.ram_total_bytes
@@ -111,6 +145,7 @@ def model_parameters(case: Case, measured: Measured, link: Link) -> dict:
         dirty_rate=measured.page_writes_per_s * PAGE_SIZE_BYTES if writes else 0,
         working_set=working_set,
         write_pattern=MODEL_PATTERNS.get(case.pattern, "random"),
+        write_start=write_start(case, measured),
         zero_fraction=zero_fraction,
         policy="qemu",
         bandwidth=link.rate_bps,

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from .cases import Case
-from .qmp import Qmp, parse_guest_reports, parse_tsc_hz
+from .qmp import Qmp, parse_edi, parse_guest_reports, parse_tsc_hz
 
 GUEST_DIR = Path(__file__).parent / "guest"
 QEMU = "qemu-system-x86_64"
@@ -103,9 +103,17 @@ def run_migration(case: Case, guest: Path, accel: str = "tcg") -> dict:
             )
             src.command(
                 "migrate-set-capabilities",
-                capabilities=[{"capability": "auto-converge", "state": case.auto_converge}],
+                capabilities=[
+                    {"capability": "auto-converge", "state": case.auto_converge},
+                    # MIGRATION events: the span to the microsecond (qmp.migration_span_s)
+                    {"capability": "events", "state": True},
+                ],
             )
             serial_at_start = src_serial.read_text()
+            # the sequential writer's pointer (EDI, guest.c), read just before `migrate`
+            read_at = time.monotonic()
+            registers = src.command("human-monitor-command", **{"command-line": "info registers"})
+            read_at = (read_at + time.monotonic()) / 2
             started = time.monotonic()
             src.command("migrate", uri=f"tcp:127.0.0.1:{port}")
             setup_time_ms = 0
@@ -148,6 +156,10 @@ def run_migration(case: Case, guest: Path, accel: str = "tcg") -> dict:
                 "guest_tsc_hz": parse_tsc_hz(serial_at_start),
                 "serial_before": _reports_tail(serial_at_start, 40),
                 "serial_source": _reports_tail(src_serial.read_text(), 400),
+                "guest_pointer": {
+                    "edi": parse_edi(registers),
+                    "read_before_migrate_s": started - read_at,
+                },
             }
             if cancelled:
                 record["cancelled_after_s"] = elapsed_at_cancel

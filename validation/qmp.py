@@ -8,6 +8,7 @@ what the harness needs is here.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from dataclasses import dataclass
@@ -180,6 +181,36 @@ def event_time_us(events: list[dict], name: str) -> int | None:
             stamp = event["timestamp"]
             return stamp["seconds"] * 1_000_000 + stamp["microseconds"]
     return None
+
+
+def migration_span_s(source_events: list[dict]) -> float | None:
+    """Pre-copy and blackout to the microsecond, from the source's MIGRATION events (sent when
+    the `events` capability is on): the change to ``active`` (``migration_thread``, once setup
+    has allocated the bitmap and made the first sync) to the change to ``completed``
+    (``migration_completion``, once the final copy is in the socket). It is the span that
+    QEMU's whole-millisecond `total-time` minus `setup-time` counts, without its rounding and
+    without the connection's set-up before the thread starts. None without both events."""
+    stamps = {}
+    for event in source_events:
+        if event.get("event") == "MIGRATION":
+            status = event.get("data", {}).get("status")
+            if status in ("active", "completed") and status not in stamps:
+                stamp = event["timestamp"]
+                stamps[status] = stamp["seconds"] * 1_000_000 + stamp["microseconds"]
+    if "active" not in stamps or "completed" not in stamps:
+        return None
+    return (stamps["completed"] - stamps["active"]) / 1e6
+
+
+_EDI = re.compile(r"\bEDI=([0-9a-fA-F]+)")
+
+
+def parse_edi(info_registers: str) -> int:
+    """EDI from HMP's `info registers` (the guest keeps its sequential writer's pointer there)."""
+    match = _EDI.search(info_registers)
+    if match is None:
+        raise ValueError("no EDI in the answer to 'info registers'")
+    return int(match.group(1), 16)
 
 
 def guest_pause_s(source_events: list[dict], destination_events: list[dict]) -> float | None:

@@ -13,6 +13,7 @@ from validation.compare import (
     predicted_syncs,
     relative_error,
     summary,
+    write_start,
 )
 from validation.run import (
     link_from_calibration,
@@ -295,3 +296,42 @@ def test_an_unknown_accelerator_is_refused_before_anything_runs(capsys):
         main(["--accel", "hvf"])
     assert exit_.value.code == 2
     assert "--accel" in capsys.readouterr().err
+
+
+def test_the_sequential_writer_starts_where_the_guest_had_it_when_pre_copy_began():
+    case = CASES_BY_NAME["seq-16M-autoconverge"]  # 4,096 pages swept
+    record = dict(recorded("seq-16M-autoconverge"))
+    rate = measured_from_record(record).page_writes_per_s
+    setup_s = record["query_migrate"]["setup-time"] / 1000
+    # read 0.5 ms before `migrate` at page 4,000: the writer moves on through QEMU's setup
+    record["guest_pointer"] = {"edi": 4000, "read_before_migrate_s": 0.0005}
+    measured = measured_from_record(record)
+    moved = rate * (0.0005 + setup_s)
+    assert measured.writer_pointer_pages == pytest.approx(4000 + moved)
+    assert write_start(case, measured) == pytest.approx(((4000 + moved) % 4096) / 4096)
+    assert model_parameters(case, measured, LINK)["write_start"] == write_start(case, measured)
+
+
+def test_random_writers_and_recordings_without_the_pointer_start_at_zero():
+    old = measured_from_record(recorded("seq-16M-autoconverge"))  # recorded before the pointer
+    assert old.writer_pointer_pages is None
+    assert write_start(CASES_BY_NAME["seq-16M-autoconverge"], old) == 0.0
+    record = {**recorded("random-8M"), "guest_pointer": {"edi": 9, "read_before_migrate_s": 0}}
+    assert write_start(CASES_BY_NAME["random-8M"], measured_from_record(record)) == 0.0
+
+
+def test_the_time_comes_from_the_migration_events_when_the_recording_has_them():
+    record = recorded("seq-8M")
+    counters = measured_from_record(record)
+    assert not counters.time_from_events  # recorded before the harness turned the events on
+    answer = record["query_migrate"]
+    assert counters.time_s == pytest.approx((answer["total-time"] - answer["setup-time"]) / 1000)
+
+    def status(name, microseconds):
+        stamp = {"seconds": 1_700_000_000, "microseconds": microseconds}
+        return {"event": "MIGRATION", "data": {"status": name}, "timestamp": stamp}
+
+    events = {"source": [status("active", 1_000), status("completed", 219_370)], "destination": []}
+    measured = measured_from_record({**record, "events": events})
+    assert measured.time_from_events
+    assert measured.time_s == pytest.approx(0.21837)

@@ -15,6 +15,8 @@ from validation.qmp import (
     Qmp,
     QmpError,
     guest_pause_s,
+    migration_span_s,
+    parse_edi,
     parse_guest_reports,
     parse_query_migrate,
     parse_tsc_hz,
@@ -124,3 +126,34 @@ def test_the_guests_pause_runs_from_the_sources_stop_to_the_destinations_resume(
     assert guest_pause_s(source, destination) == pytest.approx(0.0125)
     # a migration that did not complete: the guest never resumed on the destination
     assert guest_pause_s(source, []) is None
+
+
+def _status(status, seconds, microseconds):
+    return {**_event("MIGRATION", seconds, microseconds), "data": {"status": status}}
+
+
+def test_the_migrations_span_runs_from_active_to_completed_to_the_microsecond():
+    source = [
+        _status("setup", 1_700_000_000, 100_000),
+        _status("active", 1_700_000_000, 101_250),  # setup done: the first sync is made
+        {**_event("MIGRATION_PASS", 1_700_000_000, 150_000), "data": {"pass": 2}},
+        _event("STOP", 1_700_000_000, 300_000),
+        _status("completed", 1_700_000_000, 311_750),
+    ]
+    assert migration_span_s(source) == pytest.approx(0.2105)
+    # without the events capability (older recordings), or a migration that did not complete
+    assert migration_span_s([]) is None
+    assert migration_span_s(source[:-1]) is None
+
+
+INFO_REGISTERS = (
+    "EAX=00000000 EBX=0010a000 ECX=00000002 EDX=00000000\r\n"
+    "ESI=00000000 EDI=00000673 EBP=0010ffc8 ESP=0010ff70\r\n"
+    "EIP=001004ed EFL=00000046 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=0\r\n"
+)
+
+
+def test_the_guests_pointer_is_read_from_edi():
+    assert parse_edi(INFO_REGISTERS) == 0x673
+    with pytest.raises(ValueError, match="EDI"):
+        parse_edi("unknown command")
