@@ -145,12 +145,18 @@ class FleetStream:
             if self.on_event is not None:
                 self.on_event(event)
             t = event["t_s"]
+            # the engine samples the links at each frame's time: that frame shows that sample
+            # (the busiest links then), not the one a bucket before
+            sample_now = event["kind"] == "links" and t == end
+            if sample_now:
+                self._track(event)
             if t >= end:
                 held.append(self._frame(end))
                 end = (math.floor(t / self.bucket_s) + 1) * self.bucket_s
             while held and held[0]["t_s"] < run.last_activity_s:
                 yield held.pop(0)
-            self._track(event)
+            if not sample_now:
+                self._track(event)
         makespan_s = run.makespan_s
         for vm in list(self._open):  # still open when the run ended (stuck in a queue)
             self._close(vm, makespan_s)
@@ -353,6 +359,7 @@ class FleetStream:
             },
             # per rack for one zone; a region's racks are in ``racks``, its zones in ``zones``
             "in_flight": {} if final or self.many_zones else dict(in_flight_by_rack),
+            # the busiest links at the frame's time, busiest first: [[link, utilisation], ...]
             "links": []
             if final
             else [

@@ -27,7 +27,7 @@
       counts: {notified: 0, queued: 0, migrating: 0, done: 0, terminated: 0, failed: 0},
       hosts: {scope: config.hosts_in_scope || 0, done: 0},
       vmSegs: [], hostSegs: [], vmHost: new Map(), hostRack: new Map(),
-      t: [], inflight: new Map(), links: new Map(), waiting: new Map(),
+      t: [], inflight: new Map(), links: [], waiting: new Map(),
       blackouts: [], waits: [], notes: [],
       layout: [], racks: new Map(), zones: {}, rackZone: new Map(), rackSpans: new Map(),
       blackoutBins: new Array(FINE_BINS).fill(0), waitMax: 0,
@@ -66,9 +66,12 @@
     const inflight = manyZones() ? Object.fromEntries(Object.entries(f.zones || {}).map(([z, c]) => [z, c.migrating])) : (f.in_flight || {});
     series(acc.inflight, inflight, i);
     series(acc.waiting, f.waiting || {}, i);
-    const links = {};
-    for (const [name, u] of f.links || []) links[name] = u * 100;
-    series(acc.links, links, i, null);
+    // the links busiest at the frame's time, busiest first (the engine ranks them, frames.py):
+    // one series per rank, utilisation and link name, so the chart follows whichever links are
+    // busy (a region's, zone after zone); a rank no busy link fills is 0 %
+    const ranked = f.links || [];
+    while (acc.links.length < ranked.length) acc.links.push({y: new Array(i).fill(0), names: new Array(i).fill("")});
+    acc.links.forEach((rank, r) => { rank.y.push(ranked[r] ? ranked[r][1] * 100 : 0); rank.names.push(ranked[r] ? ranked[r][0] : ""); });
     for (const b of f.blackouts || []) {
       acc.blackouts.push(b);
       acc.blackoutBins[Math.min(Math.max(Math.floor((Math.log10(Math.max(b, 1e-3)) + 3) * 100), 0), FINE_BINS - 1)]++;
@@ -77,7 +80,7 @@
     for (const n of f.notes || []) acc.notes.push(n);
   }
 
-  // per-key arrays aligned with acc.t (missing values are 0, or null for links)
+  // per-key arrays aligned with acc.t (missing values are 0 unless said)
   function series(map, values, i, missing = 0) {
     for (const key of Object.keys(values)) {
       if (!map.has(key)) map.set(key, new Array(i).fill(missing));
@@ -305,8 +308,13 @@
     Plotly.react("chart-inflight", linesFrom(acc.inflight, {stack: true, limit: 8}),
                  lay({xaxis: {title: {text: "simulated time (s)"}}, yaxis: {title: {text: "migrations"}, rangemode: "tozero"}}), plotConfig);
   }
+  const ORDINAL = ["", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th", "9th", "10th"];
+  const rankName = (r) => (r ? `${ORDINAL[r] || `${r + 1}th`} busiest` : "busiest link");
   function drawLinks(lay) {
-    Plotly.react("chart-links", linesFrom(acc.links, {limit: 8}),
+    const traces = acc.links.map((rank, r) => ({type: "scatter", mode: "lines", name: rankName(r), x: acc.t, y: rank.y,
+      customdata: rank.names.map((n) => (n ? plotText(n) : "none busy")), line: {width: r ? 1.5 : 3},
+      hovertemplate: `%{customdata}: %{y:.0f} %<extra>${rankName(r)}</extra>`}));
+    Plotly.react("chart-links", traces,
                  lay({xaxis: {title: {text: "simulated time (s)"}}, yaxis: {title: {text: "utilisation (%)"}, range: [0, 105]}}), plotConfig);
   }
   function drawHistogram(lay) {

@@ -4,7 +4,11 @@ user goes through them. Small fleets only (the demo preset), so it stays fast.""
 import re
 import time
 
+import pytest
+
 from migrationsim.fleet import FleetRun, load_scenario, summarize
+from migrationsim.fleet.frames import FleetStream
+from migrationsim.fleet.text import preset_scenario
 
 from .browser_support import browser, page  # noqa: F401  (the Chromium fixtures)
 
@@ -65,6 +69,7 @@ def test_a_fleet_from_a_preset_is_planned_run_and_watched_live_then_a_vm_opens(s
     assert page.evaluate("document.getElementById('chart-blackout-cdf').data[0].x.length") > 0
     waiting = page.evaluate("document.getElementById('chart-waiting').data.map((t) => t.name)")
     assert waiting and not any("_" in name for name in waiting), waiting  # words, never a code
+    _the_links_chart_follows_the_busiest_links_the_engine_ranked(page)
     ticks = page.eval_on_selector_all(  # a log axis labels its powers of ten only, not "5 2"
         "#chart-blackout-cdf .xtick text", "(nodes) => nodes.map((n) => n.textContent)"
     )
@@ -74,6 +79,32 @@ def test_a_fleet_from_a_preset_is_planned_run_and_watched_live_then_a_vm_opens(s
     page.wait_for_url(re.compile(r"/runs/\d+/$"))
     page.wait_for_function("window.anatomy.state().received > 0", timeout=20_000)
     assert page.errors == []
+
+
+def _the_links_chart_follows_the_busiest_links_the_engine_ranked(page):  # noqa: F811
+    """One line per rank (the busiest link, the 2nd busiest, ...) over the whole run, each
+    point the link the engine ranked there: not one line per link, a blip each in a region."""
+    bucket_s = page.evaluate(
+        "JSON.parse(document.getElementById('fleet-config').textContent).bucket_s"
+    )
+    frames = list(FleetStream(preset_scenario("demo"), bucket_s=bucket_s).frames())
+    page.wait_for_function(  # drawn after the last frame (a redraw is a few times a second)
+        "((t) => t && t.customdata.length === t.x.length)"
+        "(document.getElementById('chart-links').data[0])"
+    )
+    lines = page.evaluate(
+        "document.getElementById('chart-links').data"
+        ".map((t) => ({name: t.name, x: t.x, y: t.y, links: t.customdata}))"
+    )
+    ranks = max(len(f["links"]) for f in frames)
+    assert [line["name"] for line in lines][:3] == ["busiest link", "2nd busiest", "3rd busiest"]
+    assert len(lines) == ranks
+    busiest = lines[0]
+    assert busiest["x"] == [f["t_s"] for f in frames]
+    assert busiest["links"] == [f["links"][0][0] if f["links"] else "none busy" for f in frames]
+    assert busiest["y"] == [
+        pytest.approx(100 * f["links"][0][1]) if f["links"] else 0 for f in frames
+    ]
 
 
 def test_two_runs_compare_side_by_side(stack, page):
