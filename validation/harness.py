@@ -136,7 +136,10 @@ def run_migration(case: Case, guest: Path, accel: str = "tcg") -> dict:
                 status = answer.get("status")
                 if status == "active":
                     setup_time_ms = answer.get("setup-time", setup_time_ms)
-                if status in ("completed", "failed", "cancelled"):
+                if status == "completed":
+                    answer = completed_answer(src, answer)
+                    break
+                if status in ("failed", "cancelled"):
                     break
                 if not cancelled and time.monotonic() - started > case.time_limit_s:
                     elapsed_at_cancel = time.monotonic() - started
@@ -179,6 +182,17 @@ def run_migration(case: Case, guest: Path, accel: str = "tcg") -> dict:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+
+
+def completed_answer(src: Qmp, answer: dict, timeout_s: float = 1.0) -> dict:
+    """The completed answer with its counters: QEMU marks the migration completed
+    (``migration_completion``) a moment before it sets total-time and downtime
+    (``migration_calculate_complete``), and a query in between reads them as 0."""
+    deadline = time.monotonic() + timeout_s
+    while answer.get("total-time", 0) <= 0 and time.monotonic() < deadline:
+        time.sleep(0.002)
+        answer = src.command("query-migrate")
+    return answer
 
 
 def _reports_tail(serial_text: str, count: int) -> list[list[int]]:

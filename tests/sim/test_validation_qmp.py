@@ -157,3 +157,23 @@ def test_the_guests_pointer_is_read_from_edi():
     assert parse_edi(INFO_REGISTERS) == 0x673
     with pytest.raises(ValueError, match="EDI"):
         parse_edi("unknown command")
+
+
+def test_a_completed_answer_is_read_again_until_qemu_has_set_its_counters():
+    from validation.harness import completed_answer
+
+    class Source:  # QEMU says completed before migration_calculate_complete sets the times
+        def __init__(self):
+            self.answers = [
+                {"status": "completed", "total-time": 0, "downtime": 0, "setup-time": 0},
+                {"status": "completed", "total-time": 517, "downtime": 11, "setup-time": 0},
+            ]
+
+        def command(self, name):
+            assert name == "query-migrate"
+            return self.answers.pop(0)
+
+    first = {"status": "completed", "total-time": 0, "downtime": 0, "setup-time": 0}
+    assert completed_answer(Source(), first)["downtime"] == 11
+    settled = {"status": "completed", "total-time": 210, "downtime": 1}
+    assert completed_answer(Source(), settled) is settled  # nothing asked again
