@@ -12,7 +12,7 @@
   const REDRAW_MS = 250;
   const RACK_FIELDS = ["scope", "done", "draining", "maintenance", "migrating"];  // frame_zones.py
   const BIG_RACKS = 64;      // more racks: a rack's row is its hosts' spans, hosts need a rack picked
-  const EXACT_MAX = 20000;   // more blackouts or waits: binned as they arrive, not sorted on each draw
+  const EXACT_MAX = 20000;   // more blackouts: binned as they arrive, not sorted on each draw (waits: always 40 bars)
 
   // --- received and played --------------------------------------------------------------------
   const frames = [];          // in seq order
@@ -305,8 +305,9 @@
     for (const li of document.querySelectorAll("#counts li")) li.querySelector(".n").textContent = num(acc.counts[li.dataset.count]);
   }
   function drawInflight(lay) {
-    Plotly.react("chart-inflight", linesFrom(acc.inflight, {stack: true, limit: 8}),
-                 lay({xaxis: {title: {text: "simulated time (s)"}}, yaxis: {title: {text: "migrations"}, rangemode: "tozero"}}), plotConfig);
+    const traces = linesFrom(acc.inflight, {stack: true, limit: 8});
+    Plotly.react("chart-inflight", traces,
+                 lay({xaxis: {title: {text: "simulated time (s)"}}, yaxis: countAxis({title: {text: "migrations"}}, traces)}), plotConfig);
   }
   const ORDINAL = ["", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th", "9th", "10th"];
   const rankName = (r) => (r ? `${ORDINAL[r] || `${r + 1}th`} busiest` : "busiest link");
@@ -319,8 +320,9 @@
   }
   function drawHistogram(lay) {
     const h = acc.blackouts.length > EXACT_MAX ? binnedHistogram() : histogram(acc.blackouts);
-    Plotly.react("chart-blackout-hist", [{type: "bar", x: h.x, y: h.counts, width: h.width, name: "VMs", marker: {color: "#D55E00"}}],
-                 lay({xaxis: logAxis({title: {text: "blackout (s, log scale)"}, range: [-3, 1.5]}), yaxis: {title: {text: "VMs"}},
+    const traces = [{type: "bar", x: h.x, y: h.counts, width: h.width, name: "VMs", marker: {color: "#D55E00"}}];
+    Plotly.react("chart-blackout-hist", traces,
+                 lay({xaxis: logAxis({title: {text: "blackout (s, log scale)"}, range: [-3, 1.5]}), yaxis: countAxis({title: {text: "VMs"}}, traces),
                       shapes: googleLines(1).map((s) => ({...s, yref: "paper"})), annotations: googleNotes(1.02), showlegend: false}), plotConfig);
   }
   function drawCdf(lay) {
@@ -332,13 +334,14 @@
       lay({xaxis: logAxis({title: {text: "blackout (s, log scale)"}, range: [-3, 1.5]}), yaxis: {title: {text: "share of migrated VMs"}, range: [0, 1.02]}}), plotConfig);
   }
   function drawWaiting(lay) {
-    Plotly.react("chart-waiting", linesFrom(acc.waiting, {stack: true, limit: 7, names: codeName}),
-                 lay({xaxis: {title: {text: "simulated time (s)"}}, yaxis: {title: {text: "VMs waiting"}, rangemode: "tozero"}}), plotConfig);
+    const traces = linesFrom(acc.waiting, {stack: true, limit: 7, names: codeName});
+    Plotly.react("chart-waiting", traces,
+                 lay({xaxis: {title: {text: "simulated time (s)"}}, yaxis: countAxis({title: {text: "VMs waiting"}}, traces)}), plotConfig);
   }
   function drawWaits(lay) {
-    const [waitTrace, atOnce] = acc.waits.length > EXACT_MAX ? binnedWaits() : exactWaits();
+    const [waitTrace, atOnce] = binnedWaits();  // its counts known here: the axis's top
     Plotly.react("chart-waits", [waitTrace],
-                 lay({xaxis: {title: {text: `queue wait (s); ${atOnce} started at once`}}, yaxis: {title: {text: "migrations"}}, showlegend: false}), plotConfig);
+                 lay({xaxis: {title: {text: `queue wait (s); ${atOnce} started at once`}}, yaxis: countAxis({title: {text: "migrations"}}, [waitTrace]), showlegend: false}), plotConfig);
   }
 
   function exactCdf() {
@@ -365,10 +368,6 @@
     const x = counts.map((_, i) => Math.sqrt(BIN_EDGES[i] * BIN_EDGES[i + 1]));
     const width = counts.map((_, i) => BIN_EDGES[i + 1] - BIN_EDGES[i]);
     return {x, counts, width};
-  }
-  function exactWaits() {
-    const w = acc.waits.filter((v) => v > 0);
-    return [{type: "histogram", x: w, nbinsx: 40, marker: {color: "#56B4E9"}, name: "migrations"}, acc.waits.length - w.length];
   }
   function binnedWaits() {  // 40 bars over 0 .. the longest wait
     const width = (acc.waitMax || 1) / 40, counts = new Array(40).fill(0);

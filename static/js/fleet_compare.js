@@ -13,9 +13,10 @@
   // migrations completed so far: never drops (a VM "done" that must move again would leave
   // "done"); runs stored before the series existed show "done"
   const completed = config.runs.every((r) => r.series.completed) ? "completed" : "done";
-  Plotly.newPlot("cmp-done", line(completed), layout(time, {title: {text: completed === "completed" ? "migrations completed" : "VMs done"}, rangemode: "tozero"}), plotConfig);
-  Plotly.newPlot("cmp-migrating", line("migrating"), layout(time, {title: {text: "migrations"}, rangemode: "tozero"}), plotConfig);
-  Plotly.newPlot("cmp-queued", line("queued"), layout(time, {title: {text: "VMs queued"}, rangemode: "tozero"}), plotConfig);
+  const counts = (id, key, title) => Plotly.newPlot(id, line(key), layout(time, countAxis({title: {text: title}}, line(key))), plotConfig);
+  counts("cmp-done", completed, completed === "completed" ? "migrations completed" : "VMs done");
+  counts("cmp-migrating", "migrating", "migrations");
+  counts("cmp-queued", "queued", "VMs queued");
   const cdf = config.runs.map((r, i) => {
     const v = r.series.blackouts_sorted || [];
     return {type: "scatter", mode: "lines", name: plotText(r.label), x: v, y: v.map((_, j) => (j + 1) / v.length),

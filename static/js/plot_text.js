@@ -14,3 +14,26 @@ window.logAxis = function (axis) {
     {type: "log", dtick: 1, exponentformat: "none", separatethousands: true, minor: {ticks: "outside", dtick: "D1", ticklen: 3}},
     axis || {});
 };
+
+/* An axis of counts (VMs, migrations): whole numbers only, with thousands separators. Over a
+   span of less than about ten Plotly ticks every 0.5 or 0.2 ("0.5", "1.5"; formatted as
+   integers, "0 0 1 1 2"), so there the step is 1 (2 above five); from ten up its own step is
+   1 or more. ``traces``: what the axis shows, to find its top (stacked traces summed).
+   Spread over any axis settings: countAxis({title: ...}, traces). */
+window.countTop = function (traces) {
+  let top = 0;
+  const stacked = [];
+  for (const t of traces || []) {
+    (t.y || []).forEach((v, i) => {
+      if (t.stackgroup) stacked[i] = (stacked[i] || 0) + (v || 0);
+      else if (v > top) top = v;
+    });
+  }
+  for (const v of stacked) if (v > top) top = v;
+  return top;
+};
+window.countAxis = function (axis, traces) {
+  const top = window.countTop(traces);
+  const step = top >= 10 ? {} : {dtick: top > 5 ? 2 : 1, tick0: 0};
+  return Object.assign({tickformat: ",d", rangemode: "tozero"}, step, axis || {});
+};

@@ -70,6 +70,9 @@ def test_a_fleet_from_a_preset_is_planned_run_and_watched_live_then_a_vm_opens(s
     waiting = page.evaluate("document.getElementById('chart-waiting').data.map((t) => t.name)")
     assert waiting and not any("_" in name for name in waiting), waiting  # words, never a code
     _the_links_chart_follows_the_busiest_links_the_engine_ranked(page)
+    _count_axes_label_whole_numbers_once(
+        page, "chart-inflight", "chart-blackout-hist", "chart-waiting", "chart-waits"
+    )
     ticks = page.eval_on_selector_all(  # a log axis labels its powers of ten only, not "5 2"
         "#chart-blackout-cdf .xtick text", "(nodes) => nodes.map((n) => n.textContent)"
     )
@@ -107,6 +110,19 @@ def _the_links_chart_follows_the_busiest_links_the_engine_ranked(page):  # noqa:
     ]
 
 
+def _count_axes_label_whole_numbers_once(page, *chart_ids):  # noqa: F811
+    """A count's axis (VMs, migrations) reads 0, 1, 2, never 0.5 or the same number twice."""
+    for chart_id in chart_ids:
+        labels = page.eval_on_selector_all(
+            f"#{chart_id} .ytick text", "(nodes) => nodes.map((n) => n.textContent)"
+        )
+        assert labels and all(re.fullmatch(r"\d{1,3}(,\d{3})*", x) for x in labels), (
+            chart_id,
+            labels,
+        )
+        assert len(labels) == len(set(labels)), (chart_id, labels)
+
+
 def test_two_runs_compare_side_by_side(stack, page):
     for _ in range(2):
         _start_demo_run(stack, page)
@@ -120,6 +136,7 @@ def test_two_runs_compare_side_by_side(stack, page):
     page.wait_for_url(re.compile(r"/fleets/runs/compare/"))
     assert page.locator("#compare-table thead th").count() == 3
     assert page.evaluate("window.fleetCompare.traces()") == 2
+    _count_axes_label_whole_numbers_once(page, "cmp-done", "cmp-migrating", "cmp-queued")
     assert page.errors == []
 
 
