@@ -94,8 +94,8 @@ _BYTE_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB", "EiB")  # IEC, each 1024 times
 
 def format_bytes(n: float) -> str:
     """Human-readable IEC size: 40265318 -> '38.4 MiB'. The unit is the largest that shows at
-    least 1 (up to EiB), so never a thousand or more of one unit: '3.1 PiB', not '3198.9 TiB',
-    and '1.0 PiB', not '1024.0 TiB', just under a PiB."""
+    least 1 (up to EiB), so never 1024 or more of a unit below EiB: '3.1 PiB', not
+    '3198.9 TiB', and '1.0 PiB', not '1024.0 TiB', just under a PiB."""
     if not abs(n) >= 1023.5:  # what would show as 1024 B is 1.0 KiB (a NaN stays in B)
         return f"{n:.0f} B"
     power = 1
