@@ -24,7 +24,7 @@ from .policies import (
     postcopy_switch_stop,
     timeout_stop,
 )
-from .ratelimit import QEMU_MAX_WAIT_S, QEMU_RATE_WINDOW_S, RateWindow
+from .ratelimit import QEMU_MAX_WAIT_S, RateWindow
 from .units import PAGE_SIZE_BYTES, format_bytes, format_long_duration, format_rate
 
 _TIME_EPS = 1e-9
@@ -227,6 +227,7 @@ class Precopy:
                 spec.max_bandwidth_bps,
                 self.policy.threshold_at,
                 self.policy.threshold_fixed_until_s,
+                spec.wake_latency_s,
             )
         )
         self._round_fresh = self._last_round_fresh = False  # rounds that began a fresh window
@@ -684,7 +685,7 @@ class Precopy:
         send_and_sync, saturated = memory.collapsed_send_and_sync, memory.saturated
         steady = window.steady_threshold(link_bps, state.now_s)
         steady_until_s = window._steady[1]
-        budget, w = window.budget_bytes, QEMU_RATE_WINDOW_S
+        budget, w = window.budget_bytes, window.sleep_until_s  # a window that ends asleep
         horizon_s, deadline_s, started_s = self.horizon_s, self.deadline_s, self.started_s
         horizon_near_s, deadline_near_s = horizon_s - _TIME_EPS, deadline_s - _TIME_EPS
         # module names bound locally (a hot loop)

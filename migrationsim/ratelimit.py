@@ -11,7 +11,11 @@ What QEMU 7.x does (``migration/migration.c`` and ``migration/ram.c``), and wher
 - **The budget.** ``qemu_file_rate_limit`` lets a window carry ``max_bandwidth / 10`` bytes
   (``XFER_LIMIT_RATIO``); the pages themselves go out at link speed. Once the budget is spent
   the thread sleeps until the window's 100 ms are up (``qemu_sem_timedwait`` in
-  ``migration_rate_limit``), then measures.
+  ``migration_rate_limit``), then measures. It wakes late by the host's wake-up latency
+  (``wake_latency_s``, measured like the link: the timer's slack and the scheduler): the
+  measurement reads the clock then, so a window that ends in a sleep lasts 100 ms plus that
+  latency, and the next one starts from there. (QEMU sleeps ``iteration_start_time + 100 -
+  now`` whole milliseconds from ``now``; on average its windows last 100 ms plus the latency.)
 - **Iterations.** ``ram_save_iterate`` sends pages until the budget is spent, or until 50 ms
   have passed (``MAX_WAIT``, tested as ``t1 > MAX_WAIT`` on a millisecond clock: 51 ms), or
   until no dirty page is left (``pages == 0``).
@@ -59,6 +63,7 @@ class RateWindow:
         "bytes",
         "iter_elapsed_s",
         "sleeping",
+        "sleep_until_s",
         "threshold",
         "threshold_of",
         "dl_fixed_until_s",
@@ -70,6 +75,7 @@ class RateWindow:
         max_bandwidth_bps: float | None,
         threshold_of: Callable[[float, float], float],
         dl_fixed_until_s: Callable[[float], float],
+        wake_latency_s: float = 0.0,
     ):
         self.budget_bytes = (
             math.inf if max_bandwidth_bps is None else max_bandwidth_bps * QEMU_RATE_WINDOW_S
@@ -78,6 +84,9 @@ class RateWindow:
         self.bytes = 0.0  # written to the stream in this window (rate_limit_used)
         self.iter_elapsed_s = 0.0  # since the current ram_save_iterate began
         self.sleeping = False
+        # when a thread that spent its budget wakes and measures: the 100 ms mark, plus the
+        # host's wake-up latency
+        self.sleep_until_s = QEMU_RATE_WINDOW_S + wake_latency_s
         self.threshold = 0.0  # migrate_init: no measurement yet
         self.threshold_of = threshold_of  # (measured bandwidth, now) -> threshold bytes
         self.dl_fixed_until_s = dl_fixed_until_s  # until when the downtime limit stays put
@@ -99,9 +108,9 @@ class RateWindow:
         budget, w, mw = self.budget_bytes, QEMU_RATE_WINDOW_S, QEMU_MAX_WAIT_S
         budget_s = budget / link_bps
         if budget_s <= mw:  # one iteration spends the budget; sleep to the window's end
-            return budget, w
+            return budget, self.sleep_until_s
         if budget_s <= 2 * mw:  # a 51 ms iteration, then one that spends the budget
-            return budget, max(w, budget_s)
+            return budget, budget_s if budget_s >= w else self.sleep_until_s
         return 2 * mw * link_bps, 2 * mw  # two 51 ms iterations cross the 100 ms mark
 
     def steady_threshold(self, link_bps: float, now_s: float) -> float:
@@ -172,13 +181,13 @@ class RateWindow:
             until = until_s - now_s  # the downtime limit stays put until then
             if k_need < k_dry or dry >= k_dry * budget * (1 - 1e-12):  # a check at a window's end
                 k = k_need if k_need < k_dry else k_dry
-                end = k * w
+                end = k * self.sleep_until_s
                 if end <= horizon and end <= until:
                     self.threshold = steady
                     return end, min(k * budget, dry), True
             else:  # the pass runs dry in window k_dry, before its budget is spent
                 part = dry - (k_dry - 1) * budget
-                end = (k_dry - 1) * w + part / link_bps
+                end = (k_dry - 1) * self.sleep_until_s + part / link_bps
                 if end <= horizon and end <= until:
                     if k_dry > 1:
                         self.threshold = steady  # measured at the end of each full window
@@ -190,12 +199,12 @@ class RateWindow:
         need_of, need_bytes = math.nan, 0.0
         while True:
             if self.sleeping:
-                rest = w - self.elapsed_s
+                rest = self.sleep_until_s - self.elapsed_s
                 if t + rest > horizon:
                     self.elapsed_s += horizon - t
                     return horizon, sent, False
                 t += rest
-                self.elapsed_s = w
+                self.elapsed_s = self.sleep_until_s
                 self._measure(now_s + t)
             else:
                 if self.elapsed_s == 0.0 and self.iter_elapsed_s == 0.0:
@@ -268,12 +277,12 @@ class RateWindow:
         need_of, need_bytes = math.nan, 0.0
         while True:
             if self.sleeping:
-                rest = w - self.elapsed_s
+                rest = self.sleep_until_s - self.elapsed_s
                 if t + rest > horizon:
                     self.elapsed_s += horizon - t
                     return horizon, sent, False
                 t += rest
-                self.elapsed_s = w
+                self.elapsed_s = self.sleep_until_s
                 self._measure(now_s + t)
             else:
                 if self.elapsed_s == 0.0 and self.iter_elapsed_s == 0.0:

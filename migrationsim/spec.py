@@ -31,6 +31,7 @@ MAX_DOWNTIME_LIMIT_S = (
 )
 MAX_RATE_BPS = 1e15  # 1 PB/s: faster than any memory bus writes or any link carries
 MIN_RATE_BPS = 1 / 8  # 1 bit/s: the slowest link (or cap) a migration is simulated over
+MAX_WAKE_LATENCY_S = 1.0  # ten rate-limit windows
 MAX_DURATION_S = 1e9  # about 32 years, for the durations that add up in the timeline
 MAX_PAGES_BITMAP_BYTES = (
     256 * 1024**2
@@ -69,6 +70,7 @@ class MigrationSpec:
     bandwidth_bps: float
     max_bandwidth_bps: float | None
     page_time_s: float  # the migration thread's time per page sent (pacing.py)
+    wake_latency_s: float  # how late the thread wakes from a rate-limit sleep (ratelimit.py)
     # The policy and the operator layer on top of it
     policy: str
     downtime_limit_s: float
@@ -335,6 +337,12 @@ PARAMETERS: dict[str, Parameter] = {
         "the migration thread's time per page (reading it, testing it for zero): a page "
         "takes the longer of this and its wire bytes at the link rate (0: not modelled)",
     ),
+    "wake_latency": Parameter(
+        parse_duration,
+        "0s",
+        "how late the migration thread wakes from each rate-limit sleep (qemu, gce): a window "
+        "that ends asleep lasts 100 ms plus this (0: on time)",
+    ),
     "device_state": Parameter(parse_bytes, "2MiB", "device and CPU state sent during blackout"),
     "resume_time": Parameter(parse_duration, "20ms", "time for the target to resume the guest"),
     "fault_latency": Parameter(parse_duration, "500us", "post-copy: stall per remote page fault"),
@@ -420,6 +428,10 @@ def build_spec(**params: Any) -> MigrationSpec:
     ):
         if v[name] > MAX_DURATION_S:
             raise InvalidParameter(name, f"must be at most {MAX_DURATION_S:g}s (about 32 years)")
+    if v["wake_latency"] > MAX_WAKE_LATENCY_S:
+        raise InvalidParameter(
+            "wake_latency", "must be at most 1s (a thread ten windows late is stuck, not slow)"
+        )
     written_page_bytes = WIRE_COST_BYTES[v["wire_format"]]["normal"]
     if v["page_time"] * v["bandwidth"] > written_page_bytes:
         raise InvalidParameter(
@@ -465,6 +477,7 @@ def build_spec(**params: Any) -> MigrationSpec:
         bandwidth_bps=v["bandwidth"],
         max_bandwidth_bps=v["max_bandwidth"],
         page_time_s=v["page_time"],
+        wake_latency_s=v["wake_latency"],
         policy=policy,
         downtime_limit_s=v["downtime_limit"],
         auto_converge=v["auto_converge"],

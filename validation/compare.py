@@ -38,6 +38,9 @@ class Link:
     # the migration thread's time per page (reading and testing it): the source host's, like
     # the link (0 in recordings made before it was measured)
     page_time_s: float = 0.0
+    # how late the migration thread wakes from a rate-limit sleep: the source host's, like the
+    # link (0 in recordings made before it was measured)
+    wake_latency_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,7 @@ def model_parameters(case: Case, measured: Measured, link: Link) -> dict:
         timeout_action="abort",
         device_state=link.device_state_bytes,
         page_time=link.page_time_s,
+        wake_latency=link.wake_latency_s,
         resume_time=0,  # QEMU's downtime ends on the source, before the target resumes
         target_setup=0,
         cleanup=0,

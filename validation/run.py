@@ -20,7 +20,7 @@ from pathlib import Path
 from migrationsim.layout import WIRE_COST_BYTES
 
 from .cases import CASES, CASES_BY_NAME, Case
-from .compare import Link, compare_case, summary
+from .compare import Link, compare_case, measured_from_record, predict, summary
 from .harness import build_guest, device_state_bytes, qemu_version, run_migration, sender_run
 
 RESULTS = Path(__file__).parent / "results.json"
@@ -55,6 +55,44 @@ def page_time_case() -> Case:
         downtime_limit_ms=CALIBRATION_DOWNTIME_LIMIT_MS,
         memory_mib=512,
     )
+
+
+WINDOW_CALIBRATION_BPS = 512 * 1024  # 52,428.8 B a window: the big idle guest's pass, 31.5 windows
+
+
+def wake_latency_case() -> Case:
+    """The big idle guest capped at 512 KiB/s: a pass of 31 windows that each end asleep (the
+    thread sends 52 kB of zero-page markers in a millisecond, then sleeps to the window's end),
+    then half a window. Its pre-copy lasts 3.1 s plus 31 times the host's wake-up latency. It
+    is none of the cases (no case is capped below 16 MiB/s): measured once for all of them."""
+    return replace(
+        page_time_case(), name="calibration-wake-latency", max_bandwidth_bps=WINDOW_CALIBRATION_BPS
+    )
+
+
+def solve_wake_latency(records: list[dict], link: Link) -> float:
+    """How late the thread wakes from a rate-limit sleep, from the capped idle migrations
+    (``wake_latency_case``), the median of their runs: each run's time (its MIGRATION events)
+    beyond the model's on-time prediction for the same guest and link, over the number of
+    windows that end asleep (the model's time grows by exactly that many latencies)."""
+    case = wake_latency_case()
+    latencies = []
+    for record in records:
+        measured = measured_from_record(record)
+        on_time = predict(case, measured, link).time_s
+        probe_s = 0.001
+        sleeps = predict(case, measured, replace(link, wake_latency_s=probe_s)).time_s - on_time
+        sleeps /= probe_s
+        if sleeps < 1.0:
+            raise ValueError("the wake-up calibration had no window that ended asleep")
+        latencies.append((measured.time_s - on_time) / sleeps)
+    latency_s = statistics.median(latencies)
+    if not latency_s >= 0.0:
+        raise ValueError(
+            f"the wake-up calibration ran {-latency_s * 1e6:.0f} us a window faster than its "
+            "windows allow: run it again on a quiet host"
+        )
+    return latency_s
 
 
 def _precopy_s(answer: dict) -> float:
@@ -119,11 +157,16 @@ def link_from_calibration(calibration: dict) -> Link:
     rate_bps, page_time_s = solve_link_and_page_time(
         link_answers, [r["query_migrate"] for r in calibration["page_time_runs"]]
     )
-    return Link(
+    link = Link(
         rate_bps=rate_bps,
         device_state_bytes=calibration["device_state_bytes"],
         page_time_s=page_time_s,
     )
+    if "wake_latency_runs" in calibration:
+        link = replace(
+            link, wake_latency_s=solve_wake_latency(calibration["wake_latency_runs"], link)
+        )
+    return link
 
 
 def sender_link_from_calibration(calibration: dict) -> Link | None:
@@ -131,10 +174,8 @@ def sender_link_from_calibration(calibration: dict) -> Link | None:
     up). Only for the sensitivity table; None in recordings made before it was measured."""
     if "sender_runs" not in calibration:
         return None
-    return Link(
-        rate_bps=uncapped_rate_bps(calibration["sender_runs"]),
-        device_state_bytes=calibration["device_state_bytes"],
-        page_time_s=link_from_calibration(calibration).page_time_s,
+    return replace(
+        link_from_calibration(calibration), rate_bps=uncapped_rate_bps(calibration["sender_runs"])
     )
 
 
@@ -147,6 +188,9 @@ def measure(cases: list[Case], repetitions: int, accel: str = "tcg") -> dict:
             ],
             "page_time_runs": [
                 run_migration(page_time_case(), guest, accel) for _ in range(repetitions)
+            ],
+            "wake_latency_runs": [
+                run_migration(wake_latency_case(), guest, accel) for _ in range(repetitions)
             ],
             "device_state_bytes": device_state_bytes(CASES_BY_NAME["idle"], guest, accel),
             "sender_runs": [
@@ -179,6 +223,10 @@ def analyse(measurements: dict) -> dict:
             "rate_bps": link.rate_bps,
             "device_state_bytes": link.device_state_bytes,
             "page_time_s": link.page_time_s,
+            # None in recordings made before it was measured
+            "wake_latency_s": (
+                link.wake_latency_s if "wake_latency_runs" in measurements["calibration"] else None
+            ),
         },
         "sender_rate_bps": sender.rate_bps if sender else None,
         "rows": rows,
@@ -236,9 +284,14 @@ def table(analysis: dict) -> str:
         f"{s['outcomes_agree']}/{s['cases']}. Link (loopback, measured): "
         f"{analysis['link']['rate_bps'] / 1e6:.0f} MB/s, device state "
         f"{analysis['link']['device_state_bytes']} B, time per page "
-        f"{analysis['link'].get('page_time_s', 0.0) * 1e9:.0f} ns."
+        f"{analysis['link'].get('page_time_s', 0.0) * 1e9:.0f} ns{_wake_latency(analysis['link'])}."
     )
     return "\n".join(lines)
+
+
+def _wake_latency(link: dict) -> str:
+    latency_s = link.get("wake_latency_s")
+    return "" if latency_s is None else f", wake-up latency {latency_s * 1e6:.0f} us a window"
 
 
 def sensitivity_table(analysis: dict) -> str:
@@ -303,7 +356,7 @@ def runs_table(runs: list[tuple[str, dict]]) -> str:
             f"{s['mean_bytes_error'] * 100:.1f} %; blackouts within 20 % or 2 ms "
             f"{s['blackouts_on_target']}/{s['blackouts']}; outcomes {s['outcomes_agree']}/"
             f"{s['cases']}; link {link['rate_bps'] / 1e6:.0f} MB/s, time per page "
-            f"{link.get('page_time_s', 0.0) * 1e9:.0f} ns."
+            f"{link.get('page_time_s', 0.0) * 1e9:.0f} ns{_wake_latency(link)}."
         )
     return "\n".join(lines)
 

@@ -1,6 +1,8 @@
 """validation/compare.py and run.py: the model's prediction for a recorded real migration and the
 error figures of docs/validation.md, from recorded QMP answers (no QEMU needed)."""
 
+import json
+
 import pytest
 
 from validation.cases import CASES_BY_NAME
@@ -10,6 +12,7 @@ from validation.compare import (
     compare_case,
     measured_from_record,
     model_parameters,
+    predict,
     predicted_syncs,
     relative_error,
     summary,
@@ -23,7 +26,7 @@ from validation.run import (
     table,
 )
 
-from .validation_support import recorded, recorded_calibration
+from .validation_support import FIXTURES, recorded, recorded_calibration
 
 LINK = Link(rate_bps=80e6, device_state_bytes=112_585)
 
@@ -335,3 +338,30 @@ def test_the_time_comes_from_the_migration_events_when_the_recording_has_them():
     measured = measured_from_record({**record, "events": events})
     assert measured.time_from_events
     assert measured.time_s == pytest.approx(0.21837)
+
+
+def test_the_wake_up_latency_is_the_time_beyond_an_on_time_thread_over_the_windows_asleep():
+    from dataclasses import replace
+
+    from validation.run import solve_wake_latency, wake_latency_case
+
+    recording = json.loads((FIXTURES / "calibration-wake-latency.json").read_text())
+    link = Link(**recording["link"])
+    runs = recording["wake_latency_runs"]
+    case = wake_latency_case()
+    # 1.65 MB on the wire in windows of 52,428.8 B: 31 windows end asleep, then half a window
+    assert case.max_bandwidth_bps * 0.1 == pytest.approx(52_428.8)
+    on_time = [predict(case, measured_from_record(r), link) for r in runs]
+    for r, p in zip(runs, on_time, strict=True):  # QEMU's bytes, to its section markers
+        assert p.ram_bytes == pytest.approx(r["query_migrate"]["ram"]["transferred"], rel=1e-3)
+        assert p.ram_bytes // 52_428.8 == 31
+    beyond = sorted(
+        (measured_from_record(r).time_s - p.time_s) / 31 for r, p in zip(runs, on_time, strict=True)
+    )
+    latency_s = solve_wake_latency(runs, link)
+    assert latency_s == pytest.approx(beyond[1], rel=1e-6)  # the median of three
+    assert 0 < latency_s < 0.001  # this host: a fraction of a millisecond
+    # a calibration that says the thread woke early (here: a model whose pages take 40 times
+    # longer than measured) is refused with a sentence
+    with pytest.raises(ValueError, match="faster than its windows allow"):
+        solve_wake_latency(runs, replace(link, page_time_s=link.page_time_s * 40))
