@@ -13,7 +13,7 @@ from .humanize import duration, size
 from .memory_fluid import FluidMemory
 from .memory_pages import LONG_WORK_BUDGET_PAGES, PageMemory
 from .notice import guest_notice
-from .policies import Stop
+from .policies import XEN_MAX_RATE_BPS, XEN_RATE_HEADROOM_BPS, Stop
 from .precopy import LinkRate, Precopy, PrecopyOutcome, Round, _new_round
 from .spec import MigrationSpec
 from .switchover import (
@@ -125,7 +125,7 @@ class MigrationResult(NamedTuple):
         said = self.to_dict()["outcome_words"]
         lines = [
             f"policy {spec.policy} ({spec.resolution}), {size(spec.memory_bytes)} guest, "
-            f"link {format_rate(spec.bandwidth_bps)}",
+            f"link {format_rate(spec.bandwidth_bps)}{self._live_rate_words()}",
             f"{said['label']} [{said['code']}]: {said['sentence']}",
             f"why pre-copy stopped [{self.stop.reason}]: {self.stop.message}",
             f"live rounds {self.precopy.live_rounds}, pre-copy {duration(self.precopy.time_s)}, "
@@ -144,6 +144,22 @@ class MigrationResult(NamedTuple):
                 f"{self.forwarding.forwarded_packets:.0f} packets forwarded"
             )
         return lines
+
+    def _live_rate_words(self) -> str:
+        """What limits the live rounds' rate when it is not the link (the summary's first line
+        names it: a what-if on the link alone, '--bandwidth 20Gbit/s', changes nothing then, and
+        the reader sees why)."""
+        spec = self.spec
+        cap = spec.live_rate_cap_bps
+        if spec.policy == "xen" and spec.adaptive_rate:
+            return (
+                f"; live rounds at xen's adaptive rate (the last round's dirty rate + "
+                f"{format_rate(XEN_RATE_HEADROOM_BPS)}), at most "
+                f"{format_rate(min(cap, XEN_MAX_RATE_BPS))}"
+            )
+        if cap < spec.bandwidth_bps:
+            return f"; live rounds capped at {format_rate(cap)} (--max-bandwidth)"
+        return ""
 
 
 def _migrate(

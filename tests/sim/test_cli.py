@@ -100,6 +100,26 @@ def test_without_json_it_prints_a_short_human_summary(capsys):
     assert "threshold_reached" in out and "blackout" in out and len(out.splitlines()) <= 8
 
 
+def test_the_summary_names_the_rate_cap_that_holds_the_live_rounds_below_the_link(capsys):
+    """A what-if on the link alone ('what if bandwidth doubles') gives the same figures while
+    QEMU's 128 MiB/s default cap holds the live rounds: the first line says so, and says
+    nothing of a cap when the link is the limit."""
+    outs = []
+    for link in ("10Gbit/s", "20Gbit/s"):
+        assert main(["migrate", "--bandwidth", link]) == 0
+        outs.append(capsys.readouterr().out.splitlines())
+    # the same live rounds and pre-copy time (only the final copy, uncapped, is faster)
+    assert outs[0][3].split(", blackout")[0] == outs[1][3].split(", blackout")[0]
+    for lines in outs:
+        assert lines[0].endswith("; live rounds capped at 1.07 Gbit/s (--max-bandwidth)")
+    assert main(["migrate", "--bandwidth", "100Mbit/s"]) == 0
+    assert "capped" not in capsys.readouterr().out.splitlines()[0]
+    assert main(["migrate", "--policy", "gce"]) == 0
+    assert "capped" not in capsys.readouterr().out.splitlines()[0]
+    assert main(["migrate", "--policy", "xen"]) == 0
+    assert "live rounds at xen's adaptive rate" in capsys.readouterr().out.splitlines()[0]
+
+
 @pytest.mark.parametrize(
     "args, flag",
     [
