@@ -156,3 +156,20 @@ def test_the_help_never_says_a_default_is_none(capsys):
         main(["migrate", "--help"])
     out = capsys.readouterr().out
     assert "--packet-rate" in out and "(default: None)" not in out
+
+
+@pytest.mark.parametrize("args", [["migrate"], ["fleet", "--preset", "demo", "--plan"]])
+def test_a_reader_that_stops_reading_gets_no_traceback(args):
+    """``python -m migrationsim ... | head -1``: the pipe closes before the output is written;
+    the CLI stops quietly (status 1, nothing on stderr), as any Unix tool does."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "migrationsim", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    proc.stdout.close()  # no reader left: the first write fails with EPIPE
+    _, err = proc.communicate(timeout=60)
+    assert err == ""
+    assert proc.returncode == 1
