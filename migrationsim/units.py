@@ -1,6 +1,7 @@
 """Quantities with units, as people type them: ``4GiB``, ``800MB``, ``10Gbit/s``, ``300ms``.
 
-SI prefixes (k, M, G, T) are powers of 1000; IEC prefixes (Ki, Mi, Gi, Ti) powers of 1024.
+SI prefixes (k, M, G, T, P, E) are powers of 1000; IEC prefixes (Ki, Mi, Gi, Ti, Pi, Ei) powers
+of 1024.
 A bare number means bytes, bytes per second or seconds. Inside the model everything is bytes and
 seconds.
 """
@@ -20,12 +21,20 @@ _PREFIX = {
     "M": 1e6,
     "G": 1e9,
     "T": 1e12,
+    "P": 1e15,
+    "E": 1e18,
     "Ki": 1024.0,
     "Mi": 1024.0**2,
     "Gi": 1024.0**3,
     "Ti": 1024.0**4,
+    "Pi": 1024.0**5,
+    "Ei": 1024.0**6,
 }
-_QUANTITY = re.compile(r"^\s*" + _NUMBER + r"\s*(Ki|Mi|Gi|Ti|k|K|M|G|T)?\s*([A-Za-z/]*)\s*$")
+# P and E too, as the formatters write them ('3.1 PiB', '8 Pbit/s'): '1EiB' is read, then
+# refused by the parameter's own bound, not called 'not bytes'
+_QUANTITY = re.compile(
+    r"^\s*" + _NUMBER + r"\s*(Ki|Mi|Gi|Ti|Pi|Ei|k|K|M|G|T|P|E)?\s*([A-Za-z/]*)\s*$"
+)
 _SECONDS = {
     "": 1.0,
     "s": 1.0,
@@ -104,12 +113,18 @@ def format_bytes(n: float) -> str:
     return f"{n / 1024.0**power:.1f} {_BYTE_UNITS[power - 1]}"
 
 
+_BIT_RATES = (("Pbit/s", 1e15), ("Tbit/s", 1e12), ("Gbit/s", 1e9), ("Mbit/s", 1e6), ("kbit/s", 1e3))
+
+
 def format_rate(bps: float) -> str:
-    """Bytes/s shown as bits/s, the way links are sold: 1.25e9 -> '10 Gbit/s'."""
+    """Bytes/s shown as bits/s, the way links are sold: 1.25e9 -> '10 Gbit/s'; a spine of
+    2e11 B/s is '1.6 Tbit/s', not '1.6e+03 Gbit/s' (up to Pbit/s: the model's fastest rate,
+    1e15 B/s, is '8 Pbit/s')."""
     bits = bps * 8
-    for unit, scale in (("Gbit/s", 1e9), ("Mbit/s", 1e6), ("kbit/s", 1e3)):
-        if bits >= scale:
-            return f"{bits / scale:.3g} {unit}"
+    for unit, scale in _BIT_RATES:
+        shown = f"{bits / scale:.3g}"
+        if float(shown) >= 1:  # 999.9 Gbit/s is '1 Tbit/s', never '1e+03 Gbit/s'
+            return f"{shown} {unit}"
     return f"{bits:.3g} bit/s"
 
 

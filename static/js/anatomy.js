@@ -42,8 +42,9 @@
   // bytes/s as the bits/s links are sold in (humanize.rate): 1.25e9 -> "10 Gbit/s"
   function bitRate(bps) {
     const bits = bps * 8;
-    for (const [unit, scale] of [["Gbit/s", 1e9], ["Mbit/s", 1e6], ["kbit/s", 1e3]]) {
-      if (bits >= scale) return `${+(bits / scale).toPrecision(3)} ${unit}`;
+    for (const [unit, scale] of [["Pbit/s", 1e15], ["Tbit/s", 1e12], ["Gbit/s", 1e9], ["Mbit/s", 1e6], ["kbit/s", 1e3]]) {
+      const shown = +(bits / scale).toPrecision(3);
+      if (shown >= 1) return `${shown} ${unit}`; // 999.9 Gbit/s: "1 Tbit/s", as humanize.rate
     }
     return `${+bits.toPrecision(3)} bit/s`;
   }
@@ -621,6 +622,7 @@
       timelineView: userRange ? "zoomed" : timelineView, timelineRange,
     }),
     bytes,  // the page's one size formatter (the browser tests hold it to humanize.size's units)
+    bitRate,  // and its one rate formatter (held to humanize.rate's)
   };
 
   const serverSummary = document.querySelector("[data-server-summary]");

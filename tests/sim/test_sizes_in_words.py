@@ -44,3 +44,38 @@ def test_smaller_sizes_keep_their_units(n, shown):
 
 def test_a_summary_value_in_bytes_is_said_in_the_same_units():
     assert humanize.value("bytes_sent", 3198.9 * TiB) == "3.1 PiB"
+
+
+@pytest.mark.parametrize(
+    ("bps", "shown"),
+    [
+        (1.25e9, "10 Gbit/s"),
+        (2e11, "1.6 Tbit/s"),  # a spine: not '1.6e+03 Gbit/s' (the plan's sensitivity table)
+        (999.4e9 / 8, "999 Gbit/s"),
+        (999.9e9 / 8, "1 Tbit/s"),  # not '1e+03 Gbit/s'
+        (1e15, "8 Pbit/s"),  # the fastest rate the model takes
+        (134217728, "1.07 Gbit/s"),
+        (999.9 / 8, "1 kbit/s"),
+        (0.125, "1 bit/s"),
+    ],
+)
+def test_rates_are_said_in_the_largest_unit_that_shows_at_least_1(bps, shown):
+    assert humanize.rate(bps) == shown
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("1PiB", PiB), ("1EiB", EiB), ("2PB", 2e15), ("1Pbit/s", 1e15 / 8), ("1Tbit/s", 1.25e11)],
+)
+def test_the_units_the_formatters_write_are_read_back(text, value):
+    from migrationsim.units import parse_bytes, parse_rate
+
+    parse = parse_rate if text.endswith("/s") else parse_bytes
+    assert parse(text) == pytest.approx(value)
+
+
+def test_a_size_too_big_for_the_model_is_refused_by_its_bound_not_called_not_bytes(capsys):
+    from migrationsim.cli import main
+
+    assert main(["migrate", "--memory", "1EiB"]) == 2
+    assert "--memory: must be at most 16TiB" in capsys.readouterr().err

@@ -49,6 +49,8 @@ def test_the_run_page_says_sizes_in_the_units_of_the_server_up_to_eib(stack, pag
         shown = page.evaluate(f"window.anatomy.bytes({n})")
         assert shown.split()[1] == humanize.size(n).split()[1], (n, shown, humanize.size(n))
     assert page.evaluate(f"window.anatomy.bytes({3198.9 * 2**40})") == "3.12 PiB"
+    for bps in (134217728, 2e11, 999.9e9 / 8, 1e15, 125):  # rates as humanize.rate says them
+        assert page.evaluate(f"window.anatomy.bitRate({bps})") == humanize.rate(bps), bps
 
 
 def test_the_controls_pause_step_and_restart(stack, page):
