@@ -62,6 +62,12 @@ class Network:
         self.flows: set[Flow] = set()
         self._added = 0
         self._one_zone: bool | None = None  # the fleet's, known at its first migration
+        # each host's NIC links and each rack's uplink and downlink by id, once made: a path is
+        # found without formatting and hashing its links' names (a million VMs: 125,000 hosts)
+        self._tx: dict[int, Link] = {}
+        self._rx: dict[int, Link] = {}
+        self._up: dict[int, Link] = {}
+        self._down: dict[int, Link] = {}
 
     def link(self, name: str, capacity_bps: float) -> Link:
         if name not in self.links:
@@ -70,19 +76,34 @@ class Network:
 
     def migration_path(self, fleet, source, target) -> tuple[Link, ...]:
         """The links a migration from host ``source`` to host ``target`` of ``fleet`` crosses, in
-        order; a host NIC gives migrations ``fleet.migration_share`` of its rate."""
+        order; a host NIC gives migrations ``fleet.migration_share`` of its rate. A link is made
+        (``link``, in the order migrations first cross it) the first time a path needs it."""
         share = fleet.migration_share
-        path = [self.link(f"{source.name}/tx", source.nic_bps * share)]
+        tx = self._tx.get(source.id)
+        if tx is None:
+            tx = self._tx[source.id] = self.link(f"{source.name}/tx", source.nic_bps * share)
+        path = [tx]
         if source.rack != target.rack:
             src_rack, dst_rack = fleet.racks[source.rack], fleet.racks[target.rack]
-            path.append(self.link(f"{src_rack.name}/up", src_rack.uplink_bps))
+            up = self._up.get(source.rack)
+            if up is None:
+                up = self._up[source.rack] = self.link(f"{src_rack.name}/up", src_rack.uplink_bps)
+            path.append(up)
             if fleet.spine_bps is not None:  # each zone of a region has its own
                 if self._one_zone is None:
                     self._one_zone = len(fleet.zones) == 1
                 spine = "spine" if self._one_zone else f"{src_rack.zone}/spine"
                 path.append(self.link(spine, fleet.spine_bps))
-            path.append(self.link(f"{dst_rack.name}/down", dst_rack.uplink_bps))
-        path.append(self.link(f"{target.name}/rx", target.nic_bps * share))
+            down = self._down.get(target.rack)
+            if down is None:
+                down = self._down[target.rack] = self.link(
+                    f"{dst_rack.name}/down", dst_rack.uplink_bps
+                )
+            path.append(down)
+        rx = self._rx.get(target.id)
+        if rx is None:
+            rx = self._rx[target.id] = self.link(f"{target.name}/rx", target.nic_bps * share)
+        path.append(rx)
         return tuple(path)
 
     # --- changes: each returns the flows whose rate changed (the new flow included) ---------

@@ -115,3 +115,21 @@ def test_in_the_engine_two_migrations_sharing_an_uplink_split_it_then_one_speeds
     assert of_kind(events, "blackout_start")[0]["vm"] == "small"
     # the large one had half the uplink until the small one left, then all of it
     assert 1.5 * G < rounds["large"]["rate_bps"] < 2 * G
+
+
+def test_a_path_crosses_one_link_object_per_name_made_the_first_time_it_is_needed():
+    # two racks of two hosts: a path inside a rack and one across, asked for twice
+    result, _ = run(scenario(racks=2, hosts=2, vms=[]))
+    fleet, network = result.fleet, Network()
+    h0, h1, h2 = fleet.hosts[0], fleet.hosts[1], fleet.hosts[2]
+    inside = network.migration_path(fleet, h0, h1)
+    assert [link.name for link in inside] == [f"{h0.name}/tx", f"{h1.name}/rx"]
+    across = network.migration_path(fleet, h0, h2)
+    assert [link.name for link in across] == ["r1-h1/tx", "r1/up", "r2/down", "r2-h1/rx"]
+    assert across[0] is inside[0]  # the source's NIC: the same link, not a second one
+    again = network.migration_path(fleet, h0, h2)
+    assert all(a is b for a, b in zip(again, across, strict=True))
+    # every link is the one the network lists under its name, in the order first crossed
+    assert [network.links[link.name] for link in across] == list(across)
+    assert [link.order for link in network.links.values()] == list(range(len(network.links)))
+    assert h0.nic_bps * fleet.migration_share == inside[0].capacity_bps
