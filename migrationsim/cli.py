@@ -385,9 +385,12 @@ def _prediction_lines(p: dict) -> list[str]:
 
 
 def _outcome_words(code: str) -> str:
+    """A group's outcome as the plan page says it: an outcome or a fleet term
+    ('migrated without converging', never 'not_converged')."""
     from . import outcomes
 
-    return outcomes.fleet_vm(code)["outcome_label"]
+    said = outcomes.fleet_words(code)
+    return said.label if said else code.replace("_", " ")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

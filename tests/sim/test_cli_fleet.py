@@ -343,3 +343,21 @@ def test_a_scenario_file_giving_a_key_twice_exits_2_naming_the_key_and_its_path(
     err = capsys.readouterr().err
     assert 'fleet.racks[0].hosts: the key "hosts" is given twice' in err
     assert name in err and "Traceback" not in err
+
+
+FORCED = (  # a one-second-per-GiB timeout that forces the blackout: every migration unconverged
+    "fleet:\n  racks: [{hosts: 2}]\n  vms: {per_host: 2, memory: [4GiB, 4GiB], mix: {oltp: 1}}\n"
+    "policy: {name: qemu, completion_timeout: 1s, timeout_action: force-complete}\n"
+    "events: [{kind: kernel_upgrade, scope: {hosts: [rack1-h1]}}]\n"
+)
+
+
+def test_the_plan_says_what_was_not_handled_in_words_as_the_plan_page_does(capsys, tmp_path):
+    """VMs moved without converging are 'migrated without converging' (the web's words for the
+    fleet term), never the bare code 'not_converged'."""
+    path = tmp_path / "forced.yaml"
+    path.write_text(FORCED)
+    assert main(["fleet", str(path), "--plan"]) == 0
+    out = capsys.readouterr().out
+    assert "  2 VMs migrated without converging [timeout_force_complete]: " in out
+    assert "not_converged" not in out
