@@ -343,11 +343,11 @@ def _plan_lines(p: dict) -> list[str]:
 
 def _prediction_lines(p: dict) -> list[str]:
     """The engine's prediction, what it does not handle, and the binding limit with its table."""
-    from .humanize import count
+    from .humanize import count, duration
     from .units import format_duration as span
 
-    def ms(x):
-        return "-" if x is None else f"{x * 1000:.0f} ms"
+    def ms(x):  # as the run's summary and the plan page say a blackout: '101 ms', '7.28 s'
+        return "-" if x is None else duration(x)
 
     lines = [
         f"predicted: {p['migrations']} migrations, {p['terminations']} terminations, "

@@ -361,3 +361,17 @@ def test_the_plan_says_what_was_not_handled_in_words_as_the_plan_page_does(capsy
     out = capsys.readouterr().out
     assert "  2 VMs migrated without converging [timeout_force_complete]: " in out
     assert "not_converged" not in out
+
+
+def test_the_plan_says_its_blackouts_in_the_units_its_run_says_them(capsys, tmp_path):
+    """The same figure reads the same in the plan and in the run's summary: '7.28 s', never
+    '7278 ms' above a run that says '7.28 s'."""
+    path = tmp_path / "forced.yaml"
+    path.write_text(FORCED)
+    assert main(["fleet", str(path), "--plan"]) == 0
+    plan_line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("predicted"))
+    assert main(["fleet", str(path)]) == 0
+    run_line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("blackout"))
+    p50, p99 = run_line.split(", max")[0].removeprefix("blackout ").split(", ")
+    assert f"blackout {p50}, {p99};" in plan_line
+    assert p50.endswith(" s")  # forced blackouts last seconds: said in s, not thousands of ms
