@@ -259,24 +259,24 @@ def _fleet_lines(s: dict) -> list[str]:
         return "-" if x is None else duration(x)
 
     counts = ", ".join(
-        f"{outcomes.fleet_vm(k)['outcome_label']} {v}" for k, v in s["outcomes"].items() if v
+        f"{outcomes.fleet_vm(k)['outcome_label']} {v:,}" for k, v in s["outcomes"].items() if v
     )
     lines = [
-        f"{s['scenario']}: {s['vms']} VMs on {s['hosts']} hosts; {counts}",
+        f"{s['scenario']}: {count(s['vms'], 'VM')} on {count(s['hosts'], 'host')}; {counts}",
         f"makespan {duration(s['makespan_s'])}; {count(s['migrations'], 'migration')} "
-        f"completed, at most {s['peak_concurrent_migrations']} under way at once; "
+        f"completed, at most {s['peak_concurrent_migrations']:,} under way at once; "
         f"sent {size(s['bytes_sent'])}"
         + (f" ({said})" if (said := failed_work_sentence(s)) else ""),
         f"blackout p50 {ms(s['blackout_p50_s'])}, p99 {ms(s['blackout_p99_s'])}, max "
-        f"{ms(s['blackout_max_s'])}; {s['blackout_slo_breaches']} over {ms(s['blackout_slo_s'])}",
+        f"{ms(s['blackout_max_s'])}; {s['blackout_slo_breaches']:,} over {ms(s['blackout_slo_s'])}",
         f"queue wait p50 {duration(s['queue_wait_p50_s'] or 0)}, "
         f"p99 {duration(s['queue_wait_p99_s'] or 0)}",
         *([said] if (said := moves_sentence(s)) else []),
-        f"{outcomes.TERMS['not_converged'].label}: {s['not_converged']}",
+        f"{outcomes.TERMS['not_converged'].label}: {s['not_converged']:,}",
         *([f"STOPPED: {s['stopped']}"] if s.get("stopped") else []),
     ]
     for code, n in sorted(s["unfinished_reasons"].items(), key=lambda kv: -kv[1]):
-        lines.append(f"  did not move, {n}: {outcomes.label(code)} [{code}]")
+        lines.append(f"  did not move, {n:,}: {outcomes.label(code)} [{code}]")
     present = [t for t in outcomes.TERMS if t == "not_converged" or s["outcomes"].get(t)]
     lines += [f"  ({outcomes.TERMS[t].label}: {outcomes.TERMS[t].sentence})" for t in present]
     return lines
@@ -288,21 +288,21 @@ def _plan_lines(p: dict) -> list[str]:
     from .units import format_duration as span
 
     restart = (
-        f", {p['restart_after_terminate']} of them restart on another host"
+        f", {p['restart_after_terminate']:,} of them restart on another host"
         if p["terminate_total"]
         else ""
     )
-    migrate = p["migrate"]
-    if p.get("outcomes") and p["outcomes"]["migrated"] != migrate:  # the engine says otherwise
+    migrate = f"{p['migrate']:,}"
+    if p.get("outcomes") and p["outcomes"]["migrated"] != p["migrate"]:  # the engine says otherwise
         moved = p["outcomes"]["migrated"]
-        migrate = f"{moved} (the engine's prediction; {p['migrate']} in scope can)"
+        migrate = f"{moved:,} (the engine's prediction; {p['migrate']:,} in scope can)"
     lines = [
         f"{p['name']}: {count(p['vms_in_scope'], 'VM')} on the "
         f"{count(p['hosts_in_scope'], 'host')} in scope "
         f"(of {count(p['hosts'], 'host')}, {count(p['vms'], 'VM')}, {count(p['racks'], 'rack')})",
-        f"will live-migrate {migrate}; will be terminated {p['terminate_total']}{restart}",
+        f"will live-migrate {migrate}; will be terminated {p['terminate_total']:,}{restart}",
     ]
-    lines += [f"  {n}: {reason}" for reason, n in p["terminate_reasons"] if n]
+    lines += [f"  {n:,}: {reason}" for reason, n in p["terminate_reasons"] if n]
     lines.append(
         f"how long: {span(p['eta_s'])} (range {span(p['eta_low_s'])} to {span(p['eta_high_s'])}; "
         f"{p['eta_method']})"
@@ -311,8 +311,8 @@ def _plan_lines(p: dict) -> list[str]:
     if p["not_placed"] is None:
         lines.append("cannot be placed: see the capacity check (too big to simulate for a preview)")
     else:
-        lines.append(f"cannot be placed: {p['not_placed']}")
-        lines += [f"  {n}: {reason}" for reason, n in p["not_placed_reasons"]]
+        lines.append(f"cannot be placed: {p['not_placed']:,}")
+        lines += [f"  {n:,}: {reason}" for reason, n in p["not_placed_reasons"]]
     if p["capacity"]:
         lines.append("capacity check, wave by wave:")
         lines += [
@@ -350,9 +350,10 @@ def _prediction_lines(p: dict) -> list[str]:
         return "-" if x is None else duration(x)
 
     lines = [
-        f"predicted: {p['migrations']} migrations, {p['terminations']} terminations, "
+        f"predicted: {count(p['migrations'], 'migration')}, "
+        f"{count(p['terminations'], 'termination')}, "
         f"blackout p50 {ms(p['blackout_p50_s'])}, p99 {ms(p['blackout_p99_s'])}; "
-        f"{p['blackout_slo_breaches']} blackouts over {ms(p['blackout_slo_s'])}"
+        f"{count(p['blackout_slo_breaches'], 'blackout')} over {ms(p['blackout_slo_s'])}"
     ]
     gone = p["not_handled"]
     if gone["hosts_total"] or gone["vms_total"]:

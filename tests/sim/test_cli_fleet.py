@@ -375,3 +375,24 @@ def test_the_plan_says_its_blackouts_in_the_units_its_run_says_them(capsys, tmp_
     p50, p99 = run_line.split(", max")[0].removeprefix("blackout ").split(", ")
     assert f"blackout {p50}, {p99};" in plan_line
     assert p50.endswith(" s")  # forced blackouts last seconds: said in s, not thousands of ms
+
+
+THOUSAND_VMS = (  # 100 hosts of 12 one-GiB idle VMs (1,191 placed), the whole zone patched
+    "fleet:\n  racks: [{count: 10, hosts: 10}]\n"
+    "  vms: {per_host: 12, memory: [1GiB, 1GiB], mix: {idle: 1}}\n"
+    "events: [{kind: kernel_upgrade, scope: {zone: true}}]\n"
+)
+
+
+def test_counts_in_the_thousands_have_separators_in_the_summary_and_the_plan(capsys, tmp_path):
+    """Every count as the web's pages write it ('1,191 VMs', 'migrated 1,191'), not '1191'
+    beside '1,323 migrations' in the same line."""
+    path = tmp_path / "thousand.yaml"
+    path.write_text(THOUSAND_VMS)
+    assert main(["fleet", str(path)]) == 0
+    summary = capsys.readouterr().out.splitlines()
+    assert summary[0] == "scenario: 1,191 VMs on 100 hosts; migrated 1,191"
+    assert main(["fleet", str(path), "--plan"]) == 0
+    plan = capsys.readouterr().out.splitlines()
+    assert plan[1] == "will live-migrate 1,191; will be terminated 0"
+    assert plan[3].startswith("predicted: 1,323 migrations, 0 terminations, ")
