@@ -83,7 +83,11 @@ OUTCOMES: dict[str, Words] = {
         "its host failed (hostError) before or while it was leaving, and the VM crashed; it is "
         "counted here even when it was then restarted on another host (automaticRestart)",
     ),
-    "stuck": Words("stuck", "still waiting in its host's queue when the run ended"),
+    "stuck": Words(
+        "stuck",
+        "not done when the run ended: still waiting in its host's queue, or, when the run "
+        "stopped at its ceiling, still migrating or on a host its maintenance had not yet taken",
+    ),
     "unaffected": Words("unaffected", "its host was not under maintenance"),
 }
 # a fleet's VM aborted is the same outcome as one VM's (given up before the switch)
@@ -188,6 +192,15 @@ REASONS: dict[str, Words] = {
     fleet_reasons.VM_STAYS: Words(
         "host kept by its VMs",
         "VMs on it could not be migrated and keep running there, so the host was skipped",
+    ),
+    fleet_reasons.UNDER_WAY_AT_CEILING: Words(
+        "under way at the ceiling",
+        "its migration was still under way when the run stopped at its ceiling: what had not "
+        "happened by then is counted as not done",
+    ),
+    fleet_reasons.NOT_REACHED_AT_CEILING: Words(
+        "not reached by the ceiling",
+        "the run stopped at its ceiling before its host's maintenance took the host",
     ),
     "unknown": Words("unknown", "the engine gave no reason"),
 }

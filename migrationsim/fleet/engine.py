@@ -233,10 +233,47 @@ class FleetRun(Kernel):
             rec = self._record(vm_id)
             if rec.queued_at is not None:
                 rec.outcome = "stuck"
+                if vm_id in self.in_flight:
+                    # its migration was under way when the run stopped at its ceiling; it
+                    # waited in its queue only until it started (queue_wait_s, set then)
+                    rec.stop_reason = why.UNDER_WAY_AT_CEILING
+                    rec.reason = why.sentence(why.UNDER_WAY_AT_CEILING)
+                    continue
                 # waiting until the run ended: its last activity (a wake-up nobody waited for
                 # after it, an observer's sample, is not the end)
                 rec.queue_wait_s = self.last_activity_s - rec.queued_at
                 rec.reason = rec.reason or rec.wait_reason or "still waiting when the run ended"
+
+        if self.stopped:
+            self._not_reached_at_ceiling()
+
+    def _not_reached_at_ceiling(self) -> None:
+        """The run stopped at its ceiling: the VMs of hosts a maintenance had still to take
+        (hosts it had not yet taken out of service, or an event not yet begun) did not move.
+        They are not done (stuck), not unaffected. A hardware-failure event is not work to do:
+        a host it had not failed by then simply had not failed."""
+        hosts: list[Host] = []
+        for ev in self.scenario.events:
+            if ev.kind == "hw_failure":
+                continue
+            c = self.controllers.get(ev.name)
+            if c is None:
+                hosts.extend(self.scope(ev))
+            else:
+                hosts.extend(c.pending)
+                hosts.extend(self.fleet.hosts[h] for h in sorted(c.deferred))
+        seen: set[int] = set()
+        for host in hosts:
+            if host.id in seen or host.state == FAILED:
+                continue
+            seen.add(host.id)
+            for vm_id in sorted(host.vms):
+                rec = self._record(vm_id)
+                if vm_id in self.leaving or rec.outcome != "unaffected":
+                    continue
+                rec.outcome = "stuck"
+                rec.wait_reason = why.NOT_REACHED_AT_CEILING
+                rec.reason = why.sentence(why.NOT_REACHED_AT_CEILING)
 
     def start_maintenance(self, event: MaintenanceEvent) -> None:
         """Start another maintenance event (e.g. simulateMaintenanceEvent) at ``event.start_s``,

@@ -29,6 +29,9 @@ NOT_MIGRATABLE = "not_migratable"
 DEADLINE = "deadline"
 NO_RESTART_CAPACITY = "no_restart_capacity"
 RESTARTED_ELSEWHERE = "restarted_elsewhere"  # after a crash or a termination (automaticRestart)
+# the run stopped at its ceiling (kernel.py) with the VM not done
+UNDER_WAY_AT_CEILING = "under_way_at_ceiling"
+NOT_REACHED_AT_CEILING = "not_reached_at_ceiling"
 
 SENTENCES = {
     CAP_SOURCE_HOST: "its host already has {cap} migrations leaving (per-host cap)",
@@ -52,6 +55,10 @@ SENTENCES = {
     DEADLINE: "the maintenance deadline passed before it could move; its host was rebooted",
     NO_RESTART_CAPACITY: "no host had room to restart it",
     RESTARTED_ELSEWHERE: "restarted on another host",
+    UNDER_WAY_AT_CEILING: "its migration was still under way when the run stopped at its ceiling",
+    NOT_REACHED_AT_CEILING: (
+        "the run stopped at its ceiling before its host's maintenance took the host"
+    ),
 }
 
 PLACEMENT_REJECTIONS = (

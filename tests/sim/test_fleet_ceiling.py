@@ -43,3 +43,53 @@ def test_a_run_stops_at_its_ceiling_of_simulated_time():
 def test_the_presets_stay_far_below_the_ceiling():
     run = FleetRun(load_scenario("bios-rollout")).run()
     assert run.stopped is None and run.actions < 0.05 * run.max_actions
+
+
+def scenario_with(**changes) -> dict:
+    data = copy.deepcopy(TINY)
+    for path, value in changes.items():
+        *keys, last = path.split("__")
+        node = data
+        for key in keys:
+            node = node[int(key)] if key.isdigit() else node[key]
+        node[last] = value
+    return data
+
+
+def test_a_migration_under_way_at_the_ceiling_is_not_done_and_says_why():
+    # NICs of 1 Mbit/s and an operator who never gives up: the first migrations are still
+    # copying when the run stops at its ceiling of simulated time
+    data = scenario_with(
+        fleet__host__nic="1Mbit/s", policy__completion_timeout="100000000h", caps__per_source_host=2
+    )
+    run = FleetRun(parse_scenario(data))
+    run.max_time_s = 3600.0
+    run.run()
+    under_way = [r for r in run.records if r.stop_reason == "under_way_at_ceiling"]
+    assert under_way, "a migration was under way at the ceiling"
+    for rec in under_way:
+        assert rec.outcome == "stuck"
+        assert rec.reason == "its migration was still under way when the run stopped at its ceiling"
+        assert rec.queue_wait_s < 3600.0  # it waited only until its migration started
+    reasons = summarize(run)["unfinished_reasons"]
+    assert reasons["under_way_at_ceiling"] == len(under_way)
+    assert "unknown" not in reasons
+
+
+def test_vms_whose_host_the_maintenance_had_not_taken_by_the_ceiling_are_not_unaffected():
+    # one host of r1 at a time, each down for a hundred years: the ceiling (ten years) comes
+    # while the first is down, and the second host's VMs never moved
+    data = scenario_with(events__0__host_downtime="876000h")
+    run = FleetRun(parse_scenario(data)).run()
+    assert run.stopped is not None
+    summary = summarize(run)
+    in_scope = [vm for h in run.fleet.racks[0].hosts for vm in run.fleet.hosts[h].vms]
+    not_reached = [r for r in run.records if r.wait_reason == "not_reached_at_ceiling"]
+    assert not_reached and all(r.outcome == "stuck" for r in not_reached)
+    assert {r.vm for r in not_reached} <= set(in_scope)
+    assert summary["unfinished_reasons"]["not_reached_at_ceiling"] == len(not_reached)
+    # rack r2 had no maintenance: its VMs, and only they, are unaffected
+    out_of_scope = sum(len(run.fleet.hosts[h].vms) for h in run.fleet.racks[1].hosts)
+    assert summary["outcomes"]["unaffected"] <= out_of_scope
+    # an ordinary end leaves nobody "not reached"
+    assert not any(r.wait_reason == "not_reached_at_ceiling" for r in tiny_run().records)
