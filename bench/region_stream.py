@@ -106,6 +106,7 @@ def main() -> None:
         viewer,
         batch_size=getattr(settings, kind.batch_size_setting),
         interval_s=interval_s,
+        bytes_per_s=getattr(settings, kind.bytes_per_s_setting),  # as the pipeline's sink
     )
     log = EventLog()
     stream = FleetStream(data, bucket_s=bucket_s, on_event=log.write)

@@ -355,6 +355,10 @@ PLAYGROUND_FLEET_PUBLISH_BATCH_SIZE = env_int("PLAYGROUND_FLEET_PUBLISH_BATCH_SI
 # once: a big run's cheap end (hosts coming back) would otherwise be hundreds of frames in a
 # second to every viewer at once. 0: unpaced.
 PLAYGROUND_FLEET_FRAMES_PER_S = env_float("PLAYGROUND_FLEET_FRAMES_PER_S", 40.0)
+# ...and at most this many bytes of messages in any second (a sliding window over when they are
+# published; a region's frames are up to 120 kB, and two in one second were more than a viewer's
+# 200 kB/s, #16). 0: no byte budget.
+PLAYGROUND_FLEET_STREAM_BYTES_PER_S = env_float("PLAYGROUND_FLEET_STREAM_BYTES_PER_S", 190_000.0)
 
 # Leases (``playground/runs/leases.py``): a worker running a run renews its lease every
 # HEARTBEAT_S seconds; a run whose lease is older than LEASE_S is taken back by the reaper

@@ -29,6 +29,7 @@ class FleetsConfig(AppConfig):
                 max_events_setting="PLAYGROUND_FLEET_MAX_FRAMES",
                 batch_size_setting="PLAYGROUND_FLEET_PUBLISH_BATCH_SIZE",
                 interval_setting="PLAYGROUND_FLEET_PUBLISH_INTERVAL_S",
+                bytes_per_s_setting="PLAYGROUND_FLEET_STREAM_BYTES_PER_S",
                 replay_page=200,
             )
         )

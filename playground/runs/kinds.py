@@ -48,6 +48,8 @@ class RunKind:
     max_events_setting: str = "PLAYGROUND_RUN_MAX_EVENTS"
     batch_size_setting: str = "PLAYGROUND_PUBLISH_BATCH_SIZE"
     interval_setting: str = "PLAYGROUND_PUBLISH_INTERVAL_S"
+    # the most bytes of messages a viewer gets in any second (None: no such budget)
+    bytes_per_s_setting: str | None = None
     replay_page: int = 500  # events per message when a viewer catches up
 
 

@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import time
+from collections import deque
 
 from django.conf import settings
 from django.db import transaction
@@ -98,6 +99,54 @@ class RunBudget:
         )
 
 
+class ByteWindow:
+    """At most ``bytes_per_s`` bytes of messages published in any second (a sliding window over
+    when they went): a batch is cut into messages that fit, and a message that does not fit yet
+    waits until enough of the last second's are a second old (one bigger than the whole budget
+    goes alone). Sizes are those of the message's text (``publisher.events_message``: the
+    events in a JSON list, encoded as the publisher encodes them)."""
+
+    WRAPPER_BYTES = len(json.dumps({"type": "events", "events": []}))
+
+    def __init__(self, bytes_per_s: float, *, clock=time.monotonic, sleep=time.sleep):
+        self.bytes_per_s = bytes_per_s
+        self.clock, self.sleep = clock, sleep
+        self.sent: deque[tuple[float, int]] = deque()  # (when, bytes) of the last second
+        self.sent_bytes = 0
+
+    def parts(self, messages: list[dict]):
+        """The messages in parts that each go when the window has room for them (each part is
+        counted from when its publication returned: the caller publishes it in between)."""
+        part: list[dict] = []
+        size = self.WRAPPER_BYTES
+        for message in messages:
+            grown = size + len(json.dumps(message)) + (2 if part else 0)  # ", " between
+            if part and grown > self.bytes_per_s:  # the part is full: send it first
+                yield from self._when_room(part, size)
+                part, grown = [], self.WRAPPER_BYTES + len(json.dumps(message))
+            part.append(message)
+            size = grown
+        if part:
+            yield from self._when_room(part, size)
+
+    def _when_room(self, part: list[dict], size: int):
+        sent, now = self.sent, self.clock()
+        while sent:
+            when, bytes_sent = sent[0]
+            if now - when >= 1.0:  # a second old: out of the window
+                sent.popleft()
+                self.sent_bytes -= bytes_sent
+            elif self.sent_bytes + size > self.bytes_per_s:
+                pause_s = when + 1.0 - now
+                self.sleep(pause_s)
+                now = self.clock()
+            else:
+                break
+        yield part
+        sent.append((self.clock(), size))  # once published: a viewer got it no later
+        self.sent_bytes += size
+
+
 class EventSink:
     """Numbers events, stores them in batches, then publishes each stored batch: the first event
     at once, then a batch when ``interval_s`` of wall time passed, or it holds ``batch_size``
@@ -118,6 +167,9 @@ class EventSink:
         resume_after: int = 0,
         last_stored: dict | None = None,
         budget: RunBudget | None = None,
+        bytes_per_s: float = 0.0,
+        clock=time.monotonic,
+        sleep=time.sleep,
     ):
         self.event_model = event_model
         self.run_id = run_id
@@ -132,6 +184,7 @@ class EventSink:
         self.pending: list = []
         self.cells = 0
         self.last_flush = -math.inf
+        self.window = ByteWindow(bytes_per_s, clock=clock, sleep=sleep) if bytes_per_s > 0 else None
 
     def add(self, event: dict) -> None:
         """One event of the model: a JSON-able dict whose ``kind`` names it."""
@@ -168,7 +221,12 @@ class EventSink:
                 if self.lease is not None:
                     self.lease.renew()  # fenced: a worker that lost the run writes nothing
                 self.event_model.objects.bulk_create(self.pending)  # stored, then announced
-            self.publisher.events([row.as_message() for row in self.pending])
+            messages = [row.as_message() for row in self.pending]
+            if self.window is None:
+                self.publisher.events(messages)
+            else:
+                for part in self.window.parts(messages):
+                    self.publisher.events(part)
             self.last_flush = time.monotonic()
         self.pending, self.cells = [], 0
 
@@ -200,6 +258,9 @@ def execute_run(*, kind: str, run_id: int, publisher=None, interval_s: float | N
         resume_after=last.seq if last else 0,
         last_stored=last.as_message() if last else None,
         budget=RunBudget.for_kind(spec),
+        bytes_per_s=getattr(settings, spec.bytes_per_s_setting)
+        if spec.bytes_per_s_setting
+        else 0.0,
     )
     try:
         try:

@@ -12,7 +12,8 @@ from migrationsim.fleet.plan import plan as plan_of
 from migrationsim.fleet.text import preset_scenario
 from playground.fleets import services as fleet_services
 from playground.fleets.runner import FramePacer
-from playground.runs.pipeline import execute_run
+from playground.runs.pipeline import ByteWindow, execute_run
+from playground.runs.publisher import events_message
 
 from .support import RecordingPublisher
 
@@ -76,6 +77,67 @@ def test_a_pace_of_zero_is_no_pacing():
     assert clock.slept_s == 0.0
 
 
+class Viewer:
+    """Each published message, as a viewer's socket gets it: (when, bytes of its text)."""
+
+    def __init__(self, clock):
+        self.clock, self.messages = clock, []
+
+    def events(self, events):
+        self.messages.append((self.clock(), len(events_message(events)["text"].encode())))
+
+
+def _most_bytes_in_a_second(messages) -> int:
+    return max(
+        sum(size for t, size in messages if start <= t < start + 1.0) for start, _ in messages
+    )
+
+
+def _frame(seq: int, size: int) -> dict:
+    return {"seq": seq, "kind": "frame", "pad": "x" * size}
+
+
+def test_no_second_of_messages_carries_more_than_the_byte_budget():
+    # a region's zone starting: frames of 118, 91 and 48 kB made at once, then small ones
+    clock = FakeClock()
+    viewer = Viewer(clock)
+    window = ByteWindow(190_000, clock=clock, sleep=clock.sleep)
+    sizes = [118_000, 91_000, 48_000, 47_000] + [20_000] * 30
+    frames = [_frame(i + 1, size) for i, size in enumerate(sizes)]
+    for part in window.parts(frames):
+        viewer.events(part)
+    assert len(viewer.messages) >= 5  # 904 kB in parts of at most 190 kB
+    assert _most_bytes_in_a_second(viewer.messages) <= 190_000
+    assert sum(size for _, size in viewer.messages) > sum(sizes)  # every frame went
+    assert viewer.messages[0][0] == 0.0 and viewer.messages[1][0] == pytest.approx(1.0)
+    # without the budget: one message of 904 kB at once
+    assert len(events_message(frames)["text"]) > 900_000
+
+
+def test_a_message_bigger_than_the_budget_goes_alone_and_a_slow_stream_never_waits():
+    clock = FakeClock()
+    viewer = Viewer(clock)
+    window = ByteWindow(100_000, clock=clock, sleep=clock.sleep)
+    for size in (10_000, 250_000, 10_000):
+        for part in window.parts([_frame(1, size)]):
+            viewer.events(part)
+    assert [t for t, _ in viewer.messages] == [0.0, pytest.approx(1.0), pytest.approx(2.0)]
+    clock = FakeClock()
+    window = ByteWindow(100_000, clock=clock, sleep=clock.sleep)
+    for i in range(50):  # 80 kB a second
+        clock.now_s += 0.25
+        list(window.parts([_frame(i, 20_000)]))
+    assert clock.slept_s == 0.0
+
+
+def test_the_window_counts_the_bytes_of_the_text_the_viewers_get():
+    frames = [_frame(1, 1_000), _frame(2, 2_000)]
+    clock = FakeClock()
+    window = ByteWindow(1_000_000, clock=clock, sleep=clock.sleep)
+    (part,) = list(window.parts(frames))
+    assert window.sent_bytes == len(events_message(part)["text"].encode())
+
+
 @pytest.mark.django_db
 def test_a_fleet_run_publishes_its_frames_paced(alice, settings):
     """The demo's 200 frames are computed in a fraction of a second; at 50 a second, after a
@@ -100,3 +162,41 @@ def test_a_fleet_run_publishes_its_frames_paced(alice, settings):
     assert frames > burst + 50  # a run long enough to be paced
     spread_s = published[-1][0] - published[0][0]
     assert spread_s >= (frames - burst) / pace * 0.9
+
+
+def test_the_fleet_runs_sink_publishes_within_the_byte_budget(settings, monkeypatch):
+    import contextlib
+
+    from playground.runs import kinds, pipeline
+
+    class Row:
+        objects = type("Objects", (), {"bulk_create": staticmethod(lambda rows: rows)})
+
+        def __init__(self, *, run_id, seq, kind, payload):
+            self.seq, self.payload = seq, payload
+
+        def as_message(self):
+            return {"seq": self.seq, **self.payload}
+
+    monkeypatch.setattr(pipeline.transaction, "atomic", contextlib.nullcontext)
+    fleet = kinds.get("fleet")
+    budget = getattr(settings, fleet.bytes_per_s_setting)
+    assert 0 < budget < 200_000  # a viewer's 200 kB/s (#16)
+    clock = FakeClock()
+    viewer = Viewer(clock)
+    sink = pipeline.EventSink(
+        Row,
+        1,
+        viewer,
+        batch_size=100,
+        interval_s=10.0,
+        bytes_per_s=budget,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    for size in [118_000, 91_000, 48_000, 47_000]:
+        sink.add({"kind": "frame", "pad": "x" * size})
+    sink.flush()
+    # the first frame at once (118 kB), the other three (186 kB) a second later
+    assert [t for t, _ in viewer.messages] == [0.0, pytest.approx(1.0)]
+    assert _most_bytes_in_a_second(viewer.messages) <= budget
