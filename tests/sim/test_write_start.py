@@ -14,6 +14,7 @@ from migrationsim.migration import new_memory
 from migrationsim.spec import InvalidParameter
 
 from .test_cli import cli
+from .validation_support import AUTOCONVERGE_GUEST
 
 PAGES = 4096  # the working set is the whole guest: 16 MiB
 WRITES_PER_S = 1000.0
@@ -72,16 +73,7 @@ def test_a_random_writer_has_no_pointer():
 
 def test_the_start_moves_a_migration_whose_rounds_meet_the_writer():
     # the validation's auto-converge guest: 16 MiB swept at 6,000 writes/s against 16 MiB/s
-    params = dict(
-        memory="128MiB",
-        zero_fraction=0.85,
-        working_set="16MiB",
-        dirty_rate=6000 * 4096,
-        write_pattern="sequential",
-        max_bandwidth="16MiB/s",
-        auto_converge=True,
-        policy="qemu",
-    )
+    params = AUTOCONVERGE_GUEST
     times = {
         start: simulate(build_spec(write_start=start, **params)).total_time_s
         for start in (0.0, 0.25, 0.5)
