@@ -54,6 +54,10 @@ _NEXT_PHASE = {
     "post_brownout_end": "cleanup",
 }
 
+# frames made after the run's last activity so far, held until something happens after them
+# (a frame past the makespan is never sent): at most this many, the earliest carried into the
+# next beyond it
+MAX_HELD_FRAMES = 200
 VM_TIMELINE_MAX_VMS = 1500  # fleets up to this size stream one timeline row per VM
 
 
@@ -141,6 +145,7 @@ class FleetStream:
         end = self.bucket_s
         run = self.run
         held: list[dict] = []  # made, not yet known to be before the makespan
+        held_frames = 0  # how many frames ``held`` stands for
         for event in run.events():
             if self.on_event is not None:
                 self.on_event(event)
@@ -152,16 +157,28 @@ class FleetStream:
                 self._track(event)
             if t >= end:
                 held.append(self._frame(end))
+                held_frames += 1
+                if len(held) > MAX_HELD_FRAMES:
+                    # a long quiet stretch (the engine only samples, or wakes to find nothing
+                    # to do): its earliest frame goes into the next, so what is held stays a
+                    # few hundred frames however long the stretch (memory)
+                    first = held.pop(0)
+                    held[0] = self._carried(first, held[0])
                 end = (math.floor(t / self.bucket_s) + 1) * self.bucket_s
             while held and held[0]["t_s"] < run.last_activity_s:
                 yield held.pop(0)
+                held_frames = len(held) if held else 0
             if not sample_now:
                 self._track(event)
         makespan_s = run.makespan_s
         for vm in list(self._open):  # still open when the run ended (stuck in a queue)
             self._close(vm, makespan_s)
-        self._forget(len(held))
-        yield self._with_held(held, self._frame(makespan_s, final=True), makespan_s)
+        self._forget(held_frames)
+        final = self._frame(makespan_s, final=True)
+        for frame in reversed(held):
+            final = self._carried(frame, final)
+        final["notes"] = [note for note in final["notes"] if note[0] <= makespan_s][:20]
+        yield final
 
     # per event
     def _track(self, e: dict) -> None:
@@ -391,22 +408,19 @@ class FleetStream:
                 del values[-frames:]
 
     @staticmethod
-    def _with_held(held: list[dict], final: dict, makespan_s: float) -> dict:
-        """The final frame with what the frames held past the makespan carried besides the
-        state at their time: the segments, blackouts and waits closed before them, the racks
-        that changed (each frame sends only those) and, were one the first, the layout. Notes
-        after the makespan (a deadline with nothing left to do) are not the run's story."""
-        if held:
-            for key in ("segments", "host_segments", "blackouts", "waits", "notes"):
-                final[key] = [item for frame in held for item in frame[key]] + final[key]
-            racks: dict = {}
-            for frame in [*held, final]:
-                racks.update(frame["racks"])
-            final["racks"] = racks
-            if "layout" in held[0]:
-                final["layout"] = held[0]["layout"]
-        final["notes"] = [note for note in final["notes"] if note[0] <= makespan_s][:20]
-        return final
+    def _carried(earlier: dict, later: dict) -> dict:
+        """``later`` with what ``earlier`` (made, never sent) carried besides the state at its
+        time: the segments, blackouts and waits closed before it, its notes, the racks that
+        changed (each frame sends only those) and, were it the first, the layout. Notes after
+        the makespan (a deadline with nothing left to do) are dropped from the final frame."""
+        for key in ("segments", "host_segments", "blackouts", "waits", "notes"):
+            later[key] = earlier[key] + later[key]
+        racks = dict(earlier["racks"])
+        racks.update(later["racks"])
+        later["racks"] = racks
+        if "layout" in earlier:
+            later["layout"] = earlier["layout"]
+        return later
 
     # after the run
     def summary(self) -> dict:

@@ -77,3 +77,33 @@ def test_what_the_frames_after_the_makespan_would_have_carried_is_in_the_final_o
         racks.update(frame["racks"])
     assert racks["rack1"][:2] == [4, 4]  # in scope, done
     assert all(note[0] <= summary["makespan_s"] for f in frames for note in f["notes"])
+
+
+def test_a_long_quiet_tail_holds_a_bounded_number_of_frames_and_loses_nothing(monkeypatch):
+    """Hours of samples after the last migration are hundreds of frames made and held; past
+    ``MAX_HELD_FRAMES`` the earliest is carried into the next (memory stays bounded whatever the
+    tail), and the final frame still carries everything they did."""
+    from migrationsim.fleet import frames as frames_module
+
+    plain = FleetStream(_demo_with_a_late_deadline(), bucket_s=60)
+    expected = list(plain.frames())
+    monkeypatch.setattr(frames_module, "MAX_HELD_FRAMES", 2)
+    made = []
+    stream = FleetStream(_demo_with_a_late_deadline(), bucket_s=60)
+    original = stream._frame
+
+    def counting(*args, **kwargs):
+        frame = original(*args, **kwargs)
+        made.append(frame["t_s"])
+        return frame
+
+    monkeypatch.setattr(stream, "_frame", counting)
+    capped = list(stream.frames())
+    assert len(made) > len(capped) + 100  # hundreds made after the last activity, not sent
+    # quiet stretches longer than two frames keep only their last two; the clock still ends
+    # at the makespan
+    assert set(f["t_s"] for f in capped) < set(f["t_s"] for f in expected)
+    assert capped[-1]["t_s"] == expected[-1]["t_s"] and capped[-1]["final"]
+    for key in ("segments", "host_segments", "blackouts", "waits", "notes"):
+        assert [x for f in capped for x in f[key]] == [x for f in expected for x in f[key]], key
+    assert capped[-1]["racks"] == expected[-1]["racks"]
