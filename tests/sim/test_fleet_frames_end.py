@@ -102,7 +102,7 @@ def test_a_long_quiet_tail_holds_a_bounded_number_of_frames_and_loses_nothing(mo
     assert len(made) > len(capped) + 100  # hundreds made after the last activity, not sent
     # quiet stretches longer than two frames keep only their last two; the clock still ends
     # at the makespan
-    assert set(f["t_s"] for f in capped) < set(f["t_s"] for f in expected)
+    assert {f["t_s"] for f in capped} < {f["t_s"] for f in expected}
     assert capped[-1]["t_s"] == expected[-1]["t_s"] and capped[-1]["final"]
     for key in ("segments", "host_segments", "blackouts", "waits", "notes"):
         assert [x for f in capped for x in f[key]] == [x for f in expected for x in f[key]], key
