@@ -5,6 +5,7 @@ import re
 import time
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from migrationsim.fleet import FleetRun, load_scenario, summarize
 from migrationsim.fleet.frames import FleetStream
@@ -186,7 +187,14 @@ def test_the_fleet_form_shows_an_error_in_place_then_saves_with_an_added_event(s
     page.select_option("#id_events-1-kind", "bios_rollout")
     page.fill("#id_events-1-start", "2h")
     page.click("#save-plan")
-    page.wait_for_url(re.compile(r"/fleets/\d+/plan/$"))
+    # once in three fresh-clone CI runs (production mode, session 15) the page stayed on the
+    # form past 30 s; the servers' logs say why if it happens again
+    try:
+        page.wait_for_url(re.compile(r"/fleets/\d+/plan/$"), timeout=90_000)
+    except PlaywrightTimeout:
+        raise AssertionError(
+            f"still on {page.url}: {page.inner_text('#fleet-form')[:2000]}\n{stack.log_tail()}"
+        ) from None
     page.wait_for_selector("#approve", timeout=90_000)  # a worker plans it
     assert "bios-later (BIOS rollout)" in page.inner_text("#plan")
     assert page.errors == []
