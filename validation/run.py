@@ -169,14 +169,14 @@ def link_from_calibration(calibration: dict) -> Link:
     return link
 
 
-def sender_link_from_calibration(calibration: dict) -> Link | None:
+def sender_link_from_calibration(calibration: dict, link: Link | None = None) -> Link | None:
     """The source's own speed: uncapped migrations into `cat > /dev/null` (a reader that keeps
-    up). Only for the sensitivity table; None in recordings made before it was measured."""
+    up). Only for the sensitivity table; None in recordings made before it was measured.
+    ``link``: the calibration's link, if already solved (its solve runs the model)."""
     if "sender_runs" not in calibration:
         return None
-    return replace(
-        link_from_calibration(calibration), rate_bps=uncapped_rate_bps(calibration["sender_runs"])
-    )
+    link = link if link is not None else link_from_calibration(calibration)
+    return replace(link, rate_bps=uncapped_rate_bps(calibration["sender_runs"]))
 
 
 def measure(cases: list[Case], repetitions: int, accel: str = "tcg") -> dict:
@@ -213,7 +213,7 @@ def measure(cases: list[Case], repetitions: int, accel: str = "tcg") -> dict:
 
 def analyse(measurements: dict) -> dict:
     link = link_from_calibration(measurements["calibration"])
-    sender = sender_link_from_calibration(measurements["calibration"])
+    sender = sender_link_from_calibration(measurements["calibration"], link)
     rows = [
         compare_case(CASES_BY_NAME[name], records, link, sender)
         for name, records in measurements["records"].items()
