@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -30,6 +31,14 @@ def flag(name: str) -> str:
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # a negative quantity after its flag (--memory -5GiB, --dirty-rate -1.5MB/s, -3s,
+        # -10%) is the flag's value, refused by the field's own check as --memory=-5GiB is:
+        # Python 3.11's argparse takes only a bare -5 or -1.5 as a value and said "expected one
+        # argument" for the rest (later Pythons test this way too; no flag here starts "-<digit>")
+        self._negative_number_matcher = re.compile(r"-\.?\d")
+
     def error(self, message: str):  # argparse's own errors: usage line, message, exit 2
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog}: error: {message}\n")
