@@ -382,16 +382,38 @@ def _prediction_lines(p: dict) -> list[str]:
     if binding:
         lines.append(f"binding limit: {binding['sentence']}")
         lines.append(f"  sensitivity ({binding['method']}):")
-        lines.append(
-            f"  {'constraint':34s} {'now':>18s} {'relaxed to':>26s} {'makespan':>10s} {'change':>8s}"
+        rows = binding["table"]
+        table = _table(
+            [("constraint", "now", "relaxed to", "makespan", "change")]
+            + [
+                (
+                    r["label"],
+                    r["current"],
+                    r["relaxed_to"],
+                    span(r["makespan_s"]),
+                    f"{r['change_pct']:+.1f}%",
+                )
+                for r in rows
+            ]
         )
-        for row in binding["table"]:
-            lines.append(
-                f"  {row['label']:34s} {row['current']:>18s} {row['relaxed_to']:>26s} "
-                f"{span(row['makespan_s']):>10s} {row['change_pct']:>+7.1f}%"
-                + (f"  ({row['note']})" if row["note"] else "")
-            )
+        notes = [""] + [f"  ({r['note']})" if r["note"] else "" for r in rows]
+        lines += [f"  {line}{note}" for line, note in zip(table, notes, strict=True)]
     return lines
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    """Rows of cells as aligned lines: each column as wide as its widest cell (the header's
+    too), two spaces apart; the first column (the names) left-aligned, the figures right."""
+    widths = [max(len(cell) for cell in column) for column in zip(*rows, strict=True)]
+    return [
+        "  ".join(
+            [
+                row[0].ljust(widths[0]),
+                *(c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)),
+            ]
+        )
+        for row in rows
+    ]
 
 
 def _outcome_words(code: str) -> str:

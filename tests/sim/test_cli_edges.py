@@ -1,10 +1,14 @@
 """`python -m migrationsim`: the edges of its input and output, said truly."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from migrationsim.cli import main
+from migrationsim.units import format_duration as span
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,3 +51,38 @@ def test_a_negative_seed_after_the_fleet_flag_is_refused_by_the_seed_check():
     assert done.stderr == (
         "python -m migrationsim fleet: error: --seed: must be a whole number from 0 to 4294967295\n"
     )
+
+
+BIG_HOSTS = (  # hosts at the vCPU limit: the placement capacity's figures are the widest cells
+    "fleet:\n  host: {vcpus: 4096, memory: 16TiB}\n  racks: [{hosts: 2}]\n"
+    "  vms: {per_host: 2, mix: {idle: 1}}\n"
+    "events: [{kind: kernel_upgrade, scope: {hosts: [rack1-h1]}}]\n"
+)
+
+
+def test_the_plan_sensitivity_table_keeps_its_columns_whatever_the_width_of_a_value(
+    capsys, tmp_path
+):
+    """Each column is as wide as its widest cell, the header's too: the names start under
+    'constraint', every figure ends under the end of its header, two spaces at least between
+    columns; "16384 vCPUs, 64.0 TiB per host (x4)" overflowed its 26 columns and pushed the
+    row's makespan and change out from under their headers."""
+    path = tmp_path / "big-hosts.yaml"
+    path.write_text(BIG_HOSTS)
+    assert main(["fleet", str(path), "--plan", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["binding_limit"]["table"]
+    assert main(["fleet", str(path), "--plan"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    at = lines.index(next(x for x in lines if x.startswith("  sensitivity"))) + 1
+    header, body = lines[at], lines[at + 1 : at + 1 + len(rows)]
+    headers = ("now", "relaxed to", "makespan", "change")
+    ends = [header.index(name) + len(name) for name in headers]
+    assert header.startswith("  constraint ") and header.endswith("change")
+    widest = max(len(r["relaxed_to"]) for r in rows)
+    assert widest > 26  # a value wider than the table's old column
+    for row, line in zip(rows, body, strict=True):
+        assert line.startswith(f"  {row['label']}  ")
+        cells = (row["current"], row["relaxed_to"], span(row["makespan_s"]))
+        for cell, end in zip((*cells, f"{row['change_pct']:+.1f}%"), ends, strict=True):
+            assert line[end - len(cell) - 2 : end] == "  " + cell, line
+        assert line[ends[-1] :] in ("", f"  ({row['note']})")
