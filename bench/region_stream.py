@@ -61,8 +61,8 @@ class _Viewer:
     def __init__(self):
         self.messages: list[tuple[float, int]] = []
 
-    def events(self, events):
-        text = events_message(events)["text"]
+    def events(self, events, texts=None):
+        text = events_message(events, texts)["text"]
         self.messages.append((time.monotonic(), len(text.encode())))
 
 

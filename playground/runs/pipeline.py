@@ -24,7 +24,7 @@ from playground.ops.logs import run_fields
 
 from . import kinds, leases
 from .models import LeasedRun, RunStatus, group_name_for
-from .publisher import RunEventPublisher
+from .publisher import RunEventPublisher, events_text
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +103,12 @@ class ByteWindow:
     """At most ``bytes_per_s`` bytes of messages published in any second (a sliding window over
     when they went): a batch is cut into messages that fit, and a message that does not fit yet
     waits until enough of the last second's are a second old (one bigger than the whole budget
-    goes alone). Sizes are those of the message's text (``publisher.events_message``: the
-    events in a JSON list, encoded as the publisher encodes them)."""
+    goes alone). It works on the events' texts, each encoded once by the sink: a message's size
+    is that of the text the publisher sends, those texts joined (``publisher.events_text``;
+    JSON as ``json.dumps`` writes it is ASCII, a character a byte)."""
 
-    WRAPPER_BYTES = len(json.dumps({"type": "events", "events": []}))
+    WRAPPER_BYTES = len(events_text([]))
+    SEPARATOR_BYTES = len(events_text(["", ""])) - WRAPPER_BYTES  # ", " between two events
 
     def __init__(self, bytes_per_s: float, *, clock=time.monotonic, sleep=time.sleep):
         self.bytes_per_s = bytes_per_s
@@ -114,22 +116,21 @@ class ByteWindow:
         self.sent: deque[tuple[float, int]] = deque()  # (when, bytes) of the last second
         self.sent_bytes = 0
 
-    def parts(self, messages: list[dict]):
-        """The messages in parts that each go when the window has room for them (each part is
-        counted from when its publication returned: the caller publishes it in between)."""
-        part: list[dict] = []
-        size = self.WRAPPER_BYTES
-        for message in messages:
-            grown = size + len(json.dumps(message)) + (2 if part else 0)  # ", " between
-            if part and grown > self.bytes_per_s:  # the part is full: send it first
-                yield from self._when_room(part, size)
-                part, grown = [], self.WRAPPER_BYTES + len(json.dumps(message))
-            part.append(message)
+    def parts(self, texts: list[str]):
+        """The events (their texts) in parts, each a slice of ``texts``, that each go when the
+        window has room for them (each part is counted from when its publication returned: the
+        caller publishes it in between)."""
+        start, size = 0, self.WRAPPER_BYTES
+        for end, text in enumerate(texts):
+            grown = size + len(text) + (self.SEPARATOR_BYTES if end > start else 0)
+            if end > start and grown > self.bytes_per_s:  # the part is full: send it first
+                yield from self._when_room(slice(start, end), size)
+                start, grown = end, self.WRAPPER_BYTES + len(text)
             size = grown
-        if part:
-            yield from self._when_room(part, size)
+        if start < len(texts):
+            yield from self._when_room(slice(start, len(texts)), size)
 
-    def _when_room(self, part: list[dict], size: int):
+    def _when_room(self, part: slice, size: int):
         sent, now = self.sent, self.clock()
         while sent:
             when, bytes_sent = sent[0]
@@ -224,9 +225,10 @@ class EventSink:
             messages = [row.as_message() for row in self.pending]
             if self.window is None:
                 self.publisher.events(messages)
-            else:
-                for part in self.window.parts(messages):
-                    self.publisher.events(part)
+            else:  # each event encoded once: measured by the window, then published as it is
+                texts = [json.dumps(message) for message in messages]
+                for part in self.window.parts(texts):
+                    self.publisher.events(messages[part], texts[part])
             self.last_flush = time.monotonic()
         self.pending, self.cells = [], 0
 

@@ -29,14 +29,23 @@ EVENTS_MESSAGE = "run.events"
 STATUS_MESSAGE = "run.status"
 
 
-def events_message(events: list[dict]) -> dict:
+def events_text(texts: list[str]) -> str:
+    """The browser's message for events each encoded already (``json.dumps(event)``): the very
+    text of ``json.dumps({"type": "events", "events": events})``, without encoding them again."""
+    return '{"type": "events", "events": [' + ", ".join(texts) + "]}"
+
+
+def events_message(events: list[dict], texts: list[str] | None = None) -> dict:
     """The group message for a batch of events (numbered, in order): the browser's message,
-    encoded once for every viewer, and the range of sequence numbers it holds."""
+    encoded once for every viewer, and the range of sequence numbers it holds. ``texts``: the
+    events as encoded already (``json.dumps`` of each), when the caller has them."""
     return {
         "type": EVENTS_MESSAGE,
         "first_seq": events[0]["seq"],
         "last_seq": events[-1]["seq"],
-        "text": json.dumps({"type": "events", "events": events}),
+        "text": json.dumps({"type": "events", "events": events})
+        if texts is None
+        else events_text(texts),
     }
 
 
@@ -76,9 +85,9 @@ class RunEventPublisher:
             self._loop.close()
         self._loop = None
 
-    def events(self, events: list[dict]) -> None:
+    def events(self, events: list[dict], texts: list[str] | None = None) -> None:
         if events:
-            self._send(events_message(events))
+            self._send(events_message(events, texts))
             self.last_seq = events[-1]["seq"]
 
     def status(self, status: str, error: str = "") -> None:

@@ -158,7 +158,7 @@ class RecordingPublisher:
         self.batches = []
         self.statuses = []
 
-    def events(self, events):
+    def events(self, events, texts=None):
         self.batches.append(list(events))
 
     def status(self, status, error=""):

@@ -4,6 +4,8 @@ second, in messages of 100 frames, to every viewer at once."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
 
 import pytest
@@ -12,8 +14,9 @@ from migrationsim.fleet.plan import plan as plan_of
 from migrationsim.fleet.text import preset_scenario
 from playground.fleets import services as fleet_services
 from playground.fleets.runner import FramePacer
+from playground.runs import kinds, pipeline
 from playground.runs.pipeline import ByteWindow, execute_run
-from playground.runs.publisher import events_message
+from playground.runs.publisher import RunEventPublisher, events_message
 
 from .support import RecordingPublisher
 
@@ -83,8 +86,8 @@ class Viewer:
     def __init__(self, clock):
         self.clock, self.messages = clock, []
 
-    def events(self, events):
-        self.messages.append((self.clock(), len(events_message(events)["text"].encode())))
+    def events(self, events, texts=None):
+        self.messages.append((self.clock(), len(events_message(events, texts)["text"].encode())))
 
 
 def _most_bytes_in_a_second(messages) -> int:
@@ -97,6 +100,13 @@ def _frame(seq: int, size: int) -> dict:
     return {"seq": seq, "kind": "frame", "pad": "x" * size}
 
 
+def _publish(window: ByteWindow, viewer: Viewer, frames: list[dict]) -> None:
+    """The window's parts of ``frames``, published as the sink publishes them."""
+    texts = [json.dumps(frame) for frame in frames]
+    for part in window.parts(texts):
+        viewer.events(frames[part], texts[part])
+
+
 def test_no_second_of_messages_carries_more_than_the_byte_budget():
     # a region's zone starting: frames of 118, 91 and 48 kB made at once, then small ones
     clock = FakeClock()
@@ -104,8 +114,7 @@ def test_no_second_of_messages_carries_more_than_the_byte_budget():
     window = ByteWindow(190_000, clock=clock, sleep=clock.sleep)
     sizes = [118_000, 91_000, 48_000, 47_000] + [20_000] * 30
     frames = [_frame(i + 1, size) for i, size in enumerate(sizes)]
-    for part in window.parts(frames):
-        viewer.events(part)
+    _publish(window, viewer, frames)
     assert len(viewer.messages) >= 5  # 904 kB in parts of at most 190 kB
     assert _most_bytes_in_a_second(viewer.messages) <= 190_000
     assert sum(size for _, size in viewer.messages) > sum(sizes)  # every frame went
@@ -119,14 +128,13 @@ def test_a_message_bigger_than_the_budget_goes_alone_and_a_slow_stream_never_wai
     viewer = Viewer(clock)
     window = ByteWindow(100_000, clock=clock, sleep=clock.sleep)
     for size in (10_000, 250_000, 10_000):
-        for part in window.parts([_frame(1, size)]):
-            viewer.events(part)
+        _publish(window, viewer, [_frame(1, size)])
     assert [t for t, _ in viewer.messages] == [0.0, pytest.approx(1.0), pytest.approx(2.0)]
     clock = FakeClock()
     window = ByteWindow(100_000, clock=clock, sleep=clock.sleep)
     for i in range(50):  # 80 kB a second
         clock.now_s += 0.25
-        list(window.parts([_frame(i, 20_000)]))
+        list(window.parts([json.dumps(_frame(i, 20_000))]))
     assert clock.slept_s == 0.0
 
 
@@ -134,8 +142,8 @@ def test_the_window_counts_the_bytes_of_the_text_the_viewers_get():
     frames = [_frame(1, 1_000), _frame(2, 2_000)]
     clock = FakeClock()
     window = ByteWindow(1_000_000, clock=clock, sleep=clock.sleep)
-    (part,) = list(window.parts(frames))
-    assert window.sent_bytes == len(events_message(part)["text"].encode())
+    (part,) = list(window.parts([json.dumps(frame) for frame in frames]))
+    assert window.sent_bytes == len(events_message(frames[part])["text"].encode())
 
 
 @pytest.mark.django_db
@@ -152,9 +160,9 @@ def test_a_fleet_run_publishes_its_frames_paced(alice, settings):
     published = []
 
     class Timed(RecordingPublisher):
-        def events(self, events):
+        def events(self, events, texts=None):
             published.append((time.monotonic(), len(events)))
-            super().events(events)
+            super().events(events, texts)
 
     assert execute_run(kind="fleet", run_id=run.pk, publisher=Timed(), interval_s=0.0) is True
     frames = sum(n for _, n in published)
@@ -164,39 +172,88 @@ def test_a_fleet_run_publishes_its_frames_paced(alice, settings):
     assert spread_s >= (frames - burst) / pace * 0.9
 
 
-def test_the_fleet_runs_sink_publishes_within_the_byte_budget(settings, monkeypatch):
-    import contextlib
+class _Row:
+    """Stands in for the stored event model: nothing written."""
 
-    from playground.runs import kinds, pipeline
+    objects = type("Objects", (), {"bulk_create": staticmethod(lambda rows: rows)})
 
-    class Row:
-        objects = type("Objects", (), {"bulk_create": staticmethod(lambda rows: rows)})
+    def __init__(self, *, run_id, seq, kind, payload):
+        self.seq, self.payload = seq, payload
 
-        def __init__(self, *, run_id, seq, kind, payload):
-            self.seq, self.payload = seq, payload
+    def as_message(self):
+        return {"seq": self.seq, **self.payload}
 
-        def as_message(self):
-            return {"seq": self.seq, **self.payload}
 
+def _fleet_sink(publisher, clock: FakeClock, settings, monkeypatch) -> pipeline.EventSink:
+    """The fleet run's sink, as the pipeline makes it, with no database."""
     monkeypatch.setattr(pipeline.transaction, "atomic", contextlib.nullcontext)
-    fleet = kinds.get("fleet")
-    budget = getattr(settings, fleet.bytes_per_s_setting)
-    assert 0 < budget < 200_000  # a viewer's 200 kB/s (#16)
-    clock = FakeClock()
-    viewer = Viewer(clock)
-    sink = pipeline.EventSink(
-        Row,
+    return pipeline.EventSink(
+        _Row,
         1,
-        viewer,
+        publisher,
         batch_size=100,
         interval_s=10.0,
-        bytes_per_s=budget,
+        bytes_per_s=getattr(settings, kinds.get("fleet").bytes_per_s_setting),
         clock=clock,
         sleep=clock.sleep,
     )
+
+
+def test_the_fleet_runs_sink_publishes_within_the_byte_budget(settings, monkeypatch):
+    budget = getattr(settings, kinds.get("fleet").bytes_per_s_setting)
+    assert 0 < budget < 200_000  # a viewer's 200 kB/s (#16)
+    clock = FakeClock()
+    viewer = Viewer(clock)
+    sink = _fleet_sink(viewer, clock, settings, monkeypatch)
     for size in [118_000, 91_000, 48_000, 47_000]:
         sink.add({"kind": "frame", "pad": "x" * size})
     sink.flush()
     # the first frame at once (118 kB), the other three (186 kB) a second later
     assert [t for t, _ in viewer.messages] == [0.0, pytest.approx(1.0)]
     assert _most_bytes_in_a_second(viewer.messages) <= budget
+
+
+def test_the_fleet_runs_sink_encodes_each_frame_once_and_publishes_the_text_it_measured(
+    settings, monkeypatch
+):
+    """A region's frames are up to ~100 kB each: the sink encodes each one once, the window
+    measures those texts, and the publisher sends them joined as they are, the same message as
+    encoding the whole batch (encoding again cost the worker tens of milliseconds a run)."""
+
+    class Layer:
+        def __init__(self):
+            self.sent = []
+
+        async def group_send(self, group, message):
+            self.sent.append(message)
+
+    encode = json.dumps
+    encoded: list[tuple[dict, str]] = []
+
+    def spy(obj, *args, **kwargs):
+        text = encode(obj, *args, **kwargs)
+        encoded.append((obj, text))
+        return text
+
+    clock, layer = FakeClock(), Layer()
+    publisher = RunEventPublisher("fleet.1", layer=layer)
+    sink = _fleet_sink(publisher, clock, settings, monkeypatch)
+    frames = [{"kind": "frame", "pad": "x" * size} for size in [118_000, 91_000, 48_000, 47_000]]
+    monkeypatch.setattr(json, "dumps", spy)
+    for frame in frames:
+        sink.add(frame)
+    sink.flush()
+    publisher.close()
+    monkeypatch.undo()
+
+    messages = [{"seq": seq, **frame} for seq, frame in enumerate(frames, start=1)]
+    assert [obj for obj, _ in encoded] == messages  # each frame once, and nothing else
+    texts = [text for _, text in encoded]
+    assert [message["text"] for message in layer.sent] == [
+        '{"type": "events", "events": [' + texts[0] + "]}",
+        '{"type": "events", "events": [' + ", ".join(texts[1:]) + "]}",
+    ]
+    for message, events in zip(layer.sent, [messages[:1], messages[1:]], strict=True):
+        assert message == events_message(events)  # the same message on the wire as before
+    # the window counted the texts published (its second holds the last part)
+    assert [size for _, size in sink.window.sent] == [len(layer.sent[-1]["text"].encode())]
