@@ -57,6 +57,14 @@ class MigrationResult(NamedTuple):
         return self.precopy.time_s + self.switchover.blackout_s + self.switchover.postcopy_s
 
     @property
+    def source_time_s(self) -> float:
+        """From the first byte of pre-copy until the source has written its last byte into its
+        socket (QEMU's ``total-time`` and the MIGRATION completed event): ``total_time_s``
+        less what a send buffer lets the source finish before the destination has it."""
+        sw = self.switchover
+        return self.precopy.time_s + sw.source_downtime_s + sw.postcopy_s
+
+    @property
     def bytes_sent(self) -> float:
         device = 0.0 if self.switchover.kind == "abort" else self.spec.device_state_bytes
         return (
@@ -83,6 +91,9 @@ class MigrationResult(NamedTuple):
             "total_time_s": self.total_time_s,
             "precopy_time_s": self.precopy.time_s,
             "blackout_s": sw.blackout_s,
+            # what QEMU's own counters say (the source's view: a send buffer ends them early)
+            "source_downtime_s": sw.source_downtime_s,
+            "source_time_s": self.source_time_s,
             "bytes_sent": self.bytes_sent,
             "final_bytes": sw.final_bytes,
             "threshold_bytes": self.precopy.threshold_bytes,
@@ -133,6 +144,12 @@ class MigrationResult(NamedTuple):
             f"sent {size(self.bytes_sent)} (final copy {size(sw.final_bytes)}), "
             f"max throttle {self.precopy.throttle_max:.0%}",
         ]
+        if sw.kind == "stop_and_copy" and spec.send_buffer_bytes > 0:
+            lines.append(
+                f"QEMU's downtime counter would say {duration(sw.source_downtime_s)}: the source "
+                f"is done once its {size(spec.send_buffer_bytes)} send buffer holds the rest, "
+                "before the destination has it"
+            )
         if sw.kind == "post_copy":
             lines.append(
                 f"post-copy: {size(sw.postcopy_bytes)} pushed in "

@@ -71,6 +71,10 @@ class MigrationSpec:
     max_bandwidth_bps: float | None
     page_time_s: float  # the migration thread's time per page sent (pacing.py)
     wake_latency_s: float  # how late the thread wakes from a rate-limit sleep (ratelimit.py)
+    # the source's socket send buffer and how fast the source alone writes into it: what lets
+    # the source finish its stop-and-copy before the destination has it (switchover.py)
+    send_buffer_bytes: float
+    sender_bps: float | None  # None: the link's rate (a buffer then changes nothing)
     # The policy and the operator layer on top of it
     policy: str
     downtime_limit_s: float
@@ -343,6 +347,17 @@ PARAMETERS: dict[str, Parameter] = {
         "how late the migration thread wakes from each rate-limit sleep (qemu, gce): a window "
         "that ends asleep lasts 100 ms plus this (0: on time)",
     ),
+    "send_buffer": Parameter(
+        parse_bytes,
+        "0B",
+        "the source's socket send buffer (and the receiver's window): QEMU's downtime counter "
+        "stops once the final copy is in it, before the destination has it (0: no buffer)",
+    ),
+    "sender_rate": Parameter(
+        _optional(parse_rate),
+        None,
+        "how fast the source alone writes its stream into that buffer (default: the link rate)",
+    ),
     "device_state": Parameter(parse_bytes, "2MiB", "device and CPU state sent during blackout"),
     "resume_time": Parameter(parse_duration, "20ms", "time for the target to resume the guest"),
     "fault_latency": Parameter(parse_duration, "500us", "post-copy: stall per remote page fault"),
@@ -432,6 +447,17 @@ def build_spec(**params: Any) -> MigrationSpec:
         raise InvalidParameter(
             "wake_latency", "must be at most 1s (a thread ten windows late is stuck, not slow)"
         )
+    if v["send_buffer"] > MAX_MEMORY_BYTES:
+        raise InvalidParameter("send_buffer", "must be at most 16TiB")
+    if v["sender_rate"] is not None:
+        if v["sender_rate"] > MAX_RATE_BPS:
+            raise InvalidParameter("sender_rate", "must be at most 1e15B/s (1 PB/s)")
+        if v["sender_rate"] < v["bandwidth"]:
+            raise InvalidParameter(
+                "sender_rate",
+                "must be at least the bandwidth (the link cannot carry more than the source "
+                "writes)",
+            )
     written_page_bytes = WIRE_COST_BYTES[v["wire_format"]]["normal"]
     if v["page_time"] * v["bandwidth"] > written_page_bytes:
         raise InvalidParameter(
@@ -478,6 +504,8 @@ def build_spec(**params: Any) -> MigrationSpec:
         max_bandwidth_bps=v["max_bandwidth"],
         page_time_s=v["page_time"],
         wake_latency_s=v["wake_latency"],
+        send_buffer_bytes=v["send_buffer"],
+        sender_bps=v["sender_rate"],
         policy=policy,
         downtime_limit_s=v["downtime_limit"],
         auto_converge=v["auto_converge"],

@@ -5,6 +5,15 @@ Blackout = final dirty bytes / link rate + device state / link rate + resume tim
 copy is not rate-limited (QEMU lifts max-bandwidth once the guest is paused), so it runs at the
 full link rate even when live rounds were capped.
 
+What the source's clock sees is shorter (``source_downtime_s``, QEMU's ``downtime`` counter:
+``migration_completion`` stops the VM and ``migration_calculate_complete`` reads the clock once
+``qemu_savevm_state_complete_precopy`` has flushed the final copy and the device state into the
+socket). A send buffer of ``B`` bytes, empty at the stop (the model's pre-copy never gets ahead
+of the link), drained at the link rate ``L`` while the source writes at its own rate ``S``: the
+source is done after ``max(N / S, (N - B) / L)`` for ``N`` bytes (it fills the buffer at
+``S - L`` and then follows the drain, ``B`` bytes ahead of it), never later than the last byte
+on the link. The guest's blackout still ends when the destination has the last byte.
+
 Post-copy (Hines & Gopalan, VEE'09; QEMU postcopy-ram): the guest resumes on the target after
 only the device state has moved; the pages still on the source are pushed in the background at
 link rate, and a page the guest touches before it arrives costs a remote fault (a round trip).
@@ -37,6 +46,8 @@ class Switchover(NamedTuple):
     final_bytes: float  # pages on the wire during blackout
     final_copy_s: float
     blackout_s: float  # 0 when aborted
+    # the stop to the source's last byte into its socket (QEMU's ``downtime``); 0 when aborted
+    source_downtime_s: float = 0.0
     postcopy_pages: float = 0.0
     postcopy_bytes: float = 0.0
     postcopy_s: float = 0.0
@@ -58,13 +69,24 @@ def _send_all(spec, memory, link_bps: float) -> tuple[float, float, float]:
 
 
 def stop_and_copy(spec, memory, link_bps: float) -> Switchover:
+    sender_bps = spec.sender_bps or link_bps
+    sender_pace = None
+    if spec.send_buffer_bytes > 0 and sender_bps > link_bps:
+        sender_pace = pace_for(memory, sender_bps, spec.page_time_s)  # before the pages go
     pages, wire, final_copy_s = _send_all(spec, memory, link_bps)
+    on_link_s = final_copy_s + spec.device_state_bytes / link_bps  # the last byte delivered
+    source_s = on_link_s
+    if spec.send_buffer_bytes > 0 and sender_bps > link_bps:
+        own_s = wire / sender_bps if sender_pace is None else sender_pace.total_seconds
+        own_s += spec.device_state_bytes / sender_bps
+        source_s = min(on_link_s, max(own_s, on_link_s - spec.send_buffer_bytes / link_bps))
     return Switchover(
         "stop_and_copy",
         pages,
         wire,
         final_copy_s,
         final_copy_s + device_and_resume_s(spec, link_bps),
+        source_downtime_s=source_s,
     )
 
 
