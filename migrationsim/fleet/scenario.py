@@ -396,7 +396,7 @@ def parse_scenario(data: Any) -> Scenario:
         )
         rack.finish()
     if sum(g.count * g.hosts for g in groups) > MAX_HOSTS:
-        raise ScenarioError("fleet.racks", f"at most {MAX_HOSTS} hosts in all")
+        raise ScenarioError("fleet.racks", f"at most {MAX_HOSTS:,} hosts in all")
     spine = fleet.get("spine", _positive(parse_rate), None)
 
     vms = fleet.sub("vms")
@@ -435,7 +435,7 @@ def parse_scenario(data: Any) -> Scenario:
     vm_list = _vm_list(fleet, groups)
     fleet.finish()
     if sum(g.count * g.hosts for g in groups) * vm_mix.per_host > MAX_VMS:
-        raise ScenarioError("fleet.vms.per_host", f"at most {MAX_VMS} VMs in all")
+        raise ScenarioError("fleet.vms.per_host", f"at most {MAX_VMS:,} VMs in all")
 
     policy = top.get("policy", _policy, {"policy": "qemu"})
     _policy_fits_every_workload(policy, vm_mix, vm_list)
@@ -572,7 +572,7 @@ def _vm_list(fleet: _Reader, groups: list[RackGroup]) -> tuple:
     if not isinstance(raw, list):
         raise ScenarioError("fleet.vm_list", "must be a list of VMs")
     if len(raw) > MAX_VMS:
-        raise ScenarioError("fleet.vm_list", f"at most {MAX_VMS} VMs")
+        raise ScenarioError("fleet.vm_list", f"at most {MAX_VMS:,} VMs")
     hosts = {
         f"{rack}-h{j + 1}"
         for rack, g in zip(rack_names_of(groups), _group_of_each_rack(groups), strict=False)

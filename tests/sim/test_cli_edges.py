@@ -86,3 +86,24 @@ def test_the_plan_sensitivity_table_keeps_its_columns_whatever_the_width_of_a_va
         for cell, end in zip((*cells, f"{row['change_pct']:+.1f}%"), ends, strict=True):
             assert line[end - len(cell) - 2 : end] == "  " + cell, line
         assert line[ends[-1] :] in ("", f"  ({row['note']})")
+
+
+@pytest.mark.parametrize(
+    "racks, per_host, said",
+    [
+        ("[{count: 200, hosts: 1000}, {hosts: 1}]", 1, "fleet.racks: at most 200,000 hosts in all"),
+        ("[{count: 200, hosts: 1000}]", 11, "fleet.vms.per_host: at most 2,000,000 VMs in all"),
+    ],
+)
+def test_a_fleet_over_the_cap_is_refused_naming_the_cap_as_counts_are_written(
+    capsys, tmp_path, racks, per_host, said
+):
+    """The caps in the refusal read as every other count the CLI prints ('2,000,000'), not
+    '2000000', before anything is drawn or run."""
+    path = tmp_path / "too-big.yaml"
+    path.write_text(
+        f"fleet:\n  racks: {racks}\n  vms: {{per_host: {per_host}, mix: {{idle: 1}}}}\n"
+        "events: [{kind: kernel_upgrade, scope: {zone: true}}]\n"
+    )
+    assert main(["fleet", str(path), "--plan"]) == 2
+    assert capsys.readouterr().err == f"python -m migrationsim fleet: error: {said}\n"
