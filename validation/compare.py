@@ -41,6 +41,11 @@ class Link:
     # how late the migration thread wakes from a rate-limit sleep: the source host's, like the
     # link (0 in recordings made before it was measured)
     wake_latency_s: float = 0.0
+    # the source socket's send buffer plus the destination's window (``sockets.py``) and how
+    # fast the source alone writes its stream (into `cat`): QEMU's downtime counter stops once
+    # the final copy is in that buffer (0 and None in recordings made before they were measured)
+    send_buffer_bytes: float = 0.0
+    sender_bps: float | None = None
 
 
 @dataclass(frozen=True)
@@ -73,8 +78,11 @@ class Predicted:
     ram_bytes: float  # bytes sent minus the device state: what QEMU counts as ram.transferred
     precopy_bytes: float  # the live rounds' bytes: what QEMU counts as ram.precopy-bytes
     syncs: int
-    blackout_s: float
+    blackout_s: float  # QEMU's downtime counter: the source's stop to its last byte sent
     throttle_max: float
+    # the guest's pause: the stop until the destination has every byte (the model's blackout;
+    # its resume time is 0 here, the destination's own work after that is not modelled)
+    pause_s: float = 0.0
 
 
 def measured_from_record(record: dict) -> Measured:
@@ -161,6 +169,8 @@ def model_parameters(case: Case, measured: Measured, link: Link) -> dict:
         device_state=link.device_state_bytes,
         page_time=link.page_time_s,
         wake_latency=link.wake_latency_s,
+        send_buffer=link.send_buffer_bytes,
+        sender_rate=link.sender_bps,
         resume_time=0,  # QEMU's downtime ends on the source, before the target resumes
         target_setup=0,
         cleanup=0,
@@ -174,13 +184,17 @@ def predict(case: Case, measured: Measured, link: Link) -> Predicted:
     return Predicted(
         converged=migrated,
         stop_reason=result["stop_reason"],
-        time_s=result["total_time_s"],
+        # QEMU's clock and downtime counter are the source's: both stop once its last byte is
+        # in the socket (the model's ``source_*`` figures; the same as the guest's without a
+        # send buffer)
+        time_s=result["source_time_s"],
         ram_bytes=result["bytes_sent"] - (link.device_state_bytes if migrated else 0),
         precopy_bytes=sum(
             r["bytes"] * r["repeat"] for r in result["rounds"] if r["phase"] == "live"
         ),
         syncs=predicted_syncs(result),
-        blackout_s=result["blackout_s"] if migrated else 0.0,
+        blackout_s=result["source_downtime_s"] if migrated else 0.0,
+        pause_s=result["blackout_s"] if migrated else 0.0,
         throttle_max=result["throttle_max"],
     )
 
@@ -253,6 +267,7 @@ def compare_case(
             "precopy_bytes": med([p.precopy_bytes for p in predicted]),
             "syncs": med([p.syncs for p in predicted]),
             "blackout_s": med([p.blackout_s for p in predicted]),
+            "pause_s": med([p.pause_s for p in predicted]),
             "throttle_max": med([p.throttle_max for p in predicted]),
         },
     }

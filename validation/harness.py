@@ -15,11 +15,13 @@ import os
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 from .cases import Case
 from .qmp import Qmp, parse_edi, parse_guest_reports, parse_tsc_hz
+from .sockets import SocketSampler
 
 GUEST_DIR = Path(__file__).parent / "guest"
 QEMU = "qemu-system-x86_64"
@@ -72,7 +74,9 @@ def _wait_for(predicate, timeout_s: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def run_migration(case: Case, guest: Path, accel: str = "tcg") -> dict:
+def run_migration(case: Case, guest: Path, accel: str = "tcg", sample_socket: bool = False) -> dict:
+    """``sample_socket``: also read the migration socket's buffers with `ss` every 20 ms
+    (``sockets.py``; a calibration only: each read costs the host a few milliseconds of CPU)."""
     with tempfile.TemporaryDirectory(prefix="mig-validation-") as tmp:
         tmp_path = Path(tmp)
         port = free_port()
@@ -116,6 +120,7 @@ def run_migration(case: Case, guest: Path, accel: str = "tcg") -> dict:
             read_at = (read_at + time.monotonic()) / 2
             started = time.monotonic()
             src.command("migrate", uri=f"tcp:127.0.0.1:{port}")
+            sampler = SocketSampler(port).start() if sample_socket else None
             setup_time_ms = 0
             polls = 0
             trace: list[list] = []  # per poll: seconds, ram.transferred, syncs, mbps, throttle
@@ -148,6 +153,7 @@ def run_migration(case: Case, guest: Path, accel: str = "tcg") -> dict:
                     cancelled = True
                 time.sleep(POLL_S)
             elapsed = time.monotonic() - started
+            socket_samples = sampler.stop() if sampler else None
             record = {
                 "case": case.name,
                 "query_migrate": answer,
@@ -164,6 +170,8 @@ def run_migration(case: Case, guest: Path, accel: str = "tcg") -> dict:
                     "read_before_migrate_s": started - read_at,
                 },
             }
+            if socket_samples is not None:
+                record["socket_samples"] = socket_samples
             if cancelled:
                 record["cancelled_after_s"] = elapsed_at_cancel
                 record["query_migrate_last_active"] = last_active
@@ -214,35 +222,67 @@ def migrate_to_command(
     """Migrate the guest into a shell command (`exec:`) with no destination QEMU; returns the
     final `query-migrate` answer. The command runs in a temporary folder ($PWD)."""
     with tempfile.TemporaryDirectory(prefix="mig-validation-") as tmp:
-        tmp_path = Path(tmp)
-        serial = tmp_path / "src.txt"
-        proc = subprocess.Popen(
-            qemu_command(case, guest, tmp_path / "src.sock", serial, accel),
-            stdout=subprocess.DEVNULL,
-            cwd=tmp,
-        )
+        answer = _migrate_alone(case, guest, f"exec:{command}", max_bandwidth_bps, accel, tmp)
+        if command.startswith("cat > ") and not command[6:].startswith("/"):
+            answer["stream_file_bytes"] = (Path(tmp) / command[6:]).stat().st_size
+        return answer
+
+
+def migrate_to_socket_sink(
+    case: Case, guest: Path, max_bandwidth_bps: int, accel: str = "tcg"
+) -> dict:
+    """Migrate the guest into a TCP socket on loopback whose reader only counts the bytes (a
+    reader that keeps up, as the socket's buffer is while it has room); returns the final
+    `query-migrate` answer, with the bytes the reader got (``sink_bytes``)."""
+    with socket.socket() as server, tempfile.TemporaryDirectory(prefix="mig-validation-") as tmp:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        received = [0]
+
+        def read_all() -> None:
+            conn, _ = server.accept()
+            with conn:
+                buffer = bytearray(4 * 1024 * 1024)
+                while n := conn.recv_into(buffer):
+                    received[0] += n
+
+        reader = threading.Thread(target=read_all, daemon=True)
+        reader.start()
+        uri = f"tcp:127.0.0.1:{server.getsockname()[1]}"
+        answer = _migrate_alone(case, guest, uri, max_bandwidth_bps, accel, tmp)
+        reader.join(timeout=10)
+        answer["sink_bytes"] = received[0]
+        return answer
+
+
+def _migrate_alone(
+    case: Case, guest: Path, uri: str, max_bandwidth_bps: int, accel: str, tmp: str
+) -> dict:
+    """Boot the guest and migrate it to ``uri`` (no destination QEMU); the final answer."""
+    tmp_path = Path(tmp)
+    serial = tmp_path / "src.txt"
+    proc = subprocess.Popen(
+        qemu_command(case, guest, tmp_path / "src.sock", serial, accel),
+        stdout=subprocess.DEVNULL,
+        cwd=tmp,
+    )
+    try:
+        qmp = Qmp(str(tmp_path / "src.sock"))
+        _wait_for(lambda: serial.exists() and "READY" in serial.read_text(), 60, "READY")
+        qmp.command("migrate-set-parameters", **{"max-bandwidth": max_bandwidth_bps})
+        qmp.command("migrate", uri=uri)
+        while (answer := qmp.command("query-migrate"))["status"] not in ("completed", "failed"):
+            time.sleep(POLL_S)
+        time.sleep(0.5)  # the reader has the last bytes
+        qmp.command("quit")
+        qmp.close()
+        return answer
+    finally:
         try:
-            qmp = Qmp(str(tmp_path / "src.sock"))
-            _wait_for(lambda: serial.exists() and "READY" in serial.read_text(), 60, "READY")
-            qmp.command("migrate-set-parameters", **{"max-bandwidth": max_bandwidth_bps})
-            qmp.command("migrate", uri=f"exec:{command}")
-            while (answer := qmp.command("query-migrate"))["status"] not in (
-                "completed",
-                "failed",
-            ):
-                time.sleep(POLL_S)
-            time.sleep(0.5)  # the command has the last bytes
-            if command.startswith("cat > ") and not command[6:].startswith("/"):
-                answer["stream_file_bytes"] = (tmp_path / command[6:]).stat().st_size
-            qmp.command("quit")
-            qmp.close()
-            return answer
-        finally:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def device_state_bytes(case: Case, guest: Path, accel: str = "tcg") -> int:
@@ -254,5 +294,5 @@ def device_state_bytes(case: Case, guest: Path, accel: str = "tcg") -> int:
 
 def sender_run(case: Case, guest: Path, max_bandwidth_bps: int, accel: str = "tcg") -> dict:
     """An uncapped migration into `cat > /dev/null`: how fast the source alone writes its stream
-    when the reader keeps up (what a socket buffer hides from the source's clock)."""
+    into a pipe whose reader keeps up (the sensitivity table's sender)."""
     return migrate_to_command(case, guest, "cat > /dev/null", max_bandwidth_bps, accel)

@@ -21,7 +21,15 @@ from migrationsim.layout import WIRE_COST_BYTES
 
 from .cases import CASES, CASES_BY_NAME, Case
 from .compare import Link, compare_case, measured_from_record, predict, summary
-from .harness import build_guest, device_state_bytes, qemu_version, run_migration, sender_run
+from .harness import (
+    build_guest,
+    device_state_bytes,
+    migrate_to_socket_sink,
+    qemu_version,
+    run_migration,
+    sender_run,
+)
+from .sockets import send_buffer_from_runs
 
 RESULTS = Path(__file__).parent / "results.json"
 ZERO_PAGE_WIRE_BYTES = WIRE_COST_BYTES["qemu"]["zero"]
@@ -166,6 +174,17 @@ def link_from_calibration(calibration: dict) -> Link:
         link = replace(
             link, wake_latency_s=solve_wake_latency(calibration["wake_latency_runs"], link)
         )
+    # the source's own speed into a socket whose reader keeps up (recordings of session 16's
+    # first run have only the pipe into `cat`)
+    senders = calibration.get("socket_sender_runs") or calibration.get("sender_runs")
+    if "socket_buffer_runs" in calibration and senders:
+        # the socket's buffer as the calibration streams left it, and the source's own speed:
+        # what QEMU's downtime counter sees of the final copy (point 2)
+        link = replace(
+            link,
+            send_buffer_bytes=send_buffer_from_runs(calibration["socket_buffer_runs"]),
+            sender_bps=max(uncapped_rate_bps(senders), link.rate_bps),
+        )
     return link
 
 
@@ -176,7 +195,13 @@ def sender_link_from_calibration(calibration: dict, link: Link | None = None) ->
     if "sender_runs" not in calibration:
         return None
     link = link if link is not None else link_from_calibration(calibration)
-    return replace(link, rate_bps=uncapped_rate_bps(calibration["sender_runs"]))
+    # the whole stream at the source's speed: no buffer to fill first
+    return replace(
+        link,
+        rate_bps=uncapped_rate_bps(calibration["sender_runs"]),
+        send_buffer_bytes=0.0,
+        sender_bps=None,
+    )
 
 
 def measure(cases: list[Case], repetitions: int, accel: str = "tcg") -> dict:
@@ -195,6 +220,17 @@ def measure(cases: list[Case], repetitions: int, accel: str = "tcg") -> dict:
             "device_state_bytes": device_state_bytes(CASES_BY_NAME["idle"], guest, accel),
             "sender_runs": [
                 sender_run(CASES_BY_NAME["write-once-64M"], guest, UNCAPPED_BPS, accel)
+                for _ in range(repetitions)
+            ],
+            # the source alone into a socket that a reader empties as fast as it can
+            "socket_sender_runs": [
+                migrate_to_socket_sink(CASES_BY_NAME["write-once-64M"], guest, UNCAPPED_BPS, accel)
+                for _ in range(repetitions)
+            ],
+            # the link's calibration again, reading the socket's buffers as it streams (apart:
+            # the reads cost CPU, and the link's own runs must not pay for them)
+            "socket_buffer_runs": [
+                run_migration(calibration_case(), guest, accel, sample_socket=True)
                 for _ in range(repetitions)
             ],
         }
@@ -227,6 +263,9 @@ def analyse(measurements: dict) -> dict:
             "wake_latency_s": (
                 link.wake_latency_s if "wake_latency_runs" in measurements["calibration"] else None
             ),
+            # None in recordings made before it was measured
+            "send_buffer_bytes": link.send_buffer_bytes or None,
+            "sender_bps": link.sender_bps,
         },
         "sender_rate_bps": sender.rate_bps if sender else None,
         "rows": rows,
@@ -240,8 +279,8 @@ def table(analysis: dict) -> str:
     lines = [
         "| case | writes/s (guest) | time s: QEMU | model | err | RAM MB: QEMU | model | err "
         "| pre-copy MB: QEMU | model | err | syncs: QEMU / model | blackout ms: QEMU | model "
-        "| guest pause ms: QEMU | converged: QEMU / model |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| guest pause ms: QEMU | model | converged: QEMU / model |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in analysis["rows"]:
         m, p, e = row["measured"], row["predicted"], row["errors"]
@@ -263,6 +302,7 @@ def table(analysis: dict) -> str:
         pause = (
             f"{pause[0] * 1e3:.0f} [{pause[1] * 1e3:.0f}-{pause[2] * 1e3:.0f}]" if pause else "-"
         )
+        pause += f" | {p['pause_s'] * 1e3:.1f}"
         converged = (
             f"{sum(m['converged'])}/{len(m['converged'])} / "
             f"{sum(p['converged'])}/{len(p['converged'])} ({p['stop_reason']})"
@@ -291,7 +331,13 @@ def table(analysis: dict) -> str:
 
 def _wake_latency(link: dict) -> str:
     latency_s = link.get("wake_latency_s")
-    return "" if latency_s is None else f", wake-up latency {latency_s * 1e6:.0f} us a window"
+    words = "" if latency_s is None else f", wake-up latency {latency_s * 1e6:.0f} us a window"
+    buffer_bytes = link.get("send_buffer_bytes")
+    if buffer_bytes:
+        words += f", socket buffer {buffer_bytes / 1e6:.2f} MB"
+        if link.get("sender_bps"):
+            words += f" filled at {link['sender_bps'] / 1e6:.0f} MB/s"
+    return words
 
 
 def sensitivity_table(analysis: dict) -> str:
@@ -302,7 +348,7 @@ def sensitivity_table(analysis: dict) -> str:
     lines = [
         f"| case | time s: QEMU median [min] | model, link {analysis['link']['rate_bps'] / 1e6:.0f}"
         f" MB/s | model, link {analysis['sender_rate_bps'] / 1e6:.0f} MB/s | blackout ms: QEMU "
-        "median | model, sustained link | model, sender's speed |",
+        "median | model, sustained link (and buffer) | model, sender's speed |",
         "|---|---|---|---|---|---|---|",
     ]
     for row in analysis["rows"]:
