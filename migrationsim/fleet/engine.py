@@ -757,6 +757,8 @@ class FleetRun(Kernel):
         if version != m.version or m.phase != "precopy":
             self.idle()  # a wake-up its migration no longer waits for: nothing happens
             return
+        if self.now == m.last_s:  # woken again at the instant of its last advance
+            m.precopy.finish_round(m.rate_bps)
         self._advance(m)
         rounds = m.precopy.end_rounds()
         self._record(m.vm.id).rounds += len(rounds)
