@@ -174,18 +174,31 @@ def _optional(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return parse_optional
 
 
+def _share_number(value: Any, words: str) -> float:
+    """A share as a number (0.25) or a percentage ("25%")."""
+    text = value.strip() if isinstance(value, str) else value
+    try:
+        if isinstance(text, str) and text.endswith("%"):
+            return float(text[:-1]) / 100.0
+        return float(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"{words}, or a percentage such as 25% (got {value!r})") from None
+
+
 def _fraction(value: Any) -> float:
-    number = float(value)
+    words = "must be a fraction from 0 to below 1"
+    number = _share_number(value, words)
     if not 0.0 <= number < 1.0:
-        raise ValueError(f"must be a fraction from 0 to below 1 (got {value!r})")
+        raise ValueError(f"{words} (got {value!r})")
     return number
 
 
 def _share(value: Any) -> float:
     """A share from 0 to 1 inclusive (a guest may have every page zero: never written)."""
-    number = float(value)
+    words = "must be a share from 0 to 1"
+    number = _share_number(value, words)
     if not 0.0 <= number <= 1.0:
-        raise ValueError(f"must be a share from 0 to 1 (got {value!r})")
+        raise ValueError(f"{words} (got {value!r})")
     return number
 
 

@@ -107,3 +107,28 @@ def test_a_fleet_over_the_cap_is_refused_naming_the_cap_as_counts_are_written(
     )
     assert main(["fleet", str(path), "--plan"]) == 2
     assert capsys.readouterr().err == f"python -m migrationsim fleet: error: {said}\n"
+
+
+def test_a_share_may_be_written_as_a_percentage():
+    as_share = json.loads(cli("migrate", "--zero-fraction", "0.25", "--json").stdout)
+    as_percent = json.loads(cli("migrate", "--zero-fraction", "25%", "--json").stdout)
+    assert as_percent["total_time_s"] == as_share["total_time_s"]
+    assert as_percent["bytes_sent"] == as_share["bytes_sent"]
+
+
+@pytest.mark.parametrize(
+    "value, said",
+    [
+        (
+            "abc",
+            "--zero-fraction: must be a share from 0 to 1, or a percentage such as 25% (got 'abc')",
+        ),
+        ("-10%", "--zero-fraction: must be a share from 0 to 1 (got '-10%')"),
+        ("150%", "--zero-fraction: must be a share from 0 to 1 (got '150%')"),
+    ],
+)
+def test_a_share_out_of_range_or_unreadable_is_refused_in_words(value, said):
+    done = cli("migrate", f"--zero-fraction={value}")
+    assert done.returncode == 2
+    assert said in done.stderr
+    assert "could not convert" not in done.stderr
