@@ -184,7 +184,7 @@ def validate(data: Any) -> Scenario:
 def scenario_size(data: dict) -> tuple[int, int]:
     """(hosts, VMs at most) of a valid scenario."""
     scenario = parse_scenario(data)
-    vms = len(scenario.vm_list) if scenario.vm_list else scenario.vm_count
+    vms = scenario.vm_count
     return scenario.host_count, vms
 
 

@@ -34,7 +34,7 @@ class RehearsalError(Exception):
 
 
 def vm_count(scenario) -> int:
-    return len(scenario.vm_list) if scenario.vm_list else scenario.vm_count
+    return scenario.vm_count
 
 
 def small_presets() -> list[tuple[str, str, int]]:

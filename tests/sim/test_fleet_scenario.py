@@ -218,3 +218,14 @@ def test_every_scenario_it_accepts_migrates_within_the_single_vm_models_limits()
     data["fleet"]["host"].update(nic="2bit/s", memory="17TiB")
     summary = summarize(FleetRun(parse_scenario(data)).run())
     assert sum(summary["outcomes"].values()) == 2
+
+
+def test_a_listed_fleet_is_counted_by_its_list_not_by_per_host():
+    # a per_host left in the file counts for nothing once vm_list names the VMs: 3 racks of
+    # 1,000 hosts x 1,000 would be over the 2,000,000-VM cap, the one listed VM is not
+    data = scenario(racks=3, hosts=1000, vms=[("a", "r1-h1", "2GiB", "idle")])
+    data["fleet"]["vms"] = {"per_host": 1000}
+    assert parse_scenario(data).vm_count == 1
+    data["fleet"].pop("vm_list")
+    with pytest.raises(ScenarioError, match="at most 2,000,000 VMs in all"):
+        parse_scenario(data)
