@@ -1,26 +1,13 @@
 """`python -m migrationsim`: the edges of its input and output, said truly."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from migrationsim.cli import main
 from migrationsim.units import format_duration as span
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "migrationsim", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+from .test_cli import cli
 
 
 @pytest.mark.parametrize(
