@@ -82,7 +82,7 @@ def build_fleet(scenario: Scenario, rng: random.Random) -> Fleet:
                 spot=spot,
                 watches_metadata=rng.random() < mix.watching_share,
             )
-            host.vms.add(vm_id)
+            host.add_vm(vm_id)
             host.reserve(vcpus, memory)
             vms.append(vm)
     return Fleet(
@@ -112,7 +112,7 @@ def _listed_vms(scenario: Scenario, hosts: list[Host]) -> list[Vm]:
             spot=spec.spot,
             watches_metadata=spec.watches_metadata,
         )
-        host.vms.add(vm.id)
+        host.add_vm(vm.id)
         host.reserve(vm.vcpus, vm.memory_bytes)
         vms.append(vm)
     return vms

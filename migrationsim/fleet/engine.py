@@ -850,9 +850,9 @@ class FleetRun(Kernel):
             self.idle()
             return
         vm, source, target = m.vm, m.source, m.target
-        source.vms.discard(vm.id)
+        source.remove_vm(vm.id)
         source.release(vm.vcpus, vm.memory_bytes)
-        target.vms.add(vm.id)
+        target.add_vm(vm.id)
         vm.host = target.id
         m.reserved = False  # the target VM's reservation is now the running VM's
         m.phase = "post"
@@ -996,7 +996,7 @@ class FleetRun(Kernel):
             return
         self.leaving.discard(vm.id)
         self._dequeue(vm, host)
-        host.vms.discard(vm.id)
+        host.remove_vm(vm.id)
         host.release(vm.vcpus, vm.memory_bytes)
         rec = self._record(vm.id)
         rec.reason, rec.done_at = detail, self.now
@@ -1035,7 +1035,7 @@ class FleetRun(Kernel):
                 rec.reason += "; " + why.sentence(why.NO_RESTART_CAPACITY)
                 return
             target.reserve(vm.vcpus, vm.memory_bytes)
-        target.vms.add(vm.id)
+        target.add_vm(vm.id)
         vm.host = target.id
         rec = self._record(vm.id)
         rec.restarts_after_crash += crashed

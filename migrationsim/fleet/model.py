@@ -33,6 +33,8 @@ class HostTable:
         "used_memory_bytes",
         "incoming",
         "outgoing",
+        "vm_count",
+        "rack",
         "_views",
     )
 
@@ -45,9 +47,11 @@ class HostTable:
         self.used_memory_bytes = array("d")
         self.incoming = array("q")
         self.outgoing = array("q")
+        self.vm_count = array("q")  # VMs running on the host (``Host.vms``, counted)
+        self.rack = array("q")  # the host's rack id (it never changes)
         self._views = None
 
-    def add_row(self, vcpus: int, memory_bytes: float) -> int:
+    def add_row(self, vcpus: int, memory_bytes: float, rack: int = 0) -> int:
         """A new host's row (up, unpatched, empty); returns its index, the host's id."""
         self._views = None  # a column cannot grow while numpy looks at it
         self.state.append(STATE_CODE[UP])
@@ -58,6 +62,8 @@ class HostTable:
         self.used_memory_bytes.append(0.0)
         self.incoming.append(0)
         self.outgoing.append(0)
+        self.vm_count.append(0)
+        self.rack.append(rack)
         return len(self.state) - 1
 
     def views(self) -> HostColumns:
@@ -89,11 +95,11 @@ class Host:
         self, table: HostTable, name: str, rack: int, vcpus: int, memory_bytes: float, nic_bps
     ):
         self.table = table
-        self.id = table.add_row(vcpus, memory_bytes)
+        self.id = table.add_row(vcpus, memory_bytes, rack)
         self.name = name
         self.rack = rack
         self.nic_bps = nic_bps
-        self.vms: set[int] = set()  # VM ids running here
+        self.vms: set[int] = set()  # VM ids running here (``add_vm``, ``remove_vm``)
 
     def __repr__(self) -> str:
         return f"Host({self.id}, {self.name!r}, state={self.state!r})"
@@ -161,6 +167,18 @@ class Host:
     @outgoing.setter
     def outgoing(self, value: int) -> None:
         self.table.outgoing[self.id] = value
+
+    def add_vm(self, vm_id: int) -> None:
+        """The VM runs here now."""
+        if vm_id not in self.vms:
+            self.vms.add(vm_id)
+            self.table.vm_count[self.id] += 1
+
+    def remove_vm(self, vm_id: int) -> None:
+        """The VM no longer runs here (nothing happens if it did not)."""
+        if vm_id in self.vms:
+            self.vms.remove(vm_id)
+            self.table.vm_count[self.id] -= 1
 
     def fits(self, vcpus: int, memory_bytes: float, headroom: float) -> bool:
         limit = 1.0 - headroom

@@ -40,6 +40,10 @@ def summarize(run) -> dict:
     by_rack: dict[int, list] = {}
     for r in migrated:
         by_rack.setdefault(rack_of_host[r.source], []).append(r.blackout_s)
+    # the VMs on each rack now, from the hosts' counts (one column; not a walk over a hundred
+    # thousand hosts' sets scattered over memory)
+    columns = fleet.table.views()
+    vms_now = np.bincount(columns.rack, weights=columns.vm_count, minlength=len(fleet.racks))
     racks = []
     for rack in fleet.racks:
         rb = by_rack.get(rack.id, [])
@@ -47,7 +51,7 @@ def summarize(run) -> dict:
             {
                 "rack": rack.name,
                 "hosts": len(rack.hosts),
-                "vms_now": sum(len(fleet.hosts[h].vms) for h in rack.hosts),
+                "vms_now": int(vms_now[rack.id]),
                 "migrated_out": len(rb),
                 "blackout_p50_s": _pct(rb, 50),
                 "blackout_p99_s": _pct(rb, 99),

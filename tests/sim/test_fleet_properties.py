@@ -130,6 +130,9 @@ def test_every_run_ends_with_balanced_slots_and_sane_books(data):
     assert len(placed) == len(set(placed))  # no VM on two hosts
     summary = summarize(run)
     assert sum(summary["outcomes"].values()) == summary["vms"] == len(run.fleet.vms)
+    # the summary's VMs per rack are the VMs on its hosts (a counted column, kept in step)
+    for rack, row in zip(run.fleet.racks, summary["racks"], strict=True):
+        assert row["vms_now"] == sum(len(run.fleet.hosts[h].vms) for h in rack.hosts)
     assert [e["t_s"] for e in events] == sorted(e["t_s"] for e in events)
 
 
