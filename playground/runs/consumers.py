@@ -257,8 +257,11 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         self.sent_status = status
         await self.send_json({"type": "status", "status": status, "error": error})
 
-    async def receive_json(self, content, **kwargs) -> None:
-        pass  # the browser only listens
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        """The browser only listens: whatever a client sends is dropped as it comes, not
+        decoded (Channels' JSON consumer would ``json.loads`` it on the event loop, and a frame
+        that is binary, not JSON or nested too deep ended the socket with 1011 and a
+        traceback)."""
 
     async def _replay(self) -> None:
         while True:

@@ -113,6 +113,32 @@ async def test_it_relays_the_live_tail_after_the_replay(viewer, in_memory_layer,
     await communicator.disconnect()
 
 
+@pytest.mark.parametrize(
+    "sent",
+    [
+        {"text_data": "not json"},
+        {"bytes_data": b"\x00\x01"},
+        {"text_data": '{"a":' * 5000 + "1" + "}" * 5000},  # deeper than json's recursion
+        {"text_data": '{"type": "events"}'},
+    ],
+    ids=["not-json", "binary", "nested-json", "json"],
+)
+async def test_whatever_the_client_sends_is_ignored_and_the_stream_goes_on(
+    viewer, in_memory_layer, make_run, sent
+):
+    """The browser only listens: a message from the client (hand-made, binary, not JSON, a
+    JSON bomb) is not decoded and neither ends the socket with an internal error (1011) nor
+    logs a traceback; the viewer keeps getting the run."""
+    run = await make_run(stored=3)
+    communicator, _, _ = await _connect(run.pk, headers=viewer)
+    assert await _received_events(communicator, until_seq=3) == [1, 2, 3]
+    await communicator.receive_json_from()  # status
+    await communicator.send_to(**sent)
+    await _publish(run.pk, [4])
+    assert await _received_events(communicator, until_seq=4) == [4]
+    await communicator.disconnect()
+
+
 async def test_live_events_it_already_replayed_are_not_sent_twice(
     viewer, in_memory_layer, make_run
 ):
