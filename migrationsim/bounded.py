@@ -168,6 +168,20 @@ def _first_twice_given(data: Any) -> DuplicateKey:
     raise AssertionError("no object marked")  # pragma: no cover - called when one was
 
 
+_TOO_MANY_DIGITS = re.compile(r"\(([\d,]+) digits\).*value has ([\d,]+) digits")
+
+
+def value_error_words(error: Exception) -> str:
+    """A parser's ``ValueError`` in words a reader can act on: a whole number longer than
+    Python reads (``Exceeds the limit (4300 digits) for integer string conversion ...; use
+    sys.set_int_max_str_digits()``) says how long it is and how long one may be."""
+    said = str(error)
+    if match := _TOO_MANY_DIGITS.search(said):
+        limit, digits = (int(g.replace(",", "")) for g in match.groups())
+        return f"a number of {digits:,} digits; at most {limit:,}"
+    return said[:200]
+
+
 def load_json(
     data: bytes | str, *, max_bytes: int, max_depth: int, unique_keys: bool = False
 ) -> Any:
@@ -190,7 +204,7 @@ def load_json(
             column=error.colno,
         ) from None
     except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
-        raise Malformed(f"not valid JSON: {str(error)[:200]}") from None
+        raise Malformed(f"not valid JSON: {value_error_words(error)}") from None
     if _JSON_SURROGATE_ESCAPE.search(raw):  # only an escape makes one (the bytes are UTF-8)
         _refuse_lone_surrogates(value)  # first: a message naming such a key could not be shown
     if found:  # where: the path of the first one, walking the objects read

@@ -62,7 +62,9 @@ def read_text(text: str, *, name: str = "") -> Any:
     except RecursionError:
         raise ScenarioTextRefused("scenario", f"{said}nested too deeply") from None
     except ValueError as exc:  # e.g. an integer of 5,000 digits (Python refuses to read it)
-        raise ScenarioError("scenario", f"{said}not readable: {str(exc)[:200]}") from None
+        raise ScenarioError(
+            "scenario", f"{said}not readable: {bounded.value_error_words(exc)}"
+        ) from None
 
 
 class ScenarioTextRefused(ScenarioError):

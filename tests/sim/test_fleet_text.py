@@ -39,12 +39,22 @@ def test_it_reads_json_and_yaml_to_the_same_data():
         ("fleet: [1, 2", "not valid YAML"),
         ("fleet: {}\x00", "not text (it holds NUL bytes)"),
         ("[" * 100_000 + "]" * 100_000, "the JSON nests 100,000 levels deep; at most 20"),
-        ('{"seed": ' + "9" * 5000 + "}", "not valid JSON: Exceeds the limit"),
+        ('{"seed": ' + "9" * 5000 + "}", "not valid JSON: a number of 5,000 digits; at most 4,300"),
+        ("seed: " + "9" * 5000 + "\n", "not readable: a number of 5,000 digits; at most 4,300"),
         ("!!python/object/apply:os.system ['echo pwned']\n", "not valid YAML"),
     ],
 )
 def test_text_it_cannot_read_is_a_scenario_error_on_the_path_scenario(text, words):
     assert refusal(read_text, text).startswith(words)
+
+
+def test_a_number_too_long_to_read_says_how_long_not_what_python_would_need():
+    """Python refuses an integer of over 4,300 digits with advice for programmers
+    (``use sys.set_int_max_str_digits()``): the reader says the length and the limit."""
+    for text in ('{"seed": ' + "9" * 5000 + "}", "seed: " + "9" * 5000 + "\n"):
+        message = refusal(read_text, text)
+        assert "5,000 digits; at most 4,300" in message
+        assert "sys." not in message and "Exceeds" not in message
 
 
 @pytest.mark.parametrize(
