@@ -38,9 +38,8 @@ class WorkBudgetExceeded(InvalidParameter):
             "resolution",
             f"the pages resolution would take too long for this guest: its work budget "
             f"({budget:,} page visits, about {seconds:.0f} s) ran out before the migration "
-            f"ended ({total_pages:,} pages, swept again in every round). Use the fluid "
-            f"resolution (--resolution fluid), which answers it in milliseconds, or a "
-            f"smaller guest.",
+            f"ended ({total_pages:,} pages, swept again in every round). Choose the fluid "
+            f"resolution, which answers it in milliseconds, or a smaller guest.",
         )
 
 

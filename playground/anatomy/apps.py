@@ -10,6 +10,7 @@ class AnatomyConfig(AppConfig):
 
     def ready(self) -> None:
         from migrationsim import InvalidParameter
+        from migrationsim.memory_pages import WorkBudgetExceeded
         from playground.runs import kinds
 
         from .models import Run, RunEvent
@@ -23,6 +24,8 @@ class AnatomyConfig(AppConfig):
                 runner=run_migration,
                 invalid_input=(InvalidParameter,),
                 invalid_message="The stored parameters are no longer valid: {error}",
+                over_budget=(WorkBudgetExceeded,),
+                over_budget_message="The run stopped before the migration ended: {error.message}",
                 failed_message="The model failed: {error}",
             )
         )

@@ -42,6 +42,10 @@ class RunKind:
     invalid_input: tuple[type[Exception], ...]  # raised for stored input that no longer validates
     invalid_message: str  # "The stored parameters are no longer valid: {error}"
     failed_message: str  # "The model failed: {error}"
+    # raised when the model's own work budget ran out (valid input, too costly to finish), and
+    # what the run's failure then says: never "no longer valid" for input that is
+    over_budget: tuple[type[Exception], ...] = ()
+    over_budget_message: str = "The run stopped before its end: {error}"
     events_noun: str = "events"  # what the budget counts, in words
     # the settings (names) that tune it: the most events a run may make, the most per stored
     # batch and message, the longest wall time between two publications

@@ -280,6 +280,15 @@ def execute_run(*, kind: str, run_id: int, publisher=None, interval_s: float | N
         except leases.LeaseLost:
             log.warning("lease lost; stopping without writing", extra=fields)
             return False
+        except spec.over_budget as exc:  # (before invalid_input: it may be a subclass)
+            return _fail(
+                spec,
+                run_id,
+                publisher,
+                sink,
+                spec.over_budget_message.format(error=exc),
+                attempt=attempt,
+            )
         except spec.invalid_input as exc:
             return _fail(
                 spec,

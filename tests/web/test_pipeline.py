@@ -105,6 +105,22 @@ def test_input_the_kind_calls_invalid_fails_the_run_with_its_own_words(run, repl
     assert run.status == RunStatus.FAILED and run.error.startswith("The stored parameters")
 
 
+def test_a_model_out_of_its_work_budget_fails_as_stopped_not_as_invalid_input(run, replace_runner):
+    """Valid parameters whose run costs more than the model's budget (a 1 TiB guest at the
+    pages resolution) end failed, saying the run stopped and why, in the web's words."""
+    from migrationsim.memory_pages import WorkBudgetExceeded
+
+    def runner(run, sink):
+        raise WorkBudgetExceeded(total_pages=268_435_456, budget=180_000_000_000)
+
+    replace_runner("run", runner)
+    execute(run)
+    assert run.status == RunStatus.FAILED
+    assert run.error.startswith("The run stopped before the migration ended: the pages resolution")
+    assert "no longer valid" not in run.error and "--resolution" not in run.error
+    assert "Choose the fluid resolution" in run.error
+
+
 def test_a_run_queued_again_resumes_after_its_last_stored_event(run, fake):
     for seq, event in enumerate(fake.events[:3], 1):  # what a first attempt stored
         RunEvent.objects.create(run=run, seq=seq, kind=event["kind"], payload=event)
