@@ -138,5 +138,28 @@ class SweepForm(forms.Form):
                 return cleaned
         if vms > sweeps.MAX_SWEEP_VMS_PER_RUN or vms * points > sweeps.MAX_SWEEP_TOTAL_VMS:
             self.add_error(None, ERROR_SWEEP_TOO_BIG + f" (this one: {points} x {vms:,})")
+            return cleaned
+        if ys and not self._every_pair_valid(xs, ys):
+            return cleaned
         cleaned["xs"], cleaned["ys"] = xs, ys
         return cleaned
+
+    def _every_pair_valid(self, xs: list, ys: list) -> bool:
+        """Each value valid alone is not enough: a NIC of 2 bit/s with a migration share of
+        0.25 leaves a migration under 1 bit/s, a run that could only fail. Every point of the
+        grid is validated (on ``sweeps.validation_probe``: a listed fleet's VMs cut to those
+        the rules between parameters read), and the first bad pair is named."""
+        x_param, y_param = self.cleaned_data["x_param"], self.cleaned_data["y_param"]
+        probe = sweeps.validation_probe(self.scenario)
+        for x in xs:
+            with_x = sweeps.set_path(probe, x_param, x)
+            for y in ys:
+                try:
+                    validate(sweeps.set_path(with_x, y_param, y))
+                except ScenarioError as exc:
+                    self.add_error(
+                        "y_values",
+                        f"{y} with {sweeps.param_name(x_param)} {x}: {exc}",
+                    )
+                    return False
+        return True

@@ -9,6 +9,7 @@ import itertools
 from django.db import transaction
 
 from migrationsim import humanize
+from migrationsim.fleet.text import validate as validate_scenario
 from playground.accounts import access
 from playground.runs import pipeline
 from playground.runs.models import RunStatus
@@ -55,6 +56,26 @@ def set_path(scenario: dict, path: str, value) -> dict:
         for group in out.get("fleet", {}).get("racks", []):
             (group.get("host") or {}).pop("nic", None)
     return out
+
+
+def validation_probe(scenario: dict) -> dict:
+    """The scenario as the sweep form validates each point of its grid: the same, but a listed
+    fleet (``fleet.vm_list``, up to tens of thousands of VMs) keeps only its smallest VM of each
+    workload, the VMs the rules that a swept parameter meets read (the policy must fit every
+    workload at the smallest memory it runs in, ``scenario._policy_fits_every_workload``); each
+    value was validated alone with every VM."""
+    listed = (scenario.get("fleet") or {}).get("vm_list")
+    if not listed:
+        return scenario
+    vms = validate_scenario(scenario).vm_list  # in the list's order
+    smallest: dict[str, int] = {}
+    for i, vm in enumerate(vms):
+        j = smallest.get(vm.workload)
+        if j is None or vm.memory_bytes < vms[j].memory_bytes:
+            smallest[vm.workload] = i
+    probe = dict(scenario, fleet=dict(scenario["fleet"]))
+    probe["fleet"]["vm_list"] = [listed[i] for i in sorted(smallest.values())]
+    return probe
 
 
 def param_name(key: str) -> str:
@@ -161,7 +182,11 @@ def sweep_results(sweep: Sweep) -> dict:
         for y in ys
     ]
     done = sum(1 for r in runs if r.is_finished)
-    shown = _shown(sweep.metric, [[c["value"] for c in row] for row in grid])
+    shown = _shown(
+        sweep.metric,
+        [[c["value"] for c in row] for row in grid],
+        [[c["status"] for c in row] for row in grid],
+    )
     return {
         "x_param": sweep.x_param,
         "x_label": param_name(sweep.x_param),  # the parameter in words, for the page
@@ -183,20 +208,36 @@ def sweep_results(sweep: Sweep) -> dict:
     }
 
 
-def _shown(metric: str, z: list[list]) -> dict:
+def _shown(metric: str, z: list[list], statuses: list[list]) -> dict:
     """The metric's label with its unit, and each cell in that unit (a duration metric takes
-    the one unit its largest value reads best in: ``humanize.common_duration_unit``)."""
+    the one unit its largest value reads best in: ``humanize.common_duration_unit``). A cell
+    without a value says why: its run failed, its run is done and has no such figure (no VM
+    migrated: "–"), or it is still to come ("…")."""
     name = SWEEP_METRICS.get(metric, metric)
-    if not metric.endswith("_s"):
-        text = [["…" if v is None else humanize.value(metric, v) for v in row] for row in z]
-        return {"label": name, "unit": "", "z": z, "text": text}
-    unit, scale_s = humanize.common_duration_unit(v for row in z for v in row)
-    return {
-        "label": f"{name} ({unit})",
-        "unit": unit,
-        "z": [[None if v is None else v / scale_s for v in row] for row in z],
-        "text": [["…" if v is None else humanize.in_unit(v, scale_s) for v in row] for row in z],
-    }
+    if metric.endswith("_s"):
+        unit, scale_s = humanize.common_duration_unit(v for row in z for v in row)
+        label = f"{name} ({unit})"
+        shown = [[None if v is None else v / scale_s for v in row] for row in z]
+
+        def say(v):
+            return humanize.in_unit(v, scale_s)
+    else:
+        unit, label, shown = "", name, z
+
+        def say(v):
+            return humanize.value(metric, v)
+
+    text = [
+        [_no_value(status) if v is None else say(v) for v, status in zip(row, srow, strict=True)]
+        for row, srow in zip(z, statuses, strict=True)
+    ]
+    return {"label": label, "unit": unit, "z": shown, "text": text}
+
+
+def _no_value(status: str) -> str:
+    if status == RunStatus.FAILED:
+        return "failed"
+    return "–" if status == RunStatus.DONE else "…"
 
 
 def _key(value) -> str:

@@ -225,6 +225,42 @@ def test_sweep_values_must_parse_and_make_valid_scenarios():
     assert form.errors["x_values"][0].startswith("fast: policy.max_bandwidth:")
 
 
+def test_every_point_of_a_sweeps_grid_must_make_a_valid_scenario_not_only_each_value():
+    """2 bit/s is a NIC, 0.25 a migration share, but together they leave a migration under
+    1 bit/s: that member could only fail, so the form refuses the pair, naming both."""
+    form = SweepForm(
+        {
+            "x_param": "fleet.host.nic",
+            "x_values": "2bit/s, 10Gbit/s",
+            "y_param": "network.migration_share",
+            "y_values": "0.25, 0.5",
+            "metric": "makespan_s",
+        },
+        scenario=tiny(),
+    )
+    assert not form.is_valid()
+    error = form.errors["y_values"][0]
+    assert error.startswith("0.25 with ") and "2bit/s" in error and "fleet.host.nic" in error
+
+
+def test_a_listed_fleets_grid_is_checked_on_its_smallest_vm_of_each_workload():
+    """A sweep of a fleet that lists its VMs validates every point on the VMs the rules between
+    parameters read (the smallest of each workload), not on every listed VM again."""
+    from playground.fleets.sweeps import validation_probe
+
+    listed = tiny()
+    listed["fleet"]["vm_list"] = [
+        {"host": "r1-h1", "memory": "8GiB", "workload": "web"},
+        {"host": "r1-h1", "memory": "2GiB", "workload": "web"},
+        {"host": "r1-h2", "memory": "4GiB", "workload": "idle"},
+        {"host": "r1-h2", "memory": "1GiB", "workload": "web"},
+    ]
+    probe = validation_probe(listed)
+    assert probe["fleet"]["vm_list"] == [listed["fleet"]["vm_list"][i] for i in (2, 3)]
+    assert len(listed["fleet"]["vm_list"]) == 4  # the fleet's own scenario is left alone
+    assert validation_probe(tiny()) == tiny()
+
+
 def test_sweep_values_with_units_need_them():
     form = SweepForm(
         {"x_param": "policy.max_bandwidth", "x_values": "64MiB/s, 2", "metric": "makespan_s"},

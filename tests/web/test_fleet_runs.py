@@ -461,6 +461,24 @@ def test_a_sweep_fans_out_one_run_per_combination_and_fills_the_grid(
     assert client.get(f"/fleets/sweeps/{sweep.pk}/").status_code == 200
 
 
+def test_a_sweep_cell_without_a_value_says_failed_or_still_to_come(
+    alice, client, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The heat map's text and results.json's: a failed member reads "failed", never the "…"
+    of a run still to come."""
+    fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
+    monkeypatch.setattr(tasks.execute_run, "delay", lambda kind, run_id: None)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/fleets/{fleet.pk}/sweep/", TWO_BY_TWO_SWEEP)
+    runs = list(FleetRun.objects.order_by("id"))
+    _done(runs[1])
+    FleetRun.objects.filter(pk=runs[2].pk).update(status=RunStatus.FAILED, error="broke")
+    data = client.get(f"/fleets/sweeps/{runs[0].sweep.pk}/results.json").json()
+    text = data["text"]  # [y][x]: runs are x-major (x=64MiB/s: y=1, y=2; then x=256MiB/s)
+    assert text[0][0] == "…" and text[0][1] == "failed" and text[1][1] == "…"
+    assert text[1][0] not in ("…", "failed", "–") and data["z"][0][1] is None
+
+
 def test_the_sweep_pages_name_the_swept_parameters_in_words(alice, client, monkeypatch):
     """The sweep page's header, table and charts, and the fleet list, say "Bandwidth cap per
     migration", not the scenario key ``policy.max_bandwidth`` (the keys stay in results.json
