@@ -180,11 +180,15 @@ class MigrationResult(NamedTuple):
 
 
 def _migrate(
-    spec: MigrationSpec, link: LinkRate, memory, at_switch: Callable | None = None
+    spec: MigrationSpec,
+    link: LinkRate,
+    memory,
+    at_switch: Callable | None = None,
+    switch_bps: float | None = None,
 ) -> Generator[Round, None, MigrationResult]:
     """Yields each round as it is simulated (the final copy last); returns the result.
     ``at_switch(memory)`` sees the memory as pre-copy left it, before the switch-over sends
-    the rest."""
+    the rest; ``switch_bps``: the switch-over's rate (``stream``)."""
     run = Precopy(spec, memory)
     rounds: list[Round] = []
     for live_round in run.rounds(link):
@@ -192,18 +196,29 @@ def _migrate(
         yield live_round
     if at_switch is not None:
         at_switch(memory)
-    result = _after_precopy(spec, link, memory, rounds, run.result)
+    result = _after_precopy(spec, link, memory, rounds, run.result, switch_bps)
     if result.rounds and result.rounds[-1].phase == "final":
         yield result.rounds[-1]
     return result
 
 
 def _after_precopy(
-    spec: MigrationSpec, link: LinkRate, memory, rounds: list[Round], outcome: PrecopyOutcome
+    spec: MigrationSpec,
+    link: LinkRate,
+    memory,
+    rounds: list[Round],
+    outcome: PrecopyOutcome,
+    switch_bps: float | None = None,
 ) -> MigrationResult:
     """The blackout (or abort, or switch to post-copy), the post-migration brownout and the
-    timeline, once pre-copy has stopped."""
-    link_bps = link.points[0][1] if len(link.points) == 1 else link.rate_at(outcome.time_s)
+    timeline, once pre-copy has stopped. The switch-over runs at ``switch_bps`` when given,
+    else at the link's rate at that moment."""
+    if switch_bps:
+        link_bps = float(switch_bps)
+    elif len(link.points) == 1:
+        link_bps = link.points[0][1]
+    else:
+        link_bps = link.rate_at(outcome.time_s)
     action = outcome.stop.action
     if action == "abort":
         switchover = abort()
@@ -276,6 +291,7 @@ def stream(
     memory_map_every_s: float = 1.0,
     memory_map_first_rounds: int = 50,
     pages_work_budget: int = LONG_WORK_BUDGET_PAGES,
+    switch_bps: float | None = None,
 ) -> Iterator[dict]:
     """Yield JSON-ready events in simulated-time order (``t_s`` from the maintenance trigger)
     as the model produces them; the last is ``{"kind": "summary", "result": {...}}``.
@@ -286,6 +302,10 @@ def stream(
     past the first ``memory_map_first_rounds`` rounds a map is attached at most once per
     ``memory_map_every_s`` simulated seconds (and always to the final copy), so a stream stays
     small; every round event is still sent.
+
+    ``switch_bps``: the rate of the switch-over (the final copy, or post-copy's push) when it
+    is not the link's at that moment: a fleet VM's replay gives the uncapped burst its path
+    had in the fleet (``fleet/single_vm.py``).
     """
     memory, regions = new_memory(spec)
     cells = max(1, min(memory_map_cells, spec.memory_pages))
@@ -327,6 +347,7 @@ def stream(
         LinkRate(spec.bandwidth_bps, link_rate_changes),
         memory,
         (lambda mem: at_switch.append(mem.memory_map(cells))) if spec.post_copy else None,
+        switch_bps,
     )
     last_map_s = -math.inf
     while True:

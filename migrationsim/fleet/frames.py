@@ -93,7 +93,8 @@ class FleetStream:
         self.bucket_s = float(bucket_s)
         self.run = FleetRun(self.scenario, sample_every_s=self.bucket_s)
         self._seen = watch(self.run)  # what the plan reads too: figures, what is not handled
-        self.link_shares = LinkShares()  # each VM's bandwidth over time, for its anatomy
+        # each VM's bandwidth over time and its switch-over's rate, for its anatomy
+        self.link_shares = LinkShares(lambda name: self.run.spec_for(self._vm_by_name[name]))
         self.run.listeners.append(self.link_shares)
         fleet = self.run.fleet
         self.vm_level = len(fleet.vms) <= VM_TIMELINE_MAX_VMS if vm_level is None else vm_level
@@ -451,6 +452,8 @@ class FleetStream:
             row["rack"] = self._rack_of_host[row["host"]]
             row["segments"] = self.vm_segments.get(vm.name, [])
             row["link_rates"] = self.link_shares.rates.get(vm.name, [])
+            if vm.name in self.link_shares.switch_bps:
+                row["switch_bps"] = self.link_shares.switch_bps[vm.name]
             facts = vm_facts(fleet, vm, host_named[row["host"]])  # its anatomy, no rebuild
             row.update(vcpus=facts["vcpus"], watches=facts["watches"], link_bps=facts["link_bps"])
         return rows

@@ -118,9 +118,16 @@ PAGES_WORK_BUDGET = 60 * WORK_BUDGET_PAGES
 
 def events_for(values: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """The model's events for a run's stored parameters, in simulated-time order (with the
-    link's rate changes of a fleet VM's run: the bandwidth it got in the fleet, over time)."""
+    link's rate changes of a fleet VM's run: the bandwidth it got in the fleet, over time, and
+    the rate of its switch-over there, ``switch_bps``)."""
     changes = [(float(t), float(bps)) for t, bps in values.get("link_rate_changes") or ()]
-    return stream(validate(values), link_rate_changes=changes, pages_work_budget=PAGES_WORK_BUDGET)
+    switch_bps = values.get("switch_bps")
+    return stream(
+        validate(values),
+        link_rate_changes=changes,
+        pages_work_budget=PAGES_WORK_BUDGET,
+        switch_bps=float(switch_bps) if switch_bps else None,
+    )
 
 
 MEMORY_MAP_DECIMALS = 3  # a cell is a share of a block's pages: 0.1 % is finer than any eye
