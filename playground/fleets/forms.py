@@ -45,6 +45,28 @@ class FleetForm(forms.Form):
     def mix_fields(self):
         return [self[name] for name in MIX_FIELDS]
 
+    @property
+    def mix_in_proportion(self) -> str:
+        """The engine draws the VMs in proportion to the mix's shares (weights): shares that do
+        not add up to 100 % are not the % of VMs each workload gets. Says what they are then
+        (an import with weights, or shares typed that add up to 150 %); "" when they add up."""
+        shares = {}
+        for field in self.mix_fields:
+            try:
+                shares[field.label] = float(field.value() or 0)
+            except (TypeError, ValueError):
+                return ""  # a value the form refuses says so itself
+        total = sum(shares.values())
+        if total <= 0 or abs(total - 100) < 0.05:
+            return ""
+        each = ", ".join(
+            f"{name} {share / total * 100:.3g} %" for name, share in shares.items() if share > 0
+        )
+        return (
+            f"These shares add up to {total:.4g} %: the VMs are drawn in proportion to them, "
+            f"so the mix is {each} of the VMs."
+        )
+
     def clean(self):
         cleaned = super().clean()
         if not any((cleaned.get(name) or 0) > 0 for name in MIX_FIELDS):

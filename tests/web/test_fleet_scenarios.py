@@ -117,6 +117,30 @@ def test_a_share_added_to_the_engines_default_mix_keeps_the_default():
     assert _validated(form, formset)["fleet"]["vms"]["mix"] == {"web": 1, "idle": 0.5}
 
 
+def test_a_mix_that_does_not_add_up_to_100_says_what_share_of_the_vms_each_workload_gets(
+    alice, client
+):
+    """The mix is the engine's weights, shown as "% of VMs": an import with weights 0.9, 0.4,
+    0.25, 0.1, 0.05 (the VMs drawn in proportion: idle 53 %) read "idle 90" and four more
+    numbers adding up to 170, and the form let them be saved as they were, unexplained."""
+    data = tiny()
+    data["fleet"]["vms"]["mix"] = {
+        "idle": 0.9,
+        "web": 0.4,
+        "oltp": 0.25,
+        "cache": 0.1,
+        "analytics": 0.05,
+    }
+    fleet = fleet_services.create_fleet(scenario=data, visitor=alice)
+    page = client.get(f"/fleets/{fleet.pk}/").content.decode()
+    assert 'id="mix-in-proportion"' in page
+    assert "These shares add up to 170 %" in page
+    assert "idle 52.9 %, web 23.5 %, oltp 14.7 %, cache 5.88 %, analytics 2.94 %" in page
+    fleet_services.create_fleet(scenario=tiny(), visitor=alice)
+    plain = Fleet.objects.order_by("-pk").first()
+    assert 'id="mix-in-proportion"' not in client.get(f"/fleets/{plain.pk}/").content.decode()
+
+
 def test_an_event_keeps_what_no_field_changed_and_events_can_be_added_and_removed():
     data = tiny()
     data["events"][0]["scope"] = {"racks": ["r1"], "hosts": ["r2-h1"]}
