@@ -815,6 +815,7 @@ class FleetRun(Kernel):
             final_bytes=wire,
             blackout_s=blackout_s,
             stop_reason=stop.reason,
+            switch_bps=link_bps,  # the final copy's (or post-copy push's) rate, uncapped
         )
         self.at(self.now + blackout_s, self._blackout_end, m, push_s)
 

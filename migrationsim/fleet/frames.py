@@ -94,7 +94,7 @@ class FleetStream:
         self.run = FleetRun(self.scenario, sample_every_s=self.bucket_s)
         self._seen = watch(self.run)  # what the plan reads too: figures, what is not handled
         # each VM's bandwidth over time and its switch-over's rate, for its anatomy
-        self.link_shares = LinkShares(lambda name: self.run.spec_for(self._vm_by_name[name]))
+        self.link_shares = LinkShares()
         self.run.listeners.append(self.link_shares)
         fleet = self.run.fleet
         self.vm_level = len(fleet.vms) <= VM_TIMELINE_MAX_VMS if vm_level is None else vm_level

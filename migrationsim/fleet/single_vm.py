@@ -7,8 +7,6 @@ model's piecewise-constant link, ``migrationsim.precopy.LinkRate``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from .engine import FleetRun
 from .scenario import parse_scenario
 
@@ -86,36 +84,20 @@ MAX_LINK_POINTS = 500  # per VM: a pre-copy that never converges syncs every 100
 _SAME_RATE = 1e-3  # consecutive rounds within 0.1 % of each other are one step
 
 
-def switch_rate_bps(event: dict, spec) -> float | None:
-    """The rate a fleet VM's switch-over ran at, from its ``blackout_start`` event and the spec
-    it migrated with (``FleetRun.spec_for``): the engine's final copy runs uncapped on the spare
-    capacity of its path, ``blackout = (final bytes + device state) / rate + resume``; a switch
-    to post-copy pauses for ``device state / rate + resume`` (``engine.py``, ``_switchover``).
-    None when the event does not say (a pause no longer than the resume)."""
-    paused_s = float(event.get("blackout_s") or 0.0) - spec.resume_time_s
-    if paused_s <= 0:
-        return None
-    sent = spec.device_state_bytes
-    if event.get("stop_reason") != "post_copy":
-        sent += float(event.get("final_bytes") or 0.0)
-    return sent / paused_s if sent > 0 else None
-
-
 class LinkShares:
     """A fleet run's listener: each VM's first pre-copy as ``[[t_s, bps], ...]``, the rate it
     actually sent at in each round (the round's bytes over its duration: its share of the
     shared links, under its policy's cap), ``t_s`` from the start of that pre-copy. The first
     pre-copy is the one from the host the VM started on (what its anatomy replays).
 
-    With ``spec_of`` (a VM's name -> the spec it migrates with) it also keeps the rate of that
-    pre-copy's switch-over (``switch_bps``): the final copy is not capped, and runs far faster
-    than the live rounds did (a replay at the live rounds' rate told a blackout three times
-    the fleet's)."""
+    It also keeps the rate of that pre-copy's switch-over (``switch_bps``, as the engine's
+    ``blackout_start`` says it): the final copy is not capped, and runs far faster than the
+    live rounds did (a replay at the live rounds' rate told a blackout three times the
+    fleet's)."""
 
-    def __init__(self, spec_of: Callable[[str], object] | None = None):
+    def __init__(self):
         self.rates: dict[str, list[list[float]]] = {}
         self.switch_bps: dict[str, float] = {}
-        self._spec_of = spec_of
         self._start_s: dict[str, float] = {}  # VMs whose first pre-copy is under way
 
     def __call__(self, e: dict) -> None:
@@ -136,10 +118,8 @@ class LinkShares:
                 points.append([max(0.0, t_s), bps])
         elif kind in ("blackout_start", "aborted", "backed_out", "crashed"):
             recording = self._start_s.pop(e.get("vm"), None) is not None
-            if kind == "blackout_start" and recording and self._spec_of is not None:
-                bps = switch_rate_bps(e, self._spec_of(e["vm"]))
-                if bps is not None:
-                    self.switch_bps[e["vm"]] = bps
+            if kind == "blackout_start" and recording and e.get("switch_bps"):
+                self.switch_bps[e["vm"]] = float(e["switch_bps"])
             # later pre-copies are not recorded
 
 
