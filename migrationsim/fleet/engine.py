@@ -870,7 +870,7 @@ class FleetRun(Kernel):
             rec.forwarding_latency_s = spec.forwarding_latency_s
         else:
             rec.lost_packets += stale_packets
-        self.emit("blackout_end", vm=vm.name, host=target.name)
+        self.emit("blackout_end", vm=vm.name, host=target.name, fabric_convergence_s=convergence_s)
         self.at(self.now + rec.post_brownout_s, self._post_end, m)
 
     def _post_end(self, m: Migration) -> None:

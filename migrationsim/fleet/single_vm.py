@@ -68,6 +68,10 @@ def anatomy_params_of(scenario, facts: dict) -> dict:
         "resolution": "fluid",
         "speed": "10",
         "seed": int(scenario.seed),
+        # the fleet's own timing, not the single-VM defaults (its phases last what they did)
+        "target_setup": f"{scenario.target_setup_s!r}s",
+        "cleanup": f"{scenario.cleanup_s!r}s",
+        "fabric_convergence": f"{scenario.fabric_convergence_median_s!r}s",  # (the median)
     }
     params.update(
         {
@@ -98,6 +102,8 @@ class LinkShares:
     def __init__(self):
         self.rates: dict[str, list[list[float]]] = {}
         self.switch_bps: dict[str, float] = {}
+        self.convergence_s: dict[str, float] = {}  # the fabric convergence drawn for it
+        self._switched: set[str] = set()  # blackout under way, of the recorded pre-copy
         self._start_s: dict[str, float] = {}  # VMs whose first pre-copy is under way
 
     def __call__(self, e: dict) -> None:
@@ -117,18 +123,30 @@ class LinkShares:
             if len(points) < MAX_LINK_POINTS and bps > 0:
                 points.append([max(0.0, t_s), bps])
         elif kind in ("blackout_start", "aborted", "backed_out", "crashed"):
-            recording = self._start_s.pop(e.get("vm"), None) is not None
-            if kind == "blackout_start" and recording and e.get("switch_bps"):
-                self.switch_bps[e["vm"]] = float(e["switch_bps"])
             # later pre-copies are not recorded
+            recording = self._start_s.pop(e.get("vm"), None) is not None
+            if kind == "blackout_start" and recording:
+                self._switched.add(e["vm"])
+                if e.get("switch_bps"):
+                    self.switch_bps[e["vm"]] = float(e["switch_bps"])
+        elif kind == "blackout_end" and e.get("vm") in self._switched:
+            self._switched.discard(e["vm"])
+            if e.get("fabric_convergence_s") is not None:
+                self.convergence_s[e["vm"]] = float(e["fabric_convergence_s"])
 
 
-def with_fleet_bandwidth(params: dict, link_rates: list, switch_bps: float | None = None) -> dict:
+def with_fleet_bandwidth(
+    params: dict,
+    link_rates: list,
+    switch_bps: float | None = None,
+    convergence_s: float | None = None,
+) -> dict:
     """``params`` (``vm_anatomy_params``'s) replaying the bandwidth the VM got in the fleet:
     the first round's rate as the link, each later change as ``link_rate_changes`` (``t_s``
-    from the start of pre-copy, what ``migrationsim.stream`` takes), and the switch-over's
-    rate as ``switch_bps`` when known (``LinkShares``). Unchanged without rates (a VM that did
-    not migrate keeps its NIC's migration share)."""
+    from the start of pre-copy, what ``migrationsim.stream`` takes), the switch-over's
+    rate as ``switch_bps`` and the fabric convergence drawn for it as ``fabric_convergence``,
+    when known (``LinkShares``). Unchanged without rates (a VM that did not migrate keeps its
+    NIC's migration share)."""
     if not link_rates:
         return params
     (_, first_bps), *later = link_rates
@@ -139,4 +157,6 @@ def with_fleet_bandwidth(params: dict, link_rates: list, switch_bps: float | Non
     }
     if switch_bps:
         replay["switch_bps"] = float(switch_bps)
+    if convergence_s is not None:
+        replay["fabric_convergence"] = f"{float(convergence_s)!r}s"
     return replay

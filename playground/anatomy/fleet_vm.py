@@ -40,8 +40,10 @@ def anatomy_params(*, run: FleetRun, vm_name: str) -> dict | None:
         return None
     params["fleet_vm"]["fleet_run"] = run.pk
     link_rates = (row.data.get("link_rates") if row is not None else None) or []
-    switch_bps = row.data.get("switch_bps") if row is not None else None
-    params = with_fleet_bandwidth(params, link_rates, switch_bps)
+    data = row.data if row is not None else {}
+    params = with_fleet_bandwidth(
+        params, link_rates, data.get("switch_bps"), data.get("convergence_s")
+    )
     params["fleet_vm"]["bandwidth"] = "fleet" if link_rates else "nic_share"
     return params
 

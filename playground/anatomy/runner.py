@@ -12,6 +12,7 @@ import migrationsim
 from migrationsim import InvalidParameter, build_spec, stream
 from migrationsim.memory_pages import WORK_BUDGET_PAGES
 from migrationsim.phases import EXPLANATIONS
+from migrationsim.spec import PARAMETERS
 from playground.runs.kinds import Outcome
 
 __all__ = [
@@ -45,6 +46,10 @@ SPEC_FIELDS = (
     "seed",
     "guest_watches",
 )
+
+# What else a stored run may set: every other model parameter (a fleet VM's replay has its
+# fleet's policy and timing; the form's runs have none of them)
+FLEET_VM_FIELDS = tuple(name for name in PARAMETERS if name not in SPEC_FIELDS)
 
 CUSTOM_WORKLOAD = "custom"
 ERROR_CUSTOM_NEEDS_RATE = "a custom workload needs a dirty rate (e.g. 200MB/s)"
@@ -91,6 +96,9 @@ def spec_kwargs(values: dict[str, Any]) -> dict[str, Any]:
     working set" (the model's rules then decide what is missing or wrong).
     """
     kwargs = {name: values.get(name) for name in SPEC_FIELDS}
+    # a fleet VM's replay also carries its fleet's policy and timing (``fleet_vm`` runs:
+    # completion timeout, forwarding, target setup...), which the form does not show
+    kwargs.update({k: values[k] for k in FLEET_VM_FIELDS if not _blank(values.get(k))})
     for name, value in kwargs.items():
         if _blank(value):
             kwargs[name] = None

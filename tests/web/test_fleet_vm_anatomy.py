@@ -141,3 +141,34 @@ def test_a_vm_name_the_run_does_not_have_is_a_404_page_saying_so(client, fleet_r
     page = response.content.decode()
     assert 'id="refused"' in page and "this fleet run has no VM named &#x27;vm-ü999&#x27;" in page
     assert not Run.objects.exists()
+
+
+def test_the_anatomy_replays_the_fleets_policy_timing_and_convergence_not_the_defaults(
+    client, alice
+):
+    """A fleet whose operator aborts a migration after 10 s per GiB, with a 7 s target setup:
+    each VM's anatomy ends as the VM did in the fleet (an aborted one was told as migrated
+    when the replay dropped the timeout) and lasts what its phases lasted there (its target
+    setup, and the fabric convergence drawn for it: the replay had the 1 s default)."""
+    data = tiny()
+    data["policy"] = {
+        "name": "qemu",
+        "downtime_limit": "300ms",
+        "completion_timeout": "10s",
+        "timeout_action": "abort",
+    }
+    data["fleet"]["vms"].update(mix={"web": 0.5, "oltp": 0.5}, gpu_share=0)
+    data["timing"] = {"target_setup": "7s"}
+    run = fleet_services.start_run(scenario=data, queue=False, visitor=alice)
+    assert execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher()) is True
+    outcomes = {vm.data["outcome"] for vm in run.vms.all()}
+    assert {"aborted", "migrated"} <= outcomes
+    for vm in run.vms.exclude(outcome="unaffected"):
+        single = _anatomy(client, run, vm.name)
+        events = list(events_for(single.params))
+        result = events[-1]["result"]
+        assert result["outcome"] == vm.data["outcome"], vm.name
+        setup = [e["t_s"] for e in events if e.get("phase") == "target_setup"]  # start, end
+        assert setup[1] - setup[0] == pytest.approx(7.0)
+        if vm.data["outcome"] == "migrated":
+            assert result["post_brownout_s"] == pytest.approx(vm.data["post_brownout_s"], rel=1e-6)
