@@ -63,6 +63,12 @@ def in_unit(s: float, scale_s: float) -> str:
     return _number(float(s) / scale_s)
 
 
+def change(pct: float) -> str:
+    """A change in per cent with its sign, as the plan's tables say it: 0.4 -> '+0.4 %',
+    -12.25 -> '-12.2 %' (a relaxation that makes a run longer must not read as a gain)."""
+    return f"{pct:+.1f} %"
+
+
 def percent(share: float) -> str:
     """0.6 -> '60 %'."""
     return f"{share * 100:.0f} %"

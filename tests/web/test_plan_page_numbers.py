@@ -69,3 +69,16 @@ def test_a_plan_on_one_seed_shows_no_range_of_one_value(alice, client, monkeypat
     other = fleet_services.create_fleet(scenario={**ZONE, "seed": 2}, visitor=alice)
     again = planned(client, f"/fleets/{other.pk}/plan/").content.decode()
     assert "<p>range " in again[again.index('id="plan-eta"') : again.index('id="plan-unplaced"')]
+
+
+def test_the_sensitivity_table_signs_every_change_as_the_cli_does(alice, client):
+    """A relaxation that makes the run longer reads '+0.4 %', not '0.4 %' (a gain, at a
+    glance); the binding limit's own row reads '+0.0 %'."""
+    fleet = fleet_services.create_fleet(scenario=ZONE, visitor=alice)
+    page = planned(client, f"/fleets/{fleet.pk}/plan/")
+    rows = page.context["plan"]["binding_limit"]["table"]
+    html = page.content.decode()
+    assert rows
+    for row in rows:
+        signed = f"{row['change_pct']:+.1f} %"
+        assert f"<td>{signed}</td>" in html

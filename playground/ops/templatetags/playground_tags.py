@@ -25,6 +25,12 @@ def human(value, key: str = "") -> str:
 
 
 @register.filter
+def change(pct) -> str:
+    """A signed change in per cent (``humanize.change``): '+0.4 %', '-12.2 %'."""
+    return humanize.change(float(pct))
+
+
+@register.filter
 def duration(seconds) -> str:
     """Seconds as ``humanize.duration`` reads them ('64.98' -> '1 min 5 s'); '–' for none."""
     try:
