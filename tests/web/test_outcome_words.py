@@ -170,7 +170,8 @@ def test_compare_words_the_outcomes(client, alice, aborting_fleet_run):
 
 
 def test_a_sweep_table_takes_one_unit_under_its_label():
-    shown = _shown("makespan_s", [[30.0, 8000.0], [None, 120.0]])
+    statuses = [[RunStatus.DONE, RunStatus.DONE], [RunStatus.RUNNING, RunStatus.DONE]]
+    shown = _shown("makespan_s", [[30.0, 8000.0], [None, 120.0]], statuses)
     assert shown["label"] == "Makespan (h)" and shown["unit"] == "h"
     assert shown["text"] == [["0.00833", "2.22"], ["…", "0.0333"]]
 
