@@ -58,7 +58,7 @@ def read_text(text: str, *, name: str = "") -> Any:
         said = f"{name}: " if name else ""
         raise ScenarioTextRefused("scenario", f"{said}{exc.message}") from None
     except yaml.YAMLError as exc:
-        raise ScenarioError("scenario", f"{said}{yaml_words(exc)}") from None
+        raise ScenarioError("scenario", f"{said}{yaml_words(exc, text)}") from None
     except RecursionError:
         raise ScenarioTextRefused("scenario", f"{said}nested too deeply") from None
     except ValueError as exc:  # e.g. an integer of 5,000 digits (Python refuses to read it)

@@ -73,13 +73,18 @@ def json_words(problem: str, line: int, column: int) -> str:
     return f"not valid JSON: line {line}, column {column}: {_plain(problem, _JSON_WORDS)}"
 
 
-def yaml_words(error: yaml.YAMLError) -> str:
-    """A PyYAML error in plain words, with the line and column (counted from 1)."""
+def yaml_words(error: yaml.YAMLError, text: str | None = None) -> str:
+    """A PyYAML error in plain words, with the line and column (counted from 1). A problem
+    found at the end of the text (a bracket or a quote never closed) is said there: "at the end
+    of the text, after line 2, column 21", not at PyYAML's mark one line past the last."""
     mark = getattr(error, "problem_mark", None)
     words = _plain(getattr(error, "problem", None) or str(error).split("\n")[0], _YAML_WORDS)
     if mark is None:
         return f"not valid YAML: {words}"
     where = f"line {mark.line + 1}, column {mark.column + 1}"
+    if text is not None and mark.index >= len(text.rstrip()):
+        lines = text.rstrip().split("\n")
+        where = f"at the end of the text, after line {len(lines)}, column {len(lines[-1])}"
     context_mark = getattr(error, "context_mark", None)
     opened = ""
     context = getattr(error, "context", None) or ""

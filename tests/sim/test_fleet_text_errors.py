@@ -35,6 +35,11 @@ def refusal(text: str) -> ScenarioError:
         ),
         ("name: x\n  seed: : 1\n", "line 2, column 7: a colon where a value was expected"),
         ('name: "abc\n', "the text ends inside a quoted string (a quote is missing)"),
+        (  # found at the end: said there, not on a line 3 the text does not have
+            "name: x\nfleet: {racks: [1, 2\n",
+            "not valid YAML: at the end of the text, after line 2, column 20: a list in brackets "
+            "is not closed",
+        ),
         ("name: @x\n", "line 1, column 7: a value cannot start with this character"),
     ],
 )
