@@ -136,7 +136,8 @@ class MigrationResult(NamedTuple):
         said = self.to_dict()["outcome_words"]
         lines = [
             f"policy {spec.policy} ({spec.resolution}), {size(spec.memory_bytes)} guest, "
-            f"link {format_rate(spec.bandwidth_bps)}{self._live_rate_words()}",
+            f"link {format_rate(spec.bandwidth_bps)}{self._downtime_limit_words()}"
+            f"{self._live_rate_words()}",
             f"{said['label']} [{said['code']}]: {said['sentence']}",
             f"why pre-copy stopped [{self.stop.reason}]: {self.stop.message}",
             f"live rounds {self.precopy.live_rounds}, pre-copy {duration(self.precopy.time_s)}, "
@@ -161,6 +162,14 @@ class MigrationResult(NamedTuple):
                 f"{self.forwarding.forwarded_packets:.0f} packets forwarded"
             )
         return lines
+
+    def _downtime_limit_words(self) -> str:
+        """The downtime limit the run used, in words, where the policy reads it (xen stops by
+        rounds and volume): a bare '--downtime-limit 300' is 300 s, not QEMU's 300 ms, and the
+        first line shows which it was."""
+        if self.spec.policy == "xen":
+            return ""
+        return f", downtime limit {duration(self.spec.downtime_limit_s)}"
 
     def _live_rate_words(self) -> str:
         """What limits the live rounds' rate when it is not the link (the summary's first line
