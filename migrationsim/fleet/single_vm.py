@@ -103,7 +103,6 @@ class LinkShares:
         self.rates: dict[str, list[list[float]]] = {}
         self.switch_bps: dict[str, float] = {}
         self.convergence_s: dict[str, float] = {}  # the fabric convergence drawn for it
-        self._switched: set[str] = set()  # blackout under way, of the recorded pre-copy
         self._start_s: dict[str, float] = {}  # VMs whose first pre-copy is under way
 
     def __call__(self, e: dict) -> None:
@@ -126,13 +125,11 @@ class LinkShares:
             # later pre-copies are not recorded
             recording = self._start_s.pop(e.get("vm"), None) is not None
             if kind == "blackout_start" and recording:
-                self._switched.add(e["vm"])
-                if e.get("switch_bps"):
-                    self.switch_bps[e["vm"]] = float(e["switch_bps"])
-        elif kind == "blackout_end" and e.get("vm") in self._switched:
-            self._switched.discard(e["vm"])
-            if e.get("fabric_convergence_s") is not None:
-                self.convergence_s[e["vm"]] = float(e["fabric_convergence_s"])
+                self.switch_bps[e["vm"]] = float(e["switch_bps"])
+        elif kind == "blackout_end":  # the first switch-over's: the one recorded above
+            vm = e["vm"]
+            if vm in self.switch_bps and vm not in self.convergence_s:
+                self.convergence_s[vm] = float(e["fabric_convergence_s"])
 
 
 def with_fleet_bandwidth(
