@@ -10,34 +10,41 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from migrationsim.fleet import roster
 from migrationsim.fleet.scenario import parse_scenario
-from migrationsim.fleet.single_vm import (
-    FACTS,
-    anatomy_params_of,
-    vm_anatomy_params,
-    with_fleet_bandwidth,
-)
+from migrationsim.fleet.single_vm import FACTS, anatomy_params_of, with_fleet_bandwidth
 from playground.accounts import access, limits
-from playground.fleets.models import FleetRun, FleetRunVm
+from playground.fleets.models import FleetRun, FleetRunRoster, FleetRunVm
 from playground.ops import errors
 from playground.runs.models import RunStatus
 
 from .services import create_run
 
 ERROR_UNKNOWN_VM = "this fleet run has no VM named {name!r}"
+ERROR_NOT_BUILT = (
+    "this fleet run has not started yet: its VMs are known once a worker has built its fleet "
+    "(a moment after it starts); open the VM then"
+)
+
+
+class NotBuiltYet(Exception):
+    """The run has neither its VMs' rows nor its roster yet (queued, or stored before rosters)."""
 
 
 def anatomy_params(*, run: FleetRun, vm_name: str) -> dict | None:
-    """The single-VM form's values for one VM of this fleet run. None if there is no such VM."""
+    """The single-VM form's values for one VM of this fleet run. None if there is no such VM.
+    Read from the VM's stored row (a finished run) or the run's roster (written by the worker
+    as the run starts); no request builds a fleet. ``NotBuiltYet`` when neither exists."""
     row = FleetRunVm.objects.filter(run=run, name=vm_name).only("data").first()
-    if row is None and run.status == RunStatus.DONE:  # a done run stored every VM's row
-        return None
     if row is not None and all(key in row.data for key in FACTS):  # stored by the worker
-        params = anatomy_params_of(parse_scenario(run.scenario), row.data)
-    else:  # not done yet (or stored before the facts were): rebuild the fleet
-        params = vm_anatomy_params(run.scenario, vm_name)
-    if params is None:
+        facts = row.data
+    elif row is None and run.status == RunStatus.DONE:  # a done run stored every VM's row
         return None
+    else:
+        facts = _facts_from_roster(run, vm_name)
+        if facts is None:
+            return None
+    params = anatomy_params_of(parse_scenario(run.scenario), facts)
     params["fleet_vm"]["fleet_run"] = run.pk
     link_rates = (row.data.get("link_rates") if row is not None else None) or []
     data = row.data if row is not None else {}
@@ -48,14 +55,33 @@ def anatomy_params(*, run: FleetRun, vm_name: str) -> dict | None:
     return params
 
 
+def _facts_from_roster(run: FleetRun, vm_name: str) -> dict | None:
+    """The VM's facts from the run's roster: its header and the one slice that holds it."""
+    header = FleetRunRoster.objects.filter(run=run, seq=0).values_list("data", flat=True).first()
+    if header is None:
+        raise NotBuiltYet
+    position = roster.position_of(run.scenario, vm_name)
+    if position is None:
+        return None
+    part = (
+        FleetRunRoster.objects.filter(run=run, seq=1 + roster.slice_of(position))
+        .values_list("data", flat=True)
+        .first()
+    )
+    return None if part is None else roster.facts_of(header, part, position, vm_name)
+
+
 @require_POST
 def fleet_run_anatomy(request: HttpRequest, run_id: int, vm: str) -> HttpResponse:
     run = access.watch_or_404(FleetRun, access.for_request(request), pk=run_id)  # share links too
-    try:  # before the fleet is rebuilt to find the VM: an unknown name costs that work too
+    try:
         limits.check(request, limits.RUNS)
     except limits.RateLimited as error:
         return limits.too_many(request, error)
-    params = anatomy_params(run=run, vm_name=vm)
+    try:
+        params = anatomy_params(run=run, vm_name=vm)
+    except NotBuiltYet:
+        return errors.answer(request, 409, ERROR_NOT_BUILT)
     if params is None:  # a name typed in the run page's box: a page in words, not bare text
         return errors.answer(request, 404, ERROR_UNKNOWN_VM.format(name=vm))
     created = create_run(params=params, visitor=access.claim(request))

@@ -209,6 +209,24 @@ class FleetRunLog(models.Model):
         return f"{self.run} log #{self.seq}"
 
 
+class FleetRunRoster(models.Model):
+    """A slice of a fleet run's roster (``migrationsim.fleet.roster``): every VM's facts as the
+    fleet was built, written by the worker as the run starts, so that a VM's anatomy opens
+    while the run goes without a request building the fleet. ``seq`` 0 is the header, 1 and on
+    the slices."""
+
+    run = models.ForeignKey(FleetRun, on_delete=models.CASCADE, related_name="roster")
+    seq = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        ordering = ["run", "seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="unique_roster_slice")]
+
+    def __str__(self) -> str:
+        return f"{self.run} roster #{self.seq}"
+
+
 class Sweep(Owned):
     """One or two scenario parameters over a few values each: a run per combination."""
 

@@ -1,7 +1,8 @@
 """The runner of a fleet run (the ``"fleet"`` kind of the one pipeline): the engine's run of
 the stored scenario, aggregated into *frames* (one per ``bucket_s`` of simulated time, see
 ``FleetStream``), into the pipeline's sink; then one row per VM, the summary and the event log,
-stored in the transaction that marks the run done.
+stored in the transaction that marks the run done. Before the first frame, the fleet's roster
+(each VM's facts as the fleet was built) is stored: a VM's anatomy opens from it meanwhile.
 
 The frames reach the sink paced (``FramePacer``, ``PLAYGROUND_FLEET_FRAMES_PER_S``): the end of
 a big run is cheap to compute (hosts coming back, nothing migrating), and unpaced its last
@@ -16,12 +17,14 @@ import time
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
+from django.db import transaction
 
 from migrationsim.fleet.export import event_line
 from migrationsim.fleet.frames import FleetStream
+from migrationsim.fleet.roster import roster_parts
 from playground.runs.kinds import Outcome
 
-from .models import FleetRun, FleetRunLog, FleetRunVm
+from .models import FleetRun, FleetRunLog, FleetRunRoster, FleetRunVm
 
 VM_ROWS_BATCH = 2000
 LOG_SPOOL_BYTES = 16 * 1024 * 1024  # the compressed log stays in memory up to this, then on disk
@@ -30,6 +33,7 @@ LOG_SPOOL_BYTES = 16 * 1024 * 1024  # the compressed log stays in memory up to t
 def run_fleet(run: FleetRun, sink) -> Outcome:
     log = EventLog()
     stream = FleetStream(run.scenario, bucket_s=run.bucket_s, on_event=log.write)
+    store_roster(run.pk, stream.run.fleet)  # before anything moves: where each VM started
     # at most one publish interval's worth of frames at once: a message holds about that many
     pacer = FramePacer(
         settings.PLAYGROUND_FLEET_FRAMES_PER_S, burst_s=settings.PLAYGROUND_FLEET_PUBLISH_INTERVAL_S
@@ -109,6 +113,18 @@ class EventLog:
             seq += 1
             FleetRunLog.objects.create(run_id=run_id, seq=seq, data=chunk)
         self._file.close()
+
+
+def store_roster(run_id: int, fleet) -> None:
+    """Every VM's facts as the fleet was built (``migrationsim.fleet.roster``), stored at once
+    and before the first frame: a VM's anatomy opens from it while the run goes."""
+    header, slices = roster_parts(fleet)
+    with transaction.atomic():
+        FleetRunRoster.objects.filter(run_id=run_id).delete()  # an earlier attempt's
+        FleetRunRoster.objects.bulk_create(
+            FleetRunRoster(run_id=run_id, seq=seq, data=data)
+            for seq, data in enumerate([header, *slices])
+        )
 
 
 def store_vms(run_id: int, rows: Iterable[dict]) -> None:

@@ -376,10 +376,12 @@ def test_the_messages_endpoint_resumes_after_a_sequence_number(client, demo_run)
 
 
 def test_a_vm_opens_as_a_single_vm_run_with_its_own_parameters(client, demo_run):
-    response = client.post(f"/fleets/runs/{demo_run.pk}/vms/vm-3/anatomy/")
+    _done(demo_run)
+    stayed = demo_run.vms.filter(outcome="unaffected").first().name  # no fleet share to replay
+    response = client.post(f"/fleets/runs/{demo_run.pk}/vms/{stayed}/anatomy/")
     single = Run.objects.get()
     assert response.url == f"/runs/{single.pk}/"
-    params = vm_anatomy_params(demo_run.scenario, "vm-3")
+    params = vm_anatomy_params(demo_run.scenario, stayed)
     assert single.params["memory"] == params["memory"] and single.params["policy"] == "qemu"
     assert single.params["bandwidth"] == "5Gbit/s"  # 10 Gbit/s NIC, half for migrations
     assert single.params["auto_converge"] is True  # the demo's policy

@@ -3,7 +3,8 @@ actually got in the fleet (its share over time), links back to the run, and says
 
 import pytest
 
-from migrationsim.fleet.single_vm import vm_anatomy_params, with_fleet_bandwidth
+from migrationsim.fleet.scenario import parse_scenario
+from migrationsim.fleet.single_vm import anatomy_params_of, vm_anatomy_params, with_fleet_bandwidth
 from playground.anatomy.models import Run
 from playground.anatomy.runner import events_for
 from playground.fleets import services as fleet_services
@@ -115,8 +116,6 @@ def test_a_finished_runs_vm_opens_from_its_stored_row_as_from_the_rebuilt_fleet(
 ):
     """The worker stores what a VM's anatomy needs in its row: a region's VM opens without
     rebuilding 256,000 VMs in the request, with the same values."""
-    from migrationsim.fleet.scenario import parse_scenario
-    from migrationsim.fleet.single_vm import anatomy_params_of
     from playground.anatomy import fleet_vm
 
     moved = next(vm for vm in fleet_run.vms.order_by("id") if vm.data["target"])
@@ -127,7 +126,7 @@ def test_a_finished_runs_vm_opens_from_its_stored_row_as_from_the_rebuilt_fleet(
     def no_rebuild(*args):
         raise AssertionError("the fleet was rebuilt")
 
-    monkeypatch.setattr(fleet_vm, "vm_anatomy_params", no_rebuild)
+    monkeypatch.setattr("migrationsim.fleet.engine.build_fleet", no_rebuild)
     params = fleet_vm.anatomy_params(run=fleet_run, vm_name=moved.name)
     assert params["workload"] == rebuilt["workload"] and params["memory"] == rebuilt["memory"]
 
@@ -172,3 +171,69 @@ def test_the_anatomy_replays_the_fleets_policy_timing_and_convergence_not_the_de
         assert setup[1] - setup[0] == pytest.approx(7.0)
         if vm.data["outcome"] == "migrated":
             assert result["post_brownout_s"] == pytest.approx(vm.data["post_brownout_s"], rel=1e-6)
+
+
+# --- while the run goes: the roster, never the fleet built in the request --------------------
+
+
+class OpenAtFirstFrame(RecordingPublisher):
+    """Opens a VM's anatomy as the run's first frames go out: the run is under way, no VM has
+    its row yet."""
+
+    def __init__(self, client, run, vm_name):
+        super().__init__()
+        self.client, self.run, self.vm_name = client, run, vm_name
+        self.response = None
+
+    def events(self, events, texts=None):
+        if self.response is None:
+            assert not FleetRunVm.objects.filter(run=self.run).exists()
+            self.response = self.client.post(
+                f"/fleets/runs/{self.run.pk}/vms/{self.vm_name}/anatomy/"
+            )
+        super().events(events, texts)
+
+
+def test_a_vm_of_a_run_under_way_opens_from_the_roster_without_building_the_fleet(
+    client, alice, monkeypatch
+):
+    """The worker stores the roster before the first frame; the request reads one slice of it.
+    Building the fleet in the request (a second and 130 MB at 256,000 VMs, on the one thread
+    that serves every page) is what it must never do."""
+    from migrationsim.fleet import engine
+
+    run = fleet_services.start_run(scenario=shared_links(), queue=False, visitor=alice)
+    publisher = OpenAtFirstFrame(client, run, "vm-5")
+    built = []
+    real_build = engine.build_fleet
+    monkeypatch.setattr(engine, "build_fleet", lambda *a: built.append(1) or real_build(*a))
+    assert execute_run(kind="fleet", run_id=run.pk, publisher=publisher) is True
+    assert built == [1]  # the worker's, once: the request built nothing
+    assert publisher.response.status_code == 302
+    single = Run.objects.get()
+    run.refresh_from_db()
+    assert single.params["fleet_vm"]["fleet_run"] == run.pk
+    assert single.params["fleet_vm"]["bandwidth"] == "nic_share"  # no row yet: its NIC's share
+    row = run.vms.get(name="vm-5")  # what the finished run stored gives the same VM
+    assert (
+        single.params["memory"]
+        == anatomy_params_of(parse_scenario(run.scenario), row.data)["memory"]
+    )
+    assert single.params["fleet_vm"]["host"] == row.host
+
+
+def test_a_run_not_started_yet_answers_409_saying_when_its_vms_open(client, alice):
+    run = fleet_services.start_run(scenario=shared_links(), queue=False, visitor=alice)
+    response = client.post(f"/fleets/runs/{run.pk}/vms/vm-1/anatomy/")
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "has not started yet" in page and "open the VM then" in page
+    assert not Run.objects.exists()
+
+
+def test_a_name_the_roster_does_not_have_is_a_404_while_the_run_goes(client, alice):
+    run = fleet_services.start_run(scenario=shared_links(), queue=False, visitor=alice)
+    publisher = OpenAtFirstFrame(client, run, "vm-99999")
+    assert execute_run(kind="fleet", run_id=run.pk, publisher=publisher) is True
+    assert publisher.response.status_code == 404
+    assert "this fleet run has no VM named" in publisher.response.content.decode()
