@@ -85,8 +85,9 @@ OUTCOMES: dict[str, Words] = {
     ),
     "stuck": Words(
         "stuck",
-        "not done when the run ended: still waiting in its host's queue, or, when the run "
-        "stopped at its ceiling, still migrating or on a host its maintenance had not yet taken",
+        "not done when the run ended: still waiting in its host's queue, on a host its "
+        "maintenance had not yet taken (the rollout blocked behind hosts that never emptied), "
+        "or, when the run stopped at its ceiling, still migrating",
     ),
     "unaffected": Words("unaffected", "its host was not under maintenance"),
 }
@@ -201,6 +202,11 @@ REASONS: dict[str, Words] = {
     fleet_reasons.NOT_REACHED_AT_CEILING: Words(
         "not reached by the ceiling",
         "the run stopped at its ceiling before its host's maintenance took the host",
+    ),
+    fleet_reasons.NOT_REACHED: Words(
+        "host never taken",
+        "its host's maintenance never took the host: the rollout was still waiting for hosts "
+        "ahead of it (never emptied) when the run ended",
     ),
     "unknown": Words("unknown", "the engine gave no reason"),
 }

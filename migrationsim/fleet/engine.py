@@ -244,20 +244,24 @@ class FleetRun(Kernel):
                 rec.queue_wait_s = self.last_activity_s - rec.queued_at
                 rec.reason = rec.reason or rec.wait_reason or "still waiting when the run ended"
 
-        if self.stopped:
-            self._not_reached_at_ceiling()
+        self._not_reached()
 
-    def _not_reached_at_ceiling(self) -> None:
-        """The run stopped at its ceiling: the VMs of hosts a maintenance had still to take
-        (hosts it had not yet taken out of service, or an event not yet begun) did not move.
-        They are not done (stuck), not unaffected. A hardware-failure event is not work to do:
-        a host it had not failed by then simply had not failed."""
+    def _not_reached(self) -> None:
+        """The run ended (at its ceiling, or with nothing left that could happen: a rollout
+        blocked behind hosts that never emptied) with hosts a maintenance had still to take
+        (not yet taken out of service, or an event not yet begun): their VMs did not move.
+        They are not done (stuck), not unaffected ('its host was not under maintenance').
+        A hardware-failure event is not work to do: a host it had not failed by then simply had
+        not failed."""
+        code = why.NOT_REACHED_AT_CEILING if self.stopped else why.NOT_REACHED
         hosts: list[Host] = []
         for ev in self.scenario.events:
             if ev.kind == "hw_failure":
                 continue
             c = self.controllers.get(ev.name)
             if c is None:
+                if not self.stopped:  # an event yet to begin: the run would not have ended
+                    continue
                 hosts.extend(self.scope(ev))
             else:
                 hosts.extend(c.pending)
@@ -272,8 +276,8 @@ class FleetRun(Kernel):
                 if vm_id in self.leaving or rec.outcome != "unaffected":
                     continue
                 rec.outcome = "stuck"
-                rec.wait_reason = why.NOT_REACHED_AT_CEILING
-                rec.reason = why.sentence(why.NOT_REACHED_AT_CEILING)
+                rec.wait_reason = code
+                rec.reason = why.sentence(code)
 
     def start_maintenance(self, event: MaintenanceEvent) -> None:
         """Start another maintenance event (e.g. simulateMaintenanceEvent) at ``event.start_s``,

@@ -32,6 +32,8 @@ RESTARTED_ELSEWHERE = "restarted_elsewhere"  # after a crash or a termination (a
 # the run stopped at its ceiling (kernel.py) with the VM not done
 UNDER_WAY_AT_CEILING = "under_way_at_ceiling"
 NOT_REACHED_AT_CEILING = "not_reached_at_ceiling"
+# the run ended, nothing left that could happen, with its host's maintenance still to take it
+NOT_REACHED = "not_reached"
 
 SENTENCES = {
     CAP_SOURCE_HOST: "its host already has {cap} migrations leaving (per-host cap)",
@@ -58,6 +60,10 @@ SENTENCES = {
     UNDER_WAY_AT_CEILING: "its migration was still under way when the run stopped at its ceiling",
     NOT_REACHED_AT_CEILING: (
         "the run stopped at its ceiling before its host's maintenance took the host"
+    ),
+    NOT_REACHED: (
+        "its host's maintenance never took the host: the rollout was still waiting for hosts "
+        "ahead of it (never emptied) when the run ended"
     ),
 }
 

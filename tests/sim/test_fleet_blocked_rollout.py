@@ -1,0 +1,61 @@
+"""A rollout that blocks (its first host never empties: no other host has room for its VMs)
+never takes the hosts behind it: their VMs did not get their maintenance. They are stuck ("host
+never taken"), not unaffected ("its host was not under maintenance"), in the summary, the plan
+and the CLI alike."""
+
+from migrationsim.cli import main
+from migrationsim.fleet import FleetRun, parse_scenario, summarize
+from migrationsim.fleet.plan import plan
+
+FULL_ZONE = {
+    "name": "full",
+    "seed": 1,
+    "fleet": {
+        "zone": "z",
+        "host": {"vcpus": 64, "memory": "64GiB", "nic": "10Gbit/s"},
+        "racks": [{"name": "r", "count": 1, "hosts": 4}],
+        # every host about full: no VM of the first host fits anywhere else
+        "vms": {"per_host": 8, "memory": ["7GiB", "8GiB"], "vcpus": [1, 2], "mix": {"idle": 1}},
+    },
+    "policy": {"name": "qemu", "downtime_limit": "300ms"},
+    "events": [
+        {
+            "name": "patch",
+            "kind": "kernel_upgrade",
+            "scope": {"racks": ["r1"]},
+            "max_hosts_in_maintenance": 1,
+            "host_downtime": "5min",
+        }
+    ],
+}
+
+
+def test_the_vms_of_hosts_the_blocked_rollout_never_took_are_stuck_not_unaffected():
+    run = FleetRun(parse_scenario(FULL_ZONE)).run()
+    summary = summarize(run)
+    assert run.stopped is None  # an ordinary end: nothing left that could happen
+    assert summary["outcomes"]["migrated"] == 0
+    assert summary["outcomes"]["unaffected"] == 0  # every host is in the event's scope
+    assert summary["outcomes"]["stuck"] == 32
+    assert summary["unfinished_reasons"]["not_reached"] == 24  # the three hosts never taken
+    never_taken = [r for r in run.records if r.wait_reason == "not_reached"]
+    assert len(never_taken) == 24
+    assert all("never took the host" in r.reason for r in never_taken)
+
+
+def test_the_plan_counts_them_as_not_handled():
+    preview = plan(FULL_ZONE)
+    assert preview["not_handled"]["hosts_total"] == 4
+    assert preview["not_handled"]["vms_total"] == 32
+    assert preview["not_placed"] == 32
+
+
+def test_the_cli_says_why_they_did_not_move(capsys, tmp_path):
+    import json
+
+    path = tmp_path / "full.json"
+    path.write_text(json.dumps(FULL_ZONE))
+    assert main(["fleet", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "stuck 32" in out and "unaffected" not in out.splitlines()[0]
+    assert "did not move, 24: host never taken [not_reached]" in out
