@@ -312,10 +312,13 @@ def _plan_lines(p: dict) -> list[str]:
         f"will live-migrate {migrate}; will be terminated {p['terminate_total']:,}{restart}",
     ]
     lines += [f"  {n:,}: {reason}" for reason, n in p["terminate_reasons"] if n]
-    lines.append(
-        f"how long: {span(p['eta_s'])} (range {span(p['eta_low_s'])} to {span(p['eta_high_s'])}; "
-        f"{p['eta_method']})"
+    # a range only from several seeds (as the plan page): one seed gives no range
+    spread = (
+        f"range {span(p['eta_low_s'])} to {span(p['eta_high_s'])}; "
+        if len(p["eta_seeds"]) > 1
+        else ""
     )
+    lines.append(f"how long: {span(p['eta_s'])} ({spread}{p['eta_method']})")
     lines += _prediction_lines(p)
     if p["not_placed"] is None:
         lines.append("cannot be placed: see the capacity check (too big to simulate for a preview)")

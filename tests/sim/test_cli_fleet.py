@@ -396,3 +396,19 @@ def test_counts_in_the_thousands_have_separators_in_the_summary_and_the_plan(cap
     plan = capsys.readouterr().out.splitlines()
     assert plan[1] == "will live-migrate 1,191; will be terminated 0"
     assert plan[3].startswith("predicted: 1,323 migrations, 0 terminations, ")
+
+
+def test_a_plan_on_one_seed_prints_no_range(capsys, monkeypatch):
+    """Above ENGINE_ETA_MAX_VMS the plan runs one seed: the CLI said 'range 5 h 32 min to
+    5 h 32 min; engine, seed 7; one seed only at 25,600 VMs, so no range'."""
+    from migrationsim.fleet import plan as plan_module
+
+    monkeypatch.setattr(plan_module, "ENGINE_ETA_MAX_VMS", 10)  # demo has 96 VMs
+    assert main(["fleet", "--preset", "demo", "--plan"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("how long:"))
+    assert "range" not in line.replace("so no range", "")
+    assert "engine, seed 1; one seed only at 96 VMs, so no range" in line
+    monkeypatch.setattr(plan_module, "ENGINE_ETA_MAX_VMS", 3000)
+    assert main(["fleet", "--preset", "demo", "--plan"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("how long:"))
+    assert "(range " in line and "seeds 1-3" in line
