@@ -293,6 +293,7 @@ def _fleet_lines(s: dict) -> list[str]:
 
 def _plan_lines(p: dict) -> list[str]:
     """The plan as the web's plan page words it."""
+    from . import outcomes
     from .humanize import count
     from .units import format_duration as span
 
@@ -320,11 +321,20 @@ def _plan_lines(p: dict) -> list[str]:
     )
     lines.append(f"how long: {span(p['eta_s'])} ({spread}{p['eta_method']})")
     lines += _prediction_lines(p)
+    # as the plan page's "Stuck or aborted": VMs left where they are, whatever the reason (a
+    # capacity shortfall, a queue blocked, or a migration that could not finish in time)
     if p["not_placed"] is None:
-        lines.append("cannot be placed: see the capacity check (too big to simulate for a preview)")
+        lines.append("stuck or aborted: see the capacity check (too big to simulate for a preview)")
     else:
-        lines.append(f"cannot be placed: {p['not_placed']:,}")
-        lines += [f"  {n:,}: {reason}" for reason, n in p["not_placed_reasons"]]
+        lines.append(f"stuck or aborted (left where they are): {p['not_placed']:,}")
+        lines += [
+            f"  {n:,}: {outcomes.label(reason)} [{reason}]" for reason, n in p["not_placed_reasons"]
+        ]
+        if p["not_placed_max_over_seeds"] > p["not_placed"]:
+            seeds = ", ".join(map(str, p["eta_seeds"]))
+            lines.append(
+                f"  up to {p['not_placed_max_over_seeds']:,} with the next seeds ({seeds})"
+            )
     if p["capacity"]:
         lines.append("capacity check, wave by wave:")
         lines += [

@@ -412,3 +412,40 @@ def test_a_plan_on_one_seed_prints_no_range(capsys, monkeypatch):
     assert main(["fleet", "--preset", "demo", "--plan"]) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("how long:"))
     assert "(range " in line and "seeds 1-3" in line
+
+
+ABORTING = {
+    "name": "aborting",
+    "seed": 1,
+    "fleet": {
+        "zone": "z",
+        "host": {"vcpus": 32, "memory": "64GiB", "nic": "10Gbit/s"},
+        "racks": [{"name": "r", "count": 1, "hosts": 4}],
+        "vms": {"per_host": 2, "memory": ["4GiB", "4GiB"], "vcpus": [1, 1], "mix": {"muncher": 1}},
+    },
+    "policy": {"name": "qemu", "downtime_limit": "300ms"},
+    "events": [
+        {
+            "name": "patch",
+            "kind": "kernel_upgrade",
+            "scope": {"hosts": ["r1-h1"]},
+            "max_hosts_in_maintenance": 1,
+            "host_downtime": "5min",
+        }
+    ],
+}
+
+
+def test_a_plan_says_aborted_vms_as_left_where_they_are_in_words_not_cannot_be_placed(
+    capsys, tmp_path
+):
+    """A muncher's migration times out and is aborted: it found a target. The CLI said
+    'cannot be placed: 2' and the bare code '2: timeout_abort'; the plan page says 'Stuck or
+    aborted' with the reason in words."""
+    path = tmp_path / "aborting.json"
+    path.write_text(json.dumps(ABORTING))
+    assert main(["fleet", str(path), "--plan"]) == 0
+    out = capsys.readouterr().out
+    assert "cannot be placed" not in out
+    assert "stuck or aborted (left where they are): 2\n" in out
+    assert "  2: completion timeout: abort [timeout_abort]\n" in out
