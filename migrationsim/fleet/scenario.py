@@ -205,6 +205,8 @@ def _int(lo: int | None = None, hi: int | None = None) -> Callable[[Any], int]:
             number = float(value)
         except OverflowError:  # an int of 309+ digits
             raise ValueError("must be a whole number of at most 308 digits") from None
+        except ValueError:  # not Python's "could not convert string to float: 'x'"
+            raise ValueError(f"must be a whole number (got {value!r})") from None
         if not math.isfinite(number) or number != int(number):
             raise ValueError("must be a whole number")
         number = int(number)
@@ -222,8 +224,8 @@ def _share(value: Any) -> float:
         raise ValueError("must be a number from 0 to 1")
     try:
         number = float(value)
-    except OverflowError:
-        raise ValueError("must be a number from 0 to 1") from None
+    except (OverflowError, ValueError):
+        raise ValueError(f"must be a number from 0 to 1 (got {value!r})") from None
     if not (0.0 <= number <= 1.0):
         raise ValueError("must be a number from 0 to 1")
     return number
@@ -631,11 +633,23 @@ DEFAULT_MAX_HOSTS_IN_MAINTENANCE = {
 def _host_limit(value: Any) -> str | int:
     """A count of hosts (``4``) or a share of the event's hosts (``"10%"``)."""
     if isinstance(value, str) and value.strip().endswith("%"):
-        share = float(value.strip()[:-1])
+        try:
+            share = float(value.strip()[:-1])
+        except ValueError:
+            raise ValueError(
+                f"must be a count of hosts (4) or a share of them (10%) (got {value!r})"
+            ) from None
         if not 0 < share <= 100:
             raise ValueError("a share must be above 0% and at most 100%")
         return f"{share:g}%"
-    return _int(1, 10_000_000)(value)
+    try:
+        return _int(1, 10_000_000)(value)
+    except ValueError as exc:
+        if isinstance(value, str) and "whole number" in str(exc):
+            raise ValueError(
+                f"must be a count of hosts (4) or a share of them (10%) (got {value!r})"
+            ) from None
+        raise
 
 
 def _event(raw: Any, i: int) -> MaintenanceEvent:

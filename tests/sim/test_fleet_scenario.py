@@ -229,3 +229,33 @@ def test_a_listed_fleet_is_counted_by_its_list_not_by_per_host():
     data["fleet"].pop("vm_list")
     with pytest.raises(ScenarioError, match="at most 2,000,000 VMs in all"):
         parse_scenario(data)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "path", "said"),
+    [
+        (lambda d: d.update(seed="x"), "seed", "must be a whole number (got 'x')"),
+        (
+            lambda d: d["fleet"].update(vms={"mix": {"web": "half"}}),
+            "fleet.vms.mix.web",
+            "must be a number from 0 to 1 (got 'half')",
+        ),
+        (
+            lambda d: d["events"][0].update(max_hosts_in_maintenance="two"),
+            "events[0].max_hosts_in_maintenance",
+            "must be a count of hosts (4) or a share of them (10%) (got 'two')",
+        ),
+        (
+            lambda d: d["events"][0].update(max_hosts_in_maintenance="abc%"),
+            "events[0].max_hosts_in_maintenance",
+            "must be a count of hosts (4) or a share of them (10%) (got 'abc%')",
+        ),
+    ],
+)
+def test_a_word_where_a_number_belongs_is_refused_in_words_not_pythons(mutate, path, said):
+    """'seed: x' said "seed: could not convert string to float: 'x'" (Python's own words)."""
+    data = scenario(vms=[("a", "r1-h1", "2GiB", "idle")])
+    mutate(data)
+    with pytest.raises(ScenarioError) as error:
+        parse_scenario(data)
+    assert (error.value.path, error.value.message) == (path, said)
