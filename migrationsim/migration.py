@@ -145,6 +145,13 @@ class MigrationResult(NamedTuple):
             f"sent {size(self.bytes_sent)} (final copy {size(sw.final_bytes)}), "
             f"max throttle {self.precopy.throttle_max:.0%}",
         ]
+        if spec.auto_converge and spec.policy not in ("qemu", "gce"):
+            # asked for, but the textbook and xen loops have no throttle: said, not left to
+            # 'max throttle 0%' (post-copy, the other aid, is refused for these policies)
+            lines.append(
+                f"auto-converge: not applied, the {spec.policy} policy has no vCPU throttle "
+                "(a qemu/gce feature)"
+            )
         if sw.kind == "stop_and_copy" and spec.send_buffer_bytes > 0:
             lines.append(
                 f"QEMU's downtime counter would say {duration(sw.source_downtime_s)}: the source "

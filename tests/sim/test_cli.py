@@ -173,3 +173,20 @@ def test_a_reader_that_stops_reading_gets_no_traceback(args):
     _, err = proc.communicate(timeout=60)
     assert err == ""
     assert proc.returncode == 1
+
+
+@pytest.mark.parametrize("policy", ["xen", "textbook"])
+def test_auto_converge_asked_of_a_policy_without_a_throttle_is_said_not_applied(capsys, policy):
+    """'--policy xen --auto-converge' ran without a throttle and said only 'max throttle 0%',
+    as if auto-converge had been tried and never needed."""
+    assert main(["migrate", "--policy", policy, "--auto-converge", "--workload", "cache"]) == 0
+    out = capsys.readouterr().out
+    assert "max throttle 0%" in out
+    assert (
+        f"auto-converge: not applied, the {policy} policy has no vCPU throttle (a qemu/gce feature)"
+    ) in out
+
+
+def test_auto_converge_on_qemu_says_no_such_thing(capsys):
+    assert main(["migrate", "--policy", "qemu", "--auto-converge", "--workload", "cache"]) == 0
+    assert "not applied" not in capsys.readouterr().out
