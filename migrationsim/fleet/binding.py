@@ -320,15 +320,22 @@ def _outcome(p: Prediction) -> dict:
         "unfinished_hosts": p.unfinished_hosts(),
         "deadline_reboots": p.deadline_reboots(),
         "vms_not_moved": p.vms_not_moved(),
+        "vms_stuck": p.vms_stuck(),
     }
 
 
 def does_less(row: dict, ref: dict) -> bool:
     """Whether a relaxed run leaves more undone than the plan (more hosts not handled or more
-    VMs not moved): its makespan is then not comparable, less work takes less time."""
+    VMs not moved, or as many not moved with more of them stuck, never even tried, where the
+    plan tried and aborted them): its makespan is then not comparable, less work takes less
+    time (a rollout that blocks at once ends at 0 ms)."""
     return (
         row["unfinished_hosts"] > ref["unfinished_hosts"]
         or row["vms_not_moved"] > ref["vms_not_moved"]
+        or (
+            row["vms_not_moved"] == ref["vms_not_moved"]
+            and row.get("vms_stuck", 0) > ref.get("vms_stuck", 0)
+        )
     )
 
 
@@ -454,6 +461,8 @@ def _note(out: dict, ref: dict) -> str:
         )
     elif out["vms_not_moved"] != ref["vms_not_moved"]:
         notes.append(f"VMs not moved: {ref['vms_not_moved']} -> {out['vms_not_moved']}")
+    elif out.get("vms_stuck", 0) != ref.get("vms_stuck", 0):
+        notes.append(f"VMs stuck: {ref['vms_stuck']} -> {out['vms_stuck']}")
     return "; ".join(notes)
 
 
@@ -479,6 +488,11 @@ def _work(row: dict, ref: dict) -> str:
     if row["vms_not_moved"] != ref["vms_not_moved"]:
         n = row["vms_not_moved"]
         parts.append(f"{n} VM{'' if n == 1 else 's'} not moved instead of {ref['vms_not_moved']}")
+    elif row.get("vms_stuck", 0) != ref.get("vms_stuck", 0):
+        n = row["vms_stuck"]
+        parts.append(
+            f"{n} VM{'' if n == 1 else 's'} stuck (never tried) instead of {ref['vms_stuck']}"
+        )
     return ", ".join(parts)
 
 

@@ -84,6 +84,11 @@ class Prediction:
         left = sum(1 for rec in self.run.records if rec.outcome in _NOT_MOVED)
         return left + self.deadline_reboots()
 
+    def vms_stuck(self) -> int:
+        """VMs left stuck: never resolved (no target, a blocked queue, a host never taken),
+        unlike an aborted VM, whose migration was tried and given up."""
+        return sum(1 for rec in self.run.records if rec.outcome == "stuck")
+
     def not_handled(self) -> dict:
         """Hosts left unpatched or rebooted with VMs on them, VMs not moved: counts, names, reasons."""
         run, obs = self.run, self.observer

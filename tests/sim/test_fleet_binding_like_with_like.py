@@ -40,6 +40,9 @@ class Outcome:
     def vms_not_moved(self):
         return self._vms
 
+    def vms_stuck(self):
+        return 0
+
 
 def runner_for(*, cap, nic, other):
     """A stand-in engine: the outcome of each relaxation, told apart by what it changed."""

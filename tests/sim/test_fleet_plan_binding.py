@@ -338,6 +338,9 @@ class _Ran:
     def vms_not_moved(self):
         return self.not_moved
 
+    def vms_stuck(self):
+        return 0
+
 
 def _stand_in(makespans: dict, together: float, not_moved: int = 0):
     """An engine stand-in: the makespan of each relaxation alone (1000 s when not given), and of

@@ -1,0 +1,47 @@
+"""A relaxation that 'shortens' the makespan only by trying nothing is not a gain: with every
+host out at once no VM has anywhere to go, all of them are stuck and the run ends at 0 ms. The
+plan tried every migration (each timed out and was aborted), so as many VMs did not move, but
+more of them were never even tried. The plan said the hosts-out-at-once limit binds: "the
+makespan falls from 1 h 58 min to 0 ms (-100 %)"."""
+
+from migrationsim.fleet.plan import plan
+
+MUNCHERS = {
+    "name": "munchers",
+    "seed": 1,
+    "fleet": {
+        "zone": "z",
+        "host": {"vcpus": 32, "memory": "64GiB", "nic": "10Gbit/s"},
+        "racks": [{"name": "rack", "count": 1, "hosts": 4, "uplink": "40Gbit/s"}],
+        "vms": {
+            "per_host": 8,
+            "memory": ["4GiB", "8GiB"],
+            "vcpus": [1, 4],
+            "mix": {"muncher": 0.5, "cache": 0.5},
+        },
+    },
+    "policy": {"name": "qemu", "downtime_limit": "300ms", "auto_converge": False},
+    "caps": {"per_source_host": 2, "per_target_host": 2, "global": 6},
+    "events": [
+        {
+            "name": "patch",
+            "kind": "kernel_upgrade",
+            "scope": {"racks": ["rack1"]},
+            "max_hosts_in_maintenance": 2,
+            "host_downtime": "10min",
+        }
+    ],
+}
+
+
+def test_a_relaxation_that_leaves_every_vm_stuck_is_never_the_binding_limit():
+    binding = plan(MUNCHERS)["binding_limit"]
+    rows = {r["constraint"]: r for r in binding["table"]}
+    at_once = rows["hosts_at_once"]
+    assert at_once["makespan_s"] == 0 and at_once["vms_stuck"] == 32
+    assert at_once["vms_not_moved"] == rows["max_bandwidth"]["vms_not_moved"] + 12 == 32
+    assert "less work done, so not a gain" in at_once["note"]
+    assert "VMs stuck: 0 -> 32" in at_once["note"]
+    assert binding["name"] != "hosts_at_once"
+    assert not binding["sentence"].startswith("The hosts-out-at-once limit")
+    assert "0 ms only by doing less: 32 VMs stuck (never tried) instead of 0" in binding["sentence"]
