@@ -327,8 +327,13 @@ def _plan_lines(p: dict) -> list[str]:
         lines.append("stuck or aborted: see the capacity check (too big to simulate for a preview)")
     else:
         lines.append(f"stuck or aborted (left where they are): {p['not_placed']:,}")
+        # a reason is a code ('timeout_abort': its words and the code) or already a sentence
+        # ('it waits behind vm-5 in its host's queue ...': as it is)
         lines += [
-            f"  {n:,}: {outcomes.label(reason)} [{reason}]" for reason, n in p["not_placed_reasons"]
+            f"  {n:,}: {outcomes.label(reason)} [{reason}]"
+            if outcomes.words(reason)
+            else f"  {n:,}: {reason}"
+            for reason, n in p["not_placed_reasons"]
         ]
         if p["not_placed_max_over_seeds"] > p["not_placed"]:
             seeds = ", ".join(map(str, p["eta_seeds"]))

@@ -59,3 +59,19 @@ def test_the_cli_says_why_they_did_not_move(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "stuck 32" in out and "unaffected" not in out.splitlines()[0]
     assert "did not move, 24: host never taken [not_reached]" in out
+
+
+def test_the_plan_cli_says_a_reason_given_as_a_sentence_once(capsys, tmp_path):
+    """A stuck VM's reason is a sentence, not a code: the plan's list printed it twice, the
+    second time in brackets where a code goes."""
+    import json
+
+    path = tmp_path / "full.json"
+    path.write_text(json.dumps(FULL_ZONE))
+    assert main(["fleet", str(path), "--plan"]) == 0
+    out = capsys.readouterr().out
+    assert "stuck or aborted (left where they are): 32\n" in out
+    assert (
+        "\n  24: its host's maintenance never took the host: the rollout was still waiting" in out
+    )
+    assert "[its host's" not in out and "[it waits" not in out
