@@ -424,7 +424,17 @@ def binding_limit(
         )
     name, sentence = _verdict(rows, ref, reference, sliced is not None)
     forced = [(ev, t, left) for ev, t, left in base.observer.deadlines if left]
-    if forced:
+    if forced and not base.deadline_reboots():
+        # hosts not yet back (in their downtime, or their VMs already leaving) but no VM left
+        # to reboot: the deadline cost nothing, and 'rebooted them with their VMs (0 VMs)' read
+        # as a maintenance cut short beside 'not handled: none'
+        words = "; ".join(
+            f"{ev}'s deadline at {_span(t)} found {left} host{'' if left == 1 else 's'} not yet "
+            "done, with no VM waiting on them"
+            for ev, t, left in forced
+        )
+        sentence += f" The deadline cost nothing: {words} (no VM rebooted)."
+    elif forced:
         words = "; ".join(
             f"{ev}'s deadline at {_span(t)} found {left} hosts not yet done and "
             "rebooted them with their VMs"

@@ -1,0 +1,42 @@
+"""A deadline that finds hosts not yet back but no VM left on them reboots nobody: the binding
+limit's sentence said "The deadline ends the maintenance: patch's deadline at 20 min 0 s found
+2 hosts not yet done and rebooted them with their VMs (0 VMs; see what is not handled)" beside
+"not handled: none (every host in scope is patched, every VM handled)"."""
+
+from migrationsim.fleet.plan import plan
+
+WEB_ZONE = {
+    "name": "deadline",
+    "seed": 1,
+    "fleet": {
+        "zone": "z",
+        "host": {"vcpus": 32, "memory": "64GiB", "nic": "10Gbit/s"},
+        "racks": [{"name": "rack", "count": 1, "hosts": 4, "uplink": "40Gbit/s"}],
+        "vms": {"per_host": 4, "memory": ["4GiB", "8GiB"], "vcpus": [1, 4], "mix": {"web": 1}},
+    },
+    "policy": {"name": "qemu", "downtime_limit": "300ms", "auto_converge": False},
+    "caps": {"per_source_host": 2, "per_target_host": 2, "global": 6},
+    "events": [
+        {
+            "name": "patch",
+            "kind": "kernel_upgrade",
+            "scope": {"racks": ["rack1"]},
+            "max_hosts_in_maintenance": 2,
+            "host_downtime": "10min",
+            "deadline": "20min",
+        }
+    ],
+}
+
+
+def test_a_deadline_that_reboots_no_vm_is_not_said_to_end_the_maintenance():
+    preview = plan(WEB_ZONE)
+    assert preview["not_handled"]["hosts_total"] == 0 and preview["not_handled"]["vms_total"] == 0
+    assert preview["makespan_s"] > 20 * 60  # hosts still in their downtime at the deadline
+    sentence = preview["binding_limit"]["sentence"]
+    assert "The deadline ends the maintenance" not in sentence
+    assert "rebooted them with their VMs" not in sentence
+    assert sentence.endswith(
+        " The deadline cost nothing: patch's deadline at 20 min 0 s found 2 hosts not yet done, "
+        "with no VM waiting on them (no VM rebooted)."
+    )
