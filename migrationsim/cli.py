@@ -163,6 +163,13 @@ def _fleet(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.events and args.vms and os.path.realpath(args.events) == os.path.realpath(args.vms):
+        # both would be written into one file, the CSV in the middle of the event log
+        print(
+            f"{prog}: error: --vms: {args.vms} is the --events file too; give each its own file",
+            file=sys.stderr,
+        )
+        return 2
     try:
         # the argument is always a file, whatever its name ends with (never scenario text)
         scenario = load_scenario(args.preset) if args.preset else load_file(args.scenario)

@@ -449,3 +449,16 @@ def test_a_plan_says_aborted_vms_as_left_where_they_are_in_words_not_cannot_be_p
     assert "cannot be placed" not in out
     assert "stuck or aborted (left where they are): 2\n" in out
     assert "  2: completion timeout: abort [timeout_abort]\n" in out
+
+
+def test_one_file_for_both_events_and_vms_is_refused_before_the_run(capsys, tmp_path):
+    """'--events out --vms out' wrote the CSV into the middle of the event log and exited 0."""
+    out = tmp_path / "out"
+    out.write_text("kept\n")
+    assert main(["fleet", "--preset", "demo", "--events", str(out), "--vms", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"--vms: {out} is the --events file too; give each its own file" in err
+    assert out.read_text() == "kept\n"  # not emptied
+    other = tmp_path / "sub" / ".." / "out"
+    (tmp_path / "sub").mkdir()
+    assert main(["fleet", "--preset", "demo", "--events", str(out), "--vms", str(other)]) == 2
