@@ -358,7 +358,12 @@ def _plan_lines(p: dict) -> list[str]:
         waves = ev["waves"]
         when = f"; deadline {span(ev['deadline_s'])} after the start" if ev["deadline_s"] else ""
         if ev["window"]:
-            when += f"; migrations start only between {span(ev['window'][0])} and {span(ev['window'][1])}"
+            # a daily window, counted from the event's start: '0 s', not a duration's '0 ms'
+            opens, closes = (span(x) if x else "0 s" for x in ev["window"])
+            when += (
+                f"; migrations start only between {opens} and {closes} after the event's "
+                "start, every day"
+            )
         lines.append(
             f"{ev['name']} ({ev['kind']}): {count(ev['hosts'], 'host')} in "
             f"{count(len(waves), 'wave')}; "

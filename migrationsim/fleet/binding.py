@@ -74,6 +74,11 @@ def _rate(bps: float) -> str:
     return humanize.rate(bps)
 
 
+def _edge(s: float) -> str:
+    """A window's edge, a time after the event's start: '0 s' for its start, not '0 ms'."""
+    return format_duration(s) if s else "0 s"
+
+
 def _times(text: str) -> str:
     """A relaxed value, and by how much: '8 (x4)'."""
     return f"{text} (x{FACTOR})"
@@ -206,7 +211,9 @@ def relaxations(scenario: Scenario) -> list[dict]:
         add(
             "window",
             ", ".join(
-                f"{format_duration(ev.window[0])}-{format_duration(ev.window[1])}" for ev in windows
+                # a daily window from the event's start: '0 s-5 min 0 s daily', not '0 ms-...'
+                f"{_edge(ev.window[0])}-{_edge(ev.window[1])} daily"
+                for ev in windows
             ),
             "always open",
             lambda s: dataclasses.replace(

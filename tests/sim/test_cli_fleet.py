@@ -462,3 +462,23 @@ def test_one_file_for_both_events_and_vms_is_refused_before_the_run(capsys, tmp_
     other = tmp_path / "sub" / ".." / "out"
     (tmp_path / "sub").mkdir()
     assert main(["fleet", "--preset", "demo", "--events", str(out), "--vms", str(other)]) == 2
+
+
+def test_a_window_reads_as_a_daily_window_from_the_events_start(capsys, tmp_path):
+    """'migrations start only between 0 ms and 5 min 0 s' read as durations, and said neither
+    from when nor that the window repeats each day; the binding table said '0 ms-5 min 0 s'."""
+    data = json.loads(json.dumps(ABORTING))
+    data["fleet"]["vms"]["mix"] = {"idle": 1}
+    data["events"][0]["window"] = {"start": "0s", "end": "5min"}
+    path = tmp_path / "window.json"
+    path.write_text(json.dumps(data))
+    assert main(["fleet", str(path), "--plan"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "; migrations start only between 0 s and 5 min 0 s after the event's start, every day\n"
+        in out
+    )
+    assert "between 0 ms" not in out and " 0 ms-" not in out
+    assert main(["fleet", str(path), "--plan", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["binding_limit"]["table"]
+    assert next(r for r in rows if r["constraint"] == "window")["current"] == "0 s-5 min 0 s daily"
