@@ -165,9 +165,14 @@ def sweep_results(sweep: Sweep) -> dict:
     cell = {}
     for run in runs:
         key = (_key(run.sweep_point.get("x")), _key(run.sweep_point.get("y")))
-        value = (run.summary or {}).get(sweep.metric) if run.status == RunStatus.DONE else None
+        done_ok = run.status == RunStatus.DONE
+        value = (run.summary or {}).get(sweep.metric) if done_ok else None
+        counts = (run.summary or {}).get("outcomes") or {}
         cell[key] = {
             "value": value,
+            # VMs the run left where they were: a point that "finishes sooner" by leaving VMs
+            # stuck or aborted says so in its cell, not as a plain better makespan
+            "left": counts.get("stuck", 0) + counts.get("aborted", 0) if done_ok else None,
             "status": run.status,
             "run": run.pk,
             "url": run.get_absolute_url(),
@@ -175,7 +180,8 @@ def sweep_results(sweep: Sweep) -> dict:
     grid = [
         [
             cell.get(
-                (_key(x), _key(y)), {"value": None, "status": "queued", "run": None, "url": ""}
+                (_key(x), _key(y)),
+                {"value": None, "left": None, "status": "queued", "run": None, "url": ""},
             )
             for x in xs
         ]
@@ -187,6 +193,10 @@ def sweep_results(sweep: Sweep) -> dict:
         [[c["value"] for c in row] for row in grid],
         [[c["status"] for c in row] for row in grid],
     )
+    shown["text"] = [
+        [t + _left_words(c["left"]) for t, c in zip(trow, row, strict=True)]
+        for trow, row in zip(shown["text"], grid, strict=True)
+    ]
     return {
         "x_param": sweep.x_param,
         "x_label": param_name(sweep.x_param),  # the parameter in words, for the page
@@ -232,6 +242,13 @@ def _shown(metric: str, z: list[list], statuses: list[list]) -> dict:
         for row, srow in zip(z, statuses, strict=True)
     ]
     return {"label": label, "unit": unit, "z": shown, "text": text}
+
+
+def _left_words(left: int | None) -> str:
+    """' (24 VMs stuck or aborted)' after a cell whose run left VMs where they were."""
+    if not left:
+        return ""
+    return f" ({humanize.count(left, 'VM')} stuck or aborted)"
 
 
 def _no_value(status: str) -> str:
