@@ -516,6 +516,8 @@ def _work(row: dict, ref: dict) -> str:
 def _verdict(rows: list[dict], ref: dict, reference: Prediction, sliced: bool) -> tuple[str, str]:
     singles = [r for r in rows if r["constraint"] != "all"]
     where = " (on the slice)" if sliced else ""
+    # a slice's makespan is not the plan's 'how long': say whose it is
+    mk = "the slice's makespan" if sliced else "the makespan"
     comparable = [r for r in singles if not does_less(r, ref)]
     best = max(comparable, key=lambda r: _better(r, ref), default=None)
     less = [
@@ -539,8 +541,8 @@ def _verdict(rows: list[dict], ref: dict, reference: Prediction, sliced: bool) -
     base = _span(ref["makespan_s"])
     if best is None or -best["change_pct"] < MOVES_PCT:
         text = (
-            f"No single limit binds{where}: relaxing none of them x{FACTOR} shortens the "
-            f"makespan ({base}) by {MOVES_PCT:g} % or more while doing the plan's work"
+            f"No single limit binds{where}: relaxing none of them x{FACTOR} shortens "
+            f"{mk} ({base}) by {MOVES_PCT:g} % or more while doing the plan's work"
         )
         if together and together["change_pct"] <= -MOVES_PCT:
             text += (
@@ -560,10 +562,9 @@ def _verdict(rows: list[dict], ref: dict, reference: Prediction, sliced: bool) -
             )
         return "none", text + "."
     change = (
-        f"the makespan falls from {base} to {_span(best['makespan_s'])} "
-        f"({_pc(best['change_pct'])} %)"
+        f"{mk} falls from {base} to {_span(best['makespan_s'])} ({_pc(best['change_pct'])} %)"
         if best["change_pct"] <= -MOVES_PCT
-        else f"the makespan stays at {_span(best['makespan_s'])}"
+        else f"{mk} stays at {_span(best['makespan_s'])}"
     )
     text = f"The {best['label']} ({best['current']}) binds{where}: with {_with(best)} {change}"
     if does_more(best, ref):
@@ -571,7 +572,7 @@ def _verdict(rows: list[dict], ref: dict, reference: Prediction, sliced: bool) -
     also = _also_binding(comparable, best)
     for r in also:
         text += (
-            f"; the {r['label']} ({r['current']}) binds too: with {_with(r)} alone the makespan "
+            f"; the {r['label']} ({r['current']}) binds too: with {_with(r)} alone {mk} "
             f"falls to {_span(r['makespan_s'])} ({_pc(r['change_pct'])} %)"
         )
         if does_more(r, ref):

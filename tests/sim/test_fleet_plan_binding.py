@@ -483,3 +483,20 @@ def test_a_relaxation_faster_only_by_doing_less_is_said_once():
     assert sentence.count("only by doing less") == 2, sentence  # each of the two, once
     assert sentence.count("a 4.29 Gbit/s per-migration cap would cut") == 1, sentence
     assert sentence.count("8 migrations per source host would cut") == 1, sentence
+
+
+def test_a_sliced_sentence_says_its_makespan_is_the_slices(monkeypatch):
+    """On a slice the binding limit's figures are the slice's (bios-rollout: 33 min 10 s) while
+    the plan's 'how long' is the whole rollout's (3 h 41 min): the sentence said only "the
+    makespan falls from 33 min 10 s", read as the plan's."""
+    from migrationsim.fleet import binding as binding_module
+
+    monkeypatch.setattr(binding_module, "SLICE_VMS", 100)  # bios-rollout: 320 VMs in scope
+    planned = plan(preset_scenario("bios-rollout"))
+    limit = planned["binding_limit"]
+    assert limit["method"].startswith("a slice:")
+    base = format_duration(limit["baseline_makespan_s"])
+    assert limit["baseline_makespan_s"] < planned["eta_s"] / 2
+    assert "binds (on the slice): with " in limit["sentence"]
+    assert f"the slice's makespan falls from {base} to " in limit["sentence"]
+    assert "the makespan" not in limit["sentence"]
