@@ -144,7 +144,8 @@ class MigrationResult(NamedTuple):
             f"blackout {duration(sw.blackout_s)}, total {duration(self.total_time_s)} "
             # 'total' is QEMU's migration time (first byte to done), not the whole maintenance:
             # the notice, the target's setup, the forwarding and the cleanup are said beside it
-            f"(pre-copy to done); end to end {duration(self.phases[-1].end_s)} "
+            f"(pre-copy to {'the abort' if sw.kind == 'abort' else 'done'}); "
+            f"end to end {duration(self.phases[-1].end_s)} "
             "(notice to cleanup)",
             f"sent {size(self.bytes_sent)} (final copy {size(sw.final_bytes)}), "
             f"max throttle {self.precopy.throttle_max:.0%}",

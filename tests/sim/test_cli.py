@@ -206,3 +206,9 @@ def test_the_summary_says_the_migrations_total_beside_the_whole_maintenance(caps
         f"total {duration(ran['total_time_s'])} (pre-copy to done); "
         f"end to end {duration(ran['end_to_end_s'])} (notice to cleanup)"
     )
+
+
+def test_an_aborted_migrations_total_runs_to_the_abort_not_to_done(capsys):
+    assert main(["migrate", "--workload", "muncher"]) == 0  # times out and is aborted
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("live rounds"))
+    assert "total 10 min 0 s (pre-copy to the abort); " in line and "done" not in line
