@@ -179,9 +179,19 @@ class MigrationResult(NamedTuple):
         """The downtime limit the run used, in words, where the policy reads it (xen stops by
         rounds and volume): a bare '--downtime-limit 300' is 300 s, not QEMU's 300 ms, and the
         first line shows which it was."""
-        if self.spec.policy == "xen":
+        spec = self.spec
+        if spec.policy == "xen":
             return ""
-        return f", downtime limit {duration(self.spec.downtime_limit_s)}"
+        steps = spec.downtime_ramp_steps
+        if steps > 0 and spec.policy in ("qemu", "gce"):
+            # Nova's ramp (policies.Qemu.downtime_limit_s): the limit in force starts at
+            # limit/steps; '300 ms' alone hid that the first rounds aimed at 60 ms
+            every = spec.downtime_ramp_delay_s_per_gib * spec.memory_bytes / 1024**3
+            return (
+                f", downtime limit ramping from {duration(spec.downtime_limit_s / steps)} to "
+                f"{duration(spec.downtime_limit_s)} in {steps} steps, one every {duration(every)}"
+            )
+        return f", downtime limit {duration(spec.downtime_limit_s)}"
 
     def _live_rate_words(self) -> str:
         """What limits the live rounds' rate when it is not the link (the summary's first line

@@ -212,3 +212,16 @@ def test_an_aborted_migrations_total_runs_to_the_abort_not_to_done(capsys):
     assert main(["migrate", "--workload", "muncher"]) == 0  # times out and is aborted
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("live rounds"))
     assert "total 10 min 0 s (pre-copy to the abort); " in line and "done" not in line
+
+
+def test_a_downtime_ramp_is_named_where_the_limit_is(capsys):
+    """'--downtime-ramp-steps 5' started at 300 ms / 5 and stepped up every 75 s per GiB, while
+    the first line said 'downtime limit 300 ms' alone."""
+    assert (
+        main(["migrate", "--workload", "cache", "--memory", "8GiB", "--downtime-ramp-steps", "5"])
+        == 0
+    )
+    first = capsys.readouterr().out.splitlines()[0]
+    assert (
+        ", downtime limit ramping from 60 ms to 300 ms in 5 steps, one every 10 min 0 s;" in first
+    )
