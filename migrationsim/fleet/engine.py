@@ -190,6 +190,10 @@ class FleetRun(Kernel):
         self.in_flight: dict[int, Migration] = {}  # by VM id
         # VMs asked to leave their host, until they are gone (moved, terminated) or give up
         self.leaving: set[int] = set()
+        # what a waiting VM waits for, in words with its figures (the code is its record's
+        # wait_reason): a VM still waiting at the end is said with it ("no host can take it: of
+        # 2 candidates, 2 hold its anti-affinity group", not only "no_target")
+        self.wait_sentences: dict[int, str] = {}
         self.queues: dict[int, deque] = {}  # source host id -> VMs waiting to leave
         self.blocked: dict[tuple, dict] = {}  # what a host waits for -> hosts (ordered)
         self.rack_out = [0] * len(self.fleet.racks)
@@ -242,7 +246,12 @@ class FleetRun(Kernel):
                 # waiting until the run ended: its last activity (a wake-up nobody waited for
                 # after it, an observer's sample, is not the end)
                 rec.queue_wait_s = self.last_activity_s - rec.queued_at
-                rec.reason = rec.reason or rec.wait_reason or "still waiting when the run ended"
+                rec.reason = (
+                    rec.reason
+                    or self.wait_sentences.get(vm_id)
+                    or rec.wait_reason
+                    or "still waiting when the run ended"
+                )
 
         self._not_reached()
 
@@ -540,6 +549,7 @@ class FleetRun(Kernel):
             key, code, sentence = blocked
             self.blocked.setdefault(key, {})[host.id] = None
             rec = self._record(vm.id)
+            self.wait_sentences[vm.id] = sentence
             if rec.wait_reason != code:
                 rec.wait_reason = code
                 self.emit("queued", vm=vm.name, host=host.name, reason=code, detail=sentence)
@@ -612,6 +622,7 @@ class FleetRun(Kernel):
         if rec.queued_at is not None:
             rec.queue_wait_s = self.now - rec.queued_at
         rec.wait_reason = ""
+        self.wait_sentences.pop(vm.id, None)
         m = Migration(vm, source, target, ev, self.now)
         self.in_flight[vm.id] = m
         source.outgoing += 1
