@@ -327,6 +327,13 @@ def _plan_lines(p: dict) -> list[str]:
         else ""
     )
     lines.append(f"how long: {span(p['eta_s'])} ({spread}{p['eta_method']})")
+    undone = p["not_handled"]["hosts_total"]
+    if undone:
+        # 'how long' is when the last thing happened: a maintenance that blocks ends early
+        lines[-1] += (
+            f"; not the whole maintenance: {undone:,} of the {p['hosts_in_scope']:,} hosts "
+            f"in scope {'is' if undone == 1 else 'are'} not handled (below)"
+        )
     lines += _prediction_lines(p)
     # as the plan page's "Stuck or aborted": VMs left where they are, whatever the reason (a
     # capacity shortfall, a queue blocked, or a migration that could not finish in time)

@@ -75,3 +75,20 @@ def test_the_plan_cli_says_a_reason_given_as_a_sentence_once(capsys, tmp_path):
         "\n  24: its host's maintenance never took the host: the rollout was still waiting" in out
     )
     assert "[its host's" not in out and "[it waits" not in out
+
+
+def test_the_plans_how_long_says_it_is_not_the_whole_maintenance(capsys, tmp_path):
+    """'how long: 0 ms' for a rollout that blocks at once read as a maintenance done in no
+    time: the line now says that the hosts in scope are not all handled."""
+    import json
+
+    path = tmp_path / "full.json"
+    path.write_text(json.dumps(FULL_ZONE))
+    assert main(["fleet", str(path), "--plan"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("how long:"))
+    assert line.endswith(
+        "; not the whole maintenance: 4 of the 4 hosts in scope are not handled (below)"
+    )
+    assert main(["fleet", "--preset", "demo", "--plan"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("how long:"))
+    assert "not the whole maintenance" not in line

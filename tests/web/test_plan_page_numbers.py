@@ -82,3 +82,25 @@ def test_the_sensitivity_table_signs_every_change_as_the_cli_does(alice, client)
     for row in rows:
         signed = f"{row['change_pct']:+.1f} %"
         assert f"<td>{signed}</td>" in html
+
+
+def test_how_long_says_when_it_is_not_the_whole_maintenance(alice, client):
+    """A rollout that blocks (no room anywhere for the first host's VMs) ends early: 'How long'
+    said its short makespan alone, as if the maintenance were done."""
+    full = {
+        **ZONE,
+        "fleet": {
+            **ZONE["fleet"],
+            "racks": [{"name": "r", "count": 1, "hosts": 4}],
+            "vms": {"per_host": 8, "memory": ["7GiB", "8GiB"], "vcpus": [1, 2]},
+            "host": {"vcpus": 64, "memory": "64GiB", "nic": "10Gbit/s"},
+        },
+        "events": [{**ZONE["events"][0], "max_hosts_in_maintenance": 1}],
+    }
+    fleet = fleet_services.create_fleet(scenario=full, visitor=alice)
+    html = planned(client, f"/fleets/{fleet.pk}/plan/").content.decode()
+    eta = html[html.index('id="plan-eta"') : html.index('id="plan-unplaced"')]
+    assert "Not the whole maintenance: 4 of the 4 hosts in scope are not handled (below)." in eta
+    zone = fleet_services.create_fleet(scenario=ZONE, visitor=alice)
+    html = planned(client, f"/fleets/{zone.pk}/plan/").content.decode()
+    assert "plan-eta-partial" not in html
