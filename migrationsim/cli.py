@@ -374,7 +374,7 @@ def _plan_lines(p: dict) -> list[str]:
         lines.append(
             f"{ev['name']} ({ev['kind']}): {count(ev['hosts'], 'host')} in "
             f"{count(len(waves), 'wave')}; "
-            f"at most {ev['max_hosts_in_maintenance']} hosts out at once, each down for "
+            f"{_at_once(ev)}, each down for "
             f"{span(ev['host_downtime_s'])}{when}"
         )
         for w in waves[:12]:
@@ -385,6 +385,25 @@ def _plan_lines(p: dict) -> list[str]:
         if len(waves) > 12:
             lines.append(f"  ... and {len(waves) - 12} more waves")
     return lines
+
+
+def _at_once(ev: dict) -> str:
+    """How many hosts the event takes out at once, as the engine does: 'at most 2 hosts', a
+    share with its count ('at most 240 hosts (15% of them)'), a BIOS rollout's one rack at a
+    time (it said 'at most 1 hosts' while the engine took a rack of 4, and 'at most 100% hosts'
+    while it took 8 of 32)."""
+    from .humanize import count
+
+    n, given = ev["hosts_at_once"], ev["max_hosts_in_maintenance"]
+    said = f"at most {count(n, 'host')}"
+    if ev.get("whole_rack_at_once"):
+        return (
+            f"{said} out at once (a BIOS rollout takes one whole rack at a time, whatever its "
+            f"max_hosts_in_maintenance, {given})"
+        )
+    if isinstance(given, str):  # a share of the event's hosts
+        return f"{said} ({given} of them) out at once"
+    return f"{said} out at once"
 
 
 def _prediction_lines(p: dict) -> list[str]:

@@ -23,7 +23,7 @@ import numpy as np
 from .binding import binding_limit
 from .engine import FleetRun
 from .prediction import observe
-from .rollout import planned_waves
+from .rollout import Rollout, planned_waves
 from .scenario import parse_scenario
 from .summary import BLACKOUT_SLO_S
 
@@ -107,8 +107,21 @@ def plan(
     return result
 
 
+def _hosts_at_once(rollout: Rollout, hosts: list) -> int:
+    """At most how many of its hosts the event has out of service at once, as the engine takes
+    them (``FleetRun._activate``): its limit (a share made a count), or for a BIOS rollout one
+    whole rack at a time, the largest rack of its scope, whatever the limit given."""
+    if rollout.by_rack:
+        sizes: dict = {}
+        for h in hosts:
+            sizes[h.rack] = sizes.get(h.rack, 0) + 1
+        return max(sizes.values(), default=0)
+    return int(min(rollout.max_active, len(hosts)))
+
+
 def _event_plan(ev, hosts, fleet, rack_names, scenario) -> dict:
     waves = planned_waves(ev, hosts)  # the engine's own order and wave sizes
+    rollout = Rollout(ev, hosts)
     return {
         "name": ev.name,
         "kind": ev.kind,
@@ -117,6 +130,10 @@ def _event_plan(ev, hosts, fleet, rack_names, scenario) -> dict:
         "window": list(ev.window) if ev.window else None,
         "hosts": len(hosts),
         "max_hosts_in_maintenance": ev.max_hosts_in_maintenance,
+        # the hosts the engine takes out at once: a share made a count, and a BIOS rollout's
+        # whole rack when that is more than the limit given (said, not left to the limit)
+        "hosts_at_once": _hosts_at_once(rollout, hosts),
+        "whole_rack_at_once": rollout.by_rack,
         "host_downtime_s": ev.host_downtime_s,
         "waves": [
             {

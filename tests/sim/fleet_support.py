@@ -52,6 +52,8 @@ PLAN_EVENT_KEYS = {
     "window",
     "hosts",
     "max_hosts_in_maintenance",
+    "hosts_at_once",  # the limit as the engine applies it (a share's count, a BIOS rack)
+    "whole_rack_at_once",
     "host_downtime_s",
     "waves",
     "predicted",

@@ -482,3 +482,22 @@ def test_a_window_reads_as_a_daily_window_from_the_events_start(capsys, tmp_path
     assert main(["fleet", str(path), "--plan", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["binding_limit"]["table"]
     assert next(r for r in rows if r["constraint"] == "window")["current"] == "0 s-5 min 0 s daily"
+
+
+def test_a_bios_rollout_says_the_rack_it_takes_out_not_its_limit(capsys):
+    """A BIOS rollout goes one whole rack at a time whatever max_hosts_in_maintenance says: the
+    plan said 'at most 100% hosts out at once' for 8 of 32 hosts out at a time (and 'at most 1
+    hosts' for a rack of 4); a share also gets its count."""
+    assert main(["fleet", "--preset", "bios-rollout", "--plan"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "bios-2026-11 (bios_rollout): 32 hosts in 4 waves; at most 8 hosts out at once (a BIOS "
+        "rollout takes one whole rack at a time, whatever its max_hosts_in_maintenance, 100%)"
+    ) in out
+    assert main(["fleet", "--preset", "bios-rollout"]) == 0
+    assert "at most 8 under way at once" in capsys.readouterr().out  # the run agrees
+    assert main(["fleet", "--preset", "hw-failure", "--plan", "--json"]) == 0
+    (event,) = json.loads(capsys.readouterr().out)["events"]
+    assert (event["hosts_at_once"], event["whole_rack_at_once"]) == (1, False)
+    assert main(["fleet", "--preset", "hw-failure", "--plan"]) == 0
+    assert "at most 1 host (100% of them) out at once" in capsys.readouterr().out

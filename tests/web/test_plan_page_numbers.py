@@ -104,3 +104,13 @@ def test_how_long_says_when_it_is_not_the_whole_maintenance(alice, client):
     zone = fleet_services.create_fleet(scenario=ZONE, visitor=alice)
     html = planned(client, f"/fleets/{zone.pk}/plan/").content.decode()
     assert "plan-eta-partial" not in html
+
+
+def test_a_bios_rollout_reads_one_rack_at_a_time(alice, client):
+    bios = {**ZONE, "events": [{**ZONE["events"][0], "kind": "bios_rollout"}]}
+    fleet = fleet_services.create_fleet(scenario=bios, visitor=alice)
+    html = planned(client, f"/fleets/{fleet.pk}/plan/").content.decode()
+    assert (
+        "At most 10 hosts out at once (a BIOS rollout takes one whole rack at a time, whatever "
+        "its limit, 20%)"
+    ) in html
