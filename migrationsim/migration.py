@@ -24,6 +24,7 @@ from .switchover import (
     switch_to_postcopy,
 )
 from .units import PAGE_SIZE_BYTES, format_rate
+from .workload import PRESETS
 
 
 def new_memory(spec: MigrationSpec, pages_work_budget: int = LONG_WORK_BUDGET_PAGES):
@@ -138,6 +139,7 @@ class MigrationResult(NamedTuple):
             f"policy {spec.policy} ({spec.resolution}), {size(spec.memory_bytes)} guest, "
             f"link {format_rate(spec.bandwidth_bps)}{self._downtime_limit_words()}"
             f"{self._live_rate_words()}",
+            self._guest_words(),
             f"{said['label']} [{said['code']}]: {said['sentence']}",
             f"why pre-copy stopped [{self.stop.reason}]: {self.stop.message}",
             f"live rounds {self.precopy.live_rounds}, pre-copy {duration(self.precopy.time_s)}, "
@@ -174,6 +176,27 @@ class MigrationResult(NamedTuple):
                 f"{self.forwarding.forwarded_packets:.0f} packets forwarded"
             )
         return lines
+
+    def _guest_words(self) -> str:
+        """What the guest writes, as the run used it: a bare 'migrate' runs the web workload, and
+        '--dirty-rate' replaces a workload's working sets by one; the first line said neither."""
+        spec = self.spec
+        sets = ", ".join(
+            f"{ws.write_rate_bps / 1e6:.4g} MB/s across {size(ws.size_bytes)} ({ws.pattern})"
+            for ws in spec.working_sets
+            if ws.write_rate_bps > 0
+        )
+        if spec.workload:
+            workload = f"the {spec.workload} workload"
+        elif spec.working_sets == PRESETS["web"].working_sets_for(spec.memory_bytes):
+            workload = "the web workload (the default: no --workload or --dirty-rate given)"
+        else:
+            workload = "no workload preset"
+        writes = f"writes {sets}" if sets else "writes nothing"
+        return (
+            f"guest: {workload}, {writes}; zero pages {spec.zero_fraction:.0%}; "
+            f"{spec.packet_rate_pps:,.0f} packets/s in"
+        )
 
     def _downtime_limit_words(self) -> str:
         """The downtime limit the run used, in words, where the policy reads it (xen stops by

@@ -110,7 +110,8 @@ def test_the_summary_names_the_rate_cap_that_holds_the_live_rounds_below_the_lin
         assert main(["migrate", "--bandwidth", link]) == 0
         outs.append(capsys.readouterr().out.splitlines())
     # the same live rounds and pre-copy time (only the final copy, uncapped, is faster)
-    assert outs[0][3].split(", blackout")[0] == outs[1][3].split(", blackout")[0]
+    live = [next(x for x in lines if x.startswith("live rounds")) for lines in outs]
+    assert live[0].split(", blackout")[0] == live[1].split(", blackout")[0]
     for lines in outs:
         assert lines[0].endswith("; live rounds capped at 1.07 Gbit/s (--max-bandwidth)")
     assert main(["migrate", "--bandwidth", "100Mbit/s"]) == 0
@@ -224,4 +225,28 @@ def test_a_downtime_ramp_is_named_where_the_limit_is(capsys):
     first = capsys.readouterr().out.splitlines()[0]
     assert (
         ", downtime limit ramping from 60 ms to 300 ms in 5 steps, one every 10 min 0 s;" in first
+    )
+
+
+def test_the_summary_says_what_the_guest_writes(capsys):
+    """A bare 'migrate' ran the web workload and '--workload cache --dirty-rate 1MB/s' ran one
+    working set of 1 MB/s in place of cache's: the text said neither (only --json did)."""
+    assert main(["migrate"]) == 0
+    guest = capsys.readouterr().out.splitlines()[1]
+    assert guest.startswith(
+        "guest: the web workload (the default: no --workload or --dirty-rate given), "
+        "writes 25 MB/s across 122.9 MiB (random), 10 MB/s across 819.2 MiB (random); "
+        "zero pages 30%; 20,000 packets/s in"
+    )
+    assert main(["migrate", "--workload", "cache", "--dirty-rate", "1MB/s"]) == 0
+    guest = capsys.readouterr().out.splitlines()[1]
+    assert guest == (
+        "guest: the cache workload, writes 1 MB/s across 3.8 GiB (random); zero pages 5%; "
+        "100,000 packets/s in"
+    )
+    assert main(["migrate", "--dirty-rate", "0"]) == 0
+    assert (
+        capsys.readouterr()
+        .out.splitlines()[1]
+        .startswith("guest: no workload preset, writes nothing;")
     )
