@@ -284,7 +284,8 @@ def _fleet_lines(s: dict) -> list[str]:
         f"sent {size(s['bytes_sent'])}"
         + (f" ({said})" if (said := failed_work_sentence(s)) else ""),
         f"blackout p50 {ms(s['blackout_p50_s'])}, p99 {ms(s['blackout_p99_s'])}, max "
-        f"{ms(s['blackout_max_s'])}; {s['blackout_slo_breaches']:,} over {ms(s['blackout_slo_s'])}",
+        f"{ms(s['blackout_max_s'])}; {s['blackout_slo_breaches']:,} over {ms(s['blackout_slo_s'])}"
+        + _last_moves(s["outcomes"]["migrated"], s["migrations"]),
         f"queue wait p50 {duration(s['queue_wait_p50_s'] or 0)}, "
         f"p99 {duration(s['queue_wait_p99_s'] or 0)}",
         *([said] if (said := moves_sentence(s)) else []),
@@ -296,6 +297,15 @@ def _fleet_lines(s: dict) -> list[str]:
     present = [t for t in outcomes.TERMS if t == "not_converged" or s["outcomes"].get(t)]
     lines += [f"  ({outcomes.TERMS[t].label}: {outcomes.TERMS[t].sentence})" for t in present]
     return lines
+
+
+def _last_moves(migrated: int, migrations: int) -> str:
+    """The blackout figures are each migrated VM's last move (``VmRecord.blackout_s``): where
+    VMs moved more than once there were more blackouts than that, and the line says which
+    ones it counts ('31 over 300 ms' of 3,072 last moves, the run's 3,409 blackouts had 32)."""
+    if migrations <= migrated:
+        return ""
+    return f" (each migrated VM's last move: {migrated:,} of the {migrations:,} blackouts)"
 
 
 def _plan_lines(p: dict) -> list[str]:
@@ -419,6 +429,7 @@ def _prediction_lines(p: dict) -> list[str]:
         f"{count(p['terminations'], 'termination')}, "
         f"blackout p50 {ms(p['blackout_p50_s'])}, p99 {ms(p['blackout_p99_s'])}; "
         f"{count(p['blackout_slo_breaches'], 'blackout')} over {ms(p['blackout_slo_s'])}"
+        + _last_moves((p.get("outcomes") or {}).get("migrated", p["migrations"]), p["migrations"])
     ]
     gone = p["not_handled"]
     if gone["hosts_total"] or gone["vms_total"]:
