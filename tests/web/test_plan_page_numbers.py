@@ -114,3 +114,13 @@ def test_a_bios_rollout_reads_one_rack_at_a_time(alice, client):
         "At most 10 hosts out at once (a BIOS rollout takes one whole rack at a time, whatever "
         "its limit, 20%)"
     ) in html
+
+
+def test_a_window_reads_as_a_daily_window_from_the_events_start(alice, client):
+    """The page said 'migrations start only between 0 ms and 5 min 0 s', as the CLI did."""
+    windowed = {**ZONE, "events": [{**ZONE["events"][0], "window": {"start": "0s", "end": "5min"}}]}
+    fleet = fleet_services.create_fleet(scenario=windowed, visitor=alice)
+    html = planned(client, f"/fleets/{fleet.pk}/plan/").content.decode()
+    assert (
+        "migrations start only between 0 s and 5 min 0 s after the event's start, every day" in html
+    )
