@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrationsim.errors import InvalidParameter
-from migrationsim.spec import MAX_MEMORY_BYTES, MIN_RATE_BPS, PARAMETERS, SEED_MAX, build_spec
+from migrationsim.spec import (
+    MAX_MEMORY_BYTES,
+    MAX_RATE_BPS,
+    MIN_RATE_BPS,
+    PARAMETERS,
+    SEED_MAX,
+    build_spec,
+)
 from migrationsim.units import (
     PAGE_SIZE_BYTES,
     format_bytes,
@@ -537,13 +544,20 @@ def parse_scenario(data: Any) -> Scenario:
 
 def _check_migration_rate(groups: list, nic_paths: list[str], migration_share: float) -> None:
     """A migration gets its host NIC's migration share (``engine.vm_nic_share``): at least the
-    single-VM model's slowest link, 1 bit/s, or the first migration would fail the run."""
+    single-VM model's slowest link, 1 bit/s, and at most its fastest, 1e15 B/s (1 PB/s), or
+    the first migration would fail the run (a 1e308 bit/s NIC crashed it in ``build_spec``)."""
     for group, path in zip(groups, nic_paths, strict=True):
         if group.nic_bps * migration_share < MIN_RATE_BPS:
             raise ScenarioError(
                 path,
                 f"must give a migration at least 1bit/s (a migration gets {migration_share:.3g} "
                 "of the NIC: network.migration_share)",
+            )
+        if group.nic_bps * migration_share > MAX_RATE_BPS:
+            raise ScenarioError(
+                path,
+                "must give a migration at most 1e15B/s (1 PB/s: faster than any link; a "
+                f"migration gets {migration_share:.3g} of the NIC: network.migration_share)",
             )
 
 

@@ -77,6 +77,13 @@ def test_json_and_yaml_text_both_load(tmp_path):
             "4096 B page",
         ),
         (lambda d: d["fleet"]["host"].update(nic="1bit/s"), "fleet.host.nic", "at least 1bit/s"),
+        # a NIC beyond the single-VM model's fastest link crashed the run's first migration
+        (lambda d: d["fleet"]["host"].update(nic=1e308), "fleet.host.nic", "at most 1e15B/s"),
+        (
+            lambda d: d["fleet"]["racks"][0].update(host={"nic": "1e20Gbit/s"}),
+            "fleet.racks[0].host.nic",
+            "at most 1e15B/s",
+        ),
         (
             lambda d: d["fleet"]["racks"][0].update(host={"nic": "1.5bit/s"}),
             "fleet.racks[0].host.nic",
