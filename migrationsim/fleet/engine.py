@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from migrationsim import notice as notices
-from migrationsim.spec import build_spec
+from migrationsim.spec import MAX_DURATION_S, build_spec
 from migrationsim.switchover import device_and_resume_s
 
 from . import reasons as why
@@ -874,8 +874,9 @@ class FleetRun(Kernel):
         m.phase = "post"
         rec = self._record(vm.id)
         sigma = self.scenario.fabric_convergence_sigma
-        convergence_s = self.scenario.fabric_convergence_median_s * math.exp(
-            sigma * self.rng.gauss(0.0, 1.0)
+        convergence_s = min(  # at most the single-VM model's longest (the anatomy replays it)
+            self.scenario.fabric_convergence_median_s * math.exp(sigma * self.rng.gauss(0.0, 1.0)),
+            MAX_DURATION_S,
         )
         spec = m.precopy.spec
         rec.post_brownout_s = max(convergence_s, push_s)

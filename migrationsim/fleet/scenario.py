@@ -14,6 +14,7 @@ from typing import Any
 
 from migrationsim.errors import InvalidParameter
 from migrationsim.spec import (
+    MAX_DURATION_S,
     MAX_MEMORY_BYTES,
     MAX_RATE_BPS,
     MIN_RATE_BPS,
@@ -235,6 +236,17 @@ def _share(value: Any) -> float:
         raise ValueError(f"must be a number from 0 to 1 (got {value!r})") from None
     if not (0.0 <= number <= 1.0):
         raise ValueError("must be a number from 0 to 1")
+    return number
+
+
+def _replayed_duration(value: Any) -> float:
+    """A duration a fleet VM's anatomy replays as a single-VM parameter (target setup, cleanup,
+    fabric convergence): within the single-VM model's limit, 1e9 s (about 32 years). Beyond
+    it the replay could only fail, and a convergence of 1e308 s made the run's packet counts
+    infinite (the run failed storing its VM rows)."""
+    number = parse_duration(value)
+    if number > MAX_DURATION_S:
+        raise ValueError(f"must be at most {MAX_DURATION_S:g}s (about 32 years)")
     return number
 
 
@@ -465,7 +477,7 @@ def parse_scenario(data: Any) -> Scenario:
     net = top.sub("network")
     migration_share = net.get("migration_share", _positive(_share), 0.5)
     _check_migration_rate(groups, nic_paths, migration_share)
-    conv_median = net.get("fabric_convergence", _positive(parse_duration), 1.0)
+    conv_median = net.get("fabric_convergence", _positive(_replayed_duration), 1.0)
     conv_sigma = net.get("fabric_convergence_sigma", _share, 0.5)
     net.finish()
 
@@ -481,8 +493,8 @@ def parse_scenario(data: Any) -> Scenario:
     failures.finish()
 
     timing = top.sub("timing")
-    target_setup = timing.get("target_setup", parse_duration, 2.0)
-    cleanup = timing.get("cleanup", parse_duration, 1.0)
+    target_setup = timing.get("target_setup", _replayed_duration, 2.0)
+    cleanup = timing.get("cleanup", _replayed_duration, 1.0)
     restart = timing.get("restart", parse_duration, 60.0)
     timing.finish()
 

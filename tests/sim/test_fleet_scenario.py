@@ -77,6 +77,15 @@ def test_json_and_yaml_text_both_load(tmp_path):
             "4096 B page",
         ),
         (lambda d: d["fleet"]["host"].update(nic="1bit/s"), "fleet.host.nic", "at least 1bit/s"),
+        # durations a fleet VM's anatomy replays stop where the single-VM model's do (1e9 s):
+        # a convergence of 1e308 s made the packet counts infinite and failed the run
+        (
+            lambda d: d.update(network={"fabric_convergence": 1e308}),
+            "network.fabric_convergence",
+            "at most 1e+09s",
+        ),
+        (lambda d: d.update(timing={"target_setup": "1e10s"}), "timing.target_setup", "1e+09s"),
+        (lambda d: d.update(timing={"cleanup": "1e6h"}), "timing.cleanup", "at most 1e+09s"),
         # a NIC beyond the single-VM model's fastest link crashed the run's first migration
         (lambda d: d["fleet"]["host"].update(nic=1e308), "fleet.host.nic", "at most 1e15B/s"),
         (

@@ -173,6 +173,30 @@ def test_the_anatomy_replays_the_fleets_policy_timing_and_convergence_not_the_de
             assert result["post_brownout_s"] == pytest.approx(vm.data["post_brownout_s"], rel=1e-6)
 
 
+def test_a_fleet_at_the_longest_convergence_replays_each_vm_within_the_single_vm_limits(
+    client, alice
+):
+    """The fabric convergence a VM draws in the fleet (a median and a spread) is replayed as the
+    single-VM model's ``fabric_convergence``, which stops at 1e9 s: a fleet whose median was
+    that long drew longer ones, and every VM's anatomy run failed ('The stored parameters are
+    no longer valid'). The draw stops at the same limit."""
+    data = tiny()
+    data["fleet"]["vms"].update(mix={"idle": 1.0}, gpu_share=0)
+    data["network"] = {"fabric_convergence": "1e9s", "fabric_convergence_sigma": 1}
+    run = fleet_services.start_run(scenario=data, queue=False, visitor=alice)
+    assert execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher()) is True
+    run.refresh_from_db()
+    assert run.status == "done", run.error
+    migrated = [vm for vm in run.vms.all() if "convergence_s" in vm.data]
+    assert migrated
+    for vm in migrated:
+        assert vm.data["convergence_s"] <= 1e9
+        single = _anatomy(client, run, vm.name)
+        assert execute_run(kind="run", run_id=single.pk, publisher=RecordingPublisher()) is True
+        single.refresh_from_db()
+        assert single.status == "done", (vm.name, single.error)
+
+
 # --- while the run goes: the roster, never the fleet built in the request --------------------
 
 
