@@ -30,7 +30,7 @@ from collections.abc import Callable
 
 from migrationsim import humanize
 from migrationsim.humanize import count
-from migrationsim.spec import POLICY_DEFAULTS
+from migrationsim.spec import MAX_RATE_BPS, PARAMETERS, POLICY_DEFAULTS
 from migrationsim.units import format_duration
 
 from . import reasons as why
@@ -94,14 +94,22 @@ def _capacity(scenario: Scenario, factor: float = 1.0) -> str:
 
 
 def _max_bandwidth(scenario: Scenario) -> float | None:
-    from migrationsim.units import parse_rate
-
+    """The per-migration cap as the single-VM model reads it: "", "none", "off" and
+    "unlimited" are no cap, "policy" (or none given) the policy's (a bare ``parse_rate``
+    failed the plan on a cap of "" the schema had accepted)."""
     policy = scenario.policy
-    if "max_bandwidth" in policy:
-        value = policy["max_bandwidth"]
-        return None if value is None else parse_rate(value)
-    name = policy.get("policy", "qemu")
-    return POLICY_DEFAULTS[name]["max_bandwidth"]
+    value = policy.get("max_bandwidth", "policy")
+    if value == "policy":
+        return POLICY_DEFAULTS[policy.get("policy", "qemu")]["max_bandwidth"]
+    return PARAMETERS["max_bandwidth"].parse(value)
+
+
+def _relaxed_rate(bps: float, most: float) -> tuple[float, str]:
+    """A rate relaxed x``FACTOR``, but at most ``most`` (the single-VM model's fastest link,
+    1e15 B/s: beyond it a relaxation's run failed the whole plan), and its words."""
+    if bps * FACTOR <= most:
+        return bps * FACTOR, _times(_rate(bps * FACTOR))
+    return most, f"{_rate(most)} (the fastest modelled)"
 
 
 def relaxations(scenario: Scenario) -> list[dict]:
@@ -152,22 +160,30 @@ def relaxations(scenario: Scenario) -> list[dict]:
             ),
         )
     cap = _max_bandwidth(scenario)
-    if cap is not None:
+    relaxed_cap, words = _relaxed_rate(cap or 0.0, MAX_RATE_BPS)
+    if cap is not None and relaxed_cap > cap:  # (a cap at the fastest has nothing to relax)
         add(
             "max_bandwidth",
             _rate(cap),
-            _times(_rate(cap * FACTOR)),
-            lambda s: dataclasses.replace(s, policy={**s.policy, "max_bandwidth": cap * FACTOR}),
+            words,
+            lambda s: dataclasses.replace(s, policy={**s.policy, "max_bandwidth": relaxed_cap}),
         )
     nics = sorted({g.nic_bps for g in scenario.racks})
-    add(
-        "nic",
-        " / ".join(_rate(n) for n in nics),
-        _times(" / ".join(_rate(n * FACTOR) for n in nics)),
-        lambda s: dataclasses.replace(
-            s, racks=tuple(dataclasses.replace(g, nic_bps=g.nic_bps * FACTOR) for g in s.racks)
-        ),
-    )
+    fastest_nic = MAX_RATE_BPS / scenario.migration_share  # a migration gets its share of it
+    relaxed_nics = {n: _relaxed_rate(n, fastest_nic) for n in nics}
+    if any(relaxed > n for n, (relaxed, _) in relaxed_nics.items()):
+        add(
+            "nic",
+            " / ".join(_rate(n) for n in nics),
+            " / ".join(words for _, words in relaxed_nics.values()),
+            lambda s: dataclasses.replace(
+                s,
+                racks=tuple(
+                    dataclasses.replace(g, nic_bps=_relaxed_rate(g.nic_bps, fastest_nic)[0])
+                    for g in s.racks
+                ),
+            ),
+        )
     if len(scenario.racks) > 1 or any(g.count > 1 for g in scenario.racks):
         ups = sorted({g.uplink_bps for g in scenario.racks})
         spine = scenario.spine_bps

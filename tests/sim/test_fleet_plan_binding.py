@@ -65,6 +65,42 @@ def test_the_top_seed_of_the_documented_range_plans_and_runs():
         plan({**copy.deepcopy(TINY), "seed": 2**32})
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"policy": {"name": "qemu", "max_bandwidth": ""}},  # "" is no cap to the model
+        {"policy": {"name": "qemu", "max_bandwidth": "unlimited"}},
+        {"policy": {"name": "qemu", "max_bandwidth": "8Pbit/s"}},  # the fastest cap
+        {"policy": {"name": "qemu", "max_bandwidth": "4Pbit/s"}},  # x4 is past it
+        {
+            "fleet": {
+                **copy.deepcopy(TINY["fleet"]),
+                "host": {**TINY["fleet"]["host"], "nic": "16Pbit/s"},
+            }
+        },
+        {
+            "fleet": {
+                **copy.deepcopy(TINY["fleet"]),
+                "host": {**TINY["fleet"]["host"], "nic": "10Pbit/s"},
+            }
+        },
+    ],
+)
+def test_a_scenario_at_the_models_edges_plans_its_relaxations_within_them(change):
+    """The schema accepts a cap the model reads as none ("", "unlimited"), and a cap or NIC
+    share at the model's fastest (1e15 B/s); the plan failed on each (ValueError reading "";
+    InvalidParameter on its x4 relaxation) where the run did not. A relaxation stops at the
+    fastest modelled rate and says so."""
+    data = {**copy.deepcopy(TINY), **change}
+    result = plan(data)
+    assert result["binding_limit"]["sentence"]
+    rows = {r["constraint"]: r for r in result["binding_limit"]["table"]}
+    for name in ("max_bandwidth", "nic"):
+        if name in rows and "Pbit/s" in rows[name]["relaxed_to"]:
+            assert rows[name]["relaxed_to"].endswith(" (the fastest modelled)"), rows[name]
+    assert "max_bandwidth" not in rows or rows["max_bandwidth"]["current"] != "8 Pbit/s"
+
+
 # --- the binding limit: a scenario built so that each constraint binds in turn -------------------
 
 FAST_HOST = {"vcpus": 64, "memory": "256GiB", "nic": "100Gbit/s"}
