@@ -157,6 +157,10 @@ def _fleet(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    for name, value in (("--events", args.events), ("--vms", args.vms)):
+        if value is not None and not value.strip():  # it wrote nothing and exited 0
+            print(f"{prog}: error: {name}: needs a file name (got an empty one)", file=sys.stderr)
+            return 2
     if args.plan and (args.events or args.vms):
         print(
             f"{prog}: error: --plan: a plan runs nothing, so it writes no --events or --vms file",

@@ -124,6 +124,14 @@ def test_an_output_file_that_cannot_be_written_exits_2_naming_its_flag_before_th
         assert f"{flag}: cannot write {target}" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("flag", ["--events", "--vms"])
+@pytest.mark.parametrize("plan", [[], ["--plan"]])
+def test_an_empty_output_file_name_exits_2_naming_its_flag(capsys, flag, plan):
+    """``--events ''`` (an unset shell variable) ran, wrote no file and exited 0."""
+    assert main(["fleet", "--preset", "demo", *plan, flag, ""]) == 2
+    assert f"{flag}: needs a file name" in capsys.readouterr().err
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this system")
 @pytest.mark.parametrize("flag", ["--events", "--vms"])
 def test_an_output_whose_writes_fail_exits_2_naming_its_flag(capsys, flag):
