@@ -280,6 +280,19 @@ def _text(value: Any, limit: int = 200) -> str:
     return text
 
 
+def _vm_name(value: Any) -> str:
+    """A listed VM's name: text that can be one segment of a URL path, since its anatomy
+    (``/fleets/runs/<id>/vms/<name>/anatomy/``) and a rehearsal guest's metadata server are
+    found by it. A name that was empty, held a '/' or was '.' or '..' was accepted and its
+    VM could never be opened (a 404 for a VM the run's results listed)."""
+    name = _text(value)
+    if not name.strip():
+        raise ValueError("must not be empty")
+    if "/" in name or name in (".", ".."):
+        raise ValueError(f"{name!r} cannot be a VM's name: no '/', and not '.' or '..'")
+    return name
+
+
 def _names(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list):
         raise ValueError("must be a list of names")
@@ -610,7 +623,7 @@ def _vm_list(fleet: _Reader, groups: list[RackGroup]) -> tuple:
     vms, names = [], set()
     for i, item in enumerate(raw):
         vm = _Reader(item, f"fleet.vm_list[{i}]")
-        name = vm.get("name", _text, f"vm-{i + 1}")
+        name = vm.get("name", _vm_name, f"vm-{i + 1}")
         if name in names:
             raise ScenarioError(vm.at("name"), f"{name!r} is listed twice")
         names.add(name)

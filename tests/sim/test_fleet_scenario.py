@@ -77,6 +77,14 @@ def test_json_and_yaml_text_both_load(tmp_path):
             "4096 B page",
         ),
         (lambda d: d["fleet"]["host"].update(nic="1bit/s"), "fleet.host.nic", "at least 1bit/s"),
+        # a listed VM's name is a segment of its anatomy's URL: one no URL can hold was a 404
+        (
+            lambda d: d["fleet"]["vm_list"][0].update(name="a/b"),
+            "fleet.vm_list[0].name",
+            "no '/'",
+        ),
+        (lambda d: d["fleet"]["vm_list"][0].update(name=".."), "fleet.vm_list[0].name", "'..'"),
+        (lambda d: d["fleet"]["vm_list"][0].update(name=" "), "fleet.vm_list[0].name", "empty"),
         # durations a fleet VM's anatomy replays stop where the single-VM model's do (1e9 s):
         # a convergence of 1e308 s made the packet counts infinite and failed the run
         (
