@@ -32,7 +32,7 @@ def plan_for(scenario: dict, *, before_queue=None) -> FleetPlan:
     ``before_queue()``: called before a new plan is queued (a visitor's rate limit: computing a
     plan costs a worker as much as a run); it may raise to refuse."""
     key = scenario_key(scenario)
-    found = FleetPlan.objects.filter(key=key).first()
+    found = find(scenario, key=key)
     if found is not None:
         return found
     if before_queue is not None:
@@ -44,6 +44,12 @@ def plan_for(scenario: dict, *, before_queue=None) -> FleetPlan:
         return FleetPlan.objects.get(key=key)
     pipeline.enqueue(row)
     return row
+
+
+def find(scenario: dict, *, key: str = "") -> FleetPlan | None:
+    """The scenario's plan row if there is one, without its copy of the scenario (megabytes of
+    JSON for a listed fleet, read on every poll of the plan page otherwise; loaded if used)."""
+    return FleetPlan.objects.filter(key=key or scenario_key(scenario)).defer("scenario").first()
 
 
 def plan_again(row: FleetPlan, *, before_queue=None) -> FleetPlan:
