@@ -23,6 +23,7 @@ from . import fields, planning, services
 from .forms import MAX_EVENTS, EventFormSet, fleet_forms, validate_fleet
 from .import_forms import ImportForm
 from .models import Fleet, FleetRun, Sweep
+from .run_views import LIST_DEFERRED
 
 ERROR_UNKNOWN_PRESET = "no such preset"
 ERROR_EVENT_COUNT = (
@@ -56,8 +57,8 @@ def _fleet_list(request: HttpRequest, *, import_form: ImportForm | None = None, 
             "presets": _presets(),
             "fleets": access.mine(Fleet, visitor)[:50],
             "import_form": import_form or ImportForm(),
-            "runs": access.mine(FleetRun, visitor).filter(sweep=None)[:10],
-            "sweeps": access.mine(Sweep, visitor)[:5],
+            "runs": access.mine(FleetRun, visitor).filter(sweep=None).defer(*LIST_DEFERRED)[:10],
+            "sweeps": access.mine(Sweep, visitor).defer("scenario")[:5],
         },
         status=status,
     )
