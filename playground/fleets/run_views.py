@@ -32,7 +32,8 @@ ERROR_COMPARE_NEEDS_TWO = "choose at least two finished runs to compare (?runs=1
 ERROR_COMPARE_TOO_MANY = "compare at most 6 runs at once"
 ERROR_TIMELINE_NOT_READY = "the per-VM timeline of a host is stored when the run is done"
 MESSAGES_PAGE = 500
-LIST_DEFERRED = ("scenario", "plan", "series", "sweep__scenario")  # a list of runs never reads them
+# a list of runs (and its messages or a host's timeline) never reads these
+LIST_DEFERRED = ("scenario", "plan", "series", "sweep__scenario")
 COMPARE_MAX = 6
 
 # Which way a figure is better, for the compare page's colours: LOWER (a shorter makespan, a
@@ -192,7 +193,8 @@ def fleet_run_messages(request: HttpRequest, run_id: int) -> JsonResponse:
     after = parse_after(request.GET.get("after", "0"))
     if after is None:
         return JsonResponse({"error": ERROR_BAD_AFTER}, status=400)
-    run = run_or_404(request, run_id)
+    # polled by clients without WebSockets: the run's snapshots stay in the database
+    run = run_or_404(request, run_id, FleetRun.objects.defer(*LIST_DEFERRED, "summary"))
     messages = run.events_after(after, limit=MESSAGES_PAGE)
     return JsonResponse(
         {
@@ -208,7 +210,7 @@ def fleet_run_messages(request: HttpRequest, run_id: int) -> JsonResponse:
 @require_safe
 def fleet_run_timeline(request: HttpRequest, run_id: int) -> JsonResponse:
     """One host's VMs and their phases (zoom into a host of a big fleet), once the run is done."""
-    run = run_or_404(request, run_id)
+    run = run_or_404(request, run_id, FleetRun.objects.defer(*LIST_DEFERRED, "summary"))
     host = request.GET.get("host", "")
     if not host:
         return JsonResponse({"error": "host is required (?host=rack1-h1)"}, status=400)

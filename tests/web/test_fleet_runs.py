@@ -656,3 +656,12 @@ def test_the_lists_of_runs_do_not_read_the_runs_scenarios(alice, client):
         assert response.status_code == 200 and f"Run {run.pk}".encode() in response.content
         run_reads = [q["sql"] for q in queries if 'FROM "playground_fleetrun"' in q["sql"]]
         assert run_reads and not any('."scenario"' in sql for sql in run_reads), run_reads
+    # nor does a client without WebSockets polling the run's messages (or a host's timeline)
+    for url in (
+        f"/fleets/runs/{run.pk}/messages.json",
+        f"/fleets/runs/{run.pk}/timeline.json?host=a",
+    ):
+        with CaptureQueriesContext(connection) as queries:
+            client.get(url)
+        run_reads = [q["sql"] for q in queries if 'FROM "playground_fleetrun"' in q["sql"]]
+        assert run_reads and not any('."scenario"' in sql for sql in run_reads), run_reads
