@@ -109,6 +109,41 @@ def check(request: HttpRequest, bucket: str) -> None:
     hit(bucket, _keys(request, bucket), allowed)
 
 
+def ensure_room(request: HttpRequest, bucket: str) -> None:
+    """Raise ``RateLimited`` when a window of ``bucket`` is already full, counting nothing: for
+    a request whose costly part comes before its ``check`` (an upload of megabytes is read and
+    validated before it can be counted as a saved fleet; over the limit, each such request
+    still cost seconds of CPU before its 429)."""
+    allowed = budget(bucket)
+    if allowed.limit <= 0:
+        return
+    from .models import RateLimitHit
+
+    since = timezone.now() - timedelta(seconds=allowed.window_s)
+    for key, limit, who in _keys(request, bucket):
+        times = list(
+            RateLimitHit.objects.filter(bucket=bucket, key=key, at__gt=since)
+            .order_by("-at")
+            .values_list("at", flat=True)[:limit]
+        )
+        if len(times) >= limit:
+            raise _refusal(bucket, key, limit, who, times[-1], since, allowed)
+
+
+def _refusal(bucket, key, limit, who, oldest, since, allowed: Budget) -> RateLimited:
+    retry = max(1, math.ceil((oldest - since).total_seconds()))
+    signin = (
+        "; signed-in users have their own budget"
+        if key.startswith("visitor:") or (key.startswith("addr:") and bucket != SIGNUPS)
+        else ""
+    )
+    return RateLimited(
+        f"{who} {VERBS[bucket]} {limit} {NOUNS[bucket]} in the last {allowed.per} "
+        f"(the limit{signin}). Try again in {in_words(retry)}.",
+        retry,
+    )
+
+
 def hit(bucket: str, keys: list[tuple[str, int, str]], allowed: Budget) -> None:
     """Count one hit for each ``(key, limit, who)``, or none and raise ``RateLimited`` when
     one of them is full. Atomic: of N concurrent calls at a limit of L, exactly L pass (in any
@@ -132,17 +167,7 @@ def hit(bucket: str, keys: list[tuple[str, int, str]], allowed: Budget) -> None:
                 .values_list("at", flat=True)[:limit]
             )
             if len(times) >= limit:
-                retry = max(1, math.ceil((times[-1] - since).total_seconds()))
-                signin = (
-                    "; signed-in users have their own budget"
-                    if key.startswith("visitor:") or (key.startswith("addr:") and bucket != SIGNUPS)
-                    else ""
-                )
-                raise RateLimited(
-                    f"{who} {VERBS[bucket]} {limit} {NOUNS[bucket]} in the last {allowed.per} "
-                    f"(the limit{signin}). Try again in {in_words(retry)}.",
-                    retry,
-                )
+                raise _refusal(bucket, key, limit, who, times[-1], since, allowed)
         RateLimitHit.objects.bulk_create(
             RateLimitHit(bucket=bucket, key=key, at=now) for key in names
         )

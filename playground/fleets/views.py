@@ -88,6 +88,14 @@ def fleet_from_preset(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def fleet_import(request: HttpRequest) -> HttpResponse:
+    try:  # before the upload is read and validated: seconds of CPU for one of megabytes
+        limits.ensure_room(request, limits.FLEETS)
+    except limits.RateLimited as error:
+        empty = ImportForm()
+        empty.cleaned_data = {}  # (an unbound form, to carry the message at its top)
+        return limits.in_form(
+            error, empty, lambda status: _fleet_list(request, import_form=empty, status=status)
+        )
     form = ImportForm(request.POST, request.FILES)
     if not form.is_valid():
         return _fleet_list(request, import_form=form, status=422)

@@ -193,6 +193,25 @@ def test_fleets_saved_have_their_own_budget(client, alice, settings):
     assert Fleet.objects.count() == 2
 
 
+def test_an_upload_over_the_fleet_budget_is_refused_before_it_is_read(
+    client, alice, settings, monkeypatch
+):
+    """Over the limit, an upload was read and validated (seconds of CPU for one listing
+    256,000 VMs) and only then refused: a visitor at the limit could still cost the server
+    that much per request. The room is checked first, counting nothing."""
+    from playground.fleets import import_forms
+
+    settings.PLAYGROUND_FLEETS_PER_HOUR = 1
+    assert client.post("/fleets/import/", {"text": json.dumps(tiny())}).status_code == 302
+    read, real = [], import_forms.parse_text
+    monkeypatch.setattr(import_forms, "parse_text", lambda *a, **k: read.append(1) or real(*a, **k))
+    refused = client.post("/fleets/import/", {"text": json.dumps(tiny())})
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert "You saved 1 fleets in the last hour" in refused.content.decode()
+    assert 'name="text"' in refused.content.decode()
+    assert read == [] and Fleet.objects.count() == 1
+
+
 # --- request bodies and uploads --------------------------------------------------------------------
 
 
