@@ -26,6 +26,8 @@ from .text_errors import json_words, located, yaml_words
 MAX_SCENARIO_CHARS = 2_000_000  # an uploaded scenario's text, at most
 MAX_TEXT_DEPTH = 20  # a scenario nests about 6 levels deep
 MAX_TEXT_VALUES = 2_000_000  # values once YAML's aliases are expanded (a text's own are fewer)
+MAX_FILE_BYTES = 256 * 1024**2  # a scenario file (the command line's) read at most: JSON is
+# refused past 8 MB anyway, YAML past 2,000,000 values; /dev/zero was read until memory ran out
 PRESETS_DIR = Path(__file__).with_name("presets")
 PRESET_NAMES = ("demo", "heartbleed", "bios-rollout", "hw-failure", "gce-calibrated", "region")
 
@@ -89,13 +91,19 @@ def load_file(path: str | Path) -> Scenario:
     it, like any mistake inside it."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise ScenarioError("scenario", f"no such file: {path}") from None
     except IsADirectoryError:
         raise ScenarioError("scenario", f"{path} is a directory, not a scenario file") from None
     except OSError as exc:
         raise ScenarioError("scenario", f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ScenarioError(
+            "scenario",
+            f"{path.name} is over {bounded.size_in_words(MAX_FILE_BYTES)}: not a scenario file",
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

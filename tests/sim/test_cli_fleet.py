@@ -106,6 +106,16 @@ def test_a_scenario_file_that_cannot_be_read_exits_2_naming_it(
     assert words in capsys.readouterr().err
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero on this system")
+def test_an_endless_scenario_file_is_refused_once_past_the_file_limit(capsys, monkeypatch):
+    """``fleet /dev/zero`` was read whole: a MemoryError traceback once memory ran out."""
+    from migrationsim.fleet import text
+
+    monkeypatch.setattr(text, "MAX_FILE_BYTES", 4096)
+    assert main(["fleet", "/dev/zero"]) == 2
+    assert "zero is over 4 KiB: not a scenario file" in capsys.readouterr().err
+
+
 def test_a_scenario_file_runs_whatever_its_name_ends_with(capsys, tmp_path):
     path = tmp_path / "zone.scenario"
     path.write_text(TINY_YAML)
