@@ -517,6 +517,7 @@ def parse_scenario(data: Any) -> Scenario:
         raise ScenarioError("events", "must be a non-empty list of maintenance events")
     events = [_event(raw, i) for i, raw in enumerate(raw_events)]
     rack_names = rack_names_of(groups)
+    _check_host_name_lengths(groups, rack_names)
     host_names = {
         f"{rack}-h{j + 1}"
         for rack, g in zip(rack_names, _group_of_each_rack(groups), strict=False)
@@ -583,6 +584,24 @@ def _check_migration_rate(groups: list, nic_paths: list[str], migration_share: f
                 path,
                 "must give a migration at most 1e15B/s (1 PB/s: faster than any link; a "
                 f"migration gets {migration_share:.3g} of the NIC: network.migration_share)",
+            )
+
+
+MAX_NAME_CHARS = 200  # a rack's, a host's or a VM's name (the web stores each in 200)
+
+
+def _check_host_name_lengths(groups, rack_names: list[str]) -> None:
+    """A host is named after its rack (``<prefix><n>-h<m>``): a prefix of up to 200 characters
+    made host names longer than any name may be (PostgreSQL refused the run's VM rows, after
+    the whole run)."""
+    for rack, group in zip(rack_names, _group_of_each_rack(groups), strict=False):
+        host = f"{rack}-h{group.hosts}"
+        if len(host) > MAX_NAME_CHARS:
+            index = next(i for i, g in enumerate(groups) if g is group)
+            raise ScenarioError(
+                f"fleet.racks[{index}].name",
+                f"too long: its hosts would be named like {host[:20]}...{host[-12:]} "
+                f"({len(host)} characters); a host's name is at most {MAX_NAME_CHARS}",
             )
 
 

@@ -77,6 +77,12 @@ def test_json_and_yaml_text_both_load(tmp_path):
             "4096 B page",
         ),
         (lambda d: d["fleet"]["host"].update(nic="1bit/s"), "fleet.host.nic", "at least 1bit/s"),
+        # host names are the rack's name and numbers: they must fit a name's 200 characters
+        (
+            lambda d: (d["fleet"].pop("vm_list"), d["fleet"]["racks"][0].update(name="r" * 198)),
+            "fleet.racks[0].name",
+            "a host's name is at most 200",
+        ),
         # a listed VM's name is a segment of its anatomy's URL: one no URL can hold was a 404
         (
             lambda d: d["fleet"]["vm_list"][0].update(name="a/b"),
