@@ -5,6 +5,7 @@ runs, a VM's anatomy). Sweeps are in ``sweeps.py``, the runner of a fleet run in
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils import timezone
 
 from migrationsim.fleet.frames import bucket_for
 from migrationsim.fleet.text import preset_scenario
@@ -55,8 +56,12 @@ def create_fleet_from_preset(*, preset: str, visitor: access.Visitor | None = No
 
 
 def update_fleet(*, fleet: Fleet, scenario: dict) -> Fleet:
+    """Store the fleet's new scenario; ``Fleet.DoesNotExist`` when the fleet was deleted since
+    it was read (another tab): the save's UPDATE found no row (Django's DatabaseError, a 500)."""
     fleet.scenario = scenario
-    fleet.save(update_fields=["scenario", "updated"])
+    fleet.updated = timezone.now()
+    if not Fleet.objects.filter(pk=fleet.pk).update(scenario=scenario, updated=fleet.updated):
+        raise Fleet.DoesNotExist(f"fleet {fleet.pk} was deleted")
     return fleet
 
 

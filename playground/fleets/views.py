@@ -30,6 +30,10 @@ ERROR_EVENT_COUNT = (
     "The number of events on the form (events-TOTAL_FORMS) is missing or not a whole number: "
     "reload the fleet form and add the event again."
 )
+ERROR_DELETED_MEANWHILE = (
+    "This fleet was deleted while you edited it (in another tab?): nothing was saved. Create "
+    "it again from the fleet list."
+)
 ERROR_NOT_PLANNED = "The plan is still being computed: approve it once it is shown."
 ERROR_PLAN_FAILED = (
     "The plan could not be computed, so there is nothing to approve: change the fleet, or plan "
@@ -186,7 +190,10 @@ def _save(request, form, formset, *, fleet: Fleet | None, source_run: FleetRun |
             )
         fleet = services.create_fleet(scenario=scenario, visitor=access.claim(request))
     else:
-        services.update_fleet(fleet=fleet, scenario=scenario)
+        try:
+            services.update_fleet(fleet=fleet, scenario=scenario)
+        except Fleet.DoesNotExist:
+            return errors.answer(request, 404, ERROR_DELETED_MEANWHILE)
     plan = reverse("fleet-plan", args=[fleet.pk])
     return HttpResponseClientRedirect(plan) if request.htmx else redirect(plan)
 

@@ -123,3 +123,24 @@ def test_the_past_runs_page_says_it_lists_single_vm_runs_and_links_the_fleet_run
 
 def test_a_finished_list_does_not_refresh(client):
     assert "hx-trigger" not in client.get("/fleets/runs/", **HTMX).content.decode()
+
+
+def test_saving_a_fleet_deleted_meanwhile_is_a_404_saying_so_not_a_500(client, fleet, monkeypatch):
+    """The fleet deleted (in another tab) while its form was validated: the save's UPDATE found
+    no row and Django raised DatabaseError ('did not affect any rows'), a 500."""
+    from playground.fleets import views
+    from playground.fleets.models import Fleet
+
+    data = fleet_post_data(client, f"/fleets/{fleet.pk}/")
+    real = views.validate_fleet
+
+    def deleted_meanwhile(form, formset):
+        Fleet.objects.filter(pk=fleet.pk).delete()
+        return real(form, formset)
+
+    monkeypatch.setattr(views, "validate_fleet", deleted_meanwhile)
+    client.raise_request_exception = False
+    response = client.post(f"/fleets/{fleet.pk}/", data)
+    assert response.status_code == 404
+    assert "deleted" in response.content.decode()
+    assert not Fleet.objects.filter(pk=fleet.pk).exists()  # not brought back either
