@@ -5,6 +5,7 @@ runs, a VM's anatomy). Sweeps are in ``sweeps.py``, the runner of a fleet run in
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from migrationsim.fleet.frames import bucket_for
@@ -106,22 +107,34 @@ def start_run(
     queue: bool = True,
     visitor: access.Visitor | None = None,
 ) -> FleetRun:
-    """Store a run of this scenario (``visitor``'s) and queue it once the row is committed."""
+    """Store a run of this scenario (``visitor``'s) and queue it once the row is committed.
+    ``Fleet.DoesNotExist`` when ``fleet`` was deleted since it was read (``fleet_still_there``)."""
     eta = (plan or {}).get("eta_s")
-    run = FleetRun.objects.create(
-        fleet=fleet,
-        sweep=sweep,
-        sweep_point=point or {},
-        name=str(scenario.get("name", ""))[:120],
-        seed=int(scenario.get("seed", 1)),
-        scenario=scenario,
-        plan=_storable_plan(plan or {}),
-        bucket_s=bucket_for(eta),
-        **access.owner_fields(visitor),
-    )
-    if queue:
-        pipeline.enqueue(run)
+    with transaction.atomic():
+        fleet_still_there(fleet)
+        run = FleetRun.objects.create(
+            fleet=fleet,
+            sweep=sweep,
+            sweep_point=point or {},
+            name=str(scenario.get("name", ""))[:120],
+            seed=int(scenario.get("seed", 1)),
+            scenario=scenario,
+            plan=_storable_plan(plan or {}),
+            bucket_s=bucket_for(eta),
+            **access.owner_fields(visitor),
+        )
+        if queue:
+            pipeline.enqueue(run)
     return run
+
+
+def fleet_still_there(fleet: Fleet | None) -> None:
+    """In a transaction, before rows that point at ``fleet`` are stored: raise
+    ``Fleet.DoesNotExist`` if it was deleted since the request read it (another tab, while a
+    big scenario was validated), and hold it until the commit. The rows' foreign key to a
+    deleted fleet failed at the commit, a 500 (and a sweep was left without its runs)."""
+    if fleet is not None and not Fleet.objects.select_for_update().filter(pk=fleet.pk).exists():
+        raise Fleet.DoesNotExist(f"fleet {fleet.pk} was deleted")
 
 
 def _storable_plan(plan: dict) -> dict:

@@ -8,11 +8,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
 from playground.accounts import access, limits
+from playground.ops import errors
 
 from . import sweeps
-from .models import Sweep
+from .models import Fleet, Sweep
 from .sweep_forms import EXAMPLES, SweepForm
-from .views import fleet_or_404
+from .views import ERROR_DELETED_MEANWHILE, fleet_or_404
 
 # --- sweeps --------------------------------------------------------------------------------
 
@@ -42,16 +43,19 @@ def sweep_new(request: HttpRequest, fleet_id: int) -> HttpResponse:
         form.add_error(None, error.message)
         return limits.too_many(request, error, "sweeps/new.html", _form_context(form, fleet))
     data = form.cleaned_data
-    sweep = sweeps.create_sweep(
-        fleet=fleet,
-        scenario=scenario,
-        x_param=data["x_param"],
-        x_values=data["xs"],
-        y_param=data.get("y_param") or "",
-        y_values=data["ys"],
-        metric=data["metric"],
-        visitor=access.claim(request),
-    )
+    try:
+        sweep = sweeps.create_sweep(
+            fleet=fleet,
+            scenario=scenario,
+            x_param=data["x_param"],
+            x_values=data["xs"],
+            y_param=data.get("y_param") or "",
+            y_values=data["ys"],
+            metric=data["metric"],
+            visitor=access.claim(request),
+        )
+    except Fleet.DoesNotExist:  # deleted (another tab) while the grid was checked
+        return errors.answer(request, 404, ERROR_DELETED_MEANWHILE)
     return redirect(sweep)
 
 

@@ -15,7 +15,7 @@ from playground.runs import pipeline
 from playground.runs.models import RunStatus
 
 from .models import Fleet, Sweep
-from .services import start_run
+from .services import fleet_still_there, start_run
 
 # Parameters a sweep may vary: (scenario path, label, how a typed value is read)
 SWEEP_PARAMS: dict[str, tuple[str, type]] = {
@@ -127,7 +127,25 @@ def create_sweep(
     visitor: access.Visitor | None = None,
 ) -> Sweep:
     """A sweep and one queued run per combination; each run is a task of its own, so every
-    available worker takes some."""
+    available worker takes some. All or nothing (``Fleet.DoesNotExist`` when ``fleet`` was
+    deleted since it was read)."""
+    with transaction.atomic():
+        fleet_still_there(fleet)
+        return _create_sweep(
+            fleet=fleet,
+            scenario=scenario,
+            x_param=x_param,
+            x_values=x_values,
+            y_param=y_param,
+            y_values=y_values,
+            metric=metric,
+            visitor=visitor,
+        )
+
+
+def _create_sweep(
+    *, fleet, scenario, x_param, x_values, y_param, y_values, metric, visitor
+) -> Sweep:
     sweep = Sweep.objects.create(
         fleet=fleet,
         name=str(scenario.get("name", ""))[:120],

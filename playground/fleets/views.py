@@ -267,9 +267,12 @@ def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
             return limits.too_many(
                 request, error, "fleets/plan.html", {**context, "refused": error.message}
             )
-        run = services.start_run(
-            scenario=scenario, fleet=fleet, plan=row.plan, visitor=access.claim(request)
-        )
+        try:
+            run = services.start_run(
+                scenario=scenario, fleet=fleet, plan=row.plan, visitor=access.claim(request)
+            )
+        except Fleet.DoesNotExist:
+            return errors.answer(request, 404, ERROR_DELETED_MEANWHILE)
         return redirect(run)
     return _plan_page(request, context)
 

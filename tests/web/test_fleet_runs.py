@@ -665,3 +665,29 @@ def test_the_lists_of_runs_do_not_read_the_runs_scenarios(alice, client):
             client.get(url)
         run_reads = [q["sql"] for q in queries if 'FROM "playground_fleetrun"' in q["sql"]]
         assert run_reads and not any('."scenario"' in sql for sql in run_reads), run_reads
+
+
+@pytest.mark.parametrize("action", ["plan/", "sweep/"])
+def test_approving_or_sweeping_a_fleet_deleted_meanwhile_is_a_404_storing_nothing(
+    alice, client, monkeypatch, action
+):
+    """The fleet deleted (another tab) after the request read it: the run's or the sweep's
+    foreign key to it failed at the commit, a 500, and a sweep could be left without its
+    runs. Now the fleet is checked, and held, in the transaction that stores them."""
+    from playground.accounts import limits
+    from playground.fleets.models import Fleet, Sweep
+
+    monkeypatch.setattr(tasks.execute_run, "delay", lambda kind, run_id: None)
+    fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
+    planned(client, f"/fleets/{fleet.pk}/plan/")
+    real_check = limits.check
+
+    def deleted_meanwhile(request, bucket):
+        Fleet.objects.filter(pk=fleet.pk).delete()
+        return real_check(request, bucket)
+
+    monkeypatch.setattr(limits, "check", deleted_meanwhile)
+    posted = {"x_param": "caps.per_source_host", "x_values": "1, 2", "metric": "makespan_s"}
+    response = client.post(f"/fleets/{fleet.pk}/{action}", posted if action == "sweep/" else {})
+    assert response.status_code == 404 and "deleted" in response.content.decode()
+    assert not FleetRun.objects.exists() and not Sweep.objects.exists()
