@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.contrib.auth import login
 from django.contrib.auth.forms import UserCreationForm
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -29,7 +30,13 @@ def signup(request: HttpRequest) -> HttpResponse:
                     "registration/signup.html",
                     {"form": form, "refused": error.message},
                 )
-            user = form.save()
+            try:
+                with transaction.atomic():
+                    user = form.save()
+            except IntegrityError:  # the same name signed up just now (a double click)
+                field = form._meta.model._meta.get_field("username")
+                form.add_error("username", field.error_messages["unique"])
+                return render(request, "registration/signup.html", {"form": form}, status=422)
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             return redirect("anatomy")
         return render(request, "registration/signup.html", {"form": form}, status=422)

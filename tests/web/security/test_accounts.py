@@ -76,3 +76,28 @@ def test_a_username_is_shown_as_text(anon_client):
     )
     html = anon_client.get("/").content.decode()
     assert "Signed in as <strong>&lt;img src=x&gt;</strong>" in html and "<img src=x>" not in html
+
+
+def test_a_double_submitted_sign_up_is_the_form_saying_the_name_is_taken_not_a_500(
+    anon_client, monkeypatch
+):
+    """Two sign-ups of one name at once (a double click: hashing the password takes 0.4 s
+    between the form's check and the insert) both passed the form's uniqueness check; the
+    second insert raised IntegrityError, a 500. It is the form's own error now."""
+    from playground.accounts import limits
+
+    real_check = limits.check
+
+    def the_other_click_first(request, bucket):
+        get_user_model().objects.create_user("erin", password="x-Long-passw0rd")
+        return real_check(request, bucket)
+
+    monkeypatch.setattr(limits, "check", the_other_click_first)
+    anon_client.raise_request_exception = False
+    password = "correct-horse-battery-9"
+    response = anon_client.post(
+        "/accounts/signup/", {"username": "erin", "password1": password, "password2": password}
+    )
+    assert response.status_code == 422
+    assert "already exists" in response.content.decode()
+    assert get_user_model().objects.filter(username="erin").count() == 1
