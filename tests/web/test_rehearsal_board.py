@@ -47,3 +47,23 @@ def test_the_board_says_when_a_guest_polled_and_its_notice_as_durations():
     assert f"{humanize.duration(0.4)} ago (t={humanize.duration(125.25)})" in html
     assert f"got {humanize.duration(60.0)}</span> at t={humanize.duration(80.5)}" in html
     assert "125.2 s" not in html and "80.5 s" not in html
+
+
+def test_the_board_builds_only_the_operations_it_shows(monkeypatch, rf):
+    """The board (refreshed while it is open) turned every operation of the rehearsal into its
+    JSON, to show the last ten: one per VM every 30 s, for hours, is 10**5 and more."""
+    from playground.rehearsals import views
+
+    built = []
+    monkeypatch.setattr(
+        views, "operation_json", lambda request, session, op: built.append(op) or op
+    )
+    ops = [{"name": f"op-{i}"} for i in range(5000)]
+    session = SimpleNamespace(
+        guests={},
+        sim_now=lambda: 1.0,
+        finished=False,
+        rehearsal=SimpleNamespace(operations=ops, playback=SimpleNamespace(events=[]), board={}),
+    )
+    context = views._board_context(rf.get("/"), session)
+    assert context["operations"] == ops[-10:] and len(built) == 10
