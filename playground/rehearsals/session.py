@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from migrationsim import humanize
 from migrationsim import notice as notices
 from migrationsim.fleet.realtime import Rehearsal
+from playground.ops.ids import whole_number
 
 from . import identity
 from .scenarios import RehearsalError
@@ -42,6 +43,7 @@ HANGING_GET_DEFAULT_S = 300
 HANGING_GET_MAX_S = 3600
 MAX_SLEEP_S = 1.0  # the player re-checks expiry at least this often
 MAX_REQUEST_IDS = 1000
+OPERATION_PREFIX = "operation-simulate-"  # an operation's name (migrationsim.fleet.realtime)
 
 
 # --- one rehearsal --------------------------------------------------------------------------------
@@ -242,8 +244,16 @@ class Session:
         return operation
 
     def operation(self, name: str) -> dict | None:
+        """The operation named ``operation-simulate-<n>``: the n-th, found by its number (a
+        search of the list, on the event loop, grew with every simulated maintenance)."""
         self.tick()
-        return next((op for op in self.rehearsal.operations if op["name"] == name), None)
+        number = whole_number(name.removeprefix(OPERATION_PREFIX))
+        operations = self.rehearsal.operations
+        if not name.startswith(OPERATION_PREFIX) or number is None:
+            return None
+        if 1 <= number <= len(operations) and operations[number - 1]["name"] == name:
+            return operations[number - 1]
+        return None
 
     # the player
     async def play(self, on_expired) -> None:

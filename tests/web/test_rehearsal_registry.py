@@ -125,3 +125,36 @@ def test_a_key_given_twice_in_the_json_body_is_refused_naming_it():
     assert in_body.message.startswith('speed: the key "speed" is given twice')
     as_text = refused(json.dumps({"scenario": scenario}))
     assert as_text.field == "scenario" and 'seed: the key "seed" is given twice' in as_text.message
+
+
+def test_an_operation_is_found_by_its_number_and_a_made_up_name_by_none():
+    """``operations/<name>`` searched the whole list (on the event loop) for every GET: one
+    operation per VM every 30 s, for hours. The n-th is found by its number now, and a name
+    that is not one of them (another prefix, 5,000 digits, another script's digits) by none."""
+
+    async def scenario():
+        registry = Registry(max_alive=2)
+        session = registry.create(_scenario(), speed=10)
+        first = session.simulate("web-1")
+        second = session.simulate("db-1")
+
+        class Unscanned(list):
+            def __iter__(self):
+                raise AssertionError("the operations were searched one by one")
+
+        session.rehearsal.operations = Unscanned(session.rehearsal.operations)
+        assert session.operation(first["name"]) is first
+        assert session.operation(second["name"]) is second
+        for name in (
+            "operation-simulate-3",
+            "operation-simulate-0",
+            "operation-simulate-" + "9" * 5000,
+            "operation-simulate-\u0661",
+            "operation-simulate--1",
+            "other-1",
+            "",
+        ):
+            assert session.operation(name) is None, name
+        registry.close(session)
+
+    asyncio.run(scenario())
