@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from migrationsim.fleet import roster
-from migrationsim.fleet.scenario import parse_scenario
+from migrationsim.fleet.scenario import ScenarioError, parse_scenario
 from migrationsim.fleet.single_vm import FACTS, anatomy_params_of, with_fleet_bandwidth
 from playground.accounts import access, limits
 from playground.fleets.models import FleetRun, FleetRunRoster, FleetRunVm
@@ -21,14 +21,26 @@ from playground.runs.models import RunStatus
 from .services import create_run
 
 ERROR_UNKNOWN_VM = "this fleet run has no VM named {name!r}"
+ERROR_SCENARIO_REFUSED = (
+    "This run's scenario no longer passes the model's checks ({error}), so its VMs cannot be "
+    "replayed one by one: re-run the fleet with the scenario corrected."
+)
 ERROR_NOT_BUILT = (
     "this fleet run has not started yet: its VMs are known once a worker has built its fleet "
     "(a moment after it starts); open the VM then"
 )
 
 
+ERROR_STORED_BEFORE_FACTS = (
+    "this fleet run was stored before its VMs' facts were kept with it, so its VMs cannot be "
+    "opened one by one: re-run the fleet to open them"
+)
+
+
 class NotBuiltYet(Exception):
-    """The run has neither its VMs' rows nor its roster yet (queued, or stored before rosters)."""
+    """Neither the VM's row with its facts nor the run's roster exists: the run has not
+    started (or was stored before either was kept). Its ``args[0]`` says which, for the
+    visitor."""
 
 
 def anatomy_params(*, run: FleetRun, vm_name: str) -> dict | None:
@@ -59,7 +71,9 @@ def _facts_from_roster(run: FleetRun, vm_name: str) -> dict | None:
     """The VM's facts from the run's roster: its header and the one slice that holds it."""
     header = FleetRunRoster.objects.filter(run=run, seq=0).values_list("data", flat=True).first()
     if header is None:
-        raise NotBuiltYet
+        raise NotBuiltYet(
+            ERROR_STORED_BEFORE_FACTS if run.status == RunStatus.DONE else ERROR_NOT_BUILT
+        )
     position = roster.position_of(run.scenario, vm_name)
     if position is None:
         return None
@@ -80,8 +94,10 @@ def fleet_run_anatomy(request: HttpRequest, run_id: int, vm: str) -> HttpRespons
         return limits.too_many(request, error)
     try:
         params = anatomy_params(run=run, vm_name=vm)
-    except NotBuiltYet:
-        return errors.answer(request, 409, ERROR_NOT_BUILT)
+    except NotBuiltYet as why:
+        return errors.answer(request, 409, str(why))
+    except ScenarioError as exc:  # stored when the model's checks were looser: a 500 before
+        return errors.answer(request, 422, ERROR_SCENARIO_REFUSED.format(error=exc))
     if params is None:  # a name typed in the run page's box: a page in words, not bare text
         return errors.answer(request, 404, ERROR_UNKNOWN_VM.format(name=vm))
     created = create_run(params=params, visitor=access.claim(request))

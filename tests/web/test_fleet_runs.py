@@ -691,3 +691,22 @@ def test_approving_or_sweeping_a_fleet_deleted_meanwhile_is_a_404_storing_nothin
     response = client.post(f"/fleets/{fleet.pk}/{action}", posted if action == "sweep/" else {})
     assert response.status_code == 404 and "deleted" in response.content.decode()
     assert not FleetRun.objects.exists() and not Sweep.objects.exists()
+
+
+def test_a_run_whose_stored_scenario_the_model_now_refuses_still_shows_its_pages(alice, client):
+    """A run keeps the scenario it ran; the model's checks grow stricter (a rack name long
+    enough to make host names over 200 characters was accepted once). Its page and results
+    parsed that scenario again and were a 500; its VMs' anatomy too. The pages show the run
+    (its racks without the zone grouping), the anatomy says why it cannot replay."""
+    run = fleet_services.start_run(scenario=tiny(), queue=False, visitor=alice)
+    assert execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher()) is True
+    stored = FleetRun.objects.get(pk=run.pk).scenario
+    stored["fleet"]["racks"][0]["name"] = "r" * 199
+    FleetRun.objects.filter(pk=run.pk).update(scenario=stored)
+    vm = run.vms.exclude(outcome="unaffected").first()
+    client.raise_request_exception = False
+    for url in (f"/fleets/runs/{run.pk}/", f"/fleets/runs/{run.pk}/results/"):
+        assert client.get(url).status_code == 200, url
+    anatomy = client.post(f"/fleets/runs/{run.pk}/vms/{vm.name}/anatomy/")
+    assert anatomy.status_code == 422
+    assert "no longer passes the model" in anatomy.content.decode()
