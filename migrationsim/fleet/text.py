@@ -26,6 +26,9 @@ from .text_errors import json_words, located, yaml_words
 MAX_SCENARIO_CHARS = 2_000_000  # an uploaded scenario's text, at most
 MAX_TEXT_DEPTH = 20  # a scenario nests about 6 levels deep
 MAX_TEXT_VALUES = 2_000_000  # values once YAML's aliases are expanded (a text's own are fewer)
+# an upload's scenario as JSON once its aliases are expanded, at most (what a JSON text may be):
+# 1.3 MB of YAML repeating one listed VM with 200-character fields stood for 82 MB, stored
+MAX_EXPANDED_CHARS = 4 * MAX_SCENARIO_CHARS
 MAX_FILE_BYTES = 256 * 1024**2  # a scenario file (the command line's) read at most: JSON is
 # refused past 8 MB anyway, YAML past 2,000,000 values; /dev/zero was read until memory ran out
 PRESETS_DIR = Path(__file__).with_name("presets")
@@ -141,6 +144,7 @@ def parse_text(text: str, *, max_events: int | None = None, max_list: int | None
     if len(text) > MAX_SCENARIO_CHARS:
         raise ScenarioError("scenario", f"at most {MAX_SCENARIO_CHARS:,} characters")
     data = read_text(text)
+    _check_expanded_size(data)
     try:
         _check_lengths(data, max_events=max_events, max_list=max_list)
         validate(data)
@@ -155,6 +159,22 @@ def parse_text(text: str, *, max_events: int | None = None, max_list: int | None
         raise ScenarioError("scenario", "nested too deeply") from None
     except ValueError as exc:  # e.g. an integer of 5,000 digits (Python refuses to write it)
         raise ScenarioError("scenario", f"not readable: {str(exc)[:200]}") from None
+
+
+def _check_expanded_size(data: Any) -> None:
+    """What the text stands for, written out as the scenario will be stored (JSON), is at most
+    ``MAX_EXPANDED_CHARS``: YAML's aliases repeat a part without writing it again, so a text
+    under every size limit could be stored as a scenario of any size up to the value count's."""
+    try:
+        size = len(json.dumps(data, default=str, separators=(",", ":")))
+    except (ValueError, RecursionError):  # the validation names what it cannot write
+        return
+    if size > MAX_EXPANDED_CHARS:
+        raise ScenarioTextRefused(
+            "scenario",
+            f"its YAML aliases expand it to {size:,} characters of JSON; at most "
+            f"{MAX_EXPANDED_CHARS:,} (write the repeated parts out, or use the command line)",
+        )
 
 
 def _without_nones(value: Any) -> Any:

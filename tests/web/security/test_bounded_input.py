@@ -111,3 +111,29 @@ def test_a_mapping_aliases_reach_many_times_is_checked_for_keys_given_twice_once
     started = time.monotonic()
     data = bounded.load_yaml(text, max_depth=5, max_nodes=3_000_000, unique_keys=True)
     assert time.monotonic() - started < 0.5 and len(data["all"]) == 1000
+
+
+@pytest.mark.django_db
+def test_an_upload_whose_aliases_stand_for_megabytes_of_json_is_refused_before_it_is_stored(
+    client,
+):
+    """1.3 MB of YAML (under the 2,000,000-character text limit, the 4 MiB body limit and the
+    2,000,000-value alias limit) repeating one listed VM with 200-character fields was stored
+    as an 82 MB scenario, read again by every page of that fleet. What the text stands for is
+    held to what a JSON text may be."""
+    from playground.fleets.models import Fleet
+
+    text = (
+        "name: amp\nfleet:\n  zone: z\n  host: {vcpus: 4096, memory: 16TiB}\n"
+        "  racks: [{name: r, count: 16, hosts: 1000}]\n  vm_list:\n"
+        f"  - &v {{host: r1-h1, customer: {'c' * 200}, anti_affinity: {'a' * 200}}}\n"
+        + "  - *v\n" * 179_999
+        + "policy: {name: qemu}\nevents: [{kind: kernel_upgrade, scope: {hosts: [r1-h1]}}]\n"
+    )
+    assert len(text) < 2_000_000
+    started = time.monotonic()
+    response = client.post("/fleets/import/", {"text": text})
+    assert response.status_code == 422 and not Fleet.objects.exists()
+    said = response.content.decode()
+    assert "aliases expand it to 81,000," in said and "at most 8,000,000" in said
+    assert time.monotonic() - started < 5
