@@ -261,3 +261,20 @@ def test_a_name_the_roster_does_not_have_is_a_404_while_the_run_goes(client, ali
     assert execute_run(kind="fleet", run_id=run.pk, publisher=publisher) is True
     assert publisher.response.status_code == 404
     assert "this fleet run has no VM named" in publisher.response.content.decode()
+
+
+def test_a_run_stored_before_facts_and_roster_says_so_and_builds_nothing(
+    client, fleet_run, monkeypatch
+):
+    def no_rebuild(*args):
+        raise AssertionError("the fleet was rebuilt")
+
+    monkeypatch.setattr("migrationsim.fleet.engine.build_fleet", no_rebuild)
+    vm = fleet_run.vms.order_by("id").first()
+    vm.data = {key: value for key, value in vm.data.items() if key != "memory_bytes"}
+    vm.save()
+    fleet_run.roster.all().delete()
+    response = client.post(f"/fleets/runs/{fleet_run.pk}/vms/{vm.name}/anatomy/")
+    assert response.status_code == 409
+    assert "re-run the fleet to open them" in response.content.decode()
+    assert not Run.objects.exists()
