@@ -59,7 +59,7 @@ def _fleet_list(request: HttpRequest, *, import_form: ImportForm | None = None, 
         "fleets/list.html",
         {
             "presets": _presets(),
-            "fleets": access.mine(Fleet, visitor)[:50],
+            "fleets": access.mine(Fleet, visitor).defer("scenario")[:50],  # listed_* instead
             "import_form": import_form or ImportForm(),
             "runs": access.mine(FleetRun, visitor).filter(sweep=None).defer(*LIST_DEFERRED)[:10],
             "sweeps": access.mine(Sweep, visitor).defer("scenario")[:5],

@@ -1,0 +1,55 @@
+"""The fleet list shows each fleet's name, hosts and VMs from columns kept beside its scenario:
+a list of 50 fleets must not read 50 scenarios of up to 8 MB each (255,000 listed VMs parse into
+hundreds of megabytes)."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.test.utils import CaptureQueriesContext
+
+from migrationsim.fleet.text import preset_scenario
+from playground.fleets import services
+from playground.fleets.models import Fleet
+
+from .fleet_support import tiny
+
+
+@pytest.mark.django_db
+def test_a_fleet_keeps_its_listed_name_hosts_and_vms_as_it_is_created_and_edited(alice):
+    fleet = services.create_fleet_from_preset(preset="demo", visitor=alice)
+    assert (fleet.listed_name, fleet.listed_hosts, fleet.listed_vms) == (
+        fleet.name,
+        fleet.host_count,
+        fleet.vm_count,
+    )
+    scenario = tiny(name="renamed")
+    services.update_fleet(fleet=fleet, scenario=scenario)
+    stored = Fleet.objects.get(pk=fleet.pk)
+    assert stored.listed_name == "renamed"
+    assert (stored.listed_hosts, stored.listed_vms) == (stored.host_count, stored.vm_count)
+    assert stored.listed_hosts != 0 and stored.listed_vms != 0
+
+
+@pytest.mark.django_db
+def test_the_list_shows_them_without_reading_a_scenario(client, alice):
+    for preset in ("demo", "region"):
+        services.create_fleet_from_preset(preset=preset, visitor=alice)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/fleets/").content.decode()
+    assert "256000" in page.replace(",", "")  # the region preset's VMs
+    reads = [q["sql"] for q in queries if 'FROM "playground_fleet"' in q["sql"]]
+    assert reads and not any('"playground_fleet"."scenario"' in sql for sql in reads)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_fills_them_for_fleets_stored_before():
+    executor = MigrationExecutor(connection)
+    executor.migrate([("fleets", "0006_fleet_run_roster")])
+    old = executor.loader.project_state([("fleets", "0006_fleet_run_roster")]).apps
+    demo = preset_scenario("demo")
+    pk = old.get_model("fleets", "Fleet").objects.create(scenario=demo, source="test").pk
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    stored = Fleet.objects.get(pk=pk)
+    assert stored.listed_name == "demo"
+    assert (stored.listed_hosts, stored.listed_vms) == (stored.host_count, stored.vm_count)
