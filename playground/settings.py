@@ -394,6 +394,7 @@ PLAYGROUND_SWEEPS_PER_HOUR = env_int("PLAYGROUND_SWEEPS_PER_HOUR", 10)
 PLAYGROUND_PLANS_PER_MINUTE = env_int("PLAYGROUND_PLANS_PER_MINUTE", 10)
 # fleets saved (preset, upload, form): each is a stored scenario, megabytes for a listed upload
 PLAYGROUND_FLEETS_PER_HOUR = env_int("PLAYGROUND_FLEETS_PER_HOUR", 60)
+PLAYGROUND_SCENARIO_CHECKS_PER_MINUTE = env_int("PLAYGROUND_SCENARIO_CHECKS_PER_MINUTE", 20)
 # Accounts created from one client address in any hour (a new account is a new budget).
 PLAYGROUND_SIGNUPS_PER_HOUR = env_int("PLAYGROUND_SIGNUPS_PER_HOUR", 5)
 # All anonymous sessions from one client address share this many times the budget.

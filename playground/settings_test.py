@@ -45,3 +45,4 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
 # is the subject (tests/web/security/test_limits.py sets it).
 PLAYGROUND_PLANS_PER_MINUTE = 0
 PLAYGROUND_FLEETS_PER_HOUR = 0  # the same for fleets (tests/web/security/test_limits.py sets it)
+PLAYGROUND_SCENARIO_CHECKS_PER_MINUTE = 0  # and for scenario checks (test_limits.py sets it)

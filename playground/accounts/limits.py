@@ -12,6 +12,9 @@ Settings (environment variables of the same name, see README "Accounts and limit
 - ``PLAYGROUND_PLANS_PER_MINUTE`` (10): new plans (a scenario not planned yet) a worker computes;
 - ``PLAYGROUND_FLEETS_PER_HOUR`` (60): fleets saved (from a preset, an upload or the form) in any
   hour: each is a stored scenario, up to megabytes for an upload listing its VMs;
+- ``PLAYGROUND_SCENARIO_CHECKS_PER_MINUTE`` (20): scenarios read and validated (an upload, a
+  fleet form saved, new or edited) in any 60 s, refused or not: each costs up to seconds of CPU
+  for a scenario listing its VMs, so a refusal counts too;
 - ``PLAYGROUND_ANONYMOUS_ADDRESS_FACTOR`` (3): all anonymous sessions from one client address
   together get this many times the budget (a script that drops its cookies is still limited);
 - ``PLAYGROUND_MAX_REQUEST_BYTES`` (4 MiB): a bigger request body gets 413 before Django
@@ -35,13 +38,22 @@ from django.utils import timezone
 from . import access
 
 RUNS, SWEEPS, SIGNUPS, PLANS, FLEETS = "runs", "sweeps", "signups", "plans", "fleets"
-NOUNS = {RUNS: "runs", SWEEPS: "sweeps", SIGNUPS: "accounts", PLANS: "new plans", FLEETS: "fleets"}
+CHECKS = "checks"
+NOUNS = {
+    RUNS: "runs",
+    SWEEPS: "sweeps",
+    SIGNUPS: "accounts",
+    PLANS: "new plans",
+    FLEETS: "fleets",
+    CHECKS: "scenarios to check",
+}
 VERBS = {
     RUNS: "started",
     SWEEPS: "started",
     SIGNUPS: "created",
     PLANS: "asked for",
     FLEETS: "saved",
+    CHECKS: "sent",
 }
 
 
@@ -66,6 +78,8 @@ def budget(bucket: str) -> Budget:
         return Budget(settings.PLAYGROUND_PLANS_PER_MINUTE, 60)
     if bucket == FLEETS:
         return Budget(settings.PLAYGROUND_FLEETS_PER_HOUR, 3600)
+    if bucket == CHECKS:
+        return Budget(settings.PLAYGROUND_SCENARIO_CHECKS_PER_MINUTE, 60)
     raise ValueError(f"unknown rate-limit bucket {bucket!r}")
 
 

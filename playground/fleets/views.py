@@ -94,6 +94,7 @@ def fleet_from_preset(request: HttpRequest) -> HttpResponse:
 def fleet_import(request: HttpRequest) -> HttpResponse:
     try:  # before the upload is read and validated: seconds of CPU for one of megabytes
         limits.ensure_room(request, limits.FLEETS)
+        limits.check(request, limits.CHECKS)  # counted, refused or not: it costs the same
     except limits.RateLimited as error:
         empty = ImportForm()
         empty.cleaned_data = {}  # (an unbound form, to carry the message at its top)
@@ -174,6 +175,17 @@ def fleet_edit(request: HttpRequest, fleet_id: int) -> HttpResponse:
 
 
 def _save(request, form, formset, *, fleet: Fleet | None, source_run: FleetRun | None = None):
+    try:  # the scenario is validated whether it is saved or refused: seconds for a big one
+        limits.check(request, limits.CHECKS)
+    except limits.RateLimited as error:
+        form.is_valid()  # (bound: the message goes on top of what was posted)
+        return limits.in_form(
+            error,
+            form,
+            lambda status: _edit_page(
+                request, form, formset, fleet=fleet, source_run=source_run, status=status
+            ),
+        )
     scenario = validate_fleet(form, formset)
     if scenario is None:
         return _edit_page(request, form, formset, fleet=fleet, source_run=source_run, status=422)

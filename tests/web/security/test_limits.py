@@ -212,6 +212,41 @@ def test_an_upload_over_the_fleet_budget_is_refused_before_it_is_read(
     assert read == [] and Fleet.objects.count() == 1
 
 
+def test_every_scenario_sent_to_check_counts_refused_or_not(client, alice, settings, monkeypatch):
+    """A scenario listing 255,000 VMs costs seconds of CPU to read and validate, whether it is
+    then stored or refused for a mistake at its end: refusals were never counted, so a visitor
+    could repeat one without limit. Every upload and every fleet form sent counts in
+    PLAYGROUND_SCENARIO_CHECKS_PER_MINUTE; over it, nothing is read."""
+    from playground.fleets import import_forms
+
+    settings.PLAYGROUND_SCENARIO_CHECKS_PER_MINUTE = 2
+    wrong = {"text": json.dumps(tiny(events=[{"kind": "nope"}]))}
+    assert client.post("/fleets/import/", wrong).status_code == 422
+    assert client.post("/fleets/import/", wrong).status_code == 422
+    read, real = [], import_forms.parse_text
+    monkeypatch.setattr(import_forms, "parse_text", lambda *a, **k: read.append(1) or real(*a, **k))
+    refused = client.post("/fleets/import/", {"text": json.dumps(tiny())})
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert "You sent 2 scenarios to check in the last minute" in refused.content.decode()
+    assert read == [] and not Fleet.objects.exists()
+
+
+def test_a_fleet_form_sent_counts_as_a_scenario_to_check(client, alice, settings, monkeypatch):
+    from playground.fleets import views
+
+    fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
+    settings.PLAYGROUND_SCENARIO_CHECKS_PER_MINUTE = 1
+    posted = fleet_post_data(client, f"/fleets/{fleet.pk}/")
+    assert client.post(f"/fleets/{fleet.pk}/", posted).status_code == 302
+    checked, real = [], views.validate_fleet
+    monkeypatch.setattr(views, "validate_fleet", lambda *a: checked.append(1) or real(*a))
+    again = client.post(f"/fleets/{fleet.pk}/", posted)
+    assert again.status_code == 429 and int(again["Retry-After"]) > 0
+    page = again.content.decode()
+    assert 'id="fleet-errors"' in page and "You sent 1 scenarios to check" in page
+    assert checked == []
+
+
 # --- request bodies and uploads --------------------------------------------------------------------
 
 
