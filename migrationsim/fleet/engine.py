@@ -17,7 +17,7 @@ import math
 import random
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from migrationsim import notice as notices
 from migrationsim.spec import MAX_DURATION_S, build_spec
@@ -137,7 +137,7 @@ class Migration:
     reserved: bool = False  # holds the empty target VM's vCPUs and memory (until the switch)
     arriving: bool = False  # holds a per-target-host slot (until cleanup)
     phase: str = "setup"  # setup, precopy, blackout, post, cleanup, done
-    rejected_targets: set = field(default_factory=set)
+    rejected_targets: set | None = None  # hosts that refused it (authentication), once one has
     sent_bytes: float = 0.0  # what it has sent so far (added to its VM's ``bytes_sent`` too)
 
 
@@ -666,6 +666,8 @@ class FleetRun(Kernel):
                 target=m.target.name,
                 detail=why.sentence(why.AUTH_FAILED),
             )
+            if m.rejected_targets is None:
+                m.rejected_targets = set()
             m.rejected_targets.add(m.target.id)
             self._drop_target(m)
             target, _ = self.placement.choose(m.vm, m.source, exclude=m.rejected_targets)

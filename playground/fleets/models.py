@@ -135,9 +135,22 @@ class FleetRun(LeasedRun, Owned):
     bucket_s = models.FloatField(default=60.0, help_text="simulated seconds per progress frame")
     summary = models.JSONField(null=True, blank=True)
     series = models.JSONField(null=True, blank=True, help_text="compact series for comparisons")
+    approval = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        help_text="the plan page's approval it was started by (one run per approval)",
+    )
 
     class Meta(LeasedRun.Meta):
         db_table = "playground_fleetrun"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["approval"],
+                condition=~models.Q(approval=""),
+                name="one_fleet_run_per_approval",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"fleet run {self.pk} ({self.status})"

@@ -5,7 +5,7 @@ runs, a VM's anatomy). Sweeps are in ``sweeps.py``, the runner of a fleet run in
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from migrationsim.fleet.frames import bucket_for
@@ -111,10 +111,25 @@ def start_run(
     point: dict | None = None,
     queue: bool = True,
     visitor: access.Visitor | None = None,
+    approval: str = "",
 ) -> FleetRun:
     """Store a run of this scenario (``visitor``'s) and queue it once the row is committed.
-    ``Fleet.DoesNotExist`` when ``fleet`` was deleted since it was read (``fleet_still_there``)."""
+    ``Fleet.DoesNotExist`` when ``fleet`` was deleted since it was read (``fleet_still_there``).
+    ``approval``: the plan page's approval it answers; a second run of the same approval (a
+    double click, a form sent again) is not made: the first is returned."""
     eta = (plan or {}).get("eta_s")
+    if approval:
+        earlier = run_of_approval(approval)
+        if earlier is not None:
+            return earlier
+        try:
+            return _new_run(scenario, fleet, plan, sweep, point, queue, visitor, approval, eta)
+        except IntegrityError:  # the same approval, at the same moment, in another request
+            return FleetRun.objects.get(approval=approval)
+    return _new_run(scenario, fleet, plan, sweep, point, queue, visitor, approval, eta)
+
+
+def _new_run(scenario, fleet, plan, sweep, point, queue, visitor, approval, eta) -> FleetRun:
     with transaction.atomic():
         fleet_still_there(fleet)
         run = FleetRun.objects.create(
@@ -126,11 +141,17 @@ def start_run(
             scenario=scenario,
             plan=_storable_plan(plan or {}),
             bucket_s=bucket_for(eta),
+            approval=approval,
             **access.owner_fields(visitor),
         )
         if queue:
             pipeline.enqueue(run)
     return run
+
+
+def run_of_approval(approval: str) -> FleetRun | None:
+    """The run an approval of the plan page started, if one did (``start_run``)."""
+    return FleetRun.objects.filter(approval=approval).first() if approval else None
 
 
 def fleet_still_there(fleet: Fleet | None) -> None:

@@ -6,6 +6,8 @@ unknown id). A run's pages are in ``run_views``, its exports in ``exports``, swe
 
 from __future__ import annotations
 
+import secrets
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -273,6 +275,10 @@ def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
             return _plan_page(request, {**context, "refused": refused}, status=409)
         if context["too_long"]:
             return _plan_page(request, context, status=422)
+        approval = request.POST.get("approval", "")[:APPROVAL_CHARS]
+        earlier = services.run_of_approval(approval)
+        if earlier is not None:  # the same approval sent again (a double click): its run
+            return redirect(earlier)
         try:
             limits.check(request, limits.RUNS)
         except limits.RateLimited as error:
@@ -281,7 +287,11 @@ def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
             )
         try:
             run = services.start_run(
-                scenario=scenario, fleet=fleet, plan=row.plan, visitor=access.claim(request)
+                scenario=scenario,
+                fleet=fleet,
+                plan=row.plan,
+                visitor=access.claim(request),
+                approval=approval,
             )
         except Fleet.DoesNotExist:
             return errors.answer(request, 404, ERROR_DELETED_MEANWHILE)
@@ -308,9 +318,13 @@ def fleet_plan_status(request: HttpRequest, fleet_id: int) -> HttpResponse:
     return render(request, "fleets/_planning.html", _plan_context(fleet, row))
 
 
+APPROVAL_CHARS = 32
+
+
 def _plan_context(fleet: Fleet, row) -> dict:
     done = row.status == RunStatus.DONE
     return {
+        "approval": secrets.token_hex(APPROVAL_CHARS // 2),  # this page's: one run, however sent
         "fleet": fleet,
         "planning": row,
         "plan": row.plan if done else None,

@@ -24,7 +24,7 @@ def listed():
         racks=1,
         hosts=2,
         vms=[
-            ("db/primary", "r1-h1", "8GiB", "oltp", {"watches_metadata": True}),
+            ("db-primary", "r1-h1", "8GiB", "oltp", {"watches_metadata": True}),
             ("cache-0", "r1-h2", "4GiB", "cache"),
             ("web-0", "r1-h2", "2GiB", "web"),
         ],

@@ -192,6 +192,40 @@ def test_the_plan_page_shows_the_preview_and_approving_it_starts_a_run(
     assert run.scenario == fleet.to_scenario() and run.plan["eta_s"] > 0
 
 
+def test_an_approval_sent_twice_starts_one_run(alice, client, monkeypatch):
+    """A double click on "Approve" (or the form sent again) started two runs of the plan, each
+    counted against the visitor's budget and each taking a worker. The page carries its own
+    approval: the second post of it goes to the run the first started."""
+    monkeypatch.setattr(tasks.execute_run, "delay", lambda kind, run_id: None)
+    fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
+    page = planned(client, f"/fleets/{fleet.pk}/plan/").content.decode()
+    approval = re.search(r'name="approval" value="([0-9a-f]{32})"', page).group(1)
+    first = client.post(f"/fleets/{fleet.pk}/plan/", {"approval": approval})
+    second = client.post(f"/fleets/{fleet.pk}/plan/", {"approval": approval})
+    run = FleetRun.objects.get()
+    assert first.url == second.url == f"/fleets/runs/{run.pk}/"
+    again = planned(client, f"/fleets/{fleet.pk}/plan/").content.decode()
+    assert approval not in again  # a new page, a new approval: another run if approved
+    another = re.search(r'name="approval" value="([0-9a-f]{32})"', again).group(1)
+    assert client.post(f"/fleets/{fleet.pk}/plan/", {"approval": another}).status_code == 302
+    assert FleetRun.objects.count() == 2
+
+
+def test_two_starts_of_one_approval_at_once_make_one_run(alice, monkeypatch):
+    """The check before the insert can pass in two requests at once: the database's unique
+    approval keeps one row, and the second start returns it."""
+    fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
+    first = fleet_services.start_run(
+        scenario=tiny(), fleet=fleet, queue=False, visitor=alice, approval="a" * 32
+    )
+    # the other request's check ran before this one's insert: it saw no run yet
+    monkeypatch.setattr(fleet_services, "run_of_approval", lambda approval: None)
+    second = fleet_services.start_run(
+        scenario=tiny(), fleet=fleet, queue=False, visitor=alice, approval="a" * 32
+    )
+    assert second.pk == first.pk and FleetRun.objects.count() == 1
+
+
 # --- the task: frames, sequence numbers, batching -------------------------------------------
 
 

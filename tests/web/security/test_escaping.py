@@ -23,8 +23,10 @@ pytestmark = pytest.mark.django_db
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '<img src=x onerror="alert(2)">'
-FORMULA = '=HYPERLINK("http://evil.example","open")'
-LINK = '<a href="https://evil.example/">here</a>'  # Plotly would draw this one as a link
+# VM names: any text but a '/' (a VM's name is a segment of its anatomy's URL): markup still
+SCRIPT_VM = "<script>alert(3)"  # unescaped, it would swallow the rest of the page
+FORMULA = '=HYPERLINK("http:evil.example","open")'
+LINK = '<a href="https:evil.example">here'  # Plotly would draw this one as a link
 ESCAPED = [
     "&lt;script&gt;alert(1)&lt;/script&gt;",
     "&lt;img src=x onerror=&quot;alert(2)&quot;&gt;",
@@ -39,7 +41,7 @@ def hostile_scenario() -> dict:
     hosts = [f"{IMG}1-h{j}" for j in (1, 2, 3)]
     data["fleet"]["vm_list"] = [
         {"name": name, "host": hosts[0 if i < 3 else 1], "memory": "2GiB", "workload": "idle"}
-        for i, name in enumerate([SCRIPT, IMG, LINK, FORMULA, "plain"])
+        for i, name in enumerate([SCRIPT_VM, IMG, LINK, FORMULA, "plain"])
     ]
     data["events"] = [
         {
@@ -84,7 +86,7 @@ def test_names_are_escaped_in_every_page(client, hostile):
     fleet, run = hostile
     for url in _pages(fleet, run):
         html = client.get(url).content.decode()
-        assert SCRIPT not in html and IMG not in html, url
+        assert SCRIPT not in html and SCRIPT_VM not in html and IMG not in html, url
         shown = [m for m in ESCAPED if m in html]
         assert shown, f"{url} shows none of the names (escaped), so it tested nothing"
 
@@ -125,7 +127,7 @@ def test_the_json_the_charts_read_is_json_and_never_sniffed_as_html(client, host
         assert response["Content-Type"].startswith("application/json")
         assert response["X-Content-Type-Options"] == "nosniff"
     frames = client.get(f"/fleets/runs/{run.pk}/messages.json").json()["events"]
-    assert any(SCRIPT in json.dumps(frame) for frame in frames)  # the data is the name, as typed
+    assert any(SCRIPT_VM in json.dumps(frame) for frame in frames)  # the name, as typed
 
 
 def test_a_vm_named_like_a_formula_is_text_in_the_csv(client, hostile):
@@ -133,7 +135,7 @@ def test_a_vm_named_like_a_formula_is_text_in_the_csv(client, hostile):
     body = b"".join(client.get(f"/fleets/runs/{run.pk}/vms.csv")).decode()
     rows = {row["vm"]: row for row in csv.DictReader(io.StringIO(body))}
     assert "'" + FORMULA in rows and FORMULA not in rows  # a leading apostrophe: not a formula
-    assert rows[SCRIPT]["host"].startswith(IMG)  # markup is harmless in a CSV: kept as typed
+    assert rows[SCRIPT_VM]["host"].startswith(IMG)  # markup is harmless in a CSV: kept as typed
 
 
 def test_a_vms_anatomy_run_shows_its_name_escaped(client, hostile):
