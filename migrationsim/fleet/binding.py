@@ -563,7 +563,7 @@ def _verdict(rows: list[dict], ref: dict, reference: Prediction, sliced: bool) -
         if together and together["change_pct"] <= -MOVES_PCT:
             text += (
                 f"; relaxing all of them together cuts it to {_span(together['makespan_s'])} "
-                f"({_pc(together['change_pct'])} %): several limits bind at once"
+                f"({signed_pct(together['change_pct'])} %): several limits bind at once"
             )
         elif len(_unchanged(singles, ref)) == sum(1 for r in singles if r["rerun"]):
             text += (
@@ -578,7 +578,7 @@ def _verdict(rows: list[dict], ref: dict, reference: Prediction, sliced: bool) -
             )
         return "none", text + "."
     change = (
-        f"{mk} falls from {base} to {_span(best['makespan_s'])} ({_pc(best['change_pct'])} %)"
+        f"{mk} falls from {base} to {_span(best['makespan_s'])} ({signed_pct(best['change_pct'])} %)"
         if best["change_pct"] <= -MOVES_PCT
         else f"{mk} stays at {_span(best['makespan_s'])}"
     )
@@ -589,7 +589,7 @@ def _verdict(rows: list[dict], ref: dict, reference: Prediction, sliced: bool) -
     for r in also:
         text += (
             f"; the {r['label']} ({r['current']}) binds too: with {_with(r)} alone {mk} "
-            f"falls to {_span(r['makespan_s'])} ({_pc(r['change_pct'])} %)"
+            f"falls to {_span(r['makespan_s'])} ({signed_pct(r['change_pct'])} %)"
         )
         if does_more(r, ref):
             text += f", and it does more work: {_work(r, ref)}"
@@ -597,12 +597,12 @@ def _verdict(rows: list[dict], ref: dict, reference: Prediction, sliced: bool) -
     if together and together["change_pct"] < best["change_pct"] - 10:
         text += (
             f"; all of them relaxed together: {_span(together['makespan_s'])} "
-            f"({_pc(together['change_pct'])} %), so other limits bind next"
+            f"({signed_pct(together['change_pct'])} %), so other limits bind next"
         )
     return best["constraint"], text + "."
 
 
-def _pc(change_pct: float) -> str:
+def signed_pct(change_pct: float) -> str:
     """A row's change as its table prints it, to 0.1 %, without a trailing '.0' ('-2.5',
     '+5', '-40'): the sentence never rounds the table's figure again."""
     return f"{change_pct:+.1f}".removesuffix(".0")
@@ -636,7 +636,7 @@ def _the_others(singles: list[dict], ref: dict, named) -> str:
         # with a smaller share of the same links): said, never left to the table alone
         text += (
             f"; {_short(r)} would make it longer: {_span(r['makespan_s'])} "
-            f"({_pc(r['change_pct'])} %)"
+            f"({signed_pct(r['change_pct'])} %)"
         )
         if does_less(r, ref):
             text += f", and leave more undone: {_work(r, ref)}"
@@ -652,7 +652,7 @@ def _the_others(singles: list[dict], ref: dict, named) -> str:
         if r["change_pct"] <= -MOVES_PCT and does_less(r, ref):
             text += (
                 f"; {_short(r)} would cut it to {_span(r['makespan_s'])} "
-                f"({_pc(r['change_pct'])} %) only by doing less: {_work(r, ref)}"
+                f"({signed_pct(r['change_pct'])} %) only by doing less: {_work(r, ref)}"
             )
     nothing = [r for r in _unchanged(singles, ref) if id(r) not in named_ids]
     if nothing:

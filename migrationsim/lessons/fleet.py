@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from migrationsim.fleet.binding import relaxations
+from migrationsim.fleet.binding import relaxations, signed_pct
 from migrationsim.fleet.plan import plan
 from migrationsim.fleet.scenario import parse_scenario
 
@@ -32,7 +32,9 @@ RACK_CHOICES = (
 
 
 def _pct(change: float) -> str:
-    return f"{round(change):+d} %"
+    """As the binding limit's sentence and table say it ('-48.6 %', '+0 %'): the lesson's rows
+    and the sentence beside them give one figure one way."""
+    return f"{signed_pct(change)} %"
 
 
 def describe_fleet(runs: Mapping[str, Any]) -> tuple[str, ...]:

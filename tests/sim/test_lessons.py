@@ -200,6 +200,17 @@ def test_rack_evacuation_names_the_plans_binding_limit_with_its_figures():
     assert f"{result['migrations']} migrations" in said
 
 
+def test_rack_evacuation_gives_each_change_as_the_binding_sentence_does():
+    """The table said '-49 %' beside the sentence's '-48.6 %' for the same relaxation."""
+    outcome = get("rack-evacuation-binding-limit").outcome()
+    sentence = plan(copy.deepcopy(RACK_SCENARIO))["binding_limit"]["sentence"]
+    rows = dict(outcome.figures)
+    hosts = next(label for label in rows if label.startswith("hosts-out-at-once"))
+    change = rows[hosts][1]
+    assert change.endswith(" %") and f"({change})" in sentence, (change, sentence)
+    assert all(f"({figures[1]})" in text(outcome) for figures in rows.values() if figures[1])
+
+
 def test_rack_evacuation_with_more_hosts_out_at_once_binds_elsewhere():
     lesson = get("rack-evacuation-binding-limit")
     data = copy.deepcopy(RACK_SCENARIO)
