@@ -506,8 +506,15 @@ def _span(s: float) -> str:
 
 def _better(row: dict, ref: dict) -> tuple:
     """How much a relaxation helps: how much it shortens the makespan, then how much more it
-    handles. Only relaxations that do at least the plan's work are compared (``does_less``)."""
-    return (-row["change_pct"], -row["unfinished_hosts"], -row["vms_not_moved"])
+    handles. Only relaxations that do at least the plan's work are compared (``does_less``).
+    When the plan leaves work undone (hosts not handled, VMs not moved), what binds is first
+    what keeps that work from being done: the relaxation that does the most of it comes first,
+    however long it takes (a shorter makespan of a maintenance that stops short is not the
+    answer to "what sets the pace")."""
+    shorter = (-row["change_pct"], -row["unfinished_hosts"], -row["vms_not_moved"])
+    if ref.get("unfinished_hosts") or ref.get("vms_not_moved"):
+        return (-row["unfinished_hosts"], -row["vms_not_moved"], -row["change_pct"])
+    return shorter
 
 
 def _work(row: dict, ref: dict) -> str:
@@ -555,7 +562,7 @@ def _verdict(rows: list[dict], ref: dict, reference: Prediction, sliced: bool) -
     if together is not None and does_less(together, ref):
         together = None  # faster only by doing less: it says nothing about what binds
     base = _span(ref["makespan_s"])
-    if best is None or -best["change_pct"] < MOVES_PCT:
+    if best is None or (-best["change_pct"] < MOVES_PCT and not does_more(best, ref)):
         text = (
             f"No single limit binds{where}: relaxing none of them x{FACTOR} shortens "
             f"{mk} ({base}) by {MOVES_PCT:g} % or more while doing the plan's work"
@@ -577,11 +584,18 @@ def _verdict(rows: list[dict], ref: dict, reference: Prediction, sliced: bool) -
                 f". {count(n, 'host')} in scope {'is' if n == 1 else 'are'} not handled (see below)"
             )
         return "none", text + "."
-    change = (
-        f"{mk} falls from {base} to {_span(best['makespan_s'])} ({signed_pct(best['change_pct'])} %)"
-        if best["change_pct"] <= -MOVES_PCT
-        else f"{mk} stays at {_span(best['makespan_s'])}"
-    )
+    if best["change_pct"] <= -MOVES_PCT:
+        change = (
+            f"{mk} falls from {base} to {_span(best['makespan_s'])} "
+            f"({signed_pct(best['change_pct'])} %)"
+        )
+    elif best["change_pct"] >= MOVES_PCT:  # longer, for doing the work the plan leaves undone
+        change = (
+            f"{mk} grows from {base} to {_span(best['makespan_s'])} "
+            f"({signed_pct(best['change_pct'])} %)"
+        )
+    else:
+        change = f"{mk} stays at {_span(best['makespan_s'])}"
     text = f"The {best['label']} ({best['current']}) binds{where}: with {_with(best)} {change}"
     if does_more(best, ref):
         text += f", and it does more work: {_work(best, ref)}"

@@ -45,3 +45,19 @@ def test_a_relaxation_that_leaves_every_vm_stuck_is_never_the_binding_limit():
     assert binding["name"] != "hosts_at_once"
     assert not binding["sentence"].startswith("The hosts-out-at-once limit")
     assert "0 ms only by doing less: 32 VMs stuck (never tried) instead of 0" in binding["sentence"]
+
+
+def test_a_plan_that_leaves_hosts_undone_names_what_keeps_them_undone_even_if_slower():
+    """With a 300 s downtime limit the munchers migrate in long blackouts and the rollout blocks:
+    all 4 hosts are left not handled. Bigger NICs shortened that (incomplete) run, and the plan
+    named them; only more capacity lets every host be handled, and it takes longer to do so."""
+    data = {**MUNCHERS, "policy": {**MUNCHERS["policy"], "downtime_limit": "300s"}}
+    result = plan(data)
+    binding = result["binding_limit"]
+    rows = {r["constraint"]: r for r in binding["table"]}
+    assert rows["capacity"]["unfinished_hosts"] == 0 < rows["nic"]["unfinished_hosts"]
+    assert rows["nic"]["change_pct"] < rows["capacity"]["change_pct"]  # NICs: the shorter run
+    assert binding["name"] == "capacity"
+    assert binding["sentence"].startswith("The placement capacity")
+    assert "the makespan grows from" in binding["sentence"]
+    assert "0 hosts left not handled instead of 4" in binding["sentence"]
