@@ -142,6 +142,7 @@ def _fleet(args: argparse.Namespace) -> int:
     from .fleet import FleetRun, ScenarioError, load_scenario, summarize
     from .fleet.export import vm_rows_csv
     from .fleet.plan import plan
+    from .fleet.prediction import watch
     from .fleet.text import load_file
 
     prog = "python -m migrationsim fleet"
@@ -238,7 +239,9 @@ def _fleet(args: argparse.Namespace) -> int:
         writing = "--events"
         listener = (lambda e: events_file.write(json.dumps(e) + "\n")) if events_file else None
         # each pre-copy round is an event only for an event log that asks for every event
-        run = FleetRun(scenario, listener, round_events=events_file is not None).run()
+        run = FleetRun(scenario, listener, round_events=events_file is not None)
+        seen = watch(run)  # what was not handled, as the plan and the web's results say it
+        run.run()
         if vms_file:
             writing = "--vms"
             vms_file.write(vm_rows_csv(run))
@@ -256,12 +259,31 @@ def _fleet(args: argparse.Namespace) -> int:
         for opened in outputs.values():
             with contextlib.suppress(OSError):  # already said above
                 opened.close()
-    summary = summarize(run)
+    summary = {**summarize(run), "not_handled": seen().not_handled()}
     if args.json:
         print(json.dumps(summary, allow_nan=False))
     else:
         print("\n".join(_fleet_lines(summary)))
     return 0
+
+
+def _not_handled_lines(gone: dict, *, vms: bool = True) -> list[str]:
+    """What a plan or a run left not handled: hosts and VMs, with the engine's reasons
+    (``vms=False``: the hosts only, where the VMs' reasons follow in lines of their own)."""
+    from .humanize import count
+
+    if not (gone["hosts_total"] or gone["vms_total"]):
+        return ["not handled: none (every host in scope is patched, every VM handled)"]
+    lines = [f"not handled: {count(gone['hosts_total'], 'host')}, {count(gone['vms_total'], 'VM')}"]
+    lines += [f"  {h['host']} ({h['status']}): {h['reason']}" for h in gone["hosts"][:12]]
+    if gone["hosts_total"] > 12:
+        lines.append(f"  ... and {gone['hosts_total'] - 12} more hosts")
+    if vms:
+        lines += [
+            f"  {count(v['vms'], 'VM')} {_outcome_words(v['outcome'])} [{v['code']}]: {v['reason']}"
+            for v in gone["vms"][:8]
+        ]
+    return lines
 
 
 def _preset_names():
@@ -295,6 +317,7 @@ def _fleet_lines(s: dict) -> list[str]:
         *([said] if (said := moves_sentence(s)) else []),
         f"{outcomes.TERMS['not_converged'].label}: {s['not_converged']:,}",
         *([f"STOPPED: {s['stopped']}"] if s.get("stopped") else []),
+        *(_not_handled_lines(s["not_handled"], vms=False) if "not_handled" in s else []),
     ]
     for code, n in sorted(s["unfinished_reasons"].items(), key=lambda kv: -kv[1]):
         lines.append(f"  did not move, {n:,}: {outcomes.label(code)} [{code}]")
@@ -435,20 +458,7 @@ def _prediction_lines(p: dict) -> list[str]:
         f"{count(p['blackout_slo_breaches'], 'blackout')} over {ms(p['blackout_slo_s'])}"
         + _last_moves((p.get("outcomes") or {}).get("migrated", p["migrations"]), p["migrations"])
     ]
-    gone = p["not_handled"]
-    if gone["hosts_total"] or gone["vms_total"]:
-        lines.append(
-            f"not handled: {count(gone['hosts_total'], 'host')}, {count(gone['vms_total'], 'VM')}"
-        )
-        lines += [f"  {h['host']} ({h['status']}): {h['reason']}" for h in gone["hosts"][:12]]
-        if gone["hosts_total"] > 12:
-            lines.append(f"  ... and {gone['hosts_total'] - 12} more hosts")
-        lines += [
-            f"  {count(v['vms'], 'VM')} {_outcome_words(v['outcome'])} [{v['code']}]: {v['reason']}"
-            for v in gone["vms"][:8]
-        ]
-    else:
-        lines.append("not handled: none (every host in scope is patched, every VM handled)")
+    lines += _not_handled_lines(p["not_handled"])
     binding = p.get("binding_limit")
     if binding:
         lines.append(f"binding limit: {binding['sentence']}")
