@@ -3,6 +3,8 @@ valid scenario, and the whole grid must stay within the web's limits (``sweeps``
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 
 from migrationsim.fleet.scenario import ScenarioError
@@ -14,6 +16,10 @@ from .fields import TEXT_ATTRS
 ERROR_TOO_MANY_POINTS = f"at most {sweeps.MAX_SWEEP_POINTS} runs in a sweep"
 ERROR_SWEEP_TOO_BIG = (
     f"a sweep may simulate at most {sweeps.MAX_SWEEP_TOTAL_VMS:,} VMs in all (runs x VMs per run)"
+)
+ERROR_SWEEP_TOO_MUCH_STORED = (
+    f"each run of a sweep stores its own copy of the scenario: at most "
+    f"{sweeps.MAX_SWEEP_STORED_CHARS / 1e6:g} MB in all (runs x the scenario's size)"
 )
 ERROR_SAME_PARAM = "choose two different parameters"
 
@@ -122,6 +128,13 @@ class SweepForm(forms.Form):
         points = len(xs) * (len(ys) or 1)
         if points > sweeps.MAX_SWEEP_POINTS:
             self.add_error(None, f"{ERROR_TOO_MANY_POINTS} (this one has {points})")
+            return cleaned
+        chars = len(json.dumps(self.scenario, separators=(",", ":")))
+        if points * chars > sweeps.MAX_SWEEP_STORED_CHARS:  # before any value is validated
+            self.add_error(
+                None,
+                ERROR_SWEEP_TOO_MUCH_STORED + f" (this one: {points} x {chars / 1e6:.1f} MB)",
+            )
             return cleaned
         for x in xs:  # each value must make a valid scenario; say which one does not
             try:

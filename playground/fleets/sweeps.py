@@ -42,6 +42,7 @@ SWEEP_METRICS = {
 MAX_SWEEP_POINTS = 25
 MAX_SWEEP_VMS_PER_RUN = 30_000
 MAX_SWEEP_TOTAL_VMS = 150_000
+MAX_SWEEP_STORED_CHARS = 32_000_000  # each run stores its scenario: points x its JSON
 
 
 def set_path(scenario: dict, path: str, value) -> dict:

@@ -289,6 +289,27 @@ def test_sweeps_are_capped_in_size():
     assert not form.is_valid() and "at most 25 runs" in form.non_field_errors()[0]
 
 
+def test_a_sweep_is_capped_in_the_scenario_copies_it_stores(monkeypatch):
+    """Each run stores its scenario: 25 runs of a scenario of 8 MB (a description, events'
+    host lists) stored 200 MB for one sweep. Refused, before any value is validated."""
+    from playground.fleets import sweep_forms
+
+    data = tiny(description="x" * 2_000_000)  # a fleet well under the VM caps
+    validated = []
+    monkeypatch.setattr(sweep_forms, "validate", lambda s: validated.append(1))
+    monkeypatch.setattr(sweep_forms, "scenario_size", lambda s: validated.append(1) or (1, 1))
+    form = SweepForm(
+        {"x_param": "seed", "x_values": ",".join(map(str, range(1, 21))), "metric": "makespan_s"},
+        scenario=data,
+    )
+    assert not form.is_valid()
+    assert "each run of a sweep stores its own copy of the scenario" in form.non_field_errors()[0]
+    assert "(this one: 20 x 2.0 MB)" in form.non_field_errors()[0]
+    assert validated == []
+    few = SweepForm({"x_param": "seed", "x_values": "1,2", "metric": "makespan_s"}, scenario=tiny())
+    assert few.is_valid(), few.errors
+
+
 def test_a_sweep_over_one_parameter_twice_is_refused():
     form = SweepForm(
         {
