@@ -216,6 +216,12 @@ def sweep_results(sweep: Sweep) -> dict:
         [t + _left_words(c["left"]) for t, c in zip(trow, row, strict=True)]
         for trow, row in zip(shown["text"], grid, strict=True)
     ]
+    # ... and takes no colour on the heat map (nor a point on the lines): a shorter makespan
+    # got by leaving VMs where they were is not better, and a colour would rank it so
+    shown["z"] = [
+        [None if c["left"] else v for v, c in zip(zrow, row, strict=True)]
+        for zrow, row in zip(shown["z"], grid, strict=True)
+    ]
     return {
         "x_param": sweep.x_param,
         "x_label": param_name(sweep.x_param),  # the parameter in words, for the page
