@@ -189,3 +189,62 @@ def six_vms_with_flaky_targets() -> dict:
         failures={"target_failure": 0.3},
         caps={"per_source_host": 2},
     )
+
+
+# every host about full: no VM of the first host fits anywhere else, so the rollout blocks
+FULL_ZONE = {
+    "name": "full",
+    "seed": 1,
+    "fleet": {
+        "zone": "z",
+        "host": {"vcpus": 64, "memory": "64GiB", "nic": "10Gbit/s"},
+        "racks": [{"name": "r", "count": 1, "hosts": 4}],
+        "vms": {"per_host": 8, "memory": ["7GiB", "8GiB"], "vcpus": [1, 2], "mix": {"idle": 1}},
+    },
+    "policy": {"name": "qemu", "downtime_limit": "300ms"},
+    "events": [
+        {
+            "name": "patch",
+            "kind": "kernel_upgrade",
+            "scope": {"racks": ["r1"]},
+            "max_hosts_in_maintenance": 1,
+            "host_downtime": "5min",
+        }
+    ],
+}
+
+# heavy writers and caches on four small hosts, two out at once: with every host out at once
+# no VM has anywhere to go; with a 300 s downtime limit the rollout blocks
+MUNCHERS = {
+    "name": "munchers",
+    "seed": 1,
+    "fleet": {
+        "zone": "z",
+        "host": {"vcpus": 32, "memory": "64GiB", "nic": "10Gbit/s"},
+        "racks": [{"name": "rack", "count": 1, "hosts": 4, "uplink": "40Gbit/s"}],
+        "vms": {
+            "per_host": 8,
+            "memory": ["4GiB", "8GiB"],
+            "vcpus": [1, 4],
+            "mix": {"muncher": 0.5, "cache": 0.5},
+        },
+    },
+    "policy": {"name": "qemu", "downtime_limit": "300ms", "auto_converge": False},
+    "caps": {"per_source_host": 2, "per_target_host": 2, "global": 6},
+    "events": [
+        {
+            "name": "patch",
+            "kind": "kernel_upgrade",
+            "scope": {"racks": ["rack1"]},
+            "max_hosts_in_maintenance": 2,
+            "host_downtime": "10min",
+        }
+    ],
+}
+
+
+def munchers(**policy) -> dict:
+    """``MUNCHERS`` (a copy), its policy changed by ``policy``."""
+    data = copy.deepcopy(MUNCHERS)
+    data["policy"].update(policy)
+    return data

@@ -7,7 +7,7 @@ import pytest
 
 from migrationsim.cli import main
 
-from .fleet_support import PLAN_EVENT_KEYS, PLAN_KEYS
+from .fleet_support import PLAN_EVENT_KEYS, PLAN_KEYS, munchers
 
 SUMMARY_KEYS = {
     "vms",
@@ -537,39 +537,11 @@ def test_the_blackout_figures_say_they_are_each_vms_last_move(capsys):
     assert capsys.readouterr().out.splitlines()[2].endswith("8 over 300 ms")
 
 
-BLOCKED = {
-    "name": "blocked",
-    "seed": 1,
-    "fleet": {
-        "zone": "z",
-        "host": {"vcpus": 32, "memory": "64GiB", "nic": "10Gbit/s"},
-        "racks": [{"name": "rack", "count": 1, "hosts": 4, "uplink": "40Gbit/s"}],
-        "vms": {
-            "per_host": 8,
-            "memory": ["4GiB", "8GiB"],
-            "vcpus": [1, 4],
-            "mix": {"muncher": 0.5, "cache": 0.5},
-        },
-    },
-    "policy": {"name": "qemu", "downtime_limit": "300s", "auto_converge": False},
-    "caps": {"per_source_host": 2, "per_target_host": 2, "global": 6},
-    "events": [
-        {
-            "name": "patch",
-            "kind": "kernel_upgrade",
-            "scope": {"racks": ["rack1"]},
-            "max_hosts_in_maintenance": 2,
-            "host_downtime": "10min",
-        }
-    ],
-}
-
-
 def test_a_run_that_leaves_hosts_unpatched_says_which_and_why(capsys, tmp_path):
     """The run said 'makespan 36.4 s' and 'stuck 24' but never that none of the 4 hosts in
     scope was patched; the plan said it. The run says it now, by the plan's own code."""
     path = tmp_path / "blocked.json"
-    path.write_text(json.dumps(BLOCKED))
+    path.write_text(json.dumps(munchers(downtime_limit="300s")))
     assert main(["fleet", str(path)]) == 0
     text = capsys.readouterr().out
     assert "not handled: 4 hosts, 24 VMs" in text

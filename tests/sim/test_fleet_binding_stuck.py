@@ -6,32 +6,7 @@ makespan falls from 1 h 58 min to 0 ms (-100 %)"."""
 
 from migrationsim.fleet.plan import plan
 
-MUNCHERS = {
-    "name": "munchers",
-    "seed": 1,
-    "fleet": {
-        "zone": "z",
-        "host": {"vcpus": 32, "memory": "64GiB", "nic": "10Gbit/s"},
-        "racks": [{"name": "rack", "count": 1, "hosts": 4, "uplink": "40Gbit/s"}],
-        "vms": {
-            "per_host": 8,
-            "memory": ["4GiB", "8GiB"],
-            "vcpus": [1, 4],
-            "mix": {"muncher": 0.5, "cache": 0.5},
-        },
-    },
-    "policy": {"name": "qemu", "downtime_limit": "300ms", "auto_converge": False},
-    "caps": {"per_source_host": 2, "per_target_host": 2, "global": 6},
-    "events": [
-        {
-            "name": "patch",
-            "kind": "kernel_upgrade",
-            "scope": {"racks": ["rack1"]},
-            "max_hosts_in_maintenance": 2,
-            "host_downtime": "10min",
-        }
-    ],
-}
+from .fleet_support import MUNCHERS, munchers
 
 
 def test_a_relaxation_that_leaves_every_vm_stuck_is_never_the_binding_limit():
@@ -51,8 +26,7 @@ def test_a_plan_that_leaves_hosts_undone_names_what_keeps_them_undone_even_if_sl
     """With a 300 s downtime limit the munchers migrate in long blackouts and the rollout blocks:
     all 4 hosts are left not handled. Bigger NICs shortened that (incomplete) run, and the plan
     named them; only more capacity lets every host be handled, and it takes longer to do so."""
-    data = {**MUNCHERS, "policy": {**MUNCHERS["policy"], "downtime_limit": "300s"}}
-    result = plan(data)
+    result = plan(munchers(downtime_limit="300s"))
     binding = result["binding_limit"]
     rows = {r["constraint"]: r for r in binding["table"]}
     assert rows["capacity"]["unfinished_hosts"] == 0 < rows["nic"]["unfinished_hosts"]

@@ -7,27 +7,7 @@ from migrationsim.cli import main
 from migrationsim.fleet import FleetRun, parse_scenario, summarize
 from migrationsim.fleet.plan import plan
 
-FULL_ZONE = {
-    "name": "full",
-    "seed": 1,
-    "fleet": {
-        "zone": "z",
-        "host": {"vcpus": 64, "memory": "64GiB", "nic": "10Gbit/s"},
-        "racks": [{"name": "r", "count": 1, "hosts": 4}],
-        # every host about full: no VM of the first host fits anywhere else
-        "vms": {"per_host": 8, "memory": ["7GiB", "8GiB"], "vcpus": [1, 2], "mix": {"idle": 1}},
-    },
-    "policy": {"name": "qemu", "downtime_limit": "300ms"},
-    "events": [
-        {
-            "name": "patch",
-            "kind": "kernel_upgrade",
-            "scope": {"racks": ["r1"]},
-            "max_hosts_in_maintenance": 1,
-            "host_downtime": "5min",
-        }
-    ],
-}
+from .fleet_support import FULL_ZONE
 
 
 def test_the_vms_of_hosts_the_blocked_rollout_never_took_are_stuck_not_unaffected():

@@ -8,33 +8,12 @@ import pytest
 
 from playground.fleets.sweeps import create_sweep
 from playground.runs.pipeline import execute_run
+from tests.sim.fleet_support import FULL_ZONE
 
 from .fleet_support import tiny
 from .support import RecordingPublisher
 
 pytestmark = pytest.mark.django_db
-
-# every host about full: no VM of the first host fits anywhere else, the rollout blocks
-FULL_ZONE = {
-    "name": "full",
-    "seed": 1,
-    "fleet": {
-        "zone": "z",
-        "host": {"vcpus": 64, "memory": "64GiB", "nic": "10Gbit/s"},
-        "racks": [{"name": "r", "count": 1, "hosts": 4}],
-        "vms": {"per_host": 8, "memory": ["7GiB", "8GiB"], "vcpus": [1, 2], "mix": {"idle": 1}},
-    },
-    "policy": {"name": "qemu", "downtime_limit": "300ms"},
-    "events": [
-        {
-            "name": "patch",
-            "kind": "kernel_upgrade",
-            "scope": {"racks": ["r1"]},
-            "max_hosts_in_maintenance": 1,
-            "host_downtime": "5min",
-        }
-    ],
-}
 
 
 def _swept(scenario, visitor):
