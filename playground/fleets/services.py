@@ -121,11 +121,11 @@ def start_run(
     if approval:
         earlier = run_of_approval(approval)
         if earlier is not None:
-            return earlier
+            return _same_approval(earlier, fleet, visitor)
         try:
             return _new_run(scenario, fleet, plan, sweep, point, queue, visitor, approval, eta)
         except IntegrityError:  # the same approval, at the same moment, in another request
-            return FleetRun.objects.get(approval=approval)
+            return _same_approval(FleetRun.objects.get(approval=approval), fleet, visitor)
     return _new_run(scenario, fleet, plan, sweep, point, queue, visitor, approval, eta)
 
 
@@ -146,6 +146,32 @@ def _new_run(scenario, fleet, plan, sweep, point, queue, visitor, approval, eta)
         )
         if queue:
             pipeline.enqueue(run)
+    return run
+
+
+class ApprovalTaken(ValueError):
+    """An approval already used by a run of another fleet or another visitor."""
+
+
+ERROR_APPROVAL_TAKEN = (
+    "This approval was already used for another run. Reload the plan page and approve it again."
+)
+
+
+def approval_answers(run: FleetRun, fleet: Fleet | None, visitor: access.Visitor | None) -> bool:
+    """Was ``run`` started by this very approval of ``fleet``'s plan by ``visitor``? An approval
+    is a value the client sends: the same one sent for another fleet, or by another visitor,
+    is not a double click of it."""
+    if run.fleet_id != (fleet.pk if fleet is not None else None):
+        return False
+    if visitor is None:
+        return run.owner_id is None and not run.visitor_key
+    return access.owns(visitor, run)
+
+
+def _same_approval(run: FleetRun, fleet, visitor) -> FleetRun:
+    if not approval_answers(run, fleet, visitor):
+        raise ApprovalTaken(ERROR_APPROVAL_TAKEN)
     return run
 
 

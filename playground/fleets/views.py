@@ -278,6 +278,9 @@ def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
         approval = request.POST.get("approval", "")[:APPROVAL_CHARS]
         earlier = services.run_of_approval(approval)
         if earlier is not None:  # the same approval sent again (a double click): its run
+            if not services.approval_answers(earlier, fleet, access.for_request(request)):
+                refused = services.ERROR_APPROVAL_TAKEN  # another fleet's or visitor's: no run
+                return _plan_page(request, {**context, "refused": refused}, status=409)
             return redirect(earlier)
         try:
             limits.check(request, limits.RUNS)
@@ -295,6 +298,8 @@ def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
             )
         except Fleet.DoesNotExist:
             return errors.answer(request, 404, ERROR_DELETED_MEANWHILE)
+        except services.ApprovalTaken as taken:  # the same approval elsewhere, at that moment
+            return _plan_page(request, {**context, "refused": str(taken)}, status=409)
         return redirect(run)
     return _plan_page(request, context)
 

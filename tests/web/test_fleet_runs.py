@@ -226,6 +226,45 @@ def test_two_starts_of_one_approval_at_once_make_one_run(alice, monkeypatch):
     assert second.pk == first.pk and FleetRun.objects.count() == 1
 
 
+def test_one_approval_sent_for_another_fleet_or_by_another_visitor_is_refused(
+    alice, client, django_user_model, monkeypatch
+):
+    """The approval is a value the client sends: sent again for another fleet it went to the
+    first fleet's run (no run of the second, told as started), and sent by another visitor
+    it redirected them to (and named) the first visitor's run. Now a 409 saying so."""
+    from django.test import Client
+
+    monkeypatch.setattr(tasks.execute_run, "delay", lambda kind, run_id: None)
+    one = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
+    page = planned(client, f"/fleets/{one.pk}/plan/").content.decode()
+    approval = re.search(r'name="approval" value="([0-9a-f]{32})"', page).group(1)
+    first = client.post(f"/fleets/{one.pk}/plan/", {"approval": approval})
+    run = FleetRun.objects.get()
+    assert first.url == f"/fleets/runs/{run.pk}/"
+    other_scenario = tiny()
+    other_scenario["seed"] = 2
+    two = fleet_services.create_fleet(scenario=other_scenario, visitor=alice)
+    planned(client, f"/fleets/{two.pk}/plan/")
+    again = client.post(f"/fleets/{two.pk}/plan/", {"approval": approval})
+    assert again.status_code == 409 and b"already used" in again.content
+    from playground.accounts.access import Visitor
+
+    bob_user = django_user_model.objects.create_user("bob", password="bob-password-1")
+    bob = Client()
+    bob.force_login(bob_user)
+    bobs_fleet = fleet_services.create_fleet(
+        scenario=tiny(), visitor=Visitor(bob_user.pk, "", False, "bob")
+    )
+    planned(bob, f"/fleets/{bobs_fleet.pk}/plan/")
+    stolen = bob.post(f"/fleets/{bobs_fleet.pk}/plan/", {"approval": approval})
+    assert stolen.status_code == 409 and str(run.pk) not in stolen.get("Location", "")
+    assert FleetRun.objects.count() == 1
+    with pytest.raises(fleet_services.ApprovalTaken):
+        fleet_services.start_run(
+            scenario=tiny(), fleet=two, queue=False, visitor=alice, approval=approval
+        )
+
+
 # --- the task: frames, sequence numbers, batching -------------------------------------------
 
 
