@@ -49,6 +49,23 @@ def test_every_vm_reads_back_the_facts_its_built_fleet_gives(make, monkeypatch):
         assert read(data, header, slices, vm.name) == vm_facts(fleet, vm)
 
 
+def test_a_listed_vm_named_by_default_or_by_a_number_reads_back(monkeypatch):
+    """A listed VM without a name is named vm-<i> by the scenario, and a name written as a
+    number (YAML ``name: 12``) is the text '12': the roster looked for the raw value, so these
+    VMs (listed in the run's results) could not be opened while the run went (404)."""
+    monkeypatch.setattr(roster_module, "SLICE_VMS", 2)
+    data = listed()
+    data["fleet"]["vm_list"][0].pop("name")
+    data["fleet"]["vm_list"][1]["name"] = 12
+    data["fleet"]["vm_list"][2]["name"] = None
+    fleet = FleetRun(parse_scenario(data)).fleet
+    assert [vm.name for vm in fleet.vms] == ["vm-1", "12", "vm-3"]
+    header, slices = roster_parts(fleet)
+    for vm in fleet.vms:
+        assert read(data, header, slices, vm.name) == vm_facts(fleet, vm)
+    assert read(data, header, slices, "vm-2") is None
+
+
 def test_a_name_the_fleet_does_not_have_reads_as_none(monkeypatch):
     monkeypatch.setattr(roster_module, "SLICE_VMS", 7)
     data = drawn()
