@@ -256,6 +256,10 @@ def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
     scenario = fleet.scenario
     known = planning.find(scenario)
     if request.method == "POST" or known is None or known.status == RunStatus.FAILED:
+        try:  # seconds of CPU for a fleet listing its VMs: counted like any scenario checked
+            limits.check(request, limits.CHECKS)
+        except limits.RateLimited as error:
+            return limits.too_many(request, error)
         try:  # a done plan of this very scenario validated it (but a run is checked afresh)
             validate(scenario)
         except ScenarioError as exc:  # edited in the admin into something invalid

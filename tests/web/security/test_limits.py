@@ -247,6 +247,24 @@ def test_a_fleet_form_sent_counts_as_a_scenario_to_check(client, alice, settings
     assert checked == []
 
 
+def test_posts_to_a_plan_page_count_as_scenarios_to_check(client, alice, settings, monkeypatch):
+    """Every POST to the plan page (approve, with or without a plan done) validated the fleet's
+    whole scenario (1.5 s of CPU for 250,000 listed VMs) before any limit was looked at; a
+    visitor could repeat it without end. It now counts in PLAYGROUND_SCENARIO_CHECKS_PER_MINUTE
+    and, over it, nothing is validated."""
+    from playground.fleets import views
+
+    fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
+    settings.PLAYGROUND_SCENARIO_CHECKS_PER_MINUTE = 2
+    assert client.post(f"/fleets/{fleet.pk}/plan/").status_code == 409  # not planned yet
+    assert client.post(f"/fleets/{fleet.pk}/plan/").status_code == 409
+    checked, real = [], views.validate
+    monkeypatch.setattr(views, "validate", lambda *a: checked.append(1) or real(*a))
+    refused = client.post(f"/fleets/{fleet.pk}/plan/")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert "scenarios to check" in refused.content.decode() and checked == []
+
+
 # --- request bodies and uploads --------------------------------------------------------------------
 
 
