@@ -12,6 +12,7 @@ from migrationsim.fleet.text import scenario_size, validate
 
 from . import sweeps
 from .fields import TEXT_ATTRS
+from .sizes import vm_count
 
 ERROR_TOO_MANY_POINTS = f"at most {sweeps.MAX_SWEEP_POINTS} runs in a sweep"
 ERROR_SWEEP_TOO_BIG = (
@@ -135,6 +136,13 @@ class SweepForm(forms.Form):
                 None,
                 ERROR_SWEEP_TOO_MUCH_STORED + f" (this one: {points} x {chars / 1e6:.1f} MB)",
             )
+            return cleaned
+        try:  # no swept parameter changes how many VMs there are: known before validating
+            at_most = vm_count(self.scenario)
+        except (AttributeError, TypeError, ValueError):  # the engine says what is wrong below
+            at_most = 0
+        if at_most > sweeps.MAX_SWEEP_VMS_PER_RUN or at_most * points > sweeps.MAX_SWEEP_TOTAL_VMS:
+            self.add_error(None, ERROR_SWEEP_TOO_BIG + f" (this one: {points} x {at_most:,})")
             return cleaned
         for x in xs:  # each value must make a valid scenario; say which one does not
             try:

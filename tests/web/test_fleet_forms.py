@@ -310,6 +310,22 @@ def test_a_sweep_is_capped_in_the_scenario_copies_it_stores(monkeypatch):
     assert few.is_valid(), few.errors
 
 
+def test_a_sweep_of_too_many_vms_is_refused_before_any_value_is_validated(monkeypatch):
+    """A listed fleet of 130,000 VMs (7.9 MB, under the stored-size cap at 3 runs) was
+    validated once per value (3.2 s of CPU, before any limit counted the request) only to be
+    refused for its VMs, which no swept parameter changes. Refused first now."""
+    from playground.fleets import sweep_forms
+
+    data = tiny()
+    data["fleet"]["vm_list"] = [{"name": f"v{i}", "host": "r1-h1"} for i in range(40_000)]
+    validated = []
+    monkeypatch.setattr(sweep_forms, "validate", lambda s: validated.append(1))
+    monkeypatch.setattr(sweep_forms, "scenario_size", lambda s: validated.append(1) or (1, 1))
+    form = SweepForm({"x_param": "seed", "x_values": "1,2", "metric": "makespan_s"}, scenario=data)
+    assert not form.is_valid()
+    assert "(this one: 2 x 40,000)" in form.non_field_errors()[0] and validated == []
+
+
 def test_a_sweep_over_one_parameter_twice_is_refused():
     form = SweepForm(
         {
