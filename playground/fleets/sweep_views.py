@@ -34,6 +34,14 @@ def sweep_new(request: HttpRequest, fleet_id: int) -> HttpResponse:
             },
         )
         return render(request, "sweeps/new.html", _form_context(form, fleet))
+    try:  # before the grid is validated (seconds of CPU for a fleet listing its VMs)
+        limits.ensure_room(request, limits.SWEEPS)
+        limits.check(request, limits.CHECKS)
+    except limits.RateLimited as error:
+        again = SweepForm(initial=request.POST.dict(), scenario=scenario)  # (unbound: not checked)
+        again.cleaned_data = {}
+        again.add_error(None, error.message)
+        return limits.too_many(request, error, "sweeps/new.html", _form_context(again, fleet))
     form = SweepForm(request.POST, scenario=scenario)
     if not form.is_valid():
         return render(request, "sweeps/new.html", _form_context(form, fleet), status=422)

@@ -172,6 +172,33 @@ def test_sweeps_have_their_own_budget(client, alice, settings):
     assert Sweep.objects.count() == 1 and FleetRun.objects.count() == 2
 
 
+def test_a_sweep_over_the_budget_is_refused_before_its_grid_is_validated(
+    client, alice, settings, monkeypatch
+):
+    """Over PLAYGROUND_SWEEPS_PER_HOUR, every point of the grid was still validated (seconds
+    of CPU for a fleet listing its VMs) before the 429, and the form's checks were counted
+    nowhere. Now nothing is validated over the budget, and each form sent counts as a
+    scenario to check."""
+    from playground.fleets import sweep_forms
+
+    settings.PLAYGROUND_SWEEPS_PER_HOUR = 1
+    fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
+    sweep = {"x_param": "seed", "x_values": "1, 2", "metric": "makespan_s"}
+    assert client.post(f"/fleets/{fleet.pk}/sweep/", sweep).status_code == 302
+    validated = []
+    monkeypatch.setattr(sweep_forms, "scenario_size", lambda s: validated.append(1) or (1, 1))
+    response = client.post(f"/fleets/{fleet.pk}/sweep/", sweep)
+    page = response.content.decode()
+    assert response.status_code == 429 and "You started 1 sweeps in the last hour" in page
+    assert 'id="sweep-form"' in page and "1, 2" in page and validated == []
+    settings.PLAYGROUND_SWEEPS_PER_HOUR = 0
+    settings.PLAYGROUND_SCENARIO_CHECKS_PER_MINUTE = 1
+    assert client.post(f"/fleets/{fleet.pk}/sweep/", {**sweep, "x_values": "x"}).status_code == 422
+    refused = client.post(f"/fleets/{fleet.pk}/sweep/", sweep)
+    assert refused.status_code == 429 and "scenarios to check" in refused.content.decode()
+    assert validated == [] and Sweep.objects.count() == 1
+
+
 def test_fleets_saved_have_their_own_budget(client, alice, settings):
     """Each fleet is a stored scenario (megabytes for an upload listing its VMs): a visitor
     saves at most PLAYGROUND_FLEETS_PER_HOUR of them, from a preset or an upload alike; an
