@@ -36,6 +36,11 @@ ERROR_STORED_BEFORE_FACTS = (
     "opened one by one: re-run the fleet to open them"
 )
 
+ERROR_FAILED_UNBUILT = (
+    "this fleet run failed before a worker built its fleet, so it has no VMs to open: "
+    "see why on the run's page, and re-run the fleet"
+)
+
 
 class NotBuiltYet(Exception):
     """Neither the VM's row with its facts nor the run's roster exists: the run has not
@@ -72,7 +77,9 @@ def _facts_from_roster(run: FleetRun, vm_name: str) -> dict | None:
     header = FleetRunRoster.objects.filter(run=run, seq=0).values_list("data", flat=True).first()
     if header is None:
         raise NotBuiltYet(
-            ERROR_STORED_BEFORE_FACTS if run.status == RunStatus.DONE else ERROR_NOT_BUILT
+            {RunStatus.DONE: ERROR_STORED_BEFORE_FACTS, RunStatus.FAILED: ERROR_FAILED_UNBUILT}.get(
+                run.status, ERROR_NOT_BUILT
+            )
         )
     position = roster.position_of(run.scenario, vm_name)
     if position is None:

@@ -8,7 +8,8 @@ from migrationsim.fleet.single_vm import anatomy_params_of, vm_anatomy_params, w
 from playground.anatomy.models import Run
 from playground.anatomy.runner import events_for
 from playground.fleets import services as fleet_services
-from playground.fleets.models import FleetRunVm
+from playground.fleets.models import FleetRun, FleetRunVm
+from playground.runs.models import RunStatus
 from playground.runs.pipeline import execute_run
 
 from .fleet_support import tiny
@@ -253,6 +254,17 @@ def test_a_run_not_started_yet_answers_409_saying_when_its_vms_open(client, alic
     page = response.content.decode()
     assert "has not started yet" in page and "open the VM then" in page
     assert not Run.objects.exists()
+
+
+def test_a_run_that_failed_before_its_fleet_was_built_does_not_say_wait(client, alice):
+    """A run that failed before a worker built its fleet (no roster) answered 'has not started
+    yet ... open the VM then', as if waiting would open it; it says it failed."""
+    run = fleet_services.start_run(scenario=shared_links(), queue=False, visitor=alice)
+    FleetRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED)
+    response = client.post(f"/fleets/runs/{run.pk}/vms/vm-1/anatomy/")
+    page = response.content.decode()
+    assert response.status_code == 409 and "failed before a worker built its fleet" in page
+    assert "open the VM then" not in page and not Run.objects.exists()
 
 
 def test_a_name_the_roster_does_not_have_is_a_404_while_the_run_goes(client, alice):
