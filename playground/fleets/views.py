@@ -37,6 +37,10 @@ ERROR_DELETED_MEANWHILE = (
     "it again from the fleet list."
 )
 ERROR_NOT_PLANNED = "The plan is still being computed: approve it once it is shown."
+ERROR_PLAN_CHANGED = (
+    "The fleet was changed since this plan was shown (another tab?): nothing was started. "
+    "This is the plan of the fleet as it is now: approve it if it is what you want."
+)
 ERROR_PLAN_FAILED = (
     "The plan could not be computed, so there is nothing to approve: change the fleet, or plan "
     "again."
@@ -279,6 +283,9 @@ def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
             return _plan_page(request, {**context, "refused": refused}, status=409)
         if context["too_long"]:
             return _plan_page(request, context, status=422)
+        shown = request.POST.get("plan", "")
+        if shown and shown != row.key:  # approved a plan of the fleet as it was before an edit
+            return _plan_page(request, {**context, "refused": ERROR_PLAN_CHANGED}, status=409)
         approval = request.POST.get("approval", "")[:APPROVAL_CHARS]
         earlier = services.run_of_approval(approval)
         if earlier is not None:  # the same approval sent again (a double click): its run

@@ -211,6 +211,30 @@ def test_an_approval_sent_twice_starts_one_run(alice, client, monkeypatch):
     assert FleetRun.objects.count() == 2
 
 
+def test_approving_a_plan_of_the_fleet_before_an_edit_starts_nothing(alice, client, monkeypatch):
+    """The plan page of one version of a fleet, approved after the fleet was edited (another
+    tab) to a version whose plan is done too, started a run of the edited fleet: not the plan
+    the visitor read and approved. The page names its plan; another one is a 409 showing the
+    current plan."""
+    monkeypatch.setattr(tasks.execute_run, "delay", lambda kind, run_id: None)
+    fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
+    old_page = planned(client, f"/fleets/{fleet.pk}/plan/").content.decode()
+    approval = re.search(r'name="approval" value="([0-9a-f]{32})"', old_page).group(1)
+    shown = re.search(r'name="plan" value="([0-9a-f]{64})"', old_page).group(1)
+    edited = tiny()
+    edited["seed"] = 7
+    fleet_services.update_fleet(fleet=fleet, scenario=edited)
+    planned(client, f"/fleets/{fleet.pk}/plan/")
+    response = client.post(f"/fleets/{fleet.pk}/plan/", {"approval": approval, "plan": shown})
+    assert response.status_code == 409 and "changed since this plan was shown" in (
+        response.content.decode()
+    )
+    assert not FleetRun.objects.exists()
+    current = re.search(r'name="plan" value="([0-9a-f]{64})"', response.content.decode()).group(1)
+    again = client.post(f"/fleets/{fleet.pk}/plan/", {"approval": approval, "plan": current})
+    assert again.status_code == 302 and FleetRun.objects.get().seed == 7
+
+
 def test_two_starts_of_one_approval_at_once_make_one_run(alice, monkeypatch):
     """The check before the insert can pass in two requests at once: the database's unique
     approval keeps one row, and the second start returns it."""
