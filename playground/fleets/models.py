@@ -112,10 +112,15 @@ class Fleet(Owned):
 def listed_from(scenario: dict) -> dict:
     """The fleet list's columns of a scenario (``Fleet.listed_*``)."""
     name = lookup(scenario, "name", DEFAULTS)
+    try:  # read without validating: a fleet stored under older checks (the migration fills
+        # every stored fleet's) must not stop the migration or the fleet's every save
+        hosts, vms = host_count(scenario), vm_count(scenario)
+    except (AttributeError, TypeError, ValueError, OverflowError):
+        hosts = vms = 0
     return {
         "listed_name": str(None if name is ABSENT else name)[:200],  # as ``Fleet.name`` reads
-        "listed_hosts": host_count(scenario),
-        "listed_vms": vm_count(scenario),
+        "listed_hosts": max(0, hosts),  # (PositiveBigIntegerField: a CHECK in PostgreSQL)
+        "listed_vms": max(0, vms),
     }
 
 

@@ -53,3 +53,27 @@ def test_the_migration_fills_them_for_fleets_stored_before():
     stored = Fleet.objects.get(pk=pk)
     assert stored.listed_name == "demo"
     assert (stored.listed_hosts, stored.listed_vms) == (stored.host_count, stored.vm_count)
+
+
+@pytest.mark.parametrize(
+    "fleet",
+    [
+        "zone-a",
+        {"racks": [1]},
+        {"racks": [{"count": "many", "hosts": 2}]},
+        {"racks": [{"count": -3, "hosts": 2}]},
+        {"racks": [{"count": "inf", "hosts": 2}]},
+    ],
+)
+def test_columns_of_a_scenario_the_checks_never_saw_are_zero_not_an_error(fleet):
+    """The migration reads every stored fleet's scenario without validating it (and so does
+    every save): one stored under older checks, with a rack count that is not a number,
+    raised there (the migration stopped, a deploy with it) or gave a negative count that
+    PostgreSQL's positive column refuses."""
+    from playground.fleets.models import listed_from
+
+    assert listed_from({"name": "old", "fleet": fleet}) == {
+        "listed_name": "old",
+        "listed_hosts": 0,
+        "listed_vms": 0,
+    }
