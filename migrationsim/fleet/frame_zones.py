@@ -74,8 +74,9 @@ class ZoneTally:
 def racks_by_zone(data: dict, racks: list[dict]) -> list[dict]:
     """A summary's per-rack rows grouped by zone, in the scenario's order, each zone with its
     sums (hosts, VMs now, migrated out): what a results page shows of a region. Read from the
-    scenario's rack groups, without building the fleet."""
-    scenario = parse_scenario(data)
+    scenario's rack groups, without building the fleet (nor reading a listed fleet's VMs:
+    0.8 s a page view for 130,000 of them; the first VM stands in for the list)."""
+    scenario = parse_scenario(_racks_only(data))
     zone_of = dict(
         zip(
             rack_names_of(scenario.racks),
@@ -93,3 +94,13 @@ def racks_by_zone(data: dict, racks: list[dict]) -> list[dict]:
         for key in ("hosts", "vms_now", "migrated_out"):
             zone[key] += row.get(key) or 0
     return [{"zone": name, **zone} for name, zone in zones.items()]
+
+
+def _racks_only(data: dict) -> dict:
+    """``data`` with a listed fleet's VMs cut to the first: the racks and zones are the same,
+    and no rule reads a VM to refuse fewer of them."""
+    fleet = data.get("fleet") if isinstance(data, dict) else None
+    listed = fleet.get("vm_list") if isinstance(fleet, dict) else None
+    if not isinstance(listed, list) or len(listed) <= 1:
+        return data
+    return {**data, "fleet": {**fleet, "vm_list": listed[:1]}}
