@@ -256,6 +256,27 @@ def test_a_run_not_started_yet_answers_409_saying_when_its_vms_open(client, alic
     assert not Run.objects.exists()
 
 
+def test_a_listed_vm_anatomy_parses_that_vm_not_the_whole_list(client, alice, monkeypatch):
+    """Opening one VM of a run of a listed fleet parsed every listed VM (1.5 s of CPU a
+    request at 250,000): the scenario is now read with the list cut to that VM."""
+    from playground.anatomy import fleet_vm
+
+    data = tiny()
+    data["fleet"]["racks"] = [{"name": "r", "count": 1, "hosts": 3}]
+    data["fleet"]["vm_list"] = [
+        {"name": f"v{i}", "host": f"r1-h{i % 3 + 1}", "memory": "1GiB"} for i in range(40)
+    ]
+    del data["fleet"]["vms"]
+    run = fleet_services.start_run(scenario=data, queue=False, visitor=alice)
+    assert execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher()) is True
+    seen, real = [], fleet_vm.parse_scenario
+    monkeypatch.setattr(fleet_vm, "parse_scenario", lambda d: seen.append(d) or real(d))
+    response = client.post(f"/fleets/runs/{run.pk}/vms/v7/anatomy/")
+    assert response.status_code == 302 and Run.objects.count() == 1
+    assert [vm["name"] for vm in seen[0]["fleet"]["vm_list"]] == ["v7"]
+    assert Run.objects.get().params["fleet_vm"]["vm"] == "v7"
+
+
 def test_a_run_that_failed_before_its_fleet_was_built_does_not_say_wait(client, alice):
     """A run that failed before a worker built its fleet (no roster) answered 'has not started
     yet ... open the VM then', as if waiting would open it; it says it failed."""
