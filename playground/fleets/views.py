@@ -6,6 +6,7 @@ unknown id). A run's pages are in ``run_views``, its exports in ``exports``, swe
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from django.http import HttpRequest, HttpResponse
@@ -283,10 +284,13 @@ def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
             return _plan_page(request, {**context, "refused": refused}, status=409)
         if context["too_long"]:
             return _plan_page(request, context, status=422)
-        shown = request.POST.get("plan", "")
+        approval, shown = request.POST.get("approval", ""), request.POST.get("plan", "")
+        if (approval and not _APPROVAL.fullmatch(approval)) or (
+            shown and not _PLAN_KEY.fullmatch(shown)
+        ):  # not what a plan page sends (a NUL in it was PostgreSQL's ValueError, a 500)
+            return _plan_page(request, {**context, "refused": ERROR_BAD_APPROVAL}, status=400)
         if shown and shown != row.key:  # approved a plan of the fleet as it was before an edit
             return _plan_page(request, {**context, "refused": ERROR_PLAN_CHANGED}, status=409)
-        approval = request.POST.get("approval", "")[:APPROVAL_CHARS]
         earlier = services.run_of_approval(approval)
         if earlier is not None:  # the same approval sent again (a double click): its run
             if not services.approval_answers(earlier, fleet, access.for_request(request)):
@@ -335,6 +339,12 @@ def fleet_plan_status(request: HttpRequest, fleet_id: int) -> HttpResponse:
 
 
 APPROVAL_CHARS = 32
+_APPROVAL = re.compile(f"[0-9a-f]{{{APPROVAL_CHARS}}}")
+_PLAN_KEY = re.compile("[0-9a-f]{64}")
+ERROR_BAD_APPROVAL = (
+    "This approval is not one a plan page gives (approval: 32 hex digits, plan: 64): nothing "
+    "was started. Approve the plan below."
+)
 
 
 def _plan_context(fleet: Fleet, row) -> dict:

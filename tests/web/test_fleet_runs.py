@@ -235,6 +235,21 @@ def test_approving_a_plan_of_the_fleet_before_an_edit_starts_nothing(alice, clie
     assert again.status_code == 302 and FleetRun.objects.get().seed == 7
 
 
+@pytest.mark.parametrize(
+    "sent",
+    [{"approval": "a\x00" * 16}, {"approval": "x" * 5000}, {"approval": "A" * 32}, {"plan": "z"}],
+)
+def test_an_approval_no_plan_page_gives_is_a_400(alice, client, monkeypatch, sent):
+    """The approval was any text, cut to 32 characters: a NUL in it made PostgreSQL's driver
+    raise (a 500), and 5,000 characters became another approval than the one sent."""
+    monkeypatch.setattr(tasks.execute_run, "delay", lambda kind, run_id: None)
+    fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
+    planned(client, f"/fleets/{fleet.pk}/plan/")
+    response = client.post(f"/fleets/{fleet.pk}/plan/", sent)
+    assert response.status_code == 400 and "not one a plan page gives" in response.content.decode()
+    assert not FleetRun.objects.exists()
+
+
 def test_two_starts_of_one_approval_at_once_make_one_run(alice, monkeypatch):
     """The check before the insert can pass in two requests at once: the database's unique
     approval keeps one row, and the second start returns it."""
