@@ -141,6 +141,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "playground.accounts.access.VisitorMiddleware",
+    "playground.ops.errors.refuse_nul",  # a NUL in a lookup is PostgreSQL's DataError, a 500
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into our 429 page
 ]
 

@@ -124,3 +124,42 @@ def method_not_allowed_in_words(get_response):
             return words(request, get_response(request))
 
     return middleware
+
+
+ERROR_NUL = (
+    "The request holds a NUL character (%00), which no name, value or address here may hold."
+)
+
+
+def _holds_nul(request: HttpRequest) -> bool:
+    if "\x00" in request.path_info:
+        return True
+    queries = [request.GET]
+    if request.content_type == "application/x-www-form-urlencoded":  # (not an upload's body)
+        queries.append(request.POST)
+    return any(
+        "\x00" in key or any("\x00" in v for v in q.getlist(key)) for q in queries for key in q
+    )
+
+
+@sync_and_async_middleware
+def refuse_nul(get_response):
+    """A NUL anywhere in the address, the query or a form sent reached the database in a
+    lookup (a VM's, a host's, a sign-in's name): PostgreSQL's driver refuses text holding
+    one (psycopg's DataError), a 500. Refused at once: 400 in words."""
+
+    if iscoroutinefunction(get_response):
+
+        async def middleware(request):
+            if _holds_nul(request):
+                return answer(request, 400, ERROR_NUL)
+            return await get_response(request)
+
+    else:
+
+        def middleware(request):
+            if _holds_nul(request):
+                return answer(request, 400, ERROR_NUL)
+            return get_response(request)
+
+    return middleware
