@@ -43,6 +43,44 @@ def read_text(text: str, *, name: str = "") -> Any:
     said = f"{name} is " if name else ""
     if "\x00" in text:
         raise ScenarioError("scenario", f"{said}not text (it holds NUL bytes)")
+    data = _read_text(text, name, said)
+    if any(escape in text for escape in _NUL_ESCAPES):  # (else no value can hold one)
+        at = _nul_at(data, "")
+        if at is not None:
+            of = f" (in {name})" if name else ""
+            raise ScenarioError(at or "scenario", f"{NUL_WORDS}{of}")
+    return data
+
+
+# how JSON and YAML's double-quoted strings write a NUL
+_NUL_ESCAPES = ("\\0", "\\x00", "\\u0000", "\\U00000000")
+NUL_WORDS = (
+    "holds a NUL character (written \\u0000 or \\0), which no name or value may hold "
+    "(PostgreSQL stores none)"
+)
+
+
+def _nul_at(value: Any, path: str) -> str | None:
+    """The path of the first key or text holding a NUL character, or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and "\x00" in key:
+                return here.replace("\x00", "\\0")  # (the message must not hold it either)
+            found = _nul_at(item, here)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _nul_at(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
+
+
+def _read_text(text: str, name: str, said: str) -> Any:
     try:
         if text.lstrip().startswith(("{", "[")):
             return bounded.load_json(

@@ -181,3 +181,26 @@ def test_a_preset_is_read_once_per_process_and_every_caller_gets_a_copy_of_its_o
     assert second == load_scenario("demo").raw
     assert second["name"] != "changed by a caller" and second["fleet"]["racks"]
     text._preset_json.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "text, path",
+    [
+        ('{"name": "a\\u0000b"}', "name"),
+        ('{"fleet": {"vm_list": [{"name": "v\\u0000"}]}}', "fleet.vm_list[0].name"),
+        ('{"fleet": {"k\\u0000": 1}}', "fleet.k\\0"),  # a key, shown escaped
+        ('name: "x\\0y"\n', "name"),
+        ('events: [{name: "x\\x00"}]\n', "events[0].name"),
+    ],
+)
+def test_a_nul_written_as_an_escape_is_refused_naming_its_path(text, path):
+    """A NUL written as JSON's \\u0000 or YAML's \\0 was read into the scenario (only a raw NUL
+    byte was refused), and PostgreSQL's jsonb refuses \\u0000: storing the import was a 500."""
+    with pytest.raises(ScenarioError) as error:
+        read_text(text)
+    assert error.value.path == path and "NUL character" in error.value.message
+    assert "\x00" not in str(error.value)
+
+
+def test_a_backslash_and_a_zero_that_are_not_a_nul_are_read():
+    assert read_text('{"name": "a\\\\0", "b": "\\\\u0000"}') == {"name": "a\\0", "b": "\\u0000"}

@@ -43,3 +43,18 @@ def test_requests_without_a_nul_are_left_alone(client, alice):
     fleet = fleet_services.create_fleet(scenario=tiny(), visitor=alice)
     assert client.get(f"/fleets/{fleet.pk}/").status_code == 200
     assert client.get("/fleets/?q=x").status_code == 200
+
+
+def test_an_import_holding_an_escaped_nul_is_a_422_naming_where(client):
+    """JSON's \u0000 in an uploaded scenario was stored: PostgreSQL's jsonb refuses it, a 500."""
+    import json
+
+    from playground.fleets.models import Fleet
+
+    data = tiny(description="a\x00b")
+    response = client.post("/fleets/import/", {"text": json.dumps(data)})
+    assert response.status_code == 422
+    assert "description" in response.content.decode() and "NUL character" in (
+        response.content.decode()
+    )
+    assert not Fleet.objects.exists()
