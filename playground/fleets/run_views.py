@@ -102,7 +102,8 @@ def _speed_for(run: FleetRun) -> str:
 def fleet_run(request: HttpRequest, run_id: int) -> HttpResponse:
     token = request.GET.get("share", "")
     if token:  # the share link: remember it in this browser, then the page without the token
-        shared = FleetRun.objects.filter(pk=run_id).first()
+        # its id alone: any token, for any run, read the run's scenario, plan and series
+        shared = FleetRun.objects.filter(pk=run_id).only("pk").first()
         if shared is not None and access.accept_share(request, shared, token):
             return redirect(shared.get_absolute_url())
     run = run_or_404(request, run_id, FleetRun.objects.select_related("fleet", "sweep"))

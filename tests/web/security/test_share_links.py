@@ -67,6 +67,19 @@ def test_without_the_link_it_is_404(name, alices, anon_client, bob_client):
         assert stranger.get(_url(alices.fleet_run, name, alices.host)).status_code == 404
 
 
+def test_a_wrong_token_reads_nothing_of_the_run(alices, anon_client):
+    """A stranger's ``?share=`` with any token, for any run id, read the run's whole row (its
+    scenario, plan and series: megabytes for a listed fleet) before the token was checked."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = anon_client.get(f"/fleets/runs/{alices.fleet_run.pk}/?share=wrong")
+    assert response.status_code == 404
+    reads = [q["sql"] for q in queries if 'FROM "playground_fleetrun"' in q["sql"]]
+    assert reads and not any('"playground_fleetrun"."scenario"' in sql for sql in reads)
+
+
 def test_the_token_of_one_run_opens_no_other(alices, client):
     run_a, run_b = alices.fleet_run, alices.other_run
     token_a = share_token(run_a)
