@@ -33,7 +33,8 @@ LOG_SPOOL_BYTES = 16 * 1024 * 1024  # the compressed log stays in memory up to t
 def run_fleet(run: FleetRun, sink) -> Outcome:
     log = EventLog()
     stream = FleetStream(run.scenario, bucket_s=run.bucket_s, on_event=log.write)
-    store_roster(run.pk, stream.run.fleet)  # before anything moves: where each VM started
+    # before anything moves: where each VM started (fenced by the lease, as the frames are)
+    store_roster(run.pk, stream.run.fleet, lease=getattr(sink, "lease", None))
     # at most one publish interval's worth of frames at once: a message holds about that many
     pacer = FramePacer(
         settings.PLAYGROUND_FLEET_FRAMES_PER_S, burst_s=settings.PLAYGROUND_FLEET_PUBLISH_INTERVAL_S
@@ -115,11 +116,16 @@ class EventLog:
         self._file.close()
 
 
-def store_roster(run_id: int, fleet) -> None:
+def store_roster(run_id: int, fleet, *, lease=None) -> None:
     """Every VM's facts as the fleet was built (``migrationsim.fleet.roster``), stored at once
-    and before the first frame: a VM's anatomy opens from it while the run goes."""
+    and before the first frame: a VM's anatomy opens from it while the run goes. ``lease``:
+    the attempt's (``runs.leases``), renewed in the same transaction: a worker that lost the
+    run writes nothing, and two attempts never write at once (the renewal holds the run's
+    row), so neither finds the other's slices in its way."""
     header, slices = roster_parts(fleet)
     with transaction.atomic():
+        if lease is not None:
+            lease.renew()
         FleetRunRoster.objects.filter(run_id=run_id).delete()  # an earlier attempt's
         FleetRunRoster.objects.bulk_create(
             FleetRunRoster(run_id=run_id, seq=seq, data=data)

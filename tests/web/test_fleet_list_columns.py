@@ -77,3 +77,16 @@ def test_columns_of_a_scenario_the_checks_never_saw_are_zero_not_an_error(fleet)
         "listed_hosts": 0,
         "listed_vms": 0,
     }
+
+
+def test_the_migration_computes_the_columns_as_the_model_does_today():
+    """0007 keeps its own copy of the rule (a later change of ``listed_from`` must not change
+    what the migration did); today both give the same columns."""
+    import importlib
+
+    from playground.fleets.models import listed_from
+
+    frozen = importlib.import_module("playground.fleets.migrations.0007_fleet_list_columns")
+    odd = [{}, {"fleet": {"racks": [{"count": "many", "hosts": 2}]}}, {"name": 12}]
+    for scenario in [preset_scenario(p) for p in ("demo", "region", "heartbleed")] + odd:
+        assert frozen.listed_as_of_0007(scenario) == listed_from(scenario), scenario

@@ -311,3 +311,35 @@ def test_a_run_stored_before_facts_and_roster_says_so_and_builds_nothing(
     assert response.status_code == 409
     assert "re-run the fleet to open them" in response.content.decode()
     assert not Run.objects.exists()
+
+
+def test_a_worker_that_lost_the_run_stores_no_roster(alice):
+    """The roster is fenced like the frames: written with a renewal of the attempt's lease in
+    the same transaction. An attempt that lost the run (its lease taken over) writes nothing,
+    and two attempts never write at once (one's delete missed the other's uncommitted slices,
+    then its insert failed on their unique numbers)."""
+    from playground.fleets.models import FleetRun as FleetRunModel
+    from playground.fleets.models import FleetRunRoster
+    from playground.fleets.runner import store_roster
+    from playground.runs import leases
+
+    run = fleet_services.start_run(scenario=shared_links(), queue=False, visitor=alice)
+    fleet = build_fleet_of(run)
+    first = FleetRunModel.claim(run.pk, worker="a")
+    store_roster(run.pk, fleet, lease=leases.Lease(FleetRunModel, run.pk, first))
+    stored = FleetRunRoster.objects.filter(run=run).count()
+    assert stored >= 2
+    FleetRunModel.objects.filter(pk=run.pk).update(status="queued")  # the reaper's requeue
+    second = FleetRunModel.claim(run.pk, worker="b")
+    assert second != first
+    with pytest.raises(leases.LeaseLost):
+        store_roster(run.pk, fleet, lease=leases.Lease(FleetRunModel, run.pk, first))
+    assert FleetRunRoster.objects.filter(run=run).count() == stored  # the holder's, untouched
+    store_roster(run.pk, fleet, lease=leases.Lease(FleetRunModel, run.pk, second))
+    assert FleetRunRoster.objects.filter(run=run).count() == stored
+
+
+def build_fleet_of(run):
+    from migrationsim.fleet import FleetRun
+
+    return FleetRun(parse_scenario(run.scenario)).fleet

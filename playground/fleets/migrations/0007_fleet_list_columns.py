@@ -3,14 +3,37 @@
 from django.db import migrations, models
 
 
+def listed_as_of_0007(scenario):
+    """The fleet list's columns of a stored scenario, as this migration computes them (frozen
+    here: a later change of ``models.listed_from`` must not change what this migration did).
+    Read without validating: a fleet stored under older checks must not stop the migration."""
+    scenario = scenario if isinstance(scenario, dict) else {}
+    fleet = scenario.get("fleet") if isinstance(scenario.get("fleet"), dict) else {}
+    try:
+        hosts = sum(
+            int(float(group.get("count", 1))) * int(float(group.get("hosts", 0)))
+            for group in fleet.get("racks") or []
+        )
+        if fleet.get("vm_list"):
+            vms = len(fleet["vm_list"])
+        else:
+            vms_spec = fleet.get("vms") if isinstance(fleet.get("vms"), dict) else {}
+            vms = hosts * int(float(vms_spec.get("per_host", 8)))
+    except (AttributeError, TypeError, ValueError, OverflowError):
+        hosts = vms = 0
+    return {
+        "listed_name": str(scenario.get("name", "scenario"))[:200],
+        "listed_hosts": max(0, hosts),
+        "listed_vms": max(0, vms),
+    }
+
+
 def fill_listed_columns(apps, schema_editor):
     """The fleet list's columns of every stored fleet, from its scenario (one at a time)."""
-    from playground.fleets.models import listed_from
-
     Fleet = apps.get_model("fleets", "Fleet")
     for pk in Fleet.objects.values_list("pk", flat=True).iterator():
         scenario = Fleet.objects.values_list("scenario", flat=True).get(pk=pk)
-        Fleet.objects.filter(pk=pk).update(**listed_from(scenario or {}))
+        Fleet.objects.filter(pk=pk).update(**listed_as_of_0007(scenario or {}))
 
 
 class Migration(migrations.Migration):
