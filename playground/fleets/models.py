@@ -23,6 +23,7 @@ from playground.runs.models import LeasedRun, StoredEvent
 
 from .fields import DEFAULTS
 from .paths import ABSENT, lookup
+from .scenario_keys import scenario_key
 from .sizes import host_count, vm_count
 
 
@@ -41,6 +42,9 @@ class Fleet(Owned):
     listed_name = models.CharField(max_length=200, blank=True, default="")
     listed_hosts = models.PositiveBigIntegerField(default=0)
     listed_vms = models.PositiveBigIntegerField(default=0)
+    # the scenario's key (``scenario_keys``): the plan page's poll finds its plan by it, without
+    # reading and hashing the scenario every second
+    scenario_key = models.CharField(max_length=64, blank=True, default="", db_index=True)
 
     class Meta:
         db_table = "playground_fleet"
@@ -54,7 +58,7 @@ class Fleet(Owned):
 
     def save(self, *args, **kwargs) -> None:
         if "scenario" not in self.get_deferred_fields():
-            for field, value in listed_from(self.scenario).items():
+            for field, value in kept_beside(self.scenario).items():
                 setattr(self, field, value)
         super().save(*args, **kwargs)
 
@@ -107,6 +111,11 @@ class Fleet(Owned):
     @property
     def vm_count(self) -> int:
         return vm_count(self.scenario)
+
+
+def kept_beside(scenario: dict) -> dict:
+    """Every column a fleet keeps beside its scenario: the list's and the scenario's key."""
+    return {**listed_from(scenario), "scenario_key": scenario_key(scenario)}
 
 
 def listed_from(scenario: dict) -> dict:

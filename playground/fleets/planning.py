@@ -9,7 +9,6 @@ page shows "planning..." and polls until it is done, and approving reads the sto
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from django.db import IntegrityError, transaction
@@ -19,12 +18,9 @@ from playground.runs import pipeline
 from playground.runs.kinds import Outcome
 
 from .models import FleetPlan
+from .scenario_keys import scenario_key
 
-
-def scenario_key(scenario: dict) -> str:
-    """The same scenario (seed included), the same key, whatever the order of its keys."""
-    text = json.dumps(scenario, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+__all__ = ["compute_plan", "find", "plan_again", "plan_for", "scenario_key"]
 
 
 def plan_for(scenario: dict, *, before_queue=None) -> FleetPlan:
@@ -50,6 +46,11 @@ def find(scenario: dict, *, key: str = "") -> FleetPlan | None:
     """The scenario's plan row if there is one, without its copy of the scenario (megabytes of
     JSON for a listed fleet, read on every poll of the plan page otherwise; loaded if used)."""
     return FleetPlan.objects.filter(key=key or scenario_key(scenario)).defer("scenario").first()
+
+
+def find_by_key(key: str) -> FleetPlan | None:
+    """``find`` for a scenario known by its key only (``Fleet.scenario_key``)."""
+    return FleetPlan.objects.filter(key=key).defer("scenario").first() if key else None
 
 
 def plan_again(row: FleetPlan, *, before_queue=None) -> FleetPlan:

@@ -13,7 +13,7 @@ from migrationsim.fleet.text import preset_scenario
 from playground.accounts import access
 from playground.runs import pipeline
 
-from .models import Fleet, FleetRun, Sweep, listed_from
+from .models import Fleet, FleetRun, Sweep, kept_beside
 
 # --- fleets ------------------------------------------------------------------------------------
 
@@ -61,7 +61,7 @@ def update_fleet(*, fleet: Fleet, scenario: dict) -> Fleet:
     it was read (another tab): the save's UPDATE found no row (Django's DatabaseError, a 500)."""
     fleet.scenario = scenario
     fleet.updated = timezone.now()
-    listed = listed_from(scenario)
+    listed = kept_beside(scenario)
     for field, value in listed.items():
         setattr(fleet, field, value)
     if not Fleet.objects.filter(pk=fleet.pk).update(

@@ -324,13 +324,19 @@ def fleet_plan_status(request: HttpRequest, fleet_id: int) -> HttpResponse:
     """The "planning..." fragment the plan page (or the edit page's preview) polls with htmx:
     the worker's current step, or, once the plan is done or failed, the whole plan fragment in
     its place."""
-    fleet = fleet_or_404(request, fleet_id)
-    try:
-        row = planning.plan_for(  # the stored scenario, read only (no copy: polled every second)
-            fleet.scenario, before_queue=lambda: limits.check(request, limits.PLANS)
-        )
-    except limits.RateLimited as error:
-        return limits.too_many(request, error)
+    # polled every second: the plan found by the key kept beside the scenario, not by reading
+    # and hashing the scenario (megabytes for a listed fleet), which is read only to queue a plan
+    fleet = access.get_or_404(
+        Fleet.objects.defer("scenario"), access.for_request(request), pk=fleet_id
+    )
+    row = planning.find_by_key(fleet.scenario_key)
+    if row is None:
+        try:
+            row = planning.plan_for(
+                fleet.scenario, before_queue=lambda: limits.check(request, limits.PLANS)
+            )
+        except limits.RateLimited as error:
+            return limits.too_many(request, error)
     if row.is_finished:
         response = render(request, "fleets/_plan.html", _plan_context(fleet, row))
         response["HX-Retarget"], response["HX-Reswap"] = "#plan", "outerHTML"
