@@ -94,3 +94,13 @@ def left_unnamed(names, total) -> int:
         return max(0, int(total) - len(names or ()))
     except (TypeError, ValueError):
         return 0
+
+
+@register.filter
+def all_moved(not_handled) -> bool:
+    """Whether every host in scope was handled and every VM the engine lists as not handled moved
+    all the same (``not_converged``: migrated, but pre-copy did not converge)."""
+    if not not_handled or not_handled.get("hosts_total"):
+        return False
+    rows = not_handled.get("vms") or ()
+    return bool(rows) and all(row.get("outcome") == "not_converged" for row in rows)
