@@ -69,6 +69,8 @@ def anatomy_params(*, run: FleetRun, vm_name: str) -> dict | None:
         params, link_rates, data.get("switch_bps"), data.get("convergence_s")
     )
     params["fleet_vm"]["bandwidth"] = "fleet" if link_rates else "nic_share"
+    if row is None and run.status != RunStatus.DONE:  # under way: it may migrate yet
+        params["fleet_vm"]["run_under_way"] = True
     return params
 
 

@@ -239,6 +239,10 @@ def test_a_vm_of_a_run_under_way_opens_from_the_roster_without_building_the_flee
     run.refresh_from_db()
     assert single.params["fleet_vm"]["fleet_run"] == run.pk
     assert single.params["fleet_vm"]["bandwidth"] == "nic_share"  # no row yet: its NIC's share
+    # the run was under way: the page must not say the VM "did not migrate in that run"
+    page = client.get(single.get_absolute_url()).content.decode()
+    assert "did not migrate in that run" not in page
+    assert "The fleet run was still going when this VM was opened" in page
     row = run.vms.get(name="vm-5")  # what the finished run stored gives the same VM
     assert (
         single.params["memory"]
