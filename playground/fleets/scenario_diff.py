@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from migrationsim.spec import POLICY_DEFAULTS
+
 from .field_kinds import MIX_SHARE, PERCENT
 from .fields import DEFAULTS, EVENT_DEFAULTS, EVENT_FIELDS, EVENT_KINDS, FLEET_FIELDS
 from .labels import parameter
@@ -117,9 +119,29 @@ def _amount(path: str, value: Any, row=None, default: Any = None) -> Any:
     return value
 
 
-def _cell(path: str, value: Any, differs: bool) -> dict:
+POLICY_CAP = "policy.max_bandwidth"
+
+
+def _policy_cap(scenario: dict) -> tuple[str, Any]:
+    """The per-migration cap a scenario that sets none runs with: its policy's (qemu's 128 MiB/s,
+    none for the others), as the engine reads it (``binding._max_bandwidth``)."""
+    policy = scenario.get("policy") if isinstance(scenario, dict) else None
+    name = policy.get("policy", "qemu") if isinstance(policy, dict) else "qemu"
+    return str(name), POLICY_DEFAULTS.get(name, {}).get("max_bandwidth", ABSENT)
+
+
+def _cell(path: str, value: Any, differs: bool, scenario: dict | None = None) -> dict:
     if value is not ABSENT:
         return {"text": shown(path, value), "absent": False, "differs": differs}
+    if path == POLICY_CAP and scenario is not None:
+        name, cap = _policy_cap(scenario)
+        if cap is not ABSENT:
+            said = "none" if cap is None else shown(path, cap)
+            return {
+                "text": f"{said} (the {name} policy's default)",
+                "absent": True,
+                "differs": differs,
+            }
     default = _default(path)
     if default is ABSENT:
         return {"text": "not set", "absent": True, "differs": differs}
@@ -144,12 +166,21 @@ def differing_parameters(scenarios: list[dict]) -> dict:
         if all(v == values[0] for v in values[1:]):
             continue  # written alike (a VM list of 100,000 VMs was read through, path by path)
         row, default = parameter(path), _default(path)
-        effective = [_amount(path, default if v is ABSENT else v, row, default) for v in values]
+        assumed = [default] * len(values)
+        if path == POLICY_CAP:  # the policy's own cap (qemu: 128 MiB/s), not "not set"
+            assumed = [_policy_cap(s)[1] for s in scenarios]
+        effective = [
+            _amount(path, a if v is ABSENT else v, row, default)
+            for v, a in zip(values, assumed, strict=True)
+        ]
         if all(v == effective[0] for v in effective[1:]):
             continue  # the same, or left out where the engine assumes the same
         if len(rows) >= MAX_ROWS:
             more += 1  # counted, not shown: no cells to write
             continue
-        cells = [_cell(path, v, e != effective[0]) for v, e in zip(values, effective, strict=True)]
+        cells = [
+            _cell(path, v, e != effective[0], s)
+            for v, e, s in zip(values, effective, scenarios, strict=True)
+        ]
         rows.append({"path": path, "label": row.label, "cells": cells})
     return {"rows": rows, "more": more}

@@ -324,3 +324,22 @@ def test_a_vm_list_the_runs_share_is_not_read_path_by_path(monkeypatch):
     assert set(rows) == {"seed", "fleet.vm_list[19999].host", "fleet.vm_list[19999].memory"}
     assert [c["text"] for c in rows["seed"]["cells"]] == ["1", "2", "3", "4", "5", "6"]
     assert len(asked) < 50  # the paths that differ, not 40,000 of them per run
+
+
+def test_a_bandwidth_cap_left_out_is_the_policys_own_not_said_as_not_set():
+    """Compare said "Bandwidth cap per migration: not set | 64MiB/s" for a demo run whose plan
+    named its cap, qemu's 128 MiB/s (1.07 Gbit/s); a run that types 128MiB/s runs the same."""
+    base = tiny()
+    capped = tiny(policy={**base.get("policy", {}), "max_bandwidth": "64MiB/s"})
+    (row,) = differing_parameters([base, capped])["rows"]
+    assert row["path"] == "policy.max_bandwidth"
+    first = row["cells"][0]["text"]
+    assert "not set" not in first and first == "1.07 Gbit/s (the qemu policy's default)"
+    same = tiny(policy={**base.get("policy", {}), "max_bandwidth": "128MiB/s"})
+    assert differing_parameters([base, same])["rows"] == []
+    textbook = {**base.get("policy", {}), "policy": "textbook"}
+    rows = differing_parameters(
+        [tiny(policy=textbook), tiny(policy={**textbook, "max_bandwidth": "1GB/s"})]
+    )
+    cap = next(r for r in rows["rows"] if r["path"] == "policy.max_bandwidth")
+    assert cap["cells"][0]["text"] == "none (the textbook policy's default)"
