@@ -116,6 +116,11 @@ class FleetStream:
         self.hosts_done = 0
         self._host_events_left: dict[str, int] = {}
         self._last_links: dict = {"links": [], "in_flight_by_rack": {}}
+        # every host some event names is in scope from the first frame, as the plan counts them
+        # (a region's later zones are "waiting their turn", not "0 / 0 hosts"), events to come too
+        self._in_scope: set[str] = set()
+        for ev in self.run.scenario.events:
+            self._count_in_scope(self.run.scope(ev))
         self._reset()
         # for the comparison charts, kept for the whole run
         self.series: dict[str, list] = {
@@ -128,6 +133,13 @@ class FleetStream:
         }
         self.blackouts: list[float] = []
         self.completed = 0
+
+    def _count_in_scope(self, hosts) -> None:
+        for host in hosts:
+            if host.name not in self._in_scope:
+                self._in_scope.add(host.name)
+                self.zone_tally.scope[self._rack_of_host[host.name]] += 1
+        self.hosts_scope = len(self._in_scope)
 
     def _reset(self) -> None:
         self._segments: list = []
@@ -257,10 +269,8 @@ class FleetStream:
                 if left == 0 and host.name in self._host_events_left:
                     self.hosts_done -= 1  # through an earlier event, named again
                     self.zone_tally.done[rack] -= 1
-                elif left == 0:
-                    self.zone_tally.scope[rack] += 1
                 self._host_events_left[host.name] = left + 1
-            self.hosts_scope = len(self._host_events_left)
+            self._count_in_scope(controller.hosts if controller is not None else ())
             self._notes.append(
                 [
                     t,

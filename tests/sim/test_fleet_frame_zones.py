@@ -90,3 +90,13 @@ def test_racks_by_zone_reads_the_racks_not_every_listed_vm(monkeypatch):
     monkeypatch.setattr(frame_zones, "parse_scenario", lambda d: seen.append(d) or real(d))
     frame_zones.racks_by_zone(data, rows)
     assert len(seen[0]["fleet"]["vm_list"]) == 1
+
+
+def test_every_zone_an_event_names_is_in_scope_from_the_first_frame():
+    """region: the page said "408 / 4,000 hosts" and "region-1-b 0 / 0 hosts done" beside a
+    plan of 16,000 hosts in scope: hosts of events to come are in scope, waiting their turn."""
+    frames = _frames(small_region(3, 4))
+    first = frames[0]
+    assert first["hosts"]["scope"] == 4 * 48 == frames[-1]["hosts"]["scope"]
+    assert all(z["scope"] == 48 for z in first["zones"].values())
+    assert all(state[0] == 16 for state in first["racks"].values())
