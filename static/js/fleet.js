@@ -111,6 +111,7 @@
     // the main thread for all seven charts at once (a region's charts took 100-700 ms together)
     if (!pending.length && dirty && now - lastDraw >= REDRAW_MS) { pending = drawSteps(); lastDraw = now; dirty = false; }
     if (pending.length) pending.shift()();
+    if (status === "done" && played === frames.length && acc.t.length) clock.settle(acc.t[acc.t.length - 1]);
     if (status === "done" && played === frames.length && !resultsLoaded) loadResults();
     if (clock.playing && status === "done" && frames.length && played === frames.length) setPlaying(false, true);
     requestAnimationFrame(tick);
