@@ -536,3 +536,16 @@ def test_a_sliced_sentence_says_its_makespan_is_the_slices(monkeypatch):
     assert "binds (on the slice): with " in limit["sentence"]
     assert f"the slice's makespan falls from {base} to " in limit["sentence"]
     assert "the makespan" not in limit["sentence"]
+
+
+def test_a_share_of_hosts_out_at_once_is_shown_as_written_with_its_count():
+    """heartbleed's plan said "hosts-out-at-once limit (5)" under an event of 15 % of 1,600
+    hosts (240): the 5 was the slice's. The share is named with the count it gives there."""
+    whole = parse_scenario(preset_scenario("heartbleed"))
+    row = next(r for r in relaxations(whole) if r["name"] == "hosts_at_once")
+    assert row["current"] == "15%, 240 of 1,600 hosts"
+    sliced, _ = slice_of(whole, 25_600, 16)
+    row = next(r for r in relaxations(sliced) if r["name"] == "hosts_at_once")
+    assert row["current"].startswith("15%, ") and row["current"].endswith(" hosts")
+    demo = parse_scenario(preset_scenario("demo"))  # a count stays a count
+    assert next(r for r in relaxations(demo) if r["name"] == "hosts_at_once")["current"] == "2"
