@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from migrationsim import build_spec, simulate, stream
+from migrationsim import build_spec, outcomes, simulate, stream
 from migrationsim.migration import MigrationResult
 from migrationsim.phases import POST_MIGRATION_BROWNOUT, PRE_MIGRATION_BROWNOUT
 
@@ -253,7 +253,8 @@ def teach_write_heavy(runs: Mapping[str, Any]) -> Outcome:
         )
     happened = (
         f"The run {'converged' if result.stop.converged else 'did not converge'} "
-        f"({result.stop.reason.replace('_', ' ')}, {result.outcome})."
+        f"({'' if result.stop.converged else outcomes.label(result.stop.reason) + '; '}"
+        f"outcome: {outcomes.label(result.outcome)})."
     )
     return Outcome(
         answer=answer,

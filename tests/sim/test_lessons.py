@@ -68,6 +68,13 @@ def test_write_heavy_says_the_runs_own_numbers():
     assert result.stop.message in said
 
 
+def test_write_heavy_says_why_it_stopped_in_words_not_codes():
+    """The page said "The run did not converge (timeout abort, aborted)": two codes in a row."""
+    verdict = get("write-heavy-never-converges").outcome().verdict
+    assert "timeout abort, aborted" not in verdict
+    assert "(completion timeout: abort; outcome: aborted)" in verdict
+
+
 def test_write_heavy_changed_to_a_light_writer_converges_and_says_so():
     lesson = get("write-heavy-never-converges")
     before = lesson.outcome()
