@@ -90,6 +90,16 @@ def test_write_heavy_changed_to_a_light_writer_converges_and_says_so():
 # --- 2. the downtime limit ----------------------------------------------------------------------
 
 
+def test_downtime_limit_names_the_rest_of_the_writes_beside_the_hot_set():
+    """The page said "Pending never fell below 83.8 MiB" and, of the same guest, that its writes
+    "land in the same 81.9 MiB ... never more than the memory written to": the other working
+    set (40 Mbit/s over 2.4 GiB) is what pending holds beyond the hot one."""
+    said = text(get("downtime-limit-trade").outcome())
+    assert "never more than the memory written to" not in said
+    assert "rewritten again and again (the other 40 Mbit/s spread over 2.4 GiB)" in said
+    assert "the 81.9 MiB plus the little of the rest it touched meanwhile" in said
+
+
 def test_downtime_limit_compares_both_runs_numbers():
     lesson = get("downtime-limit-trade")
     tight, loose = run_of(lesson, "tight"), run_of(lesson, "loose")
