@@ -20,15 +20,15 @@ from playground.runs.kinds import Outcome
 from .models import FleetPlan
 from .scenario_keys import scenario_key
 
-__all__ = ["compute_plan", "find", "plan_again", "plan_for", "scenario_key"]
+__all__ = ["compute_plan", "find_by_key", "plan_again", "plan_for", "scenario_key"]
 
 
-def plan_for(scenario: dict, *, before_queue=None) -> FleetPlan:
+def plan_for(scenario: dict, *, before_queue=None, key: str = "") -> FleetPlan:
     """The scenario's plan: done, or queued (or being computed) by a worker.
     ``before_queue()``: called before a new plan is queued (a visitor's rate limit: computing a
     plan costs a worker as much as a run); it may raise to refuse."""
-    key = scenario_key(scenario)
-    found = find(scenario, key=key)
+    key = key or scenario_key(scenario)  # (a fleet keeps its scenario's key: no hash again)
+    found = find_by_key(key)
     if found is not None:
         return found
     if before_queue is not None:
@@ -42,14 +42,10 @@ def plan_for(scenario: dict, *, before_queue=None) -> FleetPlan:
     return row
 
 
-def find(scenario: dict, *, key: str = "") -> FleetPlan | None:
-    """The scenario's plan row if there is one, without its copy of the scenario (megabytes of
-    JSON for a listed fleet, read on every poll of the plan page otherwise; loaded if used)."""
-    return FleetPlan.objects.filter(key=key or scenario_key(scenario)).defer("scenario").first()
-
-
 def find_by_key(key: str) -> FleetPlan | None:
-    """``find`` for a scenario known by its key only (``Fleet.scenario_key``)."""
+    """The plan row of the scenario with this key (``scenario_key``; a fleet keeps it as
+    ``Fleet.scenario_key``), without its copy of the scenario (megabytes of JSON for a listed
+    fleet, read on every poll of the plan page otherwise; loaded if used)."""
     return FleetPlan.objects.filter(key=key).defer("scenario").first() if key else None
 
 

@@ -118,34 +118,28 @@ def start_run(
     ``approval``: the plan page's approval it answers; a second run of the same approval (a
     double click, a form sent again) is not made: the first is returned."""
     eta = (plan or {}).get("eta_s")
-    if approval:
+    try:
+        with transaction.atomic():
+            fleet_still_there(fleet)
+            run = FleetRun.objects.create(
+                fleet=fleet,
+                sweep=sweep,
+                sweep_point=point or {},
+                name=str(scenario.get("name", ""))[:120],
+                seed=int(scenario.get("seed", 1)),
+                scenario=scenario,
+                plan=_storable_plan(plan or {}),
+                bucket_s=bucket_for(eta),
+                approval=approval,
+                **access.owner_fields(visitor),
+            )
+            if queue:
+                pipeline.enqueue(run)
+    except IntegrityError:  # the same approval already started a run (unique): that one
         earlier = run_of_approval(approval)
-        if earlier is not None:
-            return _same_approval(earlier, fleet, visitor)
-        try:
-            return _new_run(scenario, fleet, plan, sweep, point, queue, visitor, approval, eta)
-        except IntegrityError:  # the same approval, at the same moment, in another request
-            return _same_approval(FleetRun.objects.get(approval=approval), fleet, visitor)
-    return _new_run(scenario, fleet, plan, sweep, point, queue, visitor, approval, eta)
-
-
-def _new_run(scenario, fleet, plan, sweep, point, queue, visitor, approval, eta) -> FleetRun:
-    with transaction.atomic():
-        fleet_still_there(fleet)
-        run = FleetRun.objects.create(
-            fleet=fleet,
-            sweep=sweep,
-            sweep_point=point or {},
-            name=str(scenario.get("name", ""))[:120],
-            seed=int(scenario.get("seed", 1)),
-            scenario=scenario,
-            plan=_storable_plan(plan or {}),
-            bucket_s=bucket_for(eta),
-            approval=approval,
-            **access.owner_fields(visitor),
-        )
-        if queue:
-            pipeline.enqueue(run)
+        if earlier is None:
+            raise
+        return _same_approval(earlier, fleet, visitor)
     return run
 
 

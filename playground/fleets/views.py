@@ -259,7 +259,7 @@ def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
     # read only here (a run stores its own copy): a deep copy of a listed fleet of 256,000
     # VMs took a second, and validating it two more, on every visit of the page
     scenario = fleet.scenario
-    known = planning.find(scenario)
+    known = planning.find_by_key(fleet.scenario_key)
     if request.method == "POST" or known is None or known.status == RunStatus.FAILED:
         try:  # seconds of CPU for a fleet listing its VMs: counted like any scenario checked
             limits.check(request, limits.CHECKS)
@@ -271,7 +271,7 @@ def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
             return _plan_page(request, {"fleet": fleet, "error": str(exc)}, status=422)
     counted = lambda: limits.check(request, limits.PLANS)  # noqa: E731
     try:
-        row = planning.plan_for(scenario, before_queue=counted)
+        row = planning.plan_for(scenario, before_queue=counted, key=fleet.scenario_key)
         if request.method == "POST" and row.status == RunStatus.FAILED and "again" in request.POST:
             planning.plan_again(row, before_queue=counted)
             return redirect("fleet-plan", fleet.pk)
@@ -333,7 +333,9 @@ def fleet_plan_status(request: HttpRequest, fleet_id: int) -> HttpResponse:
     if row is None:
         try:
             row = planning.plan_for(
-                fleet.scenario, before_queue=lambda: limits.check(request, limits.PLANS)
+                fleet.scenario,
+                before_queue=lambda: limits.check(request, limits.PLANS),
+                key=fleet.scenario_key,
             )
         except limits.RateLimited as error:
             return limits.too_many(request, error)
