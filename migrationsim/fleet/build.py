@@ -6,7 +6,7 @@ import random
 from itertools import accumulate
 
 from .model import Fleet, Host, HostTable, Rack, Vm
-from .scenario import Scenario, rack_names_of
+from .scenario import Scenario, default_vm_name, rack_names_of
 
 GIB = 1024**3
 
@@ -67,7 +67,7 @@ def build_fleet(scenario: Scenario, rng: random.Random) -> Fleet:
             terminate = rng.random() < mix.terminate_share
             vm = Vm(
                 id=vm_id,
-                name=f"vm-{vm_id + 1}",
+                name=default_vm_name(vm_id),
                 host=host.id,
                 memory_bytes=float(memory),
                 vcpus=vcpus,

@@ -19,11 +19,12 @@ import json
 import re
 import zlib
 
+from .scenario import default_vm_name
 from .single_vm import FACTS
 
 SLICE_VMS = 16_384
 
-_DRAWN_NAME = re.compile(r"vm-([1-9][0-9]{0,8})")
+_DRAWN_NAME = re.compile(r"vm-([1-9][0-9]{0,8})")  # ``default_vm_name``'s, read back
 
 
 def _pack(value) -> bytes:
@@ -70,19 +71,19 @@ def position_of(scenario: dict, vm_name: str) -> int | None:
     a drawn fleet may have made fewer VMs than its name says: the slice says so)."""
     listed = (scenario.get("fleet") or {}).get("vm_list")
     if listed:
-        return next((i for i, spec in enumerate(listed) if _listed_name(spec, i) == vm_name), None)
+        return next((i for i, spec in enumerate(listed) if listed_name(spec, i) == vm_name), None)
     match = _DRAWN_NAME.fullmatch(vm_name)
     return int(match.group(1)) - 1 if match else None
 
 
-def _listed_name(spec, i: int) -> str | None:
+def listed_name(spec, i: int) -> str | None:
     """The name the scenario gives the ``i``-th listed VM: its own (a number is read as its
     text, ``12`` as ``"12"``), or ``vm-<i+1>`` when it has none (``scenario._vm_list``)."""
     if not isinstance(spec, dict):
         return None
     name = spec.get("name")
     if name is None:
-        return f"vm-{i + 1}"
+        return default_vm_name(i)
     if isinstance(name, bool) or not isinstance(name, (str, int)):
         return None
     return str(name)

@@ -280,6 +280,12 @@ def _text(value: Any, limit: int = 200) -> str:
     return text
 
 
+def default_vm_name(index: int) -> str:
+    """The name of the VM at ``index`` (from 0) of a drawn fleet, or of a listed one that gives
+    it none: ``vm-1``, ``vm-2``... (``build.py``, ``roster.py`` read names by this rule)."""
+    return f"vm-{index + 1}"
+
+
 def _vm_name(value: Any) -> str:
     """A listed VM's name: text that can be one segment of a URL path, since its anatomy
     (``/fleets/runs/<id>/vms/<name>/anatomy/``) and a rehearsal guest's metadata server are
@@ -642,7 +648,7 @@ def _vm_list(fleet: _Reader, groups: list[RackGroup]) -> tuple:
     vms, names = [], set()
     for i, item in enumerate(raw):
         vm = _Reader(item, f"fleet.vm_list[{i}]")
-        name = vm.get("name", _vm_name, f"vm-{i + 1}")
+        name = vm.get("name", _vm_name, default_vm_name(i))
         if name in names:
             raise ScenarioError(vm.at("name"), f"{name!r} is listed twice")
         names.add(name)
