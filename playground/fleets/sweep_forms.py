@@ -8,7 +8,7 @@ import json
 from django import forms
 
 from migrationsim.fleet.scenario import ScenarioError
-from migrationsim.fleet.text import scenario_size, validate
+from migrationsim.fleet.text import validate
 
 from . import sweeps
 from .fields import TEXT_ATTRS
@@ -137,7 +137,9 @@ class SweepForm(forms.Form):
                 ERROR_SWEEP_TOO_MUCH_STORED + f" (this one: {points} x {chars / 1e6:.1f} MB)",
             )
             return cleaned
-        try:  # no swept parameter changes how many VMs there are: known before validating
+        # no swept parameter changes how many VMs there are (at most: a full host takes fewer),
+        # so the caps are checked once, before any value is validated
+        try:
             at_most = vm_count(self.scenario)
         except (AttributeError, TypeError, ValueError):  # the engine says what is wrong below
             at_most = 0
@@ -146,8 +148,7 @@ class SweepForm(forms.Form):
             return cleaned
         for x in xs:  # each value must make a valid scenario; say which one does not
             try:
-                s = sweeps.set_path(self.scenario, cleaned["x_param"], x)
-                hosts, vms = scenario_size(s)
+                validate(sweeps.set_path(self.scenario, cleaned["x_param"], x))
             except ScenarioError as exc:
                 self.add_error("x_values", f"{x}: {exc}")
                 return cleaned
@@ -157,9 +158,6 @@ class SweepForm(forms.Form):
             except ScenarioError as exc:
                 self.add_error("y_values", f"{y}: {exc}")
                 return cleaned
-        if vms > sweeps.MAX_SWEEP_VMS_PER_RUN or vms * points > sweeps.MAX_SWEEP_TOTAL_VMS:
-            self.add_error(None, ERROR_SWEEP_TOO_BIG + f" (this one: {points} x {vms:,})")
-            return cleaned
         if ys and not self._every_pair_valid(xs, ys):
             return cleaned
         cleaned["xs"], cleaned["ys"] = xs, ys

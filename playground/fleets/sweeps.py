@@ -130,23 +130,7 @@ def create_sweep(
     """A sweep and one queued run per combination; each run is a task of its own, so every
     available worker takes some. All or nothing (``Fleet.DoesNotExist`` when ``fleet`` was
     deleted since it was read)."""
-    with transaction.atomic():
-        fleet_still_there(fleet)
-        return _create_sweep(
-            fleet=fleet,
-            scenario=scenario,
-            x_param=x_param,
-            x_values=x_values,
-            y_param=y_param,
-            y_values=y_values,
-            metric=metric,
-            visitor=visitor,
-        )
-
-
-def _create_sweep(
-    *, fleet, scenario, x_param, x_values, y_param, y_values, metric, visitor
-) -> Sweep:
+    fleet_still_there(fleet)
     sweep = Sweep.objects.create(
         fleet=fleet,
         name=str(scenario.get("name", ""))[:120],

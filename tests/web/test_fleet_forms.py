@@ -297,7 +297,6 @@ def test_a_sweep_is_capped_in_the_scenario_copies_it_stores(monkeypatch):
     data = tiny(description="x" * 2_000_000)  # a fleet well under the VM caps
     validated = []
     monkeypatch.setattr(sweep_forms, "validate", lambda s: validated.append(1))
-    monkeypatch.setattr(sweep_forms, "scenario_size", lambda s: validated.append(1) or (1, 1))
     form = SweepForm(
         {"x_param": "seed", "x_values": ",".join(map(str, range(1, 21))), "metric": "makespan_s"},
         scenario=data,
@@ -320,7 +319,6 @@ def test_a_sweep_of_too_many_vms_is_refused_before_any_value_is_validated(monkey
     data["fleet"]["vm_list"] = [{"name": f"v{i}", "host": "r1-h1"} for i in range(40_000)]
     validated = []
     monkeypatch.setattr(sweep_forms, "validate", lambda s: validated.append(1))
-    monkeypatch.setattr(sweep_forms, "scenario_size", lambda s: validated.append(1) or (1, 1))
     form = SweepForm({"x_param": "seed", "x_values": "1,2", "metric": "makespan_s"}, scenario=data)
     assert not form.is_valid()
     assert "(this one: 2 x 40,000)" in form.non_field_errors()[0] and validated == []
