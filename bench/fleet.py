@@ -12,6 +12,13 @@ the hosts at a time (an urgent patch).
 With --linear-from N the same wave at N VMs runs too, in a process of its own just before and
 just after the measured run (the host's speed drifts over minutes: the two bracket it), and
 ``wall_ratio`` is ``wall_s`` over the smaller fleet's median time (linear: the ratio of the VMs).
+
+With --repeat K (and --linear-from) the pair is measured K times, interleaved: small, large,
+small, large, ..., small, every run in a process of its own. Each large run is divided by the
+mean of the two small runs around it (``wall_ratios``); ``wall_ratio`` is their median and
+``wall_s`` the large runs' median (``wall_s_runs``), ``peak_rss_mib`` their largest. One run of
+a million VMs moves by several per cent from minute to minute on a shared two-core host; the
+median of K bracketed ratios moves less, and every figure it comes from is printed.
 """
 
 from __future__ import annotations
@@ -85,9 +92,23 @@ def main() -> None:
     parser.add_argument(
         "--linear-from", type=int, metavar="N", help="also time N VMs, before and after"
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="K",
+        help="with --linear-from: K large runs, each bracketed by small ones (median ratio)",
+    )
     args = parser.parse_args()
     if args.linear_from is not None and not 0 < args.linear_from <= args.vms:
         parser.error(f"--linear-from: must be between 1 and --vms ({args.vms})")
+    if not 1 <= args.repeat <= 20:
+        parser.error("--repeat: must be between 1 and 20")
+    if args.repeat > 1 and args.linear_from is None:
+        parser.error("--repeat: needs --linear-from (it repeats the bracketed pair)")
+    if args.repeat > 1:
+        print(json.dumps(_repeated(args)))
+        return
 
     smaller_wall_s = [_wall_s_at(args, args.linear_from)] if args.linear_from else []
     start = time.perf_counter()
@@ -128,13 +149,44 @@ def main() -> None:
     )
 
 
-def _wall_s_at(args, vms: int) -> float:
-    """The same wave at ``vms`` VMs, timed in a process of its own."""
+def _run_at(args, vms: int) -> dict:
+    """The same wave at ``vms`` VMs, run in a process of its own: its figures."""
     command = [sys.executable, os.path.abspath(__file__), "--vms", str(vms)]
     command += ["--all"] if args.all else ["--evacuate-fraction", str(args.evacuate_fraction)]
     command += ["--per-host-cap", str(args.per_host_cap), "--seed", str(args.seed)]
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])["wall_s"]
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _wall_s_at(args, vms: int) -> float:
+    return _run_at(args, vms)["wall_s"]
+
+
+def _repeated(args) -> dict:
+    """small, large, small, ..., large, small: each large run over the mean of its neighbours."""
+    smaller_wall_s = [_wall_s_at(args, args.linear_from)]
+    larger: list[dict] = []
+    for _ in range(args.repeat):
+        larger.append(_run_at(args, args.vms))
+        smaller_wall_s.append(_wall_s_at(args, args.linear_from))
+    walls = [run["wall_s"] for run in larger]
+    ratios = [
+        round(wall / ((smaller_wall_s[i] + smaller_wall_s[i + 1]) / 2), 2)
+        for i, wall in enumerate(walls)
+    ]
+    wall = statistics.median(walls)
+    return {
+        **larger[0],  # the same wave every time: the same summary figures
+        "wall_s": wall,
+        "peak_rss_mib": max(run["peak_rss_mib"] for run in larger),
+        "wall_s_per_migration_ms": round(1000 * wall / max(1, larger[0]["migrations"]), 3),
+        "linear_from_vms": args.linear_from,
+        "linear_from_wall_s": smaller_wall_s,  # in the order run, around the large runs
+        "wall_s_runs": walls,
+        "wall_ratios": ratios,
+        "wall_ratio": statistics.median(ratios),
+        "repeat": args.repeat,
+    }
 
 
 if __name__ == "__main__":
