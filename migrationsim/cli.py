@@ -91,6 +91,14 @@ def make_parser() -> argparse.ArgumentParser:
     )
     fleet.add_argument("--seed", help="override the scenario's seed")
     fleet.add_argument(
+        "--set",
+        action="append",
+        metavar="PATH=VALUE",
+        help="what if: change one value of the scenario before it runs (repeatable), e.g. "
+        "caps.per_source_host=4, fleet.host.nic=50Gbit/s, 'events[0].max_hosts_in_maintenance=30%%'"
+        "; VALUE is read as YAML (null removes a limit)",
+    )
+    fleet.add_argument(
         "--plan",
         action="store_true",
         help="print the plan (the web's dry run: who migrates, who is terminated and "
@@ -181,6 +189,20 @@ def _fleet(args: argparse.Namespace) -> int:
     except ScenarioError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
+    overrides = args.set or []
+    if overrides:
+        from .fleet import parse_scenario
+        from .fleet.overrides import OverrideError, apply_overrides, mentions
+
+        try:
+            scenario = parse_scenario(apply_overrides(scenario.raw, overrides))
+        except OverrideError as exc:
+            print(f"{prog}: error: --set {exc.assignment}: {exc.message}", file=sys.stderr)
+            return 2
+        except ScenarioError as exc:  # the scenario with the overrides, checked as a whole
+            said = mentions(overrides, exc.path)
+            print(f"{prog}: error: {f'--set {said}: ' if said else ''}{exc}", file=sys.stderr)
+            return 2
     seed = None
     if args.seed is not None:
         try:
@@ -201,6 +223,8 @@ def _fleet(args: argparse.Namespace) -> int:
             field = "--seed" if exc.path == "seed" else exc.path
             print(f"{prog}: error: {field}: {exc.message}", file=sys.stderr)
             return 2
+        if overrides:
+            preview = {**preview, "overrides": overrides}
         print(
             json.dumps(preview, allow_nan=False) if args.json else "\n".join(_plan_lines(preview))
         )
@@ -260,6 +284,8 @@ def _fleet(args: argparse.Namespace) -> int:
             with contextlib.suppress(OSError):  # already said above
                 opened.close()
     summary = {**summarize(run), "not_handled": seen().not_handled()}
+    if overrides:
+        summary["overrides"] = overrides
     if args.json:
         print(json.dumps(summary, allow_nan=False))
     else:
@@ -319,11 +345,18 @@ def _fleet_lines(s: dict) -> list[str]:
         *([f"STOPPED: {s['stopped']}"] if s.get("stopped") else []),
         *(_not_handled_lines(s["not_handled"], vms=False) if "not_handled" in s else []),
     ]
+    lines[1:1] = _what_if_lines(s)
     for code, n in sorted(s["unfinished_reasons"].items(), key=lambda kv: -kv[1]):
         lines.append(f"  did not move, {n:,}: {outcomes.label(code)} [{code}]")
     present = [t for t in outcomes.TERMS if t == "not_converged" or s["outcomes"].get(t)]
     lines += [f"  ({outcomes.TERMS[t].label}: {outcomes.TERMS[t].sentence})" for t in present]
     return lines
+
+
+def _what_if_lines(figures: dict) -> list[str]:
+    """The ``--set`` overrides a plan or a run was made with, said once near the top."""
+    overrides = figures.get("overrides")
+    return [f"what if: {', '.join(overrides)}"] if overrides else []
 
 
 def _last_moves(migrated: int, migrations: int) -> str:
@@ -356,6 +389,7 @@ def _plan_lines(p: dict) -> list[str]:
         f"(of {count(p['hosts'], 'host')}, {count(p['vms'], 'VM')}, {count(p['racks'], 'rack')})",
         f"will live-migrate {migrate}; will be terminated {p['terminate_total']:,}{restart}",
     ]
+    lines += _what_if_lines(p)
     lines += [f"  {n:,}: {reason}" for reason, n in p["terminate_reasons"] if n]
     # a range only from several seeds (as the plan page): one seed gives no range
     spread = (

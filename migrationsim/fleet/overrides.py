@@ -1,0 +1,153 @@
+"""What-if overrides: ``--set PATH=VALUE`` changes one value of a scenario before it is checked.
+
+A capacity planner asks "what if we allow 4 migrations per host?" or "what if the NICs are
+twice as fast?" of a scenario file or a preset, without copying and editing it:
+
+    python -m migrationsim fleet --preset heartbleed --set caps.per_source_host=4
+    python -m migrationsim fleet zone.yaml --plan --set fleet.host.nic=50Gbit/s \\
+        --set 'events[0].max_hosts_in_maintenance=30%'
+
+- ``PATH`` is the scenario's own path, as its error messages name it: keys joined by dots,
+  a list item by its index in brackets (``events[0].kind``; ``events.0.kind`` is the same).
+  A key missing from a mapping is added (``caps.per_rack`` where the scenario has no
+  ``caps.per_rack``); a list item must exist.
+- ``VALUE`` is read as a YAML value, under the same bounds as a scenario file: ``4`` is a
+  number, ``30%`` and ``50Gbit/s`` are text, ``null`` removes a limit, ``{racks: [r1, r2]}`` is
+  a mapping.
+
+The scenario is then checked as a whole, as if the file had said so: a value the schema refuses
+is refused with the path named. Overrides are applied in the order given, to a copy: the
+scenario read from the file or the preset is never changed.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from migrationsim import bounded
+from migrationsim.humanize import count
+
+from .text import MAX_TEXT_DEPTH, MAX_TEXT_VALUES, NUL_WORDS
+
+MAX_OVERRIDE_CHARS = 10_000  # one --set, path and value: a what-if, not a scenario
+MAX_OVERRIDES = 64
+_SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+class OverrideError(ValueError):
+    """A ``--set`` that cannot be applied: ``assignment`` is the text given, ``message`` why."""
+
+    def __init__(self, assignment: str, message: str):
+        super().__init__(f"{assignment}: {message}")
+        self.assignment = assignment
+        self.message = message
+
+
+def parse_path(path: str) -> list[str | int]:
+    """``events[0].scope.racks`` -> ``["events", 0, "scope", "racks"]`` (a segment of digits
+    alone, ``events.0``, is an index too)."""
+    segments: list[str | int] = []
+    at = 0
+    for match in _SEGMENT.finditer(path):
+        gap = path[at : match.start()]
+        if gap not in ("", "."):
+            raise ValueError(f"cannot read the path {path!r} at {gap!r}")
+        key, index = match.groups()
+        if index is not None:
+            segments.append(int(index))
+        elif key.isdigit():
+            segments.append(int(key))
+        else:
+            segments.append(key)
+        at = match.end()
+    if not segments or path[at:] or path.startswith(".") or ".." in path:
+        raise ValueError(f"cannot read the path {path!r}: give keys joined by dots")
+    return segments
+
+
+def split_assignment(assignment: str) -> tuple[str, list[str | int], Any]:
+    """``"caps.per_source_host=4"`` -> ``("caps.per_source_host", [...], 4)``."""
+    if len(assignment) > MAX_OVERRIDE_CHARS:
+        raise OverrideError(
+            assignment[:40] + "...", f"over {MAX_OVERRIDE_CHARS:,} characters: not a what-if"
+        )
+    if "\x00" in assignment:
+        raise OverrideError(assignment.replace("\x00", "\\0"), NUL_WORDS)
+    path, sep, text = assignment.partition("=")
+    path = path.strip()
+    if not sep or not path:
+        raise OverrideError(assignment, "give PATH=VALUE, e.g. caps.per_source_host=4")
+    if not text.strip():
+        raise OverrideError(assignment, f"needs a value after '=' (null to remove {path})")
+    try:
+        segments = parse_path(path)
+    except ValueError as exc:
+        raise OverrideError(assignment, str(exc)) from None
+    try:
+        value = bounded.load_yaml(text, max_depth=MAX_TEXT_DEPTH, max_nodes=MAX_TEXT_VALUES)
+    except bounded.InputRefused as exc:
+        raise OverrideError(assignment, exc.message) from None
+    except Exception as exc:  # PyYAML's own errors: say what it said, briefly
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise OverrideError(assignment, f"the value is not a YAML value ({first})") from None
+    return path, segments, value
+
+
+def apply_overrides(data: Any, assignments: list[str]) -> dict:
+    """A copy of the scenario's data with each ``PATH=VALUE`` applied, in order."""
+    if len(assignments) > MAX_OVERRIDES:
+        raise OverrideError(assignments[MAX_OVERRIDES], f"more than {MAX_OVERRIDES} --set")
+    if not isinstance(data, dict):
+        raise OverrideError(assignments[0], "the scenario is not a mapping")
+    data = copy.deepcopy(data)
+    for assignment in assignments:
+        path, segments, value = split_assignment(assignment)
+        node: Any = data
+        walked = ""
+        for i, segment in enumerate(segments):
+            last = i == len(segments) - 1
+            if isinstance(segment, int):
+                if not isinstance(node, list):
+                    raise OverrideError(assignment, f"{walked or 'the scenario'} is not a list")
+                if not 0 <= segment < len(node):
+                    raise OverrideError(
+                        assignment, f"{walked} has {count(len(node), 'item')}: no item [{segment}]"
+                    )
+            elif not isinstance(node, dict):
+                raise OverrideError(
+                    assignment, f"{walked} is not a mapping (it has no key {segment!r})"
+                )
+            if last:
+                node[segment] = value
+            else:
+                if isinstance(node, dict) and segment not in node:
+                    node[segment] = {}
+                node = node[segment]
+            walked = path_text(segments[: i + 1])
+    return data
+
+
+def path_text(segments: list[str | int]) -> str:
+    """``["events", 0, "kind"]`` -> ``events[0].kind``, as the scenario's errors name paths."""
+    return "".join(
+        f"[{s}]" if isinstance(s, int) else (f".{s}" if j else s) for j, s in enumerate(segments)
+    )
+
+
+def mentions(assignments: list[str], error_path: str) -> str | None:
+    """The ``--set`` (the last one) whose path is, contains or lies inside ``error_path``: the
+    one a schema error is about."""
+    said = None
+    for assignment in assignments:
+        try:
+            path, segments, _ = split_assignment(assignment)
+        except OverrideError:
+            continue
+        canonical = path_text(segments)
+        inside = error_path.startswith((canonical + ".", canonical + "["))  # the value's insides
+        around = canonical.startswith((error_path + ".", error_path + "["))  # what holds it
+        if error_path == canonical or inside or around:
+            said = assignment
+    return said

@@ -1,0 +1,101 @@
+"""`python -m migrationsim fleet --set PATH=VALUE`: a what-if on a scenario without editing it.
+
+The override is applied to a copy of the scenario's data, which is then checked as a whole:
+the run is exactly the run of a file that said so, and a refused value names the --set."""
+
+import json
+
+import pytest
+
+from migrationsim.cli import main
+from migrationsim.fleet import FleetRun, load_scenario, parse_scenario, summarize
+from migrationsim.fleet.overrides import OverrideError, apply_overrides, parse_path
+
+
+def _json(capsys, *args: str) -> dict:
+    assert main(["fleet", *args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_a_set_runs_exactly_the_scenario_a_file_with_that_value_would_run(capsys):
+    raw = load_scenario("demo").raw
+    edited = {**raw, "caps": {**raw.get("caps", {}), "per_source_host": 4}}
+    expected = summarize(FleetRun(parse_scenario(edited), round_events=False).run())
+    summary = _json(capsys, "--preset", "demo", "--set", "caps.per_source_host=4")
+    assert summary["overrides"] == ["caps.per_source_host=4"]
+    for key in ("makespan_s", "migrations", "blackout_p50_s", "peak_concurrent_migrations"):
+        assert summary[key] == expected[key]
+    plain = _json(capsys, "--preset", "demo")
+    assert "overrides" not in plain  # the contract without --set is unchanged
+    # doubling the per-host cap lets more migrations run at once in the demo
+    assert summary["peak_concurrent_migrations"] > plain["peak_concurrent_migrations"]
+
+
+def test_the_text_summary_and_the_plan_say_the_what_if_near_the_top(capsys):
+    assert main(["fleet", "--preset", "demo", "--set", "caps.per_source_host=4"]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == "what if: caps.per_source_host=4"
+    args = ["--preset", "demo", "--plan", "--set", "fleet.host.nic=50Gbit/s"]
+    assert main(["fleet", *args]) == 0
+    assert "what if: fleet.host.nic=50Gbit/s" in capsys.readouterr().out.splitlines()[:3]
+    assert _json(capsys, *args)["overrides"] == ["fleet.host.nic=50Gbit/s"]
+
+
+def test_values_are_read_as_yaml_and_paths_as_the_scenario_names_them():
+    data = {"events": [{"kind": "urgent_patch", "scope": {"zone": True}}], "caps": {}}
+    out = apply_overrides(
+        data,
+        [
+            "events[0].max_hosts_in_maintenance=30%",
+            "events.0.scope={racks: [r1, r2]}",
+            "caps.per_source_host=4",
+            "caps.per_rack=null",
+            "policy.downtime_limit=500ms",  # a missing mapping is made
+        ],
+    )
+    assert out["events"][0] == {
+        "kind": "urgent_patch",
+        "scope": {"racks": ["r1", "r2"]},
+        "max_hosts_in_maintenance": "30%",
+    }
+    assert out["caps"] == {"per_source_host": 4, "per_rack": None}
+    assert out["policy"] == {"downtime_limit": "500ms"}
+    assert data == {"events": [{"kind": "urgent_patch", "scope": {"zone": True}}], "caps": {}}
+    assert parse_path("fleet.racks[0].hosts") == ["fleet", "racks", 0, "hosts"]
+
+
+@pytest.mark.parametrize(
+    ("assignment", "words"),
+    [
+        ("caps", "give PATH=VALUE"),
+        ("caps.per_source_host=", "needs a value"),
+        ("=4", "give PATH=VALUE"),
+        ("events[9].kind=x", "events has 1 item: no item [9]"),
+        ("fleet.racks.name=r", "fleet.racks is not a mapping"),
+        ("caps..per_rack=1", "cannot read the path"),
+        ("fleet.host.nic=[1, 2", "not a YAML value"),
+        ("fleet.host.nic=" + "[" * 50 + "]" * 50, "nests more than 20 levels"),
+    ],
+)
+def test_a_set_that_cannot_apply_exits_2_naming_it(capsys, assignment, words):
+    assert main(["fleet", "--preset", "demo", "--set", assignment]) == 2
+    err = capsys.readouterr().err
+    assert f"--set {assignment[:30]}" in err and words in err
+
+
+@pytest.mark.parametrize(
+    ("assignment", "words"),
+    [
+        ("caps.per_source_host=-1", "caps.per_source_host: must be > 0"),
+        ("events[0].kind=lunch", "events[0].kind: must be one of"),
+        ("fleet.host.nic=fast", "fleet.host.nic"),
+    ],
+)
+def test_a_value_the_scenario_refuses_names_the_set_and_the_path(capsys, assignment, words):
+    assert main(["fleet", "--preset", "demo", "--plan", "--set", assignment]) == 2
+    err = capsys.readouterr().err
+    assert f"--set {assignment}: " in err and words in err
+
+
+def test_a_nul_character_is_refused_before_anything_is_read():
+    with pytest.raises(OverrideError, match="NUL"):
+        apply_overrides({}, ["caps.per_rack=a\x00b"])
