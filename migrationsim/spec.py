@@ -91,6 +91,10 @@ class MigrationSpec:
     adaptive_rate: bool  # xen
     # The switch-over
     device_state_bytes: float
+    # the source's own work from the stop to its last byte, whatever the bytes: pausing the
+    # vCPUs, the last bitmap sync, saving the devices (switchover.py; QEMU's downtime starts
+    # before it)
+    stop_time_s: float
     resume_time_s: float
     postcopy_fault_latency_s: float
     # Around the migration (GCE's phases)
@@ -372,6 +376,13 @@ PARAMETERS: dict[str, Parameter] = {
         "how fast the source alone writes its stream into that buffer (default: the link rate)",
     ),
     "device_state": Parameter(parse_bytes, "2MiB", "device and CPU state sent during blackout"),
+    "stop_time": Parameter(
+        parse_duration,
+        "0s",
+        "the source's own work once the guest is stopped, beside sending bytes (QEMU: pausing "
+        "the vCPUs, the last dirty-bitmap sync, saving the devices): in the blackout and in "
+        "QEMU's downtime counter (0: not modelled)",
+    ),
     "resume_time": Parameter(parse_duration, "20ms", "time for the target to resume the guest"),
     "fault_latency": Parameter(parse_duration, "500us", "post-copy: stall per remote page fault"),
     # around the migration
@@ -447,6 +458,7 @@ def build_spec(**params: Any) -> MigrationSpec:
                 name, "must be at most 1e15B/s (1 PB/s: faster than any memory bus or link)"
             )
     for name in (
+        "stop_time",
         "resume_time",
         "fault_latency",
         "target_setup",
@@ -533,6 +545,7 @@ def build_spec(**params: Any) -> MigrationSpec:
         min_shrink=v["min_shrink"],
         adaptive_rate=v["adaptive_rate"],
         device_state_bytes=v["device_state"],
+        stop_time_s=v["stop_time"],
         resume_time_s=v["resume_time"],
         postcopy_fault_latency_s=v["fault_latency"],
         guest_watches=v["guest_watches"],

@@ -1,7 +1,11 @@
 """The blackout and what may follow it: stop-and-copy, or a switch to post-copy.
 
-Blackout = final dirty bytes / link rate + device state / link rate + resume time (with a
-``page_time``, each page of the final copy takes at least that: ``pacing.py``). The final
+Blackout = stop time + final dirty bytes / link rate + device state / link rate + resume time
+(with a ``page_time``, each page of the final copy takes at least that: ``pacing.py``). The
+stop time is the source's own work once the guest is paused, whatever the bytes (QEMU's
+``migration_completion``: ``vm_stop_force_state`` pauses the vCPUs, ``ram_save_complete``
+syncs the dirty bitmap one last time, ``qemu_savevm_state_complete_precopy`` saves every
+device): a property of the host, 0 unless given (``--stop-time``). The final
 copy is not rate-limited (QEMU lifts max-bandwidth once the guest is paused), so it runs at the
 full link rate even when live rounds were capped.
 
@@ -12,7 +16,8 @@ socket). A send buffer of ``B`` bytes, empty at the stop (the model's pre-copy n
 of the link), drained at the link rate ``L`` while the source writes at its own rate ``S``: the
 source is done after ``max(N / S, (N - B) / L)`` for ``N`` bytes (it fills the buffer at
 ``S - L`` and then follows the drain, ``B`` bytes ahead of it), never later than the last byte
-on the link. The guest's blackout still ends when the destination has the last byte.
+on the link. The guest's blackout still ends when the destination has the last byte. The
+stop time comes first on both clocks (QEMU's counter starts before ``vm_stop``).
 
 Post-copy (Hines & Gopalan, VEE'09; QEMU postcopy-ram): the guest resumes on the target after
 only the device state has moved; the pages still on the source are pushed in the background at
@@ -58,7 +63,9 @@ class Switchover(NamedTuple):
 
 
 def device_and_resume_s(spec, link_bps: float) -> float:
-    return spec.device_state_bytes / link_bps + spec.resume_time_s
+    """What every blackout holds besides the pages: the source's own stop work, the device
+    state on the link, the target's resume."""
+    return spec.stop_time_s + spec.device_state_bytes / link_bps + spec.resume_time_s
 
 
 def _send_all(spec, memory, link_bps: float) -> tuple[float, float, float]:
@@ -86,7 +93,7 @@ def stop_and_copy(spec, memory, link_bps: float) -> Switchover:
         wire,
         final_copy_s,
         final_copy_s + device_and_resume_s(spec, link_bps),
-        source_downtime_s=source_s,
+        source_downtime_s=spec.stop_time_s + source_s,
     )
 
 

@@ -46,6 +46,10 @@ class Link:
     # the final copy is in that buffer (0 and None in recordings made before they were measured)
     send_buffer_bytes: float = 0.0
     sender_bps: float | None = None
+    # the source's own work from the guest's stop to its last byte, beside the bytes (vm_stop,
+    # the last bitmap sync, saving the devices): the source host's (0 in recordings made
+    # before it was measured)
+    stop_time_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -171,6 +175,7 @@ def model_parameters(case: Case, measured: Measured, link: Link) -> dict:
         wake_latency=link.wake_latency_s,
         send_buffer=link.send_buffer_bytes,
         sender_rate=link.sender_bps,
+        stop_time=link.stop_time_s,
         resume_time=0,  # QEMU's downtime ends on the source, before the target resumes
         target_setup=0,
         cleanup=0,

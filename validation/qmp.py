@@ -202,6 +202,28 @@ def migration_span_s(source_events: list[dict]) -> float | None:
     return (stamps["completed"] - stamps["active"]) / 1e6
 
 
+def stop_span_s(source_events: list[dict]) -> float | None:
+    """The source's stop to the microsecond: its ``STOP`` event (``vm_stop``, inside
+    ``migration_completion``, whose downtime clock started just before) to its MIGRATION
+    ``completed`` (the last byte in the socket). QEMU's `downtime` counts the same span in
+    whole milliseconds. None without both events."""
+    stop = completed = None
+    for event in source_events:
+        stamp = event.get("timestamp", {})
+        at = stamp.get("seconds", 0) * 1_000_000 + stamp.get("microseconds", 0)
+        if event.get("event") == "STOP" and stop is None:
+            stop = at
+        elif (
+            event.get("event") == "MIGRATION"
+            and event.get("data", {}).get("status") == "completed"
+            and completed is None
+        ):
+            completed = at
+    if stop is None or completed is None or completed < stop:
+        return None
+    return (completed - stop) / 1e6
+
+
 _EDI = re.compile(r"\bEDI=([0-9a-fA-F]+)")
 
 

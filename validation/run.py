@@ -29,6 +29,7 @@ from .harness import (
     run_migration,
     sender_run,
 )
+from .qmp import stop_span_s
 from .sockets import send_buffer_from_runs
 
 RESULTS = Path(__file__).parent / "results.json"
@@ -103,6 +104,37 @@ def solve_wake_latency(records: list[dict], link: Link) -> float:
     return latency_s
 
 
+def solve_stop_time(calibration: dict, link: Link) -> float | None:
+    """The source's own work once the guest is stopped, from the calibration migrations (none
+    of the cases; each sends nothing in its final copy but the device state): the span from
+    the source's ``STOP`` event to its ``completed`` (``qmp.stop_span_s``) beyond what the
+    model's source downtime is for the same run without it (the device state into the socket),
+    the median over the runs. None for recordings made without QMP events."""
+    spans = []
+    for case, key in (
+        (calibration_case(), "link_runs"),
+        (page_time_case(), "page_time_runs"),
+        (wake_latency_case(), "wake_latency_runs"),
+    ):
+        for record in calibration.get(key, []):
+            span_s = stop_span_s((record.get("events") or {}).get("source", []))
+            if span_s is None:
+                continue
+            measured = measured_from_record(record)
+            spans.append(
+                span_s - predict(case, measured, replace(link, stop_time_s=0.0)).blackout_s
+            )
+    if not spans:
+        return None
+    stop_s = statistics.median(spans)
+    if not stop_s >= 0.0:
+        raise ValueError(
+            f"the calibrations stopped {-stop_s * 1e6:.0f} us faster than their device state "
+            "can be written: run them again on a quiet host"
+        )
+    return stop_s
+
+
 def _precopy_s(answer: dict) -> float:
     return (answer["total-time"] - answer["setup-time"] - answer["downtime"]) / 1000.0
 
@@ -170,10 +202,6 @@ def link_from_calibration(calibration: dict) -> Link:
         device_state_bytes=calibration["device_state_bytes"],
         page_time_s=page_time_s,
     )
-    if "wake_latency_runs" in calibration:
-        link = replace(
-            link, wake_latency_s=solve_wake_latency(calibration["wake_latency_runs"], link)
-        )
     # the source's own speed into a socket whose reader keeps up (recordings of session 16's
     # first run have only the pipe into `cat`)
     senders = calibration.get("socket_sender_runs") or calibration.get("sender_runs")
@@ -184,6 +212,15 @@ def link_from_calibration(calibration: dict) -> Link:
             link,
             send_buffer_bytes=send_buffer_from_runs(calibration["socket_buffer_runs"]),
             sender_bps=max(uncapped_rate_bps(senders), link.rate_bps),
+        )
+    # the stop's own work, beside the device state written as the buffer and sender allow;
+    # then the wake-up latency, from a migration whose time holds a stop too
+    stop_s = solve_stop_time(calibration, link)
+    if stop_s is not None:
+        link = replace(link, stop_time_s=stop_s)
+    if "wake_latency_runs" in calibration:
+        link = replace(
+            link, wake_latency_s=solve_wake_latency(calibration["wake_latency_runs"], link)
         )
     return link
 
@@ -266,6 +303,8 @@ def analyse(measurements: dict) -> dict:
             # None in recordings made before it was measured
             "send_buffer_bytes": link.send_buffer_bytes or None,
             "sender_bps": link.sender_bps,
+            # None in recordings made before it was measured (no QMP events)
+            "stop_time_s": link.stop_time_s or None,
         },
         "sender_rate_bps": sender.rate_bps if sender else None,
         "rows": rows,
@@ -337,6 +376,9 @@ def _wake_latency(link: dict) -> str:
         words += f", socket buffer {buffer_bytes / 1e6:.2f} MB"
         if link.get("sender_bps"):
             words += f" filled at {link['sender_bps'] / 1e6:.0f} MB/s"
+    stop_s = link.get("stop_time_s")
+    if stop_s:
+        words += f", stop {stop_s * 1e3:.2f} ms"
     return words
 
 

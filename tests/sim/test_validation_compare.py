@@ -2,6 +2,7 @@
 error figures of docs/validation.md, from recorded QMP answers (no QEMU needed)."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -365,3 +366,40 @@ def test_the_wake_up_latency_is_the_time_beyond_an_on_time_thread_over_the_windo
     # longer than measured) is refused with a sentence
     with pytest.raises(ValueError, match="faster than its windows allow"):
         solve_wake_latency(runs, replace(link, page_time_s=link.page_time_s * 40))
+
+
+def test_the_stop_time_is_the_stop_beyond_the_device_states_bytes_on_the_calibrations():
+    from dataclasses import replace
+
+    from validation.qmp import stop_span_s
+    from validation.run import calibration_case, page_time_case, solve_stop_time, wake_latency_case
+
+    # the published run's calibrations (validation/results.json: recorded with QMP's events)
+    results = Path(__file__).resolve().parents[2] / "validation" / "results.json"
+    calibration = json.loads(results.read_text())["measurements"]["calibration"]
+    link = replace(link_from_calibration(calibration), stop_time_s=0.0)
+    beyond = []
+    for case, key in (
+        (calibration_case(), "link_runs"),
+        (page_time_case(), "page_time_runs"),
+        (wake_latency_case(), "wake_latency_runs"),
+    ):
+        for record in calibration[key]:
+            # each sends nothing after the stop but the device state
+            assert record["query_migrate"]["ram"]["downtime-bytes"] == 0
+            predicted = predict(case, measured_from_record(record), link)
+            # 112,585 B into a buffer of megabytes at the source's 2.26 GB/s: 0.05 ms
+            assert predicted.blackout_s == pytest.approx(
+                link.device_state_bytes / link.sender_bps, rel=1e-9
+            )
+            beyond.append(stop_span_s(record["events"]["source"]) - predicted.blackout_s)
+    assert len(beyond) == 9
+    stop_s = solve_stop_time(calibration, link)
+    assert stop_s == pytest.approx(sorted(beyond)[4], rel=1e-12)  # the median of nine
+    assert 0.0005 < stop_s < 0.002  # this host: about a millisecond
+    # recordings made without QMP events have no stop time
+    bare = {
+        key: [{k: v for k, v in r.items() if k != "events"} for r in calibration[key]]
+        for key in ("link_runs", "page_time_runs", "wake_latency_runs")
+    }
+    assert solve_stop_time(bare, link) is None

@@ -21,6 +21,7 @@ from validation.qmp import (
     parse_query_migrate,
     parse_tsc_hz,
     rate_between,
+    stop_span_s,
     with_elapsed,
 )
 
@@ -144,6 +145,17 @@ def test_the_migrations_span_runs_from_active_to_completed_to_the_microsecond():
     # without the events capability (older recordings), or a migration that did not complete
     assert migration_span_s([]) is None
     assert migration_span_s(source[:-1]) is None
+
+
+def test_the_stop_runs_from_the_sources_stop_event_to_completed_to_the_microsecond():
+    source = [
+        _status("active", 1_700_000_000, 101_250),
+        _event("STOP", 1_700_000_000, 999_400),
+        _status("completed", 1_700_000_001, 400),  # across a whole second
+    ]
+    assert stop_span_s(source) == pytest.approx(0.001)
+    assert stop_span_s(source[:-1]) is None  # cancelled: never completed
+    assert stop_span_s([source[0], source[2]]) is None  # no STOP event (older recordings)
 
 
 INFO_REGISTERS = (

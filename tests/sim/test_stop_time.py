@@ -1,0 +1,64 @@
+"""The source's own work once the guest is stopped (``--stop-time``): QEMU's
+``migration_completion`` starts its downtime clock, pauses the vCPUs (``vm_stop_force_state``),
+syncs the dirty bitmap one last time (``ram_save_complete``) and saves every device
+(``qemu_savevm_state_complete_precopy``): CPU work beside the bytes. It comes first on both
+clocks, the guest's blackout and QEMU's counter; nothing before the stop moves."""
+
+import pytest
+
+from migrationsim import build_spec, simulate
+from migrationsim.spec import InvalidParameter
+
+LINK = 400e6  # B/s
+SENDER = 1.2e9  # B/s
+DEVICE = 100_000  # B
+GUEST = dict(
+    memory="32MiB",
+    dirty_rate="0B/s",
+    bandwidth=LINK,
+    max_bandwidth="32MiB/s",
+    device_state=DEVICE,
+    resume_time="5ms",
+)
+STOP_S = 0.001
+
+
+def run(**params):
+    return simulate(build_spec(**params)).to_dict()
+
+
+def test_the_stop_adds_its_time_to_the_blackout_and_to_qemus_counter_and_nothing_else():
+    plain, stopped = run(**GUEST), run(stop_time="1ms", **GUEST)
+    n = plain["final_bytes"] + DEVICE
+    # blackout = stop + final copy / L + device / L + resume
+    assert stopped["blackout_s"] == pytest.approx(STOP_S + n / LINK + 0.005, rel=1e-12)
+    assert stopped["source_downtime_s"] == pytest.approx(plain["source_downtime_s"] + STOP_S)
+    assert stopped["total_time_s"] == pytest.approx(plain["total_time_s"] + STOP_S)
+    for key in ("precopy_time_s", "final_bytes", "bytes_sent", "live_rounds"):
+        assert stopped[key] == plain[key]
+
+
+def test_with_a_send_buffer_the_stop_comes_before_the_bytes_on_the_sources_clock():
+    # the final copy fits in 8 MiB filled at S: the source is done after stop + N / S
+    r = run(stop_time="1ms", send_buffer="8MiB", sender_rate=SENDER, **GUEST)
+    n = r["final_bytes"] + DEVICE
+    assert r["source_downtime_s"] == pytest.approx(STOP_S + n / SENDER, rel=1e-12)
+    assert r["blackout_s"] == pytest.approx(STOP_S + n / LINK + 0.005, rel=1e-12)
+
+
+def test_post_copy_stops_the_guest_too():
+    guest = dict(GUEST, dirty_rate="64MiB/s", working_set="16MiB", post_copy=True)
+    plain, stopped = run(**guest), run(stop_time="1ms", **guest)
+    assert plain["stop_reason"] == "post_copy"  # the guest resumes on the target at once
+    assert stopped["blackout_s"] == pytest.approx(plain["blackout_s"] + STOP_S, rel=1e-12)
+
+
+def test_the_default_is_no_stop_time():
+    assert build_spec(**GUEST).stop_time_s == 0.0
+
+
+@pytest.mark.parametrize("value", ["-1ms", "1e12s"])
+def test_an_impossible_stop_time_is_refused_naming_it(value):
+    with pytest.raises(InvalidParameter) as refused:
+        build_spec(stop_time=value, **GUEST)
+    assert refused.value.field == "stop_time"
