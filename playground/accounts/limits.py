@@ -131,10 +131,16 @@ def ensure_room(request: HttpRequest, bucket: str) -> None:
     allowed = budget(bucket)
     if allowed.limit <= 0:
         return
+    _refuse_if_full(bucket, _keys(request, bucket), allowed, timezone.now())
+
+
+def _refuse_if_full(bucket: str, keys: list[tuple[str, int, str]], allowed: Budget, now) -> None:
+    """Raise ``RateLimited`` for the first key whose window (up to ``now``) already holds its
+    limit of hits: the one rule for ``ensure_room`` and ``hit``."""
     from .models import RateLimitHit
 
-    since = timezone.now() - timedelta(seconds=allowed.window_s)
-    for key, limit, who in _keys(request, bucket):
+    since = now - timedelta(seconds=allowed.window_s)
+    for key, limit, who in keys:
         times = list(
             RateLimitHit.objects.filter(bucket=bucket, key=key, at__gt=since)
             .order_by("-at")
@@ -174,14 +180,7 @@ def hit(bucket: str, keys: list[tuple[str, int, str]], allowed: Budget) -> None:
         _lock(bucket, names)
         # hits out of the window count for nobody (and a write first: SQLite's lock, now)
         RateLimitHit.objects.filter(bucket=bucket, key__in=names, at__lte=since).delete()
-        for key, limit, who in keys:
-            times = list(
-                RateLimitHit.objects.filter(bucket=bucket, key=key, at__gt=since)
-                .order_by("-at")
-                .values_list("at", flat=True)[:limit]
-            )
-            if len(times) >= limit:
-                raise _refusal(bucket, key, limit, who, times[-1], since, allowed)
+        _refuse_if_full(bucket, keys, allowed, now)
         RateLimitHit.objects.bulk_create(
             RateLimitHit(bucket=bucket, key=key, at=now) for key in names
         )
