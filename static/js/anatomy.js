@@ -228,6 +228,11 @@
     badge.hidden = false;
   }
 
+  function hideOutcome() { // until the replay reaches the summary (showOutcome)
+    const badge = $("run-outcome");
+    if (badge) badge.hidden = true;
+  }
+
   // the server renders the summary (its words and humanised numbers); the table below is the
   // fallback while that answer is on its way or if it does not come
   function renderSummary(result) {
@@ -534,6 +539,7 @@
     if (clock.playing && Object.keys(model.open).length) dirty = true; // open bars grow with the clock
     if (model.finished && cursor >= received.length && clock.playing) setPlaying(false, true);
     if (dirty && now - lastDraw > 80) { lastDraw = now; draw(); }
+    drawStatus();
     requestAnimationFrame(tick);
   }
 
@@ -565,6 +571,7 @@
     cursor = 0; clock.restart();
     for (const s of document.querySelectorAll("[data-phase-time]")) s.textContent = "";
     $("summary").innerHTML = "";
+    hideOutcome();
     setExplain("Waiting for the first event…", null);
     setPlaying(true);
     dirty = true;
@@ -589,12 +596,23 @@
     });
   }
 
+  // the badge says what the page shows: "Done" once the stream has said so (every event is in)
+  // and the replay has played the summary, the last event; before, "Computed — replaying"
+  let heard = ""; // the status the stream said: it comes after every stored event
+  let shownStatus = "";
+  function drawStatus() {
+    const replayed = heard === "done" && model.finished && cursor >= received.length;
+    const now = `${runStatus}/${replayed}`;
+    if (now === shownStatus) return;
+    shownStatus = now;
+    RunStream.showStatus($("run-status"), runStatus, replayed);
+  }
+
   function setStatus(status, error) {
     runStatus = status;
+    heard = status;
     runError = error || "";
-    const badge = $("run-status");
-    badge.textContent = status.charAt(0).toUpperCase() + status.slice(1);
-    badge.className = `status status-${status}`;
+    drawStatus();
     const box = $("run-error");
     box.textContent = runError;
     box.hidden = !runError;
@@ -618,7 +636,7 @@
       received: received.length, played: cursor, clock: clock.t, playing: clock.playing, status: runStatus,
       lastSeq: stream ? stream.lastSeq : 0, stream: stream ? stream.state() : null,
       timelinePoints: PHASES.reduce((n, p) => n + model.bars[p.name].x.length, 0),
-      finished: model.finished,
+      finished: model.finished, badge: $("run-status").textContent,
       timelineView: userRange ? "zoomed" : timelineView, timelineRange,
     }),
     bytes,  // the page's one size formatter (the browser tests hold it to humanize.size's units)
@@ -627,6 +645,8 @@
 
   const serverSummary = document.querySelector("[data-server-summary]");
   if (serverSummary) serverSummary.remove(); // the playback will show it when it gets there
+  hideOutcome(); // and the outcome with it
+  drawStatus(); // the server's "Done" (a page without scripts plays nothing) until the replay's end
   setSpeed(config.speed in SPEEDS ? config.speed : "10");
   updateViewButton();
   setPlaying(true);

@@ -114,6 +114,7 @@
     if (status === "done" && played === frames.length && acc.t.length) clock.settle(acc.t[acc.t.length - 1]);
     if (status === "done" && played === frames.length && !resultsLoaded) loadResults();
     if (clock.playing && status === "done" && frames.length && played === frames.length) setPlaying(false, true);
+    drawStatus();
     requestAnimationFrame(tick);
   }
   let dirty = true, lastDraw = -Infinity, pending = [];
@@ -135,11 +136,21 @@
   let firstMessageAt = null;
 
   function setStatus(s, err) {
-    status = s; error = err || "";
-    const el = $("run-status");
-    el.textContent = s.charAt(0).toUpperCase() + s.slice(1);
-    el.className = `status status-${s}`;
+    status = s; heard = s; error = err || "";
+    drawStatus();
     if (error) { $("run-error").textContent = error; $("run-error").hidden = false; }
+  }
+
+  // the badge says what the page shows: "Done" once the stream has said so (every frame is in)
+  // and the replay has played the last frame; before, "Computed — replaying" (run_stream.js)
+  let heard = "";  // the status the stream said: it comes after every stored frame
+  const replayedAll = () => heard === "done" && frames.length > 0 && played === frames.length;
+  let shownStatus = "";
+  function drawStatus() {
+    const now = `${status}/${replayedAll()}`;
+    if (now === shownStatus) return;
+    shownStatus = now;
+    RunStream.showStatus($("run-status"), status, replayedAll());
   }
 
   function loadResults() {
@@ -562,13 +573,14 @@
                    finished: status === "done" && played === frames.length && frames.length > 0,
                    counts: acc.counts, hosts: acc.hosts, timelinePoints: timelineInfo.points,
                    timelineRows: timelineInfo.rows, timelineLabels: timelineInfo.labels, mode: timelineInfo.mode,
-                   playing: clock.playing,
+                   playing: clock.playing, badge: $("run-status").textContent,
                    blackouts: acc.blackouts.length, firstMessageMs: firstMessageAt,
                    zones: acc.layout.map((z) => z.zone), racks: acc.racks.size, zoomRack,
                    zoneCounts: acc.zones}),
     restart, setZoom, setRack,
   };
 
+  drawStatus();  // the server's "Done" (a page without scripts plays nothing) until the replay's end
   connect();
   requestAnimationFrame(tick);
   setTimeout(bindClicks, 300);

@@ -39,6 +39,11 @@
  *     // (text inputs, textareas, contenteditable); a shortcut key is then the page's only:
  *     // Space does not also click the focused button, nor open the focused select.
  *
+ *   RunStream.showStatus(el, status, replayed)
+ *     // the status badge says what the page shows: a run the worker has finished ("done") whose
+ *     // replay has not reached its last event yet reads "Computed — replaying", and "Done" only
+ *     // once it has (replayed); "Failed", "Queued", "Running" as they are, never "Done"
+ *
  * The sticky playback bar (.player) publishes its height as the CSS variable --sticky-bar-h,
  * so an anchor (#results) lands below it (playground.css: scroll-padding-top).
  */
@@ -198,6 +203,22 @@
     restart() { this.t = 0; this.playing = true; }
   }
 
+  // --- the status badge ---------------------------------------------------------------------------
+  const REPLAYING = "Computed — replaying";
+  function statusWords(status, replayed) {
+    if (status === "done") return replayed ? "Done" : REPLAYING;
+    return status ? status.charAt(0).toUpperCase() + status.slice(1) : "";
+  }
+  function showStatus(el, status, replayed) {
+    const badge = typeof el === "string" ? document.getElementById(el) : el;
+    if (!badge) return;
+    const words = statusWords(status, replayed);
+    if (badge.textContent !== words) badge.textContent = words;
+    const kind = status === "done" && !replayed ? "replaying" : status;
+    badge.className = `status status-${kind}`;
+    badge.dataset.status = status;
+  }
+
   // --- keyboard shortcuts ------------------------------------------------------------------------
   const NOT_TEXT = new Set(["button", "checkbox", "radio", "range", "color", "file", "image", "reset", "submit"]);
   function typesText(el) {
@@ -234,5 +255,5 @@
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", publishStickyBarHeight);
   else publishStickyBarHeight();
 
-  window.RunStream = {open, Clock, reasonFor, FINISHED, shortcuts, typesText};
+  window.RunStream = {open, Clock, reasonFor, FINISHED, shortcuts, typesText, showStatus, statusWords};
 })();

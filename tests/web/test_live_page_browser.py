@@ -1,7 +1,7 @@
-"""Headless Chromium: what a fleet run's live page says while it replays agrees with what it
-shows. The run is computed by the pipeline beforehand (a small region: four zones); the page is
-served by the live server and its socket played by the test (``route_web_socket``), with the
-run's stored frames, so the replay's pace is the page's own clock."""
+"""Headless Chromium: what a run's live page says while it replays agrees with what it shows.
+The run is computed by the pipeline beforehand (a fleet run: a small region, four zones; a
+single VM's run); the page is served by the live server and its socket played by the test
+(``route_web_socket``) with the run's stored events, so the replay's pace is the page's own."""
 
 import json
 import re
@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from playground.anatomy.models import Run
 from playground.fleets import services as fleet_services
 from playground.fleets.models import FleetRun
 from playground.runs.pipeline import execute_run
@@ -21,7 +22,9 @@ from .support import RecordingPublisher
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FLEET_SOCKET = re.compile(r"/ws/fleet-runs/\d+/")
+RUN_SOCKET = re.compile(r"/ws/runs/\d+/")
 STATE = "window.fleetRun.state()"
+REPLAYING = "Computed — replaying"
 
 
 @pytest.fixture
@@ -33,6 +36,24 @@ def region_run(alice) -> tuple[FleetRun, list[dict]]:
     frames = run.events_after(0, limit=1_000_000)
     assert len(frames) > 50 and run.status == "done"
     return run, frames
+
+
+@pytest.fixture
+def failed_region_run(region_run) -> tuple[FleetRun, list[dict]]:
+    """The same run as its worker failed after storing every frame: told as failed."""
+    run, frames = region_run
+    FleetRun.objects.filter(pk=run.pk).update(status="failed", error="The worker was lost.")
+    return run, frames
+
+
+@pytest.fixture
+def single_vm_run(user, valid_params) -> tuple[Run, list[dict]]:
+    """A single VM's run, done (the 60 s guest notice first: a replay of seconds at 10x)."""
+    run = Run.objects.create(params=valid_params, seed=1, owner=user)
+    assert execute_run(kind="run", run_id=run.pk, publisher=RecordingPublisher()) is True
+    run.refresh_from_db()
+    assert run.status == "done"
+    return run, run.events_after(0, limit=1_000_000)
 
 
 @pytest.fixture
@@ -52,7 +73,7 @@ def page(live_server, region_run, session_cookie):
         yield page
 
 
-def serve(page, frames: list[dict], status: str = "done", error: str = "") -> None:
+def serve(page, frames: list[dict], status="done", error="", socket=FLEET_SOCKET) -> None:
     """The run's socket: every frame (in pages, as the consumer replays them), then its status."""
 
     def handle(ws):
@@ -60,7 +81,7 @@ def serve(page, frames: list[dict], status: str = "done", error: str = "") -> No
             ws.send(json.dumps({"type": "events", "events": frames[i : i + 100]}))
         ws.send(json.dumps({"type": "status", "status": status, "error": error}))
 
-    page.route_web_socket(FLEET_SOCKET, handle)
+    page.route_web_socket(socket, handle)
 
 
 # Every time the header or a zone's line changes, the header's hosts done and in scope beside
@@ -105,4 +126,88 @@ def test_the_headers_hosts_and_the_zones_lines_always_tell_the_same_frame(
     assert len(zones) == 4
     done = sum(z["done"] for z in zones.values())
     assert page.inner_text("#progress-text") == f"{done:,} / {done:,} hosts"
+    assert page.errors == []
+
+
+# Every change of the status badge, with how far the replay was when it changed.
+WATCH_BADGE = """
+window.__badges = [];
+document.addEventListener("DOMContentLoaded", () => {
+  const badge = document.getElementById("run-status");
+  const record = () => {
+    const page = window.fleetRun || window.anatomy;
+    const s = page ? page.state() : {played: 0, received: 0};
+    window.__badges.push({text: badge.textContent, played: s.played, received: s.received});
+  };
+  record();
+  new MutationObserver(record).observe(badge, {childList: true, subtree: true, characterData: true});
+});
+"""
+
+
+def _said_done_too_early(page) -> list[dict]:
+    return [
+        b
+        for b in page.evaluate("window.__badges")
+        if b["text"] == "Done" and (b["received"] == 0 or b["played"] < b["received"])
+    ]
+
+
+def test_a_computed_run_reads_replaying_until_its_last_frame_is_played_then_done(
+    live_server, region_run, page
+):
+    run, frames = region_run
+    page.add_init_script(WATCH_BADGE)
+    serve(page, frames)
+    page.goto(f"{live_server.url}/fleets/runs/{run.pk}/")
+    page.select_option("#speed", "10")  # a region's hours at 10x: mid-run for a long while
+    page.wait_for_function(f"{STATE}.received === {len(frames)} && {STATE}.played > 0")
+    mid = page.evaluate(STATE)
+    assert mid["status"] == "done" and mid["played"] < mid["received"], mid
+    assert page.inner_text("#run-status") == REPLAYING
+    page.select_option("#speed", "max")
+    page.wait_for_function(f"{STATE}.finished")
+    page.wait_for_function("document.getElementById('run-status').textContent === 'Done'")
+    assert _said_done_too_early(page) == []
+    assert page.evaluate("window.__badges")[-1]["text"] == "Done"
+    page.select_option("#speed", "10")
+    page.click("#btn-restart")  # played again from the start: not done with it
+    page.wait_for_function(f"document.getElementById('run-status').textContent === '{REPLAYING}'")
+    assert page.errors == []
+
+
+def test_a_failed_run_reads_failed_never_done_even_replayed_to_its_last_frame(
+    live_server, failed_region_run, page
+):
+    run, frames = failed_region_run
+    page.add_init_script(WATCH_BADGE)
+    serve(page, frames, status="failed", error="The worker was lost.")
+    page.goto(f"{live_server.url}/fleets/runs/{run.pk}/")
+    page.select_option("#speed", "max")
+    page.wait_for_function(f"{STATE}.played === {len(frames)}")
+    page.wait_for_timeout(300)  # a few animation frames more
+    assert page.inner_text("#run-status") == "Failed"
+    assert "Done" not in {b["text"] for b in page.evaluate("window.__badges")}
+    assert page.inner_text("#run-error") == "The worker was lost."
+    assert page.errors == []
+
+
+def test_a_single_vms_run_reads_replaying_and_keeps_its_outcome_until_the_summary_is_played(
+    live_server, single_vm_run, page
+):
+    run, events = single_vm_run
+    page.add_init_script(WATCH_BADGE)
+    serve(page, events, socket=RUN_SOCKET)
+    page.goto(f"{live_server.url}/runs/{run.pk}/")
+    page.select_option("#speed", "1")  # real time: the 60 s notice holds it mid-run
+    page.wait_for_function(
+        f"window.anatomy.state().received === {len(events)} && window.anatomy.state().played > 0"
+    )
+    assert page.inner_text("#run-status") == REPLAYING
+    assert page.is_hidden("#run-outcome")  # the outcome is told when the replay gets there
+    page.select_option("#speed", "max")
+    page.wait_for_function("window.anatomy.state().finished")
+    page.wait_for_function("document.getElementById('run-status').textContent === 'Done'")
+    assert page.is_visible("#run-outcome")
+    assert _said_done_too_early(page) == []
     assert page.errors == []
