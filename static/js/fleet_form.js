@@ -14,6 +14,14 @@
     return true;
   }
 
+  // the focus is still where the request left it: on what asked for it (the Add button), or on
+  // nothing in particular
+  function focusStayed(event) {
+    const active = document.activeElement;
+    const asked = event.detail.requestConfig ? event.detail.requestConfig.elt : null;
+    return !active || active === document.body || active === asked || !active.isConnected;
+  }
+
   function setUpEvents(form) {
     form.querySelectorAll(".event-form").forEach(setUpEvent);
   }
@@ -60,7 +68,9 @@
     const status = event.detail.xhr ? event.detail.xhr.status : 0;
     if (status === 422 && (target === form || form.contains(target) || target.contains(form))) {
       focusFirstError(form);
-    } else if (target && target.id === "event-forms") { // an event added: its first field
+    } else if (target && target.id === "event-forms" && focusStayed(event)) {
+      // an event added: its first field, unless the visitor went on while it was on its way
+      // (moved then, the focus took the rest of what they were typing into the new name)
       const added = target.querySelector(".event-form:last-of-type");
       const first = added && added.querySelector("input:not([type=hidden]), select");
       if (first) { added.scrollIntoView({block: "nearest"}); first.focus({preventScroll: true}); }
