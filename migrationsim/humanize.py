@@ -6,7 +6,8 @@ the pages (through the template filters) and the sentences of the outcome table.
     duration(43500)       -> '12 h 5 min'      (not '725.0 min')
     value("bytes_sent", 4.295e9) -> '4.0 GiB'  (a summary key's unit read from its name)
 
-A table whose cells share one label takes one unit for all of them: ``common_duration_unit``.
+A chart's axis of durations takes one unit for all its numbers, said on the axis:
+``common_duration_unit`` (a sweep's heat map and lines; its cells say each duration in words).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import math
 
 from .units import (
-    _significant,
     format_bytes,
     format_duration,
     format_rate,
@@ -23,7 +23,7 @@ from .units import (
     parse_rate,
 )
 
-# (unit, seconds per unit), smallest first: what a column of durations may be shown in
+# (unit, seconds per unit), smallest first: what an axis of durations may be shown in
 DURATION_UNITS = (("ms", 1e-3), ("s", 1.0), ("min", 60.0), ("h", 3600.0))
 
 
@@ -37,17 +37,13 @@ def rate(bps: float) -> str:
     return format_rate(float(bps))
 
 
-def _number(x: float, digits: int = 3) -> str:
-    return _significant(x, digits)
-
-
 def duration(s: float) -> str:
     """Seconds in the unit that reads best: '52.3 ms', '12.3 s', '4 min 10 s', '12 h 5 min'."""
     return format_duration(s)
 
 
 def common_duration_unit(values) -> tuple[str, float]:
-    """One unit for a column of durations (so one label holds): the largest unit in which the
+    """One unit for an axis of durations (so one label holds): the largest unit in which the
     biggest value is at least 1 (ms below a second). Returns (unit, seconds per unit)."""
     finite = [abs(float(v)) for v in values if v is not None and math.isfinite(float(v))]
     biggest = max(finite, default=0.0)
@@ -56,11 +52,6 @@ def common_duration_unit(values) -> tuple[str, float]:
         if biggest >= unit[1]:
             chosen = unit
     return chosen
-
-
-def in_unit(s: float, scale_s: float) -> str:
-    """A duration as a bare number in a column's unit: in_unit(7560, 3600) -> '2.1'."""
-    return _number(float(s) / scale_s)
 
 
 def change(pct: float) -> str:

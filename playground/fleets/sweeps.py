@@ -214,8 +214,9 @@ def sweep_results(sweep: Sweep) -> dict:
         "y_label": param_name(sweep.y_param) if sweep.y_param else "",
         "y_values": sweep.y_values,
         "metric": sweep.metric,
-        "metric_label": shown["label"],
-        # one unit for every cell under the one label (not s in one cell and h in the next)
+        "metric_label": shown["label"],  # the table's: each cell says its own unit
+        # the charts' axis: one unit for every number on it (not s for one and h for the next)
+        "axis_label": shown["axis_label"],
         "metric_unit": shown["unit"],
         "z_shown": shown["z"],
         "text": shown["text"],
@@ -228,29 +229,28 @@ def sweep_results(sweep: Sweep) -> dict:
 
 
 def _shown(metric: str, z: list[list], statuses: list[list]) -> dict:
-    """The metric's label with its unit, and each cell in that unit (a duration metric takes
-    the one unit its largest value reads best in: ``humanize.common_duration_unit``). A cell
-    without a value says why: its run failed, its run is done and has no such figure (no VM
-    migrated: "–"), or it is still to come ("…")."""
+    """The metric's label, each cell in words (a duration as everywhere else,
+    ``humanize.duration``: "2 h 13 min"), and the numbers the charts draw with their axis's
+    label: a duration metric's in the one unit its largest value reads best in
+    (``humanize.common_duration_unit``), said on the axis. A cell without a value says why: its
+    run failed, its run is done and has no such figure (no VM migrated: "–"), or it is still to
+    come ("…")."""
     name = SWEEP_METRICS.get(metric, metric)
     if metric.endswith("_s"):
         unit, scale_s = humanize.common_duration_unit(v for row in z for v in row)
-        label = f"{name} ({unit})"
+        axis_label = f"{name} ({unit})"
         shown = [[None if v is None else v / scale_s for v in row] for row in z]
-
-        def say(v):
-            return humanize.in_unit(v, scale_s)
     else:
-        unit, label, shown = "", name, z
+        unit, axis_label, shown = "", name, z
 
-        def say(v):
-            return humanize.value(metric, v)
+    def say(v):
+        return humanize.value(metric, v)
 
     text = [
         [_no_value(status) if v is None else say(v) for v, status in zip(row, srow, strict=True)]
         for row, srow in zip(z, statuses, strict=True)
     ]
-    return {"label": label, "unit": unit, "z": shown, "text": text}
+    return {"label": name, "axis_label": axis_label, "unit": unit, "z": shown, "text": text}
 
 
 def _left_words(left: int | None) -> str:

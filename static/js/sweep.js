@@ -12,16 +12,19 @@
     const xName = results.x_label || results.x_param, yName = results.y_label || results.y_param || "";
     const xs = results.x_values.map(label);
     const ys = results.y_param ? results.y_values.map(label) : [results.metric_label];
-    // cells in the one unit of the label (the server's: migrationsim/humanize.py)
+    // the cells in words (the server's: migrationsim/humanize.py, "2 h 13 min"); the colours and
+    // the lines from numbers in the one unit of the axis's label ("Makespan (h)")
     const z = results.z_shown || results.z, text = results.text || results.z.map((row) => row.map(String));
+    const axisLabel = results.axis_label || results.metric_label;
     Plotly.react("sweep-heatmap", [{type: "heatmap", x: xs, y: ys, z, text, texttemplate: "%{text}",
-      colorscale: "Cividis", hoverongaps: false, colorbar: {title: {text: results.metric_label, side: "right"}}}],
+      hovertemplate: "%{x}, %{y}: %{text}<extra></extra>",
+      colorscale: "Cividis", hoverongaps: false, colorbar: {title: {text: axisLabel, side: "right"}}}],
       {margin: {l: 90, r: 20, t: 10, b: 60}, font: {size: 14},
        xaxis: {title: {text: plotText(xName)}, type: "category"}, yaxis: {title: {text: plotText(yName)}, type: "category"}}, plotConfig);
     const lines = z.map((row, i) => ({type: "scatter", mode: "lines+markers", name: results.y_param ? `${plotText(yName)} = ${ys[i]}` : results.metric_label,
-                                              x: xs, y: z[i], connectgaps: false, line: {width: 3}}));
+                                              x: xs, y: z[i], text: text[i], hovertemplate: "%{x}: %{text}", connectgaps: false, line: {width: 3}}));
     Plotly.react("sweep-lines", lines, {margin: {l: 70, r: 20, t: 10, b: 60}, font: {size: 14}, legend: {orientation: "h", x: 0, y: 1.02, yanchor: "bottom"},
-      xaxis: {title: {text: plotText(xName)}, type: "category"}, yaxis: {title: {text: results.metric_label}, rangemode: "tozero"}}, plotConfig);
+      xaxis: {title: {text: plotText(xName)}, type: "category"}, yaxis: {title: {text: axisLabel}, rangemode: "tozero"}}, plotConfig);
     document.getElementById("sweep-progress").textContent = `${results.done} / ${results.total}`;
     // the table's caption is the label too: its unit follows the values that came in (a sweep
     // opened before any run finished read "(ms)" over hours), and the outcome chosen above

@@ -207,7 +207,6 @@ def test_a_summary_value_reads_its_unit_from_its_key():
 def test_a_column_of_durations_takes_one_unit():
     assert humanize.common_duration_unit([30.0, 8000.0, None]) == ("h", 3600.0)
     assert humanize.common_duration_unit([0.05, 0.3]) == ("ms", 1e-3)
-    assert humanize.in_unit(7560, 3600) == "2.1"
 
 
 # --- the fleet's exports and progress --------------------------------------------------------

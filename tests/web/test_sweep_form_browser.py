@@ -1,11 +1,15 @@
 """Sweeps in headless Chromium, as a signed-up user. The form: choosing a parameter puts that
 parameter's example values in its field (never a cap's '1, 2, 4' under a downtime limit), and
-keeps typed ones. The sweep page: its table caption says what its cells hold, as the charts'
-labels do, and choosing another outcome above retitles it (it said 'Makespan (ms)' over a table
-of hours: the label the page was rendered with before any run had finished, never updated)."""
+keeps typed ones. The sweep page: its table caption says what its cells hold, and choosing
+another outcome above retitles it (it said 'Makespan (ms)' over a table of hours: the label the
+page was rendered with before any run had finished, never updated); its cells say durations as
+the rest of the app does ('4 min 10 s', not '0.0694' under '(h)')."""
+
+import re
 
 import pytest
 
+from migrationsim import humanize
 from playground.accounts.access import Visitor
 from playground.fleets import services as fleet_services
 from playground.fleets import sweeps
@@ -73,10 +77,29 @@ def test_choosing_a_parameter_fills_in_its_own_example_values(live_server, fleet
     assert page.errors == []
 
 
+def _cells_and_seconds(page, metric: str) -> tuple[list[str], list[float]]:  # noqa: F811
+    """The table's cells as shown, and the figures in seconds the server has for them."""
+    return page.evaluate(
+        """async (metric) => {
+            const config = JSON.parse(document.getElementById('sweep-config').textContent);
+            const data = await (await fetch(`${config.results_url}?metric=${metric}`)).json();
+            const cells = [...document.querySelectorAll('#sweep-table td[data-cell]')];
+            return [cells.map((td) => td.textContent), data.z[0]];
+        }""",
+        metric,
+    )
+
+
 def test_the_table_caption_follows_the_outcome_chosen(live_server, sweep, page):  # noqa: F811
     _sign_in(page, live_server)
     page.goto(f"{live_server.url}/fleets/sweeps/{sweep.pk}/")
-    assert page.inner_text("#sweep-table caption").startswith("Makespan (")
+    # each cell a duration in words, as the rest of the app says one ("4 min 10 s", not "0.0694"
+    # under "(h)"); the unit only on the chart's axis, where the numbers are
+    assert page.inner_text("#sweep-table caption") == "Makespan"
+    cells, seconds = _cells_and_seconds(page, "makespan_s")
+    assert cells == [humanize.duration(s) for s in seconds] and len(cells) == 2
+    colorbar = page.evaluate("document.getElementById('sweep-heatmap').data[0].colorbar.title.text")
+    assert re.fullmatch(r"Makespan \((ms|s|min|h)\)", colorbar), colorbar
     page.select_option("#metric", "peak_concurrent_migrations")
     page.wait_for_function(
         "document.querySelector('#sweep-table caption').textContent"
@@ -85,7 +108,9 @@ def test_the_table_caption_follows_the_outcome_chosen(live_server, sweep, page):
     )
     page.select_option("#metric", "blackout_p99_s")
     page.wait_for_function(
-        "document.querySelector('#sweep-table caption').textContent.startsWith('Blackout p99 (')",
+        "document.querySelector('#sweep-table caption').textContent === 'Blackout p99'",
         timeout=10_000,
     )
+    cells, seconds = _cells_and_seconds(page, "blackout_p99_s")
+    assert cells == [humanize.duration(s) for s in seconds]
     assert page.errors == []
