@@ -101,7 +101,7 @@
       } else {
         clock.advance(dt);
         while (played < frames.length && frames[played].t_s <= clock.t + 1e-9) applyFrame(frames[played++]);
-        if (played === frames.length && status !== "done") {  // never run ahead of what arrived
+        if (played === frames.length && heard !== "done") {  // never run ahead of what arrived
           clock.t = Math.min(clock.t, (acc.t.length ? acc.t[acc.t.length - 1] : 0) + config.bucket_s);
         }
       }
@@ -111,9 +111,13 @@
     // the main thread for all seven charts at once (a region's charts took 100-700 ms together)
     if (!pending.length && dirty && now - lastDraw >= REDRAW_MS) { pending = drawSteps(); lastDraw = now; dirty = false; }
     if (pending.length) pending.shift()();
-    if (status === "done" && played === frames.length && acc.t.length) clock.settle(acc.t[acc.t.length - 1]);
-    if (status === "done" && played === frames.length && !resultsLoaded) loadResults();
-    if (clock.playing && status === "done" && frames.length && played === frames.length) setPlaying(false, true);
+    // the end: every frame in (the stream said done after the last: a finished run's frames come in
+    // pages, and at a high speed the first is played before the next arrives) and played
+    if (replayedAll()) {
+      clock.settle(acc.t[acc.t.length - 1]);
+      if (!resultsLoaded) loadResults();
+      if (clock.playing) setPlaying(false, true);
+    }
     drawStatus();
     requestAnimationFrame(tick);
   }
@@ -570,7 +574,7 @@
   window.fleetRun = {
     state: () => ({received: frames.length, played, clock: clock.t, status, error,
                    lastSeq: stream ? stream.lastSeq : 0, stream: stream ? stream.state() : null,
-                   finished: status === "done" && played === frames.length && frames.length > 0,
+                   finished: replayedAll(),
                    counts: acc.counts, hosts: acc.hosts, timelinePoints: timelineInfo.points,
                    timelineRows: timelineInfo.rows, timelineLabels: timelineInfo.labels, mode: timelineInfo.mode,
                    playing: clock.playing, badge: $("run-status").textContent,

@@ -211,3 +211,30 @@ def test_a_single_vms_run_reads_replaying_and_keeps_its_outcome_until_the_summar
     assert page.is_visible("#run-outcome")
     assert _said_done_too_early(page) == []
     assert page.errors == []
+
+
+def test_a_done_run_played_up_to_what_has_arrived_waits_for_the_rest_not_ends(
+    live_server, region_run, page
+):
+    """A finished run's frames come in pages; played as fast as possible, the first page is
+    played before the next arrives. That is not the end: no "Replay", no "Done", still playing."""
+    run, frames = region_run
+    sockets = []
+    page.route_web_socket(FLEET_SOCKET, lambda ws: sockets.append(ws))
+    page.goto(f"{live_server.url}/fleets/runs/{run.pk}/")
+    page.select_option("#speed", "max")
+    page.wait_for_function("window.fleetRun !== undefined")
+    while not sockets:
+        page.wait_for_timeout(20)
+    sockets[0].send(json.dumps({"type": "events", "events": frames[:100]}))
+    page.wait_for_function(f"{STATE}.played === 100")
+    page.wait_for_timeout(300)  # a few animation frames more
+    assert page.inner_text("#btn-play") == "Pause"
+    assert page.inner_text("#run-status") == REPLAYING
+    assert page.evaluate(STATE)["finished"] is False
+    sockets[0].send(json.dumps({"type": "events", "events": frames[100:]}))
+    sockets[0].send(json.dumps({"type": "status", "status": "done", "error": ""}))
+    page.wait_for_function(f"{STATE}.finished && {STATE}.played === {len(frames)}")
+    assert page.inner_text("#btn-play") == "Replay"
+    page.wait_for_function("document.getElementById('run-status').textContent === 'Done'")
+    assert page.errors == []
