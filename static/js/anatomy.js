@@ -597,15 +597,19 @@
   }
 
   // the badge says what the page shows: "Done" once the stream has said so (every event is in)
-  // and the replay has played the summary, the last event; before, "Computed — replaying"
+  // and the replay has played the summary, the last event; before, "Computed — replaying". A
+  // migration that did not complete (aborted: the outcome badge beside says so) is "Finished",
+  // never "Done" (the outcome codes of migrationsim/outcomes.py: completed, completed_...)
   let heard = ""; // the status the stream said: it comes after every stored event
   let shownStatus = "";
   function drawStatus() {
     const replayed = heard === "done" && model.finished && cursor >= received.length;
-    const now = `${runStatus}/${replayed}`;
+    const said = model.summary ? model.summary.outcome_words || config.outcome : null;
+    const gaveUp = !!said && !String(said.code).startsWith("completed");
+    const now = `${runStatus}/${replayed}/${gaveUp}`;
     if (now === shownStatus) return;
     shownStatus = now;
-    RunStream.showStatus($("run-status"), runStatus, replayed);
+    RunStream.showStatus($("run-status"), runStatus, replayed, gaveUp);
   }
 
   function setStatus(status, error) {

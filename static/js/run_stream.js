@@ -39,10 +39,12 @@
  *     // (text inputs, textareas, contenteditable); a shortcut key is then the page's only:
  *     // Space does not also click the focused button, nor open the focused select.
  *
- *   RunStream.showStatus(el, status, replayed)
+ *   RunStream.showStatus(el, status, replayed, gaveUp)
  *     // the status badge says what the page shows: a run the worker has finished ("done") whose
  *     // replay has not reached its last event yet reads "Computed — replaying", and "Done" only
- *     // once it has (replayed); "Failed", "Queued", "Running" as they are, never "Done"
+ *     // once it has (replayed), unless what it played ended without doing its job (gaveUp: a
+ *     // migration aborted, its outcome beside the badge): "Finished"; "Failed", "Queued",
+ *     // "Running" as they are, never "Done"
  *
  * The sticky playback bar (.player) publishes its height as the CSS variable --sticky-bar-h,
  * so an anchor (#results) lands below it (playground.css: scroll-padding-top).
@@ -205,16 +207,16 @@
 
   // --- the status badge ---------------------------------------------------------------------------
   const REPLAYING = "Computed — replaying";
-  function statusWords(status, replayed) {
-    if (status === "done") return replayed ? "Done" : REPLAYING;
+  function statusWords(status, replayed, gaveUp = false) {
+    if (status === "done") return !replayed ? REPLAYING : gaveUp ? "Finished" : "Done";
     return status ? status.charAt(0).toUpperCase() + status.slice(1) : "";
   }
-  function showStatus(el, status, replayed) {
+  function showStatus(el, status, replayed, gaveUp = false) {
     const badge = typeof el === "string" ? document.getElementById(el) : el;
     if (!badge) return;
-    const words = statusWords(status, replayed);
+    const words = statusWords(status, replayed, gaveUp);
     if (badge.textContent !== words) badge.textContent = words;
-    const kind = status === "done" && !replayed ? "replaying" : status;
+    const kind = status !== "done" ? status : !replayed ? "replaying" : gaveUp ? "gave-up" : status;
     badge.className = `status status-${kind}`;
     badge.dataset.status = status;
   }

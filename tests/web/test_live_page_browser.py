@@ -57,6 +57,18 @@ def single_vm_run(user, valid_params) -> tuple[Run, list[dict]]:
 
 
 @pytest.fixture
+def aborted_vm_run(user, valid_params) -> tuple[Run, list[dict]]:
+    """A single VM's run that aborts: it dirties faster than 10 GbE copies (test_outcome_browser)."""
+    params = {**valid_params, "memory": "2GiB", "workload": "muncher", "guest_watches": False}
+    run = Run.objects.create(params=params, seed=1, owner=user)
+    assert execute_run(kind="run", run_id=run.pk, publisher=RecordingPublisher()) is True
+    run.refresh_from_db()
+    events = run.events_after(0, limit=1_000_000)
+    assert run.status == "done" and events[-1]["result"]["outcome_words"]["code"] == "aborted"
+    return run, events
+
+
+@pytest.fixture
 def session_cookie(user, live_server) -> dict:
     client = Client()
     client.force_login(user)
@@ -237,4 +249,22 @@ def test_a_done_run_played_up_to_what_has_arrived_waits_for_the_rest_not_ends(
     page.wait_for_function(f"{STATE}.finished && {STATE}.played === {len(frames)}")
     assert page.inner_text("#btn-play") == "Replay"
     page.wait_for_function("document.getElementById('run-status').textContent === 'Done'")
+    assert page.errors == []
+
+
+def test_a_migration_that_aborted_is_finished_never_done(live_server, aborted_vm_run, page):
+    """The run is computed, its replay played to the end, but the migration was given up: the
+    header reads "Finished: aborted", not "Done: aborted"."""
+    run, events = aborted_vm_run
+    page.add_init_script(WATCH_BADGE)
+    serve(page, events, socket=RUN_SOCKET)
+    page.goto(f"{live_server.url}/runs/{run.pk}/")
+    page.select_option("#speed", "max")
+    page.wait_for_function("window.anatomy.state().finished")
+    page.wait_for_function(
+        "document.getElementById('run-status').textContent !== 'Computed — replaying'"
+    )
+    assert page.inner_text("#run-status") == "Finished"
+    assert page.inner_text("#run-outcome").strip() == ": aborted"
+    assert "Done" not in {b["text"] for b in page.evaluate("window.__badges")}
     assert page.errors == []
