@@ -131,13 +131,14 @@ def test_the_headers_hosts_and_the_zones_lines_always_tell_the_same_frame(
     page.goto(f"{live_server.url}/fleets/runs/{run.pk}/")
     page.select_option("#speed", "3000")  # about a frame per animation frame: many redraws
     page.wait_for_function(f"{STATE}.finished", timeout=120_000)
-    page.wait_for_timeout(600)  # the last redraw
-    assert page.evaluate("window.__compared") > 20  # the page was watched while it played
-    assert page.evaluate("window.__disagreements") == []
     zones = page.evaluate(STATE)["zoneCounts"]
     assert len(zones) == 4
     done = sum(z["done"] for z in zones.values())
-    assert page.inner_text("#progress-text") == f"{done:,} / {done:,} hosts"
+    page.wait_for_function(  # the last redraw: every host done with
+        f"document.getElementById('progress-text').textContent === '{done:,} / {done:,} hosts'"
+    )
+    assert page.evaluate("window.__compared") > 20  # the page was watched while it played
+    assert page.evaluate("window.__disagreements") == []
     assert page.errors == []
 
 
