@@ -45,10 +45,23 @@ class Fleet(Owned):
     # the scenario's key (``scenario_keys``): the plan page's poll finds its plan by it, without
     # reading and hashing the scenario every second
     scenario_key = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    submission = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        help_text="the new-fleet form's one-time token it was made by (one fleet per token)",
+    )
 
     class Meta:
         db_table = "playground_fleet"
         ordering = ["-updated", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submission"],
+                condition=~models.Q(submission=""),
+                name="one_fleet_per_submission",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -289,10 +302,23 @@ class Sweep(Owned):
     y_values = models.JSONField(default=list, blank=True)
     metric = models.CharField(max_length=40, default="makespan_s")
     created = models.DateTimeField(default=timezone.now)
+    submission = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        help_text="the sweep form's one-time token it was made by (one sweep per token)",
+    )
 
     class Meta:
         db_table = "playground_sweep"
         ordering = ["-created", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submission"],
+                condition=~models.Q(submission=""),
+                name="one_sweep_per_submission",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name or f"sweep {self.pk}"

@@ -5,12 +5,11 @@ runs, a VM's anatomy). Sweeps are in ``sweeps.py``, the runner of a fleet run in
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from migrationsim.fleet.frames import bucket_for
 from migrationsim.fleet.text import preset_scenario
-from playground.accounts import access
+from playground.accounts import access, once
 from playground.runs import pipeline
 
 from .models import Fleet, FleetRun, Sweep, kept_beside
@@ -42,11 +41,27 @@ NEW_FLEET = {
 
 
 def create_fleet(
-    *, scenario: dict, source: str = "", visitor: access.Visitor | None = None
+    *,
+    scenario: dict,
+    source: str = "",
+    visitor: access.Visitor | None = None,
+    submission: str = "",
 ) -> Fleet:
-    """A ``Fleet`` (``visitor``'s) holding a valid scenario dict (a preset, an upload, the form's)."""
-    return Fleet.objects.create(
-        scenario=scenario, source=source[:40], **access.owner_fields(visitor)
+    """A ``Fleet`` (``visitor``'s) holding a valid scenario dict (a preset, an upload, the form's).
+    ``submission``: the new-fleet form's one-time token (``once``); the same form sent again
+    makes no second fleet: the first is returned (``once.Taken`` if that one is another
+    visitor's)."""
+    return once.create_once(
+        lambda: Fleet.objects.create(
+            scenario=scenario,
+            source=source[:40],
+            submission=submission,
+            **access.owner_fields(visitor),
+        ),
+        model=Fleet,
+        field="submission",
+        token=submission,
+        visitor=visitor,
     )
 
 
@@ -115,63 +130,37 @@ def start_run(
 ) -> FleetRun:
     """Store a run of this scenario (``visitor``'s) and queue it once the row is committed.
     ``Fleet.DoesNotExist`` when ``fleet`` was deleted since it was read (``fleet_still_there``).
-    ``approval``: the plan page's approval it answers; a second run of the same approval (a
-    double click, a form sent again) is not made: the first is returned."""
+    ``approval``: the plan page's one-time token (``once``); a second run of the same approval
+    (a double click, a form sent again) is not made: the first is returned (``once.Taken`` if
+    that one is another visitor's or another fleet's)."""
     eta = (plan or {}).get("eta_s")
-    try:
-        with transaction.atomic():
-            fleet_still_there(fleet)
-            run = FleetRun.objects.create(
-                fleet=fleet,
-                sweep=sweep,
-                sweep_point=point or {},
-                name=str(scenario.get("name", ""))[:120],
-                seed=int(scenario.get("seed", 1)),
-                scenario=scenario,
-                plan=_storable_plan(plan or {}),
-                bucket_s=bucket_for(eta),
-                approval=approval,
-                **access.owner_fields(visitor),
-            )
-            if queue:
-                pipeline.enqueue(run)
-    except IntegrityError:  # the same approval already started a run (unique): that one
-        earlier = run_of_approval(approval)
-        if earlier is None:
-            raise
-        return _same_approval(earlier, fleet, visitor)
-    return run
 
+    def create() -> FleetRun:
+        fleet_still_there(fleet)
+        run = FleetRun.objects.create(
+            fleet=fleet,
+            sweep=sweep,
+            sweep_point=point or {},
+            name=str(scenario.get("name", ""))[:120],
+            seed=int(scenario.get("seed", 1)),
+            scenario=scenario,
+            plan=_storable_plan(plan or {}),
+            bucket_s=bucket_for(eta),
+            approval=approval,
+            **access.owner_fields(visitor),
+        )
+        if queue:
+            pipeline.enqueue(run)
+        return run
 
-class ApprovalTaken(ValueError):
-    """An approval already used by a run of another fleet or another visitor."""
-
-
-ERROR_APPROVAL_TAKEN = (
-    "This approval was already used for another run. Reload the plan page and approve it again."
-)
-
-
-def approval_answers(run: FleetRun, fleet: Fleet | None, visitor: access.Visitor | None) -> bool:
-    """Was ``run`` started by this very approval of ``fleet``'s plan by ``visitor``? An approval
-    is a value the client sends: the same one sent for another fleet, or by another visitor,
-    is not a double click of it."""
-    if run.fleet_id != (fleet.pk if fleet is not None else None):
-        return False
-    if visitor is None:
-        return run.owner_id is None and not run.visitor_key
-    return access.owns(visitor, run)
-
-
-def _same_approval(run: FleetRun, fleet, visitor) -> FleetRun:
-    if not approval_answers(run, fleet, visitor):
-        raise ApprovalTaken(ERROR_APPROVAL_TAKEN)
-    return run
-
-
-def run_of_approval(approval: str) -> FleetRun | None:
-    """The run an approval of the plan page started, if one did (``start_run``)."""
-    return FleetRun.objects.filter(approval=approval).first() if approval else None
+    return once.create_once(
+        create,
+        model=FleetRun,
+        field="approval",
+        token=approval,
+        visitor=visitor,
+        fleet_id=fleet.pk if fleet is not None else None,
+    )
 
 
 def fleet_still_there(fleet: Fleet | None) -> None:

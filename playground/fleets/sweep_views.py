@@ -7,13 +7,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
-from playground.accounts import access, limits
+from playground.accounts import access, limits, once
 from playground.ops import errors
 
 from . import sweeps
 from .models import Fleet, Sweep
 from .sweep_forms import EXAMPLES, SweepForm
-from .views import ERROR_DELETED_MEANWHILE, fleet_or_404
+from .views import ERROR_DELETED_MEANWHILE, fleet_or_404, made_before, submission_of
 
 # --- sweeps --------------------------------------------------------------------------------
 
@@ -21,6 +21,10 @@ from .views import ERROR_DELETED_MEANWHILE, fleet_or_404
 @require_http_methods(["GET", "HEAD", "POST"])
 def sweep_new(request: HttpRequest, fleet_id: int) -> HttpResponse:
     fleet = fleet_or_404(request, fleet_id)
+    if request.method == "POST":  # the form sent again (a double click): the sweep it made
+        sent_before = made_before(request, Sweep, Sweep.get_absolute_url, fleet_id=fleet.pk)
+        if sent_before is not None:  # (before the limits and the copy: it costs nothing more)
+            return sent_before
     scenario = fleet.to_scenario()
     if request.method in ("GET", "HEAD"):
         form = SweepForm(
@@ -33,7 +37,7 @@ def sweep_new(request: HttpRequest, fleet_id: int) -> HttpResponse:
                 "metric": "makespan_s",
             },
         )
-        return render(request, "sweeps/new.html", _form_context(form, fleet))
+        return render(request, "sweeps/new.html", _form_context(request, form, fleet))
     try:  # before the grid is validated (seconds of CPU for a fleet listing its VMs)
         limits.ensure_room(request, limits.SWEEPS)
         limits.check(request, limits.CHECKS)
@@ -41,15 +45,19 @@ def sweep_new(request: HttpRequest, fleet_id: int) -> HttpResponse:
         again = SweepForm(initial=request.POST.dict(), scenario=scenario)  # (unbound: not checked)
         again.cleaned_data = {}
         again.add_error(None, error.message)
-        return limits.too_many(request, error, "sweeps/new.html", _form_context(again, fleet))
+        return limits.too_many(
+            request, error, "sweeps/new.html", _form_context(request, again, fleet)
+        )
     form = SweepForm(request.POST, scenario=scenario)
     if not form.is_valid():
-        return render(request, "sweeps/new.html", _form_context(form, fleet), status=422)
+        return render(request, "sweeps/new.html", _form_context(request, form, fleet), status=422)
     try:
         limits.check(request, limits.SWEEPS)
     except limits.RateLimited as error:
         form.add_error(None, error.message)
-        return limits.too_many(request, error, "sweeps/new.html", _form_context(form, fleet))
+        return limits.too_many(
+            request, error, "sweeps/new.html", _form_context(request, form, fleet)
+        )
     data = form.cleaned_data
     try:
         sweep = sweeps.create_sweep(
@@ -61,14 +69,23 @@ def sweep_new(request: HttpRequest, fleet_id: int) -> HttpResponse:
             y_values=data["ys"],
             metric=data["metric"],
             visitor=access.claim(request),
+            submission=request.POST.get("submission", ""),
         )
+    except once.Taken as taken:  # the same token sent by another visitor, at that moment
+        return errors.answer(request, 409, str(taken))
     except Fleet.DoesNotExist:  # deleted (another tab) while the grid was checked
         return errors.answer(request, 404, ERROR_DELETED_MEANWHILE)
     return redirect(sweep)
 
 
-def _form_context(form: SweepForm, fleet) -> dict:
-    return {"form": form, "fleet": fleet, "examples": EXAMPLES}
+def _form_context(request: HttpRequest, form: SweepForm, fleet) -> dict:
+    # the page's one-time token (``once``): one sweep, however often the form is sent
+    return {
+        "form": form,
+        "fleet": fleet,
+        "examples": EXAMPLES,
+        "submission": submission_of(request),
+    }
 
 
 @require_safe

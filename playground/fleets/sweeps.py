@@ -6,11 +6,9 @@ from __future__ import annotations
 import copy
 import itertools
 
-from django.db import transaction
-
 from migrationsim import humanize
 from migrationsim.fleet.text import validate as validate_scenario
-from playground.accounts import access
+from playground.accounts import access, once
 from playground.runs import pipeline
 from playground.runs.models import RunStatus
 
@@ -115,7 +113,6 @@ def point_scenario(base: dict, *, x_param: str, y_param: str, point: dict) -> di
     return scenario
 
 
-@transaction.atomic
 def create_sweep(
     *,
     fleet: Fleet | None,
@@ -126,38 +123,53 @@ def create_sweep(
     y_values: list | None = None,
     metric: str,
     visitor: access.Visitor | None = None,
+    submission: str = "",
 ) -> Sweep:
     """A sweep and one queued run per combination; each run is a task of its own, so every
     available worker takes some. All or nothing (``Fleet.DoesNotExist`` when ``fleet`` was
-    deleted since it was read)."""
-    fleet_still_there(fleet)
-    sweep = Sweep.objects.create(
-        fleet=fleet,
-        name=str(scenario.get("name", ""))[:120],
-        scenario=scenario,
-        x_param=x_param,
-        x_values=x_values,
-        y_param=y_param,
-        y_values=y_values or [],
-        metric=metric,
-        **access.owner_fields(visitor),
-    )
-    runs = [
-        start_run(
-            scenario=point_scenario(scenario, x_param=x_param, y_param=y_param, point=point),
+    deleted since it was read). ``submission``: the sweep form's one-time token (``once``);
+    the same form sent again makes no second sweep: the first is returned (``once.Taken`` if
+    that one is another visitor's or another fleet's)."""
+
+    def create() -> Sweep:
+        fleet_still_there(fleet)
+        sweep = Sweep.objects.create(
             fleet=fleet,
-            sweep=sweep,
-            point=point,
-            queue=False,
-            visitor=visitor,
+            name=str(scenario.get("name", ""))[:120],
+            scenario=scenario,
+            x_param=x_param,
+            x_values=x_values,
+            y_param=y_param,
+            y_values=y_values or [],
+            metric=metric,
+            submission=submission,
+            **access.owner_fields(visitor),
         )
-        for point in sweep_points(
-            x_param=x_param, x_values=x_values, y_param=y_param, y_values=y_values
-        )
-    ]
-    for run in runs:  # one task each: every available worker takes some
-        pipeline.enqueue(run)
-    return sweep
+        runs = [
+            start_run(
+                scenario=point_scenario(scenario, x_param=x_param, y_param=y_param, point=point),
+                fleet=fleet,
+                sweep=sweep,
+                point=point,
+                queue=False,
+                visitor=visitor,
+            )
+            for point in sweep_points(
+                x_param=x_param, x_values=x_values, y_param=y_param, y_values=y_values
+            )
+        ]
+        for run in runs:  # one task each: every available worker takes some
+            pipeline.enqueue(run)
+        return sweep
+
+    return once.create_once(
+        create,
+        model=Sweep,
+        field="submission",
+        token=submission,
+        visitor=visitor,
+        fleet_id=fleet.pk if fleet is not None else None,
+    )
 
 
 def sweep_results(sweep: Sweep) -> dict:

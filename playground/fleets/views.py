@@ -7,7 +7,6 @@ unknown id). A run's pages are in ``run_views``, its exports in ``exports``, swe
 from __future__ import annotations
 
 import re
-import secrets
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,7 +16,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from migrationsim.fleet.scenario import ScenarioError
 from migrationsim.fleet.text import PRESET_NAMES, preset_scenario, validate
-from playground.accounts import access, limits
+from playground.accounts import access, limits, once
 from playground.ops import errors
 from playground.ops.ids import whole_number
 from playground.runs.models import RunStatus
@@ -142,6 +141,9 @@ def _edit_page(
         "fleet": fleet,
         "source_run": source_run,
         "kept": fields.unmodelled_paths(form.scenario),
+        # a new fleet's form: one fleet, however often it is sent (the token sent, if the form
+        # comes back with its errors: nothing was made of it yet)
+        "submission": "" if fleet is not None else submission_of(request),
     }
     template = "fleets/_form.html" if request.htmx else "fleets/edit.html"
     return render(request, template, context, status=status)
@@ -154,6 +156,42 @@ def _source_run(request: HttpRequest) -> FleetRun | None:
     return access.visible(FleetRun, access.for_request(request)).filter(pk=run_id).first()
 
 
+def submission_of(request: HttpRequest) -> str:
+    """The form's one-time token (``once``): the one it was sent with, or a new one."""
+    sent = request.POST.get("submission", "") if request.method == "POST" else ""
+    return sent if sent and once.well_formed(sent) else once.new_token()
+
+
+def made_before(request: HttpRequest, model, url, **same) -> HttpResponse | None:
+    """The answer to a form sent with a token that already made a row of ``model`` (a double
+    click, a POST sent again): to ``url(row)``, the row the first send made; 400 for a token
+    no page gives; 409 if the row is another visitor's (or ``same`` differs). None: a form to
+    handle (no token, or a new one)."""
+    token = request.POST.get("submission", "")
+    if not once.well_formed(token):  # (a NUL in it was PostgreSQL's ValueError, a 500)
+        return errors.answer(request, 400, ERROR_BAD_SUBMISSION)
+    earlier = once.made_by(model, "submission", token)
+    if earlier is None:
+        return None
+    if not once.answers(earlier, access.for_request(request), **same):
+        return errors.answer(request, 409, once.ERROR_TAKEN)
+    return _to(request, url(earlier))
+
+
+def _to(request: HttpRequest, url: str) -> HttpResponse:
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+ERROR_BAD_SUBMISSION = (
+    "This form's token (submission: 32 hex digits) is not one a page gives: nothing was made. "
+    "Reload the page and send the form again."
+)
+
+
+def _plan_url(fleet: Fleet) -> str:
+    return reverse("fleet-plan", args=[fleet.pk])
+
+
 def _posted(request: HttpRequest):
     return request.POST if request.method == "POST" else None
 
@@ -162,7 +200,14 @@ def _posted(request: HttpRequest):
 def fleet_new(request: HttpRequest) -> HttpResponse:
     """A new fleet, or one prefilled from a run's scenario (``?from_run=<id>``: re-run with
     changes; the form posts back to the same address, so what it does not edit comes from the
-    run). Nothing is stored until the form is saved."""
+    run). Nothing is stored until the form is saved; the form sent twice makes one fleet
+    (``once``)."""
+    if request.method == "POST":
+        sent_before = made_before(request, Fleet, _plan_url)
+        if sent_before is not None:  # (before the limits: a double click costs nothing more)
+            return sent_before
+    else:  # the page's token goes with its visitor: a double click of an anonymous visitor's
+        access.claim(request)  # first fleet finds it theirs (both sends carry the session)
     source_run = _source_run(request)
     form, formset = fleet_forms(
         _posted(request), scenario=source_run.scenario if source_run else services.NEW_FLEET
@@ -207,14 +252,20 @@ def _save(request, form, formset, *, fleet: Fleet | None, source_run: FleetRun |
                     request, form, formset, fleet=None, source_run=source_run, status=status
                 ),
             )
-        fleet = services.create_fleet(scenario=scenario, visitor=access.claim(request))
+        try:
+            fleet = services.create_fleet(
+                scenario=scenario,
+                visitor=access.claim(request),
+                submission=request.POST.get("submission", ""),
+            )
+        except once.Taken as taken:  # the same token sent by another visitor, at that moment
+            return errors.answer(request, 409, str(taken))
     else:
         try:
             services.update_fleet(fleet=fleet, scenario=scenario)
         except Fleet.DoesNotExist:
             return errors.answer(request, 404, ERROR_DELETED_MEANWHILE)
-    plan = reverse("fleet-plan", args=[fleet.pk])
-    return HttpResponseClientRedirect(plan) if request.htmx else redirect(plan)
+    return _to(request, _plan_url(fleet))
 
 
 @require_safe
@@ -285,16 +336,16 @@ def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
         if context["too_long"]:
             return _plan_page(request, context, status=422)
         approval, shown = request.POST.get("approval", ""), request.POST.get("plan", "")
-        if (approval and not _APPROVAL.fullmatch(approval)) or (
+        if not once.well_formed(approval) or (
             shown and not _PLAN_KEY.fullmatch(shown)
         ):  # not what a plan page sends (a NUL in it was PostgreSQL's ValueError, a 500)
             return _plan_page(request, {**context, "refused": ERROR_BAD_APPROVAL}, status=400)
         if shown and shown != row.key:  # approved a plan of the fleet as it was before an edit
             return _plan_page(request, {**context, "refused": ERROR_PLAN_CHANGED}, status=409)
-        earlier = services.run_of_approval(approval)
+        earlier = once.made_by(FleetRun, "approval", approval)
         if earlier is not None:  # the same approval sent again (a double click): its run
-            if not services.approval_answers(earlier, fleet, access.for_request(request)):
-                refused = services.ERROR_APPROVAL_TAKEN  # another fleet's or visitor's: no run
+            if not once.answers(earlier, access.for_request(request), fleet_id=fleet.pk):
+                refused = once.ERROR_TAKEN  # another fleet's or visitor's: no run
                 return _plan_page(request, {**context, "refused": refused}, status=409)
             return redirect(earlier)
         try:
@@ -313,7 +364,7 @@ def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
             )
         except Fleet.DoesNotExist:
             return errors.answer(request, 404, ERROR_DELETED_MEANWHILE)
-        except services.ApprovalTaken as taken:  # the same approval elsewhere, at that moment
+        except once.Taken as taken:  # the same approval elsewhere, at that moment
             return _plan_page(request, {**context, "refused": str(taken)}, status=409)
         return redirect(run)
     return _plan_page(request, context)
@@ -346,8 +397,6 @@ def fleet_plan_status(request: HttpRequest, fleet_id: int) -> HttpResponse:
     return render(request, "fleets/_planning.html", _plan_context(fleet, row))
 
 
-APPROVAL_CHARS = 32
-_APPROVAL = re.compile(f"[0-9a-f]{{{APPROVAL_CHARS}}}")
 _PLAN_KEY = re.compile("[0-9a-f]{64}")
 ERROR_BAD_APPROVAL = (
     "This approval is not one a plan page gives (approval: 32 hex digits, plan: 64): nothing "
@@ -358,7 +407,7 @@ ERROR_BAD_APPROVAL = (
 def _plan_context(fleet: Fleet, row) -> dict:
     done = row.status == RunStatus.DONE
     return {
-        "approval": secrets.token_hex(APPROVAL_CHARS // 2),  # this page's: one run, however sent
+        "approval": once.new_token(),  # this page's: one run, however sent
         "fleet": fleet,
         "planning": row,
         "plan": row.plan if done else None,

@@ -12,6 +12,7 @@ from migrationsim.fleet.export import event_log
 from migrationsim.fleet.plan import plan as plan_of
 from migrationsim.fleet.single_vm import vm_anatomy_params
 from migrationsim.fleet.text import preset_scenario
+from playground.accounts import once
 from playground.anatomy.models import Run
 from playground.fleets import services as fleet_services
 from playground.fleets.models import FleetPlan, FleetRun, FleetRunLog, FleetRunMessage
@@ -297,7 +298,7 @@ def test_one_approval_sent_for_another_fleet_or_by_another_visitor_is_refused(
     stolen = bob.post(f"/fleets/{bobs_fleet.pk}/plan/", {"approval": approval})
     assert stolen.status_code == 409 and str(run.pk) not in stolen.get("Location", "")
     assert FleetRun.objects.count() == 1
-    with pytest.raises(fleet_services.ApprovalTaken):
+    with pytest.raises(once.Taken):
         fleet_services.start_run(
             scenario=tiny(), fleet=two, queue=False, visitor=alice, approval=approval
         )
