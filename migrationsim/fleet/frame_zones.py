@@ -76,7 +76,7 @@ def racks_by_zone(data: dict, racks: list[dict]) -> list[dict]:
     sums (hosts, VMs now, migrated out): what a results page shows of a region. Read from the
     scenario's rack groups, without building the fleet (nor reading a listed fleet's VMs:
     0.8 s a page view for 130,000 of them; the first VM stands in for the list)."""
-    scenario = parse_scenario(_racks_only(data))
+    scenario = parse_scenario(racks_only(data))
     zone_of = dict(
         zip(
             rack_names_of(scenario.racks),
@@ -96,9 +96,9 @@ def racks_by_zone(data: dict, racks: list[dict]) -> list[dict]:
     return [{"zone": name, **zone} for name, zone in zones.items()]
 
 
-def _racks_only(data: dict) -> dict:
+def racks_only(data: dict) -> dict:
     """``data`` with a listed fleet's VMs cut to the first: the racks and zones are the same,
-    and no rule reads a VM to refuse fewer of them."""
+    and no rule reads a VM to refuse fewer of them (a scenario without a list: itself)."""
     fleet = data.get("fleet") if isinstance(data, dict) else None
     listed = fleet.get("vm_list") if isinstance(fleet, dict) else None
     if not isinstance(listed, list) or len(listed) <= 1:

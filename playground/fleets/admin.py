@@ -31,6 +31,7 @@ class FleetRunAdmin(admin.ModelAdmin):
     )
     list_filter = ("status",)
     raw_id_fields = ("fleet", "sweep", "owner")
+    readonly_fields = ("scenario_key", "outline", "listed_key")  # (follow the scenario: save)
 
 
 @admin.register(FleetRunMessage)

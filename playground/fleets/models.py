@@ -23,7 +23,7 @@ from playground.runs.models import LeasedRun, StoredEvent
 
 from .fields import DEFAULTS
 from .paths import ABSENT, lookup
-from .scenario_keys import scenario_key
+from .scenario_keys import listed_key, outline, scenario_key
 from .sizes import host_count, vm_count
 
 
@@ -131,6 +131,15 @@ def kept_beside(scenario: dict) -> dict:
     return {**listed_from(scenario), "scenario_key": scenario_key(scenario)}
 
 
+def kept_beside_run(scenario: dict, *, key: str = "") -> dict:
+    """Every column a run keeps beside its scenario (``key``: its scenario key, if known)."""
+    return {
+        "scenario_key": key or scenario_key(scenario),
+        "outline": outline(scenario),
+        "listed_key": listed_key(scenario),
+    }
+
+
 def listed_from(scenario: dict) -> dict:
     """The fleet list's columns of a scenario (``Fleet.listed_*``)."""
     name = lookup(scenario, "name", DEFAULTS)
@@ -168,6 +177,16 @@ class FleetRun(LeasedRun, Owned):
         default="",
         help_text="the plan page's approval it was started by (one run per approval)",
     )
+    # kept beside the scenario (``kept_beside_run``, on every save of it): its page and the
+    # comparison of runs read these, not a scenario listing 100,000 VMs (8 MB of JSON, read
+    # and hashed on every view). Runs stored before: None and "" (their scenario is read).
+    scenario_key = models.CharField(max_length=64, blank=True, default="")
+    outline = models.JSONField(
+        null=True, blank=True, help_text="the scenario, a listed fleet's VMs cut to the first"
+    )
+    listed_key = models.CharField(
+        max_length=64, blank=True, default="", help_text="the key of the listed VMs, if any"
+    )
 
     class Meta(LeasedRun.Meta):
         db_table = "playground_fleetrun"
@@ -184,6 +203,28 @@ class FleetRun(LeasedRun, Owned):
 
     def get_absolute_url(self) -> str:
         return reverse("fleet-run", args=[self.pk])
+
+    def save(self, *args, **kwargs) -> None:
+        """The columns kept beside the scenario follow it (``kept_beside_run``) whenever it is
+        saved: as the run is stored (its key, if given, trusted), and if it is edited (admin)."""
+        fields = kwargs.get("update_fields")
+        if "scenario" not in self.get_deferred_fields() and (
+            fields is None or "scenario" in fields
+        ):
+            known = self.scenario_key if self._state.adding else ""
+            kept = kept_beside_run(self.scenario, key=known)
+            for field, value in kept.items():
+                setattr(self, field, value)
+            if fields is not None:
+                kwargs["update_fields"] = {*fields, *kept}
+        super().save(*args, **kwargs)
+
+    def scenario_outline(self) -> dict:
+        """``outline(scenario)``: kept, or (a run stored before it was kept) from the scenario."""
+        return self.outline if self.outline is not None else outline(self.scenario)
+
+    def kept_scenario_key(self) -> str:
+        return self.scenario_key or scenario_key(self.scenario)
 
 
 class FleetRunMessage(StoredEvent):

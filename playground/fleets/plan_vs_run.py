@@ -9,7 +9,6 @@ from __future__ import annotations
 from playground.runs.models import RunStatus
 
 from .models import FleetPlan, FleetRun
-from .planning import scenario_key
 
 # (key, label): the figures a planner checks a plan against
 ROWS = [
@@ -28,7 +27,7 @@ RELATIVE_TOLERANCE = 1e-9  # a float that went through JSON is the same figure
 def stored_plan(run: FleetRun) -> dict | None:
     """The plan of the run's scenario (seed included), if one is stored."""
     row = (
-        FleetPlan.objects.filter(key=scenario_key(run.scenario), status=RunStatus.DONE)
+        FleetPlan.objects.filter(key=run.kept_scenario_key(), status=RunStatus.DONE)
         .only("plan")
         .first()
     )

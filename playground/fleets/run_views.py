@@ -3,6 +3,7 @@ timeline as JSON, the list of runs, and the comparison of runs."""
 
 from __future__ import annotations
 
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,7 +36,14 @@ ERROR_TIMELINE_NOT_READY = "the per-VM timeline of a host is stored when the run
 MESSAGES_PAGE = 500
 # a list of runs (and its messages or a host's timeline) never reads these
 LIST_DEFERRED = ("scenario", "plan", "series", "sweep__scenario")
+# a run's page and its results read the outline kept beside the scenario (``FleetRun.outline``)
+# and two figures of its plan, not the scenario (8 MB of JSON for a listed fleet of 100,000
+# VMs), the plan or the series; and of its sweep what names its point
+PAGE_DEFERRED = ("scenario", "plan", "series", "sweep__scenario")
 COMPARE_MAX = 6
+# the compare page reads each run's summary, series and outline (``_compared_scenarios``); the
+# scenario only when the runs list different VMs, the plan never
+COMPARE_DEFERRED = ("scenario", "plan", "sweep__scenario")
 
 # Which way a figure is better, for the compare page's colours: LOWER (a shorter makespan, a
 # shorter blackout), HIGHER, or NEUTRAL (counts that say what the scenario asked for, not how
@@ -89,9 +97,19 @@ def share_url(request: HttpRequest, run: FleetRun) -> str:
 # --- a run ---------------------------------------------------------------------------------
 
 
-def _speed_for(run: FleetRun) -> str:
+def _page_runs():
+    """Runs as their page reads them (``PAGE_DEFERRED``): the plan's two figures the page
+    shows are read from it by the database, ``planned_eta_s`` and ``planned_hosts_in_scope``."""
+    return (
+        FleetRun.objects.select_related("sweep")
+        .defer(*PAGE_DEFERRED)
+        .annotate(planned_eta_s=F("plan__eta_s"), planned_hosts_in_scope=F("plan__hosts_in_scope"))
+    )
+
+
+def _speed_for(eta_s: float | None) -> str:
     """Playback speed (simulated seconds per second) so the run plays in about 30 s."""
-    eta = (run.plan or {}).get("eta_s") or 1800
+    eta = eta_s or 1800
     for speed in (10, 30, 60, 120, 300, 600, 1200, 3000):
         if eta / speed <= 40:
             return str(speed)
@@ -106,7 +124,7 @@ def fleet_run(request: HttpRequest, run_id: int) -> HttpResponse:
         shared = FleetRun.objects.filter(pk=run_id).only("pk").first()
         if shared is not None and access.accept_share(request, shared, token):
             return redirect(shared.get_absolute_url())
-    run = run_or_404(request, run_id, FleetRun.objects.select_related("fleet", "sweep"))
+    run = run_or_404(request, run_id, _page_runs())
     config = {
         "id": run.pk,
         "ws_path": f"/ws/fleet-runs/{run.pk}/",
@@ -117,12 +135,12 @@ def fleet_run(request: HttpRequest, run_id: int) -> HttpResponse:
         "status": run.status,
         "phases": PHASES,
         "host_phases": HOST_PHASES,
-        "speed": _speed_for(run),
+        "speed": _speed_for(run.planned_eta_s),
         "bucket_s": run.bucket_s,
         "google_p50_s": GOOGLE_BLACKOUT_P50_S,
         "google_p99_s": GOOGLE_BLACKOUT_P99_S,
-        "hosts_in_scope": (run.plan or {}).get("hosts_in_scope"),
-        "eta_s": (run.plan or {}).get("eta_s"),
+        "hosts_in_scope": run.planned_hosts_in_scope,
+        "eta_s": run.planned_eta_s,
         # why VMs wait, in words (the waiting chart's legend): the one table's labels
         "reason_labels": {code: w.label for code, w in outcomes.REASONS.items()},
     }
@@ -132,6 +150,7 @@ def fleet_run(request: HttpRequest, run_id: int) -> HttpResponse:
         {
             "run": run,
             "config": config,
+            "outline": run.scenario_outline(),  # (the lessons about its events' kinds)
             "shared": access.shared_with(access.for_request(request), run),
             **_results(run),
             "share_url": share_url(request, run),
@@ -177,14 +196,14 @@ def _zones(run: FleetRun, summary: dict) -> list[dict]:
     """The per-rack rows by zone; none (the racks alone) for a run whose stored scenario the
     model's checks, stricter since it ran, now refuse: its page was a 500."""
     try:
-        return racks_by_zone(run.scenario, summary.get("racks") or [])
+        return racks_by_zone(run.scenario_outline(), summary.get("racks") or [])
     except ScenarioError:
         return []
 
 
 @require_safe
 def fleet_run_results(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = run_or_404(request, run_id)
+    run = run_or_404(request, run_id, _page_runs())
     if (
         request.headers.get("Sec-Fetch-Mode") == "navigate"
     ):  # opened in a tab, not fetched: the page
@@ -282,9 +301,10 @@ def fleet_compare(request: HttpRequest) -> HttpResponse:
         return render(request, "fleets/compare.html", {"error": ERROR_COMPARE_TOO_MANY}, status=400)
     found = {
         r.pk: r
-        for r in access.visible(FleetRun, access.for_request(request)).filter(
-            pk__in=ids, status=RunStatus.DONE
-        )
+        for r in access.visible(FleetRun, access.for_request(request))
+        .filter(pk__in=ids, status=RunStatus.DONE)
+        .select_related("sweep")  # (a sweep member's point, in words)
+        .defer(*COMPARE_DEFERRED)
     }
     missing = [i for i in ids if i not in found]
     if missing:
@@ -344,7 +364,7 @@ def fleet_compare(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "outcome_rows": outcome_rows,
             "config": config,
-            "parameters": differing_parameters([r.scenario for r in runs]),
+            "parameters": differing_parameters(_compared_scenarios(runs)),
             "outcomes_differ": [r for r in rows if r["any_differs"]]
             + [
                 {**r, "label": f"VMs {r['label']}", "key": ""}
@@ -353,6 +373,18 @@ def fleet_compare(request: HttpRequest) -> HttpResponse:
             ],
         },
     )
+
+
+def _compared_scenarios(runs: list[FleetRun]) -> list[dict]:
+    """What the runs' parameters are compared on: their outlines when they list the same VMs
+    (or none), which is all that can differ between them; else (lists that differ, or a run
+    stored before outlines were kept) their whole scenarios, read now."""
+    if all(r.outline is not None for r in runs) and len({r.listed_key for r in runs}) == 1:
+        return [r.outline for r in runs]
+    scenarios = dict(
+        FleetRun.objects.filter(pk__in=[r.pk for r in runs]).values_list("pk", "scenario")
+    )
+    return [scenarios[r.pk] for r in runs]
 
 
 def _cells(values: list, direction: str) -> list[dict]:

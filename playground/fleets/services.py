@@ -127,12 +127,14 @@ def start_run(
     queue: bool = True,
     visitor: access.Visitor | None = None,
     approval: str = "",
+    scenario_key: str = "",
 ) -> FleetRun:
     """Store a run of this scenario (``visitor``'s) and queue it once the row is committed.
     ``Fleet.DoesNotExist`` when ``fleet`` was deleted since it was read (``fleet_still_there``).
     ``approval``: the plan page's one-time token (``once``); a second run of the same approval
     (a double click, a form sent again) is not made: the first is returned (``once.Taken`` if
-    that one is another visitor's or another fleet's)."""
+    that one is another visitor's or another fleet's). ``scenario_key``: the scenario's, if
+    known (a fleet keeps it): not hashed again."""
     eta = (plan or {}).get("eta_s")
 
     def create() -> FleetRun:
@@ -147,6 +149,7 @@ def start_run(
             plan=_storable_plan(plan or {}),
             bucket_s=bucket_for(eta),
             approval=approval,
+            scenario_key=scenario_key,  # (and the rest kept beside: ``FleetRun.save``)
             **access.owner_fields(visitor),
         )
         if queue:

@@ -361,6 +361,7 @@ def fleet_plan(request: HttpRequest, fleet_id: int) -> HttpResponse:
                 plan=row.plan,
                 visitor=access.claim(request),
                 approval=approval,
+                scenario_key=fleet.scenario_key,
             )
         except Fleet.DoesNotExist:
             return errors.answer(request, 404, ERROR_DELETED_MEANWHILE)
