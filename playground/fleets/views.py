@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -206,8 +207,12 @@ def fleet_new(request: HttpRequest) -> HttpResponse:
         sent_before = made_before(request, Fleet, _plan_url)
         if sent_before is not None:  # (before the limits: a double click costs nothing more)
             return sent_before
-    else:  # the page's token goes with its visitor: a double click of an anonymous visitor's
-        access.claim(request)  # first fleet finds it theirs (both sends carry the session)
+    elif settings.CSRF_COOKIE_NAME in request.COOKIES:
+        # the page's token goes with its visitor: a double click of an anonymous visitor's first
+        # fleet finds it theirs (both sends carry the session). Only for a browser that has been
+        # here before (it holds the CSRF cookie of an earlier page): a client that keeps no
+        # cookies would make a stored session with every GET
+        access.claim(request)
     source_run = _source_run(request)
     form, formset = fleet_forms(
         _posted(request), scenario=source_run.scenario if source_run else services.NEW_FLEET

@@ -82,6 +82,7 @@ def test_an_anonymous_visitor_s_double_click_on_their_first_fleet_makes_one_they
     """Both sends of a double click leave before the first answer sets the session cookie:
     the form's page gives the visitor their key, so both sends carry it."""
     browser = Client()
+    browser.get("/fleets/")  # they came by the fleet list (its forms set the CSRF cookie)
     sent = _fleet_form(browser)
     cookies = {name: morsel.value for name, morsel in browser.cookies.items()}
     first = browser.post("/fleets/new/", sent)
@@ -92,6 +93,14 @@ def test_an_anonymous_visitor_s_double_click_on_their_first_fleet_makes_one_they
     fleet = Fleet.objects.get()
     assert first.url == second.url == f"/fleets/{fleet.pk}/plan/"
     assert browser.get(second.url).status_code == 200  # theirs
+
+
+def test_a_client_that_keeps_no_cookies_makes_no_stored_session_by_opening_the_form():
+    from django.contrib.sessions.models import Session
+
+    for _ in range(3):
+        assert Client().get("/fleets/new/").status_code == 200
+    assert not Session.objects.exists()
 
 
 def test_two_sends_of_the_new_fleet_form_at_once_make_one_fleet(client, monkeypatch):
