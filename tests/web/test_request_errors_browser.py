@@ -1,0 +1,46 @@
+"""Headless Chromium: a request htmx sends that the server refuses with anything but a form's
+422 or 429 swaps nothing (base.html's responseHandling), so a refused save looked like a click
+that did nothing. ``static/js/request_errors.js`` says it at the top of the page, in the
+server's words, until the same element's next request succeeds."""
+
+import re
+
+import pytest
+
+from .browser_support import chromium, open_page
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+STALE_CSRF = """() => {
+  const stale = "x".repeat(64);
+  document.querySelectorAll("input[name=csrfmiddlewaretoken]").forEach((i) => { i.value = stale; });
+  document.body.setAttribute("hx-headers", JSON.stringify({"X-CSRFToken": stale}));
+}"""
+
+
+@pytest.fixture
+def page(live_server):  # Chromium after the live server (browser_support.py says why)
+    with chromium() as browser:
+        yield open_page(browser)
+
+
+def test_a_save_the_server_refuses_says_so_in_its_words_until_a_save_goes_through(
+    live_server, page
+):
+    page.goto(live_server.url + "/fleets/")
+    page.click("button[data-preset=demo]")
+    page.wait_for_url(re.compile(r"/fleets/\d+/$"))
+    assert page.is_hidden("#request-error")
+    # a token gone stale (the visitor signed in or out in another tab): Django refuses the save
+    page.evaluate(STALE_CSRF)
+    page.click("#save-plan")
+    page.wait_for_selector("#request-error", state="visible")
+    said = page.text_content("#request-error")
+    assert said.startswith("Not done (HTTP 403): ")
+    assert len(said) > len("Not done (HTTP 403): ") + 20  # the 403 page's own sentence
+    assert page.url.endswith("/")  # nothing happened: still the form
+    page.reload()  # a fresh page (a fresh token): the save goes through
+    page.click("#save-plan")
+    page.wait_for_url(re.compile(r"/plan/$"))
+    assert page.is_hidden("#request-error")
+    assert page.errors == []
