@@ -65,9 +65,14 @@ def create_fleet(
     )
 
 
-def create_fleet_from_preset(*, preset: str, visitor: access.Visitor | None = None) -> Fleet:
+def create_fleet_from_preset(
+    *, preset: str, visitor: access.Visitor | None = None, submission: str = ""
+) -> Fleet:
     return create_fleet(
-        scenario=preset_scenario(preset), source=f"preset {preset}", visitor=visitor
+        scenario=preset_scenario(preset),
+        source=f"preset {preset}",
+        visitor=visitor,
+        submission=submission,
     )
 
 

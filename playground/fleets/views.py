@@ -61,11 +61,15 @@ def _presets() -> list[dict]:
 
 def _fleet_list(request: HttpRequest, *, import_form: ImportForm | None = None, status: int = 200):
     visitor = access.for_request(request)
+    # each form that makes a fleet has its own one-time token (``once``): a preset clicked twice
+    # makes one fleet; another preset clicked after going back makes its own
+    presets = [{**p, "submission": once.new_token()} for p in _presets()]
     return render(
         request,
         "fleets/list.html",
         {
-            "presets": _presets(),
+            "presets": presets,
+            "import_submission": submission_of(request),
             "fleets": access.mine(Fleet, visitor).defer("scenario")[:50],  # listed_* instead
             "import_form": import_form or ImportForm(),
             "runs": access.mine(FleetRun, visitor).filter(sweep=None).defer(*LIST_DEFERRED)[:10],
@@ -89,16 +93,29 @@ def fleet_from_preset(request: HttpRequest) -> HttpResponse:
     preset = request.POST.get("preset", "")
     if preset not in PRESET_NAMES:
         return errors.answer(request, 400, f"{ERROR_UNKNOWN_PRESET}: {preset!r}")
+    sent_before = made_before(request, Fleet, Fleet.get_absolute_url)  # clicked twice: one fleet
+    if sent_before is not None:
+        return sent_before
     try:
         limits.check(request, limits.FLEETS)  # a new fleet: a stored scenario (limits.py)
     except limits.RateLimited as error:
         return limits.too_many(request, error)
-    fleet = services.create_fleet_from_preset(preset=preset, visitor=access.claim(request))
+    try:
+        fleet = services.create_fleet_from_preset(
+            preset=preset,
+            visitor=access.claim(request),
+            submission=request.POST.get("submission", ""),
+        )
+    except once.Taken as taken:
+        return errors.answer(request, 409, str(taken))
     return redirect(fleet)
 
 
 @require_POST
 def fleet_import(request: HttpRequest) -> HttpResponse:
+    sent_before = made_before(request, Fleet, Fleet.get_absolute_url)  # sent twice: one fleet
+    if sent_before is not None:  # (before the upload is read: a double click costs nothing)
+        return sent_before
     try:  # before the upload is read and validated: seconds of CPU for one of megabytes
         limits.ensure_room(request, limits.FLEETS)
         limits.check(request, limits.CHECKS)  # counted, refused or not: it costs the same
@@ -118,11 +135,15 @@ def fleet_import(request: HttpRequest) -> HttpResponse:
             error, form, lambda status: _fleet_list(request, import_form=form, status=status)
         )
     upload = form.cleaned_data.get("file")
-    fleet = services.create_fleet(
-        scenario=form.cleaned_data["scenario"],
-        source=f"upload {upload.name}" if upload else "upload",
-        visitor=access.claim(request),
-    )
+    try:
+        fleet = services.create_fleet(
+            scenario=form.cleaned_data["scenario"],
+            source=f"upload {upload.name}" if upload else "upload",
+            visitor=access.claim(request),
+            submission=request.POST.get("submission", ""),
+        )
+    except once.Taken as taken:
+        return errors.answer(request, 409, str(taken))
     return redirect(fleet)
 
 

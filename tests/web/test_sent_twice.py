@@ -51,6 +51,66 @@ def _sweep_form(client, fleet) -> dict:
     return {**SWEEP, "submission": _token(client.get(f"/fleets/{fleet.pk}/sweep/"))}
 
 
+# --- the fleet list's preset buttons and import form ------------------------------------------
+
+
+def _list_forms(client) -> dict:
+    """The fleet list's forms that make a fleet: each preset button's token, the import's."""
+    page = client.get("/fleets/").content.decode()
+    presets = re.findall(
+        r'name="preset" value="([\w-]+)"><input type="hidden" name="submission" '
+        r'value="([0-9a-f]{32})"',
+        page,
+    )
+    imported = re.search(
+        r'id="import-form"[^>]*>\s*<input type="hidden" name="csrfmiddlewaretoken"[^>]*>'
+        r'<input type="hidden" name="submission" value="([0-9a-f]{32})"',
+        page,
+    )
+    return {"presets": dict(presets), "import": imported.group(1)}
+
+
+def test_a_preset_clicked_twice_makes_one_fleet_and_another_preset_its_own(client):
+    tokens = _list_forms(client)["presets"]
+    assert len(set(tokens.values())) == len(tokens) > 1  # a token per button
+    sent = {"preset": "demo", "submission": tokens["demo"]}
+    first = client.post("/fleets/from-preset/", sent)
+    second = client.post("/fleets/from-preset/", sent)
+    fleet = Fleet.objects.get()
+    assert first.status_code == second.status_code == 302
+    assert first.url == second.url == fleet.get_absolute_url()
+    # back to the (cached) list, another preset: a fleet of its own
+    client.post(
+        "/fleets/from-preset/", {"preset": "heartbleed", "submission": tokens["heartbleed"]}
+    )
+    assert Fleet.objects.count() == 2
+
+
+def test_a_preset_token_sent_by_another_visitor_is_a_409_and_makes_nothing(client):
+    token = _list_forms(client)["presets"]["demo"]
+    client.post("/fleets/from-preset/", {"preset": "demo", "submission": token})
+    other = Client().post("/fleets/from-preset/", {"preset": "demo", "submission": token})
+    assert other.status_code == 409 and Fleet.objects.count() == 1
+
+
+def test_the_import_form_sent_twice_makes_one_fleet(client):
+    import json
+
+    token = _list_forms(client)["import"]
+    sent = {"text": json.dumps(tiny()), "submission": token}
+    first = client.post("/fleets/import/", sent)
+    second = client.post("/fleets/import/", sent)
+    fleet = Fleet.objects.get()
+    assert first.url == second.url == fleet.get_absolute_url()
+
+
+def test_an_import_refused_for_its_errors_keeps_its_token(client):
+    token = _list_forms(client)["import"]
+    refused = client.post("/fleets/import/", {"text": "{not json", "submission": token})
+    assert refused.status_code == 422 and not Fleet.objects.exists()
+    assert f'name="submission" value="{token}"' in refused.content.decode()
+
+
 # --- the new-fleet form ------------------------------------------------------------------------
 
 
