@@ -192,10 +192,18 @@ def _fleet(args: argparse.Namespace) -> int:
     overrides = args.set or []
     if overrides:
         from .fleet import parse_scenario
-        from .fleet.overrides import OverrideError, apply_overrides, mentions
+        from .fleet.overrides import (
+            OverrideError,
+            apply_overrides,
+            mentions,
+            refuse_defaulted_nulls,
+        )
+        from .fleet.scenario import noting_defaulted_nulls
 
         try:
-            scenario = parse_scenario(apply_overrides(scenario.raw, overrides))
+            with noting_defaulted_nulls() as defaulted:
+                scenario = parse_scenario(apply_overrides(scenario.raw, overrides))
+            refuse_defaulted_nulls(overrides, defaulted)
         except OverrideError as exc:
             print(f"{prog}: error: --set {exc.assignment}: {exc.message}", file=sys.stderr)
             return 2

@@ -129,6 +129,33 @@ def apply_overrides(data: Any, assignments: list[str]) -> dict:
     return data
 
 
+def refuse_defaulted_nulls(assignments: list[str], defaulted: dict[str, Any]) -> None:
+    """A ``--set PATH=null`` whose key then reads as its default, not as "no limit" (what the
+    scenario's reader noted in ``defaulted``: ``scenario.noting_defaulted_nulls``) is refused:
+    ``caps.per_source_host=null`` would run a cap of 2, tighter than heartbleed's 4, and say
+    "what if: caps.per_source_host=null" above it."""
+    from .scenario import EVERY_DEFAULT
+
+    for assignment in assignments:
+        path, segments, value = split_assignment(assignment)
+        canonical = path_text(segments)
+        if value is not None or canonical not in defaulted:
+            continue
+        default = defaulted[canonical]
+        if default is EVERY_DEFAULT:
+            said = "left empty, each of its values takes its default (docs/fleet.md)"
+        elif isinstance(default, int) and not isinstance(default, bool):
+            said = f"left empty, it takes its default, {default}"
+        else:
+            said = "left empty, it takes its default (docs/fleet.md)"
+        raise OverrideError(
+            assignment,
+            f"null does not remove {canonical}: {said}; null lifts only a limit that is off "
+            "unless given (caps.per_rack, caps.per_customer, caps.global, an event's deadline "
+            "or window); give a value instead",
+        )
+
+
 def path_text(segments: list[str | int]) -> str:
     """``["events", 0, "kind"]`` -> ``events[0].kind``, as the scenario's errors name paths."""
     return "".join(

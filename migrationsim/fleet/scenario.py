@@ -8,7 +8,9 @@ the first bad field: ``fleet.racks[3].hosts: must be > 0``. docs/fleet.md docume
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -169,6 +171,39 @@ class Scenario:
 
 # --- reading ---------------------------------------------------------------------------------
 
+EVERY_DEFAULT = object()  # a mapping given as null: each of its keys takes its default
+_DEFAULTED_NULLS: ContextVar[dict[str, Any] | None] = ContextVar("defaulted_nulls", default=None)
+
+
+@contextmanager
+def noting_defaulted_nulls() -> Iterator[dict[str, Any]]:
+    """Within it, each key a scenario gives as ``null`` that reads as a default rather than as
+    nothing (not None, 0 or empty) is noted in the dict yielded, path -> default
+    (``EVERY_DEFAULT`` for a mapping given as null with such a key inside):
+    ``caps.per_source_host: null`` is a cap of 2, not "no cap" (``overrides.py`` refuses such a
+    ``--set``, which asked for a limit to be removed)."""
+    noted: dict[str, Any] = {}
+    token = _DEFAULTED_NULLS.set(noted)
+    try:
+        yield noted
+    finally:
+        _DEFAULTED_NULLS.reset(token)
+
+
+def _a_default_that_limits(default: Any) -> bool:
+    """Not "nothing": None, a zero (no headroom, no failures) and an empty value are."""
+    if default is None or isinstance(default, bool):
+        return False
+    if isinstance(default, int | float):
+        return default != 0
+    return not (isinstance(default, str | tuple | list | dict) and not default)
+
+
+def _note_defaulted_null(path: str, default: Any) -> None:
+    noted = _DEFAULTED_NULLS.get()
+    if noted is not None:
+        noted[path] = default
+
 
 class _Reader:
     """Reads one mapping of the scenario, naming the path of anything wrong."""
@@ -180,6 +215,7 @@ class _Reader:
             raise ScenarioError(path or "scenario", "must be a mapping of keys to values")
         self.data, self.path = data, path
         self.used: set[str] = set()
+        self.nulled = False  # given as null (``caps: null``): each key takes its default
 
     def at(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
@@ -187,6 +223,11 @@ class _Reader:
     def get(self, key: str, parse: Callable[[Any], Any], default: Any = None) -> Any:
         self.used.add(key)
         if key not in self.data or self.data[key] is None:
+            if _a_default_that_limits(default):  # given as null, it is not "nothing"
+                if key in self.data:
+                    _note_defaulted_null(self.at(key), default)
+                elif self.nulled:
+                    _note_defaulted_null(self.path, EVERY_DEFAULT)
             return default
         try:
             return parse(self.data[key])
@@ -197,7 +238,9 @@ class _Reader:
 
     def sub(self, key: str) -> _Reader:
         self.used.add(key)
-        return _Reader(self.data.get(key), self.at(key))
+        reader = _Reader(self.data.get(key), self.at(key))
+        reader.nulled = key in self.data and self.data[key] is None
+        return reader
 
     def finish(self) -> None:
         unknown = sorted(set(self.data) - self.used)

@@ -99,3 +99,40 @@ def test_a_value_the_scenario_refuses_names_the_set_and_the_path(capsys, assignm
 def test_a_nul_character_is_refused_before_anything_is_read():
     with pytest.raises(OverrideError, match="NUL"):
         apply_overrides({}, ["caps.per_rack=a\x00b"])
+
+
+@pytest.mark.parametrize(
+    ("assignment", "default"),
+    [
+        # heartbleed allows 4 per source host: null read as "the default, 2" would halve it
+        ("caps.per_source_host=null", "it takes its default, 2"),
+        ("caps.per_target_host=null", "it takes its default, 2"),
+        ("fleet.host.nic=null", "it takes its default"),
+        ("caps=null", "each of its values takes its default"),
+    ],
+)
+def test_null_on_a_value_that_has_a_default_is_refused_rather_than_run_as_that_default(
+    capsys, assignment, default
+):
+    for mode in (["--plan"], []):
+        assert main(["fleet", "--preset", "heartbleed", *mode, "--set", assignment]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""  # no "what if: caps.per_source_host=null" over a cap of 2
+        path = assignment.removesuffix("=null")
+        assert f"--set {assignment}: null does not remove {path}: left empty, {default}" in (
+            captured.err
+        )
+
+
+@pytest.mark.parametrize(
+    "assignment",
+    [
+        "caps.per_rack=null",
+        "events[0].deadline=null",
+        "events[0].window=null",
+        "caps.headroom=null",
+    ],
+)
+def test_null_still_lifts_a_limit_that_is_off_unless_given(capsys, assignment):
+    preview = _json(capsys, "--preset", "demo", "--plan", "--set", assignment)
+    assert preview["overrides"] == [assignment]
