@@ -152,6 +152,8 @@ class MigrationResult(NamedTuple):
             f"sent {size(self.bytes_sent)} (final copy {size(sw.final_bytes)}), "
             f"max throttle {self.precopy.throttle_max:.0%}",
         ]
+        if sw.kind != "abort":
+            lines.append(self._blackout_parts_words())
         if spec.auto_converge and spec.policy not in ("qemu", "gce"):
             # asked for, but the textbook and xen loops have no throttle: said, not left to
             # 'max throttle 0%' (post-copy, the other aid, is refused for these policies)
@@ -160,10 +162,11 @@ class MigrationResult(NamedTuple):
                 "(a qemu/gce feature)"
             )
         if sw.kind == "stop_and_copy" and spec.send_buffer_bytes > 0:
+            stop = f" (the {duration(spec.stop_time_s)} stop included)" if spec.stop_time_s else ""
             lines.append(
-                f"QEMU's downtime counter would say {duration(sw.source_downtime_s)}: the source "
-                f"is done once its {size(spec.send_buffer_bytes)} send buffer holds the rest, "
-                "before the destination has it"
+                f"QEMU's downtime counter would say {duration(sw.source_downtime_s)}{stop}: the "
+                f"source is done once its {size(spec.send_buffer_bytes)} send buffer holds the "
+                "rest, before the destination has it"
             )
         if sw.kind == "post_copy":
             lines.append(
@@ -176,6 +179,19 @@ class MigrationResult(NamedTuple):
                 f"{self.forwarding.forwarded_packets:.0f} packets forwarded"
             )
         return lines
+
+    def _blackout_parts_words(self) -> str:
+        """What the blackout is made of, the engine's own parts (switchover.py): the source's
+        stop work (--stop-time), the final copy (stop-and-copy only), the device state on the
+        link (--device-state), the target's resume (--resume-time); they add up to it."""
+        spec, sw = self.spec, self.switchover
+        device_s = sw.blackout_s - spec.stop_time_s - sw.final_copy_s - spec.resume_time_s
+        parts = [(f"stop {duration(spec.stop_time_s)} (--stop-time)", spec.stop_time_s > 0)]
+        parts.append((f"final copy {duration(sw.final_copy_s)}", sw.kind == "stop_and_copy"))
+        parts.append((f"device state {duration(max(0.0, device_s))}", True))
+        parts.append((f"resume {duration(spec.resume_time_s)}", True))
+        said = " + ".join(words for words, shown in parts if shown)
+        return f"blackout {duration(sw.blackout_s)} = {said}"
 
     def _guest_words(self) -> str:
         """What the guest writes, as the run used it: a bare 'migrate' runs the web workload, and

@@ -62,3 +62,33 @@ def test_an_impossible_stop_time_is_refused_naming_it(value):
     with pytest.raises(InvalidParameter) as refused:
         build_spec(stop_time=value, **GUEST)
     assert refused.value.field == "stop_time"
+
+
+def _text(capsys, *flags: str) -> list[str]:
+    from migrationsim.cli import main
+
+    args = ["migrate", "--memory", "8GiB", "--workload", "oltp", *flags]
+    assert main(args) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+def test_the_text_summary_breaks_the_blackout_down_and_names_the_stop_in_it(capsys):
+    from migrationsim.humanize import duration
+
+    result = simulate(build_spec(memory="8GiB", workload="oltp", stop_time="1ms")).to_dict()
+    lines = _text(capsys, "--stop-time", "1ms")
+    parts = [line for line in lines if line.startswith("blackout ")]
+    assert parts == [
+        f"blackout {duration(result['blackout_s'])} = stop 1 ms (--stop-time) + final copy "
+        f"31.1 ms + device state 1.68 ms + resume 20 ms"
+    ]
+    # without a stop time the breakdown says no stop: there was none
+    assert [line for line in _text(capsys) if line.startswith("blackout ")] == [
+        "blackout 52.8 ms = final copy 31.1 ms + device state 1.68 ms + resume 20 ms"
+    ]
+
+
+def test_qemus_counter_line_says_the_stop_is_in_it(capsys):
+    lines = _text(capsys, "--stop-time", "1ms", "--send-buffer", "4MiB")
+    counter = [line for line in lines if line.startswith("QEMU's downtime counter")]
+    assert counter and "(the 1 ms stop included)" in counter[0]
