@@ -197,9 +197,23 @@ def _fleet(args: argparse.Namespace) -> int:
             apply_overrides,
             mentions,
             refuse_defaulted_nulls,
+            split_assignment,
         )
         from .fleet.scenario import noting_defaulted_nulls
 
+        if args.seed is not None:  # the run would use --seed under 'what if: seed=5'
+            for assignment in overrides:
+                try:
+                    said = split_assignment(assignment)[0].strip()
+                except OverrideError:
+                    continue  # said below, as any --set that cannot apply
+                if said == "seed":
+                    print(
+                        f"{prog}: error: --seed: --set {assignment} gives the seed too; "
+                        "give one of them",
+                        file=sys.stderr,
+                    )
+                    return 2
         try:
             with noting_defaulted_nulls() as defaulted:
                 scenario = parse_scenario(apply_overrides(scenario.raw, overrides))

@@ -136,3 +136,14 @@ def test_null_on_a_value_that_has_a_default_is_refused_rather_than_run_as_that_d
 def test_null_still_lifts_a_limit_that_is_off_unless_given(capsys, assignment):
     preview = _json(capsys, "--preset", "demo", "--plan", "--set", assignment)
     assert preview["overrides"] == [assignment]
+
+
+@pytest.mark.parametrize("mode", [["--plan"], []])
+def test_a_seed_given_by_both_seed_and_set_is_refused_rather_than_said_one_way_and_run_another(
+    capsys, mode
+):
+    # it ran seed 3 under "what if: seed=5"
+    assert main(["fleet", "--preset", "demo", *mode, "--set", "seed=5", "--seed", "3"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "--seed: --set seed=5 gives the seed too; give one of them" in captured.err
