@@ -549,3 +549,16 @@ def test_a_share_of_hosts_out_at_once_is_shown_as_written_with_its_count():
     assert row["current"].startswith("15%, ") and row["current"].endswith(" hosts")
     demo = parse_scenario(preset_scenario("demo"))  # a count stays a count
     assert next(r for r in relaxations(demo) if r["name"] == "hosts_at_once")["current"] == "2"
+
+
+def test_a_bios_rollouts_hosts_out_at_once_is_no_limit_to_relax():
+    """A BIOS rollout takes one whole rack at a time, whatever its max_hosts_in_maintenance:
+    the plan said "at most 8 hosts out at once" and, in its table, a hosts-out-at-once limit of
+    "30%, 10 of 32 hosts" that relaxing changed by +0.0 %."""
+    data = preset_scenario("bios-rollout")
+    data["events"][0]["max_hosts_in_maintenance"] = "30%"
+    planned = plan(data)
+    assert planned["events"][0]["hosts_at_once"] == 8
+    names = [row["constraint"] for row in planned["binding_limit"]["table"]]
+    assert "hosts_at_once" not in names
+    assert "hosts out at once" not in planned["binding_limit"]["sentence"]
