@@ -95,11 +95,13 @@ def _capacity(scenario: Scenario, factor: float = 1.0) -> str:
 
 def _max_bandwidth(scenario: Scenario) -> float | None:
     """The per-migration cap as the single-VM model reads it: "", "none", "off" and
-    "unlimited" are no cap, "policy" (or none given) the policy's (a bare ``parse_rate``
+    "unlimited" are no cap, "policy" (or none given, or null) the policy's (a bare ``parse_rate``
     failed the plan on a cap of "" the schema had accepted)."""
     policy = scenario.policy
     value = policy.get("max_bandwidth", "policy")
-    if value == "policy":
+    if (
+        value is None or value == "policy"
+    ):  # null is the policy's cap too, as ``build_spec`` reads it
         return POLICY_DEFAULTS[policy.get("policy", "qemu")]["max_bandwidth"]
     return PARAMETERS["max_bandwidth"].parse(value)
 

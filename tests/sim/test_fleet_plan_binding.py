@@ -562,3 +562,16 @@ def test_a_bios_rollouts_hosts_out_at_once_is_no_limit_to_relax():
     names = [row["constraint"] for row in planned["binding_limit"]["table"]]
     assert "hosts_at_once" not in names
     assert "hosts out at once" not in planned["binding_limit"]["sentence"]
+
+
+def test_a_cap_given_as_null_is_the_policys_cap_in_the_binding_limit_as_in_the_run():
+    """``policy: {max_bandwidth: null}`` runs the policy's 128 MiB/s cap (``build_spec``); the
+    binding limit read it as no cap and left out the cap that binds (-16.3 % on the demo)."""
+    data = preset_scenario("demo")
+    data["policy"] = {**data.get("policy", {}), "max_bandwidth": None}
+    planned = plan(data)
+    plain = plan(preset_scenario("demo"))
+    assert planned["makespan_s"] == plain["makespan_s"]  # the same run
+    row = next(r for r in planned["binding_limit"]["table"] if r["constraint"] == "max_bandwidth")
+    assert row["current"] == "1.07 Gbit/s"
+    assert planned["binding_limit"]["sentence"] == plain["binding_limit"]["sentence"]
