@@ -96,7 +96,7 @@ def make_parser() -> argparse.ArgumentParser:
         metavar="PATH=VALUE",
         help="what if: change one value of the scenario before it runs (repeatable), e.g. "
         "caps.per_source_host=4, fleet.host.nic=50Gbit/s, 'events[0].max_hosts_in_maintenance=30%%'"
-        "; VALUE is read as YAML (null removes a limit)",
+        "; VALUE is read as YAML (null lifts a limit that is off unless given, e.g. caps.per_rack)",
     )
     fleet.add_argument(
         "--plan",

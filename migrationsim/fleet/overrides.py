@@ -12,7 +12,7 @@ twice as fast?" of a scenario file or a preset, without copying and editing it:
   A key missing from a mapping is added (``caps.per_rack`` where the scenario has no
   ``caps.per_rack``); a list item must exist.
 - ``VALUE`` is read as a YAML value, under the same bounds as a scenario file: ``4`` is a
-  number, ``30%`` and ``50Gbit/s`` are text, ``null`` removes a limit, ``{racks: [r1, r2]}`` is
+  number, ``30%`` and ``50Gbit/s`` are text, ``null`` lifts a limit that is off unless given (``caps.per_rack``; refused where the key has a default), ``{racks: [r1, r2]}`` is
   a mapping.
 
 The scenario is then checked as a whole, as if the file had said so: a value the schema refuses
@@ -80,7 +80,9 @@ def split_assignment(assignment: str) -> tuple[str, list[str | int], Any]:
     if not sep or not path:
         raise OverrideError(assignment, "give PATH=VALUE, e.g. caps.per_source_host=4")
     if not text.strip():
-        raise OverrideError(assignment, f"needs a value after '=' (null to remove {path})")
+        raise OverrideError(
+            assignment, "needs a value after '=' (null to lift a limit that is off unless given)"
+        )
     try:
         segments = parse_path(path)
     except ValueError as exc:
