@@ -148,6 +148,8 @@ def refuse_defaulted_nulls(assignments: list[str], defaulted: dict[str, Any]) ->
             said = "left empty, each of its values takes its default (docs/fleet.md)"
         elif isinstance(default, int) and not isinstance(default, bool):
             said = f"left empty, it takes its default, {default}"
+        elif isinstance(default, str):
+            said = f"left empty, it takes {default}"
         else:
             said = "left empty, it takes its default (docs/fleet.md)"
         raise OverrideError(

@@ -399,6 +399,10 @@ def _policy(value: Any) -> dict:
         raise ScenarioError(f"policy.{exc.field}", exc.message) from None
     if params.get("resolution", "fluid") != "fluid":
         raise ScenarioError("policy.resolution", "fleets run at fluid resolution")
+    for key, given in value.items():
+        if given is None:  # ``build_spec`` reads null as the policy's default, never as "off"
+            off = " (give none for no cap)" if key.replace("-", "_") == "max_bandwidth" else ""
+            _note_defaulted_null(f"policy.{key}", f"the policy's default{off}")
     return params
 
 

@@ -109,6 +109,8 @@ def test_a_nul_character_is_refused_before_anything_is_read():
         ("caps.per_target_host=null", "it takes its default, 2"),
         ("fleet.host.nic=null", "it takes its default"),
         ("caps=null", "each of its values takes its default"),
+        # the engine ran the policy's 128 MiB/s cap under 'what if: policy.max_bandwidth=null'
+        ("policy.max_bandwidth=null", "it takes the policy's default (give none for no cap)"),
     ],
 )
 def test_null_on_a_value_that_has_a_default_is_refused_rather_than_run_as_that_default(
