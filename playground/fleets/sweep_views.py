@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from playground.accounts import access, limits, once
 from playground.ops import errors
+from playground.runs.models import RunStatus
 
 from . import sweeps
 from .models import Fleet, Sweep
@@ -111,9 +112,41 @@ def sweep_detail(request: HttpRequest, sweep_id: int) -> HttpResponse:
                     ylabels, results["grid"], results["text"], strict=False
                 )
             ],
-            "run_ids": ",".join(str(c["run"]) for row in results["grid"] for c in row if c["run"]),
+            "compare_links": _compare_links(sweep, results),
         },
     )
+
+
+def _compare_links(sweep: Sweep, results: dict) -> list[tuple[str, str]]:
+    """(words, ``?runs=``) for the compare page, each of at least two finished runs and at most
+    the page's ``COMPARE_MAX`` (a 3 x 3 sweep's one link asked for 9 and got "compare at most 6
+    runs at once"; a run still running got "no such finished run"): all the sweep's finished
+    runs in one link when they fit, else a row of the grid a link (a line of the charts), cut
+    into pieces of ``COMPARE_MAX`` when longer."""
+    from .run_views import COMPARE_MAX
+
+    done = [
+        [c["run"] for c in row if c["run"] and c["status"] == RunStatus.DONE]
+        for row in results["grid"]
+    ]
+    every = [pk for row in done for pk in row]
+    if len(every) < 2:
+        return []
+    if len(every) <= COMPARE_MAX:
+        words = "all its runs" if len(every) == results["total"] else "its finished runs"
+        return [(words, ",".join(map(str, every)))]
+    links = []
+    labels = [f"{results['y_label']} = {y}" for y in results["y_values"]] if sweep.y_param else [""]
+    for label, row in zip(labels, done, strict=False):
+        pieces = [row[i : i + COMPARE_MAX] for i in range(0, len(row), COMPARE_MAX)]
+        for n, piece in enumerate(pieces):
+            if len(piece) < 2:
+                continue
+            words = label or "runs"
+            if len(pieces) > 1:
+                words += f" ({n * COMPARE_MAX + 1}-{n * COMPARE_MAX + len(piece)})"
+            links.append((words, piece))
+    return [(words, ",".join(map(str, ids))) for words, ids in links]
 
 
 @require_safe
