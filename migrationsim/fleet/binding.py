@@ -338,7 +338,7 @@ def slice_of(
         else f"{len(chosen)} hosts of {racks[0]}"
     )
     words = (
-        f"a slice: {ev.name}'s first {len(chosen)} of {len(order)} hosts ({where}, about "
+        f"a slice: {ev.name}'s first {len(chosen):,} of {len(order):,} hosts ({where}, about "
         f"{round(len(chosen) * vms_per_host):,} VMs) inside the whole fleet, at most "
         f"{_limit(sliced_ev, sliced)} of them out at once"
         + (f", global cap {new_caps.global_}" if caps.global_ is not None else "")

@@ -207,6 +207,12 @@ def test_a_big_scenario_is_relaxed_on_a_slice_that_says_so():
     assert slice_of(parsed, SLICE_VMS, 16.0) is None
 
 
+def test_the_slices_words_write_a_count_of_hosts_as_every_other_line_does():
+    # "first 32 of 1600 hosts" under "1,600 hosts in 7 waves"
+    _, words = slice_of(parse_scenario(preset_scenario("heartbleed")), 25_600, 16.0)
+    assert "first 32 of 1,600 hosts (32 hosts of r1, about 512 VMs)" in words
+
+
 # --- hosts and VMs not handled --------------------------------------------------------------------
 
 
