@@ -315,9 +315,11 @@ def _fleet(args: argparse.Namespace) -> int:
     return 0
 
 
-def _not_handled_lines(gone: dict, *, vms: bool = True) -> list[str]:
-    """What a plan or a run left not handled: hosts and VMs, with the engine's reasons
-    (``vms=False``: the hosts only, where the VMs' reasons follow in lines of their own)."""
+def _not_handled_lines(gone: dict, *, said_below: frozenset = frozenset()) -> list[str]:
+    """What a plan or a run left not handled: hosts and VMs, with the engine's reasons (but
+    not the VMs whose reason codes are in ``said_below``: a run's summary says the VMs that did
+    not move in lines of their own; the others, a crash, a move that did not converge, are
+    said here, as the plan says them)."""
     from .humanize import count
 
     if not (gone["hosts_total"] or gone["vms_total"]):
@@ -326,11 +328,10 @@ def _not_handled_lines(gone: dict, *, vms: bool = True) -> list[str]:
     lines += [f"  {h['host']} ({h['status']}): {h['reason']}" for h in gone["hosts"][:12]]
     if gone["hosts_total"] > 12:
         lines.append(f"  ... and {gone['hosts_total'] - 12} more hosts")
-    if vms:
-        lines += [
-            f"  {count(v['vms'], 'VM')} {_outcome_words(v['outcome'])} [{v['code']}]: {v['reason']}"
-            for v in gone["vms"][:8]
-        ]
+    lines += [
+        f"  {count(v['vms'], 'VM')} {_outcome_words(v['outcome'])} [{v['code']}]: {v['reason']}"
+        for v in [v for v in gone["vms"] if v["code"] not in said_below][:8]
+    ]
     return lines
 
 
@@ -365,7 +366,11 @@ def _fleet_lines(s: dict) -> list[str]:
         *([said] if (said := moves_sentence(s)) else []),
         f"{outcomes.TERMS['not_converged'].label}: {s['not_converged']:,}",
         *([f"STOPPED: {s['stopped']}"] if s.get("stopped") else []),
-        *(_not_handled_lines(s["not_handled"], vms=False) if "not_handled" in s else []),
+        *(
+            _not_handled_lines(s["not_handled"], said_below=frozenset(s["unfinished_reasons"]))
+            if "not_handled" in s
+            else []
+        ),
     ]
     lines[1:1] = _what_if_lines(s)
     for code, n in sorted(s["unfinished_reasons"].items(), key=lambda kv: -kv[1]):

@@ -551,3 +551,17 @@ def test_a_run_that_leaves_hosts_unpatched_says_which_and_why(capsys, tmp_path):
     assert summary["not_handled"]["hosts_total"] == 4
     assert main(["fleet", "--preset", "demo"]) == 0
     assert "not handled: none" in capsys.readouterr().out
+
+
+def test_a_runs_not_handled_vms_are_said_with_their_reason_as_the_plan_says_them(capsys):
+    """hw-failure's run said 'not handled: 0 hosts, 10 VMs' and no more (the next line was the
+    glossary of 'migrated without converging', as if it were their reason); its plan said what
+    they were: crashed with their host."""
+    assert main(["fleet", "--preset", "hw-failure", "--plan"]) == 0
+    planned = capsys.readouterr().out.splitlines()
+    assert main(["fleet", "--preset", "hw-failure"]) == 0
+    ran = capsys.readouterr().out.splitlines()
+    said = "  10 VMs failed: source crash [source_failed]: its host failed before it could leave"
+    for lines in (planned, ran):
+        at = lines.index("not handled: 0 hosts, 10 VMs")
+        assert lines[at + 1].startswith(said), lines[at + 1]
