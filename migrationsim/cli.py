@@ -197,6 +197,7 @@ def _fleet(args: argparse.Namespace) -> int:
             apply_overrides,
             mentions,
             refuse_defaulted_nulls,
+            refuse_hidden_by_rack_groups,
             split_assignment,
         )
         from .fleet.scenario import noting_defaulted_nulls
@@ -218,6 +219,7 @@ def _fleet(args: argparse.Namespace) -> int:
             with noting_defaulted_nulls() as defaulted:
                 scenario = parse_scenario(apply_overrides(scenario.raw, overrides))
             refuse_defaulted_nulls(overrides, defaulted)
+            refuse_hidden_by_rack_groups(scenario.raw, overrides)
         except OverrideError as exc:
             print(f"{prog}: error: --set {exc.assignment}: {exc.message}", file=sys.stderr)
             return 2

@@ -22,6 +22,7 @@ scenario read from the file or the preset is never changed.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
 from typing import Any
@@ -129,6 +130,35 @@ def apply_overrides(data: Any, assignments: list[str]) -> dict:
                 node = node[segment]
             walked = path_text(segments[: i + 1])
     return data
+
+
+def refuse_hidden_by_rack_groups(data: Any, assignments: list[str]) -> None:
+    """A ``--set fleet.host.KEY=...`` where a rack group says its own ``host.KEY`` changes
+    nothing on that group's racks (the group's value wins), while the output says
+    ``what if: fleet.host.nic=50Gbit/s`` over the whole fleet: refused, naming the group, unless
+    another ``--set`` gives that group's value too."""
+    given = set()
+    for assignment in assignments:
+        with contextlib.suppress(OverrideError):
+            given.add(path_text(split_assignment(assignment)[1]))
+    fleet = data.get("fleet") if isinstance(data, dict) else None
+    groups = fleet.get("racks") if isinstance(fleet, dict) else None
+    if not isinstance(groups, list):
+        return
+    for assignment in assignments:
+        path, segments, _ = split_assignment(assignment)
+        if len(segments) != 3 or segments[:2] != ["fleet", "host"]:
+            continue
+        key = segments[2]
+        for i, group in enumerate(groups):
+            host = group.get("host") if isinstance(group, dict) else None
+            own = f"fleet.racks[{i}].host.{key}"
+            if isinstance(host, dict) and host.get(key) is not None and own not in given:
+                raise OverrideError(
+                    assignment,
+                    f"{own} gives its racks their own {key} ({host[key]}), which this does "
+                    f"not change; set that too (--set {own}=...)",
+                )
 
 
 def refuse_defaulted_nulls(assignments: list[str], defaulted: dict[str, Any]) -> None:

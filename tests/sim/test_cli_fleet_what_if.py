@@ -149,3 +149,45 @@ def test_a_seed_given_by_both_seed_and_set_is_refused_rather_than_said_one_way_a
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "--seed: --set seed=5 gives the seed too; give one of them" in captured.err
+
+
+def _two_rack_groups(tmp_path) -> str:
+    data = load_scenario("demo").raw
+    data = {
+        **data,
+        "fleet": {
+            **data["fleet"],
+            "racks": [
+                {"name": "rack", "hosts": 4, "host": {"nic": "10Gbit/s"}},
+                {"name": "new", "hosts": 4},
+            ],
+        },
+    }
+    path = tmp_path / "zone.json"
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def test_a_fleet_wide_host_value_a_rack_group_overrides_is_refused_naming_the_group(
+    capsys, tmp_path
+):
+    # it said "what if: fleet.host.nic=50Gbit/s" and ran rack's hosts at their own 10 Gbit/s
+    zone = _two_rack_groups(tmp_path)
+    for mode in (["--plan"], []):
+        assert main(["fleet", zone, *mode, "--set", "fleet.host.nic=50Gbit/s"]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert (
+            "--set fleet.host.nic=50Gbit/s: fleet.racks[0].host.nic gives its racks their own "
+            "nic (10Gbit/s), which this does not change; set that too "
+            "(--set fleet.racks[0].host.nic=...)"
+        ) in captured.err
+
+
+def test_a_fleet_wide_host_value_is_applied_when_the_groups_own_is_set_too(capsys, tmp_path):
+    zone = _two_rack_groups(tmp_path)
+    both = ["fleet.host.nic=50Gbit/s", "fleet.racks[0].host.nic=50Gbit/s"]
+    preview = _json(capsys, zone, "--plan", "--set", both[0], "--set", both[1])
+    assert preview["overrides"] == both
+    nic = next(r for r in preview["binding_limit"]["table"] if r["constraint"] == "nic")
+    assert nic["current"] == "50 Gbit/s"
