@@ -21,8 +21,14 @@
       colorscale: "Cividis", hoverongaps: false, colorbar: {title: {text: axisLabel, side: "right"}}}],
       {margin: {l: 90, r: 20, t: 10, b: 60}, font: {size: 14},
        xaxis: {title: {text: plotText(xName)}, type: "category"}, yaxis: {title: {text: plotText(yName)}, type: "category"}}, plotConfig);
+    // each line its own dash and marker, the later ones thinner: lines that coincide (a cap no VM
+    // waited on) stay told apart, the one beneath showing through, not hidden as if missing
+    const DASHES = ["solid", "dash", "dot", "dashdot", "longdash"];
+    const SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "cross"];  // 5 x 6: no pair twice in 25 lines
     const lines = z.map((row, i) => ({type: "scatter", mode: "lines+markers", name: results.y_param ? `${plotText(yName)} = ${ys[i]}` : results.metric_label,
-                                              x: xs, y: z[i], text: text[i], hovertemplate: "%{x}: %{text}", connectgaps: false, line: {width: 3}}));
+                                              x: xs, y: z[i], text: text[i], hovertemplate: "%{x}: %{text}", connectgaps: false,
+                                              line: {width: Math.max(1.5, 4 - i), dash: DASHES[i % DASHES.length]},
+                                              marker: {symbol: SYMBOLS[i % SYMBOLS.length], size: Math.max(6, 11 - 2 * i)}}));
     Plotly.react("sweep-lines", lines, {margin: {l: 70, r: 20, t: 10, b: 60}, font: {size: 14}, legend: {orientation: "h", x: 0, y: 1.02, yanchor: "bottom"},
       xaxis: {title: {text: plotText(xName)}, type: "category"}, yaxis: {title: {text: axisLabel}, rangemode: "tozero"}}, plotConfig);
     document.getElementById("sweep-progress").textContent = `${results.done} / ${results.total}`;

@@ -114,3 +114,36 @@ def test_the_table_caption_follows_the_outcome_chosen(live_server, sweep, page):
     cells, seconds = _cells_and_seconds(page, "blackout_p99_s")
     assert cells == [humanize.duration(s) for s in seconds]
     assert page.errors == []
+
+
+@pytest.fixture
+def grid_sweep(sweeper, fleet, monkeypatch):
+    """A finished 2 x 3 sweep whose lines coincide: the tiny fleet never waits on a target cap."""
+    monkeypatch.setattr(pipeline, "enqueue", lambda run: None)
+    made = sweeps.create_sweep(
+        fleet=fleet,
+        scenario=fleet.to_scenario(),
+        x_param="caps.per_source_host",
+        x_values=[1, 2],
+        y_param="caps.per_target_host",
+        y_values=[2, 3, 4],
+        metric="makespan_s",
+        visitor=sweeper,
+    )
+    for run in made.runs.all():
+        assert execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher())
+    return made
+
+
+def test_lines_that_coincide_are_still_told_apart(live_server, grid_sweep, page):  # noqa: F811
+    """A 3 x 3 sweep's line for 2 per host lay exactly under the line for 4: drawn alike, in
+    width and marker, one line hid the other, as if that row were missing."""
+    _sign_in(page, live_server)
+    page.goto(f"{live_server.url}/fleets/sweeps/{grid_sweep.pk}/")
+    page.wait_for_function("(document.getElementById('sweep-lines').data || []).length === 3")
+    looks = page.evaluate(
+        "document.getElementById('sweep-lines').data.map((t) => JSON.stringify("
+        "[t.line && t.line.dash || 'solid', t.marker && t.marker.symbol || 'circle']))"
+    )
+    assert len(set(looks)) == 3, looks
+    assert page.errors == []
