@@ -360,7 +360,7 @@
   function drawWaits(lay) {
     const [waitTrace, atOnce] = binnedWaits();  // its counts known here: the axis's top
     Plotly.react("chart-waits", [waitTrace],
-                 lay({xaxis: {title: {text: `queue wait (s); ${atOnce} started at once`}}, yaxis: countAxis({title: {text: "migrations"}}, [waitTrace]), showlegend: false}), plotConfig);
+                 lay({xaxis: {title: {text: `queue wait (s); ${num(atOnce)} started without waiting (not in the bars)`}}, yaxis: countAxis({title: {text: "migrations"}}, [waitTrace]), showlegend: false}), plotConfig);
   }
 
   function exactCdf() {

@@ -17,6 +17,7 @@ from playground.runs.pipeline import execute_run
 from tests.sim.fleet_support import small_region
 
 from .browser_support import chromium, open_page
+from .fleet_support import tiny
 from .support import RecordingPublisher
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -268,4 +269,42 @@ def test_a_migration_that_aborted_is_finished_never_done(live_server, aborted_vm
     assert page.inner_text("#run-status") == "Finished"
     assert page.inner_text("#run-outcome").strip() == ": aborted"
     assert "Done" not in {b["text"] for b in page.evaluate("window.__badges")}
+    assert page.errors == []
+
+
+@pytest.fixture
+def zone_run(alice) -> tuple[FleetRun, list[dict]]:
+    """A one-zone fleet's run, done (a region's frames carry no per-migration waits)."""
+    run = fleet_services.start_run(scenario=tiny(), queue=False, visitor=alice)
+    assert execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher()) is True
+    run.refresh_from_db()
+    assert run.status == "done"
+    return run, run.events_after(0, limit=1_000_000)
+
+
+def test_the_queue_wait_chart_says_what_its_count_beside_the_bars_is(live_server, zone_run, page):
+    """The chart's axis said "8 started at once" of the migrations that never waited (left out
+    of the bars): read beside "at most 4 under way at once", a count of concurrency."""
+    run, frames = zone_run
+    serve(page, frames)
+    page.goto(f"{live_server.url}/fleets/runs/{run.pk}/")
+    page.select_option("#speed", "max")
+    page.wait_for_function(f"{STATE}.finished")
+    migrations = run.summary["migrations"]
+    page.wait_for_function(  # the charts are drawn a step an animation frame: its last step
+        "(n) => { const c = document.getElementById('chart-waits');"
+        " const t = c.layout.xaxis.title.text.match(/; ([\\d,]+) /);"
+        " return t && Number(t[1].replace(/,/g, '')) + c.data[0].y.reduce((a, b) => a + b, 0)"
+        " === n; }",
+        arg=migrations,
+    )
+    title = page.evaluate("document.getElementById('chart-waits').layout.xaxis.title.text")
+    said = re.fullmatch(
+        r"queue wait \(s\); ([\d,]+) started without waiting \(not in the bars\)", title
+    )
+    assert said, title
+    bars = page.evaluate(
+        "document.getElementById('chart-waits').data[0].y.reduce((a, b) => a + b, 0)"
+    )
+    assert int(said[1].replace(",", "")) + bars == run.summary["migrations"] > 0
     assert page.errors == []
