@@ -34,8 +34,9 @@ import secrets
 from dataclasses import dataclass, replace
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
-from django.core.signing import Signer
+from django.core.signing import BadSignature, Signer, TimestampSigner
 from django.db.models import Model, Q, QuerySet
 from django.dispatch import receiver
 from django.shortcuts import get_object_or_404
@@ -44,6 +45,11 @@ VISITOR_SESSION_KEY = "playground_visitor"
 SHARES_SESSION_KEY = "playground_shares"  # {"fleets.fleetrun:7": "<token>"}: share links opened
 SHARES_KEPT = 100  # a session remembers this many share links (the oldest forgotten first)
 SHARE_SALT = "playground.accounts.access.share"
+# a key offered to an anonymous visitor before they make anything (``offer_key``): signed, in a
+# cookie of its own, so that offering it stores nothing
+OFFERED_KEY_COOKIE = "playground_offered_key"
+OFFERED_KEY_SALT = "playground.accounts.access.offered"
+OFFERED_KEY_MAX_AGE_S = 3600
 
 
 @dataclass(frozen=True)
@@ -118,11 +124,53 @@ def claim(request) -> Visitor:
     (kept in the session, whose cookie the response sets)."""
     visitor = for_request(request)
     if not visitor.signed_in and not visitor.key:
-        key = secrets.token_urlsafe(24)
+        key = offered_key(request) or secrets.token_urlsafe(24)
         request.session[VISITOR_SESSION_KEY] = key
         visitor = replace(visitor, key=key)
         request.visitor = visitor
     return visitor
+
+
+def offer_key(request, response) -> None:
+    """Give an anonymous visitor who has no key yet the key ``claim`` will take, in a signed
+    cookie (``OFFERED_KEY_COOKIE``): both sends of a double click on a form's first save carry
+    it, so the second finds the first's row theirs. Nothing is stored: a session made on every
+    GET let a client that keeps no cookies (or sends a CSRF cookie it made up) grow the
+    session table without bound."""
+    visitor = for_request(request)
+    if visitor.signed_in or visitor.key:
+        return
+    key = offered_key(request) or secrets.token_urlsafe(24)
+    response.set_cookie(
+        OFFERED_KEY_COOKIE,
+        TimestampSigner(salt=OFFERED_KEY_SALT).sign(key),
+        max_age=OFFERED_KEY_MAX_AGE_S,
+        httponly=True,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+    )
+
+
+def as_claimed(request) -> Visitor:
+    """The visitor as ``claim`` would make them, storing nothing: an anonymous visitor without
+    a key yet has the one offered to them (``offer_key``), if any. (Is the row a token made
+    theirs? The second send of a double click on a first save has no session yet.)"""
+    visitor = for_request(request)
+    if visitor.signed_in or visitor.key:
+        return visitor
+    key = offered_key(request)
+    return replace(visitor, key=key) if key else visitor
+
+
+def offered_key(request) -> str:
+    """The key ``offer_key`` gave this browser (within the hour), or ``""``."""
+    signed = request.COOKIES.get(OFFERED_KEY_COOKIE, "")
+    if not signed or len(signed) > 200:
+        return ""
+    try:
+        return TimestampSigner(salt=OFFERED_KEY_SALT).unsign(signed, max_age=OFFERED_KEY_MAX_AGE_S)
+    except BadSignature:
+        return ""
 
 
 def owner_fields(visitor: Visitor | None) -> dict:

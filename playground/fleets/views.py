@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -64,7 +63,7 @@ def _fleet_list(request: HttpRequest, *, import_form: ImportForm | None = None, 
     # each form that makes a fleet has its own one-time token (``once``): a preset clicked twice
     # makes one fleet; another preset clicked after going back makes its own
     presets = [{**p, "submission": once.new_token()} for p in _presets()]
-    return render(
+    response = render(
         request,
         "fleets/list.html",
         {
@@ -77,6 +76,10 @@ def _fleet_list(request: HttpRequest, *, import_form: ImportForm | None = None, 
         },
         status=status,
     )
+    # a first-time visitor's preset clicked twice, or import sent twice: both sends carry the
+    # key offered here (``access.offer_key``), so the second is led to the first's fleet
+    access.offer_key(request, response)
+    return response
 
 
 def fleet_or_404(request: HttpRequest, fleet_id: int) -> Fleet:
@@ -195,7 +198,7 @@ def made_before(request: HttpRequest, model, url, **same) -> HttpResponse | None
     earlier = once.made_by(model, "submission", token)
     if earlier is None:
         return None
-    if not once.answers(earlier, access.for_request(request), **same):
+    if not once.answers(earlier, access.as_claimed(request), **same):
         return errors.answer(request, 409, once.ERROR_TAKEN)
     return _to(request, url(earlier))
 
@@ -228,19 +231,18 @@ def fleet_new(request: HttpRequest) -> HttpResponse:
         sent_before = made_before(request, Fleet, _plan_url)
         if sent_before is not None:  # (before the limits: a double click costs nothing more)
             return sent_before
-    elif settings.CSRF_COOKIE_NAME in request.COOKIES:
-        # the page's token goes with its visitor: a double click of an anonymous visitor's first
-        # fleet finds it theirs (both sends carry the session). Only for a browser that has been
-        # here before (it holds the CSRF cookie of an earlier page): a client that keeps no
-        # cookies would make a stored session with every GET
-        access.claim(request)
     source_run = _source_run(request)
     form, formset = fleet_forms(
         _posted(request), scenario=source_run.scenario if source_run else services.NEW_FLEET
     )
     if request.method == "POST":
         return _save(request, form, formset, fleet=None, source_run=source_run)
-    return _edit_page(request, form, formset, fleet=None, source_run=source_run)
+    response = _edit_page(request, form, formset, fleet=None, source_run=source_run)
+    # the page's token goes with its visitor: a double click of an anonymous visitor's first
+    # fleet finds it theirs (both sends carry the key offered here, in a signed cookie: a
+    # session stored on every GET grew without bound for a client that keeps no cookies)
+    access.offer_key(request, response)
+    return response
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from playground.accounts import once
+from playground.accounts import access, once
 from playground.accounts.access import Visitor
 from playground.fleets import services as fleet_services
 from playground.fleets import sweep_views, sweeps, views
@@ -142,7 +142,6 @@ def test_an_anonymous_visitor_s_double_click_on_their_first_fleet_makes_one_they
     """Both sends of a double click leave before the first answer sets the session cookie:
     the form's page gives the visitor their key, so both sends carry it."""
     browser = Client()
-    browser.get("/fleets/")  # they came by the fleet list (its forms set the CSRF cookie)
     sent = _fleet_form(browser)
     cookies = {name: morsel.value for name, morsel in browser.cookies.items()}
     first = browser.post("/fleets/new/", sent)
@@ -161,6 +160,44 @@ def test_a_client_that_keeps_no_cookies_makes_no_stored_session_by_opening_the_f
     for _ in range(3):
         assert Client().get("/fleets/new/").status_code == 200
     assert not Session.objects.exists()
+
+
+def test_an_anonymous_visitor_s_double_click_on_a_preset_on_their_first_visit_makes_one_fleet():
+    """Both sends leave before the first answer sets the session cookie: the fleet list
+    offers the visitor their key, so the second is led to the first's fleet, not a 409."""
+    browser = Client()
+    token = _list_forms(browser)["presets"]["demo"]
+    cookies = {name: morsel.value for name, morsel in browser.cookies.items()}
+    sent = {"preset": "demo", "submission": token}
+    first = browser.post("/fleets/from-preset/", sent)
+    twin = Client()  # the second send: the cookies as they were before the first answer
+    for name, value in cookies.items():
+        twin.cookies[name] = value
+    second = twin.post("/fleets/from-preset/", sent)
+    fleet = Fleet.objects.get()
+    assert first.status_code == second.status_code == 302
+    assert first.url == second.url == fleet.get_absolute_url()
+    assert browser.get(second.url).status_code == 200  # theirs
+
+
+def test_a_client_with_a_made_up_csrf_cookie_makes_no_stored_session_by_opening_the_form():
+    """The CSRF cookie is no proof of an earlier visit (any client can send one it made up):
+    opening the form stores nothing, however often."""
+    from django.conf import settings
+    from django.contrib.sessions.models import Session
+
+    for _ in range(3):
+        forged = Client()
+        forged.cookies[settings.CSRF_COOKIE_NAME] = "x" * 32
+        assert forged.get("/fleets/new/").status_code == 200
+    assert not Session.objects.exists()
+
+
+def test_an_offered_key_whose_signature_is_wrong_is_not_taken():
+    browser = Client()
+    browser.cookies[access.OFFERED_KEY_COOKIE] = "someone-elses-key:forged"
+    browser.post("/fleets/from-preset/", {"preset": "demo", "submission": once.new_token()})
+    assert Fleet.objects.get().visitor_key not in ("", "someone-elses-key")
 
 
 def test_two_sends_of_the_new_fleet_form_at_once_make_one_fleet(client, monkeypatch):
