@@ -124,11 +124,38 @@ def claim(request) -> Visitor:
     (kept in the session, whose cookie the response sets)."""
     visitor = for_request(request)
     if not visitor.signed_in and not visitor.key:
-        key = offered_key(request) or secrets.token_urlsafe(24)
+        key = (
+            getattr(request, _COUNTED_KEY, "") or offered_key(request) or secrets.token_urlsafe(24)
+        )
         request.session[VISITOR_SESSION_KEY] = key
         visitor = replace(visitor, key=key)
         request.visitor = visitor
     return visitor
+
+
+_COUNTED_KEY = "_playground_counted_key"  # (on the request) the key a limit counted
+
+
+def counted_as(request) -> Visitor:
+    """The visitor a rate limit counts, storing nothing: an anonymous visitor without a key
+    yet gets the one ``claim`` will give them (offered to the browser in its signed cookie by
+    ``VisitorMiddleware`` if nothing claims it). A limit that claimed the key stored a session
+    for every request counted, refused ones included: a client that keeps no cookies grew the
+    session table without bound, a 429 at a time."""
+    visitor = for_request(request)
+    if visitor.signed_in or visitor.key:
+        return visitor
+    key = getattr(request, _COUNTED_KEY, "") or offered_key(request) or secrets.token_urlsafe(24)
+    setattr(request, _COUNTED_KEY, key)
+    return replace(visitor, key=key)
+
+
+def offer_counted_key(request, response) -> None:
+    """The key a limit counted this anonymous visitor under, if nothing claimed it: offered to
+    the browser (a cookie, nothing stored), so their next request counts under it too."""
+    key = getattr(request, _COUNTED_KEY, "")
+    if key and not for_request(request).key and offered_key(request) != key:
+        _set_offered(response, key)
 
 
 def offer_key(request, response) -> None:
@@ -140,7 +167,10 @@ def offer_key(request, response) -> None:
     visitor = for_request(request)
     if visitor.signed_in or visitor.key:
         return
-    key = offered_key(request) or secrets.token_urlsafe(24)
+    _set_offered(response, offered_key(request) or secrets.token_urlsafe(24))
+
+
+def _set_offered(response, key: str) -> None:
     response.set_cookie(
         OFFERED_KEY_COOKIE,
         TimestampSigner(salt=OFFERED_KEY_SALT).sign(key),
@@ -330,7 +360,9 @@ class VisitorMiddleware:
         if self.is_async:
             return self._acall(request)
         for_request(request)
-        return self.get_response(request)
+        response = self.get_response(request)
+        offer_counted_key(request, response)
+        return response
 
     async def _acall(self, request):
         user = await request.auser() if hasattr(request, "auser") else None
@@ -345,7 +377,9 @@ class VisitorMiddleware:
             )
         else:
             request.visitor = Visitor(None, key, shares=shares)
-        return await self.get_response(request)
+        response = await self.get_response(request)
+        offer_counted_key(request, response)
+        return response
 
 
 @receiver(user_logged_in, dispatch_uid="playground.accounts.access.adopt_on_login")

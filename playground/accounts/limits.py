@@ -101,7 +101,7 @@ def _keys(request: HttpRequest, bucket: str) -> list[tuple[str, int, str]]:
     allowed = budget(bucket).limit
     if bucket == SIGNUPS:  # nobody is signed in yet: the address is all there is
         return [(f"addr:{client_address(request)}", allowed, "Visitors from your address")]
-    visitor = access.claim(request)
+    visitor = access.counted_as(request)  # (stores nothing: ``claim`` does, if it is made)
     if visitor.signed_in:
         return [(f"user:{visitor.user_id}", allowed, "You")]
     return [

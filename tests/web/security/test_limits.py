@@ -503,3 +503,30 @@ def test_asking_for_unknown_vms_anatomy_counts_against_the_run_limit(client, ali
         client.post(f"/fleets/runs/{run.pk}/vms/nope{i}/anatomy/").status_code for i in range(4)
     ]
     assert answers == [404, 404, 429, 429]
+
+
+def test_requests_a_limit_counts_store_no_session_until_something_is_made(settings):
+    """A limit counted an anonymous visitor by claiming their key, which stored a session for
+    every request, refused ones included: a client that keeps no cookies grew the session
+    table without bound, a 429 at a time. Only what is made stores one."""
+    from django.contrib.sessions.models import Session
+
+    settings.PLAYGROUND_FLEETS_PER_HOUR = 1
+    settings.PLAYGROUND_ANONYMOUS_ADDRESS_FACTOR = 1
+    assert Client().post("/fleets/from-preset/", {"preset": "demo"}).status_code == 302
+    for _ in range(3):  # the address is at its limit
+        assert Client().post("/fleets/from-preset/", {"preset": "demo"}).status_code == 429
+    assert Session.objects.count() == 1 and Fleet.objects.count() == 1
+
+
+def test_an_anonymous_browser_counted_but_refused_is_counted_under_the_same_key_next_time(
+    settings,
+):
+    """Nothing stored, but the key a limit counted is offered to the browser (a signed
+    cookie): its next request counts under it, and what it then makes is under it."""
+    settings.PLAYGROUND_SCENARIO_CHECKS_PER_MINUTE = 1
+    settings.PLAYGROUND_ANONYMOUS_ADDRESS_FACTOR = 10
+    browser = Client()
+    assert browser.post("/fleets/import/", {"text": "not: [a scenario"}).status_code == 422
+    refused = browser.post("/fleets/import/", {"text": json.dumps(tiny())})
+    assert refused.status_code == 429 and "You sent 1 scenarios" in refused.content.decode()
