@@ -275,6 +275,19 @@ def _opens(model, pk, token: str) -> bool:
     return bool(token) and secrets.compare_digest(str(token).encode(), expected.encode())
 
 
+def share_opens(obj: Model, token: str) -> bool:
+    """Is ``token`` ``obj``'s share token?"""
+    return _opens(type(obj), obj.pk, token)
+
+
+def keeps_cookies(request) -> bool:
+    """Has this browser shown it keeps what it is given: a session that holds something, or
+    the signed key cookie of an earlier answer (``offer_key``)? (Before a session is stored
+    for a GET: a client that keeps no cookies would store one with every request.)"""
+    visitor = for_request(request)
+    return visitor.signed_in or bool(visitor.key or visitor.shares or offered_key(request))
+
+
 def accept_share(request, obj: Model, token: str) -> bool:
     """The share link was opened: when ``token`` is ``obj``'s, keep it in this visitor's session
     (so the page's fragments, JSON and WebSocket open too) and say True."""

@@ -21,6 +21,7 @@ from migrationsim.fleet.summary import (
     moves_sentence,
 )
 from playground.accounts import access
+from playground.ops import errors
 from playground.ops.ids import whole_number
 from playground.runs.after import ERROR_BAD_AFTER, parse_after
 from playground.runs.models import RunStatus
@@ -116,12 +117,34 @@ def _speed_for(eta_s: float | None) -> str:
     return "max"
 
 
+AGAIN = "again"  # (the share link, sent again with the cookie its first answer gave)
+ERROR_SHARE_NEEDS_COOKIES = (
+    "A share link is kept in a cookie while you watch the run: this browser keeps none from "
+    "this site. Allow cookies for it and open the link again."
+)
+
+
 @require_safe
 def fleet_run(request: HttpRequest, run_id: int) -> HttpResponse:
     token = request.GET.get("share", "")
     if token:  # the share link: remember it in this browser, then the page without the token
         # its id alone: any token, for any run, read the run's scenario, plan and series
         shared = FleetRun.objects.filter(pk=run_id).only("pk").first()
+        if (
+            shared is not None
+            and access.share_opens(shared, token)
+            and not access.keeps_cookies(request)
+        ):
+            # the share is kept in a session: stored only for a browser that keeps cookies (a
+            # client that keeps none stored a session each time it opened the link). Once more
+            # with the signed cookie given here; still without it: cookies are off, said so
+            if request.GET.get(AGAIN) == "1":
+                return errors.answer(request, 400, ERROR_SHARE_NEEDS_COOKIES)
+            again = request.GET.copy()
+            again[AGAIN] = "1"
+            response = redirect(f"{request.path}?{again.urlencode()}")
+            access.offer_key(request, response)
+            return response
         if shared is not None and access.accept_share(request, shared, token):
             return redirect(shared.get_absolute_url())
     run = run_or_404(request, run_id, _page_runs())

@@ -47,11 +47,29 @@ def _share_link(owner_client, run) -> str:
 
 
 def _opened(link: str) -> Client:
-    """A new anonymous visitor, in another browser, who opened ``link``."""
+    """A new anonymous visitor, in another browser, who opened ``link`` (sent once more with
+    the cookie its first answer gave: the share is stored for a browser that keeps cookies)."""
     visitor = Client()
-    response = visitor.get(link)
+    first = visitor.get(link)
+    assert first.status_code == 302 and "share=" in first["Location"]
+    response = visitor.get(first["Location"])
     assert response.status_code == 302 and "share=" not in response["Location"]
     return visitor
+
+
+def test_a_client_that_keeps_no_cookies_stores_no_session_by_opening_the_link(alices, client):
+    """The share is kept in the visitor's session: a client that keeps no cookies stored a
+    session each time it opened a (public) link, without bound."""
+    from django.contrib.sessions.models import Session
+
+    link = _share_link(client, alices.fleet_run)
+    before = Session.objects.count()
+    for _ in range(3):
+        first = Client().get(link)
+        assert first.status_code == 302
+        again = Client().get(first["Location"])  # the cookie it was given, dropped
+        assert again.status_code == 400 and "cookie" in again.content.decode()
+    assert Session.objects.count() == before
 
 
 @pytest.mark.parametrize("name", WATCHING)
@@ -88,7 +106,7 @@ def test_the_token_of_one_run_opens_no_other(alices, client):
     # A's token on B's address: not accepted, the same 404
     assert visitor.get(f"/fleets/runs/{run_b.pk}/?share={token_a}").status_code == 404
     # having opened A's link, B stays closed
-    visitor.get(_share_link(client, run_a))
+    visitor.get(_share_link(client, run_a), follow=True)
     assert visitor.get(f"/fleets/runs/{run_a.pk}/").status_code == 200
     assert visitor.get(f"/fleets/runs/{run_b.pk}/").status_code == 404
     assert visitor.get(f"/fleets/runs/{run_b.pk}/summary.json").status_code == 404
