@@ -9,17 +9,9 @@ import pytest
 from migrationsim import build_spec, simulate
 from migrationsim.spec import InvalidParameter
 
-LINK = 400e6  # B/s
-SENDER = 1.2e9  # B/s
-DEVICE = 100_000  # B
-GUEST = dict(
-    memory="32MiB",
-    dirty_rate="0B/s",
-    bandwidth=LINK,
-    max_bandwidth="32MiB/s",
-    device_state=DEVICE,
-    resume_time="5ms",
-)
+# the guest of the send-buffer tests: it writes nothing, 32 MiB/s cap, 6.8 MB final copy
+from .test_send_buffer import DEVICE, GUEST, LINK, SENDER
+
 STOP_S = 0.001
 
 
