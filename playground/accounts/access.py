@@ -124,9 +124,7 @@ def claim(request) -> Visitor:
     (kept in the session, whose cookie the response sets)."""
     visitor = for_request(request)
     if not visitor.signed_in and not visitor.key:
-        key = (
-            getattr(request, _COUNTED_KEY, "") or offered_key(request) or secrets.token_urlsafe(24)
-        )
+        key = _key_to_give(request)
         request.session[VISITOR_SESSION_KEY] = key
         visitor = replace(visitor, key=key)
         request.visitor = visitor
@@ -134,6 +132,12 @@ def claim(request) -> Visitor:
 
 
 _COUNTED_KEY = "_playground_counted_key"  # (on the request) the key a limit counted
+
+
+def _key_to_give(request) -> str:
+    """The key an anonymous visitor gets: the one a limit already counted them under in this
+    request, else the one offered to their browser, else a new one."""
+    return getattr(request, _COUNTED_KEY, "") or offered_key(request) or secrets.token_urlsafe(24)
 
 
 def counted_as(request) -> Visitor:
@@ -145,7 +149,7 @@ def counted_as(request) -> Visitor:
     visitor = for_request(request)
     if visitor.signed_in or visitor.key:
         return visitor
-    key = getattr(request, _COUNTED_KEY, "") or offered_key(request) or secrets.token_urlsafe(24)
+    key = _key_to_give(request)
     setattr(request, _COUNTED_KEY, key)
     return replace(visitor, key=key)
 

@@ -37,6 +37,15 @@ def no_worker(monkeypatch):
     monkeypatch.setattr(tasks.execute_run, "delay", lambda kind, run_id: None)
 
 
+def _twin(browser: Client) -> Client:
+    """Another client holding ``browser``'s cookies as they are now: a double click's second
+    send, which leaves before the first's answer sets any cookie."""
+    twin = Client()
+    for name, morsel in browser.cookies.items():
+        twin.cookies[name] = morsel.value
+    return twin
+
+
 def _token(response) -> str:
     return TOKEN.search(response.content.decode()).group(1)
 
@@ -143,11 +152,8 @@ def test_an_anonymous_visitor_s_double_click_on_their_first_fleet_makes_one_they
     the form's page gives the visitor their key, so both sends carry it."""
     browser = Client()
     sent = _fleet_form(browser)
-    cookies = {name: morsel.value for name, morsel in browser.cookies.items()}
+    twin = _twin(browser)  # the second send: the cookies as they were before the first answer
     first = browser.post("/fleets/new/", sent)
-    twin = Client()  # the second send: the cookies as they were before the first answer
-    for name, value in cookies.items():
-        twin.cookies[name] = value
     second = twin.post("/fleets/new/", sent)
     fleet = Fleet.objects.get()
     assert first.url == second.url == f"/fleets/{fleet.pk}/plan/"
@@ -167,12 +173,9 @@ def test_an_anonymous_visitor_s_double_click_on_a_preset_on_their_first_visit_ma
     offers the visitor their key, so the second is led to the first's fleet, not a 409."""
     browser = Client()
     token = _list_forms(browser)["presets"]["demo"]
-    cookies = {name: morsel.value for name, morsel in browser.cookies.items()}
+    twin = _twin(browser)  # the second send: the cookies as they were before the first answer
     sent = {"preset": "demo", "submission": token}
     first = browser.post("/fleets/from-preset/", sent)
-    twin = Client()  # the second send: the cookies as they were before the first answer
-    for name, value in cookies.items():
-        twin.cookies[name] = value
     second = twin.post("/fleets/from-preset/", sent)
     fleet = Fleet.objects.get()
     assert first.status_code == second.status_code == 302
