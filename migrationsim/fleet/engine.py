@@ -190,6 +190,7 @@ class FleetRun(Kernel):
         self.in_flight: dict[int, Migration] = {}  # by VM id
         # VMs asked to leave their host, until they are gone (moved, terminated) or give up
         self.leaving: set[int] = set()
+        self._being_emptied: set[int] = set()  # hosts whose VMs are being asked to leave now
         # what a waiting VM waits for, in words with its figures (the code is its record's
         # wait_reason): a VM still waiting at the end is said with it ("no host can take it: of
         # 2 candidates, 2 hold its anti-affinity group", not only "no_target")
@@ -345,7 +346,24 @@ class FleetRun(Kernel):
         return hosts_in_scope(self.fleet, ev)
 
     def _activate(self, c: Rollout) -> None:
-        """Take hosts out of service, up to the event's limit (rack by rack for BIOS)."""
+        """Take hosts out of service, up to the event's limit (rack by rack for BIOS).
+
+        Not re-entered: a host settled while the loop runs (skipped, say) frees a place that
+        this same loop fills. A host is settled once every VM on it was asked to leave, not
+        after the first: past a deadline each is stopped at once, and the host settled after
+        the first one would be skipped for the VMs not yet asked."""
+        if c.activating:
+            return
+        c.activating = True
+        try:
+            self._take_hosts(c)
+        finally:
+            c.activating = False
+        if not c.pending and not c.active and not c.deferred and not c.finished:
+            c.finished = True
+            self.emit("maintenance_done", event=c.event.name, hosts=c.total, skipped=c.skipped)
+
+    def _take_hosts(self, c: Rollout) -> None:
         while c.pending and len(c.active) < c.max_active:
             host = c.pending[0]
             if c.by_rack and c.active and host.rack != c.current_rack:
@@ -371,14 +389,13 @@ class FleetRun(Kernel):
                 event=c.event.name,
                 vms=len(host.vms),
             )
+            self._being_emptied.add(host.id)
             for vm_id in sorted(host.vms):
                 if vm_id in self.in_flight:
                     continue  # still arriving (past its switch): it leaves when it has landed
                 self._evacuate(self.fleet.vms[vm_id], c.event)
+            self._being_emptied.discard(host.id)
             self._settle(host)
-        if not c.pending and not c.active and not c.deferred and not c.finished:
-            c.finished = True
-            self.emit("maintenance_done", event=c.event.name, hosts=c.total, skipped=c.skipped)
 
     def _settle(self, host: Host) -> None:
         """A scheduled host with nothing more to wait for reaches its next state: empty, it goes
@@ -386,7 +403,7 @@ class FleetRun(Kernel):
         the reason. It waits while any of its VMs is still leaving (in its notice, queued or
         migrating) and while migrations stream into it (they land, then leave like the others)."""
         ev = self.host_event.get(host.id)
-        if host.state != SCHEDULED or ev is None or host.incoming:
+        if host.state != SCHEDULED or ev is None or host.incoming or host.id in self._being_emptied:
             return
         if not host.vms:
             host.state = MAINTENANCE

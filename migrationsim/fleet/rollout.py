@@ -74,6 +74,7 @@ class Rollout:
         self.skipped = 0
         self.done: set = set()  # hosts back from this event's maintenance
         self.forced = False  # past its deadline: every host it takes is rebooted with its VMs
+        self.activating = False  # its hosts are being taken now (``FleetRun._activate``)
 
 
 def planned_waves(ev: MaintenanceEvent, hosts: list[Host]) -> list[list[Host]]:

@@ -248,3 +248,46 @@ def test_a_host_repaired_before_its_hardware_failure_does_not_fail_after_it_is_b
         assert of_kind(events, "crashed") == []
         assert fleet_run.fleet.hosts[0].state == "up"
     assert failed_after_back == 0
+
+
+# --- 5. hosts taken past their deadline are rebooted, not skipped ---------------------------------
+
+
+def _deadline_before_most_hosts_are_taken(racks: int, hosts: int = 10) -> dict:
+    """One host at a time, a deadline long before most hosts' turn: they are taken at the
+    deadline, each with several VMs on it and nothing arriving (the last rack stays up)."""
+    return scenario(
+        racks=racks + 1,
+        hosts=hosts,
+        mix={"per_host": 3, "memory": ["1GiB", "2GiB"], "mix": {"web": 1}},
+        events=[
+            {
+                "kind": "urgent_patch",
+                "scope": {"racks": [f"r{i + 1}" for i in range(racks)]},
+                "max_hosts_in_maintenance": 1,
+                "deadline": "1s",
+                "host_downtime": "1min",
+            }
+        ],
+    )
+
+
+def test_every_host_taken_at_the_deadline_goes_into_maintenance_with_all_its_vms_rebooted():
+    # The host was once settled after its first VM was stopped, and skipped "for" the VMs not
+    # yet asked to leave: it stayed up, out of its maintenance.
+    fleet_run, events = run(_deadline_before_most_hosts_are_taken(1, hosts=5))
+    assert of_kind(events, "host_skipped") == []
+    taken_at_deadline = [e["host"] for e in of_kind(events, "host_scheduled") if e["t_s"] == 1.0]
+    assert len(taken_at_deadline) >= 3
+    maintained = {e["host"] for e in of_kind(events, "host_maintenance_start")}
+    assert set(taken_at_deadline) <= maintained
+    rebooted = {e["host"] for e in of_kind(events, "terminated") if e["reason"] == "deadline"}
+    assert set(taken_at_deadline) <= rebooted
+
+
+def test_a_deadline_that_takes_thousands_of_hosts_at_once_runs():
+    # each host taken at the deadline once started the next one's taking inside its own:
+    # 1,600 hosts of heartbleed overflowed Python's stack
+    fleet_run, events = run(_deadline_before_most_hosts_are_taken(150))
+    assert of_kind(events, "host_skipped") == []
+    assert len(of_kind(events, "host_maintenance_start")) == 1500
