@@ -92,6 +92,8 @@ class MigrationResult(NamedTuple):
             "total_time_s": self.total_time_s,
             "precopy_time_s": self.precopy.time_s,
             "blackout_s": sw.blackout_s,
+            # its parts (they add up to it; None when aborted): what the text's breakdown says
+            "blackout_parts_s": self.blackout_parts(),
             # what QEMU's own counters say (the source's view: a send buffer ends them early)
             "source_downtime_s": sw.source_downtime_s,
             "source_time_s": self.source_time_s,
@@ -180,16 +182,30 @@ class MigrationResult(NamedTuple):
             )
         return lines
 
-    def _blackout_parts_words(self) -> str:
+    def blackout_parts(self) -> dict | None:
         """What the blackout is made of, the engine's own parts (switchover.py): the source's
-        stop work (--stop-time), the final copy (stop-and-copy only), the device state on the
-        link (--device-state), the target's resume (--resume-time); they add up to it."""
+        stop work (--stop-time), the final copy (stop-and-copy only; 0 after post-copy's
+        switch), the device state on the link (--device-state), the target's resume
+        (--resume-time); they add up to ``blackout_s``. None for an abort (no blackout)."""
         spec, sw = self.spec, self.switchover
-        device_s = sw.blackout_s - spec.stop_time_s - sw.final_copy_s - spec.resume_time_s
-        parts = [(f"stop {duration(spec.stop_time_s)} (--stop-time)", spec.stop_time_s > 0)]
-        parts.append((f"final copy {duration(sw.final_copy_s)}", sw.kind == "stop_and_copy"))
-        parts.append((f"device state {duration(max(0.0, device_s))}", True))
-        parts.append((f"resume {duration(spec.resume_time_s)}", True))
+        if sw.kind == "abort":
+            return None
+        final_copy_s = sw.final_copy_s if sw.kind == "stop_and_copy" else 0.0
+        device_s = sw.blackout_s - spec.stop_time_s - final_copy_s - spec.resume_time_s
+        return {
+            "stop_s": spec.stop_time_s,
+            "final_copy_s": final_copy_s,
+            "device_state_s": max(0.0, device_s),
+            "resume_s": spec.resume_time_s,
+        }
+
+    def _blackout_parts_words(self) -> str:
+        """The blackout, part by part (``blackout_parts``), in words."""
+        sw, part = self.switchover, self.blackout_parts()
+        parts = [(f"stop {duration(part['stop_s'])} (--stop-time)", part["stop_s"] > 0)]
+        parts.append((f"final copy {duration(part['final_copy_s'])}", sw.kind == "stop_and_copy"))
+        parts.append((f"device state {duration(part['device_state_s'])}", True))
+        parts.append((f"resume {duration(part['resume_s'])}", True))
         said = " + ".join(words for words, shown in parts if shown)
         return f"blackout {duration(sw.blackout_s)} = {said}"
 

@@ -84,3 +84,22 @@ def test_qemus_counter_line_says_the_stop_is_in_it(capsys):
     lines = _text(capsys, "--stop-time", "1ms", "--send-buffer", "4MiB")
     counter = [line for line in lines if line.startswith("QEMU's downtime counter")]
     assert counter and "(the 1 ms stop included)" in counter[0]
+
+
+def test_the_json_gives_the_blackouts_parts_and_they_add_up_to_it():
+    r = run(stop_time="1ms", **GUEST)
+    parts = r["blackout_parts_s"]
+    assert parts["stop_s"] == STOP_S
+    assert parts["final_copy_s"] == pytest.approx(r["final_bytes"] / LINK, rel=1e-12)
+    assert parts["device_state_s"] == pytest.approx(DEVICE / LINK, rel=1e-9)
+    assert parts["resume_s"] == 0.005
+    assert sum(parts.values()) == pytest.approx(r["blackout_s"], rel=1e-12)
+
+
+def test_post_copys_blackout_has_no_final_copy_and_an_abort_has_no_parts():
+    guest = dict(GUEST, dirty_rate="64MiB/s", working_set="16MiB")
+    post = run(stop_time="1ms", post_copy=True, **guest)
+    assert post["blackout_parts_s"]["final_copy_s"] == 0.0
+    assert sum(post["blackout_parts_s"].values()) == pytest.approx(post["blackout_s"], rel=1e-12)
+    aborted = run(timeout_action="abort", completion_timeout="1s", **guest)
+    assert aborted["outcome"] == "aborted" and aborted["blackout_parts_s"] is None
