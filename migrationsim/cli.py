@@ -377,7 +377,12 @@ def _fleet_lines(s: dict) -> list[str]:
     lines[1:1] = _what_if_lines(s)
     for code, n in sorted(s["unfinished_reasons"].items(), key=lambda kv: -kv[1]):
         lines.append(f"  did not move, {n:,}: {outcomes.label(code)} [{code}]")
-    present = [t for t in outcomes.TERMS if t == "not_converged" or s["outcomes"].get(t)]
+    # a term is explained where the text used it for something: not under a count of 0
+    present = [
+        t
+        for t in outcomes.TERMS
+        if (s["not_converged"] if t == "not_converged" else s["outcomes"].get(t))
+    ]
     lines += [f"  ({outcomes.TERMS[t].label}: {outcomes.TERMS[t].sentence})" for t in present]
     return lines
 

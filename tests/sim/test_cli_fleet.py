@@ -565,3 +565,15 @@ def test_a_runs_not_handled_vms_are_said_with_their_reason_as_the_plan_says_them
     for lines in (planned, ran):
         at = lines.index("not handled: 0 hosts, 10 VMs")
         assert lines[at + 1].startswith(said), lines[at + 1]
+
+
+def test_the_run_explains_migrated_without_converging_only_when_it_counts_some(capsys, tmp_path):
+    glossary = "  (migrated without converging: "
+    assert main(["fleet", "--preset", "demo"]) == 0
+    out = capsys.readouterr().out
+    assert "migrated without converging: 0" in out and glossary not in out
+    path = tmp_path / "forced.yaml"
+    path.write_text(FORCED)
+    assert main(["fleet", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "migrated without converging: 2" in out and glossary in out
