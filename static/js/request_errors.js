@@ -36,14 +36,26 @@
     return body.trim();
   }
 
+  // A request the visitor made (a click, a submit, a change) is "not done"; one the page makes
+  // on its own (a poll, a load) did not fail any action of theirs: what stopped is the page's
+  // updating, and that is what it says.
+  function byVisitor(event) {
+    const config = event.detail.requestConfig;
+    return Boolean(config && config.triggeringEvent);
+  }
+
   document.addEventListener("htmx:responseError", (event) => {
     const xhr = event.detail.xhr;
     const words = serverWords(xhr).slice(0, 600) || xhr.statusText || "the server refused it";
-    show(`Not done (HTTP ${xhr.status}): ${words}`, event.detail.elt);
+    const what = byVisitor(event) ? "Not done" : "This page stopped updating";
+    show(`${what} (HTTP ${xhr.status}): ${words}`, event.detail.elt);
   });
   document.addEventListener("htmx:sendError", (event) => {
-    show("Not done: the server could not be reached (or did not answer). Try again.",
-      event.detail.elt);
+    show(byVisitor(event)
+      ? "Not done: the server could not be reached (or did not answer). Try again."
+      : "This page stopped updating: the server could not be reached (or did not answer). " +
+        "Reload the page to try again.",
+    event.detail.elt);
   });
   document.addEventListener("htmx:afterRequest", (event) => {
     const box = document.getElementById("request-error");

@@ -44,3 +44,26 @@ def test_a_save_the_server_refuses_says_so_in_its_words_until_a_save_goes_throug
     page.wait_for_url(re.compile(r"/plan/$"))
     assert page.is_hidden("#request-error")
     assert page.errors == []
+
+
+POLL_OF_A_GONE_PAGE = """() => {
+  const poll = document.createElement("div");
+  poll.id = "poll-of-a-gone-page";
+  poll.setAttribute("hx-get", "/fleets/999999999/plan/status/");
+  poll.setAttribute("hx-trigger", "load");
+  document.body.appendChild(poll);
+  htmx.process(poll);
+}"""
+
+
+def test_a_request_the_page_made_on_its_own_says_the_page_stopped_updating_not_not_done(
+    live_server, page
+):
+    # a poll (or a load) that fails failed no action of the visitor's: "Not done" would say
+    # their last click did not happen
+    page.goto(live_server.url + "/fleets/")
+    page.evaluate(POLL_OF_A_GONE_PAGE)
+    page.wait_for_selector("#request-error", state="visible")
+    said = page.text_content("#request-error")
+    assert said.startswith("This page stopped updating (HTTP 404): "), said
+    assert "Not done" not in said
