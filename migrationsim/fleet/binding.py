@@ -353,6 +353,7 @@ def slice_of(
 def _outcome(p: Prediction) -> dict:
     return {
         "makespan_s": p.makespan_s,
+        "vms_moved": p.vms_moved(),
         "unfinished_hosts": p.unfinished_hosts(),
         "deadline_reboots": p.deadline_reboots(),
         "vms_not_moved": p.vms_not_moved(),
@@ -554,6 +555,8 @@ def _verdict(rows: list[dict], ref: dict, reference: Prediction, sliced: bool) -
     where = " (on the slice)" if sliced else ""
     # a slice's makespan is not the plan's 'how long': say whose it is
     mk = "the slice's makespan" if sliced else "the makespan"
+    if _moves_nothing(ref) and not any(does_more(r, ref) for r in singles):
+        return _verdict_when_nothing_moves(singles, rows, ref, where, mk)
     comparable = [r for r in singles if not does_less(r, ref)]
     best = max(comparable, key=lambda r: _better(r, ref), default=None)
     less = [
@@ -612,7 +615,10 @@ def _verdict(rows: list[dict], ref: dict, reference: Prediction, sliced: bool) -
     text = f"The {best['label']} ({best['current']}) binds{where}: with {_with(best)} {change}"
     if does_more(best, ref):
         text += f", and it does more work: {_work(best, ref)}"
-    also = _also_binding(comparable, best)
+    also, sooner = _also_binding(comparable, best), []
+    if _moves_nothing(ref):  # equal work sooner is the same failures sooner: no limit on pace
+        sooner = [r for r in also if not does_more(r, ref)]
+        also = [r for r in also if does_more(r, ref)]
     for r in also:
         text += (
             f"; the {r['label']} ({r['current']}) binds too: with {_with(r)} alone {mk} "
@@ -620,13 +626,57 @@ def _verdict(rows: list[dict], ref: dict, reference: Prediction, sliced: bool) -
         )
         if does_more(r, ref):
             text += f", and it does more work: {_work(r, ref)}"
-    text += caveat + _the_others(singles, ref, named=(best, *also, *shortest_by_less))
+    for r in sooner:
+        text += (
+            f"; {_short(r)} would cut it to {_span(r['makespan_s'])} "
+            f"({signed_pct(r['change_pct'])} %) only by failing sooner"
+        )
+    text += caveat + _the_others(singles, ref, named=(best, *also, *sooner, *shortest_by_less))
+    if _moves_nothing(ref) and together and not does_more(together, ref):
+        together = None  # faster with nothing more moved: failing sooner, not a pace
     if together and together["change_pct"] < best["change_pct"] - 10:
         text += (
             f"; all of them relaxed together: {_span(together['makespan_s'])} "
             f"({signed_pct(together['change_pct'])} %), so other limits bind next"
         )
     return best["constraint"], text + "."
+
+
+def _moves_nothing(ref: dict) -> bool:
+    """The plan moves no VM of those asked to leave (every one aborts, is stuck or rebooted)."""
+    return ref.get("vms_moved") == 0 and ref["vms_not_moved"] > 0
+
+
+def _verdict_when_nothing_moves(
+    singles: list[dict], rows: list[dict], ref: dict, where: str, mk: str
+) -> tuple[str, str]:
+    """No VM migrates and no relaxation alone does more: the makespan is how long the
+    attempts took to fail, and a relaxation that shortens it with as little done only fails
+    sooner. No limit is named; what would move VMs, if anything, is all of them together."""
+    n = ref["vms_not_moved"]
+    text = (
+        f"No limit here binds{where}: no VM migrates as planned ({count(n, 'VM')} not moved: "
+        f"see what is not handled), and none of the limits relaxed x{FACTOR} alone lets one "
+        "migrate"
+    )
+    together = next((r for r in rows if r["constraint"] == "all"), None)
+    if together is not None and does_more(together, ref):
+        text += f"; all of them relaxed together would: {_work(together, ref)}"
+    faster = sorted(
+        (
+            r
+            for r in singles
+            if r["rerun"] and r["change_pct"] <= -MOVES_PCT and not does_less(r, ref)
+        ),
+        key=lambda r: r["change_pct"],
+    )
+    for i, r in enumerate(faster):
+        what = f"{mk} ({_span(ref['makespan_s'])})" if i == 0 else "it"
+        text += (
+            f"; {_short(r)} would cut {what} to {_span(r['makespan_s'])} "
+            f"({signed_pct(r['change_pct'])} %) only by failing sooner"
+        )
+    return "none", text + _the_others(singles, ref, named=faster) + "."
 
 
 def signed_pct(change_pct: float) -> str:

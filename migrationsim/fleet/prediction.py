@@ -84,6 +84,10 @@ class Prediction:
         left = sum(1 for rec in self.run.records if rec.outcome in _NOT_MOVED)
         return left + self.deadline_reboots()
 
+    def vms_moved(self) -> int:
+        """VMs that migrated (live, to another host)."""
+        return sum(1 for rec in self.run.records if rec.outcome == "migrated")
+
     def vms_stuck(self) -> int:
         """VMs left stuck: never resolved (no target, a blocked queue, a host never taken),
         unlike an aborted VM, whose migration was tried and given up."""

@@ -43,6 +43,9 @@ class Outcome:
     def vms_stuck(self):
         return 0
 
+    def vms_moved(self):
+        return 100 - self._vms  # of a hundred VMs asked to leave
+
 
 def runner_for(*, cap, nic, other):
     """A stand-in engine: the outcome of each relaxation, told apart by what it changed."""

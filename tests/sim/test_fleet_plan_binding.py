@@ -383,6 +383,9 @@ class _Ran:
     def vms_stuck(self):
         return 0
 
+    def vms_moved(self):
+        return 100 - self.not_moved  # of a hundred VMs asked to leave
+
 
 def _stand_in(makespans: dict, together: float, not_moved: int = 0):
     """An engine stand-in: the makespan of each relaxation alone (1000 s when not given), and of
@@ -581,3 +584,37 @@ def test_a_cap_given_as_null_is_the_policys_cap_in_the_binding_limit_as_in_the_r
     row = next(r for r in planned["binding_limit"]["table"] if r["constraint"] == "max_bandwidth")
     assert row["current"] == "1.07 Gbit/s"
     assert planned["binding_limit"]["sentence"] == plain["binding_limit"]["sentence"]
+
+
+# --- a plan that migrates no VM: its makespan is how long the attempts took to fail -------------
+
+
+def test_when_no_vm_migrates_a_relaxation_that_only_fails_sooner_is_not_named():
+    """All 100 VMs abort (say 50 B/s NICs): 8 migrations per source host abort them in 600 s
+    instead of 1000 s, moving none. That is the same failure sooner, not the limit that binds
+    (the plan once said 'the per-source-host cap binds: the makespan falls ...')."""
+    runner = _stand_in({"per_source_host": (600.0, 100)}, together=400.0, not_moved=100)
+    binding = binding_limit(SMALL, _Ran(1000.0, 100), 4, 2.0, runner=runner)
+    assert binding["name"] == "none"
+    assert binding["sentence"].startswith(
+        "No limit here binds: no VM migrates as planned (100 VMs not moved: see what is not "
+        "handled), and none of the limits relaxed x4 alone lets one migrate"
+        "; 8 migrations per source host would cut the makespan (16 min 40 s) to 10 min 0 s "
+        "(-40 %) only by failing sooner; "
+    )
+    assert "relaxed together" not in binding["sentence"]  # 400 s, nothing moved: no pace either
+
+
+def test_when_no_vm_migrates_the_limit_whose_relaxation_lets_some_migrate_binds():
+    """Bigger NICs let 30 of the 100 migrate (a little later); more per host only fails sooner."""
+    runner = _stand_in(
+        {"per_source_host": (600.0, 100), "nic": (1100.0, 70)}, together=400.0, not_moved=100
+    )
+    sentence = binding_limit(SMALL, _Ran(1000.0, 100), 4, 2.0, runner=runner)["sentence"]
+    assert sentence.startswith(
+        "The host NIC bandwidth (10 Gbit/s) binds: with 40 Gbit/s NICs the makespan grows from "
+        "16 min 40 s to 18 min 20 s (+10 %), and it does more work: 70 VMs not moved instead of "
+        "100; 8 migrations per source host would cut it to 10 min 0 s (-40 %) only by failing "
+        "sooner; "
+    )
+    assert "binds too" not in sentence
