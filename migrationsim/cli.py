@@ -190,11 +190,13 @@ def _fleet(args: argparse.Namespace) -> int:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     overrides = args.set or []
+    unchanged: list[str] = []  # the --set that leave the scenario as it was
     if overrides:
         from .fleet import parse_scenario
         from .fleet.overrides import (
             OverrideError,
             apply_overrides,
+            changing_nothing,
             mentions,
             refuse_defaulted_nulls,
             refuse_hidden_by_rack_groups,
@@ -216,10 +218,12 @@ def _fleet(args: argparse.Namespace) -> int:
                     )
                     return 2
         try:
+            original = scenario
             with noting_defaulted_nulls() as defaulted:
                 scenario = parse_scenario(apply_overrides(scenario.raw, overrides))
             refuse_defaulted_nulls(overrides, defaulted)
             refuse_hidden_by_rack_groups(scenario.raw, overrides)
+            unchanged = changing_nothing(original, overrides)
         except OverrideError as exc:
             print(f"{prog}: error: --set {exc.assignment}: {exc.message}", file=sys.stderr)
             return 2
@@ -248,7 +252,7 @@ def _fleet(args: argparse.Namespace) -> int:
             print(f"{prog}: error: {field}: {exc.message}", file=sys.stderr)
             return 2
         if overrides:
-            preview = {**preview, "overrides": overrides}
+            preview = {**preview, "overrides": overrides, "overrides_unchanged": unchanged}
         print(
             json.dumps(preview, allow_nan=False) if args.json else "\n".join(_plan_lines(preview))
         )
@@ -310,6 +314,7 @@ def _fleet(args: argparse.Namespace) -> int:
     summary = {**summarize(run), "not_handled": seen().not_handled()}
     if overrides:
         summary["overrides"] = overrides
+        summary["overrides_unchanged"] = unchanged
     if args.json:
         print(json.dumps(summary, allow_nan=False))
     else:
@@ -390,7 +395,16 @@ def _fleet_lines(s: dict) -> list[str]:
 def _what_if_lines(figures: dict) -> list[str]:
     """The ``--set`` overrides a plan or a run was made with, said once near the top."""
     overrides = figures.get("overrides")
-    return [f"what if: {', '.join(overrides)}"] if overrides else []
+    if not overrides:
+        return []
+    lines = [f"what if: {', '.join(overrides)}"]
+    unchanged = figures.get("overrides_unchanged") or []
+    if unchanged:
+        which = "none of them" if len(unchanged) == len(overrides) > 1 else ", ".join(unchanged)
+        lines.append(
+            f"  (changes nothing: {which}; the scenario already says so, or it is the default)"
+        )
+    return lines
 
 
 def _last_moves(migrated: int, migrations: int) -> str:

@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import re
 from typing import Any
 
 from migrationsim import bounded
+from migrationsim.errors import InvalidParameter
 from migrationsim.humanize import count
+from migrationsim.spec import PARAMETERS
 
 from .text import MAX_TEXT_DEPTH, MAX_TEXT_VALUES, NUL_WORDS
 
@@ -212,3 +215,43 @@ def mentions(assignments: list[str], error_path: str) -> str | None:
         if error_path == canonical or inside or around:
             said = assignment
     return said
+
+
+CHECKED_ONE_BY_ONE_VMS = 10_000  # a listed fleet larger than this is read once, not per --set
+
+
+def changing_nothing(original, assignments: list[str]) -> list[str]:
+    """The ``--set`` that leave the scenario as it was read (``original``, a ``Scenario``):
+    ``caps.per_source_host=4`` where it is already 4, ``fleet.host.nic=10Gbit/s`` where it is
+    ``1.25GB/s``, a key set to its default. Each is applied in turn and the scenario read again;
+    one that reads the same as before it is said, so that a what-if that asks nothing does not
+    pass for an answer. A listed fleet of more than ``CHECKED_ONE_BY_ONE_VMS`` VMs is read once
+    with all of them: all or none. Call it once every ``--set`` was applied and checked."""
+    from .scenario import ScenarioError, parse_scenario
+
+    if len(original.vm_list) > CHECKED_ONE_BY_ONE_VMS:
+        whole = parse_scenario(apply_overrides(original.raw, assignments))
+        return list(assignments) if _read(whole) == _read(original) else []
+    said, before, data = [], original, original.raw
+    for assignment in assignments:
+        data = apply_overrides(data, [assignment])
+        try:
+            after = parse_scenario(data)
+        except ScenarioError:  # valid only with a later --set: it changed something
+            after = None
+        if after is not None and before is not None and _read(after) == _read(before):
+            said.append(assignment)
+        before = after
+    return said
+
+
+def _read(scenario):
+    """The scenario as the engine takes it: its policy's values parsed (``0.3s`` is ``300ms``),
+    not as written."""
+    policy = {}
+    for key, value in scenario.policy.items():
+        try:
+            policy[key] = PARAMETERS[key].parse(value) if key in PARAMETERS else value
+        except (ValueError, TypeError, InvalidParameter):  # (checked already: as written)
+            policy[key] = value
+    return dataclasses.replace(scenario, policy=policy)

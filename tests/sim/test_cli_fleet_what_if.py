@@ -191,3 +191,28 @@ def test_a_fleet_wide_host_value_is_applied_when_the_groups_own_is_set_too(capsy
     assert preview["overrides"] == both
     nic = next(r for r in preview["binding_limit"]["table"] if r["constraint"] == "nic")
     assert nic["current"] == "50 Gbit/s"
+
+
+def test_a_set_that_leaves_the_scenario_as_it_was_is_said_to_change_nothing(capsys):
+    # the demo's per-source-host cap is already 2, its NICs 10 Gbit/s (1.25 GB/s said otherwise)
+    args = ["--preset", "demo", "--set", "caps.per_source_host=2", "--set", "caps.global=12"]
+    assert main(["fleet", *args]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:3] == [
+        "what if: caps.per_source_host=2, caps.global=12",
+        "  (changes nothing: caps.per_source_host=2; the scenario already says so, or it is the "
+        "default)",
+    ]
+    same = ["--set", "fleet.host.nic=1.25GB/s", "--set", "policy.downtime_limit=0.3s"]
+    summary = _json(capsys, "--preset", "demo", "--plan", *same)
+    assert summary["overrides_unchanged"] == [
+        "fleet.host.nic=1.25GB/s",
+        "policy.downtime_limit=0.3s",
+    ]
+    assert main(["fleet", "--preset", "demo", "--plan", *same]) == 0
+    assert "  (changes nothing: none of them; " in capsys.readouterr().out
+
+
+def test_a_set_that_changes_something_is_not_flagged(capsys):
+    summary = _json(capsys, "--preset", "demo", "--set", "caps.per_source_host=4")
+    assert summary["overrides_unchanged"] == []
