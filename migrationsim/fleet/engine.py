@@ -515,21 +515,35 @@ class FleetRun(Kernel):
             rec.notice_s = lead
             self.emit("notice", vm=vm.name, value=value, lead_s=lead)
             detail = why.sentence(why.NOT_MIGRATABLE, why=vm.why_not_migratable())
-            self.at(
-                self.now + lead, self._terminate, vm, why.NOT_MIGRATABLE, detail, False, host_id
-            )
+            self.at(self.now + lead, self._notice_over, vm, host_id, detail)
             return
         value, lead = notices.guest_notice(guest_watches=self.guest_watches(vm, self.now))
         rec.notice_s = lead
         self.emit("notice", vm=vm.name, value=value, lead_s=lead)
         self.at(self.now + lead, self._enqueue, vm, host_id)
 
+    def _still_on(self, vm: Vm, host_id: int) -> bool:
+        """Whether the VM still runs on the host it was asked to leave when its notice ends.
+        Gone meanwhile (rebooted with its host at a deadline, crashed), nothing happens then:
+        the notice's end is not activity (a GPU VM's 60-minute notice made the makespan of a
+        run whose last host came back after 11 minutes read 1 h)."""
+        host = self.fleet.hosts[host_id]
+        if vm.host == host_id and vm.id in host.vms and host.state != FAILED:
+            return True
+        self.idle()
+        return False
+
+    def _notice_over(self, vm: Vm, host_id: int, detail: str) -> None:
+        """A VM that cannot live-migrate is stopped when its notice ends."""
+        if self._still_on(vm, host_id):
+            self._terminate(vm, why.NOT_MIGRATABLE, detail)
+
     def _enqueue(self, vm: Vm, host_id: int) -> None:
         """After its notice the VM queues to leave the host it was asked to leave (unless it
         is gone from it meanwhile: terminated, crashed)."""
-        host = self.fleet.hosts[host_id]
-        if vm.host != host_id or vm.id not in host.vms or host.state == FAILED:
+        if not self._still_on(vm, host_id):
             return
+        host = self.fleet.hosts[host_id]
         self._record(vm.id).queued_at = self.now  # this departure's wait
         self.queues.setdefault(host.id, deque()).append(vm)
         self._try_host(host)
@@ -1022,13 +1036,10 @@ class FleetRun(Kernel):
 
     # --- terminations, restarts, crashes -----------------------------------------------------
 
-    def _terminate(
-        self, vm: Vm, code: str, detail: str, crashed: bool = False, from_host: int | None = None
-    ) -> None:
-        """Stop a VM on its host (``from_host``: only if it still runs there) and restart it
-        elsewhere if it restarts automatically."""
+    def _terminate(self, vm: Vm, code: str, detail: str, crashed: bool = False) -> None:
+        """Stop a VM on its host and restart it elsewhere if it restarts automatically."""
         host = self.fleet.hosts[vm.host]
-        if vm.id not in host.vms or (from_host is not None and vm.host != from_host):
+        if vm.id not in host.vms:
             return
         self.leaving.discard(vm.id)
         self._dequeue(vm, host)

@@ -3,6 +3,8 @@ patched, or skipped with the reason, or rebooted at a deadline; a VM never stays
 host taken out of service, a host is never patched while a migration streams into it, and an
 event that found nothing left to do is not the end of the maintenance."""
 
+import pytest
+
 from migrationsim.fleet import FleetRun, parse_scenario, summarize
 
 from .fleet_support import of_kind, run, scenario
@@ -195,6 +197,39 @@ def test_a_deadline_with_hosts_left_is_still_the_end_of_the_maintenance():
     fleet_run, events = run(data)
     assert of_kind(events, "deadline")[0]["hosts_left"] == 1
     assert summarize(fleet_run)["makespan_s"] >= 60.0
+
+
+def _rebooted_at_a_deadline_during_its_notice(vm_fields):
+    """One VM on r1-h1, patched with a 1 s deadline: the VM is still in its notice then (a GPU
+    VM's is 60 minutes, a watching guest's 60 s) and is rebooted with its host (restarted on
+    r1-h2 a second later); r1-h1 is back 10 s later, the last thing that happens."""
+    data = scenario(
+        hosts=2,
+        vms=[("a", "r1-h1", "2GiB", "idle", vm_fields)],
+        events=[
+            {
+                "kind": "urgent_patch",
+                "scope": {"hosts": ["r1-h1"]},
+                "deadline": "1s",
+                "host_downtime": "10s",
+            }
+        ],
+        timing={"restart": "1s"},
+    )
+    fleet_run, events = run(data)
+    (rebooted,) = of_kind(events, "terminated")
+    assert rebooted["t_s"] == 1.0 and rebooted["reason"] == "deadline"
+    return fleet_run, events
+
+
+@pytest.mark.parametrize("vm_fields", [{"accelerator": "gpu"}, {"watches_metadata": True}])
+def test_a_notice_that_ends_after_its_vm_was_rebooted_at_the_deadline_is_not_the_makespan(
+    vm_fields,
+):
+    fleet_run, events = _rebooted_at_a_deadline_during_its_notice(vm_fields)
+    (back,) = of_kind(events, "host_back")
+    assert back["t_s"] == 11.0
+    assert summarize(fleet_run)["makespan_s"] == back["t_s"] == events[-1]["t_s"]
 
 
 # --- 4. each VM's single-VM spec is its own ------------------------------------------------------
