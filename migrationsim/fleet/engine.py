@@ -488,8 +488,11 @@ class FleetRun(Kernel):
             self._terminate(vm, why.DEADLINE, why.sentence(why.DEADLINE))
 
     def _window_opens(self, ev: MaintenanceEvent) -> None:
-        if not self.blocked.get(("window", ev.name)):
-            self.idle()  # nobody was waiting for it
+        waiting = self.blocked.get(("window", ev.name)) or ()
+        if not any(self.queues.get(host_id) for host_id in waiting):
+            # nobody waits for it: none did, or those who did are gone (rebooted with their
+            # host at a deadline, crashed with it) from the queues their hosts were noted by
+            self.idle()
         self.emit("window_open", event=ev.name)
         self._pump(("window", ev.name))
 

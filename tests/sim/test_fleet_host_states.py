@@ -232,6 +232,32 @@ def test_a_notice_that_ends_after_its_vm_was_rebooted_at_the_deadline_is_not_the
     assert summarize(fleet_run)["makespan_s"] == back["t_s"] == events[-1]["t_s"]
 
 
+def test_a_window_opening_after_its_waiters_were_rebooted_at_the_deadline_is_not_the_makespan():
+    # a one-second daily window: one VM migrates in it, the two behind it wait for the next
+    # day's opening, but the deadline an hour in reboots them with their host
+    data = scenario(
+        hosts=2,
+        vms=[(f"v{i}", "r1-h1", "8GiB", "web") for i in range(3)],
+        caps={"per_source_host": 1},
+        events=[
+            {
+                "kind": "urgent_patch",
+                "scope": {"hosts": ["r1-h1"]},
+                "window": {"start": "0s", "end": "1s"},
+                "deadline": "1h",
+                "host_downtime": "10s",
+            }
+        ],
+    )
+    fleet_run, events = run(data)
+    assert [e["reason"] for e in of_kind(events, "terminated")] == ["deadline", "deadline"]
+    (window_open,) = of_kind(events, "window_open")
+    assert window_open["t_s"] == 86400.0  # nobody waits for it any more
+    last_real = max(e["t_s"] for e in events if e["kind"] != "window_open")
+    assert last_real < 2 * 3600
+    assert summarize(fleet_run)["makespan_s"] == last_real
+
+
 # --- 4. each VM's single-VM spec is its own ------------------------------------------------------
 
 
