@@ -368,8 +368,7 @@ def _fleet_lines(s: dict) -> list[str]:
         f"blackout p50 {ms(s['blackout_p50_s'])}, p99 {ms(s['blackout_p99_s'])}, max "
         f"{ms(s['blackout_max_s'])}; {s['blackout_slo_breaches']:,} over {ms(s['blackout_slo_s'])}"
         + _last_moves(s["outcomes"]["migrated"], s["migrations"]),
-        f"queue wait p50 {duration(s['queue_wait_p50_s'] or 0)}, "
-        f"p99 {duration(s['queue_wait_p99_s'] or 0)}",
+        f"queue wait p50 {ms(s['queue_wait_p50_s'])}, p99 {ms(s['queue_wait_p99_s'])}",
         *([said] if (said := moves_sentence(s)) else []),
         f"{outcomes.TERMS['not_converged'].label}: {s['not_converged']:,}",
         *([f"STOPPED: {s['stopped']}"] if s.get("stopped") else []),

@@ -131,3 +131,17 @@ def test_the_summary_names_the_downtime_limit_so_a_bare_number_shows_as_seconds(
     assert ", downtime limit 5 min 0 s" in bare.stdout.splitlines()[0]
     assert ", downtime limit 300 ms" in cli(*base).stdout.splitlines()[0]
     assert "downtime limit" not in cli(*base, "--policy", "xen").stdout.splitlines()[0]
+
+
+def test_a_run_where_no_vm_ever_queued_says_no_queue_wait_rather_than_0_ms(capsys):
+    """Every VM a spot VM: each is preempted, none queues to migrate. The percentiles of no
+    waits are none (null in JSON), said "-" as the blackouts' are, not "0 ms" (a wait that
+    some VM would have had)."""
+    args = ["fleet", "--preset", "demo", "--set", "fleet.vms.spot_share=1"]
+    assert main([*args, "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["queue_wait_p50_s"] is None and summary["queue_wait_p99_s"] is None
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "queue wait p50 -, p99 -" in lines
+    assert "blackout p50 -, p99 -, max -; 0 over 300 ms" in lines
