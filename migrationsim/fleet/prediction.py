@@ -172,8 +172,15 @@ class Prediction:
                         "host": name,
                         "status": "never_taken",
                         "code": "never_taken",
-                        "reason": "never taken out of service: the rollout was still waiting "
-                        "for hosts ahead of it when the run ended",
+                        # why, as its VMs' reason says it (``FleetRun._not_reached``): a
+                        # run stopped at its ceiling may have stopped before its event began
+                        "reason": "never taken out of service: "
+                        + (
+                            "the run stopped at its ceiling before its maintenance took the host"
+                            if run.stopped
+                            else "the rollout was still waiting for hosts ahead of it when the "
+                            "run ended"
+                        ),
                         "vms": [],
                     }
                 )

@@ -93,3 +93,21 @@ def test_vms_whose_host_the_maintenance_had_not_taken_by_the_ceiling_are_not_una
     assert summary["outcomes"]["unaffected"] <= out_of_scope
     # an ordinary end leaves nobody "not reached"
     assert not any(r.wait_reason == "not_reached_at_ceiling" for r in tiny_run().records)
+
+
+def test_a_host_the_maintenance_had_not_taken_by_the_ceiling_says_the_ceiling_stopped_it():
+    """What is not handled says why a host was never taken as its VMs' reason does: the run
+    stopped at its ceiling, not "the rollout was still waiting for hosts ahead of it" (no host
+    was ahead of it, and for an event that never began there was no rollout)."""
+    from migrationsim.fleet.prediction import observe
+
+    for changes in ({"events__0__host_downtime": "876000h"}, {"events__0__start": "1e9s"}):
+        prediction = observe(parse_scenario(scenario_with(**changes)))
+        assert prediction.run.stopped is not None
+        never_taken = [h for h in prediction.not_handled()["hosts"] if h["status"] == "never_taken"]
+        assert never_taken
+        for host in never_taken:
+            assert host["reason"] == (
+                "never taken out of service: the run stopped at its ceiling before its "
+                "maintenance took the host"
+            )
