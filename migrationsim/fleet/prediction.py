@@ -150,7 +150,7 @@ class Prediction:
                 hosts.append(
                     {
                         "host": name,
-                        "status": "not_emptied",
+                        "status": "not_emptied" if waiting else "in_maintenance",
                         "code": code,
                         "reason": reason,
                         "vms": waiting[:6],

@@ -111,3 +111,19 @@ def test_a_host_the_maintenance_had_not_taken_by_the_ceiling_says_the_ceiling_st
                 "never taken out of service: the run stopped at its ceiling before its "
                 "maintenance took the host"
             )
+
+
+def test_a_host_emptied_but_still_in_maintenance_at_the_ceiling_is_not_said_never_emptied():
+    """Its status said "not_emptied" beside the reason "emptied, but still in maintenance"."""
+    from migrationsim.fleet.prediction import observe
+
+    data = scenario_with(events__0__host_downtime="876000h")  # a hundred years down
+    prediction = observe(parse_scenario(data))
+    assert prediction.run.stopped is not None
+    emptied = [
+        h for h in prediction.not_handled()["hosts"] if h["reason"].startswith("emptied, but")
+    ]
+    assert emptied
+    for host in emptied:
+        assert host["status"] == host["code"] == "in_maintenance"
+        assert host["vms"] == []
