@@ -199,6 +199,11 @@ REASONS: dict[str, Words] = {
         "its migration was still under way when the run stopped at its ceiling: what had not "
         "happened by then is counted as not done",
     ),
+    fleet_reasons.RESTART_UNDER_WAY_AT_CEILING: Words(
+        "restart under way at the ceiling",
+        "its restart on another host was still under way when the run stopped at its ceiling: "
+        "it was stopped, not yet started again",
+    ),
     fleet_reasons.NOT_REACHED_AT_CEILING: Words(
         "not reached by the ceiling",
         "the run stopped at its ceiling before its host's maintenance took the host",

@@ -190,6 +190,7 @@ class FleetRun(Kernel):
         self.in_flight: dict[int, Migration] = {}  # by VM id
         # VMs asked to leave their host, until they are gone (moved, terminated) or give up
         self.leaving: set[int] = set()
+        self.restarting: set[int] = set()  # VMs stopped, to start again on a reserved host
         self._being_emptied: set[int] = set()  # hosts whose VMs are being asked to leave now
         # what a waiting VM waits for, in words with its figures (the code is its record's
         # wait_reason): a VM still waiting at the end is said with it ("no host can take it: of
@@ -254,6 +255,11 @@ class FleetRun(Kernel):
                     or "still waiting when the run ended"
                 )
 
+        for vm_id in sorted(self.restarting):  # only a run stopped at its ceiling has any
+            rec = self._record(vm_id)
+            if rec.outcome == "restarted":  # not yet: it was stopped (a crash stays a crash)
+                rec.outcome = "terminated"
+            rec.reason += "; " + why.sentence(why.RESTART_UNDER_WAY_AT_CEILING)
         self._not_reached()
 
     def _not_reached(self) -> None:
@@ -1062,6 +1068,7 @@ class FleetRun(Kernel):
             target, _ = self.placement.choose(vm, host, restart=True)
             if target is not None:
                 target.reserve(vm.vcpus, vm.memory_bytes)
+                self.restarting.add(vm.id)
                 self.at(
                     self.now + self.scenario.restart_s, self._restarted, vm, target, crashed, host
                 )
@@ -1076,6 +1083,7 @@ class FleetRun(Kernel):
         (or failed) meanwhile, on another one chosen now. Its record says so (its reason ends
         "restarted on another host"; ``source`` is where it stopped, ``target`` where it
         started again): a crash never reads as if the VM had simply vanished."""
+        self.restarting.discard(vm.id)
         if target.state != UP:
             target.release(vm.vcpus, vm.memory_bytes)
             target, _ = self.placement.choose(vm, target, restart=True)

@@ -31,6 +31,7 @@ NO_RESTART_CAPACITY = "no_restart_capacity"
 RESTARTED_ELSEWHERE = "restarted_elsewhere"  # after a crash or a termination (automaticRestart)
 # the run stopped at its ceiling (kernel.py) with the VM not done
 UNDER_WAY_AT_CEILING = "under_way_at_ceiling"
+RESTART_UNDER_WAY_AT_CEILING = "restart_under_way_at_ceiling"
 NOT_REACHED_AT_CEILING = "not_reached_at_ceiling"
 # the run ended, nothing left that could happen, with its host's maintenance still to take it
 NOT_REACHED = "not_reached"
@@ -58,6 +59,9 @@ SENTENCES = {
     NO_RESTART_CAPACITY: "no host had room to restart it",
     RESTARTED_ELSEWHERE: "restarted on another host",
     UNDER_WAY_AT_CEILING: "its migration was still under way when the run stopped at its ceiling",
+    RESTART_UNDER_WAY_AT_CEILING: (
+        "its restart on another host was still under way when the run stopped at its ceiling"
+    ),
     NOT_REACHED_AT_CEILING: (
         "the run stopped at its ceiling before its host's maintenance took the host"
     ),

@@ -6,7 +6,7 @@ import copy
 from migrationsim.fleet import FleetRun, load_scenario, parse_scenario, summarize
 from migrationsim.fleet.engine import MAX_ACTIONS_PER_VM, MAX_SIMULATED_S
 
-from .fleet_support import TINY
+from .fleet_support import TINY, scenario
 
 
 def tiny_run(**ceiling) -> FleetRun:
@@ -127,3 +127,23 @@ def test_a_host_emptied_but_still_in_maintenance_at_the_ceiling_is_not_said_neve
     for host in emptied:
         assert host["status"] == host["code"] == "in_maintenance"
         assert host["vms"] == []
+
+
+def test_a_vm_whose_restart_was_still_under_way_at_the_ceiling_is_not_said_restarted():
+    """A GPU VM is stopped when its host's maintenance comes and restarts elsewhere; a restart
+    that takes longer than the run's ten years has not happened when the run stops: the VM was
+    stopped (terminated), and says why it is not running again. It was counted "stopped and
+    restarted elsewhere", as if it ran on another host."""
+    data = scenario(vms=[("g", "r1-h1", "2GiB", "idle", {"accelerator": "gpu"})])
+    slow = FleetRun(parse_scenario({**data, "timing": {"restart": "1e12s"}})).run()
+    assert slow.stopped is not None
+    (rec,) = slow.records
+    assert rec.outcome == "terminated"
+    assert rec.reason.endswith(
+        "; its restart on another host was still under way when the run stopped at its ceiling"
+    )
+    outcomes = summarize(slow)["outcomes"]
+    assert (outcomes["restarted"], outcomes["terminated"]) == (0, 1)
+    # an ordinary restart is one
+    (rec,) = FleetRun(parse_scenario(data)).run().records
+    assert rec.outcome == "restarted" and "under way" not in rec.reason
