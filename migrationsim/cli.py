@@ -360,7 +360,8 @@ def _fleet_lines(s: dict) -> list[str]:
         f"{outcomes.fleet_vm(k)['outcome_label']} {v:,}" for k, v in s["outcomes"].items() if v
     )
     lines = [
-        f"{s['scenario']}: {count(s['vms'], 'VM')} on {count(s['hosts'], 'host')}; {counts}",
+        f"{s['scenario']}: {count(s['vms'], 'VM')} on {count(s['hosts'], 'host')}"
+        + (f"; {counts}" if counts else ""),
         f"makespan {duration(s['makespan_s'])}; {count(s['migrations'], 'migration')} "
         f"completed, at most {s['peak_concurrent_migrations']:,} under way at once; "
         f"sent {size(s['bytes_sent'])}"

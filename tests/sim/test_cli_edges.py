@@ -145,3 +145,9 @@ def test_a_run_where_no_vm_ever_queued_says_no_queue_wait_rather_than_0_ms(capsy
     lines = capsys.readouterr().out.splitlines()
     assert "queue wait p50 -, p99 -" in lines
     assert "blackout p50 -, p99 -, max -; 0 over 300 ms" in lines
+
+
+def test_a_fleet_of_no_vms_says_so_without_an_empty_list_of_outcomes(capsys):
+    assert main(["fleet", "--preset", "demo", "--set", "fleet.vms.per_host=0"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == "demo: 0 VMs on 8 hosts"  # not "demo: 0 VMs on 8 hosts; "
