@@ -569,6 +569,7 @@ def parse_scenario(data: Any) -> Scenario:
     if not isinstance(raw_events, list) or not raw_events:
         raise ScenarioError("events", "must be a non-empty list of maintenance events")
     events = [_event(raw, i) for i, raw in enumerate(raw_events)]
+    _check_event_names(events)
     rack_names = rack_names_of(groups)
     _check_host_name_lengths(groups, rack_names)
     host_names = {
@@ -810,6 +811,21 @@ def _event(raw: Any, i: int) -> MaintenanceEvent:
     )
     ev.finish()
     return event
+
+
+def _check_event_names(events: list[MaintenanceEvent]) -> None:
+    """An event is known by its name (the run's rollouts, its events' log, the plan): two of
+    one name made the second's rollout replace the first's, whose hosts not yet taken were
+    then never taken (and said to wait behind hosts ahead of them)."""
+    first: dict[str, int] = {}
+    for i, ev in enumerate(events):
+        if ev.name in first:
+            raise ScenarioError(
+                f"events[{i}].name",
+                f"{ev.name!r} is the name of events[{first[ev.name]}] too; each event needs "
+                "its own",
+            )
+        first[ev.name] = i
 
 
 def _bad(message: str):

@@ -289,3 +289,30 @@ def test_a_word_where_a_number_belongs_is_refused_in_words_not_pythons(mutate, p
     with pytest.raises(ScenarioError) as error:
         parse_scenario(data)
     assert (error.value.path, error.value.message) == (path, said)
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        {"name": "patch", "kind": "urgent_patch", "scope": {"hosts": ["r1-h2"]}},
+        # a name given to one event that another's default name (kind-number) also is
+        {"kind": "kernel_upgrade", "scope": {"hosts": ["r1-h2"]}},
+    ],
+)
+def test_two_events_of_one_name_are_refused_naming_the_second(second):
+    """Each event is known by its name: the second of a name replaced the first's rollout, and
+    the first's hosts not yet taken were never taken."""
+    first_name = "patch" if "name" in second else "kernel_upgrade-2"
+    data = scenario(
+        hosts=3,
+        events=[
+            {"name": first_name, "kind": "kernel_upgrade", "scope": {"hosts": ["r1-h1"]}},
+            second,
+        ],
+    )
+    with pytest.raises(ScenarioError) as error:
+        parse_scenario(data)
+    assert error.value.path == "events[1].name"
+    assert error.value.message == (
+        f"{first_name!r} is the name of events[0] too; each event needs its own"
+    )
