@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from itertools import accumulate
 
@@ -9,6 +10,7 @@ from .model import Fleet, Host, HostTable, Rack, Vm
 from .scenario import Scenario, default_vm_name, rack_names_of
 
 GIB = 1024**3
+MIB = 1024**2
 
 
 def build_fleet(scenario: Scenario, rng: random.Random) -> Fleet:
@@ -46,15 +48,11 @@ def build_fleet(scenario: Scenario, rng: random.Random) -> Fleet:
     # the draws are the same)
     cum_weights = list(accumulate(share for _, share in mix.workloads))
     customers = [f"customer-{i + 1}" for i in range(mix.customers)]  # one string each
-    lo_gib, hi_gib = mix.memory_bytes[0] / GIB, mix.memory_bytes[1] / GIB
+    memory_step, memory_steps = _memory_steps(*mix.memory_bytes)
     vms = []
     for host in hosts:
         for _ in range(mix.per_host):
-            memory = (
-                rng.randint(max(1, round(lo_gib)), max(1, round(hi_gib))) * GIB
-                if hi_gib >= 1
-                else mix.memory_bytes[0]
-            )
+            memory = rng.randint(*memory_steps) * memory_step
             vcpus = rng.randint(mix.vcpus[0], mix.vcpus[1])
             if not host.fits(vcpus, memory, 0.0):
                 continue  # the host is full: fewer VMs than per_host
@@ -88,6 +86,18 @@ def build_fleet(scenario: Scenario, rng: random.Random) -> Fleet:
     return Fleet(
         scenario.zone, racks, hosts, vms, scenario.spine_bps, scenario.migration_share, table
     )
+
+
+def _memory_steps(lo_bytes: float, hi_bytes: float) -> tuple[int, tuple[int, int]]:
+    """A VM's memory is drawn uniformly in whole GiB within the mix's range, or in whole MiB
+    when the range holds no whole GiB ([1.2GiB, 1.8GiB], [256MiB, 768MiB]), or the range's one
+    value when it holds neither: always within it. (Rounding the bounds to whole GiB drew 2 GiB
+    VMs from [0.5GiB, 1.5GiB], and every VM of a range under 1 GiB at its lower bound.)"""
+    for step in (GIB, MIB):
+        first, last = math.ceil(lo_bytes / step), math.floor(hi_bytes / step)
+        if 1 <= first <= last:
+            return step, (first, last)
+    return 1, (int(lo_bytes), int(lo_bytes))
 
 
 def _listed_vms(scenario: Scenario, hosts: list[Host]) -> list[Vm]:

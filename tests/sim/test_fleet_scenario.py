@@ -5,8 +5,11 @@ import json
 import pytest
 
 from migrationsim.fleet import PRESET_NAMES, ScenarioError, load_scenario, parse_scenario
+from migrationsim.units import parse_bytes
 
 from .fleet_support import scenario
+
+GIB = 1024**3
 
 
 @pytest.mark.parametrize("name", PRESET_NAMES)
@@ -316,3 +319,24 @@ def test_two_events_of_one_name_are_refused_naming_the_second(second):
     assert error.value.message == (
         f"{first_name!r} is the name of events[0] too; each event needs its own"
     )
+
+
+@pytest.mark.parametrize(
+    ("memory", "sizes"),
+    [
+        (["0.5GiB", "1.5GiB"], {GIB}),  # the one whole GiB within it (2 GiB were drawn)
+        (["256MiB", "768MiB"], None),  # whole MiB: no whole GiB in it (all were 256 MiB)
+        (["1GiB", "3GiB"], {GIB, 2 * GIB, 3 * GIB}),
+    ],
+)
+def test_every_drawn_vm_memory_is_within_the_mix_range(memory, sizes):
+    from migrationsim.fleet import FleetRun
+
+    data = scenario(hosts=4, mix={"per_host": 16, "memory": memory, "mix": {"idle": 1}})
+    drawn = {vm.memory_bytes for vm in FleetRun(parse_scenario(data)).fleet.vms}
+    lo, hi = (parse_bytes(m) for m in memory)
+    assert all(lo <= m <= hi for m in drawn)
+    if sizes is not None:
+        assert drawn == sizes
+    else:
+        assert len(drawn) > 10 and all(m % 2**20 == 0 for m in drawn)
