@@ -524,6 +524,8 @@ def parse_scenario(data: Any) -> Scenario:
     fleet.finish()
     if not vm_list and sum(g.count * g.hosts for g in groups) * vm_mix.per_host > MAX_VMS:
         raise ScenarioError("fleet.vms.per_host", f"at most {MAX_VMS:,} VMs in all")
+    if not vm_list and vm_mix.per_host:
+        _smallest_vm_fits_some_host(vm_mix, groups)
 
     policy = top.get("policy", _policy, {"policy": "qemu"})
     _policy_fits_every_workload(policy, vm_mix, vm_list)
@@ -826,6 +828,31 @@ def _check_event_names(events: list[MaintenanceEvent]) -> None:
                 "its own",
             )
         first[ev.name] = i
+
+
+def _smallest_vm_fits_some_host(mix: VmMix, groups) -> None:
+    """A mix whose smallest VM fits on no host would build a fleet of no VMs, and a run of
+    nothing would pass for a maintenance: refused, naming what does not fit."""
+    memory, vcpus = mix.memory_bytes[0], mix.vcpus[0]
+    most_memory = max(g.memory_bytes for g in groups)
+    most_vcpus = max(g.vcpus for g in groups)
+    if memory > most_memory:
+        raise ScenarioError(
+            "fleet.vms.memory",
+            f"the smallest VM ({format_bytes(memory)}) fits on no host: the largest has "
+            f"{format_bytes(most_memory)}",
+        )
+    if vcpus > most_vcpus:
+        raise ScenarioError(
+            "fleet.vms.vcpus",
+            f"the smallest VM ({vcpus} vCPUs) fits on no host: the largest has {most_vcpus}",
+        )
+    if not any(g.memory_bytes >= memory and g.vcpus >= vcpus for g in groups):
+        raise ScenarioError(
+            "fleet.vms",
+            f"the smallest VM ({format_bytes(memory)}, {vcpus} vCPUs) fits on no host: the "
+            "hosts with that much memory have fewer vCPUs",
+        )
 
 
 def _bad(message: str):

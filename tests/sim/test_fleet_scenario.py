@@ -340,3 +340,23 @@ def test_every_drawn_vm_memory_is_within_the_mix_range(memory, sizes):
         assert drawn == sizes
     else:
         assert len(drawn) > 10 and all(m % 2**20 == 0 for m in drawn)
+
+
+@pytest.mark.parametrize(
+    ("vms", "path", "words"),
+    [
+        ({"memory": "16TiB"}, "fleet.vms.memory", "the smallest VM (16.0 TiB) fits on no host"),
+        ({"vcpus": 4096}, "fleet.vms.vcpus", "the smallest VM (4096 vCPUs) fits on no host"),
+    ],
+)
+def test_a_mix_whose_smallest_vm_fits_on_no_host_is_refused_naming_what(vms, path, words):
+    # it built a fleet of no VMs, and a run of nothing passed for a maintenance (exit 0)
+    data = scenario(hosts=2, mix={"per_host": 4, "mix": {"idle": 1}, **vms})
+    with pytest.raises(ScenarioError) as refused:
+        parse_scenario(data)
+    assert refused.value.path == path and words in str(refused.value)
+
+
+def test_a_mix_whose_largest_vms_fit_on_no_host_still_builds_the_smaller_ones():
+    data = scenario(hosts=2, mix={"per_host": 4, "memory": ["1GiB", "1TiB"], "mix": {"idle": 1}})
+    assert parse_scenario(data).vms.memory_bytes[1] == 1024**4
