@@ -332,6 +332,9 @@ def _not_handled_lines(gone: dict, *, said_below: frozenset = frozenset()) -> li
     if not (gone["hosts_total"] or gone["vms_total"]):
         return ["not handled: none (every host in scope is patched, every VM handled)"]
     lines = [f"not handled: {count(gone['hosts_total'], 'host')}, {count(gone['vms_total'], 'VM')}"]
+    if gone["vms"] and all(v["outcome"] == "not_converged" for v in gone["vms"]):
+        # as the plan page says it: these VMs did move, their blackout was forced
+        lines[0] += " (the VMs moved, but their pre-copy did not converge)"
     lines += [f"  {h['host']} ({h['status']}): {h['reason']}" for h in gone["hosts"][:12]]
     if gone["hosts_total"] > 12:
         lines.append(f"  ... and {gone['hosts_total'] - 12} more hosts")

@@ -577,3 +577,14 @@ def test_the_run_explains_migrated_without_converging_only_when_it_counts_some(c
     assert main(["fleet", str(path)]) == 0
     out = capsys.readouterr().out
     assert "migrated without converging: 2" in out and glossary in out
+
+
+def test_not_handled_vms_that_all_moved_without_converging_are_said_to_have_moved(capsys, tmp_path):
+    """'not handled: 0 hosts, 2 VMs' above two VMs that did move read as if they had stayed."""
+    path = tmp_path / "forced.yaml"
+    path.write_text(FORCED)
+    assert main(["fleet", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert (
+        "not handled: 0 hosts, 2 VMs (the VMs moved, but their pre-copy did not converge)" in lines
+    )
