@@ -58,6 +58,12 @@ def test_what_the_single_vm_model_refuses_is_a_field_error_not_a_failed_plan(
     assert words in errors.get(field, errors.get("vm_memory_min"))[0]
 
 
+def test_vms_bigger_than_every_host_are_a_field_error_not_a_fleet_of_no_vms(client, fleet):
+    response = _post(client, fleet, vm_memory_min="8TiB", vm_memory_max="16TiB")
+    assert response.status_code == 422
+    assert "fits on no host" in response.context["form"].errors["vm_memory_min"][0]
+
+
 def test_a_post_claiming_thousands_of_events_builds_at_most_the_forms_allowed(client, fleet):
     """The formset's own count, not the post's: a TOTAL_FORMS of 100000 built 1,010 event
     forms (3 s of daphne's one sync thread) and answered a 5 MB page."""
