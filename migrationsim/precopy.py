@@ -185,6 +185,7 @@ class Precopy:
         "window_streak",
         "page_time_s",
         "_writer_cost",
+        "_recent",
     )
 
     def __init__(self, spec, memory, start_s: float = 0.0):
@@ -239,6 +240,9 @@ class Precopy:
             (r.wire_cost_bytes for r in spec.regions if r.working_set >= 0), default=math.inf
         )
         self.window_streak = 0  # rounds in a row that were one full window each, not converging
+        # QEMU's last rounds, each with the thread's window and the memory's state at its sync
+        # (``repeat_cycle_rounds``): the last ``2 x CYCLE_MAX_ROUNDS`` of them
+        self._recent: list[tuple] = []
 
     @property
     def now_s(self) -> float:
@@ -454,6 +458,11 @@ class Precopy:
         round_fresh = self._round_fresh
         if window is not None:
             self._count_window_round(round_link_bps, duration, wire, pending_bytes)
+            if self.auto_converge is None:
+                recent = self._recent
+                recent.append((live_round, window.state(), rate_bps, memory.saturated()))
+                if len(recent) > 2 * self.CYCLE_MAX_ROUNDS:
+                    del recent[0]
         fresh, self._last_round_fresh = self._last_round_fresh, round_fresh
         if (
             before is not None
@@ -539,6 +548,98 @@ class Precopy:
         self.last_round = _new_round(  # the last of them, alone
             Round,
             (state.live_rounds - 1, "live", first_start + (room - 1) * duration, *last[3:11], 1),
+        )
+        self.steady_syncs = 0
+        return rounds
+
+    # --- a cycle of rounds: QEMU's window lands at the same point every few rounds -----------
+
+    CYCLE_MAX_ROUNDS = 8  # the longest cycle looked for
+
+    def repeat_cycle_rounds(self) -> list[Round]:
+        """Call after ``decide`` said go on, on a link whose rate stays constant. Under QEMU's
+        thread a round need not start a window: a working set that keeps pending above the
+        threshold, at a cap, gives rounds of 7.5 windows that end half-way through one, and the
+        next round starts there (0.751 s, 0.749 s, 0.751 s, ...). When the last ``k`` rounds
+        repeat the ``k`` before them and both syncs ``k`` rounds apart left memory saturated
+        (nothing depends on history but the cursor: ``FluidMemory.saturated``) with the thread's
+        window at the same point, the policy's rate and threshold unchanged, every following
+        cycle is that cycle again until something the rules count changes (as
+        ``repeat_steady_rounds``, of which this is the cycle of ``k`` rounds). The cycles are
+        added by arithmetic; more rounds than ``SUMMARISE_ABOVE_ROUNDS`` are returned as one
+        round alike in time, bytes and pages (the cycle's mean) with ``repeat``. Without this a
+        1 MB working set at 1 MB/s and no deadline was a year of rounds one by one: 42 million
+        rounds, 24 GB."""
+        recent = self._recent
+        if self.auto_converge is not None or len(recent) < 2 or not recent[-1][3]:
+            return []
+        if self._round_rate_bps != recent[-1][2] or self.threshold != recent[-1][0][10]:
+            return []  # the policy just changed its rate or threshold
+        k = next(
+            (
+                k
+                for k in range(1, min(self.CYCLE_MAX_ROUNDS, len(recent) // 2) + 1)
+                if recent[-1 - k][3]
+                and recent[-1 - k][1] == recent[-1][1]
+                and all(
+                    recent[-j][2] == recent[-j - k][2]
+                    and _same_round(recent[-j - k][0], recent[-j][0])
+                    for j in range(1, k + 1)
+                )
+            ),
+            None,
+        )
+        if k is None:
+            return []
+        cycle = [entry[0] for entry in recent[-k:]]
+        duration = sum(r.duration_s for r in cycle)
+        wire = sum(r.bytes for r in cycle)
+        pages = sum(r.pages for r in cycle)
+        if not duration > 0.0:
+            return []
+        state, spec = self.state, self.spec
+        until_s = min(self.horizon_s, self.policy.threshold_fixed_until_s(state.now_s))
+        room = min(float(MAX_REPEATED_ROUNDS // k), (until_s - state.now_s) // duration - 1)
+        if spec.max_rounds is not None:
+            room = min(room, (spec.max_rounds - state.live_rounds) // k - 1)
+        if spec.max_volume is not None and wire > 0.0:
+            room = min(
+                room, (spec.max_volume * spec.memory_bytes - state.live_wire_bytes) // wire - 1
+            )
+        if room < 1:
+            return []
+        room = int(room)
+        first_index, first_start = state.live_rounds, self.round_start_s - self.started_s
+        last = cycle[-1]
+        if room * k > SUMMARISE_ABOVE_ROUNDS:
+            mean = (duration / k, wire / k, pages / k, sum(r.dirty_bytes for r in cycle) / k)
+            rounds = [
+                _new_round(Round, (first_index, "live", first_start, *mean, *last[7:11], room * k))
+            ]
+        else:
+            rounds = []
+            start = first_start
+            for j in range(room):
+                for i, r in enumerate(cycle):
+                    rounds.append(
+                        _new_round(Round, (first_index + j * k + i, "live", start, *r[3:11], 1))
+                    )
+                    start += r.duration_s
+        self.memory.repeat_saturated_rounds(room, pages, duration, 1.0 - self.throttle)
+        state.now_s += room * duration
+        self.last_sync_s = state.now_s
+        state.previous_pending_bytes = state.pending_bytes
+        state.live_rounds += room * k
+        state.live_wire_bytes += room * wire
+        self.last_round = _new_round(  # the last of them, alone
+            Round,
+            (
+                state.live_rounds - 1,
+                "live",
+                first_start + room * duration - last.duration_s,
+                *last[3:11],
+                1,
+            ),
         )
         self.steady_syncs = 0
         return rounds
@@ -850,6 +951,11 @@ class Precopy:
                     continue
             if self.window_streak >= self.WINDOW_STREAK and constant and not self.paced(link_bps):
                 repeated = self.repeat_window_rounds(link_bps)
+                if repeated:
+                    yield from repeated
+                    continue
+            if constant and self._recent and self._recent[-1][3] and not self.paced(link_bps):
+                repeated = self.repeat_cycle_rounds()
                 if repeated:
                     yield from repeated
                     continue
