@@ -11,6 +11,7 @@ allows. The fleet engine drives the same object piece by piece (``decide``,
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
@@ -186,6 +187,8 @@ class Precopy:
         "page_time_s",
         "_writer_cost",
         "_recent",
+        "_seen_at",
+        "_cycle_rounds",
     )
 
     def __init__(self, spec, memory, start_s: float = 0.0):
@@ -240,9 +243,14 @@ class Precopy:
             (r.wire_cost_bytes for r in spec.regions if r.working_set >= 0), default=math.inf
         )
         self.window_streak = 0  # rounds in a row that were one full window each, not converging
-        # QEMU's last rounds, each with the thread's window and the memory's state at its sync
-        # (``repeat_cycle_rounds``): the last ``2 x CYCLE_MAX_ROUNDS`` of them
-        self._recent: list[tuple] = []
+        # QEMU's last rounds, each with where its sync left the thread and the memory (a key)
+        # and whether memory was saturated, and when each key was last seen at a saturated sync
+        # (``repeat_cycle_rounds``): a cycle of that many rounds, when one showed
+        # (kept only by ``rounds``, the single-VM loop: the fleet drives its migrations round
+        # by round and keeps none of this for them)
+        self._recent: deque | None = None
+        self._seen_at: dict[tuple, int] = {}
+        self._cycle_rounds = 0
 
     @property
     def now_s(self) -> float:
@@ -458,11 +466,8 @@ class Precopy:
         round_fresh = self._round_fresh
         if window is not None:
             self._count_window_round(round_link_bps, duration, wire, pending_bytes)
-            if self.auto_converge is None:
-                recent = self._recent
-                recent.append((live_round, window.state(), rate_bps, memory.saturated()))
-                if len(recent) > 2 * self.CYCLE_MAX_ROUNDS:
-                    del recent[0]
+            if self._recent is not None and self.auto_converge is None:
+                self._note_for_cycles(live_round, window)
         fresh, self._last_round_fresh = self._last_round_fresh, round_fresh
         if (
             before is not None
@@ -554,44 +559,62 @@ class Precopy:
 
     # --- a cycle of rounds: QEMU's window lands at the same point every few rounds -----------
 
-    CYCLE_MAX_ROUNDS = 8  # the longest cycle looked for
+    CYCLE_MAX_ROUNDS = 4096  # the longest cycle looked for
+
+    def _note_for_cycles(self, live_round: Round, window: RateWindow) -> None:
+        """Keep the round and where its sync left things: the thread's point in its window (to
+        the nanosecond and the byte), its threshold, the policy's rate and what is pending. A
+        saturated sync whose key was seen at a saturated sync ``k`` rounds ago may close a
+        cycle of ``k`` rounds (``repeat_cycle_rounds`` checks the rounds themselves)."""
+        saturated = self.memory.saturated()
+        key = (
+            self._round_rate_bps,
+            window.threshold,
+            round(window.elapsed_s * 1e9),
+            round(window.bytes),
+            round(window.iter_elapsed_s * 1e9),
+            window.sleeping,
+            live_round.pending_after_bytes,
+        )
+        self._recent.append((live_round, key, saturated))
+        if not saturated:
+            return
+        seen, now = self._seen_at, self.state.live_rounds
+        before = seen.get(key)
+        if before is not None and now - before <= self.CYCLE_MAX_ROUNDS:
+            self._cycle_rounds = now - before
+        if len(seen) >= 4 * self.CYCLE_MAX_ROUNDS:
+            seen.clear()  # (keys of long ago)
+        seen[key] = now
 
     def repeat_cycle_rounds(self) -> list[Round]:
         """Call after ``decide`` said go on, on a link whose rate stays constant. Under QEMU's
         thread a round need not start a window: a working set that keeps pending above the
         threshold, at a cap, gives rounds of 7.5 windows that end half-way through one, and the
-        next round starts there (0.751 s, 0.749 s, 0.751 s, ...). When the last ``k`` rounds
-        repeat the ``k`` before them and both syncs ``k`` rounds apart left memory saturated
-        (nothing depends on history but the cursor: ``FluidMemory.saturated``) with the thread's
-        window at the same point, the policy's rate and threshold unchanged, every following
-        cycle is that cycle again until something the rules count changes (as
-        ``repeat_steady_rounds``, of which this is the cycle of ``k`` rounds). The cycles are
-        added by arithmetic; more rounds than ``SUMMARISE_ABOVE_ROUNDS`` are returned as one
-        round alike in time, bytes and pages (the cycle's mean) with ``repeat``. Without this a
-        1 MB working set at 1 MB/s and no deadline was a year of rounds one by one: 42 million
-        rounds, 24 GB."""
-        recent = self._recent
-        if self.auto_converge is not None or len(recent) < 2 or not recent[-1][3]:
+        next round starts there (0.751 s, 0.749 s, 0.751 s, ...); a page that takes 10.02
+        windows gives rounds alike whose end drifts through the window, back where it was 256
+        rounds later. When the last ``k`` rounds (up to ``CYCLE_MAX_ROUNDS``) repeat the ``k``
+        before them and both syncs ``k`` rounds apart left memory saturated (nothing depends on
+        history but the cursor: ``FluidMemory.saturated``) with the thread at the same point of
+        its window and the policy's rate and threshold unchanged, every following cycle is that
+        cycle again until something the rules count changes (as ``repeat_steady_rounds``, of
+        which this is the cycle of ``k`` rounds). The cycles are added by arithmetic; more
+        rounds than ``SUMMARISE_ABOVE_ROUNDS`` are returned as one round alike in time, bytes
+        and pages (the cycle's mean) with ``repeat``. Without this such guests ran the
+        ceiling's year of rounds one by one: tens of millions of rounds, 24 GB."""
+        k, recent = self._cycle_rounds, self._recent
+        if self.auto_converge is not None or not k or recent is None or len(recent) < 2 * k:
             return []
-        if self._round_rate_bps != recent[-1][2] or self.threshold != recent[-1][0][10]:
-            return []  # the policy just changed its rate or threshold
-        k = next(
-            (
-                k
-                for k in range(1, min(self.CYCLE_MAX_ROUNDS, len(recent) // 2) + 1)
-                if recent[-1 - k][3]
-                and recent[-1 - k][1] == recent[-1][1]
-                and all(
-                    recent[-j][2] == recent[-j - k][2]
-                    and _same_round(recent[-j - k][0], recent[-j][0])
-                    for j in range(1, k + 1)
-                )
-            ),
-            None,
-        )
-        if k is None:
+        last = recent[-1]
+        if not last[2] or self._round_rate_bps != last[1][0] or self.threshold != last[1][1]:
+            return []  # not saturated now, or the policy just changed its rate or threshold
+        start = recent[-1 - k]
+        if not (start[2] and start[1] == last[1]) or not all(
+            _same_round(recent[-j - k][0], recent[-j][0]) for j in range(1, k + 1)
+        ):
+            self._cycle_rounds = 0  # not a cycle after all: wait for the next one to show
             return []
-        cycle = [entry[0] for entry in recent[-k:]]
+        cycle = [recent[-j][0] for j in range(k, 0, -1)]
         duration = sum(r.duration_s for r in cycle)
         wire = sum(r.bytes for r in cycle)
         pages = sum(r.pages for r in cycle)
@@ -931,6 +954,8 @@ class Precopy:
         pieces of constant rate); ``result`` holds the outcome once they are done."""
         constant = len(link.points) == 1
         link_bps = link.points[0][1]
+        if self.window is not None:  # cycles of rounds are looked for (``repeat_cycle_rounds``)
+            self._recent = deque(maxlen=2 * self.CYCLE_MAX_ROUNDS)
         # a fluid memory under QEMU's thread: its fresh windows in a tight loop
         loop = (
             constant and self.window is not None and hasattr(self.memory, "collapsed_send_and_sync")
@@ -954,7 +979,7 @@ class Precopy:
                 if repeated:
                     yield from repeated
                     continue
-            if constant and self._recent and self._recent[-1][3] and not self.paced(link_bps):
+            if constant and self._cycle_rounds and not self.paced(link_bps):
                 repeated = self.repeat_cycle_rounds()
                 if repeated:
                     yield from repeated

@@ -98,11 +98,6 @@ class RateWindow:
             setattr(other, name, getattr(self, name))
         return other
 
-    def state(self) -> tuple:
-        """Where the thread is in its window (what the next rounds depend on; times are
-        relative to the window's start, so two equal states are the same point of it)."""
-        return (self.elapsed_s, self.bytes, self.iter_elapsed_s, self.sleeping, self.threshold)
-
     @property
     def fresh(self) -> bool:
         """At the start of a window, with a new iteration about to begin."""

@@ -592,3 +592,22 @@ def test_a_cycle_of_rounds_agrees_with_the_plain_path_for_any_such_guest(spec):
     with stepped_one_by_one():
         slow = simulate(spec).to_dict()
     assert_within_issue_tolerances(fast, slow)
+
+
+def test_a_cycle_of_rounds_whose_end_drifts_through_the_window_is_found_too():
+    """One page at 4 KiB/s: each round takes 10.02 windows, alike, its end 1.95 ms later in the
+    window each time and back where it was 256 rounds later. With no deadline that was 31
+    million rounds one by one (the property test's 4096-byte guests found it)."""
+    started = time.perf_counter()
+    r = simulate(
+        build_spec(memory=4096, bandwidth=4096, max_bandwidth=4096, completion_timeout=1e30)
+    ).to_dict()
+    assert time.perf_counter() - started < 2.0
+    assert r["stop_reason"] == "time_ceiling" and r["live_rounds"] > 30_000_000
+    assert len(r["rounds"]) < 2000
+
+
+def test_a_cycle_of_rounds_whose_end_drifts_agrees_with_the_plain_path():
+    fast, slow = both_ways(memory=4096, bandwidth=4096, max_bandwidth=4096, completion_timeout=1e9)
+    assert slow["live_rounds"] > 3000
+    assert_within_issue_tolerances(fast, slow)
