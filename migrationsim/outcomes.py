@@ -129,6 +129,11 @@ REASONS: dict[str, Words] = {
         "it had still not converged after a year of pre-copy, the longest this simulator "
         "follows a migration",
     ),
+    "round_ceiling": Words(
+        "never converges",
+        "it had still not converged after 100,000 live rounds, the most this simulator follows "
+        "a fleet's migration for",
+    ),
     "cannot_finish": Words(
         "cannot finish",
         "a single copy of its memory would take longer than this simulator follows a migration",

@@ -37,6 +37,27 @@ import math
 from migrationsim.layout import layout_regions
 from migrationsim.memory_fluid import FluidMemory
 from migrationsim.precopy import Precopy, PrecopyOutcome, Round, Stop
+from migrationsim.units import format_long_duration
+
+# The most live rounds a trajectory follows (each kept: its duration, its round): a pre-copy
+# that has not converged by then is stopped as one past the ceiling on simulated time is. A
+# completion timeout of 1e9 s on a guest that never converges was 31 million rounds kept, every
+# GB of the host; no default timeout comes near it (rounds last about the downtime limit or more).
+MAX_TRAJECTORY_ROUNDS = 100_000
+ROUND_CEILING = "round_ceiling"
+
+
+def round_ceiling_stop(rounds: int, waited_s: float) -> Stop:
+    return Stop(
+        ROUND_CEILING,
+        False,
+        f"Still not converged after {rounds:,} live rounds ({format_long_duration(waited_s)} of "
+        "pre-copy), the most rounds this simulator follows a fleet's migration for (the "
+        "operator's completion timeout is later still): aborted, and the VM keeps running on "
+        "the source.",
+        "abort",
+    )
+
 
 # a round's sends that add up to its duration within this are the round (float noise of the
 # engine's absolute clock: 1e-6 s is a million times more than that at ten years simulated)
@@ -86,6 +107,8 @@ class Trajectory:
         while len(self.stops) <= k:
             precopy, rate = self.precopy, self.rate_bps
             stop = precopy.decide(rate)
+            if stop is None and len(self.durations) >= MAX_TRAJECTORY_ROUNDS:
+                stop = round_ceiling_stop(len(self.durations), self.elapsed[-1])
             self.stops.append(stop)
             self.demands.append(precopy.rate_bps(math.inf))
             if stop is not None:

@@ -146,3 +146,22 @@ def test_a_link_below_the_cap_from_the_start_never_shares():
     precopy = SharedPrecopy(family)
     precopy.decide(family.first_demand_bps / 3)  # the network gives it a third of its cap
     assert precopy.own is not None and not family.by_rate
+
+
+def test_a_trajectory_that_never_converges_stops_at_its_round_ceiling(monkeypatch):
+    """A fleet's migration on a trajectory keeps every round; with a completion timeout of 1e9 s
+    a guest that never converges was 31 million rounds kept, the host's memory gone. Past
+    ``MAX_TRAJECTORY_ROUNDS`` it is stopped and aborted, with a sentence that says why."""
+    from migrationsim.fleet import shared_precopy
+
+    monkeypatch.setattr(shared_precopy, "MAX_TRAJECTORY_ROUNDS", 50)
+    spec = build_spec(
+        workload="muncher", memory="1GiB", completion_timeout="1e9s", auto_converge=False
+    )
+    trajectory = shared_precopy.TrajectoryFamily(spec).at_rate(spec.max_bandwidth_bps)
+    trajectory.next_decision(0)
+    stop = trajectory.stops[-1]
+    assert len(trajectory.durations) == 50 and stop.reason == "round_ceiling"
+    assert stop.action == "abort" and not stop.converged
+    assert "Still not converged after 50 live rounds" in stop.message
+    assert trajectory.end[0].stop is stop
