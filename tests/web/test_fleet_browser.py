@@ -11,7 +11,7 @@ from migrationsim.fleet import FleetRun, load_scenario, summarize
 from migrationsim.fleet.frames import FleetStream
 from migrationsim.fleet.text import preset_scenario
 
-from .browser_support import browser, page  # noqa: F401  (the Chromium fixtures)
+from .browser_support import browser, open_demo_fleet_form, page  # noqa: F401  (fixtures)
 
 # What the engine says of the demo preset: the page must show the same numbers.
 DEMO = summarize(FleetRun(load_scenario("demo")).run())
@@ -33,9 +33,7 @@ def _watch(page, seconds):
 
 
 def _start_demo_run(stack, page):
-    page.goto(stack.base_url + "/fleets/")
-    page.click("button[data-preset=demo]")
-    page.wait_for_url(re.compile(r"/fleets/\d+/$"))
+    open_demo_fleet_form(page, stack.base_url)
     assert page.input_value("#id_name") == "demo"
     page.click("#save-plan")
     page.wait_for_url(re.compile(r"/fleets/\d+/plan/$"))
@@ -169,9 +167,7 @@ def test_a_small_sweep_fills_its_heat_map_as_runs_finish(stack, page):
 
 
 def test_the_fleet_form_shows_an_error_in_place_then_saves_with_an_added_event(stack, page):
-    page.goto(stack.base_url + "/fleets/")
-    page.click("button[data-preset=demo]")
-    page.wait_for_url(re.compile(r"/fleets/\d+/$"))
+    open_demo_fleet_form(page, stack.base_url)
     edit_url = page.url
     page.evaluate("window.sameDocument = true")  # gone if the page were loaded again
     page.fill("#id_host_memory", "lots")
@@ -205,9 +201,7 @@ def test_the_fleet_form_shows_an_error_in_place_then_saves_with_an_added_event(s
 def test_the_fleet_form_works_without_javascript(stack, browser):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
-    page.goto(stack.base_url + "/fleets/")
-    page.click("button[data-preset=demo]")
-    page.wait_for_url(re.compile(r"/fleets/\d+/$"))
+    open_demo_fleet_form(page, stack.base_url)
     assert not page.is_visible("#add-event")  # adding an event in place needs JavaScript
     page.fill("#id_host_memory", "lots")
     page.click("#save-plan")

@@ -9,36 +9,23 @@ import re
 
 import pytest
 
-from .browser_support import chromium, open_page
+from .browser_support import (
+    click_and_hold_the_answer,
+    open_demo_fleet_form,
+    page_after_live_server,  # noqa: F401  (the page fixture)
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 EVENT_FORM = re.compile(r"/fleets/new/event/")
 
 
-@pytest.fixture
-def page(live_server):  # Chromium after the live server (browser_support.py says why)
-    with chromium() as browser:
-        yield open_page(browser)
-
-
-def _demo_fleet_form(live_server, page) -> None:
-    page.goto(live_server.url + "/fleets/")
-    page.click("button[data-preset=demo]")
-    page.wait_for_url(re.compile(r"/fleets/\d+/$"))
-
-
 def _click_add_event_and_hold_the_answer(page) -> list:
-    held = []
-    page.route(EVENT_FORM, lambda route: held.append(route))
-    page.click("#add-event")
-    while not held:
-        page.wait_for_timeout(20)
-    return held
+    return click_and_hold_the_answer(page, EVENT_FORM, "#add-event")
 
 
 def test_a_value_typed_while_an_event_is_being_added_stays_in_its_field(live_server, page):
-    _demo_fleet_form(live_server, page)
+    open_demo_fleet_form(page, live_server.url)
     held = _click_add_event_and_hold_the_answer(page)
     page.click("#id_host_memory")  # the visitor goes on while the event is on its way
     page.keyboard.press("Control+A")
@@ -58,7 +45,7 @@ def test_a_value_typed_while_an_event_is_being_added_stays_in_its_field(live_ser
 
 
 def test_an_event_added_while_the_focus_stayed_on_the_button_takes_the_focus(live_server, page):
-    _demo_fleet_form(live_server, page)
+    open_demo_fleet_form(page, live_server.url)
     held = _click_add_event_and_hold_the_answer(page)
     held[0].continue_()
     page.wait_for_function("document.activeElement.id === 'id_events-1-name'")

@@ -3,41 +3,24 @@ the whole form (htmx, outerHTML), so anything typed into it meanwhile would be t
 the answer comes back with errors. The form cannot be typed into while it is being saved, and
 is usable again once the answer is in."""
 
-import re
-
 import pytest
 
-from .browser_support import chromium, open_page
+from .browser_support import (
+    FLEET_FORM_URL,
+    click_and_hold_the_answer,
+    open_demo_fleet_form,
+    page_after_live_server,  # noqa: F401  (the page fixture)
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def page(live_server):  # Chromium after the live server (browser_support.py says why)
-    with chromium() as browser:
-        yield open_page(browser)
-
-
-def _demo_fleet_form(live_server, page) -> None:
-    page.goto(live_server.url + "/fleets/")
-    page.click("button[data-preset=demo]")
-    page.wait_for_url(re.compile(r"/fleets/\d+/$"))
-
-
 def _save_and_hold_the_answer(page) -> list:
-    held = []
-    page.route(
-        re.compile(r"/fleets/\d+/$"),
-        lambda route: held.append(route) if route.request.method == "POST" else route.continue_(),
-    )
-    page.click("#save-plan")
-    while not held:
-        page.wait_for_timeout(20)
-    return held
+    return click_and_hold_the_answer(page, FLEET_FORM_URL, "#save-plan", method="POST")
 
 
 def test_what_is_typed_while_a_save_is_on_its_way_is_never_silently_thrown_away(live_server, page):
-    _demo_fleet_form(live_server, page)
+    open_demo_fleet_form(page, live_server.url)
     page.fill("#id_racks", "0")  # the save comes back with an error
     held = _save_and_hold_the_answer(page)
     # the visitor goes on editing another field while the save is on its way
@@ -59,7 +42,7 @@ def test_what_is_typed_while_a_save_is_on_its_way_is_never_silently_thrown_away(
 
 
 def test_the_form_cannot_be_edited_or_saved_twice_while_its_save_is_on_its_way(live_server, page):
-    _demo_fleet_form(live_server, page)
+    open_demo_fleet_form(page, live_server.url)
     page.fill("#id_racks", "0")
     held = _save_and_hold_the_answer(page)
     assert page.is_disabled("#id_host_memory")

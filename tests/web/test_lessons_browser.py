@@ -2,20 +2,12 @@
 swaps the result in), read the explanation and the chart, see whether the pick was right, and
 reload the shared URL to get the same page back."""
 
-import pytest
-
 from migrationsim.lessons import get
 from playground.lessons import results
 
-from .browser_support import chromium, open_page
+from .browser_support import page_after_live_server  # noqa: F401  (the page fixture)
 
 LESSON = "write-heavy-never-converges"
-
-
-@pytest.fixture
-def page(live_server):  # Chromium after the live server (browser_support.py says why)
-    with chromium() as browser:
-        yield open_page(browser, 1400, 1000)
 
 
 def test_a_learner_predicts_runs_and_reads_whether_the_prediction_was_right(live_server, page):

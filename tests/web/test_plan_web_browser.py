@@ -4,14 +4,12 @@ that never drops). The demo preset only, so it stays fast."""
 
 import re
 
-from .browser_support import browser, page  # noqa: F401  (the Chromium fixtures)
+from .browser_support import browser, open_demo_fleet_form, page  # noqa: F401  (fixtures)
 
 
 def _planned_and_run(stack, page, *, seed: str | None = None) -> int:
     """A demo fleet (its seed changed if given), planned by a worker, approved, played to the end."""
-    page.goto(stack.base_url + "/fleets/")
-    page.click("button[data-preset=demo]")
-    page.wait_for_url(re.compile(r"/fleets/\d+/$"))
+    open_demo_fleet_form(page, stack.base_url)
     if seed is not None:
         page.fill("#id_seed", seed)
     page.click("#save-plan")
@@ -75,9 +73,7 @@ def test_compare_shows_the_parameters_that_differ_first_oldest_run_first(stack, 
 
 
 def test_the_form_focuses_an_error_and_adds_and_removes_events_in_place(stack, page):
-    page.goto(stack.base_url + "/fleets/")
-    page.click("button[data-preset=demo]")
-    page.wait_for_url(re.compile(r"/fleets/\d+/$"))
+    open_demo_fleet_form(page, stack.base_url)
     page.fill("#id_cap_per_target_host", "0")  # far down the form
     page.evaluate("window.scrollTo(0, 0)")
     page.click("#save-plan")

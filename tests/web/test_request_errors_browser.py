@@ -7,7 +7,10 @@ import re
 
 import pytest
 
-from .browser_support import chromium, open_page
+from .browser_support import (
+    open_demo_fleet_form,
+    page_after_live_server,  # noqa: F401  (the page fixture)
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,18 +21,10 @@ STALE_CSRF = """() => {
 }"""
 
 
-@pytest.fixture
-def page(live_server):  # Chromium after the live server (browser_support.py says why)
-    with chromium() as browser:
-        yield open_page(browser)
-
-
 def test_a_save_the_server_refuses_says_so_in_its_words_until_a_save_goes_through(
     live_server, page
 ):
-    page.goto(live_server.url + "/fleets/")
-    page.click("button[data-preset=demo]")
-    page.wait_for_url(re.compile(r"/fleets/\d+/$"))
+    open_demo_fleet_form(page, live_server.url)
     assert page.is_hidden("#request-error")
     # a token gone stale (the visitor signed in or out in another tab): Django refuses the save
     page.evaluate(STALE_CSRF)
