@@ -17,9 +17,9 @@ from playground.fleets.sweep_forms import EXAMPLES
 from playground.runs import pipeline
 from playground.runs.pipeline import execute_run
 
+from .browser_support import page_after_live_server  # noqa: F401  (Chromium against live_server)
 from .fleet_support import tiny
 from .support import RecordingPublisher
-from .test_lessons_browser import page  # noqa: F401  (Chromium against live_server)
 
 USERNAME, PASSWORD = "sweeper", "sweeper-password-1"
 
@@ -40,6 +40,12 @@ def fleet(sweeper):
 @pytest.fixture
 def sweep(sweeper, fleet, monkeypatch):
     """A finished two-run sweep of that user's fleet."""
+    return _finished_sweep(sweeper, fleet, monkeypatch)
+
+
+def _finished_sweep(sweeper, fleet, monkeypatch, **axes):
+    """A sweep of ``fleet`` over 1 and 2 migrations per source host (and ``axes``), each of its
+    runs executed here."""
     monkeypatch.setattr(pipeline, "enqueue", lambda run: None)  # run below, here
     made = sweeps.create_sweep(
         fleet=fleet,
@@ -48,6 +54,7 @@ def sweep(sweeper, fleet, monkeypatch):
         x_values=[1, 2],
         metric="makespan_s",
         visitor=sweeper,
+        **axes,
     )
     for run in made.runs.all():
         assert execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher())
@@ -119,20 +126,9 @@ def test_the_table_caption_follows_the_outcome_chosen(live_server, sweep, page):
 @pytest.fixture
 def grid_sweep(sweeper, fleet, monkeypatch):
     """A finished 2 x 3 sweep whose lines coincide: the tiny fleet never waits on a target cap."""
-    monkeypatch.setattr(pipeline, "enqueue", lambda run: None)
-    made = sweeps.create_sweep(
-        fleet=fleet,
-        scenario=fleet.to_scenario(),
-        x_param="caps.per_source_host",
-        x_values=[1, 2],
-        y_param="caps.per_target_host",
-        y_values=[2, 3, 4],
-        metric="makespan_s",
-        visitor=sweeper,
+    return _finished_sweep(
+        sweeper, fleet, monkeypatch, y_param="caps.per_target_host", y_values=[2, 3, 4]
     )
-    for run in made.runs.all():
-        assert execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher())
-    return made
 
 
 def test_lines_that_coincide_are_still_told_apart(live_server, grid_sweep, page):  # noqa: F811
