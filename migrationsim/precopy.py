@@ -503,59 +503,7 @@ class Precopy:
         window = self.window
         if window is not None and not self._round_fresh:
             return []  # QEMU's thread is not at the start of a window, as the last round was
-        state, spec = self.state, self.spec
-        duration, wire = last.duration_s, last.bytes
-        if not duration > 0.0:
-            return []
-        # whole rounds that fit before each change, keeping the last to be simulated
-        until_s = min(self.horizon_s, self.policy.threshold_fixed_until_s(state.now_s))
-        room = min(float(MAX_REPEATED_ROUNDS), (until_s - state.now_s) // duration - 1)
-        if spec.max_rounds is not None:
-            room = min(room, spec.max_rounds - state.live_rounds - 1)
-        if spec.max_volume is not None and wire > 0.0:
-            room = min(
-                room, (spec.max_volume * spec.memory_bytes - state.live_wire_bytes) // wire - 1
-            )
-        if room < 1:
-            return []
-        room = int(room)
-        first_index, first_start = state.live_rounds, self.round_start_s - self.started_s
-        if room > SUMMARISE_ABOVE_ROUNDS:
-            rounds = [_new_round(Round, (first_index, "live", first_start, *last[3:11], room))]
-        else:
-            _, _, _, d, b, p, dirty, pending, rate, throttle, threshold, _ = last  # read once
-            rounds = [
-                _new_round(
-                    Round,
-                    (
-                        first_index + j,
-                        "live",
-                        first_start + j * duration,
-                        d,
-                        b,
-                        p,
-                        dirty,
-                        pending,
-                        rate,
-                        throttle,
-                        threshold,
-                        1,
-                    ),
-                )
-                for j in range(room)
-            ]
-        self.memory.repeat_saturated_rounds(room, last.pages, duration, 1.0 - self.throttle)
-        state.now_s += room * duration
-        self.last_sync_s = state.now_s
-        state.previous_pending_bytes = state.pending_bytes
-        state.live_rounds += room
-        state.live_wire_bytes += room * wire
-        self.last_round = _new_round(  # the last of them, alone
-            Round,
-            (state.live_rounds - 1, "live", first_start + (room - 1) * duration, *last[3:11], 1),
-        )
-        self.steady_syncs = 0
-        return rounds
+        return self._repeat_cycle([last])
 
     # --- a cycle of rounds: QEMU's window lands at the same point every few rounds -----------
 
@@ -614,8 +562,20 @@ class Precopy:
         ):
             self._cycle_rounds = 0  # not a cycle after all: wait for the next one to show
             return []
-        cycle = [recent[-j][0] for j in range(k, 0, -1)]
-        duration = sum(r.duration_s for r in cycle)
+        return self._repeat_cycle([recent[-j][0] for j in range(k, 0, -1)])
+
+    def _repeat_cycle(self, cycle: list[Round]) -> list[Round]:
+        """Repeat ``cycle`` (the last rounds, in order: one for the steady state) by arithmetic
+        as many whole times as fit before the next thing the rules count (the completion
+        deadline, the policy's round or volume limit, a downtime ramp's next step, the ceiling),
+        keeping the last to be simulated; advance the state past them. Up to
+        ``SUMMARISE_ABOVE_ROUNDS`` rounds are returned as the cycle gave them, more as one round
+        (the cycle's mean duration, bytes, pages and dirty bytes) with ``repeat``."""
+        k = len(cycle)
+        offsets, duration = [], 0.0  # each round's start within the cycle, the cycle's length
+        for r in cycle:
+            offsets.append(duration)
+            duration += r.duration_s
         wire = sum(r.bytes for r in cycle)
         pages = sum(r.pages for r in cycle)
         if not duration > 0.0:
@@ -640,14 +600,20 @@ class Precopy:
                 _new_round(Round, (first_index, "live", first_start, *mean, *last[7:11], room * k))
             ]
         else:
-            rounds = []
-            start = first_start
-            for j in range(room):
-                for i, r in enumerate(cycle):
-                    rounds.append(
-                        _new_round(Round, (first_index + j * k + i, "live", start, *r[3:11], 1))
-                    )
-                    start += r.duration_s
+            rounds = [
+                _new_round(
+                    Round,
+                    (
+                        first_index + j * k + i,
+                        "live",
+                        first_start + j * duration + offsets[i],
+                        *r[3:11],
+                        1,
+                    ),
+                )
+                for j in range(room)
+                for i, r in enumerate(cycle)
+            ]
         self.memory.repeat_saturated_rounds(room, pages, duration, 1.0 - self.throttle)
         state.now_s += room * duration
         self.last_sync_s = state.now_s
@@ -659,7 +625,7 @@ class Precopy:
             (
                 state.live_rounds - 1,
                 "live",
-                first_start + room * duration - last.duration_s,
+                first_start + (room - 1) * duration + offsets[-1],
                 *last[3:11],
                 1,
             ),
