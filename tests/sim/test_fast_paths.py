@@ -129,8 +129,10 @@ def assert_same_result(fast, slow):
             )
 
 
-def both_ways(**params):
-    spec = build_spec(**params)
+def both_ways(spec=None, **params):
+    """A migration's answer with its shortcuts and stepped one by one: ``spec``, or the spec
+    ``params`` build."""
+    spec = spec if spec is not None else build_spec(**params)
     fast = simulate(spec).to_dict()
     with stepped_one_by_one():
         slow = simulate(spec).to_dict()
@@ -359,10 +361,7 @@ def assert_within_issue_tolerances(fast, slow):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(window_migrations())
 def test_the_window_regime_agrees_with_the_plain_path(spec):
-    fast = simulate(spec).to_dict()
-    with stepped_one_by_one():
-        slow = simulate(spec).to_dict()
-    assert_within_issue_tolerances(fast, slow)
+    assert_within_issue_tolerances(*both_ways(spec))
 
 
 @pytest.mark.parametrize("workload", sorted(PRESETS))
@@ -588,10 +587,7 @@ def cycling_migrations(draw):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cycling_migrations())
 def test_a_cycle_of_rounds_agrees_with_the_plain_path_for_any_such_guest(spec):
-    fast = simulate(spec).to_dict()
-    with stepped_one_by_one():
-        slow = simulate(spec).to_dict()
-    assert_within_issue_tolerances(fast, slow)
+    assert_within_issue_tolerances(*both_ways(spec))
 
 
 def test_a_cycle_of_rounds_whose_end_drifts_through_the_window_is_found_too():
