@@ -507,6 +507,22 @@ class FluidMemory:
                 return False
         return True
 
+    def written_within(self, interval_s: float) -> float:
+        """The fewest pages a sync ``interval_s`` after the last finds pending, from the
+        guest's writes alone (unthrottled): every page a sequential writer swept, and each
+        random set's pages times the chance a page of it was written (``dirty`` adds these to
+        what was pending already, never less). ``nonconvergence.py`` bounds with it."""
+        if interval_s <= 0.0:
+            return 0.0
+        pages_written = 0.0
+        for _, page_writes_per_s, sequential, pages, _, _ in self._dirty_plan:
+            writes = page_writes_per_s * interval_s
+            if sequential or self.linear:
+                pages_written += writes if writes < pages else pages
+            else:
+                pages_written += pages * -math.expm1(-writes / pages)
+        return pages_written
+
     def rewritten_within(
         self, interval_s: float, write_scale: float = 1.0
     ) -> tuple[float, float, float]:

@@ -131,8 +131,14 @@ REASONS: dict[str, Words] = {
     ),
     "round_ceiling": Words(
         "never converges",
-        "it had still not converged after 100,000 live rounds, the most this simulator follows "
-        "a fleet's migration for",
+        "it had still not converged after the most live rounds this simulator follows one by "
+        "one (100,000 for a fleet's migration; for one VM's, 50,000 with no deadline within a "
+        "year, else a million)",
+    ),
+    "never_converges": Words(
+        "never converges",
+        "every bitmap sync is proven to leave more pending than the threshold can ever be, and "
+        "its completion timeout is later than this simulator follows a migration",
     ),
     "cannot_finish": Words(
         "cannot finish",

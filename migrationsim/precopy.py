@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
+from .nonconvergence import most_measured_bps, pending_floor_pages, send_floor_s
 from .pacing import binds, pace_for
 from .policies import (
     FULL_PASS,
@@ -23,6 +24,7 @@ from .policies import (
     Stop,
     make_policy,
     postcopy_switch_stop,
+    qemu_threshold_bytes,
     timeout_stop,
 )
 from .ratelimit import QEMU_MAX_WAIT_S, RateWindow
@@ -41,6 +43,47 @@ def ceiling_stop(spec, waited_s: float) -> Stop:
         f"Still not converged after {format_long_duration(waited_s)} of pre-copy, the "
         f"longest this simulator follows a migration (the operator's completion timeout "
         f"is later still): aborted, and the VM keeps running on the source.",
+        "abort",
+    )
+
+
+# The most live rounds one migration's pre-copy is followed for round by round (rounds added by
+# arithmetic, a steady state or a cycle, do not count): a guest whose pending hovers just above
+# the threshold with no pattern that repeats exactly (oltp under a cap) runs rounds of 0.1 s one
+# by one, 10-25 us and 400 B each. With no operator's deadline within the year that was a
+# quarter of a billion rounds, hours and every GB of the host: such a run stops after 50,000
+# (about a second). With a deadline, a million (Nova's 800 s per GiB on a 64 GiB guest is
+# half a million rounds of 0.1 s; a million take 10-25 s and 400 MB).
+MAX_LIVE_ROUNDS = 1_000_000
+MAX_LIVE_ROUNDS_WITHOUT_DEADLINE = 50_000
+
+
+def round_ceiling_stop(rounds: int, waited_s: float) -> Stop:
+    return Stop(
+        "round_ceiling",
+        False,
+        f"Still not converged after {rounds:,} live rounds followed one by one "
+        f"({format_long_duration(waited_s)} of pre-copy), the most this simulator follows a "
+        "migration for (the operator's completion timeout had not come): aborted, and the VM "
+        "keeps running on the source.",
+        "abort",
+    )
+
+
+def never_converges_stop(
+    spec, floor_bytes: float, threshold_bytes: float, link_bps: float, rounds: int, waited_s: float
+) -> Stop:
+    return Stop(
+        "never_converges",
+        False,
+        f"Every bitmap sync leaves at least {format_bytes(floor_bytes)} pending: the guest "
+        f"rewrites that much in the time it takes at least to send it, and QEMU's threshold "
+        f"can never be more than {format_bytes(threshold_bytes)} (at most "
+        f"{format_rate(link_bps)} measured x the {spec.downtime_limit_s * 1e3:g} ms downtime "
+        f"limit). Pre-copy can never converge, and the completion timeout is later "
+        f"than the {format_long_duration(MAX_PRECOPY_S)} this simulator follows a migration: "
+        f"the outcome is certain, so it is decided after {rounds:,} live rounds "
+        f"({format_long_duration(waited_s)}): aborted, and the VM keeps running on the source.",
         "abort",
     )
 
@@ -633,6 +676,52 @@ class Precopy:
         self.steady_syncs = 0
         return rounds
 
+    # --- a guest that can never converge, proven (``nonconvergence.py``) --------------------
+
+    PROVE_NEVER_CONVERGES = True  # False: simulate to the ceiling (what the proof must match)
+    NEVER_CONVERGES_FIRST_CHECK = 64  # live rounds before the first attempt, then 4x as many
+
+    def never_converges(self, max_link_bps: float) -> Stop | None:
+        """At a sync that goes on: a stop when it is proven that no later sync converges
+        (``nonconvergence.pending_floor_pages``) and nothing but convergence could end
+        pre-copy before the ceiling on simulated time (QEMU's own check alone: no operator's
+        timeout before it, no round or volume limit, no auto-converge throttle, no
+        post-copy). Its outcome, aborted at the ceiling, is then certain, so it is decided
+        now. ``max_link_bps``: the fastest the link will be."""
+        spec, memory = self.spec, self.memory
+        if (
+            self.policy.name != "qemu"
+            or self.window is None
+            or self.auto_converge is not None
+            or spec.post_copy
+            or self.policy.limited
+            or not self.horizon_s < self.deadline_s
+            or not hasattr(memory, "written_within")
+            or self.state.live_rounds < 1
+        ):
+            return None
+        cap_bps = spec.max_bandwidth_bps
+        measured_bps = most_measured_bps(max_link_bps, cap_bps)
+        threshold_bytes = float(qemu_threshold_bytes(measured_bps, spec.downtime_limit_s)) + 1.0
+        floor = pending_floor_pages(
+            memory.pending,
+            threshold_bytes,
+            self._writer_cost,
+            lambda wire_bytes: send_floor_s(wire_bytes, max_link_bps, cap_bps),
+            memory.written_within,
+        )
+        if floor is None:
+            return None
+        state = self.state
+        return never_converges_stop(
+            spec,
+            floor * PAGE_SIZE_BYTES,
+            threshold_bytes,
+            measured_bps,
+            state.live_rounds,
+            state.now_s - self.started_s,
+        )
+
     # --- the window regime: one full window a round, never converging ----------------------
 
     WINDOW_STREAK = 12  # rounds in a row that show the regime before it is extrapolated
@@ -741,7 +830,9 @@ class Precopy:
 
     # --- QEMU's fresh windows in a tight loop ----------------------------------------------
 
-    def run_fresh_window_rounds(self, link_bps: float) -> Iterator[Round]:
+    def run_fresh_window_rounds(
+        self, link_bps: float, most_rounds: float = math.inf
+    ) -> Iterator[Round]:
         """Call after ``decide`` said go on, on a constant link, instead of ``run_round`` and
         ``end_round``. While QEMU's thread starts each round with a fresh window whose budget
         one iteration spends (a capped migration once its first pass is over), each round is
@@ -752,8 +843,9 @@ class Precopy:
         writer, see ``FluidMemory._collapse``: a converging cache's pending creeps towards its
         fixed point for a hundred rounds this way). The loop stops before anything else could
         happen (a pass that may run dry, the deadline, a stop, a ramp step, the steady state or
-        the window regime) and leaves the rest to the plain path. Yields each round as it is
-        done (a stream looks at memory between rounds); returns how many."""
+        the window regime), or after ``most_rounds``, and leaves the rest to the plain path.
+        Yields each round as it is done (a stream looks at memory between rounds); returns how
+        many."""
         memory, window, state = self.memory, self.window, self.state
         if (
             window is None
@@ -894,6 +986,7 @@ class Precopy:
                 if (
                     steady_syncs >= 2
                     or streak >= streak_limit
+                    or done >= most_rounds
                     or now_s >= horizon_near_s
                     or now_s >= deadline_near_s
                     or policy.check(state, threshold) is not None
@@ -920,6 +1013,14 @@ class Precopy:
         pieces of constant rate); ``result`` holds the outcome once they are done."""
         constant = len(link.points) == 1
         link_bps = link.points[0][1]
+        max_link_bps = max(rate for _, rate in link.points)
+        next_proof = self.NEVER_CONVERGES_FIRST_CHECK if self.PROVE_NEVER_CONVERGES else -1
+        one_by_one = 0  # rounds simulated here, not added by arithmetic (``MAX_LIVE_ROUNDS``)
+        most_one_by_one = (
+            MAX_LIVE_ROUNDS
+            if self.deadline_s <= self.horizon_s
+            else MAX_LIVE_ROUNDS_WITHOUT_DEADLINE
+        )
         if self.window is not None:  # cycles of rounds are looked for (``repeat_cycle_rounds``)
             self._recent = deque(maxlen=2 * self.CYCLE_MAX_ROUNDS)
         # a fluid memory under QEMU's thread: its fresh windows in a tight loop
@@ -930,6 +1031,11 @@ class Precopy:
             if not constant:
                 link_bps = link.rate_at(self.state.now_s)
             stop = self.decide(link_bps)
+            if stop is None and 0 < next_proof <= self.state.live_rounds:
+                next_proof *= 4
+                stop = self.never_converges(max_link_bps)
+            if stop is None and one_by_one >= most_one_by_one:
+                stop = round_ceiling_stop(one_by_one, self.state.now_s - self.started_s)
             if stop is not None:
                 self.result = self.outcome(stop)
                 return
@@ -951,12 +1057,14 @@ class Precopy:
                     yield from repeated
                     continue
             if constant:
-                if (
-                    loop
-                    and not self.paced(link_bps)
-                    and (yield from self.run_fresh_window_rounds(link_bps))
-                ):
-                    continue
+                if loop and not self.paced(link_bps):
+                    most = most_one_by_one - one_by_one
+                    if next_proof > 0:  # (the loop stops for the proof's next attempt)
+                        most = min(most, max(1, next_proof - self.state.live_rounds))
+                    done = yield from self.run_fresh_window_rounds(link_bps, most)
+                    if done:
+                        one_by_one += done
+                        continue
                 self.run_round(link_bps)
             else:
                 while True:  # pieces of constant link rate
@@ -968,6 +1076,7 @@ class Precopy:
                     self.send_for(piece, link_bps)
                     if piece >= remaining - _TIME_EPS:
                         break
+            one_by_one += 1
             yield self.end_round()
 
     def outcome(self, stop: Stop) -> PrecopyOutcome:
