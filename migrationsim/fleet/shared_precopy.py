@@ -89,6 +89,7 @@ class Trajectory:
         "rounds",
         "end",
         "_next",
+        "_next_proof",
     )
 
     def __init__(self, spec, rate_bps: float):
@@ -101,14 +102,21 @@ class Trajectory:
         self.rounds: list[Round] = []
         self.end: tuple[PrecopyOutcome, tuple[float, float]] | None = None
         self._next: dict[int, int] = {}  # decision -> the next one where something can happen
+        self._next_proof = Precopy.NEVER_CONVERGES_FIRST_CHECK  # rounds, then 4x as many
 
     def step(self, k: int) -> None:
         """Make sure decision ``k`` (and, if it goes on, round ``k``) is known."""
         while len(self.stops) <= k:
             precopy, rate = self.precopy, self.rate_bps
             stop = precopy.decide(rate)
-            if stop is None and len(self.durations) >= MAX_TRAJECTORY_ROUNDS:
-                stop = round_ceiling_stop(len(self.durations), self.elapsed[-1])
+            rounds = len(self.durations)
+            if stop is None and rounds >= self._next_proof:
+                # proven never to converge (``nonconvergence.py``) at any rate the migration's
+                # NIC share can give it, the same trajectory or not
+                self._next_proof *= 4
+                stop = precopy.never_converges(max(rate, precopy.spec.bandwidth_bps))
+            if stop is None and rounds >= MAX_TRAJECTORY_ROUNDS:
+                stop = round_ceiling_stop(rounds, self.elapsed[-1])
             self.stops.append(stop)
             self.demands.append(precopy.rate_bps(math.inf))
             if stop is not None:

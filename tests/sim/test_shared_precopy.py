@@ -12,7 +12,7 @@ from migrationsim.fleet import FleetRun, parse_scenario, summarize
 from migrationsim.fleet.shared_precopy import SharedPrecopy, TrajectoryFamily
 from migrationsim.spec import build_spec
 
-from .test_fleet_golden import CASES
+from .test_fleet_golden import CASES, _preset
 from .test_fleet_properties import small_fleets
 
 REL = 1e-9  # float rounding: the engine's clock is absolute, a trajectory's durations are not
@@ -165,3 +165,32 @@ def test_a_trajectory_that_never_converges_stops_at_its_round_ceiling(monkeypatc
     assert stop.action == "abort" and not stop.converged
     assert "Still not converged after 50 live rounds" in stop.message
     assert trajectory.end[0].stop is stop
+
+
+def test_a_trajectory_proven_never_to_converge_stops_at_its_64th_round():
+    """The same guest without the ceiling lowered: the proof (``nonconvergence.py``), at any
+    rate its NIC share could give it, decides it at the first attempt."""
+    spec = build_spec(
+        workload="muncher", memory="1GiB", completion_timeout="1e9s", auto_converge=False
+    )
+    trajectory = TrajectoryFamily(spec).at_rate(spec.max_bandwidth_bps)
+    trajectory.next_decision(0)
+    stop = trajectory.stops[-1]
+    assert len(trajectory.durations) == 64 and stop.reason == "never_converges"
+    assert stop.action == "abort" and "decided after 64 live rounds" in stop.message
+
+
+def test_a_fleet_whose_migrations_never_converge_ends_by_itself_not_at_its_ceiling():
+    """The demo with muncher guests, no auto-converge and a 1e9 s timeout: every migration is
+    followed to its proof, and the run ends on its own (it stopped at the action ceiling after
+    100,000 rounds a migration, 10 s and 548 MB)."""
+    data = _preset("demo")
+    data["policy"].update(completion_timeout=1e9, auto_converge=False)
+    data["fleet"]["vms"]["mix"] = {"muncher": 1}
+    scenario = parse_scenario(data)
+    run = FleetRun(scenario)
+    run.run()
+    summary = summarize(run)
+    assert run.stopped is None
+    assert summary["outcomes"]["aborted"] == 44
+    assert {r.stop_reason for r in run.records.touched() if r.stop_reason} == {"never_converges"}
