@@ -132,7 +132,7 @@ REASONS: dict[str, Words] = {
     "round_ceiling": Words(
         "never converges",
         "it had still not converged after the most live rounds this simulator follows one by "
-        "one (100,000 for a fleet's migration; for one VM's, 50,000 with no deadline within a "
+        "one (100,000 for a fleet's migration; for one VM's, 25,000 with no deadline within a "
         "year, else a million)",
     ),
     "never_converges": Words(

@@ -51,11 +51,11 @@ def ceiling_stop(spec, waited_s: float) -> Stop:
 # arithmetic, a steady state or a cycle, do not count): a guest whose pending hovers just above
 # the threshold with no pattern that repeats exactly (oltp under a cap) runs rounds of 0.1 s one
 # by one, 10-25 us and 400 B each. With no operator's deadline within the year that was a
-# quarter of a billion rounds, hours and every GB of the host: such a run stops after 50,000
-# (about a second). With a deadline, a million (Nova's 800 s per GiB on a 64 GiB guest is
+# quarter of a billion rounds, hours and every GB of the host: such a run stops after 25,000
+# (half a second). With a deadline, a million (Nova's 800 s per GiB on a 64 GiB guest is
 # half a million rounds of 0.1 s; a million take 10-25 s and 400 MB).
 MAX_LIVE_ROUNDS = 1_000_000
-MAX_LIVE_ROUNDS_WITHOUT_DEADLINE = 50_000
+MAX_LIVE_ROUNDS_WITHOUT_DEADLINE = 25_000
 
 
 def round_ceiling_stop(rounds: int, waited_s: float) -> Stop:

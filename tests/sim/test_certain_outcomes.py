@@ -131,7 +131,7 @@ def test_a_guest_hovering_above_the_threshold_stops_at_the_round_ceiling(params)
     r = simulate(build_spec(**params)).to_dict()
     assert r["outcome"] == "aborted" and r["stop_reason"] == "round_ceiling"
     assert r["live_rounds"] >= precopy_module.MAX_LIVE_ROUNDS_WITHOUT_DEADLINE
-    assert "after 50,000 live rounds followed one by one" in r["stop_message"]
+    assert "after 25,000 live rounds followed one by one" in r["stop_message"]
     assert r["precopy_time_s"] < MAX_PRECOPY_S / 100
 
 
