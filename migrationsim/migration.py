@@ -14,7 +14,7 @@ from .memory_fluid import FluidMemory
 from .memory_pages import LONG_WORK_BUDGET_PAGES, PageMemory
 from .notice import guest_notice
 from .policies import XEN_MAX_RATE_BPS, XEN_RATE_HEADROOM_BPS, Stop
-from .precopy import LinkRate, Precopy, PrecopyOutcome, Round, _new_round
+from .precopy import KeptRounds, LinkRate, Precopy, PrecopyOutcome, Round, _new_round
 from .spec import MigrationSpec
 from .switchover import (
     Switchover,
@@ -276,13 +276,13 @@ def _migrate(
     ``at_switch(memory)`` sees the memory as pre-copy left it, before the switch-over sends
     the rest; ``switch_bps``: the switch-over's rate (``stream``)."""
     run = Precopy(spec, memory)
-    rounds: list[Round] = []
+    kept = KeptRounds()
     for live_round in run.rounds(link):
-        rounds.append(live_round)
+        kept.add(live_round)
         yield live_round
     if at_switch is not None:
         at_switch(memory)
-    result = _after_precopy(spec, link, memory, rounds, run.result, switch_bps)
+    result = _after_precopy(spec, link, memory, kept.done(), run.result, switch_bps)
     if result.rounds and result.rounds[-1].phase == "final":
         yield result.rounds[-1]
     return result
@@ -366,8 +366,10 @@ def simulate(
     memory, _ = new_memory(spec, pages_work_budget)
     link = LinkRate(spec.bandwidth_bps, link_rate_changes)
     run = Precopy(spec, memory)
-    rounds = list(run.rounds(link))
-    return _after_precopy(spec, link, memory, rounds, run.result)
+    kept = KeptRounds()
+    for live_round in run.rounds(link):
+        kept.add(live_round)
+    return _after_precopy(spec, link, memory, kept.done(), run.result)
 
 
 def stream(

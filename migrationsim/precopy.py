@@ -128,13 +128,80 @@ class Round(NamedTuple):
     rate_bps: float
     throttle: float
     threshold_bytes: float
-    repeat: int = 1  # > 1: this round stands for that many identical rounds in a row
+    # > 1: this round stands for that many rounds in a row, as their mean (rounds that repeat
+    # exactly, a cycle of them, or a block of ``KeptRounds`` past the rounds kept one by one)
+    repeat: int = 1
 
     def to_dict(self) -> dict:
         return self._asdict()
 
 
 _new_round = tuple.__new__  # builds a Round from a tuple of its fields, without the keyword pass
+
+
+class KeptRounds:
+    """The rounds a result keeps: the first ``ONE_BY_ONE`` as they came, then blocks of at
+    least ``BLOCK`` rounds in a row, each kept as one round with ``repeat`` (their mean
+    duration, bytes, pages and dirty bytes; the last one's pending, throttle and threshold).
+    Sums of time and bytes over the rounds stay what they were. A million rounds of 0.1 s
+    (the ceiling on rounds followed one by one with a deadline) kept one by one were 900 MB."""
+
+    ONE_BY_ONE = 100_000
+    BLOCK = 1_000
+
+    __slots__ = ("rounds", "_block", "_in_block")
+
+    def __init__(self):
+        self.rounds: list[Round] = []
+        self._block: list[Round] = []
+        self._in_block = 0
+
+    def add(self, live_round: Round) -> None:
+        if len(self.rounds) < self.ONE_BY_ONE:
+            self.rounds.append(live_round)
+            return
+        self._block.append(live_round)
+        self._in_block += live_round.repeat
+        if self._in_block >= self.BLOCK:
+            self._close_block()
+
+    def done(self) -> list[Round]:
+        self._close_block()
+        return self.rounds
+
+    def _close_block(self) -> None:
+        block, n = self._block, self._in_block
+        if not block:
+            return
+        self._block, self._in_block = [], 0
+        if len(block) == 1:
+            self.rounds.append(block[0])
+            return
+        first, last = block[0], block[-1]
+        seconds = sum(r.duration_s * r.repeat for r in block)
+        wire = sum(r.bytes * r.repeat for r in block)
+        pages = sum(r.pages * r.repeat for r in block)
+        dirty = sum(r.dirty_bytes * r.repeat for r in block)
+        self.rounds.append(
+            _new_round(
+                Round,
+                (
+                    first.index,
+                    first.phase,
+                    first.start_s,
+                    seconds / n,
+                    wire / n,
+                    pages / n,
+                    dirty / n,
+                    last.pending_after_bytes,
+                    wire / seconds if seconds > 0 else 0.0,
+                    last.throttle,
+                    last.threshold_bytes,
+                    n,
+                ),
+            )
+        )
+
 
 # A bound on rounds repeated at once (a run with no deadline and no limits never ends anyway).
 MAX_REPEATED_ROUNDS = 1_000_000_000

@@ -201,6 +201,32 @@ def test_where_the_proof_decides_every_later_sync_stays_above_its_floor(spec):
     assert all(x["pending_after_bytes"] >= floor_bytes * (1 - 1e-9) for x in later)
 
 
+def test_past_the_rounds_kept_one_by_one_rounds_are_kept_in_blocks_with_the_same_sums(
+    monkeypatch,
+):
+    """A million rounds of 0.1 s kept one by one were 900 MB; past ``KeptRounds.ONE_BY_ONE``
+    each block of ``BLOCK`` rounds is one round with ``repeat``, the sums unchanged."""
+    hovering = dict(workload="oltp", memory="1GiB", bandwidth=63443881.1, max_bandwidth=63443881.1)
+    spec = build_spec(downtime_limit=0.985, completion_timeout=300, **hovering)
+    whole = simulate(spec).to_dict()
+    assert not whole["rounds_summarised"] and whole["live_rounds"] > 100
+    monkeypatch.setattr(precopy_module.KeptRounds, "ONE_BY_ONE", 10)
+    monkeypatch.setattr(precopy_module.KeptRounds, "BLOCK", 7)
+    kept = simulate(spec).to_dict()
+    assert kept["rounds_summarised"] and len(kept["rounds"]) < 10 + whole["live_rounds"] / 7 + 2
+    assert kept["rounds"][:10] == whole["rounds"][:10]
+    live = [r for r in kept["rounds"] if r["phase"] == "live"]
+    whole_live = [r for r in whole["rounds"] if r["phase"] == "live"]
+    assert sum(r["repeat"] for r in live) == whole["live_rounds"] == kept["live_rounds"]
+    for key in ("duration_s", "bytes", "pages", "dirty_bytes"):
+        assert sum(r[key] * r["repeat"] for r in live) == pytest.approx(
+            sum(r[key] for r in whole_live), rel=1e-12
+        )
+    assert live[-1]["pending_after_bytes"] == whole_live[-1]["pending_after_bytes"]
+    for key in ("total_time_s", "bytes_sent", "final_bytes", "blackout_s"):
+        assert kept[key] == whole[key]
+
+
 def test_short_runs_are_not_summarised():
     r = simulate(build_spec(workload="muncher")).to_dict()
     assert not r["rounds_summarised"] and len(r["rounds"]) == r["live_rounds"]
