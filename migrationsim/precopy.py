@@ -299,6 +299,7 @@ class Precopy:
         "_recent",
         "_seen_at",
         "_cycle_rounds",
+        "next_proof_round",
     )
 
     def __init__(self, spec, memory, start_s: float = 0.0):
@@ -361,6 +362,10 @@ class Precopy:
         self._recent: deque | None = None
         self._seen_at: dict[tuple, int] = {}
         self._cycle_rounds = 0
+        # when ``never_converges`` is next attempted (live rounds), then 4x as many
+        self.next_proof_round = (
+            self.NEVER_CONVERGES_FIRST_CHECK if self.PROVE_NEVER_CONVERGES else math.inf
+        )
 
     @property
     def now_s(self) -> float:
@@ -754,7 +759,9 @@ class Precopy:
         pre-copy before the ceiling on simulated time (QEMU's own check alone: no operator's
         timeout before it, no round or volume limit, no auto-converge throttle, no
         post-copy). Its outcome, aborted at the ceiling, is then certain, so it is decided
-        now. ``max_link_bps``: the fastest the link will be."""
+        now. ``max_link_bps``: the fastest the link will be. Call it at a sync once
+        ``next_proof_round`` live rounds are done: it moves that on to 4x as many."""
+        self.next_proof_round *= 4
         spec, memory = self.spec, self.memory
         if (
             self.policy.name != "qemu"
@@ -1081,7 +1088,6 @@ class Precopy:
         constant = len(link.points) == 1
         link_bps = link.points[0][1]
         max_link_bps = max(rate for _, rate in link.points)
-        next_proof = self.NEVER_CONVERGES_FIRST_CHECK if self.PROVE_NEVER_CONVERGES else -1
         one_by_one = 0  # rounds simulated here, not added by arithmetic (``MAX_LIVE_ROUNDS``)
         most_one_by_one = (
             MAX_LIVE_ROUNDS
@@ -1098,8 +1104,7 @@ class Precopy:
             if not constant:
                 link_bps = link.rate_at(self.state.now_s)
             stop = self.decide(link_bps)
-            if stop is None and 0 < next_proof <= self.state.live_rounds:
-                next_proof *= 4
+            if stop is None and self.state.live_rounds >= self.next_proof_round:
                 stop = self.never_converges(max_link_bps)
             if stop is None and one_by_one >= most_one_by_one:
                 stop = round_ceiling_stop(one_by_one, self.state.now_s - self.started_s)
@@ -1125,9 +1130,11 @@ class Precopy:
                     continue
             if constant:
                 if loop and not self.paced(link_bps):
-                    most = most_one_by_one - one_by_one
-                    if next_proof > 0:  # (the loop stops for the proof's next attempt)
-                        most = min(most, max(1, next_proof - self.state.live_rounds))
+                    # (the loop stops for the ceiling and for the proof's next attempt)
+                    most = min(
+                        most_one_by_one - one_by_one,
+                        max(1, self.next_proof_round - self.state.live_rounds),
+                    )
                     done = yield from self.run_fresh_window_rounds(link_bps, most)
                     if done:
                         one_by_one += done

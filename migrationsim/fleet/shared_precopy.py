@@ -89,7 +89,6 @@ class Trajectory:
         "rounds",
         "end",
         "_next",
-        "_next_proof",
     )
 
     def __init__(self, spec, rate_bps: float):
@@ -102,7 +101,6 @@ class Trajectory:
         self.rounds: list[Round] = []
         self.end: tuple[PrecopyOutcome, tuple[float, float]] | None = None
         self._next: dict[int, int] = {}  # decision -> the next one where something can happen
-        self._next_proof = Precopy.NEVER_CONVERGES_FIRST_CHECK  # rounds, then 4x as many
 
     def step(self, k: int) -> None:
         """Make sure decision ``k`` (and, if it goes on, round ``k``) is known."""
@@ -110,10 +108,9 @@ class Trajectory:
             precopy, rate = self.precopy, self.rate_bps
             stop = precopy.decide(rate)
             rounds = len(self.durations)
-            if stop is None and rounds >= self._next_proof:
+            if stop is None and rounds >= precopy.next_proof_round:
                 # proven never to converge (``nonconvergence.py``) at any rate the migration's
                 # NIC share can give it, the same trajectory or not
-                self._next_proof *= 4
                 stop = precopy.never_converges(max(rate, precopy.spec.bandwidth_bps))
             if stop is None and rounds >= MAX_TRAJECTORY_ROUNDS:
                 stop = round_ceiling_stop(rounds, self.elapsed[-1])
