@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from bisect import bisect_right
 from itertools import accumulate
 
 from .model import Fleet, Host, HostTable, Rack, Vm
@@ -42,50 +43,86 @@ def build_fleet(scenario: Scenario, rng: random.Random) -> Fleet:
             scenario.migration_share,
             table,
         )
-    mix = scenario.vms
+    vms = _drawn_vms(scenario.vms, hosts, table, rng)
+    return Fleet(
+        scenario.zone, racks, hosts, vms, scenario.spine_bps, scenario.migration_share, table
+    )
+
+
+def _drawn_vms(mix, hosts: list[Host], table: HostTable, rng: random.Random) -> list[Vm]:
+    """Up to ``per_host`` VMs a host, each drawn from the mix; a VM that does not fit on its
+    host is not made (the host is full). Every draw is ``rng``'s, in a fixed order: memory,
+    vCPUs, then (if it fits) anti-affinity, accelerator, Spot, terminate, workload, customer,
+    restart, watching. At a million VMs this loop is a quarter of a run, so it is written for
+    speed: ``randint(a, b)`` is ``a + _randbelow(b - a + 1)`` and ``choices`` with cumulative
+    weights is a bisection, exactly as ``random.Random`` computes them (the same numbers from
+    the same seed, tested), and a host's totals are kept in locals while its VMs are drawn
+    (``Host.fits`` and ``Host.reserve`` with no headroom, the same sums in the same order)."""
     names = [name for name, _ in mix.workloads]
     # the cumulative weights once (``choices`` with ``weights`` adds them up again for every VM;
     # the draws are the same)
     cum_weights = list(accumulate(share for _, share in mix.workloads))
+    total_weight, last_name = cum_weights[-1] + 0.0, len(names) - 1
     customers = [f"customer-{i + 1}" for i in range(mix.customers)]  # one string each
-    memory_step, memory_steps = _memory_steps(*mix.memory_bytes)
-    vms = []
+    memory_step, (memory_lo, memory_hi) = _memory_steps(*mix.memory_bytes)
+    memory_width = memory_hi - memory_lo + 1
+    vcpus_lo, vcpus_width = mix.vcpus[0], mix.vcpus[1] - mix.vcpus[0] + 1
+    if memory_width <= 0 or vcpus_width <= 0:  # as randint would say
+        raise ValueError("empty range for a VM's memory or vCPUs")
+    randbelow, random_ = rng._randbelow, rng.random
+    anti_groups, anti_share = mix.anti_affinity_groups, mix.anti_affinity_share
+    gpu_share, spot_share, terminate_share = mix.gpu_share, mix.spot_share, mix.terminate_share
+    restart_share, watching_share = mix.automatic_restart_share, mix.watching_share
+    n_customers, per_host = mix.customers, mix.per_host
+    vm_count, used_vcpus_of, used_memory_of = (
+        table.vm_count,
+        table.used_vcpus,
+        table.used_memory_bytes,
+    )
+    vms: list[Vm] = []
+    append = vms.append
     for host in hosts:
-        for _ in range(mix.per_host):
-            memory = rng.randint(*memory_steps) * memory_step
-            vcpus = rng.randint(mix.vcpus[0], mix.vcpus[1])
-            if not host.fits(vcpus, memory, 0.0):
+        hid, here = host.id, host.vms
+        used_vcpus, used_memory = used_vcpus_of[hid], used_memory_of[hid]
+        vcpus_limit = host.vcpus * 1.0 + 1e-9  # Host.fits with no headroom
+        memory_limit = host.memory_bytes * 1.0 + 1e-6
+        for _ in range(per_host):
+            memory = (memory_lo + randbelow(memory_width)) * memory_step
+            vcpus = vcpus_lo + randbelow(vcpus_width)
+            if not (used_vcpus + vcpus <= vcpus_limit and used_memory + memory <= memory_limit):
                 continue  # the host is full: fewer VMs than per_host
             vm_id = len(vms)
             anti = None
-            if mix.anti_affinity_groups and rng.random() < mix.anti_affinity_share:
-                anti = f"group-{rng.randrange(mix.anti_affinity_groups) + 1}"
-            accelerator = "gpu" if rng.random() < mix.gpu_share else None
-            spot = rng.random() < mix.spot_share
-            terminate = rng.random() < mix.terminate_share
-            vm = Vm(
-                id=vm_id,
-                name=default_vm_name(vm_id),
-                host=host.id,
-                memory_bytes=float(memory),
-                vcpus=vcpus,
-                workload=rng.choices(names, cum_weights=cum_weights)[0],
-                customer=customers[rng.randrange(mix.customers)],
-                anti_affinity=anti,
-                on_host_maintenance="TERMINATE"
-                if (terminate or accelerator or spot)
-                else "MIGRATE",
-                automatic_restart=(not spot) and rng.random() < mix.automatic_restart_share,
-                accelerator=accelerator,
-                spot=spot,
-                watches_metadata=rng.random() < mix.watching_share,
+            if anti_groups and random_() < anti_share:
+                anti = f"group-{randbelow(anti_groups) + 1}"
+            accelerator = "gpu" if random_() < gpu_share else None
+            spot = random_() < spot_share
+            terminate = random_() < terminate_share
+            workload = names[bisect_right(cum_weights, random_() * total_weight, 0, last_name)]
+            customer = customers[randbelow(n_customers)]
+            append(
+                Vm(
+                    vm_id,
+                    default_vm_name(vm_id),
+                    hid,
+                    float(memory),
+                    vcpus,
+                    workload,
+                    customer,
+                    anti,
+                    "TERMINATE" if (terminate or accelerator or spot) else "MIGRATE",
+                    (not spot) and random_() < restart_share,
+                    accelerator,
+                    spot,
+                    random_() < watching_share,
+                )
             )
-            host.add_vm(vm_id)
-            host.reserve(vcpus, memory)
-            vms.append(vm)
-    return Fleet(
-        scenario.zone, racks, hosts, vms, scenario.spine_bps, scenario.migration_share, table
-    )
+            here.add(vm_id)
+            vm_count[hid] += 1
+            used_vcpus += vcpus
+            used_memory += memory
+        used_vcpus_of[hid], used_memory_of[hid] = used_vcpus, used_memory
+    return vms
 
 
 def _memory_steps(lo_bytes: float, hi_bytes: float) -> tuple[int, tuple[int, int]]:
