@@ -353,7 +353,7 @@ def _preset_names():
 
 def _fleet_lines(s: dict) -> list[str]:
     from . import outcomes
-    from .fleet.summary import failed_work_sentence, moves_sentence
+    from .fleet.summary import failed_work_sentence, moves_sentence, unsimulated_failures_sentence
     from .humanize import count, duration, size
 
     def ms(x):
@@ -376,6 +376,7 @@ def _fleet_lines(s: dict) -> list[str]:
         *([said] if (said := moves_sentence(s)) else []),
         f"{outcomes.TERMS['not_converged'].label}: {s['not_converged']:,}",
         *([f"STOPPED: {s['stopped']}"] if s.get("stopped") else []),
+        *([f"not simulated: {said}"] if (said := unsimulated_failures_sentence(s)) else []),
         *(
             _not_handled_lines(s["not_handled"], said_below=frozenset(s["unfinished_reasons"]))
             if "not_handled" in s

@@ -191,6 +191,11 @@ class FleetRun(Kernel):
         # VMs asked to leave their host, until they are gone (moved, terminated) or give up
         self.leaving: set[int] = set()
         self.restarting: set[int] = set()  # VMs stopped, to start again on a reserved host
+        # (event, host, when) of a hardware failure drawn beyond the ceiling on simulated time:
+        # not scheduled (the run ends when its work does), said at the end if the host was not
+        # repaired by then (``failures_not_simulated``)
+        self._failures_beyond_ceiling: list[tuple[str, Host, float]] = []
+        self.failures_not_simulated: list[dict] = []
         self._being_emptied: set[int] = set()  # hosts whose VMs are being asked to leave now
         # what a waiting VM waits for, in words with its figures (the code is its record's
         # wait_reason): a VM still waiting at the end is said with it ("no host can take it: of
@@ -261,6 +266,17 @@ class FleetRun(Kernel):
                 rec.outcome = "terminated"
             rec.reason += "; " + why.sentence(why.RESTART_UNDER_WAY_AT_CEILING)
         self._not_reached()
+        self.failures_not_simulated = [
+            {
+                "event": name,
+                "host": host.name,
+                "fails_at_s": fail_at,
+                "ceiling_s": self.max_time_s,
+                "vms": len(host.vms),
+            }
+            for name, host, fail_at in self._failures_beyond_ceiling
+            if host.id not in self.controllers[name].done and host.state != FAILED
+        ]
 
     def _not_reached(self) -> None:
         """The run ended (at its ceiling, or with nothing left that could happen: a rollout
@@ -344,6 +360,11 @@ class FleetRun(Kernel):
         if ev.kind == "hw_failure":
             for host in hosts:
                 fail_at = ev.start_s + self.rng.expovariate(1.0 / ev.failure_after_mean_s)
+                if self.max_time_s is not None and fail_at > self.max_time_s:
+                    # waiting for it would hold the run at its ceiling, said to be stopped
+                    # there with a makespan of ten years, long after the drain was done
+                    self._failures_beyond_ceiling.append((ev.name, host, fail_at))
+                    continue
                 self.at(fail_at, self._hardware_fails, host, controller)
         self._activate(controller)
 

@@ -34,6 +34,7 @@ class Observer:
     drained_s: dict = field(default_factory=dict)  # event -> when its last host was empty
     done_s: dict = field(default_factory=dict)  # event -> maintenance_done
     abort_detail: dict = field(default_factory=dict)  # VM -> the engine's sentence for its abort
+    failed_s: dict = field(default_factory=dict)  # host -> (when it failed, the cause)
 
     def __call__(self, e: dict) -> None:
         kind = e["kind"]
@@ -57,6 +58,8 @@ class Observer:
             self.abort_detail[e["vm"]] = e.get("detail") or ""
         elif kind == "maintenance_done":
             self.done_s[e["event"]] = e["t_s"]
+        elif kind == "host_failed":
+            self.failed_s.setdefault(e["host"], (e["t_s"], e["cause"]))
 
 
 @dataclass
@@ -125,6 +128,9 @@ class Prediction:
                 continue
             if name in skipped:
                 ev, reason = skipped[name]
+                if name in obs.failed_s:  # the VMs said to keep running on it did not
+                    _, cause = obs.failed_s[name]
+                    reason += f"; later the host failed ({cause}) with its VMs on it"
                 hosts.append(
                     {
                         "host": name,

@@ -7,6 +7,7 @@ from collections import Counter
 import numpy as np
 
 from migrationsim.humanize import count, duration, size
+from migrationsim.units import format_long_duration
 
 from . import reasons as why
 
@@ -105,6 +106,12 @@ def summarize(run) -> dict:
         "racks": racks,
         # only when the run reached its ceiling (kernel.py): why, in a sentence
         **({"stopped": run.stopped} if run.stopped else {}),
+        # hosts still failing at the end whose failure was drawn beyond that ceiling (engine.py)
+        **(
+            {"failures_not_simulated": run.failures_not_simulated}
+            if run.failures_not_simulated
+            else {}
+        ),
     }
 
 
@@ -138,6 +145,29 @@ def moves_sentence(summary: dict) -> str:
             )
         )
     return "; ".join(parts)
+
+
+def unsimulated_failures_sentence(summary: dict) -> str:
+    """Hosts still due to fail when the run ended, whose failure was drawn beyond the ceiling on
+    simulated time, so never simulated ("rack1-h3 (dimm-failure) would fail only after 31,700
+    years, beyond the 10 years this simulator follows: that failure is not simulated, and its 2
+    VMs keep running on it"); "" when none."""
+    failures = summary.get("failures_not_simulated") or []
+    if not failures:
+        return ""
+    first = failures[0]
+    said = (
+        f"{first['host']} ({first['event']}) would fail only after "
+        f"{format_long_duration(first['fails_at_s'])}"
+    )
+    if len(failures) > 1:
+        said += f", and {count(len(failures) - 1, 'more host')} later still"
+    vms = sum(f["vms"] for f in failures)
+    return (
+        f"{said}, beyond the {format_long_duration(first['ceiling_s'])} this simulator follows: "
+        f"{'that failure is' if len(failures) == 1 else 'those failures are'} not simulated, "
+        f"and {count(vms, 'VM')} keep running on {'it' if len(failures) == 1 else 'them'}"
+    )
 
 
 def failed_work_sentence(summary: dict) -> str:

@@ -19,6 +19,7 @@ from migrationsim.fleet.summary import (
     GOOGLE_BLACKOUT_P99_S,
     failed_work_sentence,
     moves_sentence,
+    unsimulated_failures_sentence,
 )
 from playground.accounts import access
 from playground.ops import errors
@@ -194,6 +195,7 @@ def _results(run: FleetRun) -> dict:
         # the engine's counts in words, as the CLI says them ("3 VMs moved twice")
         "moves_sentence": moves_sentence(summary),
         "failed_work_sentence": failed_work_sentence(summary),
+        "unsimulated_failures_sentence": unsimulated_failures_sentence(summary),
         "summary_rows": [
             (label, key, summary.get(key)) for key, label, _ in COMPARE_ROWS if key in summary
         ],

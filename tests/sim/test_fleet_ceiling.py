@@ -5,6 +5,8 @@ import copy
 
 from migrationsim.fleet import FleetRun, load_scenario, parse_scenario, summarize
 from migrationsim.fleet.engine import MAX_ACTIONS_PER_VM, MAX_SIMULATED_S
+from migrationsim.fleet.prediction import observe
+from migrationsim.fleet.summary import unsimulated_failures_sentence
 
 from .fleet_support import TINY, scenario
 
@@ -147,3 +149,47 @@ def test_a_vm_whose_restart_was_still_under_way_at_the_ceiling_is_not_said_resta
     # an ordinary restart is one
     (rec,) = FleetRun(parse_scenario(data)).run().records
     assert rec.outcome == "restarted" and "under way" not in rec.reason
+
+
+def hw_failure_run(failure_after: str) -> FleetRun:
+    data = load_scenario_data("hw-failure")
+    data["events"][0]["failure_after"] = failure_after
+    return FleetRun(parse_scenario(data)).run()
+
+
+def load_scenario_data(preset: str) -> dict:
+    from migrationsim.fleet.text import preset_scenario
+
+    return copy.deepcopy(preset_scenario(preset))
+
+
+def test_a_hardware_failure_drawn_beyond_the_ceiling_is_not_waited_for_but_said():
+    """Waiting for it held the run at its ceiling: "makespan 10.0 years" and STOPPED, long after
+    the drain was done. The run ends with its work; the host still due to fail is named."""
+    run = hw_failure_run("1e12s")
+    summary = summarize(run)
+    assert run.stopped is None and "stopped" not in summary
+    assert summary["makespan_s"] < 86400.0  # the drain's end, not ten years
+    (failure,) = summary["failures_not_simulated"]
+    host = next(h for h in run.fleet.hosts if h.name == failure["host"])
+    assert failure["fails_at_s"] > MAX_SIMULATED_S == failure["ceiling_s"]
+    assert failure["vms"] == len(host.vms) > 0  # the VMs that could not leave it
+    sentence = unsimulated_failures_sentence(summary)
+    assert sentence.startswith(f"{host.name} (dimm-failure) would fail only after ")
+    assert "beyond the 10.0 years this simulator follows" in sentence
+    assert sentence.endswith(f"{failure['vms']} VMs keep running on it")
+
+
+def test_a_hardware_failure_within_the_ceiling_still_strikes_and_the_skip_says_so():
+    """The host was skipped with VMs said to keep running on it; then it failed under them. The
+    skip's sentence, written when it was skipped, must not be the last word."""
+    data = load_scenario_data("hw-failure")
+    data["events"][0]["failure_after"] = "2h"
+    prediction = observe(parse_scenario(data))
+    summary = summarize(prediction.run)
+    assert "failures_not_simulated" not in summary
+    assert unsimulated_failures_sentence(summary) == ""
+    (host,) = [h for h in prediction.not_handled()["hosts"] if h["status"] == "skipped"]
+    assert "keep running on it" in host["reason"]
+    assert host["reason"].endswith("; later the host failed (hardware failure) with its VMs on it")
+    assert summary["outcomes"]["crashed"] == 2

@@ -94,3 +94,20 @@ def test_the_runs_list_and_the_comparison_say_each_outcome_once(client, alice, d
     assert ">VMs migrated</th>" in compared
     for html in (listed, compared):
         assert '<code class="code">migrated</code>' not in html
+
+
+def test_a_failure_drawn_beyond_the_ceiling_is_said_not_simulated_and_the_run_not_stopped(
+    client, alice
+):
+    scenario = preset_scenario("hw-failure")
+    scenario["events"][0]["failure_after"] = "1e12s"
+    run = fleet_services.start_run(scenario=scenario, queue=False, visitor=alice)
+    assert execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher()) is True
+    run.refresh_from_db()
+    html = client.get(f"/fleets/runs/{run.pk}/results/").content.decode()
+    assert 'id="results-stopped"' not in html
+    said = html[html.index('id="results-unsimulated-failures"') :]
+    said = said[: said.index("</p>")]
+    assert "rack1-h3 (dimm-failure) would fail only after" in said
+    assert "beyond the 10.0 years this simulator follows" in said
+    assert run.summary["makespan_s"] < 86400.0
