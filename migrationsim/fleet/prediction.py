@@ -212,13 +212,34 @@ class Prediction:
             }
             for (what, code, reason), n in vms.most_common()
         ]
+        rebooted = [name for names in obs.deadline_vms.values() for name in names]
+        if rebooted:  # terminated with their host at a deadline: not moved, and counted so
+            by_name = {vm.name: vm.id for vm in fleet.vms}
+            restarted = sum(1 for n in rebooted if run.records[by_name[n]].outcome == "restarted")
+            reason = (
+                why.sentence(why.DEADLINE)
+                .replace("it could move", "they could move")
+                .replace("its host was", "their host was")
+            )
+            if restarted:
+                reason += f" ({restarted:,} then restarted on another host)"
+            vm_rows.append(
+                {
+                    "outcome": "terminated",
+                    "code": why.DEADLINE,
+                    "vms": len(rebooted),
+                    "reason": reason,
+                    "names": rebooted[:6],
+                }
+            )
+            vm_rows.sort(key=lambda row: -row["vms"])
         by_status = Counter(h["status"] for h in hosts)
         return {
             "hosts": hosts,
             "hosts_total": len(hosts),
             "hosts_by_status": dict(by_status),
             "vms": vm_rows,
-            "vms_total": sum(vms.values()),
+            "vms_total": sum(vms.values()) + len(rebooted),
         }
 
     def _words(self, code: str, example: str) -> str:

@@ -40,3 +40,27 @@ def test_a_deadline_that_reboots_no_vm_is_not_said_to_end_the_maintenance():
         " The deadline cost nothing: patch's deadline at 20 min 0 s found 2 hosts not yet done, "
         "with no VM waiting on them (no VM rebooted)."
     )
+
+
+def test_vms_rebooted_with_their_host_at_a_deadline_are_counted_as_not_handled():
+    """heartbleed with a 1 s deadline said "not handled: 1,600 hosts, 0 VMs" beside "terminated
+    25,409": the VMs rebooted with their hosts were named on the hosts' lines only."""
+    import copy
+
+    from migrationsim.fleet import parse_scenario
+    from migrationsim.fleet.prediction import observe
+
+    data = copy.deepcopy(WEB_ZONE)
+    data["events"][0]["deadline"] = "1s"
+    prediction = observe(parse_scenario(data))
+    gone = prediction.not_handled()
+    rebooted = prediction.deadline_reboots()
+    assert rebooted > 0
+    (row,) = [v for v in gone["vms"] if v["code"] == "deadline"]
+    assert row["outcome"] == "terminated" and row["vms"] == rebooted
+    assert row["reason"].startswith(
+        "the maintenance deadline passed before they could move; their host was rebooted"
+    )
+    assert gone["vms_total"] == sum(v["vms"] for v in gone["vms"]) == prediction.vms_not_moved()
+    on_hosts = sum(int(h["reason"].split()[0]) for h in gone["hosts"])  # "4 VMs still on it..."
+    assert on_hosts == rebooted
