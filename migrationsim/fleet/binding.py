@@ -460,22 +460,28 @@ def binding_limit(
             }
         )
     name, sentence = _verdict(rows, ref, reference, sliced is not None)
-    forced = [(ev, t, left) for ev, t, left in base.observer.deadlines if left]
+    forced = [(ev, t, left, held) for ev, t, left, held in base.observer.deadlines if left]
     if forced and not base.deadline_reboots():
         # hosts not yet back (in their downtime, or their VMs already leaving) but no VM left
         # to reboot: the deadline cost nothing, and 'rebooted them with their VMs (0 VMs)' read
         # as a maintenance cut short beside 'not handled: none'
         words = "; ".join(
-            f"{ev}'s deadline at {_span(t)} found {left} host{'' if left == 1 else 's'} not yet "
+            f"{ev}'s deadline at {_span(t)} found {count(left, 'host')} not yet "
             "done, with no VM waiting on them"
-            for ev, t, left in forced
+            for ev, t, left, _ in forced
         )
         sentence += f" The deadline cost nothing: {words} (no VM rebooted)."
     elif forced:
         words = "; ".join(
-            f"{ev}'s deadline at {_span(t)} found {left} hosts not yet done and "
-            "rebooted them with their VMs"
-            for ev, t, left in forced
+            f"{ev}'s deadline at {_span(t)} found {count(left, 'host')} not yet done and "
+            + (
+                "rebooted them with their VMs"
+                if not held
+                # an overlapping event held some in its own maintenance: not rebooted then
+                else f"rebooted {left - held:,} of them with their VMs, and took the other "
+                f"{held:,}, held by another event's maintenance then, once it gave them back"
+            )
+            for ev, t, left, held in forced
         )
         sentence += (
             f" The deadline ends the maintenance: {words} "

@@ -498,7 +498,9 @@ class FleetRun(Kernel):
         hosts_left = len(c.pending) + len(c.active) + len(c.deferred)
         if not hosts_left:
             self.idle()
-        self.emit("deadline", event=ev.name, hosts_left=hosts_left)
+        # (hosts_held: those another event held then, in its own maintenance: not rebooted by
+        # this deadline, which takes them, empty, only when that event gives them back)
+        self.emit("deadline", event=ev.name, hosts_left=hosts_left, hosts_held=len(c.deferred))
         c.forced = True
         c.max_active = math.inf
         c.by_rack = False

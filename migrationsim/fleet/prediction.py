@@ -25,7 +25,8 @@ class Observer:
 
     queued: Counter = field(default_factory=Counter)  # reason code -> times a VM waited on it
     skipped: list = field(default_factory=list)  # (host, event, reason)
-    deadlines: list = field(default_factory=list)  # (event, t_s, hosts_left)
+    # (event, t_s, hosts_left, hosts_held: of those, held by another event's maintenance)
+    deadlines: list = field(default_factory=list)
     deadline_vms: dict = field(default_factory=dict)  # host -> VMs rebooted by the deadline
     scheduled: dict = field(
         default_factory=dict
@@ -39,7 +40,7 @@ class Observer:
     def __call__(self, e: dict) -> None:
         kind = e["kind"]
         if kind == "deadline":
-            self.deadlines.append((e["event"], e["t_s"], e["hosts_left"]))
+            self.deadlines.append((e["event"], e["t_s"], e["hosts_left"], e.get("hosts_held", 0)))
         elif kind == "queued":
             self.queued[e["reason"]] += 1
         elif kind == "host_scheduled":

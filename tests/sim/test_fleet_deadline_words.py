@@ -64,3 +64,40 @@ def test_vms_rebooted_with_their_host_at_a_deadline_are_counted_as_not_handled()
     assert gone["vms_total"] == sum(v["vms"] for v in gone["vms"]) == prediction.vms_not_moved()
     on_hosts = sum(int(h["reason"].split()[0]) for h in gone["hosts"])  # "4 VMs still on it..."
     assert on_hosts == rebooted
+
+
+def test_a_deadline_says_which_hosts_it_rebooted_and_which_another_event_held():
+    """Two events over the same rack: 'firmware' holds rack1-h1 and rack1-h2 in its own
+    maintenance when 'patch''s deadline comes. The sentence said "found 4 hosts not yet done
+    and rebooted them with their VMs" while not-handled listed the 2 it rebooted."""
+    import copy
+
+    data = copy.deepcopy(WEB_ZONE)
+    data["fleet"]["racks"][0]["count"] = 2
+    data["caps"] = {}
+    data["events"] = [
+        {
+            "name": "firmware",
+            "kind": "kernel_upgrade",
+            "scope": {"hosts": ["rack1-h1", "rack1-h2"]},
+            "max_hosts_in_maintenance": 2,
+            "host_downtime": "10min",
+        },
+        {
+            "name": "patch",
+            "kind": "kernel_upgrade",
+            "scope": {"racks": ["rack1"]},
+            "max_hosts_in_maintenance": 4,
+            "host_downtime": "10min",
+            "deadline": "1s",
+        },
+    ]
+    preview = plan(data)
+    rebooted = [h["host"] for h in preview["not_handled"]["hosts"]]
+    assert rebooted == ["rack1-h3", "rack1-h4"]
+    (row,) = [v for v in preview["not_handled"]["vms"] if v["code"] == "deadline"]
+    assert preview["binding_limit"]["sentence"].endswith(
+        "patch's deadline at 1 s found 4 hosts not yet done and rebooted 2 of them with their "
+        "VMs, and took the other 2, held by another event's maintenance then, once it gave "
+        f"them back ({row['vms']} VMs; see what is not handled)."
+    )
