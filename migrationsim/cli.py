@@ -196,6 +196,7 @@ def _fleet(args: argparse.Namespace) -> int:
         from .fleet.overrides import (
             OverrideError,
             apply_overrides,
+            bare_byte_numbers,
             changing_nothing,
             mentions,
             refuse_defaulted_nulls,
@@ -252,7 +253,12 @@ def _fleet(args: argparse.Namespace) -> int:
             print(f"{prog}: error: {field}: {exc.message}", file=sys.stderr)
             return 2
         if overrides:
-            preview = {**preview, "overrides": overrides, "overrides_unchanged": unchanged}
+            preview = {
+                **preview,
+                "overrides": overrides,
+                "overrides_unchanged": unchanged,
+                "overrides_in_bytes": bare_byte_numbers(overrides),
+            }
         print(
             json.dumps(preview, allow_nan=False) if args.json else "\n".join(_plan_lines(preview))
         )
@@ -315,6 +321,7 @@ def _fleet(args: argparse.Namespace) -> int:
     if overrides:
         summary["overrides"] = overrides
         summary["overrides_unchanged"] = unchanged
+        summary["overrides_in_bytes"] = bare_byte_numbers(overrides)
     if args.json:
         print(json.dumps(summary, allow_nan=False))
     else:
@@ -402,6 +409,12 @@ def _what_if_lines(figures: dict) -> list[str]:
     if not overrides:
         return []
     lines = [f"what if: {', '.join(overrides)}"]
+    in_bytes = figures.get("overrides_in_bytes") or []
+    if in_bytes:
+        lines.append(
+            f"  (a bare number is bytes: {'; '.join(in_bytes)}; write the unit, "
+            "e.g. 50Gbit/s or 16GiB)"
+        )
     unchanged = figures.get("overrides_unchanged") or []
     if unchanged:
         which = "none of them" if len(unchanged) == len(overrides) > 1 else ", ".join(unchanged)

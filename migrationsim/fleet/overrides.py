@@ -245,6 +245,43 @@ def changing_nothing(original, assignments: list[str]) -> list[str]:
     return said
 
 
+# keys whose bare number is bytes (per second for a rate): ``fleet.host.nic=50`` is 50 B/s
+BYTE_KEYS = {"nic": "B/s", "uplink": "B/s", "spine": "B/s", "max_bandwidth": "B/s", "memory": "B"}
+
+
+def bare_byte_numbers(assignments: list[str]) -> list[str]:
+    """The ``--set`` that give a size or a rate as a bare number, read as bytes (or bytes per
+    second): ``fleet.host.nic=50`` is a 50 B/s NIC, on which every migration aborts; the
+    planner meant ``50Gbit/s``. Legal (a scenario file may say it), so said, not refused: each
+    as ``"fleet.host.nic=50 is 50 B/s"``."""
+    said = []
+    for assignment in assignments:
+        _, segments, value = split_assignment(assignment)
+        unit = BYTE_KEYS.get(segments[-1]) if segments and isinstance(segments[-1], str) else None
+        numbers = [_bare_number(v) for v in (value if isinstance(value, list) else [value])]
+        if unit and numbers and None not in numbers:
+            said.append(f"{assignment} is {', '.join(f'{_said(n)} {unit}' for n in numbers)}")
+    return said
+
+
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _bare_number(value: Any) -> float | None:
+    """A number with no unit: 50, 4.5, or text that is one ('4e9': YAML reads it as text)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and _NUMBER.fullmatch(value):
+        return float(value)
+    return None
+
+
+def _said(n: float) -> str:
+    return f"{int(n):,}" if n.is_integer() and abs(n) < 1e16 else f"{n:g}"
+
+
 def _read(scenario):
     """The scenario as the engine takes it: its policy's values parsed (``0.3s`` is ``300ms``),
     not as written."""

@@ -9,7 +9,12 @@ import pytest
 
 from migrationsim.cli import main
 from migrationsim.fleet import FleetRun, load_scenario, parse_scenario, summarize
-from migrationsim.fleet.overrides import OverrideError, apply_overrides, parse_path
+from migrationsim.fleet.overrides import (
+    OverrideError,
+    apply_overrides,
+    bare_byte_numbers,
+    parse_path,
+)
 
 
 def _json(capsys, *args: str) -> dict:
@@ -216,3 +221,30 @@ def test_a_set_that_leaves_the_scenario_as_it_was_is_said_to_change_nothing(caps
 def test_a_set_that_changes_something_is_not_flagged(capsys):
     summary = _json(capsys, "--preset", "demo", "--set", "caps.per_source_host=4")
     assert summary["overrides_unchanged"] == []
+
+
+def test_a_bare_number_for_a_size_or_a_rate_is_said_to_be_bytes(capsys):
+    """`fleet.host.nic=50` is a 50 B/s NIC (every migration aborts): legal, as in a file, but
+    the planner surely meant 50Gbit/s, so the what-if line says how it was read."""
+    assert bare_byte_numbers(
+        [
+            "fleet.host.nic=50",
+            "fleet.racks[0].uplink=4e9",
+            "fleet.vms.memory=[1073741824, 2147483648]",
+            "fleet.host.nic=50Gbit/s",
+            "caps.per_source_host=4",
+            "policy.max_bandwidth=true",
+        ]
+    ) == [
+        "fleet.host.nic=50 is 50 B/s",
+        "fleet.racks[0].uplink=4e9 is 4,000,000,000 B/s",
+        "fleet.vms.memory=[1073741824, 2147483648] is 1,073,741,824 B, 2,147,483,648 B",
+    ]
+    assert main(["fleet", "--preset", "demo", "--plan", "--set", "fleet.host.nic=50"]) == 0
+    text = capsys.readouterr().out
+    assert (
+        "  (a bare number is bytes: fleet.host.nic=50 is 50 B/s; write the unit, e.g. "
+        "50Gbit/s or 16GiB)" in text
+    )
+    summary = _json(capsys, "--preset", "demo", "--set", "fleet.host.nic=50Gbit/s")
+    assert summary["overrides_in_bytes"] == []
