@@ -164,6 +164,7 @@ _FLEET_ALIASES = {
     "fleet.racks": "racks",
     "fleet.vms.memory": "vm_memory_min",
     "fleet.vms.vcpus": "vm_vcpus_min",
+    "policy.name": "policy",
     "policy.policy": "policy",
     "policy": "policy",
 }

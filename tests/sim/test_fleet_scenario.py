@@ -184,6 +184,14 @@ def test_json_and_yaml_text_both_load(tmp_path):
         (lambda d: d.update(events=[]), "events", "non-empty"),
         (lambda d: d.update(colour="blue"), "colour", "unknown key"),
         (lambda d: d["fleet"].update(vms={"mix": {"web": "lots"}}), "fleet.vms.mix.web", ""),
+        # the policy's name is policy.name: an error named it policy.policy, a key that was
+        # then accepted beside name and silently overruled by it
+        (lambda d: d.update(policy={"name": "evil"}), "policy.name", "must be one of"),
+        (
+            lambda d: d.update(policy={"name": "qemu", "policy": "xen"}),
+            "policy.policy",
+            "the policy's own name is policy.name",
+        ),
     ],
 )
 def test_bad_fields_are_named_by_their_path(mutate, path, words):
