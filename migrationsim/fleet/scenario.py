@@ -376,10 +376,12 @@ def _policy(value: Any) -> dict:
     if not isinstance(value, dict):
         raise ValueError("must be a mapping of migration parameters")
     params = {k.replace("-", "_"): v for k, v in value.items()}
-    if "policy" in params:  # (its name inside the spec: a second name, silently overruled)
+    if "policy" in params and "name" in params:  # one silently overruled the other
         raise ScenarioError(
-            "policy.policy", "unknown migration parameter: the policy's own name is policy.name"
+            "policy.policy",
+            "the policy's name is given twice, as policy.name and policy.policy: give it once",
         )
+    name_key = "name" if "name" in params else "policy"  # (policy: the single-VM spelling)
     if "name" in params:
         params["policy"] = params.pop("name")
     for key in params:
@@ -400,7 +402,8 @@ def _policy(value: Any) -> dict:
     try:
         build_spec(**params)
     except InvalidParameter as exc:
-        raise ScenarioError(f"policy.{_key_of(exc.field)}", exc.message) from None
+        field = name_key if exc.field == "policy" else exc.field
+        raise ScenarioError(f"policy.{field}", exc.message) from None
     if params.get("resolution", "fluid") != "fluid":
         raise ScenarioError("policy.resolution", "fleets run at fluid resolution")
     for key, given in value.items():
@@ -408,12 +411,6 @@ def _policy(value: Any) -> dict:
             off = " (give none for no cap)" if key.replace("-", "_") == "max_bandwidth" else ""
             _note_defaulted_null(f"policy.{key}", f"the policy's default{off}")
     return params
-
-
-def _key_of(field: str) -> str:
-    """The scenario's key for a spec field: the policy's name is ``policy.name`` (``policy`` in
-    the spec, where an error named it ``policy.policy``)."""
-    return "name" if field == "policy" else field
 
 
 # Single-VM parameters a fleet's policy may not set: the fleet gives them per host or per VM, or
@@ -447,7 +444,7 @@ def _policy_fits_every_workload(policy: dict, vm_mix, vm_list: tuple) -> None:
             build_spec(memory=memory_bytes, workload=workload, **policy)
         except InvalidParameter as exc:
             raise ScenarioError(
-                f"policy.{_key_of(exc.field)}",
+                f"policy.{'name' if exc.field == 'policy' else exc.field}",
                 f"{exc.message} (with the {workload!r} workload in a VM of "
                 f"{format_bytes(memory_bytes)})",
             ) from None

@@ -184,13 +184,15 @@ def test_json_and_yaml_text_both_load(tmp_path):
         (lambda d: d.update(events=[]), "events", "non-empty"),
         (lambda d: d.update(colour="blue"), "colour", "unknown key"),
         (lambda d: d["fleet"].update(vms={"mix": {"web": "lots"}}), "fleet.vms.mix.web", ""),
-        # the policy's name is policy.name: an error named it policy.policy, a key that was
-        # then accepted beside name and silently overruled by it
+        # the policy's name, policy.name (or policy.policy, the single-VM spelling), is named
+        # as given: an error named policy.name policy.policy, a key then accepted beside name
+        # and silently overruled by it
         (lambda d: d.update(policy={"name": "evil"}), "policy.name", "must be one of"),
+        (lambda d: d.update(policy={"policy": "evil"}), "policy.policy", "must be one of"),
         (
             lambda d: d.update(policy={"name": "qemu", "policy": "xen"}),
             "policy.policy",
-            "the policy's own name is policy.name",
+            "the policy's name is given twice, as policy.name and policy.policy: give it once",
         ),
     ],
 )
