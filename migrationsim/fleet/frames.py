@@ -466,6 +466,8 @@ class FleetStream:
                 row["switch_bps"] = self.link_shares.switch_bps[vm.name]
             if vm.name in self.link_shares.convergence_s:
                 row["convergence_s"] = self.link_shares.convergence_s[vm.name]
+            if vm.name in self.link_shares.ended:
+                row["first_precopy_end"] = self.link_shares.ended[vm.name]
             facts = vm_facts(fleet, vm, host_named[row["host"]])  # its anatomy, no rebuild
             row.update(vcpus=facts["vcpus"], watches=facts["watches"], link_bps=facts["link_bps"])
         return rows

@@ -103,6 +103,10 @@ class LinkShares:
         self.rates: dict[str, list[list[float]]] = {}
         self.switch_bps: dict[str, float] = {}
         self.convergence_s: dict[str, float] = {}  # the fabric convergence drawn for it
+        # how its first pre-copy ended when it reached no switch-over (aborted, backed out,
+        # crashed with its host): {"how", "after_s" from its start, "detail"}. Its replay
+        # goes on where the fleet's stopped, so its page must say how the fleet's ended.
+        self.ended: dict[str, dict] = {}
         self._start_s: dict[str, float] = {}  # VMs whose first pre-copy is under way
 
     def __call__(self, e: dict) -> None:
@@ -123,9 +127,15 @@ class LinkShares:
                 points.append([max(0.0, t_s), bps])
         elif kind in ("blackout_start", "aborted", "backed_out", "crashed"):
             # later pre-copies are not recorded
-            recording = self._start_s.pop(e.get("vm"), None) is not None
-            if kind == "blackout_start" and recording:
+            start = self._start_s.pop(e.get("vm"), None)
+            if kind == "blackout_start" and start is not None:
                 self.switch_bps[e["vm"]] = float(e["switch_bps"])
+            elif start is not None:
+                self.ended[e["vm"]] = {
+                    "how": kind,
+                    "after_s": round(e["t_s"] - start, 6),
+                    "detail": str(e.get("detail") or e.get("reason") or ""),
+                }
         elif kind == "blackout_end":  # the first switch-over's: the one recorded above
             vm = e["vm"]
             if vm in self.switch_bps and vm not in self.convergence_s:

@@ -70,6 +70,8 @@ def anatomy_params(*, run: FleetRun, vm_name: str) -> dict | None:
         params, link_rates, data.get("switch_bps"), data.get("convergence_s")
     )
     params["fleet_vm"]["bandwidth"] = "fleet" if link_rates else "nic_share"
+    if data.get("first_precopy_end"):  # it reached no switch-over there: its page says how
+        params["fleet_vm"]["fleet_end"] = data["first_precopy_end"]
     if row is None and run.status != RunStatus.DONE:  # under way: it may migrate yet
         params["fleet_vm"]["run_under_way"] = True
     return params

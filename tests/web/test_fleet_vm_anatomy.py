@@ -347,3 +347,34 @@ def build_fleet_of(run):
     from migrationsim.fleet import FleetRun
 
     return FleetRun(parse_scenario(run.scenario)).fleet
+
+
+def test_a_vm_whose_fleet_migration_crashed_says_so_on_its_anatomy(client, alice):
+    """hw-failure's VMs crashed with their host in the middle of pre-copy. Their anatomy replayed
+    the share they got and then went on to its own end ("Done: aborted ... keeps running on the
+    source"), never saying that in the fleet the host failed under them."""
+    from migrationsim.fleet.text import preset_scenario
+
+    run = fleet_services.start_run(
+        scenario=preset_scenario("hw-failure"), queue=False, visitor=alice
+    )
+    assert execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher()) is True
+    crashed = [
+        vm
+        for vm in run.vms.order_by("id")
+        if vm.data["outcome"] == "crashed" and vm.data["link_rates"]
+    ]
+    assert crashed  # crashed during its pre-copy
+    vm = crashed[0]
+    ended = vm.data["first_precopy_end"]
+    assert ended["how"] == "crashed" and 0 < ended["after_s"] < vm.data["failed_s"]
+    page = client.get(_anatomy(client, run, vm.name).get_absolute_url()).content.decode()
+    said = page[page.index('id="fleet-vm-ended"') :]
+    said = said[: said.index("</strong>")]
+    assert "In the fleet this migration never reached its switch-over" in said
+    assert "its host failed and the VM crashed with it" in said
+    assert "This replay has no host failure" in said
+    migrated = next(vm for vm in run.vms.order_by("id") if vm.data["outcome"] == "migrated")
+    assert "first_precopy_end" not in migrated.data
+    page = client.get(_anatomy(client, run, migrated.name).get_absolute_url()).content.decode()
+    assert 'id="fleet-vm-ended"' not in page
