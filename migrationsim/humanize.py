@@ -61,8 +61,17 @@ def change(pct: float) -> str:
 
 
 def percent(share: float) -> str:
-    """0.6 -> '60 %'."""
-    return f"{share * 100:.0f} %"
+    """0.6 -> '60 %'. A share strictly between 0 and 1 never reads as 0 % or 100 %: 0.9999 ->
+    '99.99 %' (a 99.99 % headroom said "100 %", and its relaxation "100 % -> 0 %")."""
+    pct = share * 100
+    text = f"{pct:.0f}"
+    digits = 0
+    while 0 < share < 1 and float(text) in (0.0, 100.0) and digits < 15:
+        digits += 1
+        text = f"{pct:.{digits}f}"
+    if 0 < share < 1 and float(text) in (0.0, 100.0):  # (a share too small for decimals)
+        text = f"{pct:.3g}"
+    return f"{text} %"
 
 
 # summary keys that hold a share of 1 (said as a percent): auto-converge's deepest throttle

@@ -79,3 +79,19 @@ def test_a_size_too_big_for_the_model_is_refused_by_its_bound_not_called_not_byt
 
     assert main(["migrate", "--memory", "1EiB"]) == 2
     assert "--memory: must be at most 16TiB" in capsys.readouterr().err
+
+
+def test_a_share_between_none_and_all_never_reads_as_0_or_100_percent():
+    """A 99.99 % capacity headroom was said "100 %", and its relaxation "100 % -> 0 %"."""
+    from migrationsim.humanize import percent
+
+    assert [percent(x) for x in (0.0, 0.6, 1.0, 0.9999, 0.004, 1e-5, 0.99999999)] == [
+        "0 %",
+        "60 %",
+        "100 %",
+        "99.99 %",
+        "0.4 %",
+        "0.001 %",
+        "99.999999 %",
+    ]
+    assert percent(1e-300) == "1e-298 %"
