@@ -95,16 +95,32 @@ class AnatomyForm(forms.Form):
         ] + [(simulation.CUSTOM_WORKLOAD, "custom: my own dirty rate and working set")]
 
     def clean(self):
+        """The model's rules (its size limits included: the pages resolution's 1 TiB), every
+        field's error at once: the model names the first bad field; that field is then taken
+        at its default and the model asked again, once a field at most (a form with five bad
+        fields said one a submit). A named field is then taken at its example (valid alone:
+        a custom workload's dirty rate must be given, its default is blank)."""
         cleaned = super().clean()
-        if self.errors:  # a field already failed its own check; the model would repeat it
-            return cleaned
-        try:  # the model's rules, its size limits included (the pages resolution: 1 TiB)
-            simulation.validate(cleaned)
-        except simulation.InvalidParameter as exc:
-            field = exc.field if exc.field in self.fields else None
-            message = exc.message if field else f"{exc.field}: {exc.message}"
-            self.add_error(field, message)
-            return cleaned
+        values = {**DEFAULTS, **cleaned}  # a field that failed its own check: its default
+        named = set(self.errors)
+        for _ in range(len(self.fields)):
+            try:
+                simulation.validate(values)
+                break
+            except simulation.InvalidParameter as exc:
+                field = exc.field if exc.field in self.fields else None
+                if field is None:
+                    self.add_error(None, f"{exc.field}: {exc.message}")
+                    break
+                if field in named:  # its default fails the same way (a rule across fields)
+                    if field not in self.errors:
+                        self.add_error(field, exc.message)
+                    break
+                self.add_error(field, exc.message)
+                named.add(field)
+                values[field] = self.fields[field].widget.attrs.get(
+                    "placeholder", DEFAULTS.get(field)
+                )
         return cleaned
 
     def run_params(self) -> dict:

@@ -93,3 +93,28 @@ def test_run_params_keep_the_values_as_typed(form_data):
     assert params["memory"] == "8GiB"
     assert params["guest_watches"] is True and params["post_copy"] is False
     assert params["speed"] == "10" and params["seed"] == 1
+
+
+def test_every_bad_field_is_named_at_once(form_data):
+    """Five bad fields were said one a submit: "Seed: Ensure this value is greater than or equal
+    to 0" alone, the memory, downtime limit and dirty rate only on later tries."""
+    form = AnatomyForm(
+        {
+            **form_data,
+            "memory": "4 parsecs",
+            "downtime_limit": "1e30s",
+            "seed": "-1",
+            "workload": "custom",
+            "dirty_rate": "nan",
+        }
+    )
+    assert not form.is_valid()
+    assert set(form.errors) == {"memory", "downtime_limit", "seed", "dirty_rate"}
+    assert "at most 2000s" in form.errors["downtime_limit"][0]
+
+
+def test_a_rule_across_fields_is_said_once(form_data):
+    form = AnatomyForm({**form_data, "workload": "custom", "dirty_rate": "", "memory": "x"})
+    assert not form.is_valid()
+    assert form.errors["dirty_rate"] == [ERROR_CUSTOM_NEEDS_RATE]
+    assert set(form.errors) == {"memory", "dirty_rate"}
