@@ -4,8 +4,11 @@ place, and its ``InvalidParameter(field, message)`` becomes an error next to tha
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 
+from migrationsim import humanize
 from migrationsim.spec import SEED_MAX
 
 from . import runner as simulation
@@ -33,6 +36,29 @@ DEFAULTS = {
     "speed": "10",
     "seed": 1,
 }
+
+
+BARE_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+# each quantity field: the unit a bare number is read in, and an example with its unit
+UNITS = {
+    "memory": ("B", "4GiB"),
+    "dirty_rate": ("B/s", "200MB/s"),
+    "working_set": ("B", "1GiB"),
+    "bandwidth": ("B/s", "10Gbit/s"),
+    "max_bandwidth": ("B/s", "128MiB/s"),
+    "downtime_limit": ("s", "300ms"),
+}
+
+
+def _said(name: str, value: str) -> str:
+    """How the model would read a bare number, in the words the pages use."""
+    try:
+        number = float(value)
+        if UNITS[name][0] == "s":
+            return humanize.duration(number)
+        return humanize.rate(number) if UNITS[name][0] == "B/s" else humanize.size(number)
+    except (ValueError, OverflowError):
+        return value
 
 
 def _text(label: str, *, example: str, required: bool = True, help_from: str | None = None):
@@ -93,6 +119,37 @@ class AnatomyForm(forms.Form):
             (name, f"{label}: {description}" if description else label)
             for name, label, description in simulation.workload_choices()
         ] + [(simulation.CUSTOM_WORKLOAD, "custom: my own dirty rate and working set")]
+
+    def _with_unit(self, name: str):
+        """A quantity typed without its unit is refused on this form: ``300`` in the downtime
+        limit is 300 s to the model (and to the command line), where the person meant 300 ms;
+        ``4096`` memory a 4 KiB VM. The message says how the bare number would read."""
+        value = (self.cleaned_data.get(name) or "").strip()
+        if value and BARE_NUMBER.fullmatch(value) and float(value) != 0:
+            unit, example = UNITS[name]
+            raise forms.ValidationError(
+                f"give its unit: {value} alone would be read as {value} {unit} "
+                f"({_said(name, value)}); e.g. {example}"
+            )
+        return self.cleaned_data.get(name)
+
+    def clean_memory(self):
+        return self._with_unit("memory")
+
+    def clean_dirty_rate(self):
+        return self._with_unit("dirty_rate")
+
+    def clean_working_set(self):
+        return self._with_unit("working_set")
+
+    def clean_bandwidth(self):
+        return self._with_unit("bandwidth")
+
+    def clean_max_bandwidth(self):
+        return self._with_unit("max_bandwidth")
+
+    def clean_downtime_limit(self):
+        return self._with_unit("downtime_limit")
 
     def clean(self):
         """The model's rules (its size limits included: the pages resolution's 1 TiB), every

@@ -76,6 +76,21 @@ class Quantity:
 
     read: Callable[[Any], float]
     say: Callable[[float], str]
+    unit: str = ""  # what a bare number is in: B, B/s, s
+    example: str = ""  # the same written with its unit
+
+    def unit_missing(self, value: Any, example: str = "") -> str | None:
+        """Why a value typed on a form without its unit is refused there (``300`` in a
+        downtime limit is 300 s to the engine, where the person meant 300 ms), saying how it
+        would read; None for a value with its unit, or not a number at all."""
+        said = self.said(value) if isinstance(value, str) else None
+        if said is None or float(value) == 0:  # (nothing is nothing in any unit)
+            return None
+        text = value.strip()
+        return (
+            f"give its unit: {text} alone would be read as {text} {self.unit} ({said}); "
+            f"e.g. {example or self.example}"
+        )
 
     def said(self, value: Any) -> str | None:
         """A value typed without its unit (``10``, ``"0.5"``) in the unit people read
@@ -89,9 +104,9 @@ class Quantity:
             return None
 
 
-SIZE = Quantity(read=parse_bytes, say=humanize.size)
-RATE = Quantity(read=parse_rate, say=humanize.rate)
-DURATION = Quantity(read=parse_duration, say=humanize.duration)
+SIZE = Quantity(read=parse_bytes, say=humanize.size, unit="B", example="16GiB")
+RATE = Quantity(read=parse_rate, say=humanize.rate, unit="B/s", example="10Gbit/s")
+DURATION = Quantity(read=parse_duration, say=humanize.duration, unit="s", example="300ms or 5min")
 
 
 # --- form fields -------------------------------------------------------------------------------

@@ -33,6 +33,17 @@ ERROR_NO_MIX = "give at least one workload a share above 0 %"
 MIX_FIELDS = tuple(row.name for row in FLEET_FIELDS if row.name.startswith("mix_"))
 
 
+def _refuse_bare_numbers(form: forms.Form, rows, changed) -> None:
+    """A size, rate or duration typed without its unit is refused where it was typed (a value
+    that came so from an imported scenario, unchanged, stays: the engine reads it as written)."""
+    for row in rows:
+        if row.unit is not None and row.name in changed and row.name not in form.errors:
+            example = row.field.widget.attrs.get("placeholder", "")  # the field's own
+            why = row.unit.unit_missing(form.cleaned_data.get(row.name), example)
+            if why:
+                form.add_error(row.name, why)
+
+
 class FleetForm(forms.Form):
     """Everything of a scenario but its events."""
 
@@ -69,6 +80,7 @@ class FleetForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        _refuse_bare_numbers(self, FLEET_FIELDS, self.changed_data)
         if not any((cleaned.get(name) or 0) > 0 for name in MIX_FIELDS):
             self.add_error(MIX_FIELDS[0], ERROR_NO_MIX)
         if self.errors:
@@ -98,6 +110,7 @@ class EventForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        _refuse_bare_numbers(self, EVENT_FIELDS, self.changed_data if self.event else self.fields)
         if (
             cleaned.get("scope") in ("zones", "racks", "hosts")
             and not (cleaned.get("scope_names") or "").strip()

@@ -41,10 +41,10 @@ def test_a_bad_size_gets_the_engines_message_next_to_the_field(client, fleet):
 @pytest.mark.parametrize(
     "field, value, words",
     [
-        ("host_nic", "1e-320", "at least 1bit/s"),
+        ("host_nic", "1e-320B/s", "at least 1bit/s"),
         ("host_nic", "1bit/s", "at least 1bit/s"),  # a migration gets half of it
         ("vm_memory_min", "100B", "4096 B page"),
-        ("vm_memory_max", "1e308", "16.0 TiB"),
+        ("vm_memory_max", "1e308B", "16.0 TiB"),
     ],
 )
 def test_what_the_single_vm_model_refuses_is_a_field_error_not_a_failed_plan(
@@ -56,6 +56,34 @@ def test_what_the_single_vm_model_refuses_is_a_field_error_not_a_failed_plan(
     assert response.status_code == 422
     errors = response.context["form"].errors  # the VM memory range's error is on its first field
     assert words in errors.get(field, errors.get("vm_memory_min"))[0]
+
+
+@pytest.mark.parametrize(
+    "field, value, said",
+    [
+        ("downtime_limit", "300", "300 alone would be read as 300 s (5 min 0 s); e.g. 300ms"),
+        ("host_nic", "50", "50 alone would be read as 50 B/s (400 bit/s); e.g. 10Gbit/s"),
+        ("host_memory", "4096", "4096 alone would be read as 4096 B (4.0 KiB); e.g. 256GiB"),
+    ],
+)
+def test_a_quantity_typed_without_its_unit_is_refused_saying_how_it_would_read(
+    client, fleet, field, value, said
+):
+    """`downtime_limit=300` planned a 300 s limit ("downtime limit 5 min 0 s") where the hint
+    says 300ms: the engine reads a bare number as seconds, bytes or bytes per second."""
+    response = _post(client, fleet, **{field: value})
+    assert response.status_code == 422
+    assert response.context["form"].errors[field] == [f"give its unit: {said}"]
+
+
+def test_a_bare_number_the_scenario_already_had_stays_when_other_fields_change(client, alice):
+    """An imported file may say `downtime_limit: 0.3` (seconds): posting the form back with
+    another change must not refuse the value nobody typed."""
+    data = tiny()
+    data["policy"] = {"name": "qemu", "downtime_limit": 0.3}
+    fleet = fleet_services.create_fleet(scenario=data, source="test", visitor=alice)
+    response = _post(client, fleet, seed="7")
+    assert response.status_code == 302, response.context["form"].errors
 
 
 def test_vms_bigger_than_every_host_are_a_field_error_not_a_fleet_of_no_vms(client, fleet):

@@ -118,3 +118,24 @@ def test_a_rule_across_fields_is_said_once(form_data):
     assert not form.is_valid()
     assert form.errors["dirty_rate"] == [ERROR_CUSTOM_NEEDS_RATE]
     assert set(form.errors) == {"memory", "dirty_rate"}
+
+
+@pytest.mark.parametrize(
+    "field, value, said",
+    [
+        ("downtime_limit", "300", "300 alone would be read as 300 s (5 min 0 s); e.g. 300ms"),
+        ("memory", "4096", "4096 alone would be read as 4096 B (4.0 KiB); e.g. 4GiB"),
+        ("bandwidth", "10000", "10000 alone would be read as 10000 B/s (80 kbit/s)"),
+    ],
+)
+def test_a_quantity_without_its_unit_is_refused_saying_how_it_would_read(
+    form_data, field, value, said
+):
+    """`300` in the downtime limit ran a 300 s limit (blackout 2.4 s, not 50 ms); `4096` memory
+    a 4 KiB VM. The command line reads bare numbers so, by contract; a form asks for the unit."""
+    form = AnatomyForm({**form_data, field: value})
+    assert not form.is_valid()
+    assert list(form.errors) == [field]
+    assert form.errors[field][0].startswith("give its unit: ") and said in form.errors[field][0]
+    with_unit = {"downtime_limit": "300ms", "memory": "4096MiB", "bandwidth": "10000MB/s"}
+    assert AnatomyForm({**form_data, field: with_unit[field]}).is_valid()
