@@ -95,6 +95,7 @@ def sweep_detail(request: HttpRequest, sweep_id: int) -> HttpResponse:
     results = sweeps.sweep_results(sweep)
     config = {
         "results_url": reverse("sweep-results", args=[sweep.pk]),
+        "compare_url": reverse("fleet-compare"),
         "results": results,
         "metrics": sweeps.SWEEP_METRICS,
     }
@@ -159,4 +160,7 @@ def sweep_results(request: HttpRequest, sweep_id: int) -> JsonResponse:
                 {"error": f"metric must be one of {', '.join(sweeps.SWEEP_METRICS)}"}, status=400
             )
         sweep.metric = metric  # not saved: the chart may show another outcome
-    return JsonResponse(sweeps.sweep_results(sweep))
+    results = sweeps.sweep_results(sweep)
+    # the page draws them as runs finish (watched live, they appeared only on a reload)
+    results["compare_links"] = _compare_links(sweep, results)
+    return JsonResponse(results)

@@ -45,9 +45,28 @@
     }));
   }
 
+  // the compare links of the runs finished so far (the server's, with the results: a page
+  // watched live showed none until it was reloaded)
+  function drawCompareLinks() {
+    const links = results.compare_links;
+    if (!links) return;  // (the first results come from the page itself, its links with them)
+    const span = document.getElementById("sweep-compare-links");
+    const parts = [];
+    links.forEach(([words, ids], i) => {
+      const a = document.createElement("a");
+      a.href = `${config.compare_url}?runs=${ids}`;
+      a.textContent = words;
+      if (i === 0) a.id = "sweep-compare";
+      if (i > 0) parts.push(document.createTextNode(", "));
+      parts.push(a);
+    });
+    if (parts.length) parts.unshift(document.createTextNode("· Compare "));
+    span.replaceChildren(...parts);
+  }
+
   function poll() {
     fetch(`${config.results_url}?metric=${metric}`).then((r) => r.json()).then((data) => {
-      results = data; polls++; draw();
+      results = data; polls++; draw(); drawCompareLinks();
       if (!data.complete) setTimeout(poll, 1000);
     }).catch(() => setTimeout(poll, 2000));
   }

@@ -163,6 +163,9 @@ def test_a_small_sweep_fills_its_heat_map_as_runs_finish(stack, page):
     assert filled == sorted(filled)
     z = page.evaluate("document.getElementById('sweep-heatmap').data[0].z")
     assert all(v is not None for row in z for v in row)
+    # the compare link comes with the results, without a reload (watched live, it never did)
+    link = page.wait_for_selector("#sweep-compare", timeout=5000)
+    assert len(link.get_attribute("href").split("runs=")[1].split(",")) == 4
     assert page.errors == []
 
 

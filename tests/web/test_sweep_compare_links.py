@@ -66,3 +66,17 @@ def test_a_sweep_whose_runs_are_not_finished_links_no_comparison_of_them(client,
     first = sweep.runs.order_by("id").first()
     assert execute_run(kind="fleet", run_id=first.pk, publisher=RecordingPublisher())
     assert _compare_links(client, sweep) == []  # one finished run: nothing to compare it with
+
+
+def test_the_results_the_page_polls_carry_its_compare_links(client, alice):
+    """The page watched live draws its links from the results it polls; they were only in the
+    page's own HTML, so they appeared on a reload."""
+    sweep = _sweep(alice, [1, 2, 3])
+    polled = client.get(f"/fleets/sweeps/{sweep.pk}/results.json").json()
+    assert polled["compare_links"] == []
+    for run in sweep.runs.all():
+        assert execute_run(kind="fleet", run_id=run.pk, publisher=RecordingPublisher())
+    polled = client.get(f"/fleets/sweeps/{sweep.pk}/results.json").json()
+    assert [
+        f"/fleets/runs/compare/?runs={ids}" for _, ids in polled["compare_links"]
+    ] == _compare_links(client, sweep)
