@@ -120,45 +120,29 @@ class AnatomyForm(forms.Form):
             for name, label, description in simulation.workload_choices()
         ] + [(simulation.CUSTOM_WORKLOAD, "custom: my own dirty rate and working set")]
 
-    def _with_unit(self, name: str):
+    def _refuse_bare_numbers(self) -> None:
         """A quantity typed without its unit is refused on this form: ``300`` in the downtime
         limit is 300 s to the model (and to the command line), where the person meant 300 ms;
         ``4096`` memory a 4 KiB VM. The message says how the bare number would read."""
-        value = (self.cleaned_data.get(name) or "").strip()
-        if value and BARE_NUMBER.fullmatch(value) and float(value) != 0:
-            unit, example = UNITS[name]
-            raise forms.ValidationError(
+        for name, (unit, example) in UNITS.items():
+            value = (self.cleaned_data.get(name) or "").strip()
+            if name in self.errors or not BARE_NUMBER.fullmatch(value) or float(value) == 0:
+                continue
+            self.add_error(
+                name,
                 f"give its unit: {value} alone would be read as {value} {unit} "
-                f"({_said(name, value)}); e.g. {example}"
+                f"({_said(name, value)}); e.g. {example}",
             )
-        return self.cleaned_data.get(name)
-
-    def clean_memory(self):
-        return self._with_unit("memory")
-
-    def clean_dirty_rate(self):
-        return self._with_unit("dirty_rate")
-
-    def clean_working_set(self):
-        return self._with_unit("working_set")
-
-    def clean_bandwidth(self):
-        return self._with_unit("bandwidth")
-
-    def clean_max_bandwidth(self):
-        return self._with_unit("max_bandwidth")
-
-    def clean_downtime_limit(self):
-        return self._with_unit("downtime_limit")
 
     def clean(self):
         """The model's rules (its size limits included: the pages resolution's 1 TiB), every
         field's error at once: the model names the first bad field; that field is then taken
-        at its default and the model asked again, once a field at most (a form with five bad
-        fields said one a submit). A named field is then taken at its example (valid alone:
-        a custom workload's dirty rate must be given, its default is blank)."""
+        at its example (valid alone: a custom workload's dirty rate must be given, its default
+        is blank) and the model asked again, once a field at most (a form with five bad fields
+        said one a submit)."""
         cleaned = super().clean()
-        values = {**DEFAULTS, **cleaned}  # a field that failed its own check: its default
+        self._refuse_bare_numbers()
+        values = {**DEFAULTS, **self.cleaned_data}  # a field that failed a check: its default
         named = set(self.errors)
         for _ in range(len(self.fields)):
             try:
