@@ -49,6 +49,21 @@ _SECONDS = {
 _DURATION = re.compile(r"^\s*" + _NUMBER + r"\s*(s|sec|ms|us|µs|ns|min|h)?\s*$")
 
 
+_BARE = re.compile(r"^\s*" + _NUMBER + r"\s*$")
+
+
+def bare_number(value: object) -> float | None:
+    """A quantity written without its unit (``50``, ``4.5``, ``"4e9"``, ``" 300 "``), which the
+    parsers below read as bytes, bytes per second or seconds; None for one with its unit, a
+    bool, or what is no number at all."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    match = _BARE.match(value) if isinstance(value, str) else None
+    return float(match.group(1)) if match else None
+
+
 def _split(text: str) -> tuple[float, float, str]:
     match = _QUANTITY.match(text)
     if not match:

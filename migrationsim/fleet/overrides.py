@@ -32,6 +32,7 @@ from migrationsim import bounded
 from migrationsim.errors import InvalidParameter
 from migrationsim.humanize import count
 from migrationsim.spec import PARAMETERS
+from migrationsim.units import bare_number
 
 from .text import MAX_TEXT_DEPTH, MAX_TEXT_VALUES, NUL_WORDS
 
@@ -258,24 +259,10 @@ def bare_byte_numbers(assignments: list[str]) -> list[str]:
     for assignment in assignments:
         _, segments, value = split_assignment(assignment)
         unit = BYTE_KEYS.get(segments[-1]) if segments and isinstance(segments[-1], str) else None
-        numbers = [_bare_number(v) for v in (value if isinstance(value, list) else [value])]
+        numbers = [bare_number(v) for v in (value if isinstance(value, list) else [value])]
         if unit and numbers and None not in numbers:
             said.append(f"{assignment} is {', '.join(f'{_said(n)} {unit}' for n in numbers)}")
     return said
-
-
-_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
-
-
-def _bare_number(value: Any) -> float | None:
-    """A number with no unit: 50, 4.5, or text that is one ('4e9': YAML reads it as text)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str) and _NUMBER.fullmatch(value):
-        return float(value)
-    return None
 
 
 def _said(n: float) -> str:

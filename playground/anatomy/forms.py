@@ -4,12 +4,10 @@ place, and its ``InvalidParameter(field, message)`` becomes an error next to tha
 
 from __future__ import annotations
 
-import re
-
 from django import forms
 
-from migrationsim import humanize
 from migrationsim.spec import SEED_MAX
+from playground.fleets.field_kinds import DURATION, RATE, SIZE
 
 from . import runner as simulation
 
@@ -38,27 +36,15 @@ DEFAULTS = {
 }
 
 
-BARE_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
-# each quantity field: the unit a bare number is read in, and an example with its unit
-UNITS = {
-    "memory": ("B", "4GiB"),
-    "dirty_rate": ("B/s", "200MB/s"),
-    "working_set": ("B", "1GiB"),
-    "bandwidth": ("B/s", "10Gbit/s"),
-    "max_bandwidth": ("B/s", "128MiB/s"),
-    "downtime_limit": ("s", "300ms"),
+# the quantity each text field holds (a bare number is bytes, bytes/s or seconds to the model)
+QUANTITIES = {
+    "memory": SIZE,
+    "dirty_rate": RATE,
+    "working_set": SIZE,
+    "bandwidth": RATE,
+    "max_bandwidth": RATE,
+    "downtime_limit": DURATION,
 }
-
-
-def _said(name: str, value: str) -> str:
-    """How the model would read a bare number, in the words the pages use."""
-    try:
-        number = float(value)
-        if UNITS[name][0] == "s":
-            return humanize.duration(number)
-        return humanize.rate(number) if UNITS[name][0] == "B/s" else humanize.size(number)
-    except (ValueError, OverflowError):
-        return value
 
 
 def _text(label: str, *, example: str, required: bool = True, help_from: str | None = None):
@@ -124,15 +110,13 @@ class AnatomyForm(forms.Form):
         """A quantity typed without its unit is refused on this form: ``300`` in the downtime
         limit is 300 s to the model (and to the command line), where the person meant 300 ms;
         ``4096`` memory a 4 KiB VM. The message says how the bare number would read."""
-        for name, (unit, example) in UNITS.items():
-            value = (self.cleaned_data.get(name) or "").strip()
-            if name in self.errors or not BARE_NUMBER.fullmatch(value) or float(value) == 0:
+        for name, quantity in QUANTITIES.items():
+            if name in self.errors:
                 continue
-            self.add_error(
-                name,
-                f"give its unit: {value} alone would be read as {value} {unit} "
-                f"({_said(name, value)}); e.g. {example}",
-            )
+            example = self.fields[name].widget.attrs.get("placeholder", "")
+            why = quantity.unit_missing(self.cleaned_data.get(name), example)
+            if why:
+                self.add_error(name, why)
 
     def clean(self):
         """The model's rules (its size limits included: the pages resolution's 1 TiB), every

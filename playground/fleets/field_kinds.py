@@ -15,7 +15,7 @@ from django import forms
 from django.core.validators import MaxLengthValidator
 
 from migrationsim import humanize
-from migrationsim.units import parse_bytes, parse_duration, parse_rate
+from migrationsim.units import bare_number, parse_bytes, parse_duration, parse_rate
 
 from .paths import ABSENT
 
@@ -84,7 +84,7 @@ class Quantity:
         downtime limit is 300 s to the engine, where the person meant 300 ms), saying how it
         would read; None for a value with its unit, or not a number at all."""
         said = self.said(value) if isinstance(value, str) else None
-        if said is None or float(value) == 0:  # (nothing is nothing in any unit)
+        if said is None or bare_number(value) == 0:  # (nothing is nothing in any unit)
             return None
         text = value.strip()
         return (
@@ -95,10 +95,9 @@ class Quantity:
     def said(self, value: Any) -> str | None:
         """A value typed without its unit (``10``, ``"0.5"``) in the unit people read
         (``10 s``, ``500 ms``); None for one typed with its unit or not a quantity at all."""
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        if bare_number(value) is None:  # written with its unit, or no number
             return None
         try:
-            float(value)  # a bare number: no unit written
             return self.say(self.read(value))
         except (TypeError, ValueError, OverflowError):
             return None
