@@ -65,12 +65,10 @@ def percent(share: float) -> str:
     '99.99 %' (a 99.99 % headroom said "100 %", and its relaxation "100 % -> 0 %")."""
     pct = share * 100
     text = f"{pct:.0f}"
-    digits = 0
-    while 0 < share < 1 and float(text) in (0.0, 100.0) and digits < 15:
-        digits += 1
-        text = f"{pct:.{digits}f}"
-    if 0 < share < 1 and float(text) in (0.0, 100.0):  # (a share too small for decimals)
-        text = f"{pct:.3g}"
+    if 0 < share < 1 and float(text) in (0.0, 100.0):
+        # the fewest decimals that keep it off both ends; a share too small for them: 1e-298
+        shown = (f"{pct:.{d}f}" for d in range(1, 16))
+        text = next((t for t in shown if float(t) not in (0.0, 100.0)), f"{pct:.3g}")
     return f"{text} %"
 
 

@@ -28,6 +28,9 @@ class Observer:
     # (event, t_s, hosts_left, hosts_held: of those, held by another event's maintenance)
     deadlines: list = field(default_factory=list)
     deadline_vms: dict = field(default_factory=dict)  # host -> VMs rebooted by the deadline
+    # VMs rebooted by a deadline, then started again on another host (automaticRestart)
+    deadline_restarted: set = field(default_factory=set)
+    _at_deadline: set = field(default_factory=set)
     scheduled: dict = field(
         default_factory=dict
     )  # host -> event, while scheduled or in maintenance
@@ -55,6 +58,9 @@ class Observer:
             self.skipped.append((e["host"], e["event"], e["reason"]))
         elif kind == "terminated" and e["reason"] == why.DEADLINE:
             self.deadline_vms.setdefault(e["host"], []).append(e["vm"])
+            self._at_deadline.add(e["vm"])
+        elif kind == "restarted" and not e["host_error"] and e["vm"] in self._at_deadline:
+            self.deadline_restarted.add(e["vm"])
         elif kind == "aborted":
             self.abort_detail[e["vm"]] = e.get("detail") or ""
         elif kind == "maintenance_done":
@@ -215,8 +221,7 @@ class Prediction:
         ]
         rebooted = [name for names in obs.deadline_vms.values() for name in names]
         if rebooted:  # terminated with their host at a deadline: not moved, and counted so
-            by_name = {vm.name: vm.id for vm in fleet.vms}
-            restarted = sum(1 for n in rebooted if run.records[by_name[n]].outcome == "restarted")
+            restarted = len(obs.deadline_restarted)
             reason = (
                 why.sentence(why.DEADLINE)
                 .replace("it could move", "they could move")

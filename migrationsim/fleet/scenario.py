@@ -444,7 +444,7 @@ def _policy_fits_every_workload(policy: dict, vm_mix, vm_list: tuple) -> None:
             build_spec(memory=memory_bytes, workload=workload, **policy)
         except InvalidParameter as exc:
             raise ScenarioError(
-                f"policy.{'name' if exc.field == 'policy' else exc.field}",
+                f"policy.{exc.field}",
                 f"{exc.message} (with the {workload!r} workload in a VM of "
                 f"{format_bytes(memory_bytes)})",
             ) from None
