@@ -92,7 +92,7 @@ def _form_context(request: HttpRequest, form: SweepForm, fleet) -> dict:
 @require_safe
 def sweep_detail(request: HttpRequest, sweep_id: int) -> HttpResponse:
     sweep = access.get_or_404(Sweep, access.for_request(request), pk=sweep_id)
-    results = sweeps.sweep_results(sweep)
+    results = _results(sweep)
     config = {
         "results_url": reverse("sweep-results", args=[sweep.pk]),
         "compare_url": reverse("fleet-compare"),
@@ -113,9 +113,16 @@ def sweep_detail(request: HttpRequest, sweep_id: int) -> HttpResponse:
                     ylabels, results["grid"], results["text"], strict=False
                 )
             ],
-            "compare_links": _compare_links(sweep, results),
         },
     )
+
+
+def _results(sweep: Sweep) -> dict:
+    """The sweep's results and its compare links: the page draws both, and again each time it
+    polls (links only in the page's HTML appeared, watched live, on a reload)."""
+    results = sweeps.sweep_results(sweep)
+    results["compare_links"] = _compare_links(sweep, results)
+    return results
 
 
 def _compare_links(sweep: Sweep, results: dict) -> list[tuple[str, str]]:
@@ -160,7 +167,4 @@ def sweep_results(request: HttpRequest, sweep_id: int) -> JsonResponse:
                 {"error": f"metric must be one of {', '.join(sweeps.SWEEP_METRICS)}"}, status=400
             )
         sweep.metric = metric  # not saved: the chart may show another outcome
-    results = sweeps.sweep_results(sweep)
-    # the page draws them as runs finish (watched live, they appeared only on a reload)
-    results["compare_links"] = _compare_links(sweep, results)
-    return JsonResponse(results)
+    return JsonResponse(_results(sweep))

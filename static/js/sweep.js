@@ -49,7 +49,6 @@
   // watched live showed none until it was reloaded)
   function drawCompareLinks() {
     const links = results.compare_links;
-    if (!links) return;  // (the first results come from the page itself, its links with them)
     const span = document.getElementById("sweep-compare-links");
     const parts = [];
     links.forEach(([words, ids], i) => {
